@@ -1,0 +1,197 @@
+"""The Python API: ``decode``, ``encode``, ``convert``.
+
+Pure functions over Python values (and JSON or JavaScript text, which they parse).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from trackway import dialects
+from trackway.dialects.base import DecodeContext, EncodeOptions
+from trackway.errors import ParseError
+from trackway.issues import Issue, Issues, Severity
+from trackway.literal import read_literal
+from trackway.model import Event
+
+_json = msgspec.json.Decoder(float_hook=Decimal)
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class Decoded(msgspec.Struct, kw_only=True):
+    """What a payload decodes to: its events, every issue, and the dialect read.
+
+    ``detection`` says how ``auto`` chose; ``alternatives`` lists other dialects
+    that read the payload as well.
+    """
+
+    dialect: str
+    events: list[Event]
+    issues: list[Issue]
+    detection: str | None = None
+    alternatives: list[str] = []
+
+    @property
+    def valid(self) -> bool:
+        return not any(i.severity is Severity.ERROR for i in self.issues)
+
+    def event_issues(self, n: int) -> list[Issue]:
+        """Issues of event ``n`` (with the payload-wide ones)."""
+        return [i for i in self.issues if i.event in (n, -1)]
+
+    def accepted(self) -> list[Event]:
+        """Events with no error of their own or of the payload."""
+        return [e for n, e in enumerate(self.events) if not any(i.is_error for i in self.event_issues(n))]
+
+
+class Converted(msgspec.Struct, kw_only=True):
+    source: str
+    target: str
+    payloads: list[Any]
+    issues: list[Issue]
+
+    @property
+    def valid(self) -> bool:
+        return not any(i.severity is Severity.ERROR for i in self.issues)
+
+
+def parse(payload: Any) -> Any:
+    """A payload from JSON or JavaScript text (bytes or str); other values pass through."""
+    t = type(payload)
+    if t is dict or t is list:
+        return payload
+    if t is bytes or t is str or isinstance(payload, bytes | bytearray | memoryview | str):
+        try:
+            return _json.decode(payload)
+        except msgspec.DecodeError:
+            pass
+        if not isinstance(payload, str):
+            try:
+                payload = bytes(payload).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ParseError(f"expected UTF-8 text, got an invalid byte at offset {exc.start}") from None
+        return read_literal(payload)
+    return payload
+
+
+def detect(payload: Any) -> tuple[str | None, list[str], str]:
+    """The dialect that reads ``payload`` best, the others that read it too, and why."""
+    scores = []
+    for adapter in dialects.adapters():
+        try:
+            score = adapter.sniff(payload)
+        except Exception:  # a sniffer must never break detection  # noqa: BLE001
+            score = 0
+        if score > 0:
+            scores.append((score, adapter.name))
+    if not scores:
+        return None, [], "no dialect reads this shape"
+    scores.sort(key=lambda s: -s[0])  # stable: registry order breaks ties
+    best_score, best = scores[0]
+    close = [name for score, name in scores[1:] if score >= best_score - 10]
+    why = f"auto: read as {best} (score {best_score})"
+    if close:
+        why += f"; also readable as {', '.join(close)}"
+    return best, close, why
+
+
+def decode(
+    dialect: str,
+    payload: Any,
+    *,
+    default_currency: str | None = None,
+    received_at: datetime | None = None,
+    property: str = "",
+) -> Decoded:
+    """Decode one payload of ``dialect`` (or ``"auto"``) into canonical events and issues.
+
+    ``payload`` is a Python value, or JSON / JavaScript text. Raises
+    :class:`~trackway.errors.ParseError` only when text cannot be read; every other
+    problem is an issue.
+    """
+    value = parse(payload)
+    detection = None
+    alternatives: list[str] = []
+    if dialect == "auto":
+        chosen, alternatives, detection = detect(value)
+        if chosen is None:
+            issue = Issue(
+                "$",
+                "DIALECT_UNKNOWN",
+                Severity.ERROR,
+                "expected the shape of a known dialect (a gtag array, a dataLayer object, a Commanders Act, "
+                "Convead or Measurement Protocol body); got none of them. Name the dialect with --dialect",
+            )
+            return Decoded(dialect="unknown", events=[], issues=[issue], detection=detection)
+        dialect = chosen
+    adapter = dialects.get(dialect)
+    ctx = DecodeContext(default_currency=default_currency, received_at=received_at, property=property)
+    issues = Issues()
+    events = adapter.decode(value, ctx, issues)
+    if property:
+        for event in events:
+            event.property = property
+    if alternatives and detection:
+        issues.event = -1
+        issues.warning("$", "DIALECT_AMBIGUOUS", f"{detection}; name the dialect to be sure")
+    return Decoded(
+        dialect=dialect, events=events, issues=issues.items, detection=detection, alternatives=alternatives
+    )
+
+
+def _options(options: EncodeOptions | None, kw: dict[str, Any]) -> EncodeOptions:
+    if options is None:
+        return EncodeOptions(**kw)
+    return msgspec.structs.replace(options, **kw) if kw else options
+
+
+def _prepare(event: Event, options: EncodeOptions) -> Event:
+    """Apply the dialect-independent encoder options (hashing the transaction id)."""
+    c = event.commerce
+    if options.hash_transaction_id and c is not None and c.transaction_id and not _HEX64.fullmatch(c.transaction_id):
+        digest = hashlib.sha256(c.transaction_id.encode()).hexdigest()
+        event = msgspec.structs.replace(event, commerce=msgspec.structs.replace(c, transaction_id=digest))
+    return event
+
+
+def encode_with_issues(
+    dialect: str, event: Event, options: EncodeOptions | None = None, **kw: Any
+) -> tuple[Any, list[Issue]]:
+    """Render ``event`` in ``dialect``; the issues say what the dialect could not carry."""
+    opts = _options(options, kw)
+    issues = Issues()
+    payload = dialects.get(dialect).encode(_prepare(event, opts), opts, issues)
+    return payload, issues.items
+
+
+def encode(dialect: str, event: Event, options: EncodeOptions | None = None, **kw: Any) -> Any:
+    """Render one canonical event as a payload of ``dialect``."""
+    return encode_with_issues(dialect, event, options, **kw)[0]
+
+
+def convert(
+    payload: Any,
+    source: str,
+    target: str,
+    options: EncodeOptions | None = None,
+    *,
+    default_currency: str | None = None,
+    **kw: Any,
+) -> Converted:
+    """Decode ``payload`` from ``source`` (or ``"auto"``) and render its events in ``target``.
+
+    Events with errors are not rendered; all issues (decode and encode) are returned.
+    """
+    decoded = decode(source, payload, default_currency=default_currency)
+    opts = _options(options, kw)
+    adapter = dialects.get(target)
+    issues = Issues()
+    events = [_prepare(e, opts) for e in decoded.accepted()]
+    payloads = adapter.encode_many(events, opts, issues) if events else []
+    return Converted(source=decoded.dialect, target=target, payloads=payloads, issues=decoded.issues + issues.items)

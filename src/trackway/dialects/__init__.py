@@ -1,0 +1,59 @@
+"""The dialect registry: every adapter, by name."""
+
+from __future__ import annotations
+
+from trackway.dialects.base import Adapter, DecodeContext, EncodeOptions, EventDoc
+from trackway.errors import UnknownDialectError
+
+_REGISTRY: dict[str, Adapter] = {}
+
+
+def register(adapter: Adapter) -> Adapter:
+    _REGISTRY[adapter.name] = adapter
+    return adapter
+
+
+def _load() -> None:
+    if _REGISTRY:
+        return
+    import importlib
+
+    for module in _MODULES:
+        importlib.import_module(f"trackway.dialects.{module}")
+
+
+def get(name: str) -> Adapter:
+    _load()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownDialectError(name, names()) from None
+
+
+def names() -> list[str]:
+    _load()
+    return [n for n in ORDER_HINT if n in _REGISTRY] + sorted(set(_REGISTRY) - set(ORDER_HINT))
+
+
+def adapters() -> list[Adapter]:
+    return [get(n) for n in names()]
+
+
+# Modules that register adapters when imported.
+_MODULES = ("gtm_ga4",)
+
+# The order dialects are listed in (and tried in by auto-detection on ties).
+ORDER_HINT = (
+    "gtag-ga4",
+    "gtag-ua",
+    "gtm-ga4",
+    "gtm-ua",
+    "adobe-dtm",
+    "koalect",
+    "commanders-act",
+    "convead",
+    "insend",
+    "ga4-mp",
+)
+
+__all__ = ["Adapter", "DecodeContext", "EncodeOptions", "EventDoc", "adapters", "get", "names", "register"]

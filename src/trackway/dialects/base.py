@@ -1,0 +1,119 @@
+"""What every dialect adapter provides, and the context a decode runs in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+import msgspec
+
+from trackway.issues import Issues
+from trackway.model import Event
+
+
+class DecodeContext(msgspec.Struct, kw_only=True):
+    """Settings a decode needs from outside the payload.
+
+    ``default_currency`` fills the currency of dialects that carry none (Convead,
+    some Koalect events); there is no built-in default. ``received_at`` lets
+    time-based rules (GA4's 72 hours) run; None skips them.
+    """
+
+    default_currency: str | None = None
+    received_at: datetime | None = None
+    property: str = ""
+
+
+class EncodeOptions(msgspec.Struct, kw_only=True):
+    """Options of encoders. The 2Checkout rules are opt-in:
+
+    ``hash_transaction_id``: write the transaction id as the SHA-256 hex of the order
+    reference (2Checkout's ``transaction_id``/``actionField.id``).
+    ``checkout_step``: the UA ``actionField.step`` for checkout (2Checkout: always 1).
+    ``order_discount_coupon``: the default of ``orderDiscountCoupon`` when an order
+    coupon is applied and the event says no other (2Checkout: ``auto-apply``).
+    ``form``: the payload form where a dialect has two (``call`` or ``server`` for
+    Commanders Act, ``call`` or ``post`` for Convead/InSend); None keeps the source's.
+    """
+
+    hash_transaction_id: bool = False
+    checkout_step: int | None = None
+    order_discount_coupon: str | None = None
+    form: str | None = None
+
+
+class EventDoc(msgspec.Struct, frozen=True):
+    """A documented event of a dialect, for ``trackway dialects`` and the docs."""
+
+    wire: str
+    canonical: str
+    summary: str = ""
+
+
+class Adapter:
+    """One dialect: pure ``decode`` and ``encode`` over Python values.
+
+    ``decode`` appends one :class:`Event` per event in the payload and records
+    every issue in ``issues``; before working on event *n* it sets
+    ``issues.event = n`` so each issue names its event (-1 for the payload).
+    It never raises on input. ``encode`` renders one event, recording what the
+    dialect cannot carry as NOT_CARRIED warnings.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    events: ClassVar[tuple[EventDoc, ...]] = ()
+
+    def sniff(self, payload: Any) -> int:
+        """How sure this dialect is that it reads ``payload``: 0 (no) to 100."""
+        raise NotImplementedError
+
+    def decode(self, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
+        raise NotImplementedError
+
+    def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
+        raise NotImplementedError
+
+    def encode_many(self, events: list[Event], options: EncodeOptions, issues: Issues) -> list[Any]:
+        """Render several events; dialects that batch (GA4 MP) group them into requests."""
+        out = []
+        for n, event in enumerate(events):
+            issues.event = n
+            out.append(self.encode(event, options, issues))
+        issues.event = -1
+        return out
+
+    def mapping(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
+        """Sections of (wire field, canonical field, note) rows for the docs."""
+        return []
+
+
+# Envelope fields every dialect may lack without it being news.
+_SILENT = frozenset({"name", "dialect", "id", "property", "timestamp", "received_at", "commerce", "properties", "extras"})
+
+
+def report_uncarried(event: Event, carried: frozenset[str], target: str, issues: Issues) -> None:
+    """NOT_CARRIED warnings for the event's identity, user, consent and context fields
+    that the ``target`` dialect has no place for."""
+    for key in ("anonymous_id", "user_id", "user", "consent", "context"):
+        if key in carried or key in _SILENT:
+            continue
+        v = getattr(event, key)
+        if v:
+            issues.warning(
+                key,
+                "NOT_CARRIED",
+                f"{target} has no place for the event's {key}; it is left out of the rendered payload",
+            )
+
+
+def report_foreign_extras(extras: dict[str, Any], own: frozenset[str], target: str, issues: Issues) -> None:
+    """NOT_CARRIED warnings for source containers in ``extras`` the target does not render."""
+    for key, value in extras.items():
+        if key.startswith("$") or key in own:
+            continue
+        issues.warning(
+            f"extras.{key}",
+            "NOT_CARRIED",
+            f"{target} has no place for the source field {key!r} = {value!r}; it is left out",
+        )

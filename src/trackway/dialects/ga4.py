@@ -1,0 +1,273 @@
+"""GA4's vocabulary, shared by gtag-ga4, gtm-ga4, ga4-mp and Koalect.
+
+GA4 names are the canonical names, so this module also holds the rules of the
+recommended events (required and conditionally required parameters) and the
+item mapping every GA4-shaped dialect uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from trackway.dialects.fields import Field, Table, merge_extras
+from trackway.issues import Issues, Path, describe
+from trackway.model import Commerce, Item
+from trackway.rules.codes import check_precision, currency
+from trackway.rules.values import amount, array, ident, integer, string
+
+ITEM = Table(
+    "GA4 item",
+    [
+        Field("item_id", "item_id", ident, "one of item_id or item_name is required"),
+        Field("item_name", "item_name", string),
+        Field("affiliation", "affiliation", string),
+        Field("coupon", "coupon", string),
+        Field("discount", "discount", amount, "unit discount"),
+        Field("index", "index", integer),
+        Field("item_brand", "brand", string),
+        Field("item_category", "categories.0", string),
+        Field("item_category2", "categories.1", string),
+        Field("item_category3", "categories.2", string),
+        Field("item_category4", "categories.3", string),
+        Field("item_category5", "categories.4", string),
+        Field("item_list_id", "list_id", string),
+        Field("item_list_name", "list_name", string),
+        Field("item_variant", "variant", string),
+        Field("price", "price", amount, "discounted unit price"),
+        Field("quantity", "quantity", integer),
+        Field("currency", "currency", currency, "not in GA4's item list; Koalect sends it"),
+    ],
+)
+
+# Event parameters with a home in Commerce.
+COMMERCE = Table(
+    "GA4 commerce parameters",
+    [
+        Field("currency", "currency", currency, "required when value is set"),
+        Field("value", "value", amount, "sum of price x quantity, without tax and shipping"),
+        Field("tax", "tax", amount),
+        Field("shipping", "shipping", amount),
+        Field("coupon", "coupon", string),
+        Field("transaction_id", "transaction_id", ident),
+        Field("payment_type", "payment_method", string),
+        Field("shipping_tier", "shipping_tier", string),
+        Field("affiliation", "affiliation", string),
+        Field("items", "items", array, "at most 200"),
+    ],
+)
+
+MAX_ITEMS = 200
+
+
+class EventRule(NamedTuple):
+    """What GA4's reference says of one recommended event."""
+
+    required: tuple[str, ...] = ()  # missing: VALUE_REQUIRED error
+    recommended: tuple[str, ...] = ()  # missing: RECOMMENDED_MISSING warning ("Y*", "typically required")
+    items: str = "none"  # "required", "optional", "none"
+
+
+_CART = EventRule(recommended=("value", "currency"), items="required")
+EVENTS: dict[str, EventRule] = {
+    "add_payment_info": _CART,
+    "add_shipping_info": _CART,
+    "add_to_cart": _CART,
+    "add_to_wishlist": _CART,
+    "begin_checkout": _CART,
+    "remove_from_cart": _CART,
+    "view_cart": _CART,
+    "view_item": _CART,
+    "purchase": EventRule(required=("transaction_id",), recommended=("value", "currency"), items="required"),
+    "refund": EventRule(required=("transaction_id",), recommended=("value", "currency"), items="optional"),
+    "view_item_list": EventRule(items="required"),
+    "select_item": EventRule(items="required"),
+    "view_promotion": EventRule(items="required"),
+    "select_promotion": EventRule(items="optional"),
+    "generate_lead": EventRule(recommended=("value", "currency")),
+    "login": EventRule(),
+    "sign_up": EventRule(),
+    "search": EventRule(required=("search_term",)),
+    "share": EventRule(),
+    "select_content": EventRule(),
+    "page_view": EventRule(),
+}
+
+# GA4 parameters that GTM puts inside the ``ecommerce`` object (not at the root).
+ECOMMERCE_PARAMS = frozenset(
+    {
+        "item_list_id",
+        "item_list_name",
+        "creative_name",
+        "creative_slot",
+        "promotion_id",
+        "promotion_name",
+        "customer_type",
+    }
+)
+
+
+def read_item(obj: Any, base: Path, index: int, issues: Issues) -> Item | None:
+    """One GA4 item; an item with neither item_id nor item_name is an error."""
+    path = (base, index)
+    if type(obj) is not dict:
+        issues.error(path, "TYPE_INVALID", f"expected an item object {{...}}, got {describe(obj)}")
+        return None
+    values, extras = ITEM.read(obj, path, issues)
+    if "item_id" not in obj and "item_name" not in obj:
+        issues.error(path, "VALUE_REQUIRED", "expected one of item_id or item_name in the item; add the item's id")
+    if extras:
+        values["extras"] = extras
+    return Item(**values)
+
+
+def read_items(raw: list[Any], base: Path, issues: Issues) -> list[Item]:
+    if len(raw) > MAX_ITEMS:
+        issues.error(
+            base,
+            "EXCEEDED_MAX_ENTITIES",
+            f"expected at most {MAX_ITEMS} items, got {len(raw)}; split the event or drop items",
+        )
+    items = []
+    for n, obj in enumerate(raw):
+        item = read_item(obj, base, n, issues)
+        if item is not None:
+            items.append(item)
+    return items
+
+
+def read_commerce(
+    params: dict[str, Any], base: str, issues: Issues
+) -> tuple[Commerce | None, dict[str, Any]]:
+    """Split GA4 event parameters into Commerce and the rest (which keeps GA4 names)."""
+    values, rest = COMMERCE.read(params, base, issues)
+    if not values and "items" not in params:
+        return None, rest
+    raw_items = values.pop("items", None)
+    commerce = Commerce(**values)
+    if raw_items is not None:
+        commerce.items = read_items(raw_items, (base, "items"), issues)
+    return commerce, rest
+
+
+def check_event(
+    name: str,
+    commerce: Commerce | None,
+    containers: list[tuple[str, dict[str, Any]]],
+    issues: Issues,
+    *,
+    currency_required: bool = True,
+) -> None:
+    """GA4's rules for ``name``: required parameters, currency with value, items.
+
+    ``containers`` are the (path, object) pairs the parameters may sit in: one for
+    gtag and MP, the ``ecommerce`` object and the root for GTM. The first holds the
+    commerce parameters.
+    """
+    rule = EVENTS.get(name)
+    first = containers[0][0]
+
+    def where(key: str) -> str:
+        return first if key in COMMERCE.by_wire or key in ECOMMERCE_PARAMS else containers[-1][0]
+
+    def present(key: str) -> bool:
+        for _, obj in containers:
+            v = obj.get(key)
+            if v is not None and v != "":
+                return True
+        return False
+
+    if rule is not None:
+        for key in rule.required:
+            if not present(key):
+                issues.error(
+                    (where(key), key),
+                    "VALUE_REQUIRED",
+                    f"expected the parameter {key!r} on a {name} event, got none; add it",
+                )
+        for key in rule.recommended:
+            if not present(key):
+                issues.warning(
+                    (where(key), key),
+                    "RECOMMENDED_MISSING",
+                    f"expected the recommended parameter {key!r} on a {name} event, got none; "
+                    "GA4 reports need it",
+                )
+        if rule.items == "required" and not present("items"):
+            issues.error(
+                (first, "items"),
+                "VALUE_REQUIRED",
+                f"expected an items array with at least one item on a {name} event, got none; add the items",
+            )
+    if commerce is not None:
+        sent = commerce.currency is not None or present("currency")
+        check_money(commerce, first, issues, currency_required=currency_required, currency_sent=sent)
+
+
+def check_money(
+    c: Commerce, base: str, issues: Issues, *, currency_required: bool = True, currency_sent: bool = False
+) -> None:
+    """Currency is required when value or revenue is set; amounts fit the currency's minor unit.
+
+    ``currency_sent``: a currency was sent but is invalid (already reported).
+    """
+    code = c.currency
+    if code is None and not currency_sent and (c.value is not None or c.revenue is not None):
+        if currency_required:
+            issues.error(
+                (base, "currency"),
+                "VALUE_REQUIRED",
+                "expected a currency (ISO 4217) because value is set, got none; add currency such as 'EUR'",
+            )
+        else:
+            issues.warning(
+                (base, "currency"),
+                "RECOMMENDED_MISSING",
+                "expected a currency because value is set, got none; the reporting view's currency applies",
+            )
+    if code is not None:
+        for key in ("value", "revenue", "tax", "shipping"):
+            v = getattr(c, key)
+            if v is not None:
+                check_precision(v, code, (base, key), issues)
+
+
+def write_item(item: Item, issues: Issues | None, path: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in ITEM.fields:
+        target = f.target
+        if target.startswith("categories."):
+            n = int(target.split(".")[1])
+            if n < len(item.categories):
+                out[f.wire] = item.categories[n]
+            continue
+        v = getattr(item, target)
+        if v is not None:
+            out[f.wire] = v
+    if issues is not None:
+        uncarried = {"url": item.url, "image_url": item.image_url}
+        if item.product_id != item.item_id:
+            uncarried["product_id"] = item.product_id
+        for key, v in uncarried.items():
+            if v is not None:
+                issues.warning(
+                    f"{path}.{key}", "NOT_CARRIED", f"a GA4 item has no parameter for {key} ({v!r}); it is left out"
+                )
+    merge_extras(out, item.extras, path, issues)
+    return out
+
+
+def write_commerce(c: Commerce, issues: Issues | None, path: str) -> dict[str, Any]:
+    """GA4 parameters for ``c``; revenue, status and type have no GA4 home and are reported."""
+    out = COMMERCE.write({f.target: getattr(c, f.target) for f in COMMERCE.fields if f.target != "items"})
+    if c.items is not None:
+        out["items"] = [write_item(it, issues, f"{path}.items[{n}]") for n, it in enumerate(c.items)]
+    if issues is not None:
+        for key in ("revenue", "discount", "status", "type"):
+            v = getattr(c, key)
+            if v is not None:
+                issues.warning(
+                    f"commerce.{key}",
+                    "NOT_CARRIED",
+                    f"GA4 has no parameter for the order {key} ({v}); it is left out",
+                )
+    return out

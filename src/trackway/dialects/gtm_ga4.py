@@ -1,0 +1,110 @@
+"""``gtm-ga4``: Google Tag Manager dataLayer objects with GA4 ecommerce.
+
+``{"event": name, "ecommerce": {currency, value, items, ...}, ...}``. Parameters
+GTM keeps inside ``ecommerce`` (item_list_*, promotion fields, customer_type) go
+back there; other root keys are GTM variables and become ``properties``. Unknown
+keys inside ``ecommerce`` (2Checkout's ``actionField``) ride in ``extras["ecommerce"]``.
+A root ``event_id`` is the client's id for the event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trackway.dialects import ga4, register
+from trackway.dialects.base import (
+    Adapter,
+    DecodeContext,
+    EncodeOptions,
+    EventDoc,
+    report_foreign_extras,
+    report_uncarried,
+)
+from trackway.dialects.fields import merge_extras
+from trackway.issues import Issues, describe
+from trackway.model import Event
+
+_ROOT_RESERVED = ("event", "ecommerce", "event_id")
+
+
+def decode_gtm_ga4(payload: Any, dialect: str, issues: Issues) -> Event | None:
+    """Shared by gtm-ga4 and Koalect (which adds its own rules on top)."""
+    if type(payload) is not dict:
+        issues.error("$", "PAYLOAD_INVALID", f"expected a dataLayer object {{event, ecommerce}}, got {describe(payload)}")
+        return None
+    name = payload.get("event")
+    if type(name) is not str or not name:
+        issues.error(("$", "event"), "VALUE_REQUIRED", f"expected the event name as a string, got {describe(name)}")
+        return None
+    properties = {k: v for k, v in payload.items() if k not in _ROOT_RESERVED}
+    extras: dict[str, Any] = {}
+    commerce = None
+    ecom = payload.get("ecommerce")
+    containers = [("$.ecommerce", ecom if type(ecom) is dict else {}), ("$", payload)]
+    if type(ecom) is dict:
+        commerce, rest = ga4.read_commerce(ecom, "$.ecommerce", issues)
+        ecom_extras = {}
+        for key, v in rest.items():
+            if key in ga4.ECOMMERCE_PARAMS:
+                properties[key] = v
+            else:
+                ecom_extras[key] = v
+        if ecom_extras:
+            extras["ecommerce"] = ecom_extras
+    elif ecom is not None:
+        issues.error(("$", "ecommerce"), "TYPE_INVALID", f"expected an ecommerce object, got {describe(ecom)}")
+    event = Event(name=name, dialect=dialect, commerce=commerce, properties=properties, extras=extras)
+    event_id = payload.get("event_id")
+    if event_id is not None:
+        if type(event_id) is str and event_id:
+            event.id = event_id
+        else:
+            issues.error(("$", "event_id"), "TYPE_INVALID", f"expected event_id as a string, got {describe(event_id)}")
+    ga4.check_event(name, commerce, containers, issues)
+    return event
+
+
+def encode_gtm_ga4(event: Event, target: str, issues: Issues) -> dict[str, Any]:
+    out: dict[str, Any] = {"event": event.name}
+    ecom: dict[str, Any] = {}
+    if event.commerce is not None:
+        ecom = ga4.write_commerce(event.commerce, issues, "$.ecommerce")
+    for key, v in event.properties.items():
+        if key in ga4.ECOMMERCE_PARAMS:
+            ecom[key] = v
+        else:
+            out[key] = v
+    merge_extras(ecom, event.extras.get("ecommerce", {}), "$.ecommerce", issues)
+    if ecom:
+        out["ecommerce"] = ecom
+    if event.id:
+        out["event_id"] = event.id
+    report_uncarried(event, frozenset(), target, issues)
+    report_foreign_extras(event.extras, frozenset({"ecommerce"}), target, issues)
+    return out
+
+
+class GtmGa4(Adapter):
+    name = "gtm-ga4"
+    title = "Google Tag Manager dataLayer, GA4 ecommerce"
+    events = tuple(EventDoc(n, n) for n in ga4.EVENTS)
+
+    def sniff(self, payload: Any) -> int:
+        if type(payload) is not dict or type(payload.get("event")) is not str:
+            return 0
+        ecom = payload.get("ecommerce")
+        if type(ecom) is dict and ("items" in ecom or "currency" in ecom or "value" in ecom):
+            return 80
+        return 50
+
+    def decode(self, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
+        issues.event = 0
+        event = decode_gtm_ga4(payload, self.name, issues)
+        issues.event = -1
+        return [] if event is None else [event]
+
+    def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
+        return encode_gtm_ga4(event, self.name, issues)
+
+
+register(GtmGa4())

@@ -1,0 +1,118 @@
+"""The canonical event: one shape for every dialect.
+
+The JSON form (:func:`to_json`, :func:`from_json`) is a public contract; it is what
+``trackway export`` writes and the API returns. Money is :class:`~decimal.Decimal`
+(a JSON number with its digits kept), times are UTC and written as ISO 8601 with
+``Z``, identifiers are strings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+
+class Item(msgspec.Struct, omit_defaults=True, kw_only=True, gc=False):
+    """One line of a cart, list or order, in GA4 terms.
+
+    ``price`` is the unit price paid (after the unit ``discount``); Commanders Act's
+    ``product.price`` (the list price) is ``price + discount``.
+    """
+
+    item_id: str | None = None
+    item_name: str | None = None
+    product_id: str | None = None
+    price: Decimal | None = None
+    quantity: int | None = None
+    discount: Decimal | None = None
+    coupon: str | None = None
+    currency: str | None = None
+    brand: str | None = None
+    categories: list[str] = []
+    variant: str | None = None
+    list_id: str | None = None
+    list_name: str | None = None
+    index: int | None = None
+    affiliation: str | None = None
+    url: str | None = None
+    image_url: str | None = None
+    extras: dict[str, Any] = {}
+
+
+class Commerce(msgspec.Struct, omit_defaults=True, kw_only=True, gc=False):
+    """The money side of an event. Each amount keeps its own meaning:
+
+    ``value`` is what the source calls value (GA4: sum of price x quantity; Commanders
+    Act: with tax and shipping), ``revenue`` what it calls revenue (UA: with tax and
+    shipping; Commanders Act and Convead: as documented). Trackway never derives one
+    from another silently.
+    """
+
+    currency: str | None = None
+    currency_filled: bool = False
+    value: Decimal | None = None
+    revenue: Decimal | None = None
+    tax: Decimal | None = None
+    shipping: Decimal | None = None
+    discount: Decimal | None = None
+    coupon: str | None = None
+    transaction_id: str | None = None
+    payment_method: str | None = None
+    shipping_tier: str | None = None
+    status: str | None = None
+    type: str | None = None
+    affiliation: str | None = None
+    items: list[Item] | None = None
+
+
+class Event(msgspec.Struct, omit_defaults=True, kw_only=True, gc=False):
+    """A canonical event. See ``docs/canonical-event.md`` for every field."""
+
+    name: str
+    dialect: str
+    id: str = ""
+    property: str = ""
+    timestamp: datetime | None = None
+    received_at: datetime | None = None
+    anonymous_id: str | None = None
+    user_id: str | None = None
+    user: dict[str, Any] | None = None
+    consent: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    commerce: Commerce | None = None
+    properties: dict[str, Any] = {}
+    extras: dict[str, Any] = {}
+
+
+# gc=False: these structs never form reference cycles, and leaving them out of
+# the cycle collector makes building them measurably cheaper on the hot path.
+
+# Keys of ``Event.extras`` that start with "$" are wire metadata an adapter keeps
+# for exact round trips (the call form of a payload, request-level fields); they
+# are never rendered as payload fields.
+WIRE_PREFIX = "$"
+
+_encoder = msgspec.json.Encoder(decimal_format="number")
+_decoder = msgspec.json.Decoder(Event, float_hook=Decimal)
+
+
+def to_builtins(event: Event) -> dict[str, Any]:
+    """The JSON form as Python values (Decimals stay Decimals, times become strings)."""
+    out: dict[str, Any] = msgspec.to_builtins(event, builtin_types=(Decimal,))
+    return out
+
+
+def to_json(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+def from_json(data: bytes | str) -> Event:
+    return _decoder.decode(data)
+
+
+def encode_json(value: Any) -> bytes:
+    """JSON with Decimals written as numbers, digits kept."""
+    return _encoder.encode(value)
