@@ -95,7 +95,11 @@ def detect(payload: Any) -> tuple[str | None, list[str], str]:
     scores.sort(key=lambda s: -s[0])  # stable: registry order breaks ties
     best_score, best = scores[0]
     close = [name for score, name in scores[1:] if score >= best_score - 10]
+    aliases = [n for n in close if dialects.get(n).alias_of == best or dialects.get(best).alias_of == n]
+    close = [n for n in close if n not in aliases]
     why = f"auto: read as {best} (score {best_score})"
+    if aliases:
+        why += f"; {', '.join(aliases)} shares this wire format"
     if close:
         why += f"; also readable as {', '.join(close)}"
     return best, close, why

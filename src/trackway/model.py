@@ -45,10 +45,12 @@ class Item(msgspec.Struct, omit_defaults=True, kw_only=True, gc=False):
 class Commerce(msgspec.Struct, omit_defaults=True, kw_only=True, gc=False):
     """The money side of an event. Each amount keeps its own meaning:
 
-    ``value`` is what the source calls value (GA4: sum of price x quantity; Commanders
-    Act: with tax and shipping), ``revenue`` what it calls revenue (UA: with tax and
-    shipping; Commanders Act and Convead: as documented). Trackway never derives one
-    from another silently.
+    ``value`` is the event's monetary value as the source states it: GA4 ``value``,
+    Universal Analytics ``revenue`` (tax and shipping included), Commanders Act
+    ``value`` (tax and shipping included), Convead ``revenue`` (the full order cost),
+    Koalect ``value``. ``revenue`` is Commanders Act's ``revenue``: after discount,
+    tax and shipping excluded. ``tax`` and ``shipping`` are what the source sends.
+    Trackway never derives one amount from another without an issue saying so.
     """
 
     currency: str | None = None

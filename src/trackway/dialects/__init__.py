@@ -40,7 +40,17 @@ def adapters() -> list[Adapter]:
 
 
 # Modules that register adapters when imported.
-_MODULES = ("gtm_ga4",)
+_MODULES = (
+    "gtag_ga4",
+    "gtag_ua",
+    "gtm_ga4",
+    "gtm_ua",
+    "adobe_dtm",
+    "koalect",
+    "commanders_act",
+    "convead",
+    "ga4_mp",
+)
 
 # The order dialects are listed in (and tried in by auto-detection on ties).
 ORDER_HINT = (

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from trackway.dialects.fields import Table
 from trackway.issues import Issues
 from trackway.model import Event
 
@@ -63,6 +64,9 @@ class Adapter:
     name: ClassVar[str]
     title: ClassVar[str]
     events: ClassVar[tuple[EventDoc, ...]] = ()
+    # Another dialect whose wire format this one shares exactly (InSend is Convead's):
+    # auto-detection names it in its note but does not call the payload ambiguous.
+    alias_of: ClassVar[str | None] = None
 
     def sniff(self, payload: Any) -> int:
         """How sure this dialect is that it reads ``payload``: 0 (no) to 100."""
@@ -83,8 +87,8 @@ class Adapter:
         issues.event = -1
         return out
 
-    def mapping(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
-        """Sections of (wire field, canonical field, note) rows for the docs."""
+    def tables(self) -> list[Table]:
+        """The field tables this adapter reads and writes, for the generated docs."""
         return []
 
 

@@ -1,0 +1,1 @@
+"""Placeholder: this dialect is being written."""

@@ -1,0 +1,77 @@
+"""gtm-ga4: the 2Checkout examples, round trips, and bad inputs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+import trackway
+from tests.support.roundtrip import assert_roundtrip
+from tests.support.specs import examples
+
+EXAMPLES = examples("gtm-ga4")
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.name)
+def test_spec_example_decodes_without_error_and_round_trips(example):
+    decoded = trackway.decode("gtm-ga4", example.value)
+    assert decoded.valid, decoded.issues
+    assert [e.name for e in decoded.events] == [example.name]
+    assert_roundtrip("gtm-ga4", example.value)
+
+
+def test_purchase_maps_to_canonical_fields():
+    purchase = next(e for e in EXAMPLES if e.name == "purchase").value
+    event = trackway.decode("gtm-ga4", purchase).events[0]
+    c = event.commerce
+    assert c.transaction_id == "8c7be1b402d775f256289410d608e47135f4c431d8064005fcbbc8b65ffeaaa5"
+    assert (c.currency, c.value, c.tax, c.shipping) == ("USD", Decimal("168.06"), Decimal("31.94"), Decimal("0"))
+    assert c.items[0].item_id == "7628801"
+    assert c.items[0].price == Decimal("84.03")
+    assert c.items[0].extras["group"] == "General"
+    assert event.extras["ecommerce"]["actionField"]["purchaseFlow"] == "personal"
+
+
+BAD = [
+    ({"event": "purchase", "ecommerce": {"currency": "USD", "value": 1, "items": [{"item_id": "a"}]}},
+     "$.ecommerce.transaction_id", "VALUE_REQUIRED"),
+    ({"event": "add_to_cart", "ecommerce": {"currency": "EURO", "value": 1, "items": [{"item_id": "a"}]}},
+     "$.ecommerce.currency", "CURRENCY_INVALID"),
+    ({"event": "add_to_cart", "ecommerce": {"value": 1, "items": [{"item_id": "a"}]}},
+     "$.ecommerce.currency", "VALUE_REQUIRED"),
+    ({"event": "add_to_cart", "ecommerce": {"currency": "EUR", "value": 1, "items": [{"price": 1}]}},
+     "$.ecommerce.items[0]", "VALUE_REQUIRED"),
+    ({"event": "add_to_cart", "ecommerce": {"currency": "EUR", "value": "abc", "items": [{"item_id": "a"}]}},
+     "$.ecommerce.value", "TYPE_INVALID"),
+    ({"event": "add_to_cart", "ecommerce": {"currency": "EUR", "value": 1}},
+     "$.ecommerce.items", "VALUE_REQUIRED"),
+    ({"event": "view_item", "ecommerce": {"currency": "EUR", "value": 1, "items": [{"item_id": "a", "quantity": 1.5}]}},
+     "$.ecommerce.items[0].quantity", "TYPE_INVALID"),
+    ({"event": "search"}, "$.search_term", "VALUE_REQUIRED"),
+    ({"ecommerce": {}}, "$.event", "VALUE_REQUIRED"),
+    (["event", "x", {}], "$", "PAYLOAD_INVALID"),
+]
+
+
+@pytest.mark.parametrize(("payload", "path", "code"), BAD)
+def test_bad_input_gives_its_issue(payload, path, code):
+    decoded = trackway.decode("gtm-ga4", payload)
+    assert (path, code) in [(i.path, i.code) for i in decoded.issues if i.is_error]
+    assert not decoded.valid
+
+
+def test_every_bad_item_is_reported_in_one_pass():
+    items = [{"item_id": "a", "price": "x"}, {"quantity": 1}, {"item_name": 3}]
+    decoded = trackway.decode("gtm-ga4", {"event": "view_cart", "ecommerce": {"items": items}})
+    paths = {i.path for i in decoded.issues if i.is_error}
+    assert {"$.ecommerce.items[0].price", "$.ecommerce.items[1]", "$.ecommerce.items[2].item_name"} <= paths
+
+
+def test_number_as_string_is_a_warning_and_reads_exactly():
+    decoded = trackway.decode(
+        "gtm-ga4", {"event": "add_to_cart", "ecommerce": {"currency": "USD", "value": "177.89", "items": [{"item_id": "a"}]}}
+    )
+    assert decoded.valid
+    assert decoded.events[0].commerce.value == Decimal("177.89")
+    assert [(i.path, i.code, i.severity) for i in decoded.issues] == [("$.ecommerce.value", "NUMBER_AS_STRING", "warning")]
