@@ -30,7 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/core.py
 
 docs: $(STAMP)
-	$(BIN)/python -m trackway.docs docs
+	$(BIN)/python -m trackway.docs_gen docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache .hypothesis

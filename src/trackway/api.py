@@ -119,6 +119,16 @@ def decode(
     :class:`~trackway.errors.ParseError` only when text cannot be read; every other
     problem is an issue.
     """
+    ctx = DecodeContext(default_currency=default_currency, received_at=received_at, property=property)
+    if dialect != "auto" and (type(payload) is bytes or type(payload) is str):
+        adapter = dialects.get(dialect)
+        issues = Issues()
+        events = adapter.decode_plain(payload, ctx, issues)
+        if events is not None:
+            if property:
+                for event in events:
+                    event.property = property
+            return Decoded(dialect=dialect, events=events, issues=issues.items)
     value = parse(payload)
     detection = None
     alternatives: list[str] = []
@@ -135,7 +145,6 @@ def decode(
             return Decoded(dialect="unknown", events=[], issues=[issue], detection=detection)
         dialect = chosen
     adapter = dialects.get(dialect)
-    ctx = DecodeContext(default_currency=default_currency, received_at=received_at, property=property)
     issues = Issues()
     events = adapter.decode(value, ctx, issues)
     if property:

@@ -74,10 +74,13 @@ class Issue(msgspec.Struct, frozen=True, omit_defaults=True):
         return {"path": self.path, "code": self.code, "severity": str(self.severity), "message": self.message}
 
 
+_describe_encoder = msgspec.json.Encoder(enc_hook=str, decimal_format="number")
+
+
 def describe(value: Any, limit: int = 60) -> str:
     """A short, readable rendering of a value for messages: ``'EURO' (a string)``."""
     kind = json_type(value)
-    text = repr(value) if isinstance(value, str) else msgspec.json.encode(value, enc_hook=str).decode()
+    text = repr(value) if isinstance(value, str) else _describe_encoder.encode(value).decode()
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return f"{text} ({kind})"

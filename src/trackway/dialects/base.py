@@ -75,6 +75,14 @@ class Adapter:
     def decode(self, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
         raise NotImplementedError
 
+    def decode_plain(self, data: bytes | str, ctx: DecodeContext, issues: Issues) -> list[Event] | None:
+        """Optional typed fast path from JSON text: the events, or None to use ``decode``.
+
+        It must give exactly what ``decode`` gives, and give up (None) on anything
+        that is not plain; see ``fastpath.py``.
+        """
+        return None
+
     def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
         raise NotImplementedError
 

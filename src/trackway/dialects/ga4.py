@@ -7,8 +7,12 @@ item mapping every GA4-shaped dialect uses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from msgspec import UnsetType
+
+from trackway.dialects.fastpath import Fallback, compile_table
 from trackway.dialects.fields import Field, Table, merge_extras
 from trackway.issues import Issues, Path, describe
 from trackway.model import Commerce, Item
@@ -163,11 +167,6 @@ def check_event(
     gtag and MP, the ``ecommerce`` object and the root for GTM. The first holds the
     commerce parameters.
     """
-    rule = EVENTS.get(name)
-    first = containers[0][0]
-
-    def where(key: str) -> str:
-        return first if key in COMMERCE.by_wire or key in ECOMMERCE_PARAMS else containers[-1][0]
 
     def present(key: str) -> bool:
         for _, obj in containers:
@@ -175,6 +174,31 @@ def check_event(
             if v is not None and v != "":
                 return True
         return False
+
+    check_event_with(
+        name, commerce, present, containers[0][0], containers[-1][0], issues, currency_required=currency_required
+    )
+
+
+def check_event_with(
+    name: str,
+    commerce: Commerce | None,
+    present: Callable[[str], bool],
+    commerce_path: str,
+    other_path: str,
+    issues: Issues,
+    *,
+    currency_required: bool = True,
+) -> None:
+    """:func:`check_event` with presence given as a function (the typed fast path has no dicts).
+
+    Missing commerce parameters are reported under ``commerce_path``, others under
+    ``other_path``.
+    """
+    rule = EVENTS.get(name)
+
+    def where(key: str) -> str:
+        return commerce_path if key in COMMERCE.by_wire or key in ECOMMERCE_PARAMS else other_path
 
     if rule is not None:
         for key in rule.required:
@@ -194,13 +218,13 @@ def check_event(
                 )
         if rule.items == "required" and not present("items"):
             issues.error(
-                (first, "items"),
+                (commerce_path, "items"),
                 "VALUE_REQUIRED",
                 f"expected an items array with at least one item on a {name} event, got none; add the items",
             )
     if commerce is not None:
         sent = commerce.currency is not None or present("currency")
-        check_money(commerce, first, issues, currency_required=currency_required, currency_sent=sent)
+        check_money(commerce, commerce_path, issues, currency_required=currency_required, currency_sent=sent)
 
 
 def check_money(
@@ -271,3 +295,28 @@ def write_commerce(c: Commerce, issues: Issues | None, path: str) -> dict[str, A
                     f"GA4 has no parameter for the order {key} ({v}); it is left out",
                 )
     return out
+
+
+# -- the typed fast path (see fastpath.py) --------------------------------------
+FastItem, convert_item = compile_table(ITEM, "Ga4ItemWire")
+FastCommerce, convert_commerce = compile_table(
+    COMMERCE, "Ga4CommerceWire", {"items": list[FastItem] | UnsetType}  # type: ignore[valid-type]
+)
+
+
+def fast_commerce(w: Any) -> Commerce:
+    """Commerce from a plain wire struct; raises Fallback where the general path must decide."""
+    values = convert_commerce(w)
+    raw_items = values.pop("items", None)
+    commerce = Commerce(**values)
+    if raw_items is not None:
+        if len(raw_items) > MAX_ITEMS:
+            raise Fallback
+        items = []
+        for wi in raw_items:
+            iv = convert_item(wi)
+            if "item_id" not in iv and "item_name" not in iv:
+                raise Fallback
+            items.append(Item(**iv))
+        commerce.items = items
+    return commerce

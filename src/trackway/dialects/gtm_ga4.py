@@ -9,7 +9,11 @@ A root ``event_id`` is the client's id for the event.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
 
 from trackway.dialects import ga4, register
 from trackway.dialects.base import (
@@ -20,7 +24,8 @@ from trackway.dialects.base import (
     report_foreign_extras,
     report_uncarried,
 )
-from trackway.dialects.fields import merge_extras
+from trackway.dialects.fastpath import Fallback
+from trackway.dialects.fields import Table, merge_extras
 from trackway.issues import Issues, describe
 from trackway.model import Event
 
@@ -84,6 +89,43 @@ def encode_gtm_ga4(event: Event, target: str, issues: Issues) -> dict[str, Any]:
     return out
 
 
+class _PlainRoot(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    event: str
+    ecommerce: ga4.FastCommerce | UnsetType = UNSET  # type: ignore[valid-type]
+    event_id: str | UnsetType = UNSET
+
+
+_plain = msgspec.json.Decoder(_PlainRoot, float_hook=Decimal)
+_ATTR = {f.wire: f"f{n}" for n, f in enumerate(ga4.COMMERCE.fields)}  # wire key -> wire struct attribute
+
+
+def decode_plain_gtm_ga4(data: bytes | str, dialect: str, issues: Issues) -> Event | None:
+    """The typed fast path of :func:`decode_gtm_ga4` (None: not plain)."""
+    try:
+        w = _plain.decode(data)
+        if not w.event:
+            return None
+        ecom = w.ecommerce
+        commerce = None if ecom is UNSET else ga4.fast_commerce(ecom)
+    except (msgspec.DecodeError, Fallback):
+        return None
+    event = Event(name=w.event, dialect=dialect, commerce=commerce)
+    if w.event_id is not UNSET:
+        if not w.event_id:
+            return None
+        event.id = w.event_id
+
+    def present(key: str) -> bool:
+        attr = _ATTR.get(key)
+        if attr is None or ecom is UNSET:
+            return False
+        v = getattr(ecom, attr)
+        return v is not UNSET and v != ""
+
+    ga4.check_event_with(w.event, commerce, present, "$.ecommerce", "$", issues)
+    return event
+
+
 class GtmGa4(Adapter):
     name = "gtm-ga4"
     title = "Google Tag Manager dataLayer, GA4 ecommerce"
@@ -103,8 +145,17 @@ class GtmGa4(Adapter):
         issues.event = -1
         return [] if event is None else [event]
 
+    def decode_plain(self, data: bytes | str, ctx: DecodeContext, issues: Issues) -> list[Event] | None:
+        issues.event = 0
+        event = decode_plain_gtm_ga4(data, self.name, issues)
+        issues.event = -1
+        return None if event is None else [event]
+
     def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
         return encode_gtm_ga4(event, self.name, issues)
+
+    def tables(self) -> list[Table]:
+        return [ga4.COMMERCE, ga4.ITEM]
 
 
 register(GtmGa4())

@@ -58,7 +58,10 @@ def amount(value: Any, path: Path, issues: Issues) -> Any:
                 f"expected a number, got {describe(value)}; read as {d}. Send it as a JSON number: {d}",
             )
             return d
-    issues.error(path, "TYPE_INVALID", f"expected an amount such as 16.00, got {describe(value)}")
+    hint = ""
+    if t is str and to_decimal(value.replace(",", ".")) is not None:
+        hint = "; use a dot as the decimal separator"
+    issues.error(path, "TYPE_INVALID", f"expected an amount such as 16.00, got {describe(value)}{hint}")
     return INVALID
 
 
