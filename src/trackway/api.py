@@ -86,7 +86,7 @@ def detect(payload: Any) -> tuple[str | None, list[str], str]:
     for adapter in dialects.adapters():
         try:
             score = adapter.sniff(payload)
-        except Exception:  # a sniffer must never break detection  # noqa: BLE001
+        except Exception:  # a sniffer must never break detection
             score = 0
         if score > 0:
             scores.append((score, adapter.name))
@@ -167,7 +167,12 @@ def _options(options: EncodeOptions | None, kw: dict[str, Any]) -> EncodeOptions
 def _prepare(event: Event, options: EncodeOptions) -> Event:
     """Apply the dialect-independent encoder options (hashing the transaction id)."""
     c = event.commerce
-    if options.hash_transaction_id and c is not None and c.transaction_id and not _HEX64.fullmatch(c.transaction_id):
+    if (
+        options.hash_transaction_id
+        and c is not None
+        and c.transaction_id
+        and not _HEX64.fullmatch(c.transaction_id)
+    ):
         digest = hashlib.sha256(c.transaction_id.encode()).hexdigest()
         event = msgspec.structs.replace(event, commerce=msgspec.structs.replace(c, transaction_id=digest))
     return event
@@ -207,4 +212,6 @@ def convert(
     issues = Issues()
     events = [_prepare(e, opts) for e in decoded.accepted()]
     payloads = adapter.encode_many(events, opts, issues) if events else []
-    return Converted(source=decoded.dialect, target=target, payloads=payloads, issues=decoded.issues + issues.items)
+    return Converted(
+        source=decoded.dialect, target=target, payloads=payloads, issues=decoded.issues + issues.items
+    )

@@ -39,7 +39,13 @@ def dialect_page(adapter: Adapter) -> str:
     for e in adapter.events:
         lines.append(f"| `{e.wire}` | `{e.canonical}` | {e.summary} |")
     for table in adapter.tables():
-        lines += ["", f"## {table.title}", "", "| wire field | canonical field | rule | notes |", "| --- | --- | --- | --- |"]
+        lines += [
+            "",
+            f"## {table.title}",
+            "",
+            "| wire field | canonical field | rule | notes |",
+            "| --- | --- | --- | --- |",
+        ]
         for f in table.fields:
             target = f"`{f.target}`" if f.target else "(kept as sent)"
             lines.append(f"| `{f.wire}` | {target} | {_doc(f.rule)} | {f.doc} |")

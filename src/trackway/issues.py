@@ -28,26 +28,44 @@ _CODE_LIST = [
     # GA4 Measurement Protocol codes, used with their GA4 meaning.
     Code("VALUE_REQUIRED", "VALUE_REQUIRED", "A required parameter is missing."),
     Code("VALUE_INVALID", "VALUE_INVALID", "A value is not allowed here."),
-    Code("NAME_INVALID", "NAME_INVALID", "A name breaks the naming rules (characters, length, first letter)."),
+    Code(
+        "NAME_INVALID", "NAME_INVALID", "A name breaks the naming rules (characters, length, first letter)."
+    ),
     Code("NAME_RESERVED", "NAME_RESERVED", "A name or prefix is reserved by the vendor."),
     Code("VALUE_OUT_OF_BOUNDS", "VALUE_OUT_OF_BOUNDS", "A value is too long, too large or too old."),
-    Code("EXCEEDED_MAX_ENTITIES", "EXCEEDED_MAX_ENTITIES", "Too many events, parameters, items or properties."),
+    Code(
+        "EXCEEDED_MAX_ENTITIES", "EXCEEDED_MAX_ENTITIES", "Too many events, parameters, items or properties."
+    ),
     Code("NAME_DUPLICATED", "NAME_DUPLICATED", "The same name is given twice."),
     # Trackway's own codes.
-    Code("TYPE_INVALID", "VALUE_INVALID", "A value has the wrong JSON type (a list where a string goes, ...)."),
+    Code(
+        "TYPE_INVALID", "VALUE_INVALID", "A value has the wrong JSON type (a list where a string goes, ...)."
+    ),
     Code("CURRENCY_INVALID", "VALUE_INVALID", "Not an active ISO 4217 currency code."),
     Code("ENUM_INVALID", "VALUE_INVALID", "Not one of the vendor's enumerated values (case matters)."),
-    Code("FORMAT_INVALID", "VALUE_INVALID", "A string in the wrong format: email, E.164 phone, date, country."),
-    Code("HASH_INVALID", "VALUE_INVALID", "A hashed identifier that is not lower-case hex of the right length."),
+    Code(
+        "FORMAT_INVALID", "VALUE_INVALID", "A string in the wrong format: email, E.164 phone, date, country."
+    ),
+    Code(
+        "HASH_INVALID", "VALUE_INVALID", "A hashed identifier that is not lower-case hex of the right length."
+    ),
     Code("NUMBER_AS_STRING", "VALUE_INVALID", "A number sent as a string; read as a decimal."),
     Code("AMOUNT_PRECISION", "VALUE_INVALID", "An amount has more decimals than its currency's minor unit."),
     Code("RECOMMENDED_MISSING", "VALUE_REQUIRED", "A recommended parameter is missing."),
     Code("UNKNOWN_EVENT", "NAME_INVALID", "An event the dialect does not document; kept as a custom event."),
-    Code("VALUE_FILLED", "VALUE_INVALID", "A value was filled in or renamed by Trackway (default currency, typo)."),
+    Code(
+        "VALUE_FILLED",
+        "VALUE_INVALID",
+        "A value was filled in or renamed by Trackway (default currency, typo).",
+    ),
     Code("NOT_CARRIED", "VALUE_INVALID", "The target dialect has no place for a field; it is left out."),
     Code("PAYLOAD_INVALID", "VALUE_INVALID", "The payload does not have the dialect's shape at all."),
     Code("DIALECT_UNKNOWN", "VALUE_INVALID", "Auto-detection found no dialect that reads this payload."),
-    Code("DIALECT_AMBIGUOUS", "VALUE_INVALID", "Auto-detection found more than one dialect that reads this payload."),
+    Code(
+        "DIALECT_AMBIGUOUS",
+        "VALUE_INVALID",
+        "Auto-detection found more than one dialect that reads this payload.",
+    ),
 ]
 
 CODES: dict[str, Code] = {c.name: c for c in _CODE_LIST}

@@ -26,7 +26,12 @@ def test_purchase_maps_to_canonical_fields():
     event = trackway.decode("gtm-ga4", purchase).events[0]
     c = event.commerce
     assert c.transaction_id == "8c7be1b402d775f256289410d608e47135f4c431d8064005fcbbc8b65ffeaaa5"
-    assert (c.currency, c.value, c.tax, c.shipping) == ("USD", Decimal("168.06"), Decimal("31.94"), Decimal("0"))
+    assert (c.currency, c.value, c.tax, c.shipping) == (
+        "USD",
+        Decimal("168.06"),
+        Decimal("31.94"),
+        Decimal("0"),
+    )
     assert c.items[0].item_id == "7628801"
     assert c.items[0].price == Decimal("84.03")
     assert c.items[0].extras["group"] == "General"
@@ -34,20 +39,47 @@ def test_purchase_maps_to_canonical_fields():
 
 
 BAD = [
-    ({"event": "purchase", "ecommerce": {"currency": "USD", "value": 1, "items": [{"item_id": "a"}]}},
-     "$.ecommerce.transaction_id", "VALUE_REQUIRED"),
-    ({"event": "add_to_cart", "ecommerce": {"currency": "EURO", "value": 1, "items": [{"item_id": "a"}]}},
-     "$.ecommerce.currency", "CURRENCY_INVALID"),
-    ({"event": "add_to_cart", "ecommerce": {"value": 1, "items": [{"item_id": "a"}]}},
-     "$.ecommerce.currency", "VALUE_REQUIRED"),
-    ({"event": "add_to_cart", "ecommerce": {"currency": "EUR", "value": 1, "items": [{"price": 1}]}},
-     "$.ecommerce.items[0]", "VALUE_REQUIRED"),
-    ({"event": "add_to_cart", "ecommerce": {"currency": "EUR", "value": "abc", "items": [{"item_id": "a"}]}},
-     "$.ecommerce.value", "TYPE_INVALID"),
-    ({"event": "add_to_cart", "ecommerce": {"currency": "EUR", "value": 1}},
-     "$.ecommerce.items", "VALUE_REQUIRED"),
-    ({"event": "view_item", "ecommerce": {"currency": "EUR", "value": 1, "items": [{"item_id": "a", "quantity": 1.5}]}},
-     "$.ecommerce.items[0].quantity", "TYPE_INVALID"),
+    (
+        {"event": "purchase", "ecommerce": {"currency": "USD", "value": 1, "items": [{"item_id": "a"}]}},
+        "$.ecommerce.transaction_id",
+        "VALUE_REQUIRED",
+    ),
+    (
+        {"event": "add_to_cart", "ecommerce": {"currency": "EURO", "value": 1, "items": [{"item_id": "a"}]}},
+        "$.ecommerce.currency",
+        "CURRENCY_INVALID",
+    ),
+    (
+        {"event": "add_to_cart", "ecommerce": {"value": 1, "items": [{"item_id": "a"}]}},
+        "$.ecommerce.currency",
+        "VALUE_REQUIRED",
+    ),
+    (
+        {"event": "add_to_cart", "ecommerce": {"currency": "EUR", "value": 1, "items": [{"price": 1}]}},
+        "$.ecommerce.items[0]",
+        "VALUE_REQUIRED",
+    ),
+    (
+        {
+            "event": "add_to_cart",
+            "ecommerce": {"currency": "EUR", "value": "abc", "items": [{"item_id": "a"}]},
+        },
+        "$.ecommerce.value",
+        "TYPE_INVALID",
+    ),
+    (
+        {"event": "add_to_cart", "ecommerce": {"currency": "EUR", "value": 1}},
+        "$.ecommerce.items",
+        "VALUE_REQUIRED",
+    ),
+    (
+        {
+            "event": "view_item",
+            "ecommerce": {"currency": "EUR", "value": 1, "items": [{"item_id": "a", "quantity": 1.5}]},
+        },
+        "$.ecommerce.items[0].quantity",
+        "TYPE_INVALID",
+    ),
     ({"event": "search"}, "$.search_term", "VALUE_REQUIRED"),
     ({"ecommerce": {}}, "$.event", "VALUE_REQUIRED"),
     (["event", "x", {}], "$", "PAYLOAD_INVALID"),
@@ -70,8 +102,14 @@ def test_every_bad_item_is_reported_in_one_pass():
 
 def test_number_as_string_is_a_warning_and_reads_exactly():
     decoded = trackway.decode(
-        "gtm-ga4", {"event": "add_to_cart", "ecommerce": {"currency": "USD", "value": "177.89", "items": [{"item_id": "a"}]}}
+        "gtm-ga4",
+        {
+            "event": "add_to_cart",
+            "ecommerce": {"currency": "USD", "value": "177.89", "items": [{"item_id": "a"}]},
+        },
     )
     assert decoded.valid
     assert decoded.events[0].commerce.value == Decimal("177.89")
-    assert [(i.path, i.code, i.severity) for i in decoded.issues] == [("$.ecommerce.value", "NUMBER_AS_STRING", "warning")]
+    assert [(i.path, i.code, i.severity) for i in decoded.issues] == [
+        ("$.ecommerce.value", "NUMBER_AS_STRING", "warning")
+    ]

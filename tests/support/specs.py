@@ -26,7 +26,9 @@ def specs_dir() -> Path:
     env = os.environ.get("TRACKWAY_SPECS")
     path = Path(env) if env else ROOT.parent / "shared" / "specs"
     if not path.is_dir():
-        raise FileNotFoundError(f"the vendor specs are not at {path}; set TRACKWAY_SPECS or put shared/ beside the repo")
+        raise FileNotFoundError(
+            f"the vendor specs are not at {path}; set TRACKWAY_SPECS or put shared/ beside the repo"
+        )
     return path
 
 
@@ -151,7 +153,7 @@ def _koalect() -> list[Example]:
     """Koalect's event examples; ``[Product]`` stands for the document's Product object."""
     product_text, _ = koalect_product()
     out = []
-    for title, text in _koalect_blocks():
+    for _title, text in _koalect_blocks():
         if "event:" not in text:
             continue  # the Product object and the consent cookie are not events
         filled = text.replace("[Product]", f"[{product_text}]")
@@ -179,6 +181,17 @@ def examples(dialect: str) -> tuple[Example, ...]:
 
 def all_examples() -> list[Example]:
     out: list[Example] = []
-    for d in ("gtag-ua", "gtag-ga4", "gtm-ua", "gtm-ga4", "adobe-dtm", "custom", "koalect", "commanders-act", "convead", "insend"):
+    for d in (
+        "gtag-ua",
+        "gtag-ga4",
+        "gtm-ua",
+        "gtm-ga4",
+        "adobe-dtm",
+        "custom",
+        "koalect",
+        "commanders-act",
+        "convead",
+        "insend",
+    ):
         out.extend(examples(d))
     return out

@@ -24,22 +24,42 @@ PRESETS = {
 
 def check_target(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if value not in trackway.dialect_names():
-        raise click.BadParameter(f"expected one of {', '.join(trackway.dialect_names())}, got {value!r}", ctx, param)
+        raise click.BadParameter(
+            f"expected one of {', '.join(trackway.dialect_names())}, got {value!r}", ctx, param
+        )
     return value
 
 
 @click.command()
-@click.option("--from", "source", default="auto", show_default=True, callback=check_dialect,
-              help="Dialect of the input payloads, or auto.")
+@click.option(
+    "--from",
+    "source",
+    default="auto",
+    show_default=True,
+    callback=check_dialect,
+    help="Dialect of the input payloads, or auto.",
+)
 @click.option("--to", "target", required=True, callback=check_target, help="Dialect to render.")
-@click.option("--preset", type=click.Choice(sorted(PRESETS)), default="none", show_default=True,
-              help="A set of encoder options: 2checkout hashes transaction ids (SHA-256), writes UA checkout "
-              "step 1 and orderDiscountCoupon 'auto-apply'.")
-@click.option("--hash-transaction-id", is_flag=True, default=None, help="Write transaction ids as their SHA-256 hex.")
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default="none",
+    show_default=True,
+    help="A set of encoder options: 2checkout hashes transaction ids (SHA-256), writes UA checkout "
+    "step 1 and orderDiscountCoupon 'auto-apply'.",
+)
+@click.option(
+    "--hash-transaction-id", is_flag=True, default=None, help="Write transaction ids as their SHA-256 hex."
+)
 @click.option("--checkout-step", type=int, help="UA checkout step to write when the event has none.")
-@click.option("--order-discount-coupon", metavar="VALUE", help="orderDiscountCoupon default for order coupons.")
-@click.option("--form", type=click.Choice(["call", "server", "post"]),
-              help="Payload form where the target has two (Commanders Act call/server, Convead call/post).")
+@click.option(
+    "--order-discount-coupon", metavar="VALUE", help="orderDiscountCoupon default for order coupons."
+)
+@click.option(
+    "--form",
+    type=click.Choice(["call", "server", "post"]),
+    help="Payload form where the target has two (Commanders Act call/server, Convead call/post).",
+)
 @click.option("--default-currency", metavar="CODE", help="Currency for dialects that carry none (Convead).")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
 def convert(
@@ -80,6 +100,8 @@ def convert(
         rendered.extend(result.payloads)
         failed |= not result.valid
         for issue in result.issues:
-            stderr.print(issue_line(issue, prefix=f"{escape(payload.source)} #{index} {result.source}→{target}: "))
+            stderr.print(
+                issue_line(issue, prefix=f"{escape(payload.source)} #{index} {result.source}→{target}: ")
+            )
     print_json(rendered)
     sys.exit(1 if failed else 0)

@@ -75,7 +75,9 @@ def read_sources(files: tuple[str, ...]) -> list[Payload]:
             try:
                 text = Path(name).read_text(encoding="utf-8")
             except UnicodeDecodeError as exc:
-                raise ParseError(f"expected UTF-8 text, got an invalid byte at offset {exc.start}", source=name) from None
+                raise ParseError(
+                    f"expected UTF-8 text, got an invalid byte at offset {exc.start}", source=name
+                ) from None
             label = name
         payloads.extend(split_payloads(text, label))
     return payloads

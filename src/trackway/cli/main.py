@@ -21,10 +21,22 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--dialect", "-d", default="auto", show_default=True, callback=check_dialect,
-              help="Dialect of the payloads, or auto to detect it per payload.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people (colour, one line per issue), json for programs.")
+@click.option(
+    "--dialect",
+    "-d",
+    default="auto",
+    show_default=True,
+    callback=check_dialect,
+    help="Dialect of the payloads, or auto to detect it per payload.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people (colour, one line per issue), json for programs.",
+)
 @click.option("--default-currency", metavar="CODE", help="Currency for dialects that carry none (Convead).")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
 def validate(dialect: str, fmt: str, default_currency: str | None, files: tuple[str, ...]) -> None:
@@ -52,7 +64,12 @@ def dialects(fmt: str) -> None:
         (a.name, a.title, [(e.wire, e.canonical) for e in a.events]) for a in trackway.dialects.adapters()
     ]
     if fmt == "json":
-        print_json([{"name": n, "title": t, "events": [{"wire": w, "canonical": c} for w, c in ev]} for n, t, ev in rows])
+        print_json(
+            [
+                {"name": n, "title": t, "events": [{"wire": w, "canonical": c} for w, c in ev]}
+                for n, t, ev in rows
+            ]
+        )
         return
     table = Table(title="Trackway dialects", show_lines=True)
     table.add_column("dialect", style="bold")

@@ -14,7 +14,9 @@ from trackway.errors import ParseError
 from trackway.model import to_builtins
 
 
-def validate_payloads(payloads: list[Payload], dialect: str, default_currency: str | None) -> list[dict[str, Any]]:
+def validate_payloads(
+    payloads: list[Payload], dialect: str, default_currency: str | None
+) -> list[dict[str, Any]]:
     """One result per payload: ``{index, dialect, valid, events, issues}``."""
     results = []
     for index, payload in enumerate(payloads):
@@ -27,7 +29,9 @@ def validate_payloads(payloads: list[Payload], dialect: str, default_currency: s
                     "dialect": dialect,
                     "valid": False,
                     "events": [],
-                    "issues": [{"path": "$", "code": "PAYLOAD_INVALID", "severity": "error", "message": str(exc)}],
+                    "issues": [
+                        {"path": "$", "code": "PAYLOAD_INVALID", "severity": "error", "message": str(exc)}
+                    ],
                     "_source": payload.source,
                     "_detection": None,
                     "_notes": payload.notes,
@@ -54,7 +58,9 @@ def print_text(results: list[dict[str, Any]]) -> None:
     for r in results:
         mark = "[green]✓ valid[/green]" if r["valid"] else "[red]✗ invalid[/red]"
         names = ", ".join(e["name"] for e in r["events"]) or "no event"
-        stdout.print(f"{escape(r['_source'])} #{r['index']}  [bold]{r['dialect']}[/bold]  {mark}  {escape(names)}")
+        stdout.print(
+            f"{escape(r['_source'])} #{r['index']}  [bold]{r['dialect']}[/bold]  {mark}  {escape(names)}"
+        )
         if r["_detection"]:
             stdout.print(f"  [dim]{escape(r['_detection'])}[/dim]")
         for note in r["_notes"]:
@@ -62,12 +68,17 @@ def print_text(results: list[dict[str, Any]]) -> None:
         for i in r["issues"]:
             errors += i["severity"] == "error"
             warnings += i["severity"] == "warning"
-            stdout.print(issue_line(trackway.Issue(i["path"], i["code"], trackway.Severity(i["severity"]), i["message"])))
+            stdout.print(
+                issue_line(
+                    trackway.Issue(i["path"], i["code"], trackway.Severity(i["severity"]), i["message"])
+                )
+            )
     bad = sum(not r["valid"] for r in results)
     colour = "red" if bad else "green"
     stdout.print(
         f"[{colour}]{len(results)} payload{'s' * (len(results) != 1)}: {len(results) - bad} valid, "
-        f"{bad} with errors[/{colour}]; {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+        f"{bad} with errors[/{colour}]; {errors} error{'s' * (errors != 1)}, "
+        f"{warnings} warning{'s' * (warnings != 1)}"
     )
 
 

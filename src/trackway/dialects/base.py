@@ -101,7 +101,9 @@ class Adapter:
 
 
 # Envelope fields every dialect may lack without it being news.
-_SILENT = frozenset({"name", "dialect", "id", "property", "timestamp", "received_at", "commerce", "properties", "extras"})
+_SILENT = frozenset(
+    {"name", "dialect", "id", "property", "timestamp", "received_at", "commerce", "properties", "extras"}
+)
 
 
 def report_uncarried(event: Event, carried: frozenset[str], target: str, issues: Issues) -> None:

@@ -58,7 +58,9 @@ class Table:
         self.fields = tuple(fields)
         self.by_wire = {f.wire: f for f in self.fields}
         self.by_target = {f.target: f for f in self.fields if f.target}
-        self.read: Callable[[dict[str, Any], Any, Issues], tuple[dict[str, Any], dict[str, Any]]] = self._compile()
+        self.read: Callable[[dict[str, Any], Any, Issues], tuple[dict[str, Any], dict[str, Any]]] = (
+            self._compile()
+        )
 
     def _compile(self) -> Any:
         """Build ``read(obj, base, issues) -> (values, extras)``.
@@ -123,7 +125,7 @@ class Table:
             "            extras[key] = obj[key]",
             "    return values, extras",
         ]
-        exec("\n".join(src), env)  # noqa: S102  (generated from the field table above)
+        exec("\n".join(src), env)
         return env["read"]
 
     def write(self, values: dict[str, Any]) -> dict[str, Any]:

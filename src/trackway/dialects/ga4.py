@@ -16,7 +16,7 @@ from trackway.dialects.fastpath import Fallback, compile_table
 from trackway.dialects.fields import Field, Table, merge_extras
 from trackway.issues import Issues, Path, describe
 from trackway.model import Commerce, Item
-from trackway.rules.codes import check_precision, currency
+from trackway.rules.codes import check_precision, currency, fits, quantum
 from trackway.rules.values import amount, array, ident, integer, string
 
 ITEM = Table(
@@ -118,7 +118,9 @@ def read_item(obj: Any, base: Path, index: int, issues: Issues) -> Item | None:
         return None
     values, extras = ITEM.read(obj, path, issues)
     if "item_id" not in obj and "item_name" not in obj:
-        issues.error(path, "VALUE_REQUIRED", "expected one of item_id or item_name in the item; add the item's id")
+        issues.error(
+            path, "VALUE_REQUIRED", "expected one of item_id or item_name in the item; add the item's id"
+        )
     if extras:
         values["extras"] = extras
     return Item(**values)
@@ -176,7 +178,13 @@ def check_event(
         return False
 
     check_event_with(
-        name, commerce, present, containers[0][0], containers[-1][0], issues, currency_required=currency_required
+        name,
+        commerce,
+        present,
+        containers[0][0],
+        containers[-1][0],
+        issues,
+        currency_required=currency_required,
     )
 
 
@@ -248,10 +256,10 @@ def check_money(
                 "RECOMMENDED_MISSING",
                 "expected a currency because value is set, got none; the reporting view's currency applies",
             )
-    if code is not None:
-        for key in ("value", "revenue", "tax", "shipping"):
-            v = getattr(c, key)
-            if v is not None:
+    smallest = quantum(code)
+    if smallest is not None:
+        for key, v in (("value", c.value), ("revenue", c.revenue), ("tax", c.tax), ("shipping", c.shipping)):
+            if v is not None and not fits(v, smallest):
                 check_precision(v, code, (base, key), issues)
 
 
@@ -274,7 +282,9 @@ def write_item(item: Item, issues: Issues | None, path: str) -> dict[str, Any]:
         for key, v in uncarried.items():
             if v is not None:
                 issues.warning(
-                    f"{path}.{key}", "NOT_CARRIED", f"a GA4 item has no parameter for {key} ({v!r}); it is left out"
+                    f"{path}.{key}",
+                    "NOT_CARRIED",
+                    f"a GA4 item has no parameter for {key} ({v!r}); it is left out",
                 )
     merge_extras(out, item.extras, path, issues)
     return out
@@ -298,9 +308,11 @@ def write_commerce(c: Commerce, issues: Issues | None, path: str) -> dict[str, A
 
 
 # -- the typed fast path (see fastpath.py) --------------------------------------
-FastItem, convert_item = compile_table(ITEM, "Ga4ItemWire")
+FastItem, convert_item = compile_table(ITEM, "Ga4ItemWire", build=Item, one_of=("item_id", "item_name"))
 FastCommerce, convert_commerce = compile_table(
-    COMMERCE, "Ga4CommerceWire", {"items": list[FastItem] | UnsetType}  # type: ignore[valid-type]
+    COMMERCE,
+    "Ga4CommerceWire",
+    {"items": list[FastItem] | UnsetType},  # type: ignore[valid-type]
 )
 
 
@@ -312,11 +324,5 @@ def fast_commerce(w: Any) -> Commerce:
     if raw_items is not None:
         if len(raw_items) > MAX_ITEMS:
             raise Fallback
-        items = []
-        for wi in raw_items:
-            iv = convert_item(wi)
-            if "item_id" not in iv and "item_name" not in iv:
-                raise Fallback
-            items.append(Item(**iv))
-        commerce.items = items
+        commerce.items = [convert_item(wi) for wi in raw_items]
     return commerce

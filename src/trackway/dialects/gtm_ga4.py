@@ -27,7 +27,7 @@ from trackway.dialects.base import (
 from trackway.dialects.fastpath import Fallback
 from trackway.dialects.fields import Table, merge_extras
 from trackway.issues import Issues, describe
-from trackway.model import Event
+from trackway.model import Commerce, Event
 
 _ROOT_RESERVED = ("event", "ecommerce", "event_id")
 
@@ -35,11 +35,17 @@ _ROOT_RESERVED = ("event", "ecommerce", "event_id")
 def decode_gtm_ga4(payload: Any, dialect: str, issues: Issues) -> Event | None:
     """Shared by gtm-ga4 and Koalect (which adds its own rules on top)."""
     if type(payload) is not dict:
-        issues.error("$", "PAYLOAD_INVALID", f"expected a dataLayer object {{event, ecommerce}}, got {describe(payload)}")
+        issues.error(
+            "$",
+            "PAYLOAD_INVALID",
+            f"expected a dataLayer object {{event, ecommerce}}, got {describe(payload)}",
+        )
         return None
     name = payload.get("event")
     if type(name) is not str or not name:
-        issues.error(("$", "event"), "VALUE_REQUIRED", f"expected the event name as a string, got {describe(name)}")
+        issues.error(
+            ("$", "event"), "VALUE_REQUIRED", f"expected the event name as a string, got {describe(name)}"
+        )
         return None
     properties = {k: v for k, v in payload.items() if k not in _ROOT_RESERVED}
     extras: dict[str, Any] = {}
@@ -48,6 +54,8 @@ def decode_gtm_ga4(payload: Any, dialect: str, issues: Issues) -> Event | None:
     containers = [("$.ecommerce", ecom if type(ecom) is dict else {}), ("$", payload)]
     if type(ecom) is dict:
         commerce, rest = ga4.read_commerce(ecom, "$.ecommerce", issues)
+        if commerce is None:  # an ecommerce object, even empty, is kept
+            commerce = Commerce()
         ecom_extras = {}
         for key, v in rest.items():
             if key in ga4.ECOMMERCE_PARAMS:
@@ -57,14 +65,18 @@ def decode_gtm_ga4(payload: Any, dialect: str, issues: Issues) -> Event | None:
         if ecom_extras:
             extras["ecommerce"] = ecom_extras
     elif ecom is not None:
-        issues.error(("$", "ecommerce"), "TYPE_INVALID", f"expected an ecommerce object, got {describe(ecom)}")
+        issues.error(
+            ("$", "ecommerce"), "TYPE_INVALID", f"expected an ecommerce object, got {describe(ecom)}"
+        )
     event = Event(name=name, dialect=dialect, commerce=commerce, properties=properties, extras=extras)
     event_id = payload.get("event_id")
     if event_id is not None:
         if type(event_id) is str and event_id:
             event.id = event_id
         else:
-            issues.error(("$", "event_id"), "TYPE_INVALID", f"expected event_id as a string, got {describe(event_id)}")
+            issues.error(
+                ("$", "event_id"), "TYPE_INVALID", f"expected event_id as a string, got {describe(event_id)}"
+            )
     ga4.check_event(name, commerce, containers, issues)
     return event
 
@@ -80,7 +92,7 @@ def encode_gtm_ga4(event: Event, target: str, issues: Issues) -> dict[str, Any]:
         else:
             out[key] = v
     merge_extras(ecom, event.extras.get("ecommerce", {}), "$.ecommerce", issues)
-    if ecom:
+    if ecom or event.commerce is not None:
         out["ecommerce"] = ecom
     if event.id:
         out["event_id"] = event.id

@@ -55,7 +55,9 @@ def currency(value: Any, path: Path, issues: Issues) -> Any:
     hint = "send a 3-letter ISO 4217 code in capitals such as EUR or USD"
     if type(value) is str and value.strip().upper() in _currencies():
         hint = f"did you mean {value.strip().upper()!r}? codes are upper-case"
-    issues.error(path, "CURRENCY_INVALID", f"expected an ISO 4217 currency code, got {describe(value)}; {hint}")
+    issues.error(
+        path, "CURRENCY_INVALID", f"expected an ISO 4217 currency code, got {describe(value)}; {hint}"
+    )
     return INVALID
 
 
@@ -65,8 +67,24 @@ def country(value: Any, path: Path, issues: Issues) -> Any:
     hint = "send an ISO 3166-1 alpha-2 or alpha-3 code such as FR or USA"
     if type(value) is str and value.strip().upper() in _countries():
         hint = f"did you mean {value.strip().upper()!r}? codes are upper-case"
-    issues.error(path, "FORMAT_INVALID", f"expected an ISO 3166-1 country code, got {describe(value)}; {hint}")
+    issues.error(
+        path, "FORMAT_INVALID", f"expected an ISO 3166-1 country code, got {describe(value)}; {hint}"
+    )
     return INVALID
+
+
+def quantum(code: str | None) -> Decimal | None:
+    """The smallest amount of ``code`` (0.01 for EUR, 1 for JPY), None if unknown."""
+    unit = _currencies().get(code, -1) if code is not None else -1
+    return _QUANTA[unit] if 0 <= unit < len(_QUANTA) else None
+
+
+def fits(amount: Decimal, smallest: Decimal) -> bool:
+    """Whether ``amount`` is a whole number of ``smallest`` units (the hot-path check)."""
+    try:
+        return amount.quantize(smallest) == amount
+    except InvalidOperation:  # more digits than the context holds: count the decimals instead
+        return _decimals(amount) <= -smallest.as_tuple().exponent  # type: ignore[operator]
 
 
 def check_precision(amount: Decimal, code: str | None, path: Path, issues: Issues) -> None:
@@ -83,8 +101,20 @@ def check_precision(amount: Decimal, code: str | None, path: Path, issues: Issue
         if _decimals(amount) <= unit:
             return
     issues.warning(
-            path,
-            "AMOUNT_PRECISION",
-            f"expected at most {unit} decimal{'s' if unit != 1 else ''} for {code}, got {amount}; "
-            f"round the amount to {code}'s minor unit",
-        )
+        path,
+        "AMOUNT_PRECISION",
+        f"expected at most {unit} decimal{'s' if unit != 1 else ''} for {code}, got {amount}; "
+        f"round the amount to {code}'s minor unit",
+    )
+
+
+def _decimals(amount: Decimal) -> int:
+    """Significant decimals of ``amount`` (trailing zeros do not count)."""
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):
+        return 0
+    i = len(digits)
+    while exponent < 0 and i > 0 and digits[i - 1] == 0:
+        exponent += 1
+        i -= 1
+    return max(0, -exponent)

@@ -56,7 +56,9 @@ def birthdate(value: Any, path: Path, issues: Issues) -> Any:
             pass
         else:
             return value
-    issues.error(path, "FORMAT_INVALID", f"expected a date as YYYY-MM-DD such as 1970-01-01, got {describe(value)}")
+    issues.error(
+        path, "FORMAT_INVALID", f"expected a date as YYYY-MM-DD such as 1970-01-01, got {describe(value)}"
+    )
     return INVALID
 
 

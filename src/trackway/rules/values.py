@@ -100,7 +100,12 @@ def ident(value: Any, path: Path, issues: Issues) -> Any:
         return value
     if t is int:
         return str(value)
-    if t is Decimal and value.is_finite() and value == value.to_integral_value() and value.as_tuple().exponent == 0:
+    if (
+        t is Decimal
+        and value.is_finite()
+        and value == value.to_integral_value()
+        and value.as_tuple().exponent == 0
+    ):
         return str(value)
     issues.error(path, "TYPE_INVALID", f"expected an identifier (a string), got {describe(value)}")
     return INVALID

@@ -1,0 +1,121 @@
+"""The command line: validate, convert, dialects, tour; exit codes and formats."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trackway.cli.main import cli
+from trackway.cli.tour import examples_dir
+
+GOOD = '{"event": "add_to_cart", "ecommerce": {"currency": "EUR", "value": 1, "items": [{"item_id": "a"}]}}'
+BAD = '{"event": "add_to_cart", "ecommerce": {"currency": "EURO", "value": 1, "items": [{"item_id": "a"}]}}'
+
+
+def run(*args: str, stdin: str | None = None):
+    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        (GOOD, 1),
+        (f"[{GOOD}, {GOOD}]", 2),
+        (f"{GOOD}\n{GOOD}\n", 2),
+        ('["event", "search", {"search_term": "t"}]', 1),
+        ("dataLayer.push({event: 'search', search_term: 't'});\ngtag('event', 'login', {method: 'x'})", 2),
+        ("", 0),
+    ],
+    ids=["one-json", "json-array", "json-lines", "call-array", "javascript", "empty"],
+)
+def test_validate_reads_every_input_form(text, count):
+    result = run("validate", "--format", "json", stdin=text)
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == count
+
+
+def test_validate_json_format_has_the_documented_keys():
+    result = run("validate", "--format", "json", "--dialect", "gtm-ga4", stdin=BAD)
+    assert result.exit_code == 1
+    [item] = json.loads(result.stdout)
+    assert set(item) == {"index", "dialect", "valid", "events", "issues"}
+    assert item["valid"] is False
+    assert item["issues"][0] == {
+        "path": "$.ecommerce.currency",
+        "code": "CURRENCY_INVALID",
+        "severity": "error",
+        "message": item["issues"][0]["message"],
+    }
+    assert item["events"][0]["name"] == "add_to_cart"
+
+
+def test_validate_text_format_has_one_line_per_issue_and_a_summary():
+    result = run("validate", stdin=f"[{GOOD}, {BAD}]")
+    assert result.exit_code == 1
+    assert "$.ecommerce.currency CURRENCY_INVALID" in result.stdout
+    assert "2 payloads: 1 valid, 1 with errors; 1 error, 0 warnings" in result.stdout
+
+
+def test_unreadable_input_exits_2(tmp_path: Path):
+    assert run("validate", stdin="{event: ").exit_code == 2
+    assert run("validate", str(tmp_path / "missing.json")).exit_code == 2
+    assert run("validate", "--dialect", "nope", stdin=GOOD).exit_code == 2
+
+
+def test_validate_reads_files(tmp_path: Path):
+    (tmp_path / "a.json").write_text(GOOD)
+    (tmp_path / "b.js").write_text("gtag('event', 'login', {method: 'email'})")
+    result = run("validate", "--format", "json", str(tmp_path / "a.json"), str(tmp_path / "b.js"))
+    assert result.exit_code == 0
+    assert [r["index"] for r in json.loads(result.stdout)] == [0, 1]
+
+
+def test_convert_prints_a_json_array_and_issues_on_stderr():
+    result = run("convert", "--to", "gtm-ga4", stdin=f"[{GOOD}, {BAD}]")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == [json.loads(GOOD)]
+    assert "CURRENCY_INVALID" in result.stderr
+
+
+def test_convert_needs_a_known_target():
+    assert run("convert", "--to", "nope", stdin=GOOD).exit_code == 2
+
+
+def test_dialects_lists_every_dialect_with_events():
+    result = run("dialects", "--format", "json")
+    data = json.loads(result.stdout)
+    assert [d["name"] for d in data] == [
+        "gtag-ga4",
+        "gtag-ua",
+        "gtm-ga4",
+        "gtm-ua",
+        "adobe-dtm",
+        "koalect",
+        "commanders-act",
+        "convead",
+        "insend",
+        "ga4-mp",
+    ]
+    gtm = next(d for d in data if d["name"] == "gtm-ga4")
+    assert {"wire": "purchase", "canonical": "purchase"} in gtm["events"]
+
+
+def test_tour_runs_the_bundled_examples():
+    result = run("tour")
+    assert result.exit_code == 0
+    assert "trackway validate" in result.stdout and "trackway convert" in result.stdout
+    assert (examples_dir() / "shop.js").exists()
+
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).with_name("trackway")
+    proc = subprocess.run(
+        [str(exe), "validate", "--format", "json"], input=GOOD, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[0]["valid"] is True

@@ -1,0 +1,97 @@
+"""The typed fast path gives exactly what the general path gives, or steps aside."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trackway import dialects
+from trackway.dialects.base import DecodeContext
+from trackway.issues import Issues
+from trackway.model import encode_json
+
+text = st.text(min_size=0, max_size=8)
+amount = st.one_of(
+    st.integers(-1000, 10**6),
+    st.decimals(min_value=-1000, max_value=10**6, places=3, allow_nan=False),
+    st.sampled_from(["12.5", "x", "", None]),
+)
+item = st.dictionaries(
+    st.sampled_from(
+        [
+            "item_id",
+            "item_name",
+            "price",
+            "quantity",
+            "item_brand",
+            "item_category",
+            "item_category2",
+            "item_category3",
+            "index",
+            "discount",
+            "coupon",
+            "item_variant",
+            "custom",
+        ]
+    ),
+    st.one_of(text, amount, st.integers(0, 5), st.booleans()),
+    max_size=8,
+)
+ecommerce = st.fixed_dictionaries(
+    {},
+    optional={
+        "transaction_id": st.one_of(text, st.integers(0, 99)),
+        "currency": st.sampled_from(["EUR", "USD", "JPY", "eur", "EURO", ""]),
+        "value": amount,
+        "tax": amount,
+        "shipping": amount,
+        "coupon": text,
+        "items": st.lists(item, max_size=4),
+        "item_list_id": text,
+    },
+)
+payload = st.fixed_dictionaries(
+    {
+        "event": st.sampled_from(
+            ["purchase", "add_to_cart", "view_item_list", "refund", "search", "custom_x", ""]
+        )
+    },
+    optional={"ecommerce": ecommerce, "event_id": st.one_of(text, st.integers(0, 3)), "page": text},
+)
+
+
+def general(adapter, data: bytes):
+    issues = Issues()
+    value = msgspec.json.Decoder(float_hook=Decimal).decode(data)
+    return adapter.decode(value, DecodeContext(), issues), issues.items
+
+
+@settings(max_examples=400, deadline=None)
+@given(payload)
+def test_gtm_ga4_fast_path_agrees_with_the_general_path(p):
+    adapter = dialects.get("gtm-ga4")
+    data = encode_json(p)
+    issues = Issues()
+    fast = adapter.decode_plain(data, DecodeContext(), issues)
+    if fast is not None:
+        assert (fast, issues.items) == general(adapter, data)
+
+
+def test_fast_path_takes_plain_payloads_and_leaves_the_rest():
+    adapter = dialects.get("gtm-ga4")
+    plain = (
+        b'{"event":"purchase","ecommerce":{"transaction_id":"T","currency":"EUR","value":1.5,'
+        b'"items":[{"item_id":"a","price":1.5,"quantity":1}]}}'
+    )
+    assert adapter.decode_plain(plain, DecodeContext(), Issues()) is not None
+    for not_plain in (
+        plain.replace(b'"value":1.5', b'"value":"1.5"'),  # a number sent as a string: a warning to give
+        plain.replace(b'"quantity":1', b'"quantity":1,"custom":2'),  # an unknown key to keep
+        plain.replace(b'"EUR"', b'"EURO"'),  # an error to report
+        plain.replace(b'"price":1.5', b'"price":null'),  # a null to keep
+        b"{event: 'x'}",  # JavaScript: the general path reads it
+    ):
+        assert adapter.decode_plain(not_plain, DecodeContext(), Issues()) is None
