@@ -93,3 +93,16 @@ def test_decoded_accepted_keeps_only_events_without_errors():
     decoded = trackway.decode("gtm-ga4", {"event": "search"})
     assert decoded.accepted() == []
     assert trackway.decode("gtm-ga4", PURCHASE).accepted() == trackway.decode("gtm-ga4", PURCHASE).events
+
+
+def test_importing_one_adapter_first_does_not_hide_the_others():
+    import subprocess
+    import sys
+
+    code = (
+        "import trackway.dialects.ga4_mp, trackway; "
+        "print(','.join(trackway.dialect_names()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().split(",") == trackway.dialect_names()
+    assert len(trackway.dialect_names()) == 10

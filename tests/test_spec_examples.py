@@ -55,6 +55,8 @@ def test_auto_detection_picks_the_examples_dialect_or_a_twin(example: Example):
     decoded = trackway.decode("auto", example.value)
     expected = DIALECT.get(example.dialect, example.dialect)
     twins = {"insend": "convead", "adobe-dtm": "gtm-ua", "koalect": "gtm-ga4"}
+    if example.name == "page_redirect":  # the same array in the UA and GA4 tables: gtag-ga4 wins
+        twins["gtag-ua"] = "gtag-ga4"
     assert decoded.dialect in {expected, twins.get(expected)}, decoded.detection
     if decoded.dialect != expected:
         assert expected in decoded.alternatives or trackway.dialects.get(expected).alias_of == decoded.dialect

@@ -13,13 +13,21 @@ def register(adapter: Adapter) -> Adapter:
     return adapter
 
 
+_loaded = False
+
+
 def _load() -> None:
-    if _REGISTRY:
+    """Import every adapter module once. A flag, not the registry's size: importing one
+    adapter module directly (``from trackway.dialects.ga4_mp import ...``) registers
+    that adapter alone, and must not stop the others from loading."""
+    global _loaded
+    if _loaded:
         return
     import importlib
 
     for module in _MODULES:
         importlib.import_module(f"trackway.dialects.{module}")
+    _loaded = True
 
 
 def get(name: str) -> Adapter:
