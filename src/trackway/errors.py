@@ -46,3 +46,11 @@ class EncodeError(TrackwayError):
 
 class UsageError(TrackwayError):
     """The library or the command line was called the wrong way."""
+
+
+class ConfigError(TrackwayError):
+    """The configuration file or a setting is wrong; the message says where and how to fix it."""
+
+
+class StoreError(TrackwayError):
+    """The store cannot do what was asked (a locked database, SQL that writes, ...)."""

@@ -7,7 +7,7 @@ import sys
 import click
 
 import trackway
-from trackway.cli import convert_cmd, tour
+from trackway.cli import convert_cmd, server_cmds, store_cmds, tour
 from trackway.cli.inputs import read_sources
 from trackway.cli.output import print_json, stderr, stdout
 from trackway.cli.validate import check_dialect, emit, validate_payloads
@@ -82,6 +82,11 @@ def dialects(fmt: str) -> None:
 
 cli.add_command(convert_cmd.convert)
 cli.add_command(tour.tour)
+cli.add_command(server_cmds.serve)
+cli.add_command(server_cmds.property)
+cli.add_command(store_cmds.replay)
+cli.add_command(store_cmds.export)
+cli.add_command(store_cmds.sql)
 
 
 def main() -> None:

@@ -1,0 +1,96 @@
+"""Options every command that touches the store or the configuration shares, and how
+such a command reaches the store: through the running server, or directly."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import httpx
+
+from trackway import config as configuration
+from trackway.config import Config
+from trackway.errors import ConfigError, StoreError, TrackwayError
+from trackway.ingest.loader import Loader
+from trackway.server.supervisor import Paths, running
+from trackway.store.duck import DuckStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def data_options(func: F) -> F:
+    func = click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Configuration file (default: DIR/trackway.toml).",
+    )(func)
+    func = click.option(
+        "--data",
+        "data",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=lambda: os.environ.get("TRACKWAY_DATA", "data"),
+        show_default="data, or $TRACKWAY_DATA",
+        help="Data directory: configuration, log, store.",
+    )(func)
+    return func
+
+
+def load_config(data: Path, config_file: Path | None, *, required: bool = True) -> Config | None:
+    path = configuration.config_path(data, config_file)
+    if not path.exists() and not required:
+        return None
+    try:
+        return configuration.load(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+class AdminClient:
+    """The running server's admin API over its Unix socket."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.http = httpx.Client(
+            transport=httpx.HTTPTransport(uds=socket_path), base_url="http://store", timeout=None
+        )
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        response = self.http.request(method, path, **kw)
+        body = response.json()
+        if response.status_code != 200:
+            raise click.ClickException(body.get("error", f"the server answered {response.status_code}"))
+        return body
+
+
+@contextlib.contextmanager
+def store_access(
+    data: Path, config_file: Path | None
+) -> Iterator[tuple[AdminClient | None, DuckStore | None, Config | None]]:
+    """(admin client, None) when a server runs on ``data``; else (None, store) with
+    the log loaded first (what was acknowledged before a stop or a crash)."""
+    state = running(data)
+    cfg = load_config(data, config_file, required=False)
+    if state is not None:
+        yield AdminClient(state.socket), None, cfg
+        return
+    paths = Paths(data)
+    if not paths.database.exists() and not paths.log.exists():
+        raise click.ClickException(f"no store in {data}: run `trackway serve --data {data}` first")
+    try:
+        store = DuckStore(paths.database)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        Loader(paths.log, store, lambda: cfg).catch_up()
+        yield None, store, cfg
+    finally:
+        store.close()
+
+
+def fail(exc: TrackwayError) -> click.ClickException:
+    return click.ClickException(str(exc))

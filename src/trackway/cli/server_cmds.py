@@ -1,0 +1,126 @@
+"""``trackway serve`` and ``trackway property add|list``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from trackway import config as configuration
+from trackway.cli.common import data_options, load_config
+from trackway.cli.output import stdout
+from trackway.errors import ConfigError
+from trackway.server.supervisor import Supervisor, first_event_command, running
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on [default: server.host, 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [default: server.port, 8080; 0 picks a free one].")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="HTTP worker processes [default: server.workers].",
+)
+@data_options
+def serve(
+    host: str | None, port: int | None, workers: int | None, data: Path, config_file: Path | None
+) -> None:
+    """Run the collector: wire-compatible endpoints for every dialect, durable storage.
+
+    On first start it writes DIR/trackway.toml with a property named `default` and
+    fresh keys for every wire API, and prints a curl command that sends a first event.
+    """
+    path = configuration.config_path(data, config_file)
+    try:
+        cfg, created = configuration.ensure(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if running(data) is not None:
+        raise click.ClickException(f"a server already runs on {data}; stop it first or use another --data")
+    server = cfg.server
+    supervisor = Supervisor(
+        cfg,
+        data,
+        host=host or server["host"],
+        port=server["port"] if port is None else port,
+        workers=workers or server["workers"],
+    )
+    first = created or next(iter(cfg.properties.values()), None)
+
+    def announce(url: str) -> None:
+        stdout.print(
+            f"[bold green]Trackway[/] listening on {url} ({supervisor.workers} workers), data in {data}"
+        )
+        if created is not None:
+            stdout.print(f"Wrote {path} with the property [bold]{created.name}[/] and fresh keys.")
+        if first is not None:
+            stdout.print("Send a first event:")
+            stdout.out(first_event_command(url, first), highlight=False)
+            stdout.print("See it (it is loaded into the store within a second):")
+            stdout.out(
+                f"curl -sS {url}/api/events -H 'Authorization: Bearer {first['admin_token']}'",
+                highlight=False,
+            )
+        stdout.print("Stop with Ctrl-C.", style="dim")
+
+    try:
+        supervisor.run(announce)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {supervisor.host}:{supervisor.port}: {exc.strerror}"
+        ) from None
+
+
+@click.group()
+def property() -> None:
+    """Properties (tenants) and their keys."""
+
+
+@property.command("add")
+@click.argument("name")
+@click.option("--default-currency", default="", help="ISO 4217 code filled in for events without a currency.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@data_options
+def property_add(name: str, default_currency: str, fmt: str, data: Path, config_file: Path | None) -> None:
+    """Create property NAME with fresh keys for every wire API and print them.
+
+    A running server picks it up at its next request with one of the new keys.
+    """
+    path = configuration.config_path(data, config_file)
+    try:
+        prop = configuration.add_property(path, name, default_currency)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if fmt == "json":
+        click.echo(json.dumps(prop.keys()))
+        return
+    _show([prop.keys()], f"Added to {path}")
+
+
+@property.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@data_options
+def property_list(fmt: str, data: Path, config_file: Path | None) -> None:
+    """Show every property and its keys."""
+    cfg = load_config(data, config_file)
+    assert cfg is not None
+    keys = [p.keys() for p in cfg.properties.values()]
+    if fmt == "json":
+        click.echo(json.dumps(keys))
+        return
+    _show(keys, str(cfg.path))
+
+
+def _show(keys: list[dict[str, str]], title: str) -> None:
+    table = Table(title=title, show_lines=True)
+    table.add_column("property", style="bold")
+    table.add_column("key")
+    table.add_column("value")
+    for k in keys:
+        rows = [(n, v) for n, v in k.items() if n != "property"]
+        for i, (n, v) in enumerate(rows):
+            table.add_row(k["property"] if i == 0 else "", n, v)
+    stdout.print(table)

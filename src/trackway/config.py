@@ -1,0 +1,247 @@
+"""``trackway.toml``: server settings and properties with their keys.
+
+A property is a tenant: its keys decide where a request's events go, and no key
+of one property ever writes into another. :class:`Keyring` is the lookup the
+server does on every request; it is rebuilt when the file changes, so a property
+added with ``trackway property add`` is live without a restart.
+
+``trackway property add`` appends a table to the file rather than rewriting it, so
+comments and layout written by hand are kept.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from trackway.errors import ConfigError
+from trackway.rules.codes import is_currency
+from trackway.settings import PROPERTY, property_settings, server_settings
+
+FILE_NAME = "trackway.toml"
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+
+HEADER = """\
+# Trackway configuration. Settings are documented in docs/configuration.md.
+# Any value can be "env:VARIABLE" to read it from the environment (keep secrets out of this file).
+"""
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    settings: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.settings[key]
+
+    @property
+    def default_currency(self) -> str | None:
+        return self.settings["default_currency"] or None
+
+    def keys(self) -> dict[str, str]:
+        """The wire keys, as ``trackway property add --format json`` prints them."""
+        return {
+            "property": self.name,
+            "convead_app_key": self["convead_app_key"],
+            "ga4_measurement_id": self["ga4_measurement_id"],
+            "ga4_api_secret": self["ga4_api_secret"],
+            "commanders_act_site": self["commanders_act_site"],
+            "commanders_act_token": self["commanders_act_token"],
+            "collect_key": self["collect_key"],
+            "admin_token": self["admin_token"],
+        }
+
+
+@dataclass
+class Keyring:
+    """Every key, to the one property it belongs to."""
+
+    convead: dict[str, Property] = field(default_factory=dict)
+    ga4: dict[tuple[str, str], Property] = field(default_factory=dict)
+    commanders_act: dict[tuple[str, str], Property] = field(default_factory=dict)
+    collect: dict[str, Property] = field(default_factory=dict)
+    admin: dict[str, Property | None] = field(default_factory=dict)  # None: every property
+
+    @classmethod
+    def build(cls, properties: dict[str, Property], server_admin: str) -> Keyring:
+        ring = cls()
+        seen: dict[str, str] = {}
+
+        def claim(kind: str, key: Any, prop: Property) -> bool:
+            if not key or (isinstance(key, tuple) and not all(key)):
+                return False
+            tag = f"{kind}:{key}"
+            if tag in seen:
+                raise ConfigError(
+                    f"the {kind} key {key!r} belongs to both [properties.{seen[tag]}] and "
+                    f"[properties.{prop.name}]; a key must name one property. Give one of them a new key"
+                )
+            seen[tag] = prop.name
+            return True
+
+        for prop in properties.values():
+            if claim("convead_app_key", prop["convead_app_key"], prop):
+                ring.convead[prop["convead_app_key"]] = prop
+            pair = (prop["ga4_measurement_id"], prop["ga4_api_secret"])
+            if claim("ga4", pair, prop):
+                ring.ga4[pair] = prop
+            pair = (prop["commanders_act_site"], prop["commanders_act_token"])
+            if claim("commanders_act", pair, prop):
+                ring.commanders_act[pair] = prop
+            if claim("collect_key", prop["collect_key"], prop):
+                ring.collect[prop["collect_key"]] = prop
+            if claim("admin_token", prop["admin_token"], prop):
+                ring.admin[prop["admin_token"]] = prop
+        if server_admin:
+            if server_admin in ring.admin:
+                raise ConfigError(
+                    "server.admin_token equals a property's admin_token; give them different values"
+                )
+            ring.admin[server_admin] = None
+        return ring
+
+
+@dataclass
+class Config:
+    path: Path
+    server: dict[str, Any]
+    properties: dict[str, Property]
+    keyring: Keyring
+    mtime_ns: int = 0
+
+    @property
+    def data_dir(self) -> Path:
+        return self.path.parent
+
+    def changed(self) -> bool:
+        try:
+            return self.path.stat().st_mtime_ns != self.mtime_ns
+        except FileNotFoundError:
+            return False
+
+    def reload(self) -> Config:
+        """The file as it is now, or this config if the file is unreadable (the error is raised)."""
+        return load(self.path)
+
+
+def load(path: Path) -> Config:
+    where = str(path)
+    try:
+        stat = path.stat()
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where}: no configuration file; run `trackway serve` once or `trackway property add`"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    unknown = set(data) - {"server", "properties"}
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown table(s) {', '.join(sorted(unknown))}; expected [server] and [properties.NAME]"
+        )
+    server = server_settings(data.get("server", {}), where)
+    properties = {}
+    for name, table in data.get("properties", {}).items():
+        check_name(name)
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: properties.{name} must be a table [properties.{name}]")
+        settings = property_settings(name, table, where)
+        currency = settings["default_currency"]
+        if currency and not is_currency(currency):
+            raise ConfigError(
+                f"{where} properties.{name}.default_currency: expected an ISO 4217 code such as EUR, "
+                f"got {currency!r}"
+            )
+        properties[name] = Property(name, settings)
+    keyring = Keyring.build(properties, server["admin_token"])
+    return Config(path, server, properties, keyring, stat.st_mtime_ns)
+
+
+def check_name(name: str) -> None:
+    if not _NAME.fullmatch(name):
+        raise ConfigError(
+            f"property name {name!r}: expected lower-case letters, digits, '-' and '_' (at most 63), "
+            "starting with a letter or digit"
+        )
+
+
+def config_path(data_dir: Path, config_file: Path | None = None) -> Path:
+    return config_file if config_file is not None else data_dir / FILE_NAME
+
+
+def new_keys(existing: dict[str, Property]) -> dict[str, str]:
+    """Fresh keys for every wire API, none equal to a key already in use."""
+    used = {str(v) for p in existing.values() for v in p.settings.values()}
+    alnum = string.ascii_uppercase + string.digits
+
+    def fresh(make: Any) -> str:
+        while True:
+            value = make()
+            if value not in used:
+                used.add(value)
+                return str(value)
+
+    return {
+        "collect_key": fresh(lambda: "tw_" + secrets.token_urlsafe(18)),
+        "convead_app_key": fresh(lambda: secrets.token_hex(16)),
+        "ga4_measurement_id": fresh(lambda: "G-" + "".join(secrets.choice(alnum) for _ in range(10))),
+        "ga4_api_secret": fresh(lambda: secrets.token_urlsafe(16)),
+        "commanders_act_site": fresh(lambda: str(1000 + secrets.randbelow(9_000_000))),
+        "commanders_act_token": fresh(lambda: secrets.token_urlsafe(24)),
+        "admin_token": fresh(lambda: "twa_" + secrets.token_urlsafe(24)),
+    }
+
+
+def property_table(name: str, settings: dict[str, Any]) -> str:
+    values = {s.name: settings[s.name] for s in PROPERTY if settings.get(s.name) not in (None, "", [])}
+    return tomli_w.dumps({"properties": {name: values}})
+
+
+def add_property(path: Path, name: str, default_currency: str = "") -> Property:
+    """Append ``[properties.NAME]`` with fresh keys to the file (created if missing)."""
+    check_name(name)
+    if default_currency and not is_currency(default_currency):
+        raise ConfigError(
+            f"default currency: expected an ISO 4217 code such as EUR, got {default_currency!r}"
+        )
+    text = path.read_text() if path.exists() else HEADER
+    current = load(path).properties if path.exists() else {}
+    if name in current:
+        raise ConfigError(f"property {name!r} already exists in {path}; choose another name")
+    settings = {s.name: s.default for s in PROPERTY} | new_keys(current)
+    settings["default_currency"] = default_currency
+    text = text.rstrip("\n") + "\n\n" + property_table(name, settings)
+    write_atomic(path, text)
+    return load(path).properties[name]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def ensure(path: Path) -> tuple[Config, Property | None]:
+    """Load the file, creating it with one property ``default`` on first start.
+
+    Returns the config and the property created now (None if the file existed).
+    """
+    if path.exists():
+        return load(path), None
+    prop = add_property(path, "default")
+    return load(path), prop

@@ -1,0 +1,150 @@
+"""The loader: every worker's log into the store, exactly once.
+
+It reads each slot's log from the position the store has committed, turns each
+record into its outcome (decoding raw records with the property's settings as they
+are now), and hands a batch to :meth:`Store.load` with the positions just past it:
+the events and the positions commit together. Log files wholly loaded are deleted
+unless ``keep_log`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trackway.config import Config
+from trackway.ingest import log, records
+from trackway.ingest.log import Position
+from trackway.store.base import LoadResult, Store
+
+logger = logging.getLogger("trackway.loader")
+
+
+def slots(root: Path) -> list[str]:
+    try:
+        return sorted(n for n in os.listdir(root) if (root / n).is_dir())
+    except FileNotFoundError:
+        return []
+
+
+@dataclass
+class LoaderStats:
+    records: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    by_key: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    undecodable: int = 0
+
+    def add(self, result: LoadResult, records: int, seconds: float) -> None:
+        self.records += records
+        self.stored += result.stored
+        self.duplicates += result.duplicates
+        self.failed += result.failed
+        self.batches += 1
+        self.seconds += seconds
+        for key, n in result.by_key.items():
+            self.by_key[key] = self.by_key.get(key, 0) + n
+
+
+class Loader:
+    def __init__(
+        self,
+        root: Path,
+        store: Store,
+        config: Callable[[], Config | None],
+        *,
+        batch: int = 20_000,
+        keep_log: bool = False,
+    ) -> None:
+        self.root = root
+        self.store = store
+        self.config = config
+        self.batch = batch
+        self.keep_log = keep_log
+        self.stats = LoaderStats()
+        self._lock = threading.Lock()  # one load at a time (the server's thread, a CLI catch-up)
+
+    def _currency(self, prop: str) -> str | None:
+        cfg = self.config()
+        p = cfg.properties.get(prop) if cfg is not None else None
+        return p.default_currency if p is not None else None
+
+    def run_once(self) -> int:
+        """Load up to ``batch`` records; returns how many were read."""
+        with self._lock:
+            start = time.perf_counter()
+            positions = self.store.positions()
+            batch: list[tuple[records.Record, records.Outcome]] = []
+            moved: dict[str, Position] = {}
+            for slot in slots(self.root):
+                pos = positions.get(slot, Position(0, 0))
+                for new_pos, payload in log.read(self.root / slot, pos, self.batch - len(batch)):
+                    moved[slot] = new_pos
+                    if not payload:
+                        continue  # the end of a finished file
+                    try:
+                        record = records.loads(payload)
+                    except Exception:  # a frame with a good CRC but no record: never stop the loader
+                        self.stats.undecodable += 1
+                        logger.error("skipped an unreadable log record in %s at %s", slot, new_pos)
+                        continue
+                    batch.append((record, records.outcome(record, self._currency(record.property))))
+                if len(batch) >= self.batch:
+                    break
+            if not moved:
+                return 0
+            result = self.store.load(batch, moved)
+            self.stats.add(result, len(batch), time.perf_counter() - start)
+            if not self.keep_log:
+                for slot, pos in moved.items():
+                    for path in log.finished_segments(self.root / slot, pos):
+                        with contextlib.suppress(FileNotFoundError):
+                            path.unlink()
+            return len(batch) or 1
+
+    def catch_up(self) -> int:
+        """Load until the log is empty; returns the records loaded."""
+        total = 0
+        while True:
+            n = self.run_once()
+            if n == 0:
+                return total
+            total += n
+
+    def lag_bytes(self) -> int:
+        """Bytes of log not yet loaded."""
+        positions = self.store.positions()
+        total = 0
+        for slot in slots(self.root):
+            pos = positions.get(slot, Position(0, 0))
+            for seq in log.segments(self.root / slot):
+                if seq < pos.seq:
+                    continue
+                try:
+                    size = (self.root / slot / log.segment_name(seq)).stat().st_size
+                except FileNotFoundError:
+                    continue
+                total += size - (pos.offset if seq == pos.seq else 0)
+        return total
+
+    def run(self, stop: threading.Event, idle: float = 0.02) -> None:
+        """Load until ``stop`` is set, then drain what is left."""
+        while not stop.is_set():
+            try:
+                n = self.run_once()
+            except Exception:
+                logger.exception("the loader failed; retrying in 1 s")
+                stop.wait(1.0)
+                continue
+            if n == 0:
+                stop.wait(idle)
+        self.catch_up()

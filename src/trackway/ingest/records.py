@@ -1,0 +1,211 @@
+"""Log records, and turning them into stored events and failed payloads.
+
+Two kinds of record (see docs/architecture.md):
+
+- ``raw``: the body as received, decoded later by the loader (GA4 MP, Commanders
+  Act: their answers do not depend on validation);
+- ``decoded``: the worker decoded the request to answer it (Convead, /collect), and
+  the record carries the canonical events and failed payloads it answered with.
+
+:func:`outcome` gives the same result for both kinds: the events to store (ids,
+property, times and request context filled in by :func:`finalize`) and the payloads
+that failed, each with its issues. It is pure: no I/O, deterministic for a record,
+so a replayed log gives the same ids.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+import trackway
+from trackway.api import Decoded
+from trackway.errors import ParseError
+from trackway.issues import Issue, Severity
+from trackway.model import Event, from_json, to_json
+
+RAW = "raw"
+DECODED = "decoded"
+
+# Client timestamps outside this window around received_at are not believed.
+FUTURE_SKEW = timedelta(minutes=10)
+PAST_LIMIT = timedelta(days=366)
+
+
+class FailedPayload(msgspec.Struct, array_like=True):
+    """A unit that failed: ``payload`` as received, ``indices`` the events of it that
+    failed (``[-1]``: the unit gave no event at all), ``issues`` as JSON."""
+
+    payload: bytes
+    dialect: str
+    indices: list[int]
+    issues: bytes
+    ordinal: int = 0  # the request-wide position of the unit's first event (ids derive from it)
+
+
+class Record(msgspec.Struct, array_like=True):
+    kind: str
+    request_id: str
+    endpoint: str
+    property: str
+    received_at: int  # microseconds since the epoch, UTC
+    dialect: str = ""  # raw: the dialect to decode with
+    meta: dict[str, Any] = {}  # ip, user_agent, /collect envelope, Commanders Act site
+    body: bytes = b""  # raw: the body as received (inflated)
+    events: list[bytes] = []  # decoded: canonical JSON of each event to store
+    client_ids: list[bool] = []  # decoded: whether each event's id came from the client
+    failed: list[FailedPayload] = []  # decoded: the payloads that failed
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Record)
+_json = msgspec.json.Encoder()
+
+
+def dumps(record: Record) -> bytes:
+    return _encoder.encode(record)
+
+
+def loads(data: bytes) -> Record:
+    return _decoder.decode(data)
+
+
+def uuid7() -> uuid.UUID:
+    """A time-ordered UUID (RFC 9562 version 7)."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | ((rand >> 62) & 0xFFF) << 64 | 0b10 << 62
+    return uuid.UUID(int=value | (rand & ((1 << 62) - 1)))
+
+
+MAX_EVENTS_PER_REQUEST = 1 << 16
+
+
+def event_id(request_id: str, ordinal: int) -> str:
+    """The id of the ``ordinal``-th event of a request: the request's UUID with the
+    ordinal in its low bits (random bits, so the result is still a valid UUIDv7)."""
+    return str(uuid.UUID(int=uuid.UUID(request_id).int ^ ordinal))
+
+
+def micros(when: datetime) -> int:
+    return int(when.timestamp() * 1_000_000)
+
+
+def from_micros(value: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
+
+
+@dataclass
+class Outcome:
+    events: list[Event] = field(default_factory=list)
+    client_ids: list[bool] = field(default_factory=list)
+    failed: list[FailedPayload] = field(default_factory=list)
+
+
+def issues_json(issues: list[Issue]) -> bytes:
+    return _json.encode([{**i.to_json(), "event": i.event} for i in issues])
+
+
+def apply_envelope(events: list[Event], envelope: dict[str, Any]) -> None:
+    """A /collect envelope's ids and context fill what the events do not carry."""
+    context = envelope.get("context")
+    anonymous_id, user_id = envelope.get("anonymous_id"), envelope.get("user_id")
+    for event in events:
+        if event.anonymous_id is None and isinstance(anonymous_id, str) and anonymous_id:
+            event.anonymous_id = anonymous_id
+        if event.user_id is None and isinstance(user_id, str) and user_id:
+            event.user_id = user_id
+        if isinstance(context, dict) and context:
+            event.context = {**context, **(event.context or {})}
+
+
+def finalize(
+    events: list[Event], record: Record, ordinal: int, meta: dict[str, Any] | None = None
+) -> list[bool]:
+    """Fill in what the collector knows about events: property, received_at, ids,
+    a believable timestamp, the request's IP and user agent. Returns which ids the
+    client supplied."""
+    received = from_micros(record.received_at)
+    meta = record.meta if meta is None else meta
+    client = []
+    for n, event in enumerate(events):
+        event.property = record.property
+        event.received_at = received
+        client.append(bool(event.id))
+        if not event.id:
+            event.id = event_id(record.request_id, ordinal + n)
+        ts = event.timestamp
+        if ts is None:
+            event.timestamp = received
+        elif ts > received + FUTURE_SKEW or ts < received - PAST_LIMIT:
+            event.context = {**(event.context or {}), "client_timestamp": ts.isoformat()}
+            event.timestamp = received
+        ip, agent = meta.get("ip"), meta.get("user_agent")
+        if ip or agent:
+            ctx = dict(event.context or {})
+            if ip and "ip" not in ctx:
+                ctx["ip"] = ip
+            if agent and "user_agent" not in ctx:
+                ctx["user_agent"] = agent
+            event.context = ctx
+    return client
+
+
+def split(decoded: Decoded, payload: bytes, outcome: Outcome, record: Record, ordinal: int) -> int:
+    """Add a decoded unit's accepted events and its failure (if any) to ``outcome``.
+    Returns the next ordinal."""
+    failed_idx = [n for n in range(len(decoded.events)) if any(i.is_error for i in decoded.event_issues(n))]
+    accepted = [e for n, e in enumerate(decoded.events) if n not in failed_idx]
+    if not decoded.events:
+        failed_idx = [-1]
+    client = finalize(accepted, record, ordinal)
+    outcome.events.extend(accepted)
+    outcome.client_ids.extend(client)
+    if failed_idx:
+        outcome.failed.append(
+            FailedPayload(payload, decoded.dialect, failed_idx, issues_json(decoded.issues))
+        )
+    return ordinal + max(len(decoded.events), 1)
+
+
+def outcome(record: Record, default_currency: str | None) -> Outcome:
+    """What a record stores: accepted events and failed payloads."""
+    out = Outcome()
+    if record.kind == DECODED:
+        for data, client in zip(record.events, record.client_ids, strict=True):
+            out.events.append(from_json(data))
+            out.client_ids.append(client)
+        out.failed = list(record.failed)
+        return out
+    received = from_micros(record.received_at)
+    try:
+        decoded = trackway.decode(
+            record.dialect,
+            record.body,
+            default_currency=default_currency,
+            received_at=received,
+            property=record.property,
+        )
+    except ParseError as exc:
+        issue = Issue(
+            "$", "PAYLOAD_INVALID", Severity.ERROR, f"expected a JSON body, got unreadable text: {exc}"
+        )
+        out.failed.append(FailedPayload(record.body, record.dialect, [-1], issues_json([issue])))
+        return out
+    split(decoded, record.body, out, record, 0)
+    return out
+
+
+def event_json(event: Event) -> bytes:
+    return to_json(event)
+
+
+def loads_issues(data: bytes) -> list[dict[str, Any]]:
+    issues: list[dict[str, Any]] = msgspec.json.decode(data)
+    return issues

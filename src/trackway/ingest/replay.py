@@ -1,0 +1,116 @@
+"""``trackway replay``: re-validate failed payloads after a configuration or rules fix.
+
+Each failed payload is decoded again as it was received (same dialect, the
+property's settings as they are now, the request's envelope) and the events of it
+that had failed and now pass move to ``events`` with the ids they would have had.
+The record stays in ``failed_events``: its issues become the current ones, and
+``replayed_at`` is set once none of its events fails any more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import msgspec
+
+import trackway
+from trackway.config import Config
+from trackway.errors import ParseError, UnknownDialectError
+from trackway.ingest import records
+from trackway.store.base import FailedRow, Query, Store
+
+
+@dataclass
+class ReplayReport:
+    examined: int = 0
+    fixed: int = 0  # payloads none of whose events fails any more
+    events: int = 0  # events moved into `events`
+    still_failing: int = 0
+    codes: dict[str, int] = field(default_factory=dict)  # error codes still present
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "examined": self.examined,
+            "fixed": self.fixed,
+            "events": self.events,
+            "still_failing": self.still_failing,
+            "codes": self.codes,
+        }
+
+
+def replay_row(row: FailedRow, cfg: Config | None) -> tuple[FailedRow, list[trackway.Event], list[bool]]:
+    """The row after a new decode, and the events of it that now pass."""
+    prop = cfg.properties.get(row.property) if cfg is not None else None
+    dialect = row.dialect if row.dialect and row.dialect != "unknown" else "auto"
+    received = row.received_at.astimezone(UTC)
+    try:
+        decoded = trackway.decode(
+            dialect,
+            row.payload,
+            default_currency=prop.default_currency if prop else None,
+            received_at=received,
+            property=row.property,
+        )
+    except (ParseError, UnknownDialectError):
+        return row, [], []
+    records.apply_envelope(decoded.events, row.meta)
+    record = records.Record(
+        kind=records.RAW,
+        request_id=row.request_id,
+        endpoint=row.endpoint,
+        property=row.property,
+        received_at=records.micros(received),
+        meta=row.meta,
+    )
+    wanted = set(row.indices)
+    still = []
+    passing = []
+    for n, event in enumerate(decoded.events):
+        if n not in wanted and -1 not in wanted:
+            continue  # stored the first time
+        if any(i.is_error for i in decoded.event_issues(n)):
+            still.append(n)
+        else:
+            passing.append((n, event))
+    if not decoded.events:
+        still = [-1]
+    events, client = [], []
+    for n, event in passing:
+        client.extend(records.finalize([event], record, row.ordinal + n))
+        events.append(event)
+    issues = [{**i.to_json(), "event": i.event} for i in decoded.issues]
+    new = msgspec.structs.replace(
+        row,
+        indices=still,
+        issues=issues,
+        replayed=row.replayed + len(events),
+        replayed_at=datetime.now(UTC) if not still else row.replayed_at,
+    )
+    return new, events, client
+
+
+def replay(
+    store: Store,
+    cfg: Config | None,
+    query: Query,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplayReport:
+    query.replayed = False
+    rows = store.failed(query)
+    report = ReplayReport()
+    for n, row in enumerate(rows):
+        new, events, client = replay_row(row, cfg)
+        report.examined += 1
+        report.events += store.replace_failed(new, events, client) if (events or new != row) else 0
+        if new.indices:
+            report.still_failing += 1
+            for issue in new.issues:
+                if issue.get("severity") == "error":
+                    report.codes[issue["code"]] = report.codes.get(issue["code"], 0) + 1
+        else:
+            report.fixed += 1
+        if progress is not None:
+            progress(n + 1, len(rows))
+    return report

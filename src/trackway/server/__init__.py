@@ -1,0 +1,1 @@
+"""The collector: wire-compatible endpoints around the core (see docs/architecture.md)."""

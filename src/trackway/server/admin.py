@@ -1,0 +1,163 @@
+"""The store process's API: everything that reads or changes the store.
+
+Served on the Unix socket ``run/admin.sock`` (mode 0600) by the process that owns
+the DuckDB file. Workers forward ``/api/*`` here once they have checked the admin
+token, naming the scope in ``x-trackway-scope`` (a property, or ``*`` for all);
+``trackway sql``, ``export`` and ``replay`` call it directly when a server runs.
+Only local processes with access to the data dir can reach the socket.
+
+DuckDB calls block, so each runs in a thread (DuckStore gives every thread its own
+cursor); the event loop stays free for other requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from trackway.config import Config
+from trackway.errors import StoreError, TrackwayError
+from trackway.ingest.replay import replay
+from trackway.server.http import HttpError, Receive, Request, Scope, Send, respond_json
+from trackway.store.base import Query, Store, json_form
+from trackway.timeparse import parse_time
+
+ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
+SCOPE_HEADER = b"x-trackway-scope"
+MAX_LIMIT = 10_000
+
+
+class Admin:
+    def __init__(self, store: Store, config: Callable[[], Config | None]) -> None:
+        self.store = store
+        self.config = config
+
+    def query(self, request: Request, scope: str, names_key: str) -> Query:
+        q = request.query
+        prop = q.get("property") or None
+        if scope != "*":
+            if prop not in (None, scope):
+                raise HttpError(403, f"this admin token reads the property {scope!r} only, not {prop!r}")
+            prop = scope
+        try:
+            limit = int(q.get("limit", "100"))
+        except ValueError:
+            raise HttpError(400, f"expected limit as a whole number, got {q['limit']!r}") from None
+        if not 1 <= limit <= MAX_LIMIT:
+            raise HttpError(400, f"expected limit between 1 and {MAX_LIMIT}, got {limit}")
+        names = tuple(n for n in q.get(names_key, "").split(",") if n)
+        try:
+            since = parse_time(q["since"]) if q.get("since") else None
+            until = parse_time(q["until"]) if q.get("until") else None
+        except TrackwayError as exc:
+            raise HttpError(400, str(exc)) from None
+        return Query(property=prop, names=names, since=since, until=until, limit=limit)
+
+    async def events(self, request: Request, scope: str) -> Any:
+        query = self.query(request, scope, "name")
+        found = await asyncio.to_thread(self.store.events, query)
+        return {"events": [json_form("events", e) for e in found]}
+
+    async def failed(self, request: Request, scope: str) -> Any:
+        query = self.query(request, scope, "code")
+        replayed = request.query.get("replayed")
+        if replayed is not None:
+            query.replayed = replayed.lower() in ("1", "true", "yes")
+        found = await asyncio.to_thread(self.store.failed, query)
+        return {"failed_events": [json_form("failed_events", f) for f in found]}
+
+    async def export(self, request: Request, scope: str) -> Any:
+        table = request.query.get("table", "events")
+        query = self.query(request, scope, "name" if table == "events" else "code")
+        after = None
+        if request.query.get("after_time"):
+            after = (parse_time(request.query["after_time"]), request.query.get("after_id", ""))
+        rows = await asyncio.to_thread(self.store.page, table, query, after)
+        total = await asyncio.to_thread(self.store.count, table, query) if after is None else None
+        return {"rows": rows, "total": total}
+
+    async def sql(self, request: Request, scope: str) -> Any:
+        if scope != "*":
+            raise HttpError(403, "SQL reads every property: it needs the server admin token")
+        body = _json_body(request.body)
+        text, limit = body.get("query"), body.get("limit", MAX_LIMIT)
+        if not isinstance(text, str) or not text.strip():
+            raise HttpError(400, 'expected {"query": "SELECT ..."}, got no query')
+        columns, rows = await asyncio.to_thread(self.store.sql, text, int(limit))
+        return {"columns": columns, "rows": [list(r) for r in rows]}
+
+    async def replay(self, request: Request, scope: str) -> Any:
+        body = _json_body(request.body) if request.body else {}
+        prop = body.get("property")
+        if scope != "*":
+            prop = scope
+        query = Query(
+            property=prop,
+            names=tuple(c for c in [body.get("code")] if c),
+            since=parse_time(body["since"]) if body.get("since") else None,
+            limit=1 << 62,
+        )
+        report = await asyncio.to_thread(replay, self.store, self.config(), query)
+        return report.to_json()
+
+    async def health(self, request: Request, scope: str) -> Any:
+        ok = await asyncio.to_thread(self.store.writable)
+        if not ok:
+            raise HttpError(503, "the store is not writable; check the data dir's disk and permissions")
+        return {"store": "writable"}
+
+    def routes(self) -> dict[tuple[str, str], Callable[[Request, str], Awaitable[Any]]]:
+        return {
+            ("GET", "/api/events"): self.events,
+            ("GET", "/api/failed_events"): self.failed,
+            ("GET", "/api/export"): self.export,
+            ("POST", "/api/sql"): self.sql,
+            ("POST", "/api/replay"): self.replay,
+            ("GET", "/health"): self.health,
+        }
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise HttpError(400, f"expected a JSON object, got a body the parser rejects: {exc}") from None
+    if not isinstance(value, dict):
+        raise HttpError(400, "expected a JSON object")
+    return value
+
+
+def make_admin_app(admin: Admin) -> ASGI:
+    routes = admin.routes()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                while True:
+                    message = await receive()
+                    if message["type"] == "lifespan.startup":
+                        await send({"type": "lifespan.startup.complete"})
+                    elif message["type"] == "lifespan.shutdown":
+                        await send({"type": "lifespan.shutdown.complete"})
+                        return
+            return
+        request = Request(scope, receive)
+        handler = routes.get((request.method, request.path))
+        try:
+            if handler is None:
+                raise HttpError(404, f"no admin endpoint {request.method} {request.path}")
+            await request.read(1 << 20)
+            who = request.header(SCOPE_HEADER) or "*"
+            result = await handler(request, who)
+            await respond_json(send, 200, result)
+        except HttpError as exc:
+            await respond_json(send, exc.status, exc.body(), exc.headers)
+        except StoreError as exc:
+            await respond_json(send, 400, {"error": str(exc)})
+        except TrackwayError as exc:
+            await respond_json(send, 400, {"error": str(exc)})
+
+    return app

@@ -1,0 +1,203 @@
+"""The worker's ASGI application: routing, authentication, the commit, errors.
+
+:class:`Collector` is a worker's state: the configuration (re-read when a key is
+unknown and the file changed), the log writer, metrics, and how ``/api/*`` reaches
+the store process. :func:`make_app` routes requests to the endpoint modules; every
+exception becomes an answer, so no input can take a worker down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from trackway import config as configuration
+from trackway.config import Config
+from trackway.errors import ConfigError
+from trackway.ingest import records
+from trackway.ingest.log import LogClosed, LogWriter, Overloaded
+from trackway.server import metrics
+from trackway.server.http import ClientGone, HttpError, Receive, Request, Scope, Send, respond_json
+
+logger = logging.getLogger("trackway.server")
+
+T = TypeVar("T")
+Handler = Callable[["Collector", Request, Send], Awaitable[int]]
+Forward = Callable[[Request, Send | None, str], Awaitable[int]]  # (request, send or None, scope) -> status
+
+
+class Collector:
+    def __init__(
+        self,
+        cfg: Config,
+        writer: LogWriter,
+        *,
+        forward: Forward,
+        name: str = "worker",
+        run_dir: Path | None = None,
+    ) -> None:
+        self.config = cfg
+        self.writer = writer
+        self.forward = forward
+        self.name = name
+        self.run_dir = run_dir
+        self.metrics = metrics.Metrics()
+        writer.on_commit = self._on_commit
+        self._reload_lock = asyncio.Lock()
+
+    def _on_commit(self, n: int, seconds: float) -> None:  # runs in the writer thread: plain arithmetic only
+        self.metrics.observe("trackway_commit_seconds", seconds, metrics.LATENCY_BUCKETS)
+        self.metrics.observe("trackway_commit_records", n, metrics.SIZE_BUCKETS)
+
+    @property
+    def server(self) -> dict[str, Any]:
+        return self.config.server
+
+    def lookup(self, find: Callable[[Config], T | None]) -> T | None:
+        """The property a key belongs to; re-reads the file once if the key is unknown and
+        the file changed (a property added while the server runs)."""
+        prop = find(self.config)
+        if prop is None and self.config.changed():
+            try:
+                self.config = configuration.load(self.config.path)
+            except ConfigError as exc:  # keep serving with the last good file
+                logger.error("not reloading the configuration: %s", exc)
+                return None
+            prop = find(self.config)
+        return prop
+
+    def record(self, kind: str, endpoint: str, prop: str, request: Request, **fields: Any) -> records.Record:
+        meta = {"ip": request.client_ip, "user_agent": request.header(b"user-agent")}
+        meta = {k: v for k, v in meta.items() if v}
+        meta.update(fields.pop("meta", {}))
+        return records.Record(
+            kind=kind,
+            request_id=str(records.uuid7()),
+            endpoint=endpoint,
+            property=prop,
+            received_at=records.micros(datetime.now(UTC)),
+            meta=meta,
+            **fields,
+        )
+
+    async def commit(self, record: records.Record) -> None:
+        """Append ``record`` to the log and return once it is on disk."""
+        try:
+            waiter = self.writer.append(records.dumps(record))
+        except Overloaded:
+            self.metrics.inc("trackway_overloaded_total")
+            raise HttpError(
+                503,
+                "the collector is busy: its commit queue is full; retry after the delay given",
+                headers=[(b"retry-after", b"1")],
+            ) from None
+        except LogClosed:
+            raise HttpError(
+                503, "the collector is shutting down; retry", headers=[(b"retry-after", b"1")]
+            ) from None
+        try:
+            await asyncio.shield(waiter)
+        except OSError as exc:
+            raise HttpError(
+                503,
+                f"the event could not be written to disk ({exc}); retry",
+                headers=[(b"retry-after", b"1")],
+            ) from None
+
+    def snapshot(self) -> metrics.Snapshot:
+        self.metrics.set("trackway_queue_depth", self.writer.pending, worker=self.name)
+        return self.metrics.snapshot()
+
+
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def make_app(collector: Collector, routes: dict[str, dict[str, Handler]], api: Handler) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await lifespan(collector, receive, send)
+            return
+        if kind != "http":
+            return
+        request = Request(scope, receive)
+        path = request.path
+        methods = routes.get(path)
+        handler: Handler | None
+        if methods is not None:
+            handler = methods.get(request.method)
+            if handler is None:
+                allow = ", ".join(sorted(methods)).encode()
+                await _error(
+                    send,
+                    HttpError(
+                        405,
+                        f"expected {allow.decode()} on {path}, got {request.method}",
+                        headers=[(b"allow", allow)],
+                    ),
+                )
+                collector.metrics.inc("trackway_requests_total", endpoint=path, status="405")
+                return
+        elif path.startswith("/api/"):
+            handler = api
+        else:
+            await _error(send, HttpError(404, f"no endpoint at {path}; see /openapi.json for the endpoints"))
+            collector.metrics.inc("trackway_requests_total", endpoint="other", status="404")
+            return
+        status = 500
+        try:
+            status = await handler(collector, request, send)
+        except HttpError as exc:
+            status = exc.status
+            await _error(send, exc)
+        except ClientGone:
+            status = 499  # nginx's code for it: the client went away, nothing was stored
+        except Exception:
+            logger.exception("unexpected error on %s %s", request.method, path)
+            with contextlib.suppress(Exception):
+                await _error(
+                    send,
+                    HttpError(500, "an unexpected error; nothing was stored. The server log has details"),
+                )
+        endpoint = path if methods is not None else "/api"
+        collector.metrics.inc("trackway_requests_total", endpoint=endpoint, status=str(status))
+
+    return app
+
+
+async def _error(send: Send, exc: HttpError) -> None:
+    await respond_json(send, exc.status, exc.body(), exc.headers)
+
+
+async def lifespan(collector: Collector, receive: Receive, send: Send) -> None:
+    task: asyncio.Task[None] | None = None
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            if collector.run_dir is not None:
+                task = asyncio.create_task(_publish_metrics(collector))
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            if task is not None:
+                task.cancel()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _publish_metrics(collector: Collector) -> None:
+    assert collector.run_dir is not None
+    directory = collector.run_dir / "metrics"
+    while True:
+        with contextlib.suppress(OSError):
+            metrics.write(directory, collector.name, collector.snapshot())
+        await asyncio.sleep(1.0)
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,191 @@
+"""A thin layer over raw ASGI: read a request within limits, answer it.
+
+No framework: on this machine a do-nothing raw ASGI endpoint under uvicorn served
+more requests per second than the same endpoint in any framework, and the
+collector's throughput target is half of that (docs/performance.md). What a
+framework would give, kept small: query and form parsing, body limits (413),
+``Content-Encoding: gzip`` with a limit on the inflated size, JSON answers, and
+one exception (:class:`HttpError`) that becomes a response.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_json = msgspec.json.Encoder(decimal_format="number")
+
+JSON = b"application/json"
+TEXT = b"text/plain; charset=utf-8"
+
+
+class HttpError(Exception):
+    """Answer with ``status`` and a JSON body ``{"error": message, ...extra}``."""
+
+    def __init__(
+        self, status: int, message: str, *, headers: list[tuple[bytes, bytes]] | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or []
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, **self.extra}
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request was complete: nothing to do."""
+
+
+class Request:
+    __slots__ = ("_headers", "_query", "body", "path", "receive", "scope")
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.path: str = scope["path"]
+        self.body = b""
+        self._headers: dict[bytes, bytes] | None = None
+        self._query: dict[str, str] | None = None
+
+    @property
+    def method(self) -> str:
+        return str(self.scope["method"])
+
+    @property
+    def headers(self) -> dict[bytes, bytes]:
+        if self._headers is None:
+            self._headers = {k.lower(): v for k, v in self.scope["headers"]}
+        return self._headers
+
+    def header(self, name: bytes) -> str | None:
+        v = self.headers.get(name)
+        return v.decode("latin-1") if v is not None else None
+
+    @property
+    def query(self) -> dict[str, str]:
+        if self._query is None:
+            qs = self.scope.get("query_string", b"")
+            self._query = dict(parse_qsl(qs.decode("latin-1"), keep_blank_values=True)) if qs else {}
+        return self._query
+
+    @property
+    def client_ip(self) -> str | None:
+        client = self.scope.get("client")
+        return str(client[0]) if client else None
+
+    def media_type(self) -> str:
+        """The Content-Type without parameters, lower case ('' when absent)."""
+        raw = self.headers.get(b"content-type", b"")
+        return raw.split(b";", 1)[0].strip().lower().decode("latin-1")
+
+    async def read(self, limit: int, *, over: int = 413, what: str = "body") -> bytes:
+        """The whole body, inflated if gzip, at most ``limit`` bytes (else HttpError(over))."""
+        declared = self.headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise HttpError(
+                over,
+                f"expected a {what} of at most {limit} bytes, got {int(declared)}; send less per request",
+            )
+        chunks = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise HttpError(
+                    over, f"expected a {what} of at most {limit} bytes, got more; send less per request"
+                )
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        encoding = self.headers.get(b"content-encoding", b"identity").strip().lower()
+        if encoding == b"gzip":
+            body = inflate(body, limit, over, what)
+        elif encoding not in (b"identity", b""):
+            raise HttpError(
+                415,
+                f"expected Content-Encoding gzip or none, got {encoding.decode('latin-1')!r}; "
+                "send gzip or plain",
+            )
+        self.body = body
+        return body
+
+
+def inflate(data: bytes, limit: int, over: int, what: str) -> bytes:
+    """gzip -> bytes, refusing to inflate past ``limit`` (a zip bomb costs nothing)."""
+    z = zlib.decompressobj(wbits=31)
+    try:
+        out = z.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise HttpError(
+            400, f"expected a gzip body (Content-Encoding: gzip), got data zlib cannot read: {exc}"
+        ) from None
+    if len(out) > limit or z.unconsumed_tail:
+        raise HttpError(
+            over, f"expected a {what} of at most {limit} bytes once inflated, got more; send less"
+        )
+    if not z.eof:
+        raise HttpError(400, "expected a complete gzip body, got a truncated one; send the whole stream")
+    return out
+
+
+def form(body: bytes, into: dict[str, str]) -> dict[str, str]:
+    """``application/x-www-form-urlencoded`` fields over ``into`` (the query string)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HttpError(
+            400, f"expected a UTF-8 form body, got an invalid byte at offset {exc.start}"
+        ) from None
+    try:
+        fields = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+    except ValueError as exc:
+        raise HttpError(
+            400, f"expected a form body such as a=1&b=2, got text that does not parse: {exc}"
+        ) from None
+    return {**into, **dict(fields)}
+
+
+def json_error(exc: msgspec.DecodeError, body: bytes) -> HttpError:
+    """400 with the parser's message, which names the position (``at byte 17``)."""
+    return HttpError(400, f"expected a JSON body, got one the parser rejects: {exc}", bytes=len(body))
+
+
+async def respond(
+    send: Send,
+    status: int,
+    body: bytes = b"",
+    content_type: bytes | None = JSON,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    h = list(headers or [])
+    if content_type is not None and body:
+        h.append((b"content-type", content_type))
+    h.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": h})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def respond_json(
+    send: Send, status: int, value: Any, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await respond(send, status, _json.encode(value), JSON, headers)
+
+
+def encode_json(value: Any) -> bytes:
+    return _json.encode(value)

@@ -1,0 +1,188 @@
+"""Prometheus metrics across processes.
+
+Each process (every worker, and the store process with the loader) keeps its own
+counters and writes a snapshot to ``run/metrics/<name>.json`` about once a second
+(atomically). ``GET /metrics`` on any worker sums every snapshot with its own live
+counters and renders the Prometheus text format. Requests are counted by the
+workers; events accepted, rejected and duplicated are counted by the loader, which
+is where they are decided for every endpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from bisect import bisect_left
+from pathlib import Path
+
+import msgspec
+
+Labels = tuple[tuple[str, str], ...]
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+SIZE_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
+
+HELP = {
+    "trackway_requests_total": ("counter", "HTTP requests by endpoint, status and property."),
+    "trackway_events_total": (
+        "counter",
+        "Events loaded into the store by endpoint, dialect, property and outcome "
+        "(accepted, rejected, duplicate).",
+    ),
+    "trackway_commit_seconds": ("histogram", "Time of one group commit (write + fdatasync of the log)."),
+    "trackway_commit_records": (
+        "histogram",
+        "Log records per group commit (how many requests shared one write).",
+    ),
+    "trackway_request_events": ("histogram", "Payloads per request (batch size) by endpoint."),
+    "trackway_queue_depth": ("gauge", "Log records waiting for the disk, summed over workers."),
+    "trackway_log_lag_bytes": ("gauge", "Bytes of log acknowledged but not yet loaded into the store."),
+    "trackway_overloaded_total": ("counter", "Requests answered 503 because the commit queue was full."),
+}
+
+
+class Histogram(msgspec.Struct):
+    buckets: list[float]
+    counts: list[int]
+    sum: float = 0.0
+    count: int = 0
+
+    def observe(self, value: float, n: int = 1) -> None:
+        i = bisect_left(self.buckets, value)
+        if i < len(self.counts):
+            self.counts[i] += n
+        self.sum += value * n
+        self.count += n
+
+
+class Snapshot(msgspec.Struct):
+    counters: list[tuple[str, dict[str, str], float]] = []
+    gauges: list[tuple[str, dict[str, str], float]] = []
+    histograms: list[tuple[str, dict[str, str], Histogram]] = []
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.counters: dict[tuple[str, Labels], float] = {}
+        self.gauges: dict[tuple[str, Labels], float] = {}
+        self.histograms: dict[tuple[str, Labels], Histogram] = {}
+
+    def inc(self, name: str, n: float = 1, **labels: str) -> None:
+        key = (name, tuple(sorted(labels.items())))
+        self.counters[key] = self.counters.get(key, 0) + n
+
+    def set(self, name: str, value: float, **labels: str) -> None:
+        self.gauges[(name, tuple(sorted(labels.items())))] = value
+
+    def observe(self, name: str, value: float, buckets: tuple[float, ...], n: int = 1, **labels: str) -> None:
+        key = (name, tuple(sorted(labels.items())))
+        h = self.histograms.get(key)
+        if h is None:
+            h = self.histograms[key] = Histogram(list(buckets), [0] * len(buckets))
+        h.observe(value, n)
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(
+            [(n, dict(labels), v) for (n, labels), v in self.counters.items()],
+            [(n, dict(labels), v) for (n, labels), v in self.gauges.items()],
+            [
+                (n, dict(labels), msgspec.structs.replace(h, counts=list(h.counts)))
+                for (n, labels), h in self.histograms.items()
+            ],
+        )
+
+
+_enc = msgspec.json.Encoder()
+_dec = msgspec.json.Decoder(Snapshot)
+
+
+def write(directory: Path, name: str, snapshot: Snapshot) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".{name}.tmp"
+    tmp.write_bytes(_enc.encode(snapshot))
+    os.replace(tmp, directory / f"{name}.json")
+
+
+def read_all(directory: Path, skip: str | None = None) -> list[Snapshot]:
+    out = []
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return out
+    for n in names:
+        if not n.endswith(".json") or n == f"{skip}.json":
+            continue
+        with contextlib.suppress(OSError, msgspec.DecodeError):
+            out.append(_dec.decode((directory / n).read_bytes()))
+    return out
+
+
+def _labels(labels: dict[str, str]) -> str:
+    if not labels:
+        return ""
+    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+    return "{" + inner + "}"
+
+
+def _escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def render(snapshots: list[Snapshot]) -> str:
+    """Prometheus text format, summing the same series over every snapshot."""
+    counters: dict[tuple[str, str], float] = {}
+    gauges: dict[tuple[str, str], float] = {}
+    hists: dict[tuple[str, str], tuple[dict[str, str], Histogram]] = {}
+    for snap in snapshots:
+        for name, labels, v in snap.counters:
+            key = (name, _labels(labels))
+            counters[key] = counters.get(key, 0) + v
+        for name, labels, v in snap.gauges:
+            key = (name, _labels(labels))
+            gauges[key] = gauges.get(key, 0) + v
+        for name, labels, h in snap.histograms:
+            key = (name, _labels(labels))
+            if key in hists:
+                acc = hists[key][1]
+                acc.counts = [a + b for a, b in zip(acc.counts, h.counts, strict=True)]
+                acc.sum += h.sum
+                acc.count += h.count
+            else:
+                hists[key] = (labels, msgspec.structs.replace(h, counts=list(h.counts)))
+    lines: list[str] = []
+    names = sorted({k[0] for k in counters} | {k[0] for k in gauges} | {k[0] for k in hists} | set(HELP))
+    for name in names:
+        kind, help_ = HELP.get(name, ("untyped", name))
+        lines += [f"# HELP {name} {help_}", f"# TYPE {name} {kind}"]
+        for (n, lab), v in sorted(counters.items()):
+            if n == name:
+                lines.append(f"{n}{lab} {_num(v)}")
+        for (n, lab), v in sorted(gauges.items()):
+            if n == name:
+                lines.append(f"{n}{lab} {_num(v)}")
+        for (n, _), (labels, h) in sorted(hists.items(), key=lambda kv: kv[0]):
+            if n != name:
+                continue
+            running = 0
+            for bound, c in zip(h.buckets, h.counts, strict=True):
+                running += c
+                lines.append(f"{n}_bucket{_labels({**labels, 'le': _num(bound)})} {running}")
+            lines.append(f"{n}_bucket{_labels({**labels, 'le': '+Inf'})} {h.count}")
+            lines.append(f"{n}_sum{_labels(labels)} {_num(h.sum)}")
+            lines.append(f"{n}_count{_labels(labels)} {h.count}")
+    return "\n".join(lines) + "\n"
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def loader_snapshot(by_key: dict[tuple[str, str, str, str], int], duplicates: int, lag: int) -> Snapshot:
+    """The store process's metrics, from the loader's totals."""
+    m = Metrics()
+    for (endpoint, dialect, prop, outcome), n in by_key.items():
+        m.inc("trackway_events_total", n, endpoint=endpoint, dialect=dialect, property=prop, outcome=outcome)
+    if duplicates:
+        m.inc("trackway_events_total", duplicates, outcome="duplicate")
+    m.set("trackway_log_lag_bytes", lag)
+    return m.snapshot()

@@ -1,0 +1,171 @@
+"""Every setting of Trackway, declared once: name, type, default, help.
+
+``trackway.toml`` holds them (``[server]`` for the server-wide ones, one
+``[properties.NAME]`` table per property); ``docs/configuration.md`` is generated
+from these declarations (``python -m trackway.docs_gen docs``). Any value may be
+written as ``"env:VAR"`` to read it from the environment, which is how secrets are
+kept out of the file; server settings can also be overridden with
+``TRACKWAY_<NAME>`` (``TRACKWAY_PORT=9000``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from trackway.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return f"TRACKWAY_{self.name.upper()}"
+
+
+KB = 1024
+MB = 1024 * KB
+
+SERVER: tuple[Setting, ...] = (
+    Setting("host", str, "127.0.0.1", "Address to listen on."),
+    Setting("port", int, 8080, "TCP port to listen on."),
+    Setting(
+        "workers",
+        int,
+        2,
+        "HTTP worker processes. Each has its own log; the store process loads them all. "
+        "2 measured best on a 2-core machine (docs/performance.md).",
+    ),
+    Setting(
+        "admin_token",
+        str,
+        "",
+        "Token for /api/* across all properties. Empty: only per-property admin tokens work.",
+        secret=True,
+    ),
+    Setting(
+        "collect_max_body",
+        int,
+        512 * KB,
+        "Largest /collect body in bytes; a gzip body is held to it once inflated.",
+    ),
+    Setting("collect_max_events", int, 500, "Most payloads in one /collect batch."),
+    Setting("convead_max_body", int, 64 * KB, "Largest /watch/event body, in bytes."),
+    Setting(
+        "max_pending",
+        int,
+        20_000,
+        "Records a worker may hold waiting for the disk before it answers 503 with Retry-After.",
+    ),
+    Setting("log_segment_bytes", int, 64 * MB, "A worker starts a new log file beyond this size."),
+    Setting(
+        "keep_log",
+        bool,
+        False,
+        "Keep log files after they are loaded into the store (an audit trail; costs disk).",
+    ),
+    Setting("loader_batch", int, 20_000, "Most log records the loader writes in one transaction."),
+)
+
+PROPERTY: tuple[Setting, ...] = (
+    Setting(
+        "default_currency",
+        str,
+        "",
+        "ISO 4217 code filled in for events that carry amounts but no currency (Convead, some "
+        "Koalect events); the event records that it was filled. Empty: no default, never USD.",
+    ),
+    Setting(
+        "cors_origins",
+        list,
+        [],
+        "Origins allowed to call /collect from a browser (exact, such as https://shop.example; "
+        "'*' allows any).",
+    ),
+    Setting("collect_key", str, "", "Key of /collect batches (the `key` field).", secret=True),
+    Setting("convead_app_key", str, "", "The `app_key` of Convead and InSend requests.", secret=True),
+    Setting("ga4_measurement_id", str, "", "The `measurement_id` of GA4 Measurement Protocol requests."),
+    Setting("ga4_api_secret", str, "", "The `api_secret` of GA4 Measurement Protocol requests.", secret=True),
+    Setting("commanders_act_site", str, "", "The site id `tc_s` of Commanders Act requests."),
+    Setting(
+        "commanders_act_token",
+        str,
+        "",
+        "The source key of Commanders Act requests (`token` or `Authorization: Bearer`).",
+        secret=True,
+    ),
+    Setting("admin_token", str, "", "Token for /api/* limited to this property's data.", secret=True),
+)
+
+_BY_NAME = {s.name: s for s in SERVER}
+_PROPERTY_BY_NAME = {s.name: s for s in PROPERTY}
+
+
+def resolve(value: Any, where: str) -> Any:
+    """``"env:VAR"`` -> the variable's value; anything else as it is."""
+    if isinstance(value, str) and value.startswith("env:"):
+        var = value[4:]
+        if var not in os.environ:
+            raise ConfigError(
+                f"{where} = {value!r}: expected the environment variable {var} to be set; set it"
+            )
+        return os.environ[var]
+    return value
+
+
+def coerce(setting: Setting, value: Any, where: str) -> Any:
+    value = resolve(value, where)
+    want = setting.type
+    if want is bool and isinstance(value, str):
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+    elif want is int and isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    elif want is list and isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if want is int and isinstance(value, bool):
+        value = str(value)  # a boolean is not a number here
+    if not isinstance(value, want):
+        raise ConfigError(
+            f"{where}: expected {want.__name__}, got {value!r} ({type(value).__name__}); {setting.help}"
+        )
+    return value
+
+
+def server_settings(table: dict[str, Any], where: str) -> dict[str, Any]:
+    """The server settings: defaults, then the file's ``[server]`` table, then TRACKWAY_* variables."""
+    unknown = set(table) - set(_BY_NAME)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown server setting(s) {', '.join(sorted(unknown))}; "
+            f"expected some of {', '.join(_BY_NAME)}"
+        )
+    out = {}
+    for s in SERVER:
+        value = table.get(s.name, s.default)
+        if s.env in os.environ:
+            value = os.environ[s.env]
+        out[s.name] = coerce(s, value, f"{where} server.{s.name}")
+    return out
+
+
+def property_settings(name: str, table: dict[str, Any], where: str) -> dict[str, Any]:
+    unknown = set(table) - set(_PROPERTY_BY_NAME)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting(s) {', '.join(sorted(unknown))} in [properties.{name}]; "
+            f"expected some of {', '.join(_PROPERTY_BY_NAME)}"
+        )
+    return {
+        s.name: coerce(s, table.get(s.name, s.default), f"{where} properties.{name}.{s.name}")
+        for s in PROPERTY
+    }

@@ -1,0 +1,141 @@
+"""What every store offers: exactly-once loading from the log, and queries.
+
+:meth:`Store.load` is the only write path of ingestion. It takes the outcomes of a
+run of log records and the log positions just past them, and commits both in one
+transaction, so a crash between two loads neither loses nor repeats a record.
+Events whose client-supplied id the property already stored are dropped there
+(idempotent re-sends).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from trackway.errors import StoreError
+from trackway.ingest.log import Position
+from trackway.ingest.records import Outcome, Record
+from trackway.model import Event, to_builtins
+
+
+@dataclass
+class Query:
+    """A filter over events or failed payloads; results come newest first."""
+
+    property: str | None = None  # None: every property (a server admin token)
+    names: tuple[str, ...] = ()  # event names (events) or issue codes (failed)
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+    replayed: bool | None = None  # failed payloads: only replayed, only not, or both
+
+
+class FailedRow(msgspec.Struct, kw_only=True):
+    """A payload that failed validation, as received, with every issue."""
+
+    id: str
+    property: str
+    endpoint: str
+    dialect: str
+    received_at: datetime
+    request_id: str
+    payload: bytes
+    indices: list[int]
+    issues: list[dict[str, Any]]
+    ordinal: int = 0
+    meta: dict[str, Any] = {}
+    replayed_at: datetime | None = None
+    replayed: int = 0  # events moved to `events` by replays
+
+    def to_json(self) -> dict[str, Any]:
+        out = msgspec.to_builtins(self)
+        out["payload"] = self.payload.decode("utf-8", errors="replace")
+        return out
+
+
+@dataclass
+class LoadResult:
+    stored: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    by_key: dict[tuple[str, str, str, str], int] = field(
+        default_factory=dict
+    )  # (endpoint, dialect, property, outcome)
+
+    def count(self, endpoint: str, dialect: str, prop: str, outcome: str, n: int = 1) -> None:
+        key = (endpoint, dialect, prop, outcome)
+        self.by_key[key] = self.by_key.get(key, 0) + n
+
+
+def json_form(table: str, row: Event | FailedRow) -> dict[str, Any]:
+    if isinstance(row, Event):
+        return to_builtins(row)
+    return row.to_json()
+
+
+def check_table(table: str) -> None:
+    if table not in ("events", "failed_events"):
+        raise StoreError(f"unknown table {table!r}: expected events or failed_events")
+
+
+def failed_id(request_id: str, n: int) -> str:
+    return f"{request_id}/{n}"
+
+
+class Store(ABC):
+    @abstractmethod
+    def positions(self) -> dict[str, Position]:
+        """The log position loaded up to, per worker slot."""
+
+    @abstractmethod
+    def load(self, batch: list[tuple[Record, Outcome]], positions: dict[str, Position]) -> LoadResult:
+        """Store the outcomes and move the positions, in one transaction."""
+
+    @abstractmethod
+    def events(self, query: Query) -> list[Event]: ...
+
+    @abstractmethod
+    def failed(self, query: Query) -> list[FailedRow]: ...
+
+    @abstractmethod
+    def count(self, table: str, query: Query) -> int: ...
+
+    @abstractmethod
+    def page(self, table: str, query: Query, after: tuple[datetime, str] | None) -> list[dict[str, Any]]:
+        """Up to ``query.limit`` rows in their JSON form, oldest first, after the
+        (received_at, id) cursor: how export walks a table of any size."""
+
+    @abstractmethod
+    def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
+        """After a replay: store ``events`` (idempotently) and write ``row`` back. Returns events stored."""
+
+    @abstractmethod
+    def writable(self) -> bool: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def sql(self, query: str, limit: int = 10_000) -> tuple[list[str], list[tuple[Any, ...]]]:
+        raise NotImplementedError(f"{type(self).__name__} does not run SQL")
+
+
+def new_client_events(
+    stored: set[tuple[str, str]], events: list[Event], client_ids: list[bool]
+) -> tuple[list[Event], int]:
+    """The events to keep: all with Trackway ids, and those with client ids not in
+    ``stored`` (which is updated). Returns them and the number of duplicates."""
+    keep = []
+    dups = 0
+    for event, client in zip(events, client_ids, strict=True):
+        if client:
+            key = (event.property, event.id)
+            if key in stored:
+                dups += 1
+                continue
+            stored.add(key)
+        keep.append(event)
+    return keep, dups

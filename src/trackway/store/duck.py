@@ -1,0 +1,373 @@
+"""The DuckDB store: one file under the data dir, owned by one process.
+
+Tables: ``events`` (typed canonical columns, see rows.py), ``failed_events`` (the
+payload as received, its issues, replay state), ``client_ids`` (client-supplied
+event ids per property, for idempotency) and ``log_positions`` (how far each
+worker's log is loaded). DuckDB connections are not shared between threads: each
+thread takes its own cursor (:meth:`cursor`), which sees committed data only.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import msgspec
+import pyarrow as pa
+
+from trackway.errors import StoreError
+from trackway.ingest.log import Position
+from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
+from trackway.model import Event
+from trackway.store import rows
+from trackway.store.base import FailedRow, LoadResult, Query, Store, check_table, failed_id, json_form
+
+FILE_NAME = "trackway.duckdb"
+
+_AMOUNT = "DECIMAL(38, 9)"
+_ITEM = (
+    "STRUCT("
+    + ", ".join(f'"{k}" VARCHAR' for k in rows.ITEM_STRINGS)
+    + ", "
+    + ", ".join(f'"{k}" {_AMOUNT}' for k in rows.ITEM_AMOUNTS)
+    + ", "
+    + ", ".join(f'"{k}" BIGINT' for k in rows.ITEM_INTS)
+    + ', "categories" VARCHAR[], "extras" JSON)'
+)
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS events (
+    id VARCHAR NOT NULL,
+    property VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    dialect VARCHAR,
+    endpoint VARCHAR,
+    "timestamp" TIMESTAMPTZ,
+    received_at TIMESTAMPTZ,
+    anonymous_id VARCHAR,
+    user_id VARCHAR,
+    has_commerce BOOLEAN,
+    currency VARCHAR,
+    currency_filled BOOLEAN,
+    {", ".join(f'"{k}" {_AMOUNT}' for k in rows.AMOUNTS)},
+    {", ".join(f'"{k}" VARCHAR' for k in rows.STRINGS)},
+    items {_ITEM}[],
+    {", ".join(f'"{k}" JSON' for k in rows.JSON_OBJECTS)}
+);
+CREATE TABLE IF NOT EXISTS failed_events (
+    id VARCHAR PRIMARY KEY,
+    property VARCHAR NOT NULL,
+    endpoint VARCHAR,
+    dialect VARCHAR,
+    received_at TIMESTAMPTZ,
+    request_id VARCHAR,
+    payload BLOB,
+    indices INTEGER[],
+    ordinal INTEGER,
+    issues JSON,
+    codes VARCHAR[],
+    meta JSON,
+    replayed_at TIMESTAMPTZ,
+    replayed INTEGER DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS client_ids (property VARCHAR, id VARCHAR, PRIMARY KEY (property, id));
+CREATE TABLE IF NOT EXISTS log_positions (slot VARCHAR PRIMARY KEY, seq BIGINT, "offset" BIGINT);
+"""
+
+_FAILED_NAMES = (
+    "id",
+    "property",
+    "endpoint",
+    "dialect",
+    "received_at",
+    "request_id",
+    "payload",
+    "indices",
+    "ordinal",
+    "issues",
+    "meta",
+    "replayed_at",
+    "replayed",
+)
+_FAILED_COLUMNS = ", ".join(_FAILED_NAMES)
+_FAILED_INSERT = ", ".join((*_FAILED_NAMES[:-2], "codes"))
+_READ_ONLY = frozenset({"SELECT", "EXPLAIN"})
+_json = msgspec.json.Encoder(decimal_format="number")
+
+
+class DuckStore(Store):
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path) if path != ":memory:" else None
+        try:
+            self._con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            raise StoreError(
+                f"cannot open the store {path}: {exc}. If `trackway serve` is running on this data dir, "
+                "the command talks to it instead; otherwise stop the process that holds the file"
+            ) from None
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute(DDL)
+        self._local = threading.local()
+        self._write = threading.Lock()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._con.cursor()
+            cur.execute("SET TimeZone = 'UTC'")
+            self._local.cur = cur
+        return cur
+
+    def positions(self) -> dict[str, Position]:
+        rows_ = self.cursor().execute('SELECT slot, seq, "offset" FROM log_positions').fetchall()
+        return {slot: Position(seq, offset) for slot, seq, offset in rows_}
+
+    def load(self, batch: list[tuple[Record, Outcome]], positions: dict[str, Position]) -> LoadResult:
+        result = LoadResult()
+        failed_rows: list[dict[str, Any]] = []
+        candidates: list[tuple[Any, Event, bool]] = []
+        for record, out in batch:
+            candidates.extend((record, e, c) for e, c in zip(out.events, out.client_ids, strict=True))
+            for n, f in enumerate(out.failed):
+                issues = loads_issues(f.issues)
+                failed_rows.append(
+                    {
+                        "id": failed_id(record.request_id, n),
+                        "property": record.property,
+                        "endpoint": record.endpoint,
+                        "dialect": f.dialect,
+                        "received_at": from_micros(record.received_at),
+                        "request_id": record.request_id,
+                        "payload": f.payload,
+                        "indices": list(f.indices),
+                        "ordinal": f.ordinal,
+                        "issues": f.issues.decode(),
+                        "codes": sorted({i["code"] for i in issues if i.get("severity") == "error"}),
+                        "meta": _json.encode(record.meta).decode() if record.meta else None,
+                    }
+                )
+                result.failed += 1
+                result.count(record.endpoint, f.dialect, record.property, "rejected", max(len(f.indices), 1))
+        with self._write:
+            cur = self.cursor()
+            cur.execute("BEGIN")
+            try:
+                stored, dups = _insert_events(cur, candidates)
+                for record, event in stored:
+                    result.count(record.endpoint, event.dialect, record.property, "accepted")
+                if failed_rows:
+                    ftable = pa.Table.from_pylist(failed_rows)  # noqa: F841
+                    cur.execute(
+                        f"INSERT INTO failed_events ({_FAILED_INSERT}) SELECT {_FAILED_INSERT} FROM ftable"
+                    )
+                for slot, pos in positions.items():
+                    cur.execute(
+                        "INSERT OR REPLACE INTO log_positions VALUES (?, ?, ?)", [slot, pos.seq, pos.offset]
+                    )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        result.stored = len(stored)
+        result.duplicates += dups
+        return result
+
+    def _where(self, query: Query, table: str) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if query.property is not None:
+            clauses.append("property = ?")
+            params.append(query.property)
+        if query.names:
+            if table == "events":
+                clauses.append("list_contains(?, name)")
+            else:
+                clauses.append("list_has_any(?, codes)")
+            params.append(list(query.names))
+        if query.since is not None:
+            clauses.append("received_at >= ?")
+            params.append(query.since)
+        if query.until is not None:
+            clauses.append("received_at < ?")
+            params.append(query.until)
+        if table == "failed_events" and query.replayed is not None:
+            clauses.append("replayed_at IS NOT NULL" if query.replayed else "replayed_at IS NULL")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def _rows(self, query: str, params: list[Any]) -> list[dict[str, Any]]:
+        """Rows as dicts, through Arrow (typed, and no pytz needed for TIMESTAMPTZ)."""
+        result: list[dict[str, Any]] = self.cursor().sql(query, params=params).to_arrow_table().to_pylist()
+        return result
+
+    def events(self, query: Query) -> list[Event]:
+        where, params = self._where(query, "events")
+        found = self._rows(
+            f"SELECT * FROM events{where} ORDER BY received_at DESC, id DESC LIMIT {int(query.limit)}", params
+        )
+        return [rows.row_to_event(r) for r in found]
+
+    def failed(self, query: Query) -> list[FailedRow]:
+        where, params = self._where(query, "failed_events")
+        found = self._rows(
+            f"SELECT {_FAILED_COLUMNS} FROM failed_events{where} ORDER BY received_at DESC, id DESC "
+            f"LIMIT {int(query.limit)}",
+            params,
+        )
+        return [failed_row(r) for r in found]
+
+    def page(self, table: str, query: Query, after: tuple[datetime, str] | None) -> list[dict[str, Any]]:
+        check_table(table)
+        where, params = self._where(query, table)
+        if after is not None:
+            where += (" AND " if where else " WHERE ") + "(received_at > ? OR (received_at = ? AND id > ?))"
+            params += [after[0], after[0], after[1]]
+        columns = "*" if table == "events" else _FAILED_COLUMNS
+        found = self._rows(
+            f"SELECT {columns} FROM {table}{where} ORDER BY received_at, id LIMIT {int(query.limit)}", params
+        )
+        if table == "events":
+            return [json_form(table, rows.row_to_event(r)) for r in found]
+        return [json_form(table, failed_row(r)) for r in found]
+
+    def count(self, table: str, query: Query) -> int:
+        check_table(table)
+        where, params = self._where(query, table)
+        row = self.cursor().execute(f"SELECT count(*) FROM {table}{where}", params).fetchone()
+        return int(row[0]) if row else 0
+
+    def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
+        with self._write:
+            cur = self.cursor()
+            cur.execute("BEGIN")
+            try:
+                stored, _ = _insert_events(
+                    cur, [(row, e, c) for e, c in zip(events, client_ids, strict=True)]
+                )
+                cur.execute(
+                    "UPDATE failed_events SET indices = ?, issues = ?, codes = ?, replayed_at = ?, "
+                    "replayed = ? WHERE id = ?",
+                    [
+                        row.indices,
+                        _json.encode(row.issues).decode(),
+                        sorted({i["code"] for i in row.issues if i.get("severity") == "error"}),
+                        row.replayed_at,
+                        row.replayed,
+                        row.id,
+                    ],
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return len(stored)
+
+    def sql(self, query: str, limit: int = 10_000) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run read-only SQL (SELECT, EXPLAIN): anything else is refused, and the query
+        runs in a transaction that is rolled back."""
+        cur = self.cursor()
+        try:
+            statements = cur.extract_statements(query)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot parse the SQL: {exc}") from None
+        for st in statements:
+            kind = st.type.name
+            if kind not in _READ_ONLY:
+                raise StoreError(
+                    f"expected read-only SQL (SELECT or EXPLAIN), got a {kind} statement; "
+                    "`trackway sql` never changes the store"
+                )
+        if len(statements) != 1:
+            raise StoreError(f"expected one SQL statement, got {len(statements)}; run them one at a time")
+        cur.execute("BEGIN")
+        try:
+            reader = cur.sql(query).to_arrow_reader()
+            columns = list(reader.schema.names)
+            data: list[tuple[Any, ...]] = []
+            for batch in reader:
+                data.extend(tuple(r.values()) for r in batch.to_pylist())
+                if len(data) >= limit:
+                    del data[limit:]
+                    break
+        except duckdb.Error as exc:
+            raise StoreError(str(exc)) from None
+        finally:
+            cur.execute("ROLLBACK")
+        return columns, data
+
+    def writable(self) -> bool:
+        try:
+            self.cursor().execute("SELECT count(*) FROM log_positions").fetchone()
+        except duckdb.Error:
+            return False
+        if self.path is None:
+            return True
+        probe = self.path.parent / ".writable"
+        try:
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError:
+            return False
+        return True
+
+    def checkpoint(self) -> None:
+        with self._write:
+            self.cursor().execute("CHECKPOINT")
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def failed_row(values: dict[str, Any]) -> FailedRow:
+    values["issues"] = msgspec.json.decode(values["issues"])
+    values["meta"] = msgspec.json.decode(values["meta"]) if values["meta"] else {}
+    values["replayed"] = values["replayed"] or 0
+    return FailedRow(**values)
+
+
+def _insert_events(
+    cur: duckdb.DuckDBPyConnection, candidates: list[tuple[Any, Event, bool]]
+) -> tuple[list[tuple[Any, Event]], int]:
+    """Insert events (each with its source: a Record or a FailedRow, for the endpoint),
+    skipping client-supplied ids the property already has. Returns what was stored
+    and the number of duplicates. Runs inside the caller's transaction."""
+    seen: set[tuple[str, str]] = set()
+    client: list[tuple[str, str]] = []
+    dups = 0
+    unique = []
+    for source, event, is_client in candidates:
+        if is_client:
+            key = (event.property, event.id)
+            if key in seen:
+                dups += 1
+                continue
+            seen.add(key)
+            client.append(key)
+        unique.append((source, event, is_client))
+    new: set[tuple[str, str]] = set()
+    if client:
+        ids = pa.table({"property": [k[0] for k in client], "id": [k[1] for k in client]})  # noqa: F841
+        new = set(
+            cur.execute(
+                "INSERT OR IGNORE INTO client_ids SELECT property, id FROM ids RETURNING property, id"
+            ).fetchall()
+        )
+    stored = []
+    for source, event, is_client in unique:
+        if is_client and (event.property, event.id) not in new:
+            dups += 1
+            continue
+        stored.append((source, event))
+    if stored:
+        batch = rows.to_arrow([rows.event_to_row(e, s.endpoint) for s, e in stored])  # noqa: F841
+        cur.execute(f"INSERT INTO events ({', '.join(_quoted(rows.COLUMNS))}) SELECT * FROM batch")
+    return stored, dups
+
+
+def _quoted(names: tuple[str, ...]) -> list[str]:
+    return [f'"{n}"' for n in names]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

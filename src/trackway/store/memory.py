@@ -1,0 +1,124 @@
+"""An in-memory store for tests: the same semantics as DuckDB, no file."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from trackway.ingest.log import Position
+from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
+from trackway.model import Event
+from trackway.store.base import (
+    FailedRow,
+    LoadResult,
+    Query,
+    Store,
+    check_table,
+    failed_id,
+    json_form,
+    new_client_events,
+)
+
+
+def _match(when: object, q: Query) -> bool:
+    return (q.since is None or when >= q.since) and (q.until is None or when < q.until)  # type: ignore[operator]
+
+
+class MemoryStore(Store):
+    def __init__(self) -> None:
+        self._events: list[tuple[Event, str]] = []  # (event, endpoint)
+        self._failed: list[FailedRow] = []
+        self._client: set[tuple[str, str]] = set()
+        self._positions: dict[str, Position] = {}
+        self._lock = threading.Lock()
+
+    def positions(self) -> dict[str, Position]:
+        with self._lock:
+            return dict(self._positions)
+
+    def load(self, batch: list[tuple[Record, Outcome]], positions: dict[str, Position]) -> LoadResult:
+        result = LoadResult()
+        with self._lock:
+            for record, out in batch:
+                keep, dups = new_client_events(self._client, out.events, out.client_ids)
+                self._events.extend((e, record.endpoint) for e in keep)
+                result.stored += len(keep)
+                result.duplicates += dups
+                for e in keep:
+                    result.count(record.endpoint, e.dialect, record.property, "accepted")
+                for n, f in enumerate(out.failed):
+                    self._failed.append(
+                        FailedRow(
+                            id=failed_id(record.request_id, n),
+                            property=record.property,
+                            endpoint=record.endpoint,
+                            dialect=f.dialect,
+                            received_at=from_micros(record.received_at),
+                            request_id=record.request_id,
+                            payload=f.payload,
+                            indices=list(f.indices),
+                            issues=loads_issues(f.issues),
+                            ordinal=f.ordinal,
+                            meta=dict(record.meta),
+                        )
+                    )
+                    result.failed += 1
+                    result.count(
+                        record.endpoint, f.dialect, record.property, "rejected", max(len(f.indices), 1)
+                    )
+            self._positions.update(positions)
+        return result
+
+    def events(self, query: Query) -> list[Event]:
+        with self._lock:
+            found = [
+                e
+                for e, _ in reversed(self._events)
+                if (query.property is None or e.property == query.property)
+                and (not query.names or e.name in query.names)
+                and _match(e.received_at, query)
+            ]
+        return found[: query.limit]
+
+    def failed(self, query: Query) -> list[FailedRow]:
+        with self._lock:
+            found = [
+                f
+                for f in reversed(self._failed)
+                if (query.property is None or f.property == query.property)
+                and (not query.names or any(i["code"] in query.names for i in f.issues))
+                and (query.replayed is None or (f.replayed_at is not None) == query.replayed)
+                and _match(f.received_at, query)
+            ]
+        return found[: query.limit]
+
+    def count(self, table: str, query: Query) -> int:
+        q = Query(**{**query.__dict__, "limit": 1 << 62})
+        return len(self.events(q) if table == "events" else self.failed(q))
+
+    def page(self, table: str, query: Query, after: tuple[datetime, str] | None) -> list[dict[str, Any]]:
+        check_table(table)
+        q = Query(**{**query.__dict__, "limit": 1 << 62})
+        found: list[Event | FailedRow] = list(self.events(q) if table == "events" else self.failed(q))
+        found.sort(key=lambda r: (r.received_at, r.id))
+        if after is not None:
+            found = [r for r in found if (r.received_at, r.id) > after]
+        return [json_form(table, r) for r in found[: query.limit]]
+
+    def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
+        with self._lock:
+            keep, _ = new_client_events(self._client, events, client_ids)
+            self._events.extend((e, row.endpoint) for e in keep)
+            for n, f in enumerate(self._failed):
+                if f.id == row.id:
+                    self._failed[n] = msgspec.structs.replace(row)
+        return len(keep)
+
+    def writable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass

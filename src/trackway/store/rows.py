@@ -1,0 +1,209 @@
+"""The one mapping between a canonical event and a row of the ``events`` table.
+
+Amounts are ``DECIMAL(38, 9)`` and the commerce fields and items are typed columns
+(items a list of structs), so reports scan columns rather than JSON; the objects
+with free keys (user, consent, context, properties, extras) are JSON. An amount the
+column cannot hold exactly (more than 9 decimals, or beyond 10^29) or a whole number
+beyond 64 bits is stored as NULL with its exact value in ``extras["$exact"]``, and
+:func:`row_to_event` puts it back: nothing is rounded away.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgspec
+import pyarrow as pa
+
+from trackway.model import Commerce, Event, Item
+
+SCALE = 9
+_Q = Decimal(1).scaleb(-SCALE)
+_LIMIT = Decimal(10) ** (38 - SCALE)
+_INT64 = 2**63
+DEC = pa.decimal128(38, SCALE)
+TS = pa.timestamp("us", tz="UTC")
+
+AMOUNTS = ("value", "revenue", "tax", "shipping", "discount")
+STRINGS = ("coupon", "transaction_id", "payment_method", "shipping_tier", "status", "type", "affiliation")
+ITEM_AMOUNTS = ("price", "discount")
+ITEM_INTS = ("quantity", "index")
+ITEM_STRINGS = (
+    "item_id",
+    "item_name",
+    "product_id",
+    "coupon",
+    "currency",
+    "brand",
+    "variant",
+    "list_id",
+    "list_name",
+    "affiliation",
+    "url",
+    "image_url",
+)
+JSON_OBJECTS = ("user", "consent", "context", "properties", "extras")
+
+ITEM_TYPE = pa.struct(
+    [(k, pa.string()) for k in ITEM_STRINGS]
+    + [(k, DEC) for k in ITEM_AMOUNTS]
+    + [(k, pa.int64()) for k in ITEM_INTS]
+    + [("categories", pa.list_(pa.string())), ("extras", pa.string())]
+)
+
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("property", pa.string()),
+        ("name", pa.string()),
+        ("dialect", pa.string()),
+        ("endpoint", pa.string()),
+        ("timestamp", TS),
+        ("received_at", TS),
+        ("anonymous_id", pa.string()),
+        ("user_id", pa.string()),
+        ("has_commerce", pa.bool_()),
+        ("currency", pa.string()),
+        ("currency_filled", pa.bool_()),
+        *[(k, DEC) for k in AMOUNTS],
+        *[(k, pa.string()) for k in STRINGS],
+        ("items", pa.list_(ITEM_TYPE)),
+        *[(k, pa.string()) for k in JSON_OBJECTS],
+    ]
+)
+COLUMNS = tuple(SCHEMA.names)
+
+_json = msgspec.json.Encoder(decimal_format="number")
+_json_decode = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def _amount(value: Decimal | None, where: str, exact: dict[str, str]) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        if abs(value) < _LIMIT and value.quantize(_Q) == value:
+            return value
+    except InvalidOperation:
+        pass
+    exact[where] = str(value)
+    return None
+
+
+def _int(value: int | None, where: str, exact: dict[str, str]) -> int | None:
+    if value is None or -_INT64 <= value < _INT64:
+        return value
+    exact[where] = str(value)
+    return None
+
+
+def _dump(value: Any) -> str | None:
+    return _json.encode(value).decode() if value else None
+
+
+def event_to_row(event: Event, endpoint: str) -> dict[str, Any]:
+    exact: dict[str, str] = {}
+    c = event.commerce
+    row: dict[str, Any] = {
+        "id": event.id,
+        "property": event.property,
+        "name": event.name,
+        "dialect": event.dialect,
+        "endpoint": endpoint,
+        "timestamp": event.timestamp,
+        "received_at": event.received_at,
+        "anonymous_id": event.anonymous_id,
+        "user_id": event.user_id,
+        "has_commerce": c is not None,
+        "currency": c.currency if c else None,
+        "currency_filled": c.currency_filled if c else None,
+        "items": None,
+    }
+    for k in AMOUNTS:
+        row[k] = _amount(getattr(c, k), f"commerce.{k}", exact) if c else None
+    for k in STRINGS:
+        row[k] = getattr(c, k) if c else None
+    if c is not None and c.items is not None:
+        items = []
+        for n, it in enumerate(c.items):
+            r: dict[str, Any] = {k: getattr(it, k) for k in ITEM_STRINGS}
+            for k in ITEM_AMOUNTS:
+                r[k] = _amount(getattr(it, k), f"items.{n}.{k}", exact)
+            for k in ITEM_INTS:
+                r[k] = _int(getattr(it, k), f"items.{n}.{k}", exact)
+            r["categories"] = it.categories or None
+            r["extras"] = _dump(it.extras)
+            items.append(r)
+        row["items"] = items
+    extras = event.extras
+    if exact:
+        extras = {**extras, "$exact": exact}
+    for k in JSON_OBJECTS:
+        row[k] = _dump(extras if k == "extras" else getattr(event, k))
+    return row
+
+
+def to_arrow(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+def tidy(value: Decimal) -> Decimal:
+    """``16.000000000`` (as DECIMAL(38, 9) gives it back) -> ``16``; ``0.500000000`` -> ``0.5``."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
+def _load(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _json_decode.decode(value)
+    return value
+
+
+def row_to_event(row: dict[str, Any]) -> Event:
+    """The canonical event a row holds (the inverse of :func:`event_to_row`)."""
+    extras = _load(row.get("extras")) or {}
+    exact: dict[str, str] = extras.pop("$exact", {})
+    commerce = None
+    if row.get("has_commerce"):
+        values = {k: row[k] for k in STRINGS if row.get(k) is not None}
+        values |= {k: tidy(row[k]) for k in AMOUNTS if row.get(k) is not None}
+        for k in AMOUNTS:
+            if f"commerce.{k}" in exact:
+                values[k] = Decimal(exact[f"commerce.{k}"])
+        commerce = Commerce(
+            currency=row.get("currency"), currency_filled=bool(row.get("currency_filled")), **values
+        )
+        if row.get("items") is not None:
+            commerce.items = [_item(n, r, exact) for n, r in enumerate(row["items"])]
+    event = Event(
+        name=row["name"],
+        dialect=row.get("dialect") or "",
+        id=row["id"],
+        property=row["property"],
+        timestamp=row.get("timestamp"),
+        received_at=row.get("received_at"),
+        anonymous_id=row.get("anonymous_id"),
+        user_id=row.get("user_id"),
+        user=_load(row.get("user")),
+        consent=_load(row.get("consent")),
+        context=_load(row.get("context")),
+        commerce=commerce,
+        properties=_load(row.get("properties")) or {},
+        extras=extras,
+    )
+    return event
+
+
+def _item(n: int, r: dict[str, Any], exact: dict[str, str]) -> Item:
+    values = {k: r[k] for k in (*ITEM_STRINGS, *ITEM_INTS) if r.get(k) is not None}
+    values |= {k: tidy(r[k]) for k in ITEM_AMOUNTS if r.get(k) is not None}
+    for k in ITEM_AMOUNTS:
+        if f"items.{n}.{k}" in exact:
+            values[k] = Decimal(exact[f"items.{n}.{k}"])
+    for k in ITEM_INTS:
+        if f"items.{n}.{k}" in exact:
+            values[k] = int(exact[f"items.{n}.{k}"])
+    return Item(categories=list(r.get("categories") or []), extras=_load(r.get("extras")) or {}, **values)

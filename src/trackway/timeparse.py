@@ -1,0 +1,30 @@
+"""Times given by people: ISO 8601 (``2026-11-23``, ``2026-11-23T10:00:00Z``) or an age
+(``90s``, ``15m``, ``24h``, ``7d``, ``2w``: that long before now). Always UTC."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from trackway.errors import UsageError
+
+_AGE = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_time(text: str, *, now: datetime | None = None) -> datetime:
+    text = text.strip()
+    match = _AGE.fullmatch(text)
+    if match:
+        delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        return (now or datetime.now(UTC)) - delta
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise UsageError(
+            "expected a time such as 2026-11-23, 2026-11-23T10:00:00Z or an age such as 24h or 7d, "
+            f"got {text!r}"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
