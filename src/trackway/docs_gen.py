@@ -70,8 +70,32 @@ def codes_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+def configuration_page() -> str:
+    from trackway import settings
+
+    doc = (settings.__doc__ or "").strip()
+    lines = ["# Configuration", "", "Generated from `trackway.settings`; do not edit.", "", doc, ""]
+    for title, table, declared in (
+        ("Server settings: `[server]`", "server", settings.SERVER),
+        ("Property settings: `[properties.NAME]`", "properties.NAME", settings.PROPERTY),
+    ):
+        lines += [
+            f"## {title}",
+            "",
+            "| setting | type | default | environment | meaning |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for st in declared:
+            env = f"`{st.env}`" if table == "server" else ""
+            default = "(generated)" if st.secret and table != "server" else repr(st.default)
+            secret = ' Secret: prefer `"env:VAR"`.' if st.secret else ""
+            lines.append(f"| `{st.name}` | {st.type.__name__} | `{default}` | {env} | {st.help}{secret} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def pages() -> dict[str, str]:
-    out = {"issue-codes.md": codes_page()}
+    out = {"issue-codes.md": codes_page(), "configuration.md": configuration_page()}
     for adapter in dialects.adapters():
         out[f"dialects/{adapter.name}.md"] = dialect_page(adapter)
     return out

@@ -72,6 +72,13 @@ SERVER: tuple[Setting, ...] = (
         "Keep log files after they are loaded into the store (an audit trail; costs disk).",
     ),
     Setting("loader_batch", int, 20_000, "Most log records the loader writes in one transaction."),
+    Setting(
+        "loader_nice",
+        int,
+        10,
+        "CPU priority of the loader thread (Linux nice, 0-19). Above 0, requests being acknowledged "
+        "come first under load and the loader catches up when they slow down; its backlog is on disk.",
+    ),
 )
 
 PROPERTY: tuple[Setting, ...] = (

@@ -136,8 +136,12 @@ class Loader:
                 total += size - (pos.offset if seq == pos.seq else 0)
         return total
 
-    def run(self, stop: threading.Event, idle: float = 0.02) -> None:
-        """Load until ``stop`` is set, then drain what is left."""
+    def run(self, stop: threading.Event, idle: float = 0.02, nice: int = 0) -> None:
+        """Load until ``stop`` is set, then drain what is left. ``nice`` lowers this
+        thread's CPU priority (Linux schedules threads separately)."""
+        if nice > 0:
+            with contextlib.suppress(OSError, AttributeError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
         while not stop.is_set():
             try:
                 n = self.run_once()

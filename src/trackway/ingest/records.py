@@ -16,8 +16,8 @@ so a replayed log gives the same ids.
 from __future__ import annotations
 
 import os
+import random
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -76,12 +76,40 @@ def loads(data: bytes) -> Record:
     return _decoder.decode(data)
 
 
-def uuid7() -> uuid.UUID:
-    """A time-ordered UUID (RFC 9562 version 7)."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | ((rand >> 62) & 0xFFF) << 64 | 0b10 << 62
-    return uuid.UUID(int=value | (rand & ((1 << 62) - 1)))
+class _Uuid7:
+    """Time-ordered UUIDs (RFC 9562 version 7) as strings, fast.
+
+    ``os.urandom`` measured 36 us a call on this machine, a third of a request's
+    budget: the random bits come from a generator seeded once per process from
+    ``os.urandom`` (ids must be unique, not secret), re-seeded after a fork.
+    """
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._rand = random.Random()
+
+    def __call__(self) -> str:
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._rand.seed(os.urandom(16))
+        ms = time.time_ns() // 1_000_000
+        rand = self._rand.getrandbits(74)
+        value = (
+            (ms & ((1 << 48) - 1)) << 80
+            | 0x7 << 76
+            | (rand >> 62) << 64
+            | 0b10 << 62
+            | (rand & ((1 << 62) - 1))
+        )
+        h = f"{value:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+uuid7 = _Uuid7()
+
+
+def now_micros() -> int:
+    return time.time_ns() // 1000
 
 
 MAX_EVENTS_PER_REQUEST = 1 << 16
@@ -90,7 +118,10 @@ MAX_EVENTS_PER_REQUEST = 1 << 16
 def event_id(request_id: str, ordinal: int) -> str:
     """The id of the ``ordinal``-th event of a request: the request's UUID with the
     ordinal in its low bits (random bits, so the result is still a valid UUIDv7)."""
-    return str(uuid.UUID(int=uuid.UUID(request_id).int ^ ordinal))
+    if ordinal == 0:
+        return request_id
+    h = f"{int(request_id.replace('-', ''), 16) ^ ordinal:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def micros(when: datetime) -> int:

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +27,7 @@ from trackway.server.http import ClientGone, HttpError, Receive, Request, Scope,
 logger = logging.getLogger("trackway.server")
 
 T = TypeVar("T")
+CONFIG_CHECK_SECONDS = 1.0
 Handler = Callable[["Collector", Request, Send], Awaitable[int]]
 Forward = Callable[[Request, Send | None, str], Awaitable[int]]  # (request, send or None, scope) -> status
 
@@ -42,7 +42,8 @@ class Collector:
         name: str = "worker",
         run_dir: Path | None = None,
     ) -> None:
-        self.config = cfg
+        self._config = cfg
+        self._next_check = time.monotonic() + CONFIG_CHECK_SECONDS
         self.writer = writer
         self.forward = forward
         self.name = name
@@ -59,18 +60,30 @@ class Collector:
     def server(self) -> dict[str, Any]:
         return self.config.server
 
+    @property
+    def config(self) -> Config:
+        """The configuration, re-read when the file changed (checked at most once a second)."""
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + CONFIG_CHECK_SECONDS
+            if self._config.changed():
+                self._reload()
+        return self._config
+
+    def _reload(self) -> None:
+        try:
+            self._config = configuration.load(self._config.path)
+        except ConfigError as exc:  # keep serving with the last good file
+            logger.error("not reloading the configuration: %s", exc)
+
     def lookup(self, find: Callable[[Config], T | None]) -> T | None:
-        """The property a key belongs to; re-reads the file once if the key is unknown and
-        the file changed (a property added while the server runs)."""
-        prop = find(self.config)
-        if prop is None and self.config.changed():
-            try:
-                self.config = configuration.load(self.config.path)
-            except ConfigError as exc:  # keep serving with the last good file
-                logger.error("not reloading the configuration: %s", exc)
-                return None
-            prop = find(self.config)
-        return prop
+        """What a key names; an unknown key re-reads a changed file at once (a property
+        added while the server runs is live at its first request)."""
+        found = find(self.config)
+        if found is None and self._config.changed():
+            self._reload()
+            found = find(self._config)
+        return found
 
     def record(self, kind: str, endpoint: str, prop: str, request: Request, **fields: Any) -> records.Record:
         meta = {"ip": request.client_ip, "user_agent": request.header(b"user-agent")}
@@ -78,10 +91,10 @@ class Collector:
         meta.update(fields.pop("meta", {}))
         return records.Record(
             kind=kind,
-            request_id=str(records.uuid7()),
+            request_id=records.uuid7(),
             endpoint=endpoint,
             property=prop,
-            received_at=records.micros(datetime.now(UTC)),
+            received_at=records.now_micros(),
             meta=meta,
             **fields,
         )
@@ -102,7 +115,7 @@ class Collector:
                 503, "the collector is shutting down; retry", headers=[(b"retry-after", b"1")]
             ) from None
         try:
-            await asyncio.shield(waiter)
+            await waiter  # the write happens even if this request is cancelled meanwhile
         except OSError as exc:
             raise HttpError(
                 503,

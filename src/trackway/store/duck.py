@@ -234,8 +234,8 @@ class DuckStore(Store):
     def count(self, table: str, query: Query) -> int:
         check_table(table)
         where, params = self._where(query, table)
-        row = self.cursor().execute(f"SELECT count(*) FROM {table}{where}", params).fetchone()
-        return int(row[0]) if row else 0
+        [(n,)] = self.cursor().execute(f"SELECT count(*) FROM {table}{where}", params).fetchall()
+        return int(n)
 
     def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
         with self._write:
@@ -298,7 +298,7 @@ class DuckStore(Store):
 
     def writable(self) -> bool:
         try:
-            self.cursor().execute("SELECT count(*) FROM log_positions").fetchone()
+            self.cursor().execute("SELECT count(*) FROM log_positions").fetchall()
         except duckdb.Error:
             return False
         if self.path is None:

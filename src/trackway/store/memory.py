@@ -76,23 +76,25 @@ class MemoryStore(Store):
         with self._lock:
             found = [
                 e
-                for e, _ in reversed(self._events)
+                for e, _ in self._events
                 if (query.property is None or e.property == query.property)
                 and (not query.names or e.name in query.names)
                 and _match(e.received_at, query)
             ]
+        found.sort(key=lambda e: (e.received_at, e.id), reverse=True)  # newest first, as DuckDB orders
         return found[: query.limit]
 
     def failed(self, query: Query) -> list[FailedRow]:
         with self._lock:
             found = [
                 f
-                for f in reversed(self._failed)
+                for f in self._failed
                 if (query.property is None or f.property == query.property)
                 and (not query.names or any(i["code"] in query.names for i in f.issues))
                 and (query.replayed is None or (f.replayed_at is not None) == query.replayed)
                 and _match(f.received_at, query)
             ]
+        found.sort(key=lambda f: (f.received_at, f.id), reverse=True)
         return found[: query.limit]
 
     def count(self, table: str, query: Query) -> int:

@@ -1,0 +1,264 @@
+"""Benchmark: HTTP ingestion with durable acknowledgement, against the stack's limit.
+
+One run on this machine, load generator (wrk) on the same machine:
+
+- the limit: a do-nothing raw ASGI endpoint (bench/noop_app.py) under the same
+  server stack (uvicorn, httptools, uvloop) with the same number of workers;
+- Trackway ``serve`` ingesting GA4 Measurement Protocol purchases (3 items), one
+  event per request and 25 per request (the MP maximum), each answered only once
+  its log record is fdatasync'd.
+
+Reported: requests/s and events/s, the ratio to the limit, p99 latency, the peak
+RSS of all server processes, and afterwards how long the store took to load
+everything acknowledged (and that it holds exactly that many events).
+
+    python bench/http.py                    # 15 s per run
+    python bench/http.py --duration 600     # the 10-minute memory run
+    python bench/http.py --quick            # smoke (CI): 2 s per run
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named http.py, as the issue asks: keep its folder off sys.path so it
+# does not shadow the standard library's http package (httpx imports http.client).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import httpx  # noqa: E402
+import psutil  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ITEM = {"item_id": "SKU_{n}", "item_name": "Stan and Friends Tee", "price": 19.99, "quantity": 1}
+
+
+def mp_body(events: int) -> str:
+    items = [{**ITEM, "item_id": f"SKU_{n}"} for n in range(3)]
+    event = {
+        "name": "purchase",
+        "params": {"transaction_id": "T_1", "currency": "EUR", "value": 59.97, "tax": 4.9, "items": items},
+    }
+    return json.dumps({"client_id": "123.456", "events": [event] * events})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.peak = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            total = 0
+            try:
+                for p in [self.root, *self.root.children(recursive=True)]:
+                    total += p.memory_info().rss
+            except psutil.Error:
+                pass
+            self.peak = max(self.peak, total)
+            self.stop.wait(0.5)
+
+
+def wrk(url: str, body: str, seconds: int, connections: int) -> dict[str, float]:
+    exe = shutil.which("wrk")
+    if exe is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk (make test installs it)")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(
+            f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        script = f.name
+    try:
+        out = subprocess.run(
+            [exe, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": rps,
+        "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan"),
+        "requests": total,
+        "non2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1) if errors else "",
+    }
+
+
+def run_noop(workers: int, seconds: int, connections: int) -> dict[str, float]:
+    port = free_port()
+    app_dir = Path(tempfile.mkdtemp(prefix="trackway-noop-"))  # not bench/: its http.py shadows the stdlib
+    shutil.copy(ROOT / "bench" / "noop_app.py", app_dir)
+    proc = subprocess.Popen(
+        [
+            str(BIN / "uvicorn"),
+            "noop_app:app",
+            "--app-dir",
+            str(app_dir),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--http",
+            "httptools",
+            "--loop",
+            "uvloop",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        start_new_session=True,
+    )
+    try:
+        wait_up(f"http://127.0.0.1:{port}/")
+        return wrk(f"http://127.0.0.1:{port}/mp/collect", mp_body(1), seconds, connections)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+        shutil.rmtree(app_dir, ignore_errors=True)
+
+
+def run_trackway(workers: int, seconds: int, connections: int, events: int) -> dict[str, float]:
+    data = Path(tempfile.mkdtemp(prefix="trackway-bench-"))
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "trackway"), "serve", "--data", str(data), "--port", str(port), "--workers", str(workers)],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_up(url + "/health")
+        keys = json.loads(
+            subprocess.run(
+                [str(BIN / "trackway"), "property", "list", "--data", str(data), "--format", "json"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )[0]
+        mid, secret = keys["ga4_measurement_id"], keys["ga4_api_secret"]
+        target = f"{url}/mp/collect?measurement_id={mid}&api_secret={secret}"
+        sampler = RssSampler(proc.pid)
+        sampler.start()
+        result = wrk(target, mp_body(events), seconds, connections)
+        sampler.stop.set()
+        acked = (result["requests"] - result["non2xx"]) * events
+        start = time.monotonic()
+        stored = 0
+        while time.monotonic() - start < 600:
+            out = subprocess.run(
+                [
+                    str(BIN / "trackway"),
+                    "sql",
+                    "--data",
+                    str(data),
+                    "--format",
+                    "json",
+                    "SELECT count(*) AS n FROM events",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            stored = json.loads(out)[0]["n"]
+            if stored >= acked:  # more: requests wrk cut off at the end were stored but not counted
+                break
+            time.sleep(0.5)
+        result.update(
+            events_per_request=events,
+            peak_rss_mb=sampler.peak / 2**20,
+            acked=acked,
+            stored=stored,
+            catch_up_s=time.monotonic() - start,
+        )
+        return result
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per run")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    seconds = 2 if args.quick else args.duration
+    w, c = args.workers, args.connections
+    print(f"{w} workers, wrk -t2 -c{c}, {seconds} s per run, {os.cpu_count()} cores\n")
+    limit = run_noop(w, seconds, c)
+    print(
+        f"{'do-nothing ASGI endpoint (the limit)':44} {limit['rps']:>10,.0f} req/s   "
+        f"p99 {limit['p99_ms']:6.2f} ms"
+    )
+    ok = True
+    for events, target_eps in ((1, 15_000), (25, 100_000)):
+        r = run_trackway(w, seconds, c, events)
+        eps = r["rps"] * events
+        ratio = r["rps"] / limit["rps"]
+        print(
+            f"{'trackway /mp/collect, ' + str(events) + ' event(s)/request':44} {r['rps']:>10,.0f} req/s "
+            f"{eps:>10,.0f} events/s  {ratio:5.0%} of limit  p99 {r['p99_ms']:6.2f} ms  "
+            f"peak RSS {r['peak_rss_mb']:.0f} MB"
+        )
+        print(
+            f"{'':44} acknowledged {r['acked']:,.0f}, stored {r['stored']:,.0f} "
+            f"({r['catch_up_s']:.1f} s after the load to load the backlog); non-2xx {r['non2xx']:.0f}"
+        )
+        met = eps >= target_eps and (events > 1 or (ratio >= 0.5 and r["p99_ms"] <= 25))
+        ok = ok and met
+        if r["stored"] < r["acked"]:
+            raise SystemExit("the store holds fewer events than were acknowledged")
+        want = f">= {target_eps:,} events/s" + (", >= 50% of the limit, p99 <= 25 ms" if events == 1 else "")
+        print(f"{'':44} target {want}: {'met' if met else 'NOT met'}")
+    if args.quick:
+        return
+    print("\nall targets met" if ok else "\nsome targets NOT met")
+
+
+if __name__ == "__main__":
+    main()

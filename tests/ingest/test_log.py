@@ -1,0 +1,150 @@
+"""The log: framing, group commit, torn tails, finished files, the writer lock."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from trackway.ingest import log
+from trackway.ingest.log import LogWriter, Overloaded, Position
+
+START = Position(0, 0)
+
+
+def records(directory, start=START, limit=1_000_000):
+    return [(p, r) for p, r in log.read(directory, start, limit)]
+
+
+def payloads(directory, start=START):
+    return [r for _, r in records(directory, start) if r]
+
+
+async def _write(directory, items, **kw):
+    writer = LogWriter(
+        directory, segment_bytes=kw.get("segment_bytes", 1 << 20), max_pending=kw.get("max_pending", 1000)
+    )
+    try:
+        await asyncio.gather(*(writer.append(p) for p in items))
+    finally:
+        writer.close()
+    return writer
+
+
+def test_appended_records_read_back_in_order(tmp_path):
+    items = [f"record {n}".encode() * (n + 1) for n in range(50)]
+    asyncio.run(_write(tmp_path, items))
+    assert payloads(tmp_path) == items
+
+
+def test_concurrent_appends_share_writes(tmp_path):
+    writer = asyncio.run(_write(tmp_path, [b"x" * 100] * 500))
+    assert writer.stats.records == 500
+    assert writer.stats.batches < 500  # group commit: several requests per fdatasync
+
+
+def test_reading_resumes_from_a_position(tmp_path):
+    asyncio.run(_write(tmp_path, [b"a", b"b", b"c"]))
+    seen = records(tmp_path)
+    assert [r for _, r in records(tmp_path, seen[0][0])] == [b"b", b"c"]
+    assert records(tmp_path, seen[-1][0]) == []
+
+
+def test_each_writer_starts_a_new_file_and_old_files_are_finished(tmp_path):
+    asyncio.run(_write(tmp_path, [b"one"]))
+    asyncio.run(_write(tmp_path, [b"two"]))
+    assert log.segments(tmp_path) == [1, 2]
+    seen = records(tmp_path)
+    assert [r for _, r in seen] == [b"one", b"", b"two"]  # b"": the marker leaving file 1
+    last = seen[-1][0]
+    assert last.seq == 2
+    assert log.finished_segments(tmp_path, last) == [tmp_path / log.segment_name(1)]
+
+
+def test_files_roll_at_the_segment_size(tmp_path):
+    async def one_at_a_time():
+        writer = LogWriter(tmp_path, segment_bytes=2500, max_pending=1)
+        try:
+            for _ in range(10):
+                await writer.append(b"x" * 1000)
+        finally:
+            writer.close()
+
+    asyncio.run(one_at_a_time())
+    assert len(log.segments(tmp_path)) >= 3
+    assert payloads(tmp_path) == [b"x" * 1000] * 10
+
+
+@pytest.mark.parametrize(
+    "tail", [b"\x10\x00", log.frame(b"torn record")[:-3], log.frame(b"bad crc")[:-1] + b"!"]
+)
+def test_a_torn_tail_in_a_finished_file_is_skipped(tmp_path, tail):
+    asyncio.run(_write(tmp_path, [b"kept"]))
+    with open(tmp_path / log.segment_name(1), "ab") as f:
+        f.write(tail)
+    asyncio.run(_write(tmp_path, [b"after"]))
+    assert payloads(tmp_path) == [b"kept", b"after"]
+
+
+def test_a_partial_frame_in_the_newest_file_is_waited_for(tmp_path):
+    asyncio.run(_write(tmp_path, [b"kept"]))
+    path = tmp_path / log.segment_name(1)
+    frame = log.frame(b"in progress")
+    with open(path, "ab") as f:
+        f.write(frame[:5])
+    seen = records(tmp_path)
+    assert [r for _, r in seen] == [b"kept"]
+    with open(path, "ab") as f:
+        f.write(frame[5:])
+    assert [r for _, r in records(tmp_path, seen[-1][0])] == [b"in progress"]
+
+
+def test_the_queue_is_bounded(tmp_path):
+    async def run():
+        writer = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=0)
+        try:
+            with pytest.raises(Overloaded):
+                writer.append(b"x")
+        finally:
+            writer.close()
+
+    asyncio.run(run())
+
+
+def test_one_writer_per_directory(tmp_path):
+    async def run():
+        first = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=10)
+        try:
+            with pytest.raises(RuntimeError, match="another process"):
+                LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=10)
+        finally:
+            first.close()
+
+    asyncio.run(run())
+
+
+def test_a_write_error_fails_the_waiting_requests_and_rolls_the_file(tmp_path):
+    async def run():
+        writer = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=10)
+        real = os.write
+        calls = []
+
+        def failing(fd, data):
+            calls.append(fd)
+            if len(calls) == 1:
+                raise OSError(28, "No space left on device")
+            return real(fd, data)
+
+        os.write = failing
+        try:
+            with pytest.raises(OSError, match="No space left"):
+                await writer.append(b"lost")
+            await writer.append(b"saved")
+        finally:
+            os.write = real
+            writer.close()
+
+    asyncio.run(run())
+    assert payloads(tmp_path) == [b"saved"]
+    assert len(log.segments(tmp_path)) == 2

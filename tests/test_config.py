@@ -1,0 +1,111 @@
+"""trackway.toml: creation, properties and keys, settings, errors that say how to fix them."""
+
+from __future__ import annotations
+
+import pytest
+
+from trackway import config as configuration
+from trackway.errors import ConfigError
+
+
+def test_first_start_writes_one_property_with_fresh_keys(tmp_path):
+    path = tmp_path / "trackway.toml"
+    _, created = configuration.ensure(path)
+    assert created is not None and created.name == "default"
+    keys = created.keys()
+    assert set(keys) == {
+        "property",
+        "convead_app_key",
+        "ga4_measurement_id",
+        "ga4_api_secret",
+        "commanders_act_site",
+        "commanders_act_token",
+        "collect_key",
+        "admin_token",
+    }
+    assert all(keys.values())
+    assert keys["ga4_measurement_id"].startswith("G-")
+    assert oct(path.stat().st_mode)[-3:] == "600"
+    again, created_again = configuration.ensure(path)
+    assert created_again is None and again.properties["default"].keys() == keys
+
+
+def test_keys_are_fresh_and_each_names_one_property(tmp_path):
+    path = tmp_path / "trackway.toml"
+    a = configuration.add_property(path, "shop")
+    b = configuration.add_property(path, "donations", "EUR")
+    assert set(a.keys().values()) & set(b.keys().values()) == set()
+    ring = configuration.load(path).keyring
+    assert ring.collect[a["collect_key"]].name == "shop"
+    assert ring.ga4[(b["ga4_measurement_id"], b["ga4_api_secret"])].name == "donations"
+    assert ring.admin[a["admin_token"]].name == "shop"
+    assert configuration.load(path).properties["donations"].default_currency == "EUR"
+
+
+def test_adding_a_property_keeps_the_comments_of_the_file(tmp_path):
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "shop")
+    path.write_text("# my notes\n" + path.read_text())
+    configuration.add_property(path, "blog")
+    assert path.read_text().startswith("# my notes\n")
+    assert set(configuration.load(path).properties) == {"shop", "blog"}
+
+
+def test_a_key_shared_by_two_properties_is_refused(tmp_path):
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "a")
+    configuration.add_property(path, "b")
+    text = path.read_text()
+    key = configuration.load(path).properties["a"]["collect_key"]
+    other = configuration.load(path).properties["b"]["collect_key"]
+    path.write_text(text.replace(other, key))
+    with pytest.raises(ConfigError, match="must name one property"):
+        configuration.load(path)
+
+
+def test_secrets_from_the_environment(tmp_path, monkeypatch):
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "a")
+    path.write_text(path.read_text().replace('admin_token = "', 'admin_token = "env:SHOP_ADMIN" # was "'))
+    monkeypatch.setenv("SHOP_ADMIN", "from-env")
+    assert configuration.load(path).properties["a"]["admin_token"] == "from-env"
+    monkeypatch.delenv("SHOP_ADMIN")
+    with pytest.raises(ConfigError, match="SHOP_ADMIN to be set"):
+        configuration.load(path)
+
+
+def test_server_settings_from_file_and_environment(tmp_path, monkeypatch):
+    path = tmp_path / "trackway.toml"
+    path.write_text("[server]\nport = 9000\nkeep_log = true\n")
+    cfg = configuration.load(path)
+    assert (cfg.server["port"], cfg.server["keep_log"], cfg.server["workers"]) == (9000, True, 2)
+    monkeypatch.setenv("TRACKWAY_PORT", "9100")
+    assert configuration.load(path).server["port"] == 9100
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("[server]\nport = 'eighty'\n", "expected int"),
+        ("[server]\nprot = 1\n", "unknown server setting"),
+        ("[serve]\n", "unknown table"),
+        ("[properties.Shop]\n", "lower-case"),
+        ("[properties.a]\ndefault_currency = 'EURO'\n", "ISO 4217"),
+        ("[properties.a]\ncolour = 'red'\n", "unknown setting"),
+        ("[properties.a\n", "not valid TOML"),
+    ],
+)
+def test_bad_files_say_where_and_how(tmp_path, text, match):
+    path = tmp_path / "trackway.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        configuration.load(path)
+
+
+def test_a_duplicate_or_bad_property_name_is_refused(tmp_path):
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "shop")
+    with pytest.raises(ConfigError, match="already exists"):
+        configuration.add_property(path, "shop")
+    with pytest.raises(ConfigError, match="lower-case"):
+        configuration.add_property(path, "My Shop")
