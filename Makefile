@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DATA ?= data
 
-.PHONY: run test lint bench docs clean
+.PHONY: run test lint bench docs clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,21 +14,30 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/trackway tour
+# Machine packages the tests and benchmarks use: wrk (the HTTP load generator).
+system-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "installing wrk (Debian package)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }
 
-test: $(STAMP)
+run: $(STAMP)
+	$(BIN)/trackway serve --data $(DATA)
+
+test: $(STAMP) system-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/python -m pytest
 	$(BIN)/python bench/core.py --quick
+	$(BIN)/python bench/http.py --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/python bench/core.py
+	$(BIN)/python bench/http.py
 
 docs: $(STAMP)
 	$(BIN)/python -m trackway.docs_gen docs

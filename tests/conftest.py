@@ -1,0 +1,13 @@
+"""Suite-wide rules: a skipped test fails the run (CI must never pass by skipping)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped and exitstatus == 0:
+        reporter.write_line(f"FAILED: {len(skipped)} test(s) skipped; a skipped test is a failing test", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
