@@ -9,5 +9,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter is not None else []
     if skipped and exitstatus == 0:
-        reporter.write_line(f"FAILED: {len(skipped)} test(s) skipped; a skipped test is a failing test", red=True)
+        message = f"FAILED: {len(skipped)} test(s) skipped; a skipped test is a failing test"
+        reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -83,7 +83,7 @@ SAME_ACTION = [
     (
         ("gtm-ua", "purchase"),
         ("gtm-ga4", "purchase"),
-        {  # another order's hashed reference; UA's affiliation is an actionField field, GA4's sits in actionField
+        {  # another order's hashed reference; the GA4 example keeps affiliation inside actionField
             ("differs", "$.commerce.transaction_id"),
             ("missing", "$.commerce.affiliation"),
             ("extra", "$.extras.ecommerce.actionField.affiliation"),
