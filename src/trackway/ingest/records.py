@@ -33,6 +33,9 @@ from trackway.model import Event, from_json, to_json
 RAW = "raw"
 DECODED = "decoded"
 
+# Wire metadata an adapter keeps for exact round trips that is a credential: never stored.
+CREDENTIALS = ("$app_key",)
+
 # Client timestamps outside this window around received_at are not believed.
 FUTURE_SKEW = timedelta(minutes=10)
 PAST_LIMIT = timedelta(days=366)
@@ -168,6 +171,8 @@ def finalize(
     for n, event in enumerate(events):
         event.property = record.property
         event.received_at = received
+        for key in CREDENTIALS:
+            event.extras.pop(key, None)
         client.append(bool(event.id))
         if not event.id:
             event.id = event_id(record.request_id, ordinal + n)

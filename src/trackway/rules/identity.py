@@ -107,3 +107,22 @@ def hash_rule_for(key: str) -> Any:
     if key.endswith("_sha256"):
         return SHA256
     return None
+
+
+def phone_lenient(value: Any, path: Path, issues: Issues) -> Any:
+    """A phone number where E.164 is only advised (Convead, whose own example sends '555555').
+
+    A string not in E.164 is kept with a FORMAT_INVALID warning; anything else is an error.
+    """
+    if type(value) is not str:
+        issues.error(path, "TYPE_INVALID", f"expected a phone number as a string, got {describe(value)}")
+        return INVALID
+    scratch = Issues()
+    if phone(value, path, scratch) is INVALID:
+        issues.warning(
+            path,
+            "FORMAT_INVALID",
+            f"expected a phone number in E.164 format such as +33612345678, got {describe(value)}; "
+            "kept as sent. Write '+', the country code and the number so destinations can use it",
+        )
+    return value
