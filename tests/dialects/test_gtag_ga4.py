@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import trackway
 from tests.support.roundtrip import assert_roundtrip, normalise, roundtrip
 from tests.support.specs import examples
+from tests.support.strategies import ga4_items, ids, money, scalar, text, unknown
 from trackway.dialects import ga4
 from trackway.dialects.base import DecodeContext
 from trackway.issues import Issues
@@ -96,6 +97,7 @@ BAD = [
     (_cart(items={"item_id": "a"}), "$[2].items", "TYPE_INVALID"),
     (_cart(items=[{"item_id": str(n)} for n in range(201)]), "$[2].items", "EXCEEDED_MAX_ENTITIES"),
     (["event", "search", {}], "$[2].search_term", "VALUE_REQUIRED"),
+    (_cart(items=[]), "$[2].items", "VALUE_REQUIRED"),
     (["event", "purchase", "T1"], "$[2]", "TYPE_INVALID"),
     (["event", 3, {}], "$[1]", "VALUE_REQUIRED"),
     (["config", "G-XXXX", {}], "$", "PAYLOAD_INVALID"),
@@ -152,46 +154,6 @@ def test_uncarried_identity_is_reported():
 
 # -- hypothesis ----------------------------------------------------------------------------
 
-text = st.text(max_size=8)
-ids = st.one_of(st.text(min_size=1, max_size=8), st.integers(0, 10**9))
-cents = st.integers(0, 10**8).map(lambda c: Decimal(c).scaleb(-2))
-money = st.one_of(cents, cents.map(str))
-scalar = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), text, st.lists(text, max_size=2))
-
-
-def unknown(names):
-    return st.dictionaries(st.sampled_from(names), scalar, max_size=3)
-
-
-def categories(draw_list):
-    return {("item_category" if n == 0 else f"item_category{n + 1}"): c for n, c in enumerate(draw_list)}
-
-
-items = st.tuples(
-    st.one_of(
-        st.fixed_dictionaries({"item_id": ids}),
-        st.fixed_dictionaries({"item_name": text}),
-        st.fixed_dictionaries({"item_id": ids, "item_name": text}),
-    ),
-    st.fixed_dictionaries(
-        {},
-        optional={
-            "affiliation": text,
-            "coupon": text,
-            "discount": money,
-            "index": st.integers(0, 50),
-            "item_brand": text,
-            "item_list_id": text,
-            "item_list_name": text,
-            "item_variant": text,
-            "price": money,
-            "quantity": st.integers(0, 1000),
-        },
-    ),
-    st.lists(text, max_size=5).map(categories),
-    unknown(["group", "tax", "format", "location_id"]),
-).map(lambda t: {**t[3], **t[2], **t[1], **t[0]})
-
 NAMES = [*ga4.EVENTS, "page_redirect", "cartUpdated"]
 
 
@@ -216,7 +178,7 @@ def commands(draw, name):
         )
     )
     params["currency"] = draw(st.sampled_from(["EUR", "USD"]))
-    params["items"] = draw(st.lists(items, min_size=1, max_size=3))
+    params["items"] = draw(st.lists(ga4_items, min_size=1, max_size=3))
     if name in ("purchase", "refund") or draw(st.booleans()):
         params["transaction_id"] = draw(ids)
     if name == "search":

@@ -5,10 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import trackway
-from tests.support.roundtrip import assert_roundtrip
+from tests.support.roundtrip import assert_roundtrip, normalise, roundtrip
 from tests.support.specs import examples
+from tests.support.strategies import ga4_items, ids, money, text, unknown
+from trackway.dialects import ga4
 
 EXAMPLES = examples("gtm-ga4")
 
@@ -81,6 +85,11 @@ BAD = [
         "TYPE_INVALID",
     ),
     ({"event": "search"}, "$.search_term", "VALUE_REQUIRED"),
+    (
+        {"event": "add_to_cart", "ecommerce": {"currency": "EUR", "value": 1, "items": []}},
+        "$.ecommerce.items",
+        "VALUE_REQUIRED",
+    ),
     ({"ecommerce": {}}, "$.event", "VALUE_REQUIRED"),
     (["event", "x", {}], "$", "PAYLOAD_INVALID"),
 ]
@@ -113,3 +122,51 @@ def test_number_as_string_is_a_warning_and_reads_exactly():
     assert [(i.path, i.code, i.severity) for i in decoded.issues] == [
         ("$.ecommerce.value", "NUMBER_AS_STRING", "warning")
     ]
+
+
+# -- hypothesis ----------------------------------------------------------------------------
+
+
+@st.composite
+def pushes(draw, name):
+    ecom = draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "value": money,
+                "tax": money,
+                "shipping": money,
+                "coupon": text,
+                "payment_type": text,
+                "shipping_tier": text,
+                "affiliation": text,
+                "item_list_id": text,
+                "item_list_name": text,
+                "creative_name": text,
+                "promotion_id": text,
+                "customer_type": st.sampled_from(["new", "returning"]),
+            },
+        )
+    )
+    ecom["currency"] = draw(st.sampled_from(["EUR", "USD"]))
+    ecom["items"] = draw(st.lists(ga4_items, min_size=1, max_size=3))
+    if name in ("purchase", "refund") or draw(st.booleans()):
+        ecom["transaction_id"] = draw(ids)
+    ecom.update(draw(unknown(["actionField", "orderDiscountCoupon", "$x"])))
+    root = {"event": name, "ecommerce": ecom}
+    if name == "search":
+        root["search_term"] = draw(st.text(min_size=1, max_size=8))
+    root.update(draw(unknown(["gtm.uniqueEventId", "page_type", "CUSTOM_KEY_1"])))
+    if draw(st.booleans()):
+        root["event_id"] = draw(st.text(min_size=1, max_size=8))
+    return root
+
+
+@pytest.mark.parametrize("name", [*ga4.EVENTS, "cartUpdated"])
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_generated_pushes_round_trip(name, data):
+    push = data.draw(pushes(name))
+    out, decoded = roundtrip("gtm-ga4", push)
+    assert [e.name for e in decoded.events] == [name]
+    assert normalise(out) == normalise([push])

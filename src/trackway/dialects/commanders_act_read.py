@@ -13,12 +13,11 @@ from trackway.dialects import commanders_act_schema as s
 from trackway.issues import Issues, Path, describe
 from trackway.model import Commerce, Event, Item
 from trackway.rules.codes import check_precision
-from trackway.rules.values import string
+from trackway.rules.values import sent, string
 
 
 def present(obj: dict[str, Any], key: str) -> bool:
-    v = obj.get(key)
-    return v is not None and v != ""
+    return sent(obj.get(key))
 
 
 def read_params(name: str, params: dict[str, Any], base: Path, form: str, issues: Issues) -> Event:

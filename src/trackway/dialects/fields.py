@@ -141,12 +141,12 @@ class Table:
 def merge_extras(out: dict[str, Any], extras: dict[str, Any], path: str, issues: Issues | None) -> None:
     """Write source extras into a rendered object without overwriting what is rendered.
 
-    Keys starting with ``$`` are wire metadata and never rendered. A key that is
-    already rendered with another value is reported as NOT_CARRIED.
+    ``extras`` is a source container (an ecommerce object's, an item's unknown keys),
+    so every key in it is the sender's, ``$x`` included: the ``$`` wire-metadata
+    convention belongs to the top level of ``Event.extras`` only, which is never
+    passed here. A key already rendered with another value is reported as NOT_CARRIED.
     """
     for key, value in extras.items():
-        if key.startswith("$"):
-            continue
         if key in out:
             if out[key] != value and issues is not None:
                 issues.warning(

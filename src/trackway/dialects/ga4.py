@@ -17,7 +17,7 @@ from trackway.dialects.fields import Field, Table, merge_extras
 from trackway.issues import Issues, Path, describe
 from trackway.model import Commerce, Item
 from trackway.rules.codes import check_precision, currency, fits, quantum
-from trackway.rules.values import amount, array, ident, integer, string
+from trackway.rules.values import amount, array, ident, integer, sent, string
 
 ITEM = Table(
     "GA4 item",
@@ -171,11 +171,7 @@ def check_event(
     """
 
     def present(key: str) -> bool:
-        for _, obj in containers:
-            v = obj.get(key)
-            if v is not None and v != "":
-                return True
-        return False
+        return any(sent(obj.get(key)) for _, obj in containers)
 
     check_event_with(
         name,

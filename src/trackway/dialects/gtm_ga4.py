@@ -28,6 +28,7 @@ from trackway.dialects.fastpath import Fallback
 from trackway.dialects.fields import Table, merge_extras
 from trackway.issues import Issues, describe
 from trackway.model import Commerce, Event
+from trackway.rules.values import sent
 
 _ROOT_RESERVED = ("event", "ecommerce", "event_id")
 
@@ -132,7 +133,7 @@ def decode_plain_gtm_ga4(data: bytes | str, dialect: str, issues: Issues) -> Eve
         if attr is None or ecom is UNSET:
             return False
         v = getattr(ecom, attr)
-        return v is not UNSET and v != ""
+        return v is not UNSET and sent(v)
 
     ga4.check_event_with(w.event, commerce, present, "$.ecommerce", "$", issues)
     return event

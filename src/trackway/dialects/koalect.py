@@ -49,6 +49,7 @@ from trackway.dialects.koalect_schema import parse_consent_cookie
 from trackway.issues import Issues, describe
 from trackway.model import Commerce, Event
 from trackway.rules.codes import check_precision
+from trackway.rules.values import sent
 
 _RESERVED = frozenset({"event", "ecommerce", "event_id"})
 _CONTAINERS = ("ecommerce", "root")  # extras rendered back: inside ecommerce, at the root
@@ -137,7 +138,7 @@ def decode_koalect(payload: Any, ctx: DecodeContext, issues: Issues) -> Event | 
     def present(key: str) -> bool:
         if key == "currency" and commerce is not None and commerce.currency is not None:
             return True
-        return any(c.get(key) not in (None, "") for c in containers)
+        return any(sent(c.get(key)) for c in containers)
 
     ga4.check_event_with(name, None, present, "$.ecommerce", "$", issues)
     s.check_procedure(name, wire, payload, values, issues)

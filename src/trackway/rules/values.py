@@ -158,6 +158,13 @@ def enum(allowed: tuple[str, ...], what: str) -> Any:
     return rule
 
 
+def sent(value: Any) -> bool:
+    """Whether a parameter was really given: not null, not ``""``, not ``[]``.
+
+    An empty items array carries no item, so it does not satisfy "items required"."""
+    return value is not None and value != "" and value != []
+
+
 def path_join(base: str, key: str | int) -> str:
     """``$.a`` + ``b`` -> ``$.a.b``; ``$.a`` + 0 -> ``$.a[0]``; odd keys are bracketed."""
     return render_path((base, key))
