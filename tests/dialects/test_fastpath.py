@@ -37,18 +37,18 @@ item = st.dictionaries(
             "custom",
         ]
     ),
-    st.one_of(text, amount, st.integers(0, 5), st.booleans()),
+    st.one_of(text, amount, st.integers(0, 5), st.booleans(), st.none()),
     max_size=8,
 )
 ecommerce = st.fixed_dictionaries(
     {},
     optional={
-        "transaction_id": st.one_of(text, st.integers(0, 99)),
-        "currency": st.sampled_from(["EUR", "USD", "JPY", "eur", "EURO", ""]),
+        "transaction_id": st.one_of(text, st.integers(0, 99), st.none()),
+        "currency": st.sampled_from(["EUR", "USD", "JPY", "eur", "EURO", "", None]),
         "value": amount,
         "tax": amount,
         "shipping": amount,
-        "coupon": text,
+        "coupon": st.one_of(text, st.none()),
         "items": st.lists(item, max_size=4),
         "item_list_id": text,
     },

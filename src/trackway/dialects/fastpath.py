@@ -31,13 +31,16 @@ _FALLBACK = Fallback()
 
 
 def _wire_type(rule: Any) -> Any:
+    """The wire type of a field: a concrete type (absent -> None, null -> a decode
+    error, so the general path decides), or Any (absent -> UNSET) for rules that take
+    several shapes (amounts also come as numeric strings, which warn)."""
     if rule is v.ident:
-        return str | int | UnsetType
+        return str | int
     fast = _FAST.get(rule, ())
     if rule in _ACCEPT:
-        return str | UnsetType
+        return str
     if len(fast) == 1 and fast[0] in (str, int, bool):
-        return fast[0] | UnsetType
+        return fast[0]
     return Any
 
 
@@ -50,7 +53,7 @@ def _convert_lines(n: int, f: Any, wire_type: Any, env: dict[str, Any], nested: 
     if nested:
         return []
     if f.rule is v.ident:
-        return ["        if type(x) is int:", "            x = str(x)"]
+        return ["    if type(x) is int:", "        x = str(x)"]
     if f.rule is v.amount:
         return [
             "        if type(x) is int:",
@@ -60,7 +63,7 @@ def _convert_lines(n: int, f: Any, wire_type: Any, env: dict[str, Any], nested: 
         ]
     if f.rule in _ACCEPT:
         env[f"accept{n}"] = _ACCEPT[f.rule]
-        return [f"        if x not in accept{n}:", "            raise FALLBACK"]
+        return [f"    if x is not None and x not in accept{n}:", "        raise FALLBACK"]
     if wire_type is Any:
         env[f"rule{n}"] = f.rule
         env["Issues"] = Issues
@@ -100,12 +103,17 @@ def compile_table(
         attr = f"f{n}"
         rename[attr] = f.wire
         wire_type = nested.get(f.wire, _wire_type(f.rule))
-        fields.append((attr, wire_type, UNSET))
+        concrete = f.wire not in nested and wire_type is not Any
         local = f"t{n}"
         if f.target.startswith("categories."):
             cats.append(local)
         else:
             targets.append(f"{f.target}={local}")
+        if concrete:  # msgspec did the type check; absent is None, null failed the decode
+            fields.append((attr, wire_type, None))  # typed `str`, not `str | None`: null must not decode
+            src += [f"    x = w.{attr}", *_convert_lines(n, f, wire_type, env, False), f"    {local} = x"]
+            continue
+        fields.append((attr, wire_type if wire_type is Any else wire_type | UnsetType, UNSET))
         src += [f"    x = w.{attr}", "    if x is UNSET:", f"        {local} = None", "    else:"]
         src += _convert_lines(n, f, wire_type, env, f.wire in nested)
         src.append(f"        {local} = x")

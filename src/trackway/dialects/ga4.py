@@ -252,11 +252,30 @@ def check_money(
                 "RECOMMENDED_MISSING",
                 "expected a currency because value is set, got none; the reporting view's currency applies",
             )
+    check_amounts(c, base, issues)
+
+
+def check_amounts(c: Commerce, base: str, issues: Issues) -> None:
+    """Amounts fit the currency's minor unit (a warning when they do not)."""
+    code = c.currency
     smallest = quantum(code)
     if smallest is not None:
         for key, v in (("value", c.value), ("revenue", c.revenue), ("tax", c.tax), ("shipping", c.shipping)):
             if v is not None and not fits(v, smallest):
                 check_precision(v, code, (base, key), issues)
+
+
+def fast_rule_fields(name: str) -> tuple[str, ...] | None:
+    """The wire keys (all in the ecommerce object) GA4's rules for ``name`` need, or None
+    when a rule looks elsewhere (search_term at the root): the typed fast path checks
+    these itself and calls :func:`check_event_with` only when one is missing."""
+    rule = EVENTS.get(name)
+    if rule is None:
+        return ()
+    keys = (*rule.required, *rule.recommended, *(("items",) if rule.items == "required" else ()))
+    if any(k not in COMMERCE.by_wire for k in keys):
+        return None
+    return keys
 
 
 def write_item(item: Item, issues: Issues | None, path: str) -> dict[str, Any]:

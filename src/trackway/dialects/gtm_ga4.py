@@ -128,15 +128,37 @@ def decode_plain_gtm_ga4(data: bytes | str, dialect: str, issues: Issues) -> Eve
             return None
         event.id = w.event_id
 
+    needs = _NEEDS.get(w.event, _UNKNOWN)
+    if needs is _UNKNOWN:
+        fields = ga4.fast_rule_fields(w.event)
+        needs = None if fields is None else tuple(_ATTR[k] for k in fields)
+        if len(_NEEDS) < 1000:
+            _NEEDS[w.event] = needs
+    if needs is not None and commerce is not None and commerce.currency is not None:
+        for attr in needs:
+            v = getattr(ecom, attr)
+            if v is UNSET or v == "" or v == []:
+                break
+        else:  # every rule holds: only the amounts' precision is left to check
+            ga4.check_amounts(commerce, "$.ecommerce", issues)
+            return event
+
     def present(key: str) -> bool:
         attr = _ATTR.get(key)
         if attr is None or ecom is UNSET:
             return False
-        v = getattr(ecom, attr)
-        return v is not UNSET and sent(v)
+        return _given(getattr(ecom, attr))
 
     ga4.check_event_with(w.event, commerce, present, "$.ecommerce", "$", issues)
     return event
+
+
+def _given(v: Any) -> bool:
+    return v is not UNSET and sent(v)
+
+
+_UNKNOWN: Any = object()
+_NEEDS: dict[str, tuple[str, ...] | None] = {}  # event name -> wire attributes its rules need (bounded)
 
 
 class GtmGa4(Adapter):
