@@ -15,16 +15,18 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 def parse_time(text: str, *, now: datetime | None = None) -> datetime:
     text = text.strip()
     match = _AGE.fullmatch(text)
-    if match:
-        delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-        return (now or datetime.now(UTC)) - delta
     try:
+        if match:
+            delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+            return (now or datetime.now(UTC)) - delta
         when = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.astimezone(UTC)
     except ValueError:
         raise UsageError(
             "expected a time such as 2026-11-23, 2026-11-23T10:00:00Z or an age such as 24h or 7d, "
             f"got {text!r}"
         ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+    except OverflowError:  # 99999999999d, or a date that leaves datetime's range in UTC
+        raise UsageError(f"expected a time between the years 1 and 9999, got {text!r}") from None

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 import trackway
+import trackway.ingest.records
 
 pytestmark = pytest.mark.anyio
 
@@ -160,7 +161,7 @@ async def test_collect_answers_per_payload_and_fills_the_envelope(h):
     assert {e.anonymous_id for e in stored.values()} == {"anon-1"}
     assert all(e.context["page"]["url"] == "https://shop.example/" for e in stored.values())
     [failed] = await h.failed()
-    assert failed.meta["anonymous_id"] == "anon-1"
+    assert trackway.ingest.records.envelope_of(failed.meta)["anonymous_id"] == "anon-1"
 
 
 async def test_unknown_keys_are_401_and_store_nothing(h):

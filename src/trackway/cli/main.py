@@ -91,3 +91,7 @@ cli.add_command(store_cmds.sql)
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

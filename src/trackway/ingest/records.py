@@ -20,6 +20,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -32,6 +33,9 @@ from trackway.model import Event, from_json, to_json
 
 RAW = "raw"
 DECODED = "decoded"
+
+# Record.meta key of a /collect envelope (JSON text): its ids and context fill the events.
+ENVELOPE = "envelope"
 
 # Wire metadata an adapter keeps for exact round trips that is a credential: never stored.
 CREDENTIALS = ("$app_key",)
@@ -144,6 +148,15 @@ class Outcome:
 
 def issues_json(issues: list[Issue]) -> bytes:
     return _json.encode([{**i.to_json(), "event": i.event} for i in issues])
+
+
+def envelope_of(meta: dict[str, Any]) -> dict[str, Any]:
+    """The /collect envelope a record's (or a failed row's) meta holds, or {}."""
+    text = meta.get(ENVELOPE)
+    if not isinstance(text, str):
+        return {}
+    value = msgspec.json.Decoder(float_hook=Decimal).decode(text)
+    return value if isinstance(value, dict) else {}
 
 
 def apply_envelope(events: list[Event], envelope: dict[str, Any]) -> None:

@@ -55,7 +55,7 @@ def replay_row(row: FailedRow, cfg: Config | None) -> tuple[FailedRow, list[trac
         )
     except (ParseError, UnknownDialectError):
         return row, [], []
-    records.apply_envelope(decoded.events, row.meta)
+    records.apply_envelope(decoded.events, records.envelope_of(row.meta))
     record = records.Record(
         kind=records.RAW,
         request_id=row.request_id,

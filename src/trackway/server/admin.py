@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -49,11 +50,8 @@ class Admin:
         if not 1 <= limit <= MAX_LIMIT:
             raise HttpError(400, f"expected limit between 1 and {MAX_LIMIT}, got {limit}")
         names = tuple(n for n in q.get(names_key, "").split(",") if n)
-        try:
-            since = parse_time(q["since"]) if q.get("since") else None
-            until = parse_time(q["until"]) if q.get("until") else None
-        except TrackwayError as exc:
-            raise HttpError(400, str(exc)) from None
+        since = _time(q.get("since"))
+        until = _time(q.get("until"))
         return Query(property=prop, names=names, since=since, until=until, limit=limit)
 
     async def events(self, request: Request, scope: str) -> Any:
@@ -74,7 +72,7 @@ class Admin:
         query = self.query(request, scope, "name" if table == "events" else "code")
         after = None
         if request.query.get("after_time"):
-            after = (parse_time(request.query["after_time"]), request.query.get("after_id", ""))
+            after = (_time(request.query["after_time"]), request.query.get("after_id", ""))
         rows = await asyncio.to_thread(self.store.page, table, query, after)
         total = await asyncio.to_thread(self.store.count, table, query) if after is None else None
         return {"rows": rows, "total": total}
@@ -97,7 +95,7 @@ class Admin:
         query = Query(
             property=prop,
             names=tuple(c for c in [body.get("code")] if c),
-            since=parse_time(body["since"]) if body.get("since") else None,
+            since=_time(body.get("since")),
             limit=1 << 62,
         )
         report = await asyncio.to_thread(replay, self.store, self.config(), query)
@@ -118,6 +116,16 @@ class Admin:
             ("POST", "/api/replay"): self.replay,
             ("GET", "/health"): self.health,
         }
+
+
+def _time(text: Any) -> datetime | None:
+    """A time filter (ISO 8601 or an age), or None; 400 when unreadable or out of range."""
+    if not text:
+        return None
+    try:
+        return parse_time(str(text))
+    except TrackwayError as exc:
+        raise HttpError(400, str(exc)) from None
 
 
 def _json_body(body: bytes) -> dict[str, Any]:

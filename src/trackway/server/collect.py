@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 import trackway
-from trackway.errors import UnknownDialectError
+from trackway.errors import ParseError, UnknownDialectError
 from trackway.ingest import records
 from trackway.ingest.records import DECODED
 from trackway.issues import Issue, Severity
@@ -107,7 +107,9 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
         "trackway_request_events", len(payloads), (1, 2, 5, 10, 25, 50, 100, 250, 500), endpoint="/collect"
     )
     default = envelope.get("dialect", "auto")
-    meta = {k: envelope[k] for k in _ENVELOPE if k in envelope}
+    # The envelope goes into the log as JSON text: exact decimals and integers of any size.
+    kept = {k: envelope[k] for k in _ENVELOPE if k in envelope}
+    meta = {records.ENVELOPE: _encode.encode(kept).decode()} if kept else {}
     record = c.record(DECODED, "/collect", prop.name, request, meta=meta)
     out = records.Outcome()
     results = []
@@ -121,6 +123,13 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
         except UnknownDialectError as exc:
             decoded = trackway.Decoded(
                 dialect=dialect, events=[], issues=[Issue("$", "DIALECT_UNKNOWN", Severity.ERROR, str(exc))]
+            )
+        except ParseError as exc:  # a payload sent as text (JSON or JavaScript) that does not parse
+            message = f"expected a payload, got text that does not parse: {exc}"
+            decoded = trackway.Decoded(
+                dialect=dialect if dialect != "auto" else "unknown",
+                events=[],
+                issues=[Issue("$", "PAYLOAD_INVALID", Severity.ERROR, message)],
             )
         records.apply_envelope(decoded.events, envelope)
         before = len(out.events)

@@ -17,6 +17,7 @@ from trackway.server.app import Collector
 from trackway.server.http import HttpError, Request, Send, form, respond_json
 
 MAX_BODY = 64 * 1024
+REDACTED = "[redacted]"  # what a stored failed payload holds in place of the app_key
 _FORM = "application/x-www-form-urlencoded"
 _encode = msgspec.json.Encoder()
 
@@ -37,7 +38,8 @@ async def event(c: Collector, request: Request, send: Send) -> int:
     decoded = trackway.decode("convead", dict(fields), default_currency=prop.default_currency)
     record = c.record(DECODED, request.path, prop.name, request)
     out = records.Outcome()
-    records.split(decoded, _encode.encode(fields), out, record, 0)
+    stored = {**fields, "app_key": REDACTED} if "app_key" in fields else fields  # a credential: never stored
+    records.split(decoded, _encode.encode(stored), out, record, 0)
     record.events = [records.event_json(e) for e in out.events]
     record.client_ids = out.client_ids
     record.failed = out.failed

@@ -46,10 +46,37 @@ def _q(name: str, required: bool = False, description: str = "") -> dict[str, An
     return {**_QUERY, "name": name, "required": required, "description": description}
 
 
+def _h(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "in": "header",
+        "name": name,
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+ENCODING = _h(
+    "Content-Encoding",
+    "gzip bodies are inflated; the size limit holds once inflated",
+    enum=["gzip", "identity"],
+)
+ORIGIN = _h("Origin", "a browser's origin, checked against the property's cors_origins")
+
+
 def document() -> dict[str, Any]:
     any_json: dict[str, Any] = {}
-    mp_params = [_q("measurement_id", description="web stream"), _q("firebase_app_id"), _q("api_secret")]
-    ca_params = [_q("tc_s", description="site id"), _q("token", description="source key (or Bearer)")]
+    mp_params = [
+        _q("measurement_id", description="web stream"),
+        _q("firebase_app_id"),
+        _q("api_secret"),
+        ENCODING,
+    ]
+    ca_params = [
+        _q("tc_s", description="site id"),
+        _q("token", description="source key (or Bearer)"),
+        ENCODING,
+    ]
     api_params = [
         _q("token", description="admin token (or Bearer)"),
         _q("property"),
@@ -71,7 +98,7 @@ def document() -> dict[str, Any]:
                     "parameters": mp_params,
                     "requestBody": _body(any_json, "application/json", "text/plain"),
                     "responses": {"204": {"description": "Received (valid or not, as Google answers)."}}
-                    | _errors(401, 413, 415, 503),
+                    | _errors(400, 401, 413, 415, 503),
                 }
             },
             "/debug/mp/collect": {
@@ -102,15 +129,29 @@ def document() -> dict[str, Any]:
                             "What Google's validation server would say.",
                         )
                     }
-                    | _errors(413, 415),
+                    | _errors(400, 413, 415),
                 }
             },
-            "/events": _ca("Commanders Act server-side event", ca_params),
-            "/events/batch": _ca('Commanders Act batch {"batch": [...]}', ca_params),
+            "/events": _ca("Commanders Act server-side event", ca_params, {}),
+            "/events/batch": _ca(
+                'Commanders Act batch {"batch": [...]}',
+                ca_params,
+                {
+                    "type": "object",
+                    "required": ["batch"],
+                    "properties": {"batch": {"type": "array", "items": {"type": "object"}}},
+                },
+            ),
             "/watch/event": {
                 "post": {
                     "summary": "Convead and InSend tracker",
-                    "parameters": [_q("app_key"), _q("visitor_uid"), _q("guest_uid"), _q("data")],
+                    "parameters": [
+                        _q("app_key"),
+                        _q("visitor_uid"),
+                        _q("guest_uid"),
+                        _q("data", description="JSON text of {type, properties, visitor_info}"),
+                        ENCODING,
+                    ],
                     "requestBody": {
                         "required": False,
                         "content": {
@@ -145,7 +186,7 @@ def document() -> dict[str, Any]:
             "/collect": {
                 "post": {
                     "summary": "Trackway batch: any dialect's payloads",
-                    "parameters": [_q("key")],
+                    "parameters": [_q("key"), ORIGIN, ENCODING],
                     "requestBody": _body(
                         {"$ref": "#/components/schemas/Batch"}, "application/json", "text/plain"
                     ),
@@ -156,6 +197,7 @@ def document() -> dict[str, Any]:
                 },
                 "options": {
                     "summary": "CORS preflight",
+                    "parameters": [ORIGIN],
                     "responses": {
                         "204": {"description": "Origin allowed."},
                         "403": {"description": "Origin not allowed."},
@@ -228,6 +270,33 @@ def document() -> dict[str, Any]:
                     | _errors(400, 401, 403, 503),
                 }
             },
+            "/api/export": {
+                "get": {
+                    "summary": "A table in its JSON form, oldest first, a page at a time",
+                    "parameters": [
+                        *api_params,
+                        {**_QUERY, "name": "table", "schema": {"enum": ["events", "failed_events"]}},
+                        _q("name", description="event names, comma separated (events)"),
+                        _q("code", description="issue codes, comma separated (failed_events)"),
+                        _q("after_time", description="the cursor: received_at of the last row read"),
+                        _q("after_id", description="the cursor: id of the last row read"),
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["rows", "total"],
+                                "properties": {
+                                    "rows": {"type": "array", "items": {"type": "object"}},
+                                    "total": {"type": ["integer", "null"]},
+                                },
+                            },
+                            "Rows, and the number of rows matching (first page only).",
+                        )
+                    }
+                    | _errors(400, 401, 403, 503),
+                }
+            },
         },
         "components": {
             "schemas": {
@@ -294,12 +363,12 @@ def document() -> dict[str, Any]:
     }
 
 
-def _ca(summary: str, params: list[dict[str, Any]]) -> dict[str, Any]:
+def _ca(summary: str, params: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
     return {
         "post": {
             "summary": summary,
             "parameters": params,
-            "requestBody": _body({}, "application/json", "text/plain"),
+            "requestBody": _body(body, "application/json", "text/plain"),
             "responses": {
                 "200": _json({"type": "object"}, "Received (invalid events go to failed_events)."),
                 "400": _json(
