@@ -121,7 +121,7 @@ def decode(
     """
     ctx = DecodeContext(default_currency=default_currency, received_at=received_at, property=property)
     if dialect != "auto" and (type(payload) is bytes or type(payload) is str):
-        adapter = dialects.get(dialect)
+        adapter = dialects.registered(dialect)
         issues = Issues()
         events = adapter.decode_plain(payload, ctx, issues)
         if events is not None:

@@ -15,8 +15,11 @@ from typing import Any
 import msgspec
 
 
-class Item(msgspec.Struct, omit_defaults=True, kw_only=True, gc=False):
+class Item(msgspec.Struct, omit_defaults=True, gc=False):
     """One line of a cart, list or order, in GA4 terms.
+
+    Not keyword-only: the typed fast path builds items positionally, which measured
+    twice as fast as with keywords; code should still name the fields.
 
     ``price`` is the unit price paid (after the unit ``discount``); Commanders Act's
     ``product.price`` (the list price) is ``price + discount``.

@@ -38,6 +38,12 @@ def get(name: str) -> Adapter:
         raise UnknownDialectError(name, names()) from None
 
 
+def registered(name: str) -> Adapter:
+    """:func:`get` without the load check once the registry is loaded (the decode hot path)."""
+    adapter = _REGISTRY.get(name) if _loaded else None
+    return adapter if adapter is not None else get(name)
+
+
 def names() -> list[str]:
     _load()
     return [n for n in ORDER_HINT if n in _REGISTRY] + sorted(set(_REGISTRY) - set(ORDER_HINT))

@@ -8,6 +8,7 @@ item mapping every GA4-shaped dialect uses.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import InvalidOperation
 from typing import Any, NamedTuple
 
 from msgspec import UnsetType
@@ -16,7 +17,7 @@ from trackway.dialects.fastpath import Fallback, compile_table
 from trackway.dialects.fields import Field, Table, merge_extras
 from trackway.issues import Issues, Path, describe
 from trackway.model import Commerce, Item
-from trackway.rules.codes import check_precision, currency, fits, quantum
+from trackway.rules.codes import check_precision, currency, quanta
 from trackway.rules.values import amount, array, ident, integer, sent, string
 
 ITEM = Table(
@@ -61,6 +62,7 @@ COMMERCE = Table(
 )
 
 MAX_ITEMS = 200
+_QUANTA = quanta()  # currency -> smallest amount, read on every event
 
 
 class EventRule(NamedTuple):
@@ -258,11 +260,18 @@ def check_money(
 def check_amounts(c: Commerce, base: str, issues: Issues) -> None:
     """Amounts fit the currency's minor unit (a warning when they do not)."""
     code = c.currency
-    smallest = quantum(code)
-    if smallest is not None:
-        for key, v in (("value", c.value), ("revenue", c.revenue), ("tax", c.tax), ("shipping", c.shipping)):
-            if v is not None and not fits(v, smallest):
-                check_precision(v, code, (base, key), issues)
+    smallest = _QUANTA.get(code) if code is not None else None
+    if smallest is None:
+        return
+    for key, v in (("value", c.value), ("revenue", c.revenue), ("tax", c.tax), ("shipping", c.shipping)):
+        if v is None:
+            continue
+        try:
+            if v.quantize(smallest) == v:  # fits() inlined: this runs for every amount of every event
+                continue
+        except InvalidOperation:
+            pass
+        check_precision(v, code, (base, key), issues)
 
 
 def fast_rule_fields(name: str) -> tuple[str, ...] | None:
@@ -328,16 +337,16 @@ FastCommerce, convert_commerce = compile_table(
     COMMERCE,
     "Ga4CommerceWire",
     {"items": list[FastItem] | UnsetType},  # type: ignore[valid-type]
+    build=Commerce,
 )
 
 
 def fast_commerce(w: Any) -> Commerce:
     """Commerce from a plain wire struct; raises Fallback where the general path must decide."""
-    values = convert_commerce(w)
-    raw_items = values.pop("items", None)
-    commerce = Commerce(**values)
-    if raw_items is not None:
-        if len(raw_items) > MAX_ITEMS:
+    commerce: Commerce = convert_commerce(w)  # built directly; its items are still wire structs
+    raw = commerce.items
+    if raw is not None:
+        if len(raw) > MAX_ITEMS:
             raise Fallback
-        commerce.items = [convert_item(wi) for wi in raw_items]
+        commerce.items = list(map(convert_item, raw))
     return commerce

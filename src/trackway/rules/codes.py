@@ -73,10 +73,15 @@ def country(value: Any, path: Path, issues: Issues) -> Any:
     return INVALID
 
 
+@cache
+def quanta() -> dict[str, Decimal]:
+    """Each currency's smallest amount (EUR 0.01, JPY 1); currencies without a minor unit are absent."""
+    return {code: _QUANTA[unit] for code, unit in _currencies().items() if 0 <= unit < len(_QUANTA)}
+
+
 def quantum(code: str | None) -> Decimal | None:
     """The smallest amount of ``code`` (0.01 for EUR, 1 for JPY), None if unknown."""
-    unit = _currencies().get(code, -1) if code is not None else -1
-    return _QUANTA[unit] if 0 <= unit < len(_QUANTA) else None
+    return quanta().get(code) if code is not None else None
 
 
 def fits(amount: Decimal, smallest: Decimal) -> bool:
