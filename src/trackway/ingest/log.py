@@ -19,10 +19,10 @@ import contextlib
 import fcntl
 import os
 import struct
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +77,14 @@ class CommitStats:
 
 
 class LogWriter:
-    """Group commit into ``directory``. Use :meth:`append` from one asyncio loop."""
+    """Group commit into ``directory``. Use :meth:`append` from one asyncio loop.
+
+    Requests queue frames on the event loop; one flush task at a time hands everything
+    queued to the writer's own thread for one ``write`` and one ``fdatasync``, then
+    completes the requests that batch covered, on the loop. (A thread that waited on a
+    condition and woke the loop itself measured 20-30% fewer requests a second: it
+    needed the GIL three times a commit, under a busy event loop.)
+    """
 
     def __init__(self, directory: Path, *, segment_bytes: int, max_pending: int) -> None:
         self.directory = directory
@@ -91,15 +98,14 @@ class LogWriter:
             os.close(self._lock_fd)
             raise RuntimeError(f"{directory} is being written by another process") from None
         self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
-        self._cond = threading.Condition()
         self._closed = False
+        self._flushing: asyncio.Task[None] | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"log-{directory.name}")
         self.stats = CommitStats()
         self.on_commit: Callable[[int, float], None] | None = None  # (records, seconds)
         self._fd = -1
         self._size = 0
         self._open_next()
-        self._thread = threading.Thread(target=self._run, name=f"log-writer-{directory.name}", daemon=True)
-        self._thread.start()
 
     @property
     def pending(self) -> int:
@@ -108,11 +114,11 @@ class LogWriter:
     def _open_next(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
+            self._fd = -1
         existing = segments(self.directory)
         seq = existing[-1] + 1 if existing else 1
-        self._fd = os.open(
-            self.directory / segment_name(seq), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600
-        )
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND
+        self._fd = os.open(self.directory / segment_name(seq), flags, 0o600)
         _fsync_dir(self.directory)  # the new file's name is durable before anything in it is acknowledged
         self._size = 0
 
@@ -124,73 +130,73 @@ class LogWriter:
             raise Overloaded
         if len(payload) > MAX_RECORD:
             raise ValueError(f"a log record of {len(payload)} bytes is over the {MAX_RECORD} limit")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        with self._cond:
-            self._pending.append((frame(payload), future))
-            if len(self._pending) == 1:
-                self._cond.notify()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._pending.append((frame(payload), future))
+        if self._flushing is None:
+            self._flushing = loop.create_task(self._flush())
         return future
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._closed:
-                    self._cond.wait()
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
                 batch, self._pending = self._pending, []
-                if not batch and self._closed:
-                    return
-            error: BaseException | None = None
-            start = time.perf_counter()
-            data = b"".join(f for f, _ in batch)
-            try:
-                os.write(self._fd, data)
-                os.fdatasync(self._fd)
-                self._size += len(data)
-            except OSError as exc:
-                error = exc
-            elapsed = time.perf_counter() - start
-            self.stats.batches += 1
-            self.stats.records += len(batch)
-            self.stats.bytes += len(data)
-            self.stats.seconds += elapsed
-            self.stats.last_batch = len(batch)
-            if error is not None:
-                self.stats.errors += 1
-            if self.on_commit is not None:
-                self.on_commit(len(batch), elapsed)
-            _wake([f for _, f in batch], error)
-            if error is not None or self._size >= self.segment_bytes:
-                with contextlib.suppress(OSError):  # a failed write may have left part of a frame:
-                    self._open_next()  # never append after it
+                data = b"".join(f for f, _ in batch)
+                start = time.perf_counter()
+                error: OSError | None = None
+                try:
+                    await loop.run_in_executor(self._thread, self._write, data)
+                except OSError as exc:
+                    error = exc
+                self._account(len(batch), len(data), time.perf_counter() - start, error)
+                for _, f in batch:
+                    if f.done():  # the request went away meanwhile; its record is written all the same
+                        continue
+                    if error is None:
+                        f.set_result(None)
+                    else:
+                        f.set_exception(OSError(f"the log write failed: {error}"))
+        finally:
+            self._flushing = None
+
+    def _write(self, data: bytes) -> None:
+        """One write and one fdatasync (in the writer's thread)."""
+        try:
+            os.write(self._fd, data)
+            os.fdatasync(self._fd)
+        except OSError:
+            with contextlib.suppress(OSError):  # a failed write may have left part of a frame:
+                self._open_next()  # never append after it
+            raise
+        self._size += len(data)
+        if self._size >= self.segment_bytes:
+            self._open_next()
+
+    def _account(self, records: int, size: int, seconds: float, error: OSError | None) -> None:
+        self.stats.batches += 1
+        self.stats.records += records
+        self.stats.bytes += size
+        self.stats.seconds += seconds
+        self.stats.last_batch = records
+        if error is not None:
+            self.stats.errors += 1
+        if self.on_commit is not None:
+            self.on_commit(records, seconds)
 
     def close(self) -> None:
-        """Write what is queued, then stop."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        self._thread.join()
+        """Stop, writing what is still queued (after a graceful stop nothing is: every
+        request waited for its commit), and release the directory."""
+        self._closed = True
+        self._thread.shutdown(wait=True)
+        if self._pending and self._fd >= 0:
+            with contextlib.suppress(OSError):
+                self._write(b"".join(f for f, _ in self._pending))
+            self._pending = []
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
         os.close(self._lock_fd)
-
-
-def _wake(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    if not futures:
-        return
-    loop = futures[0].get_loop()
-
-    def resolve() -> None:
-        for f in futures:
-            if f.done():
-                continue
-            if error is None:
-                f.set_result(None)
-            else:
-                f.set_exception(OSError(f"the log write failed: {error}"))
-
-    with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-        loop.call_soon_threadsafe(resolve)
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,11 @@ class Supervisor:
                 f.unlink()
         self.sock = self.bind()
         loader_thread = threading.Thread(
-            target=self.loader.run, args=(self.stop,), name="loader", daemon=True
+            target=self.loader.run,
+            args=(self.stop,),
+            kwargs={"nice": self.cfg.server["loader_nice"]},
+            name="loader",
+            daemon=True,
         )
         loader_thread.start()
         admin = uvicorn.Server(

@@ -99,7 +99,7 @@ _json = msgspec.json.Encoder(decimal_format="number")
 
 
 class DuckStore(Store):
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, threads: int = 1) -> None:
         self.path = Path(path) if path != ":memory:" else None
         try:
             self._con = duckdb.connect(str(path))
@@ -109,6 +109,10 @@ class DuckStore(Store):
                 "the command talks to it instead; otherwise stop the process that holds the file"
             ) from None
         self._con.execute("SET TimeZone = 'UTC'")
+        # One thread: DuckDB then runs on the calling thread (the loader's, at low CPU
+        # priority) instead of a pool of its own at normal priority, which took CPU from
+        # the workers acknowledging requests. Loads are small appends; reports set more.
+        self._con.execute(f"SET threads = {threads}")
         self._con.execute(DDL)
         self._local = threading.local()
         self._write = threading.Lock()
