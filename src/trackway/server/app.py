@@ -86,9 +86,13 @@ class Collector:
         return found
 
     def record(self, kind: str, endpoint: str, prop: str, request: Request, **fields: Any) -> records.Record:
-        meta = {"ip": request.client_ip, "user_agent": request.header(b"user-agent")}
-        meta = {k: v for k, v in meta.items() if v}
-        meta.update(fields.pop("meta", {}))
+        meta = dict(fields.pop("meta", ()))
+        client = request.scope.get("client")
+        if client:
+            meta["ip"] = client[0]
+        agent = request.headers.get(b"user-agent")
+        if agent:
+            meta["user_agent"] = agent.decode("latin-1")
         return records.Record(
             kind=kind,
             request_id=records.uuid7(),
@@ -178,8 +182,7 @@ def make_app(collector: Collector, routes: dict[str, dict[str, Handler]], api: H
                     send,
                     HttpError(500, "an unexpected error; nothing was stored. The server log has details"),
                 )
-        endpoint = path if methods is not None else "/api"
-        collector.metrics.inc("trackway_requests_total", endpoint=endpoint, status=str(status))
+        collector.metrics.inc_request(path if methods is not None else "/api", status)
 
     return app
 

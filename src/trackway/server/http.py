@@ -64,8 +64,8 @@ class Request:
 
     @property
     def headers(self) -> dict[bytes, bytes]:
-        if self._headers is None:
-            self._headers = {k.lower(): v for k, v in self.scope["headers"]}
+        if self._headers is None:  # ASGI servers give header names in lower case
+            self._headers = dict(self.scope["headers"])
         return self._headers
 
     def header(self, name: bytes) -> str | None:
@@ -108,14 +108,20 @@ class Request:
                 raise HttpError(
                     over, f"expected a {what} of at most {limit} bytes, got more; send less per request"
                 )
-            chunks.append(chunk)
             if not message.get("more_body", False):
+                if not chunks:  # the usual case: the whole body in one message
+                    body = chunk
+                    break
+                chunks.append(chunk)
+                body = b"".join(chunks)
                 break
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        encoding = self.headers.get(b"content-encoding", b"identity").strip().lower()
-        if encoding == b"gzip":
+            chunks.append(chunk)
+        encoding = self.headers.get(b"content-encoding")
+        if encoding is None or encoding == b"identity":
+            pass
+        elif encoding.strip().lower() == b"gzip":
             body = inflate(body, limit, over, what)
-        elif encoding not in (b"identity", b""):
+        elif encoding.strip().lower() not in (b"identity", b""):
             raise HttpError(
                 415,
                 f"expected Content-Encoding gzip or none, got {encoding.decode('latin-1')!r}; "
@@ -188,10 +194,11 @@ async def respond(
     content_type: bytes | None = JSON,
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    h = list(headers or [])
+    h = list(headers) if headers else []
     if content_type is not None and body:
         h.append((b"content-type", content_type))
-    h.append((b"content-length", str(len(body)).encode()))
+    if status != 204:  # a 204 has no body and no Content-Length
+        h.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": h})
     await send({"type": "http.response.body", "body": body})
 

@@ -66,10 +66,19 @@ class Metrics:
         self.counters: dict[tuple[str, Labels], float] = {}
         self.gauges: dict[tuple[str, Labels], float] = {}
         self.histograms: dict[tuple[str, Labels], Histogram] = {}
+        self._request_keys: dict[tuple[str, int], tuple[str, Labels]] = {}
 
     def inc(self, name: str, n: float = 1, **labels: str) -> None:
         key = (name, tuple(sorted(labels.items())))
         self.counters[key] = self.counters.get(key, 0) + n
+
+    def inc_request(self, endpoint: str, status: int) -> None:
+        """``inc("trackway_requests_total", ...)`` for every request, with its key cached."""
+        key = self._request_keys.get((endpoint, status))
+        if key is None:
+            key = ("trackway_requests_total", (("endpoint", endpoint), ("status", str(status))))
+            self._request_keys[(endpoint, status)] = key
+        self.counters[key] = self.counters.get(key, 0) + 1
 
     def set(self, name: str, value: float, **labels: str) -> None:
         self.gauges[(name, tuple(sorted(labels.items())))] = value

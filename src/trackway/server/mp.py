@@ -34,7 +34,7 @@ def _check_type(request: Request) -> None:
 async def collect(c: Collector, request: Request, send: Send) -> int:
     q = request.query
     key = (q.get("measurement_id") or q.get("firebase_app_id") or "", q.get("api_secret", ""))
-    prop = c.lookup(lambda cfg: cfg.keyring.ga4.get(key))
+    prop = c.config.keyring.ga4.get(key) or c.lookup(lambda cfg: cfg.keyring.ga4.get(key))
     if prop is None:
         raise HttpError(
             401,
