@@ -159,6 +159,7 @@ class Supervisor:
         )
         self.stop = threading.Event()
         self.procs: dict[int, multiprocessing.process.BaseProcess] = {}
+        self.admin: uvicorn.Server | None = None
         self.sock: socket.socket | None = None
 
     def config(self) -> Config:
@@ -199,7 +200,8 @@ class Supervisor:
     async def supervise(self) -> None:
         while not self.stop.is_set():
             for slot, proc in list(self.procs.items()):
-                if not proc.is_alive() and not self.stop.is_set():
+                stopping = self.stop.is_set() or (self.admin is not None and self.admin.should_exit)
+                if not proc.is_alive() and not stopping:  # a worker stopping with us is not restarted
                     logger.error("worker w%d exited with %s; starting it again", slot, proc.exitcode)
                     self.spawn(slot)
             with contextlib.suppress(OSError):
@@ -237,6 +239,7 @@ class Supervisor:
                 log_level="warning",
             )
         )
+        self.admin = admin
         for slot in range(1, self.workers + 1):
             self.spawn(slot)
         state = ServerState(pid=os.getpid(), url=self.url, socket=str(self.paths.socket))

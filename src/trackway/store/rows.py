@@ -78,23 +78,32 @@ _json = msgspec.json.Encoder(decimal_format="number")
 _json_decode = msgspec.json.Decoder(float_hook=Decimal)
 
 
-def _amount(value: Decimal | None, where: str, exact: dict[str, str]) -> Decimal | None:
-    if value is None:
-        return None
+def _holds(value: Decimal) -> bool:
+    """Whether DECIMAL(38, 9) holds ``value`` exactly (the common case, checked inline)."""
     try:
-        if abs(value) < _LIMIT and value.quantize(_Q) == value:
-            return value
+        return abs(value) < _LIMIT and value.quantize(_Q) == value
     except InvalidOperation:
-        pass
+        return False
+
+
+def _exact(value: Decimal | int, where: str, exact: dict[str, str]) -> None:
     exact[where] = str(value)
     return None
 
 
-def _int(value: int | None, where: str, exact: dict[str, str]) -> int | None:
-    if value is None or -_INT64 <= value < _INT64:
-        return value
-    exact[where] = str(value)
-    return None
+def _item_row(n: int, item: Item, exact: dict[str, str]) -> dict[str, Any]:
+    r = msgspec.structs.asdict(item)  # every field, in C; then what the column types need
+    for k in ITEM_AMOUNTS:
+        v = r[k]
+        if v is not None and not _holds(v):
+            r[k] = _exact(v, f"items.{n}.{k}", exact)
+    for k in ITEM_INTS:
+        v = r[k]
+        if v is not None and not -_INT64 <= v < _INT64:
+            r[k] = _exact(v, f"items.{n}.{k}", exact)
+    r["categories"] = r["categories"] or None
+    r["extras"] = _dump(r["extras"])
+    return r
 
 
 def _dump(value: Any) -> str | None:
@@ -119,22 +128,19 @@ def event_to_row(event: Event, endpoint: str) -> dict[str, Any]:
         "currency_filled": c.currency_filled if c else None,
         "items": None,
     }
-    for k in AMOUNTS:
-        row[k] = _amount(getattr(c, k), f"commerce.{k}", exact) if c else None
-    for k in STRINGS:
-        row[k] = getattr(c, k) if c else None
-    if c is not None and c.items is not None:
-        items = []
-        for n, it in enumerate(c.items):
-            r: dict[str, Any] = {k: getattr(it, k) for k in ITEM_STRINGS}
-            for k in ITEM_AMOUNTS:
-                r[k] = _amount(getattr(it, k), f"items.{n}.{k}", exact)
-            for k in ITEM_INTS:
-                r[k] = _int(getattr(it, k), f"items.{n}.{k}", exact)
-            r["categories"] = it.categories or None
-            r["extras"] = _dump(it.extras)
-            items.append(r)
-        row["items"] = items
+    if c is None:
+        for k in AMOUNTS:
+            row[k] = None
+        for k in STRINGS:
+            row[k] = None
+    else:
+        for k in AMOUNTS:
+            v = getattr(c, k)
+            row[k] = v if v is None or _holds(v) else _exact(v, f"commerce.{k}", exact)
+        for k in STRINGS:
+            row[k] = getattr(c, k)
+        if c.items is not None:
+            row["items"] = [_item_row(n, it, exact) for n, it in enumerate(c.items)]
     extras = event.extras
     if exact:
         extras = {**extras, "$exact": exact}
@@ -144,7 +150,11 @@ def event_to_row(event: Event, endpoint: str) -> dict[str, Any]:
 
 
 def to_arrow(rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=SCHEMA)
+    """The rows as an Arrow table, built column by column (measured faster than
+    ``Table.from_pylist``, which looks every key up per row)."""
+    return pa.Table.from_arrays(
+        [pa.array([r[f.name] for r in rows], type=f.type) for f in SCHEMA], schema=SCHEMA
+    )
 
 
 def tidy(value: Decimal) -> Decimal:
