@@ -37,6 +37,7 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
+from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
 import psutil  # noqa: E402
@@ -78,6 +79,7 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.root = psutil.Process(pid)
         self.peak = 0
+        self.series: list[tuple[float, int]] = []  # (seconds since start, RSS of all server processes)
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -89,6 +91,7 @@ class RssSampler(threading.Thread):
             except psutil.Error:
                 pass
             self.peak = max(self.peak, total)
+            self.series.append((time.monotonic(), total))
             self.stop.wait(0.5)
 
 
@@ -159,7 +162,9 @@ def run_noop(workers: int, seconds: int, connections: int) -> dict[str, float]:
         shutil.rmtree(app_dir, ignore_errors=True)
 
 
-def run_trackway(workers: int, seconds: int, connections: int, events: int) -> dict[str, float]:
+def run_trackway(
+    workers: int, seconds: int, connections: int, events: int, *, catch_up: bool = True
+) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="trackway-bench-"))
     port = free_port()
     proc = subprocess.Popen(
@@ -185,9 +190,10 @@ def run_trackway(workers: int, seconds: int, connections: int, events: int) -> d
         result = wrk(target, mp_body(events), seconds, connections)
         sampler.stop.set()
         acked = (result["requests"] - result["non2xx"]) * events
+        result["rss_series"] = sampler.series
         start = time.monotonic()
         stored = 0
-        while time.monotonic() - start < 600:
+        while catch_up and time.monotonic() - start < 600:
             out = subprocess.run(
                 [
                     str(BIN / "trackway"),
@@ -220,13 +226,39 @@ def run_trackway(workers: int, seconds: int, connections: int, events: int) -> d
         shutil.rmtree(data, ignore_errors=True)
 
 
+def memory_run(workers: int, seconds: int, connections: int) -> None:
+    """Memory under a long load: RSS of all server processes sampled every 0.5 s."""
+    r = run_trackway(workers, seconds, connections, 1, catch_up=False)
+    series = r["rss_series"]
+    t0 = series[0][0]
+    print(f"{seconds} s of one MP purchase a request: {r['rps']:,.0f} req/s, p99 {r['p99_ms']:.1f} ms")
+    step = max(1, len(series) // 10)
+    for t, rss in series[::step]:
+        print(f"  t={t - t0:6.0f} s  RSS {rss / 2**20:7.1f} MB")
+    tenth = max(1, len(series) // 10)
+    first = max(rss for _, rss in series[:tenth]) / 2**20
+    last = max(rss for _, rss in series[-tenth:]) / 2**20
+    print(
+        f"peak {r['peak_rss_mb']:.0f} MB; max of the first tenth {first:.0f} MB, "
+        f"of the last tenth {last:.0f} MB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--duration", type=int, default=15, help="seconds per run")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="one long run (--duration, e.g. 600) of one event a request, printing RSS over time",
+    )
     args = parser.parse_args()
+    if args.memory:
+        memory_run(args.workers, args.duration, args.connections)
+        return
     seconds = 2 if args.quick else args.duration
     w, c = args.workers, args.connections
     print(f"{w} workers, wrk -t2 -c{c}, {seconds} s per run, {os.cpu_count()} cores\n")

@@ -71,7 +71,18 @@ SERVER: tuple[Setting, ...] = (
         False,
         "Keep log files after they are loaded into the store (an audit trail; costs disk).",
     ),
-    Setting("loader_batch", int, 20_000, "Most log records the loader writes in one transaction."),
+    Setting(
+        "loader_batch",
+        int,
+        5_000,
+        "Most log records the loader writes in one transaction (its memory grows with this).",
+    ),
+    Setting(
+        "store_memory_limit",
+        str,
+        "1GB",
+        "DuckDB's memory limit (its buffer pool; DuckDB's own default is 80% of RAM).",
+    ),
     Setting(
         "loader_nice",
         int,

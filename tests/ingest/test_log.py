@@ -148,3 +148,14 @@ def test_a_write_error_fails_the_waiting_requests_and_rolls_the_file(tmp_path):
     asyncio.run(run())
     assert payloads(tmp_path) == [b"saved"]
     assert len(log.segments(tmp_path)) == 2
+
+
+@pytest.mark.parametrize("chunk", [9, 64, 1000])
+def test_records_across_chunk_boundaries_read_back(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(log, "CHUNK", chunk)
+    items = [bytes([n % 251]) * n for n in (0, 1, 7, 8, 9, 63, 64, 65, 500, 2000, 3)]
+    asyncio.run(_write(tmp_path, items))
+    seen = records(tmp_path)
+    assert [r for _, r in seen] == items
+    middle = seen[4][0]
+    assert [r for _, r in records(tmp_path, middle)] == items[5:]

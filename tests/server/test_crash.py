@@ -155,7 +155,7 @@ def test_sigkill_mid_load_loses_and_repeats_no_acknowledged_event(server):
         for body in load.commanders.values():
             r = http.post(f"{server.url}/events", params=params, json=body)
             assert r.status_code == 200, r.text
-    assert server.stop() == 0  # a clean stop loads what the log still holds
+    assert server.stop() == 0  # a clean stop; export loads what the log still holds
 
     found = stored_markers(exported(server))  # the server is stopped: DuckDB directly
     assert set(found) <= sent

@@ -7,7 +7,7 @@ import sys
 import click
 
 import trackway
-from trackway.cli import convert_cmd, server_cmds, store_cmds, tour
+from trackway.cli import convert_cmd, server_cmds, state_cmds, store_cmds, tour
 from trackway.cli.inputs import read_sources
 from trackway.cli.output import print_json, stderr, stdout
 from trackway.cli.validate import check_dialect, emit, validate_payloads
@@ -87,6 +87,8 @@ cli.add_command(server_cmds.property)
 cli.add_command(store_cmds.replay)
 cli.add_command(store_cmds.export)
 cli.add_command(store_cmds.sql)
+cli.add_command(state_cmds.identity)
+cli.add_command(state_cmds.rebuild)
 
 
 def main() -> None:

@@ -137,8 +137,10 @@ class Loader:
         return total
 
     def run(self, stop: threading.Event, idle: float = 0.02, nice: int = 0) -> None:
-        """Load until ``stop`` is set, then drain what is left. ``nice`` lowers this
-        thread's CPU priority (Linux schedules threads separately)."""
+        """Load until ``stop`` is set (the batch under way completes). What is left stays
+        in the log, which is durable: the next start, or a CLI command on a stopped
+        server, loads it; a stop never waits for a backlog. ``nice`` lowers this thread's
+        CPU priority (Linux schedules threads separately)."""
         if nice > 0:
             with contextlib.suppress(OSError, AttributeError):
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
@@ -151,4 +153,3 @@ class Loader:
                 continue
             if n == 0:
                 stop.wait(idle)
-        self.catch_up()

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 _FRAME = struct.Struct("<II")
 MAX_RECORD = 64 * 1024 * 1024
@@ -207,6 +208,39 @@ class Position:
     offset: int
 
 
+CHUNK = 4 * 1024 * 1024  # the reader holds a chunk at a time, not a whole file
+
+
+def _records(f: BinaryIO, offset: int) -> Iterator[tuple[int, bytes]]:
+    """(file offset just past the record, payload) for each good frame from ``offset``;
+    stops at the end, or at an incomplete or corrupt frame."""
+    f.seek(offset)
+    buf = f.read(CHUNK)
+    pos = 0
+    while True:
+        if len(buf) - pos < _FRAME.size:
+            more = f.read(CHUNK)
+            if not more:
+                return
+            buf, offset, pos = buf[pos:] + more, offset + pos, 0
+            continue
+        length, crc = _FRAME.unpack_from(buf, pos)
+        if length > MAX_RECORD:
+            return
+        end = pos + _FRAME.size + length
+        if end > len(buf):
+            more = f.read(max(CHUNK, end - len(buf)))
+            if not more:
+                return
+            buf, offset, pos = buf[pos:] + more, offset + pos, 0
+            continue
+        payload = buf[pos + _FRAME.size : end]
+        if zlib.crc32(payload) != crc:
+            return
+        pos = end
+        yield offset + pos, payload
+
+
 def read(directory: Path, start: Position, limit: int) -> Iterator[tuple[Position, bytes]]:
     """Records of a slot after ``start``, each with the position just past it.
 
@@ -220,27 +254,16 @@ def read(directory: Path, start: Position, limit: int) -> Iterator[tuple[Positio
     for i, seq in enumerate(seqs):
         finished = i < len(seqs) - 1
         offset = start.offset if seq == start.seq else 0
-        path = directory / segment_name(seq)
         try:
-            with open(path, "rb") as f:
-                f.seek(offset)
-                data = f.read()
+            f = open(directory / segment_name(seq), "rb")  # noqa: SIM115 - closed below, the generator may stop early
         except FileNotFoundError:
             continue
-        pos = 0
-        while pos + _FRAME.size <= len(data):
-            length, crc = _FRAME.unpack_from(data, pos)
-            end = pos + _FRAME.size + length
-            if length > MAX_RECORD or end > len(data):
-                break
-            payload = data[pos + _FRAME.size : end]
-            if zlib.crc32(payload) != crc:
-                break
-            pos = end
-            count += 1
-            yield Position(seq, offset + pos), payload
-            if count >= limit:
-                return
+        with f:
+            for end, payload in _records(f, offset):
+                count += 1
+                yield Position(seq, end), payload
+                if count >= limit:
+                    return
         if not finished:
             return
         # A finished file: whatever is left after the last good frame is a torn tail.

@@ -101,6 +101,24 @@ class Admin:
         report = await asyncio.to_thread(replay, self.store, self.config(), query)
         return report.to_json()
 
+    async def identity(self, request: Request, scope: str) -> Any:
+        value = request.query.get("id")
+        if not value:
+            raise HttpError(400, "expected ?id= an anonymous or user id, got none")
+        prop = request.query.get("property") or None
+        if scope != "*":
+            if prop not in (None, scope):
+                raise HttpError(403, f"this admin token reads the property {scope!r} only, not {prop!r}")
+            prop = scope
+        people = await asyncio.to_thread(self.store.identity, value, prop)
+        return {"people": people}
+
+    async def rebuild(self, request: Request, scope: str) -> Any:
+        if scope != "*":
+            raise HttpError(403, "rebuild recomputes every property: it needs the server admin token")
+        events = await asyncio.to_thread(self.store.rebuild)
+        return {"events": events}
+
     async def health(self, request: Request, scope: str) -> Any:
         ok = await asyncio.to_thread(self.store.writable)
         if not ok:
@@ -114,6 +132,8 @@ class Admin:
             ("GET", "/api/export"): self.export,
             ("POST", "/api/sql"): self.sql,
             ("POST", "/api/replay"): self.replay,
+            ("GET", "/api/identity"): self.identity,
+            ("POST", "/api/rebuild"): self.rebuild,
             ("GET", "/health"): self.health,
         }
 

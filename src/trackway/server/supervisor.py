@@ -5,7 +5,8 @@ starts ``workers`` worker processes that share it (each runs uvicorn with httpto
 and uvloop, and writes its own log), loads their logs into the store in a thread,
 and serves the admin API on ``run/admin.sock``. A worker that dies is started again
 on the same log slot. SIGINT or SIGTERM: the workers finish the requests they hold
-and stop, the loader drains the log, the store closes.
+and stop, the loader finishes its batch, the store closes; what the log still holds is
+loaded at the next start (it is durable: nothing waits for a backlog).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def first_event_command(url: str, prop: configuration.Property) -> str:
 def _quiet_signals() -> None:
     """uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal to the
     handler that was there before it; a no-op handler there lets the code after
-    ``serve`` (closing the log, draining the loader) run."""
+    ``serve`` (closing the log, stopping the loader) run."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
 
@@ -149,7 +150,7 @@ class Supervisor:
         self.host = host
         self.port = port
         self.workers = workers
-        self.store = DuckStore(self.paths.database)
+        self.store = DuckStore(self.paths.database, memory_limit=cfg.server["store_memory_limit"])
         self.loader = Loader(
             self.paths.log,
             self.store,
@@ -275,8 +276,7 @@ class Supervisor:
                 proc.join()
         if self.sock is not None:
             self.sock.close()
-        loader_thread.join()
-        self.loader.catch_up()  # what the workers wrote while stopping
+        loader_thread.join()  # the batch under way; the rest of the log waits for the next start
         self.store.close()
         with contextlib.suppress(FileNotFoundError):
             self.paths.state.unlink()

@@ -10,6 +10,7 @@ Events whose client-supplied id the property already stored are dropped there
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -114,10 +115,17 @@ class Store(ABC):
         """After a replay: store ``events`` (idempotently) and write ``row`` back. Returns events stored."""
 
     @abstractmethod
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Recompute the derived tables from the stored events; returns the events read."""
+
+    @abstractmethod
     def writable(self) -> bool: ...
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def identity(self, value: str, prop: str | None = None) -> list[dict[str, Any]]:
+        raise NotImplementedError(f"{type(self).__name__} does not answer identity queries")
 
     def sql(self, query: str, limit: int = 10_000) -> tuple[list[str], list[tuple[Any, ...]]]:
         raise NotImplementedError(f"{type(self).__name__} does not run SQL")

@@ -10,6 +10,7 @@ thread takes its own cursor (:meth:`cursor`), which sees committed data only.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ from trackway.errors import StoreError
 from trackway.ingest.log import Position
 from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
 from trackway.model import Event
-from trackway.store import rows
+from trackway.state.engine import apply
+from trackway.state.memory import MemoryState
+from trackway.store import rows, state_tables
 from trackway.store.base import FailedRow, LoadResult, Query, Store, check_table, failed_id, json_form
 
 FILE_NAME = "trackway.duckdb"
@@ -40,6 +43,7 @@ _ITEM = (
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS events (
+    seq BIGINT NOT NULL,
     id VARCHAR NOT NULL,
     property VARCHAR NOT NULL,
     name VARCHAR NOT NULL,
@@ -99,7 +103,7 @@ _json = msgspec.json.Encoder(decimal_format="number")
 
 
 class DuckStore(Store):
-    def __init__(self, path: Path | str, *, threads: int = 1) -> None:
+    def __init__(self, path: Path | str, *, threads: int = 1, memory_limit: str = "1GB") -> None:
         self.path = Path(path) if path != ":memory:" else None
         try:
             self._con = duckdb.connect(str(path))
@@ -113,7 +117,12 @@ class DuckStore(Store):
         # priority) instead of a pool of its own at normal priority, which took CPU from
         # the workers acknowledging requests. Loads are small appends; reports set more.
         self._con.execute(f"SET threads = {threads}")
+        self._con.execute("SET memory_limit = ?", [memory_limit])
         self._con.execute(DDL)
+        self._con.execute(state_tables.DDL)
+        self._con.execute(state_tables.VIEW)
+        [(top,)] = self._con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
+        self._seq = int(top)  # the last seq given; the write lock guards it
         self._local = threading.local()
         self._write = threading.Lock()
 
@@ -159,7 +168,7 @@ class DuckStore(Store):
             cur = self.cursor()
             cur.execute("BEGIN")
             try:
-                stored, dups = _insert_events(cur, candidates)
+                stored, dups = self._insert(cur, candidates)
                 for record, event in stored:
                     result.count(record.endpoint, event.dialect, record.property, "accepted")
                 if failed_rows:
@@ -178,6 +187,53 @@ class DuckStore(Store):
         result.stored = len(stored)
         result.duplicates += dups
         return result
+
+    def _insert(
+        self, cur: duckdb.DuckDBPyConnection, candidates: list[tuple[Any, Event, bool]]
+    ) -> tuple[list[tuple[Any, Event]], int]:
+        """Insert events (each with its source: a Record or a FailedRow, for the endpoint),
+        skipping client-supplied ids the property already has, and update the derived
+        state with what was stored. Returns it and the number of duplicates. Runs inside
+        the caller's transaction (which holds the write lock, guarding ``_seq``)."""
+        seen: set[tuple[str, str]] = set()
+        client: list[tuple[str, str]] = []
+        dups = 0
+        unique = []
+        for source, event, is_client in candidates:
+            if is_client:
+                key = (event.property, event.id)
+                if key in seen:
+                    dups += 1
+                    continue
+                seen.add(key)
+                client.append(key)
+            unique.append((source, event, is_client))
+        new: set[tuple[str, str]] = set()
+        if client:
+            ids = pa.table({"property": [k[0] for k in client], "id": [k[1] for k in client]})  # noqa: F841
+            new = set(
+                cur.execute(
+                    "INSERT OR IGNORE INTO client_ids SELECT property, id FROM ids RETURNING property, id"
+                ).fetchall()
+            )
+        stored = []
+        for source, event, is_client in unique:
+            if is_client and (event.property, event.id) not in new:
+                dups += 1
+                continue
+            stored.append((source, event))
+        if stored:
+            first = self._seq + 1
+            self._seq += len(stored)
+            batch = rows.to_arrow(  # noqa: F841
+                [rows.event_to_row(e, s.endpoint, first + n) for n, (s, e) in enumerate(stored)]
+            )
+            cur.execute(f"INSERT INTO events ({', '.join(_quoted(rows.COLUMNS))}) SELECT * FROM batch")
+            state = state_tables.prefetch(cur, [e for _, e in stored])
+            for n, (_, e) in enumerate(stored):
+                apply(state, e, first + n)
+            state_tables.flush(cur, state)
+        return stored, dups
 
     def _where(self, query: Query, table: str) -> tuple[str, list[Any]]:
         clauses, params = [], []
@@ -246,9 +302,7 @@ class DuckStore(Store):
             cur = self.cursor()
             cur.execute("BEGIN")
             try:
-                stored, _ = _insert_events(
-                    cur, [(row, e, c) for e, c in zip(events, client_ids, strict=True)]
-                )
+                stored, _ = self._insert(cur, [(row, e, c) for e, c in zip(events, client_ids, strict=True)])
                 cur.execute(
                     "UPDATE failed_events SET indices = ?, issues = ?, codes = ?, replayed_at = ?, "
                     "replayed = ? WHERE id = ?",
@@ -315,6 +369,45 @@ class DuckStore(Store):
             return False
         return True
 
+    def rebuild(self, progress: Callable[[int, int], None] | None = None, chunk: int = 50_000) -> int:
+        """Recompute the derived tables from ``events`` in store order; the same tables as
+        ingestion gave. Returns the events read."""
+        with self._write:
+            cur = self.cursor()
+            [(total,)] = cur.execute("SELECT count(*) FROM events").fetchall()
+            cur.execute("BEGIN")
+            try:
+                state = MemoryState()
+                last, done = -1, 0
+                while True:
+                    found = self._rows(
+                        f"SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT {chunk}", [last]
+                    )
+                    if not found:
+                        break
+                    for row in found:
+                        apply(state, rows.row_to_event(row), row["seq"])
+                    last = found[-1]["seq"]
+                    done += len(found)
+                    if progress is not None:
+                        progress(done, total)
+                state_tables.write_all(cur, state)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return done
+
+    def identity(self, value: str, prop: str | None = None) -> list[dict[str, Any]]:
+        return state_tables.identity(self.cursor(), value, prop)
+
+    def state_rows(self, table: str) -> list[dict[str, Any]]:
+        if table not in state_tables.TABLES:
+            raise StoreError(
+                f"unknown derived table {table!r}: expected one of {', '.join(state_tables.TABLES)}"
+            )
+        return state_tables.state_rows(self.cursor(), table)
+
     def checkpoint(self) -> None:
         with self._write:
             self.cursor().execute("CHECKPOINT")
@@ -328,45 +421,6 @@ def failed_row(values: dict[str, Any]) -> FailedRow:
     values["meta"] = msgspec.json.decode(values["meta"]) if values["meta"] else {}
     values["replayed"] = values["replayed"] or 0
     return FailedRow(**values)
-
-
-def _insert_events(
-    cur: duckdb.DuckDBPyConnection, candidates: list[tuple[Any, Event, bool]]
-) -> tuple[list[tuple[Any, Event]], int]:
-    """Insert events (each with its source: a Record or a FailedRow, for the endpoint),
-    skipping client-supplied ids the property already has. Returns what was stored
-    and the number of duplicates. Runs inside the caller's transaction."""
-    seen: set[tuple[str, str]] = set()
-    client: list[tuple[str, str]] = []
-    dups = 0
-    unique = []
-    for source, event, is_client in candidates:
-        if is_client:
-            key = (event.property, event.id)
-            if key in seen:
-                dups += 1
-                continue
-            seen.add(key)
-            client.append(key)
-        unique.append((source, event, is_client))
-    new: set[tuple[str, str]] = set()
-    if client:
-        ids = pa.table({"property": [k[0] for k in client], "id": [k[1] for k in client]})  # noqa: F841
-        new = set(
-            cur.execute(
-                "INSERT OR IGNORE INTO client_ids SELECT property, id FROM ids RETURNING property, id"
-            ).fetchall()
-        )
-    stored = []
-    for source, event, is_client in unique:
-        if is_client and (event.property, event.id) not in new:
-            dups += 1
-            continue
-        stored.append((source, event))
-    if stored:
-        batch = rows.to_arrow([rows.event_to_row(e, s.endpoint) for s, e in stored])  # noqa: F841
-        cur.execute(f"INSERT INTO events ({', '.join(_quoted(rows.COLUMNS))}) SELECT * FROM batch")
-    return stored, dups
 
 
 def _quoted(names: tuple[str, ...]) -> list[str]:

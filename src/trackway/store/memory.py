@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,8 @@ import msgspec
 from trackway.ingest.log import Position
 from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
 from trackway.model import Event
+from trackway.state.engine import apply
+from trackway.state.memory import MemoryState
 from trackway.store.base import (
     FailedRow,
     LoadResult,
@@ -34,6 +37,8 @@ class MemoryStore(Store):
         self._client: set[tuple[str, str]] = set()
         self._positions: dict[str, Position] = {}
         self._lock = threading.Lock()
+        self.state = MemoryState()  # the derived tables, all in memory
+        self._seq = 0
 
     def positions(self) -> dict[str, Position]:
         with self._lock:
@@ -44,7 +49,7 @@ class MemoryStore(Store):
         with self._lock:
             for record, out in batch:
                 keep, dups = new_client_events(self._client, out.events, out.client_ids)
-                self._events.extend((e, record.endpoint) for e in keep)
+                self._store(keep, record.endpoint)
                 result.stored += len(keep)
                 result.duplicates += dups
                 for e in keep:
@@ -71,6 +76,19 @@ class MemoryStore(Store):
                     )
             self._positions.update(positions)
         return result
+
+    def _store(self, events: list[Event], endpoint: str) -> None:
+        for e in events:
+            self._seq += 1
+            self._events.append((e, endpoint))
+            apply(self.state, e, self._seq)
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        with self._lock:
+            self.state = MemoryState()
+            for n, (e, _) in enumerate(self._events):
+                apply(self.state, e, n + 1)
+        return len(self._events)
 
     def events(self, query: Query) -> list[Event]:
         with self._lock:
@@ -113,7 +131,7 @@ class MemoryStore(Store):
     def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
         with self._lock:
             keep, _ = new_client_events(self._client, events, client_ids)
-            self._events.extend((e, row.endpoint) for e in keep)
+            self._store(keep, row.endpoint)
             for n, f in enumerate(self._failed):
                 if f.id == row.id:
                     self._failed[n] = msgspec.structs.replace(row)

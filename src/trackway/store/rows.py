@@ -54,6 +54,7 @@ ITEM_TYPE = pa.struct(
 
 SCHEMA = pa.schema(
     [
+        ("seq", pa.int64()),
         ("id", pa.string()),
         ("property", pa.string()),
         ("name", pa.string()),
@@ -110,10 +111,13 @@ def _dump(value: Any) -> str | None:
     return _json.encode(value).decode() if value else None
 
 
-def event_to_row(event: Event, endpoint: str) -> dict[str, Any]:
+def event_to_row(event: Event, endpoint: str, seq: int = 0) -> dict[str, Any]:
+    """The row of ``event``; ``seq`` is its place in the store's order (what the derived
+    state is computed in)."""
     exact: dict[str, str] = {}
     c = event.commerce
     row: dict[str, Any] = {
+        "seq": seq,
         "id": event.id,
         "property": event.property,
         "name": event.name,

@@ -1,0 +1,86 @@
+"""``trackway identity show`` and ``trackway rebuild``: the derived state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from trackway.cli.common import data_options, store_access
+from trackway.cli.output import stderr, stdout
+
+
+@click.group()
+def identity() -> None:
+    """People: the ids stitched together, links and conflicts."""
+
+
+@identity.command("show")
+@click.argument("value", metavar="ID")
+@click.option("--property", "prop", help="Only this property.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@data_options
+def identity_show(value: str, prop: str | None, fmt: str, data: Path, config_file: Path | None) -> None:
+    """Show the person an anonymous or user ID belongs to: ids, links, conflicts, event counts."""
+    with store_access(data, config_file) as (client, store, _):
+        if client is not None:
+            people = client.call(
+                "GET", "/api/identity", params={"id": value, **({"property": prop} if prop else {})}
+            )["people"]
+        else:
+            assert store is not None
+            people = store.identity(value, prop)
+    if fmt == "json":
+        click.echo(json.dumps(people, default=str, indent=2))
+        return
+    if not people:
+        raise click.ClickException(f"no person has the id {value!r}" + (f" in {prop}" if prop else ""))
+    for person in people:
+        _show(person)
+
+
+def _show(person: dict[str, Any]) -> None:
+    stdout.rule(f"[bold]{person['person_id']}[/] in {person['property']}")
+    ids = Table("kind", "id", "first seen", "last seen", title="ids")
+    for r in person["ids"]:
+        ids.add_row(r["kind"], r["id"], str(r["first_seen"]), str(r["last_seen"]))
+    stdout.print(ids)
+    if person["links"]:
+        links = Table("anonymous id", "user id", "event", "at", title="links (the guest became the user)")
+        for r in person["links"]:
+            links.add_row(r["anonymous_id"], r["user_id"], r["event_id"], str(r["at"]))
+        stdout.print(links)
+    if person["conflicts"]:
+        conflicts = Table(
+            "anonymous id", "linked to", "also seen with", "event", "at", title="conflicts (not merged)"
+        )
+        for r in person["conflicts"]:
+            conflicts.add_row(
+                r["anonymous_id"], r["user_id"], r["other_user_id"], r["event_id"], str(r["at"])
+            )
+        stdout.print(conflicts)
+    counts = Table("event", "count", title=f"{sum(person['events'].values())} events")
+    for name, n in person["events"].items():
+        counts.add_row(name, str(n))
+    stdout.print(counts)
+
+
+@click.command()
+@data_options
+def rebuild(data: Path, config_file: Path | None) -> None:
+    """Recompute identities, carts, orders and procedures from the stored events."""
+    with store_access(data, config_file) as (client, store, _):
+        if client is not None:
+            stderr.print("The server is running: rebuilding through it (loading waits meanwhile).")
+            events = client.call("POST", "/api/rebuild")["events"]
+        else:
+            assert store is not None
+            from rich.progress import Progress
+
+            with Progress(console=stderr) as bar:
+                task = bar.add_task("rebuilding", total=None)
+                events = store.rebuild(lambda n, total: bar.update(task, completed=n, total=total))
+    stdout.print(f"rebuilt identities, carts, orders and procedures from {events} events")

@@ -1,0 +1,1 @@
+"""Derived state kept current on ingest: identities, carts, orders, Koalect procedures."""

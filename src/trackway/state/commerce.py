@@ -1,0 +1,201 @@
+"""Carts and orders, kept current event by event.
+
+Carts, per person, one open at a time: ``add_to_cart`` and ``remove_from_cart`` apply
+their items as deltas (a quantity of 1 when none is sent; a line at 0 is removed);
+Convead's ``update_cart`` replaces the whole cart (no items: cleared); a ``purchase``
+converts the open cart. A cart whose last line goes is ``emptied``. When a guest
+logs in, the guest's open cart is merged into the user's (quantities added).
+
+Orders, by property and transaction id: a ``purchase`` creates the order or updates
+it (a later purchase with the same id carries a new status or new amounts: Commanders
+Act's status updates, Convead's order updates); a ``refund`` with items takes back
+exactly those items (each at the price the refund gives, else the order's price for
+that item, times its quantity); a refund without items takes back the whole order.
+Every change is kept in ``order_history``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from trackway.model import Event, Item
+from trackway.state.memory import MemoryState
+from trackway.state.model import Cart, Line, Order, OrderChange
+
+
+def _key(item: Item) -> str | None:
+    return item.item_id or item.item_name
+
+
+def _line(item: Item, quantity: int) -> Line:
+    return Line(item_id=_key(item) or "", item_name=item.item_name, quantity=quantity, price=item.price)
+
+
+def _open(state: MemoryState, event: Event, person: str, at: datetime) -> Cart:
+    cart = state.open_cart(event.property, person)
+    if cart is None:
+        cart = Cart(
+            property=event.property,
+            cart_id=f"c_{event.id}",
+            person_id=person,
+            status="open",
+            opened_at=at,
+            updated_at=at,
+            lines={},
+        )
+    return cart
+
+
+def _close_if_empty(cart: Cart, at: datetime) -> None:
+    if not cart.lines and cart.status == "open":
+        cart.status, cart.closed_at = "emptied", at
+
+
+def apply_cart(state: MemoryState, event: Event, person: str, at: datetime) -> None:
+    name, c = event.name, event.commerce
+    items = c.items if c is not None and c.items is not None else None
+    if name == "purchase":
+        cart = state.open_cart(event.property, person)
+        if cart is not None:
+            cart.status, cart.closed_at, cart.updated_at = "converted", at, at
+            cart.transaction_id = c.transaction_id if c is not None else None
+            cart.events += 1
+            state.touch_cart(cart)
+        return
+    if name == "update_cart":
+        if items is None:
+            return
+        cart = _open(state, event, person, at)
+        cart.lines = {}
+        for item in items:
+            key = _key(item)
+            if key is not None and (item.quantity is None or item.quantity > 0):
+                cart.lines[key] = _line(item, item.quantity if item.quantity is not None else 1)
+    elif name in ("add_to_cart", "remove_from_cart"):
+        if not items:
+            return
+        cart = _open(state, event, person, at)
+        sign = 1 if name == "add_to_cart" else -1
+        for item in items:
+            key = _key(item)
+            if key is None:
+                continue
+            line = cart.lines.get(key)
+            if line is None:
+                if sign < 0:
+                    continue  # removing what the cart does not hold changes nothing
+                line = cart.lines[key] = _line(item, 0)
+            line.quantity += sign * (item.quantity if item.quantity is not None else 1)
+            if item.price is not None:
+                line.price = item.price
+            if item.item_name is not None:
+                line.item_name = item.item_name
+            if line.quantity <= 0:
+                del cart.lines[key]
+    else:
+        return
+    if c is not None and c.currency is not None:
+        cart.currency = c.currency
+    cart.updated_at = at
+    cart.events += 1
+    _close_if_empty(cart, at)
+    state.touch_cart(cart)
+
+
+def move_carts(state: MemoryState, prop: str, source: str, target: str, at: datetime) -> None:
+    """A guest's carts become the user's; its open cart merges into the user's open one."""
+    guest_open = state.open_cart(prop, source)
+    user_open = state.open_cart(prop, target)
+    for cart_id in sorted(state.carts_of.pop((prop, source), set())):
+        cart = state.carts[(prop, cart_id)]
+        cart.person_id = target
+        if cart is guest_open and user_open is not None:
+            for key, line in cart.lines.items():
+                mine = user_open.lines.get(key)
+                if mine is None:
+                    user_open.lines[key] = Line(
+                        item_id=line.item_id,
+                        item_name=line.item_name,
+                        quantity=line.quantity,
+                        price=line.price,
+                    )
+                else:
+                    mine.quantity += line.quantity
+            user_open.updated_at = max(user_open.updated_at, at)
+            user_open.currency = user_open.currency or cart.currency
+            cart.status, cart.closed_at, cart.merged_into = "merged", at, user_open.cart_id
+            state.touch_cart(user_open)
+        state.open_carts.pop((prop, source), None)
+        state.touch_cart(cart)
+
+
+def _order(state: MemoryState, event: Event, txid: str, person: str | None, at: datetime) -> Order:
+    order = state.orders.get((event.property, txid))
+    if order is None:
+        order = Order(property=event.property, transaction_id=txid, created_at=at, updated_at=at, lines=[])
+    if person is not None and order.person_id is None:
+        order.person_id = person
+    return order
+
+
+def _refund_amount(order: Order, items: list[Item] | None, value: Decimal | None) -> Decimal:
+    if items:
+        prices = {ln.item_id: ln.price for ln in order.lines}
+        total = Decimal(0)
+        for item in items:
+            price = item.price if item.price is not None else prices.get(_key(item) or "")
+            if price is not None:
+                total += price * (item.quantity if item.quantity is not None else 1)
+        return total
+    if order.value is not None:  # a full refund: the whole order, less what was refunded already
+        return order.value - order.refunded
+    return value or Decimal(0)
+
+
+def apply_order(state: MemoryState, event: Event, person: str | None, at: datetime, seq: int) -> None:
+    c = event.commerce
+    if c is None or not c.transaction_id or event.name not in ("purchase", "refund"):
+        return
+    order = _order(state, event, c.transaction_id, person, at)
+    refund = None
+    if event.name == "purchase":
+        order.purchased = True
+        for key in ("currency", "value", "revenue", "tax", "shipping", "status"):
+            v = getattr(c, key)
+            if v is not None:
+                setattr(order, key, v)
+        if c.items:
+            order.lines = [
+                _line(it, it.quantity if it.quantity is not None else 1) for it in c.items if _key(it)
+            ]
+    else:
+        refund = _refund_amount(order, c.items, c.value)
+        order.refunded += refund
+        if c.status is not None:
+            order.status = c.status
+        if order.currency is None:
+            order.currency = c.currency
+    order.updated_at = max(order.updated_at, at)
+    order.events += 1
+    state.touch_order(order)
+    state.history.append(
+        OrderChange(
+            property=event.property,
+            transaction_id=c.transaction_id,
+            seq=seq,
+            event_id=event.id,
+            name=event.name,
+            status=c.status,
+            value=c.value,
+            refund=refund,
+            at=at,
+        )
+    )
+
+
+def move_orders(state: MemoryState, prop: str, source: str, target: str) -> None:
+    for txid in sorted(state.orders_of.pop((prop, source), set())):
+        order = state.orders[(prop, txid)]
+        order.person_id = target
+        state.touch_order(order)

@@ -1,0 +1,141 @@
+"""Identity stitching: which person an event belongs to.
+
+Rules (issue 4):
+
+- An event carrying an anonymous id and a user id links them: the guest is that
+  user. A person id per property resolves every event of the guest to the user,
+  earlier ones included, because events keep the ids they were sent with and the
+  ``identities`` table maps each id to its person (resolved when read).
+- Two different user ids are never merged: an anonymous id already linked to one
+  user and seen with another is recorded in ``identity_conflicts``; the event
+  belongs to the second user, and the anonymous id stays with the first.
+- Placeholder values ("null", "undefined", "0", "", "anonymous", "guest", ...) are
+  never ids.
+- A new person's id derives from the id of the event that first saw it: stable
+  across a rebuild, and not made from an identifier.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from trackway.model import Event
+from trackway.state.commerce import move_carts, move_orders
+from trackway.state.memory import MemoryState
+from trackway.state.model import Conflict, Identity, Link
+from trackway.state.procedures import move_procedures
+
+PLACEHOLDERS = frozenset(
+    {
+        "",
+        "null",
+        "undefined",
+        "none",
+        "nil",
+        "nan",
+        "0",
+        "-1",
+        "anonymous",
+        "anon",
+        "guest",
+        "unknown",
+        "n/a",
+        "na",
+        "[object object]",
+        "(not set)",
+        "not set",
+        "false",
+        "true",
+    }
+)
+
+
+def usable(value: str | None) -> str | None:
+    """``value`` if it can identify someone, None for a placeholder."""
+    if value is None or value.strip().lower() in PLACEHOLDERS:
+        return None
+    return value
+
+
+def person_id_for(event: Event) -> str:
+    return f"p_{event.id}"
+
+
+def _see(state: MemoryState, prop: str, kind: str, value: str, person: str, at: datetime) -> None:
+    row = state.identity(prop, kind, value)
+    if row is None:
+        state.set_identity(
+            Identity(property=prop, kind=kind, id=value, person_id=person, first_seen=at, last_seen=at)
+        )
+    elif at > row.last_seen or row.person_id != person:
+        row.last_seen = max(row.last_seen, at)
+        row.person_id = person
+        state.set_identity(row)
+
+
+def merge(state: MemoryState, prop: str, source: str, target: str, at: datetime) -> None:
+    """Every id of person ``source`` (a guest, with no user id) becomes ``target``'s, with
+    its carts, orders and procedures."""
+    for kind, value in sorted(state.members.pop((prop, source), set())):
+        row = state.identities[(prop, kind, value)]
+        row.person_id = target
+        state.set_identity(row)
+    state.merges.append((prop, source, target))
+    move_carts(state, prop, source, target, at)
+    move_orders(state, prop, source, target)
+    move_procedures(state, prop, source, target)
+
+
+def resolve(state: MemoryState, event: Event) -> str | None:
+    """The person of ``event`` (None when it carries no usable id), linking ids as it goes."""
+    prop, at = event.property, event.timestamp or event.received_at
+    assert at is not None, "stored events always have a timestamp"
+    anon, user = usable(event.anonymous_id), usable(event.user_id)
+    if user is None:
+        if anon is None:
+            return None
+        row = state.identity(prop, "anonymous", anon)
+        person = row.person_id if row is not None else person_id_for(event)
+        _see(state, prop, "anonymous", anon, person, at)
+        return person
+    urow = state.identity(prop, "user", user)
+    if anon is None:
+        person = urow.person_id if urow is not None else person_id_for(event)
+        _see(state, prop, "user", user, person, at)
+        return person
+    arow = state.identity(prop, "anonymous", anon)
+    if arow is None:  # a new device for this user, or a new person
+        person = urow.person_id if urow is not None else person_id_for(event)
+        _see(state, prop, "user", user, person, at)
+        _see(state, prop, "anonymous", anon, person, at)
+        state.links.append(Link(property=prop, anonymous_id=anon, user_id=user, event_id=event.id, at=at))
+        return person
+    guest = arow.person_id
+    if urow is not None and urow.person_id == guest:  # linked before
+        _see(state, prop, "user", user, guest, at)
+        _see(state, prop, "anonymous", anon, guest, at)
+        return guest
+    owner = state.has_user(prop, guest)
+    if owner is not None and owner != user:  # the anonymous id belongs to another user
+        state.conflicts.append(
+            Conflict(
+                property=prop, anonymous_id=anon, user_id=owner, other_user_id=user, event_id=event.id, at=at
+            )
+        )
+        person = urow.person_id if urow is not None else person_id_for(event)
+        _see(state, prop, "user", user, person, at)
+        arow.last_seen = max(arow.last_seen, at)
+        state.set_identity(arow)
+        return person
+    # the guest logs in: it becomes the user's person (or the user joins the guest's person)
+    if urow is None:
+        _see(state, prop, "user", user, guest, at)
+        _see(state, prop, "anonymous", anon, guest, at)
+        person = guest
+    else:
+        person = urow.person_id
+        merge(state, prop, guest, person, at)
+        _see(state, prop, "user", user, person, at)
+        _see(state, prop, "anonymous", anon, person, at)
+    state.links.append(Link(property=prop, anonymous_id=anon, user_id=user, event_id=event.id, at=at))
+    return person

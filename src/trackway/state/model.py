@@ -1,0 +1,137 @@
+"""The derived state: identities, carts, orders, Koalect procedures.
+
+Rows of the derived tables as Structs. They are derived from stored events only,
+in the order the events were stored (``events.seq``), so ``trackway rebuild``
+gives the same rows as ingestion did.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import msgspec
+
+
+class Identity(msgspec.Struct, kw_only=True):
+    """One id (``kind`` ``anonymous`` or ``user``) and the person it belongs to."""
+
+    property: str
+    kind: str
+    id: str
+    person_id: str
+    first_seen: datetime
+    last_seen: datetime
+
+
+class Link(msgspec.Struct, kw_only=True):
+    """An anonymous id seen with a user id: the guest became this user."""
+
+    property: str
+    anonymous_id: str
+    user_id: str
+    event_id: str
+    at: datetime
+
+
+class Conflict(msgspec.Struct, kw_only=True):
+    """An anonymous id linked to ``user_id`` seen with ``other_user_id``: recorded, not merged."""
+
+    property: str
+    anonymous_id: str
+    user_id: str
+    other_user_id: str
+    event_id: str
+    at: datetime
+
+
+class Line(msgspec.Struct, kw_only=True):
+    item_id: str
+    item_name: str | None = None
+    quantity: int = 0
+    price: Decimal | None = None
+
+
+class Cart(msgspec.Struct, kw_only=True):
+    """A person's cart from its first item to its end: ``open``, ``converted`` (a purchase),
+    ``emptied`` (no line left) or ``merged`` (a guest's cart merged into the user's)."""
+
+    property: str
+    cart_id: str
+    person_id: str
+    status: str
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    transaction_id: str | None = None
+    merged_into: str | None = None
+    currency: str | None = None
+    lines: dict[str, Line] = {}
+    events: int = 0
+
+    @property
+    def value(self) -> Decimal:
+        return sum((ln.price * ln.quantity for ln in self.lines.values() if ln.price is not None), Decimal(0))
+
+
+class Order(msgspec.Struct, kw_only=True):
+    """An order by its transaction id. ``value`` is the order's value as the source states it;
+    ``refunded`` what refunds took back; a row with no purchase yet (a refund first) has no value."""
+
+    property: str
+    transaction_id: str
+    person_id: str | None = None
+    status: str | None = None
+    currency: str | None = None
+    value: Decimal | None = None
+    revenue: Decimal | None = None
+    tax: Decimal | None = None
+    shipping: Decimal | None = None
+    refunded: Decimal = Decimal(0)
+    lines: list[Line] = []
+    created_at: datetime
+    updated_at: datetime
+    purchased: bool = False
+    events: int = 0
+
+
+class OrderChange(msgspec.Struct, kw_only=True):
+    """One event that created or changed an order (the order's history)."""
+
+    property: str
+    transaction_id: str
+    seq: int
+    event_id: str
+    name: str
+    status: str | None
+    value: Decimal | None
+    refund: Decimal | None
+    at: datetime
+
+
+class Step(msgspec.Struct, kw_only=True):
+    index: int | None
+    name: str | None
+    at: datetime
+
+
+class Procedure(msgspec.Struct, kw_only=True):
+    """A person's way through a Koalect procedure (a donation form, a project creation, ...)."""
+
+    property: str
+    procedure_id: str
+    person_id: str  # "" for events with no identity (cookieless)
+    slug: str | None = None
+    category: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    steps: list[Step] = []
+    success_at: datetime | None = None
+    checkout_at: datetime | None = None
+    transaction_id: str | None = None
+    value: Decimal | None = None
+    currency: str | None = None
+    executed_at: datetime | None = None
+    execution_id: str | None = None
+    first_at: datetime
+    last_at: datetime

@@ -1,0 +1,301 @@
+"""The derived-state rules, event by event, on the in-memory state."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from trackway.model import Commerce, Event, Item
+from trackway.state.engine import apply
+from trackway.state.memory import MemoryState
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+_ids = itertools.count()
+
+
+def ev(
+    name,
+    anon=None,
+    user=None,
+    *,
+    items=None,
+    prop="shop",
+    dialect="gtm-ga4",
+    minutes=None,
+    props=None,
+    **commerce,
+):
+    n = next(_ids)
+    c = None
+    if items is not None or commerce:
+        c = Commerce(items=[Item(**i) for i in items] if items is not None else None, **commerce)
+    at = T0 + timedelta(minutes=n if minutes is None else minutes)
+    return Event(
+        name=name,
+        dialect=dialect,
+        id=f"e{n:05d}",
+        property=prop,
+        timestamp=at,
+        received_at=at,
+        anonymous_id=anon,
+        user_id=user,
+        commerce=c,
+        properties=props or {},
+    )
+
+
+def run(*events):
+    state = MemoryState()
+    people = [apply(state, e, n) for n, e in enumerate(events)]
+    return state, people
+
+
+def person_of(state, kind, value, prop="shop"):
+    return state.identities[(prop, kind, value)].person_id
+
+
+def test_a_guest_who_logs_in_and_buys_is_one_person_from_the_first_event():
+    events = [
+        ev("view_item_list", "a1"),
+        ev(
+            "add_to_cart",
+            "a1",
+            items=[{"item_id": "tee", "price": Decimal("10"), "quantity": 2}],
+            currency="EUR",
+        ),
+        ev("login", "a1", "u1"),
+        ev("purchase", "a1", "u1", transaction_id="T1", currency="EUR", value=Decimal("20")),
+        ev("view_item", None, "u1"),
+    ]
+    state, people = run(*events)
+    assert len(set(people)) == 1
+    assert person_of(state, "anonymous", "a1") == person_of(state, "user", "u1") == people[0]
+    assert [(ln.anonymous_id, ln.user_id) for ln in state.links] == [("a1", "u1")]
+    assert state.conflicts == []
+    assert state.orders[("shop", "T1")].person_id == people[0]
+
+
+def test_a_known_user_on_a_new_device_merges_the_guest_into_the_user():
+    events = [
+        ev("login", "old-device", "u1"),
+        ev("add_to_cart", "new-device", items=[{"item_id": "cap", "quantity": 1}]),
+        ev("login", "new-device", "u1"),
+    ]
+    state, people = run(*events)
+    user = person_of(state, "user", "u1")
+    assert person_of(state, "anonymous", "new-device") == user
+    assert people[1] != user  # the guest's own person id before the merge
+    assert state.merges == [("shop", people[1], user)]
+    [cart] = [c for c in state.carts.values() if c.status == "open"]
+    assert (cart.person_id, list(cart.lines)) == (user, ["cap"])
+
+
+def test_two_users_on_one_device_stay_two_people_and_a_conflict_is_recorded():
+    state, people = run(
+        ev("login", "shared", "alice"), ev("page_view", "shared"), ev("login", "shared", "bob")
+    )
+    alice, bob = person_of(state, "user", "alice"), person_of(state, "user", "bob")
+    assert alice != bob
+    assert person_of(state, "anonymous", "shared") == alice  # the first link stays
+    assert people == [alice, alice, bob]
+    [conflict] = state.conflicts
+    assert (conflict.anonymous_id, conflict.user_id, conflict.other_user_id) == ("shared", "alice", "bob")
+
+
+@pytest.mark.parametrize(
+    "placeholder", ["", "null", "undefined", "0", "anonymous", "Guest", " NULL ", "(not set)"]
+)
+def test_placeholders_are_never_link_keys(placeholder):
+    state, people = run(ev("login", placeholder, "alice"), ev("login", placeholder, "bob"))
+    assert people[0] != people[1]
+    assert state.links == [] and state.conflicts == []
+    assert ("shop", "anonymous", placeholder) not in state.identities
+
+
+def test_properties_have_their_own_identities():
+    state, people = run(ev("login", "a1", "u1", prop="shop"), ev("login", "a1", "u2", prop="donations"))
+    assert people[0] != people[1]
+    assert state.conflicts == []
+
+
+def _line_view(cart):
+    return {k: (ln.quantity, ln.price) for k, ln in cart.lines.items()}
+
+
+def test_cart_deltas_equal_the_update_cart_that_follows():
+    adds = [
+        ev("add_to_cart", "a", items=[{"item_id": "tee", "price": Decimal("10"), "quantity": 2}]),
+        ev("add_to_cart", "a", items=[{"item_id": "cap", "price": Decimal("5")}]),
+        ev("remove_from_cart", "a", items=[{"item_id": "tee", "quantity": 1}]),
+        ev("add_to_cart", "a", items=[{"item_id": "mug", "price": Decimal("7"), "quantity": 3}]),
+        ev("remove_from_cart", "a", items=[{"item_id": "mug", "quantity": 3}]),
+    ]
+    state, _ = run(*adds)
+    [built] = state.carts.values()
+    snapshot = ev(
+        "update_cart",
+        "b",
+        items=[
+            {"item_id": "tee", "price": Decimal("10"), "quantity": 1},
+            {"item_id": "cap", "price": Decimal("5"), "quantity": 1},
+        ],
+    )
+    state2, _ = run(snapshot)
+    [sent] = state2.carts.values()
+    assert _line_view(built) == _line_view(sent) == {"tee": (1, Decimal("10")), "cap": (1, Decimal("5"))}
+    assert built.value == sent.value == Decimal("15")
+
+
+def test_update_cart_replaces_and_empty_items_clear_the_cart():
+    state, _ = run(
+        ev("add_to_cart", "a", items=[{"item_id": "tee", "quantity": 2}]),
+        ev("update_cart", "a", dialect="convead", items=[{"item_id": "cap", "quantity": 1}]),
+    )
+    [cart] = state.carts.values()
+    assert (cart.status, list(cart.lines)) == ("open", ["cap"])
+    state, _ = run(
+        ev("add_to_cart", "a", items=[{"item_id": "tee"}]),
+        ev("update_cart", "a", dialect="convead", items=[]),
+        ev("add_to_cart", "a", items=[{"item_id": "cap"}]),
+    )
+    carts = sorted(state.carts.values(), key=lambda c: c.opened_at)
+    assert [(c.status, list(c.lines)) for c in carts] == [("emptied", []), ("open", ["cap"])]
+
+
+def test_a_purchase_converts_the_open_cart_and_the_next_add_opens_another():
+    state, _ = run(
+        ev("add_to_cart", "a", items=[{"item_id": "tee"}]),
+        ev("purchase", "a", transaction_id="T9", currency="EUR", value=Decimal(10)),
+        ev("add_to_cart", "a", items=[{"item_id": "cap"}]),
+    )
+    first, second = sorted(state.carts.values(), key=lambda c: c.opened_at)
+    assert (first.status, first.transaction_id, second.status) == ("converted", "T9", "open")
+
+
+def test_a_guest_cart_merges_into_the_users_open_cart_on_login():
+    state, _ = run(
+        ev("add_to_cart", "phone", "u1", items=[{"item_id": "tee", "quantity": 1}]),
+        ev(
+            "add_to_cart",
+            "laptop",
+            items=[{"item_id": "tee", "quantity": 2}, {"item_id": "cap", "quantity": 1}],
+        ),
+        ev("login", "laptop", "u1"),
+    )
+    user = person_of(state, "user", "u1")
+    opened = [c for c in state.carts.values() if c.status == "open"]
+    merged = [c for c in state.carts.values() if c.status == "merged"]
+    assert len(opened) == 1 and len(merged) == 1
+    assert opened[0].person_id == merged[0].person_id == user
+    assert {k: ln.quantity for k, ln in opened[0].lines.items()} == {"tee": 3, "cap": 1}
+    assert merged[0].merged_into == opened[0].cart_id
+
+
+def _order(items=(("tee", "10", 2), ("cap", "5", 1)), **kw):
+    lines = [{"item_id": i, "price": Decimal(p), "quantity": q} for i, p, q in items]
+    return ev("purchase", "a", items=lines, transaction_id="T1", currency="EUR", **kw)
+
+
+def test_a_partial_refund_takes_back_exactly_the_refunded_items():
+    state, _ = run(
+        _order(value=Decimal("25"), status="in_progress"),
+        ev(
+            "refund", "a", transaction_id="T1", items=[{"item_id": "tee", "quantity": 1}]
+        ),  # priced from the order
+        ev(
+            "refund",
+            "a",
+            transaction_id="T1",
+            items=[{"item_id": "cap", "quantity": 1, "price": Decimal("4.5")}],
+        ),
+    )
+    order = state.orders[("shop", "T1")]
+    assert (order.value, order.refunded) == (Decimal("25"), Decimal("14.5"))
+    assert [h.refund for h in state.history] == [None, Decimal("10"), Decimal("4.5")]
+
+
+def test_a_full_refund_takes_back_the_whole_order_and_a_status_update_keeps_the_history():
+    state, _ = run(
+        _order(value=Decimal("25"), status="pending"),
+        _order(status="shipped"),
+        ev("refund", "a", transaction_id="T1", value=Decimal("99"), status="returned"),
+    )
+    order = state.orders[("shop", "T1")]
+    assert (order.status, order.value, order.refunded) == ("returned", Decimal("25"), Decimal("25"))
+    assert [(h.name, h.status) for h in state.history] == [
+        ("purchase", "pending"),
+        ("purchase", "shipped"),
+        ("refund", "returned"),
+    ]
+
+
+def test_a_refund_before_its_purchase_is_kept_and_the_purchase_completes_the_order():
+    state, _ = run(
+        ev("refund", "a", transaction_id="T7", value=Decimal("5"), currency="USD"),
+        ev("purchase", "a", transaction_id="T7", value=Decimal("30"), currency="USD"),
+    )
+    order = state.orders[("shop", "T7")]
+    assert (order.purchased, order.value, order.refunded, order.currency) == (
+        True,
+        Decimal("30"),
+        Decimal("5"),
+        "USD",
+    )
+
+
+def kevent(name, anon, step=None, **props):
+    base = {"procedure_id": "P1", "procedure_slug": "spring-run", "procedure_category": "donation"}
+    if step is not None:
+        base.update(step_index=step[0], step_name=step[1])
+    return ev(name, anon, dialect="koalect", props={**base, **props})
+
+
+def test_a_procedure_records_steps_checkout_transaction_and_execution():
+    state, people = run(
+        kevent("view_step", "d1", (1, "personal_infos")),
+        kevent("begin_checkout", "d1"),
+        ev(
+            "purchase",
+            "d1",
+            dialect="koalect",
+            transaction_id="K1",
+            value=Decimal(16),
+            currency="EUR",
+            props={"procedure_id": "P1"},
+        ),
+        kevent("view_step", "d1", (2, "success")),
+        kevent("execution", "d1", execution_id="X1"),
+    )
+    proc = state.procedures[("shop", "P1", people[0])]
+    assert [(s.index, s.name) for s in proc.steps] == [(1, "personal_infos"), (2, "success")]
+    assert (proc.category, proc.slug, proc.transaction_id, proc.value, proc.execution_id) == (
+        "donation",
+        "spring-run",
+        "K1",
+        Decimal(16),
+        "X1",
+    )
+    assert proc.success_at is not None and proc.checkout_at is not None and proc.executed_at is not None
+
+
+def test_a_procedure_abandoned_after_its_first_step_has_no_success():
+    state, people = run(kevent("view_step", "d2", (1, "personal_infos")))
+    proc = state.procedures[("shop", "P1", people[0])]
+    assert (proc.success_at, proc.checkout_at, len(proc.steps)) == (None, None, 1)
+
+
+def test_a_guests_procedure_merges_into_the_users_on_login():
+    state, _ = run(
+        kevent("view_step", "dev", (1, "personal_infos")),
+        ev("login", "old", "u9"),
+        kevent("view_step", "old", (1, "personal_infos")),
+        ev("login", "dev", "u9"),
+    )
+    user = person_of(state, "user", "u9")
+    [proc] = list(state.procedures.values())
+    assert proc.person_id == user
+    assert len(proc.steps) == 1
+    assert state.removed_procedures
