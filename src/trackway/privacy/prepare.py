@@ -1,0 +1,159 @@
+"""What the collector applies to every event before storing it.
+
+:func:`prepare` mutates the event (it assigns new dicts: the dicts it finds may be
+shared with other events of the same request and are never changed in place):
+
+1. ``event.consent`` becomes the raw signals plus the derived keys
+   ``"purposes"`` (all four :data:`~trackway.privacy.consent.PURPOSES`, True or
+   False), ``"assumed"`` (the purposes no signal spoke of, filled from
+   ``consent_default``, in PURPOSES order; absent when every purpose was stated;
+   all four when there was no signal at all) and ``"cookieless": True`` when the
+   event was stored without identifiers. A client cannot set these three keys:
+   they are always recomputed.
+2. If a purpose of ``consent_required`` is not granted, the event is *cookieless*:
+   ``anonymous_id``, ``user_id`` and ``user`` become None, ``context["user_data"]``
+   (Measurement Protocol user-provided data) is removed and ``context["ip"]``
+   truncated. The event itself is kept and counted.
+3. Otherwise: server-side hashes are added (``hash_identifiers``), the identifiers
+   policy is applied to ``event.user`` (``"drop"`` also removes
+   ``context["user_data"]``, which exists to carry hashed emails and phones), and
+   the IP is truncated if ``truncate_ip``.
+
+Idempotent: replays run it again and an event it already prepared does not change.
+Re-running with other settings recomputes the purposes and the cookieless flag,
+but identifiers already removed do not come back. Never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from trackway.errors import ConfigError
+from trackway.model import CONSENT_DERIVED, Event
+from trackway.privacy.consent import PURPOSES, purposes
+from trackway.privacy.pii import POLICIES, _policy, _with_hashes, truncate_ip
+
+DERIVED_KEYS = CONSENT_DERIVED
+CONSENT_DEFAULTS = ("granted", "denied")
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """A property's privacy policy. Invalid values raise :class:`ConfigError` here,
+    once, so that :func:`prepare` can trust them.
+
+    ``consent_required``: the purposes an event needs to be stored with identifiers
+    (empty: every event keeps them). ``consent_default``: what a purpose no signal
+    speaks of means, ``"granted"`` or ``"denied"``. ``category_map``: Commanders Act
+    category id (a string) -> purpose. ``identifiers``: ``"keep"``, ``"hash"`` or
+    ``"drop"`` for the plain email and phone. ``truncate_ip``: truncate every
+    event's IP (cookieless events always are). ``hash_identifiers``: compute the
+    md5/sha256 of plain email and phone server-side.
+    """
+
+    consent_required: tuple[str, ...] = ()
+    consent_default: str = "granted"
+    category_map: Mapping[str, str] = field(default_factory=dict)
+    identifiers: str = "keep"
+    truncate_ip: bool = False
+    hash_identifiers: bool = True
+
+    def __post_init__(self) -> None:
+        required = self.consent_required
+        if isinstance(required, str) or not all(p in PURPOSES for p in required):
+            raise ConfigError(_expected("consent_required", f"a list of purposes of {PURPOSES}", required))
+        object.__setattr__(self, "consent_required", tuple(dict.fromkeys(required)))
+        if self.consent_default not in CONSENT_DEFAULTS:
+            raise ConfigError(_expected("consent_default", "'granted' or 'denied'", self.consent_default))
+        if self.identifiers not in POLICIES:
+            raise ConfigError(_expected("identifiers", "'keep', 'hash' or 'drop'", self.identifiers))
+        cmap = self.category_map
+        if not isinstance(cmap, Mapping) or not all(
+            type(k) is str and v in PURPOSES for k, v in cmap.items()
+        ):
+            raise ConfigError(
+                _expected(
+                    "category_map",
+                    f"category ids (strings) -> one of {PURPOSES}, e.g. {{'1': 'analytics'}}",
+                    cmap,
+                )
+            )
+        object.__setattr__(self, "category_map", MappingProxyType(dict(cmap)))
+
+
+def _expected(name: str, what: str, got: Any) -> str:
+    return f"privacy setting {name}: expected {what}, got {got!r}; fix it in the property's privacy settings"
+
+
+def prepare(event: Event, settings: PrivacySettings) -> None:
+    """Apply consent, the identifiers policy and IP truncation to ``event`` in place
+    (see the module docstring). Idempotent; never raises."""
+    raw = event.consent
+    if type(raw) is dict:
+        derived = "purposes" in raw or "assumed" in raw or "cookieless" in raw
+        signals = _signals(raw) if derived else raw
+    elif isinstance(raw, Mapping):
+        signals = _signals(raw)
+    else:
+        signals = None
+    stated = purposes(signals, settings.category_map)
+    full = dict.fromkeys(PURPOSES, settings.consent_default == "granted")
+    consent: dict[str, Any] = dict(signals) if signals else {}
+    consent["purposes"] = full
+    if stated:
+        full.update(stated)
+        if len(stated) < len(PURPOSES):
+            consent["assumed"] = [p for p in PURPOSES if p not in stated]
+    else:
+        consent["assumed"] = list(PURPOSES)
+    cookieless = False
+    for purpose in settings.consent_required:
+        if not full[purpose]:
+            cookieless = True
+            break
+    context = event.context
+    if cookieless:
+        consent["cookieless"] = True
+        event.consent = consent
+        event.anonymous_id = None
+        event.user_id = None
+        event.user = None
+        if type(context) is dict:
+            _context(event, context, truncate=True, user_data=True)
+        return
+    event.consent = consent
+    user = event.user
+    if user is not None:
+        if type(user) is dict:
+            if settings.hash_identifiers:
+                user = _with_hashes(user)
+            event.user = _policy(user, settings.identifiers)
+        elif settings.identifiers != "keep":
+            event.user = None
+    if type(context) is dict and (settings.truncate_ip or settings.identifiers == "drop"):
+        _context(event, context, truncate=settings.truncate_ip, user_data=settings.identifiers == "drop")
+
+
+def _signals(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k not in DERIVED_KEYS}
+
+
+def _context(event: Event, context: dict[str, Any], *, truncate: bool, user_data: bool) -> None:
+    """Truncate ``context["ip"]`` and/or remove ``context["user_data"]``, on a copy."""
+    out = context
+    if truncate:
+        ip = context.get("ip")
+        if ip is not None:
+            short = truncate_ip(ip)
+            if short != ip:
+                out = dict(context)
+                out["ip"] = short
+    if user_data and "user_data" in out:
+        if out is context:
+            out = dict(context)
+        del out["user_data"]
+    if out is not context:
+        event.context = out

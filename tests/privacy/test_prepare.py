@@ -1,0 +1,465 @@
+"""prepare(): consent purposes, cookieless events, identifier policies, IP truncation, idempotency."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trackway.errors import ConfigError
+from trackway.model import Event
+from trackway.privacy.consent import GOOGLE_TYPES, PURPOSES
+from trackway.privacy.prepare import PrivacySettings, prepare
+
+EMAIL = "john.doe@example.com"
+EMAIL_MD5 = "8eb1b522f60d11fa897de1dc6351b7e8"
+EMAIL_SHA256 = "836f82db99121b3481011f16b49dfa5fbc714a0d1b1b9f784a1ebbbf5b39577f"
+PHONE = "+33612345678"
+PHONE_MD5 = "60dd761f55cb17f0532c9fb1679e8ddd"
+PHONE_SHA256 = "42d573cfc315801d4cd8eddd5416b416a0bf298b9b9e12d6b07442c91db42bd8"
+HASHES = {
+    "email_md5": EMAIL_MD5,
+    "email_sha256": EMAIL_SHA256,
+    "phone_md5": PHONE_MD5,
+    "phone_sha256": PHONE_SHA256,
+}
+
+CA_MAP = {"1": "functional", "2": "analytics", "3": "marketing", "4": "personalization"}
+ALL = dict.fromkeys(PURPOSES, True)
+NONE = dict.fromkeys(PURPOSES, False)
+
+
+def event(**kw):
+    base = {
+        "name": "purchase",
+        "dialect": "commanders-act",
+        "anonymous_id": "anon-1",
+        "user_id": "u-42",
+        "user": {"email": EMAIL, "phone": PHONE, "firstname": "John", "city": "Boston"},
+        "context": {
+            "ip": "203.0.113.7",
+            "user_agent": "Mozilla/5.0",
+            "page": {"url": "https://shop.example/"},
+        },
+    }
+    base.update(kw)
+    return Event(**base)
+
+
+def need(*required, **kw):
+    return PrivacySettings(consent_required=required, category_map=CA_MAP, **kw)
+
+
+KEPT = {"anonymous_id": "anon-1", "user_id": "u-42"}
+COOKIELESS = {"anonymous_id": None, "user_id": None, "user": None}
+USER = {"email": EMAIL, "phone": PHONE, "firstname": "John", "city": "Boston"}
+
+CASES = [
+    # no signal, the default grants: everything kept, hashes added, purposes all assumed
+    (
+        "no signal, default granted",
+        PrivacySettings(),
+        {},
+        {**KEPT, "user": {**USER, **HASHES}, "consent": {"purposes": ALL, "assumed": list(PURPOSES)}},
+        "203.0.113.7",
+    ),
+    (
+        "no signal, analytics required, default denied",
+        need("analytics", consent_default="denied"),
+        {},
+        {**COOKIELESS, "consent": {"purposes": NONE, "assumed": list(PURPOSES), "cookieless": True}},
+        "203.0.113.0",
+    ),
+    (
+        "CA categories grant the required purpose",
+        need("analytics"),
+        {"consent": {"categories": ["1", "2"]}},
+        {
+            **KEPT,
+            "user": {**USER, **HASHES},
+            "consent": {
+                "categories": ["1", "2"],
+                "purposes": {
+                    "functional": True,
+                    "analytics": True,
+                    "marketing": False,
+                    "personalization": False,
+                },
+            },
+        },
+        "203.0.113.7",
+    ),
+    (
+        "CA categories without the required purpose",
+        need("analytics"),
+        {"consent": {"categories": ["1", "3"]}},
+        {
+            **COOKIELESS,
+            "consent": {
+                "categories": ["1", "3"],
+                "purposes": {
+                    "functional": True,
+                    "analytics": False,
+                    "marketing": True,
+                    "personalization": False,
+                },
+                "cookieless": True,
+            },
+        },
+        "203.0.113.0",
+    ),
+    (
+        "gtag analytics denied",
+        need("analytics"),
+        {"consent": {"analytics_storage": "denied", "ad_storage": "granted"}},
+        {
+            **COOKIELESS,
+            "consent": {
+                "analytics_storage": "denied",
+                "ad_storage": "granted",
+                "purposes": {**ALL, "analytics": False},
+                "assumed": ["personalization", "functional"],
+                "cookieless": True,
+            },
+        },
+        "203.0.113.0",
+    ),
+    (
+        "the required purpose not stated, default denied",
+        need("analytics", consent_default="denied"),
+        {"consent": {"ad_user_data": "GRANTED", "ad_personalization": "GRANTED"}},
+        {
+            **COOKIELESS,
+            "consent": {
+                "ad_user_data": "GRANTED",
+                "ad_personalization": "GRANTED",
+                "purposes": {**NONE, "marketing": True, "personalization": True},
+                "assumed": ["analytics", "functional"],
+                "cookieless": True,
+            },
+        },
+        "203.0.113.0",
+    ),
+    (
+        "the required purpose not stated, default granted",
+        need("analytics"),
+        {"consent": {"ad_user_data": "DENIED"}},
+        {
+            **KEPT,
+            "user": {**USER, **HASHES},
+            "consent": {
+                "ad_user_data": "DENIED",
+                "purposes": {**ALL, "marketing": False},
+                "assumed": ["analytics", "personalization", "functional"],
+            },
+        },
+        "203.0.113.7",
+    ),
+    (
+        "Koalect cookie, two purposes required, one missing",
+        need("analytics", "marketing"),
+        {"consent": {"koalect_consent": "functional analytics"}},
+        {
+            **COOKIELESS,
+            "consent": {
+                "koalect_consent": "functional analytics",
+                "purposes": {
+                    "functional": True,
+                    "analytics": True,
+                    "marketing": False,
+                    "personalization": True,
+                },
+                "assumed": ["personalization"],
+                "cookieless": True,
+            },
+        },
+        "203.0.113.0",
+    ),
+    (
+        "policy hash",
+        need("analytics", identifiers="hash"),
+        {"consent": {"analytics_storage": "granted"}},
+        {
+            **KEPT,
+            "user": {"firstname": "John", "city": "Boston", **HASHES},
+            "consent": {
+                "analytics_storage": "granted",
+                "purposes": ALL,
+                "assumed": ["marketing", "personalization", "functional"],
+            },
+        },
+        "203.0.113.7",
+    ),
+    (
+        "policy hash computes hashes even when hash_identifiers is off",
+        PrivacySettings(identifiers="hash", hash_identifiers=False),
+        {},
+        {**KEPT, "user": {"firstname": "John", "city": "Boston", **HASHES}},
+        "203.0.113.7",
+    ),
+    (
+        "policy drop, IP truncated",
+        PrivacySettings(identifiers="drop", truncate_ip=True),
+        {},
+        {**KEPT, "user": {"firstname": "John", "city": "Boston"}},
+        "203.0.113.0",
+    ),
+    (
+        "keep without server-side hashes",
+        PrivacySettings(hash_identifiers=False),
+        {},
+        {**KEPT, "user": USER},
+        "203.0.113.7",
+    ),
+    (
+        "keep, a client hash kept as sent",
+        PrivacySettings(),
+        {"user": {"email": EMAIL, "email_md5": "c" * 32}},
+        {**KEPT, "user": {"email": EMAIL, "email_md5": "c" * 32, "email_sha256": EMAIL_SHA256}},
+        "203.0.113.7",
+    ),
+    (
+        "IPv6 truncated",
+        PrivacySettings(truncate_ip=True),
+        {"context": {"ip": "2001:db8:85a3::8a2e:370:7334"}},
+        {**KEPT},
+        "2001:db8:85a3::",
+    ),
+    (
+        "a garbage IP becomes empty",
+        PrivacySettings(truncate_ip=True),
+        {"context": {"ip": "unknown"}},
+        {**KEPT},
+        "",
+    ),
+    (
+        "client-sent derived keys are recomputed",
+        need("analytics"),
+        {"consent": {"analytics_storage": "granted", "cookieless": True, "purposes": NONE, "assumed": "x"}},
+        {
+            **KEPT,
+            "consent": {
+                "analytics_storage": "granted",
+                "purposes": ALL,
+                "assumed": ["marketing", "personalization", "functional"],
+            },
+        },
+        "203.0.113.7",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "settings_", "fields", "expected", "ip"), CASES, ids=[c[0] for c in CASES])
+def test_prepare(label, settings_, fields, expected, ip):
+    e = event(**fields)
+    prepare(e, settings_)
+    for name, value in expected.items():
+        assert getattr(e, name) == value, name
+    assert e.context is not None
+    assert e.context["ip"] == ip
+    if "context" not in fields:
+        assert e.context["user_agent"] == "Mozilla/5.0"
+    once = copy.deepcopy(e)
+    prepare(e, settings_)
+    assert e == once
+
+
+def test_a_cookieless_event_is_still_an_event():
+    e = event(
+        consent={"categories": []},
+        context={"ip": "203.0.113.7", "user_data": {"sha256_email_address": [EMAIL_SHA256]}},
+        properties={"search_term": "shoes"},
+    )
+    prepare(e, need("analytics"))
+    assert e.consent is not None
+    assert e.consent["cookieless"] is True
+    assert (e.name, e.dialect, e.properties) == ("purchase", "commanders-act", {"search_term": "shoes"})
+    assert e.anonymous_id is None
+    assert e.user_id is None
+    assert e.user is None
+    assert e.context == {"ip": "203.0.113.0"}
+
+
+def test_drop_removes_mp_user_data():
+    e = event(context={"ip": "1.2.3.4", "user_data": {"sha256_email_address": [EMAIL_SHA256]}})
+    prepare(e, PrivacySettings(identifiers="drop"))
+    assert e.context == {"ip": "1.2.3.4"}
+    e = event(context={"ip": "1.2.3.4", "user_data": {"sha256_email_address": [EMAIL_SHA256]}})
+    prepare(e, PrivacySettings(identifiers="hash"))
+    assert e.context == {"ip": "1.2.3.4", "user_data": {"sha256_email_address": [EMAIL_SHA256]}}
+
+
+def test_dicts_shared_between_events_are_not_changed():
+    consent = {"ad_user_data": "DENIED"}
+    user = {"email": EMAIL, "phone": PHONE}
+    context = {"ip": "203.0.113.7", "user_data": {"x": 1}}
+    snapshot = copy.deepcopy((consent, user, context))
+    events = [
+        Event(name="a", dialect="ga4-mp", consent=consent, user=user, context=context) for _ in range(2)
+    ]
+    prepare(events[0], need("marketing", truncate_ip=True))
+    prepare(events[1], PrivacySettings(identifiers="drop", truncate_ip=True))
+    assert (consent, user, context) == snapshot
+    assert events[0].user is None
+    assert events[1].user == {}
+
+
+def test_no_user_no_consent():
+    e = Event(name="page_view", dialect="gtm-ga4")
+    prepare(e, PrivacySettings(identifiers="hash", truncate_ip=True))
+    assert e.user is None
+    assert e.context is None
+    assert e.consent == {"purposes": ALL, "assumed": list(PURPOSES)}
+
+
+def test_other_settings_recompute_the_flags_but_removed_ids_stay_removed():
+    e = event(consent={"categories": ["1"]})
+    prepare(e, need("analytics"))
+    assert e.consent is not None
+    assert e.consent["cookieless"] is True
+    prepare(e, need())
+    assert e.consent is not None
+    assert "cookieless" not in e.consent
+    assert (e.anonymous_id, e.user_id, e.user) == (None, None, None)
+
+
+BAD_SETTINGS = [
+    {"consent_required": ("analytic",)},
+    {"consent_required": "analytics"},
+    {"consent_default": "GRANTED"},
+    {"identifiers": "hashed"},
+    {"category_map": {"1": "ads"}},
+    {"category_map": {1: "analytics"}},
+    {"category_map": ["1"]},
+]
+
+
+@pytest.mark.parametrize("kw", BAD_SETTINGS)
+def test_bad_settings_are_config_errors(kw):
+    with pytest.raises(ConfigError, match="expected"):
+        PrivacySettings(**kw)
+
+
+def test_settings_are_normalised_and_frozen():
+    s = PrivacySettings(consent_required=["analytics", "analytics"], category_map={"1": "analytics"})  # type: ignore[arg-type]
+    assert s.consent_required == ("analytics",)
+    source = {"1": "analytics"}
+    s = PrivacySettings(category_map=source)
+    source["2"] = "marketing"
+    assert dict(s.category_map) == {"1": "analytics"}
+    with pytest.raises(AttributeError):
+        s.identifiers = "drop"  # type: ignore[misc]
+
+
+# property: never raises, idempotent, never changes the dicts it was given
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+STATES = st.sampled_from(["granted", "denied", "GRANTED", "DENIED", "maybe", ""])
+CONSENT_VALUES = st.one_of(
+    STATES,
+    st.lists(st.sampled_from(["1", "2", "3", "4", "9", 1, 2, None, True]), max_size=4),
+    st.sampled_from(["functional analytics marketing", "analytics", "", "marketing,functional"]),
+    JSON,
+)
+CONSENT = st.one_of(
+    st.none(),
+    st.dictionaries(
+        st.one_of(
+            st.sampled_from(
+                [
+                    *GOOGLE_TYPES,
+                    "categories",
+                    "koalect_consent",
+                    "non_personalized_ads",
+                    "purposes",
+                    "assumed",
+                    "cookieless",
+                ]
+            ),
+            st.text(max_size=6),
+        ),
+        CONSENT_VALUES,
+        max_size=6,
+    ),
+)
+USER_VALUES = st.one_of(
+    st.sampled_from(
+        [EMAIL, " John.Doe@Example.com", "bad@", PHONE, "+33 6 12 34 56 78", "06 12 34 56 78", EMAIL_MD5]
+    ),
+    JSON,
+)
+USERS = st.one_of(
+    st.none(),
+    st.dictionaries(
+        st.one_of(
+            st.sampled_from(
+                ["email", "phone", "email_md5", "email_sha256", "phone_md5", "phone_sha256", "firstname"]
+            ),
+            st.text(max_size=6),
+        ),
+        USER_VALUES,
+        max_size=6,
+    ),
+)
+CONTEXTS = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "ip": st.one_of(st.ip_addresses().map(str), st.text(max_size=10), JSON),
+            "user_data": JSON,
+            "locale": st.text(max_size=5),
+        },
+    ),
+)
+SETTINGS = st.builds(
+    PrivacySettings,
+    consent_required=st.lists(st.sampled_from(PURPOSES), max_size=2).map(tuple),
+    consent_default=st.sampled_from(["granted", "denied"]),
+    category_map=st.dictionaries(st.sampled_from(["1", "2", "3", "4"]), st.sampled_from(PURPOSES)),
+    identifiers=st.sampled_from(["keep", "hash", "drop"]),
+    truncate_ip=st.booleans(),
+    hash_identifiers=st.booleans(),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    consent=CONSENT,
+    user=USERS,
+    context=CONTEXTS,
+    ids=st.tuples(st.none() | st.text(max_size=5), st.none() | st.text(max_size=5)),
+    settings_=SETTINGS,
+)
+def test_prepare_never_raises_and_is_idempotent(consent, user, context, ids, settings_):
+    inputs = copy.deepcopy((consent, user, context))
+    e = Event(
+        name="x",
+        dialect="d",
+        anonymous_id=ids[0],
+        user_id=ids[1],
+        user=user,
+        consent=consent,
+        context=context,
+    )
+    prepare(e, settings_)
+    assert (consent, user, context) == inputs
+    once = copy.deepcopy(e)
+    prepare(e, settings_)
+    assert e == once
+    assert e.consent is not None
+    assert set(e.consent["purposes"]) == set(PURPOSES)
+    if e.consent.get("cookieless"):
+        assert (e.anonymous_id, e.user_id, e.user) == (None, None, None)
+        assert any(not e.consent["purposes"][p] for p in settings_.consent_required)
+    else:
+        assert all(e.consent["purposes"][p] for p in settings_.consent_required)
+        if settings_.identifiers != "keep" and isinstance(e.user, dict):
+            assert "email" not in e.user
+            assert "phone" not in e.user
