@@ -1,0 +1,158 @@
+"""Truth actions as canonical events, ready for Trackway's encoders.
+
+:func:`canonical` builds the :class:`trackway.Event` of one action in the dialect it
+is sent in: the fields that dialect needs (Commanders Act's ``revenue`` and ``type``,
+UA's checkout steps, Koalect's procedure context and ``ecommerce`` extras, adobe-dtm's
+``externalRef``) and, for an invalid action, exactly the fault its reason names.
+Every action gets its client event id and its time; each dialect carries what it can.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from trackway.demo import catalog as c
+from trackway.demo.sessions import CONVEAD, UA
+from trackway.demo.truth import Action, Line
+from trackway.model import Commerce, Event, Item
+
+_MONEY = frozenset(
+    {
+        "view_item",
+        "add_to_cart",
+        "remove_from_cart",
+        "begin_checkout",
+        "add_payment_info",
+        "purchase",
+        "order_update",
+    }
+)
+_ORDER = frozenset({"purchase", "order_update"})
+
+# What each (dialect, form) carries of the event's envelope: its client id, its time,
+# its anonymous and user ids. The rest travels beside the payload (the /collect
+# envelope's ids) or not at all (the collector's receive time); leaving it off the
+# canonical event spares the encoders their NOT_CARRIED warnings.
+_NOTHING: frozenset[str] = frozenset()
+_CARRIES: dict[tuple[str, str | None], frozenset[str]] = {
+    ("gtm-ga4", None): frozenset({"id"}),
+    ("gtm-ua", None): frozenset({"id"}),
+    ("adobe-dtm", None): frozenset({"id"}),
+    ("koalect", None): frozenset({"id"}),
+    ("ga4-mp", None): frozenset({"timestamp", "ids"}),
+    ("commanders-act", "server"): frozenset({"id", "timestamp", "ids"}),
+    ("commanders-act", "call"): frozenset({"ids"}),
+    ("convead", "post"): frozenset({"ids"}),
+    ("insend", "post"): frozenset({"ids"}),
+}
+
+
+def iso(when: datetime) -> str:
+    """ISO 8601 UTC with milliseconds and ``Z``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def _item(ln: Line, a: Action, dialect: str, index: int | None) -> Item:
+    item = Item(
+        item_id=ln.item_id or None, item_name=ln.item_name or None, price=ln.price, quantity=ln.quantity
+    )
+    product = c.BY_ID.get(ln.item_id)
+    if dialect == "koalect":
+        proc = a.procedure
+        item.currency = a.currency
+        item.affiliation = "Koalect Platform"
+        if proc is not None:
+            item.list_id, item.list_name = proc.slug, proc.name
+        return item
+    if product is not None and dialect not in CONVEAD:
+        item.brand = product.brand
+        item.categories = product.category.split("/")
+    if dialect == "commanders-act" and ln.item_id:
+        item.product_id = ln.item_id
+    if dialect == "adobe-dtm" and ln.item_id:
+        item.extras = {"externalRef": f"EXT-{ln.item_id[4:]}"}
+    if a.kind == "view_item_list":
+        if dialect != "commanders-act":  # Commanders Act requires a quantity on every item
+            item.quantity = None
+        item.index = index
+        if dialect not in UA or dialect == "gtag-ua":
+            item.list_name = a.list_name
+    return item
+
+
+def canonical(a: Action, dialect: str) -> Event:
+    """The canonical event of ``a`` as sent in ``dialect`` (the dialect it is written in)."""
+    props: dict[str, Any] = {}
+    extras: dict[str, Any] = {}
+    user: dict[str, Any] | None = None
+    commerce = None
+    kind = a.kind
+    if a.items or kind in _MONEY or kind in ("refund", "update_cart") or a.transaction_id:
+        index = 0 if kind == "view_item_list" else None
+        items = [_item(ln, a, dialect, None if index is None else n) for n, ln in enumerate(a.items)]
+        commerce = Commerce(currency=a.currency if a.currency_sent else None, items=items)
+        if kind in _MONEY or kind in ("refund", "execution"):
+            commerce.value = a.value
+        if kind == "refund" and a.refund_items is None:
+            commerce.items = None  # a full refund
+        commerce.transaction_id = a.transaction_id
+        if kind in _ORDER or kind == "add_payment_info":
+            commerce.payment_method = a.payment_method
+        if kind in _ORDER:
+            commerce.status = a.status
+        if dialect == "commanders-act" and commerce.value is not None:
+            commerce.revenue = commerce.value
+            if kind in _ORDER or kind == "refund":
+                commerce.type = "online"
+        if dialect == "koalect" and kind in ("purchase", "execution") and a.procedure is not None:
+            commerce.affiliation = "Koalect Platform"
+            proc = a.procedure
+            extras["ecommerce"] = {
+                "category": proc.category,
+                "is_subscription": bool(a.params.get("is_subscription", False)),
+                "target_id": proc.target_id,
+                "target_type": proc.target_type,
+                "fee": a.params.get("fee", Decimal("0.00")),
+            }
+    if kind == "view_item_list" and a.list_name and dialect not in UA:
+        props["item_list_name"] = a.list_name
+    if dialect in UA and kind == "begin_checkout":
+        props["checkout_step"] = 1
+    if dialect in UA and kind == "add_payment_info":
+        commerce = None
+        props["checkout_step"], props["checkout_option"] = 2, a.payment_method
+    if a.search_term is not None:
+        props["search_term"] = a.search_term
+    if a.method is not None and dialect not in CONVEAD:
+        props["method"] = a.method
+    if a.procedure is not None:
+        proc = a.procedure
+        props["procedure_id"] = proc.procedure_id
+        props["procedure_slug"] = proc.slug
+        props["procedure_category"] = proc.category
+        props["procedure_target_type"] = proc.target_type
+        props["procedure_target_id"] = proc.target_id
+    if a.step_index is not None:
+        props["step_index"], props["step_name"] = a.step_index, a.step_name
+    for key, v in a.params.items():
+        if key in ("email", "email_sha256"):
+            user = {key: v}
+        elif key not in ("fee", "is_subscription"):
+            props[key] = v
+    if dialect in CONVEAD and kind in ("login", "sign_up") and user is None:
+        user = {}
+    carries = _CARRIES.get((dialect, a.form), _NOTHING)
+    return Event(
+        name=a.name,
+        dialect=dialect,
+        id=a.event_id if "id" in carries else "",
+        timestamp=a.at if "timestamp" in carries else None,
+        anonymous_id=a.anonymous_id if "ids" in carries else None,
+        user_id=a.user_id if "ids" in carries else None,
+        user=user,
+        commerce=commerce,
+        properties=props,
+        extras=extras,
+    )
