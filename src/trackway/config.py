@@ -23,6 +23,7 @@ from typing import Any
 import tomli_w
 
 from trackway.errors import ConfigError
+from trackway.privacy.prepare import PrivacySettings
 from trackway.rules.codes import is_currency
 from trackway.settings import PROPERTY, property_settings, server_settings
 
@@ -39,6 +40,7 @@ HEADER = """\
 class Property:
     name: str
     settings: dict[str, Any]
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     def __getitem__(self, key: str) -> Any:
         return self.settings[key]
@@ -162,7 +164,18 @@ def load(path: Path) -> Config:
                 f"{where} properties.{name}.default_currency: expected an ISO 4217 code such as EUR, "
                 f"got {currency!r}"
             )
-        properties[name] = Property(name, settings)
+        try:
+            privacy = PrivacySettings(
+                consent_required=tuple(settings["consent_required"]),
+                consent_default=settings["consent_default"],
+                category_map={str(k): str(v) for k, v in settings["consent_categories"].items()},
+                identifiers=settings["identifiers"],
+                truncate_ip=settings["truncate_ip"],
+                hash_identifiers=settings["hash_identifiers"],
+            )
+        except ConfigError as exc:
+            raise ConfigError(f"{where} [properties.{name}]: {exc}") from None
+        properties[name] = Property(name, settings, privacy)
     keyring = Keyring.build(properties, server["admin_token"])
     return Config(path, server, properties, keyring, stat.st_mtime_ns)
 
@@ -203,7 +216,9 @@ def new_keys(existing: dict[str, Property]) -> dict[str, str]:
 
 
 def property_table(name: str, settings: dict[str, Any]) -> str:
-    values = {s.name: settings[s.name] for s in PROPERTY if settings.get(s.name) not in (None, "", [])}
+    values = {
+        s.name: settings[s.name] for s in PROPERTY if s.name in settings and settings[s.name] != s.default
+    }
     return tomli_w.dumps({"properties": {name: values}})
 
 

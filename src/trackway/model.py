@@ -100,6 +100,10 @@ class Event(msgspec.Struct, omit_defaults=True, kw_only=True, gc=False):
 # are never rendered as payload fields.
 WIRE_PREFIX = "$"
 
+# Keys of ``Event.consent`` Trackway derives from the signals (trackway.privacy.prepare):
+# never signals themselves, and not rendered into any dialect (they are recomputed).
+CONSENT_DERIVED = ("purposes", "assumed", "cookieless")
+
 _encoder = msgspec.json.Encoder(decimal_format="number")
 _decoder = msgspec.json.Decoder(Event, float_hook=Decimal)
 

@@ -120,6 +120,36 @@ PROPERTY: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting("admin_token", str, "", "Token for /api/* limited to this property's data.", secret=True),
+    Setting(
+        "consent_required",
+        list,
+        [],
+        "Purposes (analytics, marketing, personalization, functional) an event needs to be stored "
+        "with its identifiers; without them it is stored cookieless (no ids, no traits, IP "
+        "truncated) and still counted. Empty: every event keeps its identifiers.",
+    ),
+    Setting(
+        "consent_default",
+        str,
+        "granted",
+        "What a purpose no consent signal speaks of means: granted or denied.",
+    ),
+    Setting(
+        "consent_categories",
+        dict,
+        {},
+        'Commanders Act consent category id -> purpose, such as {"1" = "analytics", "3" = '
+        '"marketing"}; categories not listed are ignored.',
+    ),
+    Setting(
+        "identifiers",
+        str,
+        "keep",
+        "Plain email and phone: keep (with server-side md5/sha256 hashes), hash (store only the "
+        "hashes) or drop (neither).",
+    ),
+    Setting("hash_identifiers", bool, True, "Compute md5/sha256 of plain email and phone (normalised)."),
+    Setting("truncate_ip", bool, False, "Store IPs truncated (IPv4 /24, IPv6 /48)."),
 )
 
 _BY_NAME = {s.name: s for s in SERVER}
@@ -150,6 +180,8 @@ def coerce(setting: Setting, value: Any, where: str) -> Any:
         return int(value)
     elif want is list and isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
+    elif want is dict and isinstance(value, str):  # "1=analytics,3=marketing" from the environment
+        return {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in value.split(",")) if k.strip()}
     if want is int and isinstance(value, bool):
         value = str(value)  # a boolean is not a number here
     if not isinstance(value, want):

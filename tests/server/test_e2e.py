@@ -29,6 +29,7 @@ from trackway.dialects.base import EncodeOptions
 from trackway.ingest.records import CREDENTIALS, apply_envelope
 from trackway.issues import Issues
 from trackway.model import encode_json, to_builtins
+from trackway.privacy.prepare import PrivacySettings, prepare
 from trackway.server.convead import REDACTED
 
 EXAMPLES = Path(trackway.__file__).parent / "examples"
@@ -84,6 +85,7 @@ class Expected:
         for n, event in enumerate(decoded.events):
             if n in failing:
                 continue
+            prepare(event, PrivacySettings())  # what the collector does to every event it stores
             stored = loads(encode_json(to_builtins(event)))
             extras = stored.pop("extras", {})
             for credential in CREDENTIALS:  # wire metadata the collector never stores (an app_key)

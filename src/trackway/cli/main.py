@@ -89,6 +89,8 @@ cli.add_command(store_cmds.export)
 cli.add_command(store_cmds.sql)
 cli.add_command(state_cmds.identity)
 cli.add_command(state_cmds.rebuild)
+cli.add_command(state_cmds.forget)
+cli.add_command(state_cmds.subject_export)
 
 
 def main() -> None:

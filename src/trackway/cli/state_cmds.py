@@ -84,3 +84,70 @@ def rebuild(data: Path, config_file: Path | None) -> None:
                 task = bar.add_task("rebuilding", total=None)
                 events = store.rebuild(lambda n, total: bar.update(task, completed=n, total=total))
     stdout.print(f"rebuilt identities, carts, orders and procedures from {events} events")
+
+
+def _who(user: str | None, email: str | None) -> None:
+    if bool(user) == bool(email):
+        raise click.UsageError("give exactly one of --user ID or --email EMAIL")
+
+
+@click.command()
+@click.option("--user", help="The user id of the person.")
+@click.option("--email", help="The email of the person (plain; matched also by its hashes).")
+@click.option("--property", "prop", help="Only in this property.")
+@data_options
+def forget(
+    user: str | None, email: str | None, prop: str | None, data: Path, config_file: Path | None
+) -> None:
+    """Erase a person's identifiers and traits, and their hashes, from every table.
+
+    Their events stay, anonymised under a random id, so counts do not change.
+    """
+    _who(user, email)
+    body = {k: v for k, v in (("user", user), ("email", email), ("property", prop)) if v}
+    with store_access(data, config_file) as (client, store, _):
+        if client is not None:
+            report = client.call("POST", "/api/forget", json=body)
+        else:
+            assert store is not None
+            report = store.forget(user, email, prop)
+    if not report["people"]:
+        raise click.ClickException("no stored person has this " + ("user id" if user else "email"))
+    stdout.print(
+        f"forgot {report['people']} person(s): {report['events']} events anonymised, "
+        f"{report['identities']} ids, {report['links']} links and {report['conflicts']} conflicts removed, "
+        f"{report['failed_events']} failed payloads scrubbed"
+    )
+
+
+@click.command("subject-export")
+@click.option("--user", help="The user id of the person.")
+@click.option("--email", help="The email of the person.")
+@click.option("--property", "prop", help="Only in this property.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
+)
+@data_options
+def subject_export(
+    user: str | None,
+    email: str | None,
+    prop: str | None,
+    output: Path | None,
+    data: Path,
+    config_file: Path | None,
+) -> None:
+    """Write everything stored about one person as JSON (ids, events, carts, orders, ...)."""
+    _who(user, email)
+    params = {k: v for k, v in (("user", user), ("email", email), ("property", prop)) if v}
+    with store_access(data, config_file) as (client, store, _):
+        if client is not None:
+            found = client.call("GET", "/api/subject", params=params)
+        else:
+            assert store is not None
+            found = store.subject(user, email, prop)
+    text = json.dumps(found, default=str, indent=2)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n")
+        stderr.print(f"wrote {len(found['people'])} person(s) to {output}")

@@ -15,7 +15,7 @@ from typing import Any
 from trackway.dialects import commanders_act_schema as s
 from trackway.dialects.fields import merge_extras
 from trackway.issues import Issues, Path, describe
-from trackway.model import Event
+from trackway.model import CONSENT_DERIVED, Event
 from trackway.rules.identity import hash_rule_for
 from trackway.rules.values import INVALID, ident
 
@@ -211,7 +211,7 @@ def write_user(event: Event, issues: Issues, path: str) -> Any:
             )
             continue
         user[wire] = v
-    consent = event.consent or {}
+    consent = {k: v for k, v in (event.consent or {}).items() if k not in CONSENT_DERIVED}
     for key, v in consent.items():
         if key != "categories":
             issues.warning(

@@ -15,7 +15,7 @@ from trackway.dialects import ga4_mp_rules as r
 from trackway.dialects.base import report_foreign_extras
 from trackway.dialects.fields import merge_extras
 from trackway.issues import Issues
-from trackway.model import Event
+from trackway.model import CONSENT_DERIVED, Event
 
 DIALECT = "ga4-mp"
 CONSENT_KEYS = ("ad_user_data", "ad_personalization")
@@ -53,7 +53,7 @@ def render_request(event: Event, issues: Issues) -> dict[str, Any]:
         if props or own:
             out["user_properties"] = props
     if event.consent is not None:
-        consent = dict(event.consent)
+        consent = {k: v for k, v in event.consent.items() if k not in CONSENT_DERIVED}
         if "non_personalized_ads" in consent:
             out["non_personalized_ads"] = consent.pop("non_personalized_ads")
         if not own:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trackway.config import Config
+from trackway.config import Config, Property
 from trackway.ingest import log, records
 from trackway.ingest.log import Position
 from trackway.store.base import LoadResult, Store
@@ -73,10 +73,9 @@ class Loader:
         self.stats = LoaderStats()
         self._lock = threading.Lock()  # one load at a time (the server's thread, a CLI catch-up)
 
-    def _currency(self, prop: str) -> str | None:
+    def _property(self, prop: str) -> Property | None:
         cfg = self.config()
-        p = cfg.properties.get(prop) if cfg is not None else None
-        return p.default_currency if p is not None else None
+        return cfg.properties.get(prop) if cfg is not None else None
 
     def run_once(self) -> int:
         """Load up to ``batch`` records; returns how many were read."""
@@ -97,7 +96,7 @@ class Loader:
                         self.stats.undecodable += 1
                         logger.error("skipped an unreadable log record in %s at %s", slot, new_pos)
                         continue
-                    batch.append((record, records.outcome(record, self._currency(record.property))))
+                    batch.append((record, records.outcome(record, self._property(record.property))))
                 if len(batch) >= self.batch:
                     break
             if not moved:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -30,6 +30,13 @@ from trackway.api import Decoded
 from trackway.errors import ParseError
 from trackway.issues import Issue, Severity
 from trackway.model import Event, from_json, to_json
+from trackway.privacy.consent import merge_signals
+from trackway.privacy.prepare import PrivacySettings, prepare
+
+if TYPE_CHECKING:
+    from trackway.config import Property
+
+DEFAULT_PRIVACY = PrivacySettings()  # events of a property the configuration no longer has
 
 RAW = "raw"
 DECODED = "decoded"
@@ -160,7 +167,10 @@ def apply_envelope(events: list[Event], envelope: dict[str, Any]) -> None:
     """A /collect envelope's ids and context fill what the events do not carry."""
     context = envelope.get("context")
     anonymous_id, user_id = envelope.get("anonymous_id"), envelope.get("user_id")
+    signals = envelope.get("consent") if isinstance(envelope.get("consent"), dict) else None
     for event in events:
+        if signals:
+            event.consent = merge_signals(event.consent, None, signals)
         if event.anonymous_id is None and isinstance(anonymous_id, str) and anonymous_id:
             event.anonymous_id = anonymous_id
         if event.user_id is None and isinstance(user_id, str) and user_id:
@@ -170,11 +180,16 @@ def apply_envelope(events: list[Event], envelope: dict[str, Any]) -> None:
 
 
 def finalize(
-    events: list[Event], record: Record, ordinal: int, meta: dict[str, Any] | None = None
+    events: list[Event],
+    record: Record,
+    ordinal: int,
+    meta: dict[str, Any] | None = None,
+    prop: Property | None = None,
 ) -> list[bool]:
     """Fill in what the collector knows about events: property, received_at, ids,
-    a believable timestamp, the request's IP and user agent. Returns which ids the
-    client supplied."""
+    a believable timestamp, the request's IP and user agent; then apply the property's
+    privacy policy (consent purposes, cookieless, hashing, IP truncation). Returns which
+    ids the client supplied."""
     received = from_micros(record.received_at)
     meta = record.meta if meta is None else meta
     client = []
@@ -200,17 +215,25 @@ def finalize(
             if agent and "user_agent" not in ctx:
                 ctx["user_agent"] = agent
             event.context = ctx
+        prepare(event, prop.privacy if prop is not None else DEFAULT_PRIVACY)
     return client
 
 
-def split(decoded: Decoded, payload: bytes, outcome: Outcome, record: Record, ordinal: int) -> int:
+def split(
+    decoded: Decoded,
+    payload: bytes,
+    outcome: Outcome,
+    record: Record,
+    ordinal: int,
+    prop: Property | None = None,
+) -> int:
     """Add a decoded unit's accepted events and its failure (if any) to ``outcome``.
     Returns the next ordinal."""
     failed_idx = [n for n in range(len(decoded.events)) if any(i.is_error for i in decoded.event_issues(n))]
     accepted = [e for n, e in enumerate(decoded.events) if n not in failed_idx]
     if not decoded.events:
         failed_idx = [-1]
-    client = finalize(accepted, record, ordinal)
+    client = finalize(accepted, record, ordinal, prop=prop)
     outcome.events.extend(accepted)
     outcome.client_ids.extend(client)
     if failed_idx:
@@ -220,7 +243,7 @@ def split(decoded: Decoded, payload: bytes, outcome: Outcome, record: Record, or
     return ordinal + max(len(decoded.events), 1)
 
 
-def outcome(record: Record, default_currency: str | None) -> Outcome:
+def outcome(record: Record, prop: Property | None) -> Outcome:
     """What a record stores: accepted events and failed payloads."""
     out = Outcome()
     if record.kind == DECODED:
@@ -234,7 +257,7 @@ def outcome(record: Record, default_currency: str | None) -> Outcome:
         decoded = trackway.decode(
             record.dialect,
             record.body,
-            default_currency=default_currency,
+            default_currency=prop.default_currency if prop is not None else None,
             received_at=received,
             property=record.property,
         )
@@ -244,7 +267,7 @@ def outcome(record: Record, default_currency: str | None) -> Outcome:
         )
         out.failed.append(FailedPayload(record.body, record.dialect, [-1], issues_json([issue])))
         return out
-    split(decoded, record.body, out, record, 0)
+    split(decoded, record.body, out, record, 0, prop)
     return out
 
 

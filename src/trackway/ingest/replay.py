@@ -78,7 +78,7 @@ def replay_row(row: FailedRow, cfg: Config | None) -> tuple[FailedRow, list[trac
         still = [-1]
     events, client = [], []
     for n, event in passing:
-        client.extend(records.finalize([event], record, row.ordinal + n))
+        client.extend(records.finalize([event], record, row.ordinal + n, prop=prop))
         events.append(event)
     issues = [{**i.to_json(), "event": i.event} for i in decoded.issues]
     new = msgspec.structs.replace(

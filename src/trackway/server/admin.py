@@ -119,6 +119,25 @@ class Admin:
         events = await asyncio.to_thread(self.store.rebuild)
         return {"events": events}
 
+    def _person(self, values: dict[str, Any], scope: str) -> tuple[str | None, str | None, str | None]:
+        user, email = values.get("user") or None, values.get("email") or None
+        if not user and not email:
+            raise HttpError(400, "expected a user id (user) or an email (email), got neither")
+        prop = values.get("property") or None
+        if scope != "*":
+            if prop not in (None, scope):
+                raise HttpError(403, f"this admin token acts on the property {scope!r} only, not {prop!r}")
+            prop = scope
+        return user, email, prop
+
+    async def forget(self, request: Request, scope: str) -> Any:
+        user, email, prop = self._person(_json_body(request.body), scope)
+        return await asyncio.to_thread(self.store.forget, user, email, prop)
+
+    async def subject(self, request: Request, scope: str) -> Any:
+        user, email, prop = self._person(dict(request.query), scope)
+        return await asyncio.to_thread(self.store.subject, user, email, prop)
+
     async def health(self, request: Request, scope: str) -> Any:
         ok = await asyncio.to_thread(self.store.writable)
         if not ok:
@@ -134,6 +153,8 @@ class Admin:
             ("POST", "/api/replay"): self.replay,
             ("GET", "/api/identity"): self.identity,
             ("POST", "/api/rebuild"): self.rebuild,
+            ("POST", "/api/forget"): self.forget,
+            ("GET", "/api/subject"): self.subject,
             ("GET", "/health"): self.health,
         }
 

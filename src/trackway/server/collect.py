@@ -26,13 +26,15 @@ from trackway.errors import ParseError, UnknownDialectError
 from trackway.ingest import records
 from trackway.ingest.records import DECODED
 from trackway.issues import Issue, Severity
+from trackway.privacy import consent
 from trackway.server.app import Collector
 from trackway.server.http import HttpError, Request, Send, json_error, respond
 
 _TYPES = frozenset({"application/json", "text/plain", ""})
 _decode = msgspec.json.Decoder(float_hook=Decimal)
 _encode = msgspec.json.Encoder(decimal_format="number")
-_ENVELOPE = ("anonymous_id", "user_id", "context", "dialect")
+_ENVELOPE = ("anonymous_id", "user_id", "context", "consent", "dialect")
+CONSENT_COMMAND = "gtag-consent"  # the "dialect" a result names for a gtag consent command
 
 
 def allowed_origin(origins: list[str], origin: str | None) -> bool:
@@ -59,6 +61,17 @@ async def preflight(c: Collector, request: Request, send: Send) -> int:
     ]
     await respond(send, 204, content_type=None, headers=headers)
     return 204
+
+
+def _result(n: int, decoded: trackway.Decoded, ids: list[str], *, command: bool = False) -> dict[str, Any]:
+    return {
+        "index": n,
+        "dialect": decoded.dialect,
+        # a payload is accepted when every event of it is stored; a consent command when it applies
+        "accepted": decoded.valid and (bool(decoded.events) or command),
+        "events": ids,
+        "issues": [i.to_json() for i in decoded.issues],
+    }
 
 
 def _unit(item: Any, default: str) -> tuple[str, Any]:
@@ -114,8 +127,18 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
     out = records.Outcome()
     results = []
     ordinal = 0
+    batch_consent: dict[str, str] = {}  # Google consent mode state from gtag consent commands so far
     for n, item in enumerate(payloads):
         dialect, payload = _unit(item, default if isinstance(default, str) else "auto")
+        if consent.is_command(payload):
+            decoded = trackway.Decoded(
+                dialect=CONSENT_COMMAND, events=[], issues=consent.issues_of_command(payload)
+            )
+            batch_consent = consent.apply_command(batch_consent, payload)
+            results.append(_result(n, decoded, [], command=True))
+            if not decoded.valid:  # a command that could not be applied is kept, as any bad payload
+                ordinal = records.split(decoded, _encode.encode(payload), out, record, ordinal, prop)
+            continue
         try:
             decoded = trackway.decode(
                 dialect, payload, default_currency=prop.default_currency, property=prop.name
@@ -131,18 +154,12 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
                 events=[],
                 issues=[Issue("$", "PAYLOAD_INVALID", Severity.ERROR, message)],
             )
+        for event in decoded.events:  # the batch's consent commands apply to the payloads after them
+            event.consent = consent.merge_signals(event.consent, batch_consent, None)
         records.apply_envelope(decoded.events, envelope)
         before = len(out.events)
-        ordinal = records.split(decoded, _encode.encode(payload), out, record, ordinal)
-        results.append(
-            {
-                "index": n,
-                "dialect": decoded.dialect,
-                "accepted": decoded.valid and bool(decoded.events),  # every event of it stored
-                "events": [e.id for e in out.events[before:]],
-                "issues": [i.to_json() for i in decoded.issues],
-            }
-        )
+        ordinal = records.split(decoded, _encode.encode(payload), out, record, ordinal, prop)
+        results.append(_result(n, decoded, [e.id for e in out.events[before:]]))
     record.events = [records.event_json(e) for e in out.events]
     record.client_ids = out.client_ids
     record.failed = out.failed

@@ -39,7 +39,7 @@ async def event(c: Collector, request: Request, send: Send) -> int:
     record = c.record(DECODED, request.path, prop.name, request)
     out = records.Outcome()
     stored = {**fields, "app_key": REDACTED} if "app_key" in fields else fields  # a credential: never stored
-    records.split(decoded, _encode.encode(stored), out, record, 0)
+    records.split(decoded, _encode.encode(stored), out, record, 0, prop)
     record.events = [records.event_json(e) for e in out.events]
     record.client_ids = out.client_ids
     record.failed = out.failed

@@ -124,6 +124,12 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def forget(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} cannot forget a person")
+
+    def subject(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} cannot export a person's data")
+
     def identity(self, value: str, prop: str | None = None) -> list[dict[str, Any]]:
         raise NotImplementedError(f"{type(self).__name__} does not answer identity queries")
 

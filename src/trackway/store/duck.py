@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
 from trackway.model import Event
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
-from trackway.store import rows, state_tables
+from trackway.store import forget, rows, state_tables
 from trackway.store.base import FailedRow, LoadResult, Query, Store, check_table, failed_id, json_form
 
 FILE_NAME = "trackway.duckdb"
@@ -228,7 +228,7 @@ class DuckStore(Store):
             batch = rows.to_arrow(  # noqa: F841
                 [rows.event_to_row(e, s.endpoint, first + n) for n, (s, e) in enumerate(stored)]
             )
-            cur.execute(f"INSERT INTO events ({', '.join(_quoted(rows.COLUMNS))}) SELECT * FROM batch")
+            cur.execute(f"INSERT INTO events ({rows.QUOTED_COLUMNS}) SELECT * FROM batch")
             state = state_tables.prefetch(cur, [e for _, e in stored])
             for n, (_, e) in enumerate(stored):
                 apply(state, e, first + n)
@@ -398,8 +398,27 @@ class DuckStore(Store):
                 raise
         return done
 
+    def forget(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:
+        """Erase one person's identifiers from every table (store/forget.py); returns what changed."""
+        with self._write:
+            cur = self.cursor()
+            cur.execute("BEGIN")
+            try:
+                report = forget.forget(cur, user, email, prop)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return report
+
+    def subject(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:
+        return forget.subject(self.cursor(), user, email, prop)
+
     def identity(self, value: str, prop: str | None = None) -> list[dict[str, Any]]:
         return state_tables.identity(self.cursor(), value, prop)
+
+    def revenue(self, prop: str, include: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        return state_tables.revenue(self.cursor(), prop, include=include)
 
     def state_rows(self, table: str) -> list[dict[str, Any]]:
         if table not in state_tables.TABLES:
@@ -421,11 +440,3 @@ def failed_row(values: dict[str, Any]) -> FailedRow:
     values["meta"] = msgspec.json.decode(values["meta"]) if values["meta"] else {}
     values["replayed"] = values["replayed"] or 0
     return FailedRow(**values)
-
-
-def _quoted(names: tuple[str, ...]) -> list[str]:
-    return [f'"{n}"' for n in names]
-
-
-def now() -> datetime:
-    return datetime.now(UTC)

@@ -74,6 +74,7 @@ SCHEMA = pa.schema(
     ]
 )
 COLUMNS = tuple(SCHEMA.names)
+QUOTED_COLUMNS = ", ".join(f'"{c}"' for c in COLUMNS)
 
 _json = msgspec.json.Encoder(decimal_format="number")
 _json_decode = msgspec.json.Decoder(float_hook=Decimal)

@@ -298,6 +298,26 @@ def identity(cur: duckdb.DuckDBPyConnection, value: str, prop: str | None) -> li
     return out
 
 
+# Order statuses left out of revenue unless asked for (Commanders Act: "Conversions with
+# status pending are not included in default sum and counts"; canceled ones were not sales).
+EXCLUDED_STATUSES = ("pending", "canceled")
+
+
+def revenue(
+    cur: duckdb.DuckDBPyConnection, prop: str, *, include: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Per currency: orders, gross (their value), refunds and net, leaving out the
+    EXCLUDED_STATUSES not in ``include``. Never summed across currencies."""
+    excluded = [s for s in EXCLUDED_STATUSES if s not in include]
+    return _fetch(
+        cur,
+        'SELECT currency, count(*) AS orders, sum("value") AS gross, sum(refunded) AS refunds, '
+        'sum("value") - sum(refunded) AS net FROM orders WHERE property = ? AND purchased '
+        "AND NOT list_contains(?, coalesce(status, '')) GROUP BY currency ORDER BY currency",
+        [prop, excluded],
+    )
+
+
 def state_rows(cur: duckdb.DuckDBPyConnection, table: str) -> list[dict[str, Any]]:
     """Every row of a derived table in a stable order (tests compare ingest and rebuild)."""
     return _fetch(cur, f"SELECT * FROM {table} ORDER BY ALL")
