@@ -78,6 +78,13 @@ SERVER: tuple[Setting, ...] = (
         "Most log records the loader writes in one transaction (its memory grows with this).",
     ),
     Setting(
+        "derive_state",
+        bool,
+        True,
+        "Keep identities, carts, orders and procedures current while loading. Off (a bulk import): "
+        "they are left as they are until `trackway rebuild`.",
+    ),
+    Setting(
         "store_memory_limit",
         str,
         "1GB",

@@ -57,11 +57,17 @@ class Harness:
 
 
 async def harness(
-    root: Path, *, store: Store | None = None, max_pending: int = 10_000, server: dict[str, Any] | None = None
+    root: Path,
+    *,
+    store: Store | None = None,
+    max_pending: int = 10_000,
+    server: dict[str, Any] | None = None,
+    properties: dict[str, str] | None = None,
 ) -> Harness:
+    """``properties``: name -> default currency ("" for none); default and other by default."""
     path = root / "trackway.toml"
-    configuration.add_property(path, "default", "EUR")
-    configuration.add_property(path, "other")
+    for name, currency in (properties or {"default": "EUR", "other": ""}).items():
+        configuration.add_property(path, name, currency)
     if server:
         text = path.read_text()
         table = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in server.items())
@@ -84,3 +90,12 @@ async def harness(
         transport=httpx.ASGITransport(build_app(collector), client=("203.0.113.9", 5000)), base_url="http://t"
     )
     return Harness(root, cfg, writer, store, loader, collector, client)
+
+
+async def send(h: Harness, requests: list[Any]) -> list[int]:
+    """Send generated requests (trackway.demo.render.Request) through the app; their statuses."""
+    statuses = []
+    for r in requests:
+        response = await h.client.post(r.path, params=r.query, headers=r.headers, content=r.body)
+        statuses.append(response.status_code)
+    return statuses

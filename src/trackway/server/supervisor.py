@@ -150,7 +150,11 @@ class Supervisor:
         self.host = host
         self.port = port
         self.workers = workers
-        self.store = DuckStore(self.paths.database, memory_limit=cfg.server["store_memory_limit"])
+        self.store = DuckStore(
+            self.paths.database,
+            memory_limit=cfg.server["store_memory_limit"],
+            derive_state=cfg.server["derive_state"],
+        )
         self.loader = Loader(
             self.paths.log,
             self.store,

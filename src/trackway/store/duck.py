@@ -103,8 +103,11 @@ _json = msgspec.json.Encoder(decimal_format="number")
 
 
 class DuckStore(Store):
-    def __init__(self, path: Path | str, *, threads: int = 1, memory_limit: str = "1GB") -> None:
+    def __init__(
+        self, path: Path | str, *, threads: int = 1, memory_limit: str = "1GB", derive_state: bool = True
+    ) -> None:
         self.path = Path(path) if path != ":memory:" else None
+        self.derive_state = derive_state  # off: the derived tables wait for `trackway rebuild`
         try:
             self._con = duckdb.connect(str(path))
         except duckdb.IOException as exc:
@@ -229,10 +232,11 @@ class DuckStore(Store):
                 [rows.event_to_row(e, s.endpoint, first + n) for n, (s, e) in enumerate(stored)]
             )
             cur.execute(f"INSERT INTO events ({rows.QUOTED_COLUMNS}) SELECT * FROM batch")
-            state = state_tables.prefetch(cur, [e for _, e in stored])
-            for n, (_, e) in enumerate(stored):
-                apply(state, e, first + n)
-            state_tables.flush(cur, state)
+            if self.derive_state:
+                state = state_tables.prefetch(cur, [e for _, e in stored])
+                for n, (_, e) in enumerate(stored):
+                    apply(state, e, first + n)
+                state_tables.flush(cur, state)
         return stored, dups
 
     def _where(self, query: Query, table: str) -> tuple[str, list[Any]]:
