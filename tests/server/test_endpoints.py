@@ -355,3 +355,27 @@ async def test_health_and_metrics(h):
     assert 'trackway_requests_total{endpoint="/mp/collect",status="204"} 1' in text
     assert "trackway_commit_seconds_count 1" in text
     assert "# TYPE trackway_queue_depth gauge" in text
+
+
+async def test_a_replayed_unit_gets_the_id_it_would_have_had(h):
+    from trackway.ingest import records
+    from trackway.ingest.replay import replay
+    from trackway.store.base import Query
+
+    koalect = {"event": "transaction", "ecommerce": {"transaction_id": "K1", "value": 16, "items": [{"item_id": "gift"}]}}
+    body = {
+        "key": h.keys("other")["collect_key"],
+        "events": [CART, CART, koalect],
+    }  # other: no default currency
+    answer = (await h.client.post("/collect", json=body)).json()
+    assert [r["accepted"] for r in answer["results"]] == [True, True, False]
+    [failed] = await h.failed("other")
+    assert (failed.ordinal, failed.indices, failed.names) == (2, [0], ["purchase"])
+    path = h.cfg.path
+    path.write_text(
+        path.read_text().replace("[properties.other]\n", '[properties.other]\ndefault_currency = "EUR"\n')
+    )
+    report = replay(h.store, trackway.config.load(path), Query(property="other", limit=100))
+    assert (report.fixed, report.events) == (1, 1)
+    replayed = [e for e in h.store.events(Query(property="other")) if e.name == "purchase"]
+    assert [e.id for e in replayed] == [records.event_id(failed.request_id, 2)]

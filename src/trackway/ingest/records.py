@@ -61,6 +61,7 @@ class FailedPayload(msgspec.Struct, array_like=True):
     indices: list[int]
     issues: bytes
     ordinal: int = 0  # the request-wide position of the unit's first event (ids derive from it)
+    names: list[str] = []  # the names of the events that failed, where the payload named them
 
 
 class Record(msgspec.Struct, array_like=True):
@@ -238,7 +239,14 @@ def split(
     outcome.client_ids.extend(client)
     if failed_idx:
         outcome.failed.append(
-            FailedPayload(payload, decoded.dialect, failed_idx, issues_json(decoded.issues))
+            FailedPayload(
+                payload,
+                decoded.dialect,
+                failed_idx,
+                issues_json(decoded.issues),
+                ordinal,
+                [decoded.events[n].name for n in failed_idx if n >= 0 and decoded.events[n].name],
+            )
         )
     return ordinal + max(len(decoded.events), 1)
 

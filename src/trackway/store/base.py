@@ -48,6 +48,7 @@ class FailedRow(msgspec.Struct, kw_only=True):
     indices: list[int]
     issues: list[dict[str, Any]]
     ordinal: int = 0
+    names: list[str] = []
     meta: dict[str, Any] = {}
     replayed_at: datetime | None = None
     replayed: int = 0  # events moved to `events` by replays

@@ -67,6 +67,7 @@ class MemoryStore(Store):
                             indices=list(f.indices),
                             issues=loads_issues(f.issues),
                             ordinal=f.ordinal,
+                            names=list(f.names),
                             meta=dict(record.meta),
                         )
                     )
