@@ -362,7 +362,10 @@ async def test_a_replayed_unit_gets_the_id_it_would_have_had(h):
     from trackway.ingest.replay import replay
     from trackway.store.base import Query
 
-    koalect = {"event": "transaction", "ecommerce": {"transaction_id": "K1", "value": 16, "items": [{"item_id": "gift"}]}}
+    koalect = {
+        "event": "transaction",
+        "ecommerce": {"transaction_id": "K1", "value": 16, "items": [{"item_id": "gift"}]},
+    }
     body = {
         "key": h.keys("other")["collect_key"],
         "events": [CART, CART, koalect],
