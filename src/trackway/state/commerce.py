@@ -3,7 +3,8 @@
 Carts, per person, one open at a time: ``add_to_cart`` and ``remove_from_cart`` apply
 their items as deltas (a quantity of 1 when none is sent; a line at 0 is removed);
 Convead's ``update_cart`` replaces the whole cart (no items: cleared); a ``purchase``
-converts the open cart. A cart whose last line goes is ``emptied``. When a guest
+converts the open cart. A cart whose last line goes is ``emptied``. A
+``remove_from_cart`` or an empty ``update_cart`` for a person with no open cart opens none. When a guest
 logs in, the guest's open cart is merged into the user's (quantities added).
 
 Orders, by property and transaction id: a ``purchase`` creates the order or updates
@@ -66,15 +67,20 @@ def apply_cart(state: MemoryState, event: Event, person: str, at: datetime) -> N
     if name == "update_cart":
         if items is None:
             return
-        cart = _open(state, event, person, at)
-        cart.lines = {}
+        lines = {}
         for item in items:
             key = _key(item)
             if key is not None and (item.quantity is None or item.quantity > 0):
-                cart.lines[key] = _line(item, item.quantity if item.quantity is not None else 1)
+                lines[key] = _line(item, item.quantity if item.quantity is not None else 1)
+        if not lines and state.open_cart(event.property, person) is None:
+            return  # clearing a cart the person does not have opens none
+        cart = _open(state, event, person, at)
+        cart.lines = lines
     elif name in ("add_to_cart", "remove_from_cart"):
         if not items:
             return
+        if name == "remove_from_cart" and state.open_cart(event.property, person) is None:
+            return  # removing from no cart opens none
         cart = _open(state, event, person, at)
         sign = 1 if name == "add_to_cart" else -1
         for item in items:
