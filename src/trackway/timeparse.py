@@ -30,3 +30,14 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
         ) from None
     except OverflowError:  # 99999999999d, or a date that leaves datetime's range in UTC
         raise UsageError(f"expected a time between the years 1 and 9999, got {text!r}") from None
+
+
+def parse_duration(text: str) -> timedelta:
+    """A length of time: ``90s``, ``15m``, ``24h``, ``7d``, ``2w``."""
+    match = _AGE.fullmatch(text.strip())
+    if not match:
+        raise UsageError(f"expected a duration such as 30m, 24h or 7d, got {text!r}")
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise UsageError(f"expected a duration under 999999999 days, got {text!r}") from None

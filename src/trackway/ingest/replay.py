@@ -84,6 +84,7 @@ def replay_row(row: FailedRow, cfg: Config | None) -> tuple[FailedRow, list[trac
     new = msgspec.structs.replace(
         row,
         indices=still,
+        names=[decoded.events[n].name for n in still if n >= 0 and decoded.events[n].name],
         issues=issues,
         replayed=row.replayed + len(events),
         replayed_at=datetime.now(UTC) if not still else row.replayed_at,

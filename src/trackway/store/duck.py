@@ -311,10 +311,11 @@ class DuckStore(Store):
             try:
                 stored, _ = self._insert(cur, [(row, e, c) for e, c in zip(events, client_ids, strict=True)])
                 cur.execute(
-                    "UPDATE failed_events SET indices = ?, issues = ?, codes = ?, replayed_at = ?, "
-                    "replayed = ? WHERE id = ?",
+                    "UPDATE failed_events SET indices = ?, names = ?, issues = ?, codes = ?, "
+                    "replayed_at = ?, replayed = ? WHERE id = ?",
                     [
                         row.indices,
+                        row.names,
                         _json.encode(row.issues).decode(),
                         sorted({i["code"] for i in row.issues if i.get("severity") == "error"}),
                         row.replayed_at,

@@ -74,7 +74,7 @@ TABLES = (
 
 _Q = Decimal(1).scaleb(-9)
 _LIMIT = Decimal(10) ** 29
-_json = msgspec.json.Encoder(decimal_format="number")
+_json = msgspec.json.Encoder()  # decimals as strings: SQL reads them into exact DECIMALs
 _lines = msgspec.json.Decoder(dict[str, Line], float_hook=Decimal)
 _line_list = msgspec.json.Decoder(list[Line], float_hook=Decimal)
 _steps = msgspec.json.Decoder(list[Step])

@@ -1,0 +1,127 @@
+"""What a report is asked for, and the SQL pieces every report shares."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import duckdb
+
+from trackway.errors import UsageError
+from trackway.timeparse import parse_duration, parse_time
+
+PERIODS = ("day", "week", "month")
+DEFAULT_STEPS = (
+    "view_item_list",
+    "view_item",
+    "add_to_cart",
+    "begin_checkout",
+    "add_payment_info",
+    "purchase",
+)
+EXCLUDED_STATUSES = ("pending", "canceled")
+_PLACES = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    property: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    by: str | None = None  # day, week, month
+    steps: tuple[str, ...] | None = None  # funnel steps (default DEFAULT_STEPS)
+    window: timedelta = timedelta(days=30)  # funnel: step 1 to the last step
+    include: tuple[str, ...] = ()  # statuses of EXCLUDED_STATUSES to count anyway
+    abandon_after: timedelta = timedelta(hours=24)  # carts
+    now: datetime | None = None  # the end of the range when there is no until (tests fix it)
+
+    def __post_init__(self) -> None:
+        if self.by is not None and self.by not in PERIODS:
+            raise UsageError(f"expected --by day, week or month, got {self.by!r}")
+        if self.steps is not None and not self.steps:
+            raise UsageError("expected at least one funnel step")
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise UsageError(f"expected --since before --until, got {self.since} and {self.until}")
+        if self.window <= timedelta(0):
+            raise UsageError(f"expected a positive --window, got {self.window}")
+
+    @builtins.property  # the field `property` hides the builtin here
+    def excluded(self) -> list[str]:
+        return [s for s in EXCLUDED_STATUSES if s not in self.include]
+
+
+FIELDS = ("property", "since", "until", "by", "steps", "window", "include", "abandon_after")
+
+
+def parse(values: Mapping[str, str | None], *, now: datetime | None = None) -> ReportParams:
+    """Report parameters from text (CLI options, a query string); unknown names are refused."""
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:
+        raise UsageError(f"unknown report parameter {unknown[0]!r}: expected one of {', '.join(FIELDS)}")
+    v = {k: x.strip() for k, x in values.items() if x is not None and x.strip()}
+    include = tuple(x.strip() for x in v.get("include", "").split(",") if x.strip())
+    for status in include:
+        if status not in EXCLUDED_STATUSES:
+            raise UsageError(
+                f"expected --include to name {' or '.join(EXCLUDED_STATUSES)}, got {status!r}; "
+                "other statuses are always counted"
+            )
+    steps = tuple(x.strip() for x in v["steps"].split(",") if x.strip()) if "steps" in v else None
+    kw: dict[str, Any] = {
+        "property": v.get("property"),
+        "since": parse_time(v["since"], now=now) if "since" in v else None,
+        "until": parse_time(v["until"], now=now) if "until" in v else None,
+        "by": v.get("by"),
+        "steps": steps,
+        "include": include,
+        "now": now,
+    }
+    for name in ("window", "abandon_after"):
+        if name in v:
+            kw[name] = parse_duration(v[name])
+    return ReportParams(**kw)
+
+
+def period(params: ReportParams, column: str) -> str:
+    """SQL for the period a time falls in (the date it starts), or NULL without --by."""
+    if params.by is None:
+        return "CAST(NULL AS VARCHAR)"
+    return f"strftime(date_trunc('{params.by}', {column}), '%Y-%m-%d')"
+
+
+def where(params: ReportParams, time: str | None, *, prop: str = "property") -> tuple[str, list[Any]]:
+    """SQL conditions (joined by AND, with a leading AND) for the property and the range on ``time``."""
+    clauses, values = [], []
+    if params.property is not None:
+        clauses.append(f"{prop} = ?")
+        values.append(params.property)
+    if time is not None and params.since is not None:
+        clauses.append(f"{time} >= ?")
+        values.append(params.since)
+    if time is not None and params.until is not None:
+        clauses.append(f"{time} < ?")
+        values.append(params.until)
+    return "".join(f" AND {c}" for c in clauses), values
+
+
+def fetch(cur: duckdb.DuckDBPyConnection, query: str, values: list[Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = cur.sql(query, params=values).to_arrow_table().to_pylist()
+    return rows
+
+
+def ratio(a: Decimal | int | None, b: Decimal | int | None) -> Decimal | None:
+    """a / b rounded half-even to 4 places; None when b is 0 or missing."""
+    if a is None or not b:
+        return None
+    return (Decimal(a) / Decimal(b)).quantize(_PLACES, rounding=ROUND_HALF_EVEN)
+
+
+def tidy(value: Decimal | None) -> Decimal | None:
+    """DECIMAL(38, 9) values without their trailing zeros (16.000000000 -> 16)."""
+    if value is None:
+        return None
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()

@@ -1,0 +1,121 @@
+"""Report parameters from text (CLI options, a query string): good and bad inputs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from trackway.errors import UsageError
+from trackway.reports.params import DEFAULT_STEPS, ReportParams, parse, period, ratio, tidy, where
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+GOOD: list[tuple[dict[str, str | None], dict[str, Any]]] = [
+    ({}, {"property": None, "since": None, "until": None, "by": None, "steps": None}),
+    ({"property": " shop "}, {"property": "shop"}),
+    ({"property": "", "by": None}, {"property": None, "by": None}),
+    ({"since": "7d"}, {"since": NOW - timedelta(days=7)}),
+    ({"since": "2026-11-01", "until": "2026-11-02T00:00:00Z"}, {"until": datetime(2026, 11, 2, tzinfo=UTC)}),
+    ({"since": "2026-11-01T01:00:00+01:00"}, {"since": datetime(2026, 11, 1, tzinfo=UTC)}),
+    ({"by": "week"}, {"by": "week"}),
+    ({"steps": "view_item, add_to_cart,,purchase"}, {"steps": ("view_item", "add_to_cart", "purchase")}),
+    ({"window": "2h"}, {"window": timedelta(hours=2)}),
+    ({"abandon_after": "90m"}, {"abandon_after": timedelta(minutes=90)}),
+    ({"include": "canceled,pending"}, {"include": ("canceled", "pending")}),
+    ({"include": "pending"}, {"include": ("pending",)}),
+]
+
+
+@pytest.mark.parametrize(("values", "expected"), GOOD)
+def test_parse_reads(values: dict[str, str | None], expected: dict[str, Any]) -> None:
+    p = parse(values, now=NOW)
+    assert {k: getattr(p, k) for k in expected} == expected
+    assert p.now == NOW
+
+
+BAD: list[tuple[dict[str, str | None], str]] = [
+    ({"propery": "shop"}, "unknown report parameter 'propery': expected one of property"),
+    ({"by": "year"}, "expected --by day, week or month, got 'year'"),
+    ({"since": "yesterday"}, "expected a time such as 2026-11-23"),
+    ({"since": "2026-11-02", "until": "2026-11-01"}, "expected --since before --until"),
+    ({"since": "2026-11-01", "until": "2026-11-01"}, "expected --since before --until"),
+    ({"window": "0h"}, "expected a positive --window"),
+    ({"window": "soon"}, "expected a duration such as 30m, 24h or 7d, got 'soon'"),
+    ({"abandon_after": "1y"}, "expected a duration such as 30m"),
+    ({"include": "paid"}, "expected --include to name pending or canceled, got 'paid'"),
+    ({"steps": " , "}, "expected at least one funnel step"),
+]
+
+
+@pytest.mark.parametrize(("values", "message"), BAD)
+def test_parse_refuses(values: dict[str, str | None], message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(values, now=NOW)
+    assert message in str(caught.value)
+
+
+def test_defaults_and_excluded_statuses() -> None:
+    p = ReportParams()
+    assert (p.window, p.abandon_after) == (timedelta(days=30), timedelta(hours=24))
+    assert p.excluded == ["pending", "canceled"]
+    assert ReportParams(include=("canceled",)).excluded == ["pending"]
+    assert DEFAULT_STEPS[0] == "view_item_list" and DEFAULT_STEPS[-1] == "purchase"
+
+
+@pytest.mark.parametrize(
+    ("by", "sql"),
+    [
+        (None, "CAST(NULL AS VARCHAR)"),
+        ("day", "strftime(date_trunc('day', ts), '%Y-%m-%d')"),
+        ("month", "strftime(date_trunc('month', ts), '%Y-%m-%d')"),
+    ],
+)
+def test_period_sql(by: str | None, sql: str) -> None:
+    assert period(ReportParams(by=by), "ts") == sql
+
+
+def test_where_binds_every_value() -> None:
+    since, until = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 8, tzinfo=UTC)
+    cond, values = where(ReportParams(property="shop", since=since, until=until), "ts")
+    assert cond == " AND property = ? AND ts >= ? AND ts < ?"
+    assert values == ["shop", since, until]
+    assert where(ReportParams(property="shop", since=since), None, prop="o.property") == (
+        " AND o.property = ?",
+        ["shop"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (1, 3, Decimal("0.3333")),
+        (2, 3, Decimal("0.6667")),
+        (Decimal("0.00005"), 1, Decimal("0.0000")),  # half-even: down to the even digit
+        (Decimal("0.00015"), 1, Decimal("0.0002")),
+        (5, 0, None),
+        (None, 2, None),
+        (0, 4, Decimal("0.0000")),
+    ],
+)
+def test_ratio_rounds_half_even(
+    a: Decimal | int | None, b: Decimal | int | None, expected: Decimal | None
+) -> None:
+    assert ratio(a, b) == expected
+    if expected is not None:
+        assert str(ratio(a, b)) == str(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("16.000000000"), "16"),
+        (Decimal("16.500000000"), "16.5"),
+        (Decimal("0E-9"), "0"),
+        (None, "None"),
+    ],
+)
+def test_tidy(value: Decimal | None, text: str) -> None:
+    assert str(tidy(value)) == text

@@ -1,0 +1,79 @@
+"""Reports rendered as JSON, CSV and rich tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from rich.console import Console
+
+from trackway.reports import render
+
+SECTIONS: render.Sections = {
+    "statuses": [
+        {"period": None, "property": "shop", "status": "paid", "orders": 3},
+        {"period": None, "property": "shop", "status": "unknown", "orders": 1},
+    ],
+    "changes": [
+        {"period": None, "property": "shop", "status": "paid", "orders": 4, "share": Decimal("0.1235")}
+    ],
+}
+
+
+def _text(table: object) -> str:
+    console = Console(width=160, record=True, file=io.StringIO())
+    console.print(table)
+    return console.export_text()
+
+
+def test_json_round_trip_is_exact() -> None:
+    money = {"revenue": [{"currency": "EUR", "gross": Decimal("1234567890.123456789"), "orders": 7}]}
+    body = render.to_json("revenue", money)
+    assert b'"gross":1234567890.123456789' in body
+    name, back = render.from_json(body)
+    assert name == "revenue"
+    assert back == money
+    assert isinstance(back["revenue"][0]["orders"], int)
+    assert isinstance(back["revenue"][0]["gross"], Decimal)
+
+
+def test_csv_has_a_section_column_and_the_union_of_columns() -> None:
+    rows = list(csv.reader(io.StringIO(render.to_csv(SECTIONS))))
+    assert rows[0] == ["section", "period", "property", "status", "orders", "share"]
+    assert rows[1] == ["statuses", "", "shop", "paid", "3", ""]
+    assert rows[3] == ["changes", "", "shop", "paid", "4", "0.1235"]
+    assert len(rows) == 4
+
+
+def test_csv_writes_decimals_without_exponents() -> None:
+    out = render.to_csv({"s": [{"value": Decimal("1E+3"), "tiny": Decimal("1E-7")}]})
+    assert out.splitlines()[1] == "s,1000,0.0000001"
+
+
+def test_tables_hide_an_empty_period_and_title_each_section() -> None:
+    tables = render.tables("orders", SECTIONS)
+    assert [t.title for t in tables] == ["orders: statuses", "orders: changes"]
+    assert [c.header for c in tables[0].columns] == ["property", "status", "orders"]
+    assert [c.justify for c in tables[0].columns] == ["left", "left", "right"]
+
+
+def test_tables_keep_the_period_when_grouped() -> None:
+    grouped = {"revenue": [{"period": "2026-11-02", "currency": "EUR", "net": Decimal("5")}]}
+    (table,) = render.tables("revenue", grouped)
+    assert table.title == "revenue"
+    assert [c.header for c in table.columns] == ["period", "currency", "net"]
+
+
+def test_tables_truncate_with_a_caption() -> None:
+    rows = [{"item": f"SKU-{n}", "views": n} for n in range(12)]
+    (table,) = render.tables("products", {"products": rows}, limit=5)
+    assert table.row_count == 5
+    assert table.caption == "... and 7 more rows"
+    text = _text(table)
+    assert "SKU-4" in text and "SKU-5" not in text
+
+
+def test_an_empty_section_says_so() -> None:
+    (table,) = render.tables("carts", {"carts": []})
+    assert table.title == "carts (no rows)"
