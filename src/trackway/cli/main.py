@@ -7,7 +7,7 @@ import sys
 import click
 
 import trackway
-from trackway.cli import convert_cmd, server_cmds, state_cmds, store_cmds, tour
+from trackway.cli import convert_cmd, demo_cmd, report_cmd, server_cmds, state_cmds, store_cmds, tour
 from trackway.cli.inputs import read_sources
 from trackway.cli.output import print_json, stderr, stdout
 from trackway.cli.validate import check_dialect, emit, validate_payloads
@@ -84,6 +84,7 @@ cli.add_command(convert_cmd.convert)
 cli.add_command(tour.tour)
 cli.add_command(server_cmds.serve)
 cli.add_command(server_cmds.property)
+cli.add_command(server_cmds.stop)
 cli.add_command(store_cmds.replay)
 cli.add_command(store_cmds.export)
 cli.add_command(store_cmds.sql)
@@ -91,6 +92,8 @@ cli.add_command(state_cmds.identity)
 cli.add_command(state_cmds.rebuild)
 cli.add_command(state_cmds.forget)
 cli.add_command(state_cmds.subject_export)
+cli.add_command(report_cmd.report)
+cli.add_command(demo_cmd.demo)
 
 
 def main() -> None:

@@ -74,6 +74,20 @@ def serve(
         ) from None
 
 
+@click.command()
+@data_options
+def stop(data: Path, config_file: Path | None) -> None:
+    """Stop the server running on DIR (it finishes the batch it is loading; the rest of
+    the log is loaded at the next start)."""
+    from trackway.cli.demo_cmd import stop_server
+
+    state = running(data)
+    if state is None:
+        raise click.ClickException(f"no server runs on {data}")
+    stop_server(state)
+    stdout.print(f"stopped the server (pid {state.pid}) on {data}")
+
+
 @click.group()
 def property() -> None:
     """Properties (tenants) and their keys."""

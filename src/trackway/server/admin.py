@@ -19,9 +19,11 @@ from typing import Any
 
 import msgspec
 
+from trackway import reports
 from trackway.config import Config
 from trackway.errors import StoreError, TrackwayError
 from trackway.ingest.replay import replay
+from trackway.reports import render
 from trackway.server.http import HttpError, Receive, Request, Scope, Send, respond_json
 from trackway.store.base import Query, Store, json_form
 from trackway.timeparse import parse_time
@@ -32,9 +34,12 @@ MAX_LIMIT = 10_000
 
 
 class Admin:
-    def __init__(self, store: Store, config: Callable[[], Config | None]) -> None:
+    def __init__(
+        self, store: Store, config: Callable[[], Config | None], lag: Callable[[], int] | None = None
+    ) -> None:
         self.store = store
         self.config = config
+        self.lag = lag  # bytes of log not loaded yet, when a loader runs beside the store
 
     def query(self, request: Request, scope: str, names_key: str) -> Query:
         q = request.query
@@ -138,11 +143,28 @@ class Admin:
         user, email, prop = self._person(dict(request.query), scope)
         return await asyncio.to_thread(self.store.subject, user, email, prop)
 
+    def report(self, name: str) -> Callable[[Request, str], Awaitable[Any]]:
+        async def handler(request: Request, scope: str) -> Any:
+            values = dict(request.query)
+            if scope != "*":
+                if values.get("property") not in (None, "", scope):
+                    raise HttpError(
+                        403, f"this admin token reads the property {scope!r} only, not {values['property']!r}"
+                    )
+                values["property"] = scope
+            params = reports.parse(values)
+            sections = await asyncio.to_thread(reports.run, self.store, name, params)
+            return render.document(name, sections)
+
+        return handler
+
     async def health(self, request: Request, scope: str) -> Any:
         ok = await asyncio.to_thread(self.store.writable)
         if not ok:
             raise HttpError(503, "the store is not writable; check the data dir's disk and permissions")
-        return {"store": "writable"}
+        if self.lag is None:
+            return {"store": "writable"}
+        return {"store": "writable", "log_lag_bytes": await asyncio.to_thread(self.lag)}
 
     def routes(self) -> dict[tuple[str, str], Callable[[Request, str], Awaitable[Any]]]:
         return {
@@ -156,6 +178,7 @@ class Admin:
             ("POST", "/api/forget"): self.forget,
             ("GET", "/api/subject"): self.subject,
             ("GET", "/health"): self.health,
+            **{("GET", f"/api/reports/{name}"): self.report(name) for name in reports.NAMES},
         }
 
 

@@ -1,0 +1,230 @@
+"""``trackway demo``: a server, realistic traffic in every dialect, and the reports.
+
+The demo owns its data directory: ``DIR/demo.json`` marks it (written before the first
+request, ``finished`` once every event is loaded). A finished demo is shown again
+without new traffic; an unfinished one (interrupted) is wiped and started over; a
+directory without the mark is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import msgspec
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from trackway import config as configuration
+from trackway.cli.common import AdminClient
+from trackway.cli.drive import Sent, drive
+from trackway.cli.output import stderr, stdout
+from trackway.cli.report_cmd import fetch_report
+from trackway.demo import generate
+from trackway.reports import NAMES, render
+from trackway.server.supervisor import ServerState, running
+
+MARK = "demo.json"
+PROPERTIES = {"shop": "shop", "donations": "donations"}
+START_TIMEOUT = 60.0
+SHOWN_ROWS = 8
+
+
+class Mark(msgspec.Struct):
+    seed: int
+    sessions: int
+    events: int = 0
+    requests: int = 0
+    finished: bool = False
+
+
+def _read_mark(data: Path) -> Mark | None:
+    try:
+        return msgspec.json.decode((data / MARK).read_bytes(), type=Mark)
+    except (FileNotFoundError, msgspec.DecodeError):
+        return None
+
+
+def _write_mark(data: Path, mark: Mark) -> None:
+    configuration.write_atomic(data / MARK, msgspec.json.encode(mark).decode())
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def start_server(data: Path, port: int) -> ServerState:
+    """`trackway serve` in its own session (it outlives this command), logging to DIR/server.log."""
+    with (data / "server.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "trackway", "serve", "--data", str(data), "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        state = running(data)
+        if state is not None and state.pid == proc.pid:
+            return state
+        if proc.poll() is not None:
+            tail = (data / "server.log").read_text(errors="replace")[-2000:]
+            raise click.ClickException(f"the server stopped at start (exit {proc.returncode}):\n{tail}")
+        time.sleep(0.1)
+    proc.terminate()
+    raise click.ClickException(
+        f"the server did not start within {START_TIMEOUT:.0f} s; see {data}/server.log"
+    )
+
+
+def stop_server(state: ServerState, timeout: float = 60.0) -> None:
+    """SIGTERM, then wait for the process to finish its batch and exit."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(state.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(state.pid, 0)
+        except ProcessLookupError:
+            return
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(state.pid, os.WNOHANG)[0] == state.pid:
+                return
+        time.sleep(0.1)
+    raise click.ClickException(f"the server (pid {state.pid}) did not stop within {timeout:.0f} s")
+
+
+def _wait_loaded(state: ServerState, progress: Progress) -> None:
+    task = progress.add_task("loading into the store", total=None)
+    client = AdminClient(state.socket)
+    first = None
+    while True:
+        lag = int(client.call("GET", "/health").get("log_lag_bytes", 0))
+        first = first or lag or 1
+        progress.update(task, total=first, completed=first - lag)
+        if lag == 0:
+            return
+        time.sleep(0.2)
+
+
+def _traffic(data: Path, state: ServerState, mark: Mark) -> Sent:
+    cfg = configuration.load(configuration.config_path(data, None))
+    keys = {name: cfg.properties[name].keys() for name in PROPERTIES}
+    dataset = generate(mark.seed, mark.sessions, end=datetime.now(UTC), properties=PROPERTIES)
+    requests = dataset.requests(keys, client_time=True)
+    mark.events, mark.requests = dataset.events, len(requests)
+    _write_mark(data, mark)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=stderr) as progress:
+        task = progress.add_task(f"sending {dataset.events:,} events", total=len(requests))
+        sent = asyncio.run(drive(state.url, requests, progress=lambda n: progress.update(task, completed=n)))
+        _wait_loaded(state, progress)
+    return sent
+
+
+def _show_reports(data: Path) -> None:
+    for name in NAMES:
+        sections = fetch_report(name, {}, data, None)
+        for table in render.tables(name, sections, limit=SHOWN_ROWS):
+            stdout.print(table)
+    stdout.print(
+        f"Whole reports: [bold]trackway report NAME --data {data}[/] (NAME: {', '.join(NAMES)}; "
+        "--by day|week|month, --format json|csv; definitions in docs/reports.md)."
+    )
+
+
+def _summary(sent: Sent, mark: Mark) -> str:
+    codes = ", ".join(f"{n:,} x {code}" for code, n in sorted(sent.statuses.items()))
+    lost = f"; {len(sent.failures)} not delivered: {sent.failures[0]}" if sent.failures else ""
+    return (
+        f"Sent {mark.events:,} events in {mark.requests:,} requests ({codes}; {sent.retries} retried){lost}."
+    )
+
+
+@click.command()
+@click.option(
+    "--sessions", type=click.IntRange(1, 2_000_000), default=1500, show_default=True, help="Visits."
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="The same seed gives the same traffic.")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-data"),
+    show_default=True,
+    help="The demo's data directory (its own: not your real data).",
+)
+@click.option("--port", type=int, default=8080, show_default=True, help="Port (a free one if it is taken).")
+@click.option("--no-serve", is_flag=True, help="Stop the server after the reports (for scripts).")
+def demo(sessions: int, seed: int, data: Path, port: int, no_serve: bool) -> None:
+    """Start a server, send it a month of shop and donation traffic in every dialect
+    through the real HTTP endpoints (a share of it invalid), then print the reports.
+
+    The server keeps running afterwards (stop it with `trackway stop --data DIR`)
+    unless --no-serve.
+    """
+    mark = _read_mark(data)
+    state = running(data)
+    if state is not None and (mark is None or not mark.finished):
+        raise click.ClickException(
+            f"a server runs on {data} with data that is not a finished demo; use another --data"
+        )
+    if state is None and mark is not None and not mark.finished:
+        stderr.print(f"{data} holds an interrupted demo: starting it over.")
+        shutil.rmtree(data)
+        mark = None
+    if mark is None and data.exists() and any(data.iterdir()):
+        raise click.ClickException(f"{data} is not empty and is not a demo; choose another --data")
+    started = state is None
+    if mark is None:
+        data.mkdir(parents=True, exist_ok=True)
+        path = configuration.config_path(data, None)
+        for name in PROPERTIES:
+            configuration.add_property(path, name, "EUR")
+        mark = Mark(seed=seed, sessions=sessions)
+        _write_mark(data, mark)
+    elif started:
+        stderr.print(f"Showing the demo already in {data} (seed {mark.seed}); remove {data} for a new one.")
+    if state is None:
+        state = start_server(data, port if _free(port) else 0)
+    try:
+        if not mark.finished:
+            sent = _traffic(data, state, mark)
+            mark.finished = True
+            _write_mark(data, mark)
+            stdout.print(_summary(sent, mark))
+        _show_reports(data)
+    except BaseException:
+        if started:
+            stop_server(state)
+        raise
+    if no_serve and started:
+        stop_server(state)
+        stdout.print(f"Stopped the server; the data stays in {data}.")
+        return
+    _where(data, state)
+
+
+def _where(data: Path, state: ServerState) -> None:
+    cfg = configuration.load(configuration.config_path(data, None))
+    token = cfg.properties["shop"]["admin_token"]
+    stdout.print(
+        f"[bold green]Trackway is running[/] at {state.url} (pid {state.pid}), data in {data}, "
+        f"log in {data}/server.log."
+    )
+    stdout.print(f"  curl -sS {state.url}/api/reports/revenue -H 'Authorization: Bearer {token}'")
+    stdout.print(f"  Stop it with: trackway stop --data {data}")
