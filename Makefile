@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= data
+DEMO ?= demo-data
 
-.PHONY: run test lint bench docs clean system-deps
+.PHONY: run serve test lint bench docs clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +22,11 @@ system-deps:
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }
 
+# A newcomer's first look: the server, demo traffic in every dialect, the reports.
 run: $(STAMP)
+	$(BIN)/trackway demo --data $(DEMO)
+
+serve: $(STAMP)
 	$(BIN)/trackway serve --data $(DATA)
 
 test: $(STAMP) system-deps
@@ -30,6 +35,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 	$(BIN)/python bench/core.py --quick
 	$(BIN)/python bench/http.py --quick
+	$(BIN)/python bench/reports.py --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
@@ -38,6 +44,7 @@ lint: $(STAMP)
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/core.py
 	$(BIN)/python bench/http.py
+	$(BIN)/python bench/reports.py
 
 docs: $(STAMP)
 	$(BIN)/python -m trackway.docs_gen docs

@@ -91,6 +91,12 @@ SERVER: tuple[Setting, ...] = (
         "DuckDB's memory limit (its buffer pool; DuckDB's own default is 80% of RAM).",
     ),
     Setting(
+        "report_threads",
+        int,
+        0,
+        "DuckDB threads while a report runs (0: one per CPU); the store is back to one thread after.",
+    ),
+    Setting(
         "loader_nice",
         int,
         10,

@@ -68,9 +68,9 @@ def test_defaults_and_excluded_statuses() -> None:
 @pytest.mark.parametrize(
     ("by", "sql"),
     [
-        (None, "CAST(NULL AS VARCHAR)"),
-        ("day", "strftime(date_trunc('day', ts), '%Y-%m-%d')"),
-        ("month", "strftime(date_trunc('month', ts), '%Y-%m-%d')"),
+        (None, "CAST(NULL AS DATE)"),
+        ("day", "CAST(make_timestamp(epoch_us(ts)) AS DATE)"),
+        ("month", "CAST(date_trunc('month', make_timestamp(epoch_us(ts))) AS DATE)"),
     ],
 )
 def test_period_sql(by: str | None, sql: str) -> None:

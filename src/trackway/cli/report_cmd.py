@@ -19,7 +19,7 @@ def fetch_report(
 ) -> reports.Sections:
     """Report ``name`` through the running server, else from the store directly."""
     query = {k: v for k, v in values.items() if v}
-    with store_access(data, config_file) as (client, store, _):
+    with store_access(data, config_file) as (client, store, cfg):
         if client is not None:
             response = client.http.get(f"/api/reports/{name}", params=query)
             if response.status_code != 200:
@@ -27,8 +27,9 @@ def fetch_report(
                     response.json().get("error", f"the server answered {response.status_code}")
                 )
             return render.from_json(response.content)[1]
+        threads = cfg.server["report_threads"] if cfg is not None else 0
         try:
-            return reports.run(store, name, reports.parse(query))
+            return reports.run(store, name, reports.parse(query), threads=threads)
         except TrackwayError as exc:
             raise fail(exc) from None
 

@@ -30,14 +30,15 @@ REPORTS: dict[str, Callable[[Any, ReportParams], Sections]] = {
 NAMES = tuple(REPORTS)
 
 
-def run(store: object, name: str, params: ReportParams) -> Sections:
-    """The sections of report ``name``."""
+def run(store: object, name: str, params: ReportParams, *, threads: int = 0) -> Sections:
+    """The sections of report ``name``, DuckDB on ``threads`` threads (0: one per CPU)."""
     if not isinstance(store, DuckStore):
         raise UsageError(f"reports read the DuckDB store, not {type(store).__name__}")
     report = REPORTS.get(name)
     if report is None:
         raise UsageError(f"unknown report {name!r}: expected one of {', '.join(NAMES)}")
-    return report(store.cursor(), params)
+    with store.parallel(threads):
+        return report(store.cursor(), params)
 
 
 __all__ = ["NAMES", "REPORTS", "ReportParams", "Sections", "parse", "run"]

@@ -106,16 +106,23 @@ def products(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
     seen = fetch(
         cur,
         f"""
-        SELECT {period(params, "ts")} AS period, property, coalesce(it.item_id, it.item_name) AS item,
-               count(DISTINCT seq) FILTER (WHERE name = 'view_item') AS views,
-               coalesce(sum(coalesce(it.quantity, 1)) FILTER (WHERE name = 'add_to_cart'), 0)::BIGINT
-                   AS adds,
-               coalesce(sum(coalesce(it.quantity, 1)) FILTER (WHERE name = 'remove_from_cart'), 0)::BIGINT
-                   AS removes
+        SELECT {period(params, "ts")} AS period, property, it.item AS item,
+               count(*) FILTER (WHERE name = 'view_item') AS views,
+               coalesce(sum(it.q) FILTER (WHERE name = 'add_to_cart'), 0)::BIGINT AS adds,
+               coalesce(sum(it.q) FILTER (WHERE name = 'remove_from_cart'), 0)::BIGINT AS removes
         FROM (
-            SELECT property, name, seq, "timestamp" AS ts, unnest(items) AS it FROM events
+            -- only the item key and quantity of each line (unnesting whole items costs 2x);
+            -- a view counts once per item however often the event names it
+            SELECT property, name, "timestamp" AS ts, unnest(CASE WHEN name = 'view_item'
+                THEN list_transform(
+                    list_distinct(list_transform(items, lambda x: coalesce(x.item_id, x.item_name))),
+                    lambda i: {{'item': i, 'q': 1}})
+                ELSE list_transform(items, lambda x: {{
+                    'item': coalesce(x.item_id, x.item_name), 'q': coalesce(x.quantity, 1)}})
+                END) AS it
+            FROM events
             WHERE name IN ('view_item', 'add_to_cart', 'remove_from_cart') AND items IS NOT NULL{cond}
-        ) WHERE coalesce(it.item_id, it.item_name) IS NOT NULL
+        ) WHERE it.item IS NOT NULL
         GROUP BY ALL
         """,
         values,

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import duckdb
 
 from trackway.reports.params import DEFAULT_STEPS, ReportParams, fetch, period, ratio, where
 
+# An event's place in the store's order, as one sortable number: its time in
+# microseconds, then its seq (below 2**40), so that "after" is a single comparison.
+_POS = """(epoch_us("timestamp")::HUGEINT << 40) + seq"""
+
 
 def _step_sql(k: int) -> str:
     """Each person's step k: the first event named like step k after step k-1 (by time,
     then store order), no later than step 1's time plus the window."""
     return f"""
-    s{k} AS (
-        SELECT property, person_id, ts, seq, t1 FROM (
-            SELECT e.property, e.person_id, e.ts, e.seq, p.t1,
-                   row_number() OVER (PARTITION BY e.property, e.person_id ORDER BY e.ts, e.seq) AS rn
-            FROM e JOIN s{k - 1} p USING (property, person_id)
-            WHERE e.name = ? AND (e.ts > p.ts OR (e.ts = p.ts AND e.seq > p.seq)) AND e.ts <= p.t1 + ?
-        ) WHERE rn = 1
+    s{k} AS MATERIALIZED (
+        SELECT e.property, e.person_id, min(e.pos) AS pos, any_value(p.p1) AS p1
+        FROM e JOIN s{k - 1} p USING (property, person_id)
+        WHERE e.k = {k} AND e.pos > p.pos AND (e.pos >> 40) <= (p.p1 >> 40) + ?
+        GROUP BY ALL
     )"""
 
 
@@ -27,23 +30,22 @@ def funnel(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> dict[str, li
     steps = params.steps or DEFAULT_STEPS
     cond, values = where(params, '"timestamp"')
     ctes = [
-        f"""e AS (
-        SELECT property, person_id, name, "timestamp" AS ts, seq FROM event_persons
+        f"""e AS MATERIALIZED (
+        SELECT property, person_id, list_position(?, name) AS k, {_POS} AS pos FROM event_persons
         WHERE person_id IS NOT NULL AND list_contains(?, name){cond}
     )""",
-        """s1 AS (
-        SELECT property, person_id, ts, seq, ts AS t1 FROM (
-            SELECT *, row_number() OVER (PARTITION BY property, person_id ORDER BY ts, seq) AS rn
-            FROM e WHERE name = ?
-        ) WHERE rn = 1
+        """s1 AS MATERIALIZED (
+        SELECT property, person_id, min(pos) AS pos, min(pos) AS p1 FROM e WHERE k = 1 GROUP BY ALL
     )""",
     ]
-    args: list[Any] = [list(steps), *values, steps[0]]
+    window = params.window // timedelta(microseconds=1)
+    args: list[Any] = [list(steps), list(steps), *values]
     for k in range(2, len(steps) + 1):
         ctes.append(_step_sql(k))
-        args += [steps[k - 1], params.window]
+        args.append(window)
+    t1 = "make_timestamp((p1 >> 40)::BIGINT)"  # UTC, as the session is
     counts = " UNION ALL ".join(
-        f"SELECT property, {period(params, 't1')} AS period, {k} AS step, count(*) AS people "
+        f"SELECT property, {period(params, t1)} AS period, {k} AS step, count(*) AS people "
         f"FROM s{k} GROUP BY ALL"
         for k in range(1, len(steps) + 1)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -87,10 +87,16 @@ def parse(values: Mapping[str, str | None], *, now: datetime | None = None) -> R
 
 
 def period(params: ReportParams, column: str) -> str:
-    """SQL for the period a time falls in (the date it starts), or NULL without --by."""
+    """SQL for the period a time falls in (the DATE it starts, UTC), or NULL without --by.
+    A date groups far faster than text; :func:`fetch` writes it as ``YYYY-MM-DD``."""
     if params.by is None:
-        return "CAST(NULL AS VARCHAR)"
-    return f"strftime(date_trunc('{params.by}', {column}), '%Y-%m-%d')"
+        return "CAST(NULL AS DATE)"
+    # date_trunc on a TIMESTAMPTZ goes through the time zone machinery (5x slower on
+    # 10M rows); from the epoch, the same UTC instant as a plain TIMESTAMP is cheap.
+    utc = f"make_timestamp(epoch_us({column}))"
+    if params.by == "day":
+        return f"CAST({utc} AS DATE)"
+    return f"CAST(date_trunc('{params.by}', {utc}) AS DATE)"
 
 
 def where(params: ReportParams, time: str | None, *, prop: str = "property") -> tuple[str, list[Any]]:
@@ -110,6 +116,9 @@ def where(params: ReportParams, time: str | None, *, prop: str = "property") -> 
 
 def fetch(cur: duckdb.DuckDBPyConnection, query: str, values: list[Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = cur.sql(query, params=values).to_arrow_table().to_pylist()
+    for row in rows:
+        if isinstance(when := row.get("period"), date):
+            row["period"] = when.isoformat()
     return rows
 
 

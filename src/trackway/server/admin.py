@@ -153,7 +153,8 @@ class Admin:
                     )
                 values["property"] = scope
             params = reports.parse(values)
-            sections = await asyncio.to_thread(reports.run, self.store, name, params)
+            threads = self.config().server["report_threads"]
+            sections = await asyncio.to_thread(reports.run, self.store, name, params, threads=threads)
             return render.document(name, sections)
 
         return handler

@@ -9,8 +9,10 @@ thread takes its own cursor (:meth:`cursor`), which sees committed data only.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -130,6 +132,27 @@ class DuckStore(Store):
         self._seq = int(top)  # the last seq given; the write lock guards it
         self._local = threading.local()
         self._write = threading.Lock()
+        self._threads = threads
+        self._parallel = threading.Lock()
+        self._readers = 0
+
+    @contextmanager
+    def parallel(self, threads: int = 0) -> Iterator[None]:
+        """DuckDB on ``threads`` threads (0: one per CPU) while a heavy read runs (a report);
+        back to the store's own number when the last such read ends. The setting is the
+        database's: a load running meanwhile may use the threads too."""
+        threads = threads or os.cpu_count() or 1
+        with self._parallel:
+            self._readers += 1
+            if self._readers == 1 and threads != self._threads:
+                self.cursor().execute(f"SET threads = {int(threads)}")
+        try:
+            yield
+        finally:
+            with self._parallel:
+                self._readers -= 1
+                if self._readers == 0 and threads != self._threads:
+                    self.cursor().execute(f"SET threads = {self._threads}")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         cur = getattr(self._local, "cur", None)
