@@ -239,6 +239,9 @@ def test_products_count_views_quantities_and_sold_lines_per_currency(store: Duck
     a, b = Item(item_id="A", price=D("10")), Item(item_name="B only by name", price=D("2.5"))
     h.event("view_item", T0, "p1", commerce=Commerce(currency="EUR", items=[a]))
     h.event("view_item", T0, "p2", commerce=Commerce(currency="EUR", items=[a, b]))
+    h.event("view_item", T0, "p3", commerce=Commerce(currency="EUR", items=[b, a, b, a]))  # one view each
+    lines = [Item(item_id="A", quantity=2), b, Item(item_id="A")]  # lines after the first count too
+    h.event("add_to_cart", T0, "p2", commerce=Commerce(currency="EUR", items=lines))
     h.event("add_to_cart", T0, "p1", commerce=Commerce(currency="EUR", items=[Item(item_id="A", quantity=3)]))
     h.event("remove_from_cart", T0, "p1", commerce=Commerce(currency="EUR", items=[Item(item_id="A")]))
     sold_a = Item(item_id="A", price=D("10"), quantity=2)
@@ -248,11 +251,11 @@ def test_products_count_views_quantities_and_sold_lines_per_currency(store: Duck
     )
     rows = strip(run(store, "products")["products"], "period", "property")
     assert rows == [
-        {"item": "A", "currency": None, "views": 2, "adds": 3, "removes": 1, "purchases": 0,
+        {"item": "A", "currency": None, "views": 3, "adds": 6, "removes": 1, "purchases": 0,
          "revenue": None},
         {"item": "A", "currency": "EUR", "views": 0, "adds": 0, "removes": 0, "purchases": 2,
          "revenue": D(20)},
-        {"item": "B only by name", "currency": None, "views": 1, "adds": 0, "removes": 0, "purchases": 0,
+        {"item": "B only by name", "currency": None, "views": 2, "adds": 1, "removes": 0, "purchases": 0,
          "revenue": None},
         {"item": "B only by name", "currency": "USD", "views": 0, "adds": 0, "removes": 0, "purchases": 2,
          "revenue": D(5)},

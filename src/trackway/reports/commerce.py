@@ -106,24 +106,39 @@ def products(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
     seen = fetch(
         cur,
         f"""
-        SELECT {period(params, "ts")} AS period, property, it.item AS item,
-               count(*) FILTER (WHERE name = 'view_item') AS views,
-               coalesce(sum(it.q) FILTER (WHERE name = 'add_to_cart'), 0)::BIGINT AS adds,
-               coalesce(sum(it.q) FILTER (WHERE name = 'remove_from_cart'), 0)::BIGINT AS removes
-        FROM (
-            -- only the item key and quantity of each line (unnesting whole items costs 2x);
-            -- a view counts once per item however often the event names it
-            SELECT property, name, "timestamp" AS ts, unnest(CASE WHEN name = 'view_item'
-                THEN list_transform(
-                    list_distinct(list_transform(items, lambda x: coalesce(x.item_id, x.item_name))),
-                    lambda i: {{'item': i, 'q': 1}})
-                ELSE list_transform(items, lambda x: {{
-                    'item': coalesce(x.item_id, x.item_name), 'q': coalesce(x.quantity, 1)}})
-                END) AS it
+        -- Reading the items lists is most of the cost: one scan groups the events by
+        -- their first line (most have one) and the short list of the others (keys and
+        -- quantities); only the few groups are unnested. A view counts once per item
+        -- however often the event names it.
+        WITH g AS (
+            SELECT {period(params, '"timestamp"')} AS period, property, name,
+                   coalesce(items[1].item_id, items[1].item_name) AS item,
+                   CASE WHEN name = 'view_item' THEN 1 ELSE coalesce(items[1].quantity, 1) END AS q,
+                   CASE WHEN len(items) < 2 THEN NULL
+                        WHEN name = 'view_item' THEN list_transform(
+                            list_filter(
+                                list_distinct(list_transform(
+                                    items[2:], lambda x: coalesce(x.item_id, x.item_name))),
+                                lambda i: i IS DISTINCT FROM coalesce(items[1].item_id, items[1].item_name)),
+                            lambda i: {{'item': i, 'q': 1}})
+                        ELSE list_transform(items[2:], lambda x: {{
+                            'item': coalesce(x.item_id, x.item_name), 'q': coalesce(x.quantity, 1)}})
+                   END AS rest,
+                   count(*) AS n
             FROM events
-            WHERE name IN ('view_item', 'add_to_cart', 'remove_from_cart') AND items IS NOT NULL{cond}
-        ) WHERE it.item IS NOT NULL
-        GROUP BY ALL
+            WHERE name IN ('view_item', 'add_to_cart', 'remove_from_cart') AND len(items) > 0{cond}
+            GROUP BY ALL
+        ), lines AS (
+            SELECT period, property, name, item, q * n AS q, n FROM g WHERE item IS NOT NULL
+            UNION ALL
+            SELECT period, property, name, r.item, r.q * n AS q, n
+            FROM (SELECT *, unnest(rest) AS r FROM g WHERE rest IS NOT NULL) WHERE r.item IS NOT NULL
+        )
+        SELECT period, property, item,
+               coalesce(sum(n) FILTER (WHERE name = 'view_item'), 0)::BIGINT AS views,
+               coalesce(sum(q) FILTER (WHERE name = 'add_to_cart'), 0)::BIGINT AS adds,
+               coalesce(sum(q) FILTER (WHERE name = 'remove_from_cart'), 0)::BIGINT AS removes
+        FROM lines GROUP BY ALL
         """,
         values,
     )
