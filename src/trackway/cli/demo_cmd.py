@@ -137,13 +137,25 @@ def _traffic(data: Path, state: ServerState, mark: Mark) -> Sent:
     return sent
 
 
+def _command() -> str:
+    """How to call this program again: ``trackway`` when that is on PATH, else its path
+    (``make run`` starts ``.venv/bin/trackway``, which a newcomer's shell does not find)."""
+    me = Path(sys.argv[0])
+    found = shutil.which("trackway")
+    if me.name != "trackway" or (found is not None and Path(found).resolve() == me.resolve()):
+        return "trackway"
+    with contextlib.suppress(ValueError):
+        return str(me.resolve().relative_to(Path.cwd().resolve()))
+    return str(me)
+
+
 def _show_reports(data: Path) -> None:
     for name in NAMES:
         sections = fetch_report(name, {}, data, None)
         for table in render.tables(name, sections, limit=SHOWN_ROWS):
             stdout.print(table)
     stdout.print(
-        f"Whole reports: [bold]trackway report NAME --data {data}[/] (NAME: {', '.join(NAMES)}; "
+        f"Whole reports: [bold]{_command()} report NAME --data {data}[/] (NAME: {', '.join(NAMES)}; "
         "--by day|week|month, --format json|csv; definitions in docs/reports.md)."
     )
 
@@ -227,4 +239,4 @@ def _where(data: Path, state: ServerState) -> None:
         f"log in {data}/server.log."
     )
     stdout.print(f"  curl -sS {state.url}/api/reports/revenue -H 'Authorization: Bearer {token}'")
-    stdout.print(f"  Stop it with: trackway stop --data {data}")
+    stdout.print(f"  Stop it with: {_command()} stop --data {data}")
