@@ -519,7 +519,7 @@ class Reference:
                 at = next(
                     (
                         n
-                        for n in range(at, len(acts))
+                        for n in range(at + 1, len(acts))  # after step k-1: a name may come twice
                         if acts[n].name == name and acts[n].at <= start + p.window
                     ),
                     None,

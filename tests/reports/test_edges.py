@@ -179,6 +179,9 @@ def test_the_funnel_takes_steps_in_order_within_the_window(store: DuckStore) -> 
         (2, D("0.5000"), D("0.5000")),
         (0, D("0.0000"), D("0.0000")),
     ]
+    # a name given twice needs two events: of the five who add, only p1 adds twice
+    twice = run(store, "funnel", steps=("add_to_cart", "add_to_cart"))["steps"]
+    assert [r["people"] for r in twice] == [5, 1]
 
 
 PROC = {

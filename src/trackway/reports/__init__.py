@@ -13,10 +13,8 @@ from typing import Any
 
 from trackway.errors import UsageError
 from trackway.reports import commerce, funnel, procedures, quality
-from trackway.reports.params import ReportParams, parse
+from trackway.reports.params import ReportParams, Sections, parse
 from trackway.store.duck import DuckStore
-
-Sections = dict[str, list[dict[str, Any]]]
 
 REPORTS: dict[str, Callable[[Any, ReportParams], Sections]] = {
     "funnel": funnel.funnel,

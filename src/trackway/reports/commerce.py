@@ -8,9 +8,7 @@ from typing import Any
 
 import duckdb
 
-from trackway.reports.params import ReportParams, fetch, period, ratio, tidy, where
-
-Sections = dict[str, list[dict[str, Any]]]
+from trackway.reports.params import ReportParams, Sections, fetch, period, ratio, tidy, where
 
 # The orders counted in revenue and products: purchased, current status not excluded,
 # with the time of their first purchase event.

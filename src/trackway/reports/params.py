@@ -25,6 +25,7 @@ DEFAULT_STEPS = (
 )
 EXCLUDED_STATUSES = ("pending", "canceled")
 _PLACES = Decimal("0.0001")
+Sections = dict[str, list[dict[str, Any]]]  # a report: section name -> rows
 
 
 @dataclass(frozen=True)

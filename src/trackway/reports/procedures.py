@@ -7,9 +7,8 @@ from typing import Any
 
 import duckdb
 
-from trackway.reports.params import ReportParams, fetch, period, tidy, where
+from trackway.reports.params import ReportParams, Sections, fetch, period, tidy, where
 
-Sections = dict[str, list[dict[str, Any]]]
 Group = tuple[Any, ...]  # (period, property, slug, category)
 
 _STEPS = '[{"index": "BIGINT", "name": "VARCHAR"}]'

@@ -7,9 +7,7 @@ from typing import Any
 import duckdb
 import msgspec
 
-from trackway.reports.params import ReportParams, fetch, period, where
-
-Sections = dict[str, list[dict[str, Any]]]
+from trackway.reports.params import ReportParams, Sections, fetch, period, where
 
 UNREADABLE = "(unreadable)"  # a payload that gave no event
 UNNAMED = "(unnamed)"  # a failed event that carried no name

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from rich.table import Table
 
-Sections = dict[str, list[dict[str, Any]]]
+from trackway.reports.params import Sections
 
 _encode = msgspec.json.Encoder(decimal_format="number").encode
 _decode = msgspec.json.Decoder(float_hook=Decimal).decode
