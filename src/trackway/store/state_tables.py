@@ -178,28 +178,18 @@ def prefetch(cur: duckdb.DuckDBPyConnection, events: list[Event]) -> MemoryState
     return state
 
 
-def _upsert(cur: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+def _insert(cur: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]], *, replace: bool) -> None:
+    """Append ``rows`` to ``table``; with ``replace``, a row with a stored key replaces it."""
     if not rows:
         return
     data = pa.Table.from_pylist(rows)
-    cur.register("upsert_rows", data)
+    cur.register("state_rows", data)
     try:
         columns = ", ".join(f'"{c}"' for c in data.column_names)
-        cur.execute(f"INSERT OR REPLACE INTO {table} ({columns}) SELECT {columns} FROM upsert_rows")
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        cur.execute(f"{verb} INTO {table} ({columns}) SELECT {columns} FROM state_rows")
     finally:
-        cur.unregister("upsert_rows")
-
-
-def _append(cur: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    data = pa.Table.from_pylist(rows)
-    cur.register("append_rows", data)
-    try:
-        columns = ", ".join(f'"{c}"' for c in data.column_names)
-        cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM append_rows")
-    finally:
-        cur.unregister("append_rows")
+        cur.unregister("state_rows")
 
 
 def flush(cur: duckdb.DuckDBPyConnection, state: MemoryState) -> None:
@@ -219,20 +209,19 @@ def flush(cur: duckdb.DuckDBPyConnection, state: MemoryState) -> None:
             "UPDATE identities SET person_id = ? WHERE property = ? AND person_id = ?", [target, prop, source]
         )
     d = state.dirty
-    _upsert(cur, "identities", _rows(state.identities[k] for k in sorted(d.identities)))
+    _insert(cur, "identities", _rows(state.identities[k] for k in sorted(d.identities)), replace=True)
     carts = []
     for k in sorted(d.carts):
         row = _rows([state.carts[k]])[0]
         row["value"] = _amount(state.carts[k].value)
         carts.append(row)
-    _upsert(cur, "carts", carts)
-    _upsert(cur, "orders", _rows(state.orders[k] for k in sorted(d.orders)))
-    _upsert(
-        cur, "procedures", _rows(state.procedures[k] for k in sorted(d.procedures) if k in state.procedures)
-    )
-    _append(cur, "identity_links", _rows(state.links))
-    _append(cur, "identity_conflicts", _rows(state.conflicts))
-    _append(cur, "order_history", _rows(state.history))
+    _insert(cur, "carts", carts, replace=True)
+    _insert(cur, "orders", _rows(state.orders[k] for k in sorted(d.orders)), replace=True)
+    procedures = _rows(state.procedures[k] for k in sorted(d.procedures) if k in state.procedures)
+    _insert(cur, "procedures", procedures, replace=True)
+    _insert(cur, "identity_links", _rows(state.links), replace=False)
+    _insert(cur, "identity_conflicts", _rows(state.conflicts), replace=False)
+    _insert(cur, "order_history", _rows(state.history), replace=False)
 
 
 def write_all(cur: duckdb.DuckDBPyConnection, state: MemoryState) -> None:
