@@ -14,21 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from trackway.demo import catalog as c
-from trackway.demo.sessions import CONVEAD, UA
+from trackway.demo.sessions import CONVEAD, UA, VALUE_KINDS
 from trackway.demo.truth import Action, Line
 from trackway.model import Commerce, Event, Item
 
-_MONEY = frozenset(
-    {
-        "view_item",
-        "add_to_cart",
-        "remove_from_cart",
-        "begin_checkout",
-        "add_payment_info",
-        "purchase",
-        "order_update",
-    }
-)
 _ORDER = frozenset({"purchase", "order_update"})
 
 # What each (dialect, form) carries of the event's envelope: its client id, its time,
@@ -89,11 +78,11 @@ def canonical(a: Action, dialect: str) -> Event:
     user: dict[str, Any] | None = None
     commerce = None
     kind = a.kind
-    if a.items or kind in _MONEY or kind in ("refund", "update_cart") or a.transaction_id:
+    if a.items or kind in VALUE_KINDS or kind in ("refund", "update_cart") or a.transaction_id:
         index = 0 if kind == "view_item_list" else None
         items = [_item(ln, a, dialect, None if index is None else n) for n, ln in enumerate(a.items)]
         commerce = Commerce(currency=a.currency if a.currency_sent else None, items=items)
-        if kind in _MONEY or kind in ("refund", "execution"):
+        if kind in VALUE_KINDS or kind in ("refund", "execution"):
             commerce.value = a.value
         if kind == "refund" and a.refund_items is None:
             commerce.items = None  # a full refund
