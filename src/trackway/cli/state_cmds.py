@@ -86,9 +86,11 @@ def rebuild(data: Path, config_file: Path | None) -> None:
     stdout.print(f"rebuilt identities, carts, orders and procedures from {events} events")
 
 
-def _who(user: str | None, email: str | None) -> None:
+def _who(user: str | None, email: str | None, prop: str | None) -> dict[str, str]:
+    """The person asked for, as the admin API takes it; exactly one of user and email."""
     if bool(user) == bool(email):
         raise click.UsageError("give exactly one of --user ID or --email EMAIL")
+    return {k: v for k, v in (("user", user), ("email", email), ("property", prop)) if v}
 
 
 @click.command()
@@ -103,8 +105,7 @@ def forget(
 
     Their events stay, anonymised under a random id, so counts do not change.
     """
-    _who(user, email)
-    body = {k: v for k, v in (("user", user), ("email", email), ("property", prop)) if v}
+    body = _who(user, email, prop)
     with store_access(data, config_file) as (client, store, _):
         if client is not None:
             report = client.call("POST", "/api/forget", json=body)
@@ -137,8 +138,7 @@ def subject_export(
     config_file: Path | None,
 ) -> None:
     """Write everything stored about one person as JSON (ids, events, carts, orders, ...)."""
-    _who(user, email)
-    params = {k: v for k, v in (("user", user), ("email", email), ("property", prop)) if v}
+    params = _who(user, email, prop)
     with store_access(data, config_file) as (client, store, _):
         if client is not None:
             found = client.call("GET", "/api/subject", params=params)
