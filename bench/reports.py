@@ -58,8 +58,10 @@ IDS: dict[str, tuple[str, ...]] = {
     "orders": ("transaction_id", "person_id"),
     "order_history": ("transaction_id", "event_id"),
     "procedures": ("procedure_id", "person_id", "transaction_id", "execution_id"),
+    "persons": ("person_id",),
 }
-SEQS = {"events": ("seq",), "order_history": ("seq",)}
+# Shifted per copy: seqs, and person keys (a person's key is the seq of its first event).
+SEQS = {"events": ("seq", "person_key"), "order_history": ("seq",), "persons": ("person_key", "merged_into")}
 DAYS = 90  # copy k is moved k % DAYS days back: three months of traffic
 
 
@@ -67,6 +69,7 @@ def build_base(directory: Path, sessions: int, seed: int) -> Path:
     """A demo store (the real server, the real endpoints); reused when already built."""
     database = Paths(directory).database
     if (directory / "demo.json").exists() and database.exists():
+        DuckStore(database).close()  # a base built by an older Trackway gets the current schema
         return database
     command = [sys.executable, "-m", "trackway", "demo", "--no-serve", "--port", "0"]
     command += ["--sessions", str(sessions), "--seed", str(seed), "--data", str(directory)]

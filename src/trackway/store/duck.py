@@ -27,7 +27,7 @@ from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
 from trackway.model import Event
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
-from trackway.store import forget, rows, state_tables
+from trackway.store import forget, persons, rows, state_tables
 from trackway.store.base import FailedRow, LoadResult, Query, Store, check_table, failed_id, json_form
 
 FILE_NAME = "trackway.duckdb"
@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS events (
     {", ".join(f'"{k}" {_AMOUNT}' for k in rows.AMOUNTS)},
     {", ".join(f'"{k}" VARCHAR' for k in rows.STRINGS)},
     items {_ITEM}[],
-    {", ".join(f'"{k}" JSON' for k in rows.JSON_OBJECTS)}
+    {", ".join(f'"{k}" JSON' for k in rows.JSON_OBJECTS)},
+    person_key BIGINT -- the event's person when stored (store/persons.py)
 );
 CREATE TABLE IF NOT EXISTS failed_events (
     id VARCHAR PRIMARY KEY,
@@ -125,9 +126,18 @@ class DuckStore(Store):
         # the workers acknowledging requests. Loads are small appends; reports set more.
         self._con.execute(f"SET threads = {threads}")
         self._con.execute("SET memory_limit = ?", [memory_limit])
+        [(before,)] = self._con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'events' AND column_name = 'person_key'"
+        ).fetchall()
+        [(old,)] = self._con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'events'"
+        ).fetchall()
         self._con.execute(DDL)
+        self._con.execute("ALTER TABLE events ADD COLUMN IF NOT EXISTS person_key BIGINT")
         self._con.execute(state_tables.DDL)
+        self._con.execute(persons.DDL)
         self._con.execute(state_tables.VIEW)
+        self._con.execute(persons.VIEW)
         [(top,)] = self._con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
         self._seq = int(top)  # the last seq given; the write lock guards it
         self._local = threading.local()
@@ -135,6 +145,8 @@ class DuckStore(Store):
         self._threads = threads
         self._parallel = threading.Lock()
         self._readers = 0
+        if old and not before and self._seq and derive_state:
+            self.rebuild()  # a store from before events.person_key: derive the keys once
 
     @contextmanager
     def parallel(self, threads: int = 0) -> Iterator[None]:
@@ -254,15 +266,18 @@ class DuckStore(Store):
         if stored:
             first = self._seq + 1
             self._seq += len(stored)
-            batch = rows.to_arrow(  # noqa: F841
-                [rows.event_to_row(e, s.endpoint, first + n) for n, (s, e) in enumerate(stored)]
-            )
-            cur.execute(f"INSERT INTO events ({rows.QUOTED_COLUMNS}) SELECT * FROM batch")
+            keys: list[int | None] = [None] * len(stored)
             if self.derive_state:
                 state = state_tables.prefetch(cur, [e for _, e in stored])
-                for n, (_, e) in enumerate(stored):
-                    apply(state, e, first + n)
+                owners = [
+                    (e.property, apply(state, e, first + n), first + n) for n, (_, e) in enumerate(stored)
+                ]
+                keys = persons.assign(cur, owners, state.merges)
                 state_tables.flush(cur, state)
+            batch = rows.to_arrow(  # noqa: F841
+                [rows.event_to_row(e, s.endpoint, first + n) for n, (s, e) in enumerate(stored)]
+            ).append_column("person_key", pa.array(keys, pa.int64()))
+            cur.execute(f"INSERT INTO events ({rows.QUOTED_COLUMNS}, person_key) SELECT * FROM batch")
         return stored, dups
 
     def _where(self, query: Query, table: str) -> tuple[str, list[Any]]:
@@ -409,6 +424,7 @@ class DuckStore(Store):
             cur.execute("BEGIN")
             try:
                 state = MemoryState()
+                keys = persons.Rebuild()
                 last, done = -1, 0
                 while True:
                     found = self._rows(
@@ -416,12 +432,16 @@ class DuckStore(Store):
                     )
                     if not found:
                         break
+                    chunk_keys = []
                     for row in found:
-                        apply(state, rows.row_to_event(row), row["seq"])
+                        person = apply(state, rows.row_to_event(row), row["seq"])
+                        chunk_keys.append(keys.key(row["property"], person, row["seq"]))
+                    keys.update_events(cur, [r["seq"] for r in found], chunk_keys)
                     last = found[-1]["seq"]
                     done += len(found)
                     if progress is not None:
                         progress(done, total)
+                keys.write(cur, state.merges)
                 state_tables.write_all(cur, state)
                 cur.execute("COMMIT")
             except BaseException:

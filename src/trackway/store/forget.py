@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 import msgspec
+import pyarrow as pa
 
 from trackway.model import Event, to_builtins
 from trackway.store import rows
@@ -96,7 +97,8 @@ def find_people(
 def _person_events(cur: duckdb.DuckDBPyConnection, prop: str, person: str) -> list[dict[str, Any]]:
     return _fetch(
         cur,
-        f"SELECT {rows.QUOTED_COLUMNS} FROM event_persons WHERE property = ? AND person_id = ? ORDER BY seq",
+        f"SELECT {rows.QUOTED_COLUMNS}, person_key FROM event_persons "
+        "WHERE property = ? AND person_id = ? ORDER BY seq",
         [prop, person],
     )
 
@@ -173,10 +175,14 @@ def forget(
                 for e, r in zip(events, found, strict=True)
             ]
             cur.execute("DELETE FROM events WHERE list_contains(?, seq)", [seqs])
-            batch = rows.to_arrow(cleaned)
+            batch = rows.to_arrow(cleaned).append_column(  # the person stays one person: same key
+                "person_key", pa.array([r["person_key"] for r in found], pa.int64())
+            )
             cur.register("forgotten_rows", batch)
             try:
-                cur.execute(f"INSERT INTO events ({rows.QUOTED_COLUMNS}) SELECT * FROM forgotten_rows")
+                cur.execute(
+                    f"INSERT INTO events ({rows.QUOTED_COLUMNS}, person_key) SELECT * FROM forgotten_rows"
+                )
             finally:
                 cur.unregister("forgotten_rows")
             report["events"] += len(found)
