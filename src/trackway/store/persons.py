@@ -122,5 +122,7 @@ class Rebuild:
     def write(self, cur: duckdb.DuckDBPyConnection, merges: Iterable[tuple[str, str, str]]) -> None:
         """Replace ``persons`` with the rebuilt keys and ``merges``."""
         cur.execute("DELETE FROM persons")
-        targets = {(p, s): self.keys[(p, t)] for p, s, t in merges if (p, t) in self.keys}
-        _write(cur, self.keys, {k: v for k, v in targets.items() if k in self.keys})
+        known = self.keys
+        _write(
+            cur, known, {(p, s): known[(p, t)] for p, s, t in merges if (p, s) in known and (p, t) in known}
+        )
