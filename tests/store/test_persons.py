@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.store.test_state_tables import load_in_batches, workload
@@ -90,23 +88,5 @@ def test_forgetting_someone_keeps_their_events_one_person():
         assert report["people"] >= 1 and report["events"] > 0
         assert keys(store) == before
         assert_same_people(store)
-    finally:
-        store.close()
-
-
-def test_a_store_from_before_the_keys_gets_them_when_opened(tmp_path: Path):
-    path = tmp_path / "old.duckdb"
-    store = DuckStore(path)
-    load_in_batches(store, workload(8, 1500), 8)
-    expected = keys(store)
-    cur = store.cursor()
-    cur.execute("DROP VIEW event_person_keys")
-    cur.execute("DROP VIEW event_persons")
-    cur.execute("ALTER TABLE events DROP COLUMN person_key")
-    cur.execute("DROP TABLE persons")
-    store.close()
-    store = DuckStore(path)
-    try:
-        assert keys(store) == expected
     finally:
         store.close()

@@ -104,27 +104,26 @@ def products(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
     seen = fetch(
         cur,
         f"""
-        -- Reading the items lists is most of the cost: one scan groups the events by
-        -- their first line (most have one) and the short list of the others (keys and
-        -- quantities); only the few groups are unnested. A view counts once per item
-        -- however often the event names it.
+        -- Reading the items is most of the cost: the narrow item_lines (each item's key
+        -- and quantity, store/columns.py), and one scan groups the events by their first
+        -- line (most have one) and the short list of the others; only the few groups
+        -- are unnested. A view counts once per item however often the event names it.
         WITH g AS (
             SELECT {period(params, '"timestamp"')} AS period, property, name,
-                   coalesce(items[1].item_id, items[1].item_name) AS item,
-                   CASE WHEN name = 'view_item' THEN 1 ELSE coalesce(items[1].quantity, 1) END AS q,
-                   CASE WHEN len(items) < 2 THEN NULL
+                   item_lines[1].item AS item,
+                   CASE WHEN name = 'view_item' THEN 1 ELSE coalesce(item_lines[1].q, 1) END AS q,
+                   CASE WHEN len(item_lines) < 2 THEN NULL
                         WHEN name = 'view_item' THEN list_transform(
                             list_filter(
-                                list_distinct(list_transform(
-                                    items[2:], lambda x: coalesce(x.item_id, x.item_name))),
-                                lambda i: i IS DISTINCT FROM coalesce(items[1].item_id, items[1].item_name)),
+                                list_distinct(list_transform(item_lines[2:], lambda x: x.item)),
+                                lambda i: i IS DISTINCT FROM item_lines[1].item),
                             lambda i: {{'item': i, 'q': 1}})
-                        ELSE list_transform(items[2:], lambda x: {{
-                            'item': coalesce(x.item_id, x.item_name), 'q': coalesce(x.quantity, 1)}})
+                        ELSE list_transform(
+                            item_lines[2:], lambda x: {{'item': x.item, 'q': coalesce(x.q, 1)}})
                    END AS rest,
                    count(*) AS n
             FROM events
-            WHERE name IN ('view_item', 'add_to_cart', 'remove_from_cart') AND len(items) > 0{cond}
+            WHERE name IN ('view_item', 'add_to_cart', 'remove_from_cart') AND len(item_lines) > 0{cond}
             GROUP BY ALL
         ), lines AS (
             SELECT period, property, name, item, q * n AS q, n FROM g WHERE item IS NOT NULL

@@ -27,7 +27,7 @@ from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
 from trackway.model import Event
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
-from trackway.store import forget, persons, rows, state_tables
+from trackway.store import columns, forget, persons, rows, state_tables
 from trackway.store.base import FailedRow, LoadResult, Query, Store, check_table, failed_id, json_form
 
 FILE_NAME = "trackway.duckdb"
@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS events (
     {", ".join(f'"{k}" VARCHAR' for k in rows.STRINGS)},
     items {_ITEM}[],
     {", ".join(f'"{k}" JSON' for k in rows.JSON_OBJECTS)},
-    person_key BIGINT -- the event's person when stored (store/persons.py)
+    {columns.DDL}
 );
 CREATE TABLE IF NOT EXISTS failed_events (
     id VARCHAR PRIMARY KEY,
@@ -126,14 +126,9 @@ class DuckStore(Store):
         # the workers acknowledging requests. Loads are small appends; reports set more.
         self._con.execute(f"SET threads = {threads}")
         self._con.execute("SET memory_limit = ?", [memory_limit])
-        [(before,)] = self._con.execute(
-            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'events' AND column_name = 'person_key'"
-        ).fetchall()
-        [(old,)] = self._con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'events'"
-        ).fetchall()
+        absent = columns.missing(self._con)
         self._con.execute(DDL)
-        self._con.execute("ALTER TABLE events ADD COLUMN IF NOT EXISTS person_key BIGINT")
+        columns.fill(self._con, absent)
         self._con.execute(state_tables.DDL)
         self._con.execute(persons.DDL)
         self._con.execute(state_tables.VIEW)
@@ -145,7 +140,7 @@ class DuckStore(Store):
         self._threads = threads
         self._parallel = threading.Lock()
         self._readers = 0
-        if old and not before and self._seq and derive_state:
+        if "person_key" in absent and self._seq and derive_state:
             self.rebuild()  # a store from before events.person_key: derive the keys once
 
     @contextmanager
@@ -277,7 +272,7 @@ class DuckStore(Store):
             batch = rows.to_arrow(  # noqa: F841
                 [rows.event_to_row(e, s.endpoint, first + n) for n, (s, e) in enumerate(stored)]
             ).append_column("person_key", pa.array(keys, pa.int64()))
-            cur.execute(f"INSERT INTO events ({rows.QUOTED_COLUMNS}, person_key) SELECT * FROM batch")
+            cur.execute(columns.insert_sql("batch"))
         return stored, dups
 
     def _where(self, query: Query, table: str) -> tuple[str, list[Any]]:

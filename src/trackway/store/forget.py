@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from trackway.model import Event, to_builtins
 from trackway.store import rows
+from trackway.store.columns import insert_sql
 from trackway.store.state_tables import _fetch, identity
 
 FORGOTTEN = "[forgotten]"
@@ -180,9 +181,7 @@ def forget(
             )
             cur.register("forgotten_rows", batch)
             try:
-                cur.execute(
-                    f"INSERT INTO events ({rows.QUOTED_COLUMNS}, person_key) SELECT * FROM forgotten_rows"
-                )
+                cur.execute(insert_sql("forgotten_rows"))
             finally:
                 cur.unregister("forgotten_rows")
             report["events"] += len(found)
