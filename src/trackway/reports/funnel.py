@@ -14,27 +14,58 @@ from trackway.reports.params import DEFAULT_STEPS, ReportParams, Sections, fetch
 _POS = """(epoch_us("timestamp")::HUGEINT << 40) + seq"""
 
 
-def _step_sql(k: int, code: int) -> str:
-    """Each person's step k: the first event named like step k (its name's ``code``) after
-    step k-1 (by time, then store order), no later than step 1's time plus the window.
+def _levels_sql(codes: list[int], window: int) -> list[str]:
+    """CTEs giving each person (from ``m``: their first event of every step's name) the
+    number of steps they reached, ``levels(person, property, p1, level)``.
 
-    Most people's first such event (``m<code>``, from ``m``) already comes after their
-    step k-1, and then it is the answer; only the others (``f<k>``, a few percent) are
-    searched among their events. A join of every event against every person for every
-    step cost three times as much at 10M events."""
-    found = f"CASE WHEN s.m{code} > s.pos THEN s.m{code} ELSE f.pos END"
-    return f"""
-    f{k} AS MATERIALIZED (
-        SELECT e.person, min(e.pos) AS pos
-        FROM e JOIN s{k - 1} x USING (person)
-        WHERE x.m{code} <= x.pos AND e.code = {code} AND e.pos > x.pos
-        GROUP BY e.person
-    ),
-    s{k} AS MATERIALIZED (
-        SELECT s.* REPLACE ({found} AS pos)
-        FROM s{k - 1} s LEFT JOIN f{k} f USING (person)
-        WHERE ({found} >> 40) <= (s.p1 >> 40) + ?
+    Each person's step k is their first event named like step k (code ``codes[k-1]``)
+    after their step k-1 (by time, then store order), no later than step 1's time plus
+    the window. For almost everyone the first events of the steps come in order, and
+    then they are the steps: one pass over ``m`` decides (``t.v``: the level reached,
+    or minus the step at which the first event came too early). Only those others are
+    searched among their events, step by step (``r<k>``: who of them reached step k).
+    """
+    n = len(codes)
+    within = "(({x}) >> 40) <= (m{c1} >> 40) + {w}"
+    cases = []
+    for k in range(2, n + 1):
+        cur, prev = f"m{codes[k - 1]}", f"m{codes[k - 2]}"
+        cases += [
+            f"WHEN {cur} IS NULL THEN {k - 1}",
+            f"WHEN {cur} <= {prev} THEN -{k}",
+            f"WHEN NOT {within.format(x=cur, c1=codes[0], w=window)} THEN {k - 1}",
+        ]
+    level = f"CASE {' '.join(cases)} ELSE {n} END" if cases else str(n)
+    # where a searched person's step k-1 is: their first event of it (the steps before were in order)
+    before = " ".join(f"WHEN -{k} THEN m{codes[k - 2]}" for k in range(2, n + 1))
+    pos = f"CASE v {before} END" if before else "NULL::HUGEINT"
+    ctes = [
+        f"""t AS MATERIALIZED (
+        SELECT person, property, p1, v, {pos} AS pos
+        FROM (SELECT *, m{codes[0]} AS p1, {level} AS v FROM m WHERE m{codes[0]} IS NOT NULL)
     )"""
+    ]
+    reached = ["SELECT person, -v - 1 AS level FROM t WHERE v < 0"]
+    for k in range(2, n + 1):
+        carried = f" UNION ALL SELECT person, p1, pos FROM r{k - 1}" if k > 2 else ""
+        ctes.append(
+            f"""r{k} AS MATERIALIZED (
+        SELECT a.person, any_value(a.p1) AS p1, min(e.pos) AS pos
+        FROM (SELECT person, p1, pos FROM t WHERE v = -{k}{carried}) a JOIN e USING (person)
+        WHERE e.code = {codes[k - 1]} AND e.pos > a.pos AND (e.pos >> 40) <= (a.p1 >> 40) + {window}
+        GROUP BY a.person
+    )"""
+        )
+        reached.append(f"SELECT person, {k} AS level FROM r{k}")
+    ctes.append(
+        f"""levels AS (
+        SELECT person, property, p1, v AS level FROM t WHERE v > 0
+        UNION ALL
+        SELECT person, any_value(t.property), any_value(t.p1), max(s.level)
+        FROM ({" UNION ALL ".join(reached)}) s JOIN t USING (person) GROUP BY person
+    )"""
+    )
+    return ctes
 
 
 def funnel(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
@@ -53,28 +84,24 @@ def funnel(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
         f"""m AS MATERIALIZED (
         SELECT person, any_value(property) AS property, {firsts} FROM e GROUP BY person
     )""",
-        """s1 AS MATERIALIZED (
-        SELECT m1 AS p1, m1 AS pos, * FROM m WHERE m1 IS NOT NULL
-    )""",
+        *_levels_sql(codes, params.window // timedelta(microseconds=1)),
     ]
-    window = params.window // timedelta(microseconds=1)
     # properties are carried through the steps as numbers (the strings cost 20% at 10M events)
     props = [params.property] if params.property is not None else _properties(cur)
-    args: list[Any] = [props, list(steps), list(steps), *values]
-    for k in range(2, len(steps) + 1):
-        ctes.append(_step_sql(k, codes[k - 1]))
-        args.append(window)
     t1 = "make_timestamp((p1 >> 40)::BIGINT)"  # UTC, as the session is
-    counts = " UNION ALL ".join(
-        f"SELECT property, {period(params, t1)} AS period, {k} AS step, count(*) AS people "
-        f"FROM s{k} GROUP BY ALL"
-        for k in range(1, len(steps) + 1)
+    found = fetch(
+        cur,
+        f"WITH {', '.join(ctes)} SELECT property, {period(params, t1)} AS period, level, count(*) AS people "
+        "FROM levels GROUP BY ALL",
+        [props, list(steps), list(steps), *values],
     )
-    found = fetch(cur, f"WITH {', '.join(ctes)} {counts}", args)
-    people = {(props[r["property"] - 1], r["period"], r["step"]): r["people"] for r in found}
-    groups = sorted(
-        {(props[r["property"] - 1], r["period"]) for r in found}, key=lambda g: (g[1] or "", g[0])
-    )
+    reaching: dict[tuple[str, Any, int], int] = {}
+    for r in found:  # a person at level L reached steps 1..L
+        for k in range(1, r["level"] + 1):
+            key = (props[r["property"] - 1], r["period"], k)
+            reaching[key] = reaching.get(key, 0) + r["people"]
+    people = reaching
+    groups = sorted({(p, when) for p, when, _ in reaching}, key=lambda g: (g[1] or "", g[0]))
     rows = []
     for prop, when in groups:
         first = people.get((prop, when, 1), 0)
