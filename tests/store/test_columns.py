@@ -10,7 +10,6 @@ import pytest
 
 from tests.store.test_persons import keys
 from tests.store.test_state_tables import load_in_batches, workload
-from trackway.ingest import records
 from trackway.model import Commerce, Event, Item
 from trackway.store.duck import DuckStore
 
@@ -29,14 +28,7 @@ def stored_lines(items: list[Item] | None) -> list[dict] | None:
             received_at=AT,
             commerce=Commerce(currency="EUR", items=items),
         )
-        record = records.Record(
-            kind=records.DECODED,
-            request_id=records.uuid7(),
-            endpoint="/collect",
-            property="shop",
-            received_at=0,
-        )
-        store.load([(record, records.Outcome(events=[event], client_ids=[False]))], {})
+        load_in_batches(store, [event], 0)
         [(lines,)] = store.cursor().execute("SELECT item_lines FROM events").fetchall()
         return lines
     finally:
