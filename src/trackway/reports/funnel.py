@@ -95,13 +95,12 @@ def funnel(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
         "FROM levels GROUP BY ALL",
         [props, list(steps), list(steps), *values],
     )
-    reaching: dict[tuple[str, Any, int], int] = {}
+    people: dict[tuple[str, Any, int], int] = {}
     for r in found:  # a person at level L reached steps 1..L
         for k in range(1, r["level"] + 1):
             key = (props[r["property"] - 1], r["period"], k)
-            reaching[key] = reaching.get(key, 0) + r["people"]
-    people = reaching
-    groups = sorted({(p, when) for p, when, _ in reaching}, key=lambda g: (g[1] or "", g[0]))
+            people[key] = people.get(key, 0) + r["people"]
+    groups = sorted({(p, when) for p, when, _ in people}, key=lambda g: (g[1] or "", g[0]))
     rows = []
     for prop, when in groups:
         first = people.get((prop, when, 1), 0)
