@@ -21,15 +21,13 @@ import duckdb
 from trackway.store import rows
 
 ITEM_LINES = "list_transform(items, lambda x: {'item': coalesce(x.item_id, x.item_name), 'q': x.quantity})"
-DDL = """
-    person_key BIGINT, -- the event's person when stored (store/persons.py)
-    item_lines STRUCT(item VARCHAR, q BIGINT)[] -- each item's key and quantity (store/columns.py)
-"""
 ADDED = {"person_key": "BIGINT", "item_lines": "STRUCT(item VARCHAR, q BIGINT)[]"}
+DDL = ", ".join(f"{name} {kind}" for name, kind in ADDED.items())  # in CREATE TABLE events
 
 
 def insert_sql(source: str) -> str:
-    """Insert the rows of ``source``: the canonical columns (rows.COLUMNS), then person_key."""
+    """Insert the rows of ``source`` (the canonical columns, rows.COLUMNS, then person_key);
+    item_lines is derived from their items."""
     return (
         f"INSERT INTO events ({rows.QUOTED_COLUMNS}, person_key, item_lines) "
         f"SELECT *, {ITEM_LINES} FROM {source}"
