@@ -103,6 +103,14 @@ SERVER: tuple[Setting, ...] = (
         "CPU priority of the loader thread (Linux nice, 0-19). Above 0, requests being acknowledged "
         "come first under load and the loader catches up when they slow down; its backlog is on disk.",
     ),
+    Setting(
+        "loader_defer_seconds",
+        int,
+        60,
+        "While other work leaves less than half a CPU free, the loader waits instead of loading, "
+        "until the oldest record it has not loaded is this many seconds old (then it loads at "
+        "loader_nice). Acknowledgements get the CPUs in a burst; 0: never wait.",
+    ),
 )
 
 PROPERTY: tuple[Setting, ...] = (

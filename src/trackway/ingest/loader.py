@@ -21,9 +21,13 @@ from pathlib import Path
 from trackway.config import Config, Property
 from trackway.ingest import log, records
 from trackway.ingest.log import Position
+from trackway.ingest.pacing import Pacer
 from trackway.store.base import LoadResult, Store
 
 logger = logging.getLogger("trackway.loader")
+
+WAIT = 0.1  # seconds between looks while the pacer defers
+CHECK_EVERY = 250  # records between looks while a batch is read
 
 
 def slots(root: Path) -> list[str]:
@@ -43,6 +47,7 @@ class LoaderStats:
     seconds: float = 0.0
     by_key: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
     undecodable: int = 0
+    deferred_seconds: float = 0.0  # time the loader waited for busy CPUs (ingest/pacing.py)
 
     def add(self, result: LoadResult, records: int, seconds: float) -> None:
         self.records += records
@@ -64,6 +69,7 @@ class Loader:
         *,
         batch: int = 20_000,
         keep_log: bool = False,
+        pacer: Pacer | None = None,
     ) -> None:
         self.root = root
         self.store = store
@@ -71,6 +77,9 @@ class Loader:
         self.batch = batch
         self.keep_log = keep_log
         self.stats = LoaderStats()
+        self.pacer = pacer or Pacer(0)
+        # Every record received before this wall time is loaded (0: not known yet).
+        self.loaded_through = 0.0
         self._lock = threading.Lock()  # one load at a time (the server's thread, a CLI catch-up)
 
     def _properties(self) -> dict[str, Property]:
@@ -79,14 +88,17 @@ class Loader:
         cfg = self.config()
         return cfg.properties if cfg is not None else {}
 
-    def run_once(self) -> int:
-        """Load up to ``batch`` records; returns how many were read."""
+    def run_once(self, yield_: Callable[[], bool] | None = None) -> int:
+        """Load up to ``batch`` records; returns how many were read. ``yield_``, asked
+        every ``CHECK_EVERY`` records, ends the batch early (what was read is loaded)."""
         with self._lock:
             start = time.perf_counter()
+            started_at = time.time()
             positions = self.store.positions()
             batch: list[tuple[records.Record, records.Outcome]] = []
             moved: dict[str, Position] = {}
             properties = self._properties()
+            early = False
             for slot in slots(self.root):
                 pos = positions.get(slot, Position(0, 0))
                 for new_pos, payload in log.read(self.root / slot, pos, self.batch - len(batch)):
@@ -100,11 +112,17 @@ class Loader:
                         logger.error("skipped an unreadable log record in %s at %s", slot, new_pos)
                         continue
                     batch.append((record, records.outcome(record, properties.get(record.property))))
-                if len(batch) >= self.batch:
+                    if yield_ is not None and len(batch) % CHECK_EVERY == 0 and yield_():
+                        early = True
+                        break
+                if early or len(batch) >= self.batch:
                     break
             if not moved:
+                self.loaded_through = started_at
                 return 0
             result = self.store.load(batch, moved)
+            if batch:
+                self.loaded_through = max(self.loaded_through, max(r.received_at for r, _ in batch) / 1e6)
             self.stats.add(result, len(batch), time.perf_counter() - start)
             if not self.keep_log:
                 for slot, pos in moved.items():
@@ -142,13 +160,19 @@ class Loader:
         """Load until ``stop`` is set (the batch under way completes). What is left stays
         in the log, which is durable: the next start, or a CLI command on a stopped
         server, loads it; a stop never waits for a backlog. ``nice`` lowers this thread's
-        CPU priority (Linux schedules threads separately)."""
+        CPU priority (Linux schedules threads separately); the pacer makes it wait while
+        the CPUs are busy with acknowledgements (ingest/pacing.py)."""
         if nice > 0:
             with contextlib.suppress(OSError, AttributeError):
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
         while not stop.is_set():
+            if self.pacer.should_wait(self.loaded_through):
+                waited = time.perf_counter()
+                stop.wait(WAIT)
+                self.stats.deferred_seconds += time.perf_counter() - waited
+                continue
             try:
-                n = self.run_once()
+                n = self.run_once(lambda: self.pacer.should_wait(self.loaded_through))
             except Exception:
                 logger.exception("the loader failed; retrying in 1 s")
                 stop.wait(1.0)

@@ -30,6 +30,7 @@ import uvicorn
 from trackway import config as configuration
 from trackway.config import Config
 from trackway.ingest.loader import Loader
+from trackway.ingest.pacing import Pacer
 from trackway.server import metrics
 from trackway.server.admin import Admin, make_admin_app
 from trackway.store.duck import FILE_NAME, DuckStore
@@ -161,6 +162,7 @@ class Supervisor:
             self.config,
             batch=cfg.server["loader_batch"],
             keep_log=cfg.server["keep_log"],
+            pacer=Pacer(cfg.server["loader_defer_seconds"]),
         )
         self.stop = threading.Event()
         self.procs: dict[int, multiprocessing.process.BaseProcess] = {}

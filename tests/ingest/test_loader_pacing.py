@@ -1,0 +1,92 @@
+"""The loader with a pacer: a batch ends early when the pacer says so, and a loader that
+defers still loads a backlog once it reaches the bound."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from tests.support.inproc import harness
+from trackway.ingest.loader import CHECK_EVERY
+from trackway.ingest.pacing import Pacer
+
+PURCHASE = {
+    "client_id": "1.2",
+    "events": [{"name": "purchase", "params": {"transaction_id": "T1", "currency": "EUR", "value": 1}}],
+}
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+async def h(tmp_path):
+    hs = await harness(tmp_path)
+    yield hs
+    await hs.client.aclose()
+    hs.writer.close()
+    hs.store.close()
+
+
+async def _post(h, n: int) -> None:
+    for _ in range(n):
+        r = await h.client.post(h.mp(), json=PURCHASE)
+        assert r.status_code == 204
+
+
+def _loaded(h) -> int:
+    """Requests loaded (each stores an event or a failed payload)."""
+    query = "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM failed_events)"
+    return h.store.sql(query)[1][0][0]
+
+
+@pytest.mark.anyio
+async def test_a_batch_ends_early_when_the_pacer_asks_and_nothing_is_lost(h):
+    await _post(h, CHECK_EVERY * 2 + 10)
+    asked = []
+
+    def yield_() -> bool:
+        asked.append(True)
+        return True
+
+    assert await asyncio.to_thread(h.loader.run_once, yield_) == CHECK_EVERY
+    assert _loaded(h) == CHECK_EVERY
+    assert await asyncio.to_thread(h.loader.run_once, lambda: False) == CHECK_EVERY + 10
+    assert _loaded(h) == CHECK_EVERY * 2 + 10
+    assert asked == [True]
+    assert await asyncio.to_thread(h.loader.run_once) == 0
+
+
+class AlwaysBusy(Pacer):
+    """A pacer on a machine whose CPUs other work always fills."""
+
+    def crowded(self) -> bool:
+        return True
+
+
+@pytest.mark.anyio
+async def test_a_deferring_loader_loads_the_backlog_once_it_is_as_old_as_the_bound(h):
+    bound = 1.0
+    h.loader.pacer = AlwaysBusy(bound)
+    h.loader.loaded_through = time.time()  # everything before now is loaded: a young backlog follows
+    await _post(h, 3)
+    sent = time.time()
+    stop = threading.Event()
+    thread = threading.Thread(target=h.loader.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while _loaded(h) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        loaded = time.time()
+    finally:
+        stop.set()
+        thread.join()
+    assert _loaded(h) == 3
+    assert loaded - sent >= bound * 0.9  # it waited for the bound, not for the CPUs (always busy)
+    assert h.loader.stats.deferred_seconds > 0
