@@ -85,8 +85,21 @@ class Collector:
             found = find(self._config)
         return found
 
-    def record(self, kind: str, endpoint: str, prop: str, request: Request, **fields: Any) -> records.Record:
-        meta = dict(fields.pop("meta", ()))
+    def record(
+        self,
+        kind: str,
+        endpoint: str,
+        prop: str,
+        request: Request,
+        *,
+        dialect: str = "",
+        body: bytes = b"",
+        meta: dict[str, Any] | None = None,
+    ) -> records.Record:
+        """A log record of ``request`` (``meta`` becomes the record's: the client's
+        address and user agent are added to it)."""
+        if meta is None:
+            meta = {}
         client = request.scope.get("client")
         if client:
             meta["ip"] = client[0]
@@ -94,13 +107,7 @@ class Collector:
         if agent:
             meta["user_agent"] = agent.decode("latin-1")
         return records.Record(
-            kind=kind,
-            request_id=records.uuid7(),
-            endpoint=endpoint,
-            property=prop,
-            received_at=records.now_micros(),
-            meta=meta,
-            **fields,
+            kind, records.uuid7(), endpoint, prop, records.now_micros(), dialect, meta, body
         )
 
     async def commit(self, record: records.Record) -> None:

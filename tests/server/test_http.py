@@ -1,0 +1,49 @@
+"""The thin HTTP layer: query strings and content types, remembered or not, parse the same."""
+
+from __future__ import annotations
+
+import pytest
+
+from trackway.server import http
+from trackway.server.http import Request, parse_query
+
+QUERIES = [
+    (b"", {}),
+    (b"measurement_id=G-1&api_secret=s3", {"measurement_id": "G-1", "api_secret": "s3"}),
+    (b"a=1&a=2", {"a": "2"}),
+    (b"a=x%20y&b=1+2", {"a": "x y", "b": "1 2"}),
+    (b"flag&b=", {"flag": "", "b": ""}),
+]
+
+
+@pytest.mark.parametrize(("qs", "expected"), QUERIES)
+def test_a_query_string_parses_the_same_every_time_into_a_new_dict(qs, expected):
+    first = parse_query(qs)
+    assert first == expected
+    first["injected"] = "x"  # a caller changing its dict changes nobody else's
+    assert parse_query(qs) == expected
+
+
+def test_the_memory_of_query_strings_is_bounded():
+    for n in range(http.MEMO * 2 + 5):
+        assert parse_query(f"k={n}".encode()) == {"k": str(n)}
+    assert len(http._queries) <= http.MEMO
+    long = b"k=" + b"v" * 2000
+    assert parse_query(long) == {"k": "v" * 2000}
+    assert long not in http._queries
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, ""),
+        (b"application/json", "application/json"),
+        (b"Application/JSON; charset=UTF-8", "application/json"),
+        (b"text/plain;charset=UTF-8", "text/plain"),
+        (b" application/x-www-form-urlencoded ", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_media_type_drops_parameters_and_case(header, expected):
+    headers = [(b"content-type", header)] if header is not None else []
+    for _ in range(2):  # computed, then remembered
+        assert Request({"path": "/", "headers": headers}, None).media_type() == expected  # type: ignore[arg-type]
