@@ -90,3 +90,15 @@ async def test_a_deferring_loader_loads_the_backlog_once_it_is_as_old_as_the_bou
     assert _loaded(h) == 3
     assert loaded - sent >= bound * 0.9  # it waited for the bound, not for the CPUs (always busy)
     assert h.loader.stats.deferred_seconds > 0
+
+
+@pytest.mark.anyio
+async def test_the_lag_counts_records_not_loaded_and_not_the_zeros_ahead_of_them(h):
+    assert h.loader.lag_bytes() == 0
+    await _post(h, 3)
+    lag = h.loader.lag_bytes()
+    assert 0 < lag < 10_000  # three records, not the file's zeros
+    await h.load()
+    assert h.loader.lag_bytes() == 0
+    await _post(h, 1)
+    assert 0 < h.loader.lag_bytes() < lag

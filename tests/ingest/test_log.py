@@ -127,22 +127,22 @@ def test_one_writer_per_directory(tmp_path):
 def test_a_write_error_fails_the_waiting_requests_and_rolls_the_file(tmp_path):
     async def run():
         writer = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=10)
-        real = os.write
+        real = os.pwrite
         calls = []
 
-        def failing(fd, data):
+        def failing(fd, data, offset):
             calls.append(fd)
             if len(calls) == 1:
                 raise OSError(28, "No space left on device")
-            return real(fd, data)
+            return real(fd, data, offset)
 
-        os.write = failing
+        os.pwrite = failing
         try:
             with pytest.raises(OSError, match="No space left"):
                 await writer.append(b"lost")
             await writer.append(b"saved")
         finally:
-            os.write = real
+            os.pwrite = real
             writer.close()
 
     asyncio.run(run())
@@ -153,9 +153,69 @@ def test_a_write_error_fails_the_waiting_requests_and_rolls_the_file(tmp_path):
 @pytest.mark.parametrize("chunk", [9, 64, 1000])
 def test_records_across_chunk_boundaries_read_back(tmp_path, monkeypatch, chunk):
     monkeypatch.setattr(log, "CHUNK", chunk)
-    items = [bytes([n % 251]) * n for n in (0, 1, 7, 8, 9, 63, 64, 65, 500, 2000, 3)]
+    items = [bytes([n % 251 + 1]) * n for n in (1, 7, 8, 9, 63, 64, 65, 500, 2000, 3)]
     asyncio.run(_write(tmp_path, items))
     seen = records(tmp_path)
     assert [r for _, r in seen] == items
     middle = seen[4][0]
     assert [r for _, r in records(tmp_path, middle)] == items[5:]
+
+
+def test_an_empty_record_is_refused(tmp_path):
+    async def run():
+        writer = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=10)
+        try:
+            with pytest.raises(ValueError, match="empty"):
+                writer.append(b"")
+        finally:
+            writer.close()
+
+    asyncio.run(run())
+
+
+def test_the_file_being_written_is_ahead_of_its_data_and_read_up_to_it(tmp_path):
+    async def run():
+        writer = LogWriter(tmp_path, segment_bytes=1 << 30, max_pending=10)
+        path = tmp_path / log.segment_name(1)
+        try:
+            await writer.append(b"first")
+            assert path.stat().st_size >= log.EXTEND  # zeros written ahead of the data
+            seen = records(tmp_path)
+            assert [r for _, r in seen] == [b"first"]
+            await writer.append(b"second")
+            assert [r for _, r in records(tmp_path, seen[-1][0])] == [b"second"]
+            big = b"y" * (log.EXTEND * 2 + 5)  # a record larger than a whole extension
+            await writer.append(big)
+            assert payloads(tmp_path) == [b"first", b"second", big]
+        finally:
+            writer.close()
+        frames = len(log.frame(b"first")) + len(log.frame(b"second")) + len(log.frame(big))
+        assert path.stat().st_size == frames  # a file left behind is cut back to its data
+
+    asyncio.run(run())
+
+
+def test_a_crashed_writers_zeros_end_its_file(tmp_path):
+    asyncio.run(_write(tmp_path, [b"kept"]))
+    with open(tmp_path / log.segment_name(1), "ab") as f:
+        f.write(bytes(log.EXTEND))  # as a writer killed before cutting its file back leaves it
+    asyncio.run(_write(tmp_path, [b"after"]))
+    assert payloads(tmp_path) == [b"kept", b"after"]
+
+
+@pytest.mark.parametrize(
+    ("content", "start", "expected"),
+    [
+        (b"", 0, 0),
+        (b"\0" * 100, 0, 0),
+        (b"abc" + b"\0" * 100_000, 0, 3),
+        (b"abc" + b"\0" * 100_000, 2, 3),
+        (b"abc", 5, 5),
+        (b"x" * 70_000 + b"\0" * 10, 0, 70_000),
+        (b"rec\0\0" + b"\0" * 10, 0, 3),  # a record ending in zeros: short of its end, past its start
+    ],
+)
+def test_data_end_ignores_the_zeros_ahead_of_the_data(tmp_path, content, start, expected):
+    path = tmp_path / "f.log"
+    path.write_bytes(content)
+    assert log.data_end(path, start) == expected

@@ -149,11 +149,12 @@ class Loader:
             for seq in log.segments(self.root / slot):
                 if seq < pos.seq:
                     continue
+                start = pos.offset if seq == pos.seq else 0
                 try:
-                    size = (self.root / slot / log.segment_name(seq)).stat().st_size
+                    end = log.data_end(self.root / slot / log.segment_name(seq), start)
                 except FileNotFoundError:
                     continue
-                total += size - (pos.offset if seq == pos.seq else 0)
+                total += max(0, end - start)
         return total
 
     def run(self, stop: threading.Event, idle: float = 0.02, nice: int = 0) -> None:

@@ -1,11 +1,20 @@
 """The append-only log: the collector's commit point.
 
 Each worker slot writes its own directory ``log/w<slot>/`` of numbered files. A
-record is framed as ``length (u32 LE) | crc32 (u32 LE) | payload``. A writer holds
-an exclusive lock on its directory and always starts a new file, so a record torn
-by a crash is at the end of a file nobody appends to again: the reader stops at the
-first bad frame of a finished file and moves on, and waits at a bad frame of the
-file still being written.
+record is framed as ``length (u32 LE) | crc32 (u32 LE) | payload``, the payload never
+empty. A writer holds an exclusive lock on its directory and always starts a new
+file, so a record torn by a crash is at the end of a file nobody appends to again:
+the reader stops at the first bad frame of a finished file and moves on, and waits
+at a bad frame of the file still being written.
+
+Files are extended ahead of the data with written zeros, ``EXTEND`` bytes at a time,
+and the records overwrite them. An ``fdatasync`` that must also make a new file size
+durable costs ext4 a journal commit; one that only flushes data into blocks that
+already exist does not. Measured on this machine (ext4 on a virtio disk, idle, 10 kB
+writes): 0.20-0.21 ms median and 90-101 us of CPU a write and fdatasync into zeros,
+against 0.30-0.36 ms and 131-159 us appending. A zero length is where the data ends
+(the zeros not yet written over); a finished file is cut back to its data when the
+writer leaves it.
 
 :class:`LogWriter` is the group commit: requests queue payloads from the event
 loop, one thread writes everything queued with one ``write`` and one
@@ -30,6 +39,8 @@ from typing import BinaryIO
 _FRAME = struct.Struct("<II")
 MAX_RECORD = 64 * 1024 * 1024
 SUFFIX = ".log"
+EXTEND = 1024 * 1024  # bytes of zeros written ahead of the data at a time
+_ZEROS = bytes(EXTEND)
 
 
 class Overloaded(Exception):
@@ -105,7 +116,8 @@ class LogWriter:
         self.stats = CommitStats()
         self.on_commit: Callable[[int, float], None] | None = None  # (records, seconds)
         self._fd = -1
-        self._size = 0
+        self._size = 0  # where the data ends (the next record's offset)
+        self._allocated = 0  # where the file ends: zeros from _size to here
         self._open_next()
 
     @property
@@ -113,15 +125,24 @@ class LogWriter:
         return len(self._pending)
 
     def _open_next(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._leave()
         existing = segments(self.directory)
         seq = existing[-1] + 1 if existing else 1
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         self._fd = os.open(self.directory / segment_name(seq), flags, 0o600)
         _fsync_dir(self.directory)  # the new file's name is durable before anything in it is acknowledged
         self._size = 0
+        self._allocated = 0
+
+    def _leave(self) -> None:
+        """Close the current file, cut back to its data (a finished file's size is its
+        data's; if the cut is lost in a crash, the reader stops at the zeros all the same)."""
+        if self._fd < 0:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, self._size)
+        os.close(self._fd)
+        self._fd = -1
 
     def append(self, payload: bytes) -> asyncio.Future[None]:
         """Queue ``payload``; the future completes once it is on disk. Raises Overloaded or LogClosed."""
@@ -131,6 +152,8 @@ class LogWriter:
             raise Overloaded
         if len(payload) > MAX_RECORD:
             raise ValueError(f"a log record of {len(payload)} bytes is over the {MAX_RECORD} limit")
+        if not payload:
+            raise ValueError("a log record cannot be empty (a zero length marks the end of the data)")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self._pending.append((frame(payload), future))
@@ -162,9 +185,14 @@ class LogWriter:
             self._flushing = None
 
     def _write(self, data: bytes) -> None:
-        """One write and one fdatasync (in the writer's thread)."""
+        """One write (two when the file must grow) and one fdatasync (in the writer's thread)."""
         try:
-            os.write(self._fd, data)
+            end = self._size + len(data)
+            if end > self._allocated:  # grow the file with zeros first, then write over them
+                grow = end - self._allocated + EXTEND
+                os.pwrite(self._fd, _ZEROS * (grow // EXTEND) + _ZEROS[: grow % EXTEND], self._allocated)
+                self._allocated += grow
+            os.pwrite(self._fd, data, self._size)
             os.fdatasync(self._fd)
         except OSError:
             with contextlib.suppress(OSError):  # a failed write may have left part of a frame:
@@ -194,9 +222,7 @@ class LogWriter:
             with contextlib.suppress(OSError):
                 self._write(b"".join(f for f, _ in self._pending))
             self._pending = []
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._leave()
         os.close(self._lock_fd)
 
 
@@ -225,7 +251,7 @@ def _records(f: BinaryIO, offset: int) -> Iterator[tuple[int, bytes]]:
             buf, offset, pos = buf[pos:] + more, offset + pos, 0
             continue
         length, crc = _FRAME.unpack_from(buf, pos)
-        if length > MAX_RECORD:
+        if length == 0 or length > MAX_RECORD:  # 0: the zeros past the data
             return
         end = pos + _FRAME.size + length
         if end > len(buf):
@@ -269,6 +295,24 @@ def read(directory: Path, start: Position, limit: int) -> Iterator[tuple[Positio
         # A finished file: whatever is left after the last good frame is a torn tail.
         # The empty payload is a marker that moves the position to the next file.
         yield Position(seqs[i + 1], 0), b""
+
+
+def data_end(path: Path, start: int = 0) -> int:
+    """Where the data of a log file ends: its size less the zeros written ahead of the
+    data (at most ``start`` back). A record's last bytes may be zeros too, so this can
+    fall a few bytes short of a record's end, never short of its start: ``data_end >
+    start`` says whether there is a record after ``start``."""
+    step = 64 * 1024
+    with open(path, "rb") as f:
+        end = f.seek(0, os.SEEK_END)
+        while end > start:
+            begin = max(start, end - step)
+            f.seek(begin)
+            kept = f.read(end - begin).rstrip(b"\0")
+            if kept:
+                return begin + len(kept)
+            end = begin
+    return start
 
 
 def finished_segments(directory: Path, loaded: Position) -> list[Path]:
