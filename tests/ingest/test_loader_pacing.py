@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from tests.support.inproc import harness
 from trackway.ingest.loader import CHECK_EVERY
 from trackway.ingest.pacing import Pacer
 
@@ -17,20 +16,6 @@ PURCHASE = {
     "client_id": "1.2",
     "events": [{"name": "purchase", "params": {"transaction_id": "T1", "currency": "EUR", "value": 1}}],
 }
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-async def h(tmp_path):
-    hs = await harness(tmp_path)
-    yield hs
-    await hs.client.aclose()
-    hs.writer.close()
-    hs.store.close()
 
 
 async def _post(h, n: int) -> None:

@@ -100,12 +100,19 @@ def test_a_partial_frame_in_the_newest_file_is_waited_for(tmp_path):
     assert [r for _, r in records(tmp_path, seen[-1][0])] == [b"in progress"]
 
 
-def test_the_queue_is_bounded(tmp_path):
+@pytest.mark.parametrize(
+    ("max_pending", "payload", "error", "match"),
+    [
+        (0, b"x", Overloaded, None),  # the queue is bounded
+        (10, b"", ValueError, "empty"),  # a zero length marks the end of the data
+    ],
+)
+def test_append_refuses(tmp_path, max_pending, payload, error, match):
     async def run():
-        writer = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=0)
+        writer = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=max_pending)
         try:
-            with pytest.raises(Overloaded):
-                writer.append(b"x")
+            with pytest.raises(error, match=match):
+                writer.append(payload)
         finally:
             writer.close()
 
@@ -159,18 +166,6 @@ def test_records_across_chunk_boundaries_read_back(tmp_path, monkeypatch, chunk)
     assert [r for _, r in seen] == items
     middle = seen[4][0]
     assert [r for _, r in records(tmp_path, middle)] == items[5:]
-
-
-def test_an_empty_record_is_refused(tmp_path):
-    async def run():
-        writer = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=10)
-        try:
-            with pytest.raises(ValueError, match="empty"):
-                writer.append(b"")
-        finally:
-            writer.close()
-
-    asyncio.run(run())
 
 
 def test_the_file_being_written_is_ahead_of_its_data_and_read_up_to_it(tmp_path):

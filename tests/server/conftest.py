@@ -1,19 +1,5 @@
 from __future__ import annotations
 
-import pytest
+from tests.support.fixtures import anyio_backend, h
 
-from tests.support.inproc import harness
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
-async def h(tmp_path):
-    hs = await harness(tmp_path)
-    yield hs
-    await hs.client.aclose()
-    hs.writer.close()
-    hs.store.close()
+__all__ = ["anyio_backend", "h"]
