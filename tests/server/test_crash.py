@@ -176,12 +176,11 @@ def test_a_torn_frame_at_the_end_of_a_log_file_is_ignored(server):
 
     # w1's last file ends in a torn frame (a record the crash interrupted, never
     # acknowledged); w2's in a whole one (acknowledged just before the crash).
+    # A killed writer leaves the zeros it laid ahead of its data: write where it would have.
     torn, whole = _newest(server.data, "w1"), _newest(server.data, "w2")
     frame = log_record(keys["property"], "torn")
-    with open(torn, "ab") as f:
-        f.write(frame[: len(frame) - 7])
-    with open(whole, "ab") as f:
-        f.write(log_record(keys["property"], "whole"))
+    _write_at_data_end(torn, frame[: len(frame) - 7])
+    _write_at_data_end(whole, log_record(keys["property"], "whole"))
     size = torn.stat().st_size
 
     server.start()
@@ -196,6 +195,18 @@ def test_a_torn_frame_at_the_end_of_a_log_file_is_ignored(server):
     assert not torn.exists() or torn.stat().st_size == size
     assert server.stop() == 0
     assert stored_markers(exported(server)) == expected
+
+
+def _write_at_data_end(path: Path, data: bytes) -> None:
+    """Write ``data`` just past the last whole record of the log file ``path``."""
+    seq = int(path.name.removesuffix(log.SUFFIX))
+    end = 0
+    for position, payload in log.read(path.parent, log.Position(seq, 0), 1_000_000):
+        if payload and position.seq == seq:
+            end = position.offset
+    with open(path, "r+b") as f:
+        f.seek(end)
+        f.write(data)
 
 
 def _newest(data: Path, slot: str) -> Path:
