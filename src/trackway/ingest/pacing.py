@@ -71,7 +71,6 @@ class Pacer:
         self._monotonic = monotonic
         self._last: tuple[float, float, float] | None = None  # (monotonic, busy, own)
         self._crowded = False
-        self.deferred_seconds = 0.0  # total time spent waiting, for the loader's stats
 
     def crowded(self) -> bool:
         """Whether, over the last window, other work left less than ``FREE_CPU`` of a CPU."""
