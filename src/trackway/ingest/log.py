@@ -17,8 +17,9 @@ against 0.30-0.36 ms and 131-159 us appending. A zero length is where the data e
 writer leaves it.
 
 :class:`LogWriter` is the group commit: requests queue payloads from the event
-loop, one thread writes everything queued with one ``write`` and one
-``fdatasync``, then wakes every request it covered. The queue is bounded.
+loop; one commit at a time writes everything queued with one ``pwrite`` and has a
+helper process ``fdatasync`` it (ingest/syncer.py), then wakes every request it
+covered. The queue is bounded.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ import struct
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from trackway.ingest.syncer import Syncer
 
 _FRAME = struct.Struct("<II")
 MAX_RECORD = 64 * 1024 * 1024
@@ -91,11 +93,11 @@ class CommitStats:
 class LogWriter:
     """Group commit into ``directory``. Use :meth:`append` from one asyncio loop.
 
-    Requests queue frames on the event loop; one flush task at a time hands everything
-    queued to the writer's own thread for one ``write`` and one ``fdatasync``, then
-    completes the requests that batch covered, on the loop. (A thread that waited on a
-    condition and woke the loop itself measured 20-30% fewer requests a second: it
-    needed the GIL three times a commit, under a busy event loop.)
+    Requests queue frames on the event loop. At most one commit is in flight: it takes
+    everything queued, writes it with one ``pwrite`` on the loop (into the page cache)
+    and asks the sync helper (ingest/syncer.py) for the ``fdatasync``; when the helper
+    answers, the loop completes the requests that commit covered and starts the next
+    with whatever queued meanwhile.
     """
 
     def __init__(self, directory: Path, *, segment_bytes: int, max_pending: int) -> None:
@@ -111,11 +113,13 @@ class LogWriter:
             raise RuntimeError(f"{directory} is being written by another process") from None
         self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
         self._closed = False
-        self._flushing: asyncio.Task[None] | None = None
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"log-{directory.name}")
+        self._scheduled = False  # a commit is about to start (call_soon)
+        self._inflight: tuple[list[tuple[bytes, asyncio.Future[None]]], int, float] | None = None
+        self._syncer = Syncer(self._synced)
         self.stats = CommitStats()
         self.on_commit: Callable[[int, float], None] | None = None  # (records, seconds)
         self._fd = -1
+        self._file: object = None  # a token per open file (descriptor numbers are reused)
         self._size = 0  # where the data ends (the next record's offset)
         self._allocated = 0  # where the file ends: zeros from _size to here
         self._open_next()
@@ -124,6 +128,11 @@ class LogWriter:
     def pending(self) -> int:
         return len(self._pending)
 
+    @property
+    def helper_pid(self) -> int | None:
+        """The sync helper's process id (None before the first commit)."""
+        return self._syncer.pid
+
     def _open_next(self) -> None:
         self._leave()
         existing = segments(self.directory)
@@ -131,6 +140,7 @@ class LogWriter:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         self._fd = os.open(self.directory / segment_name(seq), flags, 0o600)
         _fsync_dir(self.directory)  # the new file's name is durable before anything in it is acknowledged
+        self._file = object()
         self._size = 0
         self._allocated = 0
 
@@ -157,50 +167,63 @@ class LogWriter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self._pending.append((frame(payload), future))
-        if self._flushing is None:
-            self._flushing = loop.create_task(self._flush())
+        if self._inflight is None and not self._scheduled:
+            self._scheduled = True  # after this loop iteration's other requests have queued too
+            loop.call_soon(self._commit)
         return future
 
-    async def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
+    def _commit(self) -> None:
+        """Write everything queued and ask for its fdatasync (on the loop)."""
+        self._scheduled = False
+        if self._inflight is not None or not self._pending or self._closed:
+            return
+        batch, self._pending = self._pending, []
+        data = b"".join(f for f, _ in batch)
+        start = time.perf_counter()
         try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                data = b"".join(f for f, _ in batch)
-                start = time.perf_counter()
-                error: OSError | None = None
-                try:
-                    await loop.run_in_executor(self._thread, self._write, data)
-                except OSError as exc:
-                    error = exc
-                self._account(len(batch), len(data), time.perf_counter() - start, error)
-                for _, f in batch:
-                    if f.done():  # the request went away meanwhile; its record is written all the same
-                        continue
-                    if error is None:
-                        f.set_result(None)
-                    else:
-                        f.set_exception(OSError(f"the log write failed: {error}"))
-        finally:
-            self._flushing = None
+            self._put(data)
+            self._syncer.sync(self._fd, self._file)
+        except OSError as exc:
+            self._finish(batch, len(data), start, exc)
+            return
+        self._inflight = (batch, len(data), start)
 
-    def _write(self, data: bytes) -> None:
-        """One write (two when the file must grow) and one fdatasync (in the writer's thread)."""
-        try:
-            end = self._size + len(data)
-            if end > self._allocated:  # grow the file with zeros first, then write over them
-                grow = end - self._allocated + EXTEND
-                os.pwrite(self._fd, _ZEROS * (grow // EXTEND) + _ZEROS[: grow % EXTEND], self._allocated)
-                self._allocated += grow
-            os.pwrite(self._fd, data, self._size)
-            os.fdatasync(self._fd)
-        except OSError:
+    def _synced(self, error: OSError | None) -> None:
+        """The helper's answer for the commit in flight (on the loop)."""
+        if self._inflight is None:
+            return  # the helper exited between commits: the next one starts another
+        batch, size, start = self._inflight
+        self._inflight = None
+        self._finish(batch, size, start, error)
+        if self._pending and not self._scheduled:
+            self._commit()
+
+    def _finish(
+        self, batch: list[tuple[bytes, asyncio.Future[None]]], size: int, start: float, error: OSError | None
+    ) -> None:
+        if error is not None:
             with contextlib.suppress(OSError):  # a failed write may have left part of a frame:
                 self._open_next()  # never append after it
-            raise
-        self._size += len(data)
-        if self._size >= self.segment_bytes:
+        elif self._size >= self.segment_bytes:
             self._open_next()
+        self._account(len(batch), size, time.perf_counter() - start, error)
+        for _, f in batch:
+            if f.done():  # the request went away meanwhile; its record is written all the same
+                continue
+            if error is None:
+                f.set_result(None)
+            else:
+                f.set_exception(OSError(f"the log write failed: {error}"))
+
+    def _put(self, data: bytes) -> None:
+        """Write ``data`` after the data, over the zeros laid ahead (more first if needed)."""
+        end = self._size + len(data)
+        if end > self._allocated:  # grow the file with zeros first, then write over them
+            grow = end - self._allocated + EXTEND
+            os.pwrite(self._fd, _ZEROS * (grow // EXTEND) + _ZEROS[: grow % EXTEND], self._allocated)
+            self._allocated += grow
+        os.pwrite(self._fd, data, self._size)
+        self._size = end
 
     def _account(self, records: int, size: int, seconds: float, error: OSError | None) -> None:
         self.stats.batches += 1
@@ -214,14 +237,17 @@ class LogWriter:
             self.on_commit(records, seconds)
 
     def close(self) -> None:
-        """Stop, writing what is still queued (after a graceful stop nothing is: every
-        request waited for its commit), and release the directory."""
+        """Stop, making durable what is written or still queued (after a graceful stop
+        nothing is: every request waited for its commit), and release the directory."""
         self._closed = True
-        self._thread.shutdown(wait=True)
-        if self._pending and self._fd >= 0:
+        self._syncer.close()
+        if self._fd >= 0 and (self._pending or self._inflight is not None):
             with contextlib.suppress(OSError):
-                self._write(b"".join(f for f, _ in self._pending))
-            self._pending = []
+                if self._pending:
+                    self._put(b"".join(f for f, _ in self._pending))
+                os.fdatasync(self._fd)
+        self._pending = []
+        self._inflight = None
         self._leave()
         os.close(self._lock_fd)
 

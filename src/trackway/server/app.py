@@ -52,7 +52,7 @@ class Collector:
         writer.on_commit = self._on_commit
         self._reload_lock = asyncio.Lock()
 
-    def _on_commit(self, n: int, seconds: float) -> None:  # runs in the writer thread: plain arithmetic only
+    def _on_commit(self, n: int, seconds: float) -> None:  # on the event loop, once a commit
         self.metrics.observe("trackway_commit_seconds", seconds, metrics.LATENCY_BUCKETS)
         self.metrics.observe("trackway_commit_records", n, metrics.SIZE_BUCKETS)
 
