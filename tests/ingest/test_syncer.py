@@ -173,3 +173,17 @@ def test_after_a_new_file_the_helper_syncs_the_new_file(tmp_path):
     # Each record fills a 1000-byte file past its size, so every commit is in a new
     # file, and the helper holds that file's descriptor (and no other log file).
     assert held == [{log.segment_name(n)} for n in range(1, 5)]
+
+
+def test_a_writer_used_from_a_second_event_loop_still_commits(tmp_path):
+    writer = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=10)
+
+    async def commit(payload: bytes) -> None:
+        await asyncio.wait_for(writer.append(payload), 10)
+
+    try:
+        for payload in (b"first loop", b"second loop"):  # asyncio.run: a new loop each time
+            asyncio.run(commit(payload))
+    finally:
+        writer.close()
+    assert [r for _, r in log.read(tmp_path, log.Position(0, 0), 10) if r] == [b"first loop", b"second loop"]

@@ -98,8 +98,6 @@ class Syncer:
         ours.setblocking(False)
         self._sock = ours
         self._file = None
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(ours.fileno(), self._answer)
 
     def sync(self, fd: int, file: object) -> None:
         """Ask for ``fd``'s data to be made durable. ``file`` names the open file (a
@@ -108,6 +106,12 @@ class Syncer:
         if self._sock is None:
             self._spawn()
         assert self._sock is not None
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # the first request, or a writer used from a new loop
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(self._sock.fileno())
+            loop.add_reader(self._sock.fileno(), self._answer)
+            self._loop = loop
         try:
             if file is self._file:
                 self._sock.send(b"s")
