@@ -8,10 +8,10 @@ whichever process wrote it.
 
 Why a process and not a thread: a Python thread needs the GIL to come back from
 ``fdatasync`` and to hand the result to the loop, and under load the event loop holds
-it. Sampled under load, the loop thread spent 17% of its time waiting for the GIL at
-one line of ``LogWriter.append`` while the writer thread had it, and ``futex`` calls
-were 4% of all CPU time on the machine (docs/performance.md). The helper shares no
-GIL: the loop pays one ``send`` and one ``recv`` a commit.
+it. With the writer thread, ``futex`` calls (the GIL and the executor's queue) took 4%
+of all the machine's CPU time under load, against 0.05% for a do-nothing endpoint
+(docs/performance.md). The helper shares no GIL: the loop pays one ``send`` and one
+``recv`` a commit.
 
 The helper has its own copy of the file descriptor, passed over the socket
 (``SCM_RIGHTS``) whenever the writer starts a new file. It ignores SIGINT and SIGTERM
