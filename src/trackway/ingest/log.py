@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import os
 import struct
@@ -68,6 +69,13 @@ def segments(directory: Path) -> list[int]:
     except FileNotFoundError:
         return []
     return sorted(int(n[: -len(SUFFIX)]) for n in names if n.endswith(SUFFIX) and n[: -len(SUFFIX)].isdigit())
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    """``pwrite`` that treats a short write (a full disk can give one) as the error it is."""
+    written = os.pwrite(fd, data, offset)
+    if written != len(data):
+        raise OSError(errno.ENOSPC, f"wrote {written} of {len(data)} bytes (is the disk full?)")
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -220,9 +228,9 @@ class LogWriter:
         end = self._size + len(data)
         if end > self._allocated:  # grow the file with zeros first, then write over them
             grow = end - self._allocated + EXTEND
-            os.pwrite(self._fd, _ZEROS * (grow // EXTEND) + _ZEROS[: grow % EXTEND], self._allocated)
+            _write_all(self._fd, _ZEROS * (grow // EXTEND) + _ZEROS[: grow % EXTEND], self._allocated)
             self._allocated += grow
-        os.pwrite(self._fd, data, self._size)
+        _write_all(self._fd, data, self._size)
         self._size = end
 
     def _account(self, records: int, size: int, seconds: float, error: OSError | None) -> None:
