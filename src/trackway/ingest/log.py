@@ -93,7 +93,7 @@ class CommitStats:
     batches: int = 0
     records: int = 0
     bytes: int = 0
-    seconds: float = 0.0  # total time in write + fdatasync
+    seconds: float = 0.0  # total time from a commit's pwrite to the helper's answer
     last_batch: int = 0
     errors: int = 0
 
