@@ -12,23 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.server import process_state
 from trackway.ingest import log
 from trackway.ingest.log import LogWriter
 from trackway.ingest.syncer import Syncer
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def _gone_within(pid: int, seconds: float) -> bool:
+    """Whether process ``pid`` exits (gone or a zombie) within ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        state = process_state(pid)
+        if state is None or state[0] == "Z":
             return True
         time.sleep(0.05)
     return False

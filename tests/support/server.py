@@ -289,17 +289,24 @@ class Server:
         return {"tc_s": keys["commanders_act_site"], "token": keys["commanders_act_token"]}
 
 
+def process_state(pid: int | str) -> tuple[str, int] | None:
+    """A process's state letter ("Z": exited, not yet reaped) and process group, from
+    /proc; None when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # the name before ")" may hold spaces
+    return fields[0], int(fields[2])
+
+
 def _only_zombies(pgid: int) -> bool:
     """True when every process left in group ``pgid`` is a zombie (exited, not yet reaped)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
+        state = process_state(entry)
+        if state is not None and state[1] == pgid and state[0] != "Z":
             return False
     return True
 
