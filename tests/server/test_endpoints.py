@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import gzip
 import json
+import os
 from decimal import Decimal
 
 import pytest
 
 import trackway
 import trackway.ingest.records
+from trackway.server import app
 
 pytestmark = pytest.mark.anyio
 
@@ -382,3 +386,36 @@ async def test_a_replayed_unit_gets_the_id_it_would_have_had(h):
     assert (report.fixed, report.events) == (1, 1)
     replayed = [e for e in h.store.events(Query(property="other")) if e.name == "purchase"]
     assert [e.id for e in replayed] == [records.event_id(failed.request_id, 2)]
+
+
+async def test_a_key_changed_while_running_stops_working_within_a_second(h):
+    old_mp, old_ca = h.mp(), h.ca()
+    assert (await h.client.post(old_mp, json=PURCHASE)).status_code == 204  # now remembered
+    assert (await h.client.post(old_ca, json=ca_event("r-1"))).status_code == 200
+    path = h.cfg.path
+    keys = h.keys()
+    text = path.read_text()
+    for name in ("ga4_api_secret", "commanders_act_token"):
+        text = text.replace(keys[name], keys[name] + "x")
+    path.write_text(text)
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    await asyncio.sleep(app.CONFIG_CHECK_SECONDS)
+    assert (await h.client.post(old_mp, json=PURCHASE)).status_code == 401
+    assert (await h.client.post(old_ca, json=ca_event("r-2"))).status_code == 401
+    assert (await h.client.post(h.mp(), json=PURCHASE)).status_code == 204  # the new keys work
+    assert (await h.client.post(h.ca(), json=ca_event("r-3"))).status_code == 200
+    assert len(await h.events()) == 4
+
+
+async def test_a_failed_disk_write_is_503_with_retry_after(h, monkeypatch):
+    def full(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    r = await h.client.post(h.mp(), json=PURCHASE)
+    assert (r.status_code, r.headers["retry-after"]) == (503, "1")
+    assert "could not be written to disk" in r.json()["error"]
+    monkeypatch.undo()
+    assert (await h.client.post(h.mp(), json=PURCHASE)).status_code == 204
+    assert len(await h.events()) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from trackway.server import http
@@ -47,3 +49,43 @@ def test_media_type_drops_parameters_and_case(header, expected):
     headers = [(b"content-type", header)] if header is not None else []
     for _ in range(2):  # computed, then remembered
         assert Request({"path": "/", "headers": headers}, None).media_type() == expected  # type: ignore[arg-type]
+
+
+def _messages(*chunks: bytes) -> list[dict[str, object]]:
+    return [
+        {"type": "http.request", "body": c, "more_body": n < len(chunks) - 1} for n, c in enumerate(chunks)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("messages", "headers", "limit", "expected"),
+    [
+        (_messages(b"abc"), [], 10, b"abc"),
+        (_messages(b"ab", b"c", b"de"), [], 10, b"abcde"),
+        (_messages(b""), [], 10, b""),
+        (_messages(b"abcdefghijk"), [], 10, 413),  # one message over the limit
+        (_messages(b"abcdef", b"ghijk"), [], 10, 413),  # the chunks add up to more
+        (_messages(b"ab", b"cd"), [(b"content-length", b"99")], 10, 413),  # declared more: refused early
+        ([*_messages(b"ab", b"c")[:1], {"type": "http.disconnect"}], [], 10, http.ClientGone),
+    ],
+)
+def test_read_joins_the_messages_within_the_limit(messages, headers, limit, expected):
+    given = list(messages)
+
+    async def receive():
+        return given.pop(0)
+
+    request = Request({"path": "/", "headers": headers}, receive)
+    if isinstance(expected, bytes):
+        assert asyncio.run(request.read(limit)) == expected
+        assert request.body == expected
+    elif expected is http.ClientGone:
+        with pytest.raises(http.ClientGone):
+            asyncio.run(request.read(limit))
+    else:
+        with pytest.raises(http.HttpError) as caught:
+            asyncio.run(request.read(limit))
+        assert caught.value.status == expected
+        assert f"at most {limit} bytes" in caught.value.message
+    if headers:
+        assert len(given) == 1  # the declared size was refused before the rest was read

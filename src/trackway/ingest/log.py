@@ -54,6 +54,10 @@ class LogClosed(Exception):
     """The writer is shut down."""
 
 
+class CommitFailed(OSError):
+    """The write or the ``fdatasync`` of a commit failed: its records are not durable."""
+
+
 def frame(payload: bytes) -> bytes:
     return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
 
@@ -221,7 +225,7 @@ class LogWriter:
             if error is None:
                 f.set_result(None)
             else:
-                f.set_exception(OSError(f"the log write failed: {error}"))
+                f.set_exception(CommitFailed(f"the log write failed: {error}"))
 
     def _put(self, data: bytes) -> None:
         """Write ``data`` after the data, over the zeros laid ahead (more first if needed)."""

@@ -20,7 +20,7 @@ from trackway import config as configuration
 from trackway.config import Config
 from trackway.errors import ConfigError
 from trackway.ingest import records
-from trackway.ingest.log import LogClosed, LogWriter, Overloaded
+from trackway.ingest.log import CommitFailed, LogClosed, LogWriter, Overloaded
 from trackway.server import metrics
 from trackway.server.http import ClientGone, HttpError, Receive, Request, Scope, Send, respond_json
 
@@ -28,6 +28,8 @@ logger = logging.getLogger("trackway.server")
 
 T = TypeVar("T")
 CONFIG_CHECK_SECONDS = 1.0
+RETRY = [(b"retry-after", b"1")]
+KEY_MEMO = 512  # request keys remembered with the property they name, per worker
 Handler = Callable[["Collector", Request, Send], Awaitable[int]]
 Forward = Callable[[Request, Send | None, str], Awaitable[int]]  # (request, send or None, scope) -> status
 
@@ -51,6 +53,8 @@ class Collector:
         self.metrics = metrics.Metrics()
         writer.on_commit = self._on_commit
         self._reload_lock = asyncio.Lock()
+        self._known: dict[tuple[str, bytes], Any] = {}  # (kind, raw key) -> property, see lookup_raw
+        self._known_config = cfg
 
     def _on_commit(self, n: int, seconds: float) -> None:  # on the event loop, once a commit
         self.metrics.observe("trackway_commit_seconds", seconds, metrics.LATENCY_BUCKETS)
@@ -85,6 +89,26 @@ class Collector:
             found = find(self._config)
         return found
 
+    def lookup_raw(self, kind: str, raw: bytes, find: Callable[[Config, bytes], T | None]) -> T | None:
+        """:meth:`lookup` of ``find(config, raw)``, remembered by ``raw``, the request bytes
+        the key is read from (a query string), until the configuration changes.
+
+        Clients send the same few keys over and over; a remembered one costs one dict
+        look-up instead of parsing and finding it. ``kind`` keeps the memories of
+        different key types apart. Unknown keys are not remembered."""
+        cfg = self.config
+        if cfg is not self._known_config:
+            self._known.clear()
+            self._known_config = cfg
+        found = self._known.get((kind, raw))
+        if found is None:
+            found = self.lookup(lambda c: find(c, raw))
+            if found is not None and self._config is self._known_config and len(raw) <= 1024:
+                if len(self._known) >= KEY_MEMO:
+                    self._known.clear()
+                self._known[(kind, raw)] = found
+        return found
+
     def record(
         self,
         kind: str,
@@ -110,29 +134,23 @@ class Collector:
             kind, records.uuid7(), endpoint, prop, records.now_micros(), dialect, meta, body
         )
 
-    async def commit(self, record: records.Record) -> None:
-        """Append ``record`` to the log and return once it is on disk."""
+    def commit(self, record: records.Record) -> asyncio.Future[None]:
+        """Append ``record`` to the log; await the result to know it is on disk.
+
+        Not a coroutine: a request awaits the writer's future directly. The future
+        fails with :class:`CommitFailed`, which :func:`make_app` answers 503; the write
+        happens even if the request is cancelled meanwhile."""
         try:
-            waiter = self.writer.append(records.dumps(record))
+            return self.writer.append(records.dumps(record))
         except Overloaded:
             self.metrics.inc("trackway_overloaded_total")
             raise HttpError(
                 503,
                 "the collector is busy: its commit queue is full; retry after the delay given",
-                headers=[(b"retry-after", b"1")],
+                headers=RETRY,
             ) from None
         except LogClosed:
-            raise HttpError(
-                503, "the collector is shutting down; retry", headers=[(b"retry-after", b"1")]
-            ) from None
-        try:
-            await waiter  # the write happens even if this request is cancelled meanwhile
-        except OSError as exc:
-            raise HttpError(
-                503,
-                f"the event could not be written to disk ({exc}); retry",
-                headers=[(b"retry-after", b"1")],
-            ) from None
+            raise HttpError(503, "the collector is shutting down; retry", headers=RETRY) from None
 
     def snapshot(self) -> metrics.Snapshot:
         self.metrics.set("trackway_queue_depth", self.writer.pending, worker=self.name)
@@ -155,7 +173,7 @@ def make_app(collector: Collector, routes: dict[str, dict[str, Handler]], api: H
         methods = routes.get(path)
         handler: Handler | None
         if methods is not None:
-            handler = methods.get(request.method)
+            handler = methods.get(scope["method"])
             if handler is None:
                 allow = ", ".join(sorted(methods)).encode()
                 await _error(
@@ -180,6 +198,11 @@ def make_app(collector: Collector, routes: dict[str, dict[str, Handler]], api: H
         except HttpError as exc:
             status = exc.status
             await _error(send, exc)
+        except CommitFailed as exc:
+            status = 503
+            await _error(
+                send, HttpError(503, f"the events could not be written to disk ({exc}); retry", headers=RETRY)
+            )
         except ClientGone:
             status = 499  # nginx's code for it: the client went away, nothing was stored
         except Exception:

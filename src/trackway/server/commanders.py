@@ -9,13 +9,14 @@ event, 500 KB per batch). Invalid events are answered 200 too and land in
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 import msgspec
 
+from trackway.config import Config, Property
 from trackway.ingest.records import RAW
 from trackway.server.app import Collector
-from trackway.server.http import HttpError, Request, Send, json_error, respond_json
+from trackway.server.http import HttpError, Request, Send, json_error, parse_query, respond_json
 
 EVENT_MAX = 32 * 1024
 BATCH_MAX = 500 * 1024
@@ -23,14 +24,27 @@ _TYPES = frozenset({"application/json", "text/plain", ""})
 _encode = msgspec.json.Encoder()
 
 
-def _auth(c: Collector, request: Request) -> Any:
-    site = request.query.get("tc_s", "")
-    token = request.query.get("token", "")
-    header = request.header(b"authorization") or ""
-    if not token and header[:7].lower() == "bearer ":
-        token = header[7:].strip()
-    prop = c.lookup(lambda cfg: cfg.keyring.commanders_act.get((site, token)))
+def _credentials(query: Mapping[str, str], authorization: str) -> tuple[str, str]:
+    """(site id, source key): the key from ``token=``, else from ``Authorization: Bearer``."""
+    token = query.get("token", "")
+    if not token and authorization[:7].lower() == "bearer ":
+        token = authorization[7:].strip()
+    return query.get("tc_s", ""), token
+
+
+def _property(cfg: Config, raw: bytes) -> Property | None:
+    query_string, _, authorization = raw.partition(b"\n")
+    return cfg.keyring.commanders_act.get(
+        _credentials(parse_query(query_string), authorization.decode("latin-1"))
+    )
+
+
+def _auth(c: Collector, request: Request) -> Property:
+    authorization = request.headers.get(b"authorization", b"")
+    raw = request.scope.get("query_string", b"") + b"\n" + authorization  # HTTP allows no newline in either
+    prop = c.lookup_raw("commanders-act", raw, _property)
     if prop is None:
+        site, token = _credentials(request.query, authorization.decode("latin-1"))
         got = (
             "no site id (tc_s)"
             if not site

@@ -94,6 +94,32 @@ class Request:
 
     async def read(self, limit: int, *, over: int = 413, what: str = "body") -> bytes:
         """The whole body, inflated if gzip, at most ``limit`` bytes (else HttpError(over))."""
+        message = await self.receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            body = message.get("body", b"")  # the usual case: the whole body in one message
+        else:
+            body = await self._rest(message, limit, over, what)
+        if len(body) > limit:
+            raise HttpError(
+                over, f"expected a {what} of at most {limit} bytes, got {len(body)}; send less per request"
+            )
+        encoding = self.headers.get(b"content-encoding")
+        if encoding is not None:
+            encoding = encoding.strip().lower()
+            if encoding == b"gzip":
+                body = inflate(body, limit, over, what)
+            elif encoding not in (b"identity", b""):
+                raise HttpError(
+                    415,
+                    f"expected Content-Encoding gzip or none, got {encoding.decode('latin-1')!r}; "
+                    "send gzip or plain",
+                )
+        self.body = body
+        return body
+
+    async def _rest(self, message: dict[str, Any], limit: int, over: int, what: str) -> bytes:
+        """The body from ``message`` on, when it comes in several messages: refused as
+        soon as the declared or the received size is over ``limit``."""
         declared = self.headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise HttpError(
@@ -103,7 +129,6 @@ class Request:
         chunks = []
         size = 0
         while True:
-            message = await self.receive()
             if message["type"] == "http.disconnect":
                 raise ClientGone
             chunk = message.get("body", b"")
@@ -112,27 +137,10 @@ class Request:
                 raise HttpError(
                     over, f"expected a {what} of at most {limit} bytes, got more; send less per request"
                 )
-            if not message.get("more_body", False):
-                if not chunks:  # the usual case: the whole body in one message
-                    body = chunk
-                    break
-                chunks.append(chunk)
-                body = b"".join(chunks)
-                break
             chunks.append(chunk)
-        encoding = self.headers.get(b"content-encoding")
-        if encoding is None or encoding == b"identity":
-            pass
-        elif encoding.strip().lower() == b"gzip":
-            body = inflate(body, limit, over, what)
-        elif encoding.strip().lower() not in (b"identity", b""):
-            raise HttpError(
-                415,
-                f"expected Content-Encoding gzip or none, got {encoding.decode('latin-1')!r}; "
-                "send gzip or plain",
-            )
-        self.body = body
-        return body
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+            message = await self.receive()
 
 
 # Clients send the same few query strings and content types over and over (a site's

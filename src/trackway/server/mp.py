@@ -13,12 +13,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import trackway
+from trackway.config import Config, Property
 from trackway.dialects.ga4_mp import validation_messages
 from trackway.errors import ParseError
 from trackway.ingest.records import RAW
 from trackway.issues import Issue, Severity
 from trackway.server.app import Collector
-from trackway.server.http import HttpError, Request, Send, respond, respond_json
+from trackway.server.http import HttpError, Request, Send, parse_query, respond, respond_json
 
 MAX_BODY = 130_000  # "post body must be smaller than 130 kB"
 ENDPOINT = "/mp/collect"
@@ -31,15 +32,23 @@ def _check_type(request: Request) -> None:
         raise HttpError(415, f"expected Content-Type application/json, got {kind!r}; send the body as JSON")
 
 
+def _property(cfg: Config, query_string: bytes) -> Property | None:
+    q = parse_query(query_string)
+    return cfg.keyring.ga4.get(
+        (q.get("measurement_id") or q.get("firebase_app_id") or "", q.get("api_secret", ""))
+    )
+
+
 async def collect(c: Collector, request: Request, send: Send) -> int:
-    q = request.query
-    key = (q.get("measurement_id") or q.get("firebase_app_id") or "", q.get("api_secret", ""))
-    prop = c.config.keyring.ga4.get(key) or c.lookup(lambda cfg: cfg.keyring.ga4.get(key))
+    # The busiest endpoint: each line here costs measurably (docs/performance.md).
+    prop = c.lookup_raw("ga4", request.scope.get("query_string", b""), _property)
     if prop is None:
+        q = request.query
+        given = q.get("measurement_id") or q.get("firebase_app_id") or q.get("api_secret")
         raise HttpError(
             401,
             "expected the measurement_id and api_secret of a property in the query string, got "
-            + ("none" if not any(key) else "an unknown pair")
+            + ("an unknown pair" if given else "none")
             + "; `trackway property list` shows them",
         )
     _check_type(request)
