@@ -12,12 +12,13 @@ Reported: requests/s and events/s, the ratio to the limit, p99 latency, the peak
 RSS of all server processes, and afterwards how long the store took to load
 everything acknowledged (and that it holds exactly that many events).
 
-    python bench/http.py                    # 3 paired rounds of 10 s, then the other runs
+    python bench/http.py                    # 5 paired rounds of 10 s, then the other runs
     python bench/http.py --memory --duration 600   # the 10-minute memory run
     python bench/http.py --quick            # smoke (CI): one round, 2 s per run
 
-The one-event figure is the median of paired ratios: each Trackway run follows its
-own do-nothing run, because this VM's speed drifts by up to 2x between minutes.
+The one-event figures are medians over the rounds: of the paired ratios (each Trackway
+run follows its own do-nothing run, because this VM's speed drifts by up to 2x between
+minutes), of the events/s and of the p99s. The target is judged on those medians.
 """
 
 from __future__ import annotations
@@ -313,7 +314,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--duration", type=int, default=10, help="seconds per run")
-    parser.add_argument("--rounds", type=int, default=3, help="pairs of do-nothing and one-event runs")
+    parser.add_argument("--rounds", type=int, default=5, help="pairs of do-nothing and one-event runs")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument(
@@ -331,14 +332,14 @@ def main() -> None:
     print(f"{w} workers, wrk -t2 -c{c}, {seconds} s per run, {os.cpu_count()} cores\n")
     limits, runs = paired(w, seconds, c, rounds)
     ratio = median([r["ratio"] for r in runs])
-    best = max(runs, key=lambda r: r["rps"])
+    rate = median([r["rps"] for r in runs])
     p99 = median([r["p99_ms"] for r in runs])
     print(
-        f"\none event a request: median of the paired ratios {ratio:.0%} of the do-nothing endpoint; "
-        f"best {best['rps']:,.0f} events/s (do-nothing: best {max(x['rps'] for x in limits):,.0f} req/s); "
-        f"median p99 {p99:.2f} ms"
+        f"\none event a request, medians of {len(runs)} rounds: {ratio:.0%} of the do-nothing endpoint, "
+        f"{rate:,.0f} events/s (best {max(r['rps'] for r in runs):,.0f}; do-nothing: median "
+        f"{median([x['rps'] for x in limits]):,.0f} req/s), p99 {p99:.2f} ms"
     )
-    met = best["rps"] >= 15_000 and ratio >= 0.5 and p99 <= 25
+    met = rate >= 15_000 and ratio >= 0.5 and p99 <= 25
     want = ">= 15,000 events/s, >= 50% of the limit, p99 <= 25 ms"
     print(f"{'':44} target {want}: {'met' if met else 'NOT met'}")
     ok = met
