@@ -8,7 +8,7 @@ import pytest
 
 from trackway import config as configuration
 from trackway.ingest.log import LogWriter
-from trackway.server import app
+from trackway.server import app, http
 from trackway.server.app import Collector
 
 
@@ -68,8 +68,8 @@ def test_the_memory_of_keys_is_bounded(collector):
     def find(cfg, raw):
         return cfg.properties["default"]
 
-    for n in range(app.KEY_MEMO * 2 + 3):
+    for n in range(http.MEMO * 2 + 3):
         assert collector.lookup_raw("a", str(n).encode(), find) is not None
-    assert len(collector._known) <= app.KEY_MEMO
+    assert len(collector._known["a"]) <= http.MEMO
     assert collector.lookup_raw("a", b"k" * 2000, find) is not None
-    assert ("a", b"k" * 2000) not in collector._known
+    assert b"k" * 2000 not in collector._known["a"]

@@ -22,14 +22,13 @@ from trackway.errors import ConfigError
 from trackway.ingest import records
 from trackway.ingest.log import CommitFailed, LogClosed, LogWriter, Overloaded
 from trackway.server import metrics
-from trackway.server.http import ClientGone, HttpError, Receive, Request, Scope, Send, respond_json
+from trackway.server.http import ClientGone, HttpError, Receive, Request, Scope, Send, remember, respond_json
 
 logger = logging.getLogger("trackway.server")
 
 T = TypeVar("T")
 CONFIG_CHECK_SECONDS = 1.0
 RETRY = [(b"retry-after", b"1")]
-KEY_MEMO = 512  # request keys remembered with the property they name, per worker
 Handler = Callable[["Collector", Request, Send], Awaitable[int]]
 Forward = Callable[[Request, Send | None, str], Awaitable[int]]  # (request, send or None, scope) -> status
 
@@ -53,7 +52,7 @@ class Collector:
         self.metrics = metrics.Metrics()
         writer.on_commit = self._on_commit
         self._reload_lock = asyncio.Lock()
-        self._known: dict[tuple[str, bytes], Any] = {}  # (kind, raw key) -> property, see lookup_raw
+        self._known: dict[str, dict[bytes, Any]] = {}  # kind -> raw key -> property, see lookup_raw
         self._known_config = cfg
 
     def _on_commit(self, n: int, seconds: float) -> None:  # on the event loop, once a commit
@@ -100,13 +99,14 @@ class Collector:
         if cfg is not self._known_config:
             self._known.clear()
             self._known_config = cfg
-        found = self._known.get((kind, raw))
+        memo = self._known.get(kind)
+        if memo is None:
+            memo = self._known[kind] = {}
+        found = memo.get(raw)
         if found is None:
             found = self.lookup(lambda c: find(c, raw))
-            if found is not None and self._config is self._known_config and len(raw) <= 1024:
-                if len(self._known) >= KEY_MEMO:
-                    self._known.clear()
-                self._known[(kind, raw)] = found
+            if found is not None and self._config is self._known_config:
+                remember(memo, raw, found)
         return found
 
     def record(

@@ -89,7 +89,7 @@ class Request:
         kind = _media_types.get(raw)
         if kind is None:
             kind = raw.split(b";", 1)[0].strip().lower().decode("latin-1")
-            _remember(_media_types, raw, kind)
+            remember(_media_types, raw, kind)
         return kind
 
     async def read(self, limit: int, *, over: int = 413, what: str = "body") -> bytes:
@@ -150,7 +150,9 @@ _queries: dict[bytes, tuple[tuple[str, str], ...]] = {}
 _media_types: dict[bytes, str] = {}
 
 
-def _remember(memo: dict[bytes, Any], key: bytes, value: Any) -> None:
+def remember(memo: dict[bytes, Any], key: bytes, value: Any) -> None:
+    """``memo[key] = value`` for keys of at most 1 kB, in at most MEMO entries (all
+    forgotten when full: the few keys clients repeat come back at once)."""
     if len(key) <= 1024:
         if len(memo) >= MEMO:
             memo.clear()
@@ -164,7 +166,7 @@ def parse_query(qs: bytes) -> dict[str, str]:
     pairs = _queries.get(qs)
     if pairs is None:
         pairs = tuple(_parse_query(qs).items())
-        _remember(_queries, qs, pairs)
+        remember(_queries, qs, pairs)
     return dict(pairs)
 
 
