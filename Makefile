@@ -1,18 +1,26 @@
 # Two entry points: `make run` and `make test`. Both create or reuse .venv and
 # install the project from this checkout; nothing else on the machine is assumed.
+# Installs are reproducible: requirements.lock holds the exact version of every
+# dependency (pyproject.toml keeps the ranges for library users); `make upgrade`
+# refreshes it within those ranges and runs the suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+PIP_VERSION := 26.3
+SETUPTOOLS_VERSION := 80.9.0
 DATA ?= data
 DEMO ?= demo-data
 
-.PHONY: run serve test lint bench docs clean system-deps
+.PHONY: run serve test lint bench docs clean system-deps upgrade fuzz
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet 'pip==$(PIP_VERSION)' 'setuptools==$(SETUPTOOLS_VERSION)'
+	$(BIN)/python -m pip install --quiet --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 # Machine packages the tests and benchmarks use: wrk (the HTTP load generator).
@@ -36,6 +44,15 @@ test: $(STAMP) system-deps
 	$(BIN)/python bench/core.py --quick
 	$(BIN)/python bench/http.py --quick
 	$(BIN)/python bench/reports.py --quick
+
+# Longer coverage-guided fuzzing of every input path (make test runs a bounded share).
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.atheris_main --runs 200000
+
+# The newest releases within pyproject.toml's ranges, written to the lock, then the suite.
+upgrade: $(STAMP)
+	$(BIN)/pip-compile --quiet --upgrade --extra dev --strip-extras --no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
+	$(MAKE) test
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
