@@ -1,8 +1,10 @@
-"""The log: framing, group commit, torn tails, finished files, the writer lock."""
+"""The log: framing, group commit, torn tails, damage, commit marks, failed commits,
+finished files, the writer lock."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 
 import pytest
@@ -13,8 +15,8 @@ from trackway.ingest.log import LogWriter, Overloaded, Position
 START = Position(0, 0)
 
 
-def records(directory, start=START, limit=1_000_000):
-    return [(p, r) for p, r in log.read(directory, start, limit)]
+def records(directory, start=START, limit=1_000_000, damaged=None):
+    return [(p, r) for p, r in log.read(directory, start, limit, damaged)]
 
 
 def payloads(directory, start=START):
@@ -84,11 +86,15 @@ def test_a_torn_tail_in_a_finished_file_is_skipped(tmp_path, tail):
     with open(tmp_path / log.segment_name(1), "ab") as f:
         f.write(tail)
     asyncio.run(_write(tmp_path, [b"after"]))
-    assert payloads(tmp_path) == [b"kept", b"after"]
+    reports = []
+    assert [r for _, r in records(tmp_path, damaged=lambda *a: reports.append(a)) if r] == [b"kept", b"after"]
+    assert reports == []  # a torn tail is what a crash leaves: not damage
+    assert not (tmp_path / f"{1:012d}{log.DAMAGED}").exists()
 
 
 def test_a_partial_frame_in_the_newest_file_is_waited_for(tmp_path):
     asyncio.run(_write(tmp_path, [b"kept"]))
+    (tmp_path / log.COMMITTED).unlink()  # a log without a commit mark: read up to a whole frame
     path = tmp_path / log.segment_name(1)
     frame = log.frame(b"in progress")
     with open(path, "ab") as f:
@@ -131,34 +137,166 @@ def test_one_writer_per_directory(tmp_path):
     asyncio.run(run())
 
 
-def test_a_write_error_fails_the_waiting_requests_and_rolls_the_file(tmp_path):
+@pytest.mark.parametrize("failures", [1, 3, 200])
+@pytest.mark.parametrize("how", ["enospc", "short"])
+def test_failed_writes_fail_their_requests_and_reuse_the_file(tmp_path, monkeypatch, failures, how):
+    """A full disk: every commit fails (503), no commit opens a file of its own, and the
+    writer goes on in the same file once the disk has room again."""
+    real = os.pwrite
+    calls = []
+
+    def failing(fd, data, offset):
+        calls.append(offset)
+        if len(calls) > failures:
+            return real(fd, data, offset)
+        if how == "enospc":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data[: len(data) // 2], offset)  # a disk filling up mid-write
+
     async def run():
         writer = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=10)
-        real = os.pwrite
-        calls = []
-
-        def failing(fd, data, offset):
-            calls.append(fd)
-            if len(calls) == 1:
-                raise OSError(28, "No space left on device")
-            if len(calls) == 2:  # then a short write, as a disk filling up mid-write gives
-                return real(fd, data[: len(data) // 2], offset)
-            return real(fd, data, offset)
-
-        os.pwrite = failing
         try:
-            with pytest.raises(OSError, match="No space left"):
-                await writer.append(b"lost")
-            with pytest.raises(OSError, match="disk full"):
-                await writer.append(b"half")
+            await writer.append(b"before")
+            calls.clear()
+            monkeypatch.setattr(os, "pwrite", failing)
+            for n in range(failures):
+                with pytest.raises(OSError, match="No space left" if how == "enospc" else "disk full"):
+                    await writer.append(b"lost %d" % n)
+                assert writer.stats.failing, "the writer should say it is failing"
             await writer.append(b"saved")
+            assert writer.stats.failing == ""
+            return writer.stats.errors
         finally:
-            os.pwrite = real
             writer.close()
 
-    asyncio.run(run())
-    assert payloads(tmp_path) == [b"saved"]
-    assert len(log.segments(tmp_path)) == 3  # each failure leaves its file
+    errors = asyncio.run(run())
+    assert errors == failures
+    assert payloads(tmp_path) == [b"before", b"saved"]
+    assert log.segments(tmp_path) == [1]
+
+
+class HeldSyncer:
+    """A sync helper that answers when the test says so."""
+
+    pid = None
+
+    def __init__(self, writer):
+        self.writer = writer
+        self.asked = 0
+
+    def sync(self, fd, file):
+        self.asked += 1
+
+    def answer(self, error):
+        self.writer._synced(error)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("cut", ["ftruncate", "zeros", "abandon"])
+def test_a_failed_commits_records_are_never_read(tmp_path, monkeypatch, cut):
+    """A commit whose fdatasync fails is answered 503: its records must never load (a
+    client's retry would store them twice), not even if the loader looks while the
+    commit is in flight, and whether the file is cut back, zeroed or abandoned."""
+
+    async def run():
+        writer = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=10)
+        held = writer._syncer = HeldSyncer(writer)
+        try:
+            first = writer.append(b"acknowledged")
+            await asyncio.sleep(0)
+            held.answer(None)
+            await first
+            failed = writer.append(b"failed")
+            await asyncio.sleep(0)
+            assert held.asked == 2
+            in_flight = payloads(tmp_path)  # written into the page cache, not yet durable
+            if cut != "ftruncate":
+                monkeypatch.setattr(os, "ftruncate", _raise)
+            if cut == "abandon":
+                monkeypatch.setattr(log, "_write_all", _raise)
+            held.answer(OSError(errno.EIO, "Input/output error"))
+            with pytest.raises(log.CommitFailed):
+                await failed
+            after_failure = payloads(tmp_path)
+            monkeypatch.undo()
+            later = writer.append(b"later")
+            await asyncio.sleep(0)
+            held.answer(None)
+            await later
+            return in_flight, after_failure
+        finally:
+            writer.close()
+
+    in_flight, after_failure = asyncio.run(run())
+    assert in_flight == [b"acknowledged"]
+    assert after_failure == [b"acknowledged"]
+    assert payloads(tmp_path) == [b"acknowledged", b"later"]
+    asyncio.run(_write(tmp_path, [b"next start"]))  # every earlier file is finished now
+    assert payloads(tmp_path) == [b"acknowledged", b"later", b"next start"]
+    assert len(log.segments(tmp_path)) == (3 if cut == "abandon" else 2)
+
+
+def _raise(*args, **kw):
+    raise OSError(errno.EIO, "Input/output error")
+
+
+def test_records_past_the_commit_mark_are_read_once_the_file_is_finished(tmp_path):
+    asyncio.run(_write(tmp_path, [b"kept"]))
+    with open(tmp_path / log.segment_name(1), "ab") as f:  # written, never acknowledged (a crash)
+        f.write(log.frame(b"unacknowledged"))
+    assert payloads(tmp_path) == [b"kept"]
+    asyncio.run(_write(tmp_path, [b"after"]))  # the next writer: file 1 is finished
+    assert payloads(tmp_path) == [b"kept", b"unacknowledged", b"after"]
+
+
+def _flip(path, offset, mask=0x10):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)[0]
+        f.seek(offset)
+        f.write(bytes([byte ^ mask]))
+
+
+@pytest.mark.parametrize(
+    ("where", "mask"),
+    [
+        ("payload", 0x10),  # the CRC does not match
+        ("crc", 0x01),
+        ("length", 0x40),  # an impossible length (past MAX_RECORD)
+        ("length", 0x02),  # a wrong length that fits in the file
+        ("zero", 0xFF),  # the length's low byte cleared: looks like the end of the data
+    ],
+)
+@pytest.mark.parametrize("finished", [True, False])
+def test_a_damaged_frame_is_skipped_reported_and_its_file_kept(tmp_path, where, mask, finished):
+    """One bad byte 25% into a file: every record after it is still read, the damage is
+    reported once per read with its place and size, and the file is never deleted."""
+    items = [b"record %04d " % n + b"x" * (n % 50) for n in range(400)]
+    asyncio.run(_write(tmp_path, items))
+    path = tmp_path / log.segment_name(1)
+    ends = [0] + [p.offset for p, r in records(tmp_path) if r]
+    hit = len(items) // 4
+    start = ends[hit]
+    offset = {"payload": start + 12, "crc": start + 5, "length": start + 3, "zero": start}[where]
+    if where == "zero":
+        with open(path, "r+b") as f:
+            f.seek(start)
+            f.write(bytes([0]))
+    else:
+        _flip(path, offset, mask)
+    if finished:
+        asyncio.run(_write(tmp_path, [b"next file"]))
+    reports = []
+    read = records(tmp_path, damaged=lambda *a: reports.append(a))
+    expected = items[:hit] + items[hit + 1 :] + ([b"next file"] if finished else [])
+    assert [r for _, r in read if r] == expected
+    assert reports == [(path, start, ends[hit + 1] - start)]
+    assert (tmp_path / f"{1:012d}{log.DAMAGED}").read_text() == f"{start} {ends[hit + 1] - start}\n"
+    assert log.finished_segments(tmp_path, read[-1][0]) == []  # never deleted
+    records(tmp_path, damaged=lambda *a: reports.append(a))  # read again: noted once
+    assert (tmp_path / f"{1:012d}{log.DAMAGED}").read_text().count("\n") == 1
 
 
 @pytest.mark.parametrize("chunk", [9, 64, 1000])

@@ -74,8 +74,9 @@ def test_the_helper_answers_each_sync_with_its_outcome(tmp_path, kind, errno):
     assert pid is not None and _gone_within(pid, 5)  # close() stops the helper
 
 
-def test_a_helper_killed_mid_commit_fails_that_commit_and_the_next_gets_a_new_helper(tmp_path):
-    async def run() -> tuple[list[object], list[int | None]]:
+@pytest.mark.parametrize("wait_for_exit", [True, False])
+def test_a_helper_killed_mid_commit_fails_that_commit_and_the_next_gets_a_new_helper(tmp_path, wait_for_exit):
+    async def run() -> tuple[list[object], list[int | None], list[bytes]]:
         writer = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=10)
         pids = []
         outcomes: list[object] = []
@@ -83,28 +84,35 @@ def test_a_helper_killed_mid_commit_fails_that_commit_and_the_next_gets_a_new_he
             await writer.append(b"first")
             pids.append(writer.helper_pid)
             os.kill(writer.helper_pid, signal.SIGKILL)
+            if wait_for_exit:  # the helper is gone before the commit: it must fail
+                assert _gone_within(writer.helper_pid, 10)
             try:
                 await asyncio.wait_for(writer.append(b"second"), 10)
                 outcomes.append("ok")
             except OSError as exc:  # HelperGone is an OSError
                 outcomes.append(exc)
+            seen = [r for _, r in log.read(tmp_path, log.Position(0, 0), 100) if r]
             await writer.append(b"third")
             outcomes.append("ok")
             pids.append(writer.helper_pid)
         finally:
             writer.close()
-        return outcomes, pids
+        return outcomes, pids, seen
 
-    outcomes, pids = asyncio.run(run())
-    # The kill races the second commit: it fails if the helper died before answering,
-    # and a failed commit never leaves its file to be appended to again.
+    outcomes, pids, seen = asyncio.run(run())
+    # Without the wait, the kill races the second commit. A failed commit (503) leaves
+    # nothing to load: a client's retry would store it twice.
     assert outcomes[-1] == "ok"
+    kept = [r for _, r in log.read(tmp_path, log.Position(0, 0), 100) if r]
     if outcomes[0] != "ok":
         assert "sync helper" in str(outcomes[0])
-        assert len(log.segments(tmp_path)) == 2
+        assert seen == [b"first"]
+        assert kept == [b"first", b"third"]
+    else:
+        assert not wait_for_exit
+        assert kept == [b"first", b"second", b"third"]
+    assert log.segments(tmp_path) == [1]  # the failure cut the file back and reused it
     assert pids[0] != pids[1] and pids[1] is not None
-    kept = [r for _, r in log.read(tmp_path, log.Position(0, 0), 100) if r]
-    assert kept[0] == b"first" and kept[-1] == b"third"
 
 
 def test_the_helper_ignores_sigterm_and_exits_when_the_writer_closes(tmp_path):

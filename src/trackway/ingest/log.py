@@ -20,6 +20,21 @@ writer leaves it.
 loop; one commit at a time writes everything queued with one ``pwrite`` and has a
 helper process ``fdatasync`` it (ingest/syncer.py), then wakes every request it
 covered. The queue is bounded.
+
+What was committed is published in ``.committed`` (the file being written and where
+its committed data ends, shared through the page cache, never fsync'd): the reader
+never reads the file being written past that point, so a record whose commit fails
+(answered 503) is never loaded, even if the loader looked while it was in flight. A
+failed commit cuts the file back to its committed data and the writer goes on in the
+same file; if the cut fails too, the writer abandons the file, publishing its
+committed end in ``.committed`` for good, and starts a new one.
+
+A bad frame (a CRC that does not match, an impossible length) followed by an intact
+frame is damage, not a torn tail: the reader scans forward for the next intact frame
+(a length that fits and a CRC that matches), goes on from there, reports the bytes it
+skipped through ``damaged`` and leaves a ``<seq>.damaged`` note beside the file, which
+keeps it from ever being deleted. A bad frame with no intact frame after it is the torn
+tail of a crash.
 """
 
 from __future__ import annotations
@@ -28,22 +43,31 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import logging
+import mmap
 import os
 import struct
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from trackway.ingest.syncer import Syncer
+
+logger = logging.getLogger("trackway.log")
 
 _FRAME = struct.Struct("<II")
 MAX_RECORD = 64 * 1024 * 1024
 SUFFIX = ".log"
 EXTEND = 1024 * 1024  # bytes of zeros written ahead of the data at a time
 _ZEROS = bytes(EXTEND)
+COMMITTED = ".committed"  # the commit mark of a slot directory (see Mark)
+DAMAGED = ".damaged"  # <seq>.damaged: the damage found in that file; such a file is never deleted
+_MARK = struct.Struct("<QQQQ")  # seq, end, abandoned seq, abandoned end
+OPEN_RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)  # backoff between attempts to open a new file
+Damaged = Callable[[Path, int, int], None]  # (file, offset of the bad frame, bytes skipped)
 
 
 class Overloaded(Exception):
@@ -90,6 +114,42 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+@dataclass(frozen=True)
+class Mark:
+    """What a slot's writer has committed: the file it writes (``seq``) holds committed
+    data up to ``end``; file ``abandoned_seq`` (0: none), left after a failed commit the
+    writer could not cut back, holds committed data up to ``abandoned_end`` only."""
+
+    seq: int
+    end: int
+    abandoned_seq: int = 0
+    abandoned_end: int = 0
+
+    def limit(self, seq: int, newest: bool) -> int | None:
+        """Where the reader must stop in file ``seq`` (None: at its data's end)."""
+        if seq == self.abandoned_seq:
+            return self.abandoned_end
+        if newest and seq == self.seq:
+            return self.end
+        return None
+
+
+def read_mark(directory: Path) -> Mark | None:
+    """The slot's commit mark (None: no writer ever marked this directory)."""
+    size = _MARK.size + 4
+    try:
+        with open(directory / COMMITTED, "rb") as f:
+            for _ in range(1000):  # a read racing the writer's update fails the CRC: read again
+                raw = os.pread(f.fileno(), size, 0)
+                if len(raw) < size:
+                    return None
+                if zlib.crc32(raw[: _MARK.size]) == int.from_bytes(raw[_MARK.size :], "little"):
+                    return Mark(*_MARK.unpack_from(raw))
+    except FileNotFoundError:
+        return None
+    return None
+
+
 @dataclass
 class CommitStats:
     """What the writer did, for /metrics."""
@@ -99,7 +159,8 @@ class CommitStats:
     bytes: int = 0
     seconds: float = 0.0  # total time from a commit's pwrite to the helper's answer
     last_batch: int = 0
-    errors: int = 0
+    errors: int = 0  # commits that failed (their requests were answered 503)
+    failing: str = ""  # the last commit's error while commits fail, "" once one succeeds
 
 
 class LogWriter:
@@ -134,6 +195,12 @@ class LogWriter:
         self._file: object = None  # a token per open file (descriptor numbers are reused)
         self._size = 0  # where the data ends (the next record's offset)
         self._allocated = 0  # where the file ends: zeros from _size to here
+        self._seq = 0
+        self._committed = 0  # where the committed (durable, acknowledged) data ends
+        self._abandoned = (0, 0)  # (seq, committed end) of a file left after a failed cut-back
+        self._open_failures = 0
+        self._retry_open_at = 0.0  # no new file before this (monotonic), after a failed open
+        self._map = self._open_mark()
         self._open_next()
 
     @property
@@ -145,16 +212,92 @@ class LogWriter:
         """The sync helper's process id (None before the first commit)."""
         return self._syncer.pid
 
+    def _open_mark(self) -> mmap.mmap:
+        """The commit mark, mapped: publishing a commit is a store into the page cache.
+        Its bytes are written (and synced) once, so a store into the map never needs a
+        block the disk may not have."""
+        old = read_mark(self.directory)
+        if old is not None and old.abandoned_seq:
+            self._abandoned = (old.abandoned_seq, old.abandoned_end)
+        size = _MARK.size + 4
+        fd = os.open(self.directory / COMMITTED, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_size < size:
+                _write_all(fd, bytes(size), 0)
+                os.fsync(fd)
+            return mmap.mmap(fd, size)
+        finally:
+            os.close(fd)
+
+    def _publish(self) -> None:
+        """Tell readers where the committed data ends (before any request hears of it)."""
+        body = _MARK.pack(self._seq, self._committed, *self._abandoned)
+        self._map[: len(body) + 4] = body + zlib.crc32(body).to_bytes(4, "little")
+
     def _open_next(self) -> None:
         self._leave()
         existing = segments(self.directory)
         seq = existing[-1] + 1 if existing else 1
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-        self._fd = os.open(self.directory / segment_name(seq), flags, 0o600)
-        _fsync_dir(self.directory)  # the new file's name is durable before anything in it is acknowledged
+        path = self.directory / segment_name(seq)
+        fd = os.open(path, flags, 0o600)
+        try:
+            _fsync_dir(self.directory)  # the new file's name is durable before anything in it is acknowledged
+        except OSError:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+        self._fd = fd
         self._file = object()
+        self._seq = seq
         self._size = 0
         self._allocated = 0
+        self._committed = 0
+        self._publish()
+
+    def _reopen(self) -> None:
+        """A new file after an abandoned one: at most one attempt per backoff step, so a
+        failing disk costs no file per request (the requests in between fail at once)."""
+        now = time.monotonic()
+        if now < self._retry_open_at:
+            raise OSError(errno.EIO, "the log has no file to write to (opening a new one failed); retrying")
+        try:
+            self._open_next()
+        except OSError:
+            step = OPEN_RETRY_SECONDS[min(self._open_failures, len(OPEN_RETRY_SECONDS) - 1)]
+            self._open_failures += 1
+            self._retry_open_at = now + step
+            raise
+        self._open_failures = 0
+
+    def _cut_back(self, size: int) -> None:
+        """After a failed commit of ``size`` bytes: leave no byte of it for a reader to
+        find, and go on in the same file. The reader never read it (it stops at the
+        commit mark), so the next commit can write where this one did."""
+        if self._fd < 0:
+            return
+        end = self._committed
+        try:
+            os.ftruncate(self._fd, end)
+            self._size = self._allocated = end
+            return
+        except OSError:
+            pass
+        try:  # zeros end the data just as well
+            _write_all(self._fd, bytes(max(size, self._size - end)), end)
+            self._size = end
+            return
+        except OSError:
+            pass
+        # Neither: abandon the file. The mark keeps its committed end for good, so no
+        # reader ever reads the failed records; the next commit starts a new file.
+        self._abandoned = (self._seq, end)
+        self._size = end
+        self._publish()
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        self._fd = -1
 
     def _leave(self) -> None:
         """Close the current file, cut back to its data (a finished file's size is its
@@ -193,6 +336,8 @@ class LogWriter:
         data = b"".join(f for f, _ in batch)
         start = time.perf_counter()
         try:
+            if self._fd < 0:
+                self._reopen()
             self._put(data)
             self._syncer.sync(self._fd, self._file)
         except OSError as exc:
@@ -214,10 +359,13 @@ class LogWriter:
         self, batch: list[tuple[bytes, asyncio.Future[None]]], size: int, start: float, error: OSError | None
     ) -> None:
         if error is not None:
-            with contextlib.suppress(OSError):  # a failed write may have left part of a frame:
-                self._open_next()  # never append after it
-        elif self._size >= self.segment_bytes:
-            self._open_next()
+            self._cut_back(size)  # its requests get 503: none of its records may ever load
+        else:
+            self._committed = self._size
+            self._publish()
+            if self._size >= self.segment_bytes:
+                with contextlib.suppress(OSError):  # if it fails, the next commit tries again
+                    self._reopen()
         self._account(len(batch), size, time.perf_counter() - start, error)
         for _, f in batch:
             if f.done():  # the request went away meanwhile; its record is written all the same
@@ -245,6 +393,9 @@ class LogWriter:
         self.stats.last_batch = records
         if error is not None:
             self.stats.errors += 1
+            self.stats.failing = str(error) or type(error).__name__
+        elif self.stats.failing:
+            self.stats.failing = ""
         if self.on_commit is not None:
             self.on_commit(records, seconds)
 
@@ -258,9 +409,12 @@ class LogWriter:
                 if self._pending:
                     self._put(b"".join(f for f, _ in self._pending))
                 os.fdatasync(self._fd)
+                self._committed = self._size
+                self._publish()
         self._pending = []
         self._inflight = None
         self._leave()
+        self._map.close()
         os.close(self._lock_fd)
 
 
@@ -275,55 +429,137 @@ class Position:
 CHUNK = 4 * 1024 * 1024  # the reader holds a chunk at a time, not a whole file
 
 
-def _records(f: BinaryIO, offset: int) -> Iterator[tuple[int, bytes]]:
-    """(file offset just past the record, payload) for each good frame from ``offset``;
-    stops at the end, or at an incomplete or corrupt frame."""
+def _frames(f: BinaryIO, offset: int, stop: int | None) -> Generator[tuple[int, bytes], None, int | None]:
+    """(file offset just past the record, payload) for each good frame from ``offset``
+    up to ``stop`` (None: the file's end). Returns the offset of the first bad frame
+    (incomplete, a zero or impossible length, a CRC that does not match), or None when
+    the frames end cleanly (at ``stop``, or at the file's end)."""
     f.seek(offset)
     buf = f.read(CHUNK)
     pos = 0
     while True:
+        here = offset + pos
+        if stop is not None and here >= stop:
+            return None
         if len(buf) - pos < _FRAME.size:
             more = f.read(CHUNK)
             if not more:
-                return
-            buf, offset, pos = buf[pos:] + more, offset + pos, 0
+                return None if pos == len(buf) else here
+            buf, offset, pos = buf[pos:] + more, here, 0
             continue
         length, crc = _FRAME.unpack_from(buf, pos)
         if length == 0 or length > MAX_RECORD:  # 0: the zeros past the data
-            return
+            return here
+        if stop is not None and here + _FRAME.size + length > stop:
+            return here
         end = pos + _FRAME.size + length
         if end > len(buf):
             more = f.read(max(CHUNK, end - len(buf)))
             if not more:
-                return
-            buf, offset, pos = buf[pos:] + more, offset + pos, 0
+                return here
+            buf, offset, pos = buf[pos:] + more, here, 0
             continue
         payload = buf[pos + _FRAME.size : end]
         if zlib.crc32(payload) != crc:
-            return
+            return here
         pos = end
         yield offset + pos, payload
 
 
-def read(directory: Path, start: Position, limit: int) -> Iterator[tuple[Position, bytes]]:
+def _next_frame(f: BinaryIO, path: Path, bad: int, stop: int | None) -> int | None:
+    """The offset of the first intact frame (a length that fits, a CRC that matches)
+    after the bad frame at ``bad``; None when there is none (a torn tail). With a
+    ``stop`` (a commit mark: a frame boundary), the search ends there and goes on there."""
+    size = stop if stop is not None else f.seek(0, os.SEEK_END)
+    last = stop if stop is not None else data_end(path, bad)  # no frame starts in the zeros
+    pos = bad + 1
+    while pos < last:
+        f.seek(pos)
+        buf = f.read(min(CHUNK, size - pos))
+        for i in range(max(0, min(len(buf) - _FRAME.size, last - pos))):
+            length, crc = _FRAME.unpack_from(buf, i)
+            at = pos + i
+            if length == 0 or length > MAX_RECORD or at + _FRAME.size + length > size:
+                continue
+            if i + _FRAME.size + length <= len(buf):
+                payload = buf[i + _FRAME.size : i + _FRAME.size + length]
+            else:
+                f.seek(at + _FRAME.size)
+                payload = f.read(length)
+            if zlib.crc32(payload) == crc:
+                return at
+        pos += max(1, len(buf) - _FRAME.size)
+    return stop
+
+
+def _report(path: Path, offset: int, skipped: int, damaged: Damaged | None) -> None:
+    """Note the damage beside the file (which keeps it from deletion) and report it."""
+    note = path.with_suffix(DAMAGED)
+    line = f"{offset} {skipped}\n"
+    try:
+        known = note.read_text() if note.exists() else ""
+        if line not in known.splitlines(keepends=True):
+            with open(note, "a") as out:
+                out.write(line)
+                out.flush()
+                os.fsync(out.fileno())
+    except OSError as exc:
+        logger.error("cannot write %s (%s); the damaged file %s may be deleted once loaded", note, exc, path)
+    if damaged is not None:
+        damaged(path, offset, skipped)
+    else:
+        logger.error("%s: skipped %d damaged bytes at offset %d", path, skipped, offset)
+
+
+def _records(
+    f: BinaryIO,
+    offset: int,
+    stop: int | None = None,
+    scan: Path | None = None,
+    damaged: Damaged | None = None,
+) -> Iterator[tuple[int, bytes]]:
+    """The good frames from ``offset``. At a bad frame: without ``scan``, stop (a write
+    in progress); with ``scan`` (the file's path), go on at the next intact frame and
+    report the bytes skipped, or stop if there is none (a torn tail)."""
+    while True:
+        bad = yield from _frames(f, offset, stop)
+        if bad is None or scan is None:
+            return
+        found = _next_frame(f, scan, bad, stop)
+        if found is None:
+            return
+        _report(scan, bad, found - bad, damaged)
+        offset = found
+
+
+def read(
+    directory: Path, start: Position, limit: int, damaged: Damaged | None = None
+) -> Iterator[tuple[Position, bytes]]:
     """Records of a slot after ``start``, each with the position just past it.
 
-    Stops at the end of the newest file, or at an incomplete frame in it (a write in
-    progress). A bad frame in a finished file ends that file (a torn tail); leaving a
-    finished file yields ``(position in the next file, b"")``, which callers skip but
-    whose position they record.
+    Stops at the end of the newest file, at its commit mark (``.committed``: what its
+    writer has committed), or at an incomplete frame in it (a write in progress). A bad
+    frame in a finished file, or before the mark, followed by an intact frame is damage:
+    the reader goes on at the intact frame and calls ``damaged(file, offset, bytes
+    skipped)``. A bad frame with nothing intact after it ends a finished file (a torn
+    tail). Leaving a finished file yields ``(position in the next file, b"")``, which
+    callers skip but whose position they record.
     """
     seqs = [s for s in segments(directory) if s >= start.seq]
+    mark = read_mark(directory) if seqs else None
     count = 0
     for i, seq in enumerate(seqs):
         finished = i < len(seqs) - 1
         offset = start.offset if seq == start.seq else 0
+        stop = mark.limit(seq, not finished) if mark is not None else None
+        path = directory / segment_name(seq)
         try:
-            f = open(directory / segment_name(seq), "rb")  # noqa: SIM115 - closed below, the generator may stop early
+            f = open(path, "rb")  # noqa: SIM115 - closed below, the generator may stop early
         except FileNotFoundError:
             continue
         with f:
-            for end, payload in _records(f, offset):
+            scan = path if finished or stop is not None else None
+            for end, payload in _records(f, offset, stop, scan, damaged):
                 count += 1
                 yield Position(seq, end), payload
                 if count >= limit:
@@ -354,5 +590,30 @@ def data_end(path: Path, start: int = 0) -> int:
 
 
 def finished_segments(directory: Path, loaded: Position) -> list[Path]:
-    """Files whose every record is loaded (older than the file ``loaded`` points into)."""
-    return [directory / segment_name(s) for s in segments(directory) if s < loaded.seq]
+    """Files whose every record is loaded (older than the file ``loaded`` points into),
+    less damaged ones (a ``<seq>.damaged`` note beside them), which are kept."""
+    return [
+        path
+        for path in (directory / segment_name(s) for s in segments(directory) if s < loaded.seq)
+        if not path.with_suffix(DAMAGED).exists()
+    ]
+
+
+class _Raises(Protocol):
+    def raise_(self, key: str, message: str) -> None: ...
+
+
+def alarm(alarms: _Raises, slot: str) -> Damaged:
+    """A ``damaged`` callback for :func:`read` that raises alarm ``log_damaged:<slot>/<file>``
+    (ingest/alarms.py: ``/health`` shows it)."""
+
+    def damaged(path: Path, offset: int, skipped: int) -> None:
+        alarms.raise_(
+            f"log_damaged:{slot}/{path.name}",
+            f"the log file {path} is damaged: {skipped} bytes at offset {offset} did not hold an intact "
+            f"record (the records in them are lost; every later record was loaded). The file is kept, "
+            f"with the damage listed in {path.with_suffix(DAMAGED).name}; check the disk (dmesg, "
+            f"smartctl), then delete both files once you no longer need them",
+        )
+
+    return damaged
