@@ -109,3 +109,45 @@ def test_a_duplicate_or_bad_property_name_is_refused(tmp_path):
         configuration.add_property(path, "shop")
     with pytest.raises(ConfigError, match="lower-case"):
         configuration.add_property(path, "My Shop")
+
+
+SECRET = "tw_s3cr3t_value_never_logged"
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        # a key used twice
+        (
+            f"[properties.a]\ncollect_key = '{SECRET}'\n[properties.b]\ncollect_key = '{SECRET}'\n",
+            "same collect_key key is in both",
+        ),
+        # a secret of the wrong type (the value would be quoted as what came)
+        ("[server]\nadmin_token = 987654321\n", "expected str"),
+        ("[properties.a]\nga4_api_secret = 987654321\n", "expected str"),
+        (f"[properties.a]\nadmin_token = ['{SECRET}']\n", "expected str"),
+        # a server token equal to a property's
+        (
+            f"[server]\nadmin_token = '{SECRET}'\n[properties.a]\nadmin_token = '{SECRET}'\n",
+            "different values",
+        ),
+    ],
+)
+def test_errors_never_quote_a_secret(tmp_path, text, match):
+    path = tmp_path / "trackway.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=match) as caught:
+        configuration.load(path)
+    message = str(caught.value)
+    assert SECRET not in message and "987654321" not in message, message
+    assert str(path) in message or "properties." in message, f"the message should say where: {message}"
+
+
+def test_a_secret_from_the_environment_is_not_quoted_either(tmp_path, monkeypatch):
+    path = tmp_path / "trackway.toml"
+    path.write_text("[properties.a]\ncollect_key = 'env:A_KEY'\n[properties.b]\ncollect_key = 'env:B_KEY'\n")
+    monkeypatch.setenv("A_KEY", SECRET)
+    monkeypatch.setenv("B_KEY", SECRET)
+    with pytest.raises(ConfigError, match="same collect_key key") as caught:
+        configuration.load(path)
+    assert SECRET not in str(caught.value)

@@ -7,6 +7,10 @@ added with ``trackway property add`` is live without a restart.
 
 ``trackway property add`` appends a table to the file rather than rewriting it, so
 comments and layout written by hand are kept.
+
+A :class:`ConfigError` never quotes a secret (a key, a token): error messages end up in
+logs, and a log line must not hand out write or admin access. :func:`load` replaces
+every secret setting's value found in a message with ``<secret>``.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ import tomli_w
 from trackway.errors import ConfigError
 from trackway.privacy.prepare import PrivacySettings
 from trackway.rules.codes import is_currency
-from trackway.settings import PROPERTY, property_settings, server_settings
+from trackway.settings import PROPERTY, SERVER, property_settings, server_settings
 
 FILE_NAME = "trackway.toml"
+REDACTED = "<secret>"
+_SECRETS = {s.name for s in (*SERVER, *PROPERTY) if s.secret}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 HEADER = """\
@@ -84,8 +90,9 @@ class Keyring:
             tag = f"{kind}:{key}"
             if tag in seen:
                 raise ConfigError(
-                    f"the {kind} key {key!r} belongs to both [properties.{seen[tag]}] and "
-                    f"[properties.{prop.name}]; a key must name one property. Give one of them a new key"
+                    f"the same {kind} key is in both [properties.{seen[tag]}] and "
+                    f"[properties.{prop.name}]; a key must name one property. Give one of them a new key "
+                    "(`trackway property add` makes fresh ones)"
                 )
             seen[tag] = prop.name
             return True
@@ -119,6 +126,7 @@ class Config:
     properties: dict[str, Property]
     keyring: Keyring
     mtime_ns: int = 0
+    text: str = field(default="", repr=False)  # the file's text it was read from (holds secrets)
 
     @property
     def data_dir(self) -> Path:
@@ -136,16 +144,60 @@ class Config:
 
 
 def load(path: Path) -> Config:
-    where = str(path)
     try:
         stat = path.stat()
-        data = tomllib.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise ConfigError(
-            f"{where}: no configuration file; run `trackway serve` once or `trackway property add`"
+            f"{path}: no configuration file; run `trackway serve` once or `trackway property add`"
         ) from None
+    return loads(text, path, stat.st_mtime_ns)
+
+
+def loads(text: str, path: Path, mtime_ns: int = 0) -> Config:
+    """The configuration in ``text`` (read from ``path``). A ConfigError's message never
+    holds a secret setting's value."""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return _parse(data, path, text, mtime_ns)
+    except ConfigError as exc:
+        message = redact(str(exc), data)
+        if message == str(exc):
+            raise
+        raise ConfigError(message) from None
+
+
+def redact(message: str, data: dict[str, Any]) -> str:
+    """``message`` with the value of every secret setting in ``data`` (the file's tables,
+    and the environment variables they name) replaced by ``<secret>``."""
+    tables = [data.get("server", {})]
+    properties = data.get("properties", {})
+    if isinstance(properties, dict):
+        tables += [t for t in properties.values() if isinstance(t, dict)]
+    values: set[str] = set()
+    for table in tables:
+        if not isinstance(table, dict):
+            continue
+        for name, value in table.items():
+            if name not in _SECRETS:
+                continue
+            if isinstance(value, str) and value.startswith("env:"):
+                values.add(os.environ.get(value[4:], ""))  # the name of the variable is no secret
+            else:
+                values.add(str(value))
+    for s in SERVER:
+        if s.secret and s.env in os.environ:
+            values.add(os.environ[s.env])
+    for value in sorted((v for v in values if len(v) >= 4), key=len, reverse=True):
+        message = message.replace(value, REDACTED)
+    return message
+
+
+def _parse(data: dict[str, Any], path: Path, text: str, mtime_ns: int) -> Config:
+    where = str(path)
     unknown = set(data) - {"server", "properties"}
     if unknown:
         raise ConfigError(
@@ -176,8 +228,11 @@ def load(path: Path) -> Config:
         except ConfigError as exc:
             raise ConfigError(f"{where} [properties.{name}]: {exc}") from None
         properties[name] = Property(name, settings, privacy)
-    keyring = Keyring.build(properties, server["admin_token"])
-    return Config(path, server, properties, keyring, stat.st_mtime_ns)
+    try:
+        keyring = Keyring.build(properties, server["admin_token"])
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return Config(path, server, properties, keyring, mtime_ns, text)
 
 
 def check_name(name: str) -> None:
