@@ -27,7 +27,7 @@ from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
 from trackway.model import Event
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
-from trackway.store import columns, forget, persons, rows, state_tables
+from trackway.store import columns, files, forget, persons, rows, sqlguard, state_tables
 from trackway.store.base import FailedRow, LoadResult, Query, Store, check_table, failed_id, json_form
 
 FILE_NAME = "trackway.duckdb"
@@ -103,7 +103,6 @@ _FAILED_NAMES = (
 )
 _FAILED_COLUMNS = ", ".join(_FAILED_NAMES)
 _FAILED_INSERT = ", ".join((*_FAILED_NAMES[:-2], "codes"))
-_READ_ONLY = frozenset({"SELECT", "EXPLAIN"})
 _json = msgspec.json.Encoder(decimal_format="number")
 
 
@@ -113,8 +112,27 @@ class DuckStore(Store):
     ) -> None:
         self.path = Path(path) if path != ":memory:" else None
         self.derive_state = derive_state  # off: the derived tables wait for `trackway rebuild`
+        self._memory_limit = memory_limit
+        self._generation = 0  # bumped when compact() reopens the file: cursors are made anew
+        absent = self._open(threads)
+        [(top,)] = self._con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
+        self._seq = int(top)  # the last seq given; the write lock guards it
+        self._local = threading.local()
+        self._write = threading.Lock()
+        self._threads = threads
+        self._parallel = threading.Lock()
+        self._readers = 0
+        if "person_key" in absent and self._seq and derive_state:
+            self.rebuild()  # a store from before events.person_key: derive the keys once
+
+    def _open(self, threads: int) -> set[str]:
+        """Connect, set up the schema, then lock the configuration and make the files
+        private (0600, the directory 0700). Returns the columns an older store lacked."""
+        path = str(self.path) if self.path is not None else ":memory:"
+        if self.path is not None:
+            files.private_dir(self.path.parent)
         try:
-            self._con = duckdb.connect(str(path))
+            self._con = duckdb.connect(path)
         except duckdb.IOException as exc:
             raise StoreError(
                 f"cannot open the store {path}: {exc}. If `trackway serve` is running on this data dir, "
@@ -125,7 +143,7 @@ class DuckStore(Store):
         # priority) instead of a pool of its own at normal priority, which took CPU from
         # the workers acknowledging requests. Loads are small appends; reports set more.
         self._con.execute(f"SET threads = {threads}")
-        self._con.execute("SET memory_limit = ?", [memory_limit])
+        self._con.execute("SET memory_limit = ?", [self._memory_limit])
         absent = columns.missing(self._con)
         self._con.execute(DDL)
         columns.fill(self._con, absent)
@@ -133,15 +151,14 @@ class DuckStore(Store):
         self._con.execute(persons.DDL)
         self._con.execute(state_tables.VIEW)
         self._con.execute(persons.VIEW)
-        [(top,)] = self._con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
-        self._seq = int(top)  # the last seq given; the write lock guards it
-        self._local = threading.local()
-        self._write = threading.Lock()
-        self._threads = threads
-        self._parallel = threading.Lock()
-        self._readers = 0
-        if "person_key" in absent and self._seq and derive_state:
-            self.rebuild()  # a store from before events.person_key: derive the keys once
+        # Nothing changes the settings from here on but what the store itself changes
+        # (sqlguard.ALLOWED_CONFIGS): `trackway sql` cannot, even through a statement
+        # the guard missed, and neither can anything else running on this database.
+        self._con.execute("SET allowed_configs = ?", [list(sqlguard.ALLOWED_CONFIGS)])
+        self._con.execute("SET lock_configuration = true")
+        if self.path is not None:
+            files.private_files(self.path, self.path.with_name(self.path.name + ".wal"))
+        return absent
 
     @contextmanager
     def parallel(self, threads: int = 0) -> Iterator[None]:
@@ -163,10 +180,11 @@ class DuckStore(Store):
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         cur = getattr(self._local, "cur", None)
-        if cur is None:
+        if cur is None or getattr(self._local, "generation", 0) != self._generation:
             cur = self._con.cursor()
             cur.execute("SET TimeZone = 'UTC'")
             self._local.cur = cur
+            self._local.generation = self._generation
         return cur
 
     def positions(self) -> dict[str, Position]:
@@ -363,36 +381,31 @@ class DuckStore(Store):
         return len(stored)
 
     def sql(self, query: str, limit: int = 10_000) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run read-only SQL (SELECT, EXPLAIN): anything else is refused, and the query
-        runs in a transaction that is rolled back."""
-        cur = self.cursor()
+        """Run one read-only SELECT (or EXPLAIN of one) on the store's tables: anything
+        else, a file or a table function outside store/sqlguard.py's list, is refused
+        with a StoreError; the query runs on its own cursor, without Python replacement
+        scans, in a transaction that is rolled back."""
+        cur = self._con.cursor()
         try:
-            statements = cur.extract_statements(query)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot parse the SQL: {exc}") from None
-        for st in statements:
-            kind = st.type.name
-            if kind not in _READ_ONLY:
-                raise StoreError(
-                    f"expected read-only SQL (SELECT or EXPLAIN), got a {kind} statement; "
-                    "`trackway sql` never changes the store"
-                )
-        if len(statements) != 1:
-            raise StoreError(f"expected one SQL statement, got {len(statements)}; run them one at a time")
-        cur.execute("BEGIN")
-        try:
-            reader = cur.sql(query).to_arrow_reader()
-            columns = list(reader.schema.names)
-            data: list[tuple[Any, ...]] = []
-            for batch in reader:
-                data.extend(tuple(r.values()) for r in batch.to_pylist())
-                if len(data) >= limit:
-                    del data[limit:]
-                    break
-        except duckdb.Error as exc:
-            raise StoreError(str(exc)) from None
+            cur.execute("SET TimeZone = 'UTC'")
+            cur.execute("SET SESSION python_enable_replacements = false")
+            sqlguard.check(cur, query)
+            cur.execute("BEGIN")
+            try:
+                reader = cur.sql(query).to_arrow_reader()
+                columns = list(reader.schema.names)
+                data: list[tuple[Any, ...]] = []
+                for batch in reader:
+                    data.extend(tuple(r.values()) for r in batch.to_pylist())
+                    if len(data) >= limit:
+                        del data[limit:]
+                        break
+            except duckdb.Error as exc:
+                raise StoreError(f"the query failed: {exc}") from None
+            finally:
+                cur.execute("ROLLBACK")
         finally:
-            cur.execute("ROLLBACK")
+            cur.close()
         return columns, data
 
     def writable(self) -> bool:
@@ -455,7 +468,52 @@ class DuckStore(Store):
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
+            # DuckDB leaves deleted and updated values in the file's free blocks, and
+            # rows deleted from a row group in the group: rewrite the file.
+            report["compacted"] = self._compact()
         return report
+
+    def compact(self) -> bool:
+        """Rewrite the database file with only what it holds now (see :meth:`_compact`)."""
+        with self._write:
+            return self._compact()
+
+    def _compact(self) -> bool:
+        """Copy the database into a new file (``COPY FROM DATABASE``), fsync it, and
+        rename it over the old one, then reopen: no deleted or overwritten value stays
+        in a free block. The caller holds the write lock (loads wait); a read running
+        meanwhile on another thread fails (its connection closes) and can be retried.
+        False for an in-memory store."""
+        if self.path is None:
+            return False
+        fresh = self.path.with_name(self.path.name + ".compact")
+        fresh.unlink(missing_ok=True)
+        cur = self.cursor()
+        cur.execute("CHECKPOINT")
+        [(name,)] = cur.execute("SELECT current_database()").fetchall()
+        quoted = '"' + str(name).replace('"', '""') + '"'
+        cur.execute("ATTACH ? AS trackway_compact", [str(fresh)])
+        try:
+            cur.execute(f"COPY FROM DATABASE {quoted} TO trackway_compact")
+        finally:
+            cur.execute("DETACH trackway_compact")
+        files.private_files(fresh)
+        fd = os.open(fresh, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._con.close()  # closes every thread's cursor too
+        self._generation += 1
+        os.replace(fresh, self.path)
+        self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        self._open(self._threads)
+        return True
 
     def subject(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:
         return forget.subject(self.cursor(), user, email, prop)

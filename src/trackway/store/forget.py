@@ -12,22 +12,31 @@ person gets a random tombstone id (``forgotten-...``) that holds their events to
   md5/sha256 hashes, as sent or normalised) in the payload, issues and metadata
   replaced by ``[forgotten]``.
 
+Then, in every table of the database (``events`` of anyone, ``failed_events``, the
+derived tables, the quarantine, whatever a later version adds), every text, JSON and
+blob value holding one of the person's ids, emails or phones, in any of the forms
+:func:`needles_for` lists (as sent, case-folded, normalised, percent-encoded, md5 and
+sha256 hex), is rewritten with ``[forgotten]`` in its place (:func:`scrub_everywhere`).
+``subject`` finds the same rows (:func:`matching_rows`).
+
 Carts, orders and procedures hold person ids (random, derived from event ids), not
-identifiers; they stay. The log files are deleted once loaded (unless ``keep_log``):
-a record received in the last moments may still hold the identifiers until then.
+identifiers; they stay. The store rewrites its file afterwards (DuckStore.compact), so
+no erased value stays in a free block; the log is scrubbed by store/logscrub.py.
 """
 
 from __future__ import annotations
 
-import hashlib
+import re
 import secrets
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote_plus
 
 import duckdb
 import msgspec
 import pyarrow as pa
 
 from trackway.model import Event, to_builtins
+from trackway.privacy.pii import md5_hex, normalize_email, normalize_phone, sha256_hex
 from trackway.store import rows
 from trackway.store.columns import insert_sql
 from trackway.store.state_tables import _fetch, identity
@@ -37,35 +46,143 @@ _json = msgspec.json.Encoder(decimal_format="number")
 
 
 def _hashes(value: str) -> set[str]:
-    return {hashlib.md5(value.encode()).hexdigest(), hashlib.sha256(value.encode()).hexdigest()}
+    return {md5_hex(value), sha256_hex(value)}
+
+
+def forms(value: str) -> set[str]:
+    """The forms one identifier is stored in: as given, trimmed, lower-cased, normalised
+    as a vendor hashes it (email trimmed and lower-cased, phone in E.164, also without
+    its ``+``), percent-encoded (``quote`` and ``quote_plus``: a ``page_location``), and
+    the md5 and sha256 hex of the plain forms. Matching is case-insensitive."""
+    plain = {value, value.strip(), value.strip().lower()}
+    email, phone = normalize_email(value), normalize_phone(value)
+    plain |= {v for v in (email, phone) if v}
+    if phone:
+        plain.add(phone[1:])
+    out = {f for f in plain if len(f) >= 3}  # never scrub 1-2 character strings out of everything
+    for f in list(out):
+        out |= {quote(f, safe=""), quote(f), quote_plus(f)}
+        out |= _hashes(f)
+    return {f for f in out if len(f) >= 3}
 
 
 def needles_for(values: set[str]) -> set[str]:
-    """Every form an identifier may be found in: as given, trimmed and lower-cased, and
-    the md5 and sha256 of those."""
+    """Every form each identifier may be found in (:func:`forms`)."""
     out: set[str] = set()
     for v in values:
-        if not v:
-            continue
-        for form in {v, v.strip(), v.strip().lower()}:
-            if len(form) >= 3:  # never scrub 1-2 character strings out of everything
-                out.add(form)
-                out |= _hashes(form)
+        if v:
+            out |= forms(v)
     return out
 
 
-def scrub(value: Any, needles: set[str]) -> Any:
-    """``value`` with every needle inside a string replaced by ``[forgotten]``."""
-    if isinstance(value, str):
-        for n in needles:
-            if n in value:
-                value = value.replace(n, FORGOTTEN)
+def _pattern(needles: set[str]) -> re.Pattern[str] | None:
+    if not needles:
+        return None
+    alternatives = sorted(needles, key=len, reverse=True)  # the longest form first
+    # Whole values only: the id "a12" is not in "a123", "jane@example.com" is not in
+    # "mary.jane@example.com"; a value may end a sentence ("... jane@example.com.").
+    body = "|".join(re.escape(n) for n in alternatives)
+    return re.compile(rf"(?<![\w.+-])(?:{body})(?![\w-]|\.[\w-])", re.IGNORECASE)
+
+
+def scrub(value: Any, needles: set[str] | re.Pattern[str] | None) -> Any:
+    """``value`` with every needle inside a string (any case) replaced by ``[forgotten]``;
+    bytes are read as UTF-8 (other bytes kept as they are)."""
+    pattern = needles if isinstance(needles, re.Pattern) or needles is None else _pattern(needles)
+    if pattern is None:
         return value
+    if isinstance(value, str):
+        return pattern.sub(FORGOTTEN, value)
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", errors="surrogateescape")
+        return pattern.sub(FORGOTTEN, text).encode("utf-8", errors="surrogateescape")
     if isinstance(value, dict):
-        return {k: scrub(v, needles) for k, v in value.items()}
+        return {k: scrub(v, pattern) for k, v in value.items()}
     if isinstance(value, list):
-        return [scrub(v, needles) for v in value]
+        return [scrub(v, pattern) for v in value]
     return value
+
+
+def tables(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every base table of the database."""
+    found = cur.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND NOT temporary ORDER BY table_name"
+    ).fetchall()
+    return [name for (name,) in found]
+
+
+def _match_sql(needles: set[str]) -> tuple[str, list[str]]:
+    """A condition true for a row (aliased ``t``) whose text holds a needle, any case."""
+    folded = sorted({n.lower() for n in needles})
+    return " OR ".join(["contains(lower(CAST(t AS VARCHAR)), ?)"] * len(folded)) or "false", folded
+
+
+def matching_rows(cur: duckdb.DuckDBPyConnection, needles: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """The rows of every table holding one of ``needles`` in any column (text, JSON,
+    blob, nested), by table, each with its ``rowid``."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not needles:
+        return out
+    cond, params = _match_sql(needles)
+    pattern = _pattern(needles)
+    assert pattern is not None
+    for table in tables(cur):
+        found = _fetch(cur, f'SELECT rowid AS "__rowid", * FROM "{table}" t WHERE {cond}', params)
+        # CAST(row AS VARCHAR) shows a blob's other bytes as \xNN: confirm on the values
+        found = [r for r in found if scrub(r, pattern) != r]
+        if found:
+            out[table] = found
+    return out
+
+
+def scrub_everywhere(cur: duckdb.DuckDBPyConnection, needles: set[str]) -> dict[str, int]:
+    """Replace every needle in every table with ``[forgotten]``; rows changed by table.
+    Each changed row is deleted and inserted again with the same values otherwise."""
+    changed: dict[str, int] = {}
+    pattern = _pattern(needles)
+    for table, found in matching_rows(cur, needles).items():
+        rowids = [r.pop("__rowid") for r in found]
+        schema = cur.sql(f'SELECT * FROM "{table}" LIMIT 0').to_arrow_table().schema
+        cleaned = [scrub(r, pattern) for r in found]
+        cur.execute(f'DELETE FROM "{table}" WHERE list_contains(?, rowid)', [rowids])
+        # A key that held an identifier (identities.id) may now equal another row's: the
+        # scrubbed row then goes (it named nobody else), the other stays.
+        for key in _keys(cur, table):
+            seen: set[tuple[Any, ...]] = set()
+            unique = []
+            for r in cleaned:
+                k = tuple(r[c] for c in key)
+                if k not in seen:
+                    seen.add(k)
+                    unique.append(r)
+            cleaned = unique
+        cur.register("scrubbed_rows", pa.Table.from_pylist(cleaned, schema=schema))
+        try:
+            absent = " AND ".join(
+                'NOT EXISTS (SELECT 1 FROM "{t}" o WHERE {on})'.format(
+                    t=table, on=" AND ".join(f'o."{c}" IS NOT DISTINCT FROM s."{c}"' for c in key)
+                )
+                for key in _keys(cur, table)
+            )
+            cur.execute(
+                f'INSERT INTO "{table}" SELECT * FROM scrubbed_rows s'
+                + (f" WHERE {absent}" if absent else "")
+            )
+        finally:
+            cur.unregister("scrubbed_rows")
+        changed[table] = len(found)
+    return changed
+
+
+def _keys(cur: duckdb.DuckDBPyConnection, table: str) -> list[list[str]]:
+    """The columns of each primary key and unique constraint of ``table``."""
+    found = cur.execute(
+        "SELECT constraint_column_names FROM duckdb_constraints() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ? AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+        [table],
+    ).fetchall()
+    return [list(cols) for (cols,) in found]
 
 
 def find_people(
@@ -83,14 +200,16 @@ def find_people(
         ):
             found.add((r["property"], r["person_id"]))
     if email:
-        e = email.strip().lower()
-        md5, sha = hashlib.md5(e.encode()).hexdigest(), hashlib.sha256(e.encode()).hexdigest()
+        # The person whose events carry the email (any form) in their traits, context
+        # (GA4 MP user_data, page_location) or extras (a dataLayer user_data), not only
+        # in user.email.
+        cond, params = _match_sql(forms(email))
+        cond = cond.replace("CAST(t AS VARCHAR)", "concat_ws(' ', t.user, t.context, t.extras)")
         query = (
-            "SELECT DISTINCT property, person_id FROM event_persons WHERE person_id IS NOT NULL AND ("
-            "lower(trim(user->>'email')) = ? OR user->>'email_md5' = ? OR user->>'email_sha256' = ?)"
-            + where_p
+            "SELECT DISTINCT property, person_id FROM event_persons WHERE person_id IS NOT NULL AND seq IN "
+            f"(SELECT seq FROM events t WHERE {cond})" + where_p
         )
-        for r in _fetch(cur, query, [e, md5, sha, *extra]):
+        for r in _fetch(cur, query, [*params, *extra]):
             found.add((r["property"], r["person_id"]))
     return sorted(found)
 
@@ -127,7 +246,51 @@ def _identifiers(
         ip = (e.context or {}).get("ip")
         if isinstance(ip, str):
             ids.add(ip)
+        items = (e.commerce.items if e.commerce else None) or []
+        for value in (e.context, e.properties, e.extras, [getattr(i, "extras", None) for i in items]):
+            _harvest(value, ids, traits, False)
     return ids, traits
+
+
+# An address inside a text: no "/", "?", "=", "&" or "#" in the local part, which end
+# a URL's parts (email=jane@example.com), and "%40" for a percent-encoded "@".
+_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9.!$%'*+^_`{|}~-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_PERSONAL = ("user_data", "address", "user", "customer", "billing", "shipping_address", "contact")
+
+
+def _harvest(value: Any, ids: set[str], traits: set[str], personal: bool) -> None:
+    """Identifiers anywhere in an event's objects: a key naming an email or a phone (or
+    their hashes) anywhere, an email address inside any text (a ``page_location``), and
+    the other values of a personal object (``user_data``, ``address``: names, street)."""
+    if isinstance(value, dict):
+        for key, v in value.items():
+            k = str(key).lower()
+            if isinstance(v, str) and ("email" in k or "phone" in k or k.endswith(("_md5", "_sha256"))):
+                ids.add(v)
+            elif isinstance(v, list) and ("email" in k or "phone" in k):
+                ids.update(x for x in v if isinstance(x, str))
+            else:
+                _harvest(v, ids, traits, personal or k in _PERSONAL)
+    elif isinstance(value, list):
+        for v in value:
+            _harvest(v, ids, traits, personal)
+    elif isinstance(value, str):
+        for found in _EMAIL_IN_TEXT.findall(value):
+            email = normalize_email(unquote_plus(found) if "%40" in found else found)
+            if email:
+                ids.add(email)
+        if personal and len(value) >= 3:
+            traits.add(value)
+
+
+def _users(cur: duckdb.DuckDBPyConnection, prop: str, person: str, events: list[Event]) -> set[str]:
+    """The person's user ids (never an anonymous id)."""
+    found = _fetch(
+        cur,
+        "SELECT id FROM identities WHERE property = ? AND person_id = ? AND kind = 'user'",
+        [prop, person],
+    )
+    return {r["id"] for r in found} | {e.user_id for e in events if e.user_id}
 
 
 def _anonymise(event: Event, tombstone: str, needles: set[str]) -> Event:
@@ -153,6 +316,8 @@ def forget(
         "failed_events": 0,
     }
     given = {v for v in (user, email) if v}
+    everywhere: set[str] = set()
+    users = {user} if user else set()
     for p, person in find_people(cur, user, email, prop):
         found = _person_events(cur, p, person)
         events = [rows.row_to_event(r) for r in found]
@@ -205,7 +370,26 @@ def forget(
             cur.execute(f"DELETE FROM {table} WHERE property = ? AND ({cond})", [p, *[ids] * len(columns)])
             report["links" if table == "identity_links" else "conflicts"] += int(n)
         report["failed_events"] += _scrub_failed(cur, p, needles, every)
+        everywhere |= strong
+        users |= _users(cur, p, person, events)
+    # What is left anywhere (anyone's events, the derived tables, the quarantine): the ids,
+    # emails and phones, in every form; IPs are the person's only in their own rows.
+    report["elsewhere"] = scrub_everywhere(cur, needles_for(_global(everywhere | given, users)))
     return report
+
+
+_HEX = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{64}")
+
+
+def _global(values: set[str], users: set[str]) -> set[str]:
+    """The identifiers scrubbed from every table: user ids, emails, phones and hashes.
+    Not anonymous ids (a shared device's cookie names other people too) and not IP
+    addresses (many people share one): those go from the person's own rows only."""
+    return {
+        v
+        for v in values
+        if v in users or normalize_email(v) or normalize_phone(v) or _HEX.fullmatch(v.strip())
+    }
 
 
 def _scrub_failed(cur: duckdb.DuckDBPyConnection, prop: str, marks: set[str], needles: set[str]) -> int:
@@ -238,28 +422,43 @@ def _scrub_failed(cur: duckdb.DuckDBPyConnection, prop: str, marks: set[str], ne
 def subject(
     cur: duckdb.DuckDBPyConnection, user: str | None, email: str | None, prop: str | None
 ) -> dict[str, Any]:
-    """Everything stored about one person, as JSON-able values."""
+    """Everything stored about one person, as JSON-able values: for each person the ids
+    name, their events, carts, orders, procedures and the failed payloads naming them;
+    and ``elsewhere``, every row of any table holding one of their ids, emails or phones
+    (the rows ``forget`` rewrites beyond the person's own)."""
     people = []
+    given = {v for v in (user, email) if v}
+    everywhere: set[str] = set()
+    users = {user} if user else set()
     for p, person in find_people(cur, user, email, prop):
         found = _person_events(cur, p, person)
         events = [rows.row_to_event(r) for r in found]
+        strong, _ = _identifiers(cur, p, person, events)
+        everywhere |= strong
+        users |= _users(cur, p, person, events)
         ids = {
             r["id"]
             for r in _fetch(
                 cur, "SELECT id FROM identities WHERE property = ? AND person_id = ?", [p, person]
             )
         }
-        needles = needles_for(ids | {v for v in (user, email) if v})
+        pattern = _pattern(needles_for(strong | given))
         failed = [
             {**r, "payload": bytes(r["payload"]).decode("utf-8", errors="replace")}
             for r in _fetch(
                 cur,
-                "SELECT id, endpoint, dialect, received_at, payload, issues FROM failed_events "
+                "SELECT id, endpoint, dialect, received_at, payload, issues, meta FROM failed_events "
                 "WHERE property = ?",
                 [p],
             )
-            if any(n.encode() in bytes(r["payload"]) for n in needles)
+            if pattern is not None
+            and (
+                pattern.search(bytes(r["payload"]).decode("utf-8", errors="surrogateescape"))
+                or pattern.search(r["meta"] or "")
+            )
         ]
+        for r in failed:
+            r.pop("meta")
         key = [p, person]
         people.append(
             {
@@ -281,4 +480,12 @@ def subject(
                 "failed_events": failed,
             }
         )
-    return {"people": people}
+    elsewhere = {
+        table: [{k: _readable(v) for k, v in r.items() if k != "__rowid"} for r in found]
+        for table, found in matching_rows(cur, needles_for(_global(everywhere | given, users))).items()
+    }
+    return {"people": people, "elsewhere": elsewhere}
+
+
+def _readable(value: Any) -> Any:
+    return bytes(value).decode("utf-8", errors="replace") if isinstance(value, bytes | bytearray) else value

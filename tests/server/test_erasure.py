@@ -1,0 +1,201 @@
+"""`trackway forget` erases a person's identifiers wherever they were sent (issue 12):
+dataLayer ``user_data``, ``page_location`` (plain and percent-encoded), GA4 MP
+``user_data`` hashes, failed payloads, other people's events; no copy stays in the
+DuckDB file; ``subject-export`` finds what ``forget`` changes."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from tests.support.inproc import harness
+from trackway.privacy.pii import md5_hex, sha256_hex
+from trackway.store.duck import DuckStore
+from trackway.store.forget import FORGOTTEN
+
+pytestmark = pytest.mark.anyio
+
+EMAIL, PHONE, NAME = "Jane.Doe+shop@Example.com", "+33612345678", "Janine"
+NORMAL = EMAIL.lower()
+
+
+def forms() -> dict[str, str]:
+    """What must not be found anywhere after the forget (case-insensitive)."""
+    return {
+        "email": EMAIL,
+        "email quote": quote(EMAIL, safe=""),
+        "email quote_plus": quote_plus(EMAIL),
+        "email md5": md5_hex(NORMAL),
+        "email sha256": sha256_hex(NORMAL),
+        "phone": PHONE,
+        "phone quote_plus": quote_plus(PHONE),
+        "phone sha256": sha256_hex(PHONE),
+        "user id": "u-777",
+        "anonymous id": "dev-777",
+    }
+
+
+@pytest.fixture
+async def hf(tmp_path):
+    """A harness whose store is a file (the erasure rewrites it)."""
+    hs = await harness(tmp_path, store=DuckStore(tmp_path / "trackway.duckdb"))
+    yield hs
+    await hs.client.aclose()
+    hs.writer.close()
+    hs.store.close()
+
+
+async def seed(h) -> None:
+    url = f"https://shop.example/thanks?email={EMAIL}&e={quote(EMAIL, safe='')}&p={quote_plus(PHONE)}"
+    body = {
+        "key": h.keys()["collect_key"],
+        "anonymous_id": "dev-777",
+        "user_id": "u-777",
+        "events": [
+            {
+                "event": "page_view",
+                "page_location": url,
+                "user_data": {"email": EMAIL, "phone_number": PHONE, "first_name": NAME},
+            }
+        ],
+    }
+    assert (await h.client.post("/collect", json=body)).status_code == 200
+    mp = {
+        "client_id": "dev-777",
+        "user_id": "u-777",
+        "user_data": {
+            "sha256_email_address": [sha256_hex(NORMAL)],
+            "sha256_phone_number": [sha256_hex(PHONE)],
+        },
+        "events": [{"name": "login", "params": {}}],
+    }
+    assert (await h.client.post(h.mp(), json=mp)).status_code == 204
+    other = {  # someone else's page naming the person (a referral form)
+        "key": h.keys()["collect_key"],
+        "anonymous_id": "someone-else",
+        "events": [
+            {"event": "page_view", "page_location": f"https://shop.example/refer?to={quote_plus(EMAIL)}"}
+        ],
+    }
+    assert (await h.client.post("/collect", json=other)).status_code == 200
+    bad = {  # invalid (a value without a currency): stored in failed_events
+        "event_name": "purchase",
+        "user": {"id": "u-777", "email": EMAIL.upper(), "phone": PHONE},
+        "value": "not a number",
+        "context": {"event_id": "bad", "event_timestamp": 1},
+    }
+    assert (await h.client.post(h.ca(), json=bad)).status_code == 200
+    await h.load()
+
+
+def found_in_tables(h) -> dict[str, list[str]]:
+    cur = h.store.cursor()
+    out: dict[str, list[str]] = {}
+    tables = [t for (t,) in cur.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+    for table in tables:
+        rows = cur.sql(f'SELECT * FROM "{table}"').to_arrow_table().to_pylist()
+        text = json.dumps(
+            rows, default=lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+        ).lower()
+        hits = [name for name, form in forms().items() if form.lower() in text]
+        if hits:
+            out[table] = hits
+    return out
+
+
+@pytest.mark.parametrize(("user", "email"), [("u-777", None), (None, EMAIL), (None, NORMAL.upper())])
+async def test_forget_erases_every_form_of_the_identifiers_in_every_table(hf, user, email):
+    await seed(hf)
+    before = found_in_tables(hf)
+    assert {"events", "failed_events", "identities"} <= set(before), before  # the test can fail
+    report = hf.store.forget(user, email)
+    assert report["people"] == 1, report
+    assert found_in_tables(hf) == {}
+    cur = hf.store.cursor()
+    [(named,)] = cur.execute(
+        "SELECT count(*) FROM events WHERE properties::VARCHAR ILIKE '%janine%'"
+    ).fetchall()
+    assert named == 0  # the person's other traits are gone from their events
+    [(others,)] = cur.execute(
+        "SELECT count(*) FROM events WHERE anonymous_id = 'someone-else' AND properties::VARCHAR LIKE ?",
+        [f"%{FORGOTTEN}%"],
+    ).fetchall()
+    assert others == 1  # someone else's event keeps its person, without the email
+    assert hf.store.identity("someone-else")
+
+
+def raw_hits(path) -> dict[str, int]:
+    """How many times each identifier appears in the raw bytes of the file (and its WAL)."""
+    data = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + ".wal")) if p.exists())
+    return {
+        n: data.lower().count(f.lower().encode())
+        for n, f in forms().items()
+        if data.lower().count(f.lower().encode())
+    }
+
+
+async def test_no_copy_of_an_erased_value_stays_in_the_database_file(hf, tmp_path):
+    await seed(hf)
+    path = tmp_path / "trackway.duckdb"
+    hf.store.checkpoint()
+    before = raw_hits(path)
+    assert before, "the identifiers should be in the file before the forget"
+    report = hf.store.forget("u-777", None)
+    assert report["compacted"] is True
+    assert raw_hits(path) == {}
+    assert hf.store.sql("SELECT count(*) FROM events")[1] == [(3,)]  # the events stay
+    hf.store.close()
+    again = DuckStore(path)
+    try:
+        assert raw_hits(path) == {}
+        assert again.sql("SELECT count(*) FROM events")[1] == [(3,)]
+    finally:
+        again.close()
+    hf.store = DuckStore(path)  # for the fixture's close
+
+
+async def test_the_store_keeps_loading_after_the_file_is_rewritten(hf):
+    await seed(hf)
+    hf.store.forget("u-777", None)
+    body = {"key": hf.keys()["collect_key"], "anonymous_id": "later", "events": [{"event": "page_view"}]}
+    assert (await hf.client.post("/collect", json=body)).status_code == 200
+    await hf.load()
+    assert hf.store.sql("SELECT count(*) FROM events WHERE anonymous_id = 'later'")[1] == [(1,)]
+
+
+async def test_subject_export_finds_every_row_forget_changes(hf):
+    await seed(hf)
+    cur = hf.store.cursor()
+
+    def snapshot() -> dict[tuple[str, str], str]:
+        cur = hf.store.cursor()  # the forget reopens the file: a cursor from before is closed
+        rows = cur.sql("SELECT seq::VARCHAR AS k, t::VARCHAR AS v FROM events t").fetchall()
+        failed = cur.sql("SELECT id AS k, t::VARCHAR AS v FROM failed_events t").fetchall()
+        return {("events", k): v for k, v in rows} | {("failed_events", k): v for k, v in failed}
+
+    found = hf.store.subject(None, EMAIL)
+    listed = {("events", str(e["seq"])) for e in found["elsewhere"].get("events", [])}
+    listed |= {("failed_events", f["id"]) for f in found["elsewhere"].get("failed_events", [])}
+    for person in found["people"]:
+        listed |= {("failed_events", f["id"]) for f in person["failed_events"]}
+    person_ids = {e["id"] for p in found["people"] for e in p["events"]}
+    seq_of = dict(cur.execute("SELECT id, seq::VARCHAR FROM events").fetchall())
+    listed |= {("events", seq_of[i]) for i in person_ids}
+    before = snapshot()
+    hf.store.forget(None, EMAIL)
+    after = snapshot()
+    changed = {k for k in before if before[k] != after.get(k)}
+    assert changed, "the forget changed nothing"
+    assert changed <= listed, changed - listed
+
+
+async def test_data_files_and_dirs_are_private(hf, tmp_path):
+    await seed(hf)
+    hf.store.forget("u-777", None)
+    path = tmp_path / "trackway.duckdb"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o700

@@ -1,0 +1,153 @@
+"""`trackway sql` is read-only and reaches nothing outside the database (issue 12):
+each attack is refused before it runs, with a message saying what is allowed, and the
+store keeps loading afterwards with its own settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from trackway.errors import StoreError
+from trackway.ingest import records
+from trackway.ingest.log import Position
+from trackway.model import Event
+from trackway.server.admin import Admin, make_admin_app
+from trackway.store.duck import DuckStore
+
+SECRET = "collect-key-do-not-read"
+
+# (attack, a fragment of the refusal)
+ATTACKS = [
+    ("EXPLAIN ANALYZE SET memory_limit = '1MB'", "EXPLAIN ANALYZE"),
+    ("EXPLAIN ANALYZE COPY events TO '{out}'", "EXPLAIN ANALYZE"),
+    ("EXPLAIN ANALYZE SELECT * FROM read_text('{key}')", "EXPLAIN ANALYZE"),
+    ("SET memory_limit = '1MB'", "of type SET"),
+    ("RESET memory_limit", "statement"),
+    ("PRAGMA memory_limit = '1MB'", "of type SET"),
+    ("COPY events TO '{out}'", "of type COPY"),
+    ("COPY (SELECT 1) TO '{out}'", "of type COPY"),
+    ("EXPORT DATABASE '{dir}'", "statement"),
+    ("ATTACH '{dir}/other.duckdb' AS other", "of type ATTACH"),
+    ("INSTALL httpfs", "statement"),
+    ("LOAD httpfs", "statement"),
+    ("CALL checkpoint()", "of type CALL"),
+    ("CHECKPOINT", "statement"),
+    ("DELETE FROM events", "of type DELETE"),
+    ("CREATE TABLE x AS SELECT 1", "of type CREATE"),
+    ("SELECT 1; SET memory_limit = '1MB'", "expected one SQL statement"),
+    ("SELECT * FROM read_text('{key}')", "read_text()"),
+    ("SELECT content FROM read_blob('{key}')", "read_blob()"),
+    ("SELECT * FROM read_csv('{key}')", "read_csv()"),
+    ("SELECT * FROM read_json_auto('{key}')", "read_json_auto()"),
+    ("SELECT * FROM read_parquet('{key}')", "read_parquet()"),
+    ("SELECT * FROM glob('{dir}/*')", "glob()"),
+    ("SELECT * FROM '{key}'", "reads no file"),
+    ("SELECT (SELECT content FROM read_text('{key}')) AS c", "read_text()"),
+    ("WITH k AS (SELECT * FROM read_text('{key}')) SELECT * FROM k", "read_text()"),
+    ("SELECT * FROM events WHERE id IN (SELECT content FROM read_text('{key}'))", "read_text()"),
+    ("SELECT * FROM query('SELECT 1')", "query()"),
+    ("SELECT * FROM checkpoint()", "checkpoint()"),
+    ("SELECT * FROM duckdb_settings()", "duckdb_settings()"),
+    ("SELECT getenv('HOME')", "getenv()"),
+    ("SELECT * FROM sqlguard", "reads no file"),
+    ("SELEC nonsense", "cannot parse"),
+]
+
+
+@pytest.fixture
+def files(tmp_path):
+    key = tmp_path / "trackway.toml"
+    key.write_text(f'collect_key = "{SECRET}"\n')
+    return {"key": str(key), "out": str(tmp_path / "out.csv"), "dir": str(tmp_path)}
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = DuckStore(tmp_path / "data" / "trackway.duckdb", memory_limit="512MB")
+    yield s
+    s.close()
+
+
+def _limit(store: DuckStore) -> str:
+    [(value,)] = store.cursor().execute("SELECT current_setting('memory_limit')").fetchall()
+    return str(value)
+
+
+@pytest.mark.parametrize(("attack", "refusal"), ATTACKS, ids=[a for a, _ in ATTACKS])
+def test_sql_refuses_what_writes_or_reads_outside_the_database(store, files, tmp_path, attack, refusal):
+    limit = _limit(store)
+    with pytest.raises(StoreError) as raised:
+        store.sql(attack.format(**files))
+    message = str(raised.value)
+    assert refusal in message, message
+    assert SECRET not in message
+    assert "expected" in message or "cannot parse" in message, message
+    assert not (tmp_path / "out.csv").exists()
+    assert _limit(store) == limit
+    assert not list(tmp_path.glob("other.duckdb*"))
+
+
+@pytest.mark.parametrize(
+    ("query", "rows"),
+    [
+        ("SELECT 1 + 1 AS two", [(2,)]),
+        ("SELECT count(*) FROM events", [(0,)]),
+        ("WITH c AS (SELECT 2 AS x) SELECT x FROM c", [(2,)]),
+        ("SELECT count(*) FROM range(3)", [(3,)]),
+        ("SELECT count(*) FROM events e JOIN failed_events f ON e.id = f.id", [(0,)]),
+        ("SELECT count(*) > 0 FROM information_schema.tables", [(True,)]),
+    ],
+)
+def test_sql_runs_selects_on_the_store(store, query, rows):
+    assert store.sql(query)[1] == rows
+
+
+def test_explain_of_a_select_is_allowed(store):
+    columns, rows = store.sql("EXPLAIN SELECT count(*) FROM events")
+    assert columns and rows
+
+
+def test_the_configuration_is_locked_for_everyone_but_the_store(store):
+    with pytest.raises(Exception, match="locked"):
+        store.cursor().execute("SET memory_limit = '1MB'")
+    with store.parallel(2):  # the store's own setting still changes
+        [(threads,)] = store.cursor().execute("SELECT current_setting('threads')").fetchall()
+        assert threads == 2
+
+
+def test_the_loader_keeps_working_after_the_attacks(store, files):
+    for attack, _ in ATTACKS:
+        with pytest.raises(StoreError):
+            store.sql(attack.format(**files))
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    record = records.Record(
+        kind=records.DECODED,
+        request_id=str(records.uuid7()),
+        endpoint="/collect",
+        property="p",
+        received_at=records.micros(now),
+    )
+    event = Event(name="after", dialect="gtm-ga4", id="e1", property="p", received_at=now, timestamp=now)
+    result = store.load(
+        [(record, records.Outcome(events=[event], client_ids=[False]))], {"w1": Position(1, 9)}
+    )
+    assert result.stored == 1
+    assert store.sql("SELECT count(*) FROM events")[1] == [(1,)]
+    assert _limit(store) == "488.2 MiB"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("attack", "refusal"), ATTACKS[:8], ids=[a for a, _ in ATTACKS[:8]])
+async def test_the_admin_api_answers_400_with_the_reason(store, files, attack, refusal):
+    app = make_admin_app(Admin(store, lambda: None))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://store") as client:
+        r = await client.post("/api/sql", json={"query": attack.format(**files)})
+    assert r.status_code == 400, r.text
+    assert refusal in r.json()["error"]
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
