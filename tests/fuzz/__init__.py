@@ -1,0 +1,1 @@
+"""Fuzzing the whole path: HTTP request -> log -> loader -> store -> reports."""
