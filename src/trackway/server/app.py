@@ -54,6 +54,13 @@ class Collector:
         self._reload_lock = asyncio.Lock()
         self._known: dict[str, dict[bytes, Any]] = {}  # kind -> raw key -> property, see lookup_raw
         self._known_config = cfg
+        # The configuration file's error while the last good configuration serves ("": none),
+        # since when (wall time), and the file version (mtime) it was found in: a file is
+        # tried once, not at every request with an unknown key.
+        self.config_error = ""
+        self.config_error_since = 0.0
+        self._failed_mtime: int | None = None
+        self._commit_failures = ("trackway_commit_failures_total", (("worker", name),))
 
     def _on_commit(self, n: int, seconds: float) -> None:  # on the event loop, once a commit
         self.metrics.observe("trackway_commit_seconds", seconds, metrics.LATENCY_BUCKETS)
@@ -75,9 +82,25 @@ class Collector:
 
     def _reload(self) -> None:
         try:
+            mtime = self._config.path.stat().st_mtime_ns
+        except OSError:
+            return
+        if mtime == self._failed_mtime:
+            return  # this version of the file is known to be bad
+        try:
             self._config = configuration.load(self._config.path)
         except ConfigError as exc:  # keep serving with the last good file
-            logger.error("not reloading the configuration: %s", exc)
+            self.config_failed(str(exc), mtime)
+        else:
+            self.config_error, self._failed_mtime = "", None
+
+    def config_failed(self, message: str, mtime: int | None) -> None:
+        """The file (version ``mtime``) is bad: serve with the last good configuration and
+        say so on /health. The store process logs it, once; a worker does not repeat it."""
+        if not self.config_error:
+            self.config_error_since = time.time()
+        self.config_error, self._failed_mtime = message, mtime
+        logger.debug("not reloading the configuration: %s", message)
 
     def lookup(self, find: Callable[[Config], T | None]) -> T | None:
         """What a key names; an unknown key re-reads a changed file at once (a property
@@ -154,6 +177,7 @@ class Collector:
 
     def snapshot(self) -> metrics.Snapshot:
         self.metrics.set("trackway_queue_depth", self.writer.pending, worker=self.name)
+        self.metrics.counters[self._commit_failures] = self.writer.stats.errors
         return self.metrics.snapshot()
 
 
@@ -205,12 +229,18 @@ def make_app(collector: Collector, routes: dict[str, dict[str, Handler]], api: H
             )
         except ClientGone:
             status = 499  # nginx's code for it: the client went away, nothing was stored
-        except Exception:
-            logger.exception("unexpected error on %s %s", request.method, path)
-            with contextlib.suppress(Exception):
+        except Exception:  # a bug: answered 500 and logged once, with an id the answer gives too
+            request_id = records.uuid7()
+            logger.exception("unexpected error on %s %s (request %s)", request.method, path, request_id)
+            with contextlib.suppress(Exception):  # unless the answer had begun: uvicorn closes it then
                 await _error(
                     send,
-                    HttpError(500, "an unexpected error; nothing was stored. The server log has details"),
+                    HttpError(
+                        500,
+                        "an unexpected error; nothing was stored. The server log has details under "
+                        f"request {request_id}; retrying will not help until it is fixed",
+                        request_id=request_id,
+                    ),
                 )
         collector.metrics.inc_request(path if methods is not None else "/api", status)
 

@@ -8,10 +8,13 @@ header sent by a client is never passed on.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
+import msgspec
 
 from trackway.config import Config
 from trackway.server import metrics
@@ -24,21 +27,55 @@ _OPENAPI: bytes | None = None
 
 
 async def health(c: Collector, request: Request, send: Send) -> int:
-    log_ok = os.access(c.writer.directory, os.W_OK)
-    store = "unreachable"
-    try:
-        status = await c.forward(
-            Request(dict(request.scope, path="/health", query_string=b""), request.receive), None, "*"
+    """This worker's log and the store process's state: 200 ``ok`` or ``degraded`` (an
+    alarm: the store's, or a bad configuration file this worker does not use), 503
+    ``unavailable`` when events cannot be acknowledged (the log's commits fail, or the
+    store is not writable or not reachable)."""
+    failing = c.writer.stats.failing
+    writable = os.access(c.writer.directory, os.W_OK)
+    log = "failing" if failing else "writable" if writable else "not writable"
+    answer: list[bytes] = []
+
+    async def keep(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            answer.append(message.get("body", b""))
+
+    code = 0
+    with contextlib.suppress(httpx.HTTPError):
+        code = await c.forward(
+            Request(dict(request.scope, path="/health", query_string=b""), request.receive), keep, "*"
         )
-        store = "writable" if status == 200 else "not writable"
-    except httpx.HTTPError:
-        pass
-    ok = log_ok and store == "writable"
-    body = {
-        "status": "ok" if ok else "unavailable",
-        "log": "writable" if log_ok else "not writable",
+    got: Any = {}
+    with contextlib.suppress(msgspec.DecodeError):
+        got = msgspec.json.decode(b"".join(answer)) if code == 200 and answer else {}
+    store_health: dict[str, Any] = got if isinstance(got, dict) else {}
+    store = "unreachable" if code == 0 else "writable" if code == 200 else "not writable"
+    store = str(store_health.get("store", store))
+    alarms = [a for a in store_health.get("alarms", []) if isinstance(a, dict)]
+    if c.config_error and not any(a.get("key") == "config_invalid" for a in alarms):
+        alarms.append(
+            {
+                "key": "config_invalid",
+                "message": f"{c.config_error}; serving with the last good configuration",
+                "since": c.config_error_since,
+            }
+        )
+    ok = log == "writable" and store == "writable"
+    degraded = bool(alarms) or store_health.get("status") == "degraded"
+    body: dict[str, Any] = {
+        "status": "unavailable" if not ok else "degraded" if degraded else "ok",
+        "log": log,
         "store": store,
     }
+    if failing:
+        body["log_error"] = (
+            f"the last commit to {c.writer.directory} failed: {failing}; requests are answered 503 "
+            "(nothing is acknowledged) until a commit succeeds. Is the disk full or failing? (df -h, dmesg)"
+        )
+    if "log_lag_bytes" in store_health:
+        body["log_lag_bytes"] = store_health["log_lag_bytes"]
+    if alarms:
+        body["alarms"] = alarms
     await respond_json(send, 200 if ok else 503, body)
     return 200 if ok else 503
 
