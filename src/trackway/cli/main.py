@@ -10,6 +10,7 @@ import trackway
 from trackway.cli import convert_cmd, demo_cmd, report_cmd, server_cmds, state_cmds, store_cmds, tour
 from trackway.cli.inputs import read_sources
 from trackway.cli.output import print_json, stderr, stdout
+from trackway.cli.quarantine_cmd import quarantine
 from trackway.cli.validate import check_dialect, emit, validate_payloads
 from trackway.errors import ParseError
 
@@ -94,6 +95,7 @@ cli.add_command(state_cmds.forget)
 cli.add_command(state_cmds.subject_export)
 cli.add_command(report_cmd.report)
 cli.add_command(demo_cmd.demo)
+cli.add_command(quarantine)
 
 
 def main() -> None:

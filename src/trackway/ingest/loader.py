@@ -5,6 +5,15 @@ record into its outcome (decoding raw records with the property's settings as th
 are now), and hands a batch to :meth:`Store.load` with the positions just past it:
 the events and the positions commit together. Log files wholly loaded are deleted
 unless ``keep_log`` is set.
+
+No record can stop it. A record whose outcome raises, or that the store refuses (the
+batch's load raises and the record is found by loading the batch in halves, each
+half committed with its own positions), goes raw and whole to the ``quarantine``
+table, in the transaction that moves the position past it; everything else loads.
+What is the store's fault rather than a record's (a full disk, a database that broke)
+quarantines nothing: the batch stays in the log, an alarm says why, and the loader
+tries again. A store file deleted or replaced while open stops loading and the
+deletion of log files (an alarm says so); ``/health`` reports every alarm.
 """
 
 from __future__ import annotations
@@ -14,20 +23,25 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from trackway.config import Config, Property
 from trackway.ingest import log, records
+from trackway.ingest.alarms import Alarms
 from trackway.ingest.log import Position
 from trackway.ingest.pacing import Pacer
 from trackway.store.base import LoadResult, Store
+from trackway.store.quarantine import QuarantineRow, describe, new_row
 
 logger = logging.getLogger("trackway.loader")
 
 WAIT = 0.1  # seconds between looks while the pacer defers
 CHECK_EVERY = 250  # records between looks while a batch is read
+FRAME_HEADER = 8  # bytes before a record's payload in the log: length, crc32 (ingest/log.py)
+HELD = 1.0  # seconds between looks while an alarm holds loading back
 
 
 def slots(root: Path) -> list[str]:
@@ -48,16 +62,117 @@ class LoaderStats:
     by_key: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
     undecodable: int = 0
     deferred_seconds: float = 0.0  # time the loader waited for busy CPUs (ingest/pacing.py)
+    quarantined: int = 0  # records put in the quarantine by this process
+    errors: int = 0  # batches whose load raised (retried; see the store_write_failed alarm)
 
     def add(self, result: LoadResult, records: int, seconds: float) -> None:
         self.records += records
+        self.batches += 1
+        self.seconds += seconds
+        self.count(result)
+
+    def count(self, result: LoadResult) -> None:
         self.stored += result.stored
         self.duplicates += result.duplicates
         self.failed += result.failed
-        self.batches += 1
-        self.seconds += seconds
         for key, n in result.by_key.items():
             self.by_key[key] = self.by_key.get(key, 0) + n
+
+
+@dataclass
+class _Item:
+    """A record read from the log: where, its bytes, and its outcome or why it has none."""
+
+    slot: str
+    end: Position  # just past the record
+    raw: bytes
+    record: records.Record | None = None
+    outcome: records.Outcome | None = None
+    bad: QuarantineRow | None = None  # reading or decoding it raised
+
+    def quarantine(self, exc: BaseException) -> QuarantineRow:
+        r = self.record
+        return new_row(
+            exc,
+            self.raw,
+            self.slot,
+            self.end.seq,
+            self.end.offset - len(self.raw) - FRAME_HEADER,
+            prop=r.property if r is not None else "",
+            received_at=r.received_at if r is not None else None,
+            request_id=r.request_id if r is not None else None,
+            endpoint=r.endpoint if r is not None else None,
+        )
+
+
+def _positions(items: Sequence[_Item]) -> dict[str, Position]:
+    """Per slot, the position just past the last of ``items`` (they are in log order)."""
+    return {i.slot: i.end for i in items}
+
+
+def _merge(into: LoadResult, result: LoadResult) -> None:
+    into.stored += result.stored
+    into.duplicates += result.duplicates
+    into.failed += result.failed
+    for key, n in result.by_key.items():
+        into.by_key[key] = into.by_key.get(key, 0) + n
+
+
+@dataclass
+class RetryReport:
+    """What ``trackway quarantine retry`` did."""
+
+    examined: int = 0
+    loaded: int = 0  # records loaded and removed from the quarantine
+    events: int = 0  # events they stored
+    failed_payloads: int = 0  # payloads they stored as failed
+    still_failing: list[dict[str, Any]] = field(default_factory=list)  # id, error
+    not_found: list[int] = field(default_factory=list)  # asked for, not in the quarantine (or scope)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "examined": self.examined,
+            "loaded": self.loaded,
+            "events": self.events,
+            "failed_payloads": self.failed_payloads,
+            "still_failing": self.still_failing,
+            "not_found": self.not_found,
+        }
+
+
+def retry_quarantined(
+    store: Store,
+    properties: dict[str, Property],
+    ids: Sequence[int] | None = None,
+    prop: str | None = None,
+    stats: LoaderStats | None = None,
+) -> RetryReport:
+    """Run quarantined records (``ids``, or all; of ``prop`` only when given) through
+    decoding and storing again. A record that loads leaves the quarantine in the
+    transaction that stores it; one that fails again keeps its row, with the new error."""
+    rows = store.quarantined(prop, ids)
+    report = RetryReport(examined=len(rows))
+    if ids is not None:
+        found = {r.id for r in rows}
+        report.not_found = [i for i in ids if i not in found]
+    for row in rows:
+        try:
+            record = records.loads(row.record)
+            out = records.outcome(record, properties.get(record.property))
+            result = store.load([(record, out)], {}, resolved=[row.id])
+        except Exception as exc:
+            if store.fault(exc):
+                raise
+            again = row.failed_again(exc)
+            store.update_quarantined(again)
+            report.still_failing.append({"id": row.id, "error": f"{again.error_type}: {again.error_message}"})
+            continue
+        report.loaded += 1
+        report.events += result.stored
+        report.failed_payloads += result.failed
+        if stats is not None:
+            stats.count(result)
+    return report
 
 
 class Loader:
@@ -70,6 +185,7 @@ class Loader:
         batch: int = 20_000,
         keep_log: bool = False,
         pacer: Pacer | None = None,
+        alarms: Alarms | None = None,
     ) -> None:
         self.root = root
         self.store = store
@@ -78,6 +194,8 @@ class Loader:
         self.keep_log = keep_log
         self.stats = LoaderStats()
         self.pacer = pacer or Pacer(0)
+        self.alarms = alarms if alarms is not None else Alarms()
+        self.quarantined = -1  # rows in the quarantine table (-1: not counted yet)
         # Every record received before this wall time is loaded (0: not known yet).
         self.loaded_through = 0.0
         self._lock = threading.Lock()  # one load at a time (the server's thread, a CLI catch-up)
@@ -90,46 +208,179 @@ class Loader:
 
     def run_once(self, yield_: Callable[[], bool] | None = None) -> int:
         """Load up to ``batch`` records; returns how many were read. ``yield_``, asked
-        every ``CHECK_EVERY`` records, ends the batch early (what was read is loaded)."""
+        every ``CHECK_EVERY`` records, ends the batch early (what was read is loaded).
+        Returns 0 without loading while an alarm holds loading back (the store file
+        deleted, ...)."""
         with self._lock:
+            if self.quarantined < 0:
+                self._count_quarantine()
+            if self._held():
+                return 0
             start = time.perf_counter()
             started_at = time.time()
             positions = self.store.positions()
-            batch: list[tuple[records.Record, records.Outcome]] = []
+            items: list[_Item] = []
             moved: dict[str, Position] = {}
             properties = self._properties()
             early = False
             for slot in slots(self.root):
                 pos = positions.get(slot, Position(0, 0))
-                for new_pos, payload in log.read(self.root / slot, pos, self.batch - len(batch)):
+                for new_pos, payload in log.read(
+                    self.root / slot, pos, self.batch - len(items), log.alarm(self.alarms, slot)
+                ):
                     moved[slot] = new_pos
                     if not payload:
                         continue  # the end of a finished file
-                    try:
-                        record = records.loads(payload)
-                    except Exception:  # a frame with a good CRC but no record: never stop the loader
-                        self.stats.undecodable += 1
-                        logger.error("skipped an unreadable log record in %s at %s", slot, new_pos)
-                        continue
-                    batch.append((record, records.outcome(record, properties.get(record.property))))
-                    if yield_ is not None and len(batch) % CHECK_EVERY == 0 and yield_():
+                    items.append(self._item(slot, new_pos, payload, properties))
+                    if yield_ is not None and len(items) % CHECK_EVERY == 0 and yield_():
                         early = True
                         break
-                if early or len(batch) >= self.batch:
+                if early or len(items) >= self.batch:
                     break
             if not moved:
                 self.loaded_through = started_at
                 return 0
-            result = self.store.load(batch, moved)
-            if batch:
-                self.loaded_through = max(self.loaded_through, max(r.received_at for r, _ in batch) / 1e6)
-            self.stats.add(result, len(batch), time.perf_counter() - start)
-            if not self.keep_log:
+            quarantined = self.stats.quarantined
+            try:
+                result = self._commit(items, moved)
+            except Exception as exc:
+                self._write_failed(exc, len(items))
+                raise
+            self.alarms.clear("store_write_failed")
+            if self.stats.quarantined != quarantined:
+                self._count_quarantine()
+            loaded = [i.record.received_at for i in items if i.record is not None]
+            if loaded:
+                self.loaded_through = max(self.loaded_through, max(loaded) / 1e6)
+            self.stats.add(result, len(items), time.perf_counter() - start)
+            if not self.keep_log and not self._held():  # a store deleted meanwhile: keep the log
                 for slot, pos in moved.items():
                     for path in log.finished_segments(self.root / slot, pos):
                         with contextlib.suppress(FileNotFoundError):
                             path.unlink()
-            return len(batch) or 1
+            return len(items) or 1
+
+    def _item(self, slot: str, end: Position, payload: bytes, properties: dict[str, Property]) -> _Item:
+        """A log record with its outcome; a record that cannot be read or decoded gets a
+        quarantine row instead (whatever it raised: no record stops the loader)."""
+        item = _Item(slot, end, payload)
+        try:
+            item.record = records.loads(payload)
+        except Exception as exc:  # a frame with a good CRC but no record
+            self.stats.undecodable += 1
+            logger.error("an unreadable log record in %s at %s goes to the quarantine: %s", slot, end, exc)
+            item.bad = item.quarantine(exc)
+            return item
+        try:
+            item.outcome = records.outcome(item.record, properties.get(item.record.property))
+        except Exception as exc:
+            logger.error(
+                "a log record of property %r in %s at %s raised %s while decoded; it goes to the quarantine",
+                item.record.property,
+                slot,
+                end,
+                type(exc).__name__,
+            )
+            item.bad = item.quarantine(exc)
+        return item
+
+    def _commit(self, items: list[_Item], moved: dict[str, Position]) -> LoadResult:
+        """Store ``items`` and move the positions to ``moved``: in one transaction when the
+        store takes them all; else in halves, each committed with its own positions,
+        down to the records it refuses, which go to the quarantine (in log order, so a
+        crash in between neither loses nor repeats a record)."""
+        try:
+            return self._load(items, moved)
+        except Exception as exc:
+            if self.store.fault(exc) or not items:
+                raise
+            logger.warning(
+                "a batch of %d records failed to load (%s: %s); loading it in parts to find the records "
+                "that fail, which go to the quarantine",
+                len(items),
+                type(exc).__name__,
+                describe(exc)[1],
+            )
+            result = LoadResult()
+            self._parts(items, exc, result)
+        _merge(result, self.store.load([], moved))  # past the ends of finished files
+        return result
+
+    def _load(self, items: Sequence[_Item], positions: dict[str, Position]) -> LoadResult:
+        good = [(i.record, i.outcome) for i in items if i.bad is None]
+        bad = [i.bad for i in items if i.bad is not None]
+        result = self.store.load(good, positions, bad)  # type: ignore[arg-type]
+        self.stats.quarantined += len(bad)
+        return result
+
+    def _parts(self, items: list[_Item], exc: Exception, result: LoadResult) -> None:
+        """``items`` failed to load with ``exc``: a lone record goes to the quarantine,
+        more are loaded in halves (recursively), in log order."""
+        if len(items) == 1:
+            item = items[0]
+            if item.bad is not None:
+                raise exc  # the store refuses even the quarantine row: nothing better to do
+            item.bad = item.quarantine(exc)
+            logger.error(
+                "a log record of property %r in %s at %s cannot be stored (%s: %s): to the quarantine",
+                item.bad.property,
+                item.slot,
+                item.end,
+                item.bad.error_type,
+                item.bad.error_message,
+            )
+            _merge(result, self._load(items, _positions(items)))
+            return
+        mid = len(items) // 2
+        for part in (items[:mid], items[mid:]):
+            try:
+                loaded = self._load(part, _positions(part))
+            except Exception as again:
+                if self.store.fault(again):
+                    raise
+                self._parts(part, again, result)
+            else:
+                _merge(result, loaded)
+
+    def _held(self) -> bool:
+        """Whether loading must wait: the store file is gone, or another alarm stops it."""
+        problem = self.store.missing()
+        if problem is not None:
+            self.alarms.raise_("store_missing", problem, stops_loading=True)
+        else:
+            self.alarms.clear("store_missing")
+        return self.alarms.stops_loading()
+
+    def _write_failed(self, exc: BaseException, n: int) -> None:
+        kind, message, _ = describe(exc)
+        self.alarms.raise_(
+            "store_write_failed",
+            f"the loader could not write {n} log records to the store: {kind}: {message}. Nothing is "
+            "lost: they stay in the log and the loader tries again every second. Fix the cause (free "
+            "disk space in the data dir, check its permissions); if the error says the database was "
+            "invalidated, restart the server",
+        )
+
+    def _count_quarantine(self) -> None:
+        n = self.quarantined = self.store.quarantine_count()
+        if not n:
+            self.alarms.clear("quarantine")
+            return
+        self.alarms.raise_(
+            "quarantine",
+            f"{n} log record{'s' if n != 1 else ''} could not be loaded and wait{'s' if n == 1 else ''} in "
+            "the quarantine (decoding or storing raised; every other record was loaded). List them with "
+            "`trackway quarantine list`; once an upgrade or a configuration change fixes the cause, load "
+            "them with `trackway quarantine retry --all`",
+        )
+
+    def retry(self, ids: Sequence[int] | None = None, prop: str | None = None) -> RetryReport:
+        """``trackway quarantine retry``: see :func:`retry_quarantined`."""
+        with self._lock:
+            try:
+                return retry_quarantined(self.store, self._properties(), ids, prop, self.stats)
+            finally:
+                self._count_quarantine()
 
     def catch_up(self) -> int:
         """Load until the log is empty; returns the records loaded."""
@@ -175,8 +426,9 @@ class Loader:
             try:
                 n = self.run_once(lambda: self.pacer.should_wait(self.loaded_through))
             except Exception:
+                self.stats.errors += 1
                 logger.exception("the loader failed; retrying in 1 s")
                 stop.wait(1.0)
                 continue
             if n == 0:
-                stop.wait(idle)
+                stop.wait(HELD if self.alarms.stops_loading() else idle)

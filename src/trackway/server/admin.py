@@ -22,6 +22,8 @@ import msgspec
 from trackway import reports
 from trackway.config import Config
 from trackway.errors import StoreError, TrackwayError
+from trackway.ingest.alarms import Alarms
+from trackway.ingest.loader import Loader, retry_quarantined
 from trackway.ingest.replay import replay
 from trackway.reports import render
 from trackway.server.http import HttpError, Receive, Request, Scope, Send, respond_json
@@ -35,11 +37,21 @@ MAX_LIMIT = 10_000
 
 class Admin:
     def __init__(
-        self, store: Store, config: Callable[[], Config | None], lag: Callable[[], int] | None = None
+        self,
+        store: Store,
+        config: Callable[[], Config | None],
+        lag: Callable[[], int] | None = None,
+        *,
+        loader: Loader | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.lag = lag  # bytes of log not loaded yet, when a loader runs beside the store
+        # The loader beside the store (its alarms, its lock for retries): given, or the
+        # one whose lag_bytes ``lag`` is.
+        owner = getattr(lag, "__self__", None)
+        self.loader = loader if loader is not None else owner if isinstance(owner, Loader) else None
+        self.alarms = self.loader.alarms if self.loader is not None else Alarms()
 
     def query(self, request: Request, scope: str, names_key: str) -> Query:
         q = request.query
@@ -159,13 +171,56 @@ class Admin:
 
         return handler
 
+    async def quarantine(self, request: Request, scope: str) -> Any:
+        """``GET /api/quarantine``: the records the loader could not load, oldest first."""
+        query = self.query(request, scope, "name")
+        found = await asyncio.to_thread(self.store.quarantined, query.property, None, query.limit)
+        total = await asyncio.to_thread(self.store.quarantine_count, query.property)
+        return {"quarantine": [r.to_json() for r in found], "total": total}
+
+    async def quarantine_retry(self, request: Request, scope: str) -> Any:
+        """``POST /api/quarantine/retry`` with ``{"ids": [1, 2]}`` or ``{"all": true}``, and
+        ``"property"`` to retry one property's only (a property's token: always its own)."""
+        body = _json_body(request.body) if request.body else {}
+        ids, every = body.get("ids"), body.get("all") is True
+        if every == (ids is not None):
+            raise HttpError(400, 'expected {"ids": [ID, ...]} or {"all": true}, got ' + _short(body))
+        if ids is not None and (
+            not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+        ):
+            raise HttpError(400, f"expected ids as a list of whole numbers, got {_short(ids)}")
+        prop = body.get("property") or None
+        if scope != "*":
+            if prop not in (None, scope):
+                raise HttpError(403, f"this admin token acts on the property {scope!r} only, not {prop!r}")
+            prop = scope
+        if prop is not None and not isinstance(prop, str):
+            raise HttpError(400, f"expected property as a name, got {_short(prop)}")
+        if self.loader is not None:
+            report = await asyncio.to_thread(self.loader.retry, ids, prop)
+        else:
+            cfg = self.config()
+            properties = cfg.properties if cfg is not None else {}
+            report = await asyncio.to_thread(retry_quarantined, self.store, properties, ids, prop)
+        return report.to_json()
+
     async def health(self, request: Request, scope: str) -> Any:
+        """200 ``{"status": "ok"|"degraded", "store", "log_lag_bytes", "alarms"}``; 503 with
+        the same shape and ``"status": "unavailable"`` when the store cannot be written."""
         ok = await asyncio.to_thread(self.store.writable)
+        lag = await asyncio.to_thread(self.lag) if self.lag is not None else 0
+        alarms = [{"key": a.key, "message": a.message, "since": a.since} for a in self.alarms.active()]
         if not ok:
-            raise HttpError(503, "the store is not writable; check the data dir's disk and permissions")
-        if self.lag is None:
-            return {"store": "writable"}
-        return {"store": "writable", "log_lag_bytes": await asyncio.to_thread(self.lag)}
+            error = HttpError(503, "the store is not writable; check the data dir's disk and permissions")
+            error.extra = {
+                "status": "unavailable",
+                "store": "not writable",
+                "log_lag_bytes": lag,
+                "alarms": alarms,
+            }
+            raise error
+        status = "degraded" if alarms else "ok"
+        return {"status": status, "store": "writable", "log_lag_bytes": lag, "alarms": alarms}
 
     def routes(self) -> dict[tuple[str, str], Callable[[Request, str], Awaitable[Any]]]:
         return {
@@ -179,6 +234,8 @@ class Admin:
             ("POST", "/api/forget"): self.forget,
             ("GET", "/api/subject"): self.subject,
             ("GET", "/health"): self.health,
+            ("GET", "/api/quarantine"): self.quarantine,
+            ("POST", "/api/quarantine/retry"): self.quarantine_retry,
             **{("GET", f"/api/reports/{name}"): self.report(name) for name in reports.NAMES},
         }
 
@@ -191,6 +248,11 @@ def _time(text: Any) -> datetime | None:
         return parse_time(str(text))
     except TrackwayError as exc:
         raise HttpError(400, str(exc)) from None
+
+
+def _short(value: Any) -> str:
+    text = msgspec.json.encode(value).decode()
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _json_body(body: bytes) -> dict[str, Any]:

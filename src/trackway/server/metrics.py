@@ -38,6 +38,16 @@ HELP = {
     "trackway_queue_depth": ("gauge", "Log records waiting for the disk, summed over workers."),
     "trackway_log_lag_bytes": ("gauge", "Bytes of log acknowledged but not yet loaded into the store."),
     "trackway_overloaded_total": ("counter", "Requests answered 503 because the commit queue was full."),
+    "trackway_quarantined_records": (
+        "gauge",
+        "Log records the loader could not load, waiting in the quarantine (`trackway quarantine list`).",
+    ),
+    "trackway_loader_errors_total": (
+        "counter",
+        "Loader errors: kind=record, a record put in the quarantine; kind=batch, a batch the store "
+        "could not write (kept in the log and tried again).",
+    ),
+    "trackway_alarms": ("gauge", "Active alarms of the store process (/health lists them)."),
 }
 
 
@@ -186,9 +196,24 @@ def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
-def loader_snapshot(by_key: dict[tuple[str, str, str, str], int], duplicates: int, lag: int) -> Snapshot:
-    """The store process's metrics, from the loader's totals."""
+def loader_snapshot(
+    by_key: dict[tuple[str, str, str, str], int],
+    duplicates: int,
+    lag: int,
+    *,
+    quarantined: int = 0,
+    record_errors: int = 0,
+    batch_errors: int = 0,
+    alarms: int = 0,
+) -> Snapshot:
+    """The store process's metrics, from the loader's totals: ``quarantined`` rows in the
+    quarantine now, ``record_errors`` records this process quarantined, ``batch_errors``
+    batches whose load raised, ``alarms`` active."""
     m = Metrics()
+    m.set("trackway_quarantined_records", quarantined)
+    m.inc("trackway_loader_errors_total", record_errors, kind="record")
+    m.inc("trackway_loader_errors_total", batch_errors, kind="batch")
+    m.set("trackway_alarms", alarms)
     for (endpoint, dialect, prop, outcome), n in by_key.items():
         m.inc("trackway_events_total", n, endpoint=endpoint, dialect=dialect, property=prop, outcome=outcome)
     if duplicates:

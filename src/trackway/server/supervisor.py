@@ -216,7 +216,15 @@ class Supervisor:
                 metrics.write(
                     self.paths.run / "metrics",
                     "store",
-                    metrics.loader_snapshot(s.by_key, s.duplicates, self.loader.lag_bytes()),
+                    metrics.loader_snapshot(
+                        s.by_key,
+                        s.duplicates,
+                        self.loader.lag_bytes(),
+                        quarantined=max(self.loader.quarantined, 0),
+                        record_errors=s.quarantined,
+                        batch_errors=s.errors,
+                        alarms=len(self.loader.alarms.active()),
+                    ),
                 )
             await asyncio.sleep(0.5)
 

@@ -10,7 +10,7 @@ Events whose client-supplied id the property already stored are dropped there
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from trackway.errors import StoreError
 from trackway.ingest.log import Position
 from trackway.ingest.records import Outcome, Record
 from trackway.model import Event, to_builtins
+from trackway.store.quarantine import QuarantineRow
 
 
 @dataclass
@@ -94,8 +95,39 @@ class Store(ABC):
         """The log position loaded up to, per worker slot."""
 
     @abstractmethod
-    def load(self, batch: list[tuple[Record, Outcome]], positions: dict[str, Position]) -> LoadResult:
-        """Store the outcomes and move the positions, in one transaction."""
+    def load(
+        self,
+        batch: list[tuple[Record, Outcome]],
+        positions: dict[str, Position],
+        quarantine: Sequence[QuarantineRow] = (),
+        resolved: Sequence[int] = (),
+    ) -> LoadResult:
+        """Store the outcomes, add the ``quarantine`` rows, remove the quarantined rows
+        ``resolved`` (ids: a retry that worked) and move the positions, in one transaction."""
+
+    @abstractmethod
+    def quarantined(
+        self, prop: str | None = None, ids: Sequence[int] | None = None, limit: int = 1 << 62
+    ) -> list[QuarantineRow]:
+        """Quarantined records, oldest first: all, one property's (``prop``), or those ``ids``."""
+
+    @abstractmethod
+    def quarantine_count(self, prop: str | None = None) -> int: ...
+
+    @abstractmethod
+    def update_quarantined(self, row: QuarantineRow) -> None:
+        """Write back a quarantined row after a retry that failed again (its error, attempts)."""
+
+    def fault(self, exc: BaseException) -> bool:
+        """Whether ``exc``, raised by :meth:`load`, is the store's fault (a full disk, no
+        memory, a broken database) rather than the records': then no record is to blame
+        and none goes to the quarantine; the batch stays in the log for the next try."""
+        return isinstance(exc, OSError | MemoryError)
+
+    def missing(self) -> str | None:
+        """Why loading into this store would lose data (its file deleted or replaced while
+        open), or None."""
+        return None
 
     @abstractmethod
     def events(self, query: Query) -> list[Event]: ...

@@ -9,9 +9,10 @@ thread takes its own cursor (:meth:`cursor`), which sees committed data only.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,11 @@ from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
 from trackway.store import columns, files, forget, persons, rows, sqlguard, state_tables
 from trackway.store.base import FailedRow, LoadResult, Query, Store, check_table, failed_id, json_form
+from trackway.store.quarantine import COLUMNS as QUARANTINE_COLUMNS
+from trackway.store.quarantine import DDL as QUARANTINE_DDL
+from trackway.store.quarantine import QuarantineRow, as_insert_row, sanitize
+
+logger = logging.getLogger("trackway.store")
 
 FILE_NAME = "trackway.duckdb"
 
@@ -151,6 +157,10 @@ class DuckStore(Store):
         self._con.execute(persons.DDL)
         self._con.execute(state_tables.VIEW)
         self._con.execute(persons.VIEW)
+        self._con.execute(QUARANTINE_DDL)
+        # The file this connection has open: when the path names another file (or none)
+        # later, the store was deleted or replaced under us (see missing()).
+        self._identity = _file_identity(self.path) if self.path is not None else None
         # Nothing changes the settings from here on but what the store itself changes
         # (sqlguard.ALLOWED_CONFIGS): `trackway sql` cannot, even through a statement
         # the guard missed, and neither can anything else running on this database.
@@ -191,7 +201,34 @@ class DuckStore(Store):
         rows_ = self.cursor().execute('SELECT slot, seq, "offset" FROM log_positions').fetchall()
         return {slot: Position(seq, offset) for slot, seq, offset in rows_}
 
-    def load(self, batch: list[tuple[Record, Outcome]], positions: dict[str, Position]) -> LoadResult:
+    def load(
+        self,
+        batch: list[tuple[Record, Outcome]],
+        positions: dict[str, Position],
+        quarantine: Sequence[QuarantineRow] = (),
+        resolved: Sequence[int] = (),
+    ) -> LoadResult:
+        try:
+            return self._load(batch, positions, quarantine, resolved)
+        except UnicodeEncodeError:
+            # A lone surrogate ("\udc00" in a JSON string) is text UTF-8 cannot encode:
+            # store U+FFFD in its place rather than fail the batch. Rare, so looked for
+            # only when an insert fails, not in every event.
+            changed = sum(sanitize(e)[1] for _, out in batch for e in out.events)
+            if not changed:
+                raise
+            logger.warning(
+                "replaced %d strings' lone surrogates with U+FFFD: UTF-8 cannot store them", changed
+            )
+            return self._load(batch, positions, quarantine, resolved)
+
+    def _load(
+        self,
+        batch: list[tuple[Record, Outcome]],
+        positions: dict[str, Position],
+        quarantined: Sequence[QuarantineRow],
+        resolved: Sequence[int],
+    ) -> LoadResult:
         result = LoadResult()
         failed_rows: list[dict[str, Any]] = []
         candidates: list[tuple[Any, Event, bool]] = []
@@ -221,6 +258,7 @@ class DuckStore(Store):
         with self._write:
             cur = self.cursor()
             cur.execute("BEGIN")
+            seq = self._seq
             try:
                 stored, dups = self._insert(cur, candidates)
                 for record, event in stored:
@@ -230,13 +268,20 @@ class DuckStore(Store):
                     cur.execute(
                         f"INSERT INTO failed_events ({_FAILED_INSERT}) SELECT {_FAILED_INSERT} FROM ftable"
                     )
+                if resolved:
+                    cur.execute("DELETE FROM quarantine WHERE list_contains(?, id)", [list(resolved)])
+                if quarantined:
+                    qtable = pa.Table.from_pylist([as_insert_row(q) for q in quarantined])  # noqa: F841
+                    names = ", ".join(f'"{c}"' for c in QUARANTINE_COLUMNS)
+                    cur.execute(f"INSERT INTO quarantine ({names}) SELECT {names} FROM qtable")
                 for slot, pos in positions.items():
                     cur.execute(
                         "INSERT OR REPLACE INTO log_positions VALUES (?, ?, ?)", [slot, pos.seq, pos.offset]
                     )
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                self._seq = seq  # the seqs the failed transaction took are given again
+                _rollback(cur)
                 raise
         result.stored = len(stored)
         result.duplicates += dups
@@ -355,6 +400,62 @@ class DuckStore(Store):
         [(n,)] = self.cursor().execute(f"SELECT count(*) FROM {table}{where}", params).fetchall()
         return int(n)
 
+    def quarantined(
+        self, prop: str | None = None, ids: Sequence[int] | None = None, limit: int = 1 << 62
+    ) -> list[QuarantineRow]:
+        clauses, params = [], []
+        if prop is not None:
+            clauses.append("property = ?")
+            params.append(prop)
+        if ids is not None:
+            clauses.append("list_contains(?, id)")
+            params.append(list(ids))
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        found = self._rows(f"SELECT * FROM quarantine{where} ORDER BY id LIMIT {int(limit)}", params)
+        return [QuarantineRow(**r) for r in found]
+
+    def quarantine_count(self, prop: str | None = None) -> int:
+        where, params = (" WHERE property = ?", [prop]) if prop is not None else ("", [])
+        [(n,)] = self.cursor().execute(f"SELECT count(*) FROM quarantine{where}", params).fetchall()
+        return int(n)
+
+    def update_quarantined(self, row: QuarantineRow) -> None:
+        with self._write:
+            self.cursor().execute(
+                "UPDATE quarantine SET error_type = ?, error_message = ?, traceback = ?, loader_version = ?, "
+                "attempts = ?, last_attempt_at = ? WHERE id = ?",
+                [
+                    row.error_type,
+                    row.error_message,
+                    row.traceback,
+                    row.loader_version,
+                    row.attempts,
+                    row.last_attempt_at,
+                    row.id,
+                ],
+            )
+
+    def fault(self, exc: BaseException) -> bool:
+        return super().fault(exc) or isinstance(exc, _STORE_FAULTS)
+
+    def missing(self) -> str | None:
+        """Whether the store's path still names the file this process has open (one stat:
+        cheap enough for every batch). Deleted or replaced, what is loaded goes into a
+        file nobody will open again."""
+        if self.path is None or self._identity is None:
+            return None
+        now = _file_identity(self.path)
+        if now == self._identity:
+            return None
+        what = "was deleted" if now is None else "was replaced by another file"
+        return (
+            f"the store {self.path} {what} while the server had it open: loading stopped (what it "
+            "loaded would go into a file nobody opens again) and no log file is deleted any more. "
+            "Nothing acknowledged is lost: the log keeps every event not loaded. Fix: restart the "
+            "server (`trackway stop`, then `trackway serve`); it opens the file at that path, or "
+            "creates it, and loads the log into it"
+        )
+
     def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
         with self._write:
             cur = self.cursor()
@@ -376,7 +477,7 @@ class DuckStore(Store):
                 )
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                _rollback(cur)
                 raise
         return len(stored)
 
@@ -453,7 +554,7 @@ class DuckStore(Store):
                 state_tables.write_all(cur, state)
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                _rollback(cur)
                 raise
         return done
 
@@ -537,6 +638,38 @@ class DuckStore(Store):
 
     def close(self) -> None:
         self._con.close()
+
+
+# DuckDB errors that say the database cannot write (disk, memory, a broken or busy
+# database), whatever the records: a batch that gets one is tried again, none is quarantined.
+_STORE_FAULTS = (
+    duckdb.IOException,
+    duckdb.OutOfMemoryException,
+    duckdb.FatalException,
+    duckdb.InternalException,
+    duckdb.TransactionException,
+    duckdb.InterruptException,
+    duckdb.ConnectionException,
+    duckdb.PermissionException,
+)
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after an error without hiding it: when the error ended the transaction
+    already (a COMMIT that failed on a full disk does), ROLLBACK raises "cannot rollback -
+    no transaction is active", which used to replace the real error."""
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error as exc:
+        logger.debug("rollback after an error: %s", exc)
 
 
 def failed_row(values: dict[str, Any]) -> FailedRow:

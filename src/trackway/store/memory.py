@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from trackway.store.base import (
     json_form,
     new_client_events,
 )
+from trackway.store.quarantine import QuarantineRow
 
 
 def _match(when: object, q: Query) -> bool:
@@ -39,44 +41,92 @@ class MemoryStore(Store):
         self._lock = threading.Lock()
         self.state = MemoryState()  # the derived tables, all in memory
         self._seq = 0
+        self._quarantine: list[QuarantineRow] = []
+        self._quarantine_ids = 0
 
     def positions(self) -> dict[str, Position]:
         with self._lock:
             return dict(self._positions)
 
-    def load(self, batch: list[tuple[Record, Outcome]], positions: dict[str, Position]) -> LoadResult:
-        result = LoadResult()
+    def load(
+        self,
+        batch: list[tuple[Record, Outcome]],
+        positions: dict[str, Position],
+        quarantine: Sequence[QuarantineRow] = (),
+        resolved: Sequence[int] = (),
+    ) -> LoadResult:
         with self._lock:
-            for record, out in batch:
-                keep, dups = new_client_events(self._client, out.events, out.client_ids)
-                self._store(keep, record.endpoint)
-                result.stored += len(keep)
-                result.duplicates += dups
-                for e in keep:
-                    result.count(record.endpoint, e.dialect, record.property, "accepted")
-                for n, f in enumerate(out.failed):
-                    self._failed.append(
-                        FailedRow(
-                            id=failed_id(record.request_id, n),
-                            property=record.property,
-                            endpoint=record.endpoint,
-                            dialect=f.dialect,
-                            received_at=from_micros(record.received_at),
-                            request_id=record.request_id,
-                            payload=f.payload,
-                            indices=list(f.indices),
-                            issues=loads_issues(f.issues),
-                            ordinal=f.ordinal,
-                            names=list(f.names),
-                            meta=dict(record.meta),
-                        )
+            # All or nothing, as a transaction: what changes is put back if anything raises.
+            saved = (list(self._events), list(self._failed), set(self._client), copy.deepcopy(self.state))
+            seq = self._seq
+            try:
+                return self._load(batch, positions, quarantine, resolved)
+            except BaseException:
+                self._events, self._failed, self._client, self.state = saved
+                self._seq = seq
+                raise
+
+    def _load(
+        self,
+        batch: list[tuple[Record, Outcome]],
+        positions: dict[str, Position],
+        quarantine: Sequence[QuarantineRow],
+        resolved: Sequence[int],
+    ) -> LoadResult:
+        result = LoadResult()
+        for record, out in batch:
+            keep, dups = new_client_events(self._client, out.events, out.client_ids)
+            self._store(keep, record.endpoint)
+            result.stored += len(keep)
+            result.duplicates += dups
+            for e in keep:
+                result.count(record.endpoint, e.dialect, record.property, "accepted")
+            for n, f in enumerate(out.failed):
+                self._failed.append(
+                    FailedRow(
+                        id=failed_id(record.request_id, n),
+                        property=record.property,
+                        endpoint=record.endpoint,
+                        dialect=f.dialect,
+                        received_at=from_micros(record.received_at),
+                        request_id=record.request_id,
+                        payload=f.payload,
+                        indices=list(f.indices),
+                        issues=loads_issues(f.issues),
+                        ordinal=f.ordinal,
+                        names=list(f.names),
+                        meta=dict(record.meta),
                     )
-                    result.failed += 1
-                    result.count(
-                        record.endpoint, f.dialect, record.property, "rejected", max(len(f.indices), 1)
-                    )
-            self._positions.update(positions)
+                )
+                result.failed += 1
+                result.count(record.endpoint, f.dialect, record.property, "rejected", max(len(f.indices), 1))
+        gone = set(resolved)
+        kept = [q for q in self._quarantine if q.id not in gone]
+        for q in quarantine:
+            self._quarantine_ids += 1
+            kept.append(msgspec.structs.replace(q, id=self._quarantine_ids))
+        self._quarantine = kept
+        self._positions.update(positions)
         return result
+
+    def quarantined(
+        self, prop: str | None = None, ids: Sequence[int] | None = None, limit: int = 1 << 62
+    ) -> list[QuarantineRow]:
+        with self._lock:
+            wanted = None if ids is None else set(ids)
+            found = [
+                q
+                for q in self._quarantine
+                if (prop is None or q.property == prop) and (wanted is None or q.id in wanted)
+            ]
+        return sorted(found, key=lambda q: q.id)[:limit]
+
+    def quarantine_count(self, prop: str | None = None) -> int:
+        return len(self.quarantined(prop))
+
+    def update_quarantined(self, row: QuarantineRow) -> None:
+        with self._lock:
+            self._quarantine = [row if q.id == row.id else q for q in self._quarantine]
 
     def _store(self, events: list[Event], endpoint: str) -> None:
         for e in events:
