@@ -12,7 +12,13 @@ from trackway import config as configuration
 from trackway.cli.common import data_options, load_config
 from trackway.cli.output import stdout
 from trackway.errors import ConfigError
-from trackway.server.supervisor import Supervisor, first_event_command, running
+from trackway.server.supervisor import (
+    Supervisor,
+    first_event_command,
+    leftover_workers,
+    running,
+    stop_leftovers,
+)
 
 
 @click.command()
@@ -78,14 +84,21 @@ def serve(
 @data_options
 def stop(data: Path, config_file: Path | None) -> None:
     """Stop the server running on DIR (it finishes the batch it is loading; the rest of
-    the log is loaded at the next start)."""
+    the log is loaded at the next start), and any worker a server that died left running."""
     from trackway.cli.demo_cmd import stop_server
 
     state = running(data)
-    if state is None:
+    if state is None and not leftover_workers(data):
         raise click.ClickException(f"no server runs on {data}")
-    stop_server(state)
-    stdout.print(f"stopped the server (pid {state.pid}) on {data}")
+    if state is not None:
+        stop_server(state)
+        stdout.print(f"stopped the server (pid {state.pid}) on {data}")
+    left = stop_leftovers(data)
+    if left:
+        pids = ", ".join(map(str, left))
+        stdout.print(
+            f"stopped {len(left)} worker(s) left running by a server that died (pids {pids}) on {data}"
+        )
 
 
 @click.group()

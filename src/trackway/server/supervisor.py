@@ -7,12 +7,25 @@ and serves the admin API on ``run/admin.sock``. A worker that dies is started ag
 on the same log slot. SIGINT or SIGTERM: the workers finish the requests they hold
 and stop, the loader finishes its batch, the store closes; what the log still holds is
 loaded at the next start (it is durable: nothing waits for a backlog).
+
+A worker dies with the store process, even when that one is SIGKILLed: it asks Linux
+for SIGTERM when its parent dies (``PR_SET_PDEATHSIG``) and checks once a second that
+its parent is the one that started it (the signal races with a worker's start). Each
+worker leaves ``run/w<slot>.pid`` (its pid and start time), so ``trackway stop`` and
+the next ``serve`` find and stop a worker left running all the same.
+
+A worker that exits is started again, after a pause that doubles (up to
+``RESTART_MAX_SECONDS``) while it keeps exiting within ``RESTART_QUICK_SECONDS``. A
+worker starts with ``trackway.toml`` if it is valid, and otherwise with the
+configuration the store process last validated (passed to it, never written out): a
+bad file is reported once, by the store process, and is an alarm on ``/health``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -20,6 +33,7 @@ import shlex
 import signal
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +50,11 @@ from trackway.server.admin import Admin, make_admin_app
 from trackway.store.duck import FILE_NAME, DuckStore
 
 logger = logging.getLogger("trackway.serve")
+
+PR_SET_PDEATHSIG = 1
+RESTART_QUICK_SECONDS = 10.0  # a worker that exits sooner than this after its start is restarted later
+RESTART_MAX_SECONDS = 30.0
+LEFTOVER_STOP_SECONDS = 15.0
 
 
 @dataclass
@@ -61,6 +80,9 @@ class Paths:
     @property
     def database(self) -> Path:
         return self.data / FILE_NAME
+
+    def pid_file(self, slot: int) -> Path:
+        return self.run / f"w{slot}.pid"
 
 
 class ServerState(msgspec.Struct):
@@ -106,8 +128,78 @@ def _quiet_signals() -> None:
         signal.signal(sig, lambda *_: None)
 
 
-def worker_main(sock: socket.socket, slot: int, config_path: str, data: str) -> None:
-    """One HTTP worker (runs in its own process)."""
+def _start_time(pid: int) -> tuple[int, str] | None:
+    """A process's start time (clock ticks since boot) and state letter; None if there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[19]), fields[0]
+
+
+def leftover_workers(data: Path) -> list[int]:
+    """Workers of ``data`` still running (their pid files name live processes started
+    when the files say, so a reused pid is never taken for one)."""
+    found = []
+    for path in sorted(Paths(data).run.glob("w*.pid")):
+        try:
+            pid, started = (int(x) for x in path.read_text().split())
+        except (OSError, ValueError):
+            continue
+        now = _start_time(pid)
+        if now is not None and now[0] == started and now[1] != "Z":
+            found.append(pid)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    return found
+
+
+def stop_leftovers(data: Path, timeout: float = LEFTOVER_STOP_SECONDS) -> list[int]:
+    """Stop the workers a dead store process left running on ``data`` (SIGTERM: they
+    finish their requests and close their logs; SIGKILL after ``timeout``). Returns them."""
+    pids = leftover_workers(data)
+    for pid in pids:
+        for sig in (signal.SIGTERM, signal.SIGCONT):  # SIGCONT: a stopped worker too
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while leftover_workers(data):
+        if time.monotonic() > deadline:
+            for pid in leftover_workers(data):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + timeout
+        time.sleep(0.05)
+    return pids
+
+
+def _die_with(parent: int) -> None:
+    """Make this worker stop when the store process ``parent`` dies, however it dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    if not parent:
+        return
+    if os.getppid() != parent:  # it died before the death signal was asked for
+        os._exit(1)
+
+    def watch() -> None:  # the death signal can be lost while uvicorn's handler is not set
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def worker_main(
+    sock: socket.socket, slot: int, config_path: str, data: str, last_good: str = "", parent: int = 0
+) -> None:
+    """One HTTP worker (runs in its own process). ``last_good``: the text of the
+    configuration the store process last validated, used if the file is bad now;
+    ``parent``: the store process's pid (the worker stops when it dies)."""
+    _die_with(parent)
     from trackway.ingest.log import LogWriter
     from trackway.server.app import Collector
     from trackway.server.ops import uds_forward
@@ -115,7 +207,17 @@ def worker_main(sock: socket.socket, slot: int, config_path: str, data: str) -> 
 
     logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s w{slot} %(levelname)s %(message)s")
     paths = Paths(Path(data))
-    cfg = configuration.load(Path(config_path))
+    pid_file = paths.pid_file(slot)
+    started = _start_time(os.getpid())
+    configuration.write_atomic(pid_file, f"{os.getpid()} {started[0] if started else 0}\n")
+    bad = ""
+    try:
+        cfg = configuration.load(Path(config_path))
+    except configuration.ConfigError as exc:
+        if not last_good:
+            raise
+        bad = str(exc)  # the store process has reported it
+        cfg = configuration.loads(last_good, Path(config_path))
     writer = LogWriter(
         paths.log / f"w{slot}",
         segment_bytes=cfg.server["log_segment_bytes"],
@@ -124,6 +226,9 @@ def worker_main(sock: socket.socket, slot: int, config_path: str, data: str) -> 
     collector = Collector(
         cfg, writer, forward=uds_forward(str(paths.socket)), name=f"w{slot}", run_dir=paths.run
     )
+    if bad:
+        with contextlib.suppress(OSError):
+            collector.config_failed(bad, Path(config_path).stat().st_mtime_ns)
     server = uvicorn.Server(
         uvicorn.Config(
             build_app(collector),
@@ -142,6 +247,8 @@ def worker_main(sock: socket.socket, slot: int, config_path: str, data: str) -> 
         server.run(sockets=[sock])
     finally:
         writer.close()
+        with contextlib.suppress(OSError):
+            pid_file.unlink()
 
 
 class Supervisor:
@@ -168,13 +275,33 @@ class Supervisor:
         self.procs: dict[int, multiprocessing.process.BaseProcess] = {}
         self.admin: uvicorn.Server | None = None
         self.sock: socket.socket | None = None
+        self._failed_mtime: int | None = None  # the version of the file found bad (tried once)
+        self._started: dict[int, float] = {}  # slot -> when its worker was started (monotonic)
+        self._quick_exits: dict[int, int] = {}  # slot -> exits in a row soon after a start
+        self._restart_at: dict[int, float] = {}  # slot -> when to start its worker again
 
     def config(self) -> Config:
+        """The configuration: the file when it changed and is valid, else the last good
+        one (a bad file is reported once per version, and is the alarm config_invalid)."""
         if self.cfg.changed():
+            try:
+                mtime = self.cfg.path.stat().st_mtime_ns
+            except OSError:
+                return self.cfg
+            if mtime == self._failed_mtime:
+                return self.cfg
             try:
                 self.cfg = configuration.load(self.cfg.path)
             except configuration.ConfigError as exc:
-                logger.error("not reloading the configuration: %s", exc)
+                self._failed_mtime = mtime
+                message = f"{exc}; serving with the last good configuration until the file is fixed"
+                known = any(a.key == "config_invalid" for a in self.loader.alarms.active())
+                self.loader.alarms.raise_("config_invalid", message)  # logs it the first time
+                if known:
+                    logger.error("%s", message)
+            else:
+                self._failed_mtime = None
+                self.loader.alarms.clear("config_invalid")
         return self.cfg
 
     def bind(self) -> socket.socket:
@@ -195,22 +322,42 @@ class Supervisor:
     def spawn(self, slot: int) -> None:
         assert self.sock is not None
         ctx = multiprocessing.get_context("spawn")
+        cfg = self.config()
         proc = ctx.Process(
             target=worker_main,
-            args=(self.sock, slot, str(self.cfg.path), str(self.paths.data)),
+            args=(self.sock, slot, str(cfg.path), str(self.paths.data), cfg.text, os.getpid()),
             name=f"trackway-w{slot}",
             daemon=False,
         )
         proc.start()
         self.procs[slot] = proc
+        self._started[slot] = time.monotonic()
+
+    def restart_exited(self) -> None:
+        """Start again the workers that exited, with a doubling pause while they keep
+        exiting soon after their start (never a restart loop)."""
+        now = time.monotonic()
+        for slot, proc in list(self.procs.items()):
+            if proc.is_alive():
+                continue
+            when = self._restart_at.get(slot)
+            if when is None:
+                quick = now - self._started.get(slot, 0.0) < RESTART_QUICK_SECONDS
+                n = self._quick_exits[slot] = self._quick_exits.get(slot, 0) + 1 if quick else 0
+                delay = min(RESTART_MAX_SECONDS, 0.5 * 2**n) if quick else 0.0
+                logger.error(
+                    "worker w%d exited with %s; starting it again in %.1f s", slot, proc.exitcode, delay
+                )
+                when = self._restart_at[slot] = now + delay
+            if now >= when:
+                del self._restart_at[slot]
+                self.spawn(slot)
 
     async def supervise(self) -> None:
         while not self.stop.is_set():
-            for slot, proc in list(self.procs.items()):
-                stopping = self.stop.is_set() or (self.admin is not None and self.admin.should_exit)
-                if not proc.is_alive() and not stopping:  # a worker stopping with us is not restarted
-                    logger.error("worker w%d exited with %s; starting it again", slot, proc.exitcode)
-                    self.spawn(slot)
+            stopping = self.stop.is_set() or (self.admin is not None and self.admin.should_exit)
+            if not stopping:  # a worker stopping with us is not restarted
+                self.restart_exited()
             with contextlib.suppress(OSError):
                 s = self.loader.stats
                 metrics.write(
@@ -230,6 +377,9 @@ class Supervisor:
 
     def run(self, announce: Any = print) -> None:
         self.paths.run.mkdir(parents=True, exist_ok=True)
+        left = stop_leftovers(self.paths.data)  # a store process killed before left them running
+        if left:
+            logger.warning("stopped %d worker(s) a previous server left running (pids %s)", len(left), left)
         for stale in (self.paths.socket, self.paths.state):
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()

@@ -1,0 +1,160 @@
+"""The store process and its workers: they live and die together, a restart always
+works, and a bad trackway.toml never takes the collector down.
+
+- SIGKILL of the store process (the supervisor) alone: its workers stop by themselves
+  (PR_SET_PDEATHSIG, and a parent check), so `serve` on the same port and data dir
+  starts, and every acknowledged event is stored.
+- A worker that cannot stop (SIGSTOPped) when its supervisor is killed: `trackway stop`
+  finds it through run/w<slot>.pid and stops it; `serve` would do the same.
+- A bad trackway.toml, then a worker restart: the worker starts with the last good
+  configuration, the error is logged once and never with a secret, /health says
+  degraded (200), and nothing restarts in a loop.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.support import server as support
+from tests.support.server import ADMIN_TOKEN, Server, cli, process_state, wait_for
+
+EVENTS = 20
+
+
+@pytest.fixture
+def fixed_port(monkeypatch):
+    """`serve --port P` with one free port P for every start of the test (the harness asks for 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    real = support.command
+    monkeypatch.setattr(
+        support,
+        "command",
+        lambda *args: real(
+            *[str(port) if a == "0" and args[i - 1] == "--port" else a for i, a in enumerate(args)]
+        ),
+    )
+    return port
+
+
+@pytest.fixture
+def server(tmp_path, fixed_port):
+    s = Server(tmp_path / "data")
+    try:
+        s.start()
+        yield s
+    finally:
+        s.close()
+        for pid in _workers(s.data):  # never leave a worker behind, whatever the test did
+            for sig in (signal.SIGKILL, signal.SIGCONT):
+                os.kill(pid, sig)
+
+
+def _workers(data: Path) -> list[int]:
+    found = []
+    for path in (data / "run").glob("w*.pid"):
+        pid = int(path.read_text().split()[0])
+        state = process_state(pid)
+        if state is not None and state[0] != "Z":
+            found.append(pid)
+    return found
+
+
+def _send(server: Server, tag: str, keys: dict[str, str] | None = None) -> set[str]:
+    keys = keys or server.keys()
+    acked = set()
+    for n in range(EVENTS):
+        marker = f"{tag}-{n}"
+        event = [
+            "event",
+            "add_to_cart",
+            {"currency": "EUR", "value": 1, "items": [{"item_id": "a"}], "m": marker},
+        ]
+        if server.post("/collect", json={"key": keys["collect_key"], "events": [event]}).status_code == 200:
+            acked.add(marker)
+    return acked
+
+
+def _stored(server: Server) -> list[str]:
+    return sorted(e["properties"]["m"] for e in server.events() if "m" in e.get("properties", {}))
+
+
+def _kill_supervisor(server: Server) -> list[int]:
+    """SIGKILL the store process alone (not its workers); returns the workers' pids."""
+    assert server.proc is not None
+    workers = _workers(server.data)
+    assert len(workers) == server.workers, f"expected {server.workers} worker pid files, found {workers}"
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait(30)
+    return workers
+
+
+def test_workers_die_with_a_killed_store_process_and_serve_starts_again(server, fixed_port):
+    acked = _send(server, "before")
+    assert len(acked) == EVENTS
+    workers = _kill_supervisor(server)
+
+    wait_for(
+        lambda: not any(_alive(pid) for pid in workers), 30, "the orphaned workers to stop by themselves"
+    )
+    server._reap_group()
+    server.start()  # the same port and data dir
+    assert server.url.endswith(f":{fixed_port}")
+    acked |= _send(server, "after")
+    server.wait_events(len(acked))
+    assert _stored(server) == sorted(acked)  # acked 40, stored 40 once each, lost 0
+
+
+def test_stop_stops_workers_a_killed_store_process_left_running(server, fixed_port):
+    acked = _send(server, "before")
+    stuck = _workers(server.data)[0]
+    os.kill(stuck, signal.SIGSTOP)  # it cannot act on the death signal until continued
+    _kill_supervisor(server)
+    assert _alive(stuck)
+
+    done = cli("stop", data=server.data)
+    assert "left running by a server that died" in done.stdout and str(stuck) in done.stdout, done.stdout
+    wait_for(lambda: not _alive(stuck), 30, "the stopped worker to exit")
+    assert "no server runs" in cli("stop", data=server.data, check=False).stderr
+    server._reap_group()
+    server.start()
+    server.wait_events(len(acked))
+    assert _stored(server) == sorted(acked)
+
+
+def test_a_bad_configuration_and_a_worker_restart_keep_serving(server):
+    keys = server.keys()
+    path = server.data / "trackway.toml"
+    path.write_text(path.read_text() + f'\n[properties.copy]\ncollect_key = "{keys["collect_key"]}"\n')
+    restarted = _workers(server.data)[0]
+    os.kill(restarted, signal.SIGKILL)
+
+    def replaced() -> bool:
+        now = _workers(server.data)
+        return len(now) == server.workers and restarted not in now
+
+    wait_for(replaced, 60, "the killed worker to be replaced")
+    acked = _send(server, "bad-file", keys)
+    health = server.http.get(f"{server.url}/health")
+    server.wait_events(len(acked))
+    log = server.log_file.read_text()
+
+    assert len(acked) == EVENTS  # both workers, the new one included, acknowledge
+    assert health.status_code == 200, health.text
+    body = health.json()
+    assert body["status"] == "degraded" and "config_invalid" in [a["key"] for a in body["alarms"]], body
+    assert log.count("the same collect_key key is in both") == 1, log
+    assert log.count("exited with") == 1, log  # the kill, and no restart loop
+    for secret in (keys["collect_key"], keys["admin_token"], ADMIN_TOKEN):
+        assert secret not in log and secret not in health.text
+
+
+def _alive(pid: int) -> bool:
+    state = process_state(pid)
+    return state is not None and state[0] != "Z"
