@@ -123,3 +123,30 @@ async def test_a_bad_configuration_file_keeps_the_last_good_one_and_is_tried_onc
     health = await h.client.get("/health")
     assert health.status_code == 200 and health.json()["status"] == "ok", health.text
     assert "alarms" not in health.json()
+
+
+async def test_a_flipped_byte_in_the_log_loses_one_record_and_is_reported(h):
+    """One flipped byte 25% into an unloaded log file: the records after it are loaded,
+    the damage is an alarm (on the store's /health), and the file is kept with a note."""
+    sent = [f"m{n:03d}" for n in range(200)]
+    for marker in sent:
+        assert (await h.client.post("/collect", json=_body(h, marker))).status_code == 200
+    directory = h.writer.directory
+    path = directory / log.segment_name(log.segments(directory)[-1])
+    ends = [0] + [p.offset for p, r in log.read(directory, log.Position(0, 0), 10_000) if r]
+    hit = len(sent) // 4
+    with open(path, "r+b") as f:  # a byte in the middle of record `hit`'s payload
+        f.seek((ends[hit] + ends[hit + 1]) // 2)
+        byte = f.read(1)[0]
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte ^ 0x20]))
+
+    stored = _markers(await h.events())
+
+    assert stored == sent[:hit] + sent[hit + 1 :]  # acked 200, stored 199, lost 1 (the damaged one)
+    # The store process's /health lists the loader's alarms (the in-process harness's admin
+    # API has alarms of its own, so they are read from the loader here).
+    [alarm] = [a for a in h.loader.alarms.active() if a.key.startswith("log_damaged:")]
+    assert alarm.key == f"log_damaged:{directory.name}/{path.name}"
+    assert f"{ends[hit + 1] - ends[hit]} bytes at offset {ends[hit]}" in alarm.message
+    assert path.with_suffix(log.DAMAGED).exists()
