@@ -72,8 +72,6 @@ async def health(c: Collector, request: Request, send: Send) -> int:
             f"the last commit to {c.writer.directory} failed: {failing}; requests are answered 503 "
             "(nothing is acknowledged) until a commit succeeds. Is the disk full or failing? (df -h, dmesg)"
         )
-    if "log_lag_bytes" in store_health:
-        body["log_lag_bytes"] = store_health["log_lag_bytes"]
     if alarms:
         body["alarms"] = alarms
     await respond_json(send, 200 if ok else 503, body)
