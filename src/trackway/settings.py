@@ -64,6 +64,37 @@ SERVER: tuple[Setting, ...] = (
         20_000,
         "Records a worker may hold waiting for the disk before it answers 503 with Retry-After.",
     ),
+    Setting(
+        "max_header_bytes",
+        int,
+        16 * KB,
+        "Largest request line and headers of a request, in bytes; more is answered 431 and the "
+        "connection closed.",
+    ),
+    Setting("max_url_bytes", int, 8 * KB, "Longest URL (path and query string), in bytes; longer: 414."),
+    Setting("max_headers", int, 100, "Most header fields in a request; more: 431."),
+    Setting(
+        "header_timeout_seconds",
+        int,
+        10,
+        "A connection that has not sent a whole request line and headers this many seconds after "
+        "it began is closed (slow clients cannot hold connections).",
+    ),
+    Setting(
+        "body_timeout_seconds",
+        int,
+        10,
+        "A request whose body stops arriving for this many seconds is closed; nothing of it is stored.",
+    ),
+    Setting("keep_alive_seconds", int, 5, "An idle keep-alive connection is closed after this many seconds."),
+    Setting(
+        "max_connections",
+        int,
+        4096,
+        "Most connections a worker holds. Past it the connections waiting longest for their request "
+        "are closed first; when none waits, new ones are answered 503. Lowered to fit the open files "
+        "limit, which each worker raises to its hard limit.",
+    ),
     Setting("log_segment_bytes", int, 64 * MB, "A worker starts a new log file beyond this size."),
     Setting(
         "keep_log",

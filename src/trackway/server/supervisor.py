@@ -203,6 +203,7 @@ def worker_main(
     from trackway.ingest.log import LogWriter
     from trackway.server.app import Collector
     from trackway.server.ops import uds_forward
+    from trackway.server.protocol import worker_config
     from trackway.server.routes import build_app
 
     logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s w{slot} %(levelname)s %(message)s")
@@ -229,19 +230,7 @@ def worker_main(
     if bad:
         with contextlib.suppress(OSError):
             collector.config_failed(bad, Path(config_path).stat().st_mtime_ns)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            build_app(collector),
-            http="httptools",
-            loop="uvloop",
-            lifespan="on",
-            access_log=False,
-            log_level="warning",
-            server_header=False,
-            date_header=False,
-            timeout_graceful_shutdown=10,
-        )
-    )
+    server = uvicorn.Server(worker_config(build_app(collector), cfg.server))
     _quiet_signals()
     try:
         server.run(sockets=[sock])
