@@ -9,7 +9,18 @@ from typing import Any
 import pytest
 
 from trackway.errors import UsageError
-from trackway.reports.params import DEFAULT_STEPS, ReportParams, parse, period, ratio, tidy, where
+from trackway.reports.params import (
+    DEFAULT_STEPS,
+    MAX_DURATION,
+    MAX_STEP_NAME,
+    MAX_STEPS,
+    ReportParams,
+    parse,
+    period,
+    ratio,
+    tidy,
+    where,
+)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -26,6 +37,15 @@ GOOD: list[tuple[dict[str, str | None], dict[str, Any]]] = [
     ({"abandon_after": "90m"}, {"abandon_after": timedelta(minutes=90)}),
     ({"include": "canceled,pending"}, {"include": ("canceled", "pending")}),
     ({"include": "pending"}, {"include": ("pending",)}),
+    ({"include": "pending,pending,pending"}, {"include": ("pending",)}),
+    (
+        {"steps": ",".join(f"s{n}" for n in range(MAX_STEPS))},
+        {"steps": tuple(f"s{n}" for n in range(MAX_STEPS))},
+    ),
+    ({"steps": "x" * MAX_STEP_NAME}, {"steps": ("x" * MAX_STEP_NAME,)}),
+    ({"window": f"{MAX_DURATION.days}d"}, {"window": MAX_DURATION}),
+    ({"since": "2016-11-23", "until": "2026-11-23", "by": "day"}, {"by": "day"}),
+    ({"since": "2000-01-01", "until": "2200-01-01", "by": "month"}, {"by": "month"}),
 ]
 
 
@@ -47,6 +67,19 @@ BAD: list[tuple[dict[str, str | None], str]] = [
     ({"abandon_after": "1y"}, "expected a duration such as 30m"),
     ({"include": "paid"}, "expected --include to name pending or canceled, got 'paid'"),
     ({"steps": " , "}, "expected at least one funnel step"),
+    # bounds: what one request may cost the shared store (600 steps took 8.4 s)
+    ({"steps": ",".join(f"s{n}" for n in range(600))}, f"expected at most {MAX_STEPS} funnel steps, got 600"),
+    ({"steps": ",".join(f"s{n}" for n in range(MAX_STEPS + 1))}, f"got {MAX_STEPS + 1}"),
+    ({"steps": "x" * (MAX_STEP_NAME + 1)}, f"expected funnel steps of at most {MAX_STEP_NAME} characters"),
+    ({"window": "999999999d"}, f"expected --window of at most {MAX_DURATION.days}d, got 999999999d"),
+    ({"window": f"{MAX_DURATION.days + 1}d"}, "expected --window of at most"),
+    ({"abandon_after": "99999999d"}, f"expected --abandon-after of at most {MAX_DURATION.days}d"),
+    ({"until": "0001-01-01"}, "expected --until later than --abandon-after after the year 1"),
+    (
+        {"since": "0001-01-01", "until": "9999-01-01", "by": "day"},
+        "expected at most 3660 periods of --by day",
+    ),
+    ({"since": "1900-01-01", "until": "2026-01-01", "by": "week"}, "use a longer period or a shorter range"),
 ]
 
 
