@@ -16,7 +16,6 @@ CORS: browsers may call it from the origins listed in the property's
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -28,10 +27,10 @@ from trackway.ingest.records import DECODED
 from trackway.issues import Issue, Severity
 from trackway.privacy import consent
 from trackway.server.app import Collector
-from trackway.server.http import HttpError, Request, Send, json_error, respond
+from trackway.server.http import HttpError, Request, Send, decimal, parse_json, respond
 
 _TYPES = frozenset({"application/json", "text/plain", ""})
-_decode = msgspec.json.Decoder(float_hook=Decimal)
+_decode = msgspec.json.Decoder(float_hook=decimal).decode
 _encode = msgspec.json.Encoder(decimal_format="number")
 _ENVELOPE = ("anonymous_id", "user_id", "context", "consent", "dialect")
 CONSENT_COMMAND = "gtag-consent"  # the "dialect" a result names for a gtag consent command
@@ -85,10 +84,7 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
     if kind not in _TYPES:
         raise HttpError(415, f"expected Content-Type application/json or text/plain, got {kind!r}")
     body = await request.read(c.server["collect_max_body"])
-    try:
-        envelope = _decode.decode(body)
-    except msgspec.DecodeError as exc:
-        raise json_error(exc, body) from None
+    envelope = parse_json(_decode, body)
     if not isinstance(envelope, dict):
         raise HttpError(400, 'expected a JSON object {"key", "events": [...]}, got another JSON value')
     key = envelope.get("key") or request.query.get("key") or ""

@@ -16,12 +16,13 @@ import msgspec
 from trackway.config import Config, Property
 from trackway.ingest.records import RAW
 from trackway.server.app import Collector
-from trackway.server.http import HttpError, Request, Send, json_error, parse_query, respond_json
+from trackway.server.http import HttpError, Request, Send, parse_json, parse_query, respond_json
 
 EVENT_MAX = 32 * 1024
 BATCH_MAX = 500 * 1024
 _TYPES = frozenset({"application/json", "text/plain", ""})
 _encode = msgspec.json.Encoder()
+_decode = msgspec.json.Decoder().decode
 
 
 def _credentials(query: Mapping[str, str], authorization: str) -> tuple[str, str]:
@@ -67,10 +68,7 @@ async def _receive(c: Collector, request: Request, send: Send, *, batch: bool) -
         raise HttpError(415, f"expected Content-Type application/json, got {kind!r}; send the body as JSON")
     limit = BATCH_MAX if batch else EVENT_MAX
     body = await request.read(limit, over=400, what="batch" if batch else "event body")
-    try:
-        value = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise json_error(exc, body) from None
+    value = parse_json(_decode, body)
     count = 1
     if batch:
         events = value.get("batch") if isinstance(value, dict) else None

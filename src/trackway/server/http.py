@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -121,10 +122,11 @@ class Request:
         """The body from ``message`` on, when it comes in several messages: refused as
         soon as the declared or the received size is over ``limit``."""
         declared = self.headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declared is not None and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
             raise HttpError(
                 over,
-                f"expected a {what} of at most {limit} bytes, got {int(declared)}; send less per request",
+                f"expected a {what} of at most {limit} bytes, got {declared[:40].decode()}; "
+                "send less per request",
             )
         chunks = []
         size = 0
@@ -221,6 +223,67 @@ def form(body: bytes, into: dict[str, str]) -> dict[str, str]:
 def json_error(exc: msgspec.DecodeError, body: bytes) -> HttpError:
     """400 with the parser's message, which names the position (``at byte 17``)."""
     return HttpError(400, f"expected a JSON body, got one the parser rejects: {exc}", bytes=len(body))
+
+
+# What a JSON body read at the request may hold, so that reading it, and what the loader
+# does with it later, costs a bounded time. The decoders nest tracking payloads at most
+# 64 levels (trackway.decode); a body may add its envelope around them.
+MAX_JSON_DEPTH = 100
+MAX_NUMBER_CHARS = 100  # characters of a number with a fraction or exponent (msgspec refuses
+#                         integers past 64 bits itself)
+MAX_EXPONENT = 1000  # a number's power of ten either way: 1e1000000 is cheap to read, not to use
+
+
+def decimal(text: str) -> Decimal:
+    """A msgspec ``float_hook``: the literal as a Decimal, refused (msgspec answers a
+    ValidationError naming where) when it is too long or its exponent too large."""
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(f"expected a number of at most {MAX_NUMBER_CHARS} characters, got {len(text)}")
+    value = Decimal(text)
+    if not -MAX_EXPONENT <= value.adjusted() <= MAX_EXPONENT:
+        raise ValueError(f"expected a number between 1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT}, got {text}")
+    return value
+
+
+def parse_json(decode: Callable[[bytes], Any], body: bytes) -> Any:
+    """``decode(body)``, a msgspec decoder's, with 400 for what it rejects and for JSON
+    nested deeper than MAX_JSON_DEPTH (checked only when the body has that many brackets)."""
+    try:
+        value = decode(body)
+    except msgspec.DecodeError as exc:
+        raise json_error(exc, body) from None
+    except RecursionError:  # msgspec stops at the interpreter's recursion limit, cheaply
+        value = None
+        depth = MAX_JSON_DEPTH + 1
+    else:
+        depth = 0
+        if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH:
+            depth = json_depth(value, MAX_JSON_DEPTH + 1)
+    if depth > MAX_JSON_DEPTH:
+        raise HttpError(
+            400,
+            f"expected JSON nested at most {MAX_JSON_DEPTH} levels deep, got more; "
+            "no tracking payload nests that deep",
+            bytes=len(body),
+        )
+    return value
+
+
+def json_depth(value: Any, stop: int) -> int:
+    """How deep arrays and objects nest in ``value`` (a scalar: 0), counting up to ``stop``."""
+    deepest = 0
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > deepest:
+            deepest = depth
+            if deepest >= stop:
+                return deepest
+        todo.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 async def respond(
