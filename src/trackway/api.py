@@ -17,8 +17,10 @@ from trackway import dialects
 from trackway.dialects.base import DecodeContext, EncodeOptions
 from trackway.errors import ParseError
 from trackway.issues import Issue, Issues, Severity
-from trackway.literal import read_literal
+from trackway.literal import LiteralReader
 from trackway.model import Event
+from trackway.rules.screen import screen
+from trackway.rules.values import MAX_DEPTH
 
 _json = msgspec.json.Decoder(float_hook=Decimal)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -61,22 +63,46 @@ class Converted(msgspec.Struct, kw_only=True):
         return not any(i.severity is Severity.ERROR for i in self.issues)
 
 
+class _TooDeep:
+    """What :func:`_parse` gives for text nested deeper than MAX_DEPTH (not parsed)."""
+
+    __slots__ = ("depth",)
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+
 def parse(payload: Any) -> Any:
-    """A payload from JSON or JavaScript text (bytes or str); other values pass through."""
+    """A payload from JSON or JavaScript text (bytes or str); other values pass through.
+
+    Raises ParseError for text it cannot read, and for text nested deeper than
+    :data:`~trackway.rules.values.MAX_DEPTH` levels."""
+    value = _parse(payload)
+    if type(value) is _TooDeep:
+        raise ParseError(
+            f"expected arrays, objects and calls nested at most {MAX_DEPTH} levels deep, got more"
+        )
+    return value
+
+
+def _parse(payload: Any) -> Any:
     t = type(payload)
     if t is dict or t is list:
         return payload
     if t is bytes or t is str or isinstance(payload, bytes | bytearray | memoryview | str):
-        try:
+        try:  # msgspec stops at its own depth limit (about 1,000 levels) with a RecursionError
             return _json.decode(payload)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeEncodeError, RecursionError):  # lone surrogate in a str; depth
             pass
         if not isinstance(payload, str):
             try:
                 payload = bytes(payload).decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise ParseError(f"expected UTF-8 text, got an invalid byte at offset {exc.start}") from None
-        return read_literal(payload)
+        reader = LiteralReader(payload)  # tokenizes (iteratively) and measures the nesting
+        if reader.depth > MAX_DEPTH:
+            return _TooDeep(reader.depth)
+        return reader.one()
     return payload
 
 
@@ -129,10 +155,25 @@ def decode(
                 for event in events:
                     event.property = property
             return Decoded(dialect=dialect, events=events, issues=issues.items)
-    value = parse(payload)
+    value = _parse(payload)
+    if type(value) is _TooDeep:
+        issue = Issue(
+            "$",
+            "PAYLOAD_TOO_DEEP",
+            Severity.ERROR,
+            f"expected arrays, objects and calls nested at most {MAX_DEPTH} levels deep, got more; "
+            "no tracking payload nests this deep: send the payload flat",
+        )
+        if dialect != "auto":
+            dialects.get(dialect)  # an unknown name is still UnknownDialectError
+        return Decoded(dialect=dialect if dialect != "auto" else "unknown", events=[], issues=[issue])
     detection = None
     alternatives: list[str] = []
+    screened = Issues()
     if dialect == "auto":
+        value, readable = screen(value, screened)  # before the sniffers, which walk the payload
+        if not readable:
+            return Decoded(dialect="unknown", events=[], issues=screened.items)
         chosen, alternatives, detection = detect(value)
         if chosen is None:
             issue = Issue(
@@ -142,10 +183,10 @@ def decode(
                 "expected the shape of a known dialect (a gtag array, a dataLayer object, a Commanders Act, "
                 "Convead or Measurement Protocol body); got none of them. Name the dialect with --dialect",
             )
-            return Decoded(dialect="unknown", events=[], issues=[issue], detection=detection)
+            return Decoded(dialect="unknown", events=[], issues=[*screened.items, issue], detection=detection)
         dialect = chosen
     adapter = dialects.get(dialect)
-    issues = Issues()
+    issues = screened  # the screen's warnings (repaired text) first; the adapter's screen finds none
     events = adapter.decode(value, ctx, issues)
     if property:
         for event in events:

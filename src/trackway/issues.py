@@ -7,6 +7,9 @@ in ``docs/issue-codes.md`` is generated from :data:`CODES`.
 
 from __future__ import annotations
 
+import json
+import re
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -51,6 +54,17 @@ _CODE_LIST = [
     ),
     Code("NUMBER_AS_STRING", "VALUE_INVALID", "A number sent as a string; read as a decimal."),
     Code("AMOUNT_PRECISION", "VALUE_INVALID", "An amount has more decimals than its currency's minor unit."),
+    Code(
+        "AMOUNT_ROUNDED",
+        "VALUE_INVALID",
+        "An amount has more than 9 decimals, the most Trackway stores; it is rounded half-even to 9.",
+    ),
+    Code(
+        "TEXT_REPLACED",
+        "VALUE_INVALID",
+        "A string or key holds a lone UTF-16 surrogate (half an emoji, often a cut string); "
+        "each is replaced by U+FFFD.",
+    ),
     Code("RECOMMENDED_MISSING", "VALUE_REQUIRED", "A recommended parameter is missing."),
     Code("UNKNOWN_EVENT", "NAME_INVALID", "An event the dialect does not document; kept as a custom event."),
     Code(
@@ -60,6 +74,11 @@ _CODE_LIST = [
     ),
     Code("NOT_CARRIED", "VALUE_INVALID", "The target dialect has no place for a field; it is left out."),
     Code("PAYLOAD_INVALID", "VALUE_INVALID", "The payload does not have the dialect's shape at all."),
+    Code(
+        "PAYLOAD_TOO_DEEP",
+        "VALUE_OUT_OF_BOUNDS",
+        "Arrays and objects nested more than 64 levels deep; the payload is not decoded.",
+    ),
     Code("DIALECT_UNKNOWN", "VALUE_INVALID", "Auto-detection found no dialect that reads this payload."),
     Code(
         "DIALECT_AMBIGUOUS",
@@ -92,16 +111,97 @@ class Issue(msgspec.Struct, frozen=True, omit_defaults=True):
         return {"path": self.path, "code": self.code, "severity": str(self.severity), "message": self.message}
 
 
-_describe_encoder = msgspec.json.Encoder(enc_hook=str, decimal_format="number")
-
-
 def describe(value: Any, limit: int = 60) -> str:
-    """A short, readable rendering of a value for messages: ``'EURO' (a string)``."""
-    kind = json_type(value)
-    text = repr(value) if isinstance(value, str) else _describe_encoder.encode(value).decode()
+    """A short, readable rendering of a value for messages: ``'EURO' (a string)``.
+
+    Safe on any value: non-finite and huge numbers, lone surrogates, deep nesting. It
+    renders at most ``limit`` characters and never converts a number to another type
+    (``str(10**5000)`` raises, formatting ``Decimal("1e1000000")`` in full costs seconds)."""
+    return f"{show(value, limit)} ({json_type(value)})"
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """:func:`describe` without the type: what messages use in place of ``repr``, which
+    raises or recurses without end on hostile values."""
+    out: list[str] = []
+    if type(value) is str:
+        out.append(repr(printable(value[: limit + 1])))
+    else:
+        _render(value, out, limit + 1)
+    text = "".join(out)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return f"{text} ({kind})"
+    return text
+
+
+def _render(value: Any, out: list[str], budget: int) -> int:
+    """Appends a JSON-like rendering of ``value`` to ``out``; stops once ``budget``
+    characters are written (so nesting costs at most ``budget`` levels)."""
+    if budget <= 0:
+        return 0
+    t = type(value)
+    if t is str:
+        text = json.dumps(printable(value[:budget]), ensure_ascii=False)
+    elif value is None:
+        text = "null"
+    elif t is bool:
+        text = "true" if value else "false"
+    elif t is int:
+        text = str(value) if -(10**60) < value < 10**60 else f"<an integer of {_int_digits(value)} digits>"
+    elif t is Decimal:
+        text = _decimal_text(value)
+    elif t is float:
+        text = repr(value)
+    elif t is dict or t is list or t is tuple:
+        is_dict = t is dict
+        out.append("{" if is_dict else "[")
+        used = 1
+        items = value.items() if is_dict else enumerate(value)
+        for n, (k, v) in enumerate(items):
+            if used >= budget:
+                break
+            if n:
+                out.append(",")
+                used += 1
+            if is_dict:
+                key = json.dumps(printable(str(k)[:budget]), ensure_ascii=False) + ":"
+                out.append(key)
+                used += len(key)
+            used += _render(v, out, budget - used)
+        out.append("}" if is_dict else "]")
+        return used + 1
+    else:
+        text = type(value).__name__
+    text = text[:budget]
+    out.append(text)
+    return len(text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone UTF-16 surrogate (``"\\udc00"`` in JSON): no UTF-8
+    output (the store, a JSON answer, a log) can take it."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+def printable(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, as browsers' TextEncoder does."""
+    return _SURROGATE.sub("\ufffd", text) if has_surrogate(text) else text
+
+
+def _int_digits(value: int) -> str:
+    return f"about {int(abs(value).bit_length() * 0.30103) + 1:,}"
+
+
+def _decimal_text(value: Decimal) -> str:
+    if not value.is_finite() or (-30 < value.adjusted() < 30 and len(value.as_tuple().digits) <= 40):
+        return str(value)  # str() of a Decimal is scientific for large exponents: cheap
+    sign, digits, _ = value.as_tuple()
+    head = "".join(map(str, digits[:6]))
+    mantissa = head[0] + ("." + head[1:] if len(head) > 1 else "")
+    return f"{'-' if sign else ''}{mantissa}{'…' if len(digits) > 6 else ''}E{value.adjusted():+d}"
 
 
 def json_type(value: Any) -> str:
@@ -111,7 +211,7 @@ def json_type(value: Any) -> str:
         return "a boolean"
     if isinstance(value, str):
         return "a string"
-    if isinstance(value, int | float) or type(value).__name__ == "Decimal":
+    if isinstance(value, int | float | Decimal):
         return "a number"
     if isinstance(value, dict):
         return "an object"

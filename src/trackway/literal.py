@@ -25,6 +25,7 @@ from typing import Any
 import msgspec
 
 from trackway.errors import ParseError
+from trackway.rules.values import MAX_DEPTH, NUMBER_MAX_DIGITS
 
 _TOKEN = re.compile(
     r"""
@@ -41,6 +42,9 @@ _TOKEN = re.compile(
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0", "/": "/", "\\": "\\"}
 _json = msgspec.json.Decoder(float_hook=Decimal)
+_OPEN = frozenset("{[(")
+_CLOSE = frozenset("}])")
+_INT_DIGITS = NUMBER_MAX_DIGITS + 1
 
 
 class _Tok:
@@ -61,6 +65,8 @@ class LiteralReader:
         self.text = text
         self.source = source
         self.notes: list[str] = []
+        # the deepest nesting of (), [] and {}, counted up to MAX_DEPTH + 1: read_all refuses more
+        self.depth = 0
         self.toks = self._tokenize(text)
         self.i = 0
 
@@ -69,6 +75,7 @@ class LiteralReader:
         toks: list[_Tok] = []
         line = 1
         newline = False
+        depth = 0
         for m in _TOKEN.finditer(text):
             kind = m.lastgroup or "other"
             chunk = m.group()
@@ -77,6 +84,15 @@ class LiteralReader:
                     newline = True
                 line += chunk.count("\n")
                 continue
+            if kind == "punct":
+                if chunk in _OPEN:
+                    depth += 1
+                    if depth > self.depth:
+                        self.depth = depth
+                        if depth > MAX_DEPTH:  # too deep: the rest is not read, so not tokenized
+                            break
+                elif chunk in _CLOSE:
+                    depth -= 1
             toks.append(_Tok(kind, chunk, m.start(), line, newline))
             newline = False
             line += chunk.count("\n")
@@ -102,6 +118,11 @@ class LiteralReader:
 
     # -- grammar --------------------------------------------------------------
     def read_all(self) -> list[Any]:
+        if self.depth > MAX_DEPTH:  # the grammar recurses: refuse before it starts
+            raise ParseError(
+                f"expected arrays, objects and calls nested at most {MAX_DEPTH} levels deep, got more",
+                source=self.source,
+            )
         values: list[Any] = []
         while self._peek().kind != "eof":
             tok = self._peek()
@@ -110,6 +131,13 @@ class LiteralReader:
                 continue
             values.append(self.value())
         return values
+
+    def one(self) -> Any:
+        """Exactly one top-level value (a payload)."""
+        values = self.read_all()
+        if len(values) != 1:
+            raise ParseError(f"expected one value, found {len(values)}", source=self.source)
+        return values[0]
 
     def value(self) -> Any:
         tok = self._next()
@@ -126,7 +154,11 @@ class LiteralReader:
         elif kind == "string":
             return self._string(tok)
         elif kind == "number":
-            return int(text) if text.lstrip("-").isdigit() else Decimal(text)
+            # int() of more than 4,300 digits raises (and costs quadratic time): the long
+            # ones are read as Decimals, which the screen then reports as too large
+            if len(text) <= _INT_DIGITS and text.lstrip("-").isdigit():
+                return int(text)
+            return Decimal(text)
         elif kind == "name":
             return self._name(tok)
         elif kind == "other" and text == "...":
@@ -144,7 +176,7 @@ class LiteralReader:
         if raw[0] == '"':
             try:
                 out: str = _json.decode(raw)
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, UnicodeEncodeError):  # a lone surrogate: read below
                 pass
             else:
                 return out
@@ -255,7 +287,4 @@ def read_literals(text: str, source: str = "<input>") -> tuple[list[Any], list[s
 
 def read_literal(text: str, source: str = "<input>") -> Any:
     """Exactly one value (a payload) from JavaScript or JSON text."""
-    values, _ = read_literals(text, source)
-    if len(values) != 1:
-        raise ParseError(f"expected one value, found {len(values)}", source=source)
-    return values[0]
+    return LiteralReader(text, source).one()

@@ -8,6 +8,7 @@ The JSON form (:func:`to_json`, :func:`from_json`) is a public contract; it is w
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -115,7 +116,12 @@ def to_builtins(event: Event) -> dict[str, Any]:
 
 
 def to_json(event: Event) -> bytes:
-    return _encoder.encode(event)
+    """The JSON form. Never raises: values no JSON can hold (see :func:`encode_json`)
+    are written in a form it can."""
+    try:
+        return _encoder.encode(event)
+    except (ValueError, UnicodeEncodeError, OverflowError, RecursionError):
+        return _encoder.encode(_jsonable(event))
 
 
 def from_json(data: bytes | str) -> Event:
@@ -123,5 +129,50 @@ def from_json(data: bytes | str) -> Event:
 
 
 def encode_json(value: Any) -> bytes:
-    """JSON with Decimals written as numbers, digits kept."""
-    return _encoder.encode(value)
+    """JSON with Decimals written as numbers, digits kept.
+
+    Never raises on the values a payload can bring (events are built from payloads):
+    a non-finite number is written as the string ``"NaN"``, ``"Infinity"`` or
+    ``"-Infinity"``, an integer of more than 4,000 digits as a Decimal number, a lone
+    surrogate as U+FFFD, and nesting deeper than 64 levels as the string ``"…"``."""
+    try:
+        return _encoder.encode(value)
+    except (ValueError, UnicodeEncodeError, OverflowError, RecursionError):
+        return _encoder.encode(_jsonable(value))
+
+
+_MAX_DEPTH = 64  # as trackway.rules.values.MAX_DEPTH (the model imports no rules)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """``value`` with what msgspec cannot write replaced (the slow path of a rare case)."""
+    t = type(value)
+    if t is str:
+        return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
+    if t is Decimal:
+        return value if value.is_finite() else str(value)
+    if t is float:
+        return value if value - value == 0 else str(Decimal(value))
+    if t is int:
+        return value if -(10**4000) < value < 10**4000 else Decimal(value)
+    if depth >= _MAX_DEPTH and (t is dict or t is list or t is tuple or hasattr(value, "__struct_fields__")):
+        return "…"
+    if t is dict:
+        return {_jsonable(k, depth): _jsonable(v, depth + 1) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [_jsonable(v, depth + 1) for v in value]
+    if hasattr(value, "__struct_fields__"):  # as msgspec writes it: fields at their default left out
+        out = {}
+        for f in msgspec.structs.fields(value):
+            v = getattr(value, f.name)
+            if f.default is not msgspec.NODEFAULT:
+                default = f.default
+            elif f.default_factory is not msgspec.NODEFAULT:
+                default = f.default_factory()
+            else:
+                default = msgspec.NODEFAULT  # required: always written
+            if v is not default and (type(v) is not type(default) or v != default):
+                out[f.encode_name] = _jsonable(v, depth + 1)
+        return out
+    return value

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
 import msgspec
 
 from trackway.dialects.fields import Table
-from trackway.issues import Issues
+from trackway.issues import Issues, describe
 from trackway.model import Event
+from trackway.rules.screen import screen
 
 
 class DecodeContext(msgspec.Struct, kw_only=True):
@@ -68,6 +71,15 @@ class Adapter:
     # auto-detection names it in its note but does not call the payload ambiguous.
     alias_of: ClassVar[str | None] = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every adapter's ``decode`` runs behind the screen (:mod:`trackway.rules.screen`):
+        what no dialect could read (too deep, numbers too large, lone surrogates) is
+        reported once, here, and never reaches the dialect's code."""
+        super().__init_subclass__(**kwargs)
+        decode = cls.__dict__.get("decode")
+        if decode is not None and not getattr(decode, "screened", False):
+            cls.decode = _screened(decode)  # type: ignore[method-assign]
+
     def sniff(self, payload: Any) -> int:
         """How sure this dialect is that it reads ``payload``: 0 (no) to 100."""
         raise NotImplementedError
@@ -100,6 +112,18 @@ class Adapter:
         return []
 
 
+def _screened(decode: Callable[[Any, Any, DecodeContext, Issues], list[Event]]) -> Any:
+    @functools.wraps(decode)
+    def screened_decode(self: Adapter, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
+        payload, readable = screen(payload, issues)
+        if not readable:
+            return []
+        return decode(self, payload, ctx, issues)
+
+    screened_decode.screened = True  # type: ignore[attr-defined]
+    return screened_decode
+
+
 # Envelope fields every dialect may lack without it being news.
 _SILENT = frozenset(
     {"name", "dialect", "id", "property", "timestamp", "received_at", "commerce", "properties", "extras"}
@@ -129,5 +153,5 @@ def report_foreign_extras(extras: dict[str, Any], own: frozenset[str], target: s
         issues.warning(
             f"extras.{key}",
             "NOT_CARRIED",
-            f"{target} has no place for the source field {key!r} = {value!r}; it is left out",
+            f"{target} has no place for the source field {key!r} = {describe(value)}; it is left out",
         )

@@ -14,7 +14,7 @@ from typing import Any
 
 from trackway.dialects import commanders_act_schema as s
 from trackway.dialects.fields import merge_extras
-from trackway.issues import Issues, Path, describe
+from trackway.issues import Issues, Path, describe, show
 from trackway.model import CONSENT_DERIVED, Event
 from trackway.rules.identity import hash_rule_for
 from trackway.rules.values import INVALID, ident
@@ -207,7 +207,7 @@ def write_user(event: Event, issues: Issues, path: str) -> Any:
             issues.warning(
                 f"user.{key}",
                 "NOT_CARRIED",
-                f"the trait {key!r} = {v!r} would overwrite user.{wire}; it is left out",
+                f"the trait {key!r} = {show(v)} would overwrite user.{wire}; it is left out",
             )
             continue
         user[wire] = v
@@ -217,7 +217,8 @@ def write_user(event: Event, issues: Issues, path: str) -> Any:
             issues.warning(
                 f"consent.{key}",
                 "NOT_CARRIED",
-                f"Commanders Act carries consent as user.consent_categories only; {key} = {v!r} is left out",
+                f"Commanders Act carries consent as user.consent_categories only; "
+                f"{key} = {show(v)} is left out",
             )
     if "categories" in consent:
         cats = consent["categories"]
@@ -270,7 +271,7 @@ def write_context(event: Event, issues: Issues) -> dict[str, Any]:
                     issues.warning(
                         f"context.page.{pk}",
                         "NOT_CARRIED",
-                        f"Commanders Act's context.page has no {pk} ({pv!r}); it is left out",
+                        f"Commanders Act's context.page has no {pk} ({show(pv)}); it is left out",
                     )
         elif key in s.DEVICE.by_target:
             device[s.DEVICE.by_target[key].wire] = v
@@ -278,7 +279,7 @@ def write_context(event: Event, issues: Issues) -> dict[str, Any]:
             issues.warning(
                 f"context.{key}",
                 "NOT_CARRIED",
-                f"Commanders Act's context has no {key} ({v!r}); it is left out",
+                f"Commanders Act's context has no {key} ({show(v)}); it is left out",
             )
     extras = event.extras.get("context")
     extras = extras if type(extras) is dict else {}

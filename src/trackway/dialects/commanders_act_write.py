@@ -9,7 +9,7 @@ from trackway.dialects.base import report_foreign_extras, report_uncarried
 from trackway.dialects.commanders_act_read import list_price
 from trackway.dialects.commanders_act_user import ABSENT, write_context, write_user
 from trackway.dialects.fields import merge_extras
-from trackway.issues import Issues
+from trackway.issues import Issues, show
 from trackway.model import Commerce, Event, Item
 
 _ITEM_UNCARRIED = ("list_id", "list_name", "url", "image_url")
@@ -53,7 +53,7 @@ def write_item(item: Item, issues: Issues, path: str) -> dict[str, Any]:
             issues.warning(
                 f"{path}.{key}",
                 "NOT_CARRIED",
-                f"a Commanders Act item has no parameter for {key} ({v!r}); it is left out",
+                f"a Commanders Act item has no parameter for {key} ({show(v)}); it is left out",
             )
     return out
 

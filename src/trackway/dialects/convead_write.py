@@ -6,7 +6,7 @@ from typing import Any
 
 from trackway.dialects import convead_schema as s
 from trackway.dialects.base import report_foreign_extras, report_uncarried
-from trackway.issues import Issues
+from trackway.issues import Issues, show
 from trackway.model import Commerce, Event, Item, encode_json
 
 _ORDER_UNCARRIED = (
@@ -48,7 +48,8 @@ def put(out: dict[str, Any], values: dict[str, Any], path: str, issues: Issues) 
                 issues.warning(
                     f"{path}.{key}",
                     "NOT_CARRIED",
-                    f"the field {key!r} = {value!r} clashes with the rendered {key!r} = {out[key]!r}; "
+                    f"the field {key!r} = {show(value)} clashes with the rendered "
+                    f"{key!r} = {show(out[key])}; "
                     "the rendered value is kept",
                 )
             continue
@@ -95,7 +96,7 @@ def write_item(item: Item, n: int, path: str, issues: Issues) -> dict[str, Any]:
     for key in _ITEM_UNCARRIED:
         v = getattr(item, key)
         if v is not None:
-            _uncarried(f"{where}.{key}", f"the item's {key} ({v!r})", issues)
+            _uncarried(f"{where}.{key}", f"the item's {key} ({show(v)})", issues)
     if item.categories:
         _uncarried(
             f"{where}.categories", f"category names ({item.categories!r}); it takes category_id", issues
@@ -157,7 +158,7 @@ def write_visitor(event: Event, empty: bool, path: str, issues: Issues) -> dict[
             issues.warning(
                 f"user.{key}",
                 "NOT_CARRIED",
-                f"the trait {key!r} = {v!r} would overwrite visitor_info.{wire}; it is left out",
+                f"the trait {key!r} = {show(v)} would overwrite visitor_info.{wire}; it is left out",
             )
         else:
             out[wire] = v
@@ -175,9 +176,9 @@ def write_page(event: Event, issues: Issues) -> dict[str, Any]:
                 if page_key in PAGE_KEYS:
                     out[page_key] = pv
                 else:
-                    _uncarried(f"context.page.{page_key}", f"the page's {page_key} ({pv!r})", issues)
+                    _uncarried(f"context.page.{page_key}", f"the page's {page_key} ({show(pv)})", issues)
         else:
-            _uncarried(f"context.{key}", f"the context's {key} ({v!r})", issues)
+            _uncarried(f"context.{key}", f"the context's {key} ({show(v)})", issues)
     return out
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -40,9 +40,14 @@ def _wire_type(rule: Any) -> Any:
     fast = _FAST.get(rule, ())
     if rule in _ACCEPT:
         return str
+    if rule is v.integer:  # BIGINT: msgspec's int takes up to 2^64 - 1
+        return _BIGINT
     if len(fast) == 1 and fast[0] in (str, int, bool):
         return fast[0]
     return Any
+
+
+_BIGINT = Annotated[int, msgspec.Meta(ge=v.INTEGER_MIN, le=v.INTEGER_MAX)]
 
 
 def _raise(*_: Any) -> Any:
@@ -55,11 +60,17 @@ def _convert_lines(n: int, f: Any, wire_type: Any, env: dict[str, Any], nested: 
         return []
     if f.rule is v.ident:
         return ["    if type(x) is int:", "        x = str(x)"]
-    if f.rule is v.amount:
+    if f.rule is v.amount:  # within DECIMAL(38, 9), as v.amount's own inline check
+        env["AMOUNT_INT"] = 10**v.AMOUNT_INTEGER_DIGITS
         return [
             "        if type(x) is int:",
+            "            if not -AMOUNT_INT < x < AMOUNT_INT:",
+            "                raise FALLBACK",
             "            x = Decimal(x)",
-            "        elif type(x) is not Decimal:",
+            "        elif type(x) is not Decimal or not (",
+            f"            x.is_finite() and x.adjusted() < {v.AMOUNT_INTEGER_DIGITS}",
+            f"            and x.as_tuple().exponent >= {-v.AMOUNT_SCALE}",
+            "        ):",
             "            raise FALLBACK",
         ]
     if f.rule in _ACCEPT:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from trackway.issues import Issues, Path
+from trackway.issues import Issues, Path, show
 from trackway.rules.values import INVALID
 
 Rule = Callable[[Any, Path, Issues], Any]
@@ -29,6 +29,9 @@ _FAST: dict[Any, tuple[type, ...]] = {}
 
 
 _ACCEPT: dict[Any, frozenset[str]] = {}
+
+# Rules that return ints unchanged only within bounds (low, high): the hot path checks them inline.
+_BOUNDS: dict[Any, tuple[int, int]] = {}
 
 
 def fast_types(rule: Rule, *types: type) -> Rule:
@@ -87,6 +90,9 @@ class Table:
                 store = f"values[{f.target!r}] = v"
             test = " or ".join(f"type(v) is {t.__name__}" for t in fast)
             env.update({t.__name__: t for t in fast})
+            if f.rule in _BOUNDS:  # ints within the rule's bounds skip the call (BIGINT for integer)
+                low, high = _BOUNDS[f.rule]
+                test = f"type(v) is int and {low} <= v <= {high}"
             if f.rule in _ACCEPT:
                 env[f"accept{n}"] = _ACCEPT[f.rule]
                 env["str"] = str
@@ -152,7 +158,8 @@ def merge_extras(out: dict[str, Any], extras: dict[str, Any], path: str, issues:
                 issues.warning(
                     (path, key),
                     "NOT_CARRIED",
-                    f"the source field {key!r} = {value!r} clashes with the rendered {key!r} = {out[key]!r}; "
+                    f"the source field {key!r} = {show(value)} clashes with the rendered "
+                    f"{key!r} = {show(out[key])}; "
                     "the rendered value is kept",
                 )
             continue
@@ -166,6 +173,7 @@ def _declare_fast() -> None:
     fast_types(values.string, str)
     fast_types(values.ident, str)
     fast_types(values.integer, int)
+    _BOUNDS[values.integer] = (values.INTEGER_MIN, values.INTEGER_MAX)
     fast_types(values.boolean, bool)
     fast_types(values.obj, dict)
     fast_types(values.array, list)

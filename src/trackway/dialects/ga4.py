@@ -15,7 +15,7 @@ from msgspec import UnsetType
 
 from trackway.dialects.fastpath import Fallback, compile_table
 from trackway.dialects.fields import Field, Table, merge_extras
-from trackway.issues import Issues, Path, describe
+from trackway.issues import Issues, Path, describe, show
 from trackway.model import Commerce, Item
 from trackway.rules.codes import check_precision, currency, quanta
 from trackway.rules.values import amount, array, ident, integer, sent, string
@@ -308,7 +308,7 @@ def write_item(item: Item, issues: Issues | None, path: str) -> dict[str, Any]:
                 issues.warning(
                     f"{path}.{key}",
                     "NOT_CARRIED",
-                    f"a GA4 item has no parameter for {key} ({v!r}); it is left out",
+                    f"a GA4 item has no parameter for {key} ({show(v)}); it is left out",
                 )
     merge_extras(out, item.extras, path, issues)
     return out

@@ -14,7 +14,7 @@ from trackway.dialects import ga4
 from trackway.dialects import ga4_mp_rules as r
 from trackway.dialects.base import report_foreign_extras
 from trackway.dialects.fields import merge_extras
-from trackway.issues import Issues
+from trackway.issues import Issues, show
 from trackway.model import CONSENT_DERIVED, Event
 
 DIALECT = "ga4-mp"
@@ -62,7 +62,7 @@ def render_request(event: Event, issues: Issues) -> dict[str, Any]:
                     f"consent.{key}",
                     "NOT_CARRIED",
                     f"GA4 consent has ad_user_data and ad_personalization only; {key} = "
-                    f"{consent.pop(key)!r} is left out",
+                    f"{show(consent.pop(key))} is left out",
                 )
         if consent or (own and ("non_personalized_ads" not in out or x.get("$empty_consent"))):
             out["consent"] = consent
@@ -73,7 +73,7 @@ def render_request(event: Event, issues: Issues) -> dict[str, Any]:
             issues.warning(
                 f"context.{key}",
                 "NOT_CARRIED",
-                f"a Measurement Protocol body has no place for context.{key} ({value!r}); it is left out",
+                f"a Measurement Protocol body has no place for context.{key} ({show(value)}); it is left out",
             )
     if "$validation_behavior" in x:
         out["validation_behavior"] = x["$validation_behavior"]
@@ -117,8 +117,8 @@ def render_event(event: Event, base: str, issues: Issues) -> dict[str, Any]:
             issues.warning(
                 f"properties.{key}",
                 "NOT_CARRIED",
-                f"the property {key} = {value!r} clashes with the commerce parameter {key} = "
-                f"{params[key]!r}; the commerce one is kept",
+                f"the property {key} = {show(value)} clashes with the commerce parameter {key} = "
+                f"{show(params[key])}; the commerce one is kept",
             )
             continue
         params[key] = value
@@ -151,7 +151,7 @@ def _page(page: dict[str, Any], params: dict[str, Any], issues: Issues) -> None:
             issues.warning(
                 f"context.page.{key}",
                 "NOT_CARRIED",
-                f"GA4 has no page parameter for {key} ({value!r}); it is left out",
+                f"GA4 has no page parameter for {key} ({show(value)}); it is left out",
             )
         elif name not in params:
             params[name] = value

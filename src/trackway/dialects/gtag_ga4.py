@@ -39,7 +39,7 @@ from trackway.dialects.base import (
     report_uncarried,
 )
 from trackway.dialects.fields import Table
-from trackway.issues import Issues, describe
+from trackway.issues import Issues, describe, show
 from trackway.model import Event
 
 _BASE = "$[2]"
@@ -49,7 +49,7 @@ def _command_error(payload: Any, issues: Issues) -> None:
     got = describe(payload)
     hint = ""
     if type(payload) is list and payload and payload[0] in ("config", "set", "consent", "js", "get"):
-        hint = f"; a {payload[0]!r} command carries no event"
+        hint = f"; a {show(payload[0])} command carries no event"
     issues.error(
         "$", "PAYLOAD_INVALID", f"expected a gtag.js command ['event', name, {{params}}], got {got}{hint}"
     )

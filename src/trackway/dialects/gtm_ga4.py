@@ -120,7 +120,7 @@ def decode_plain_gtm_ga4(data: bytes | str, dialect: str, issues: Issues) -> Eve
             return None
         ecom = w.ecommerce
         commerce = None if ecom is UNSET else ga4.fast_commerce(ecom)
-    except (msgspec.DecodeError, Fallback):
+    except (msgspec.DecodeError, Fallback, UnicodeEncodeError, RecursionError):  # surrogates, depth
         return None
     event = Event(name=w.event, dialect=dialect, commerce=commerce)
     if w.event_id is not UNSET:

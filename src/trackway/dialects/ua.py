@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from trackway.dialects.fields import Field, Table, merge_extras
-from trackway.issues import Issues, Path, describe
+from trackway.issues import Issues, Path, describe, show
 from trackway.model import Commerce, Item
 from trackway.rules.codes import check_precision
 from trackway.rules.values import INVALID, amount, ident, integer, string
@@ -139,7 +139,7 @@ def write_product(item: Item, table: Table, issues: Issues | None, path: str) ->
                 issues.warning(
                     f"{path}.{key}",
                     "NOT_CARRIED",
-                    f"a Universal Analytics product has no field for {key} ({v!r}); it is left out",
+                    f"a Universal Analytics product has no field for {key} ({show(v)}); it is left out",
                 )
     merge_extras(out, item.extras, path, issues)
     return out
@@ -202,7 +202,8 @@ def put_params(out: dict[str, Any], params: dict[str, Any], path: str, issues: I
                 issues.warning(
                     (path, key),
                     "NOT_CARRIED",
-                    f"the parameter {key!r} = {value!r} clashes with the rendered {key!r} = {out[key]!r}; "
+                    f"the parameter {key!r} = {show(value)} clashes with the rendered "
+                    f"{key!r} = {show(out[key])}; "
                     "the rendered value is kept",
                 )
             continue

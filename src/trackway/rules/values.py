@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Final
 
 from trackway.issues import Issues, Path, describe, render_path
@@ -21,67 +21,217 @@ class _Invalid:
 INVALID: Final[Any] = _Invalid()
 
 
-def to_decimal(value: Any) -> Decimal | None:
-    """A Decimal from a JSON number or numeric string, or None."""
+# -- bounds -------------------------------------------------------------------------
+# Every number a payload carries is checked for SIZE before anything converts it:
+# ``int(Decimal("1e1000000"))``, ``quantize`` or formatting such a number costs seconds
+# or raises, while ``Decimal.adjusted()`` and ``int.bit_length()`` cost nothing.
+
+#: Numbers Trackway reads at all. Any IEEE double (what browsers send: at most 17
+#: significant digits, 1.8e308 to 5e-324) is within these; beyond them a payload is
+#: rejected as a whole (``trackway.rules.screen``).
+NUMBER_MAX_DIGITS: Final = 100
+NUMBER_MAX_EXPONENT: Final = 400  # |adjusted exponent|: 1e400 and 1e-400 are the extremes
+#: Nesting of arrays and objects: far above any vendor payload (GA4 MP: 4 levels).
+MAX_DEPTH: Final = 64
+
+#: Amounts are stored as DECIMAL(38, 9) (``trackway.store.rows``) and computed with
+#: Python's default Decimal context (28 significant digits: report sums, Commanders Act's
+#: price + discount). 19 digits before the point and 9 after make 28: every amount kept
+#: is exact in both. From 10^19 an amount is an error (no shop sells for ten quintillion);
+#: more than 9 decimals are rounded (half-even) with a warning, not rejected: 1e-9 is far
+#: below any currency's minor unit (4 decimals at most), and computed prices such as
+#: 10/3 = 3.3333333333333335 are real traffic that must not lose the order.
+AMOUNT_SCALE: Final = 9
+AMOUNT_INTEGER_DIGITS: Final = 19
+AMOUNT_LIMIT: Final = Decimal(10) ** AMOUNT_INTEGER_DIGITS  # exclusive
+#: Whole numbers (quantity, index, step, timestamps) are stored as BIGINT.
+INTEGER_MIN: Final = -(2**63)
+INTEGER_MAX: Final = 2**63 - 1
+
+NOT_FINITE: Final = "a number that is not finite (NaN or infinity)"
+_NUMBER_INT_LIMIT: Final = 10**NUMBER_MAX_DIGITS
+_AMOUNT_INT_LIMIT: Final = 10**AMOUNT_INTEGER_DIGITS
+_NANO: Final = Decimal(1).scaleb(-AMOUNT_SCALE)
+_WIDE: Final = Context(prec=NUMBER_MAX_DIGITS + NUMBER_MAX_EXPONENT + AMOUNT_SCALE + 2)
+
+
+def number_problem(value: Any) -> str | None:
+    """Why a JSON number is beyond what Trackway reads (None: it is readable).
+
+    Checks sizes only (digits and exponent), never converts: cheap on any value."""
     t = type(value)
-    if t is Decimal:
-        return value if value.is_finite() else None
     if t is int:
-        return Decimal(value)
-    if t is float:
-        return Decimal(repr(value))
-    if t is str:
-        try:
-            d = Decimal(value.strip())
-        except InvalidOperation:
+        if -_NUMBER_INT_LIMIT < value < _NUMBER_INT_LIMIT:
             return None
-        return d if d.is_finite() and value.strip() else None
+        return f"an integer of more than {NUMBER_MAX_DIGITS} digits"
+    if t is Decimal:
+        if not value.is_finite():
+            return NOT_FINITE
+        adjusted = value.adjusted()
+        if not -NUMBER_MAX_EXPONENT <= adjusted <= NUMBER_MAX_EXPONENT:
+            return f"a number of magnitude 10^{adjusted}"
+        if len(value.as_tuple().digits) > NUMBER_MAX_DIGITS:
+            return f"a number of more than {NUMBER_MAX_DIGITS} significant digits"
+        return None
+    if t is float:
+        return None if value - value == 0 else NOT_FINITE
     return None
 
 
-def amount(value: Any, path: Path, issues: Issues) -> Any:
-    """A monetary amount: a JSON number, or a numeric string with a warning."""
+def to_decimal(value: Any) -> Decimal | None:
+    """A Decimal from a JSON number or numeric string, or None.
+
+    None also for a number beyond :func:`number_problem`'s limits: callers that need
+    to say why use :func:`read_number`."""
+    d = read_number(value)
+    return d if type(d) is Decimal else None
+
+
+def read_number(value: Any) -> Decimal | str | None:
+    """A Decimal from a JSON number or numeric string; a string saying why for a number
+    too large to read (see :func:`number_problem`); None when it is not a number."""
     t = type(value)
     if t is Decimal:
-        if value.is_finite():
-            return value
+        d = value
     elif t is int:
-        return Decimal(value)
+        problem = number_problem(value)
+        return problem if problem else Decimal(value)
     elif t is float:
-        return Decimal(repr(value))
+        if value - value != 0:
+            return NOT_FINITE
+        d = Decimal(repr(value))
     elif t is str:
-        d = to_decimal(value)
-        if d is not None:
+        try:  # linear in the length, whatever the exponent: "1e1000000" costs nothing here
+            d = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+        if not d.is_finite():
+            return None  # "NaN", "Infinity": not a number in JSON, a string
+    else:
+        return None
+    return number_problem(d) or d
+
+
+def amount(value: Any, path: Path, issues: Issues) -> Any:
+    """A monetary amount: a JSON number, or a numeric string with a warning.
+
+    Within the bounds above: an error from 10^19, rounded to 9 decimals with a warning."""
+    t = type(value)
+    if t is Decimal:  # the common case, checked inline: finite, < 10^19, at most 9 decimals
+        if (
+            value.is_finite()
+            and value.adjusted() < AMOUNT_INTEGER_DIGITS
+            and value.as_tuple().exponent >= -AMOUNT_SCALE
+        ):
+            return value
+    elif t is int and -_AMOUNT_INT_LIMIT < value < _AMOUNT_INT_LIMIT:
+        return Decimal(value)
+    d = read_number(value)
+    if type(d) is str:
+        return _too_large(value, d, path, issues)
+    if d is None:
+        hint = ""
+        if t is str and to_decimal(value.replace(",", ".")) is not None:
+            hint = "; use a dot as the decimal separator"
+        issues.error(path, "TYPE_INVALID", f"expected an amount such as 16.00, got {describe(value)}{hint}")
+        return INVALID
+    if t is str:
+        issues.warning(
+            path,
+            "NUMBER_AS_STRING",
+            f"expected a number, got {describe(value)}; read as {d}. Send it as a JSON number: {d}",
+        )
+    return bounded_amount(d, path, issues)
+
+
+def bounded_amount(d: Decimal, path: Path, issues: Issues) -> Any:
+    """``d`` (finite, readable) within DECIMAL(38, 9): INVALID with an error beyond
+    10^19, rounded to 9 decimals with a warning."""
+    if d.is_zero():
+        return d if d.as_tuple().exponent >= -AMOUNT_SCALE else Decimal(0).quantize(_NANO)
+    if d.adjusted() >= AMOUNT_INTEGER_DIGITS:
+        issues.error(
+            path,
+            "VALUE_OUT_OF_BOUNDS",
+            f"expected an amount below 10^{AMOUNT_INTEGER_DIGITS} (at most {AMOUNT_INTEGER_DIGITS} digits "
+            f"before the point), got {describe(d)}; send the amount in the currency's main unit",
+        )
+        return INVALID
+    exponent = d.as_tuple().exponent
+    if type(exponent) is int and exponent < -AMOUNT_SCALE:
+        rounded = d.quantize(_NANO, context=_WIDE)
+        if rounded != d:
             issues.warning(
                 path,
-                "NUMBER_AS_STRING",
-                f"expected a number, got {describe(value)}; read as {d}. Send it as a JSON number: {d}",
+                "AMOUNT_ROUNDED",
+                f"expected an amount with at most {AMOUNT_SCALE} decimals, got {describe(d)}; "
+                f"stored as {rounded:f}. Round it before sending",
             )
-            return d
-    hint = ""
-    if t is str and to_decimal(value.replace(",", ".")) is not None:
-        hint = "; use a dot as the decimal separator"
-    issues.error(path, "TYPE_INVALID", f"expected an amount such as 16.00, got {describe(value)}{hint}")
+            return rounded
+    return d
+
+
+def _too_large(value: Any, why: str, path: Path, issues: Issues) -> Any:
+    issues.error(path, *unreadable_number(value, why))
     return INVALID
 
 
+def unreadable_number(value: Any, why: str) -> tuple[str, str]:
+    """The code and message for a number beyond what Trackway reads (``why`` from
+    :func:`number_problem`)."""
+    if why is NOT_FINITE:
+        return "VALUE_INVALID", f"expected a finite number, got {describe(value)}; send a number such as 16.5"
+    return (
+        "VALUE_OUT_OF_BOUNDS",
+        f"expected a number Trackway can read, got {describe(value)}, {why}; "
+        f"send at most {NUMBER_MAX_DIGITS} significant digits and a magnitude between "
+        f"10^-{NUMBER_MAX_EXPONENT} and 10^{NUMBER_MAX_EXPONENT}",
+    )
+
+
 def integer(value: Any, path: Path, issues: Issues) -> Any:
-    """A whole number (quantity, index, step)."""
+    """A whole number (quantity, index, step), within BIGINT (64 bits, signed)."""
     t = type(value)
     if t is int:
-        return value
+        if INTEGER_MIN <= value <= INTEGER_MAX:
+            return value
+        return _integer_out_of_bounds(value, path, issues)
     if t is Decimal or t is float or t is str:
-        d = to_decimal(value)
-        if d is not None and d == d.to_integral_value():
-            if t is str:
-                issues.warning(
-                    path,
-                    "NUMBER_AS_STRING",
-                    f"expected a whole number, got {describe(value)}; read as {int(d)}. "
-                    f"Send it as a JSON number: {int(d)}",
-                )
-            return int(d)
+        d = read_number(value)
+        if type(d) is str:
+            return _too_large(value, d, path, issues)
+        if d is not None:
+            n: int | None
+            if d.is_zero():
+                n = 0
+            elif d.adjusted() > 19:  # checked before any conversion: int(1e400) is 400 digits
+                return _integer_out_of_bounds(value, path, issues)
+            elif d.adjusted() < 0 or d != d.to_integral_value():
+                n = None
+            else:
+                n = int(d)
+            if n is not None:
+                if not INTEGER_MIN <= n <= INTEGER_MAX:
+                    return _integer_out_of_bounds(value, path, issues)
+                if t is str:
+                    issues.warning(
+                        path,
+                        "NUMBER_AS_STRING",
+                        f"expected a whole number, got {describe(value)}; read as {n}. "
+                        f"Send it as a JSON number: {n}",
+                    )
+                return n
     issues.error(path, "TYPE_INVALID", f"expected a whole number such as 1, got {describe(value)}")
+    return INVALID
+
+
+def _integer_out_of_bounds(value: Any, path: Path, issues: Issues) -> Any:
+    issues.error(
+        path,
+        "VALUE_OUT_OF_BOUNDS",
+        f"expected a whole number between {INTEGER_MIN} and {INTEGER_MAX} (64 bits), got {describe(value)}; "
+        "send a smaller number",
+    )
     return INVALID
 
 
@@ -98,15 +248,14 @@ def ident(value: Any, path: Path, issues: Issues) -> Any:
     t = type(value)
     if t is str:
         return value
-    if t is int:
-        return str(value)
-    if (
-        t is Decimal
-        and value.is_finite()
-        and value == value.to_integral_value()
-        and value.as_tuple().exponent == 0
-    ):
-        return str(value)
+    if t is int or t is Decimal:
+        why = number_problem(value)
+        if why is not None:
+            return _too_large(value, why, path, issues)
+        if t is int:
+            return str(value)
+        if value.as_tuple().exponent == 0:
+            return str(value)
     issues.error(path, "TYPE_INVALID", f"expected an identifier (a string), got {describe(value)}")
     return INVALID
 

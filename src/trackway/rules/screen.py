@@ -1,0 +1,111 @@
+"""The screen every payload passes before a dialect reads it.
+
+One iterative walk (no recursion, so any depth is safe) over the payload as parsed:
+
+- arrays and objects nested deeper than :data:`~trackway.rules.values.MAX_DEPTH`
+  levels: one ``PAYLOAD_TOO_DEEP`` error at the first container too deep, and the
+  payload is not decoded (no events);
+- a number beyond what Trackway reads (not finite, more than
+  :data:`~trackway.rules.values.NUMBER_MAX_DIGITS` digits, a magnitude beyond
+  10^±\\ :data:`~trackway.rules.values.NUMBER_MAX_EXPONENT`; see
+  :func:`~trackway.rules.values.number_problem`): an error at its path each, and the
+  payload is not decoded. No browser can send one (``JSON.stringify`` writes doubles),
+  and no field could store one;
+- a lone UTF-16 surrogate in a string or a key (``"\\udc00"``, half an emoji, as a
+  string cut with ``substring`` gives): a ``TEXT_REPLACED`` warning each, and the
+  payload is decoded with U+FFFD in its place, as browsers' ``TextEncoder`` does.
+
+Numbers within those limits may still be out of a field's range (an amount of 1e40, a
+quantity of 2^70): the value rules (:mod:`trackway.rules.values`) report those where
+the field is read, with the event they belong to.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from trackway.issues import Issues, Path, has_surrogate, printable, render_path
+from trackway.rules.values import MAX_DEPTH, number_problem, unreadable_number
+
+
+def screen(payload: Any, issues: Issues) -> tuple[Any, bool]:
+    """``(payload to decode, whether to decode it)``; the problems go to ``issues``
+    (attached to the whole payload). The payload is returned as given unless a string
+    or key had to be repaired: then a repaired copy (the caller's value is never changed)."""
+    t = type(payload)
+    if t is not dict and t is not list:
+        return _scalar(payload, "$", issues)
+    repair = False
+    rejected = False
+    stack: list[tuple[Any, Path, int]] = [(payload, "$", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            issues.error(
+                path,
+                "PAYLOAD_TOO_DEEP",
+                f"expected arrays and objects nested at most {MAX_DEPTH} levels deep, got one more level "
+                f"at {_render(path)}; no tracking payload nests this deep: send the payload flat",
+            )
+            return payload, False
+        pairs = value.items() if type(value) is dict else enumerate(value)
+        for key, x in pairs:
+            tx = type(x)
+            if tx is dict or tx is list:
+                stack.append((x, (path, key), depth + 1))
+            elif tx is str:
+                if has_surrogate(x):
+                    _replaced((path, key), "string", issues)
+                    repair = True
+            elif tx is Decimal or tx is int or tx is float:
+                why = number_problem(x)
+                if why is not None:
+                    issues.error((path, key), *unreadable_number(x, why))
+                    rejected = True
+            if type(key) is str and has_surrogate(key):
+                _replaced((path, printable(key)), "key", issues)
+                repair = True
+    if rejected:
+        return payload, False
+    return (_repaired(payload) if repair else payload), True
+
+
+def _scalar(value: Any, path: str, issues: Issues) -> tuple[Any, bool]:
+    t = type(value)
+    if t is str and has_surrogate(value):
+        _replaced(path, "string", issues)
+        return printable(value), True
+    if t is Decimal or t is int or t is float:
+        why = number_problem(value)
+        if why is not None:
+            issues.error(path, *unreadable_number(value, why))
+            return value, False
+    return value, True
+
+
+def _replaced(path: Path, what: str, issues: Issues) -> None:
+    issues.warning(
+        path,
+        "TEXT_REPLACED",
+        f"expected a {what} of whole Unicode characters, got a lone UTF-16 surrogate (half an emoji, "
+        "as cutting a string with substring gives); it is replaced by U+FFFD. Cut strings at whole "
+        "characters (Array.from(text).slice(...))",
+    )
+
+
+def _repaired(value: Any) -> Any:
+    """A copy of ``value`` with lone surrogates replaced (nesting is within MAX_DEPTH here)."""
+    t = type(value)
+    if t is str:
+        return printable(value)
+    if t is dict:
+        return {(printable(k) if type(k) is str else k): _repaired(v) for k, v in value.items()}
+    if t is list:
+        return [_repaired(v) for v in value]
+    return value
+
+
+def _render(path: Path) -> str:
+    text = render_path(path)
+    return text if len(text) <= 80 else text[:79] + "…"
