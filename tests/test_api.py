@@ -103,3 +103,73 @@ def test_importing_one_adapter_first_does_not_hide_the_others():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().split(",") == trackway.dialect_names()
     assert len(trackway.dialect_names()) == 10
+
+
+def nested_text(depth: int) -> str:
+    return '{"event":"purchase","ecommerce":' + "[" * depth + "]" * depth + "}"
+
+
+@pytest.mark.parametrize("dialect", ["gtm-ga4", "ga4-mp", "auto"])
+@pytest.mark.parametrize("form", [str, str.encode])
+@pytest.mark.parametrize("depth", [100, 1_000, 100_000])
+def test_deep_text_is_one_issue_not_a_recursion_error(dialect, form, depth):
+    decoded = trackway.decode(dialect, form(nested_text(depth)))
+    [issue] = decoded.issues
+    assert (issue.code, issue.is_error) == ("PAYLOAD_TOO_DEEP", True)
+    assert issue.path.startswith("$")  # where the 65th level is when the text parsed, else "$"
+    assert decoded.events == []
+
+
+def test_parse_refuses_deep_text_with_a_parse_error():
+    with pytest.raises(ParseError, match="nested at most 64 levels"):
+        trackway.parse(nested_text(5_000))
+    assert trackway.parse(nested_text(10)) == trackway.parse(nested_text(10).encode())
+
+
+def test_a_lone_surrogate_in_text_is_replaced_with_a_warning():
+    text = '{"event":"login","user_id":"\\udc00x"}'  # msgspec refuses it; the literal reader reads it
+    for payload in (text, text.encode(), "{event: 'login', user_id: '\\udc00x'}"):
+        decoded = trackway.decode("auto", payload)
+        assert decoded.dialect == "gtm-ga4"
+        replaced = [i.path for i in decoded.issues if i.code == "TEXT_REPLACED"]
+        assert replaced == ["$.user_id"]
+        assert decoded.events[0].properties["user_id"] == "\ufffdx"
+
+
+def test_a_str_holding_a_lone_surrogate_is_text_and_does_not_raise_unicode_errors():
+    with pytest.raises(ParseError):
+        trackway.decode("gtm-ga4", "\udc00")
+    decoded = trackway.decode("gtm-ga4", '{"event": "login", "user_id": "\udc00"}')
+    assert [i.code for i in decoded.issues] == ["TEXT_REPLACED"]
+
+
+CART = '{"event":"add_to_cart","ecommerce":{"currency":"EUR","value":%s,"items":[{"item_id":"a"%s}]}}'
+BIG_QUANTITY = ',"quantity":18446744073709551615'
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "code"),
+    [
+        (CART % ("1e1000000", ""), "$.ecommerce.value", "VALUE_OUT_OF_BOUNDS"),
+        (CART % ("1e25", ""), "$.ecommerce.value", "VALUE_OUT_OF_BOUNDS"),
+        (CART % ("1", BIG_QUANTITY), "$.ecommerce.items[0].quantity", "VALUE_OUT_OF_BOUNDS"),
+        (CART % ("1.0000000001", ""), "$.ecommerce.value", "AMOUNT_ROUNDED"),
+    ],
+    ids=["1e1000000", "1e25", "uint64 quantity", "10 decimals"],
+)
+def test_the_typed_fast_path_gives_up_on_numbers_out_of_bounds(body, path, code):
+    from_text = trackway.decode("gtm-ga4", body)
+    from_value = trackway.decode("gtm-ga4", trackway.parse(body))
+    assert from_text == from_value
+    assert (path, code) in [(i.path, i.code) for i in from_text.issues]
+
+
+def test_decode_is_fast_on_huge_exponents():
+    # 1e1000000 once cost 25-60 s in Decimal conversions; the size is now checked first.
+    # No timing here (the figure is in the report): the value is never converted, so the
+    # issue shows its exponent rather than its digits.
+    decoded = trackway.decode(
+        "ga4-mp", b'{"client_id":"1","events":[{"name":"x","params":{"quantity":1e1000000}}]}'
+    )
+    [issue] = [i for i in decoded.issues if i.is_error]
+    assert "1E+1000000" in issue.message and "10^1000000" in issue.message

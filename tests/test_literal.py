@@ -70,3 +70,28 @@ def test_unreadable_text_raises_parse_error_with_position(text, line, column):
 def test_read_literal_wants_exactly_one_value():
     with pytest.raises(ParseError, match="expected one value, found 2"):
         read_literal("{} {}")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("{a: " + "1" * 101 + "}", {"a": int("1" * 101)}),
+        ("{a: " + "1" * 102 + "}", {"a": Decimal("1" * 102)}),  # the screen reports it, never int()
+        ("{a: " + "9" * 5000 + "}", {"a": Decimal("9" * 5000)}),
+        ("{a: 1e1000000}", {"a": Decimal("1e1000000")}),
+        ("{a: '\\udc00'}", {"a": "\udc00"}),  # the screen replaces it, with a warning
+    ],
+    ids=["101 digits", "102 digits", "5000 digits", "1e1000000", "lone surrogate"],
+)
+def test_numbers_of_any_size_and_odd_strings_are_read_without_converting(text, value):
+    assert read_literal(text) == value
+
+
+@pytest.mark.parametrize(("depth", "readable"), [(64, True), (65, False), (100_000, False)])
+def test_nesting_beyond_64_levels_is_a_parse_error_not_a_recursion_error(depth, readable):
+    text = "f(" * (depth // 2) + "[" * (depth - depth // 2) + "]" * (depth - depth // 2) + ")" * (depth // 2)
+    if readable:
+        assert read_literal(text) is not None
+    else:
+        with pytest.raises(ParseError, match="nested at most 64 levels"):
+            read_literal(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -50,3 +51,35 @@ def test_decimals_never_become_floats():
     event = from_json(b'{"name":"x","dialect":"d","commerce":{"value":0.1,"items":[{"price":0.2}]}}')
     assert event.commerce.value == Decimal("0.1")
     assert type(event.commerce.items[0].price) is Decimal
+
+
+def test_to_json_never_raises_on_values_no_json_holds():
+    deep: list = []
+    for _ in range(5_000):
+        deep = [deep]
+    event = Event(
+        name="x",
+        dialect="gtm-ga4",
+        extras={
+            "inf": Decimal("Infinity"),
+            "nan": float("nan"),
+            "big": 10**5000,
+            "\udc00": "a\udc00",
+            "deep": deep,
+        },
+        commerce=Commerce(value=Decimal("NaN"), items=[Item(price=Decimal("-Infinity"), quantity=2**70)]),
+    )
+    out = json.loads(to_json(event), parse_int=Decimal, parse_float=Decimal)
+    assert out["commerce"] == {"value": "NaN", "items": [{"price": "-Infinity", "quantity": 2**70}]}
+    assert out["extras"]["inf"] == "Infinity" and out["extras"]["nan"] == "NaN"
+    assert out["extras"]["\ufffd"] == "a\ufffd"
+    assert out["extras"]["big"] == 10**5000
+    depth, value = 0, out["extras"]["deep"]
+    while isinstance(value, list):
+        depth, value = depth + 1, value[0]
+    assert value == "…" and depth < 70
+
+
+def test_to_json_of_a_plain_event_is_unchanged_by_the_safe_path():
+    event = sample()
+    assert to_json(event) == msgspec.json.Encoder(decimal_format="number").encode(event)

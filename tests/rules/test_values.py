@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from trackway.issues import Issues
+from trackway.issues import Issues, describe
 from trackway.rules import codes, identity, values
 from trackway.rules.values import INVALID
 
@@ -120,3 +120,116 @@ def test_amount_precision_follows_the_currency_minor_unit(amount, currency, warn
 def test_minor_units_come_from_iso_4217_data():
     assert (codes.minor_unit("USD"), codes.minor_unit("JPY"), codes.minor_unit("BHD")) == (2, 0, 3)
     assert codes.minor_unit("XXX") is None
+
+
+# -- bounds: every number is checked for size before any conversion --------------------
+
+MAX_AMOUNT = Decimal("9" * values.AMOUNT_INTEGER_DIGITS + "." + "9" * values.AMOUNT_SCALE)
+
+IN_BOUNDS = [
+    (values.amount, MAX_AMOUNT, MAX_AMOUNT),
+    (values.amount, -MAX_AMOUNT, -MAX_AMOUNT),
+    (values.amount, 10**values.AMOUNT_INTEGER_DIGITS - 1, Decimal(10**values.AMOUNT_INTEGER_DIGITS - 1)),
+    (values.amount, Decimal("0.000000001"), Decimal("0.000000001")),
+    (values.amount, Decimal("1.50000000000"), Decimal("1.50000000000")),  # the same value: kept as sent
+    (values.amount, Decimal("0E-20"), Decimal("0E-9")),
+    (values.amount, 1.5, Decimal("1.5")),
+    (values.integer, values.INTEGER_MAX, values.INTEGER_MAX),
+    (values.integer, values.INTEGER_MIN, values.INTEGER_MIN),
+    (values.integer, Decimal("9.223372036854775807E+18"), values.INTEGER_MAX),
+    (values.integer, Decimal("0E+300"), 0),
+    (values.integer, Decimal("1E+3"), 1000),
+    (values.ident, 10**30, str(10**30)),
+]
+
+
+def short(value):
+    """A test id for any value (pytest's str() raises on an int of 5,000 digits)."""
+    return getattr(value, "__name__", None) or describe(value, 24)
+
+
+@pytest.mark.parametrize(("rule", "raw", "expected"), IN_BOUNDS, ids=short)
+def test_numbers_at_the_bounds_are_kept(rule, raw, expected):
+    issues = Issues()
+    got = rule(raw, "$.x", issues)
+    assert got == expected and type(got) is type(expected)
+    assert issues.items == []
+
+
+# (rule, raw, code, severity, what the message names)
+OUT_OF_BOUNDS = [
+    (values.amount, Decimal("1e40"), "VALUE_OUT_OF_BOUNDS", "error", "below 10^19"),
+    (values.amount, 10**19, "VALUE_OUT_OF_BOUNDS", "error", "below 10^19"),
+    (values.amount, int("1" * 29), "VALUE_OUT_OF_BOUNDS", "error", "below 10^19"),
+    (values.amount, -(10**19), "VALUE_OUT_OF_BOUNDS", "error", "below 10^19"),
+    (values.amount, "1e40", "VALUE_OUT_OF_BOUNDS", "error", "below 10^19"),
+    (values.amount, 1e300, "VALUE_OUT_OF_BOUNDS", "error", "below 10^19"),
+    (values.amount, Decimal("1e1000000"), "VALUE_OUT_OF_BOUNDS", "error", "magnitude"),
+    (values.amount, "1e1000000", "VALUE_OUT_OF_BOUNDS", "error", "magnitude"),
+    (values.amount, Decimal("-1e-1000000"), "VALUE_OUT_OF_BOUNDS", "error", "magnitude"),
+    (values.amount, Decimal("Infinity"), "VALUE_INVALID", "error", "finite"),
+    (values.amount, Decimal("NaN"), "VALUE_INVALID", "error", "finite"),
+    (values.amount, Decimal("sNaN"), "VALUE_INVALID", "error", "finite"),
+    (values.amount, float("inf"), "VALUE_INVALID", "error", "finite"),
+    (values.amount, 10**5000, "VALUE_OUT_OF_BOUNDS", "error", "more than 100 digits"),
+    (values.amount, "9" * 5000, "VALUE_OUT_OF_BOUNDS", "error", "magnitude 10^4999"),
+    (values.amount, "0." + "1" * 200, "VALUE_OUT_OF_BOUNDS", "error", "more than 100 significant digits"),
+    (values.amount, Decimal("1e-10"), "AMOUNT_ROUNDED", "warning", "stored as 0.000000000"),
+    (values.integer, 2**70, "VALUE_OUT_OF_BOUNDS", "error", "64 bits"),
+    (values.integer, 2**63, "VALUE_OUT_OF_BOUNDS", "error", "64 bits"),
+    (values.integer, -(2**63) - 1, "VALUE_OUT_OF_BOUNDS", "error", "64 bits"),
+    (values.integer, Decimal("1e40"), "VALUE_OUT_OF_BOUNDS", "error", "64 bits"),
+    (values.integer, "1e9999", "VALUE_OUT_OF_BOUNDS", "error", "magnitude"),
+    (values.integer, Decimal("1e1000000"), "VALUE_OUT_OF_BOUNDS", "error", "magnitude"),
+    (values.integer, 10**5000, "VALUE_OUT_OF_BOUNDS", "error", "64 bits"),
+    (values.integer, Decimal("-1e-1000000"), "VALUE_OUT_OF_BOUNDS", "error", "magnitude"),
+    (values.integer, Decimal("Infinity"), "VALUE_INVALID", "error", "finite"),
+    (values.integer, float("nan"), "VALUE_INVALID", "error", "finite"),
+    (values.ident, 10**5000, "VALUE_OUT_OF_BOUNDS", "error", "more than 100 digits"),
+    (values.ident, Decimal("NaN"), "VALUE_INVALID", "error", "finite"),
+]
+
+
+@pytest.mark.parametrize(("rule", "raw", "code", "severity", "named"), OUT_OF_BOUNDS, ids=short)
+def test_numbers_beyond_the_bounds_are_an_issue(rule, raw, code, severity, named):
+    issues = Issues()
+    got = rule(raw, ("$.a", "b"), issues)
+    assert [(i.path, i.code, str(i.severity)) for i in issues.items if i.code != "NUMBER_AS_STRING"] == [
+        ("$.a.b", code, severity)
+    ]
+    message = issues.items[-1].message
+    assert message.startswith("expected") and "got" in message and named in message
+    assert len(message) < 400  # the value is shown shortened, never in full
+    if severity == "error":
+        assert got is INVALID
+
+
+def test_more_than_nine_decimals_are_rounded_half_even():
+    issues = Issues()
+    assert values.amount(Decimal("2.0000000005"), "$.price", issues) == Decimal("2.000000000")
+    assert values.amount(Decimal("2.0000000015"), "$.price", issues) == Decimal("2.000000002")
+    assert [i.code for i in issues.items] == ["AMOUNT_ROUNDED", "AMOUNT_ROUNDED"]
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (Decimal("1e400"), None),
+        (Decimal("1e-400"), None),
+        (Decimal("1e401"), "a number of magnitude 10^401"),
+        (Decimal("1e-401"), "a number of magnitude 10^-401"),
+        (Decimal("1." + "1" * 99), None),
+        (Decimal("1." + "1" * 100), "a number of more than 100 significant digits"),
+        (10**100 - 1, None),
+        (10**100, "an integer of more than 100 digits"),
+        (Decimal("NaN"), values.NOT_FINITE),
+        (float("-inf"), values.NOT_FINITE),
+        (1.7976931348623157e308, None),  # every double a browser sends is readable
+        (5e-324, None),
+        ("1e999", None),  # a string is not a number: the rules read it, bounded
+        (True, None),
+    ],
+    ids=short,
+)
+def test_number_problem_checks_sizes(value, problem):
+    assert values.number_problem(value) == problem
