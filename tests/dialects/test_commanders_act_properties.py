@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 import trackway
 from tests.support.roundtrip import assert_roundtrip
+from tests.support.strategies import check_decode, hostile_scalars
+from tests.support.strategies import json_values as any_json
 from trackway.dialects.commanders_act_schema import EVENTS, PAGE_TYPES, PAYMENT_METHODS, STATUSES
 
 NAME = "commanders-act"
@@ -259,21 +261,9 @@ KEYS = st.sampled_from(
     ]
 )
 scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.text(max_size=8),
-    st.decimals(allow_nan=False, allow_infinity=False),
-    st.sampled_from(["trigger", "purchase", "EUR", "card", "pending", "", "1", "refund"]),
+    hostile_scalars, st.sampled_from(["trigger", "purchase", "EUR", "card", "pending", "", "1", "refund"])
 )
-json_values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4),
-        st.dictionaries(st.one_of(KEYS, st.text(max_size=4)), inner, max_size=6),
-    ),
-    max_leaves=40,
-)
+json_values = any_json(st.one_of(KEYS, st.text(max_size=4)), scalars, max_leaves=40)
 shaped = st.one_of(
     json_values,
     st.tuples(st.just("trigger"), st.one_of(NAMES, scalars), json_values).map(list),
@@ -287,10 +277,7 @@ shaped = st.one_of(
 def test_decode_never_raises_and_valid_events_encode(value):
     if isinstance(value, str):
         value = [value]
-    decoded = trackway.decode(NAME, value)
-    assert isinstance(decoded.issues, list)
-    for event in decoded.events:
-        trackway.to_json(event)
+    decoded = check_decode(NAME, value)
     for event in decoded.accepted():
         for form in ("call", "server"):
             trackway.encode_with_issues(NAME, event, form=form)
@@ -308,5 +295,4 @@ def test_a_corrupted_valid_payload_never_raises(payload, garbage, data):
             target[key] = garbage
             break
         target = target[key]
-    decoded = trackway.decode(NAME, payload)
-    assert isinstance(decoded.issues, list)
+    check_decode(NAME, payload)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import trackway
 from tests.support.roundtrip import assert_roundtrip, normalise, roundtrip
 from tests.support.specs import examples
+from tests.support.strategies import check_decode, hostile_scalars, json_scalars, json_values
 from trackway import dialects
 from trackway.dialects.base import EncodeOptions
 
@@ -633,9 +634,7 @@ TEXT = st.text(max_size=16)
 CURRENCIES = st.sampled_from(["EUR", "USD", "GBP", "CHF"])
 AMOUNTS = st.one_of(st.decimals(min_value=0, max_value=10**6, places=2), st.integers(0, 10**6))
 UNKNOWN_KEYS = st.from_regex(r"x_[a-z0-9_]{1,8}", fullmatch=True)
-SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(), TEXT, st.decimals(allow_nan=False, allow_infinity=False)
-)
+SCALARS = json_scalars
 UNKNOWN_VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3), st.dictionaries(TEXT, SCALARS, max_size=3))
 
 
@@ -830,12 +829,11 @@ KEYS = st.sampled_from(
     ]
 )
 NAMES = st.sampled_from([e.name for e in EXAMPLES] + ["purchase", "sign_up", "begin_checkout"])
-JSON = st.recursive(
-    st.one_of(SCALARS, NAMES, st.sampled_from(["EUR", "donation", "success", "Client", "personal_infos"])),
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.one_of(KEYS, TEXT), inner, max_size=6)
+JSON = json_values(
+    st.one_of(KEYS, TEXT),
+    st.one_of(
+        hostile_scalars, NAMES, st.sampled_from(["EUR", "donation", "success", "Client", "personal_infos"])
     ),
-    max_leaves=30,
 )
 
 
@@ -851,12 +849,10 @@ def odd_payloads(draw):
 @given(payload=odd_payloads(), default=st.sampled_from([None, "EUR"]))
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_decode_never_raises(payload, default):
-    decoded = trackway.decode(
+    decoded = check_decode(
         "koalect", payload if not isinstance(payload, str) else [payload], default_currency=default
     )
-    assert all(i.code in trackway.CODES for i in decoded.issues)
     for event in decoded.events:
-        trackway.to_json(event)
         if decoded.valid:
             out, _ = encode(event)
             assert CANONICAL.get(out["event"], out["event"]) == event.name
