@@ -51,6 +51,14 @@ SERVER: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting(
+        "metrics_public",
+        bool,
+        True,
+        "Serve /metrics without a token, with no property named (each series summed over the "
+        "properties). An admin token (Authorization: Bearer) sees the series by property: the server's "
+        "all of them, a property's its own. Off: /metrics answers 401 without a token.",
+    ),
+    Setting(
         "collect_max_body",
         int,
         512 * KB,

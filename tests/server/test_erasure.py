@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 import os
 import stat
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
 
 from tests.support.inproc import harness
+from trackway.ingest import log
+from trackway.ingest.loader import Loader
 from trackway.privacy.pii import md5_hex, sha256_hex
 from trackway.store.duck import DuckStore
 from trackway.store.forget import FORGOTTEN
@@ -199,3 +203,45 @@ async def test_data_files_and_dirs_are_private(hf, tmp_path):
     path = tmp_path / "trackway.duckdb"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o700
+
+
+def _record(**event: Any) -> bytes:
+    """A framed log record of one /collect event, as a worker writes it."""
+    from trackway.ingest import log, records
+    from trackway.model import Event, to_json
+
+    e = Event(name="page_view", dialect="gtag-ga4", **event)
+    record = records.Record(
+        kind=records.DECODED,
+        request_id=str(records.uuid7()),
+        endpoint="/collect",
+        property="default",
+        received_at=records.micros(datetime.now(UTC)),
+    )
+    record.client_ids = records.finalize([e], record, 0)
+    record.events = [to_json(e)]
+    return log.frame(records.dumps(record))
+
+
+async def test_loaded_log_segments_kept_by_keep_log_are_scrubbed_and_workers_asked_to_rotate(hf, tmp_path):
+    await seed(hf)
+    slot = tmp_path / "log" / "w7"
+    slot.mkdir()
+    mine = _record(
+        user_id="u-777", properties={"page_location": f"https://shop.example/?e={quote_plus(EMAIL)}"}
+    )
+    theirs = _record(anonymous_id="someone-else", properties={"marker": "kept"})
+    (slot / "000000000001.log").write_bytes(mine + theirs)
+    (slot / "000000000002.log").write_bytes(b"")  # the segment its worker writes now
+    Loader(tmp_path / "log", hf.store, lambda: hf.cfg, keep_log=True).catch_up()
+    segment = (slot / "000000000001.log").read_bytes()
+    assert quote_plus(EMAIL).encode() in segment  # the test can fail
+    report = hf.store.forget("u-777", None)
+    assert report["log"]["records"] == 1 and report["log"]["segments"] == 1, report["log"]
+    assert "w7/000000000002.log" in report["log"]["waiting"]
+    segment = (slot / "000000000001.log").read_bytes()
+    assert [n for n, f in forms().items() if f.lower().encode() in segment.lower()] == []
+    assert b"kept" in segment and b"someone-else" in segment  # someone else's record is intact
+    assert [p for _, p in log.read(slot, log.Position(1, 0), 10) if p]  # still a readable log
+    assert stat.S_IMODE(os.stat(slot / "000000000001.log").st_mode) == 0o600
+    assert (tmp_path / "run" / "log-rotate").exists()

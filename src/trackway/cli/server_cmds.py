@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -19,6 +20,7 @@ from trackway.server.supervisor import (
     running,
     stop_leftovers,
 )
+from trackway.store import files
 
 
 @click.command()
@@ -38,7 +40,12 @@ def serve(
 
     On first start it writes DIR/trackway.toml with a property named `default` and
     fresh keys for every wire API, and prints a curl command that sends a first event.
+    Keys are printed then only: `trackway property list --show-keys` shows them later.
     """
+    # The data dir holds personal data and keys: everything created in it (the store,
+    # log segments, run/, exports) is the user's own, 0600 files in 0700 directories.
+    os.umask(0o077)
+    files.private_tree(data)
     path = configuration.config_path(data, config_file)
     try:
         cfg, created = configuration.ensure(path)
@@ -54,22 +61,25 @@ def serve(
         port=server["port"] if port is None else port,
         workers=workers or server["workers"],
     )
-    first = created or next(iter(cfg.properties.values()), None)
 
     def announce(url: str) -> None:
         stdout.print(
             f"[bold green]Trackway[/] listening on {url} ({supervisor.workers} workers), data in {data}"
         )
+        # Secrets are printed once, when they are made; output of later starts often ends
+        # up in logs (journald, CI), so they only say where the keys are.
         if created is not None:
             stdout.print(f"Wrote {path} with the property [bold]{created.name}[/] and fresh keys.")
-        if first is not None:
             stdout.print("Send a first event:")
-            stdout.out(first_event_command(url, first), highlight=False)
+            stdout.out(first_event_command(url, created), highlight=False)
             stdout.print("See it (it is loaded into the store within a second):")
             stdout.out(
-                f"curl -sS {url}/api/events -H 'Authorization: Bearer {first['admin_token']}'",
+                f"curl -sS {url}/api/events -H 'Authorization: Bearer {created['admin_token']}'",
                 highlight=False,
             )
+            stdout.print("These keys are not printed again: `trackway property list --show-keys` shows them.")
+        else:
+            stdout.print(f"Keys: `trackway property list --show-keys --data {data}`.")
         stdout.print("Stop with Ctrl-C.", style="dim")
 
     try:
@@ -128,17 +138,32 @@ def property_add(name: str, default_currency: str, fmt: str, data: Path, config_
 
 
 @property.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json is for scripts: it always holds the keys.",
+)
+@click.option("--show-keys", is_flag=True, help="Show the keys and tokens (hidden in text by default).")
 @data_options
-def property_list(fmt: str, data: Path, config_file: Path | None) -> None:
-    """Show every property and its keys."""
+def property_list(fmt: str, show_keys: bool, data: Path, config_file: Path | None) -> None:
+    """Show every property and its keys (hidden unless --show-keys)."""
     cfg = load_config(data, config_file)
     assert cfg is not None
     keys = [p.keys() for p in cfg.properties.values()]
     if fmt == "json":
         click.echo(json.dumps(keys))
         return
-    _show(keys, str(cfg.path))
+    if not show_keys:
+        keys = [{n: (v if n == "property" else hidden(v)) for n, v in k.items()} for k in keys]
+    _show(keys, str(cfg.path) + ("" if show_keys else " (keys hidden: --show-keys shows them)"))
+
+
+def hidden(secret: str) -> str:
+    """A key as `property list` shows it without --show-keys: enough to tell keys apart."""
+    return f"{secret[:4]}…({len(secret)} characters)" if len(secret) > 8 else "…"
 
 
 def _show(keys: list[dict[str, str]], title: str) -> None:

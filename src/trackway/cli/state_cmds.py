@@ -11,6 +11,7 @@ from rich.table import Table
 
 from trackway.cli.common import data_options, store_access
 from trackway.cli.output import stderr, stdout
+from trackway.store import files
 
 
 @click.group()
@@ -112,13 +113,31 @@ def forget(
         else:
             assert store is not None
             report = store.forget(user, email, prop)
-    if not report["people"]:
-        raise click.ClickException("no stored person has this " + ("user id" if user else "email"))
+    elsewhere = report.get("elsewhere") or {}
+    logged = report.get("log") or {}
+    if not report["people"] and not elsewhere and not logged.get("records"):
+        raise click.ClickException(
+            "no stored person, row or loaded log record holds this " + ("user id" if user else "email")
+        )
     stdout.print(
         f"forgot {report['people']} person(s): {report['events']} events anonymised, "
         f"{report['identities']} ids, {report['links']} links and {report['conflicts']} conflicts removed, "
         f"{report['failed_events']} failed payloads scrubbed"
     )
+    if elsewhere:
+        stdout.print(
+            "scrubbed elsewhere: " + ", ".join(f"{n} rows of {t}" for t, n in sorted(elsewhere.items()))
+        )
+    if report.get("compacted"):
+        stdout.print("rewrote the database file: no erased value is left in it")
+    if logged:
+        stdout.print(f"log: {logged['records']} records scrubbed in {logged['segments']} loaded segments")
+        if logged["waiting"]:
+            stdout.print(
+                f"log: {len(logged['waiting'])} segments are still being written or loaded; the workers "
+                "were asked to start new ones. Without keep_log they are deleted once loaded; with keep_log, "
+                "run this forget again once they are loaded to scrub them."
+            )
 
 
 @click.command("subject-export")
@@ -149,5 +168,6 @@ def subject_export(
     if output is None:
         click.echo(text)
     else:
-        output.write_text(text + "\n")
+        with files.open_private(output, "w") as f:
+            f.write(text + "\n")  # personal data: 0600
         stderr.print(f"wrote {len(found['people'])} person(s) to {output}")

@@ -24,6 +24,7 @@ from trackway.cli.common import AdminClient, data_options, fail, store_access
 from trackway.cli.output import stderr, stdout
 from trackway.errors import TrackwayError
 from trackway.ingest.replay import replay as replay_store
+from trackway.store import files
 from trackway.store.base import Query, Store
 from trackway.timeparse import parse_time
 
@@ -186,8 +187,13 @@ def export(
         raise click.UsageError("parquet needs a file: add -o FILE")
     query = Query(since=_time(since), until=_time(until), limit=PAGE)
     out: IO[str] | None = None
-    if fmt != "parquet":
-        out = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
+    if output is not None:  # personal data: a file only its owner reads (0600)
+        out = files.open_private(output, "w", newline="")
+        if fmt == "parquet":  # pyarrow writes the file made here, keeping its mode
+            out.close()
+            out = None
+    elif fmt != "parquet":
+        out = sys.stdout
     writer = _Writer(fmt, out, output)
     written = 0
     try:

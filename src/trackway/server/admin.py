@@ -101,7 +101,11 @@ class Admin:
         text, limit = body.get("query"), body.get("limit", MAX_LIMIT)
         if not isinstance(text, str) or not text.strip():
             raise HttpError(400, 'expected {"query": "SELECT ..."}, got no query')
-        columns, rows = await asyncio.to_thread(self.store.sql, text, int(limit))
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+            raise HttpError(400, f"expected limit as a whole number from 1 to {MAX_LIMIT}, got {limit!r:.40}")
+        # store.sql refuses anything but one SELECT on the store (store/sqlguard.py):
+        # a StoreError, answered 400 with the reason.
+        columns, rows = await asyncio.to_thread(self.store.sql, text, limit)
         return {"columns": columns, "rows": [list(r) for r in rows]}
 
     async def replay(self, request: Request, scope: str) -> Any:
@@ -149,6 +153,9 @@ class Admin:
 
     async def forget(self, request: Request, scope: str) -> Any:
         user, email, prop = self._person(_json_body(request.body), scope)
+        loader = getattr(self, "loader", None)
+        if loader is not None:  # what the log holds of the person is in the store first
+            await asyncio.to_thread(loader.catch_up)
         return await asyncio.to_thread(self.store.forget, user, email, prop)
 
     async def subject(self, request: Request, scope: str) -> Any:

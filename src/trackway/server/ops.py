@@ -1,7 +1,11 @@
 """``GET /health``, ``GET /metrics``, ``GET /openapi.json`` and the ``/api/*`` gate.
 
-``/api/*`` needs an admin token (``Authorization: Bearer`` or ``?token=``): a
-property's token sees that property only, the server's sees all. The worker checks
+``/api/*`` needs an admin token in ``Authorization: Bearer`` (never in the URL: a
+``?token=`` is refused, as URLs end up in logs and histories): a property's token
+sees that property only, the server's sees all. ``/metrics`` without a token names
+no property (each series summed over the properties), and answers 401 when
+``metrics_public`` is off; with the server's token it shows every series, with a
+property's token that property's series and those of no property. The worker checks
 it and forwards the request to the store process with the scope it grants; a scope
 header sent by a client is never passed on.
 """
@@ -79,11 +83,43 @@ async def health(c: Collector, request: Request, send: Send) -> int:
 
 
 async def metrics_text(c: Collector, request: Request, send: Send) -> int:
+    if request.header(b"authorization") or "token" in request.query:
+        scope: str | None = admin_scope(c, request)
+    elif c.config.server["metrics_public"]:
+        scope = None
+    else:
+        raise HttpError(
+            401,
+            "expected the admin token as Authorization: Bearer TOKEN for /metrics (it names properties); "
+            "set metrics_public = true in [server] to scrape it without one, property names left out",
+        )
     snapshots = [c.snapshot()]
     if c.run_dir is not None:
         snapshots += metrics.read_all(c.run_dir / "metrics", skip=c.name)
+    if scope != "*":
+        snapshots = [_scoped(s, scope) for s in snapshots]
     await respond(send, 200, metrics.render(snapshots).encode(), b"text/plain; version=0.0.4; charset=utf-8")
     return 200
+
+
+def _scoped(snapshot: metrics.Snapshot, scope: str | None) -> metrics.Snapshot:
+    """The series a scope may see: a property's own and those naming no property; for
+    ``None`` (no token), every series with its property label removed (render sums them)."""
+
+    def keep(series: list[Any]) -> list[Any]:
+        out = []
+        for name, labels, value in series:
+            prop = labels.get("property")
+            if scope is None and prop is not None:
+                labels = {k: v for k, v in labels.items() if k != "property"}
+            elif prop is not None and prop != scope:
+                continue
+            out.append((name, labels, value))
+        return out
+
+    return metrics.Snapshot(
+        counters=keep(snapshot.counters), gauges=keep(snapshot.gauges), histograms=keep(snapshot.histograms)
+    )
 
 
 async def openapi(c: Collector, request: Request, send: Send) -> int:
@@ -96,12 +132,19 @@ async def openapi(c: Collector, request: Request, send: Send) -> int:
 
 def admin_scope(c: Collector, request: Request) -> str:
     """The scope an admin token grants: a property's name, or ``*`` for the server token."""
-    token = request.query.get("token", "")
+    if "token" in request.query:
+        raise HttpError(
+            401,
+            "expected the admin token in the Authorization: Bearer TOKEN header, got it in the URL (?token=),"
+            " which logs and browser histories keep; send the header instead (curl -H 'Authorization: Bearer "
+            "TOKEN'), and replace the token if the URL was shared",
+        )
+    token = ""
     header = request.header(b"authorization") or ""
     if header[:7].lower() == "bearer ":
         token = header[7:].strip()
     if not token:
-        raise HttpError(401, "expected an admin token as Authorization: Bearer TOKEN or ?token=, got none")
+        raise HttpError(401, "expected an admin token as Authorization: Bearer TOKEN, got none")
 
     def find(cfg: Config) -> str | None:
         if token not in cfg.keyring.admin:

@@ -28,7 +28,7 @@ from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
 from trackway.model import Event
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
-from trackway.store import columns, files, forget, persons, rows, sqlguard, state_tables
+from trackway.store import columns, files, forget, logscrub, persons, rows, sqlguard, state_tables
 from trackway.store.base import FailedRow, LoadResult, Query, Store, check_table, failed_id, json_form
 from trackway.store.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from trackway.store.quarantine import DDL as QUARANTINE_DDL
@@ -559,12 +559,15 @@ class DuckStore(Store):
         return done
 
     def forget(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:
-        """Erase one person's identifiers from every table (store/forget.py); returns what changed."""
+        """Erase one person's identifiers from every table (store/forget.py), rewrite the
+        file, and scrub the loaded log segments beside it (store/logscrub.py: the data
+        dir's ``log/``, whose workers are asked to start new segments); returns what changed."""
+        needles: set[str] = set()
         with self._write:
             cur = self.cursor()
             cur.execute("BEGIN")
             try:
-                report = forget.forget(cur, user, email, prop)
+                report = forget.forget(cur, user, email, prop, needles)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
@@ -572,6 +575,11 @@ class DuckStore(Store):
             # DuckDB leaves deleted and updated values in the file's free blocks, and
             # rows deleted from a row group in the group: rewrite the file.
             report["compacted"] = self._compact()
+        if self.path is not None and (self.path.parent / "log").is_dir():
+            logscrub.request_rotation(self.path.parent / "run")
+            report["log"] = logscrub.scrub_log(
+                self.path.parent / "log", self.positions(), forget.compile_needles(needles)
+            )
         return report
 
     def compact(self) -> bool:

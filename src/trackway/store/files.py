@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import IO, Any
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -40,8 +41,9 @@ def private_tree(root: Path) -> None:
         private_files(*(Path(dirpath) / f for f in filenames if not (Path(dirpath) / f).is_socket()))
 
 
-def open_private(path: Path, mode: str = "w", **kw: object) -> object:
-    """``open(path, mode)`` creating the file 0600 (an existing file is made 0600 too)."""
+def open_private(path: Path, mode: str = "w", newline: str | None = None) -> IO[Any]:
+    """``open(path, mode)`` (a text mode) creating the file 0600; an existing file is
+    truncated and made 0600 too."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     os.chmod(path, FILE_MODE)
-    return os.fdopen(fd, mode, **kw)  # type: ignore[call-overload]
+    return os.fdopen(fd, mode, newline=newline)

@@ -75,7 +75,8 @@ def needles_for(values: set[str]) -> set[str]:
     return out
 
 
-def _pattern(needles: set[str]) -> re.Pattern[str] | None:
+def compile_needles(needles: set[str]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern matching any needle as a whole value (None: none)."""
     if not needles:
         return None
     alternatives = sorted(needles, key=len, reverse=True)  # the longest form first
@@ -88,7 +89,7 @@ def _pattern(needles: set[str]) -> re.Pattern[str] | None:
 def scrub(value: Any, needles: set[str] | re.Pattern[str] | None) -> Any:
     """``value`` with every needle inside a string (any case) replaced by ``[forgotten]``;
     bytes are read as UTF-8 (other bytes kept as they are)."""
-    pattern = needles if isinstance(needles, re.Pattern) or needles is None else _pattern(needles)
+    pattern = needles if isinstance(needles, re.Pattern) or needles is None else compile_needles(needles)
     if pattern is None:
         return value
     if isinstance(value, str):
@@ -125,7 +126,7 @@ def matching_rows(cur: duckdb.DuckDBPyConnection, needles: set[str]) -> dict[str
     if not needles:
         return out
     cond, params = _match_sql(needles)
-    pattern = _pattern(needles)
+    pattern = compile_needles(needles)
     assert pattern is not None
     for table in tables(cur):
         found = _fetch(cur, f'SELECT rowid AS "__rowid", * FROM "{table}" t WHERE {cond}', params)
@@ -140,7 +141,7 @@ def scrub_everywhere(cur: duckdb.DuckDBPyConnection, needles: set[str]) -> dict[
     """Replace every needle in every table with ``[forgotten]``; rows changed by table.
     Each changed row is deleted and inserted again with the same values otherwise."""
     changed: dict[str, int] = {}
-    pattern = _pattern(needles)
+    pattern = compile_needles(needles)
     for table, found in matching_rows(cur, needles).items():
         rowids = [r.pop("__rowid") for r in found]
         schema = cur.sql(f'SELECT * FROM "{table}" LIMIT 0').to_arrow_table().schema
@@ -304,9 +305,15 @@ def _anonymise(event: Event, tombstone: str, needles: set[str]) -> Event:
 
 
 def forget(
-    cur: duckdb.DuckDBPyConnection, user: str | None, email: str | None, prop: str | None
+    cur: duckdb.DuckDBPyConnection,
+    user: str | None,
+    email: str | None,
+    prop: str | None,
+    log_needles: set[str] | None = None,
 ) -> dict[str, Any]:
-    """Erase one person's identifiers everywhere (inside the caller's transaction)."""
+    """Erase one person's identifiers everywhere (inside the caller's transaction).
+    ``log_needles``, when given, receives what to scrub from the log's raw requests:
+    the identifiers scrubbed everywhere and the person's anonymous ids."""
     report: dict[str, Any] = {
         "people": 0,
         "events": 0,
@@ -318,6 +325,7 @@ def forget(
     given = {v for v in (user, email) if v}
     everywhere: set[str] = set()
     users = {user} if user else set()
+    anonymous: set[str] = set()
     for p, person in find_people(cur, user, email, prop):
         found = _person_events(cur, p, person)
         events = [rows.row_to_event(r) for r in found]
@@ -372,9 +380,15 @@ def forget(
         report["failed_events"] += _scrub_failed(cur, p, needles, every)
         everywhere |= strong
         users |= _users(cur, p, person, events)
+        anonymous |= {e.anonymous_id for e in events if e.anonymous_id} | {
+            i for i in ids if not i.startswith("forgotten-")
+        }
     # What is left anywhere (anyone's events, the derived tables, the quarantine): the ids,
     # emails and phones, in every form; IPs are the person's only in their own rows.
-    report["elsewhere"] = scrub_everywhere(cur, needles_for(_global(everywhere | given, users)))
+    global_needles = needles_for(_global(everywhere | given, users))
+    report["elsewhere"] = scrub_everywhere(cur, global_needles)
+    if log_needles is not None:
+        log_needles |= global_needles | needles_for(anonymous)
     return report
 
 
@@ -442,7 +456,7 @@ def subject(
                 cur, "SELECT id FROM identities WHERE property = ? AND person_id = ?", [p, person]
             )
         }
-        pattern = _pattern(needles_for(strong | given))
+        pattern = compile_needles(needles_for(strong | given))
         failed = [
             {**r, "payload": bytes(r["payload"]).decode("utf-8", errors="replace")}
             for r in _fetch(

@@ -1,0 +1,135 @@
+"""The log's part of ``trackway forget``: raw requests hold identifiers too.
+
+A worker's log segment holds the requests as received until it is loaded and deleted,
+or for good with ``keep_log``. After the store forgot a person:
+
+- every *finished and loaded* segment (older than the one the store's position points
+  into, not damaged) is rewritten with each identifier replaced by ``[forgotten]``
+  inside every string and byte string of its records (a record is msgpack: the raw
+  body, the decoded events, the metadata), into a new 0600 file renamed over the old
+  one: no copy stays in the file (the old blocks are the file system's to reuse);
+- the segments a worker is still writing cannot be rewritten under it: the forget asks
+  the workers to start a new segment (:func:`request_rotation`, ``run/log-rotate``);
+  the old one is then finished, loaded and deleted as usual (kept with ``keep_log``:
+  run the same forget again once it rolled, which scrubs it; the report names the
+  segments still being written).
+
+The worker side of the rotation (a check of :func:`rotation_requested` in the log
+writer) belongs to ``ingest/log.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from trackway.ingest import log
+from trackway.ingest.log import Position
+from trackway.store import files
+from trackway.store.forget import scrub
+
+ROTATE = "log-rotate"  # run/log-rotate: written when a forget wants every worker on a new segment
+
+
+def request_rotation(run_dir: Path) -> float:
+    """Ask every worker to start a new log segment; returns the time of the request."""
+    files.private_dir(run_dir)
+    path = run_dir / ROTATE
+    now = time.time()
+    with files.open_private(path) as f:
+        f.write(f"{now}\n")
+    os.utime(path, (now, now))
+    return now
+
+
+def rotation_requested(run_dir: Path, since: float) -> bool:
+    """Whether a rotation was asked for after ``since`` (a wall time: when the worker
+    opened its current segment). For the log writer to call at most once a second."""
+    try:
+        return (run_dir / ROTATE).stat().st_mtime > since
+    except OSError:
+        return False
+
+
+def scrub_log(root: Path, loaded: dict[str, Position], pattern: re.Pattern[str] | None) -> dict[str, Any]:
+    """Rewrite the loaded, finished segments under ``root`` (``log/``) without the
+    identifiers ``pattern`` matches (forget.scrub). Returns the segments rewritten, the
+    records changed, and the segments still being written or not loaded yet."""
+    report: dict[str, Any] = {"segments": 0, "records": 0, "waiting": []}
+    if pattern is None or not root.is_dir():
+        return report
+    for slot_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        position = loaded.get(slot_dir.name)
+        done = set()
+        if position is not None:
+            for path in log.finished_segments(slot_dir, position):
+                changed = _rewrite(slot_dir, path, pattern)
+                if changed is not None:
+                    done.add(path.name)
+                    report["segments"] += 1 if changed else 0
+                    report["records"] += changed
+        report["waiting"] += [
+            f"{slot_dir.name}/{log.segment_name(s)}"
+            for s in log.segments(slot_dir)
+            if log.segment_name(s) not in done and (position is None or s >= position.seq)
+        ]
+    return report
+
+
+def _rewrite(slot_dir: Path, path: Path, pattern: re.Pattern[str]) -> int | None:
+    """Scrub one segment; the records changed (0: the file is left as it is), or None
+    when the file went meanwhile (the loader deletes loaded segments)."""
+    seq = int(path.name[: -len(log.SUFFIX)])
+    frames: list[bytes] = []
+    changed = 0
+    try:
+        for pos, payload in log.read(slot_dir, Position(seq, 0), 1 << 62):
+            if pos.seq != seq:
+                break
+            if not payload:
+                continue
+            new = _scrub_record(payload, pattern)
+            changed += new != payload
+            frames.append(log.frame(new))
+    except FileNotFoundError:
+        return None
+    if not changed:
+        return 0
+    fresh = path.with_name(path.name + ".scrub")
+    try:
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, files.FILE_MODE)
+        try:
+            os.write(fd, b"".join(frames))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if not path.exists():
+            fresh.unlink()
+            return None
+        os.replace(fresh, path)
+        dir_fd = os.open(slot_dir, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            fresh.unlink()
+    return changed
+
+
+def _scrub_record(payload: bytes, pattern: re.Pattern[str]) -> bytes:
+    """The record with the identifiers scrubbed out of every string and byte string,
+    nested ones included (a raw body is bytes holding JSON)."""
+    try:
+        value = msgspec.msgpack.decode(payload)
+    except msgspec.DecodeError:
+        return payload
+    cleaned = scrub(value, pattern)
+    return payload if cleaned == value else msgspec.msgpack.encode(cleaned)
