@@ -228,6 +228,7 @@ def test_5000_slow_clients_do_not_stop_others_and_are_closed_after_the_timeout(s
 SLOWS = [
     ("nothing sent", b""),
     ("half a head", b"POST /mp/collect HTTP/1.1\r\nHost: t\r\n"),
+    ("half a head after a request", b"GET /openapi.json HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost"),
     (
         "a stalled body",
         b'POST /mp/collect?{query} HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{{"client',
