@@ -176,3 +176,27 @@ def test_keys_are_printed_on_the_first_start_only_and_the_data_dir_is_private(tm
             assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode)}"
     finally:
         _stop(proc)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "--format", "jsonl"],
+        ["export", "--format", "csv"],
+        ["export", "--format", "parquet"],
+        ["subject-export", "--user", "u-1"],
+    ],
+    ids=lambda a: " ".join(a[:3]),
+)
+def test_files_written_with_personal_data_are_the_owners_only(tmp_path, args):
+    from trackway.store.duck import DuckStore
+
+    data = tmp_path / "data"
+    DuckStore(data / "trackway.duckdb").close()
+    out = tmp_path / "out"
+    out.write_text("")
+    os.chmod(out, 0o644)  # an existing file is made private too
+    done = CliRunner().invoke(trackway_main, [*args, "-o", str(out), "--data", str(data)])
+    assert done.exit_code == 0, done.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert stat.S_IMODE((data / "trackway.duckdb").stat().st_mode) == 0o600
