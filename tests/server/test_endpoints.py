@@ -301,8 +301,14 @@ async def test_a_property_admin_token_reads_only_its_property(h):
     assert (await h.client.get("/api/events?property=other", headers=auth)).status_code == 403
     assert (await h.client.get("/api/events")).status_code == 401
     assert (await h.client.get("/api/events", headers={"Authorization": "Bearer nope"})).status_code == 401
-    other = await h.client.get("/api/failed_events", params={"token": h.keys("other")["admin_token"]})
-    assert other.status_code == 200
+    other_token = h.keys("other")["admin_token"]
+    other = await h.client.get("/api/failed_events", headers={"Authorization": f"Bearer {other_token}"})
+    assert other.status_code == 200, f"expected another property's token to read it, got {other.text}"
+    in_url = await h.client.get("/api/failed_events", params={"token": other_token})
+    assert in_url.status_code == 401, (
+        f"expected a token in the URL refused (it ends up in logs), got {in_url}"
+    )
+    assert "Authorization: Bearer" in in_url.json()["error"]
 
 
 async def test_client_ids_are_idempotent_per_property(h):
