@@ -563,7 +563,7 @@ class DuckStore(Store):
         file, and scrub the loaded log segments beside it (store/logscrub.py: the data
         dir's ``log/``, whose workers are asked to start new segments); returns what changed."""
         needles: set[str] = set()
-        with self._write:
+        with self._write, self.parallel():  # it scans every table: every CPU
             cur = self.cursor()
             cur.execute("BEGIN")
             try:
@@ -625,7 +625,8 @@ class DuckStore(Store):
         return True
 
     def subject(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:
-        return forget.subject(self.cursor(), user, email, prop)
+        with self.parallel():  # it scans every table
+            return forget.subject(self.cursor(), user, email, prop)
 
     def identity(self, value: str, prop: str | None = None) -> list[dict[str, Any]]:
         return state_tables.identity(self.cursor(), value, prop)
