@@ -7,6 +7,7 @@ after the timeouts; 5,000 of them do not keep others from being answered; past
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import json
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from uvicorn.server import ServerState
 
 from tests.support.server import Server, wait_for
 from trackway import settings
@@ -271,8 +273,155 @@ def test_worker_config_applies_the_settings():
     config = worker_config(lambda *a: None, server)
     assert issubclass(config.http, GuardedProtocol), f"expected the guarded protocol, got {config.http}"
     assert config.http.limits == Limits(16 * 1024, 8 * 1024, 100, 10.0, 10.0, 50)
-    assert (config.timeout_keep_alive, config.limit_concurrency) == (3, 51)
+    assert (config.timeout_keep_alive, config.limit_concurrency, config.ws) == (3, 51, "none")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     assert soft == hard or hard == resource.RLIM_INFINITY, (
         f"expected the soft limit raised to {hard}, got {soft}"
     )
+
+
+# -- the protocol in process, on a fake transport ------------------------------------------------
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.written = b""
+        self.closed = False
+        self.eof = False
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def write_eof(self) -> None:
+        self.eof = True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 5000), "sockname": ("127.0.0.1", 8080)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def ok_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def connect(server: dict[str, Any] | None = None) -> tuple[GuardedProtocol, FakeTransport, ServerState]:
+    base = {s.name: s.default for s in settings.SERVER}
+    config = worker_config(ok_app, base | (server or {}))
+    config.load()
+    state = ServerState()
+    proto = config.http_protocol_class(config=config, server_state=state, app_state={})
+    transport = FakeTransport()
+    proto.connection_made(transport)  # type: ignore[arg-type]
+    return proto, transport, state
+
+
+async def settle(state: ServerState) -> None:
+    for _ in range(100):
+        if not state.tasks:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"expected the requests answered, {len(state.tasks)} still running")
+
+
+# (name, what the client sends, settings, the answer's status line, whether the connection is closed)
+INPROC: list[tuple[str, list[bytes], dict[str, int], bytes, bool]] = [
+    ("served", [b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"], {}, b"HTTP/1.1 200 ", False),
+    (
+        "head over 1 kB in pieces",
+        [GET + b"X: " + b"a" * 600] * 2,
+        {"max_header_bytes": 1024},
+        b"HTTP/1.1 431 ",
+        True,
+    ),
+    (
+        "head over 1 kB at once",
+        [GET + b"X: " + b"a" * 2000 + b"\r\n\r\n"],
+        {"max_header_bytes": 1024},
+        b"HTTP/1.1 431 ",
+        True,
+    ),
+    ("3 headers of 2", [GET + b"A: 1\r\nB: 2\r\n\r\n"], {"max_headers": 2}, b"HTTP/1.1 431 ", True),
+    (
+        "URL over 100 bytes",
+        [b"GET /" + b"a" * 200 + b" HTTP/1.1\r\n\r\n"],
+        {"max_url_bytes": 100},
+        b"HTTP/1.1 414 ",
+        True,
+    ),
+    (
+        "upgrade served as HTTP",
+        [GET + b"Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n"],
+        {},
+        b"HTTP/1.1 200 ",
+        False,
+    ),
+    ("not HTTP", [b"\x16\x03\x01 hello\r\n\r\n"], {}, b"HTTP/1.1 400 ", True),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("chunks", "server", "status", "closed"), [c[1:] for c in INPROC], ids=[c[0] for c in INPROC]
+)
+async def test_the_protocol_answers(chunks, server, status, closed):
+    proto, transport, state = connect(server)
+    for chunk in chunks:
+        proto.data_received(chunk)
+    await settle(state)
+    assert transport.written.startswith(status), f"expected {status!r}, got {transport.written[:300]!r}"
+    assert (transport.closed or transport.eof) == closed, f"expected closed={closed}, got {vars(transport)}"
+    if status[9:12] in (b"431", b"414"):
+        body = json.loads(transport.written.partition(b"\r\n\r\n")[2])
+        assert body["error"].startswith("expected"), f"expected a JSON reason, got {body}"
+        proto.data_received(b"a" * protocol.LINGER_BYTES)  # what still comes is dropped, then closed
+        proto.data_received(b"a")
+        assert transport.closed, "expected the connection closed after LINGER_BYTES more"
+    proto.connection_lost(None)
+
+
+@pytest.mark.anyio
+async def test_at_the_concurrency_limit_a_request_is_a_json_503_with_retry_after():
+    proto, transport, state = connect({"max_connections": 2})
+    state.tasks.update(asyncio.ensure_future(asyncio.sleep(0)) for _ in range(3))
+    proto.data_received(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    head, _, body = transport.written.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503 ") and b"retry-after: 1" in head, f"expected a 503, got {head!r}"
+    assert "at its limit of 2 connections" in json.loads(body)["error"]
+    await asyncio.gather(*state.tasks)
+    proto.connection_lost(None)
+
+
+@pytest.mark.anyio
+async def test_the_sweeper_closes_a_slow_head_and_a_stalled_body_not_a_request_in_progress():
+    slow, slow_t, state = connect()
+    stalled, stalled_t, _ = connect()
+    stalled.data_received(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n12345")
+    busy, busy_t, _ = connect()
+    sweeper = type(slow).sweeper
+    assert sweeper is not None, "expected a sweeper made at the first connection"
+    later = asyncio.get_running_loop().time() + 11  # past both default timeouts (10 s)
+    sweeper.loop = type("Clock", (), {"time": lambda self: later, "call_later": sweeper.loop.call_later})()
+    sweeper.connections = {slow, stalled, busy}
+    busy._in_head = False  # answered by the app: neither waits on its client
+    sweeper.sweep()
+    sweeper._handle.cancel()
+    assert (slow_t.closed, stalled_t.closed, busy_t.closed) == (True, True, False), (
+        f"expected the slow head and the stalled body closed, got {sweeper.closed}"
+    )
+    assert sweeper.closed == {"header_timeout": 1, "body_timeout": 1, "evicted": 0}
+    await settle(state)
+    for proto in (slow, stalled, busy):
+        proto.connection_lost(None)

@@ -75,11 +75,12 @@ class _Rejected(Exception):
     """Raised in a parser callback to stop parsing a request that was answered 4xx."""
 
 
-def _answer(status: int, reason: bytes, message: str) -> bytes:
+def _answer(status: int, reason: bytes, message: str, *, retry: bool = False) -> bytes:
     body = msgspec.json.encode({"error": message})
     return (
-        b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
-        % (status, reason, len(body))
+        b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+        b"connection: close\r\n%s\r\n"
+        % (status, reason, len(body), b"retry-after: 1\r\n" if retry else b"")
         + body
     )
 
@@ -92,6 +93,9 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
+        # uvicorn's own check answers a text 503 and keeps the connection: ours answers JSON and closes
+        self._concurrency = self.limit_concurrency
+        self.limit_concurrency = None
         self._in_head = True  # waiting for a head: a new connection, or after a request's body
         self._head_bytes = 0  # bytes received since the head began
         self._head_start = 0.0  # loop time its first byte came (0: none yet, uvicorn's keep-alive applies)
@@ -108,7 +112,7 @@ class GuardedProtocol(HttpToolsProtocol):
             cls.sweeper = Sweeper(self.loop, self.connections, cls.limits)
         self._head_start = self.loop.time()  # a connection that never sends times out too
         if len(self.connections) > self.limits.max_connections and not self.sweeper_evict():
-            transport.write(_answer(503, b"Service Unavailable", "too many connections; retry"))
+            transport.write(_answer(503, b"Service Unavailable", "too many connections; retry", retry=True))
             transport.close()
 
     def sweeper_evict(self) -> bool:
@@ -139,10 +143,10 @@ class GuardedProtocol(HttpToolsProtocol):
             self._invalid()
             return
         except httptools.HttpParserUpgrade:
+            # no WebSocket here (ws="none"): the request is served as plain HTTP, without the
+            # warning uvicorn would log for each such request
             if self._should_upgrade():
                 self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
             return
         if self._in_head and self._head_bytes > self.limits.max_header_bytes:
             limit = self.limits.max_header_bytes
@@ -157,13 +161,13 @@ class GuardedProtocol(HttpToolsProtocol):
         self.logger.warning("Invalid HTTP request received.")
         self.send_400_response("Invalid HTTP request received.")
 
-    def _reject(self, status: int, reason: bytes, message: str) -> None:
+    def _reject(self, status: int, reason: bytes, message: str, *, retry: bool = False) -> None:
         """Answer ``status`` and close, dropping at most LINGER_BYTES more first (closing
         at once with unread data makes the kernel reset the connection, and the client
         would see that instead of the answer)."""
         if self.transport.is_closing():
             return
-        self.transport.write(_answer(status, reason, message))
+        self.transport.write(_answer(status, reason, message, retry=retry))
         self._lingering = LINGER_BYTES
         self._in_head = False
         self._last_data = self.loop.time()  # the sweeper closes it after body_timeout if it lingers
@@ -199,6 +203,15 @@ class GuardedProtocol(HttpToolsProtocol):
                 431,
                 b"Request Header Fields Too Large",
                 f"expected at most {limits.max_headers} header fields, got {len(self.headers)}; send fewer",
+            )
+            raise _Rejected
+        limit = self._concurrency
+        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+            self._reject(
+                503,
+                b"Service Unavailable",
+                f"the worker is at its limit of {limit - 1} connections or requests; retry after the delay",
+                retry=True,
             )
             raise _Rejected
         self._in_head = False
@@ -332,6 +345,7 @@ def worker_config(app: Any, server: dict[str, Any]) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         http=protocol_class(limits),
+        ws="none",  # no WebSocket endpoint: an Upgrade request is plain HTTP
         loop="uvloop",
         lifespan="on",
         access_log=False,
