@@ -245,3 +245,19 @@ async def test_loaded_log_segments_kept_by_keep_log_are_scrubbed_and_workers_ask
     assert [p for _, p in log.read(slot, log.Position(1, 0), 10) if p]  # still a readable log
     assert stat.S_IMODE(os.stat(slot / "000000000001.log").st_mode) == 0o600
     assert (tmp_path / "run" / "log-rotate").exists()
+
+
+async def test_forget_by_email_finds_a_guest_whose_datalayer_user_data_holds_it(hf):
+    body = {
+        "key": hf.keys()["collect_key"],
+        "anonymous_id": "guest-5",
+        "events": [{"event": "page_view", "user_data": {"email": EMAIL, "first_name": NAME}}],
+    }
+    assert (await hf.client.post("/collect", json=body)).status_code == 200
+    await hf.load()
+    report = hf.store.forget(None, NORMAL)
+    assert report["people"] == 1 and report["events"] == 1, report
+    [(anonymous, properties)] = (
+        hf.store.cursor().execute("SELECT anonymous_id, properties FROM events").fetchall()
+    )
+    assert anonymous.startswith("forgotten-") and EMAIL not in properties and NAME not in properties

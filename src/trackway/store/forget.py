@@ -206,9 +206,11 @@ def find_people(
             found.add((r["property"], r["person_id"]))
     if email:
         # The person whose events carry the email (any form) in their traits, context
-        # (GA4 MP user_data, page_location) or extras (a dataLayer user_data), not only
-        # in user.email.
-        cond, params = _match_sql(forms(email), "concat_ws(' ', t.user, t.context, t.extras)")
+        # (GA4 MP user_data), extras or a dataLayer user_data, not only in user.email;
+        # an email elsewhere (a page_location) is scrubbed but names nobody.
+        cond, params = _match_sql(
+            forms(email), "concat_ws(' ', t.user, t.context, t.extras, t.properties->'user_data')"
+        )
         query = (
             "SELECT DISTINCT property, person_id FROM event_persons WHERE person_id IS NOT NULL AND seq IN "
             f"(SELECT seq FROM events t WHERE {cond})" + where_p
