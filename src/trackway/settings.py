@@ -108,7 +108,9 @@ SERVER: tuple[Setting, ...] = (
         "keep_log",
         bool,
         False,
-        "Keep log files after they are loaded into the store (an audit trail; costs disk).",
+        "Keep log files after they are loaded into the store (an audit trail; costs disk). They hold "
+        "the raw requests, personal data included: `trackway forget` rewrites the loaded ones without "
+        "the person's identifiers (docs/people.md).",
     ),
     Setting(
         "loader_batch",
