@@ -94,8 +94,12 @@ class GuardedProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         # uvicorn's own check answers a text 503 and keeps the connection: ours answers JSON and closes
-        self._concurrency = self.limit_concurrency
+        self._concurrency: int = self.limit_concurrency or 1 << 62
         self.limit_concurrency = None
+        limits = self.limits
+        self._max_head = limits.max_header_bytes
+        self._max_url = limits.max_url_bytes
+        self._max_headers = limits.max_headers
         self._in_head = True  # waiting for a head: a new connection, or after a request's body
         self._head_bytes = 0  # bytes received since the head began
         self._head_start = 0.0  # loop time its first byte came (0: none yet, uvicorn's keep-alive applies)
@@ -179,47 +183,57 @@ class GuardedProtocol(HttpToolsProtocol):
     # -- parser callbacks ----------------------------------------------------------------------------
 
     def on_headers_complete(self) -> None:
+        # one test for all the limits (the request path is hot); _refuse says which
+        if (
+            self._head_bytes > self._max_head
+            or len(self.url) > self._max_url
+            or len(self.headers) > self._max_headers
+            or len(self.connections) >= self._concurrency
+            or len(self.tasks) >= self._concurrency
+        ) and self._refuse():
+            raise _Rejected
+        self._in_head = False
+        self._last_data = self.loop.time()
+        _base_headers_complete(self)
+
+    def _refuse(self) -> bool:
+        """Answer the request whose head is complete if it is over a limit; False if not."""
         limits = self.limits
-        # A head that came in one read with its body is counted here (rarely: only when
-        # the read was over the limit).
         if self._head_bytes > limits.max_header_bytes and self._head_size() > limits.max_header_bytes:
+            # a head that came in one read with its body (the read was over the limit)
             self._reject(
                 431,
                 b"Request Header Fields Too Large",
                 f"expected a request line and headers of at most {limits.max_header_bytes} bytes, "
                 f"got {self._head_size()}; send less in headers and cookies (the body has room)",
             )
-            raise _Rejected
-        if len(self.url) > limits.max_url_bytes:
+        elif len(self.url) > limits.max_url_bytes:
             self._reject(
                 414,
                 b"URI Too Long",
                 f"expected a URL of at most {limits.max_url_bytes} bytes, got {len(self.url)}; "
                 "send the data in the body",
             )
-            raise _Rejected
-        if len(self.headers) > limits.max_headers:
+        elif len(self.headers) > limits.max_headers:
             self._reject(
                 431,
                 b"Request Header Fields Too Large",
                 f"expected at most {limits.max_headers} header fields, got {len(self.headers)}; send fewer",
             )
-            raise _Rejected
-        limit = self._concurrency
-        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+        elif len(self.connections) >= self._concurrency or len(self.tasks) >= self._concurrency:
             self._reject(
                 503,
                 b"Service Unavailable",
-                f"the worker is at its limit of {limit - 1} connections or requests; retry after the delay",
+                f"the worker is at its limit of {self._concurrency - 1} connections or requests; "
+                "retry after the delay",
                 retry=True,
             )
-            raise _Rejected
-        self._in_head = False
-        self._last_data = self.loop.time()
-        super().on_headers_complete()
+        else:
+            return False
+        return True
 
     def on_message_complete(self) -> None:
-        super().on_message_complete()
+        _base_message_complete(self)
         self._in_head = True
         self._head_bytes = 0
         self._head_start = 0.0
@@ -305,6 +319,10 @@ class Sweeper:
             min(excess, len(waiting)),
         )
         return True
+
+
+_base_headers_complete = HttpToolsProtocol.on_headers_complete
+_base_message_complete = HttpToolsProtocol.on_message_complete
 
 
 def protocol_class(limits: Limits) -> type[GuardedProtocol]:
