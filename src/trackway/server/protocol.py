@@ -162,8 +162,12 @@ class GuardedProtocol(HttpToolsProtocol):
             )
 
     def _invalid(self) -> None:
-        self.logger.warning("Invalid HTTP request received.")
-        self.send_400_response("Invalid HTTP request received.")
+        """Not HTTP/1.1 that httptools can parse: a JSON 400 and close (uvicorn's is text,
+        and logs a warning per request, which a client could use to fill the log)."""
+        if not self.transport.is_closing():
+            message = "expected an HTTP/1.1 request, got bytes that do not parse as one"
+            self.transport.write(_answer(400, b"Bad Request", message))
+            self.transport.close()
 
     def _reject(self, status: int, reason: bytes, message: str, *, retry: bool = False) -> None:
         """Answer ``status`` and close, dropping at most LINGER_BYTES more first (closing
