@@ -356,3 +356,40 @@ def test_data_end_ignores_the_zeros_ahead_of_the_data(tmp_path, content, start, 
     path = tmp_path / "f.log"
     path.write_bytes(content)
     assert log.data_end(path, start) == expected
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["between commits", "during a commit"])
+def test_roll_starts_a_new_segment_at_once_or_after_the_commit_under_way(tmp_path, busy):
+    """A forget asks workers to roll (run/log-rotate) so the segment holding raw requests
+    is finished and can be scrubbed; a commit under way finishes in the old file first."""
+
+    async def run():
+        writer = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=100)
+        try:
+            writer.roll()  # an empty segment is never rolled
+            await writer.append(b"first")
+            if busy:
+                pending = writer.append(b"second")  # scheduled, not yet written
+                writer.roll()
+                await pending
+            else:
+                writer.roll()
+            await writer.append(b"third")
+        finally:
+            writer.close()
+
+    asyncio.run(run())
+    assert log.segments(tmp_path) == [1, 2]
+    first = [r for p, r in records(tmp_path) if r and p.seq == 1]
+    assert first == ([b"first", b"second"] if busy else [b"first"])
+    assert payloads(tmp_path)[-1] == b"third"
+
+
+def test_a_rotation_request_is_seen_once_per_segment(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    assert not log.rotation_requested(run, 0.0)  # no request yet
+    (run / log.ROTATE).write_text("now")
+    stamp = (run / log.ROTATE).stat().st_mtime
+    assert log.rotation_requested(run, stamp - 1)  # asked after the segment was opened
+    assert not log.rotation_requested(run, stamp + 1)  # the segment opened after the request

@@ -232,7 +232,8 @@ async def test_loaded_log_segments_kept_by_keep_log_are_scrubbed_and_workers_ask
     )
     theirs = _record(anonymous_id="someone-else", properties={"marker": "kept"})
     (slot / "000000000001.log").write_bytes(mine + theirs)
-    (slot / "000000000002.log").write_bytes(b"")  # the segment its worker writes now
+    # The segment its worker writes now (an empty one holds nothing to wait for).
+    (slot / "000000000002.log").write_bytes(_record(anonymous_id="later", properties={"marker": "later"}))
     Loader(tmp_path / "log", hf.store, lambda: hf.cfg, keep_log=True).catch_up()
     segment = (slot / "000000000001.log").read_bytes()
     assert quote_plus(EMAIL).encode() in segment  # the test can fail

@@ -82,6 +82,19 @@ class CommitFailed(OSError):
     """The write or the ``fdatasync`` of a commit failed: its records are not durable."""
 
 
+ROTATE = "log-rotate"  # run/log-rotate: touched when a forget wants every worker on a new segment
+
+
+def rotation_requested(run_dir: Path, since: float) -> bool:
+    """Whether a new segment was asked for (``run/log-rotate`` touched) after ``since``,
+    the wall time the current segment was opened. One stat: for a worker's once-a-second
+    housekeeping, never per request."""
+    try:
+        return (run_dir / ROTATE).stat().st_mtime > since
+    except OSError:
+        return False
+
+
 def frame(payload: bytes) -> bytes:
     return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
 
@@ -200,6 +213,8 @@ class LogWriter:
         self._abandoned = (0, 0)  # (seq, committed end) of a file left after a failed cut-back
         self._open_failures = 0
         self._retry_open_at = 0.0  # no new file before this (monotonic), after a failed open
+        self._roll_asked = False  # start a new segment at the next chance (roll())
+        self.opened_at = 0.0  # wall time the current segment was opened
         self._map = self._open_mark()
         self._open_next()
 
@@ -250,6 +265,8 @@ class LogWriter:
             raise
         self._fd = fd
         self._file = object()
+        self._roll_asked = False
+        self.opened_at = time.time()
         self._seq = seq
         self._size = 0
         self._allocated = 0
@@ -363,7 +380,7 @@ class LogWriter:
         else:
             self._committed = self._size
             self._publish()
-            if self._size >= self.segment_bytes:
+            if self._size >= self.segment_bytes or self._roll_asked:
                 with contextlib.suppress(OSError):  # if it fails, the next commit tries again
                     self._reopen()
         self._account(len(batch), size, time.perf_counter() - start, error)
@@ -374,6 +391,19 @@ class LogWriter:
                 f.set_result(None)
             else:
                 f.set_exception(CommitFailed(f"the log write failed: {error}"))
+
+    def roll(self) -> None:
+        """Start a new segment before this one is full: a forget asks for it, so that the
+        segment holding the person's raw requests is finished and can be scrubbed
+        (store/logscrub.py). Between commits it rolls at once; while a commit is under
+        way, right after that commit completes. An empty segment is not rolled."""
+        if self._closed or self._fd < 0 or self._size == 0:
+            return
+        if self._inflight is not None or self._scheduled or self._pending:
+            self._roll_asked = True
+            return
+        with contextlib.suppress(OSError):  # if it fails, the next commit opens one
+            self._reopen()
 
     def _put(self, data: bytes) -> None:
         """Write ``data`` after the data, over the zeros laid ahead (more first if needed)."""

@@ -27,6 +27,7 @@ from trackway.ingest.loader import Loader, retry_quarantined
 from trackway.ingest.replay import replay
 from trackway.reports import render
 from trackway.server.http import HttpError, Receive, Request, Scope, Send, respond_json
+from trackway.store import logscrub
 from trackway.store.base import Query, Store, json_form
 from trackway.timeparse import parse_time
 
@@ -154,6 +155,9 @@ class Admin:
     async def forget(self, request: Request, scope: str) -> Any:
         user, email, prop = self._person(_json_body(request.body), scope)
         loader = getattr(self, "loader", None)
+        path = getattr(self.store, "path", None)
+        if loader is not None and path is not None:  # the segments workers write are finished first
+            await asyncio.to_thread(logscrub.roll_workers, loader.root, path.parent / "run")
         if loader is not None:  # what the log holds of the person is in the store first
             await asyncio.to_thread(loader.catch_up)
         return await asyncio.to_thread(self.store.forget, user, email, prop)

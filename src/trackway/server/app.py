@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from trackway import config as configuration
 from trackway.config import Config
 from trackway.errors import ConfigError
-from trackway.ingest import records
+from trackway.ingest import log, records
 from trackway.ingest.log import CommitFailed, LogClosed, LogWriter, Overloaded
 from trackway.server import metrics
 from trackway.server.http import ClientGone, HttpError, Receive, Request, Scope, Send, remember, respond_json
@@ -272,6 +272,8 @@ async def _publish_metrics(collector: Collector) -> None:
     while True:
         with contextlib.suppress(OSError):
             metrics.write(directory, collector.name, collector.snapshot())
+        if log.rotation_requested(collector.run_dir, collector.writer.opened_at):
+            collector.writer.roll()  # a forget waits for this segment to be finished
         await asyncio.sleep(1.0)
 
 

@@ -14,8 +14,8 @@ or for good with ``keep_log``. After the store forgot a person:
   run the same forget again once it rolled, which scrubs it; the report names the
   segments still being written).
 
-The worker side of the rotation (a check of :func:`rotation_requested` in the log
-writer) belongs to ``ingest/log.py``.
+The worker side of the rotation (:func:`trackway.ingest.log.rotation_requested`, checked
+once a second, and :meth:`~trackway.ingest.log.LogWriter.roll`) is in ``ingest/log.py``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from trackway.ingest.log import Position
 from trackway.store import files
 from trackway.store.forget import scrub
 
-ROTATE = "log-rotate"  # run/log-rotate: written when a forget wants every worker on a new segment
+ROTATE = log.ROTATE
 
 
 def request_rotation(run_dir: Path) -> float:
@@ -48,11 +48,36 @@ def request_rotation(run_dir: Path) -> float:
     return now
 
 
-def rotation_requested(run_dir: Path, since: float) -> bool:
-    """Whether a rotation was asked for after ``since`` (a wall time: when the worker
-    opened its current segment). For the log writer to call at most once a second."""
+def roll_workers(root: Path, run_dir: Path, timeout: float = 5.0) -> list[str]:
+    """Ask the running workers for new segments and wait, at most ``timeout`` seconds,
+    until each has left the segment it was writing (a worker looks once a second), so
+    that a forget finds every raw request finished, loadable and scrubbable. A slot is
+    a running worker's when ``run/<slot>.pid`` exists (server/supervisor.py). Returns
+    the slots that did not roll in time (their segment is reported as waiting)."""
+    writing: dict[str, int] = {}
+    for pid_file in run_dir.glob("w*.pid"):
+        slot = pid_file.stem
+        seqs = log.segments(root / slot)
+        if seqs:
+            writing[slot] = seqs[-1]
+    if not writing:
+        return []
+    request_rotation(run_dir)
+    deadline = time.monotonic() + timeout
+    while True:
+        writing = {
+            slot: seq
+            for slot, seq in writing.items()
+            if log.segments(root / slot)[-1:] == [seq] and _holds_data(root / slot / log.segment_name(seq))
+        }
+        if not writing or time.monotonic() >= deadline:
+            return sorted(writing)
+        time.sleep(0.1)
+
+
+def _holds_data(path: Path) -> bool:
     try:
-        return (run_dir / ROTATE).stat().st_mtime > since
+        return log.data_end(path) > 0
     except OSError:
         return False
 
@@ -77,7 +102,9 @@ def scrub_log(root: Path, loaded: dict[str, Position], pattern: re.Pattern[str] 
         report["waiting"] += [
             f"{slot_dir.name}/{log.segment_name(s)}"
             for s in log.segments(slot_dir)
-            if log.segment_name(s) not in done and (position is None or s >= position.seq)
+            if log.segment_name(s) not in done
+            and (position is None or s >= position.seq)
+            and _holds_data(slot_dir / log.segment_name(s))  # a new, empty segment holds nothing
         ]
     return report
 
