@@ -83,7 +83,7 @@ async def harness(
         return holder["cfg"]
 
     loader = Loader(root / "log", store, current)
-    admin = make_admin_app(Admin(store, current))
+    admin = make_admin_app(Admin(store, current, loader.lag_bytes, loader=loader))
     forward = client_forward(httpx.AsyncClient(transport=httpx.ASGITransport(admin), base_url="http://store"))
     collector = Collector(cfg, writer, forward=forward, run_dir=root / "run")
     client = httpx.AsyncClient(

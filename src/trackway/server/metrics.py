@@ -38,6 +38,10 @@ HELP = {
     "trackway_queue_depth": ("gauge", "Log records waiting for the disk, summed over workers."),
     "trackway_log_lag_bytes": ("gauge", "Bytes of log acknowledged but not yet loaded into the store."),
     "trackway_overloaded_total": ("counter", "Requests answered 503 because the commit queue was full."),
+    "trackway_commit_failures_total": (
+        "counter",
+        "Log commits that failed (a write or fdatasync error); their requests were answered 503.",
+    ),
     "trackway_quarantined_records": (
         "gauge",
         "Log records the loader could not load, waiting in the quarantine (`trackway quarantine list`).",

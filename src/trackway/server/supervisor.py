@@ -386,7 +386,7 @@ class Supervisor:
         loader_thread.start()
         admin = uvicorn.Server(
             uvicorn.Config(
-                make_admin_app(Admin(self.store, self.config, self.loader.lag_bytes)),
+                make_admin_app(Admin(self.store, self.config, self.loader.lag_bytes, loader=self.loader)),
                 uds=str(self.paths.socket),
                 lifespan="on",
                 access_log=False,

@@ -442,11 +442,12 @@ class DuckStore(Store):
         """Whether the store's path still names the file this process has open (one stat:
         cheap enough for every batch). Deleted or replaced, what is loaded goes into a
         file nobody will open again."""
-        if self.path is None or self._identity is None:
-            return None
-        now = _file_identity(self.path)
-        if now == self._identity:
-            return None
+        with self._write:  # a forget's rewrite replaces the file and its identity under this lock
+            if self.path is None or self._identity is None:
+                return None
+            now = _file_identity(self.path)
+            if now == self._identity:
+                return None
         what = "was deleted" if now is None else "was replaced by another file"
         return (
             f"the store {self.path} {what} while the server had it open: loading stopped (what it "
