@@ -13,6 +13,8 @@ cursor); the event loop stays free for other requests.
 from __future__ import annotations
 
 import asyncio
+import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -30,6 +32,8 @@ from trackway.server.http import HttpError, Receive, Request, Scope, Send, respo
 from trackway.store import logscrub
 from trackway.store.base import Query, Store, json_form
 from trackway.timeparse import parse_time
+
+logger = logging.getLogger("trackway.admin")
 
 ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
 SCOPE_HEADER = b"x-trackway-scope"
@@ -111,13 +115,13 @@ class Admin:
 
     async def replay(self, request: Request, scope: str) -> Any:
         body = _json_body(request.body) if request.body else {}
-        prop = body.get("property")
+        prop = _text(body, "property")
         if scope != "*":
             prop = scope
         query = Query(
             property=prop,
-            names=tuple(c for c in [body.get("code")] if c),
-            since=_time(body.get("since")),
+            names=tuple(c for c in [_text(body, "code")] if c),
+            since=_time(_text(body, "since")),
             limit=1 << 62,
         )
         report = await asyncio.to_thread(replay, self.store, self.config(), query)
@@ -142,10 +146,10 @@ class Admin:
         return {"events": events}
 
     def _person(self, values: dict[str, Any], scope: str) -> tuple[str | None, str | None, str | None]:
-        user, email = values.get("user") or None, values.get("email") or None
+        user, email = _text(values, "user") or None, _text(values, "email") or None
         if not user and not email:
             raise HttpError(400, "expected a user id (user) or an email (email), got neither")
-        prop = values.get("property") or None
+        prop = _text(values, "property") or None
         if scope != "*":
             if prop not in (None, scope):
                 raise HttpError(403, f"this admin token acts on the property {scope!r} only, not {prop!r}")
@@ -276,6 +280,16 @@ def _json_body(body: bytes) -> dict[str, Any]:
     return value
 
 
+def _text(values: dict[str, Any], key: str) -> str | None:
+    """``values[key]`` as a string (None when absent); 400 for any other JSON type."""
+    value = values.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise HttpError(
+        400, f'expected {key} as a string, got {_short(value)}; send it as text, e.g. "{key}": "..."'
+    )
+
+
 def make_admin_app(admin: Admin) -> ASGI:
     routes = admin.routes()
 
@@ -305,5 +319,13 @@ def make_admin_app(admin: Admin) -> ASGI:
             await respond_json(send, 400, {"error": str(exc)})
         except TrackwayError as exc:
             await respond_json(send, 400, {"error": str(exc)})
+        except Exception:  # a bug: answered, logged once with an id, and the store keeps serving
+            ref = uuid.uuid4().hex[:12]
+            logger.exception("admin API %s %s failed (error id %s)", request.method, request.path, ref)
+            await respond_json(
+                send,
+                500,
+                {"error": f"the store failed on this request (error id {ref}); its log has the details"},
+            )
 
     return app

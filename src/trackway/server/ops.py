@@ -166,7 +166,16 @@ async def api(c: Collector, request: Request, send: Send) -> int:
             405, f"expected GET on {request.path}, got {request.method}", headers=[(b"allow", b"GET")]
         )
     scope = admin_scope(c, request)
-    return await c.forward(request, send, scope)
+    try:
+        return await c.forward(request, send, scope)
+    except httpx.HTTPError as exc:  # the store process is restarting, stopped, or too busy
+        raise HttpError(
+            503,
+            f"expected the store process to answer {request.path}, got {type(exc).__name__}; "
+            "the events acknowledged are safe in the log: retry shortly, and check `trackway serve`'s "
+            "output if it lasts",
+            headers=[(b"retry-after", b"5")],
+        ) from None
 
 
 def uds_forward(socket_path: str) -> Callable[[Request, Send | None, str], Awaitable[int]]:
