@@ -1,0 +1,138 @@
+"""The attacks of issue 12 on the request path, and those the fuzzers found, each
+through the whole path (tests/fuzz/harness.py): no 5xx, nothing escapes the app, the
+loader loads it (lag 0 after), reports and export run, and an acknowledged request that
+writes is found stored (events, failed_events or a quarantine). Their CPU time is
+written to /tmp/fuzz-findings.md when over a second, never asserted."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.fuzz import findings
+from tests.fuzz.harness import ADMIN_TOKEN, Pipeline, Req
+
+DEEP = 1_000
+NEST = "[" * DEEP + "]" * DEEP
+DIGITS = "1" * 5_000
+JSON = ((b"content-type", b"application/json"),)
+WRITERS = ("/mp/collect", "/events", "/events/batch", "/watch/event", "/collect")  # a 2xx there is stored
+
+
+def mp(params: str, user: str = '"u-1"') -> str:
+    return f'{{"client_id":"1.2","user_id":{user},"events":[{{"name":"purchase","params":{params}}}]}}'
+
+
+def purchase(quantity: str = "1", value: str = "10") -> str:
+    item = f'{{"item_id":"SKU_1","price":10,"quantity":{quantity}}}'
+    return f'{{"transaction_id":"T1","currency":"EUR","value":{value},"items":[{item}]}}'
+
+
+def ca(timestamp: str = "1700000000000", extra: str = "") -> str:
+    user = '{"id":"u1","email":"a@b.fr","consent_categories":[1]}'
+    context = f'{{"event_id":"e-1","event_timestamp":{timestamp}}}'
+    return f'{{"event_name":"search","search_term":"t"{extra},"user":{user},"context":{context}}}'
+
+
+def collect(key: str, payload: str) -> str:
+    return f'{{"key":"{key}","anonymous_id":"a1","events":[{payload}]}}'
+
+
+Attack = Callable[[dict[str, str]], Req]
+
+
+def _mp(body: str, path: str = "/mp/collect", headers: tuple[tuple[bytes, bytes], ...] = JSON) -> Attack:
+    def build(k: dict[str, str]) -> Req:
+        query = f"measurement_id={k['ga4_measurement_id']}&api_secret={k['ga4_api_secret']}"
+        raw = body.encode("utf-8", "surrogatepass")
+        return Req("POST", path, query.encode(), headers, gzip.compress(raw) if headers != JSON else raw)
+
+    return build
+
+
+def _ca(body: str, path: str = "/events") -> Attack:
+    def build(k: dict[str, str]) -> Req:
+        query = f"tc_s={k['commanders_act_site']}&token={k['commanders_act_token']}"
+        return Req("POST", path, query.encode(), JSON, body.encode())
+
+    return build
+
+
+def _collect(payload: str) -> Attack:
+    return lambda k: Req("POST", "/collect", b"", JSON, collect(k["collect_key"], payload).encode())
+
+
+def _convead(data: str, guest: str = "g1") -> Attack:
+    def build(k: dict[str, str]) -> Req:
+        body = f"app_key={k['convead_app_key']}&guest_uid={guest}&data={data}"
+        return Req(
+            "POST",
+            "/watch/event",
+            b"",
+            ((b"content-type", b"application/x-www-form-urlencoded"),),
+            body.encode(),
+        )
+
+    return build
+
+
+def _api(path: str, query: str) -> Attack:
+    return lambda k: Req("GET", path, query.encode(), ((b"authorization", f"Bearer {ADMIN_TOKEN}".encode()),))
+
+
+GZIP = ((b"content-type", b"application/json"), (b"content-encoding", b"gzip"))
+ATTACKS: dict[str, Attack] = {
+    "mp lone surrogate user_id": _mp(mp(purchase(), user='"\\udc00"')),
+    "mp 1,000-level nesting": _mp(mp(f'{{"deep":{NEST}}}')),
+    'mp "quantity":"1e9999"': _mp(mp(purchase(quantity='"1e9999"'))),
+    "mp 5,000-digit integer": _mp(mp(purchase(value=DIGITS))),
+    "mp 5,000-digit quantity": _mp(mp(purchase(quantity=DIGITS))),
+    "mp quantity 1e1000000": _mp(mp(purchase(quantity="1e1000000"))),
+    "mp NaN and Infinity literals": _mp(mp(purchase(quantity="NaN", value="Infinity"))),
+    "mp lone surrogate, gzip": _mp(mp(purchase(), user='"\\udc00"'), headers=GZIP),
+    "debug mp quantity 1e1000000": _mp(mp(purchase(quantity="1e1000000")), path="/debug/mp/collect"),
+    "debug mp 1,000-level nesting": _mp(mp(f'{{"deep":{NEST}}}'), path="/debug/mp/collect"),
+    "debug mp 5,000-digit integer": _mp(mp(purchase(value=DIGITS)), path="/debug/mp/collect"),
+    'ca context.event_timestamp "1e9999"': _ca(ca(timestamp='"1e9999"')),
+    "ca 1,000-level nesting": _ca(ca(extra=f',"deep":{NEST}')),
+    "ca lone surrogate": _ca(ca(extra=',"search_term2":"\\udc00"').replace('"u1"', '"\\udc00"')),
+    "ca 5,000-digit value": _ca(ca(extra=f',"value":{DIGITS}')),
+    "ca batch 1,000-level nesting": _ca('{"batch":[' + ca(extra=',"deep":' + NEST) + "]}", "/events/batch"),
+    'ca batch "1e9999" timestamp': _ca('{"batch":[' + ca(timestamp='"1e9999"') + "]}", "/events/batch"),
+    "collect 1,000-level nesting": _collect(NEST),
+    "collect nested gtm payload": _collect(f'{{"event":"purchase","ecommerce":{{"items":{NEST}}}}}'),
+    "collect quantity 1e1000000": _collect(
+        f'{{"event":"purchase","ecommerce":{purchase(quantity="1e1000000")}}}'
+    ),
+    "collect 5,000-digit value": _collect(f'{{"event":"purchase","ecommerce":{purchase(value=DIGITS)}}}'),
+    "collect lone surrogate": _collect('{"event":"search","search_term":"\\udc00"}'),
+    "convead lone surrogate guest": _convead(
+        '{"type":"view_product","properties":{"product_id":"1"}}', "%ED%B0%80"
+    ),
+    "convead 1,000-level nesting": _convead(
+        '{"type":"view_product","properties":' + "%5B" * DEEP + "%5D" * DEEP + "}"
+    ),
+    "convead qnt 1e9999": _convead('{"type":"add_to_cart","properties":{"product_id":"1","qnt":"1e9999"}}'),
+    "funnel with 600 steps": _api("/api/reports/funnel", "steps=" + ",".join(f"s{n}" for n in range(600))),
+}
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    p = Pipeline(tmp_path_factory.mktemp("attacks"))
+    yield p
+    p.shutdown()
+
+
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_the_attack_breaks_nothing(pipeline: Pipeline, name: str) -> None:
+    out = pipeline.send(ATTACKS[name](pipeline.keys()))
+    findings.tally("attacks", out.req.path, out)
+    findings.note(out, f"attack test: {name}")
+    tails = "\n".join("\n".join(t.strip().splitlines()[-4:]) for t in out.tracebacks())
+    assert not out.problems(), f"{name}: {'; '.join(out.problems())} (status {out.status})\n{tails}"
+    if out.acknowledged and out.req.path in WRITERS:
+        kept = out.events + out.failed + out.quarantined
+        assert kept >= 1, f"{name}: acknowledged {out.status} but nothing stored"
