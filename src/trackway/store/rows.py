@@ -10,7 +10,7 @@ beyond 64 bits is stored as NULL with its exact value in ``extras["$exact"]``, a
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
@@ -22,6 +22,7 @@ SCALE = 9
 _Q = Decimal(1).scaleb(-SCALE)
 _LIMIT = Decimal(10) ** (38 - SCALE)
 _INT64 = 2**63
+_WIDE = Context(prec=38)  # the default 28 digits raise in quantize from 10^19 up (10^19 + 9 decimals)
 DEC = pa.decimal128(38, SCALE)
 TS = pa.timestamp("us", tz="UTC")
 
@@ -83,7 +84,7 @@ _json_decode = msgspec.json.Decoder(float_hook=Decimal)
 def _holds(value: Decimal) -> bool:
     """Whether DECIMAL(38, 9) holds ``value`` exactly (the common case, checked inline)."""
     try:
-        return abs(value) < _LIMIT and value.quantize(_Q) == value
+        return value.copy_abs() < _LIMIT and value.quantize(_Q, context=_WIDE) == value  # abs() rounds to 28
     except InvalidOperation:
         return False
 
