@@ -26,7 +26,7 @@ import msgspec
 from trackway import config as configuration
 from trackway import reports
 from trackway.ingest.loader import Loader
-from trackway.ingest.log import LogWriter
+from trackway.ingest.writer import LogWriter
 from trackway.reports import render
 from trackway.server.admin import Admin, make_admin_app
 from trackway.server.app import Collector

@@ -10,7 +10,9 @@ import os
 import pytest
 
 from trackway.ingest import log
-from trackway.ingest.log import LogWriter, Overloaded, Position
+from trackway.ingest import writer as writer_module
+from trackway.ingest.log import Position
+from trackway.ingest.writer import LogWriter, Overloaded
 
 START = Position(0, 0)
 
@@ -215,9 +217,9 @@ def test_a_failed_commits_records_are_never_read(tmp_path, monkeypatch, cut):
             if cut != "ftruncate":
                 monkeypatch.setattr(os, "ftruncate", _raise)
             if cut == "abandon":
-                monkeypatch.setattr(log, "_write_all", _raise)
+                monkeypatch.setattr(writer_module, "_write_all", _raise)
             held.answer(OSError(errno.EIO, "Input/output error"))
-            with pytest.raises(log.CommitFailed):
+            with pytest.raises(writer_module.CommitFailed):
                 await failed
             after_failure = payloads(tmp_path)
             monkeypatch.undo()

@@ -14,8 +14,8 @@ import pytest
 
 from tests.support.server import process_state
 from trackway.ingest import log
-from trackway.ingest.log import LogWriter
 from trackway.ingest.syncer import Syncer
+from trackway.ingest.writer import LogWriter
 
 
 def _gone_within(pid: int, seconds: float) -> bool:
@@ -137,7 +137,7 @@ def test_the_helper_ignores_sigterm_and_exits_when_the_writer_closes(tmp_path):
 WORKER = """
 import asyncio, os, signal, sys
 from pathlib import Path
-from trackway.ingest.log import LogWriter
+from trackway.ingest.writer import LogWriter
 
 async def main():
     writer = LogWriter(Path(sys.argv[1]), segment_bytes=1 << 20, max_pending=10)

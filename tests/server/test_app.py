@@ -7,7 +7,7 @@ import os
 import pytest
 
 from trackway import config as configuration
-from trackway.ingest.log import LogWriter
+from trackway.ingest.writer import LogWriter
 from trackway.server import app, http
 from trackway.server.app import Collector
 

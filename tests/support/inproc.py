@@ -14,7 +14,7 @@ import httpx
 from trackway import config as configuration
 from trackway.config import Config
 from trackway.ingest.loader import Loader
-from trackway.ingest.log import LogWriter
+from trackway.ingest.writer import LogWriter
 from trackway.server.admin import Admin, make_admin_app
 from trackway.server.app import Collector
 from trackway.server.ops import client_forward

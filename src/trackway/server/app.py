@@ -20,7 +20,7 @@ from trackway import config as configuration
 from trackway.config import Config
 from trackway.errors import ConfigError
 from trackway.ingest import log, records
-from trackway.ingest.log import CommitFailed, LogClosed, LogWriter, Overloaded
+from trackway.ingest.writer import CommitFailed, LogClosed, LogWriter, Overloaded
 from trackway.server import metrics
 from trackway.server.http import ClientGone, HttpError, Receive, Request, Scope, Send, remember, respond_json
 

@@ -200,7 +200,7 @@ def worker_main(
     configuration the store process last validated, used if the file is bad now;
     ``parent``: the store process's pid (the worker stops when it dies)."""
     _die_with(parent)
-    from trackway.ingest.log import LogWriter
+    from trackway.ingest.writer import LogWriter
     from trackway.server.app import Collector
     from trackway.server.ops import uds_forward
     from trackway.server.protocol import worker_config

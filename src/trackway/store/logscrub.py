@@ -15,7 +15,7 @@ or for good with ``keep_log``. After the store forgot a person:
   segments still being written).
 
 The worker side of the rotation (:func:`trackway.ingest.log.rotation_requested`, checked
-once a second, and :meth:`~trackway.ingest.log.LogWriter.roll`) is in ``ingest/log.py``.
+once a second, and :meth:`~trackway.ingest.writer.LogWriter.roll`) is in ``ingest/``.
 """
 
 from __future__ import annotations
