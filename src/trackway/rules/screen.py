@@ -63,37 +63,23 @@ def screen(payload: Any, issues: Issues) -> tuple[Any, bool]:
                 f"at {_render(path)}; no tracking payload nests this deep: send the payload flat",
             )
             return payload, False
-        if type(value) is dict:
-            for key, x in value.items():
-                tx = type(x)
-                if tx is str:
-                    if not x.isascii() and search(x):
-                        _replaced((path, key), "string", issues)
-                        repair = True
-                elif tx is dict or tx is list:
-                    push((x, (path, key), depth + 1))
-                elif (tx is int and not _INT_LOW < x < _INT_HIGH) or (
-                    (tx is Decimal or tx is float) and _unreadable(x)
-                ):
-                    issues.error((path, key), *unreadable_number(x, number_problem(x) or NOT_FINITE))
-                    rejected = True
-                if type(key) is str and not key.isascii() and search(key):
-                    _replaced((path, printable(key)), "key", issues)
+        keyed = type(value) is dict
+        for key, x in value.items() if keyed else enumerate(value):
+            tx = type(x)
+            if tx is str:
+                if not x.isascii() and search(x):
+                    _replaced((path, key), "string", issues)
                     repair = True
-        else:
-            for key, x in enumerate(value):
-                tx = type(x)
-                if tx is str:
-                    if not x.isascii() and search(x):
-                        _replaced((path, key), "string", issues)
-                        repair = True
-                elif tx is dict or tx is list:
-                    push((x, (path, key), depth + 1))
-                elif (tx is int and not _INT_LOW < x < _INT_HIGH) or (
-                    (tx is Decimal or tx is float) and _unreadable(x)
-                ):
-                    issues.error((path, key), *unreadable_number(x, number_problem(x) or NOT_FINITE))
-                    rejected = True
+            elif tx is dict or tx is list:
+                push((x, (path, key), depth + 1))
+            elif (tx is int and not _INT_LOW < x < _INT_HIGH) or (
+                (tx is Decimal or tx is float) and _unreadable(x)
+            ):
+                issues.error((path, key), *unreadable_number(x, number_problem(x) or NOT_FINITE))
+                rejected = True
+            if keyed and type(key) is str and not key.isascii() and search(key):
+                _replaced((path, printable(key)), "key", issues)
+                repair = True
     if rejected:
         return payload, False
     return (_repaired(payload) if repair else payload), True
