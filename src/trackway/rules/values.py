@@ -121,7 +121,7 @@ def amount(value: Any, path: Path, issues: Issues) -> Any:
         if (
             value.is_finite()
             and value.adjusted() < AMOUNT_INTEGER_DIGITS
-            and value.as_tuple().exponent >= -AMOUNT_SCALE
+            and value.quantize(_NANO) == value  # at most 9 decimals; under 10^19 it fits 28 digits
         ):
             return value
     elif t is int and -_AMOUNT_INT_LIMIT < value < _AMOUNT_INT_LIMIT:
