@@ -1,10 +1,8 @@
 """The DuckDB store: one file under the data dir, owned by one process.
 
-Tables: ``events`` (typed canonical columns, see rows.py), ``failed_events`` (the
-payload as received, its issues, replay state), ``client_ids`` (client-supplied
-event ids per property, for idempotency) and ``log_positions`` (how far each
-worker's log is loaded). DuckDB connections are not shared between threads: each
-thread takes its own cursor (:meth:`cursor`), which sees committed data only.
+Its tables are declared in schema.py (the derived tables' beside their code). DuckDB
+connections are not shared between threads: each thread takes its own cursor
+(:meth:`cursor`), which sees committed data only.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
 from trackway.model import Event
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
-from trackway.store import columns, files, forget, logscrub, persons, rows, sqlguard, state_tables
+from trackway.store import columns, files, forget, logscrub, persons, rows, schema, sqlguard, state_tables
 from trackway.store.base import FailedRow, LoadResult, Query, Store, check_table, failed_id, json_form
 from trackway.store.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from trackway.store.quarantine import DDL as QUARANTINE_DDL
@@ -38,77 +36,6 @@ logger = logging.getLogger("trackway.store")
 
 FILE_NAME = "trackway.duckdb"
 
-_AMOUNT = "DECIMAL(38, 9)"
-_ITEM = (
-    "STRUCT("
-    + ", ".join(f'"{k}" VARCHAR' for k in rows.ITEM_STRINGS)
-    + ", "
-    + ", ".join(f'"{k}" {_AMOUNT}' for k in rows.ITEM_AMOUNTS)
-    + ", "
-    + ", ".join(f'"{k}" BIGINT' for k in rows.ITEM_INTS)
-    + ', "categories" VARCHAR[], "extras" JSON)'
-)
-
-DDL = f"""
-CREATE TABLE IF NOT EXISTS events (
-    seq BIGINT NOT NULL,
-    id VARCHAR NOT NULL,
-    property VARCHAR NOT NULL,
-    name VARCHAR NOT NULL,
-    dialect VARCHAR,
-    endpoint VARCHAR,
-    "timestamp" TIMESTAMPTZ,
-    received_at TIMESTAMPTZ,
-    anonymous_id VARCHAR,
-    user_id VARCHAR,
-    has_commerce BOOLEAN,
-    currency VARCHAR,
-    currency_filled BOOLEAN,
-    {", ".join(f'"{k}" {_AMOUNT}' for k in rows.AMOUNTS)},
-    {", ".join(f'"{k}" VARCHAR' for k in rows.STRINGS)},
-    items {_ITEM}[],
-    {", ".join(f'"{k}" JSON' for k in rows.JSON_OBJECTS)},
-    {columns.DDL}
-);
-CREATE TABLE IF NOT EXISTS failed_events (
-    id VARCHAR PRIMARY KEY,
-    property VARCHAR NOT NULL,
-    endpoint VARCHAR,
-    dialect VARCHAR,
-    received_at TIMESTAMPTZ,
-    request_id VARCHAR,
-    payload BLOB,
-    indices INTEGER[],
-    ordinal INTEGER,
-    names VARCHAR[],
-    issues JSON,
-    codes VARCHAR[],
-    meta JSON,
-    replayed_at TIMESTAMPTZ,
-    replayed INTEGER DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS client_ids (property VARCHAR, id VARCHAR, PRIMARY KEY (property, id));
-CREATE TABLE IF NOT EXISTS log_positions (slot VARCHAR PRIMARY KEY, seq BIGINT, "offset" BIGINT);
-"""
-
-_FAILED_NAMES = (
-    "id",
-    "property",
-    "endpoint",
-    "dialect",
-    "received_at",
-    "request_id",
-    "payload",
-    "indices",
-    "ordinal",
-    "names",
-    "issues",
-    "meta",
-    "replayed_at",
-    "replayed",
-)
-_FAILED_COLUMNS = ", ".join(_FAILED_NAMES)
-_FAILED_INSERT = ", ".join((*_FAILED_NAMES[:-2], "codes"))
 _json = msgspec.json.Encoder(decimal_format="number")
 
 
@@ -151,7 +78,7 @@ class DuckStore(Store):
         self._con.execute(f"SET threads = {threads}")
         self._con.execute("SET memory_limit = ?", [self._memory_limit])
         absent = columns.missing(self._con)
-        self._con.execute(DDL)
+        self._con.execute(schema.DDL)
         columns.fill(self._con, absent)
         self._con.execute(state_tables.DDL)
         self._con.execute(persons.DDL)
@@ -266,7 +193,8 @@ class DuckStore(Store):
                 if failed_rows:
                     ftable = pa.Table.from_pylist(failed_rows)  # noqa: F841
                     cur.execute(
-                        f"INSERT INTO failed_events ({_FAILED_INSERT}) SELECT {_FAILED_INSERT} FROM ftable"
+                        f"INSERT INTO failed_events ({schema.FAILED_INSERT}) "
+                        f"SELECT {schema.FAILED_INSERT} FROM ftable"
                     )
                 if resolved:
                     cur.execute("DELETE FROM quarantine WHERE list_contains(?, id)", [list(resolved)])
@@ -374,7 +302,7 @@ class DuckStore(Store):
     def failed(self, query: Query) -> list[FailedRow]:
         where, params = self._where(query, "failed_events")
         found = self._rows(
-            f"SELECT {_FAILED_COLUMNS} FROM failed_events{where} ORDER BY received_at DESC, id DESC "
+            f"SELECT {schema.FAILED_COLUMNS} FROM failed_events{where} ORDER BY received_at DESC, id DESC "
             f"LIMIT {int(query.limit)}",
             params,
         )
@@ -386,7 +314,7 @@ class DuckStore(Store):
         if after is not None:
             where += (" AND " if where else " WHERE ") + "(received_at > ? OR (received_at = ? AND id > ?))"
             params += [after[0], after[0], after[1]]
-        columns = "*" if table == "events" else _FAILED_COLUMNS
+        columns = "*" if table == "events" else schema.FAILED_COLUMNS
         found = self._rows(
             f"SELECT {columns} FROM {table}{where} ORDER BY received_at, id LIMIT {int(query.limit)}", params
         )
