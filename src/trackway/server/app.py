@@ -61,6 +61,9 @@ class Collector:
         self.config_error_since = 0.0
         self._failed_mtime: int | None = None
         self._commit_failures = ("trackway_commit_failures_total", (("worker", name),))
+        # Connections the worker's protocol closed, by reason (server/protocol.py's sweeper:
+        # header_timeout, body_timeout, evicted); set by the worker once its server is built.
+        self.connections_closed: Callable[[], dict[str, int]] = dict
 
     def _on_commit(self, n: int, seconds: float) -> None:  # on the event loop, once a commit
         self.metrics.observe("trackway_commit_seconds", seconds, metrics.LATENCY_BUCKETS)
@@ -178,6 +181,10 @@ class Collector:
     def snapshot(self) -> metrics.Snapshot:
         self.metrics.set("trackway_queue_depth", self.writer.pending, worker=self.name)
         self.metrics.counters[self._commit_failures] = self.writer.stats.errors
+        for reason, n in self.connections_closed().items():
+            self.metrics.counters[
+                ("trackway_connections_closed_total", (("reason", reason), ("worker", self.name)))
+            ] = n
         return self.metrics.snapshot()
 
 

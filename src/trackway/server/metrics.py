@@ -38,6 +38,11 @@ HELP = {
     "trackway_queue_depth": ("gauge", "Log records waiting for the disk, summed over workers."),
     "trackway_log_lag_bytes": ("gauge", "Bytes of log acknowledged but not yet loaded into the store."),
     "trackway_overloaded_total": ("counter", "Requests answered 503 because the commit queue was full."),
+    "trackway_connections_closed_total": (
+        "counter",
+        "Connections a worker closed on its own, by reason: header_timeout (the request's head not "
+        "complete in time), body_timeout (a body stalled), evicted (over max_connections).",
+    ),
     "trackway_commit_failures_total": (
         "counter",
         "Log commits that failed (a write or fdatasync error); their requests were answered 503.",

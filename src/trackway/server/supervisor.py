@@ -230,7 +230,15 @@ def worker_main(
     if bad:
         with contextlib.suppress(OSError):
             collector.config_failed(bad, Path(config_path).stat().st_mtime_ns)
-    server = uvicorn.Server(worker_config(build_app(collector), cfg.server))
+    config = worker_config(build_app(collector), cfg.server)
+    protocol = config.http  # the worker's own protocol class, holding its sweeper
+
+    def closed() -> dict[str, int]:
+        sweeper = getattr(protocol, "sweeper", None)
+        return dict(sweeper.closed) if sweeper is not None else {}
+
+    collector.connections_closed = closed
+    server = uvicorn.Server(config)
     _quiet_signals()
     try:
         server.run(sockets=[sock])
