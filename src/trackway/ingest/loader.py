@@ -52,14 +52,13 @@ def slots(root: Path) -> list[str]:
 
 
 @dataclass
-class LoaderStats:
+class LoaderStats(LoadResult):
+    """What the loader did since it started: the stores' results added up (LoadResult's
+    counts), and its own."""
+
     records: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    failed: int = 0
     batches: int = 0
     seconds: float = 0.0
-    by_key: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
     undecodable: int = 0
     deferred_seconds: float = 0.0  # time the loader waited for busy CPUs (ingest/pacing.py)
     quarantined: int = 0  # records put in the quarantine by this process
@@ -69,14 +68,7 @@ class LoaderStats:
         self.records += records
         self.batches += 1
         self.seconds += seconds
-        self.count(result)
-
-    def count(self, result: LoadResult) -> None:
-        self.stored += result.stored
-        self.duplicates += result.duplicates
-        self.failed += result.failed
-        for key, n in result.by_key.items():
-            self.by_key[key] = self.by_key.get(key, 0) + n
+        self.merge(result)
 
 
 @dataclass
@@ -108,14 +100,6 @@ class _Item:
 def _positions(items: Sequence[_Item]) -> dict[str, Position]:
     """Per slot, the position just past the last of ``items`` (they are in log order)."""
     return {i.slot: i.end for i in items}
-
-
-def _merge(into: LoadResult, result: LoadResult) -> None:
-    into.stored += result.stored
-    into.duplicates += result.duplicates
-    into.failed += result.failed
-    for key, n in result.by_key.items():
-        into.by_key[key] = into.by_key.get(key, 0) + n
 
 
 @dataclass
@@ -171,7 +155,7 @@ def retry_quarantined(
         report.events += result.stored
         report.failed_payloads += result.failed
         if stats is not None:
-            stats.count(result)
+            stats.merge(result)
     return report
 
 
@@ -303,7 +287,7 @@ class Loader:
             )
             result = LoadResult()
             self._parts(items, exc, result)
-        _merge(result, self.store.load([], moved))  # past the ends of finished files
+        result.merge(self.store.load([], moved))  # past the ends of finished files
         return result
 
     def _load(self, items: Sequence[_Item], positions: dict[str, Position]) -> LoadResult:
@@ -329,7 +313,7 @@ class Loader:
                 item.bad.error_type,
                 item.bad.error_message,
             )
-            _merge(result, self._load(items, _positions(items)))
+            result.merge(self._load(items, _positions(items)))
             return
         mid = len(items) // 2
         for part in (items[:mid], items[mid:]):
@@ -340,7 +324,7 @@ class Loader:
                     raise
                 self._parts(part, again, result)
             else:
-                _merge(result, loaded)
+                result.merge(loaded)
 
     def _held(self) -> bool:
         """Whether loading must wait: the store file is gone, or another alarm stops it."""

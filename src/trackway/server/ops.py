@@ -189,10 +189,9 @@ def uds_forward(socket_path: str) -> Callable[[Request, Send | None, str], Await
 
 def client_forward(client: httpx.AsyncClient) -> Callable[[Request, Send | None, str], Awaitable[int]]:
     async def forward(request: Request, send: Send | None, scope: str) -> int:
-        query = {k: v for k, v in request.query.items() if k != "token"}
-        headers = {SCOPE_HEADER.decode(): scope}
+        headers = {SCOPE_HEADER.decode(): scope}  # admin_scope refused a ?token= already
         response = await client.request(
-            request.method, request.path, params=query, headers=headers, content=request.body
+            request.method, request.path, params=request.query, headers=headers, content=request.body
         )
         if send is not None:
             content_type = response.headers.get("content-type", "application/json").encode()

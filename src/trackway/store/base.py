@@ -73,6 +73,14 @@ class LoadResult:
         key = (endpoint, dialect, prop, outcome)
         self.by_key[key] = self.by_key.get(key, 0) + n
 
+    def merge(self, other: LoadResult) -> None:
+        """Add ``other``'s counts to these."""
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.failed += other.failed
+        for key, n in other.by_key.items():
+            self.count(*key, n=n)
+
 
 def json_form(table: str, row: Event | FailedRow) -> dict[str, Any]:
     if isinstance(row, Event):
