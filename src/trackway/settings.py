@@ -147,10 +147,20 @@ SERVER: tuple[Setting, ...] = (
     Setting(
         "loader_defer_seconds",
         int,
-        60,
-        "While other work leaves less than half a CPU free, the loader waits instead of loading, "
-        "until the oldest record it has not loaded is this many seconds old (then it loads at "
-        "loader_nice). Acknowledgements get the CPUs in a burst; 0: never wait.",
+        1,
+        "While Trackway's workers leave less than half a CPU free (their own CPU time; other programs "
+        "never count), the loader waits instead of loading, until the oldest record it has not loaded "
+        "is this many seconds old (then it loads at loader_nice). Acknowledgements get the CPUs in a "
+        "burst; 0: never wait.",
+    ),
+    Setting(
+        "read_wait_seconds",
+        int,
+        10,
+        "Read-your-writes: a query, report, export or /api/* call first waits, up to this long, until "
+        "the loader has stored every event acknowledged before it began (`?wait=0` or `--no-wait` "
+        "skips the wait). Past it the answer comes from the store as it is, with a Trackway-Stale "
+        "header saying so.",
     ),
 )
 

@@ -99,10 +99,9 @@ class Server:
         if not (data / "trackway.toml").exists():
             data.mkdir(parents=True, exist_ok=True)
             config = data / "trackway.toml"
-            # Tests read back what they just sent: the loader must not wait for a busy test
-            # machine (waiting is tested in tests/ingest/test_loader_pacing.py; bench/http.py
-            # runs servers with the default).
-            config.write_text(f'[server]\nadmin_token = "{ADMIN_TOKEN}"\nloader_defer_seconds = 0\n')
+            # The defaults, loader pacing included: tests read back what they just sent
+            # through the admin API, which waits for the loader (read-your-writes).
+            config.write_text(f'[server]\nadmin_token = "{ADMIN_TOKEN}"\n')
             args = ["property", "add", "default", "--format", "json"]
             if default_currency:
                 args += ["--default-currency", default_currency]

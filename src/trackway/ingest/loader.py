@@ -31,7 +31,7 @@ from typing import Any
 from trackway.config import Config, Property
 from trackway.ingest import log, records
 from trackway.ingest.alarms import Alarms
-from trackway.ingest.log import Position
+from trackway.ingest.log import Position, slots
 from trackway.ingest.pacing import Pacer
 from trackway.store.base import LoadResult, Store
 from trackway.store.quarantine import QuarantineRow, describe, new_row
@@ -42,13 +42,6 @@ WAIT = 0.1  # seconds between looks while the pacer defers
 CHECK_EVERY = 250  # records between looks while a batch is read
 FRAME_HEADER = 8  # bytes before a record's payload in the log: length, crc32 (ingest/log.py)
 HELD = 1.0  # seconds between looks while an alarm holds loading back
-
-
-def slots(root: Path) -> list[str]:
-    try:
-        return sorted(n for n in os.listdir(root) if (root / n).is_dir())
-    except FileNotFoundError:
-        return []
 
 
 @dataclass
@@ -183,6 +176,8 @@ class Loader:
         # Every record received before this wall time is loaded (0: not known yet).
         self.loaded_through = 0.0
         self._lock = threading.Lock()  # one load at a time (the server's thread, a CLI catch-up)
+        self._committed: dict[str, Position] | None = None  # the store's positions, as last committed
+        self._moved = threading.Condition()  # notified after each batch and each look that found nothing
 
     def _properties(self) -> dict[str, Property]:
         """The properties as configured now (read once a batch: checking the file for
@@ -223,6 +218,7 @@ class Loader:
                     break
             if not moved:
                 self.loaded_through = started_at
+                self._publish(positions)
                 return 0
             quarantined = self.stats.quarantined
             try:
@@ -237,6 +233,7 @@ class Loader:
             if loaded:
                 self.loaded_through = max(self.loaded_through, max(loaded) / 1e6)
             self.stats.add(result, len(items), time.perf_counter() - start)
+            self._publish({**positions, **moved})
             if not self.keep_log and not self._held():  # a store deleted meanwhile: keep the log
                 for slot, pos in moved.items():
                     for path in log.finished_segments(self.root / slot, pos):
@@ -325,6 +322,60 @@ class Loader:
                 self._parts(part, again, result)
             else:
                 result.merge(loaded)
+
+    def _publish(self, positions: dict[str, Position]) -> None:
+        """The store's positions are now ``positions``: wake whoever waits for them."""
+        with self._moved:
+            self._committed = positions
+            self._moved.notify_all()
+
+    def committed(self) -> dict[str, Position]:
+        """Per slot, the position the store has committed (what the loader has passed)."""
+        found = self._committed
+        if found is None:
+            found = self._committed = self.store.positions()
+        return found
+
+    def passed(self, target: dict[str, Position]) -> bool:
+        """Whether the store has committed every slot's log up to ``target`` (see
+        :func:`trackway.ingest.freshness.acknowledged`)."""
+        done = self.committed()
+        return all(done.get(slot, Position(0, 0)) >= pos for slot, pos in target.items())
+
+    def wait_for(self, target: dict[str, Position], timeout: float) -> bool:
+        """Wait, at most ``timeout`` seconds, until the loader has passed ``target``;
+        meanwhile the pacer does not defer. Returns whether it has."""
+        if self.passed(target):
+            return True
+        deadline = time.monotonic() + timeout
+        self.pacer.wanted += 1
+        try:
+            with self._moved:
+                while not self.passed(target):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._moved.wait(min(left, 0.5))
+            return True
+        finally:
+            self.pacer.wanted -= 1
+
+    def oldest_unloaded(self) -> float | None:
+        """When the oldest acknowledged record not yet loaded was received (wall seconds),
+        or None when everything acknowledged is loaded: one record read per slot."""
+        done = self.committed()
+        oldest: float | None = None
+        for slot in slots(self.root):
+            for _, payload in log.read(self.root / slot, done.get(slot, Position(0, 0)), 2):
+                if not payload:
+                    continue  # the end of a finished file
+                try:
+                    at = records.loads(payload).received_at / 1e6
+                except Exception:  # an unreadable record: the loader quarantines it
+                    continue
+                oldest = at if oldest is None else min(oldest, at)
+                break
+        return oldest
 
     def _held(self) -> bool:
         """Whether loading must wait: the store file is gone, or another alarm stops it."""

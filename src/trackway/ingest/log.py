@@ -79,6 +79,14 @@ def segment_name(seq: int) -> str:
     return f"{seq:012d}{SUFFIX}"
 
 
+def slots(root: Path) -> list[str]:
+    """The slot directories under the log root (``w1``, ``w2``, ...), in order."""
+    try:
+        return sorted(n for n in os.listdir(root) if (root / n).is_dir())
+    except FileNotFoundError:
+        return []
+
+
 def segments(directory: Path) -> list[int]:
     """Sequence numbers of the files in a slot directory, in order."""
     try:
@@ -124,9 +132,10 @@ def read_mark(directory: Path) -> Mark | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Position:
-    """Where the reader of one slot is: the file and the byte after the last record read."""
+    """Where the reader of one slot is: the file and the byte after the last record read.
+    Positions order as (file, byte)."""
 
     seq: int
     offset: int

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -24,6 +25,7 @@ import msgspec
 from trackway import reports
 from trackway.config import Config
 from trackway.errors import StoreError, TrackwayError
+from trackway.ingest import freshness
 from trackway.ingest.alarms import Alarms
 from trackway.ingest.loader import Loader, retry_quarantined
 from trackway.ingest.replay import replay
@@ -37,7 +39,10 @@ logger = logging.getLogger("trackway.admin")
 
 ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
 SCOPE_HEADER = b"x-trackway-scope"
+STALE_HEADER = b"trackway-stale"  # set when a read could not wait for the loader (see Admin.fresh)
 MAX_LIMIT = 10_000
+POLL = 0.005  # seconds between looks while a read waits for the loader
+NO_WAIT = ("0", "false", "no")
 
 
 class Admin:
@@ -57,6 +62,41 @@ class Admin:
         owner = getattr(lag, "__self__", None)
         self.loader = loader if loader is not None else owner if isinstance(owner, Loader) else None
         self.alarms = self.loader.alarms if self.loader is not None else Alarms()
+
+    async def fresh(self, request: Request) -> str | None:
+        """Read-your-writes: wait until the loader has stored everything acknowledged before
+        ``request`` began, at most ``read_wait_seconds``; ``?wait=0`` skips the wait.
+        Returns None when the store is current, else what the answer misses (sent as the
+        ``Trackway-Stale`` header; the request is answered from the store as it is)."""
+        loader = self.loader
+        if (
+            loader is None
+            or not request.path.startswith("/api/")
+            or request.query.get("wait", "1").lower() in NO_WAIT
+        ):
+            return None
+        target = freshness.acknowledged(loader.root)
+        if loader.passed(target):
+            return None
+        cfg = self.config()
+        bound = float(cfg.server["read_wait_seconds"]) if cfg is not None else 10.0
+        deadline = asyncio.get_running_loop().time() + bound
+        loader.pacer.wanted += 1  # the loader stops deferring to the workers while a reader waits
+        try:
+            while not loader.passed(target):
+                if asyncio.get_running_loop().time() >= deadline:
+                    oldest = await asyncio.to_thread(loader.oldest_unloaded)
+                    behind = (
+                        f"{max(0.0, time.time() - oldest):.1f} s" if oldest is not None else "less than 1 s"
+                    )
+                    return (
+                        f"waited {bound:g} s (read_wait_seconds) for the loader; events acknowledged in the "
+                        f"last {behind} may be missing"
+                    )
+                await asyncio.sleep(POLL)
+        finally:
+            loader.pacer.wanted -= 1
+        return None
 
     def query(self, request: Request, scope: str, names_key: str) -> Query:
         q = request.query
@@ -311,8 +351,9 @@ def make_admin_app(admin: Admin) -> ASGI:
                 raise HttpError(404, f"no admin endpoint {request.method} {request.path}")
             await request.read(1 << 20)
             who = request.header(SCOPE_HEADER) or "*"
+            stale = await admin.fresh(request)
             result = await handler(request, who)
-            await respond_json(send, 200, result)
+            await respond_json(send, 200, result, [(STALE_HEADER, stale.encode())] if stale else None)
         except HttpError as exc:
             await respond_json(send, exc.status, exc.body(), exc.headers)
         except StoreError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from bisect import bisect_left
 from pathlib import Path
 
@@ -37,6 +38,10 @@ HELP = {
     "trackway_request_events": ("histogram", "Payloads per request (batch size) by endpoint."),
     "trackway_queue_depth": ("gauge", "Log records waiting for the disk, summed over workers."),
     "trackway_log_lag_bytes": ("gauge", "Bytes of log acknowledged but not yet loaded into the store."),
+    "trackway_log_oldest_unloaded_seconds": (
+        "gauge",
+        "Age of the oldest acknowledged event not yet loaded into the store (0: everything is loaded).",
+    ),
     "trackway_overloaded_total": ("counter", "Requests answered 503 because the commit queue was full."),
     "trackway_connections_closed_total": (
         "counter",
@@ -214,6 +219,8 @@ def loader_snapshot(
     record_errors: int = 0,
     batch_errors: int = 0,
     alarms: int = 0,
+    oldest_unloaded: float | None = None,
+    now: float | None = None,
 ) -> Snapshot:
     """The store process's metrics, from the loader's totals: ``quarantined`` rows in the
     quarantine now, ``record_errors`` records this process quarantined, ``batch_errors``
@@ -228,4 +235,8 @@ def loader_snapshot(
     if duplicates:
         m.inc("trackway_events_total", duplicates, outcome="duplicate")
     m.set("trackway_log_lag_bytes", lag)
+    age = (
+        0.0 if oldest_unloaded is None else max(0.0, (time.time() if now is None else now) - oldest_unloaded)
+    )
+    m.set("trackway_log_oldest_unloaded_seconds", round(age, 3))
     return m.snapshot()

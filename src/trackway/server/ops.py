@@ -187,6 +187,9 @@ def uds_forward(socket_path: str) -> Callable[[Request, Send | None, str], Await
     )
 
 
+STALE = "trackway-stale"
+
+
 def client_forward(client: httpx.AsyncClient) -> Callable[[Request, Send | None, str], Awaitable[int]]:
     async def forward(request: Request, send: Send | None, scope: str) -> int:
         headers = {SCOPE_HEADER.decode(): scope}  # admin_scope refused a ?token= already
@@ -195,7 +198,9 @@ def client_forward(client: httpx.AsyncClient) -> Callable[[Request, Send | None,
         )
         if send is not None:
             content_type = response.headers.get("content-type", "application/json").encode()
-            await respond(send, response.status_code, response.content, content_type)
+            stale = response.headers.get(STALE)  # read-your-writes could not wait (server/admin.py)
+            extra = [(STALE.encode(), stale.encode())] if stale else None
+            await respond(send, response.status_code, response.content, content_type, extra)
         return response.status_code
 
     return forward

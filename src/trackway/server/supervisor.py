@@ -44,7 +44,7 @@ import uvicorn
 from trackway import config as configuration
 from trackway.config import Config
 from trackway.ingest.loader import Loader
-from trackway.ingest.pacing import Pacer
+from trackway.ingest.pacing import Pacer, cpu_of
 from trackway.server import metrics
 from trackway.server.admin import Admin, make_admin_app
 from trackway.store.duck import FILE_NAME, DuckStore
@@ -266,7 +266,7 @@ class Supervisor:
             self.config,
             batch=cfg.server["loader_batch"],
             keep_log=cfg.server["keep_log"],
-            pacer=Pacer(cfg.server["loader_defer_seconds"]),
+            pacer=Pacer(cfg.server["loader_defer_seconds"], usage=cpu_of(self.worker_pids)),
         )
         self.stop = threading.Event()
         self.procs: dict[int, multiprocessing.process.BaseProcess] = {}
@@ -276,6 +276,10 @@ class Supervisor:
         self._started: dict[int, float] = {}  # slot -> when its worker was started (monotonic)
         self._quick_exits: dict[int, int] = {}  # slot -> exits in a row soon after a start
         self._restart_at: dict[int, float] = {}  # slot -> when to start its worker again
+
+    def worker_pids(self) -> list[int]:
+        """The live workers' pids (what the loader's pacer measures)."""
+        return [p.pid for p in list(self.procs.values()) if p.pid is not None and p.is_alive()]
 
     def config(self) -> Config:
         """The configuration: the file when it changed and is valid, else the last good
@@ -364,6 +368,7 @@ class Supervisor:
                         s.by_key,
                         s.duplicates,
                         self.loader.lag_bytes(),
+                        oldest_unloaded=self.loader.oldest_unloaded(),
                         quarantined=max(self.loader.quarantined, 0),
                         record_errors=s.quarantined,
                         batch_errors=s.errors,
