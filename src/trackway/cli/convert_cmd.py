@@ -1,4 +1,4 @@
-"""``trackway convert``: render payloads in another dialect."""
+"""``trackway convert``: render payloads in another dialect (plain lines, no rich: it starts fast)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import sys
 from typing import Any
 
 import click
-from rich.markup import escape
 
 import trackway
 from trackway.cli.inputs import read_sources
-from trackway.cli.output import issue_line, print_json, stderr
+from trackway.cli.output import print_json
+from trackway.cli.style import err, issue_line, unreadable
 from trackway.cli.validate import check_dialect
 from trackway.dialects.base import EncodeOptions
 from trackway.errors import ParseError
@@ -91,7 +91,7 @@ def convert(
     try:
         payloads = read_sources(files)
     except (ParseError, OSError) as exc:
-        stderr.print(f"[red]error:[/red] cannot read input: {exc}")
+        unreadable(exc)
         sys.exit(2)
     rendered: list[Any] = []
     failed = False
@@ -100,8 +100,6 @@ def convert(
         rendered.extend(result.payloads)
         failed |= not result.valid
         for issue in result.issues:
-            stderr.print(
-                issue_line(issue, prefix=f"{escape(payload.source)} #{index} {result.source}→{target}: ")
-            )
+            err.line(issue_line(err, issue, prefix=f"{payload.source} #{index} {result.source}→{target}: "))
     print_json(rendered)
     sys.exit(1 if failed else 0)

@@ -130,7 +130,7 @@ def _traffic(data: Path, state: ServerState, mark: Mark) -> Sent:
     mark.events, mark.requests = dataset.events, len(requests)
     _write_mark(data, mark)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=stderr) as progress:
+    with Progress(*columns, console=stderr.console) as progress:
         task = progress.add_task(f"sending {dataset.events:,} events", total=len(requests))
         sent = asyncio.run(drive(state.url, requests, progress=lambda n: progress.update(task, completed=n)))
         _wait_loaded(state, progress)

@@ -81,7 +81,7 @@ def rebuild(data: Path, config_file: Path | None) -> None:
             assert store is not None
             from rich.progress import Progress
 
-            with Progress(console=stderr) as bar:
+            with Progress(console=stderr.console) as bar:
                 task = bar.add_task("rebuilding", total=None)
                 events = store.rebuild(lambda n, total: bar.update(task, completed=n, total=total))
     stdout.print(f"rebuilt identities, carts, orders and procedures from {events} events")

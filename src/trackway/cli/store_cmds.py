@@ -45,7 +45,7 @@ def _progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=stderr,
+        console=stderr.console,
         transient=False,
     )
 

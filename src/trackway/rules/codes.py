@@ -6,21 +6,17 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
-import pycountry
-from iso4217 import Currency
-
 from trackway.issues import Issues, Path, describe
 from trackway.rules.values import INVALID
 
 
 @cache
 def _currencies() -> dict[str, int]:
-    """Active ISO 4217 codes and their minor unit (decimals), from the iso4217 data."""
-    out: dict[str, int] = {}
-    for c in Currency:
-        exponent = c.exponent
-        out[c.code] = exponent if exponent is not None else -1
-    return out
+    """Active ISO 4217 codes and their minor unit (decimals; -1: none), from the iso4217
+    data as :mod:`trackway.rules.currency_table` holds it (parsing it costs 20-30 ms)."""
+    from trackway.rules.currency_table import MINOR_UNITS
+
+    return dict(MINOR_UNITS)
 
 
 _QUANTA = [Decimal(1).scaleb(-n) for n in range(8)]
@@ -28,6 +24,8 @@ _QUANTA = [Decimal(1).scaleb(-n) for n in range(8)]
 
 @cache
 def _countries() -> frozenset[str]:
+    import pycountry  # imported when first needed: it costs 25-50 ms at import
+
     codes: set[str] = set()
     for c in pycountry.countries:
         codes.add(c.alpha_2)

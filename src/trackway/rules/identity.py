@@ -6,9 +6,6 @@ import re
 from datetime import date
 from typing import Any
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 from trackway.issues import Issues, Path, describe
 from trackway.rules.values import INVALID
 
@@ -20,6 +17,10 @@ HASH_LENGTHS = {"md5": 32, "sha256": 64}
 
 def email(value: Any, path: Path, issues: Issues) -> Any:
     if type(value) is str:
+        # imported at the first email (email_validator and phonenumbers cost 35 ms at import,
+        # which `trackway validate` of a payload with no email does not pay)
+        from email_validator import EmailNotValidError, validate_email
+
         try:
             validate_email(value, check_deliverability=False)
         except EmailNotValidError as exc:
@@ -33,6 +34,8 @@ def email(value: Any, path: Path, issues: Issues) -> Any:
 def phone(value: Any, path: Path, issues: Issues) -> Any:
     """A phone number in E.164: ``+`` then country code and number, 15 digits at most."""
     if type(value) is str and _E164.fullmatch(value):
+        import phonenumbers  # at the first phone number, as email_validator above
+
         try:
             parsed = phonenumbers.parse(value, None)
         except phonenumbers.NumberParseException:
