@@ -72,6 +72,12 @@ _CODE_LIST = [
         "VALUE_INVALID",
         "A value was filled in or renamed by Trackway (default currency, typo).",
     ),
+    Code(
+        "VALUE_DERIVED",
+        "VALUE_INVALID",
+        "An amount was rendered by the target vendor's definition, derived from the event's other "
+        "amounts (its value from the items' price x quantity, a total from revenue, tax and shipping).",
+    ),
     Code("NOT_CARRIED", "VALUE_INVALID", "The target dialect has no place for a field; it is left out."),
     Code("PAYLOAD_INVALID", "VALUE_INVALID", "The payload does not have the dialect's shape at all."),
     Code(

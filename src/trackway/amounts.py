@@ -1,0 +1,364 @@
+"""What each vendor's amounts mean, and rendering them by another vendor's definition.
+
+Vendors define their order amounts differently: GA4's ``value`` is the items' price x
+quantity without tax or shipping, Universal Analytics' ``revenue`` and Commanders Act's
+``value`` include tax and shipping, Commanders Act's ``revenue`` excludes them after
+discount, Convead's ``revenue`` is the full order cost. The canonical event keeps each
+amount as its source states it (``Commerce.value`` is UA's revenue in an event that came in
+a UA dialect); each dialect declares what its amount fields mean (a :class:`Meaning`, the
+adapter's ``amounts``), and this module reads an event's amounts as **parts**, each with
+one meaning whatever the dialect:
+
+- ``subtotal``: the items' price x quantity (unit prices after their unit discounts);
+- ``discount``: an order discount beyond the item prices;
+- ``revenue``: subtotal - discount: what was sold, tax and shipping excluded;
+- ``tax`` and ``shipping``;
+- ``total``: revenue + tax + shipping: what the buyer pays.
+
+Each part says where it came from: stated by the source (which field), the items' price x
+quantity, derived from other parts (which), or assumed 0 (a discount, tax or shipping the
+event does not state). Only order events (purchase, refund, checkout) carry order amounts:
+on the others (a cart change, a product view) every vendor's value is the items' worth.
+
+:func:`render` gives an event's amount fields a target dialect's meaning: a field the
+source states with the target's meaning is copied; one it states with another meaning, or
+one the target requires and the event lacks, is derived from the parts with a VALUE_DERIVED
+warning (when the parts cannot give it, it is left out: the target's own check says it
+would reject the payload); a part the source states and the rendered fields cannot give
+back is a NOT_CARRIED warning. Computed when an event is rendered or applied to an order,
+never on the decode path. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Context, Decimal
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+import msgspec
+
+from trackway.issues import Issues
+from trackway.model import Commerce, Event
+
+
+class Part(StrEnum):
+    SUBTOTAL = "subtotal"
+    DISCOUNT = "discount"
+    REVENUE = "revenue"
+    TAX = "tax"
+    SHIPPING = "shipping"
+    TOTAL = "total"
+
+
+WHAT = {
+    Part.SUBTOTAL: "the items' price x quantity (tax and shipping excluded)",
+    Part.DISCOUNT: "the order discount",
+    Part.REVENUE: "the revenue (after discount, tax and shipping excluded)",
+    Part.TAX: "the tax",
+    Part.SHIPPING: "the shipping cost",
+    Part.TOTAL: "the total paid (tax and shipping included)",
+}
+
+AMOUNT_FIELDS = ("value", "revenue", "tax", "shipping", "discount")  # Commerce fields holding amounts
+# Events whose amounts are an order's: elsewhere every vendor's value is the items' worth.
+ORDER_EVENTS = frozenset(
+    {"purchase", "refund", "begin_checkout", "checkout_progress", "add_payment_info", "add_shipping_info"}
+)
+CANONICAL_PARTS: Mapping[str, Part] = {
+    "value": Part.SUBTOTAL,
+    "revenue": Part.REVENUE,
+    "tax": Part.TAX,
+    "shipping": Part.SHIPPING,
+    "discount": Part.DISCOUNT,
+}
+# The parts of a vendor whose order value is the total paid (UA, Commanders Act, Convead).
+TOTAL_VALUE: Mapping[str, Part] = {**CANONICAL_PARTS, "value": Part.TOTAL}
+
+
+class Meaning(NamedTuple):
+    """What a dialect's amount fields mean.
+
+    ``parts``: the part each canonical amount field holds on an order event (others hold
+    the canonical parts); ``wire``: the dialect's name of each field, for messages and
+    paths; ``required``: event name -> the canonical amount fields the vendor requires.
+    """
+
+    vendor: str
+    parts: Mapping[str, Part] = CANONICAL_PARTS
+    wire: Mapping[str, str] = {}
+    required: Mapping[str, frozenset[str]] = {}
+
+    def part(self, field: str, name: str) -> Part:
+        return (self.parts if name in ORDER_EVENTS else CANONICAL_PARTS)[field]
+
+    def label(self, field: str) -> str:
+        return f"{self.vendor}'s {self.wire.get(field, field)}"
+
+
+# GA4's meaning, which is the canonical one: an event of an unknown dialect is read so.
+CANONICAL = Meaning("the canonical event")
+
+STATED, ITEMS, DERIVED, ASSUMED = "stated", "items", "derived", "assumed"
+_CTX = Context(prec=100)  # sums of amounts, exactly
+_ZERO = Decimal(0)
+
+
+class Amount(NamedTuple):
+    """One part: its value, how it was found, and what it is (for messages)."""
+
+    value: Decimal
+    how: str  # STATED, ITEMS, DERIVED, ASSUMED
+    source: str  # "Commanders Act's value", "the items' price x quantity", "revenue + tax + shipping"
+    assumed: frozenset[Part] = frozenset()  # parts taken as 0 on the way
+
+    def term(self, part: Part) -> str:
+        return f"{self.source if self.how == STATED else part.value} {self.value}"
+
+
+class Parts:
+    """An event's parts (every part found, each with its provenance), the source field of
+    each stated part, and how stated amounts disagree."""
+
+    __slots__ = ("amounts", "conflicts", "stated")
+
+    def __init__(self) -> None:
+        self.amounts: dict[Part, Amount] = {}
+        self.stated: dict[Part, str] = {}  # part -> the canonical field that states it
+        self.conflicts: list[str] = []
+
+    def value(self, part: Part) -> Decimal | None:
+        """The part's value when it is stated or derived (not merely assumed 0)."""
+        a = self.amounts.get(part)
+        return a.value if a is not None and a.how != ASSUMED else None
+
+
+def items_total(items: Iterable[Any] | None) -> Decimal | None:
+    """Sum of price x quantity (a missing quantity is 1), or None when an item has no price."""
+    total = None
+    for item in items or ():
+        price = item.price
+        if price is None or not price.is_finite():
+            return None
+        quantity = item.quantity if item.quantity is not None else 1
+        line = _CTX.multiply(price, quantity)
+        total = line if total is None else _CTX.add(total, line)
+    return total
+
+
+def _combine(terms: list[tuple[int, Part, Amount]]) -> Amount:
+    """The signed sum of ``terms`` as a derived amount that names them."""
+    value = _ZERO
+    text: list[str] = []
+    assumed: set[Part] = set()
+    for n, (sign, part, a) in enumerate(terms):
+        value = _CTX.add(value, a.value) if sign > 0 else _CTX.subtract(value, a.value)
+        text.append(("" if not n else " + " if sign > 0 else " - ") + a.term(part))
+        assumed |= a.assumed
+    return Amount(value, DERIVED, "".join(text), frozenset(assumed))
+
+
+def parts(commerce: Commerce, meaning: Meaning, name: str, items: Iterable[Any] | None = None) -> Parts:
+    """The parts of ``commerce`` stated in ``meaning`` on a ``name`` event.
+
+    ``items`` (anything with ``price`` and ``quantity``) replaces the commerce's own for the
+    subtotal (an order update with no items keeps the order's lines). Preferences: a stated
+    part; the subtotal from the items; the revenue as total - tax - shipping when all three
+    are stated, else subtotal - discount, else total - tax - shipping; the subtotal and the
+    total from the revenue. A discount, tax or shipping the event does not state is taken as
+    0 (recorded in ``assumed``), a discount as subtotal - revenue when both are known.
+    """
+    out = Parts()
+    a = out.amounts
+    for field in AMOUNT_FIELDS:
+        v = getattr(commerce, field)
+        if v is None or not v.is_finite():
+            continue
+        part = meaning.part(field, name)
+        if part not in a:
+            a[part] = Amount(v, STATED, meaning.label(field))
+            out.stated[part] = field
+    stated = dict(a)
+    if Part.SUBTOTAL not in a:
+        worth = items_total(commerce.items if items is None else items)
+        if worth is not None:
+            a[Part.SUBTOTAL] = Amount(worth, ITEMS, "the items' price x quantity")
+    sub, rev = a.get(Part.SUBTOTAL), stated.get(Part.REVENUE)
+    if Part.DISCOUNT not in a and sub is not None and rev is not None and sub.value >= rev.value:
+        a[Part.DISCOUNT] = _combine([(1, Part.SUBTOTAL, sub), (-1, Part.REVENUE, rev)])
+    for part in (Part.DISCOUNT, Part.TAX, Part.SHIPPING):
+        if part not in a:
+            a[part] = Amount(_ZERO, ASSUMED, f"no {part.value} stated", frozenset({part}))
+    disc, tax, ship = a[Part.DISCOUNT], a[Part.TAX], a[Part.SHIPPING]
+    total = stated.get(Part.TOTAL)
+    if Part.REVENUE not in a:
+        from_total = None
+        if total is not None:
+            from_total = _combine([(1, Part.TOTAL, total), (-1, Part.TAX, tax), (-1, Part.SHIPPING, ship)])
+        if from_total is not None and not from_total.assumed:
+            a[Part.REVENUE] = from_total
+        elif sub is not None:
+            a[Part.REVENUE] = _combine([(1, Part.SUBTOTAL, sub), (-1, Part.DISCOUNT, disc)])
+        elif from_total is not None:
+            a[Part.REVENUE] = from_total
+    rev = a.get(Part.REVENUE)
+    if rev is not None:
+        if Part.SUBTOTAL not in a:
+            a[Part.SUBTOTAL] = _combine([(1, Part.REVENUE, rev), (1, Part.DISCOUNT, disc)])
+        if Part.TOTAL not in a:
+            a[Part.TOTAL] = _combine([(1, Part.REVENUE, rev), (1, Part.TAX, tax), (1, Part.SHIPPING, ship)])
+        _check(out)
+    return out
+
+
+def _check(out: Parts) -> None:
+    """Record where the amounts disagree (subtotal - discount = revenue, revenue + tax +
+    shipping = total); derived parts agree by construction, so only stated ones can."""
+    a = out.amounts
+    sub, disc, rev = a[Part.SUBTOTAL], a[Part.DISCOUNT], a[Part.REVENUE]
+    tax, ship, total = a[Part.TAX], a[Part.SHIPPING], a[Part.TOTAL]
+    net = _combine([(1, Part.SUBTOTAL, sub), (-1, Part.DISCOUNT, disc)])
+    if net.value != rev.value:
+        out.conflicts.append(f"{net.source} = {net.value}, not {rev.term(Part.REVENUE)}")
+    paid = _combine([(1, Part.REVENUE, rev), (1, Part.TAX, tax), (1, Part.SHIPPING, ship)])
+    if paid.value != total.value:
+        out.conflicts.append(f"{paid.source} = {paid.value}, not {total.term(Part.TOTAL)}")
+
+
+def meaning_of(dialect: str) -> Meaning:
+    """The declared meaning of ``dialect``'s amounts (the canonical one for an unknown dialect)."""
+    from trackway import dialects  # the registry's adapters import this module
+    from trackway.errors import UnknownDialectError
+
+    try:
+        return dialects.registered(dialect).amounts
+    except UnknownDialectError:
+        return CANONICAL
+
+
+def of_event(event: Event, items: Iterable[Any] | None = None) -> Parts | None:
+    """The parts of ``event`` as its dialect states them (None: no commerce)."""
+    if event.commerce is None:
+        return None
+    return parts(event.commerce, meaning_of(event.dialect), event.name, items)
+
+
+def render(
+    event: Event,
+    target: Meaning,
+    issues: Issues,
+    *,
+    dialect: str,
+    carried: Iterable[str],
+    base: str,
+    where: str | None = None,
+    items_carried: bool = True,
+) -> Commerce | None:
+    """``event.commerce`` with its amount fields in ``target``'s meaning, for rendering.
+
+    ``dialect``: the target's name (an event of that dialect is rendered as it is);
+    ``carried``: the canonical amount fields the target renders for this event, the others
+    are None in the result (what they held is reported here, not by the encoder); ``base``:
+    the JSON path the target's amount fields are written under; ``where``: how messages
+    name the target (its vendor by default); ``items_carried``: whether the rendered
+    payload carries every item (their price x quantity gives the subtotal back).
+    """
+    c = event.commerce
+    if c is None:
+        return None
+    own = event.dialect == dialect
+    source = target if own else meaning_of(event.dialect)
+    name = event.name
+    keep = set(carried)
+    needed = frozenset() if own else target.required.get(name, frozenset())
+    same = source is target or name not in ORDER_EVENTS or source.parts == target.parts
+    if same and all(
+        f in keep if getattr(c, f) is not None else f not in keep or f not in needed for f in AMOUNT_FIELDS
+    ):
+        return c  # the target's own meaning, nothing left out or to fill: as it is
+    where = where or target.vendor
+    found = parts(c, source, name)
+    rendered: dict[str, Decimal] = {}
+    copied: set[str] = set()
+    for field in AMOUNT_FIELDS:
+        if field not in keep:
+            continue
+        v = getattr(c, field)
+        want = target.part(field, name)
+        if v is not None and source.part(field, name) is want:
+            rendered[field] = v
+            copied.add(field)
+            continue
+        if v is None and field not in needed:
+            continue
+        a = found.amounts.get(want)
+        if a is None or a.how == ASSUMED:
+            continue  # nothing to derive it from: the target's own check reports a required one
+        rendered[field] = a.value
+        issues.warning(
+            f"{base}.{target.wire.get(field, field)}",
+            "VALUE_DERIVED",
+            _derived(field, v, want, a, source, target, name, found),
+        )
+    _report_lost(c, found, rendered, copied, target, name, where, items_carried, issues)
+    return msgspec.structs.replace(c, **{f: rendered.get(f) for f in AMOUNT_FIELDS})
+
+
+def _derived(
+    field: str,
+    sent: Decimal | None,
+    want: Part,
+    a: Amount,
+    source: Meaning,
+    target: Meaning,
+    name: str,
+    found: Parts,
+) -> str:
+    head = f"{target.label(field)} is {WHAT[want]}; "
+    if sent is None:
+        head += f"{target.vendor} requires it on a {name} event and the event has none, so"
+    else:
+        was = WHAT[source.part(field, name)]
+        head += f"the event's {field} {sent} is {source.label(field)}, {was}, so"
+    text = f"{head} it is rendered as {a.value} = {a.source if a.how != STATED else a.term(want)}"
+    if a.assumed:
+        names = " and ".join(p.value for p in sorted(a.assumed))
+        text += f", with {names} taken as 0 (the event states none)"
+    if found.conflicts:
+        text += f"; the event's amounts disagree: {'; '.join(found.conflicts)}"
+    return text + f". Check it, or send the amount as {target.vendor} defines it"
+
+
+def _report_lost(
+    c: Commerce,
+    found: Parts,
+    rendered: dict[str, Decimal],
+    copied: set[str],
+    target: Meaning,
+    name: str,
+    where: str,
+    items_carried: bool,
+    issues: Issues,
+) -> None:
+    """NOT_CARRIED for each stated part the rendered fields (and items) do not give back."""
+    if all(field in copied for field in found.stated.values()):
+        return
+    back = parts(Commerce(**rendered), target, name, items=c.items if items_carried else ())
+    for part, field in found.stated.items():
+        if field in copied:
+            continue
+        sent = found.amounts[part].value
+        got = back.amounts.get(part)
+        if (
+            got is not None
+            and got.how != ASSUMED
+            and not (got.assumed & found.stated.keys())
+            and got.value == sent
+        ):
+            continue
+        issues.warning(
+            f"commerce.{field}",
+            "NOT_CARRIED",
+            f"{where} has no field for {WHAT[part]} ({sent}, the event's {field}) on a {name} event, "
+            "and what it renders does not give it back; it is left out",
+        )
