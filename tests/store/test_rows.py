@@ -26,4 +26,4 @@ CASES = [
 
 @pytest.mark.parametrize(("text", "held"), CASES)
 def test_decimal_38_9_holds_what_fits_exactly(text, held):
-    assert rows._holds(Decimal(text)) is held
+    assert rows.holds(Decimal(text)) is held

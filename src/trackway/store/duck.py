@@ -26,7 +26,18 @@ from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
 from trackway.model import Event
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
-from trackway.store import columns, files, forget, logscrub, persons, rows, schema, sqlguard, state_tables
+from trackway.store import (
+    arrow,
+    columns,
+    files,
+    forget,
+    logscrub,
+    persons,
+    rows,
+    schema,
+    sqlguard,
+    state_tables,
+)
 from trackway.store.base import FailedRow, LoadResult, Query, Store, check_table, failed_id, json_form
 from trackway.store.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from trackway.store.quarantine import DDL as QUARANTINE_DDL
@@ -260,9 +271,8 @@ class DuckStore(Store):
                 ]
                 keys = persons.assign(cur, owners, state.merges)
                 state_tables.flush(cur, state)
-            batch = rows.to_arrow(  # noqa: F841
-                [rows.event_to_row(e, s.endpoint, first + n) for n, (s, e) in enumerate(stored)]
-            ).append_column("person_key", pa.array(keys, pa.int64()))
+            batch = arrow.table([e for _, e in stored], [s.endpoint for s, _ in stored], first)
+            batch = batch.append_column("person_key", pa.array(keys, pa.int64()))
             cur.execute(columns.insert_sql("batch"))
         return stored, dups
 

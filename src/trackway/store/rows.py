@@ -21,7 +21,7 @@ from trackway.model import Commerce, Event, Item
 SCALE = 9
 _Q = Decimal(1).scaleb(-SCALE)
 _LIMIT = Decimal(10) ** (38 - SCALE)
-_INT64 = 2**63
+INT64 = 2**63
 _WIDE = Context(prec=38)  # the default 28 digits raise in quantize from 10^19 up (10^19 + 9 decimals)
 DEC = pa.decimal128(38, SCALE)
 TS = pa.timestamp("us", tz="UTC")
@@ -81,7 +81,7 @@ _json = msgspec.json.Encoder(decimal_format="number")
 _json_decode = msgspec.json.Decoder(float_hook=Decimal)
 
 
-def _holds(value: Decimal) -> bool:
+def holds(value: Decimal) -> bool:
     """Whether DECIMAL(38, 9) holds ``value`` exactly (the common case, checked inline)."""
     try:
         return value.copy_abs() < _LIMIT and value.quantize(_Q, context=_WIDE) == value  # abs() rounds to 28
@@ -98,11 +98,11 @@ def _item_row(n: int, item: Item, exact: dict[str, str]) -> dict[str, Any]:
     r = msgspec.structs.asdict(item)  # every field, in C; then what the column types need
     for k in ITEM_AMOUNTS:
         v = r[k]
-        if v is not None and not _holds(v):
+        if v is not None and not holds(v):
             r[k] = _exact(v, f"items.{n}.{k}", exact)
     for k in ITEM_INTS:
         v = r[k]
-        if v is not None and not -_INT64 <= v < _INT64:
+        if v is not None and not -INT64 <= v < INT64:
             r[k] = _exact(v, f"items.{n}.{k}", exact)
     r["categories"] = r["categories"] or None
     r["extras"] = _dump(r["extras"])
@@ -142,7 +142,7 @@ def event_to_row(event: Event, endpoint: str, seq: int = 0) -> dict[str, Any]:
     else:
         for k in AMOUNTS:
             v = getattr(c, k)
-            row[k] = v if v is None or _holds(v) else _exact(v, f"commerce.{k}", exact)
+            row[k] = v if v is None or holds(v) else _exact(v, f"commerce.{k}", exact)
         for k in STRINGS:
             row[k] = getattr(c, k)
         if c.items is not None:
