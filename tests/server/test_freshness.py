@@ -190,3 +190,28 @@ async def test_metrics_give_the_age_of_the_oldest_event_not_loaded(h):
     assert h.loader.oldest_unloaded() is None
     text = metrics.render([metrics.loader_snapshot({}, 0, 0, oldest_unloaded=None)])
     assert "trackway_log_oldest_unloaded_seconds 0" in text
+
+
+def test_the_cli_reads_its_writes_through_a_running_server(tmp_path):
+    """`trackway sql` sent the moment an event is acknowledged finds it, through the admin
+    socket; --no-wait is accepted and answers from the store as it is. (That the wait, not a
+    quick loader, makes the event visible is shown in-process above, where the test plays
+    the loader.)"""
+    from tests.support.server import cli, loads, serving
+
+    with serving(tmp_path / "data") as server:
+        k = server.keys()
+        url = f"/mp/collect?measurement_id={k['ga4_measurement_id']}&api_secret={k['ga4_api_secret']}"
+        for n in range(3):
+            body = {
+                **PURCHASE,
+                "events": [{**PURCHASE["events"][0], "params": {**PURCHASE["events"][0]["params"]}}],
+            }
+            body["events"][0]["params"]["transaction_id"] = f"T-CLI-{n}"
+            assert server.post(url, json=body).status_code == 204
+            out = cli("sql", "--format", "json", "SELECT count(*) AS n FROM events", data=server.data)
+            assert loads(out.stdout) == [{"n": n + 1}], out.stderr
+        quick = cli(
+            "sql", "--no-wait", "--format", "json", "SELECT count(*) AS n FROM events", data=server.data
+        )
+        assert loads(quick.stdout) == [{"n": 3}]

@@ -41,6 +41,27 @@ def data_options(func: F) -> F:
     return func
 
 
+NO_WAIT = "trackway.no_wait"  # click context meta key set by --no-wait
+
+
+def _no_wait(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.meta[NO_WAIT] = value
+    return value
+
+
+def store_options(func: F) -> F:
+    """:func:`data_options` and ``--no-wait``, for the commands that read the store."""
+    func = click.option(
+        "--no-wait",
+        is_flag=True,
+        expose_value=False,
+        callback=_no_wait,
+        help="Answer from the store as it is, without first waiting (up to read_wait_seconds) for the "
+        "loader to store what was acknowledged before the command began.",
+    )(func)
+    return data_options(func)
+
+
 def load_config(data: Path, config_file: Path | None, *, required: bool = True) -> Config | None:
     path = configuration.config_path(data, config_file)
     if not path.exists() and not required:
@@ -54,13 +75,19 @@ def load_config(data: Path, config_file: Path | None, *, required: bool = True) 
 class AdminClient:
     """The running server's admin API over its Unix socket."""
 
-    def __init__(self, socket_path: str) -> None:
+    def __init__(self, socket_path: str, *, wait: bool = True) -> None:
         self.http = httpx.Client(
             transport=httpx.HTTPTransport(uds=socket_path), base_url="http://store", timeout=None
         )
+        self.wait = wait  # read-your-writes (server/admin.py): off, the store answers as it is
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
+        if not self.wait:
+            kw["params"] = {**(kw.get("params") or {}), "wait": "0"}
         response = self.http.request(method, path, **kw)
+        stale = response.headers.get("trackway-stale")
+        if stale:
+            click.echo(f"warning: {stale}", err=True)
         body = response.json()
         if response.status_code != 200:
             raise click.ClickException(body.get("error", f"the server answered {response.status_code}"))
@@ -76,7 +103,8 @@ def store_access(
     state = running(data)
     cfg = load_config(data, config_file, required=False)
     if state is not None:
-        yield AdminClient(state.socket), None, cfg
+        ctx = click.get_current_context(silent=True)
+        yield AdminClient(state.socket, wait=not (ctx is not None and ctx.meta.get(NO_WAIT))), None, cfg
         return
     paths = Paths(data)
     if not paths.database.exists() and not paths.log.exists():

@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from trackway.cli.common import data_options, store_access
+from trackway.cli.common import store_access, store_options
 from trackway.cli.output import print_json, stderr, stdout
 from trackway.ingest.loader import retry_quarantined
 
@@ -33,7 +33,7 @@ def quarantine() -> None:
 @click.option("--property", "prop", help="Only this property's records.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@data_options
+@store_options
 def list_(prop: str | None, limit: int, fmt: str, data: Path, config_file: Path | None) -> None:
     """List quarantined records, oldest first."""
     with store_access(data, config_file) as (client, store, _):
@@ -73,7 +73,7 @@ def list_(prop: str | None, limit: int, fmt: str, data: Path, config_file: Path 
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all", "every", is_flag=True, help="Retry every quarantined record.")
 @click.option("--property", "prop", help="Only this property's records.")
-@data_options
+@store_options
 def retry(ids: tuple[int, ...], every: bool, prop: str | None, data: Path, config_file: Path | None) -> None:
     """Decode and store quarantined records again (IDs, or --all).
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from trackway.cli.common import data_options, store_access
+from trackway.cli.common import store_access, store_options
 from trackway.cli.output import stderr, stdout
 from trackway.store import files
 
@@ -23,7 +23,7 @@ def identity() -> None:
 @click.argument("value", metavar="ID")
 @click.option("--property", "prop", help="Only this property.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@data_options
+@store_options
 def identity_show(value: str, prop: str | None, fmt: str, data: Path, config_file: Path | None) -> None:
     """Show the person an anonymous or user ID belongs to: ids, links, conflicts, event counts."""
     with store_access(data, config_file) as (client, store, _):
@@ -70,7 +70,7 @@ def _show(person: dict[str, Any]) -> None:
 
 
 @click.command()
-@data_options
+@store_options
 def rebuild(data: Path, config_file: Path | None) -> None:
     """Recompute identities, carts, orders and procedures from the stored events."""
     with store_access(data, config_file) as (client, store, _):
@@ -98,7 +98,7 @@ def _who(user: str | None, email: str | None, prop: str | None) -> dict[str, str
 @click.option("--user", help="The user id of the person.")
 @click.option("--email", help="The email of the person (plain; matched also by its hashes).")
 @click.option("--property", "prop", help="Only in this property.")
-@data_options
+@store_options
 def forget(
     user: str | None, email: str | None, prop: str | None, data: Path, config_file: Path | None
 ) -> None:
@@ -147,7 +147,7 @@ def forget(
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
 )
-@data_options
+@store_options
 def subject_export(
     user: str | None,
     email: str | None,

@@ -20,7 +20,7 @@ import msgspec
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from trackway.cli.common import AdminClient, data_options, fail, store_access
+from trackway.cli.common import AdminClient, fail, store_access, store_options
 from trackway.cli.output import stderr, stdout
 from trackway.errors import TrackwayError
 from trackway.ingest.replay import replay as replay_store
@@ -54,7 +54,7 @@ def _progress() -> Progress:
 @click.option("--since", help="Only payloads received since (ISO 8601 or an age: 24h, 7d).")
 @click.option("--code", help="Only payloads with this issue code (VALUE_REQUIRED, CURRENCY_INVALID, ...).")
 @click.option("--property", "prop", help="Only this property.")
-@data_options
+@store_options
 def replay(
     since: str | None, code: str | None, prop: str | None, data: Path, config_file: Path | None
 ) -> None:
@@ -171,7 +171,7 @@ def _str(v: Any) -> str | None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
 )
-@data_options
+@store_options
 def export(
     table: str,
     fmt: str,
@@ -218,7 +218,7 @@ def export(
     "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
 )
 @click.option("--limit", type=int, default=10_000, show_default=True, help="Most rows to print.")
-@data_options
+@store_options
 def sql(query: str, fmt: str, limit: int, data: Path, config_file: Path | None) -> None:
     """Run read-only SQL (SELECT, EXPLAIN) on the store: tables events, failed_events."""
     with store_access(data, config_file) as (client, store, _):
