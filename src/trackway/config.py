@@ -20,6 +20,7 @@ import re
 import secrets
 import string
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ import tomli_w
 from trackway.errors import ConfigError
 from trackway.privacy.prepare import PrivacySettings
 from trackway.rules.codes import is_currency
-from trackway.settings import PROPERTY, SERVER, property_settings, server_settings
+from trackway.settings import PROPERTY, SERVER, funnel_steps_problem, property_settings, server_settings
 
 FILE_NAME = "trackway.toml"
 REDACTED = "<secret>"
@@ -54,6 +55,10 @@ class Property:
     @property
     def default_currency(self) -> str | None:
         return self.settings["default_currency"] or None
+
+    @property
+    def funnel_steps(self) -> tuple[str, ...]:
+        return tuple(self.settings["funnel_steps"])
 
     def keys(self) -> dict[str, str]:
         """The wire keys, as ``trackway property add --format json`` prints them."""
@@ -131,6 +136,10 @@ class Config:
     @property
     def data_dir(self) -> Path:
         return self.path.parent
+
+    def funnel_steps(self) -> dict[str, tuple[str, ...]]:
+        """Each property's funnel steps (the funnel report's default for it)."""
+        return {name: prop.funnel_steps for name, prop in self.properties.items()}
 
     def changed(self) -> bool:
         try:
@@ -216,6 +225,13 @@ def _parse(data: dict[str, Any], path: Path, text: str, mtime_ns: int) -> Config
                 f"{where} properties.{name}.default_currency: expected an ISO 4217 code such as EUR, "
                 f"got {currency!r}"
             )
+        problem = funnel_steps_problem(settings["funnel_steps"])
+        if problem is not None:
+            raise ConfigError(
+                f"{where} properties.{name}.funnel_steps: {problem}; write a list of event names such as "
+                '["view_item", "add_to_cart", "purchase"]'
+            )
+        settings["funnel_steps"] = [step.strip() for step in settings["funnel_steps"]]
         try:
             privacy = PrivacySettings(
                 consent_required=tuple(settings["consent_required"]),
@@ -277,8 +293,11 @@ def property_table(name: str, settings: dict[str, Any]) -> str:
     return tomli_w.dumps({"properties": {name: values}})
 
 
-def add_property(path: Path, name: str, default_currency: str = "") -> Property:
-    """Append ``[properties.NAME]`` with fresh keys to the file (created if missing)."""
+def add_property(
+    path: Path, name: str, default_currency: str = "", settings: Mapping[str, Any] | None = None
+) -> Property:
+    """Append ``[properties.NAME]`` with fresh keys to the file (created if missing);
+    ``settings``: other property settings to write (such as ``funnel_steps``)."""
     check_name(name)
     if default_currency and not is_currency(default_currency):
         raise ConfigError(
@@ -288,9 +307,9 @@ def add_property(path: Path, name: str, default_currency: str = "") -> Property:
     current = load(path).properties if path.exists() else {}
     if name in current:
         raise ConfigError(f"property {name!r} already exists in {path}; choose another name")
-    settings = {s.name: s.default for s in PROPERTY} | new_keys(current)
-    settings["default_currency"] = default_currency
-    text = text.rstrip("\n") + "\n\n" + property_table(name, settings)
+    values = {s.name: s.default for s in PROPERTY} | dict(settings or {}) | new_keys(current)
+    values["default_currency"] = default_currency
+    text = text.rstrip("\n") + "\n\n" + property_table(name, values)
     write_atomic(path, text)
     return load(path).properties[name]
 

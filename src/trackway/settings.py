@@ -11,6 +11,7 @@ kept out of the file; server settings can also be overridden with
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,6 +165,43 @@ SERVER: tuple[Setting, ...] = (
     ),
 )
 
+# The funnel (docs/reports.md): a shop's steps, each a canonical event name, are every
+# property's default; a donations site names its procedure's (see funnel_steps below).
+SHOP_FUNNEL_STEPS = (
+    "view_item_list",
+    "view_item",
+    "add_to_cart",
+    "begin_checkout",
+    "add_payment_info",
+    "purchase",
+)
+# Bounds on funnel steps (any admin token can ask for a funnel, and the store is shared):
+# 600 steps took 8.4-18 s of the store.
+MAX_FUNNEL_STEPS = 20
+MAX_STEP_NAME = 100  # characters of a step (an event name)
+
+
+def funnel_steps_problem(steps: Sequence[Any]) -> str | None:
+    """What is wrong with ``steps`` as funnel steps (what was expected, what came, the
+    fix), or None when they are fine."""
+    if not steps:
+        return "expected at least one funnel step"
+    if len(steps) > MAX_FUNNEL_STEPS:
+        return (
+            f"expected at most {MAX_FUNNEL_STEPS} funnel steps, got {len(steps)}; ask for the steps "
+            "that matter"
+        )
+    for step in steps:
+        if not isinstance(step, str) or not step.strip():
+            return f"expected funnel steps as event names (non-empty strings), got {step!r}"
+        if len(step) > MAX_STEP_NAME:
+            return (
+                f"expected funnel steps of at most {MAX_STEP_NAME} characters (event names), "
+                f"got one of {len(step)}: {step[:40]!r}..."
+            )
+    return None
+
+
 PROPERTY: tuple[Setting, ...] = (
     Setting(
         "default_currency",
@@ -222,6 +260,15 @@ PROPERTY: tuple[Setting, ...] = (
     ),
     Setting("hash_identifiers", bool, True, "Compute md5/sha256 of plain email and phone (normalised)."),
     Setting("truncate_ip", bool, False, "Store IPs truncated (IPv4 /24, IPv6 /48)."),
+    Setting(
+        "funnel_steps",
+        list,
+        list(SHOP_FUNNEL_STEPS),
+        "The steps of this property's funnel report, canonical event names in order, used when a "
+        "report names no --steps. A shop's by default; a Koalect donations site's procedure is "
+        '["view_step", "add_to_cart", "add_payment_info", "begin_checkout", "purchase"] '
+        "(Koalect's checkout is begin_checkout, its transaction purchase; docs/reports.md).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SERVER}

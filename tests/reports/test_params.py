@@ -90,6 +90,46 @@ def test_parse_refuses(values: dict[str, str | None], message: str) -> None:
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("values", "own", "expected"),
+    [
+        (
+            {},
+            {"gifts": ("view_step", "purchase")},
+            {"gifts": ("view_step", "purchase"), "shop": DEFAULT_STEPS},
+        ),
+        ({}, None, {"gifts": DEFAULT_STEPS, "shop": DEFAULT_STEPS}),
+        ({"steps": "a,b"}, {"gifts": ("view_step", "purchase")}, {"gifts": ("a", "b"), "shop": ("a", "b")}),
+    ],
+    ids=["each-its-own", "none-configured", "steps-win"],
+)
+def test_each_property_has_its_steps_unless_steps_are_given(
+    values: dict[str, str | None],
+    own: dict[str, tuple[str, ...]] | None,
+    expected: dict[str, tuple[str, ...]],
+) -> None:
+    p = parse(values, now=NOW, property_steps=own)
+    assert {prop: p.steps_for(prop) for prop in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("own", "message"),
+    [
+        ({"gifts": ()}, "expected at least one funnel step"),
+        (
+            {"gifts": tuple(f"s{n}" for n in range(MAX_STEPS + 1))},
+            f"expected at most {MAX_STEPS} funnel steps",
+        ),
+        ({"gifts": ("x" * (MAX_STEP_NAME + 1),)}, f"of at most {MAX_STEP_NAME} characters"),
+    ],
+    ids=["none", "too-many", "too-long"],
+)
+def test_property_steps_are_bounded_as_steps_are(own: dict[str, tuple[str, ...]], message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse({}, now=NOW, property_steps=own)
+    assert message in str(caught.value)
+
+
 def test_defaults_and_excluded_statuses() -> None:
     p = ReportParams()
     assert (p.window, p.abandon_after) == (timedelta(days=30), timedelta(hours=24))

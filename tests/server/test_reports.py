@@ -14,7 +14,9 @@ import pytest
 
 import trackway
 from tests.support.server import cli, loads, serving
+from trackway.demo.catalog import KOALECT_FUNNEL_STEPS
 from trackway.reports import NAMES
+from trackway.reports.params import DEFAULT_STEPS
 
 UNTIL = "2100-01-01"  # fixed: carts are abandoned relative to the end of the range
 
@@ -48,6 +50,24 @@ def test_the_demo_sends_every_dialect_and_prints_every_report(demo: tuple[Path, 
     dialects = {r["dialect"] for r in quality["events"] if r["accepted"]}
     assert dialects == {a.name for a in trackway.dialects.adapters()}
     assert sum(r["accepted"] for r in quality["events"]) > 0 and quality["issues"]
+
+
+def test_the_first_screen_is_believable(demo: tuple[Path, str]) -> None:
+    """Issue 13: the donations site's funnel is its procedure's (not the shop's, which stops
+    at step 1), the edge cases do not dominate the totals, and orders have a status."""
+    data, out = demo
+    funnel = report(data, "funnel")["sections"]["steps"]
+    gifts = [r for r in funnel if r["property"] == "donations"]
+    assert [r["name"] for r in gifts] == list(KOALECT_FUNNEL_STEPS)
+    assert all(r["people"] > 0 for r in gifts), gifts
+    assert [r["name"] for r in funnel if r["property"] == "shop"] == list(DEFAULT_STEPS)
+    assert "view_step" in out  # the first screen shows the donations funnel
+    revenue = report(data, "revenue")["sections"]["revenue"]
+    eur = next(r for r in revenue if (r["property"], r["currency"]) == ("shop", "EUR"))
+    assert 0 < eur["refunds"] < eur["gross"] / 4, eur  # 10% for this seed; 98% before issue 13
+    statuses = report(data, "orders")["sections"]["statuses"]
+    unknown = sum(r["orders"] for r in statuses if r["status"] == "unknown")
+    assert unknown <= sum(r["orders"] for r in statuses) // 10, statuses
 
 
 def test_reports_are_the_same_from_the_store_the_socket_and_the_api(demo: tuple[Path, str]) -> None:

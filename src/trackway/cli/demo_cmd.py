@@ -30,11 +30,12 @@ from trackway.cli.drive import Sent, drive
 from trackway.cli.output import stderr, stdout
 from trackway.cli.report_cmd import fetch_report
 from trackway.demo import generate
+from trackway.demo.catalog import PROPERTY_SETTINGS
 from trackway.reports import NAMES, render
 from trackway.server.supervisor import ServerState, running
 
 MARK = "demo.json"
-PROPERTIES = {"shop": "shop", "donations": "donations"}
+PROPERTIES = {"shop": "shop", "donations": "donations"}  # name -> kind
 START_TIMEOUT = 60.0
 SHOWN_ROWS = 8
 
@@ -205,8 +206,8 @@ def demo(sessions: int, seed: int, data: Path, port: int, no_serve: bool) -> Non
     if mark is None:
         data.mkdir(parents=True, exist_ok=True)
         path = configuration.config_path(data, None)
-        for name in PROPERTIES:
-            configuration.add_property(path, name, "EUR")
+        for name, kind in PROPERTIES.items():  # the donations site's funnel is its procedure's
+            configuration.add_property(path, name, "EUR", settings=PROPERTY_SETTINGS[kind])
         mark = Mark(seed=seed, sessions=sessions)
         _write_mark(data, mark)
     elif started:

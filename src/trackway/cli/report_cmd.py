@@ -28,8 +28,9 @@ def fetch_report(
                 )
             return render.from_json(response.content)[1]
         threads = cfg.server["report_threads"] if cfg is not None else 0
+        steps = cfg.funnel_steps() if cfg is not None else {}
         try:
-            return reports.run(store, name, reports.parse(query), threads=threads)
+            return reports.run(store, name, reports.parse(query, property_steps=steps), threads=threads)
         except TrackwayError as exc:
             raise fail(exc) from None
 
@@ -53,7 +54,10 @@ def show(name: str, sections: reports.Sections, fmt: str) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
 )
-@click.option("--steps", help="funnel: event names in order, comma-separated.")
+@click.option(
+    "--steps",
+    help="funnel: event names in order, comma-separated [default: each property's funnel_steps].",
+)
 @click.option("--window", help="funnel: longest time from step 1 to the last step.", show_default="30d")
 @click.option("--include", help="Count orders whose status is pending or canceled too (comma-separated).")
 @click.option(

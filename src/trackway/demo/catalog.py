@@ -10,12 +10,13 @@ from decimal import Decimal
 
 from trackway.demo.truth import Procedure
 
-# Currency -> (share of shop sessions, rate from EUR, minor unit exponent).
+# Currency -> (share of shop sessions, rate from EUR, minor unit exponent). A European
+# shop: JPY (no minor unit) is an edge case, present but rare.
 CURRENCIES: dict[str, tuple[float, Decimal, int]] = {
-    "EUR": (0.5, Decimal("1"), 2),
-    "USD": (0.25, Decimal("1.10"), 2),
+    "EUR": (0.62, Decimal("1"), 2),
+    "USD": (0.20, Decimal("1.10"), 2),
     "GBP": (0.15, Decimal("0.85"), 2),
-    "JPY": (0.10, Decimal("160"), 0),
+    "JPY": (0.03, Decimal("160"), 0),
 }
 
 # The currency Convead events are worth in: Convead sends none, the property's
@@ -81,8 +82,13 @@ def _catalogue() -> tuple[Product, ...]:
 
 PRODUCTS = _catalogue()
 BY_ID = {p.item_id: p for p in PRODUCTS}
-BIG_TICKET = Product("SKU-9001", "Espresso Machine Pro", "Contoso", "Home/Kitchen", Decimal("2400"))
-BY_ID[BIG_TICKET.item_id] = BIG_TICKET
+# The bulk order (scenario big_refund): a company's event tees, ordered early in the month
+# and all sent back near its end, sized to about BULK_DAYS days of the shop's EUR sales,
+# so that the refund outweighs its day's sales without swamping the month's.
+BULK = Product("SKU-9001", "Event Tee (bulk)", "Northwind", "Apparel/T-Shirts", Decimal("12"))
+BY_ID[BULK.item_id] = BULK
+BULK_DAYS = Decimal("1.5")
+EUR_SALES_PER_SHOP_VISIT = Decimal(20)  # measured: 20.2-21.0 a visit, seeds 1-3 at 6,000 visits
 
 LISTS = ("Home", "New arrivals", "Sale", "Search results", "Apparel", "Shoes", "Home & Kitchen")
 SEARCH_TERMS = ("tee", "sneakers", "black hoodie", "mug", "boots size 42", "headphones", "notebook a5")
@@ -100,6 +106,24 @@ STATUS_NEXT = {
     "pending": ("in_progress", "canceled"),
     "in_progress": ("shipped", "canceled"),
     "shipped": ("delivered",),
+}
+# A confirmed donation: a one-off gift is done, a monthly one goes on; a charge-back cancels.
+STATUS_DONATED = "delivered"
+STATUS_MONTHLY = "in_progress"
+
+# The back office: orders placed in a dialect with no order status (GA4, UA) and Koalect
+# donations get their statuses from the shop's (the charity's CRM's) server, through
+# Commanders Act's server-side API, keyed by the same transaction id.
+BACK_OFFICE = ("commanders-act", "server")
+BACK_OFFICE_PAYMENT = {
+    "Credit Card": "card",
+    "PayPal": "online_payment_system",
+    "Apple Pay": "online_payment_system",
+    "Bank Transfer": "by_bank_transfer_in_advance",
+    "bancontact": "card",
+    "card": "card",
+    "ideal": "online_payment_system",
+    "sofort": "online_payment_system",
 }
 
 # Koalect.
@@ -162,3 +186,13 @@ DONATION_PRODUCTS = (
     ("DON-TSHIRT", "T-Shirt - M"),
 )
 DONATION_AMOUNTS = (Decimal(10), Decimal(20), Decimal(25), Decimal(50), Decimal(100))
+
+# The funnel of a Koalect donations site: its procedure's steps as Trackway names them
+# (Koalect's checkout is begin_checkout, its transaction purchase; add_payment_info comes
+# before checkout, as its document says), not a shop's.
+KOALECT_FUNNEL_STEPS = ("view_step", "add_to_cart", "add_payment_info", "begin_checkout", "purchase")
+# Settings the demo gives a property of each kind (trackway.toml, besides its keys).
+PROPERTY_SETTINGS: dict[str, dict[str, object]] = {
+    "shop": {},
+    "donations": {"funnel_steps": list(KOALECT_FUNNEL_STEPS)},
+}

@@ -8,7 +8,9 @@ procedure chooses its products at the first step (``view_item_list``,
 ``execution``. A free one goes through its steps to ``success`` and ``execution``
 (a creation adds ``project_created``, an invitation ``project_member_joined``).
 A visit may stop at any step before ``success`` (tag ``abandoned:CATEGORY:STEP``), or
-after ``checkout`` with no transaction (``abandoned:CATEGORY:checkout``).
+after ``checkout`` with no transaction (``abandoned:CATEGORY:checkout``). A paid
+donation is confirmed by the charity's CRM through Commanders Act's server API
+(:func:`confirm`): Koalect's transaction carries no status.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from decimal import Decimal
 
 from trackway.demo import catalog as c
 from trackway.demo.sessions import Visit, World
-from trackway.demo.truth import Line, Procedure
+from trackway.demo.shop import back_office, send_status
+from trackway.demo.truth import Action, Line, Procedure
 
 _WEIGHTS = (30, 25, 15, 20, 10)  # per procedure of catalog.PROCEDURES
 TERMS = ("water", "marathon", "winter appeal", "team", "school")
@@ -110,7 +113,7 @@ def _procedure(world: World, v: Visit, proc: Procedure, stop: str | None, *, unl
         tx = world.ident("KTX", "order", 7)
         fee = (total * Decimal("0.025")).quantize(Decimal("0.01"))
         monthly = cart[0].item_id == "DON-MONTHLY"
-        v.emit(
+        order = v.emit(
             "purchase",
             procedure=proc,
             items=cart,
@@ -118,6 +121,7 @@ def _procedure(world: World, v: Visit, proc: Procedure, stop: str | None, *, unl
             payment_method=payment,
             params={"fee": fee, "is_subscription": monthly},
         )
+        confirm(world, v, order, monthly=monthly)
     v.emit("view_step", procedure=proc, step_index=len(proc.steps), step_name="success")
     execution = {"execution_id": world.ident("exe", "misc", 7)}
     if proc.paid:
@@ -154,3 +158,20 @@ def _procedure(world: World, v: Visit, proc: Procedure, stop: str | None, *, unl
         if later < world.end - timedelta(hours=1):
             v.t = later
             v.emit("project_deleted", params={**project, "project_status": "deleted"})
+
+
+def confirm(world: World, v: Visit, order: Action, *, monthly: bool) -> None:
+    """The charity's CRM confirms a paid donation server-side (Koalect's transaction has no
+    status): minutes later, ``delivered`` (a monthly gift ``in_progress``); a few are
+    charged back (``canceled``) days later."""
+    last = world.end - timedelta(minutes=10)
+    office = back_office(world, v, order, c.BACK_OFFICE)
+    office.t = order.at + world.hours(0.02, 0.5)
+    if office.t >= last:
+        return  # given in the last minutes: not confirmed yet
+    send_status(office, order, c.STATUS_MONTHLY if monthly else c.STATUS_DONATED)
+    if world.rng.random() < 0.03:
+        office.t += world.hours(24, 120)
+        if office.t < last:
+            send_status(office, order, "canceled")
+    world.keep(office.s)

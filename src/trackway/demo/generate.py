@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import partial
 
-from trackway.demo import donations, shop
+from trackway.demo import catalog, donations, shop
 from trackway.demo.render import Keys, Request, session_requests
 from trackway.demo.sessions import World
 from trackway.demo.truth import Truth
@@ -149,6 +150,7 @@ def generate(
         for forced in donations.scenarios():
             add(when(), partial(donations.visit, world, prop, forced=forced))
     share = DONATION_SHARE if shops and gifts else (1.0 if gifts else 0.0)
+    world.bulk_quantity = _bulk_quantity(sessions * (1 - share) / max(1, len(shops)), days)
     for _ in range(max(0, sessions - len(plan))):
         if rng.random() < share:
             add(when(), partial(donations.visit, world, rng.choice(gifts)))
@@ -159,6 +161,13 @@ def generate(
         for at, _, run in plan:
             run(at)
     return Dataset(_truth(world, seed, kinds), client_time)
+
+
+def _bulk_quantity(shop_visits: float, days: int) -> int:
+    """Units of the bulk order worth about ``catalog.BULK_DAYS`` days of a shop's EUR sales:
+    its refund outweighs the sales of its day, and stays a small share of the month's."""
+    daily = Decimal(str(shop_visits)) * catalog.EUR_SALES_PER_SHOP_VISIT / max(1, days)
+    return max(1, int(catalog.BULK_DAYS * daily / catalog.BULK.price("EUR")))
 
 
 def _truth(world: World, seed: int, kinds: dict[str, str]) -> Truth:

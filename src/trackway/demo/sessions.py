@@ -108,6 +108,7 @@ class World:
         self.sessions: list[Session] = []
         self.habits: dict[str, tuple[str, str | None, str]] = {}  # person -> shop dialect, form, currency
         self.carts: dict[str, dict[str, Line]] = {}  # person -> their open shop cart
+        self.bulk_quantity = 1  # units of the bulk order (scenario big_refund), set by generate()
         self._n = {"person": 0, "user": 0, "session": 0, "order": 0, "misc": 0}
 
     def next(self, what: str) -> int:
@@ -187,15 +188,22 @@ class Visit:
         self.dialect = stored_dialect(session.dialect, session.form)
         self.currency: str | None = None
         self.currency_sent = True
-        if logged_in and person.user_id:
-            world.linked.add((person.id, device))
 
     @property
     def linked(self) -> bool:
         return (self.person.id, self.device) in self.w.linked
 
-    def emit(self, kind: str, *, tags: tuple[str, ...] = (), companion: bool = True, **fields: Any) -> Action:
-        """A valid action now; then, with the configured odds, an invalid attempt beside it."""
+    def emit(
+        self,
+        kind: str,
+        *,
+        tags: tuple[str, ...] = (),
+        companion: bool = True,
+        valid: bool = True,
+        **fields: Any,
+    ) -> Action:
+        """A valid action now (``valid=False``: an invalid attempt, see :meth:`invalid`); then,
+        with the configured odds, an invalid attempt beside it."""
         self.t += self.w.gap()
         currency = fields.pop("currency", self.currency)
         action = Action(
@@ -218,6 +226,8 @@ class Visit:
             action.value = sum((ln.total for ln in action.items), Decimal(0))
         if action.value is None and not action.items:
             action.currency = None  # no money in it
+        if valid and self.user is not None and self.device:  # a valid action with both ids links them
+            self.w.linked.add((self.person.id, self.device))
         self.s.actions.append(action)
         self.s.tags.update(tags)
         if companion and self.w.rng.random() < self.w.invalid_odds:
@@ -263,7 +273,7 @@ class Visit:
             fields["currency"] = currency
         if self.dialect == "koalect" and near.procedure is not None:
             fields.setdefault("procedure", near.procedure)
-        action = self.emit(kind, companion=False, **fields)
+        action = self.emit(kind, companion=False, valid=False, **fields)
         action.invalid = reason
         if reason == "bad_event_name":
             action.name = "add-to-cart"

@@ -3,8 +3,10 @@
 Each visit is written in one dialect (see :data:`DIALECTS` for the mix). What a
 dialect cannot say is not done in it: Convead has no lists, searches, checkout steps
 or refunds (its carts get full ``update_cart`` updates and its orders ``state``
-updates), only Commanders Act and Convead resend an order with a new status, and
-UA's payment step is a ``set_checkout_option``.
+updates), and UA's payment step is a ``set_checkout_option``. Commanders Act and Convead
+resend an order with a new status; the orders of the other dialects get theirs from the
+shop's back office, through Commanders Act's server API (:func:`followups`), so that
+almost every order has a known status.
 """
 
 from __future__ import annotations
@@ -150,18 +152,18 @@ def _shop(
     if unlinked and not logged and rng.random() < 0.5:
         v.login()
     for product in shown:
-        if rng.random() > (0.9 if buy else 0.5):
+        if rng.random() > 0.5:  # an edge-case visit browses as anyone does (its order no larger)
             continue
         v.emit("view_item", items=[line(product, cur)])
-        if rng.random() < (0.6 if buy else 0.3):
+        if rng.random() < 0.3 and scenario != "big_refund":
             add(product, 1 if cur == "JPY" or rng.random() < 0.8 else 2)
-    if scenario == "big_refund":
-        add(c.BIG_TICKET, 50)
+    if scenario == "big_refund":  # a company's buyer: the bulk order and nothing else
+        add(c.BULK, world.bulk_quantity)
     if buy and not cart:
         add(shown[-1], 1)
     if scenario == "refund_partial" and len(cart) < 2:
         add(next(p for p in c.PRODUCTS if p.item_id not in cart), 2)
-    if cart and (scenario in ("cart_cleared", "cart_update") or rng.random() < 0.12):
+    if cart and (scenario in ("cart_cleared", "cart_update") or (not buy and rng.random() < 0.12)):
         first = next(iter(cart.values()))
         gone = first.quantity if scenario == "cart_cleared" or rng.random() < 0.7 else 1
         v.emit("remove_from_cart", items=[Line(first.item_id, first.item_name, first.price, gone)])
@@ -210,57 +212,92 @@ def _shop(
 
 
 def followups(world: World, v: Visit, order: Action, scenario: str | None) -> None:
-    """Order updates and refunds sent later for ``order``, in a back-office session."""
+    """What comes later for ``order``, each in a back-office session: its status updates
+    (resent in its own dialect where that carries a status, else through the back office's
+    Commanders Act server API, the first one minutes after the purchase), then a refund in
+    its own dialect."""
     rng = world.rng
     s = v.s
-    later = world.session(s.property, v.person, s.dialect, s.form, order.at + world.hours(2, 30), keep=False)
-    later.backoffice = True
-    b = Visit(world, later, v.person, v.device, logged_in=order.user_id is not None)
-    b.user, b.currency, b.currency_sent = order.user_id, order.currency, order.currency_sent
-    b.t = later.start
-    status = order.status
-    while status is not None and s.dialect in STATUS_DIALECTS:
+    own = s.dialect in STATUS_DIALECTS
+    last = world.end - timedelta(minutes=10)  # nothing is sent after the data set's end
+    office = back_office(world, v, order, (s.dialect, s.form) if own else c.BACK_OFFICE)
+    status, office.t = order.status, order.at + world.hours(2, 30)
+    if not own:  # the back office confirms the order
+        bank = order.payment_method == "Bank Transfer" or scenario == "pending_order"
+        status, office.t = c.STATUS_PENDING if bank else c.STATUS_NEW, order.at + world.hours(0.02, 0.5)
+        if office.t < last:
+            send_status(office, order, status)
+        else:
+            status = None  # placed in the last minutes: not confirmed yet
+    while status is not None:
         choices = c.STATUS_NEXT.get(status)
         if not choices or scenario == "pending_order" or (scenario is None and rng.random() < 0.3):
             break  # the order stays as it is
         status = "canceled" if scenario == "order_canceled" else choices[0]
         if scenario is None and rng.random() < 0.08 and "canceled" in choices:
             status = "canceled"
-        b.t += world.hours(6, 60)
-        tags = ("order_canceled",) if status == "canceled" else ()
-        if b.t >= world.end - timedelta(minutes=10):
+        office.t += world.hours(6, 60)
+        if office.t >= last:
             break
-        b.emit(
-            "order_update",
-            items=order.items,
-            transaction_id=order.transaction_id,
-            status=status,
-            payment_method=order.payment_method,
-            tags=tags,
-        )
+        send_status(office, order, status)
+    if office.s.actions:
+        world.keep(office.s)
     refund = scenario in ("refund_full", "refund_partial", "big_refund") or (
-        scenario is None and s.dialect not in CONVEAD and rng.random() < 0.08
+        scenario is None and s.dialect not in CONVEAD and rng.random() < 0.06
     )
-    if refund and status != "canceled":
-        partial = scenario == "refund_partial" or (scenario is None and rng.random() < 0.6)
-        if scenario == "big_refund":
-            b.t = max(b.t, world.end - DAY * 1.5)
-        else:
-            b.t += world.hours(24, 240)
-        if b.t < world.end - timedelta(hours=2):
-            back = [
-                Line(ln.item_id, ln.item_name, ln.price, rng.randint(1, ln.quantity)) for ln in order.items
-            ]
-            back = back[: rng.randint(1, max(1, len(back) - 1))] if partial else []
-            value = sum((ln.total for ln in back), Decimal(0)) if partial else order.value
-            tag = "big_refund" if scenario == "big_refund" else "refund_partial" if partial else "refund_full"
-            b.emit(
-                "refund",
-                transaction_id=order.transaction_id,
-                value=value,
-                refund_items=back if partial else None,
-                items=back,
-                tags=(tag,),
-            )
-    if later.actions:
-        world.keep(later)
+    if not refund or status == "canceled":
+        return
+    partial = scenario == "refund_partial" or (scenario is None and rng.random() < 0.6)
+    b = back_office(world, v, order, (s.dialect, s.form))
+    if scenario == "big_refund":  # near the end: it outweighs that day's sales
+        b.t = max(office.t, world.end - DAY * 1.5)
+    else:
+        b.t = office.t + world.hours(24, 240)
+    if b.t >= world.end - timedelta(hours=2):
+        return
+    b.s.start = b.t
+    back = [Line(ln.item_id, ln.item_name, ln.price, rng.randint(1, ln.quantity)) for ln in order.items]
+    back = back[: rng.randint(1, max(1, len(back) - 1))] if partial else []
+    value = sum((ln.total for ln in back), Decimal(0)) if partial else order.value
+    tag = "big_refund" if scenario == "big_refund" else "refund_partial" if partial else "refund_full"
+    b.emit(
+        "refund",
+        transaction_id=order.transaction_id,
+        value=value,
+        refund_items=back if partial else None,
+        items=back,
+        tags=(tag,),
+    )
+    world.keep(b.s)
+
+
+def send_status(office: Visit, order: Action, status: str) -> None:
+    """The order sent again with its new ``status`` (its items, value and transaction id)."""
+    if not office.s.actions:
+        office.s.start = office.t
+    office.emit(
+        "order_update",
+        items=order.items,
+        transaction_id=order.transaction_id,
+        status=status,
+        payment_method=office_payment(office, order),
+        tags=("order_canceled",) if status == "canceled" else (),
+    )
+
+
+def back_office(world: World, v: Visit, order: Action, dialect: tuple[str, str | None]) -> Visit:
+    """A back-office session about ``order`` in ``dialect`` (the caller sets its clock and
+    keeps it once it has actions), carrying the ids the order was placed with."""
+    session = world.session(v.s.property, v.person, dialect[0], dialect[1], order.at, keep=False)
+    session.backoffice = True
+    b = Visit(world, session, v.person, v.device, logged_in=order.user_id is not None)
+    b.user, b.currency = order.user_id, order.currency
+    b.currency_sent = order.currency_sent or dialect[0] not in CONVEAD
+    return b
+
+
+def office_payment(office: Visit, order: Action) -> str | None:
+    """The order's payment method as the back office's dialect names it."""
+    if office.s.dialect == "commanders-act" and order.payment_method not in c.CA_PAYMENT:
+        return c.BACK_OFFICE_PAYMENT.get(order.payment_method or "", "other")
+    return order.payment_method

@@ -18,8 +18,12 @@ Conventions:
   shipping), a refund's the amount refunded.
 - An ``order_update`` is the order's purchase event sent again (same transaction id,
   items and value) with its new ``status``: Trackway stores it under ``purchase``.
-  Only Commanders Act and Convead/InSend orders get updates; refunds come for the
-  other shop dialects and Commanders Act, at most one an order, never above its value.
+  Commanders Act and Convead/InSend orders get their updates in their own dialect; the
+  orders of the other shop dialects (which carry no status) and Koalect donations get
+  theirs from a back office through Commanders Act's server API (``catalog.BACK_OFFICE``),
+  the first minutes after the purchase, so almost every order has a status. Refunds come
+  for the shop dialects but Convead/InSend, in the order's dialect, at most one an
+  order, never above its value.
 - A person keeps their shop cart between visits until a purchase; the purchase's items
   are that cart. Koalect carts are per procedure visit.
 - ``invalid`` is None for an action Trackway must accept, else the reason it must be

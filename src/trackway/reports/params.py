@@ -4,31 +4,26 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from trackway.errors import UsageError
+from trackway.settings import MAX_FUNNEL_STEPS, SHOP_FUNNEL_STEPS, funnel_steps_problem
+from trackway.settings import MAX_STEP_NAME as MAX_STEP_NAME  # re-exported: the bound on --steps
 from trackway.timeparse import parse_duration, parse_time
 
+if TYPE_CHECKING:
+    import duckdb
+
 PERIODS = ("day", "week", "month")
-DEFAULT_STEPS = (
-    "view_item_list",
-    "view_item",
-    "add_to_cart",
-    "begin_checkout",
-    "add_payment_info",
-    "purchase",
-)
+DEFAULT_STEPS = SHOP_FUNNEL_STEPS  # a property's funnel_steps unless its configuration says otherwise
 EXCLUDED_STATUSES = ("pending", "canceled")
 # Bounds on what a report may ask (any admin token can ask, and the store is shared):
-# 600 funnel steps took 8.4-18 s of the store; a window or age past datetime's range
-# overflowed into a 500.
-MAX_STEPS = 20  # funnel steps
-MAX_STEP_NAME = 100  # characters of a step (an event name)
+# funnel steps are bounded where the setting is declared (trackway.settings); a window or
+# age past datetime's range overflowed into a 500.
+MAX_STEPS = MAX_FUNNEL_STEPS
 MAX_DURATION = timedelta(days=3660)  # --window, --abandon-after: ten years
 MAX_PERIODS = 3660  # --by periods between --since and --until (ten years of days)
 _PERIOD_DAYS = {"day": 1, "week": 7, "month": 28}
@@ -42,7 +37,9 @@ class ReportParams:
     since: datetime | None = None
     until: datetime | None = None
     by: str | None = None  # day, week, month
-    steps: tuple[str, ...] | None = None  # funnel steps (default DEFAULT_STEPS)
+    steps: tuple[str, ...] | None = None  # funnel steps for every property (--steps)
+    # funnel steps of each property without --steps (its funnel_steps setting); others: DEFAULT_STEPS
+    property_steps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     window: timedelta = timedelta(days=30)  # funnel: step 1 to the last step
     include: tuple[str, ...] = ()  # statuses of EXCLUDED_STATUSES to count anyway
     abandon_after: timedelta = timedelta(hours=24)  # carts
@@ -53,6 +50,8 @@ class ReportParams:
             raise UsageError(f"expected --by day, week or month, got {self.by!r}")
         if self.steps is not None:
             _check_steps(self.steps)
+        for steps in self.property_steps.values():
+            _check_steps(steps)
         if self.since is not None and self.until is not None:
             if self.since >= self.until:
                 raise UsageError(f"expected --since before --until, got {self.since} and {self.until}")
@@ -81,27 +80,29 @@ class ReportParams:
     def excluded(self) -> list[str]:
         return [s for s in EXCLUDED_STATUSES if s not in self.include]
 
+    def steps_for(self, prop: str) -> tuple[str, ...]:
+        """The funnel steps of ``prop``: --steps, else the property's own, else DEFAULT_STEPS."""
+        return self.steps or self.property_steps.get(prop) or DEFAULT_STEPS
+
 
 def _check_steps(steps: tuple[str, ...]) -> None:
-    if not steps:
-        raise UsageError("expected at least one funnel step")
-    if len(steps) > MAX_STEPS:
-        raise UsageError(
-            f"expected at most {MAX_STEPS} funnel steps, got {len(steps)}; ask for the steps that matter"
-        )
-    for step in steps:
-        if len(step) > MAX_STEP_NAME:
-            raise UsageError(
-                f"expected funnel steps of at most {MAX_STEP_NAME} characters (event names), "
-                f"got one of {len(step)}: {step[:40]!r}..."
-            )
+    problem = funnel_steps_problem(steps)
+    if problem is not None:
+        raise UsageError(problem)
 
 
 FIELDS = ("property", "since", "until", "by", "steps", "window", "include", "abandon_after")
 
 
-def parse(values: Mapping[str, str | None], *, now: datetime | None = None) -> ReportParams:
-    """Report parameters from text (CLI options, a query string); unknown names are refused."""
+def parse(
+    values: Mapping[str, str | None],
+    *,
+    now: datetime | None = None,
+    property_steps: Mapping[str, tuple[str, ...]] | None = None,
+) -> ReportParams:
+    """Report parameters from text (CLI options, a query string); unknown names are refused.
+    ``property_steps``: each property's funnel steps from its configuration
+    (:meth:`trackway.config.Config.funnel_steps`), used where ``steps`` is not given."""
     unknown = sorted(set(values) - set(FIELDS))
     if unknown:
         raise UsageError(f"unknown report parameter {unknown[0]!r}: expected one of {', '.join(FIELDS)}")
@@ -120,6 +121,7 @@ def parse(values: Mapping[str, str | None], *, now: datetime | None = None) -> R
         "until": parse_time(v["until"], now=now) if "until" in v else None,
         "by": v.get("by"),
         "steps": steps,
+        "property_steps": dict(property_steps or {}),
         "include": include,
         "now": now,
     }

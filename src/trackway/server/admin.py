@@ -219,8 +219,9 @@ class Admin:
                         403, f"this admin token reads the property {scope!r} only, not {values['property']!r}"
                     )
                 values["property"] = scope
-            params = reports.parse(values)
-            threads = self.config().server["report_threads"]
+            cfg = self.config()
+            params = reports.parse(values, property_steps=cfg.funnel_steps())  # a property's own funnel
+            threads = cfg.server["report_threads"]
             sections = await asyncio.to_thread(reports.run, self.store, name, params, threads=threads)
             return render.document(name, sections)
 
