@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -92,6 +93,29 @@ def test_fast_path_takes_plain_payloads_and_leaves_the_rest():
         plain.replace(b'"quantity":1', b'"quantity":1,"custom":2'),  # an unknown key to keep
         plain.replace(b'"EUR"', b'"EURO"'),  # an error to report
         plain.replace(b'"price":1.5', b'"price":null'),  # a null to keep
+        plain.replace(b'"value":1.5', b'"value":0e-500'),  # zero, but beyond the screen's magnitudes
         b"{event: 'x'}",  # JavaScript: the general path reads it
     ):
         assert adapter.decode_plain(not_plain, DecodeContext(), Issues()) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"event":"purchase","ecommerce":{"currency":"EUR","value":1.5,"items":[{"item_id":"a"}]}}',
+        b'{"event":"purchase","ecommerce":{"transaction_id":"T","currency":"EUR","value":1.5}}',
+        b'{"event":"purchase","ecommerce":{"transaction_id":"T","currency":"EUR","items":[{"item_id":"a"}]}}',
+        b'{"event":"refund","ecommerce":{"currency":"JPY","value":1.5,"transaction_id":"T"}}',
+    ],
+    ids=["no transaction_id", "no items", "no value", "JPY decimals"],
+)
+def test_plain_payloads_missing_what_a_rule_needs_get_the_general_paths_issues(data):
+    """The shortcut for events whose rules all hold must see an absent parameter (None in
+    the wire struct, not UNSET): a purchase without transaction_id is an error."""
+    adapter = dialects.get("gtm-ga4")
+    issues = Issues()
+    fast = adapter.decode_plain(data, DecodeContext(), issues)
+    assert fast is not None
+    general_events, general_issues = general(adapter, data)
+    assert (fast, issues.items) == (general_events, general_issues)
+    assert general_issues  # each case has something to report

@@ -69,7 +69,9 @@ def _convert_lines(n: int, f: Any, wire_type: Any, env: dict[str, Any], nested: 
             "                raise FALLBACK",
             "            x = Decimal(x)",
             "        elif type(x) is not Decimal or not (",
-            f"            x.is_finite() and x.adjusted() < {v.AMOUNT_INTEGER_DIGITS}",
+            "            x.is_finite()",
+            # the screen's floor too: 0E-500 equals 0 and fits 9 decimals, but the screen rejects it
+            f"            and {-v.NUMBER_MAX_EXPONENT} <= x.adjusted() < {v.AMOUNT_INTEGER_DIGITS}",
             "            and x.quantize(NANO) == x",  # at most AMOUNT_SCALE decimals (as_tuple: 3x slower)
             "        ):",
             "            raise FALLBACK",

@@ -75,6 +75,7 @@ from trackway.dialects import ga4_mp_read as rd
 from trackway.dialects import ga4_mp_write as wr
 from trackway.dialects.base import Adapter, DecodeContext, EncodeOptions, EventDoc
 from trackway.dialects.fields import Table
+from trackway.dialects.ga4_mp_fast import decode_plain_mp
 from trackway.dialects.ga4_mp_rules import MAX_EVENTS
 from trackway.issues import CODES, Issue, Issues
 from trackway.model import Event, encode_json
@@ -162,6 +163,10 @@ class Ga4Mp(Adapter):
 
     def decode(self, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
         return rd.decode_body(payload, self.name, ctx, issues)
+
+    def decode_plain(self, data: bytes | str, ctx: DecodeContext, issues: Issues) -> list[Event] | None:
+        """The typed fast path (``ga4_mp_fast``): plain bodies from their JSON text; None for the rest."""
+        return decode_plain_mp(data, self.name, ctx, issues)
 
     def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
         n = issues.event

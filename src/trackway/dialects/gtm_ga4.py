@@ -137,7 +137,7 @@ def decode_plain_gtm_ga4(data: bytes | str, dialect: str, issues: Issues) -> Eve
     if needs is not None and commerce is not None and commerce.currency is not None:
         for attr in needs:
             v = getattr(ecom, attr)
-            if v is UNSET or ((v.__class__ is str or v.__class__ is list) and not v):  # sent(), typed
+            if v is UNSET or v is None or ((v.__class__ is str or v.__class__ is list) and not v):  # sent()
                 break
         else:  # every rule holds: only the amounts' precision is left to check
             ga4.check_amounts(commerce, "$.ecommerce", issues)
