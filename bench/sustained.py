@@ -105,9 +105,11 @@ def step(args: argparse.Namespace, events: int, rate: float) -> dict[str, Any]:
 
 def search(
     args: argparse.Namespace, events: int, start: float, ceiling: float
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """(the highest passing step or None, every step): double while passing (at most to
-    ``ceiling``, the saturated acknowledgement rate), halve while failing, then bisect."""
+) -> tuple[dict[str, Any] | None, float | None, list[dict[str, Any]], bool]:
+    """(the highest passing step or None, the lowest offered rate that failed or None,
+    every step, whether the search ended before ``--max-steps``): double while passing
+    (at most to ``ceiling``, the saturated acknowledgement rate), halve while failing,
+    then bisect."""
     steps: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
     lo: float | None = None  # the highest offered rate that passed
@@ -125,18 +127,18 @@ def search(
             hi = rate if hi is None else min(hi, rate)
         if lo is not None and hi is not None:
             if hi <= lo * (1 + args.precision):
-                break
+                return best, hi, steps, True
             rate = (lo + hi) / 2
         elif lo is not None:
-            if lo >= ceiling / (1 + args.precision):
-                break  # passed at about the rate it can acknowledge at all
+            if lo >= ceiling / (1 + args.precision):  # passed at about the rate it acknowledges at all
+                return best, hi, steps, True
             rate = min(lo * 2, ceiling)
         else:
             assert hi is not None
             rate = hi / 2
             if rate < floor:
-                break
-    return best, steps
+                return best, hi, steps, True
+    return best, hi, steps, False
 
 
 def phase(args: argparse.Namespace, events: int, start: float) -> dict[str, Any]:
@@ -149,9 +151,11 @@ def phase(args: argparse.Namespace, events: int, start: float) -> dict[str, Any]
         f"{ack_eps:,.0f} events/s at full force (p99 {ack['p99_ms']:.1f} ms); searching from {start:,.0f}",
         flush=True,
     )
-    best, steps = search(args, events, start, ack_eps)
+    best, failed, steps, converged = search(args, events, start, ack_eps)
     rate = best["achieved"] if best else 0.0
     return {
+        "failed_at_eps": failed,  # the lowest offered rate that failed (None: none did)
+        "converged": converged,  # False: --max-steps ran out before the search's own end
         "events_per_request": events,
         "do_nothing_eps": noop_eps,
         "ack_eps": ack_eps,
@@ -206,16 +210,22 @@ def main() -> None:
     results = [phase(args, events, starts[events]) for events in (1, 25)]
     print(
         f"\n{'events/request':>14} {'do-nothing':>11} {'acknowledged':>12} {'sustained':>10} "
-        f"{'of ack':>6} {'of do-nothing':>13}  target"
+        f"{'failed at':>10} {'of ack':>6} {'of do-nothing':>13}  target"
     )
     for r in results:
         met = "PASS" if r["met"] else "FAIL"
+        failed = "-" if r["failed_at_eps"] is None else f"{r['failed_at_eps']:,.0f}"
         print(
             f"{r['events_per_request']:>14} {r['do_nothing_eps']:>11,.0f} {r['ack_eps']:>12,.0f} "
-            f"{r['sustained_eps']:>10,.0f} {r['of_ack']:>6.0%} {r['of_do_nothing']:>13.0%}  "
+            f"{r['sustained_eps']:>10,.0f} {failed:>10} {r['of_ack']:>6.0%} {r['of_do_nothing']:>13.0%}  "
             f">= {r['target_eps']:,} events/s: {met}"
         )
-    print("(events/s; sustained: every acknowledged event queryable within 2 s for the whole step)")
+    print(
+        "(events/s; sustained: the achieved rate of the highest step whose every acknowledged event was "
+        "queryable within 2 s; failed at: the lowest offered rate that did not"
+        + ("" if all(r["converged"] for r in results) else f"; not within {args.precision:.0%}: --max-steps")
+        + ")"
+    )
     print(json.dumps(plain({"bench": "sustained", "duration_s": args.duration, "phases": results})))
 
 
