@@ -82,11 +82,22 @@ _json_decode = msgspec.json.Decoder(float_hook=Decimal)
 
 
 def holds(value: Decimal) -> bool:
-    """Whether DECIMAL(38, 9) holds ``value`` exactly (the common case, checked inline)."""
+    """Whether DECIMAL(38, 9) holds ``value`` exactly. Prices repeat, so the answers for
+    finite values are remembered (equal numbers get the same answer), up to a bound."""
+    known = _HELD.get(value) if value.is_finite() else False
+    if known is not None:
+        return known
     try:
-        return value.copy_abs() < _LIMIT and value.quantize(_Q, context=_WIDE) == value  # abs() rounds to 28
+        held = value.copy_abs() < _LIMIT and value.quantize(_Q, context=_WIDE) == value  # abs() rounds to 28
     except InvalidOperation:
-        return False
+        held = False
+    if len(_HELD) < _HELD_MAX:
+        _HELD[value] = held
+    return held
+
+
+_HELD: dict[Decimal, bool] = {}
+_HELD_MAX = 65_536
 
 
 def _exact(value: Decimal | int, where: str, exact: dict[str, str]) -> None:
