@@ -109,11 +109,22 @@ class Amount(NamedTuple):
 
     value: Decimal
     how: str  # STATED, ITEMS, DERIVED, ASSUMED
-    source: str  # "Commanders Act's value", "the items' price x quantity", "revenue + tax + shipping"
+    label: str = ""  # STATED: the field ("Commanders Act's value"); ITEMS, ASSUMED: what it is
+    terms: tuple[tuple[int, Part, Amount], ...] = ()  # DERIVED: the signed parts it sums
     assumed: frozenset[Part] = frozenset()  # parts taken as 0 on the way
 
+    @property
+    def source(self) -> str:
+        """Where it came from: the field, or the formula ("revenue 16.00 + tax 3.20 + ...")."""
+        if self.how != DERIVED:
+            return self.label
+        return "".join(
+            ("" if not n else " + " if sign > 0 else " - ") + a.term(part)
+            for n, (sign, part, a) in enumerate(self.terms)
+        )
+
     def term(self, part: Part) -> str:
-        return f"{self.source if self.how == STATED else part.value} {self.value}"
+        return f"{self.label if self.how == STATED else part.value} {self.value}"
 
 
 class Parts:
@@ -146,16 +157,15 @@ def items_total(items: Iterable[Any] | None) -> Decimal | None:
     return total
 
 
-def _combine(terms: list[tuple[int, Part, Amount]]) -> Amount:
-    """The signed sum of ``terms`` as a derived amount that names them."""
+def _combine(*terms: tuple[int, Part, Amount]) -> Amount:
+    """The signed sum of ``terms`` as a derived amount that names them (text made when read)."""
     value = _ZERO
-    text: list[str] = []
-    assumed: set[Part] = set()
-    for n, (sign, part, a) in enumerate(terms):
+    assumed: frozenset[Part] = frozenset()
+    for sign, _, a in terms:
         value = _CTX.add(value, a.value) if sign > 0 else _CTX.subtract(value, a.value)
-        text.append(("" if not n else " + " if sign > 0 else " - ") + a.term(part))
-        assumed |= a.assumed
-    return Amount(value, DERIVED, "".join(text), frozenset(assumed))
+        if a.assumed:
+            assumed |= a.assumed
+    return Amount(value, DERIVED, "", terms, assumed)
 
 
 def parts(commerce: Commerce, meaning: Meaning, name: str, items: Iterable[Any] | None = None) -> Parts:
@@ -185,28 +195,28 @@ def parts(commerce: Commerce, meaning: Meaning, name: str, items: Iterable[Any] 
             a[Part.SUBTOTAL] = Amount(worth, ITEMS, "the items' price x quantity")
     sub, rev = a.get(Part.SUBTOTAL), stated.get(Part.REVENUE)
     if Part.DISCOUNT not in a and sub is not None and rev is not None and sub.value >= rev.value:
-        a[Part.DISCOUNT] = _combine([(1, Part.SUBTOTAL, sub), (-1, Part.REVENUE, rev)])
+        a[Part.DISCOUNT] = _combine((1, Part.SUBTOTAL, sub), (-1, Part.REVENUE, rev))
     for part in (Part.DISCOUNT, Part.TAX, Part.SHIPPING):
         if part not in a:
-            a[part] = Amount(_ZERO, ASSUMED, f"no {part.value} stated", frozenset({part}))
+            a[part] = Amount(_ZERO, ASSUMED, f"no {part.value} stated", (), frozenset({part}))
     disc, tax, ship = a[Part.DISCOUNT], a[Part.TAX], a[Part.SHIPPING]
     total = stated.get(Part.TOTAL)
     if Part.REVENUE not in a:
         from_total = None
         if total is not None:
-            from_total = _combine([(1, Part.TOTAL, total), (-1, Part.TAX, tax), (-1, Part.SHIPPING, ship)])
+            from_total = _combine((1, Part.TOTAL, total), (-1, Part.TAX, tax), (-1, Part.SHIPPING, ship))
         if from_total is not None and not from_total.assumed:
             a[Part.REVENUE] = from_total
         elif sub is not None:
-            a[Part.REVENUE] = _combine([(1, Part.SUBTOTAL, sub), (-1, Part.DISCOUNT, disc)])
+            a[Part.REVENUE] = _combine((1, Part.SUBTOTAL, sub), (-1, Part.DISCOUNT, disc))
         elif from_total is not None:
             a[Part.REVENUE] = from_total
     rev = a.get(Part.REVENUE)
     if rev is not None:
         if Part.SUBTOTAL not in a:
-            a[Part.SUBTOTAL] = _combine([(1, Part.REVENUE, rev), (1, Part.DISCOUNT, disc)])
+            a[Part.SUBTOTAL] = _combine((1, Part.REVENUE, rev), (1, Part.DISCOUNT, disc))
         if Part.TOTAL not in a:
-            a[Part.TOTAL] = _combine([(1, Part.REVENUE, rev), (1, Part.TAX, tax), (1, Part.SHIPPING, ship)])
+            a[Part.TOTAL] = _combine((1, Part.REVENUE, rev), (1, Part.TAX, tax), (1, Part.SHIPPING, ship))
         _check(out)
     return out
 
@@ -217,23 +227,32 @@ def _check(out: Parts) -> None:
     a = out.amounts
     sub, disc, rev = a[Part.SUBTOTAL], a[Part.DISCOUNT], a[Part.REVENUE]
     tax, ship, total = a[Part.TAX], a[Part.SHIPPING], a[Part.TOTAL]
-    net = _combine([(1, Part.SUBTOTAL, sub), (-1, Part.DISCOUNT, disc)])
-    if net.value != rev.value:
+    if _CTX.subtract(sub.value, disc.value) != rev.value:
+        net = _combine((1, Part.SUBTOTAL, sub), (-1, Part.DISCOUNT, disc))
         out.conflicts.append(f"{net.source} = {net.value}, not {rev.term(Part.REVENUE)}")
-    paid = _combine([(1, Part.REVENUE, rev), (1, Part.TAX, tax), (1, Part.SHIPPING, ship)])
-    if paid.value != total.value:
+    if _CTX.add(_CTX.add(rev.value, tax.value), ship.value) != total.value:
+        paid = _combine((1, Part.REVENUE, rev), (1, Part.TAX, tax), (1, Part.SHIPPING, ship))
         out.conflicts.append(f"{paid.source} = {paid.value}, not {total.term(Part.TOTAL)}")
+
+
+_BY_DIALECT: dict[str, Meaning] = {}  # the registry's declarations, looked up once each
 
 
 def meaning_of(dialect: str) -> Meaning:
     """The declared meaning of ``dialect``'s amounts (the canonical one for an unknown dialect)."""
+    meaning = _BY_DIALECT.get(dialect)
+    if meaning is not None:
+        return meaning
     from trackway import dialects  # the registry's adapters import this module
     from trackway.errors import UnknownDialectError
 
     try:
-        return dialects.registered(dialect).amounts
+        adapter = dialects.registered(dialect)
     except UnknownDialectError:
         return CANONICAL
+    meaning = getattr(adapter, "amounts", CANONICAL)
+    _BY_DIALECT[dialect] = meaning
+    return meaning
 
 
 def of_event(event: Event, items: Iterable[Any] | None = None) -> Parts | None:

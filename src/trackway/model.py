@@ -47,14 +47,18 @@ class Item(msgspec.Struct, omit_defaults=True, gc=False):
 
 
 class Commerce(msgspec.Struct, omit_defaults=True, kw_only=True, gc=False):
-    """The money side of an event. Each amount keeps its own meaning:
+    """The money side of an event. Amounts are kept as the source states them, and mean
+    what the event's dialect declares (:mod:`trackway.amounts`):
 
-    ``value`` is the event's monetary value as the source states it: GA4 ``value``,
-    Universal Analytics ``revenue`` (tax and shipping included), Commanders Act
-    ``value`` (tax and shipping included), Convead ``revenue`` (the full order cost),
-    Koalect ``value``. ``revenue`` is Commanders Act's ``revenue``: after discount,
-    tax and shipping excluded. ``tax`` and ``shipping`` are what the source sends.
-    Trackway never derives one amount from another without an issue saying so.
+    ``value`` is the event's monetary value as the source states it: GA4 ``value`` and
+    Koalect ``value`` (the items' price x quantity, tax and shipping excluded), Universal
+    Analytics ``revenue``, Commanders Act ``value`` (tax and shipping included on an order)
+    and Convead ``revenue`` (the full order cost). ``revenue`` is Commanders Act's
+    ``revenue``: after discount, tax and shipping excluded. ``tax``, ``shipping`` and
+    ``discount`` (an order discount) are what the source sends. :func:`trackway.amounts.of_event`
+    reads them as parts of one meaning each (subtotal, discount, revenue, tax, shipping,
+    total) with where each came from; encoders render each target's amounts by its vendor's
+    definition, and never derive one amount from another without an issue saying so.
     """
 
     currency: str | None = None

@@ -460,14 +460,18 @@ def test_gtm_ga4_purchase_renders_as_a_server_body_with_warnings():
     converted = trackway.convert(purchase, "gtm-ga4", NAME)
     [body] = converted.payloads
     assert body["event_name"] == "purchase"
-    assert body["value"] == Decimal("168.06") and "revenue" not in body
+    # GA4's value (168.06, the items' price x quantity) is Commanders Act's revenue; its value is
+    # the total paid: 168.06 + tax 31.94 + shipping 0
+    assert (body["revenue"], body["value"]) == (Decimal("168.06"), Decimal("200.00"))
     assert body["tax_amount"] == Decimal("31.94") and body["shipping_amount"] == Decimal("0")
     assert body["items"][0]["id"] == "7628801"
     assert body["items"][0]["product"]["price"] == Decimal("84.03")
     assert body["items"][0]["product"]["name"] == "Panda_Antivirus"
     found = {(i.path, i.code) for i in converted.issues if not i.is_error}
+    assert ("$.revenue", "VALUE_REQUIRED") not in found
     assert {
-        ("$.revenue", "VALUE_REQUIRED"),
+        ("$.value", "VALUE_DERIVED"),
+        ("$.revenue", "VALUE_DERIVED"),
         ("$.type", "VALUE_REQUIRED"),
         ("$.context.event_id", "VALUE_REQUIRED"),
         ("extras.ecommerce", "NOT_CARRIED"),

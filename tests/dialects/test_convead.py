@@ -551,14 +551,16 @@ def test_gtm_ga4_purchase_converts_to_convead_with_what_it_cannot_carry():
     assert data["type"] == "purchase"
     props = data["properties"]
     assert props["order_id"] == purchase["ecommerce"]["transaction_id"]
-    assert props["revenue"] == Decimal("168.06")
+    assert props["revenue"] == Decimal("200.00")  # the full order cost: GA4's value 168.06 + tax 31.94
     assert [(it["product_id"], it["product_name"], it["qnt"], it["price"]) for it in props["items"]] == [
         ("7628801", "Panda_Antivirus", 1, Decimal("84.03")),
         ("7630067", "Turbo_Panda_Antivirus", 1, Decimal("84.03")),
     ]
     assert props["items"][0]["group"] == "General"  # the item's unknown keys ride along
     warnings = {(i.path, i.code) for i in converted.issues if not i.is_error}
+    assert ("commerce.value", "NOT_CARRIED") not in warnings  # the items give GA4's value back
     assert {
+        ("$.data.properties.revenue", "VALUE_DERIVED"),
         ("commerce.currency", "NOT_CARRIED"),
         ("commerce.tax", "NOT_CARRIED"),
         ("commerce.shipping", "NOT_CARRIED"),
@@ -570,18 +572,23 @@ def test_gtm_ga4_purchase_converts_to_convead_with_what_it_cannot_carry():
     } <= warnings
     as_call = trackway.convert(purchase, "gtm-ga4", "convead", form="call").payloads[0]
     assert as_call[:2] == ["event", "purchase"] and len(as_call) == 3
-    assert as_call[2]["revenue"] == Decimal("168.06")
+    assert as_call[2]["revenue"] == Decimal("200.00")
 
 
 def test_convead_purchase_converts_to_gtm_ga4_with_the_default_currency():
     converted = trackway.convert(BY_NAME["purchase"], "convead", "gtm-ga4", default_currency="EUR")
     assert converted.valid
+    # GA4's value is the items' price x quantity (125.15 + 15 x 127.02), not Convead's revenue (the
+    # full order cost, 99.99 in the document's example), which GA4 has no field for
+    [derived] = [i for i in converted.issues if i.code == "VALUE_DERIVED"]
+    assert derived.path == "$.ecommerce.value" and "99.99" in derived.message
+    assert ("commerce.value", "NOT_CARRIED") in found(converted.issues)
     assert converted.payloads == [
         {
             "event": "purchase",
             "ecommerce": {
                 "currency": "EUR",
-                "value": Decimal("99.99"),
+                "value": Decimal("2030.45"),
                 "transaction_id": "12345",
                 "items": [
                     {"item_id": "1", "price": Decimal("125.15"), "quantity": 1},

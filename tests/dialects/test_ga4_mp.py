@@ -504,6 +504,7 @@ def test_fields_the_measurement_protocol_cannot_carry_are_reported():
     params = out["events"][0]["params"]
     assert (params["page_location"], params["page_title"]) == ("https://s/t", "T")
     assert params["items"] == [{"item_id": "a"}]
+    assert params["value"] == Decimal(8)  # GA4's value is Commanders Act's revenue, not its value (total)
     assert {(i.path, i.code) for i in found_} == {
         ("id", "NOT_CARRIED"),
         ("user.email", "NOT_CARRIED"),
@@ -511,7 +512,8 @@ def test_fields_the_measurement_protocol_cannot_carry_are_reported():
         ("consent.categories", "NOT_CARRIED"),
         ("context.page.path", "NOT_CARRIED"),
         ("context.locale", "NOT_CARRIED"),
-        ("commerce.revenue", "NOT_CARRIED"),
+        ("$.events[0].params.value", "VALUE_DERIVED"),
+        ("commerce.value", "NOT_CARRIED"),
         ("commerce.status", "NOT_CARRIED"),
         ("$.events[0].params.items[0].url", "NOT_CARRIED"),
         ("$.events[0].params.items[0].image_url", "NOT_CARRIED"),

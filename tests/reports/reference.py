@@ -35,6 +35,8 @@ applies too):
 - Orders: a purchase (first or update) sets the status, value, currency and lines it
   carries; a refund's amount is its items at their price, else the order's value
   less what was refunded before; an order's current status is the last one carried.
+  An order's value here is its revenue, which ``gross`` sums: the truth's value is the
+  items' price x quantity, with no tax, shipping or order discount, in every dialect.
 - Procedures: one row per (property, procedure id, person), persons as at the time of
   each event; a guest's rows move to the user at the merge (the same procedure on both
   sides is one row: steps united, earliest first event, the user's transaction kept

@@ -139,6 +139,7 @@ class CommandersAct(Adapter):
     name = "commanders-act"
     title = "Commanders Act: cact() calls and the server-side HTTP API"
     events = tuple(EventDoc(n, n, summary(r)) for n, r in s.EVENTS.items())
+    amounts = s.AMOUNTS
 
     def sniff(self, payload: Any) -> int:
         t = type(payload)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from trackway import amounts
 from trackway.dialects.fields import Field, Table
 from trackway.rules.codes import country, currency
 from trackway.rules.identity import birthdate, email, gender, phone
@@ -233,6 +234,19 @@ EVENTS: dict[str, CaRule] = {
     "view_item": CaRule(recommended=("revenue", "currency"), items="required"),
     "view_item_list": CaRule(items="required"),
 }
+
+# What Commanders Act's amounts mean: on an order event, value is the total (tax and shipping
+# included, after discount) and revenue is after discount, tax and shipping excluded.
+AMOUNTS = amounts.Meaning(
+    "Commanders Act",
+    amounts.TOTAL_VALUE,
+    {"value": "value", "revenue": "revenue", "tax": "tax_amount", "shipping": "shipping_amount"},
+    {
+        name: frozenset(k for k in rule.required if k in ("value", "revenue"))
+        for name, rule in EVENTS.items()
+        if "value" in rule.required or "revenue" in rule.required
+    },
+)
 
 # GA4 events with no Commanders Act counterpart: rendered as custom events of the same name.
 NO_COUNTERPART = frozenset({"view_promotion", "select_promotion", "share"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trackway import amounts
 from trackway.dialects import commanders_act_schema as s
 from trackway.dialects.base import report_foreign_extras, report_uncarried
 from trackway.dialects.commanders_act_read import list_price
@@ -13,6 +14,7 @@ from trackway.issues import Issues, show
 from trackway.model import Commerce, Event, Item
 
 _ITEM_UNCARRIED = ("list_id", "list_name", "url", "image_url")
+_AMOUNTS = ("value", "revenue", "tax", "shipping")  # the amount fields rendered
 
 
 def write_item(item: Item, issues: Issues, path: str) -> dict[str, Any]:
@@ -86,8 +88,9 @@ def write_commerce(c: Commerce, name: str, issues: Issues, path: str) -> dict[st
 def write_params(event: Event, form: str, issues: Issues, path: str) -> dict[str, Any]:
     """The parameter object: the call form's third element, the server body's root."""
     params: dict[str, Any] = {}
-    if event.commerce is not None:
-        params = write_commerce(event.commerce, event.name, issues, path)
+    c = amounts.render(event, s.AMOUNTS, issues, dialect=s.DIALECT, carried=_AMOUNTS, base=path)
+    if c is not None:
+        params = write_commerce(c, event.name, issues, path)
     user = write_user(event, issues, f"{path}.user")
     if user is not ABSENT:
         params["user"] = user

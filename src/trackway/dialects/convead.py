@@ -154,6 +154,7 @@ def check_rendered(out: Any, issues: Issues) -> None:
 class Convead(Adapter):
     name = "convead"
     title = "Convead: convead() calls and POST /watch/event"
+    amounts = s.AMOUNTS
     events = tuple(EventDoc(t, s.TO_CANONICAL.get(t, t), s.RULES[t].summary) for t in s.TYPES)
 
     def sniff(self, payload: Any) -> int:

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
+from trackway import amounts
 from trackway.dialects.fields import Field, Table
 from trackway.issues import Issues, Path, describe
 from trackway.rules.identity import birthdate, email, phone_lenient
@@ -69,6 +70,11 @@ RULES: dict[str, TypeRule] = {
     "link": TypeRule((), (), "a page opened; key_page_id"),
     "mailto": TypeRule((), ("email",), "an email link clicked: email is the address, not the visitor's"),
 }
+
+# What Convead's amounts mean: a purchase's revenue (commerce.value) is the full order cost.
+AMOUNTS = amounts.Meaning(
+    "Convead", amounts.TOTAL_VALUE, {"value": "revenue"}, {"purchase": frozenset({"value"})}
+)
 
 _UID = re.compile(r"[0-9a-z-]*")
 _json = msgspec.json.Decoder(float_hook=Decimal)

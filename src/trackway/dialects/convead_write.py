@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trackway import amounts
 from trackway.dialects import convead_schema as s
 from trackway.dialects.base import report_foreign_extras, report_uncarried
 from trackway.issues import Issues, show
@@ -193,7 +194,17 @@ def encode_event(event: Event, form: str, issues: Issues) -> Any:
     extras = event.extras if own else {}
     wire, first = wire_type(event, issues)
     base = "$[2]" if form == "call" else "$.data.properties"
-    props = write_commerce(event.commerce, wire, base, issues) if event.commerce is not None else {}
+    c = amounts.render(
+        event,
+        s.AMOUNTS,
+        issues,
+        dialect=event.dialect if own else "convead",
+        carried=("value",) if wire == "purchase" else (),
+        base=base,
+        where="Convead",
+        items_carried=wire in s.ITEM_TYPES,
+    )
+    props = write_commerce(c, wire, base, issues) if c is not None else {}
     put(props, first, base, issues)
     put(props, event.properties, base, issues)
     empty = extras.get("$empty")

@@ -13,10 +13,11 @@ from typing import Any, NamedTuple
 
 from msgspec import UnsetType
 
+from trackway import amounts
 from trackway.dialects.fastpath import Fallback, compile_table
 from trackway.dialects.fields import Field, Table, merge_extras
 from trackway.issues import Issues, Path, describe, show
-from trackway.model import Commerce, Item
+from trackway.model import Commerce, Event, Item
 from trackway.rules.codes import check_precision, currency, quanta
 from trackway.rules.values import amount, array, ident, integer, sent, string
 
@@ -62,6 +63,11 @@ COMMERCE = Table(
 )
 
 MAX_ITEMS = 200
+# What GA4's amounts mean: the canonical meaning (value is the items' price x quantity).
+AMOUNTS = amounts.Meaning("GA4", wire={"value": "value", "tax": "tax", "shipping": "shipping"})
+CARRIED = frozenset({"value", "tax", "shipping"})  # the amount fields GA4 renders
+# Dialects whose items are GA4 items: their item extras were GA4 item parameters as sent.
+ITEM_DIALECTS = frozenset({"gtm-ga4", "gtag-ga4", "ga4-mp", "koalect"})
 _QUANTA = quanta()  # currency -> smallest amount, read on every event
 
 
@@ -287,7 +293,9 @@ def fast_rule_fields(name: str) -> tuple[str, ...] | None:
     return keys
 
 
-def write_item(item: Item, issues: Issues | None, path: str) -> dict[str, Any]:
+def write_item(item: Item, issues: Issues | None, path: str, *, flatten: bool = False) -> dict[str, Any]:
+    """A GA4 item. ``flatten``: the item came in another dialect's format, so nested objects
+    and arrays in its extras are no GA4 item parameters (see :func:`item_params`)."""
     out: dict[str, Any] = {}
     for f in ITEM.fields:
         target = f.target
@@ -310,15 +318,74 @@ def write_item(item: Item, issues: Issues | None, path: str) -> dict[str, Any]:
                     "NOT_CARRIED",
                     f"a GA4 item has no parameter for {key} ({show(v)}); it is left out",
                 )
-    merge_extras(out, item.extras, path, issues)
+    extras = item_params(item.extras, path, issues) if flatten and item.extras else item.extras
+    merge_extras(out, extras, path, issues)
     return out
 
 
-def write_commerce(c: Commerce, issues: Issues | None, path: str) -> dict[str, Any]:
+def item_params(extras: dict[str, Any], path: str, issues: Issues | None) -> dict[str, Any]:
+    """Another dialect's item extras as GA4 item parameters, which are strings and numbers:
+    scalars as they are, the scalar entries of an object lifted beside them (Commanders Act's
+    ``product.size`` is the item's ``size``), arrays and deeper objects left out (NOT_CARRIED)."""
+    out = {k: v for k, v in extras.items() if type(v) is not dict and type(v) is not list}
+
+    def drop(where: str, v: Any) -> None:
+        if issues is not None:
+            issues.warning(
+                where,
+                "NOT_CARRIED",
+                f"GA4 item parameters are strings and numbers, not {describe(v)}; it is left out",
+            )
+
+    for key, v in extras.items():
+        if type(v) is list:
+            drop(f"{path}.{key}", v)
+        elif type(v) is dict:
+            for inner, w in v.items():
+                if type(w) is dict or type(w) is list:
+                    drop(f"{path}.{key}.{inner}", w)
+                elif inner in out:
+                    if issues is not None and out[inner] != w:
+                        issues.warning(
+                            f"{path}.{key}.{inner}",
+                            "NOT_CARRIED",
+                            f"the source field {key}.{inner} = {show(w)} would be the item parameter "
+                            f"{inner!r}, which is {show(out[inner])}; it is left out",
+                        )
+                else:
+                    out[inner] = w
+    return out
+
+
+def write_event_commerce(event: Event, dialect: str, issues: Issues, path: str) -> dict[str, Any] | None:
+    """The GA4 parameters of ``event``'s commerce rendered in ``dialect`` (None: no commerce):
+    amounts in GA4's meaning (:func:`trackway.amounts.render`), the item extras of another
+    dialect's items flattened."""
+    c = amounts.render(event, AMOUNTS, issues, dialect=dialect, carried=CARRIED, base=path)
+    if c is None:
+        return None
+    return write_commerce(c, issues, path, flatten=event.dialect not in ITEM_DIALECTS)
+
+
+def check_currency(params: dict[str, Any], path: str, issues: Issues) -> None:
+    """A rendered value without a currency: GA4 would not count it (a warning)."""
+    if params.get("value") is not None and params.get("currency") is None:
+        issues.warning(
+            f"{path}.currency",
+            "VALUE_REQUIRED",
+            f"GA4 would reject the rendered value {show(params['value'])}: it needs a currency (ISO 4217) "
+            "beside it, and the event has none; give the event a currency (or the property a "
+            "default_currency)",
+        )
+
+
+def write_commerce(c: Commerce, issues: Issues | None, path: str, *, flatten: bool = False) -> dict[str, Any]:
     """GA4 parameters for ``c``; revenue, status and type have no GA4 home and are reported."""
     out = COMMERCE.write({f.target: getattr(c, f.target) for f in COMMERCE.fields if f.target != "items"})
     if c.items is not None:
-        out["items"] = [write_item(it, issues, f"{path}.items[{n}]") for n, it in enumerate(c.items)]
+        out["items"] = [
+            write_item(it, issues, f"{path}.items[{n}]", flatten=flatten) for n, it in enumerate(c.items)
+        ]
     if issues is not None:
         for key in ("revenue", "discount", "status", "type"):
             v = getattr(c, key)

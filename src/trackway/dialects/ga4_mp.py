@@ -161,6 +161,8 @@ class Ga4Mp(Adapter):
             return 95
         return 40 if type(events) is list else 0
 
+    amounts = ga4.AMOUNTS
+
     def decode(self, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
         return rd.decode_body(payload, self.name, ctx, issues)
 

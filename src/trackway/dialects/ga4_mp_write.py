@@ -111,7 +111,7 @@ def render_event(event: Event, base: str, issues: Issues) -> dict[str, Any]:
     x = event.extras
     params: dict[str, Any] = {}
     if event.commerce is not None:
-        params = ga4.write_commerce(event.commerce, issues, f"{base}.params")
+        params = ga4.write_event_commerce(event, DIALECT, issues, f"{base}.params") or {}
     for key, value in event.properties.items():
         if key in params and params[key] != value:
             issues.warning(

@@ -82,7 +82,8 @@ def decode_gtag_ga4(payload: Any, dialect: str, issues: Issues) -> Event | None:
 def encode_gtag_ga4(event: Event, target: str, issues: Issues) -> list[Any]:
     params: dict[str, Any] = {}
     if event.commerce is not None:
-        params = ga4.write_commerce(event.commerce, issues, _BASE)
+        params = ga4.write_event_commerce(event, target, issues, _BASE) or {}
+        ga4.check_currency(params, _BASE, issues)
     ua.put_params(params, event.properties, _BASE, issues)
     ecommerce_extras = event.extras.get("ecommerce")
     if type(ecommerce_extras) is dict:  # gtm-ga4's unknown ecommerce keys: gtag has one namespace
@@ -97,6 +98,7 @@ def encode_gtag_ga4(event: Event, target: str, issues: Issues) -> list[Any]:
 class GtagGa4(Adapter):
     name = "gtag-ga4"
     title = "gtag.js with a GA4 property"
+    amounts = ga4.AMOUNTS
     events = (
         *(EventDoc(n, n) for n in ga4.EVENTS),
         EventDoc("page_redirect", "page_redirect", "2Checkout's retry page (a custom event)"),

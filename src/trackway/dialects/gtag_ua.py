@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trackway import amounts
 from trackway.dialects import ga4, register, ua
 from trackway.dialects.base import (
     Adapter,
@@ -53,6 +54,7 @@ PARAMS = Table(
 _COMMERCE = ("transaction_id", "affiliation", "value", "currency", "tax", "shipping", "coupon")
 _UNCARRIED = ("revenue", "discount", "payment_method", "shipping_tier", "status", "type")
 _NEEDS_ID = frozenset({"purchase", "refund"})
+_AMOUNTS = ("value", "tax", "shipping")  # the amount fields rendered
 _RENAMED = {"select_item": "select_content", "select_promotion": "select_content"}
 _UA_ONLY = frozenset({"checkout_progress", "set_checkout_option"})
 
@@ -124,7 +126,9 @@ def decode_gtag_ua(payload: Any, dialect: str, issues: Issues) -> Event | None:
 def encode_gtag_ua(event: Event, target: str, issues: Issues) -> list[Any]:
     name = _RENAMED.get(event.name, event.name)
     params: dict[str, Any] = {}
-    c = event.commerce
+    c = amounts.render(
+        event, ua.GTAG_AMOUNTS, issues, dialect=target, carried=_AMOUNTS, base="$[2]", where="gtag.js UA"
+    )
     if c is not None:
         for key in _COMMERCE:
             v = getattr(c, key)
@@ -160,6 +164,7 @@ def encode_gtag_ua(event: Event, target: str, issues: Issues) -> list[Any]:
 class GtagUa(Adapter):
     name = "gtag-ua"
     title = "gtag.js with a Universal Analytics property"
+    amounts = ua.GTAG_AMOUNTS
     events = tuple(EventDoc(n, n, summary) for n, summary in EVENTS)
 
     def sniff(self, payload: Any) -> int:

@@ -86,7 +86,8 @@ def encode_gtm_ga4(event: Event, target: str, issues: Issues) -> dict[str, Any]:
     out: dict[str, Any] = {"event": event.name}
     ecom: dict[str, Any] = {}
     if event.commerce is not None:
-        ecom = ga4.write_commerce(event.commerce, issues, "$.ecommerce")
+        ecom = ga4.write_event_commerce(event, target, issues, "$.ecommerce") or {}
+        ga4.check_currency(ecom, "$.ecommerce", issues)
     for key, v in event.properties.items():
         if key in ga4.ECOMMERCE_PARAMS:
             ecom[key] = v
@@ -165,6 +166,7 @@ class GtmGa4(Adapter):
     name = "gtm-ga4"
     title = "Google Tag Manager dataLayer, GA4 ecommerce"
     events = tuple(EventDoc(n, n) for n in ga4.EVENTS)
+    amounts = ga4.AMOUNTS
 
     def sniff(self, payload: Any) -> int:
         if type(payload) is not dict or type(payload.get("event")) is not str:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trackway import amounts
 from trackway.dialects import ga4, register
 from trackway.dialects import koalect_schema as s
 from trackway.dialects.base import (
@@ -53,6 +54,7 @@ from trackway.rules.values import sent
 
 _RESERVED = frozenset({"event", "ecommerce", "event_id"})
 _CONTAINERS = ("ecommerce", "root")  # extras rendered back: inside ecommerce, at the root
+AMOUNTS = amounts.Meaning("Koalect", wire={"value": "value", "tax": "tax", "shipping": "shipping"})  # GA4's
 
 
 def _read_ecommerce(
@@ -145,10 +147,16 @@ def decode_koalect(payload: Any, ctx: DecodeContext, issues: Issues) -> Event | 
     return event
 
 
-def _write_commerce(c: Commerce, issues: Issues) -> dict[str, Any]:
+def _write_commerce(event: Event, issues: Issues) -> dict[str, Any]:
+    c = amounts.render(event, AMOUNTS, issues, dialect=s.DIALECT, carried=ga4.CARRIED, base="$.ecommerce")
+    assert c is not None
     out = s.COMMERCE.write({f.target: getattr(c, f.target) for f in s.COMMERCE.fields if f.target != "items"})
     if c.items is not None:
-        out["items"] = [ga4.write_item(it, issues, f"$.ecommerce.items[{n}]") for n, it in enumerate(c.items)]
+        flat = event.dialect not in ga4.ITEM_DIALECTS
+        out["items"] = [
+            ga4.write_item(it, issues, f"$.ecommerce.items[{n}]", flatten=flat)
+            for n, it in enumerate(c.items)
+        ]
     for key in ("revenue", "discount", "status", "type"):
         v = getattr(c, key)
         if v is not None:
@@ -167,8 +175,9 @@ def encode_koalect(event: Event, issues: Issues) -> dict[str, Any]:
     out: dict[str, Any] = {"event": wire}
     kept = {k: v for k, v in event.extras.items() if k in _CONTAINERS and type(v) is dict}
     if event.commerce is not None or "ecommerce" in kept:
-        ecom = _write_commerce(event.commerce, issues) if event.commerce is not None else {}
+        ecom = _write_commerce(event, issues) if event.commerce is not None else {}
         merge_extras(ecom, kept.get("ecommerce", {}), "$.ecommerce", issues)
+        ga4.check_currency(ecom, "$.ecommerce", issues)
         out["ecommerce"] = ecom
     renamed = {canonical: wire_key for wire_key, canonical in s.RENAMES.get(event.name, ())}
     params = {k: v for k, v in event.properties.items() if k not in renamed}
@@ -208,6 +217,7 @@ _EVENTS = (
 class Koalect(Adapter):
     name = s.DIALECT
     title = "Koalect dataLayer: donation procedures, projects and actions"
+    amounts = AMOUNTS
     events = tuple(EventDoc(w, c, d) for w, c, d in _EVENTS)
 
     def sniff(self, payload: Any) -> int:

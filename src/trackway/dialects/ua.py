@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trackway import amounts
 from trackway.dialects.fields import Field, Table, merge_extras
 from trackway.issues import Issues, Path, describe, show
 from trackway.model import Commerce, Item
@@ -24,6 +25,13 @@ from trackway.rules.codes import check_precision
 from trackway.rules.values import INVALID, amount, ident, integer, string
 
 MAX_LEVELS = 5  # category levels of a UA product
+
+# What UA's amounts mean: an order's revenue (commerce.value) is the total, tax and shipping included.
+_WIRE = {"value": "revenue", "tax": "tax", "shipping": "shipping"}
+DATALAYER_AMOUNTS = amounts.Meaning(
+    "UA", amounts.TOTAL_VALUE, {k: f"actionField.{v}" for k, v in _WIRE.items()}
+)
+GTAG_AMOUNTS = amounts.Meaning("UA", amounts.TOTAL_VALUE, {k: k for k in _WIRE})
 
 
 def category(value: Any, path: Path, issues: Issues) -> Any:

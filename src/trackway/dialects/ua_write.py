@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from trackway import amounts
 from trackway.dialects import ua
 from trackway.dialects.base import EncodeOptions, report_foreign_extras, report_uncarried
 from trackway.dialects.fields import merge_extras
@@ -68,11 +69,11 @@ def encode_ua(event: Event, options: EncodeOptions, target: str, issues: Issues)
     action = action_for(event, own)
     props = dict(event.properties)
     if action is not None:
-        out = _encode_action(event, action, props, own, options, issues)
+        out = _encode_action(event, action, props, own, options, target, issues)
     else:
         out = {"event": event.name}
         if event.commerce is not None:
-            out["ecommerce"] = _encode_bare(event, event.commerce, issues)
+            out["ecommerce"] = _encode_bare(event, target, issues)
     ua.put_params(out, props, "$", issues)
     if event.id:
         out["event_id"] = event.id
@@ -81,8 +82,14 @@ def encode_ua(event: Event, options: EncodeOptions, target: str, issues: Issues)
     return out
 
 
-def _encode_bare(event: Event, c: Commerce, issues: Issues) -> dict[str, Any]:
+def _encode_bare(event: Event, target: str, issues: Issues) -> dict[str, Any]:
     """The ``ecommerce`` object of an event with no UA action: its currency and extras."""
+    where = f"UA has no action for {event.name!r}: it"
+    meaning = ua.DATALAYER_AMOUNTS
+    c = amounts.render(
+        event, meaning, issues, dialect=target, carried=(), base="$", where=where, items_carried=False
+    )
+    assert c is not None
     ecom: dict[str, Any] = {}
     if c.currency is not None:
         ecom["currencyCode"] = c.currency
@@ -99,11 +106,30 @@ def _encode_bare(event: Event, c: Commerce, issues: Issues) -> dict[str, Any]:
 
 
 def _encode_action(
-    event: Event, action: Action, props: dict[str, Any], own: bool, options: EncodeOptions, issues: Issues
+    event: Event,
+    action: Action,
+    props: dict[str, Any],
+    own: bool,
+    options: EncodeOptions,
+    target: str,
+    issues: Issues,
 ) -> dict[str, Any]:
-    c = event.commerce or Commerce()
-    meta = event.extras if own else {}
     path = f"$.ecommerce.{action.key}"
+    fields = {f.target for f in (*action.direct.fields, *action.field.fields)}
+    c = (
+        amounts.render(
+            event,
+            ua.DATALAYER_AMOUNTS,
+            issues,
+            dialect=target,
+            carried=fields.intersection(amounts.AMOUNT_FIELDS),
+            base=path,
+            where=f"UA's {action.key}",
+            items_carried=action.products,
+        )
+        or Commerce()
+    )
+    meta = event.extras if own else {}
     out: dict[str, Any] = {}
     wire_event = meta.get("$event", action.event)
     if wire_event is not None:

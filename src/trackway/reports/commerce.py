@@ -11,10 +11,12 @@ import duckdb
 from trackway.reports.params import ReportParams, Sections, fetch, period, ratio, tidy, where
 
 # The orders counted in revenue and products: purchased, current status not excluded,
-# with the time of their first purchase event.
+# with the time of their first purchase event. An order's gross is its revenue (after
+# discount, tax and shipping excluded), derived alike from every dialect's amounts
+# (trackway.amounts; docs/reports.md).
 _COUNTED = """
 counted AS (
-    SELECT o.property, o.transaction_id, o.currency, coalesce(o."value", 0) AS gross, o.lines, f.first_at
+    SELECT o.property, o.transaction_id, o.currency, coalesce(o.revenue, 0) AS gross, o.lines, f.first_at
     FROM orders o JOIN (
         SELECT property, transaction_id, min("at") AS first_at FROM order_history
         WHERE name = 'purchase' GROUP BY property, transaction_id

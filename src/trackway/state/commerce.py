@@ -11,8 +11,12 @@ Orders, by property and transaction id: a ``purchase`` creates the order or upda
 it (a later purchase with the same id carries a new status or new amounts: Commanders
 Act's status updates, Convead's order updates); a ``refund`` with items takes back
 exactly those items (each at the price the refund gives, else the order's price for
-that item, times its quantity); a refund without items takes back the whole order.
-Every change is kept in ``order_history``.
+that item, times its quantity); a refund without items takes back the rest of the order's
+revenue (or, for an order Trackway has no purchase of, the refund's own revenue).
+An order's amounts are the parts of its last purchase that states any (trackway.amounts:
+the subtotal, discount, revenue, tax, shipping and total, whatever the dialect; an update
+with no items takes its subtotal from the order's lines). Every change is kept in
+``order_history``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from trackway import amounts
+from trackway.amounts import Part
 from trackway.model import Event, Item
 from trackway.state.memory import MemoryState
 from trackway.state.model import Cart, Line, Order, OrderChange
@@ -145,7 +151,7 @@ def _order(state: MemoryState, event: Event, txid: str, person: str | None, at: 
     return order
 
 
-def _refund_amount(order: Order, items: list[Item] | None, value: Decimal | None) -> Decimal:
+def _refund_amount(order: Order, items: list[Item] | None, revenue: Decimal | None) -> Decimal:
     if items:
         prices = {ln.item_id: ln.price for ln in order.lines}
         total = Decimal(0)
@@ -154,9 +160,24 @@ def _refund_amount(order: Order, items: list[Item] | None, value: Decimal | None
             if price is not None:
                 total += price * (item.quantity if item.quantity is not None else 1)
         return total
-    if order.value is not None:  # a full refund: the whole order, less what was refunded already
-        return order.value - order.refunded
-    return value or Decimal(0)
+    if order.revenue is not None:  # a full refund: the whole order, less what was refunded already
+        return order.revenue - order.refunded
+    return revenue or Decimal(0)
+
+
+def _set_amounts(order: Order, event: Event) -> None:
+    """The order's amounts from a purchase that states any (amounts or items)."""
+    c = event.commerce
+    assert c is not None
+    found = amounts.of_event(event, items=None if c.items else order.lines)
+    if found is None or not (found.stated or c.items):
+        return  # a status update: the amounts stay
+    order.subtotal = found.value(Part.SUBTOTAL)
+    order.discount = found.value(Part.DISCOUNT)
+    order.revenue = found.value(Part.REVENUE)
+    order.tax = found.value(Part.TAX)
+    order.shipping = found.value(Part.SHIPPING)
+    order.total = found.value(Part.TOTAL)
 
 
 def apply_order(state: MemoryState, event: Event, person: str | None, at: datetime, seq: int) -> None:
@@ -167,7 +188,7 @@ def apply_order(state: MemoryState, event: Event, person: str | None, at: dateti
     refund = None
     if event.name == "purchase":
         order.purchased = True
-        for key in ("currency", "value", "revenue", "tax", "shipping", "status"):
+        for key in ("currency", "value", "status"):
             v = getattr(c, key)
             if v is not None:
                 setattr(order, key, v)
@@ -175,8 +196,10 @@ def apply_order(state: MemoryState, event: Event, person: str | None, at: dateti
             order.lines = [
                 _line(it, it.quantity if it.quantity is not None else 1) for it in c.items if _key(it)
             ]
+        _set_amounts(order, event)
     else:
-        refund = _refund_amount(order, c.items, c.value)
+        found = amounts.of_event(event)
+        refund = _refund_amount(order, c.items, found.value(Part.REVENUE) if found is not None else None)
         order.refunded += refund
         if c.status is not None:
             order.status = c.status

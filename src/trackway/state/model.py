@@ -75,8 +75,11 @@ class Cart(msgspec.Struct, kw_only=True):
 
 
 class Order(msgspec.Struct, kw_only=True):
-    """An order by its transaction id. ``value`` is the order's value as the source states it;
-    ``refunded`` what refunds took back; a row with no purchase yet (a refund first) has no value."""
+    """An order by its transaction id. ``value`` is the order's value as the source states it
+    (its meaning is the source dialect's); ``subtotal``, ``discount``, ``revenue`` and ``total``
+    are its amounts' parts (trackway.amounts), stated or derived, the same whatever the dialect;
+    ``tax``, ``shipping`` and ``discount`` as stated (None: none stated); ``refunded`` what
+    refunds took back; a row with no purchase yet (a refund first) has no amounts."""
 
     property: str
     transaction_id: str
@@ -87,6 +90,9 @@ class Order(msgspec.Struct, kw_only=True):
     revenue: Decimal | None = None
     tax: Decimal | None = None
     shipping: Decimal | None = None
+    subtotal: Decimal | None = None
+    discount: Decimal | None = None
+    total: Decimal | None = None
     refunded: Decimal = Decimal(0)
     lines: list[Line] = []
     created_at: datetime

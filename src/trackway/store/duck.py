@@ -66,8 +66,8 @@ class DuckStore(Store):
         self._threads = threads
         self._parallel = threading.Lock()
         self._readers = 0
-        if "person_key" in absent and self._seq and derive_state:
-            self.rebuild()  # a store from before events.person_key: derive the keys once
+        if ("person_key" in absent or "orders.parts" in absent) and self._seq and derive_state:
+            self.rebuild()  # a store from before events.person_key or the orders' parts: derive once
 
     def _open(self, threads: int) -> set[str]:
         """Connect, set up the schema, then lock the configuration and make the files
@@ -92,6 +92,8 @@ class DuckStore(Store):
         self._con.execute(schema.DDL)
         columns.fill(self._con, absent)
         self._con.execute(state_tables.DDL)
+        if state_tables.upgrade(self._con):
+            absent.add("orders.parts")
         self._con.execute(persons.DDL)
         self._con.execute(state_tables.VIEW)
         self._con.execute(persons.VIEW)

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS orders (
     property VARCHAR, transaction_id VARCHAR, person_id VARCHAR, status VARCHAR, currency VARCHAR,
     "value" {AMOUNT}, revenue {AMOUNT}, tax {AMOUNT}, shipping {AMOUNT}, refunded {AMOUNT},
     lines JSON, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, purchased BOOLEAN, events INTEGER,
-    PRIMARY KEY (property, transaction_id));
+    subtotal {AMOUNT}, discount {AMOUNT}, total {AMOUNT}, PRIMARY KEY (property, transaction_id));
 CREATE TABLE IF NOT EXISTS order_history (
     property VARCHAR, transaction_id VARCHAR, seq BIGINT, event_id VARCHAR, name VARCHAR, status VARCHAR,
     "value" {AMOUNT}, refund {AMOUNT}, "at" TIMESTAMPTZ);
@@ -62,6 +62,8 @@ FROM events e
 LEFT JOIN identities u ON u.property = e.property AND u.kind = 'user' AND u.id = e.user_id
 LEFT JOIN identities a ON a.property = e.property AND a.kind = 'anonymous' AND a.id = e.anonymous_id
 """
+# Columns of ``orders`` a store written before them lacks (the parts of trackway.amounts).
+ORDER_PARTS = ("subtotal", "discount", "total")
 TABLES = (
     "identities",
     "identity_links",
@@ -88,6 +90,22 @@ def _amount(value: Decimal | None) -> Decimal | None:
         return value.quantize(_Q) if abs(value) < _LIMIT else None
     except InvalidOperation:
         return None
+
+
+def upgrade(con: duckdb.DuckDBPyConnection) -> bool:
+    """Add the ORDER_PARTS columns to the ``orders`` of a store written before them (after DDL).
+    True when they were added: the orders' amounts (revenue included, which then held only what
+    Commanders Act stated) need a rebuild to be derived."""
+    found = {
+        c
+        for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'orders'"
+        ).fetchall()
+    }
+    absent = [c for c in ORDER_PARTS if c not in found]
+    for name in absent:
+        con.execute(f"ALTER TABLE orders ADD COLUMN {name} {AMOUNT}")
+    return bool(absent)
 
 
 def _rows(structs: Iterable[msgspec.Struct]) -> list[dict[str, Any]]:
@@ -295,13 +313,14 @@ EXCLUDED_STATUSES = ("pending", "canceled")
 def revenue(
     cur: duckdb.DuckDBPyConnection, prop: str, *, include: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
-    """Per currency: orders, gross (their value), refunds and net, leaving out the
-    EXCLUDED_STATUSES not in ``include``. Never summed across currencies."""
+    """Per currency: orders, gross (their revenue: after discount, tax and shipping excluded,
+    as docs/reports.md defines it), refunds and net, leaving out the EXCLUDED_STATUSES not in
+    ``include``. Never summed across currencies."""
     excluded = [s for s in EXCLUDED_STATUSES if s not in include]
     return _fetch(
         cur,
-        'SELECT currency, count(*) AS orders, sum("value") AS gross, sum(refunded) AS refunds, '
-        'sum("value") - sum(refunded) AS net FROM orders WHERE property = ? AND purchased '
+        "SELECT currency, count(*) AS orders, sum(coalesce(revenue, 0)) AS gross, sum(refunded) AS refunds, "
+        "sum(coalesce(revenue, 0)) - sum(refunded) AS net FROM orders WHERE property = ? AND purchased "
         "AND NOT list_contains(?, coalesce(status, '')) GROUP BY currency ORDER BY currency",
         [prop, excluded],
     )
