@@ -142,3 +142,39 @@ def test_the_memory_store_keeps_the_same_state_as_a_rebuild():
         and before.carts == after.carts
         and before.procedures == after.procedures
     )
+
+
+def test_a_store_from_before_the_orders_parts_derives_them_when_opened(tmp_path):
+    path = tmp_path / "old.duckdb"
+    store = DuckStore(path)
+    load_in_batches(store, workload(9, 600), 9)
+    ua = Event(
+        name="purchase",
+        dialect="gtm-ua",
+        id="ua1",
+        property="shop",
+        timestamp=T0,
+        received_at=T0,
+        anonymous_id="ua-buyer",
+        commerce=Commerce(
+            transaction_id="UA1",
+            currency="EUR",
+            value=Decimal("22.53"),
+            tax=Decimal("3.20"),
+            shipping=Decimal("3.33"),
+        ),
+    )
+    load_in_batches(store, [ua], 9)
+    expected = snapshot(store)["orders"]
+    assert next(r for r in expected if r["transaction_id"] == "UA1")["revenue"] == Decimal("16.00")
+    cur = store.cursor()
+    for column in ("subtotal", "discount", "total"):  # as a store written before them
+        cur.execute(f"ALTER TABLE orders DROP COLUMN {column}")
+    cur.execute("UPDATE orders SET revenue = NULL")  # which then held what Commanders Act stated
+    store.close()
+    store = DuckStore(path)
+    try:
+        assert snapshot(store)["orders"] == expected
+        assert {r["currency"]: r["gross"] for r in store.revenue("shop")}["EUR"] > 0
+    finally:
+        store.close()
