@@ -52,7 +52,7 @@ def test_several_statements_are_several_values():
 
 BAD = [
     ("{a: }", 1, 5),
-    ("{a 1}", 1, 5),  # "a" reads as a wrapped-comment word; 1 is then a key without ":"
+    ("{a 1}", 1, 2),  # "a" is a stray word: no comment line before it says it is a comment's tail
     ("[1 2]", 1, 4),
     ("{a: 1", 1, 6),
     ("{\n  a: @}", 2, 6),

@@ -85,7 +85,9 @@ def parse(payload: Any) -> Any:
     return value
 
 
-def _parse(payload: Any) -> Any:
+def _parse(payload: Any, callees: list[str | None] | None = None) -> Any:
+    """:func:`parse` without the depth error; the JavaScript function a text payload
+    calls (``insend`` for ``insend('event', ...)``) is appended to ``callees``."""
     t = type(payload)
     if t is dict or t is list:
         return payload
@@ -102,12 +104,19 @@ def _parse(payload: Any) -> Any:
         reader = LiteralReader(payload)  # tokenizes (iteratively) and measures the nesting
         if reader.depth > MAX_DEPTH:
             return _TooDeep(reader.depth)
-        return reader.one()
+        value = reader.one()
+        if callees is not None:
+            callees.append(reader.callee)
+        return value
     return payload
 
 
-def detect(payload: Any) -> tuple[str | None, list[str], str]:
-    """The dialect that reads ``payload`` best, the others that read it too, and why."""
+def detect(payload: Any, callee: str | None = None) -> tuple[str | None, list[str], str]:
+    """The dialect that reads ``payload`` best, the others that read it too, and why.
+
+    ``callee`` is the JavaScript function a text payload called (``insend``): the array
+    ``insend('event', ...)`` reads as is Convead's too, so the call's name decides among
+    the dialects that claim it (:attr:`~trackway.dialects.base.Adapter.callees`)."""
     scores = []
     for adapter in dialects.adapters():
         try:
@@ -116,6 +125,11 @@ def detect(payload: Any) -> tuple[str | None, list[str], str]:
             score = 0
         if score > 0:
             scores.append((score, adapter.name))
+    if callee is not None:
+        called = callee.removeprefix("window.")
+        claimed = [s for s in scores if called in dialects.get(s[1]).callees]
+        if claimed:
+            scores = claimed
     if not scores:
         return None, [], "no dialect reads this shape"
     scores.sort(key=lambda s: -s[0])  # stable: registry order breaks ties
@@ -155,7 +169,8 @@ def decode(
                 for event in events:
                     event.property = property
             return Decoded(dialect=dialect, events=events, issues=issues.items)
-    value = _parse(payload)
+    callees: list[str | None] | None = [] if dialect == "auto" else None
+    value = _parse(payload, callees)
     if type(value) is _TooDeep:
         issue = Issue(
             "$",
@@ -174,7 +189,7 @@ def decode(
         value, readable = screen(value, screened)  # before the sniffers, which walk the payload
         if not readable:
             return Decoded(dialect="unknown", events=[], issues=screened.items)
-        chosen, alternatives, detection = detect(value)
+        chosen, alternatives, detection = detect(value, callees[0] if callees else None)
         if chosen is None:
             issue = Issue(
                 "$",

@@ -78,6 +78,12 @@ _CODE_LIST = [
         "An amount was rendered by the target vendor's definition, derived from the event's other "
         "amounts (its value from the items' price x quantity, a total from revenue, tax and shipping).",
     ),
+    Code(
+        "VALUE_NORMALISED",
+        "VALUE_INVALID",
+        "A value whose meaning is clear came in an untidy form (spaces around an email or phone, "
+        "an upper-case domain or hash, a phone written with spaces); it is read normalised and kept.",
+    ),
     Code("NOT_CARRIED", "VALUE_INVALID", "The target dialect has no place for a field; it is left out."),
     Code("PAYLOAD_INVALID", "VALUE_INVALID", "The payload does not have the dialect's shape at all."),
     Code(
@@ -117,13 +123,66 @@ class Issue(msgspec.Struct, frozen=True, omit_defaults=True):
         return {"path": self.path, "code": self.code, "severity": str(self.severity), "message": self.message}
 
 
+class _Missing:
+    """What :data:`MISSING` is: a key that was not sent at all (``null`` was sent as None)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: A key that is absent: ``describe(obj.get(key, MISSING))`` says "none", not "null".
+MISSING: Any = _Missing()
+
+
 def describe(value: Any, limit: int = 60) -> str:
     """A short, readable rendering of a value for messages: ``'EURO' (a string)``.
 
-    Safe on any value: non-finite and huge numbers, lone surrogates, deep nesting. It
-    renders at most ``limit`` characters and never converts a number to another type
-    (``str(10**5000)`` raises, formatting ``Decimal("1e1000000")`` in full costs seconds)."""
+    ``null`` for None (JSON's null needs no type beside it) and ``none`` for
+    :data:`MISSING` (nothing sent). Safe on any value: non-finite and huge numbers, lone
+    surrogates, deep nesting. It renders at most ``limit`` characters and never converts
+    a number to another type (``str(10**5000)`` raises, formatting ``Decimal("1e1000000")``
+    in full costs seconds)."""
+    if value is None:
+        return "null"
+    if value is MISSING:
+        return "none"
     return f"{show(value, limit)} ({json_type(value)})"
+
+
+def describe_key(obj: Any, key: Any) -> str:
+    """:func:`describe` of ``obj[key]``, or "none" when the object has no such key."""
+    if type(obj) is dict:
+        return describe(obj.get(key, MISSING))
+    if type(obj) is list and type(key) is int:
+        return describe(obj[key] if -len(obj) <= key < len(obj) else MISSING)
+    return "none"
+
+
+# Words read with a vowel sound though spelled with a consonant, and the reverse.
+_AN_WORDS = ("hour", "honest", "heir")
+_A_WORDS = ("one", "once", "eu", "ewe", "use", "user", "usual", "uni", "uti", "ura", "uri", "uk")
+_VOWEL_LETTERS = frozenset("aefhilmnorsx")  # letters whose names start with a vowel sound (an MD5)
+
+
+def article(phrase: str) -> str:
+    """``phrase`` with "a" or "an" before it, by how its first word sounds:
+    "an add_to_cart event", "a user property", "a UA product", "an MD5 hash", "an sha256 hash"."""
+    word = phrase.split(" ", 1)[0].split("_", 1)[0]
+    low = word.lower()
+    if not low or not low[0].isalpha():
+        return f"a {phrase}"
+    spelled = (word.isupper() and len(word) > 1) or (any(c.isdigit() for c in word) and len(word) <= 8)
+    if spelled:  # an acronym or a code (UA, MD5, sha256): read letter by letter
+        vowel = low[0] in _VOWEL_LETTERS
+    elif low.startswith(_AN_WORDS):
+        vowel = True
+    elif low.startswith(_A_WORDS) and not low.startswith(("unin", "unim")):
+        vowel = False
+    else:
+        vowel = low[0] in "aeiou"
+    return f"{'an' if vowel else 'a'} {phrase}"
 
 
 def show(value: Any, limit: int = 60) -> str:
@@ -268,3 +327,25 @@ class Issues:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def error_at(self, path: Path) -> bool:
+        """Whether an error is already reported at ``path`` for the current event."""
+        where = render_path(path)
+        return any(
+            i.severity is Severity.ERROR and i.path == where and i.event == self.event for i in self.items
+        )
+
+
+def settle(items: list[Issue]) -> list[Issue]:
+    """``items`` without the warnings on a path that also has an error (for the same event):
+    the error says what is wrong with that value, a warning beside it only contradicts it
+    ("recommended 'value' missing" next to "'' is not an amount")."""
+    errors = None
+    for i in items:
+        if i.severity is Severity.ERROR:
+            if errors is None:
+                errors = set()
+            errors.add((i.event, i.path))
+    if errors is None:
+        return items
+    return [i for i in items if i.severity is Severity.ERROR or (i.event, i.path) not in errors]

@@ -7,10 +7,17 @@ reads them into the same Python values a JSON decoder gives (integers as ``int``
 other numbers as exact ``Decimal``), and says in ``notes`` what it had to assume:
 
 - a missing comma between two members on different lines is restored;
-- a bare word where a key is expected and no ``:`` follows is the tail of a
-  comment wrapped onto the next line, and is skipped;
+- bare words at the start of the line after a ``//`` comment, where a key is
+  expected and no ``:`` follows, are the tail of that comment wrapped onto the next
+  line, and are skipped (with the commas between them). A stray word anywhere else
+  (``{event: 'search', oops search_term: 'Tee'}``) is a :class:`ParseError` at its
+  line and column: nothing says what it meant;
 - an expression such as ``window.location.href`` is read as its source text;
 - a call ``f(a, b)`` is read as the array ``[a, b]`` (``push(x)`` as ``x``).
+
+The name of each top-level call is kept (``callees``: ``insend`` for
+``insend('event', ...)``), since the array it reads as does not say which function
+was called; auto-detection uses it.
 
 It is pure: no I/O, and :class:`~trackway.errors.ParseError` (with line and column)
 is the only exception it raises.
@@ -48,14 +55,18 @@ _INT_DIGITS = NUMBER_MAX_DIGITS + 1
 
 
 class _Tok:
-    __slots__ = ("kind", "line", "newline_before", "pos", "text")
+    __slots__ = ("comment_before", "kind", "line", "newline_before", "pos", "text")
 
-    def __init__(self, kind: str, text: str, pos: int, line: int, newline_before: bool) -> None:
+    def __init__(
+        self, kind: str, text: str, pos: int, line: int, newline_before: bool, comment_before: bool
+    ) -> None:
         self.kind = kind
         self.text = text
         self.pos = pos
         self.line = line
         self.newline_before = newline_before
+        # a line comment ends the line before this token: a wrapped comment may go on here
+        self.comment_before = comment_before
 
 
 class LiteralReader:
@@ -65,6 +76,8 @@ class LiteralReader:
         self.text = text
         self.source = source
         self.notes: list[str] = []
+        # the function each top-level value was called with (None: not a call), as read_all finds them
+        self.callees: list[str | None] = []
         # the deepest nesting of (), [] and {}, counted up to MAX_DEPTH + 1: read_all refuses more
         self.depth = 0
         self.toks = self._tokenize(text)
@@ -75,6 +88,7 @@ class LiteralReader:
         toks: list[_Tok] = []
         line = 1
         newline = False
+        comment = False  # a // comment since the last token
         depth = 0
         for m in _TOKEN.finditer(text):
             kind = m.lastgroup or "other"
@@ -82,6 +96,8 @@ class LiteralReader:
             if kind in ("ws", "comment"):
                 if "\n" in chunk:
                     newline = True
+                if kind == "comment" and chunk.startswith("//"):
+                    comment = True
                 line += chunk.count("\n")
                 continue
             if kind == "punct":
@@ -93,10 +109,10 @@ class LiteralReader:
                             break
                 elif chunk in _CLOSE:
                     depth -= 1
-            toks.append(_Tok(kind, chunk, m.start(), line, newline))
-            newline = False
+            toks.append(_Tok(kind, chunk, m.start(), line, newline, comment and newline))
+            newline = comment = False
             line += chunk.count("\n")
-        toks.append(_Tok("eof", "", len(text), line, True))
+        toks.append(_Tok("eof", "", len(text), line, True, False))
         return toks
 
     def _peek(self, offset: int = 0) -> _Tok:
@@ -112,6 +128,18 @@ class LiteralReader:
         column = tok.pos - self.text.rfind("\n", 0, tok.pos)
         got = "the end of the input" if tok.kind == "eof" else repr(tok.text)
         return ParseError(f"expected {expected}, got {got}", source=self.source, line=tok.line, column=column)
+
+    def _stray(self, tok: _Tok, nxt: _Tok) -> ParseError:
+        """A word where a key is expected, with no ``:`` after it and no comment before it."""
+        column = tok.pos - self.text.rfind("\n", 0, tok.pos)
+        after = "the end of the input" if nxt.kind == "eof" else repr(nxt.text)
+        return ParseError(
+            f"expected a key and ':', got the stray word {tok.text!r} before {after}; "
+            "remove it, or add the ':' and value it lacks",
+            source=self.source,
+            line=tok.line,
+            column=column,
+        )
 
     def _note(self, tok: _Tok, what: str) -> None:
         self.notes.append(f"line {tok.line}: {what}")
@@ -129,8 +157,21 @@ class LiteralReader:
             if tok.kind == "punct" and tok.text == ";":
                 self._next()
                 continue
+            after = self._peek(1)
+            called = (
+                tok.kind == "name"
+                and after.kind == "punct"
+                and after.text == "("
+                and not after.newline_before
+            )
+            self.callees.append(re.sub(r"\s+", "", tok.text) if called else None)
             values.append(self.value())
         return values
+
+    @property
+    def callee(self) -> str | None:
+        """The function the one top-level value was called with (``insend``), or None."""
+        return self.callees[0] if len(self.callees) == 1 else None
 
     def one(self) -> Any:
         """Exactly one top-level value (a payload)."""
@@ -233,6 +274,7 @@ class LiteralReader:
 
     def _object(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        tail = 0  # the line of a wrapped comment's tail being skipped (0: none)
         while True:
             tok = self._next()
             if tok.kind == "punct" and tok.text == "}":
@@ -244,9 +286,13 @@ class LiteralReader:
                 continue
             nxt = self._peek()
             if tok.kind == "name" and not (nxt.kind == "punct" and nxt.text == ":"):
-                # a comment wrapped onto the next line: words until the next key
-                self._note(tok, f"the stray word {tok.text!r} is read as the tail of a wrapped comment")
-                continue
+                if tok.comment_before or tok.line == tail:
+                    # a comment wrapped onto the next line: the words of that line until the next key
+                    tail = tok.line
+                    self._note(tok, f"the stray word {tok.text!r} is read as the tail of a wrapped comment")
+                    continue
+                raise self._stray(tok, nxt)
+            tail = 0
             key = self._key(tok)
             self._expect(":")
             out[key] = self.value()

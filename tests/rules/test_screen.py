@@ -83,7 +83,7 @@ def test_a_clean_payload_is_returned_as_is():
         ("\udc00", "'\ufffd' (a string)"),
         ({"\udc00": ["x\udc00", 1]}, '{"\ufffd":["x\ufffd",1]} (an object)'),
         ([[[]]], "[[[]]] (an array)"),
-        (None, "null (null)"),
+        (None, "null"),
         (True, "true (a boolean)"),
     ],
     ids=short,

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from trackway.dialects.fields import Table
-from trackway.issues import Issues, describe
+from trackway.issues import Issues, describe, settle
 from trackway.model import Event
 from trackway.rules.screen import screen
 
@@ -70,15 +70,23 @@ class Adapter:
     # Another dialect whose wire format this one shares exactly (InSend is Convead's):
     # auto-detection names it in its note but does not call the payload ambiguous.
     alias_of: ClassVar[str | None] = None
+    # The JavaScript functions whose calls this dialect reads (``gtag``, ``cact``): a
+    # text payload that calls one is detected among the dialects claiming it.
+    callees: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every adapter's ``decode`` runs behind the screen (:mod:`trackway.rules.screen`):
         what no dialect could read (too deep, numbers too large, lone surrogates) is
-        reported once, here, and never reaches the dialect's code."""
+        reported once, here, and never reaches the dialect's code. Both ``decode`` and
+        ``decode_plain`` end with :func:`~trackway.issues.settle`: a path with an error
+        carries no warning beside it."""
         super().__init_subclass__(**kwargs)
         decode = cls.__dict__.get("decode")
         if decode is not None and not getattr(decode, "screened", False):
             cls.decode = _screened(decode)  # type: ignore[method-assign]
+        plain = cls.__dict__.get("decode_plain")
+        if plain is not None and not getattr(plain, "screened", False):
+            cls.decode_plain = _settled(plain)  # type: ignore[method-assign]
 
     def sniff(self, payload: Any) -> int:
         """How sure this dialect is that it reads ``payload``: 0 (no) to 100."""
@@ -118,10 +126,27 @@ def _screened(decode: Callable[[Any, Any, DecodeContext, Issues], list[Event]]) 
         payload, readable = screen(payload, issues)
         if not readable:
             return []
-        return decode(self, payload, ctx, issues)
+        events = decode(self, payload, ctx, issues)
+        if issues.items:
+            issues.items = settle(issues.items)
+        return events
 
     screened_decode.screened = True  # type: ignore[attr-defined]
     return screened_decode
+
+
+def _settled(decode_plain: Callable[[Any, Any, DecodeContext, Issues], list[Event] | None]) -> Any:
+    @functools.wraps(decode_plain)
+    def settled_decode_plain(
+        self: Adapter, data: Any, ctx: DecodeContext, issues: Issues
+    ) -> list[Event] | None:
+        events = decode_plain(self, data, ctx, issues)
+        if issues.items:
+            issues.items = settle(issues.items)
+        return events
+
+    settled_decode_plain.screened = True  # type: ignore[attr-defined]
+    return settled_decode_plain
 
 
 # Envelope fields every dialect may lack without it being news.

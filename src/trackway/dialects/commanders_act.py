@@ -50,7 +50,7 @@ from trackway.dialects.commanders_act_read import read_params
 from trackway.dialects.commanders_act_user import check_server_user, read_context, read_user
 from trackway.dialects.commanders_act_write import write_event
 from trackway.dialects.fields import Table, merge_extras
-from trackway.issues import Issues, Path, describe
+from trackway.issues import MISSING, Issues, Path, describe
 from trackway.model import Event
 
 FORMS = ("call", "server")
@@ -87,7 +87,7 @@ def summary(rule: s.CaRule) -> str:
 def _name(value: Any, path: Path, issues: Issues) -> str | None:
     if type(value) is str and value:
         return value
-    code = "VALUE_REQUIRED" if value is None or value == "" else "TYPE_INVALID"
+    code = "VALUE_REQUIRED" if value is None or value is MISSING or value == "" else "TYPE_INVALID"
     issues.error(path, code, f"expected the event name as a string such as 'purchase', got {describe(value)}")
     return None
 
@@ -102,7 +102,7 @@ def decode_call(payload: list[Any], issues: Issues) -> Event | None:
             "only 'trigger' calls carry events",
         )
         return None
-    name = _name(payload[1] if len(payload) > 1 else None, "$[1]", issues)
+    name = _name(payload[1] if len(payload) > 1 else MISSING, "$[1]", issues)
     params = payload[2] if len(payload) > 2 else {}
     if type(params) is not dict:
         issues.error(
@@ -128,7 +128,7 @@ def decode_server(obj: Any, base: Path, issues: Issues) -> tuple[Event, bool]:
             base, "TYPE_INVALID", f"expected an event object {{event_name, ...}}, got {describe(obj)}"
         )
         return Event(name="", dialect=s.DIALECT, extras={"$form": "server"}), False
-    name = _name(obj.get("event_name"), (base, "event_name"), issues)
+    name = _name(obj.get("event_name", MISSING), (base, "event_name"), issues)
     params = {k: v for k, v in obj.items() if k != "event_name" and k != "context"}
     event = read_event(name or "", params, base, "server", issues)
     read_context(obj.get("context"), (base, "context"), event, issues)
@@ -138,6 +138,7 @@ def decode_server(obj: Any, base: Path, issues: Issues) -> tuple[Event, bool]:
 class CommandersAct(Adapter):
     name = "commanders-act"
     title = "Commanders Act: cact() calls and the server-side HTTP API"
+    callees = frozenset({"cact"})
     events = tuple(EventDoc(n, n, summary(r)) for n, r in s.EVENTS.items())
     amounts = s.AMOUNTS
 

@@ -10,7 +10,7 @@ from decimal import Context, Decimal, Inexact, Overflow
 from typing import Any
 
 from trackway.dialects import commanders_act_schema as s
-from trackway.issues import Issues, Path, describe
+from trackway.issues import MISSING, Issues, Path, article, describe
 from trackway.model import Commerce, Event, Item
 from trackway.rules.codes import check_precision
 from trackway.rules.values import sent, string
@@ -51,22 +51,22 @@ def check_rules(name: str, params: dict[str, Any], base: Path, form: str, issues
             issues.warning(
                 (base, key),
                 "RECOMMENDED_MISSING",
-                f"expected the parameter {key!r} on a {name} event, got none; the events reference "
-                "requires it, though its own cact() example leaves it out, and the server-side API "
+                f"expected the parameter {key!r} on {article(name + ' event')}, got none; the events "
+                "reference requires it, though its own cact() example leaves it out, and the server-side API "
                 "rejects the event without it: add it",
             )
         else:
             issues.error(
                 (base, key),
                 "VALUE_REQUIRED",
-                f"expected the parameter {key!r} on a {name} event, got none; add it",
+                f"expected the parameter {key!r} on {article(name + ' event')}, got none; add it",
             )
     for key in rule.recommended:
         if not present(params, key):
             issues.warning(
                 (base, key),
                 "RECOMMENDED_MISSING",
-                f"expected the recommended parameter {key!r} on a {name} event, got none; "
+                f"expected the recommended parameter {key!r} on {article(name + ' event')}, got none; "
                 "Commanders Act reports need it",
             )
     items = params.get("items")
@@ -74,8 +74,8 @@ def check_rules(name: str, params: dict[str, Any], base: Path, form: str, issues
         issues.error(
             (base, "items"),
             "VALUE_REQUIRED",
-            f"expected an items array with at least one item on a {name} event, got {describe(items)}; "
-            "add the items",
+            f"expected an items array with at least one item on {article(name + ' event')}, "
+            f"got {describe(params.get('items', MISSING))}; add the items",
         )
     page_type = params.get("page_type")
     if name == "page_view" and type(page_type) is str and page_type and page_type not in s.PAGE_TYPES:

@@ -66,10 +66,10 @@ from typing import Any
 from trackway.dialects import convead_schema as s
 from trackway.dialects import register
 from trackway.dialects.base import Adapter, DecodeContext, EncodeOptions, EventDoc
-from trackway.dialects.convead_read import decode_call, read_data
+from trackway.dialects.convead_read import call, decode_call, read_data
 from trackway.dialects.convead_write import encode_event
 from trackway.dialects.fields import Table
-from trackway.issues import Issues, describe
+from trackway.issues import Issues, article, describe
 from trackway.model import Event
 
 
@@ -137,23 +137,26 @@ def decode_post(payload: dict[str, Any], dialect: str, ctx: DecodeContext, issue
     return event
 
 
-def check_rendered(out: Any, issues: Issues) -> None:
-    """What Convead would reject in a rendered payload, as warnings."""
+def check_rendered(out: Any, issues: Issues, dialect: str = s.DIALECT) -> None:
+    """What Convead (or InSend) would reject in a rendered payload, as warnings."""
     scratch = Issues()
     if type(out) is list:
-        decode_call(out, s.DIALECT, DecodeContext(), scratch)
+        decode_call(out, dialect, DecodeContext(), scratch)
     else:
-        decode_post(out, s.DIALECT, DecodeContext(), scratch)
+        decode_post(out, dialect, DecodeContext(), scratch)
     for issue in scratch.items:
         if issue.is_error:
             issues.warning(
-                issue.path, issue.code, f"Convead would reject the rendered payload: {issue.message}"
+                issue.path,
+                issue.code,
+                f"{s.vendor(dialect)} would reject the rendered payload: {issue.message}",
             )
 
 
 class Convead(Adapter):
     name = "convead"
     title = "Convead: convead() calls and POST /watch/event"
+    callees = frozenset({"convead"})
     amounts = s.AMOUNTS
     events = tuple(EventDoc(t, s.TO_CANONICAL.get(t, t), s.RULES[t].summary) for t in s.TYPES)
 
@@ -183,8 +186,9 @@ class Convead(Adapter):
             issues.error(
                 "$",
                 "PAYLOAD_INVALID",
-                "expected a convead() call ['event', type, {properties}, {visitor_info}] or a "
-                f"POST /watch/event body {{app_key, visitor_uid, guest_uid, data}}, got {describe(payload)}",
+                f"expected {article(call(self.name))} call ['event', type, {{properties}}, {{visitor_info}}] "
+                "or a POST /watch/event body {app_key, visitor_uid, guest_uid, data}, "
+                f"got {describe(payload)}",
             )
         issues.event = -1
         return [] if event is None else [event]
@@ -204,7 +208,7 @@ class Convead(Adapter):
 
     def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
         out = encode_event(event, self.form(event, options, issues), issues)
-        check_rendered(out, issues)
+        check_rendered(out, issues, self.name)
         return out
 
     def tables(self) -> list[Table]:
@@ -215,6 +219,7 @@ class Insend(Convead):
     name = "insend"
     title = "InSend: insend() calls and POST /watch/event (Convead's API)"
     alias_of = "convead"
+    callees = frozenset({"insend"})
 
 
 register(Convead())

@@ -6,7 +6,7 @@ from typing import Any
 
 from trackway.dialects import convead_schema as s
 from trackway.dialects.base import DecodeContext
-from trackway.issues import Issues, Path, describe
+from trackway.issues import MISSING, Issues, Path, article, describe
 from trackway.model import Commerce, Event, Item
 from trackway.rules.codes import check_precision
 
@@ -14,11 +14,11 @@ _MISSING: Any = object()
 _PAGE = "context.page."
 
 
-def read_type(value: Any, path: Path, issues: Issues) -> str | None:
+def read_type(value: Any, path: Path, dialect: str, issues: Issues) -> str | None:
     """The event type: one of the ten; an undocumented one is an error but names the event."""
     if type(value) is str and value in s.RULES:
         return value
-    if value is None or value == "":
+    if value is None or value is MISSING or value == "":
         issues.error(
             path, "VALUE_REQUIRED", f"expected the event type such as 'purchase', got {describe(value)}"
         )
@@ -30,11 +30,12 @@ def read_type(value: Any, path: Path, issues: Issues) -> str | None:
     if value.strip().lower() in s.RULES:
         hint = f" (did you mean {value.strip().lower()!r}? case matters)"
     elif value in s.TO_WIRE:
-        hint = f" (Convead's name for it is {s.TO_WIRE[value]!r})"
+        hint = f" ({s.vendor(dialect)}'s name for it is {s.TO_WIRE[value]!r})"
     issues.error(
         path,
         "ENUM_INVALID",
-        f"expected a Convead event type, one of {', '.join(s.TYPES)}; got {describe(value)}{hint}. "
+        f"expected {article(s.vendor(dialect))} event type, one of {', '.join(s.TYPES)}; "
+        f"got {describe(value)}{hint}. "
         "Send other events as custom with the key set up in My account > My events",
     )
     return value
@@ -120,7 +121,8 @@ def check_rule(wire: str, props: dict[str, Any], base: Path, issues: Issues) -> 
             issues.error(
                 (base, key),
                 "VALUE_REQUIRED",
-                f"expected {key!r} in the properties of a {wire} event, got {_got(props, key)}; add it",
+                f"expected {key!r} in the properties of {article(wire + ' event')}, "
+                f"got {_got(props, key)}; add it",
             )
     for key in rule.recommended:
         keys = ("price", "product_price") if key == "price" else (key,)
@@ -128,11 +130,12 @@ def check_rule(wire: str, props: dict[str, Any], base: Path, issues: Issues) -> 
             issues.warning(
                 (base, key),
                 "RECOMMENDED_MISSING",
-                f"expected the recommended {key!r} in the properties of a {wire} event, got none; add it",
+                f"expected the recommended {key!r} in the properties of {article(wire + ' event')}, "
+                "got none; add it",
             )
 
 
-def fill_currency(commerce: Commerce, base: Path, ctx: DecodeContext, issues: Issues) -> None:
+def fill_currency(commerce: Commerce, base: Path, dialect: str, ctx: DecodeContext, issues: Issues) -> None:
     """Convead carries no currency: the property's default fills it when there are amounts."""
     if commerce.value is None and not any(it.price is not None for it in commerce.items or ()):
         return
@@ -143,7 +146,8 @@ def fill_currency(commerce: Commerce, base: Path, ctx: DecodeContext, issues: Is
         issues.warning(
             base,
             "VALUE_FILLED",
-            f"Convead sends amounts without a currency; filled with the property's default currency {code}",
+            f"{s.vendor(dialect)} sends amounts without a currency; filled with the property's default "
+            f"currency {code}",
         )
         if commerce.value is not None:
             check_precision(commerce.value, code, (base, "revenue"), issues)
@@ -151,8 +155,9 @@ def fill_currency(commerce: Commerce, base: Path, ctx: DecodeContext, issues: Is
         issues.warning(
             base,
             "RECOMMENDED_MISSING",
-            "expected a currency for the amounts, got none: Convead has no currency field and the property "
-            "has no default_currency. Set the property's default_currency so the amounts get one",
+            f"expected a currency for the amounts, got none: {s.vendor(dialect)} has no currency field "
+            "and the property has no default_currency. Set the property's default_currency so the amounts "
+            "get one",
         )
 
 
@@ -166,7 +171,7 @@ def build_event(
     if wire in s.RULES:
         check_rule(wire, props, base, issues)
     if commerce is not None:
-        fill_currency(commerce, base, ctx, issues)
+        fill_currency(commerce, base, dialect, ctx, issues)
     name = s.TO_CANONICAL.get(wire, wire)
     return Event(name=name, dialect=dialect, commerce=commerce, properties={**others, **typed}, extras={})
 
@@ -205,13 +210,18 @@ def _check_update_info(wire: str, visitor: Any, path: Path, issues: Issues) -> N
         )
 
 
+def call(dialect: str) -> str:
+    """The JavaScript call of the dialect, for messages: ``convead()`` or ``insend()``."""
+    return f"{dialect if dialect in s.DIALECTS else s.DIALECT}()"
+
+
 def decode_call(payload: list[Any], dialect: str, ctx: DecodeContext, issues: Issues) -> Event | None:
     """``["event", type, properties, visitor_info]`` as the literal reader gives a convead() call."""
     if not payload or payload[0] != "event":
         issues.error(
             "$[0]" if payload else "$",
             "PAYLOAD_INVALID",
-            f"expected a convead() call ['event', type, {{properties}}, {{visitor_info}}], got "
+            f"expected {article(call(dialect))} call ['event', type, {{properties}}, {{visitor_info}}], got "
             f"{describe(payload[0] if payload else payload)} first; only 'event' calls carry events",
         )
         return None
@@ -219,10 +229,10 @@ def decode_call(payload: list[Any], dialect: str, ctx: DecodeContext, issues: Is
         issues.error(
             "$[4]",
             "PAYLOAD_INVALID",
-            "expected convead('event', type, properties, visitor_info): at most 4 arguments, "
+            f"expected {dialect}('event', type, properties, visitor_info): at most 4 arguments, "
             f"got {len(payload)}; remove the others",
         )
-    wire = read_type(payload[1] if len(payload) > 1 else None, "$[1]", issues)
+    wire = read_type(payload[1] if len(payload) > 1 else MISSING, "$[1]", dialect, issues)
     if wire is None:
         return None
     props = payload[2] if len(payload) > 2 else {}
@@ -248,7 +258,7 @@ def read_data(
     """The event object of the POST form's ``data``; also its values by canonical target."""
     base = "$.data"
     values, rest = s.DATA.read(data, base, issues)
-    wire = read_type(data.get("type"), (base, "type"), issues)
+    wire = read_type(data.get("type", MISSING), (base, "type"), dialect, issues)
     if wire is None:
         return None, values
     for key in ("properties", "visitor_info"):

@@ -20,6 +20,14 @@ from trackway.rules.values import INVALID, amount, anything, array, ident, integ
 
 DIALECT = "convead"
 DIALECTS = frozenset({"convead", "insend"})  # InSend is Convead's wire format under another name
+VENDORS = {"convead": "Convead", "insend": "InSend"}  # the name messages give each
+
+
+def vendor(dialect: str) -> str:
+    """The vendor's name for messages: InSend's payloads are not described as Convead's."""
+    return VENDORS.get(dialect, "Convead")
+
+
 FORMS = ("call", "post")
 
 # The documented types, in the document's order of importance.

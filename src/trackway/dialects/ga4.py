@@ -16,7 +16,7 @@ from msgspec import UnsetType
 from trackway import amounts
 from trackway.dialects.fastpath import Fallback, compile_table
 from trackway.dialects.fields import Field, Table, merge_extras
-from trackway.issues import Issues, Path, describe, show
+from trackway.issues import Issues, Path, article, describe, show
 from trackway.model import Commerce, Event, Item
 from trackway.rules.codes import check_precision, currency, quanta
 from trackway.rules.values import amount, array, ident, integer, sent, string
@@ -218,21 +218,22 @@ def check_event_with(
                 issues.error(
                     (where(key), key),
                     "VALUE_REQUIRED",
-                    f"expected the parameter {key!r} on a {name} event, got none; add it",
+                    f"expected the parameter {key!r} on {article(name + ' event')}, got none; add it",
                 )
         for key in rule.recommended:
             if not present(key):
                 issues.warning(
                     (where(key), key),
                     "RECOMMENDED_MISSING",
-                    f"expected the recommended parameter {key!r} on a {name} event, got none; "
+                    f"expected the recommended parameter {key!r} on {article(name + ' event')}, got none; "
                     "GA4 reports need it",
                 )
         if rule.items == "required" and not present("items"):
             issues.error(
                 (commerce_path, "items"),
                 "VALUE_REQUIRED",
-                f"expected an items array with at least one item on a {name} event, got none; add the items",
+                f"expected an items array with at least one item on {article(name + ' event')}, "
+                "got none; add the items",
             )
     if commerce is not None:
         sent = commerce.currency is not None or present("currency")

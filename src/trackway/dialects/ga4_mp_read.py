@@ -16,7 +16,7 @@ from trackway.dialects import ga4
 from trackway.dialects import ga4_mp_rules as r
 from trackway.dialects.base import DecodeContext
 from trackway.dialects.fields import Field, Table
-from trackway.issues import Issues, Path, Severity, describe
+from trackway.issues import MISSING, Issues, Path, Severity, describe
 from trackway.model import Event
 from trackway.rules.values import INVALID, anything, array, boolean, enum, obj, string
 
@@ -120,7 +120,7 @@ def decode_body(payload: Any, dialect: str, ctx: DecodeContext, issues: Issues) 
                 "$.events",
                 "VALUE_REQUIRED",
                 f"expected 1 to {r.MAX_EVENTS} events [{{name, params}}], got "
-                f"{describe(payload.get('events'))}; add the events",
+                f"{describe(payload.get('events', MISSING))}; add the events",
             )
         return []
     if len(raw_events) > r.MAX_EVENTS:
@@ -173,8 +173,8 @@ def _identity(
         shared["anonymous_id"] = aid
         shared["extras"]["$id"] = "app_instance_id"
         return "app"
-    sent = [payload.get(k) for k in ("client_id", "app_instance_id")]
-    if not any(v not in (None, "") for v in sent):  # a value of the wrong type is already reported
+    sent = [payload.get(k, MISSING) for k in ("client_id", "app_instance_id")]
+    if not any(v not in (None, "", MISSING) for v in sent):  # a value of the wrong type is already reported
         issues.error(
             "$.client_id",
             "VALUE_REQUIRED",
@@ -279,7 +279,9 @@ def _event(
         r.check_event_name(name, (base, "name"), stream, issues)
     elif raw.get("name") in (None, ""):
         issues.error(
-            (base, "name"), "VALUE_REQUIRED", f"expected the event's name, got {describe(raw.get('name'))}"
+            (base, "name"),
+            "VALUE_REQUIRED",
+            f"expected the event's name, got {describe(raw.get('name', MISSING))}",
         )
     params = values.get("params")
     ppath = base + ".params"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from trackway.dialects import ga4
-from trackway.issues import Issues, Path, describe
+from trackway.issues import Issues, Path, article, describe
 from trackway.rules.codes import country
 from trackway.rules.values import INVALID, integer
 
@@ -103,7 +103,8 @@ def check_name(
         issues.error(
             path,
             "NAME_RESERVED",
-            f"expected {_a(what)} name GA4 does not reserve, got {name!r}, {why}; GA4 drops it. Rename it",
+            f"expected {article(what)} name GA4 does not reserve, got {name!r}, {why}; "
+            "GA4 drops it. Rename it",
         )
     elif not _NAME.fullmatch(name):
         fix = _BAD_CHARS.sub("_", name)
@@ -111,20 +112,16 @@ def check_name(
         issues.error(
             path,
             "NAME_INVALID",
-            f"expected {_a(what)} name of letters, digits and underscores that starts with a letter, "
+            f"expected {article(what)} name of letters, digits and underscores that starts with a letter, "
             f"got {name!r}; rename it{hint}",
         )
     if len(name) > limit:
         issues.error(
             path,
             "NAME_INVALID",
-            f"expected {_a(what)} name of at most {limit} characters, got {len(name)} ({name[:limit]!r}…); "
-            "shorten it",
+            f"expected {article(what)} name of at most {limit} characters, "
+            f"got {len(name)} ({name[:limit]!r}…); shorten it",
         )
-
-
-def _a(what: str) -> str:
-    return ("an " if what[0] in "aeiou" else "a ") + what
 
 
 def check_event_name(name: str, path: Path, stream: str | None, issues: Issues) -> None:
@@ -144,7 +141,7 @@ def check_value(value: Any, path: Path, limit: int, what: str, issues: Issues) -
         issues.error(
             path,
             "VALUE_OUT_OF_BOUNDS",
-            f"expected a {what} value of at most {limit} characters, got {len(value)} "
+            f"expected {article(what + ' value')} of at most {limit} characters, got {len(value)} "
             f"({value[:30]!r}…); GA4 drops it. Shorten it",
         )
 

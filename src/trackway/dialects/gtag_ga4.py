@@ -98,6 +98,7 @@ def encode_gtag_ga4(event: Event, target: str, issues: Issues) -> list[Any]:
 class GtagGa4(Adapter):
     name = "gtag-ga4"
     title = "gtag.js with a GA4 property"
+    callees = frozenset({"gtag"})
     amounts = ga4.AMOUNTS
     events = (
         *(EventDoc(n, n) for n in ga4.EVENTS),

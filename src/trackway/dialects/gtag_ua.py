@@ -30,7 +30,7 @@ from trackway.dialects.base import (
     report_uncarried,
 )
 from trackway.dialects.fields import Field, Table
-from trackway.issues import Issues, describe
+from trackway.issues import Issues, article, describe
 from trackway.model import Commerce, Event
 from trackway.rules.codes import currency
 from trackway.rules.values import amount, array, ident, integer, string
@@ -115,7 +115,8 @@ def decode_gtag_ua(payload: Any, dialect: str, issues: Issues) -> Event | None:
         issues.error(
             ("$[2]", "transaction_id"),
             "VALUE_REQUIRED",
-            f"expected the parameter 'transaction_id' on a {name} event, got none; add the order's id",
+            f"expected the parameter 'transaction_id' on {article(name + ' event')}, got none; "
+            "add the order's id",
         )
     if event.commerce is not None:
         sent = params.get("currency") is not None
@@ -164,6 +165,7 @@ def encode_gtag_ua(event: Event, target: str, issues: Issues) -> list[Any]:
 class GtagUa(Adapter):
     name = "gtag-ua"
     title = "gtag.js with a Universal Analytics property"
+    callees = frozenset({"gtag"})
     amounts = ua.GTAG_AMOUNTS
     events = tuple(EventDoc(n, n, summary) for n, summary in EVENTS)
 

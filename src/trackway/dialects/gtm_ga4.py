@@ -26,7 +26,7 @@ from trackway.dialects.base import (
 )
 from trackway.dialects.fastpath import Fallback
 from trackway.dialects.fields import Table, merge_extras
-from trackway.issues import Issues, describe
+from trackway.issues import MISSING, Issues, describe
 from trackway.model import Commerce, Event
 from trackway.rules.values import sent
 
@@ -42,7 +42,7 @@ def decode_gtm_ga4(payload: Any, dialect: str, issues: Issues) -> Event | None:
             f"expected a dataLayer object {{event, ecommerce}}, got {describe(payload)}",
         )
         return None
-    name = payload.get("event")
+    name = payload.get("event", MISSING)
     if type(name) is not str or not name:
         issues.error(
             ("$", "event"), "VALUE_REQUIRED", f"expected the event name as a string, got {describe(name)}"
@@ -165,6 +165,7 @@ _NEEDS: dict[str, tuple[str, ...] | None] = {}  # event name -> wire attributes 
 class GtmGa4(Adapter):
     name = "gtm-ga4"
     title = "Google Tag Manager dataLayer, GA4 ecommerce"
+    callees = frozenset({"dataLayer.push"})
     events = tuple(EventDoc(n, n) for n in ga4.EVENTS)
     amounts = ga4.AMOUNTS
 

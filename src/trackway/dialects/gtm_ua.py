@@ -213,6 +213,7 @@ def _merge_push(prev: dict[str, Any], payload: dict[str, Any]) -> bool:
 class GtmUa(Adapter):
     name = "gtm-ua"
     title = "Google Tag Manager dataLayer, Universal Analytics enhanced ecommerce"
+    callees = frozenset({"dataLayer.push"})
     amounts = ua.DATALAYER_AMOUNTS
     events = (
         *(

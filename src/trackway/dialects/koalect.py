@@ -47,7 +47,7 @@ from trackway.dialects.base import (
 )
 from trackway.dialects.fields import Table, merge_extras
 from trackway.dialects.koalect_schema import parse_consent_cookie
-from trackway.issues import Issues, describe
+from trackway.issues import MISSING, Issues, describe
 from trackway.model import Commerce, Event
 from trackway.rules.codes import check_precision
 from trackway.rules.values import sent
@@ -100,7 +100,7 @@ def decode_koalect(payload: Any, ctx: DecodeContext, issues: Issues) -> Event | 
             "$", "PAYLOAD_INVALID", f"expected a dataLayer object {{event, ...}}, got {describe(payload)}"
         )
         return None
-    wire = payload.get("event")
+    wire = payload.get("event", MISSING)
     if type(wire) is not str or not wire:
         issues.error(
             ("$", "event"), "VALUE_REQUIRED", f"expected the event name as a string, got {describe(wire)}"
@@ -217,6 +217,7 @@ _EVENTS = (
 class Koalect(Adapter):
     name = s.DIALECT
     title = "Koalect dataLayer: donation procedures, projects and actions"
+    callees = frozenset({"dataLayer.push"})
     amounts = AMOUNTS
     events = tuple(EventDoc(w, c, d) for w, c, d in _EVENTS)
 

@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus
 
 from trackway.dialects import ga4
 from trackway.dialects.fields import Field, Table
-from trackway.issues import Issues, describe
+from trackway.issues import Issues, article, describe
 from trackway.rules.values import INVALID, amount, boolean, enum, ident, integer, obj, string
 
 DIALECT = "koalect"
@@ -197,7 +197,7 @@ def check_procedure(
                 issues.warning(
                     ("$", key),
                     "RECOMMENDED_MISSING",
-                    f"expected the procedure context {key!r} on a {wire} event, got none; add it",
+                    f"expected the procedure context {key!r} on {article(wire + ' event')}, got none; add it",
                 )
     if name == "view_step":
         for key in ("step_index", "step_name"):
@@ -213,8 +213,8 @@ def check_procedure(
         issues.error(
             ("$", "step_name"),
             "VALUE_INVALID",
-            f"expected the step {step!r} in a {wanted!r} procedure, got procedure_category "
-            f"{describe(category)}; send the step of a {category} procedure or fix the category",
+            f"expected the step {step!r} in {article(repr(wanted) + ' procedure')}, got procedure_category "
+            f"{describe(category)}; send the step of {article(f'{category} procedure')} or fix the category",
         )
 
 

@@ -6,7 +6,7 @@ import re
 from datetime import date
 from typing import Any
 
-from trackway.issues import Issues, Path, describe
+from trackway.issues import Issues, Path, article, describe
 from trackway.rules.values import INVALID
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
@@ -91,8 +91,8 @@ def hashed(algorithm: str) -> Any:
         issues.error(
             path,
             "HASH_INVALID",
-            f"expected a {algorithm} hash as {length} lower-case hex characters [0-9a-f], got {got}; "
-            "hash the normalised plain value and send the hex digest",
+            f"expected {article(algorithm + ' hash')} as {length} lower-case hex characters [0-9a-f], "
+            f"got {got}; hash the normalised plain value and send the hex digest",
         )
         return INVALID
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from trackway.issues import _SURROGATE, Issues, Path, has_surrogate, printable, render_path
+from trackway.issues import _SURROGATE, Issues, Path, article, has_surrogate, printable, render_path
 from trackway.rules.values import (
     MAX_DEPTH,
     NOT_FINITE,
@@ -116,7 +116,7 @@ def _replaced(path: Path, what: str, issues: Issues) -> None:
     issues.warning(
         path,
         "TEXT_REPLACED",
-        f"expected a {what} of whole Unicode characters, got a lone UTF-16 surrogate (half an emoji, "
+        f"expected {article(what)} of whole Unicode characters, got a lone UTF-16 surrogate (half an emoji, "
         "as cutting a string with substring gives); it is replaced by U+FFFD. Cut strings at whole "
         "characters (Array.from(text).slice(...))",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Final
 
-from trackway.issues import Issues, Path, describe, render_path
+from trackway.issues import Issues, Path, article, describe, render_path
 
 
 class _Invalid:
@@ -299,7 +299,7 @@ def enum(allowed: tuple[str, ...], what: str) -> Any:
         issues.error(
             path,
             "ENUM_INVALID",
-            f"expected a {what}, one of {', '.join(allowed)}; got {describe(value)}{hint}",
+            f"expected {article(what)}, one of {', '.join(allowed)}; got {describe(value)}{hint}",
         )
         return INVALID
 
