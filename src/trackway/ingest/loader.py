@@ -19,11 +19,12 @@ deletion of log files (an alarm says so); ``/health`` reports every alarm.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,23 @@ WAIT = 0.1  # seconds between looks while the pacer defers
 CHECK_EVERY = 250  # records between looks while a batch is read
 FRAME_HEADER = 8  # bytes before a record's payload in the log: length, crc32 (ingest/log.py)
 HELD = 1.0  # seconds between looks while an alarm holds loading back
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused for one batch. A batch holds tens of thousands
+    of live containers (events' dicts and lists); collections triggered while it is built
+    scan them all again and again, which measured a quarter of the loader's CPU time
+    (119 -> 80-89 us an event, one-event MP records). Everything a batch makes is freed by
+    reference counting when the batch ends; the collector resumes after it."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @dataclass
@@ -190,7 +208,7 @@ class Loader:
         every ``CHECK_EVERY`` records, ends the batch early (what was read is loaded).
         Returns 0 without loading while an alarm holds loading back (the store file
         deleted, ...)."""
-        with self._lock:
+        with self._lock, paused_gc():
             if self.quarantined < 0:
                 self._count_quarantine()
             if self._held():
