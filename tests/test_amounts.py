@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import trackway
 from tests.support.specs import examples
@@ -323,3 +325,30 @@ def test_the_commanders_act_documents_purchase_keeps_its_revenue_in_every_dialec
     assert found is not None
     assert found.value(Part.REVENUE) == D("16.00")
     assert found.value(Part.TOTAL) in (D("22.53"), None)
+
+
+AMOUNT = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**6), max_value=10**6),
+    st.sampled_from([D("NaN"), D("sNaN"), D("Infinity"), D("1E+999999999"), D("-1E+999999"), D("1E-999999")]),
+    st.none(),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.sampled_from(EVENTS),
+    source=st.sampled_from(NAMES),
+    values=st.fixed_dictionaries(dict.fromkeys(amounts.AMOUNT_FIELDS, AMOUNT)),
+    prices=st.lists(st.tuples(AMOUNT, st.one_of(st.none(), st.integers(-3, 3), st.just(2**70))), max_size=3),
+)
+def test_any_amounts_render_in_every_dialect_without_raising(name, source, values, prices):
+    items = [Item(item_id=f"i{n}", price=p, quantity=q) for n, (p, q) in enumerate(prices)]
+    event = Event(name=name, dialect=source, commerce=Commerce(currency="EUR", items=items, **values))
+    found = amounts.of_event(event)
+    assert found is not None
+    assert all(a.value.is_finite() for a in found.amounts.values())
+    for target in NAMES:
+        _, issues = trackway.encode_with_issues(target, event)
+        for issue in issues:
+            if issue.code == "VALUE_DERIVED":
+                assert issue.path.startswith("$") and not issue.is_error

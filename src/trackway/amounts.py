@@ -100,7 +100,9 @@ class Meaning(NamedTuple):
 CANONICAL = Meaning("the canonical event")
 
 STATED, ITEMS, DERIVED, ASSUMED = "stated", "items", "derived", "assumed"
-_CTX = Context(prec=100)  # sums of amounts, exactly
+# Sums of amounts, exactly; nothing raises (a sum out of Decimal's range is Infinity, and a
+# part that is not finite is dropped: nothing is derived from it).
+_CTX = Context(prec=100, traps=[])
 _ZERO = Decimal(0)
 
 
@@ -154,7 +156,7 @@ def items_total(items: Iterable[Any] | None) -> Decimal | None:
         quantity = item.quantity if item.quantity is not None else 1
         line = _CTX.multiply(price, quantity)
         total = line if total is None else _CTX.add(total, line)
-    return total
+    return total if total is None or total.is_finite() else None
 
 
 def _combine(*terms: tuple[int, Part, Amount]) -> Amount:
@@ -217,7 +219,10 @@ def parts(commerce: Commerce, meaning: Meaning, name: str, items: Iterable[Any] 
             a[Part.SUBTOTAL] = _combine((1, Part.REVENUE, rev), (1, Part.DISCOUNT, disc))
         if Part.TOTAL not in a:
             a[Part.TOTAL] = _combine((1, Part.REVENUE, rev), (1, Part.TAX, tax), (1, Part.SHIPPING, ship))
-        _check(out)
+        for part in [p for p, x in a.items() if not x.value.is_finite()]:
+            del a[part]  # out of Decimal's range
+        if len(a) == len(Part):
+            _check(out)
     return out
 
 
