@@ -45,7 +45,7 @@ from typing import Any  # noqa: E402
 import httpx  # noqa: E402
 
 from common import mp_body, run_noop, run_trackway, serve, wrk  # noqa: E402
-from freshness import Prober, seconds_text, summary  # noqa: E402
+from freshness import Prober, broken, seconds_text, summary  # noqa: E402
 
 LIMIT_S = 2.0  # every acknowledged event queryable within this
 ACHIEVED = 0.95  # of the offered rate, for a step to count
@@ -213,8 +213,9 @@ def main() -> None:
         f"{'failed at':>10} {'of ack':>6} {'of do-nothing':>13}  target"
     )
     for r in results:
-        met = "PASS" if r["met"] else "FAIL"
+        met = "not judged (--quick)" if args.quick else "PASS" if r["met"] else "FAIL"
         failed = "-" if r["failed_at_eps"] is None else f"{r['failed_at_eps']:,.0f}"
+        failed += "" if r["converged"] or args.quick else "*"
         print(
             f"{r['events_per_request']:>14} {r['do_nothing_eps']:>11,.0f} {r['ack_eps']:>12,.0f} "
             f"{r['sustained_eps']:>10,.0f} {failed:>10} {r['of_ack']:>6.0%} {r['of_do_nothing']:>13.0%}  "
@@ -223,10 +224,24 @@ def main() -> None:
     print(
         "(events/s; sustained: the achieved rate of the highest step whose every acknowledged event was "
         "queryable within 2 s; failed at: the lowest offered rate that did not"
-        + ("" if all(r["converged"] for r in results) else f"; not within {args.precision:.0%}: --max-steps")
+        + (
+            ""
+            if args.quick or all(r["converged"] for r in results)
+            else f"; *: cut by --max-steps, not within {args.precision:.0%}"
+        )
         + ")"
     )
     print(json.dumps(plain({"bench": "sustained", "duration_s": args.duration, "phases": results})))
+    problems = [
+        f"{r['events_per_request']} event(s)/request at {s['offered']:,.0f} events/s: {why}"
+        for r in results
+        for s in r["steps"]
+        if (why := broken(s))
+    ]
+    if problems:
+        raise SystemExit(
+            "the probes did not work in some steps, so their verdicts mean nothing: " + "; ".join(problems)
+        )
 
 
 if __name__ == "__main__":
