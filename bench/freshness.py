@@ -210,6 +210,15 @@ def summary(prober: Prober, probes: list[Probe], limit: float | None = None) -> 
     return out
 
 
+def broken(result: dict[str, Any]) -> str | None:
+    """Why a phase's or step's figures cannot be trusted (the instrument, not Trackway, failed)."""
+    if result["acked"] == 0:
+        return f"none of its {result['probes']} probes was acknowledged"
+    if math.isnan(result["poll_round_trip_ms"]):
+        return f"none of its polls of the store was answered ({result['poll_errors']} failed)"
+    return None
+
+
 def seconds_text(value: float) -> str:
     if math.isnan(value):
         return "-"
@@ -336,6 +345,9 @@ def main() -> None:
         },
     }
     print(json.dumps(record))
+    problems = [f"{tag}: {why}" for tag, r in results.items() if (why := broken(r))]
+    if problems:
+        raise SystemExit("the probes did not work, so no delay was measured: " + "; ".join(problems))
     if not args.quick:
         print("\n(a) and (b) met" if ok else "\n(a) or (b) NOT met")
 
