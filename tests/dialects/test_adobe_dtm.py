@@ -117,11 +117,6 @@ BAD = [
         "$.ecommerce.add.products[0].quantity",
         "TYPE_INVALID",
     ),
-    (
-        {"event": "checkout", "ecommerce": {"checkout": {"actionField": {}, "products": [{"id": "a"}]}}},
-        "$.ecommerce.checkout.actionField.step",
-        "VALUE_REQUIRED",
-    ),
 ]
 
 

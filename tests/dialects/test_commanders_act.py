@@ -330,7 +330,8 @@ BAD = [
     (call("login", {"user": {"email": "@"}}), "$[2].user.email", "FORMAT_INVALID"),
     (["trigger", None, {}], "$[1]", "VALUE_REQUIRED"),
     (["trigger", "login", {}, "callback"], "$[3]", "PAYLOAD_INVALID"),
-    (["config", {"siteId": 1}], "$[0]", "PAYLOAD_INVALID"),
+    (["config"], "$", "PAYLOAD_INVALID"),  # cact('config', {...}) without its settings
+    (["pageview", {"siteId": 1}], "$[0]", "PAYLOAD_INVALID"),
     ([], "$", "PAYLOAD_INVALID"),
     ("trigger", "$", "PAYLOAD_INVALID"),
     ({"batch": []}, "$.batch", "VALUE_REQUIRED"),

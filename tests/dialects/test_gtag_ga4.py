@@ -108,7 +108,12 @@ BAD = [
     (_cart(items=[]), "$[2].items", "VALUE_REQUIRED"),
     (["event", "purchase", "T1"], "$[2]", "TYPE_INVALID"),
     (["event", 3, {}], "$[1]", "VALUE_REQUIRED"),
-    (["config", "G-XXXX", {}], "$", "PAYLOAD_INVALID"),
+    (["config"], "$", "PAYLOAD_INVALID"),  # a config command names its tag
+    (["config", 123], "$[1]", "TYPE_INVALID"),
+    (["set", "currency"], "$[1]", "TYPE_INVALID"),
+    (["consent", "maybe", {}], "$[1]", "ENUM_INVALID"),
+    (["get", "G-1"], "$", "PAYLOAD_INVALID"),
+    (["config", "G-1", "send_page_view"], "$[2]", "TYPE_INVALID"),
     (["event", "purchase", {}, {}], "$", "PAYLOAD_INVALID"),
     ({"event": "purchase"}, "$", "PAYLOAD_INVALID"),
 ]
@@ -140,7 +145,10 @@ def test_sniff_scores():
     assert adapter.sniff(_example("page_redirect")) == 60
     assert adapter.sniff(["event", "purchase", {"items": [{"id": "a"}]}]) == 10
     assert adapter.sniff({"event": "purchase"}) == 0
-    assert adapter.sniff(["config", "G-1", {}]) == 0
+    assert adapter.sniff(["config", "G-1", {}]) == 90  # a GA4 tag's config: a non-event of gtag-ga4
+    assert adapter.sniff(["config", "UA-1-1"]) == 20
+    assert adapter.sniff(["set", {"currency": "EUR"}]) == 60
+    assert adapter.sniff(["config", {"siteId": 1}]) == 0  # Commanders Act's cact('config', {...})
 
 
 def test_gtm_ga4_ecommerce_extras_become_flat_parameters():

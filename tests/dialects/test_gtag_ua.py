@@ -132,7 +132,8 @@ BAD = [(p, path, "VALUE_REQUIRED") for p, path in BAD] + [
     ),
     (["event", "purchase", "T1"], "$[2]", "TYPE_INVALID"),
     (["event", 3, {}], "$[1]", "VALUE_REQUIRED"),
-    (["config", "UA-1-1", {}], "$", "PAYLOAD_INVALID"),
+    (["config"], "$", "PAYLOAD_INVALID"),
+    (["js"], "$", "PAYLOAD_INVALID"),
     (["event", "purchase", {}, {}], "$", "PAYLOAD_INVALID"),
     ({"event": "purchase"}, "$", "PAYLOAD_INVALID"),
 ]

@@ -154,16 +154,6 @@ BAD = [
         "TYPE_INVALID",
     ),
     (
-        {"event": "checkout", "ecommerce": {"checkout": {"actionField": {"option": "Visa"}, "products": []}}},
-        "$.ecommerce.checkout.actionField.step",
-        "VALUE_REQUIRED",
-    ),
-    (
-        {"event": "checkout", "ecommerce": {"checkout": {"products": [_product()]}}},
-        "$.ecommerce.checkout.actionField.step",
-        "VALUE_REQUIRED",
-    ),
-    (
         {"ecommerce": {"checkout": {"actionField": {"step": "first"}}}},
         "$.ecommerce.checkout.actionField.step",
         "TYPE_INVALID",
@@ -337,8 +327,9 @@ def test_encode_options_fill_2checkout_defaults_with_a_warning():
     filled = {(i.path, i.code) for i in issues}
     assert ("$.ecommerce.checkout.actionField.step", "VALUE_FILLED") in filled
     assert ("$.ecommerce.checkout.actionField.orderDiscountCoupon", "VALUE_FILLED") in filled
-    _, issues = trackway.encode_with_issues("gtm-ua", event)
-    assert ("$.ecommerce.checkout.actionField.step", "VALUE_REQUIRED") in {(i.path, i.code) for i in issues}
+    out, issues = trackway.encode_with_issues("gtm-ua", event)
+    assert "step" not in out["ecommerce"]["checkout"]["actionField"]  # optional: left out, not invented
+    assert not [i for i in issues if i.path.startswith("$.ecommerce.checkout.actionField.step")]
 
 
 def test_what_ua_cannot_carry_is_reported():

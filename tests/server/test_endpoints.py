@@ -425,3 +425,17 @@ async def test_a_failed_disk_write_is_503_with_retry_after(h, monkeypatch):
     monkeypatch.undo()
     assert (await h.client.post(h.mp(), json=PURCHASE)).status_code == 204
     assert len(await h.events()) == 1
+
+
+async def test_non_events_in_a_batch_are_accepted_and_neither_stored_nor_failed(h):
+    """GTM's {ecommerce: null} and gtag.js config/set/js commands carry no event (issue 13)."""
+    non_events = [{"ecommerce": None}, ["config", "G-XXXXXXX"], ["set", {"currency": "EUR"}], ["js", "2024"]]
+    body = {"key": h.keys()["collect_key"], "events": [*non_events, CART, {"ecommerce": {"currency": "EUR"}}]}
+    answer = (await h.client.post("/collect", json=body)).json()
+    assert [(r["accepted"], r["events"] == []) for r in answer["results"]] == [
+        *[(True, True)] * len(non_events),
+        (True, False),
+        (False, True),  # an object with no event that sets a value names no event: still an error
+    ]
+    assert [e.name for e in await h.events()] == ["add_to_cart"]
+    assert [f.ordinal for f in await h.failed()] == [len(non_events) + 1]

@@ -1,8 +1,10 @@
 """``commanders-act``: Commanders Act events, as ``cact()`` calls and server-side API bodies.
 
 Forms, all decoded: the JS call ``["trigger", name, params]`` (every example of the
-events reference), the HTTP API body ``{"event_name": name, ...params, "user": {...},
-"context": {"event_id", "event_timestamp", "page", "device"}}`` and its batch
+events reference; the SDK's ``cact('config', {siteId, ...})`` carries no event: it
+decodes to no event and no issue, a non-event), the HTTP API body ``{"event_name":
+name, ...params, "user": {...}, "context": {"event_id", "event_timestamp", "page",
+"device"}}`` and its batch
 ``{"batch": [body, ...]}`` (one event per element). ``extras["$form"]`` records the
 form; encode uses ``EncodeOptions.form``, else that, else ``server``. Event names are
 GA4's; undocumented names are custom events, kept as sent.
@@ -92,14 +94,34 @@ def _name(value: Any, path: Path, issues: Issues) -> str | None:
     return None
 
 
+def is_config(payload: Any) -> bool:
+    """``cact('config', {siteId, sourceKey, collectionDomain})``: the JS SDK's set-up call."""
+    return type(payload) is list and len(payload) > 0 and payload[0] == "config"
+
+
+def check_config(payload: list[Any], issues: Issues) -> None:
+    """A config call carries no event (a non-event, valid); only its shape is checked."""
+    if len(payload) != 2 or type(payload[1]) is not dict:
+        event, issues.event = issues.event, -1  # no event: the payload's issue
+        issues.error(
+            "$",
+            "PAYLOAD_INVALID",
+            f"expected cact('config', {{siteId, sourceKey, ...}}), got {describe(payload)}",
+        )
+        issues.event = event
+
+
 def decode_call(payload: list[Any], issues: Issues) -> Event | None:
+    if is_config(payload):
+        check_config(payload, issues)
+        return None
     if not payload or payload[0] != "trigger":
-        first = payload[0] if payload else None
+        first = payload[0] if payload else MISSING
         issues.error(
             "$[0]" if payload else "$",
             "PAYLOAD_INVALID",
             f"expected a cact() call ['trigger', name, params], got {describe(first)} first; "
-            "only 'trigger' calls carry events",
+            "only 'trigger' calls carry events ('config' carries none)",
         )
         return None
     name = _name(payload[1] if len(payload) > 1 else MISSING, "$[1]", issues)
@@ -145,6 +167,8 @@ class CommandersAct(Adapter):
     def sniff(self, payload: Any) -> int:
         t = type(payload)
         if t is list:
+            if is_config(payload):
+                return 80 if len(payload) == 2 and type(payload[1]) is dict else 30
             if not payload or payload[0] != "trigger":
                 return 0
             return 95 if len(payload) > 1 and type(payload[1]) is str else 60

@@ -162,8 +162,10 @@ class Convead(Adapter):
 
     def sniff(self, payload: Any) -> int:
         t = type(payload)
-        if t is dict:
-            return 95 if "data" in payload and any(k in payload for k in s.REQUEST_KEYS) else 0
+        if t is dict:  # the POST body; without data it is still Convead's (data is reported missing)
+            if not any(k in payload for k in s.REQUEST_KEYS):
+                return 0
+            return 95 if "data" in payload else 70
         if t is not list or not 2 <= len(payload) <= 4 or payload[0] != "event":
             return 0
         if type(payload[1]) is not str:

@@ -15,9 +15,11 @@ events need ``items`` with ``item_id`` or ``item_name`` on each item, and a
 
 Readings taken:
 
-- **Commands other than ``event``** (``config``, ``set``, ``consent``, ``js``) carry
-  no event: they are a PAYLOAD_INVALID error here. The collector's batch endpoint
-  reads ``consent`` commands itself (they set the consent of the events after them).
+- **Commands other than ``event``** (``config``, ``set``, ``consent``, ``js``, ``get``)
+  carry no event: a well-formed one decodes to no event and no issue (a non-event,
+  valid), a malformed one is an error (see ``commands``). The collector's batch
+  endpoint reads ``consent`` commands itself (they set the consent of the events after
+  them).
 - **``["event", name]``** with no parameters is a valid command; it round-trips
   without a parameters object.
 - **GTM's ``ecommerce`` extras** (2Checkout's ``actionField`` inside ``ecommerce``)
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trackway.dialects import ga4, register, ua
+from trackway.dialects import commands, ga4, register, ua
 from trackway.dialects.base import (
     Adapter,
     DecodeContext,
@@ -39,25 +41,18 @@ from trackway.dialects.base import (
     report_uncarried,
 )
 from trackway.dialects.fields import Table
-from trackway.issues import Issues, describe, show
+from trackway.issues import Issues, describe
 from trackway.model import Event
 
 _BASE = "$[2]"
 
 
-def _command_error(payload: Any, issues: Issues) -> None:
-    got = describe(payload)
-    hint = ""
-    if type(payload) is list and payload and payload[0] in ("config", "set", "consent", "js", "get"):
-        hint = f"; a {show(payload[0])} command carries no event"
-    issues.error(
-        "$", "PAYLOAD_INVALID", f"expected a gtag.js command ['event', name, {{params}}], got {got}{hint}"
-    )
-
-
 def decode_gtag_ga4(payload: Any, dialect: str, issues: Issues) -> Event | None:
+    if commands.is_command(payload):
+        commands.check_command(payload, issues)
+        return None
     if type(payload) is not list or len(payload) not in (2, 3) or payload[0] != "event":
-        _command_error(payload, issues)
+        commands.command_error(payload, issues)
         return None
     name = payload[1]
     if type(name) is not str or not name:
@@ -106,6 +101,8 @@ class GtagGa4(Adapter):
     )
 
     def sniff(self, payload: Any) -> int:
+        if commands.is_command(payload):
+            return commands.sniff(payload, "G-", "UA-", 60)
         if type(payload) is not list or len(payload) not in (2, 3) or payload[0] != "event":
             return 0
         if type(payload[1]) is not str:

@@ -13,14 +13,21 @@ included, are ``properties``. Items are UA items (``id``, ``name``, ``category``
 Rules: purchase and refund need ``transaction_id``; every item needs ``id`` or ``name``.
 UA had no mandatory currency (the reporting view's currency applied): a ``value``
 without ``currency`` is a RECOMMENDED_MISSING warning, not an error.
+
+On ``set_checkout_option`` the ``value`` is the option chosen, not money: Google's
+example sends ``{checkout_step: 1, checkout_option: 'shipping method', value: 'USPS'}``.
+There it is ``properties.value`` as sent (a string or a number; anything else is a
+TYPE_INVALID error). gtag.js commands other than ``event`` (``config``, ``set``,
+``consent``, ``js``, ``get``) are non-events: no event and no issue (see ``commands``).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from trackway import amounts
-from trackway.dialects import ga4, register, ua
+from trackway.dialects import commands, ga4, register, ua
 from trackway.dialects.base import (
     Adapter,
     DecodeContext,
@@ -30,7 +37,7 @@ from trackway.dialects.base import (
     report_uncarried,
 )
 from trackway.dialects.fields import Field, Table
-from trackway.issues import Issues, article, describe
+from trackway.issues import MISSING, Issues, article, describe
 from trackway.model import Commerce, Event
 from trackway.rules.codes import currency
 from trackway.rules.values import amount, array, ident, integer, string
@@ -57,6 +64,7 @@ _NEEDS_ID = frozenset({"purchase", "refund"})
 _AMOUNTS = ("value", "tax", "shipping")  # the amount fields rendered
 _RENAMED = {"select_item": "select_content", "select_promotion": "select_content"}
 _UA_ONLY = frozenset({"checkout_progress", "set_checkout_option"})
+_OPTION_VALUE = frozenset({"set_checkout_option"})  # value is the option chosen, not money
 
 EVENTS = (
     ("view_item_list", "items seen in a list"),
@@ -75,12 +83,11 @@ EVENTS = (
 
 
 def decode_gtag_ua(payload: Any, dialect: str, issues: Issues) -> Event | None:
+    if commands.is_command(payload):
+        commands.check_command(payload, issues)
+        return None
     if type(payload) is not list or len(payload) not in (2, 3) or payload[0] != "event":
-        issues.error(
-            "$",
-            "PAYLOAD_INVALID",
-            f"expected a gtag.js command ['event', name, {{params}}], got {describe(payload)}",
-        )
+        commands.command_error(payload, issues)
         return None
     name = payload[1]
     if type(name) is not str or not name:
@@ -96,7 +103,20 @@ def decode_gtag_ua(payload: Any, dialect: str, issues: Issues) -> Event | None:
             "$[2]", "TYPE_INVALID", f"expected the parameters object {{...}}, got {describe(params)}"
         )
         return event
+    option = MISSING
+    if name in _OPTION_VALUE and "value" in params:  # the option chosen ('USPS'), not an amount
+        option = params["value"]
+        params = {k: v for k, v in params.items() if k != "value"}
     values, properties = PARAMS.read(params, "$[2]", issues)
+    if option is not MISSING:
+        if option is None or type(option) in (str, int, Decimal):
+            properties["value"] = option
+        else:
+            issues.error(
+                ("$[2]", "value"),
+                "TYPE_INVALID",
+                f"expected the checkout option chosen as a string such as 'USPS', got {describe(option)}",
+            )
     raw_items = values.pop("items", None)
     raw_promos = values.pop("promotions", None)
     for key in ("checkout_step", "checkout_option"):
@@ -170,6 +190,8 @@ class GtagUa(Adapter):
     events = tuple(EventDoc(n, n, summary) for n, summary in EVENTS)
 
     def sniff(self, payload: Any) -> int:
+        if commands.is_command(payload):
+            return commands.sniff(payload, "UA-", "G-", 45)
         if type(payload) is not list or len(payload) not in (2, 3) or payload[0] != "event":
             return 0
         if type(payload[1]) is not str:

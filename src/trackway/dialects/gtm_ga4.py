@@ -4,7 +4,9 @@
 GTM keeps inside ``ecommerce`` (item_list_*, promotion fields, customer_type) go
 back there; other root keys are GTM variables and become ``properties``. Unknown
 keys inside ``ecommerce`` (2Checkout's ``actionField``) ride in ``extras["ecommerce"]``.
-A root ``event_id`` is the client's id for the event.
+A root ``event_id`` is the client's id for the event. ``{ecommerce: null}``, the clear
+Google's guide pushes before each ecommerce event, is no event: it decodes to no event
+and no issue (see ``commands``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from trackway.dialects import ga4, register
+from trackway.dialects import commands, ga4, register
 from trackway.dialects.base import (
     Adapter,
     DecodeContext,
@@ -35,6 +37,8 @@ _ROOT_RESERVED = ("event", "ecommerce", "event_id")
 
 def decode_gtm_ga4(payload: Any, dialect: str, issues: Issues) -> Event | None:
     """Shared by gtm-ga4 and Koalect (which adds its own rules on top)."""
+    if commands.is_clear(payload):  # {ecommerce: null}: GTM's clear, no event
+        return None
     if type(payload) is not dict:
         issues.error(
             "$",
@@ -170,6 +174,8 @@ class GtmGa4(Adapter):
     amounts = ga4.AMOUNTS
 
     def sniff(self, payload: Any) -> int:
+        if commands.is_clear(payload):
+            return 50
         if type(payload) is not dict or type(payload.get("event")) is not str:
             return 0
         ecom = payload.get("ecommerce")

@@ -36,16 +36,20 @@ Readings taken:
   ``promotionClick``; none for impressions, detail, refund and promoView) is kept in
   ``extras["$event"]``. An object with several actions (impressions beside a detail) gives
   one event per action; encoding them together renders one object again.
-- **Rules.** purchase and refund need ``actionField.id``, checkout ``actionField.step``;
-  every product needs ``id`` or ``name``; detail, click, add and remove need products,
-  promoView and promoClick promotions; ``currencyCode`` is ISO 4217.
+- **Rules.** purchase and refund need ``actionField.id``; ``actionField.step`` is
+  optional on checkout (Google's actionFieldObject: "optional on checkout actions";
+  2Checkout always sends 1); every product needs ``id`` or ``name``; detail, click, add
+  and remove need products, promoView and promoClick promotions; ``currencyCode`` is
+  ISO 4217.
+- **The clear.** ``{ecommerce: null}``, which Google's guide pushes before each
+  ecommerce push, is no event: it decodes to no event and no issue (see ``commands``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from trackway.dialects import register, ua
+from trackway.dialects import commands, register, ua
 from trackway.dialects.base import Adapter, DecodeContext, EncodeOptions, EventDoc
 from trackway.dialects.fields import Table
 from trackway.dialects.ua_actions import ACTION_FIELD, ACTIONS, BY_KEY, BY_NAME, DIRECT, Action, read_action
@@ -61,6 +65,8 @@ ACTION_KEYS = frozenset(BY_KEY)
 
 def decode_ua(payload: Any, dialect: str, issues: Issues) -> list[Event]:
     """The events of one UA dataLayer object (gtm-ua and adobe-dtm)."""
+    if commands.is_clear(payload):  # {ecommerce: null}: the clear, no event
+        return []
     issues.event = 0
     if type(payload) is not dict:
         issues.error(
@@ -230,6 +236,8 @@ class GtmUa(Adapter):
     )
 
     def sniff(self, payload: Any) -> int:
+        if commands.is_clear(payload):
+            return 35
         if type(payload) is not dict:
             return 0
         ecom = payload.get("ecommerce")

@@ -35,7 +35,7 @@ from __future__ import annotations
 from typing import Any
 
 from trackway import amounts
-from trackway.dialects import ga4, register
+from trackway.dialects import commands, ga4, register
 from trackway.dialects import koalect_schema as s
 from trackway.dialects.base import (
     Adapter,
@@ -95,6 +95,8 @@ def _read_ecommerce(
 
 
 def decode_koalect(payload: Any, ctx: DecodeContext, issues: Issues) -> Event | None:
+    if commands.is_clear(payload):  # {ecommerce: null}: GTM's clear, no event
+        return None
     if type(payload) is not dict:
         issues.error(
             "$", "PAYLOAD_INVALID", f"expected a dataLayer object {{event, ...}}, got {describe(payload)}"

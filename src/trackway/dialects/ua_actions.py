@@ -26,7 +26,7 @@ ACTION_FIELD = Table(
         Field("shipping", "shipping", amount, "purchase, refund"),
         Field("coupon", "coupon", string, "purchase, refund, checkout: the order coupon"),
         Field(
-            "step", "checkout_step", integer, "checkout (required), checkout_option: properties.checkout_step"
+            "step", "checkout_step", integer, "checkout (optional), checkout_option: properties.checkout_step"
         ),
         Field("option", "checkout_option", string, "checkout, checkout_option: properties.checkout_option"),
         Field("list", "item_list_name", string, "detail, click, add, remove: properties.item_list_name"),
@@ -70,7 +70,7 @@ ACTIONS = (
     Action("click", "select_item", "productClick", _LIST, products=True, needs_products=True),
     Action("add", "add_to_cart", "addToCart", _LIST, DIRECT, products=True, needs_products=True),
     Action("remove", "remove_from_cart", "removeFromCart", _LIST, DIRECT, products=True, needs_products=True),
-    Action("checkout", "begin_checkout", "checkout", _CHECKOUT, products=True, required=("step",)),
+    Action("checkout", "begin_checkout", "checkout", _CHECKOUT, products=True),  # step: optional
     Action("checkout_option", "set_checkout_option", "checkoutOption", _OPTION),
     Action("purchase", "purchase", "purchase", _ORDER, products=True, required=("id",)),
     Action("refund", "refund", None, _ORDER, products=True, required=("id",)),

@@ -242,7 +242,7 @@ def split(
     Returns the next ordinal."""
     failed_idx = [n for n in range(len(decoded.events)) if any(i.is_error for i in decoded.event_issues(n))]
     accepted = [e for n, e in enumerate(decoded.events) if n not in failed_idx]
-    if not decoded.events:
+    if not decoded.events and not decoded.valid:  # valid with no event: a non-event, nothing to keep
         failed_idx = [-1]
     client = finalize(accepted, record, ordinal, prop=prop)
     outcome.events.extend(accepted)

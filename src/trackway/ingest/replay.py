@@ -74,7 +74,7 @@ def replay_row(row: FailedRow, cfg: Config | None) -> tuple[FailedRow, list[trac
             still.append(n)
         else:
             passing.append((n, event))
-    if not decoded.events:
+    if not decoded.events and not decoded.valid:  # valid with no event: a non-event, settled
         still = [-1]
     events, client = [], []
     for n, event in passing:

@@ -62,12 +62,13 @@ async def preflight(c: Collector, request: Request, send: Send) -> int:
     return 204
 
 
-def _result(n: int, decoded: trackway.Decoded, ids: list[str], *, command: bool = False) -> dict[str, Any]:
+def _result(n: int, decoded: trackway.Decoded, ids: list[str]) -> dict[str, Any]:
     return {
         "index": n,
         "dialect": decoded.dialect,
-        # a payload is accepted when every event of it is stored; a consent command when it applies
-        "accepted": decoded.valid and (bool(decoded.events) or command),
+        # a payload is accepted when every event of it is stored; a consent command when it applies;
+        # a non-event (a gtag config command, GTM's {ecommerce: null}) when it is valid: it gives no event
+        "accepted": decoded.valid,
         "events": ids,
         "issues": [i.to_json() for i in decoded.issues],
     }
@@ -131,7 +132,7 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
                 dialect=CONSENT_COMMAND, events=[], issues=consent.issues_of_command(payload)
             )
             batch_consent = consent.apply_command(batch_consent, payload)
-            results.append(_result(n, decoded, [], command=True))
+            results.append(_result(n, decoded, []))
             if not decoded.valid:  # a command that could not be applied is kept, as any bad payload
                 ordinal = records.split(decoded, _encode.encode(payload), out, record, ordinal, prop)
             continue
