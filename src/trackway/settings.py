@@ -155,6 +155,15 @@ SERVER: tuple[Setting, ...] = (
         "burst; 0: never wait.",
     ),
     Setting(
+        "max_backlog_seconds",
+        int,
+        0,
+        "A bound on how stale the store may get: while the oldest acknowledged event not yet loaded "
+        "is older than this, workers answer new events 503 with Retry-After (nothing is written) "
+        "until the loader catches up. For load the loader cannot keep up with, it trades refused "
+        "requests for freshness. 0: never refuse; the log on disk absorbs any backlog.",
+    ),
+    Setting(
         "read_wait_seconds",
         int,
         10,

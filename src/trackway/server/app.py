@@ -64,6 +64,9 @@ class Collector:
         # Connections the worker's protocol closed, by reason (server/protocol.py's sweeper:
         # header_timeout, body_timeout, evicted); set by the worker once its server is built.
         self.connections_closed: Callable[[], dict[str, int]] = dict
+        # The store's backlog (seconds: the oldest acknowledged event not loaded yet) when it
+        # is past max_backlog_seconds, else 0: new events are refused while it is (see commit).
+        self.backlog = 0.0
 
     def _on_commit(self, n: int, seconds: float) -> None:  # on the event loop, once a commit
         self.metrics.observe("trackway_commit_seconds", seconds, metrics.LATENCY_BUCKETS)
@@ -166,6 +169,14 @@ class Collector:
         Not a coroutine: a request awaits the writer's future directly. The future
         fails with :class:`CommitFailed`, which :func:`make_app` answers 503; the write
         happens even if the request is cancelled meanwhile."""
+        if self.backlog:
+            self.metrics.inc("trackway_backlog_refused_total")
+            raise HttpError(
+                503,
+                f"the store is {self.backlog:.0f} s behind the acknowledged events, past max_backlog_seconds "
+                f"({self.server['max_backlog_seconds']} s); nothing was written: retry after the delay given",
+                headers=RETRY,
+            )
         try:
             return self.writer.append(records.dumps(record))
         except Overloaded:
@@ -279,9 +290,19 @@ async def _publish_metrics(collector: Collector) -> None:
     while True:
         with contextlib.suppress(OSError):
             metrics.write(directory, collector.name, collector.snapshot())
+        collector.backlog = backlog_past(directory, collector.server["max_backlog_seconds"])
         if log.rotation_requested(collector.run_dir, collector.writer.opened_at):
             collector.writer.roll()  # a forget waits for this segment to be finished
         await asyncio.sleep(1.0)
+
+
+def backlog_past(directory: Path, bound: float) -> float:
+    """The store's backlog in seconds (the store process's gauge) when ``bound`` is set and
+    it is past it, else 0."""
+    if bound <= 0:
+        return 0.0
+    age = metrics.gauge(directory / "store.json", "trackway_log_oldest_unloaded_seconds")
+    return age if age is not None and age > bound else 0.0
 
 
 def now() -> float:

@@ -38,6 +38,10 @@ HELP = {
     "trackway_request_events": ("histogram", "Payloads per request (batch size) by endpoint."),
     "trackway_queue_depth": ("gauge", "Log records waiting for the disk, summed over workers."),
     "trackway_log_lag_bytes": ("gauge", "Bytes of log acknowledged but not yet loaded into the store."),
+    "trackway_backlog_refused_total": (
+        "counter",
+        "Requests refused (503) because the store was further behind than max_backlog_seconds.",
+    ),
     "trackway_log_oldest_unloaded_seconds": (
         "gauge",
         "Age of the oldest acknowledged event not yet loaded into the store (0: everything is loaded).",
@@ -134,6 +138,15 @@ def write(directory: Path, name: str, snapshot: Snapshot) -> None:
     tmp = directory / f".{name}.tmp"
     tmp.write_bytes(_enc.encode(snapshot))
     os.replace(tmp, directory / f"{name}.json")
+
+
+def gauge(path: Path, name: str) -> float | None:
+    """A gauge's value (without labels) in one process's snapshot, None when absent."""
+    try:
+        snapshot = _dec.decode(path.read_bytes())
+    except (OSError, msgspec.DecodeError):
+        return None
+    return next((v for n, labels, v in snapshot.gauges if n == name and not labels), None)
 
 
 def read_all(directory: Path, skip: str | None = None) -> list[Snapshot]:
