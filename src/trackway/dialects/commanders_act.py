@@ -27,7 +27,10 @@ Readings taken where the reference is silent or contradicts itself:
   since the document's own user examples (the hashed user) leave it out and the
   categories gate sharing with destinations, not the event; likewise a missing
   ``consistent_anonymous_id``, which the HTTP API asks for. The starred user fields
-  (``id``, ``email`` or ``email_sha256``, ``phone`` or its hashes) are warnings.
+  (``id``, ``email`` or ``email_sha256``, ``phone`` or its hashes) are warnings. Untidy
+  but clear identifiers are normalised with a VALUE_NORMALISED warning, the event kept:
+  spaces around an email, phone or hash, an upper-case email domain or hex digest, a
+  phone written ``+33 6 12 34 56 78``, a gender ``M`` (see ``trackway.rules.identity``).
 - **consent_categories** ``[1, 3]`` and ``["1", "3"]`` are the same categories:
   ``consent["categories"]`` holds strings; the form sent is kept for the round trip.
 - **Starred parameters.** "Yes*", "No*" and "typically required" are warnings: item

@@ -57,8 +57,10 @@ def read_user(raw: Any, path: Path, event: Event, issues: Issues) -> None:
             kept[key] = v
             continue
         rule = hash_rule_for(key)
-        if rule is not None and rule(v, (path, key), issues) is INVALID:
-            continue
+        if rule is not None:
+            v = rule(v, (path, key), issues)  # upper-case hex is read lower-cased
+            if v is INVALID:
+                continue
         name = canonical_trait(key)
         if wire_trait(name) == key:
             traits[name] = v

@@ -44,7 +44,10 @@ Readings taken where the document is silent:
   whole number, ids strings or whole numbers. ``email`` and ``date_of_birth``
   (``YYYY-MM-DD``) are errors when malformed; a ``phone`` not in E.164 is only a warning
   (the document's own example sends ``'555555'``); a ``visitor_uid`` outside ``[0-9a-z-]``
-  is a warning. ``category_id`` is an id, not a category name: it stays in the item's
+  is a warning. Untidy but clear values are normalised with a VALUE_NORMALISED warning
+  and the event kept (an email with spaces around it or an upper-case domain, a phone
+  ``+7 912 345-67-89``; see ``trackway.rules.identity``): an ``update_info`` that links a
+  guest to a registered visitor is not lost to a stray space. ``category_id`` is an id, not a category name: it stays in the item's
   extras. ``product_price`` is read as ``price`` when ``price`` is absent. A ``data`` copy of
   a request field that differs from the request's is a warning; the request's wins.
 - **Encode.** ``view_item`` is ``view_product``, ``page_view`` is ``link`` and ``view_cart``
