@@ -1,7 +1,7 @@
 """Printing results: JSON for programs, rich tables and coloured text for people.
 
 ``stdout`` and ``stderr`` are rich consoles made on first use: importing rich costs
-26-40 ms, which the commands that print no table (``validate``, ``convert``, see
+about 21 ms, which the commands that print no table (``validate``, ``convert``, see
 :mod:`trackway.cli.style`) do not pay.
 """
 

@@ -1,8 +1,8 @@
 """Plain lines with a little colour, for the commands that must start fast.
 
-``validate`` and ``convert`` print a handful of lines: importing rich for them costs
-26-40 ms, a fifth of their start (docs/performance.md), so they colour with ANSI codes
-themselves. Colour follows the conventions rich follows: only on a terminal, never
+``validate`` and ``convert`` print a handful of lines: importing rich for them would
+cost 21 ms, a quarter of their start (docs/performance.md), so they colour with ANSI
+codes themselves. Colour follows the conventions rich follows: only on a terminal, never
 with ``NO_COLOR`` set (bold and dim stay), always with ``FORCE_COLOR`` set, never on
 ``TERM=dumb``. The other commands print tables and progress bars with rich
 (:mod:`trackway.cli.output`).

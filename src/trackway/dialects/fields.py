@@ -52,7 +52,7 @@ class Table:
     ``read`` is generated per table (see :meth:`_compile`): one ``dict.get`` per
     known key with the type check inlined measured 2x faster than a loop that
     dispatches through a dict, and reading is the hot path of every decode. It is
-    generated at the table's first read: compiling the 42 tables cost 19 ms of every
+    generated at the table's first read: compiling the 42 tables cost 19-30 ms of every
     start, and ``trackway validate`` of one payload reads a few.
     """
 

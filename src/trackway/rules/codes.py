@@ -13,7 +13,7 @@ from trackway.rules.values import INVALID
 @cache
 def _currencies() -> dict[str, int]:
     """Active ISO 4217 codes and their minor unit (decimals; -1: none), from the iso4217
-    data as :mod:`trackway.rules.currency_table` holds it (parsing it costs 20-30 ms)."""
+    data as :mod:`trackway.rules.currency_table` holds it (parsing it costs 20-55 ms)."""
     from trackway.rules.currency_table import MINOR_UNITS
 
     return dict(MINOR_UNITS)

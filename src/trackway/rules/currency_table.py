@@ -1,9 +1,10 @@
 """ISO 4217 currency codes and their minor unit, as a literal: no parsing at import.
 
-Generated from the ``iso4217`` package's table (reading its XML costs 20-30 ms at
+Generated from the ``iso4217`` package's table (reading its XML costs 20-55 ms at
 every start, paid by every ``trackway validate``); tests/rules/test_currency_table.py
 fails when the package's data differs. Regenerate after an upgrade with
-``python -m trackway.rules.currency_table > src/trackway/rules/currency_table.py``.
+``python -c "from trackway.rules.currency_table import generate; print(generate(), end='')"
+> src/trackway/rules/currency_table.py``.
 """
 
 from __future__ import annotations
@@ -207,7 +208,3 @@ def generate() -> str:
     head = head.replace(SOURCE, f"iso4217 {__version__}")
     body = "\n".join(f'    "{code}": {unit},' for code, unit in rows.items())
     return f"{head}MINOR_UNITS: dict[str, int] = {{\n{body}\n}}\n{tail}"
-
-
-if __name__ == "__main__":
-    print(generate(), end="")
