@@ -205,9 +205,11 @@ truncate_ip = true
 """
 
 
-def configure(data: Path, enriched: bool) -> None:
+def configure(data: Path, enriched: bool, *, defaults: bool = False, server: str = "") -> None:
     """The data dir's configuration: a property, and either every enrichment on (the
-    derived state, consent, hashed identifiers, truncated IPs) or none of them."""
+    derived state, consent, hashed identifiers, truncated IPs) or none of them; with
+    ``defaults``, the configuration `trackway property add` writes (what a user gets:
+    the derived state on). ``server``: more lines for its [server] table."""
     subprocess.run(
         [str(BIN / "trackway"), "property", "add", "default", "--data", str(data)],
         check=True,
@@ -217,8 +219,10 @@ def configure(data: Path, enriched: bool) -> None:
     text = path.read_text()
     if enriched:
         text = text.replace("[properties.default]\n", "[properties.default]\n" + ENRICHED)
-    else:
-        text = "[server]\nderive_state = false\n\n" + text
+    elif not defaults:
+        server = "derive_state = false\n" + server
+    if server:
+        text = f"[server]\n{server}\n" + text
     path.write_text(text)
 
 
@@ -271,10 +275,13 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(workers: int, *, enriched: bool = False) -> Iterator[Server]:
-    """``trackway serve`` on a fresh temp data dir, stopped and removed afterwards."""
+def serve(
+    workers: int, *, enriched: bool = False, defaults: bool = False, server: str = ""
+) -> Iterator[Server]:
+    """``trackway serve`` on a fresh temp data dir, stopped and removed afterwards
+    (configured as :func:`configure` says)."""
     data = Path(tempfile.mkdtemp(prefix="trackway-bench-"))
-    configure(data, enriched)
+    configure(data, enriched, defaults=defaults, server=server)
     port = free_port()
     proc = subprocess.Popen(
         [str(BIN / "trackway"), "serve", "--data", str(data), "--port", str(port), "--workers", str(workers)],

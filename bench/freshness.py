@@ -280,6 +280,12 @@ def main() -> None:
         "--poll-ms", type=float, default=50, help="one query for the probes every this many ms"
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--max-backlog",
+        type=int,
+        default=0,
+        help="the server's max_backlog_seconds (0, its default: never refuse events)",
+    )
     args = parser.parse_args()
     seconds, grace = (3.0, 2.0) if args.quick else (args.seconds, args.grace)
     interval, poll = args.interval_ms / 1000, args.poll_ms / 1000
@@ -288,7 +294,8 @@ def main() -> None:
         f"polled every {args.poll_ms:.0f} ms; {seconds:.0f} s a phase, then {grace:.0f} s to find the rest\n"
     )
     results: dict[str, dict[str, Any]] = {}
-    with serve(args.workers) as srv:
+    server = f"max_backlog_seconds = {args.max_backlog}\n" if args.max_backlog else ""
+    with serve(args.workers, defaults=True, server=server) as srv:
         warm = Prober(srv, "warm-up", interval, poll)  # the first loads of a new store, not reported
         warm.start()
         time.sleep(1)

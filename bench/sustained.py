@@ -54,7 +54,7 @@ TARGETS = {1: 15_000, 25: 60_000}
 
 def step(args: argparse.Namespace, events: int, rate: float) -> dict[str, Any]:
     """One constant-rate run of ``rate`` events/s on a fresh server, judged."""
-    with serve(args.workers) as srv:
+    with serve(args.workers, defaults=True) as srv:
         prober = Prober(srv, f"r{rate:.0f}", args.interval_ms / 1000, args.poll_ms / 1000)
         prober.start()
         load = wrk(srv.target, mp_body(events), args.duration, args.connections, rate=rate / events)
