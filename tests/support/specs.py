@@ -107,6 +107,93 @@ def commanders_act_hashed_user() -> dict[str, Any]:
     return value
 
 
+@dataclass
+class Row:
+    """One row of a table of the Commanders Act events reference, its cells as text."""
+
+    name: str
+    type: str  # "string", "number", "string (ISO 4217)", "Object<User>", "Array[string]", ...
+    required: str  # "Yes", "Yes*", "No", "No*"
+    example: str  # the "Example value" cell as text ('' when empty)
+    example_html: str  # the cell as written (the user example is code split over lines)
+
+
+@dataclass
+class Table:
+    """A table of the Commanders Act document: where it is and its rows."""
+
+    section: str  # the event ("purchase") or the common schema ("Item", "Product", "User")
+    added: bool  # an "Automatically added by cact API" table
+    rows: list[Row]
+
+
+_CELL = re.compile(r"<t([dh])[^>]*>(.*?)</t\1>", re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _text(html: str) -> str:
+    import html as html_lib
+
+    return (
+        " ".join(html_lib.unescape(_TAG.sub(" ", html)).replace("*", "* ").split()).replace("* ", "*").strip()
+    )
+
+
+def _html_rows(table: str) -> list[list[str]]:
+    body = table.split("<tbody>", 1)[1]
+    return [[c[1] for c in _CELL.findall(tr)] for tr in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)]
+
+
+def _markdown_rows(block: str) -> list[list[str]]:
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in block.strip().splitlines()]
+    return rows[2:]  # the header and the --- line
+
+
+@cache
+def commanders_act_tables() -> tuple[Table, ...]:
+    """Every parameter table of the Commanders Act document (HTML and Markdown), in order;
+    the enumeration tables are :func:`commanders_act_enums`."""
+    doc = (specs_dir() / "commanders-act-events.md").read_text()
+    out: list[Table] = []
+    section = ""
+    lines = doc.splitlines()
+    for n, line in enumerate(lines):
+        heading = re.match(r"#{2,3} ([^<]+)", line)
+        if heading:
+            section = heading.group(1).replace("\\", "").strip()
+            continue
+        if section.startswith("- ENUMERATED"):
+            break
+        added = any("Automatically added" in lines[k] for k in range(max(0, n - 3), n))
+        cells: list[list[str]] = []
+        if line.startswith("<table>"):
+            cells = _html_rows(line)
+        elif line.startswith("| Name") and "Required" in line:
+            end = n
+            while end < len(lines) and lines[end].startswith("|"):
+                end += 1
+            cells = _markdown_rows("\n".join(lines[n:end]))
+        if cells:
+            rows = [
+                Row(_text(c[0]).strip("`"), _text(c[1]).strip("`"), _text(c[2]), _text(c[3]), c[3])
+                for c in cells
+            ]
+            out.append(Table(section, added, rows))
+    return tuple(out)
+
+
+def commanders_act_enums() -> dict[str, list[str]]:
+    """The enumerated values of the document: property -> values, in the document's order."""
+    doc = (specs_dir() / "commanders-act-events.md").read_text()
+    part = doc.split("## - ENUMERATED VALUE -", 1)[1]
+    out: dict[str, list[str]] = {}
+    for prop, value in re.findall(r"^\| ([a-z\\_]+) +\| ([a-z\\_]+) +\|$", part, re.MULTILINE):
+        out.setdefault(prop.replace("\\", ""), []).append(value.replace("\\", ""))
+    for prop, value in re.findall(r"<tr><td>([a-z_]+)</td><td>([a-z_]+)</td></tr>", part):
+        out.setdefault(prop, []).append(value)
+    return out
+
+
 def _convead(dialect: str) -> list[Example]:
     name = "convead-event-api.txt" if dialect == "convead" else "insend-event-api.txt"
     doc = (specs_dir() / name).read_text()

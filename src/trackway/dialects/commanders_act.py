@@ -284,7 +284,7 @@ class CommandersAct(Adapter):
         return out
 
     def tables(self) -> list[Table]:
-        return [s.COMMERCE, s.PARAMS, s.ITEM, s.PRODUCT, s.USER, s.CONTEXT, s.PAGE, s.DEVICE]
+        return [s.COMMERCE, s.PARAMS, s.ITEM, s.PRODUCT, s.PRODUCT_KEPT, s.USER, s.CONTEXT, s.PAGE, s.DEVICE]
 
 
 register(CommandersAct())

@@ -167,6 +167,8 @@ def read_item(obj: Any, path: Path, issues: Issues) -> Item | None:
 
 def read_product(obj: dict[str, Any], path: Path, issues: Issues) -> tuple[dict[str, Any], dict[str, Any]]:
     values, extras = s.PRODUCT.read(obj, path, issues)
+    if "colors" in extras or "size" in extras:
+        s.PRODUCT_KEPT.read(extras, path, issues)  # checked; kept in extras as sent
     for key in ("name", "price"):
         if obj.get(key) is None:
             issues.error(

@@ -14,7 +14,7 @@ from trackway import amounts
 from trackway.dialects.fields import Field, Table
 from trackway.rules.codes import country, currency
 from trackway.rules.identity import birthdate, email, gender, phone
-from trackway.rules.values import amount, anything, array, enum, ident, integer, obj, string
+from trackway.rules.values import amount, anything, array, enum, ident, integer, obj, string, strings
 
 DIALECT = "commanders-act"
 
@@ -128,6 +128,16 @@ PRODUCT = Table(
         Field("category_3", "categories.2", string),
         Field("category_4", "categories.3", string),
         Field("category_5", "categories.4", string),
+    ],
+)
+
+# Documented product fields with no canonical home: checked with their type, kept as sent
+# in Item.extras["product"] (so they go back into the product).
+PRODUCT_KEPT = Table(
+    "Commanders Act product fields kept as sent (checked, in Item.extras['product'])",
+    [
+        Field("colors", "colors", strings, "Array[string], such as ['blue', 'white']"),
+        Field("size", "size", string, "a string, such as '128'"),
     ],
 )
 

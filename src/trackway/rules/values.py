@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Final
 
-from trackway.issues import Issues, Path, article, describe, render_path
+from trackway.issues import Issues, Path, article, describe, render_path, show
 
 
 class _Invalid:
@@ -279,6 +279,20 @@ def array(value: Any, path: Path, issues: Issues) -> Any:
         return value
     issues.error(path, "TYPE_INVALID", f"expected an array [...], got {describe(value)}")
     return INVALID
+
+
+def strings(value: Any, path: Path, issues: Issues) -> Any:
+    """An array of strings (Commanders Act's ``Array[string]``), such as ``['blue', 'white']``."""
+    if type(value) is not list:
+        hint = f"; send [{show(value)}]" if type(value) is str else ""
+        issues.error(path, "TYPE_INVALID", f"expected an array of strings [...], got {describe(value)}{hint}")
+        return INVALID
+    ok = True
+    for n, v in enumerate(value):
+        if type(v) is not str:
+            issues.error((path, n), "TYPE_INVALID", f"expected a string, got {describe(v)}; quote the value")
+            ok = False
+    return value if ok else INVALID
 
 
 def anything(value: Any, path: Path, issues: Issues) -> Any:
