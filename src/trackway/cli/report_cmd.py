@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from trackway import reports
-from trackway.cli.common import data_options, fail, store_access
+from trackway.cli.common import fail, store_access, store_options
 from trackway.cli.output import stdout
 from trackway.errors import TrackwayError
 from trackway.reports import render
@@ -63,7 +63,7 @@ def show(name: str, sections: reports.Sections, fmt: str) -> None:
 @click.option(
     "--abandon-after", help="carts: an open cart untouched this long is abandoned.", show_default="24h"
 )
-@data_options
+@store_options
 def report(
     name: str,
     prop: str | None,
