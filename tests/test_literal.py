@@ -95,3 +95,67 @@ def test_nesting_beyond_64_levels_is_a_parse_error_not_a_recursion_error(depth, 
     else:
         with pytest.raises(ParseError, match="nested at most 64 levels"):
             read_literal(text)
+
+
+# A word where a key is expected, with no ':' after it: a ParseError at the word, unless it
+# starts the line after a // comment (the comment wrapped: Koalect's view_step and share).
+STRAY = [
+    ("{event:'search', oops search_term:'Tee'}", 1, 18, "'oops'"),
+    ("{event: 'search',\n  oops\n  search_term: 'Tee'}", 2, 3, "'oops'"),  # no comment before it
+    ("{a: 1, /* block */\nstray b: 2}", 2, 1, "'stray'"),  # only // comments wrap
+    ("{a: 1 // note\n}\n{b c: 2}", 3, 2, "'b'"),  # the comment's line is over by then
+    ("[{a: 1, x}]", 1, 9, "'x'"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "column", "word"), STRAY)
+def test_a_stray_word_is_a_parse_error_at_its_position(text, line, column, word):
+    with pytest.raises(ParseError) as info:
+        read_literals(text)
+    assert (info.value.line, info.value.column) == (line, column)
+    assert f"stray word {word}" in str(info.value) and "expected a key" in str(info.value)
+
+
+WRAPPED = [
+    ("{a: 1, // one, two,\nthree, four\n b: 2}", {"a": 1, "b": 2}, ["'three'", "'four'"]),
+    (
+        "{a: 'x', // Whatsapp, Messenger,\n\nEmail\n  b: 'y' // Procedure\n}",
+        {"a": "x", "b": "y"},
+        ["'Email'"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "value", "skipped"), WRAPPED)
+def test_the_tail_of_a_wrapped_comment_is_skipped_with_a_note(text, value, skipped):
+    values, notes = read_literals(text)
+    assert values == [value]
+    assert [n.split("stray word ")[1].split(" ")[0] for n in notes if "stray word" in n] == skipped
+
+
+def test_the_strays_are_what_the_decoders_see_as_parse_errors():
+    import trackway
+
+    with pytest.raises(trackway.ParseError):
+        trackway.decode("koalect", "{event:'search', oops search_term:'Tee'}")
+    with pytest.raises(trackway.ParseError):
+        trackway.decode("auto", "{event:'search', oops search_term:'Tee'}")
+
+
+@pytest.mark.parametrize(
+    ("text", "callees"),
+    [
+        ("insend('event', 'custom', {key: 'k'})", ["insend"]),
+        ("<code>convead('event', 'link', {})", ["convead"]),
+        ("window.dataLayer.push({event: 'x'})", ["window.dataLayer.push"]),
+        ("cact('trigger','a',{});\ncact('trigger','b',{})", ["cact", "cact"]),
+        ("{event: 'x'}", [None]),
+        ("['event', 'x']", [None]),
+    ],
+)
+def test_the_name_of_each_top_level_call_is_kept(text, callees):
+    from trackway.literal import LiteralReader
+
+    reader = LiteralReader(text)
+    reader.read_all()
+    assert reader.callees == callees

@@ -65,7 +65,11 @@ ITEMS = [
     ({"colors": ["red"]}, {}, {"$.ecommerce.items[0].product.colors"}),
     ({"size": "M"}, {"size": "M"}, set()),
     ({"size": "M", "dims": {"w": 1}}, {"size": "M"}, {"$.ecommerce.items[0].product.dims"}),
-    ({"size": 40, "colors": ["a", "b"]}, {"size": 40}, {"$.ecommerce.items[0].product.colors"}),
+    (
+        {"size": "40", "colors": ["a", "b"]},
+        {"size": "40"},
+        {"$.ecommerce.items[0].product.colors"},
+    ),  # size: a string
 ]
 
 

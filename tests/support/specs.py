@@ -39,6 +39,10 @@ class Example:
     text: str  # the example as written in the document
     value: Any  # the payload read from it
     notes: list[str] = field(default_factory=list)  # what the reader assumed (missing commas, ...)
+    read: str = ""  # the text read (the example, with Koalect's [Product] filled in)
+
+    def __post_init__(self) -> None:
+        self.read = self.read or self.text
 
     @property
     def id(self) -> str:
@@ -236,6 +240,45 @@ def koalect_product() -> tuple[str, dict[str, Any]]:
     raise AssertionError("no Product block in the Koalect document")
 
 
+def koalect_cookie() -> tuple[str, dict[str, Any], list[str]]:
+    """The document's ``koalect_consent`` cookie block: its text, value and the reader's notes."""
+    for title, text in _koalect_blocks():
+        if title == "Cookies":
+            value, notes = _read(text)
+            return text, value, notes
+    raise AssertionError("no Cookies block in the Koalect document")
+
+
+def raw_counts() -> dict[str, int]:
+    """How many examples each document holds, counted on its raw text (not by the
+    extractors above): the fences of 2Checkout's tables and its custom event, the
+    ``cact(`` calls and the ``Example :`` block of Commanders Act, the lines with a
+    ``convead(`` or ``insend(`` call, the ``{`` blocks at the start of a Koalect line."""
+    read = {name: (specs_dir() / name).read_text() for name in _DOCUMENTS}
+    fences = read["2checkout-analytics-datalayer.md"].count("```")
+    return {
+        "2checkout-analytics-datalayer.md": (fences + 1) // 2,  # the last fence is never closed
+        "commanders-act-events.md": read["commanders-act-events.md"].count("cact(")
+        + read["commanders-act-events.md"].count("Example :"),
+        "convead-event-api.txt": sum(
+            "convead(" in line for line in read["convead-event-api.txt"].splitlines()
+        ),
+        "insend-event-api.txt": sum("insend(" in line for line in read["insend-event-api.txt"].splitlines()),
+        "koalect-datalayer.txt": sum(
+            line.rstrip() == "{" for line in read["koalect-datalayer.txt"].splitlines()
+        ),
+    }
+
+
+_DOCUMENTS = (
+    "2checkout-analytics-datalayer.md",
+    "commanders-act-events.md",
+    "convead-event-api.txt",
+    "insend-event-api.txt",
+    "koalect-datalayer.txt",
+)
+
+
 def _koalect() -> list[Example]:
     """Koalect's event examples; ``[Product]`` stands for the document's Product object."""
     product_text, _ = koalect_product()
@@ -247,7 +290,7 @@ def _koalect() -> list[Example]:
         value, notes = _read(filled)
         if filled != text:
             notes.append("[Product] is the document's Product object")
-        out.append(Example("koalect", value["event"], text, value, notes))
+        out.append(Example("koalect", value["event"], text, value, notes, filled))
     return out
 
 

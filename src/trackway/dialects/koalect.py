@@ -229,7 +229,7 @@ class Koalect(Adapter):
         name = payload.get("event")
         if type(name) is not str:
             return 0
-        if any(key in payload for key in s.PROCEDURE_KEYS):
+        if any(key in payload for key in s.PROCEDURE_KEYS) or not s.KOALECT_KEYS.isdisjoint(payload):
             return 90
         if name in s.KOALECT_ONLY or name.startswith("project_"):
             ecom = payload.get("ecommerce")

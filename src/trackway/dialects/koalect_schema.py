@@ -62,6 +62,10 @@ KOALECT_ONLY = frozenset(
 SHARED = frozenset(
     {"view_item_list", "add_to_cart", "remove_from_cart", "add_payment_info", "share", "search", "login"}
 )
+# Root keys only Koalect sends: its names for GA4's ``method`` and its target fields.
+KOALECT_KEYS = frozenset(
+    {"share_method", "auth_method", "target_id", "target_type", "target_params", "traget_name"}
+)
 # Keys of a Universal Analytics ``ecommerce`` object: a UA ``checkout`` is not Koalect's.
 UA_KEYS = frozenset(
     {"currencyCode", "checkout", "purchase", "add", "remove", "detail", "click", "impressions", "refund"}
