@@ -16,7 +16,7 @@ import msgspec
 from trackway import dialects
 from trackway.dialects.base import DecodeContext, EncodeOptions
 from trackway.errors import ParseError
-from trackway.issues import Issue, Issues, Severity
+from trackway.issues import Issue, Issues, Severity, settle
 from trackway.literal import LiteralReader
 from trackway.model import Event
 from trackway.rules.screen import screen
@@ -198,7 +198,8 @@ def decode(
                 "expected the shape of a known dialect (a gtag array, a dataLayer object, a Commanders Act, "
                 "Convead or Measurement Protocol body); got none of them. Name the dialect with --dialect",
             )
-            return Decoded(dialect="unknown", events=[], issues=[*screened.items, issue], detection=detection)
+            issues = settle([*screened.items, issue])  # the error at $ says it all
+            return Decoded(dialect="unknown", events=[], issues=issues, detection=detection)
         dialect = chosen
     adapter = dialects.get(dialect)
     issues = screened  # the screen's warnings (repaired text) first; the adapter's screen finds none
@@ -209,6 +210,7 @@ def decode(
     if alternatives and detection:
         issues.event = -1
         issues.warning("$", "DIALECT_AMBIGUOUS", f"{detection}; name the dialect to be sure")
+        issues.items = settle(issues.items)  # not beside an error at $
     return Decoded(
         dialect=dialect, events=events, issues=issues.items, detection=detection, alternatives=alternatives
     )

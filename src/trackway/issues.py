@@ -11,6 +11,7 @@ import json
 import re
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -166,6 +167,7 @@ _A_WORDS = ("one", "once", "eu", "ewe", "use", "user", "usual", "uni", "uti", "u
 _VOWEL_LETTERS = frozenset("aefhilmnorsx")  # letters whose names start with a vowel sound (an MD5)
 
 
+@lru_cache(maxsize=4096)  # messages name the same few events and fields again and again
 def article(phrase: str) -> str:
     """``phrase`` with "a" or "an" before it, by how its first word sounds:
     "an add_to_cart event", "a user property", "a UA product", "an MD5 hash", "an sha256 hash"."""
@@ -340,12 +342,11 @@ def settle(items: list[Issue]) -> list[Issue]:
     """``items`` without the warnings on a path that also has an error (for the same event):
     the error says what is wrong with that value, a warning beside it only contradicts it
     ("recommended 'value' missing" next to "'' is not an amount")."""
-    errors = None
+    error = Severity.ERROR
     for i in items:
-        if i.severity is Severity.ERROR:
-            if errors is None:
-                errors = set()
-            errors.add((i.event, i.path))
-    if errors is None:
+        if i.severity is error:
+            break
+    else:  # no error: the common case, one pass and no allocation
         return items
-    return [i for i in items if i.severity is Severity.ERROR or (i.event, i.path) not in errors]
+    errors = {(i.event, i.path) for i in items if i.severity is error}
+    return [i for i in items if i.severity is error or (i.event, i.path) not in errors]

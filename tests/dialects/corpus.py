@@ -7,12 +7,16 @@ Three families, all deterministic (no randomness, so a failure replays):
   rendered bare and with a one-item cart (names such as ``add_shipping_info`` that no
   example uses);
 - mutations of those: each key removed or renamed to a name no vendor allows, each value
-  replaced by a hostile one (null, ``''``, a wrong type, a number too large to read).
+  replaced by a hostile one (null, ``''``, a wrong type, a number too large to read);
+- the fuzzers' hostile text (:mod:`tests.fuzz.hostile`: NaN, 1e999, 5,000-digit numbers,
+  lone surrogates, repeated keys, cut or damaged bytes) over each base payload, drawn by a
+  seeded generator.
 """
 
 from __future__ import annotations
 
 import copy
+import random
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -180,3 +184,41 @@ def _unquote(text: str) -> str:
 
     out: str = literal_eval(text)
     return out
+
+
+class Seeded:
+    """hostile.Chooser drawing from a seeded generator: the same texts on every run."""
+
+    def __init__(self, seed: int) -> None:
+        self.random = random.Random(seed)
+
+    def index(self, n: int) -> int:
+        return self.random.randrange(n) if n > 1 else 0
+
+    def text(self) -> str:
+        return "".join(chr(self.random.choice((0x61, 0x5F, 0x20, 0xE9, 0xD800, 0x1F600))) for _ in range(3))
+
+
+def hostile_texts(per_base: int = 3) -> Iterator[tuple[str, bytes]]:
+    """Each base payload mutated by the fuzzers' hostile mutations, as the bytes sent."""
+    from tests.fuzz import hostile
+
+    chooser = Seeded(13)
+    for dialect, base in bases():
+        raw = _raw_numbers(base)
+        for _ in range(per_base):
+            value = hostile.mutate(chooser, raw, 1 + chooser.index(3))
+            yield dialect, hostile.encode(chooser, value)
+
+
+def _raw_numbers(value: Any) -> Any:
+    """Decimals as raw JSON numbers, which hostile.dumps writes as they are."""
+    from tests.fuzz import hostile
+
+    if type(value) is dict:
+        return {k: _raw_numbers(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_raw_numbers(v) for v in value]
+    if type(value) is Decimal:
+        return hostile.Raw(str(value))
+    return value

@@ -96,7 +96,7 @@ def visitor_uid(value: Any, path: Path, issues: Issues) -> Any:
             path,
             "FORMAT_INVALID",
             f"expected a visitor_uid of lower-case letters, digits and '-', got {describe(value)}; "
-            "Convead may not match it to the visitor. Send the site's user id in that alphabet",
+            "the tracker may not match it to the visitor. Send the site's user id in that alphabet",
         )
     return v
 
