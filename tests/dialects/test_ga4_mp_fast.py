@@ -128,7 +128,7 @@ def items(draw: Any) -> dict[str, Any]:
     return item
 
 
-scalars = st.one_of(up_to_100, st.integers(-(2**63), 2**64 - 1), st.booleans())
+scalars = st.one_of(up_to_100, st.integers(-(2**63), 2**63 - 1), st.booleans())  # beyond: the general path
 PLAIN_VALUES = {
     "session_id": st.one_of(st.text(max_size=150), st.integers(0, 10**12), st.booleans()),
     "session_number": st.integers(1, 99),
@@ -397,6 +397,9 @@ NOT_PLAIN = {
     "a categories gap": mp(purchase(items=[{**ITEM, "item_category2": "x"}])),
     "an unknown consent key": mp(PURCHASE, consent={"analytics_storage": "GRANTED"}),
     "a consent state in lower case": mp(PURCHASE, consent={"ad_user_data": "granted"}),
+    "a transaction_id of 102 digits": mp(purchase(transaction_id=10**101)),
+    "a free parameter of 102 digits": mp({"name": "page_view", "params": {"content_id": 10**101}}),
+    "a session_id beyond 64 bits": mp({"name": "page_view", "params": {"session_id": 2**63}}),
     "a float free parameter": mp({"name": "page_view", "params": {"engagement_time_msec": Decimal("1.5")}}),
     "JavaScript": b"{client_id: '1', events: [{name: 'x'}]}",
     "a lone surrogate": b'{"client_id": "\\ud800", "events": [{"name": "x"}]}',

@@ -35,8 +35,8 @@ def _wire_type(rule: Any) -> Any:
     """The wire type of a field: a concrete type (absent -> None, null -> a decode
     error, so the general path decides), or Any (absent -> UNSET) for rules that take
     several shapes (amounts also come as numeric strings, which warn)."""
-    if rule is v.ident:
-        return str | int
+    if rule is v.ident:  # an integer id beyond 64 bits goes to the general path (and its screen)
+        return str | _BIGINT
     fast = _FAST.get(rule, ())
     if rule in _ACCEPT:
         return str

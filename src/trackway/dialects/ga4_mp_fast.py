@@ -49,7 +49,7 @@ from trackway.rules.values import INTEGER_MAX, INTEGER_MIN, sent
 
 Text = Annotated[str, Meta(max_length=r.MAX_PARAM_VALUE)]  # longer: VALUE_OUT_OF_BOUNDS
 BigInt = Annotated[int, Meta(ge=INTEGER_MIN, le=INTEGER_MAX)]
-Scalar = Union[Text, int, bool]  # noqa: UP007 (a runtime type for msgspec)
+Scalar = Union[Text, BigInt, bool]  # noqa: UP007 (a runtime type for msgspec)
 
 # Event parameters other than the commerce ones that the fast path takes: the common
 # parameters of the MP reference and the non-commerce parameters of GA4's recommended
@@ -81,8 +81,8 @@ PLAIN_PARAMS = (
     "item_id",
 )
 _PLAIN_TYPES: dict[str, Any] = {
-    "session_id": str | int | bool,  # GTM's built-ins, exempt from the 100 characters
-    "session_number": str | int | bool,
+    "session_id": str | BigInt | bool,  # GTM's built-ins, exempt from the 100 characters
+    "session_number": str | BigInt | bool,
     "timestamp_micros": BigInt,  # read as the event's time when the event has none of its own
 }
 CONSENT_STATES = ("GRANTED", "DENIED")
@@ -135,7 +135,7 @@ class MpEvent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 class MpUserProperty(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    value: Annotated[str, Meta(max_length=r.MAX_USER_PROPERTY_VALUE)] | int | bool
+    value: Annotated[str, Meta(max_length=r.MAX_USER_PROPERTY_VALUE)] | BigInt | bool
     timestamp_micros: BigInt | UnsetType = UNSET
 
 
