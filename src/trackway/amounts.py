@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from trackway.issues import Issues
+from trackway.issues import Issues, article
 from trackway.model import Commerce, Event
 
 
@@ -340,7 +340,7 @@ def _derived(
 ) -> str:
     head = f"{target.label(field)} is {WHAT[want]}; "
     if sent is None:
-        head += f"{target.vendor} requires it on a {name} event and the event has none, so"
+        head += f"{target.vendor} requires it on {article(name + ' event')} and the event has none, so"
     else:
         was = WHAT[source.part(field, name)]
         head += f"the event's {field} {sent} is {source.label(field)}, {was}, so"
@@ -383,6 +383,6 @@ def _report_lost(
         issues.warning(
             f"commerce.{field}",
             "NOT_CARRIED",
-            f"{where} has no field for {WHAT[part]} ({sent}, the event's {field}) on a {name} event, "
-            "and what it renders does not give it back; it is left out",
+            f"{where} has no field for {WHAT[part]} ({sent}, the event's {field}) on "
+            f"{article(name + ' event')}, and what it renders does not give it back; it is left out",
         )

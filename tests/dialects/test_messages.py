@@ -21,7 +21,7 @@ from functools import cache
 import pytest
 
 import trackway
-from tests.dialects.corpus import at_path, hostile_texts, payloads
+from tests.dialects.corpus import at_path, bases, hostile_texts, payloads
 from trackway import dialects
 from trackway.issues import MISSING, Issue
 from trackway.model import encode_json
@@ -168,3 +168,17 @@ def test_the_corpus_reaches_the_places_the_defects_were_found():
         if type(payload) is dict and type(payload.get("event")) is str:
             names.add(payload["event"])
     assert {"add_shipping_info", "add_payment_info", "add_to_cart"} <= names
+
+
+def test_encoding_messages_have_no_null_null_and_no_article_error():
+    """The events of every base payload rendered in every dialect: what encoders say too."""
+    found = []
+    for dialect, payload in bases():
+        for event in trackway.decode(dialect, payload).accepted():
+            for target in dialects.names():
+                _, issues = trackway.encode_with_issues(target, event)
+                for issue in issues:
+                    wrong = [w for w in article_errors(issue.message) if w not in str(event)]
+                    if "null (null)" in issue.message or wrong:
+                        found.append((dialect, target, issue.path, issue.message))
+    assert not found, found[:10]

@@ -7,7 +7,7 @@ from typing import Any
 from trackway import amounts
 from trackway.dialects import convead_schema as s
 from trackway.dialects.base import report_foreign_extras, report_uncarried
-from trackway.issues import Issues, show
+from trackway.issues import Issues, article, show
 from trackway.model import Commerce, Event, Item, encode_json
 
 _ORDER_UNCARRIED = (
@@ -130,7 +130,7 @@ def write_commerce(c: Commerce, wire: str, path: str, issues: Issues) -> dict[st
         if items is not None:
             out["items"] = [write_item(it, n, f"{path}.items[{n}]", issues) for n, it in enumerate(items)]
     elif items is not None:
-        _uncarried("commerce.items", f"the items of a {wire} event", issues)
+        _uncarried("commerce.items", f"the items of {article(wire + ' event')}", issues)
     if c.currency is not None and not c.currency_filled:
         _uncarried(
             "commerce.currency", f"the currency ({c.currency}): amounts are the account's currency", issues
@@ -139,7 +139,7 @@ def write_commerce(c: Commerce, wire: str, path: str, issues: Issues) -> dict[st
         for key in ("transaction_id", "value", "status"):
             v = getattr(c, key)
             if v is not None:
-                _uncarried(f"commerce.{key}", f"the {key} ({v}) of a {wire} event", issues)
+                _uncarried(f"commerce.{key}", f"the {key} ({v}) of {article(wire + ' event')}", issues)
     for key in _ORDER_UNCARRIED:
         v = getattr(c, key)
         if v is not None:
