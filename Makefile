@@ -44,6 +44,9 @@ test: $(STAMP) system-deps
 	$(BIN)/python bench/core.py --quick
 	$(BIN)/python bench/http.py --quick
 	$(BIN)/python bench/reports.py --quick
+	$(BIN)/python bench/cli.py --quick
+	$(BIN)/python bench/freshness.py --quick
+	$(BIN)/python bench/sustained.py --quick
 
 # Longer coverage-guided fuzzing of every input path (make test runs a bounded share).
 fuzz: $(STAMP)
@@ -62,6 +65,9 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/core.py
 	$(BIN)/python bench/http.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/cli.py
+	$(BIN)/python bench/freshness.py
+	$(BIN)/python bench/sustained.py
 
 docs: $(STAMP)
 	$(BIN)/python -m trackway.docs_gen docs
