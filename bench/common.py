@@ -318,10 +318,12 @@ def run_trackway(
     *,
     catch_up: bool = True,
     enriched: bool = False,
+    server: str = "",
 ) -> dict[str, Any]:
     """Trackway at full force for ``seconds``; with ``catch_up``, then how long the store
-    took to hold every acknowledged event (counted with ``trackway sql``)."""
-    with serve(workers, enriched=enriched) as srv:
+    took to hold every acknowledged event (counted with ``trackway sql``). ``server``:
+    lines for the [server] table."""
+    with serve(workers, enriched=enriched, server=server) as srv:
         sampler = RssSampler(srv.pid)
         sampler.start()
         result = wrk(srv.target, mp_body(events), seconds, connections)

@@ -148,11 +148,12 @@ SERVER: tuple[Setting, ...] = (
     Setting(
         "loader_defer_seconds",
         int,
-        1,
-        "While Trackway's workers leave less than half a CPU free (their own CPU time; other programs "
-        "never count), the loader waits instead of loading, until the oldest record it has not loaded "
-        "is this many seconds old (then it loads at loader_nice). Acknowledgements get the CPUs in a "
-        "burst; 0: never wait.",
+        5,
+        "While Trackway's workers use half the machine's CPUs or more (their own CPU time; other "
+        "programs never count), the loader waits instead of loading, until the oldest record it has "
+        "not loaded is this many seconds old (then it loads at loader_nice). Acknowledgements get the "
+        "CPUs in a burst; a query waiting for the loader (read_wait_seconds) ends the wait; 0: never "
+        "wait.",
     ),
     Setting(
         "max_backlog_seconds",

@@ -42,13 +42,14 @@ class Clocks:
 # (case, defer_seconds, cpus, workers' CPU over 1 s, backlog age, waits)
 CASES = [
     ("workers fill the CPUs, a young backlog", 1, 2, 1.8, 0.5, True),
-    ("half a CPU free is enough to load", 1, 2, 1.5, 0.5, False),
+    ("workers on half the CPUs", 1, 2, 1.0, 0.5, True),
+    ("workers under half the CPUs: load", 1, 2, 0.9, 0.5, False),
     ("idle workers", 1, 2, 0.1, 0.5, False),
     ("workers fill the CPUs, a backlog at the bound", 1, 2, 1.9, 1, False),
     ("deferring off", 0, 2, 1.9, 0.5, False),
     ("one CPU, workers busy", 1, 1, 0.9, 0.5, True),
-    ("eight CPUs, seven and a half busy with workers", 5, 8, 7.6, 2, True),
-    ("eight CPUs, seven busy with workers", 5, 8, 7.0, 2, False),
+    ("eight CPUs, four busy with workers", 5, 8, 4.0, 2, True),
+    ("eight CPUs, three and a half busy with workers", 5, 8, 3.5, 2, False),
 ]
 
 

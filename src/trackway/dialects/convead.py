@@ -47,9 +47,10 @@ Readings taken where the document is silent:
   is a warning. Untidy but clear values are normalised with a VALUE_NORMALISED warning
   and the event kept (an email with spaces around it or an upper-case domain, a phone
   ``+7 912 345-67-89``; see ``trackway.rules.identity``): an ``update_info`` that links a
-  guest to a registered visitor is not lost to a stray space. ``category_id`` is an id, not a category name: it stays in the item's
-  extras. ``product_price`` is read as ``price`` when ``price`` is absent. A ``data`` copy of
-  a request field that differs from the request's is a warning; the request's wins.
+  guest to a registered visitor is not lost to a stray space. ``category_id`` is an id,
+  not a category name: it stays in the item's extras. ``product_price`` is read as
+  ``price`` when ``price`` is absent. A ``data`` copy of a request field that differs
+  from the request's is a warning; the request's wins.
 - **Encode.** ``view_item`` is ``view_product``, ``page_view`` is ``link`` and ``view_cart``
   is ``update_cart`` (the cart's full contents); other names without a Convead type are
   ``custom`` events with ``key`` = the name (UNKNOWN_EVENT warning). Product events carry

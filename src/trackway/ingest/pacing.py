@@ -5,11 +5,10 @@ Acknowledging a request is the part a client waits for; loading it into the stor
 not. While the workers' own CPU time shows that acknowledgements are keeping the
 machine's CPUs busy, a loader that takes its share slows every acknowledgement. So
 before each batch the loader looks at how much CPU the workers used since it last
-looked, and while they left less than half a CPU free it waits instead of loading,
-as long as the oldest record it has not loaded is younger than
-``loader_defer_seconds`` (1 by default). Past that age it loads whatever the workers
-are doing (at ``loader_nice``), so under a saturating load the store stays about that
-far behind; when the load drops, the loader catches up.
+looked, and while they used half the machine's CPUs or more it waits instead of
+loading, as long as the oldest record it has not loaded is younger than
+``loader_defer_seconds`` (5 by default). Past that age it loads whatever the workers
+are doing (at ``loader_nice``); when the load drops, the loader catches up.
 
 Only the workers count. Other programs on the machine (a shop's database and web
 server) never make the loader wait: waiting would not give their CPU to
@@ -29,7 +28,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 
-FREE_CPU = 0.5  # defer while the workers leave less than this much of one CPU free
+BUSY_SHARE = 0.5  # defer while the workers use at least this share of the machine's CPUs
 WINDOW = 0.2  # seconds: the shortest span a decision is based on
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -93,7 +92,7 @@ class Pacer:
         self.wanted = 0  # readers waiting for the loader (read-your-writes): never defer then
 
     def crowded(self) -> bool:
-        """Whether, over the last window, the workers left less than ``FREE_CPU`` of a CPU."""
+        """Whether, over the last window, the workers used at least ``BUSY_SHARE`` of the CPUs."""
         t = self._monotonic()
         if self._last is None:
             self._last = (t, self._usage())
@@ -105,7 +104,7 @@ class Pacer:
         now = self._usage()
         used = sum(max(0.0, s - before.get(pid, s)) for pid, s in now.items())
         self._last = (t, now)
-        self._crowded = self.cpus * span - used < FREE_CPU * span
+        self._crowded = used >= BUSY_SHARE * self.cpus * span
         return self._crowded
 
     def should_wait(self, loaded_through: float) -> bool:
