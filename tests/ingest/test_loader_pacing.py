@@ -87,3 +87,23 @@ async def test_the_lag_counts_records_not_loaded_and_not_the_zeros_ahead_of_them
     assert h.loader.lag_bytes() == 0
     await _post(h, 1)
     assert 0 < h.loader.lag_bytes() < lag
+
+
+@pytest.mark.anyio
+async def test_a_batch_ends_at_its_events_bound_whatever_its_records_hold(h, monkeypatch):
+    from trackway.ingest import loader
+
+    monkeypatch.setattr(loader, "MAX_BATCH_EVENTS", 7)
+    item = {"item_id": "SKU", "price": 1, "quantity": 1}
+    event = {
+        "name": "purchase",
+        "params": {"transaction_id": "T9", "currency": "EUR", "value": 1, "items": [item]},
+    }
+    three = {**PURCHASE, "events": [event] * 3}
+    for _ in range(5):
+        assert (await h.client.post(h.mp(), json=three)).status_code == 204
+    # 3 events a record: a batch ends with the record that reaches 7 events, the third
+    assert await asyncio.to_thread(h.loader.run_once) == 3
+    assert await asyncio.to_thread(h.loader.run_once) == 2
+    assert await asyncio.to_thread(h.loader.run_once) == 0
+    assert _loaded(h) == 15

@@ -3,11 +3,13 @@ loader catches up; off (0, the default), the log absorbs any backlog."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.support.inproc import harness
 from trackway.server import metrics
-from trackway.server.app import backlog_past
+from trackway.server.app import SHED_DELAY, backlog_past
 
 PURCHASE = {"client_id": "1.2", "events": [{"name": "page_view"}]}
 
@@ -45,7 +47,9 @@ async def test_events_are_refused_while_the_store_is_too_far_behind_and_taken_af
         directory = tmp_path / "metrics"
         _store_gauge(directory, 30.0)
         h.collector.backlog = backlog_past(directory, h.collector.server["max_backlog_seconds"])
+        started = time.monotonic()
         r = await h.client.post(h.mp(), json=PURCHASE)
+        assert time.monotonic() - started >= SHED_DELAY * 0.9  # a flood is slowed, not answered at once
         assert r.status_code == 503 and r.headers["retry-after"] == "1"
         assert "30 s behind" in r.json()["error"] and "max_backlog_seconds" in r.json()["error"]
         assert await h.events() == [] and await h.failed() == []  # (events() loads the whole log first)
