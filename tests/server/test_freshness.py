@@ -174,7 +174,6 @@ async def test_the_targets_are_the_commit_marks_and_the_loader_passes_them(h):
     assert not h.loader.passed(target)
     await h.load()
     assert h.loader.passed(target)
-    assert h.loader.wait_for(target, 0.01)
 
 
 @pytest.mark.anyio

@@ -15,6 +15,7 @@ import httpx
 from trackway import config as configuration
 from trackway.config import Config
 from trackway.errors import ConfigError, StoreError, TrackwayError
+from trackway.ingest.freshness import STALE_HEADER
 from trackway.ingest.loader import Loader
 from trackway.server.supervisor import Paths, running
 from trackway.store.duck import DuckStore
@@ -85,7 +86,7 @@ class AdminClient:
         if not self.wait:
             kw["params"] = {**(kw.get("params") or {}), "wait": "0"}
         response = self.http.request(method, path, **kw)
-        stale = response.headers.get("trackway-stale")
+        stale = response.headers.get(STALE_HEADER)
         if stale:
             click.echo(f"warning: {stale}", err=True)
         body = response.json()

@@ -6,8 +6,8 @@ and each slot's commit mark (``log/w<slot>/.committed``, :mod:`trackway.ingest.l
 says how far that is, before any of the commit's requests is answered. So a query
 takes every slot's mark when it begins (:func:`acknowledged`) and waits, bounded,
 until the loader has committed the store's positions past them
-(:meth:`~trackway.ingest.loader.Loader.wait_for`). Reading the marks costs one small
-read per slot, whatever the backlog.
+(:meth:`~trackway.ingest.loader.Loader.passed`, polled by the store process's API,
+``Admin.fresh``). Reading the marks costs one small read per slot, whatever the backlog.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ from pathlib import Path
 
 from trackway.ingest import log
 from trackway.ingest.log import Position
+
+# The answer's header when a read could not wait long enough (set by the store process's
+# API, passed on by the workers, printed by the command line).
+STALE_HEADER = "trackway-stale"
 
 
 def acknowledged(root: Path) -> dict[str, Position]:

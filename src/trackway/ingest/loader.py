@@ -198,7 +198,6 @@ class Loader:
         self.loaded_through = 0.0
         self._lock = threading.Lock()  # one load at a time (the server's thread, a CLI catch-up)
         self._committed: dict[str, Position] | None = None  # the store's positions, as last committed
-        self._moved = threading.Condition()  # notified after each batch and each look that found nothing
 
     def _properties(self) -> dict[str, Property]:
         """The properties as configured now (read once a batch: checking the file for
@@ -351,10 +350,9 @@ class Loader:
                 result.merge(loaded)
 
     def _publish(self, positions: dict[str, Position]) -> None:
-        """The store's positions are now ``positions``: wake whoever waits for them."""
-        with self._moved:
-            self._committed = positions
-            self._moved.notify_all()
+        """The store's positions are now ``positions`` (read by waiting queries, without a
+        query of their own: server/admin.py)."""
+        self._committed = positions
 
     def committed(self) -> dict[str, Position]:
         """Per slot, the position the store has committed (what the loader has passed)."""
@@ -368,24 +366,6 @@ class Loader:
         :func:`trackway.ingest.freshness.acknowledged`)."""
         done = self.committed()
         return all(done.get(slot, Position(0, 0)) >= pos for slot, pos in target.items())
-
-    def wait_for(self, target: dict[str, Position], timeout: float) -> bool:
-        """Wait, at most ``timeout`` seconds, until the loader has passed ``target``;
-        meanwhile the pacer does not defer. Returns whether it has."""
-        if self.passed(target):
-            return True
-        deadline = time.monotonic() + timeout
-        self.pacer.wanted += 1
-        try:
-            with self._moved:
-                while not self.passed(target):
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        return False
-                    self._moved.wait(min(left, 0.5))
-            return True
-        finally:
-            self.pacer.wanted -= 1
 
     def oldest_unloaded(self) -> float | None:
         """When the oldest acknowledged record not yet loaded was received (wall seconds),
@@ -455,7 +435,7 @@ class Loader:
 
     def lag_bytes(self) -> int:
         """Bytes of log not yet loaded."""
-        positions = self.store.positions()
+        positions = self.committed()
         total = 0
         for slot in slots(self.root):
             pos = positions.get(slot, Position(0, 0))

@@ -39,7 +39,7 @@ logger = logging.getLogger("trackway.admin")
 
 ASGI = Callable[[Scope, Receive, Send], Awaitable[None]]
 SCOPE_HEADER = b"x-trackway-scope"
-STALE_HEADER = b"trackway-stale"  # set when a read could not wait for the loader (see Admin.fresh)
+STALE_HEADER = freshness.STALE_HEADER.encode()  # a read could not wait for the loader (Admin.fresh)
 MAX_LIMIT = 10_000
 POLL = 0.005  # seconds between looks while a read waits for the loader
 NO_WAIT = ("0", "false", "no")

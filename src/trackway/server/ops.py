@@ -22,7 +22,7 @@ import msgspec
 
 from trackway.config import Config
 from trackway.server import metrics
-from trackway.server.admin import SCOPE_HEADER
+from trackway.server.admin import SCOPE_HEADER, STALE_HEADER
 from trackway.server.app import Collector
 from trackway.server.http import HttpError, Request, Send, encode_json, respond, respond_json
 from trackway.server.openapi import document
@@ -187,9 +187,6 @@ def uds_forward(socket_path: str) -> Callable[[Request, Send | None, str], Await
     )
 
 
-STALE = "trackway-stale"
-
-
 def client_forward(client: httpx.AsyncClient) -> Callable[[Request, Send | None, str], Awaitable[int]]:
     async def forward(request: Request, send: Send | None, scope: str) -> int:
         headers = {SCOPE_HEADER.decode(): scope}  # admin_scope refused a ?token= already
@@ -198,8 +195,8 @@ def client_forward(client: httpx.AsyncClient) -> Callable[[Request, Send | None,
         )
         if send is not None:
             content_type = response.headers.get("content-type", "application/json").encode()
-            stale = response.headers.get(STALE)  # read-your-writes could not wait (server/admin.py)
-            extra = [(STALE.encode(), stale.encode())] if stale else None
+            stale = response.headers.get(STALE_HEADER.decode())  # read-your-writes could not wait (admin.py)
+            extra = [(STALE_HEADER, stale.encode())] if stale else None
             await respond(send, response.status_code, response.content, content_type, extra)
         return response.status_code
 
