@@ -214,3 +214,36 @@ def test_the_cli_reads_its_writes_through_a_running_server(tmp_path):
             "sql", "--no-wait", "--format", "json", "SELECT count(*) AS n FROM events", data=server.data
         )
         assert loads(quick.stdout) == [{"n": 3}]
+
+
+# ?wait= as clients may send it: only the documented "no" values skip the wait; anything
+# else (odd, huge, a lone surrogate) waits as by default and is answered within the bound.
+WAITS = [
+    ("0", True),
+    ("FALSE", True),
+    ("no", True),
+    ("1", False),
+    ("", False),
+    ("9" * 5000, False),
+    ("%ED%A0%80", False),  # a lone surrogate, as UTF-8 bytes no decoder accepts
+    ("0" * 3, False),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("wait", "skips"), WAITS, ids=[repr(w[0])[:12] for w in WAITS])
+async def test_odd_wait_values_are_answered_within_the_bound(tmp_path, wait, skips):
+    from tests.support.inproc import harness
+
+    h = await harness(tmp_path, server={"read_wait_seconds": 1})
+    try:
+        await _acknowledge(h)
+        started = time.monotonic()
+        r = await asyncio.wait_for(h.client.get(f"/api/events?wait={wait}", headers=_auth(h)), 10)
+        assert r.status_code == 200, r.text
+        assert (STALE_HEADER.decode() in r.headers) is not skips  # waited the bound, then said so
+        assert time.monotonic() - started < 5
+    finally:
+        await h.client.aclose()
+        h.writer.close()
+        h.store.close()
