@@ -2,10 +2,14 @@
 
 Validation problems are *not* exceptions: they are :class:`trackway.issues.Issue`
 values returned next to the events. Exceptions are for input that cannot be
-read at all, for unknown names and for misuse of the API.
+read at all, for unknown names and for misuse of the API, and, in the server, for
+answers (:class:`HttpError`) and for a log that cannot take a record. Every exception
+a caller of Trackway can meet derives from :class:`TrackwayError` (tests/test_errors.py).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class TrackwayError(Exception):
@@ -54,3 +58,50 @@ class ConfigError(TrackwayError):
 
 class StoreError(TrackwayError):
     """The store cannot do what was asked (a locked database, SQL that writes, ...)."""
+
+
+class HttpError(TrackwayError):
+    """Answer with ``status`` and a JSON body ``{"error": message, ...extra}``
+    (src/trackway/server/http.py turns it into the response)."""
+
+    def __init__(
+        self, status: int, message: str, *, headers: list[tuple[bytes, bytes]] | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or []
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, **self.extra}
+
+
+class ClientGone(TrackwayError):
+    """The client disconnected before its request was complete: nothing to do."""
+
+
+class LogError(TrackwayError):
+    """The write-ahead log cannot take a record now (src/trackway/ingest/writer.py)."""
+
+
+class Overloaded(LogError):
+    """More records are waiting for the disk than the writer may hold."""
+
+
+class LogClosed(LogError):
+    """The writer is shut down."""
+
+
+class LogLocked(LogError):
+    """Another process is writing the log directory (it holds the directory's lock)."""
+
+
+class CommitFailed(LogError, OSError):
+    """The write or the ``fdatasync`` of a commit failed: its records are not durable.
+    An OSError too, as the disk error it reports."""
+
+
+class HelperGone(LogError, OSError):
+    """The log's sync helper process exited or its socket broke (an OSError, as the
+    writer treats every failed sync; it answers the commit's requests CommitFailed)."""

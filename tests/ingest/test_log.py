@@ -9,10 +9,11 @@ import os
 
 import pytest
 
+from trackway.errors import CommitFailed, LogLocked, Overloaded
 from trackway.ingest import log
 from trackway.ingest import writer as writer_module
 from trackway.ingest.log import Position
-from trackway.ingest.writer import LogWriter, Overloaded
+from trackway.ingest.writer import LogWriter
 
 START = Position(0, 0)
 
@@ -131,7 +132,7 @@ def test_one_writer_per_directory(tmp_path):
     async def run():
         first = LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=10)
         try:
-            with pytest.raises(RuntimeError, match="another process"):
+            with pytest.raises(LogLocked, match="another process"):
                 LogWriter(tmp_path, segment_bytes=1 << 20, max_pending=10)
         finally:
             first.close()
@@ -219,7 +220,7 @@ def test_a_failed_commits_records_are_never_read(tmp_path, monkeypatch, cut):
             if cut == "abandon":
                 monkeypatch.setattr(writer_module, "_write_all", _raise)
             held.answer(OSError(errno.EIO, "Input/output error"))
-            with pytest.raises(writer_module.CommitFailed):
+            with pytest.raises(CommitFailed):
                 await failed
             after_failure = payloads(tmp_path)
             monkeypatch.undo()

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from trackway.errors import ClientGone, HttpError
 from trackway.server import http
 from trackway.server.http import Request, parse_query
 
@@ -66,7 +67,7 @@ def _messages(*chunks: bytes) -> list[dict[str, object]]:
         (_messages(b"abcdefghijk"), [], 10, 413),  # one message over the limit
         (_messages(b"abcdef", b"ghijk"), [], 10, 413),  # the chunks add up to more
         (_messages(b"ab", b"cd"), [(b"content-length", b"99")], 10, 413),  # declared more: refused early
-        ([*_messages(b"ab", b"c")[:1], {"type": "http.disconnect"}], [], 10, http.ClientGone),
+        ([*_messages(b"ab", b"c")[:1], {"type": "http.disconnect"}], [], 10, ClientGone),
     ],
 )
 def test_read_joins_the_messages_within_the_limit(messages, headers, limit, expected):
@@ -79,11 +80,11 @@ def test_read_joins_the_messages_within_the_limit(messages, headers, limit, expe
     if isinstance(expected, bytes):
         assert asyncio.run(request.read(limit)) == expected
         assert request.body == expected
-    elif expected is http.ClientGone:
-        with pytest.raises(http.ClientGone):
+    elif expected is ClientGone:
+        with pytest.raises(ClientGone):
             asyncio.run(request.read(limit))
     else:
-        with pytest.raises(http.HttpError) as caught:
+        with pytest.raises(HttpError) as caught:
             asyncio.run(request.read(limit))
         assert caught.value.status == expected
         assert f"at most {limit} bytes" in caught.value.message

@@ -29,6 +29,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+from trackway.errors import HelperGone
+
 # The helper's whole program (the standard library only: it runs with -I -S).
 # Each message is one sync request; a file descriptor attached to it replaces the one
 # it syncs. It answers "0", or the errno of the failure.
@@ -61,10 +63,6 @@ while True:
 """
 
 STOP_SECONDS = 5.0  # how long close() waits for the helper to finish its last sync
-
-
-class HelperGone(OSError):
-    """The helper process exited or its socket broke."""
 
 
 class Syncer:

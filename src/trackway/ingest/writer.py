@@ -28,24 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from trackway.errors import CommitFailed, LogClosed, LogLocked, Overloaded
 from trackway.ingest import log
 from trackway.ingest.syncer import Syncer
 
 _ZEROS = bytes(log.EXTEND)
 
 OPEN_RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)  # backoff between attempts to open a new file
-
-
-class Overloaded(Exception):
-    """More records are waiting for the disk than the writer may hold."""
-
-
-class LogClosed(Exception):
-    """The writer is shut down."""
-
-
-class CommitFailed(OSError):
-    """The write or the ``fdatasync`` of a commit failed: its records are not durable."""
 
 
 def _write_all(fd: int, data: bytes, offset: int) -> None:
@@ -96,7 +85,7 @@ class LogWriter:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(self._lock_fd)
-            raise RuntimeError(f"{directory} is being written by another process") from None
+            raise LogLocked(f"{directory} is being written by another process") from None
         self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
         self._closed = False
         self._scheduled = False  # a commit is about to start (call_soon)

@@ -24,13 +24,13 @@ import msgspec
 
 from trackway import reports
 from trackway.config import Config
-from trackway.errors import StoreError, TrackwayError
+from trackway.errors import ClientGone, HttpError, StoreError, TrackwayError
 from trackway.ingest import freshness
 from trackway.ingest.alarms import Alarms
 from trackway.ingest.loader import Loader, retry_quarantined
 from trackway.ingest.replay import replay
 from trackway.reports import render
-from trackway.server.http import HttpError, Receive, Request, Scope, Send, respond_json
+from trackway.server.http import Receive, Request, Scope, Send, respond_json
 from trackway.store import logscrub
 from trackway.store.base import Query, Store, json_form
 from trackway.timeparse import parse_time
@@ -357,6 +357,8 @@ def make_admin_app(admin: Admin) -> ASGI:
             await respond_json(send, 200, result, [(STALE_HEADER, stale.encode())] if stale else None)
         except HttpError as exc:
             await respond_json(send, exc.status, exc.body(), exc.headers)
+        except ClientGone:  # a TrackwayError now: the client went away, nobody to answer
+            return
         except StoreError as exc:
             await respond_json(send, 400, {"error": str(exc)})
         except TrackwayError as exc:

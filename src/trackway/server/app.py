@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 
 from trackway import config as configuration
 from trackway.config import Config
-from trackway.errors import ConfigError
+from trackway.errors import ClientGone, CommitFailed, ConfigError, HttpError, LogClosed, Overloaded
 from trackway.ingest import log, records
-from trackway.ingest.writer import CommitFailed, LogClosed, LogWriter, Overloaded
+from trackway.ingest.writer import LogWriter
 from trackway.server import metrics
-from trackway.server.http import ClientGone, HttpError, Receive, Request, Scope, Send, remember, respond_json
+from trackway.server.http import Receive, Request, Scope, Send, remember, respond_json
 
 logger = logging.getLogger("trackway.server")
 

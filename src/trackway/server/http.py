@@ -5,7 +5,7 @@ more requests per second than the same endpoint in any framework, and the
 collector's throughput target is half of that (docs/performance.md). What a
 framework would give, kept small: query and form parsing, body limits (413),
 ``Content-Encoding: gzip`` with a limit on the inflated size, JSON answers, and
-one exception (:class:`HttpError`) that becomes a response.
+one exception (:class:`trackway.errors.HttpError`) that becomes a response.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
+from trackway.errors import ClientGone, HttpError
+
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -26,26 +28,6 @@ _json = msgspec.json.Encoder(decimal_format="number")
 
 JSON = b"application/json"
 TEXT = b"text/plain; charset=utf-8"
-
-
-class HttpError(Exception):
-    """Answer with ``status`` and a JSON body ``{"error": message, ...extra}``."""
-
-    def __init__(
-        self, status: int, message: str, *, headers: list[tuple[bytes, bytes]] | None = None, **extra: Any
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or []
-        self.extra = extra
-
-    def body(self) -> dict[str, Any]:
-        return {"error": self.message, **self.extra}
-
-
-class ClientGone(Exception):
-    """The client disconnected before its request was complete: nothing to do."""
 
 
 class Request:

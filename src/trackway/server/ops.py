@@ -21,10 +21,11 @@ import httpx
 import msgspec
 
 from trackway.config import Config
+from trackway.errors import HttpError
 from trackway.server import metrics
 from trackway.server.admin import SCOPE_HEADER, STALE_HEADER
 from trackway.server.app import Collector
-from trackway.server.http import HttpError, Request, Send, encode_json, respond, respond_json
+from trackway.server.http import Request, Send, encode_json, respond, respond_json
 from trackway.server.openapi import document
 
 _OPENAPI: bytes | None = None
