@@ -8,10 +8,10 @@ from typing import Any
 import click
 
 import trackway
+from trackway.cli.dialect_params import check_dialect, check_target
 from trackway.cli.inputs import read_sources
 from trackway.cli.output import print_json
 from trackway.cli.style import err, issue_line, unreadable
-from trackway.cli.validate import check_dialect
 from trackway.dialects.base import EncodeOptions
 from trackway.errors import ParseError
 
@@ -20,14 +20,6 @@ PRESETS = {
     # 2Checkout's documented rules for its five analytics set-ups.
     "2checkout": {"hash_transaction_id": True, "checkout_step": 1, "order_discount_coupon": "auto-apply"},
 }
-
-
-def check_target(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    if value not in trackway.dialect_names():
-        raise click.BadParameter(
-            f"expected one of {', '.join(trackway.dialect_names())}, got {value!r}", ctx, param
-        )
-    return value
 
 
 @click.command()

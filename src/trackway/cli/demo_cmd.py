@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -28,7 +24,8 @@ from trackway import config as configuration
 from trackway.cli.common import AdminClient
 from trackway.cli.drive import Sent, drive
 from trackway.cli.output import stderr, stdout
-from trackway.cli.report_cmd import fetch_report
+from trackway.cli.report_data import fetch_report
+from trackway.cli.serverctl import port_free, start_server, stop_server
 from trackway.demo import generate
 from trackway.demo.catalog import PROPERTY_SETTINGS
 from trackway.reports import NAMES, render
@@ -36,7 +33,6 @@ from trackway.server.supervisor import ServerState, running
 
 MARK = "demo.json"
 PROPERTIES = {"shop": "shop", "donations": "donations"}  # name -> kind
-START_TIMEOUT = 60.0
 SHOWN_ROWS = 8
 
 
@@ -57,57 +53,6 @@ def _read_mark(data: Path) -> Mark | None:
 
 def _write_mark(data: Path, mark: Mark) -> None:
     configuration.write_atomic(data / MARK, msgspec.json.encode(mark).decode())
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def start_server(data: Path, port: int) -> ServerState:
-    """`trackway serve` in its own session (it outlives this command), logging to DIR/server.log."""
-    with (data / "server.log").open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "trackway", "serve", "--data", str(data), "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        state = running(data)
-        if state is not None and state.pid == proc.pid:
-            return state
-        if proc.poll() is not None:
-            tail = (data / "server.log").read_text(errors="replace")[-2000:]
-            raise click.ClickException(f"the server stopped at start (exit {proc.returncode}):\n{tail}")
-        time.sleep(0.1)
-    proc.terminate()
-    raise click.ClickException(
-        f"the server did not start within {START_TIMEOUT:.0f} s; see {data}/server.log"
-    )
-
-
-def stop_server(state: ServerState, timeout: float = 60.0) -> None:
-    """SIGTERM, then wait for the process to finish its batch and exit."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(state.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(state.pid, 0)
-        except ProcessLookupError:
-            return
-        with contextlib.suppress(ChildProcessError):
-            if os.waitpid(state.pid, os.WNOHANG)[0] == state.pid:
-                return
-        time.sleep(0.1)
-    raise click.ClickException(f"the server (pid {state.pid}) did not stop within {timeout:.0f} s")
 
 
 def _wait_loaded(state: ServerState, progress: Progress) -> None:
@@ -213,7 +158,7 @@ def demo(sessions: int, seed: int, data: Path, port: int, no_serve: bool) -> Non
     elif started:
         stderr.print(f"Showing the demo already in {data} (seed {mark.seed}); remove {data} for a new one.")
     if state is None:
-        state = start_server(data, port if _free(port) else 0)
+        state = start_server(data, port if port_free(port) else 0)
     try:
         if not mark.finished:
             sent = _traffic(data, state, mark)

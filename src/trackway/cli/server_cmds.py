@@ -12,6 +12,7 @@ from rich.table import Table
 from trackway import config as configuration
 from trackway.cli.common import data_options, load_config
 from trackway.cli.output import stdout
+from trackway.cli.serverctl import stop_server
 from trackway.errors import ConfigError
 from trackway.server.supervisor import (
     Supervisor,
@@ -95,8 +96,6 @@ def serve(
 def stop(data: Path, config_file: Path | None) -> None:
     """Stop the server running on DIR (it finishes the batch it is loading; the rest of
     the log is loaded at the next start), and any worker a server that died left running."""
-    from trackway.cli.demo_cmd import stop_server
-
     state = running(data)
     if state is None and not leftover_workers(data):
         raise click.ClickException(f"no server runs on {data}")

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 import trackway
+from trackway.cli.dialect_params import check_dialect
 from trackway.cli.inputs import Payload, read_sources
 from trackway.cli.output import print_json
 from trackway.cli.style import issue_line, out, unreadable
@@ -91,14 +92,6 @@ def emit(results: list[dict[str, Any]], fmt: str) -> int:
     else:
         print_text(results)
     return 0 if all(r["valid"] for r in results) else 1
-
-
-def check_dialect(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    if value != "auto" and value not in trackway.dialect_names():
-        raise click.BadParameter(
-            f"expected one of {', '.join(trackway.dialect_names())} or auto, got {value!r}", ctx, param
-        )
-    return value
 
 
 @click.command()
