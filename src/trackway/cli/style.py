@@ -35,7 +35,8 @@ def colour_on(stream: TextIO) -> bool:
 
 class Writer:
     """Lines to stdout or stderr (whichever is current when a line is written, so that
-    click's test runner captures them), styled when the stream takes colour."""
+    a redirect captures them: the tour's, click's test runner in the tests), styled when
+    the stream takes colour."""
 
     def __init__(self, *, err: bool = False) -> None:
         self.err = err
