@@ -137,6 +137,23 @@ class DuckStore(Store):
             self._local.generation = self._generation
         return cur
 
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """This thread's cursor in a transaction: BEGIN, COMMIT when the block ends, and
+        on any exception (a failed COMMIT too) ROLLBACK and ``_seq`` as it was (the seqs
+        the failed transaction took are given again), then the exception goes on. The
+        caller holds the write lock, which guards ``_seq``."""
+        cur = self.cursor()
+        cur.execute("BEGIN")
+        seq = self._seq
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            self._seq = seq
+            _rollback(cur)
+            raise
+
     def positions(self) -> dict[str, Position]:
         rows_ = self.cursor().execute('SELECT slot, seq, "offset" FROM log_positions').fetchall()
         return {slot: Position(seq, offset) for slot, seq, offset in rows_}
@@ -195,35 +212,26 @@ class DuckStore(Store):
                 )
                 result.failed += 1
                 result.count(record.endpoint, f.dialect, record.property, "rejected", max(len(f.indices), 1))
-        with self._write:
-            cur = self.cursor()
-            cur.execute("BEGIN")
-            seq = self._seq
-            try:
-                stored, dups = self._insert(cur, candidates)
-                for record, event in stored:
-                    result.count(record.endpoint, event.dialect, record.property, "accepted")
-                if failed_rows:
-                    ftable = pa.Table.from_pylist(failed_rows)  # noqa: F841
-                    cur.execute(
-                        f"INSERT INTO failed_events ({schema.FAILED_INSERT}) "
-                        f"SELECT {schema.FAILED_INSERT} FROM ftable"
-                    )
-                if resolved:
-                    cur.execute("DELETE FROM quarantine WHERE list_contains(?, id)", [list(resolved)])
-                if quarantined:
-                    qtable = pa.Table.from_pylist([as_insert_row(q) for q in quarantined])  # noqa: F841
-                    names = ", ".join(f'"{c}"' for c in QUARANTINE_COLUMNS)
-                    cur.execute(f"INSERT INTO quarantine ({names}) SELECT {names} FROM qtable")
-                for slot, pos in positions.items():
-                    cur.execute(
-                        "INSERT OR REPLACE INTO log_positions VALUES (?, ?, ?)", [slot, pos.seq, pos.offset]
-                    )
-                cur.execute("COMMIT")
-            except BaseException:
-                self._seq = seq  # the seqs the failed transaction took are given again
-                _rollback(cur)
-                raise
+        with self._write, self._transaction() as cur:
+            stored, dups = self._insert(cur, candidates)
+            for record, event in stored:
+                result.count(record.endpoint, event.dialect, record.property, "accepted")
+            if failed_rows:
+                ftable = pa.Table.from_pylist(failed_rows)  # noqa: F841
+                cur.execute(
+                    f"INSERT INTO failed_events ({schema.FAILED_INSERT}) "
+                    f"SELECT {schema.FAILED_INSERT} FROM ftable"
+                )
+            if resolved:
+                cur.execute("DELETE FROM quarantine WHERE list_contains(?, id)", [list(resolved)])
+            if quarantined:
+                qtable = pa.Table.from_pylist([as_insert_row(q) for q in quarantined])  # noqa: F841
+                names = ", ".join(f'"{c}"' for c in QUARANTINE_COLUMNS)
+                cur.execute(f"INSERT INTO quarantine ({names}) SELECT {names} FROM qtable")
+            for slot, pos in positions.items():
+                cur.execute(
+                    "INSERT OR REPLACE INTO log_positions VALUES (?, ?, ?)", [slot, pos.seq, pos.offset]
+                )
         result.stored = len(stored)
         result.duplicates += dups
         return result
@@ -398,28 +406,21 @@ class DuckStore(Store):
         )
 
     def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
-        with self._write:
-            cur = self.cursor()
-            cur.execute("BEGIN")
-            try:
-                stored, _ = self._insert(cur, [(row, e, c) for e, c in zip(events, client_ids, strict=True)])
-                cur.execute(
-                    "UPDATE failed_events SET indices = ?, names = ?, issues = ?, codes = ?, "
-                    "replayed_at = ?, replayed = ? WHERE id = ?",
-                    [
-                        row.indices,
-                        row.names,
-                        _json.encode(row.issues).decode(),
-                        sorted({i["code"] for i in row.issues if i.get("severity") == "error"}),
-                        row.replayed_at,
-                        row.replayed,
-                        row.id,
-                    ],
-                )
-                cur.execute("COMMIT")
-            except BaseException:
-                _rollback(cur)
-                raise
+        with self._write, self._transaction() as cur:
+            stored, _ = self._insert(cur, [(row, e, c) for e, c in zip(events, client_ids, strict=True)])
+            cur.execute(
+                "UPDATE failed_events SET indices = ?, names = ?, issues = ?, codes = ?, "
+                "replayed_at = ?, replayed = ? WHERE id = ?",
+                [
+                    row.indices,
+                    row.names,
+                    _json.encode(row.issues).decode(),
+                    sorted({i["code"] for i in row.issues if i.get("severity") == "error"}),
+                    row.replayed_at,
+                    row.replayed,
+                    row.id,
+                ],
+            )
         return len(stored)
 
     def sql(self, query: str, limit: int = 10_000) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -469,10 +470,8 @@ class DuckStore(Store):
         """Recompute the derived tables from ``events`` in store order; the same tables as
         ingestion gave. Returns the events read."""
         with self._write:
-            cur = self.cursor()
-            [(total,)] = cur.execute("SELECT count(*) FROM events").fetchall()
-            cur.execute("BEGIN")
-            try:
+            [(total,)] = self.cursor().execute("SELECT count(*) FROM events").fetchall()
+            with self._transaction() as cur:
                 state = MemoryState()
                 keys = persons.Rebuild()
                 last, done = -1, 0
@@ -493,10 +492,6 @@ class DuckStore(Store):
                         progress(done, total)
                 keys.write(cur, state.merges)
                 state_tables.write_all(cur, state)
-                cur.execute("COMMIT")
-            except BaseException:
-                _rollback(cur)
-                raise
         return done
 
     def forget(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:
@@ -505,14 +500,8 @@ class DuckStore(Store):
         dir's ``log/``, whose workers are asked to start new segments); returns what changed."""
         needles: set[str] = set()
         with self._write, self.parallel():  # it scans every table: every CPU
-            cur = self.cursor()
-            cur.execute("BEGIN")
-            try:
+            with self._transaction() as cur:
                 report = forget.forget(cur, user, email, prop, needles)
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
             # DuckDB leaves deleted and updated values in the file's free blocks, and
             # rows deleted from a row group in the group: rewrite the file.
             report["compacted"] = self._compact()
