@@ -18,7 +18,7 @@ import trackway
 from trackway.demo import Dataset, Request, estimate_sessions, generate
 from trackway.demo.catalog import PROCEDURES
 from trackway.demo.truth import FUNNEL, KINDS, REASONS, Action, Line
-from trackway.ingest.records import apply_envelope
+from trackway.ingest.pipeline import apply_envelope
 
 END = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -13,11 +13,13 @@ import msgspec
 import pytest
 
 from tests.support.server import log_record
-from trackway.ingest import log, records
+from trackway.ingest import log, pipeline, records
 from trackway.ingest.alarms import Alarms
 from trackway.ingest.loader import Loader
 from trackway.ingest.log import Position
-from trackway.store.base import LoadResult, Query, Store
+from trackway.ingest.sink import LoadResult
+from trackway.model import from_json
+from trackway.store.base import Query, Store
 from trackway.store.duck import FILE_NAME, DuckStore
 from trackway.store.memory import MemoryStore
 
@@ -25,7 +27,7 @@ BAD = "explodes"  # a record whose event has properties.marker == BAD is "bad"
 
 
 def _marker(record: records.Record) -> str:
-    return records.from_json(record.events[0]).properties.get("marker", "") if record.events else ""
+    return from_json(record.events[0]).properties.get("marker", "") if record.events else ""
 
 
 def write_log(root: Path, frames: list[bytes], slot: str = "w1", seq: int = 1) -> Path:
@@ -57,14 +59,14 @@ class RefusingStore(MemoryStore):
 
 
 def _raising_outcome(monkeypatch: pytest.MonkeyPatch, exc: Exception) -> None:
-    real = records.outcome
+    real = pipeline.outcome
 
     def outcome(record: records.Record, prop: Any) -> records.Outcome:
         if _marker(record) == BAD:
             raise exc
         return real(record, prop)
 
-    monkeypatch.setattr(records, "outcome", outcome)
+    monkeypatch.setattr(pipeline, "outcome", outcome)
 
 
 FAULTS = [

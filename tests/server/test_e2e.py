@@ -26,7 +26,8 @@ from tests.support.server import loads, serving
 from tests.support.specs import examples
 from trackway import dialects
 from trackway.dialects.base import EncodeOptions
-from trackway.ingest.records import CREDENTIALS, apply_envelope
+from trackway.ingest.pipeline import apply_envelope
+from trackway.ingest.records import CREDENTIALS
 from trackway.issues import Issues
 from trackway.model import encode_json, to_builtins
 from trackway.privacy.prepare import PrivacySettings, prepare

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 import trackway
-import trackway.ingest.records
+import trackway.ingest.pipeline
 from trackway.server import app
 
 pytestmark = pytest.mark.anyio
@@ -165,7 +165,7 @@ async def test_collect_answers_per_payload_and_fills_the_envelope(h):
     assert {e.anonymous_id for e in stored.values()} == {"anon-1"}
     assert all(e.context["page"]["url"] == "https://shop.example/" for e in stored.values())
     [failed] = await h.failed()
-    assert trackway.ingest.records.envelope_of(failed.meta)["anonymous_id"] == "anon-1"
+    assert trackway.ingest.pipeline.envelope_of(failed.meta)["anonymous_id"] == "anon-1"
 
 
 async def test_unknown_keys_are_401_and_store_nothing(h):
@@ -369,7 +369,7 @@ async def test_health_and_metrics(h):
 
 async def test_a_replayed_unit_gets_the_id_it_would_have_had(h):
     from trackway.ingest import records
-    from trackway.ingest.replay import replay
+    from trackway.replay import replay
     from trackway.store.base import Query
 
     koalect = {

@@ -207,7 +207,7 @@ async def test_data_files_and_dirs_are_private(hf, tmp_path):
 
 def _record(**event: Any) -> bytes:
     """A framed log record of one /collect event, as a worker writes it."""
-    from trackway.ingest import log, records
+    from trackway.ingest import log, pipeline, records
     from trackway.model import Event, to_json
 
     e = Event(name="page_view", dialect="gtag-ga4", **event)
@@ -218,7 +218,7 @@ def _record(**event: Any) -> bytes:
         property="default",
         received_at=records.micros(datetime.now(UTC)),
     )
-    record.client_ids = records.finalize([e], record, 0)
+    record.client_ids = pipeline.finalize([e], record, 0)
     record.events = [to_json(e)]
     return log.frame(records.dumps(record))
 

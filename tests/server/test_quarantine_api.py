@@ -30,7 +30,7 @@ def write_log(root: Path, frames: list[bytes], slot: str = "w1") -> None:
 
 def quarantine_record(store: Any, prop: str, marker: str, exc: Exception) -> None:
     """A valid record in the quarantine, as if an older loader had failed on it."""
-    from trackway.store.quarantine import new_row
+    from trackway.ingest.quarantine import new_row
 
     payload = log_record(prop, marker)[8:]
     row = new_row(exc, payload, "w1", 1, 0, prop=prop, received_at=records.loads(payload).received_at)

@@ -10,11 +10,12 @@ import pytest
 
 from trackway.ingest import records
 from trackway.ingest.log import Position
+from trackway.ingest.quarantine import clean_text, new_row
 from trackway.model import Commerce, Event, Item
 from trackway.store.base import Query
 from trackway.store.duck import DuckStore
 from trackway.store.memory import MemoryStore
-from trackway.store.quarantine import clean_text, new_row, sanitize
+from trackway.store.quarantine import sanitize
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 LONE = "\udc00"

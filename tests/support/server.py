@@ -313,7 +313,7 @@ def _only_zombies(pgid: int) -> bool:
 def log_record(prop: str, marker: str) -> bytes:
     """A framed log record as a worker writes it for a /collect request of one event
     whose ``properties.marker`` is ``marker``."""
-    from trackway.ingest import log, records
+    from trackway.ingest import log, pipeline, records
     from trackway.model import Event, to_json
 
     event = Event(name="log_test", dialect="gtag-ga4", properties={"marker": marker})
@@ -324,7 +324,7 @@ def log_record(prop: str, marker: str) -> bytes:
         property=prop,
         received_at=records.micros(datetime.now(UTC)),
     )
-    record.client_ids = records.finalize([event], record, 0)
+    record.client_ids = pipeline.finalize([event], record, 0)
     record.events = [to_json(event)]
     return log.frame(records.dumps(record))
 

@@ -23,7 +23,7 @@ from rich.table import Table
 from trackway.cli.common import AdminClient, fail, store_access, store_options
 from trackway.cli.output import stderr, stdout
 from trackway.errors import TrackwayError
-from trackway.ingest.replay import replay as replay_store
+from trackway.replay import replay as replay_store
 from trackway.store import files
 from trackway.store.base import Query, Store
 from trackway.timeparse import parse_time

@@ -2,7 +2,7 @@
 
 It reads each slot's log from the position the store has committed, turns each
 record into its outcome (decoding raw records with the property's settings as they
-are now), and hands a batch to :meth:`Store.load` with the positions just past it:
+are now), and hands a batch to the store's ``load`` (ingest/sink.py) with the positions just past it:
 the events and the positions commit together. Log files wholly loaded are deleted
 unless ``keep_log`` is set.
 
@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from trackway.config import Config, Property
-from trackway.ingest import log, records
+from trackway.ingest import log, pipeline, records
 from trackway.ingest.alarms import Alarms
 from trackway.ingest.log import Position, slots
 from trackway.ingest.pacing import Pacer
-from trackway.store.base import LoadResult, Store
-from trackway.store.quarantine import QuarantineRow, describe, new_row
+from trackway.ingest.quarantine import QuarantineRow, describe, new_row
+from trackway.ingest.sink import LoadResult, Sink
 
 logger = logging.getLogger("trackway.loader")
 
@@ -139,7 +139,7 @@ class RetryReport:
 
 
 def retry_quarantined(
-    store: Store,
+    store: Sink,
     properties: dict[str, Property],
     ids: Sequence[int] | None = None,
     prop: str | None = None,
@@ -156,7 +156,7 @@ def retry_quarantined(
     for row in rows:
         try:
             record = records.loads(row.record)
-            out = records.outcome(record, properties.get(record.property))
+            out = pipeline.outcome(record, properties.get(record.property))
             result = store.load([(record, out)], {}, resolved=[row.id])
         except Exception as exc:
             if store.fault(exc):
@@ -177,7 +177,7 @@ class Loader:
     def __init__(
         self,
         root: Path,
-        store: Store,
+        store: Sink,
         config: Callable[[], Config | None],
         *,
         batch: int = 20_000,
@@ -279,7 +279,7 @@ class Loader:
             item.bad = item.quarantine(exc)
             return item
         try:
-            item.outcome = records.outcome(item.record, properties.get(item.record.property))
+            item.outcome = pipeline.outcome(item.record, properties.get(item.record.property))
         except Exception as exc:
             logger.error(
                 "a log record of property %r in %s at %s raised %s while decoded; it goes to the quarantine",

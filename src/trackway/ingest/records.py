@@ -1,4 +1,4 @@
-"""Log records, and turning them into stored events and failed payloads.
+"""The log's records: what a worker writes for a request, and what the loader reads.
 
 Two kinds of record (see docs/architecture.md):
 
@@ -7,10 +7,11 @@ Two kinds of record (see docs/architecture.md):
 - ``decoded``: the worker decoded the request to answer it (Convead, /collect), and
   the record carries the canonical events and failed payloads it answered with.
 
-:func:`outcome` gives the same result for both kinds: the events to store (ids,
-property, times and request context filled in by :func:`finalize`) and the payloads
-that failed, each with its issues. It is pure: no I/O, deterministic for a record,
-so a replayed log gives the same ids.
+This module is the format only (msgpack, the ids and times records carry, and the
+:class:`Outcome` a record gives, which the store takes): it depends on nothing in
+Trackway but the model, so the store can read records without the decoders. Turning a
+record into its outcome (decoding, then the property's privacy policy) is
+:mod:`trackway.ingest.pipeline`.
 """
 
 from __future__ import annotations
@@ -20,23 +21,11 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
-import trackway
-from trackway.api import Decoded
-from trackway.errors import ParseError
-from trackway.issues import Issue, Severity
-from trackway.model import Event, from_json, to_json
-from trackway.privacy.consent import merge_signals
-from trackway.privacy.prepare import PrivacySettings, prepare
-
-if TYPE_CHECKING:
-    from trackway.config import Property
-
-DEFAULT_PRIVACY = PrivacySettings()  # events of a property the configuration no longer has
+from trackway.model import Event, to_json
 
 RAW = "raw"
 DECODED = "decoded"
@@ -46,10 +35,6 @@ ENVELOPE = "envelope"
 
 # Wire metadata an adapter keeps for exact round trips that is a credential: never stored.
 CREDENTIALS = ("$app_key",)
-
-# Client timestamps outside this window around received_at are not believed.
-FUTURE_SKEW = timedelta(minutes=10)
-PAST_LIMIT = timedelta(days=366)
 
 
 class FailedPayload(msgspec.Struct, array_like=True):
@@ -80,7 +65,6 @@ class Record(msgspec.Struct, array_like=True):
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Record)
-_json = msgspec.json.Encoder()
 
 
 def dumps(record: Record) -> bytes:
@@ -156,137 +140,12 @@ def from_micros(value: int) -> datetime:
 
 @dataclass
 class Outcome:
+    """What a record stores: the accepted events (with whether each id came from the
+    client) and the payloads that failed."""
+
     events: list[Event] = field(default_factory=list)
     client_ids: list[bool] = field(default_factory=list)
     failed: list[FailedPayload] = field(default_factory=list)
-
-
-def issues_json(issues: list[Issue]) -> bytes:
-    return _json.encode([{**i.to_json(), "event": i.event} for i in issues])
-
-
-def envelope_of(meta: dict[str, Any]) -> dict[str, Any]:
-    """The /collect envelope a record's (or a failed row's) meta holds, or {}."""
-    text = meta.get(ENVELOPE)
-    if not isinstance(text, str):
-        return {}
-    value = msgspec.json.Decoder(float_hook=Decimal).decode(text)
-    return value if isinstance(value, dict) else {}
-
-
-def apply_envelope(events: list[Event], envelope: dict[str, Any]) -> None:
-    """A /collect envelope's ids and context fill what the events do not carry."""
-    context = envelope.get("context")
-    anonymous_id, user_id = envelope.get("anonymous_id"), envelope.get("user_id")
-    signals = envelope.get("consent") if isinstance(envelope.get("consent"), dict) else None
-    for event in events:
-        if signals:
-            event.consent = merge_signals(event.consent, None, signals)
-        if event.anonymous_id is None and isinstance(anonymous_id, str) and anonymous_id:
-            event.anonymous_id = anonymous_id
-        if event.user_id is None and isinstance(user_id, str) and user_id:
-            event.user_id = user_id
-        if isinstance(context, dict) and context:
-            event.context = {**context, **(event.context or {})}
-
-
-def finalize(
-    events: list[Event],
-    record: Record,
-    ordinal: int,
-    meta: dict[str, Any] | None = None,
-    prop: Property | None = None,
-) -> list[bool]:
-    """Fill in what the collector knows about events: property, received_at, ids,
-    a believable timestamp, the request's IP and user agent; then apply the property's
-    privacy policy (consent purposes, cookieless, hashing, IP truncation). Returns which
-    ids the client supplied."""
-    received = from_micros(record.received_at)
-    meta = record.meta if meta is None else meta
-    client = []
-    for n, event in enumerate(events):
-        event.property = record.property
-        event.received_at = received
-        for key in CREDENTIALS:
-            event.extras.pop(key, None)
-        client.append(bool(event.id))
-        if not event.id:
-            event.id = event_id(record.request_id, ordinal + n)
-        ts = event.timestamp
-        if ts is None:
-            event.timestamp = received
-        elif ts > received + FUTURE_SKEW or ts < received - PAST_LIMIT:
-            event.context = {**(event.context or {}), "client_timestamp": ts.isoformat()}
-            event.timestamp = received
-        ip, agent = meta.get("ip"), meta.get("user_agent")
-        if ip or agent:
-            ctx = dict(event.context or {})
-            if ip and "ip" not in ctx:
-                ctx["ip"] = ip
-            if agent and "user_agent" not in ctx:
-                ctx["user_agent"] = agent
-            event.context = ctx
-        prepare(event, prop.privacy if prop is not None else DEFAULT_PRIVACY)
-    return client
-
-
-def split(
-    decoded: Decoded,
-    payload: bytes,
-    outcome: Outcome,
-    record: Record,
-    ordinal: int,
-    prop: Property | None = None,
-) -> int:
-    """Add a decoded unit's accepted events and its failure (if any) to ``outcome``.
-    Returns the next ordinal."""
-    failed_idx = [n for n in range(len(decoded.events)) if any(i.is_error for i in decoded.event_issues(n))]
-    accepted = [e for n, e in enumerate(decoded.events) if n not in failed_idx]
-    if not decoded.events and not decoded.valid:  # valid with no event: a non-event, nothing to keep
-        failed_idx = [-1]
-    client = finalize(accepted, record, ordinal, prop=prop)
-    outcome.events.extend(accepted)
-    outcome.client_ids.extend(client)
-    if failed_idx:
-        outcome.failed.append(
-            FailedPayload(
-                payload,
-                decoded.dialect,
-                failed_idx,
-                issues_json(decoded.issues),
-                ordinal,
-                [decoded.events[n].name for n in failed_idx if n >= 0 and decoded.events[n].name],
-            )
-        )
-    return ordinal + max(len(decoded.events), 1)
-
-
-def outcome(record: Record, prop: Property | None) -> Outcome:
-    """What a record stores: accepted events and failed payloads."""
-    out = Outcome()
-    if record.kind == DECODED:
-        for data, client in zip(record.events, record.client_ids, strict=True):
-            out.events.append(from_json(data))
-            out.client_ids.append(client)
-        out.failed = list(record.failed)
-        return out
-    received = from_micros(record.received_at)
-    try:
-        decoded = trackway.decode(
-            record.dialect,
-            record.body,
-            default_currency=prop.default_currency if prop is not None else None,
-            received_at=received,
-            property=record.property,
-        )
-    except ParseError as exc:
-        issue = Issue(
-            "$", "PAYLOAD_INVALID", Severity.ERROR, f"expected a JSON body, got unreadable text: {exc}"
-        )
-        out.failed.append(FailedPayload(record.body, record.dialect, [-1], issues_json([issue])))
-        return out
-    split(decoded, record.body, out, record, 0, prop)
-    return out
 
 
 def event_json(event: Event) -> bytes:
@@ -296,3 +155,19 @@ def event_json(event: Event) -> bytes:
 def loads_issues(data: bytes) -> list[dict[str, Any]]:
     issues: list[dict[str, Any]] = msgspec.json.decode(data)
     return issues
+
+
+# Until src/trackway/server/collect.py, server/app.py and vendors/convead/endpoint.py call
+# trackway.ingest.pipeline themselves: its names, looked up there on first use (importing
+# it here would make the format depend on the decoders).
+_PIPELINE = frozenset({"split", "finalize", "outcome", "apply_envelope", "envelope_of", "issues_json"})
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PIPELINE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from trackway.ingest import pipeline
+
+    value = getattr(pipeline, name)
+    globals()[name] = value
+    return value

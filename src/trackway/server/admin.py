@@ -28,7 +28,7 @@ from trackway.errors import ClientGone, HttpError, StoreError, TrackwayError
 from trackway.ingest import freshness
 from trackway.ingest.alarms import Alarms
 from trackway.ingest.loader import Loader, retry_quarantined
-from trackway.ingest.replay import replay
+from trackway.replay import replay
 from trackway.reports import render
 from trackway.server.http import Receive, Request, Scope, Send, respond_json
 from trackway.store import logscrub

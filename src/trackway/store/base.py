@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +19,10 @@ import msgspec
 
 from trackway.errors import StoreError
 from trackway.ingest.log import Position
+from trackway.ingest.quarantine import QuarantineRow
 from trackway.ingest.records import Outcome, Record
+from trackway.ingest.sink import LoadResult
 from trackway.model import Event, to_builtins
-from trackway.store.quarantine import QuarantineRow
 
 
 @dataclass
@@ -60,28 +61,6 @@ class FailedRow(msgspec.Struct, kw_only=True):
         return out
 
 
-@dataclass
-class LoadResult:
-    stored: int = 0
-    duplicates: int = 0
-    failed: int = 0
-    by_key: dict[tuple[str, str, str, str], int] = field(
-        default_factory=dict
-    )  # (endpoint, dialect, property, outcome)
-
-    def count(self, endpoint: str, dialect: str, prop: str, outcome: str, n: int = 1) -> None:
-        key = (endpoint, dialect, prop, outcome)
-        self.by_key[key] = self.by_key.get(key, 0) + n
-
-    def merge(self, other: LoadResult) -> None:
-        """Add ``other``'s counts to these."""
-        self.stored += other.stored
-        self.duplicates += other.duplicates
-        self.failed += other.failed
-        for key, n in other.by_key.items():
-            self.count(*key, n=n)
-
-
 def json_form(table: str, row: Event | FailedRow) -> dict[str, Any]:
     if isinstance(row, Event):
         return to_builtins(row)
@@ -98,6 +77,10 @@ def failed_id(request_id: str, n: int) -> str:
 
 
 class Store(ABC):
+    """A store. What the loader calls (positions, load, fault, missing and the
+    quarantine's methods) is also :class:`trackway.ingest.sink.Sink`, which every store
+    satisfies without naming it."""
+
     @abstractmethod
     def positions(self) -> dict[str, Position]:
         """The log position loaded up to, per worker slot."""

@@ -22,7 +22,9 @@ import pyarrow as pa
 
 from trackway.errors import StoreError
 from trackway.ingest.log import Position
+from trackway.ingest.quarantine import QuarantineRow
 from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
+from trackway.ingest.sink import LoadResult
 from trackway.model import Event
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
@@ -38,10 +40,10 @@ from trackway.store import (
     sqlguard,
     state_tables,
 )
-from trackway.store.base import FailedRow, LoadResult, Query, Store, check_table, failed_id, json_form
+from trackway.store.base import FailedRow, Query, Store, check_table, failed_id, json_form
 from trackway.store.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from trackway.store.quarantine import DDL as QUARANTINE_DDL
-from trackway.store.quarantine import QuarantineRow, as_insert_row, sanitize
+from trackway.store.quarantine import as_insert_row, sanitize
 
 logger = logging.getLogger("trackway.store")
 

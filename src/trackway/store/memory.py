@@ -11,13 +11,14 @@ from typing import Any
 import msgspec
 
 from trackway.ingest.log import Position
+from trackway.ingest.quarantine import QuarantineRow
 from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
+from trackway.ingest.sink import LoadResult
 from trackway.model import Event
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
 from trackway.store.base import (
     FailedRow,
-    LoadResult,
     Query,
     Store,
     check_table,
@@ -25,7 +26,6 @@ from trackway.store.base import (
     json_form,
     new_client_events,
 )
-from trackway.store.quarantine import QuarantineRow
 
 
 def _match(when: object, q: Query) -> bool:

@@ -5,6 +5,9 @@ property's settings as they are now, the request's envelope) and the events of i
 that had failed and now pass move to ``events`` with the ids they would have had.
 The record stays in ``failed_events``: its issues become the current ones, and
 ``replayed_at`` is set once none of its events fails any more.
+
+It works on the store and through the decoding pipeline (ingest/pipeline.py), so it
+sits above both: nothing in ``trackway.ingest`` imports the store.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import msgspec
 import trackway
 from trackway.config import Config
 from trackway.errors import ParseError, UnknownDialectError
-from trackway.ingest import records
+from trackway.ingest import pipeline, records
 from trackway.store.base import FailedRow, Query, Store
 
 
@@ -55,7 +58,7 @@ def replay_row(row: FailedRow, cfg: Config | None) -> tuple[FailedRow, list[trac
         )
     except (ParseError, UnknownDialectError):
         return row, [], []
-    records.apply_envelope(decoded.events, records.envelope_of(row.meta))
+    pipeline.apply_envelope(decoded.events, pipeline.envelope_of(row.meta))
     record = records.Record(
         kind=records.RAW,
         request_id=row.request_id,
@@ -78,7 +81,7 @@ def replay_row(row: FailedRow, cfg: Config | None) -> tuple[FailedRow, list[trac
         still = [-1]
     events, client = [], []
     for n, event in passing:
-        client.extend(records.finalize([event], record, row.ordinal + n, prop=prop))
+        client.extend(pipeline.finalize([event], record, row.ordinal + n, prop=prop))
         events.append(event)
     issues = [{**i.to_json(), "event": i.event} for i in decoded.issues]
     new = msgspec.structs.replace(
