@@ -99,7 +99,7 @@ def test_importing_one_adapter_first_does_not_hide_the_others():
     import subprocess
     import sys
 
-    code = "import trackway.dialects.ga4_mp, trackway; print(','.join(trackway.dialect_names()))"
+    code = "import trackway.vendors.ga4.mp, trackway; print(','.join(trackway.dialect_names()))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().split(",") == trackway.dialect_names()
     assert len(trackway.dialect_names()) == 10

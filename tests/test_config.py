@@ -36,8 +36,8 @@ def test_keys_are_fresh_and_each_names_one_property(tmp_path):
     b = configuration.add_property(path, "donations", "EUR")
     assert set(a.keys().values()) & set(b.keys().values()) == set()
     ring = configuration.load(path).keyring
-    assert ring.collect[a["collect_key"]].name == "shop"
-    assert ring.ga4[(b["ga4_measurement_id"], b["ga4_api_secret"])].name == "donations"
+    assert ring.find("collect", a["collect_key"]).name == "shop"
+    assert ring.find("ga4", (b["ga4_measurement_id"], b["ga4_api_secret"])).name == "donations"
     assert ring.admin[a["admin_token"]].name == "shop"
     assert configuration.load(path).properties["donations"].default_currency == "EUR"
 

@@ -21,7 +21,7 @@ from tests.support.specs import (
     koalect_product,
     raw_counts,
 )
-from trackway.dialects.koalect_schema import parse_consent_cookie
+from trackway.vendors.koalect.schema import parse_consent_cookie
 
 EXAMPLES = all_examples()
 PAGE = (Path(__file__).resolve().parents[1] / "docs" / "spec-examples.md").read_text()

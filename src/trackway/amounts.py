@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
+from trackway import vendors
 from trackway.issues import Issues, article
 from trackway.model import Commerce, Event
 
@@ -241,6 +242,7 @@ def _check(out: Parts) -> None:
 
 
 _BY_DIALECT: dict[str, Meaning] = {}  # the registry's declarations, looked up once each
+vendors.on_reset(_BY_DIALECT.clear)  # a vendor added or removed: declarations read again
 
 
 def meaning_of(dialect: str) -> Meaning:

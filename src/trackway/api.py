@@ -195,8 +195,8 @@ def decode(
                 "$",
                 "DIALECT_UNKNOWN",
                 Severity.ERROR,
-                "expected the shape of a known dialect (a gtag array, a dataLayer object, a Commanders Act, "
-                "Convead or Measurement Protocol body); got none of them. Name the dialect with --dialect",
+                f"expected the shape of a known dialect (one of {', '.join(dialects.names())}); got none of "
+                "them. Name the dialect with --dialect",
             )
             issues = settle([*screened.items, issue])  # the error at $ says it all
             return Decoded(dialect="unknown", events=[], issues=issues, detection=detection)

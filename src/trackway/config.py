@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,14 +25,21 @@ from typing import Any
 
 import tomli_w
 
+from trackway import vendors
 from trackway.errors import ConfigError
 from trackway.privacy.prepare import PrivacySettings
 from trackway.rules.codes import is_currency
-from trackway.settings import PROPERTY, SERVER, funnel_steps_problem, property_settings, server_settings
+from trackway.settings import (
+    COLLECT_KEY,
+    funnel_steps_problem,
+    property_declared,
+    property_settings,
+    server_declared,
+    server_settings,
+)
 
 FILE_NAME = "trackway.toml"
 REDACTED = "<secret>"
-_SECRETS = {s.name for s in (*SERVER, *PROPERTY) if s.secret}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 HEADER = """\
@@ -62,58 +67,56 @@ class Property:
 
     def keys(self) -> dict[str, str]:
         """The wire keys, as ``trackway property add --format json`` prints them."""
-        return {
-            "property": self.name,
-            "convead_app_key": self["convead_app_key"],
-            "ga4_measurement_id": self["ga4_measurement_id"],
-            "ga4_api_secret": self["ga4_api_secret"],
-            "commanders_act_site": self["commanders_act_site"],
-            "commanders_act_token": self["commanders_act_token"],
-            "collect_key": self["collect_key"],
-            "admin_token": self["admin_token"],
-        }
+        names = [COLLECT_KEY.name, *(s.name for k in vendors.key_specs() for s in k.settings), "admin_token"]
+        return {"property": self.name} | {n: self[n] for n in names}
+
+
+# The keys of Trackway's own endpoints (the vendors declare theirs: trackway.vendors.Key).
+CORE_KEYS = (vendors.Key("collect", (COLLECT_KEY,)),)
 
 
 @dataclass
 class Keyring:
-    """Every key, to the one property it belongs to."""
+    """Every key, to the one property it belongs to: per kind of key (a
+    :class:`trackway.vendors.Key`'s ``kind``), the key's value (a tuple when it is
+    made of several settings) -> the property."""
 
-    convead: dict[str, Property] = field(default_factory=dict)
-    ga4: dict[tuple[str, str], Property] = field(default_factory=dict)
-    commanders_act: dict[tuple[str, str], Property] = field(default_factory=dict)
-    collect: dict[str, Property] = field(default_factory=dict)
+    kinds: dict[str, dict[Any, Property]] = field(default_factory=dict)
     admin: dict[str, Property | None] = field(default_factory=dict)  # None: every property
+
+    def find(self, kind: str, key: Any) -> Property | None:
+        """The property ``key`` names among the keys of ``kind``, or None."""
+        found = self.kinds.get(kind)
+        return found.get(key) if found is not None else None
 
     @classmethod
     def build(cls, properties: dict[str, Property], server_admin: str) -> Keyring:
         ring = cls()
         seen: dict[str, str] = {}
 
-        def claim(kind: str, key: Any, prop: Property) -> bool:
+        def claim(kind: str, key: Any, prop: Property, what: str) -> bool:
             if not key or (isinstance(key, tuple) and not all(key)):
                 return False
             tag = f"{kind}:{key}"
             if tag in seen:
                 raise ConfigError(
-                    f"the same {kind} key is in both [properties.{seen[tag]}] and "
+                    f"the same {what} key is in both [properties.{seen[tag]}] and "
                     f"[properties.{prop.name}]; a key must name one property. Give one of them a new key "
                     "(`trackway property add` makes fresh ones)"
                 )
             seen[tag] = prop.name
             return True
 
+        specs = (*CORE_KEYS, *vendors.key_specs())
+        for spec in specs:
+            ring.kinds.setdefault(spec.kind, {})
         for prop in properties.values():
-            if claim("convead_app_key", prop["convead_app_key"], prop):
-                ring.convead[prop["convead_app_key"]] = prop
-            pair = (prop["ga4_measurement_id"], prop["ga4_api_secret"])
-            if claim("ga4", pair, prop):
-                ring.ga4[pair] = prop
-            pair = (prop["commanders_act_site"], prop["commanders_act_token"])
-            if claim("commanders_act", pair, prop):
-                ring.commanders_act[pair] = prop
-            if claim("collect_key", prop["collect_key"], prop):
-                ring.collect[prop["collect_key"]] = prop
-            if claim("admin_token", prop["admin_token"], prop):
+            for spec in specs:
+                parts = tuple(prop[s.name] for s in spec.settings)
+                key = parts[0] if len(parts) == 1 else parts
+                if claim(spec.kind, key, prop, "/".join(s.name for s in spec.settings)):
+                    ring.kinds[spec.kind][key] = prop
+            if claim("admin_token", prop["admin_token"], prop, "admin_token"):
                 ring.admin[prop["admin_token"]] = prop
         if server_admin:
             if server_admin in ring.admin:
@@ -187,17 +190,18 @@ def redact(message: str, data: dict[str, Any]) -> str:
     if isinstance(properties, dict):
         tables += [t for t in properties.values() if isinstance(t, dict)]
     values: set[str] = set()
+    secret_names = {s.name for s in (*server_declared(), *property_declared()) if s.secret}
     for table in tables:
         if not isinstance(table, dict):
             continue
         for name, value in table.items():
-            if name not in _SECRETS:
+            if name not in secret_names:
                 continue
             if isinstance(value, str) and value.startswith("env:"):
                 values.add(os.environ.get(value[4:], ""))  # the name of the variable is no secret
             else:
                 values.add(str(value))
-    for s in SERVER:
+    for s in server_declared():
         if s.secret and s.env in os.environ:
             values.add(os.environ[s.env])
     for value in sorted((v for v in values if len(v) >= 4), key=len, reverse=True):
@@ -264,31 +268,32 @@ def config_path(data_dir: Path, config_file: Path | None = None) -> Path:
 
 
 def new_keys(existing: dict[str, Property]) -> dict[str, str]:
-    """Fresh keys for every wire API, none equal to a key already in use."""
+    """Fresh keys for every wire API (each setting that declares how to make one), none
+    equal to a key already in use."""
     used = {str(v) for p in existing.values() for v in p.settings.values()}
-    alnum = string.ascii_uppercase + string.digits
-
-    def fresh(make: Any) -> str:
-        while True:
-            value = make()
+    out = {}
+    for setting in property_declared():
+        if setting.new is None:
+            continue
+        for _ in range(100):
+            value = setting.new()
             if value not in used:
-                used.add(value)
-                return str(value)
-
-    return {
-        "collect_key": fresh(lambda: "tw_" + secrets.token_urlsafe(18)),
-        "convead_app_key": fresh(lambda: secrets.token_hex(16)),
-        "ga4_measurement_id": fresh(lambda: "G-" + "".join(secrets.choice(alnum) for _ in range(10))),
-        "ga4_api_secret": fresh(lambda: secrets.token_urlsafe(16)),
-        "commanders_act_site": fresh(lambda: str(1000 + secrets.randbelow(9_000_000))),
-        "commanders_act_token": fresh(lambda: secrets.token_urlsafe(24)),
-        "admin_token": fresh(lambda: "twa_" + secrets.token_urlsafe(24)),
-    }
+                break
+        else:
+            raise ConfigError(
+                f"expected the declaration of {setting.name} to make a fresh value, got one already in use "
+                "100 times over; its `new` must draw random values (secrets.token_urlsafe)"
+            )
+        used.add(value)
+        out[setting.name] = value
+    return out
 
 
 def property_table(name: str, settings: dict[str, Any]) -> str:
     values = {
-        s.name: settings[s.name] for s in PROPERTY if s.name in settings and settings[s.name] != s.default
+        s.name: settings[s.name]
+        for s in property_declared()
+        if s.name in settings and settings[s.name] != s.default
     }
     return tomli_w.dumps({"properties": {name: values}})
 
@@ -307,7 +312,7 @@ def add_property(
     current = load(path).properties if path.exists() else {}
     if name in current:
         raise ConfigError(f"property {name!r} already exists in {path}; choose another name")
-    values = {s.name: s.default for s in PROPERTY} | dict(settings or {}) | new_keys(current)
+    values = {s.name: s.default for s in property_declared()} | dict(settings or {}) | new_keys(current)
     values["default_currency"] = default_currency
     text = text.rstrip("\n") + "\n\n" + property_table(name, values)
     write_atomic(path, text)

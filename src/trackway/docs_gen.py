@@ -10,9 +10,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from trackway import dialects
+from trackway import dialects, vendors
 from trackway.dialects.base import Adapter
 from trackway.issues import CODES
+from trackway.vendors import Vendor
 
 
 def _doc(rule: object) -> str:
@@ -52,6 +53,31 @@ def dialect_page(adapter: Adapter) -> str:
     return "\n".join(lines) + "\n"
 
 
+def vendor_page(vendor: Vendor) -> str:
+    """A vendor's page: its package's own text, then what its declaration provides."""
+    lines = [vendor.doc.strip() or f"# {vendor.title}", ""]
+    lines += [
+        f"Generated from `trackway.vendors.{vendor.name}` by `make docs`; do not edit.",
+        "",
+        "## Dialects",
+        "",
+    ]
+    lines += [f"- [`{a.name}`](../dialects/{a.name}.md): {a.title}" for a in vendor.dialects] or ["(none)"]
+    if vendor.endpoints:
+        lines += ["", "## Endpoints", "", "| path | methods |", "| --- | --- |"]
+        lines += [f"| `{e.path}` | {', '.join(e.handlers)} |" for e in vendor.endpoints]
+    settings = [(s, "property") for k in vendor.keys for s in k.settings]
+    settings += [(s, "property") for s in vendor.property_settings]
+    settings += [(s, "server") for s in vendor.server_settings]
+    if settings:
+        lines += ["", "## Settings", "", "| setting | table | meaning |", "| --- | --- | --- |"]
+        lines += [f"| `{s.name}` | {table} | {s.help} |" for s, table in settings]
+    if vendor.consent:
+        lines += ["", "## Consent signals", ""]
+        lines += [f"- `{key}`: {(reader.__doc__ or '').strip()}" for key, reader in vendor.consent.items()]
+    return "\n".join(lines) + "\n"
+
+
 def codes_page() -> str:
     lines = [
         "# Issue codes",
@@ -87,7 +113,7 @@ def configuration_page() -> str:
         ]
         for st in declared:
             env = f"`{st.env}`" if table == "server" else ""
-            default = "(generated)" if st.secret and table != "server" else repr(st.default)
+            default = "(generated)" if st.new is not None else repr(st.default)
             secret = ' Secret: prefer `"env:VAR"`.' if st.secret else ""
             lines.append(f"| `{st.name}` | {st.type.__name__} | `{default}` | {env} | {st.help}{secret} |")
         lines.append("")
@@ -98,6 +124,8 @@ def pages() -> dict[str, str]:
     out = {"issue-codes.md": codes_page(), "configuration.md": configuration_page()}
     for adapter in dialects.adapters():
         out[f"dialects/{adapter.name}.md"] = dialect_page(adapter)
+    for vendor in vendors.vendors():
+        out[f"vendors/{vendor.name}.md"] = vendor_page(vendor)
     return out
 
 

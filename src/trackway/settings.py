@@ -10,11 +10,14 @@ kept out of the file; server settings can also be overridden with
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from trackway import vendors
 from trackway.errors import ConfigError
 
 
@@ -25,6 +28,8 @@ class Setting:
     default: Any
     help: str
     secret: bool = False
+    # A fresh value for a new property (`trackway property add`): keys and tokens.
+    new: Callable[[], str] | None = field(default=None, compare=False)
 
     @property
     def env(self) -> str:
@@ -34,7 +39,7 @@ class Setting:
 KB = 1024
 MB = 1024 * KB
 
-SERVER: tuple[Setting, ...] = (
+_SERVER_CORE: tuple[Setting, ...] = (
     Setting("host", str, "127.0.0.1", "Address to listen on."),
     Setting("port", int, 8080, "TCP port to listen on."),
     Setting(
@@ -66,7 +71,6 @@ SERVER: tuple[Setting, ...] = (
         "Largest /collect body in bytes; a gzip body is held to it once inflated.",
     ),
     Setting("collect_max_events", int, 500, "Most payloads in one /collect batch."),
-    Setting("convead_max_body", int, 64 * KB, "Largest /watch/event body, in bytes."),
     Setting(
         "max_pending",
         int,
@@ -212,7 +216,18 @@ def funnel_steps_problem(steps: Sequence[Any]) -> str | None:
     return None
 
 
-PROPERTY: tuple[Setting, ...] = (
+# The key of Trackway's own endpoint, /collect (the vendors declare theirs).
+COLLECT_KEY = Setting(
+    "collect_key",
+    str,
+    "",
+    "Key of /collect batches (the `key` field).",
+    secret=True,
+    new=lambda: "tw_" + secrets.token_urlsafe(18),
+)
+
+# The property settings before the vendors' keys.
+_PROPERTY_HEAD: tuple[Setting, ...] = (
     Setting(
         "default_currency",
         str,
@@ -227,19 +242,19 @@ PROPERTY: tuple[Setting, ...] = (
         "Origins allowed to call /collect from a browser (exact, such as https://shop.example; "
         "'*' allows any).",
     ),
-    Setting("collect_key", str, "", "Key of /collect batches (the `key` field).", secret=True),
-    Setting("convead_app_key", str, "", "The `app_key` of Convead and InSend requests.", secret=True),
-    Setting("ga4_measurement_id", str, "", "The `measurement_id` of GA4 Measurement Protocol requests."),
-    Setting("ga4_api_secret", str, "", "The `api_secret` of GA4 Measurement Protocol requests.", secret=True),
-    Setting("commanders_act_site", str, "", "The site id `tc_s` of Commanders Act requests."),
+    COLLECT_KEY,
+)
+
+# The property settings after the vendors' keys.
+_PROPERTY_TAIL: tuple[Setting, ...] = (
     Setting(
-        "commanders_act_token",
+        "admin_token",
         str,
         "",
-        "The source key of Commanders Act requests (`token` or `Authorization: Bearer`).",
+        "Token for /api/* limited to this property's data.",
         secret=True,
+        new=lambda: "twa_" + secrets.token_urlsafe(24),
     ),
-    Setting("admin_token", str, "", "Token for /api/* limited to this property's data.", secret=True),
     Setting(
         "consent_required",
         list,
@@ -281,8 +296,46 @@ PROPERTY: tuple[Setting, ...] = (
     ),
 )
 
-_BY_NAME = {s.name: s for s in SERVER}
-_PROPERTY_BY_NAME = {s.name: s for s in PROPERTY}
+
+@functools.cache
+def server_declared() -> tuple[Setting, ...]:
+    """Every server setting: Trackway's, then the vendors' (trackway.vendors)."""
+    return _SERVER_CORE + tuple(s for v in vendors.vendors() for s in v.server_settings)
+
+
+@functools.cache
+def property_declared() -> tuple[Setting, ...]:
+    """Every property setting: Trackway's own, with the vendors' keys and settings in the middle."""
+    own = tuple(s for v in vendors.vendors() for k in v.keys for s in k.settings)
+    own += tuple(s for v in vendors.vendors() for s in v.property_settings)
+    return _PROPERTY_HEAD + own + _PROPERTY_TAIL
+
+
+@functools.cache
+def _by_name() -> dict[str, Setting]:
+    return {s.name: s for s in server_declared()}
+
+
+@functools.cache
+def _property_by_name() -> dict[str, Setting]:
+    return {s.name: s for s in property_declared()}
+
+
+def _forget() -> None:
+    for f in (server_declared, property_declared, _by_name, _property_by_name):
+        f.cache_clear()
+
+
+vendors.on_reset(_forget)
+
+
+def __getattr__(name: str) -> tuple[Setting, ...]:
+    """``SERVER`` and ``PROPERTY``: every declared setting (computed when first asked)."""
+    if name == "SERVER":
+        return server_declared()
+    if name == "PROPERTY":
+        return property_declared()
+    raise AttributeError(name)
 
 
 def resolve(value: Any, where: str) -> Any:
@@ -322,14 +375,15 @@ def coerce(setting: Setting, value: Any, where: str) -> Any:
 
 def server_settings(table: dict[str, Any], where: str) -> dict[str, Any]:
     """The server settings: defaults, then the file's ``[server]`` table, then TRACKWAY_* variables."""
-    unknown = set(table) - set(_BY_NAME)
+    by_name = _by_name()
+    unknown = set(table) - set(by_name)
     if unknown:
         raise ConfigError(
             f"{where}: unknown server setting(s) {', '.join(sorted(unknown))}; "
-            f"expected some of {', '.join(_BY_NAME)}"
+            f"expected some of {', '.join(by_name)}"
         )
     out = {}
-    for s in SERVER:
+    for s in server_declared():
         value = table.get(s.name, s.default)
         if s.env in os.environ:
             value = os.environ[s.env]
@@ -338,13 +392,14 @@ def server_settings(table: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def property_settings(name: str, table: dict[str, Any], where: str) -> dict[str, Any]:
-    unknown = set(table) - set(_PROPERTY_BY_NAME)
+    by_name = _property_by_name()
+    unknown = set(table) - set(by_name)
     if unknown:
         raise ConfigError(
             f"{where}: unknown setting(s) {', '.join(sorted(unknown))} in [properties.{name}]; "
-            f"expected some of {', '.join(_PROPERTY_BY_NAME)}"
+            f"expected some of {', '.join(by_name)}"
         )
     return {
         s.name: coerce(s, table.get(s.name, s.default), f"{where} properties.{name}.{s.name}")
-        for s in PROPERTY
+        for s in property_declared()
     }

@@ -76,7 +76,7 @@ def heavy(modules: set[str]) -> list[str]:
 def test_validate_and_convert_load_no_heavy_module(args: tuple[str, ...]) -> None:
     status, modules = loaded(*args, stdin=PAYLOAD)
     assert status == 0
-    assert "trackway.dialects.gtm_ga4" in modules  # it did decode the payload
+    assert "trackway.vendors.ga4.gtm" in modules  # it did decode the payload
     assert heavy(modules) == [], f"trackway {' '.join(args)} imported modules it does not need"
 
 

@@ -31,7 +31,7 @@ from trackway.ingest.records import CREDENTIALS
 from trackway.issues import Issues
 from trackway.model import encode_json, to_builtins
 from trackway.privacy.prepare import PrivacySettings, prepare
-from trackway.server.convead import REDACTED
+from trackway.vendors.convead.endpoint import REDACTED
 
 EXAMPLES = Path(trackway.__file__).parent / "examples"
 COLLECT_DIALECTS = [

@@ -305,7 +305,7 @@ def examples(dialect: str) -> tuple[Example, ...]:
     if dialect == "koalect":
         return tuple(_koalect())
     if dialect == "ga4-mp":
-        return ()  # the specs give no Measurement Protocol body; see tests/dialects/test_ga4_mp.py
+        return ()  # the specs give no Measurement Protocol body; see tests/vendors/ga4/test_ga4_mp.py
     raise KeyError(dialect)
 
 

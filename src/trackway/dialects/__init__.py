@@ -1,33 +1,44 @@
-"""The dialect registry: every adapter, by name."""
+"""The dialect registry: every vendor's adapters (trackway.vendors), by name.
+
+Built once, when first asked, from the vendors' declarations; listed (and tried by
+auto-detection on ties) in the adapters' ``detect_order``, then by name.
+"""
 
 from __future__ import annotations
 
+from trackway import vendors
 from trackway.dialects.base import Adapter, DecodeContext, EncodeOptions, EventDoc
 from trackway.errors import UnknownDialectError
 
 _REGISTRY: dict[str, Adapter] = {}
-
-
-def register(adapter: Adapter) -> Adapter:
-    _REGISTRY[adapter.name] = adapter
-    return adapter
-
-
 _loaded = False
 
 
 def _load() -> None:
-    """Import every adapter module once. A flag, not the registry's size: importing one
-    adapter module directly (``from trackway.dialects.ga4_mp import ...``) registers
-    that adapter alone, and must not stop the others from loading."""
+    """Build the registry from the vendors' declarations, once."""
     global _loaded
     if _loaded:
         return
-    import importlib
-
-    for module in _MODULES:
-        importlib.import_module(f"trackway.dialects.{module}")
+    found: dict[str, Adapter] = {}
+    for vendor in vendors.vendors():
+        for adapter in vendor.dialects:
+            if adapter.name in found:
+                raise ValueError(
+                    f"expected one adapter per dialect name, got two named {adapter.name!r} "
+                    f"(the second in vendor {vendor.name!r}); rename one"
+                )
+            found[adapter.name] = adapter
+    _REGISTRY.clear()
+    _REGISTRY.update(sorted(found.items(), key=lambda kv: (kv[1].detect_order, kv[0])))
     _loaded = True
+
+
+def _forget() -> None:
+    global _loaded
+    _loaded = False
+
+
+vendors.on_reset(_forget)
 
 
 def get(name: str) -> Adapter:
@@ -46,38 +57,12 @@ def registered(name: str) -> Adapter:
 
 def names() -> list[str]:
     _load()
-    return [n for n in ORDER_HINT if n in _REGISTRY] + sorted(set(_REGISTRY) - set(ORDER_HINT))
+    return list(_REGISTRY)
 
 
 def adapters() -> list[Adapter]:
-    return [get(n) for n in names()]
+    _load()
+    return list(_REGISTRY.values())
 
 
-# Modules that register adapters when imported.
-_MODULES = (
-    "gtag_ga4",
-    "gtag_ua",
-    "gtm_ga4",
-    "gtm_ua",
-    "adobe_dtm",
-    "koalect",
-    "commanders_act",
-    "convead",
-    "ga4_mp",
-)
-
-# The order dialects are listed in (and tried in by auto-detection on ties).
-ORDER_HINT = (
-    "gtag-ga4",
-    "gtag-ua",
-    "gtm-ga4",
-    "gtm-ua",
-    "adobe-dtm",
-    "koalect",
-    "commanders-act",
-    "convead",
-    "insend",
-    "ga4-mp",
-)
-
-__all__ = ["Adapter", "DecodeContext", "EncodeOptions", "EventDoc", "adapters", "get", "names", "register"]
+__all__ = ["Adapter", "DecodeContext", "EncodeOptions", "EventDoc", "adapters", "get", "names"]

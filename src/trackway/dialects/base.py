@@ -73,6 +73,9 @@ class Adapter:
     # The JavaScript functions whose calls this dialect reads (``gtag``, ``cact``): a
     # text payload that calls one is detected among the dialects claiming it.
     callees: ClassVar[frozenset[str]] = frozenset()
+    # Where the dialect stands in listings and in auto-detection's ties: lower first,
+    # then by name. Trackway's own dialects are 10-100 apart; a new one picks its place.
+    detect_order: ClassVar[int] = 1000
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every adapter's ``decode`` runs behind the screen (:mod:`trackway.rules.screen`):

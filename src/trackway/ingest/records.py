@@ -155,19 +155,3 @@ def event_json(event: Event) -> bytes:
 def loads_issues(data: bytes) -> list[dict[str, Any]]:
     issues: list[dict[str, Any]] = msgspec.json.decode(data)
     return issues
-
-
-# Until src/trackway/server/collect.py, server/app.py and vendors/convead/endpoint.py call
-# trackway.ingest.pipeline themselves: its names, looked up there on first use (importing
-# it here would make the format depend on the decoders).
-_PIPELINE = frozenset({"split", "finalize", "outcome", "apply_envelope", "envelope_of", "issues_json"})
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _PIPELINE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from trackway.ingest import pipeline
-
-    value = getattr(pipeline, name)
-    globals()[name] = value
-    return value

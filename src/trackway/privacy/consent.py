@@ -14,10 +14,9 @@ sent). :func:`purposes` reads them into four purposes (:data:`PURPOSES`):
   ``ad_personalization`` and ``personalization_storage`` -> personalization;
   ``functionality_storage`` and ``security_storage`` -> functional. The deprecated
   MP ``non_personalized_ads: true`` denies personalization (``false`` says nothing).
-- **Koalect** ``{"koalect_consent": "functional analytics marketing"}``: the listed
-  purposes are granted, Koalect's other purposes (of functional, analytics,
-  marketing) denied. Koalect has no personalization purpose, so the cookie says
-  nothing about it.
+- **A vendor's own signal**: a vendor package may declare readers for keys of its
+  own (``Vendor.consent`` in :mod:`trackway.vendors`), each turning the key's value
+  into purposes granted or denied (Koalect's consent cookie is one).
 
 **A denial wins**: when several signals speak of one purpose, it is granted only
 if every one of them grants it. A stale or partial signal must not override a
@@ -27,12 +26,13 @@ Unknown keys are ignored; a signal of the wrong type is ignored as a whole.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from trackway.dialects.koalect_schema import parse_consent_cookie
+from trackway import vendors
 from trackway.issues import Issue, Severity, describe, render_path
 
 PURPOSES = ("analytics", "marketing", "personalization", "functional")
@@ -47,12 +47,20 @@ GOOGLE_TYPES: dict[str, str] = {
     "functionality_storage": "functional",
     "security_storage": "functional",
 }
-KOALECT_PURPOSES = ("functional", "analytics", "marketing")
 COMMAND_ACTIONS = ("default", "update")
 # gtag consent parameters that are not consent types; valid, but no state.
 _COMMAND_OPTIONS = ("wait_for_update", "region")
 _STATES = {"granted": True, "denied": False}
 _MAPPINGS = (dict, MappingProxyType)
+
+
+@functools.cache
+def _readers() -> dict[str, vendors.ConsentReader]:
+    """The vendors' own consent signals, by key."""
+    return vendors.consent_readers()
+
+
+vendors.on_reset(_readers.cache_clear)
 
 
 def _state(value: Any) -> bool | None:
@@ -84,12 +92,13 @@ def purposes(consent: Mapping[str, Any] | None, category_map: Mapping[str, str])
             if type(value) is list:
                 seen = True
                 _categories(value, category_map, out)
-        elif key == "koalect_consent":
-            if type(value) is str:
+        elif key in _readers():
+            said = _readers()[key](value)
+            if said is not None:
                 seen = True
-                listed = parse_consent_cookie(value)
-                for purpose in KOALECT_PURPOSES:
-                    out[purpose] = out.get(purpose, True) and purpose in listed
+                for purpose, state in said.items():
+                    if purpose in PURPOSES:
+                        out[purpose] = out.get(purpose, True) and state
         elif key == "non_personalized_ads":
             if value is True:
                 seen = True

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from trackway import config as configuration
-from trackway.config import Config
+from trackway.api import Decoded
+from trackway.config import Config, Property
 from trackway.errors import ClientGone, CommitFailed, ConfigError, HttpError, LogClosed, Overloaded
-from trackway.ingest import log, records
+from trackway.ingest import log, pipeline, records
 from trackway.ingest.writer import LogWriter
 from trackway.server import metrics
 from trackway.server.http import Receive, Request, Scope, Send, remember, respond_json
@@ -172,6 +173,20 @@ class Collector:
         return records.Record(
             kind, records.uuid7(), endpoint, prop, records.now_micros(), dialect, meta, body
         )
+
+    async def commit_decoded(
+        self, request: Request, prop: Property, decoded: Decoded, payload: bytes
+    ) -> None:
+        """Log what a request decoded in the worker (an endpoint whose answer reports
+        validation): the accepted events and, with its issues, ``payload`` (the unit as
+        it is to be stored, credentials taken out) if it failed; return once on disk."""
+        record = self.record(records.DECODED, request.path, prop.name, request)
+        out = records.Outcome()
+        pipeline.split(decoded, payload, out, record, 0, prop)
+        record.events = [records.event_json(e) for e in out.events]
+        record.client_ids = out.client_ids
+        record.failed = out.failed
+        await self.commit(record)
 
     def commit(self, record: records.Record) -> asyncio.Future[None]:
         """Append ``record`` to the log; await the result to know it is on disk.

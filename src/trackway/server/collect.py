@@ -22,7 +22,7 @@ import msgspec
 
 import trackway
 from trackway.errors import ParseError, UnknownDialectError
-from trackway.ingest import records
+from trackway.ingest import pipeline, records
 from trackway.ingest.records import DECODED
 from trackway.issues import Issue, Severity
 from trackway.privacy import consent
@@ -89,7 +89,7 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
     if not isinstance(envelope, dict):
         raise HttpError(400, 'expected a JSON object {"key", "events": [...]}, got another JSON value')
     key = envelope.get("key") or request.query.get("key") or ""
-    prop = c.lookup(lambda cfg: cfg.keyring.collect.get(key) if isinstance(key, str) else None)
+    prop = c.lookup(lambda cfg: cfg.keyring.find("collect", key) if isinstance(key, str) else None)
     if prop is None:
         raise HttpError(
             401,
@@ -134,7 +134,7 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
             batch_consent = consent.apply_command(batch_consent, payload)
             results.append(_result(n, decoded, []))
             if not decoded.valid:  # a command that could not be applied is kept, as any bad payload
-                ordinal = records.split(decoded, _encode.encode(payload), out, record, ordinal, prop)
+                ordinal = pipeline.split(decoded, _encode.encode(payload), out, record, ordinal, prop)
             continue
         try:
             decoded = trackway.decode(
@@ -153,9 +153,9 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
             )
         for event in decoded.events:  # the batch's consent commands apply to the payloads after them
             event.consent = consent.merge_signals(event.consent, batch_consent, None)
-        records.apply_envelope(decoded.events, envelope)
+        pipeline.apply_envelope(decoded.events, envelope)
         before = len(out.events)
-        ordinal = records.split(decoded, _encode.encode(payload), out, record, ordinal, prop)
+        ordinal = pipeline.split(decoded, _encode.encode(payload), out, record, ordinal, prop)
         results.append(_result(n, decoded, [e.id for e in out.events[before:]]))
     record.events = [records.event_json(e) for e in out.events]
     record.client_ids = out.client_ids

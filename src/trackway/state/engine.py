@@ -25,6 +25,6 @@ def apply(state: MemoryState, event: Event, seq: int) -> str | None:
     if person is not None and event.name in CART_EVENTS:
         apply_cart(state, event, person, at)
     apply_order(state, event, person, at, seq)
-    if event.dialect == "koalect" or "procedure_id" in event.properties:
+    if "procedure_id" in event.properties:
         apply_procedure(state, event, person, at)
     return person

@@ -1,0 +1,177 @@
+"""Vendors: one package each, and the one declaration that says what it provides.
+
+A vendor package (``trackway/vendors/<name>/``) holds everything Trackway knows about
+one vendor: its dialects (adapters, rules, schemas), its wire endpoints and their keys,
+the consent signals its events carry, and the text of its documentation page. Its
+``__init__.py`` ends with one :class:`Vendor` named ``VENDOR``; everything that lists
+vendors is built from those declarations:
+
+- the dialect registry and auto-detection's order (``trackway.dialects``), from
+  :attr:`Vendor.dialects` and each adapter's ``detect_order``;
+- the workers' routes and ``/openapi.json`` (``trackway.server``), from
+  :attr:`Vendor.endpoints`;
+- the property settings that hold the keys, and the keyring that finds a property by
+  its key (``trackway.settings``, ``trackway.config``), from :attr:`Vendor.keys`;
+- consent (``trackway.privacy.consent``), from :attr:`Vendor.consent`;
+- the generated documentation (``trackway.docs_gen``).
+
+Packages under ``trackway/vendors/`` are found by listing the folder. A vendor that
+lives elsewhere (a plug-in, a test's throw-away vendor) calls :func:`register` before
+the registry is first used, or :func:`reset` after. The core (model, issues, values)
+imports nothing from here, and nothing here names a vendor.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trackway.dialects.base import Adapter
+    from trackway.settings import Setting
+
+# A consent signal's reader: the value an event's ``consent`` holds under the signal's key
+# -> purpose -> granted, or None when the value says nothing Trackway understands.
+ConsentReader = Callable[[Any], "dict[str, bool] | None"]
+
+
+@dataclass(frozen=True)
+class Key:
+    """A wire credential: the property settings that together make one key.
+
+    ``kind`` names the keyring the endpoint looks in (``cfg.keyring.find(kind, key)``);
+    the key is the one setting's value, or the tuple of them when there are several.
+    """
+
+    kind: str
+    settings: tuple[Setting, ...]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A wire endpoint a worker serves.
+
+    ``handlers``: HTTP method -> ``"module:function"``, imported when the router is built
+    (so that reading a declaration never imports the server).
+    """
+
+    path: str
+    handlers: Mapping[str, str]
+
+    def handler(self, method: str) -> Callable[..., Any]:
+        found: Callable[..., Any] = resolve(self.handlers[method])
+        return found
+
+
+def resolve(ref: str) -> Any:
+    """``"package.module:name"`` -> that object (imported now)."""
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """What one vendor package provides. ``name``: the package's name, lower case."""
+
+    name: str
+    title: str
+    doc: str  # the vendor's documentation page, in Markdown (its package docstring)
+    dialects: tuple[Adapter, ...] = ()
+    endpoints: tuple[Endpoint, ...] = ()
+    # ``"module:function"``: the function returns the OpenAPI path items of the endpoints.
+    openapi: str = ""
+    keys: tuple[Key, ...] = ()
+    # Server-wide settings the vendor's endpoints read (such as a body limit).
+    server_settings: tuple[Setting, ...] = ()
+    # Property settings beside the keys' (none so far).
+    property_settings: tuple[Setting, ...] = ()
+    # Key in an event's ``consent`` -> the reader of its value.
+    consent: Mapping[str, ConsentReader] = field(default_factory=dict)
+    # ``"module:function"``: how ``trackway demo`` renders a session in this vendor's
+    # wire forms (trackway.demo.render); "" for a vendor the demo does not send.
+    demo: str = ""
+
+
+_extra: dict[str, Vendor] = {}
+_found: list[Vendor] | None = None
+
+
+def _discover() -> list[Vendor]:
+    """The vendor packages in this folder, imported, in name order."""
+    out = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not info.ispkg:
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        vendor = getattr(module, "VENDOR", None)
+        if not isinstance(vendor, Vendor):
+            raise TypeError(
+                f"expected {module.__name__} to declare VENDOR = Vendor(...), got {type(vendor).__name__}; "
+                "a vendor package ends with its declaration (docs/adding-a-vendor.md)"
+            )
+        out.append(vendor)
+    return out
+
+
+def vendors() -> list[Vendor]:
+    """Every vendor: the packages here, then those registered, each once."""
+    global _found
+    if _found is None:
+        _found = _discover()
+    return _found + [v for v in _extra.values() if v.name not in {f.name for f in _found}]
+
+
+def get(name: str) -> Vendor:
+    for vendor in vendors():
+        if vendor.name == name:
+            return vendor
+    raise KeyError(name)
+
+
+def register(vendor: Vendor) -> Vendor:
+    """Add a vendor from outside this folder (a plug-in, a test). Takes effect for
+    registries built after it; call :func:`reset` if one was built already."""
+    _extra[vendor.name] = vendor
+    return vendor
+
+
+def unregister(name: str) -> None:
+    _extra.pop(name, None)
+
+
+_listeners: list[Callable[[], None]] = []
+
+
+def on_reset(listener: Callable[[], None]) -> None:
+    """Call ``listener`` when the set of vendors changes (registries built from it)."""
+    _listeners.append(listener)
+
+
+def reset() -> None:
+    """Forget every registry built from the declarations (after :func:`register`)."""
+    for listener in _listeners:
+        listener()
+
+
+def endpoints() -> list[tuple[Vendor, Endpoint]]:
+    return [(v, e) for v in vendors() for e in v.endpoints]
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The OpenAPI path items of every vendor's endpoints."""
+    out: dict[str, Any] = {}
+    for vendor in vendors():
+        if vendor.openapi:
+            out.update(resolve(vendor.openapi)())
+    return out
+
+
+def key_specs() -> list[Key]:
+    return [k for v in vendors() for k in v.keys]
+
+
+def consent_readers() -> dict[str, ConsentReader]:
+    return {key: reader for v in vendors() for key, reader in v.consent.items()}

@@ -1,0 +1,138 @@
+"""``gtag-ga4``: gtag.js commands ``["event", name, params]`` sent to a GA4 property.
+
+The parameters are flat: GA4's commerce parameters (``currency``, ``value``,
+``transaction_id``, ``tax``, ``shipping``, ``coupon``, ``payment_type``,
+``shipping_tier``, ``affiliation``, ``items``) go to ``commerce``; every other
+parameter (``item_list_id``, ``search_term``, ``method``, ``event_label``, ...)
+is a ``property`` under its GA4 name. Items are GA4 items (``item_id``,
+``item_name``, ``item_category``, ...); keys GA4 does not list (2Checkout's
+``group``, ``tax``, ``format``, ``category``) ride in the item's extras.
+
+Rules are GA4's recommended-event rules, as for ``gtm-ga4``: ``purchase`` and
+``refund`` need ``transaction_id``, ``search`` needs ``search_term``, commerce
+events need ``items`` with ``item_id`` or ``item_name`` on each item, and a
+``value`` needs a ``currency``.
+
+Readings taken:
+
+- **Commands other than ``event``** (``config``, ``set``, ``consent``, ``js``, ``get``)
+  carry no event: a well-formed one decodes to no event and no issue (a non-event,
+  valid), a malformed one is an error (see ``commands``). The collector's batch
+  endpoint reads ``consent`` commands itself (they set the consent of the events after
+  them).
+- **``["event", name]``** with no parameters is a valid command; it round-trips
+  without a parameters object.
+- **GTM's ``ecommerce`` extras** (2Checkout's ``actionField`` inside ``ecommerce``)
+  have no separate container in gtag: they are rendered as parameters beside the
+  others, since gtag has one flat parameter namespace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trackway.dialects.base import (
+    Adapter,
+    DecodeContext,
+    EncodeOptions,
+    EventDoc,
+    report_foreign_extras,
+    report_uncarried,
+)
+from trackway.dialects.fields import Table
+from trackway.issues import Issues, describe
+from trackway.model import Event
+from trackway.vendors.ga4 import commands
+from trackway.vendors.ga4 import common as ga4
+from trackway.vendors.ua import common as ua
+
+_BASE = "$[2]"
+
+
+def decode_gtag_ga4(payload: Any, dialect: str, issues: Issues) -> Event | None:
+    if commands.is_command(payload):
+        commands.check_command(payload, issues)
+        return None
+    if type(payload) is not list or len(payload) not in (2, 3) or payload[0] != "event":
+        commands.command_error(payload, issues)
+        return None
+    name = payload[1]
+    if type(name) is not str or not name:
+        issues.error("$[1]", "VALUE_REQUIRED", f"expected the event name as a string, got {describe(name)}")
+        return None
+    event = Event(name=name, dialect=dialect)
+    if len(payload) == 2:
+        event.extras = {"$bare": True}
+        ga4.check_event(name, None, [(_BASE, {})], issues)
+        return event
+    params = payload[2]
+    if type(params) is not dict:
+        issues.error(_BASE, "TYPE_INVALID", f"expected the parameters object {{...}}, got {describe(params)}")
+        return event
+    commerce, rest = ga4.read_commerce(params, _BASE, issues)
+    event.commerce = commerce
+    event.properties = rest
+    ga4.check_event(name, commerce, [(_BASE, params)], issues)
+    return event
+
+
+def encode_gtag_ga4(event: Event, target: str, issues: Issues) -> list[Any]:
+    params: dict[str, Any] = {}
+    if event.commerce is not None:
+        params = ga4.write_event_commerce(event, target, issues, _BASE) or {}
+        ga4.check_currency(params, _BASE, issues)
+    ua.put_params(params, event.properties, _BASE, issues)
+    ecommerce_extras = event.extras.get("ecommerce")
+    if type(ecommerce_extras) is dict:  # gtm-ga4's unknown ecommerce keys: gtag has one namespace
+        ua.put_params(params, ecommerce_extras, _BASE, issues)
+    report_uncarried(event, frozenset(), target, issues)
+    report_foreign_extras(event.extras, frozenset({"ecommerce"}), target, issues)
+    if not params and event.dialect == target and event.extras.get("$bare"):
+        return ["event", event.name]
+    return ["event", event.name, params]
+
+
+class GtagGa4(Adapter):
+    name = "gtag-ga4"
+    title = "gtag.js with a GA4 property"
+    detect_order = 10
+    callees = frozenset({"gtag"})
+    amounts = ga4.AMOUNTS
+    events = (
+        *(EventDoc(n, n) for n in ga4.EVENTS),
+        EventDoc("page_redirect", "page_redirect", "2Checkout's retry page (a custom event)"),
+    )
+
+    def sniff(self, payload: Any) -> int:
+        if commands.is_command(payload):
+            return commands.sniff(payload, "G-", "UA-", 60)
+        if type(payload) is not list or len(payload) not in (2, 3) or payload[0] != "event":
+            return 0
+        if type(payload[1]) is not str:
+            return 0
+        if len(payload) == 2:
+            return 60
+        params = payload[2]
+        if type(params) is not dict:
+            return 0
+        items = params.get("items")
+        if type(items) is list:
+            if any(type(i) is dict and ("item_id" in i or "item_name" in i) for i in items):
+                return 90
+            if any(type(i) is dict and ("id" in i or "name" in i) for i in items):
+                return 10
+        if "promotions" in params or "checkout_step" in params:
+            return 10
+        return 60
+
+    def decode(self, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
+        issues.event = 0
+        event = decode_gtag_ga4(payload, self.name, issues)
+        issues.event = -1
+        return [] if event is None else [event]
+
+    def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
+        return encode_gtag_ga4(event, self.name, issues)
+
+    def tables(self) -> list[Table]:
+        return [ga4.COMMERCE, ga4.ITEM]
