@@ -270,13 +270,6 @@ _PROPERTY_TAIL: tuple[Setting, ...] = (
         "What a purpose no consent signal speaks of means: granted or denied.",
     ),
     Setting(
-        "consent_categories",
-        dict,
-        {},
-        'Commanders Act consent category id -> purpose, such as {"1" = "analytics", "3" = '
-        '"marketing"}; categories not listed are ignored.',
-    ),
-    Setting(
         "identifiers",
         str,
         "keep",

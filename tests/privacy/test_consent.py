@@ -9,15 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trackway.issues import Issue, Severity
-from trackway.privacy.consent import (
-    GOOGLE_TYPES,
-    PURPOSES,
-    apply_command,
-    is_command,
-    issues_of_command,
-    merge_signals,
-    purposes,
-)
+from trackway.privacy.consent import PURPOSES, merge_signals, purposes
+from trackway.vendors.ga4.consent import GOOGLE_TYPES, apply_command, is_command, issues_of_command
 
 CATEGORY_MAP = {
     "1": "analytics",

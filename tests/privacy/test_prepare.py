@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from tests.privacy.examples import EMAIL, EMAIL_MD5, EMAIL_SHA256, HASHES, PHONE
 from trackway.errors import ConfigError
 from trackway.model import Event
-from trackway.privacy.consent import GOOGLE_TYPES, PURPOSES
+from trackway.privacy.consent import PURPOSES
 from trackway.privacy.prepare import PrivacySettings, prepare
+from trackway.vendors.ga4.consent import GOOGLE_TYPES
 
 CA_MAP = {"1": "functional", "2": "analytics", "3": "marketing", "4": "personalization"}
 ALL = dict.fromkeys(PURPOSES, True)

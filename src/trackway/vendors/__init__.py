@@ -33,9 +33,10 @@ if TYPE_CHECKING:
     from trackway.dialects.base import Adapter
     from trackway.settings import Setting
 
-# A consent signal's reader: the value an event's ``consent`` holds under the signal's key
-# -> purpose -> granted, or None when the value says nothing Trackway understands.
-ConsentReader = Callable[[Any], "dict[str, bool] | None"]
+# A consent signal's reader: (the value an event's ``consent`` holds under the signal's
+# key, the property's consent_categories map) -> purpose -> granted; None when the value
+# is not a signal Trackway understands ({} when it is one that names no purpose).
+ConsentReader = Callable[[Any, Mapping[str, str]], "dict[str, bool] | None"]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import secrets
 from trackway.settings import Setting
 from trackway.vendors import Endpoint, Key, Vendor
 from trackway.vendors.commanders_act.adapter import CommandersAct
+from trackway.vendors.commanders_act.consent import read_categories
 
 VENDOR = Vendor(
     name="commanders_act",
@@ -29,6 +30,16 @@ VENDOR = Vendor(
         Endpoint("/events/batch", {"POST": "trackway.vendors.commanders_act.endpoint:batch"}),
     ),
     openapi="trackway.vendors.commanders_act.openapi:paths",
+    consent={"categories": read_categories},
+    property_settings=(
+        Setting(
+            "consent_categories",
+            dict,
+            {},
+            'Commanders Act consent category id -> purpose, such as {"1" = "analytics", "3" = '
+            '"marketing"}; categories not listed are ignored.',
+        ),
+    ),
     keys=(
         Key(
             "commanders_act",

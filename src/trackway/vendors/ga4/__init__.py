@@ -10,8 +10,9 @@ GA4 events in their three forms:
   answer, nothing stored).
 
 Keys: a property's `ga4_measurement_id` and `ga4_api_secret` (query string of the
-Measurement Protocol). Consent: Google consent mode v2 (`gtag('consent', ...)`, the
-Measurement Protocol's `consent` object) is read by `trackway.privacy.consent`.
+Measurement Protocol). Consent: Google consent mode v2, from `gtag('consent', 'default' |
+'update', {...})` commands (applied to the events after them in a `/collect` batch) and
+the Measurement Protocol's `consent` object; the deprecated `non_personalized_ads`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import string
 
 from trackway.settings import Setting
 from trackway.vendors import Endpoint, Key, Vendor
+from trackway.vendors.ga4.consent import READERS
 from trackway.vendors.ga4.gtag import GtagGa4
 from trackway.vendors.ga4.gtm import GtmGa4
 from trackway.vendors.ga4.mp import Ga4Mp
@@ -37,6 +39,7 @@ VENDOR = Vendor(
         Endpoint("/debug/mp/collect", {"POST": "trackway.vendors.ga4.mp_endpoint:debug"}),
     ),
     openapi="trackway.vendors.ga4.openapi:paths",
+    consent=READERS,
     keys=(
         Key(
             "ga4",

@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from trackway.issues import Issues, describe
+from trackway.vendors.ga4.consent import issues_of_command
 
 COMMANDS = ("config", "set", "consent", "js", "get")
 _SHAPES = {
@@ -80,8 +81,6 @@ def _check(payload: list[Any], issues: Issues) -> None:
     low, high = _SIZES[name]
     shape = _SHAPES[name]
     if name == "consent":
-        from trackway.privacy.consent import issues_of_command  # privacy imports dialect schemas
-
         for issue in issues_of_command(payload):
             issues.add(issue)
         return

@@ -10,6 +10,7 @@ marketing"}`, grants the listed purposes and denies Koalect's others.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from trackway.vendors import Vendor
@@ -20,7 +21,7 @@ from trackway.vendors.koalect.schema import parse_consent_cookie
 PURPOSES = ("functional", "analytics", "marketing")
 
 
-def read_consent(value: Any) -> dict[str, bool] | None:
+def read_consent(value: Any, category_map: Mapping[str, str]) -> dict[str, bool] | None:
     """The cookie's purposes: listed ones granted, Koalect's others denied."""
     if type(value) is not str:
         return None
