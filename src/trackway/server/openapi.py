@@ -22,6 +22,80 @@ from trackway.server.openapi_parts import (
 
 
 def document() -> dict[str, Any]:
+    """The whole document: the vendors' endpoints (each package documents its own), then
+    Trackway's own: /collect, the operational endpoints and the admin API."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Trackway collector",
+            "version": __version__,
+            "description": "Wire-compatible endpoints for vendors' tracking events; see docs/collector.md.",
+        },
+        "paths": vendors.openapi_paths() | _collect() | _operations() | _admin_api(),
+        "components": _components(),
+    }
+
+
+def _collect() -> dict[str, Any]:
+    return {
+        "/collect": {
+            "post": {
+                "summary": "Trackway batch: any dialect's payloads",
+                "parameters": [query("key"), ORIGIN, ENCODING],
+                "requestBody": body({"$ref": "#/components/schemas/Batch"}, "application/json", "text/plain"),
+                "responses": {
+                    "200": json_response(
+                        {"$ref": "#/components/schemas/BatchResult"}, "A result per payload."
+                    )
+                }
+                | errors(400, 401, 403, 413, 415, 503),
+            },
+            "options": {
+                "summary": "CORS preflight",
+                "parameters": [ORIGIN],
+                "responses": {
+                    "204": {"description": "Origin allowed."},
+                    "403": {"description": "Origin not allowed."},
+                },
+            },
+        },
+    }
+
+
+def _operations() -> dict[str, Any]:
+    """/health, /metrics and this document."""
+    return {
+        "/health": {
+            "get": {
+                "summary": "The log and the store are writable",
+                "responses": {
+                    "200": json_response({"$ref": "#/components/schemas/Health"}, "Healthy."),
+                    "503": json_response({"$ref": "#/components/schemas/Health"}, "Not healthy."),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "Text format 0.0.4",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {"200": json_response({"type": "object"}, "OpenAPI 3.1")},
+            }
+        },
+    }
+
+
+def _admin_api() -> dict[str, Any]:
+    """The read side of the admin API the workers forward (/api/*)."""
     api_params = [
         query("token", description="admin token (or Bearer)"),
         query("property"),
@@ -30,191 +104,134 @@ def document() -> dict[str, Any]:
         {**QUERY, "name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}},
     ]
     return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Trackway collector",
-            "version": __version__,
-            "description": "Wire-compatible endpoints for vendors' tracking events; see docs/collector.md.",
+        "/api/events": {
+            "get": {
+                "summary": "Recent canonical events, newest first",
+                "parameters": [*api_params, query("name", description="event names, comma separated")],
+                "responses": {
+                    "200": json_response(
+                        {
+                            "type": "object",
+                            "required": ["events"],
+                            "properties": {"events": {"type": "array", "items": {"type": "object"}}},
+                        },
+                        "Events.",
+                    )
+                }
+                | errors(400, 401, 403, 503),
+            }
         },
-        "paths": vendors.openapi_paths()
-        | {
-            "/collect": {
-                "post": {
-                    "summary": "Trackway batch: any dialect's payloads",
-                    "parameters": [query("key"), ORIGIN, ENCODING],
-                    "requestBody": body(
-                        {"$ref": "#/components/schemas/Batch"}, "application/json", "text/plain"
-                    ),
-                    "responses": {
-                        "200": json_response(
-                            {"$ref": "#/components/schemas/BatchResult"}, "A result per payload."
-                        )
-                    }
-                    | errors(400, 401, 403, 413, 415, 503),
-                },
-                "options": {
-                    "summary": "CORS preflight",
-                    "parameters": [ORIGIN],
-                    "responses": {
-                        "204": {"description": "Origin allowed."},
-                        "403": {"description": "Origin not allowed."},
-                    },
-                },
-            },
-            "/health": {
-                "get": {
-                    "summary": "The log and the store are writable",
-                    "responses": {
-                        "200": json_response({"$ref": "#/components/schemas/Health"}, "Healthy."),
-                        "503": json_response({"$ref": "#/components/schemas/Health"}, "Not healthy."),
-                    },
+        "/api/failed_events": {
+            "get": {
+                "summary": "Recent failed payloads with their issues, newest first",
+                "parameters": [
+                    *api_params,
+                    query("code", description="issue codes, comma separated"),
+                    query("replayed"),
+                ],
+                "responses": {
+                    "200": json_response(
+                        {
+                            "type": "object",
+                            "required": ["failed_events"],
+                            "properties": {"failed_events": {"type": "array", "items": {"type": "object"}}},
+                        },
+                        "Failed payloads.",
+                    )
                 }
-            },
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus metrics",
-                    "responses": {
-                        "200": {
-                            "description": "Text format 0.0.4",
-                            "content": {"text/plain": {"schema": {"type": "string"}}},
-                        }
-                    },
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "responses": {"200": json_response({"type": "object"}, "OpenAPI 3.1")},
-                }
-            },
-            "/api/events": {
-                "get": {
-                    "summary": "Recent canonical events, newest first",
-                    "parameters": [*api_params, query("name", description="event names, comma separated")],
-                    "responses": {
-                        "200": json_response(
-                            {
-                                "type": "object",
-                                "required": ["events"],
-                                "properties": {"events": {"type": "array", "items": {"type": "object"}}},
-                            },
-                            "Events.",
-                        )
-                    }
-                    | errors(400, 401, 403, 503),
-                }
-            },
-            "/api/failed_events": {
-                "get": {
-                    "summary": "Recent failed payloads with their issues, newest first",
-                    "parameters": [
-                        *api_params,
-                        query("code", description="issue codes, comma separated"),
-                        query("replayed"),
-                    ],
-                    "responses": {
-                        "200": json_response(
-                            {
-                                "type": "object",
-                                "required": ["failed_events"],
-                                "properties": {
-                                    "failed_events": {"type": "array", "items": {"type": "object"}}
-                                },
-                            },
-                            "Failed payloads.",
-                        )
-                    }
-                    | errors(400, 401, 403, 503),
-                }
-            },
-            "/api/export": {
-                "get": {
-                    "summary": "A table in its JSON form, oldest first, a page at a time",
-                    "parameters": [
-                        *api_params,
-                        {**QUERY, "name": "table", "schema": {"enum": ["events", "failed_events"]}},
-                        query("name", description="event names, comma separated (events)"),
-                        query("code", description="issue codes, comma separated (failed_events)"),
-                        query("after_time", description="the cursor: received_at of the last row read"),
-                        query("after_id", description="the cursor: id of the last row read"),
-                    ],
-                    "responses": {
-                        "200": json_response(
-                            {
-                                "type": "object",
-                                "required": ["rows", "total"],
-                                "properties": {
-                                    "rows": {"type": "array", "items": {"type": "object"}},
-                                    "total": {"type": ["integer", "null"]},
-                                },
-                            },
-                            "Rows, and the number of rows matching (first page only).",
-                        )
-                    }
-                    | errors(400, 401, 403, 503),
-                }
-            },
+                | errors(400, 401, 403, 503),
+            }
         },
-        "components": {
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {"type": "string"}},
+        "/api/export": {
+            "get": {
+                "summary": "A table in its JSON form, oldest first, a page at a time",
+                "parameters": [
+                    *api_params,
+                    {**QUERY, "name": "table", "schema": {"enum": ["events", "failed_events"]}},
+                    query("name", description="event names, comma separated (events)"),
+                    query("code", description="issue codes, comma separated (failed_events)"),
+                    query("after_time", description="the cursor: received_at of the last row read"),
+                    query("after_id", description="the cursor: id of the last row read"),
+                ],
+                "responses": {
+                    "200": json_response(
+                        {
+                            "type": "object",
+                            "required": ["rows", "total"],
+                            "properties": {
+                                "rows": {"type": "array", "items": {"type": "object"}},
+                                "total": {"type": ["integer", "null"]},
+                            },
+                        },
+                        "Rows, and the number of rows matching (first page only).",
+                    )
+                }
+                | errors(400, 401, 403, 503),
+            }
+        },
+    }
+
+
+def _components() -> dict[str, Any]:
+    return {
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string"}},
+            },
+            "Issue": {
+                "type": "object",
+                "required": ["path", "code", "severity", "message"],
+                "properties": {
+                    "path": {"type": "string"},
+                    "code": {"type": "string"},
+                    "severity": {"enum": ["error", "warning"]},
+                    "message": {"type": "string"},
                 },
-                "Issue": {
-                    "type": "object",
-                    "required": ["path", "code", "severity", "message"],
-                    "properties": {
-                        "path": {"type": "string"},
-                        "code": {"type": "string"},
-                        "severity": {"enum": ["error", "warning"]},
-                        "message": {"type": "string"},
-                    },
+            },
+            "Batch": {
+                "type": "object",
+                "required": ["key", "events"],
+                "properties": {
+                    "key": {"type": "string"},
+                    "anonymous_id": {"type": "string"},
+                    "user_id": {"type": "string"},
+                    "context": {"type": "object"},
+                    "dialect": {"type": "string"},
+                    "events": {"type": "array", "items": {}},
                 },
-                "Batch": {
-                    "type": "object",
-                    "required": ["key", "events"],
-                    "properties": {
-                        "key": {"type": "string"},
-                        "anonymous_id": {"type": "string"},
-                        "user_id": {"type": "string"},
-                        "context": {"type": "object"},
-                        "dialect": {"type": "string"},
-                        "events": {"type": "array", "items": {}},
-                    },
-                },
-                "BatchResult": {
-                    "type": "object",
-                    "required": ["accepted", "rejected", "results"],
-                    "properties": {
-                        "accepted": {"type": "integer"},
-                        "rejected": {"type": "integer"},
-                        "results": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["index", "dialect", "accepted", "events", "issues"],
-                                "properties": {
-                                    "index": {"type": "integer"},
-                                    "dialect": {"type": "string"},
-                                    "accepted": {"type": "boolean"},
-                                    "events": {"type": "array", "items": {"type": "string"}},
-                                    "issues": {"type": "array", "items": ISSUE},
-                                },
+            },
+            "BatchResult": {
+                "type": "object",
+                "required": ["accepted", "rejected", "results"],
+                "properties": {
+                    "accepted": {"type": "integer"},
+                    "rejected": {"type": "integer"},
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["index", "dialect", "accepted", "events", "issues"],
+                            "properties": {
+                                "index": {"type": "integer"},
+                                "dialect": {"type": "string"},
+                                "accepted": {"type": "boolean"},
+                                "events": {"type": "array", "items": {"type": "string"}},
+                                "issues": {"type": "array", "items": ISSUE},
                             },
                         },
                     },
                 },
-                "Health": {
-                    "type": "object",
-                    "required": ["status", "log", "store"],
-                    "properties": {
-                        "status": {"type": "string"},
-                        "log": {"type": "string"},
-                        "store": {"type": "string"},
-                    },
+            },
+            "Health": {
+                "type": "object",
+                "required": ["status", "log", "store"],
+                "properties": {
+                    "status": {"type": "string"},
+                    "log": {"type": "string"},
+                    "store": {"type": "string"},
                 },
-            }
-        },
+            },
+        }
     }
