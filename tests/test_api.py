@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 import trackway
+from trackway import vendors
 from trackway.errors import ParseError, UnknownDialectError
 
 PURCHASE = {
@@ -102,7 +104,11 @@ def test_importing_one_adapter_first_does_not_hide_the_others():
     code = "import trackway.vendors.ga4.mp, trackway; print(','.join(trackway.dialect_names()))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().split(",") == trackway.dialect_names()
-    assert len(trackway.dialect_names()) == 10
+    declared = [a.name for v in vendors.vendors() for a in v.dialects]
+    assert sorted(trackway.dialect_names()) == sorted(declared)
+    assert {v.name for v in vendors.vendors()} == {
+        p.parent.name for p in Path(vendors.__file__).parent.glob("*/__init__.py")
+    }  # every vendor package, and none registered by a test left behind
 
 
 def nested_text(depth: int) -> str:

@@ -9,34 +9,19 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 import trackway
-from trackway.demo import Dataset, Request, estimate_sessions, generate
+from tests.demo.support import END, keys_for
+from trackway import vendors
+from trackway.demo import Dataset, Request, estimate_sessions, generate, render
+from trackway.demo import shop as scenario
 from trackway.demo.catalog import PROCEDURES
 from trackway.demo.truth import FUNNEL, KINDS, REASONS, Action, Line
 from trackway.ingest.pipeline import apply_envelope
-
-END = datetime(2026, 3, 1, 12, tzinfo=UTC)
-
-
-def keys_for(*names: str) -> dict[str, dict[str, str]]:
-    return {
-        p: {
-            "property": p,
-            "convead_app_key": f"{n:032x}",
-            "ga4_measurement_id": f"G-DEMO{n:05d}",
-            "ga4_api_secret": f"secret-{p}",
-            "commanders_act_site": str(1000 + n),
-            "commanders_act_token": f"token-{p}",
-            "collect_key": f"tw_{p}",
-        }
-        for n, p in enumerate(names, 1)
-    }
-
 
 KEYS = keys_for("shop", "donations")
 
@@ -114,39 +99,27 @@ def test_valid_actions_decode_without_error_invalid_ones_with_one(
                     assert event.id == action.event_id
     assert sum(checked.values()) >= 3000
     dialects = {d for d, _ in checked}
-    assert dialects == {
-        "gtag-ga4",
-        "gtag-ua",
-        "gtm-ga4",
-        "gtm-ua",
-        "adobe-dtm",
-        "koalect",
-        "commanders-act",
-        "convead",
-        "insend",
-        "ga4-mp",
-    }
+    assert dialects == set(render.dialects())  # every dialect the demo declares it sends
     assert all(checked[(d, False)] > 0 for d in dialects), checked
 
 
-def test_every_endpoint_and_form_is_used(big: tuple[Dataset, list[Request], float]) -> None:
-    _, requests, _ = big
+def test_every_dialect_form_and_endpoint_is_used(big: tuple[Dataset, list[Request], float]) -> None:
+    dataset, requests, _ = big
+    forms = {(s.dialect, s.form) for s in dataset.truth.sessions}
+    assert {d for d, _ in forms} == set(render.dialects())  # every dialect the demo declares it sends
+    assert forms >= {(d, f) for d, f, _ in scenario.DIALECTS}  # in every form the shop's mix names
+    vendor_of = {a.name: v for v in vendors.vendors() for a in v.dialects}
     used = {(r.path, r.dialect) for r in requests}
-    assert used >= {
-        ("/collect", "gtag-ga4"),
-        ("/collect", "gtag-ua"),
-        ("/collect", "gtm-ga4"),
-        ("/collect", "gtm-ua"),
-        ("/collect", "adobe-dtm"),
-        ("/collect", "koalect"),
-        ("/collect", "commanders-act"),
-        ("/collect", "convead"),
-        ("/collect", "insend"),
-        ("/mp/collect", "ga4-mp"),
-        ("/events", "commanders-act"),
-        ("/events/batch", "commanders-act"),
-        ("/watch/event", "convead"),
+    for path, dialect in used:  # /collect, or a wire endpoint of the vendor of the dialect it decodes with
+        assert path == "/collect" or path in {e.path for e in vendor_of[dialect].endpoints}, (path, dialect)
+    declared = {
+        e.path
+        for v in vendors.vendors()
+        if v.demo
+        for e in v.endpoints
+        if not e.path.startswith("/debug/")  # a debug endpoint validates and stores nothing
     }
+    assert {p for p, _ in used} == declared | {"/collect"}
     shop, gifts = KEYS["shop"], KEYS["donations"]
     for r in requests:
         k = KEYS[r.property]

@@ -1,16 +1,18 @@
 """Truth actions as canonical events, ready for Trackway's encoders.
 
 :func:`canonical` builds the :class:`trackway.Event` of one action in the dialect it
-is sent in: the fields that dialect needs (Commanders Act's ``revenue`` and ``type``,
-UA's checkout steps, Koalect's procedure context and ``ecommerce`` extras, adobe-dtm's
-``externalRef``) and, for an invalid action, exactly the fault its reason names.
-Every action gets its client event id and its time; each dialect carries what it can.
+is sent in: what the simulated site does in that dialect (Commanders Act's ``revenue``
+and ``type``, UA's checkout steps, Koalect's procedure context) and, for an invalid
+action, exactly the fault its reason names. Of the action's client event id, time and
+ids it keeps what the wire form carries (``carries``, told by the vendor's renderer);
+the fields that exist only in a vendor's wire form (its extras) are the renderer's to
+add (``trackway/vendors/<vendor>/demo.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from trackway.demo import catalog as c
@@ -20,22 +22,11 @@ from trackway.model import Commerce, Event, Item
 
 _ORDER = frozenset({"purchase", "order_update"})
 
-# What each (dialect, form) carries of the event's envelope: its client id, its time,
-# its anonymous and user ids. The rest travels beside the payload (the /collect
-# envelope's ids) or not at all (the collector's receive time); leaving it off the
-# canonical event spares the encoders their NOT_CARRIED warnings.
-_NOTHING: frozenset[str] = frozenset()
-_CARRIES: dict[tuple[str, str | None], frozenset[str]] = {
-    ("gtm-ga4", None): frozenset({"id"}),
-    ("gtm-ua", None): frozenset({"id"}),
-    ("adobe-dtm", None): frozenset({"id"}),
-    ("koalect", None): frozenset({"id"}),
-    ("ga4-mp", None): frozenset({"timestamp", "ids"}),
-    ("commanders-act", "server"): frozenset({"id", "timestamp", "ids"}),
-    ("commanders-act", "call"): frozenset({"ids"}),
-    ("convead", "post"): frozenset({"ids"}),
-    ("insend", "post"): frozenset({"ids"}),
-}
+# What a wire form can carry of the event's envelope (``carries``): its client id ("id"),
+# its time ("timestamp"), its anonymous and user ids ("ids"). The rest travels beside
+# the payload (the /collect envelope's ids) or not at all (the collector's receive time);
+# leaving it off the canonical event spares the encoders their NOT_CARRIED warnings.
+CARRIED = frozenset({"id", "timestamp", "ids"})
 
 
 def iso(when: datetime) -> str:
@@ -60,8 +51,6 @@ def _item(ln: Line, a: Action, dialect: str, index: int | None) -> Item:
         item.categories = product.category.split("/")
     if dialect == "commanders-act" and ln.item_id:
         item.product_id = ln.item_id
-    if dialect == "adobe-dtm" and ln.item_id:
-        item.extras = {"externalRef": f"EXT-{ln.item_id[4:]}"}
     if a.kind == "view_item_list":
         if dialect != "commanders-act":  # Commanders Act requires a quantity on every item
             item.quantity = None
@@ -71,10 +60,12 @@ def _item(ln: Line, a: Action, dialect: str, index: int | None) -> Item:
     return item
 
 
-def canonical(a: Action, dialect: str) -> Event:
-    """The canonical event of ``a`` as sent in ``dialect`` (the dialect it is written in)."""
+def canonical(a: Action, dialect: str, carries: Collection[str] = ()) -> Event:
+    """The canonical event of ``a`` as sent in ``dialect`` (the dialect it is written in),
+    with those of its client event id, time and ids that ``carries`` names (:data:`CARRIED`)."""
+    if not CARRIED.issuperset(carries):
+        raise ValueError(f"expected carries among {sorted(CARRIED)}, got {sorted(set(carries) - CARRIED)}")
     props: dict[str, Any] = {}
-    extras: dict[str, Any] = {}
     user: dict[str, Any] | None = None
     commerce = None
     kind = a.kind
@@ -97,14 +88,6 @@ def canonical(a: Action, dialect: str) -> Event:
                 commerce.type = "online"
         if dialect == "koalect" and kind in ("purchase", "execution") and a.procedure is not None:
             commerce.affiliation = "Koalect Platform"
-            proc = a.procedure
-            extras["ecommerce"] = {
-                "category": proc.category,
-                "is_subscription": bool(a.params.get("is_subscription", False)),
-                "target_id": proc.target_id,
-                "target_type": proc.target_type,
-                "fee": a.params.get("fee", Decimal("0.00")),
-            }
     if kind == "view_item_list" and a.list_name and dialect not in UA:
         props["item_list_name"] = a.list_name
     if dialect in UA and kind == "begin_checkout":
@@ -132,7 +115,6 @@ def canonical(a: Action, dialect: str) -> Event:
             props[key] = v
     if dialect in CONVEAD and kind in ("login", "sign_up") and user is None:
         user = {}
-    carries = _CARRIES.get((dialect, a.form), _NOTHING)
     return Event(
         name=a.name,
         dialect=dialect,
@@ -143,5 +125,4 @@ def canonical(a: Action, dialect: str) -> Event:
         user=user,
         commerce=commerce,
         properties=props,
-        extras=extras,
     )

@@ -1,54 +1,45 @@
-"""Sessions as wire requests, in every dialect and through every endpoint.
+"""Sessions as wire requests: the vendors' renderers, and what they share.
 
-How each dialect travels (``Request.path``):
+The demo's scenario (:mod:`trackway.demo.shop`, :mod:`trackway.demo.donations`) picks
+the dialect and form each session is written in. How the session travels is its
+vendor's knowledge: the vendor whose :attr:`~trackway.vendors.Vendor.dialects` hold
+the session's dialect names its renderer in :attr:`~trackway.vendors.Vendor.demo`
+(``"module:function"``, a :class:`Renderer`, in ``trackway/vendors/<vendor>/demo.py``).
+The dialects the demo sends (:func:`dialects`) are those of the vendors that declare a
+renderer; a session in any other is a :class:`~trackway.errors.UsageError`.
 
-- ``/collect``: gtag-ga4 and gtag-ua (``["event", ...]`` arrays), gtm-ga4, gtm-ua,
-  adobe-dtm and koalect (dataLayer objects), commanders-act ``["trigger", ...]`` calls
-  and convead/insend ``["event", ...]`` calls. The envelope names the dialect and
-  carries the person's ``anonymous_id`` and ``user_id`` (a batch holds consecutive
-  actions of one session with the same ids, at most :data:`COLLECT_BATCH`);
-  Commanders Act calls also carry them in ``user``.
-- ``/mp/collect``: ga4-mp bodies of up to 25 events, ``client_id``/``user_id`` and each
-  event's ``timestamp_micros``.
-- ``/events`` and ``/events/batch``: Commanders Act server bodies (``user.id``,
-  ``user.consistent_anonymous_id``, ``context.event_id``, ``context.event_timestamp``);
-  a session goes one event a request or in batches, the site in ``tc_s`` and the token
-  in the query or as ``Authorization: Bearer``.
-- ``/watch/event``: Convead and InSend form bodies (``app_key``, ``visitor_uid``,
-  ``guest_uid``, ``data``), one event a request.
-
-Times: Commanders Act server bodies and MP events carry the action's time. The other
-forms have no field for it: the collector's receive time applies, unless
-``client_time`` is set, in which case each ``/collect`` request carries one payload
-and the envelope's ``context.client_timestamp`` (ISO 8601, the collector copies it
-into the event's ``context``), and each Convead body's ``data.client_timestamp``
-(kept in the event's ``extras["data"]``).
+What every renderer may use is here: :class:`Request`, :func:`segments`,
+:func:`request`, and :func:`collect`, which sends a session through ``/collect``:
+the envelope names the dialect and carries the person's ``anonymous_id`` and
+``user_id`` (a batch holds consecutive actions of one session with the same ids, at
+most :data:`COLLECT_BATCH`). A wire form with no field for the action's time gets the
+collector's receive time, unless ``client_time`` is set: then each ``/collect``
+request carries one payload and the envelope's ``context.client_timestamp`` (ISO 8601,
+the collector copies it into the event's ``context``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, Protocol
 
 import msgspec
 
 import trackway
-from trackway import dialects
-from trackway.demo.events import canonical, iso
-from trackway.demo.sessions import CONVEAD
+from trackway import dialects as registry
+from trackway import vendors
+from trackway.demo.events import iso
 from trackway.demo.truth import Action, Session
-from trackway.dialects.base import EncodeOptions
-from trackway.issues import Issues
+from trackway.errors import UsageError
+from trackway.model import Event
 
 Keys = Mapping[str, Mapping[str, str]]  # property -> `trackway property add NAME --format json`
 COLLECT_BATCH = 20
-CA_BATCH = 50
 JSON = {"content-type": "application/json"}
 FORM = {"content-type": "application/x-www-form-urlencoded"}
-_json = msgspec.json.Encoder(decimal_format="number")
+encode_json = msgspec.json.Encoder(decimal_format="number").encode
 _read = msgspec.json.Decoder()
 
 
@@ -56,9 +47,9 @@ _read = msgspec.json.Decoder()
 class Request:
     """One HTTP request: POST ``path`` with ``query``, ``headers`` and ``body``.
 
-    ``form`` repeats a form body's fields as a dict (``/watch/event``). ``dialect`` is
-    the dialect the endpoint decodes with; ``actions`` are the truth actions it carries,
-    in the order of the events it decodes to.
+    ``form`` repeats a form body's fields as a dict. ``dialect`` is the dialect the
+    endpoint decodes with; ``actions`` are the truth actions it carries, in the order of
+    the events it decodes to.
     """
 
     path: str
@@ -87,7 +78,15 @@ class Request:
         return _read.decode(self.body) if self.path == "/collect" and self.body else {}
 
 
-def _segments(actions: list[Action], size: int) -> Iterator[list[Action]]:
+class Renderer(Protocol):
+    """A vendor's renderer: the requests that send ``session`` (written in one of the
+    vendor's dialects), with ``key``, its property's keys (``trackway property add NAME
+    --format json``)."""
+
+    def __call__(self, session: Session, key: Mapping[str, str], *, client_time: bool) -> list[Request]: ...
+
+
+def segments(actions: Sequence[Action], size: int) -> Iterator[list[Action]]:
     """Consecutive actions with the same ids, ``size`` at most."""
     for _, group in groupby(actions, key=lambda a: (a.anonymous_id, a.user_id)):
         run = list(group)
@@ -95,70 +94,7 @@ def _segments(actions: list[Action], size: int) -> Iterator[list[Action]]:
             yield run[n : n + size]
 
 
-def session_requests(session: Session, keys: Keys, *, client_time: bool = False) -> list[Request]:
-    """The requests that send ``session``'s actions."""
-    k = keys[session.property]
-    dialect, form, actions = session.dialect, session.form, session.actions
-    out: list[Request] = []
-    if dialect == "ga4-mp":
-        adapter = dialects.get("ga4-mp")
-        query = {"measurement_id": k["ga4_measurement_id"], "api_secret": k["ga4_api_secret"]}
-        for seg in _segments(actions, 25):
-            bodies = adapter.encode_many([canonical(a, dialect) for a in seg], EncodeOptions(), Issues())
-            at = 0
-            for body in bodies:
-                n = len(body["events"])
-                out.append(
-                    _req(
-                        "/mp/collect",
-                        query,
-                        JSON,
-                        _json.encode(body),
-                        None,
-                        session,
-                        "ga4-mp",
-                        seg[at : at + n],
-                    )
-                )
-                at += n
-    elif dialect == "commanders-act" and form == "server":
-        batched = int(session.id[1:]) % 2 == 0
-        for seg in _segments(actions, CA_BATCH if batched else 1):
-            bodies = [trackway.encode(dialect, canonical(a, dialect), form="server") for a in seg]
-            if batched:
-                query = {"tc_s": k["commanders_act_site"]}
-                headers = {**JSON, "authorization": f"Bearer {k['commanders_act_token']}"}
-                body = _json.encode({"batch": bodies})
-                out.append(_req("/events/batch", query, headers, body, None, session, dialect, seg))
-            else:
-                query = {"tc_s": k["commanders_act_site"], "token": k["commanders_act_token"]}
-                out.append(_req("/events", query, JSON, _json.encode(bodies[0]), None, session, dialect, seg))
-    elif dialect in CONVEAD and form == "post":
-        for a in actions:
-            event = canonical(a, dialect)
-            if client_time:
-                event.extras["data"] = {"client_timestamp": iso(a.at)}
-            rendered = trackway.encode(dialect, event, form="post")
-            fields = {"app_key": k["convead_app_key"], **rendered}
-            body = urlencode(fields).encode()
-            out.append(_req("/watch/event", {}, FORM, body, fields, session, "convead", [a]))
-    else:
-        for seg in _segments(actions, 1 if client_time else COLLECT_BATCH):
-            payloads = [trackway.encode(dialect, canonical(a, dialect), form=form) for a in seg]
-            envelope: dict[str, Any] = {"key": k["collect_key"]}
-            if seg[0].anonymous_id:
-                envelope["anonymous_id"] = seg[0].anonymous_id
-            if seg[0].user_id:
-                envelope["user_id"] = seg[0].user_id
-            if client_time:
-                envelope["context"] = {"client_timestamp": iso(seg[0].at)}
-            envelope["dialect"] = dialect
-            envelope["events"] = payloads
-            out.append(_req("/collect", {}, JSON, _json.encode(envelope), None, session, dialect, seg))
-    return out
-
-
-def _req(
+def request(
     path: str,
     query: dict[str, str],
     headers: dict[str, str],
@@ -166,6 +102,70 @@ def _req(
     form: dict[str, str] | None,
     session: Session,
     dialect: str,
-    actions: list[Action],
+    actions: Sequence[Action],
 ) -> Request:
     return Request(path, query, dict(headers), body, form, session.property, dialect, tuple(actions))
+
+
+def collect(
+    session: Session, key: Mapping[str, str], *, client_time: bool, event: Callable[[Action], Event]
+) -> list[Request]:
+    """``session`` through ``/collect``; ``event`` makes an action's canonical event in
+    the vendor's terms (:func:`trackway.demo.events.canonical` and what the vendor adds)."""
+    dialect, out = session.dialect, []
+    for seg in segments(session.actions, 1 if client_time else COLLECT_BATCH):
+        payloads = [trackway.encode(dialect, event(a), form=session.form) for a in seg]
+        envelope: dict[str, Any] = {"key": key["collect_key"]}
+        if seg[0].anonymous_id:
+            envelope["anonymous_id"] = seg[0].anonymous_id
+        if seg[0].user_id:
+            envelope["user_id"] = seg[0].user_id
+        if client_time:
+            envelope["context"] = {"client_timestamp": iso(seg[0].at)}
+        envelope["dialect"] = dialect
+        envelope["events"] = payloads
+        out.append(request("/collect", {}, JSON, encode_json(envelope), None, session, dialect, seg))
+    return out
+
+
+_renderers: dict[str, Renderer] | None = None
+
+
+def _load() -> dict[str, Renderer]:
+    """Dialect name -> its vendor's renderer, for the vendors that declare one."""
+    global _renderers
+    if _renderers is None:
+        _renderers = {
+            adapter.name: vendors.resolve(vendor.demo)
+            for vendor in vendors.vendors()
+            if vendor.demo
+            for adapter in vendor.dialects
+        }
+    return _renderers
+
+
+def _forget() -> None:
+    global _renderers
+    _renderers = None
+
+
+vendors.on_reset(_forget)
+
+
+def dialects() -> list[str]:
+    """The dialects the demo sends: those of every vendor that declares a renderer, in
+    the registry's order."""
+    found = _load()
+    return [name for name in registry.names() if name in found]
+
+
+def session_requests(session: Session, keys: Keys, *, client_time: bool = False) -> list[Request]:
+    """The requests that send ``session``'s actions, as its dialect's vendor renders them."""
+    render = _load().get(session.dialect)
+    if render is None:
+        raise UsageError(
+            f"expected session {session.id} in a dialect the demo sends ({', '.join(dialects())}), "
+            f"got {session.dialect!r}, whose vendor declares no demo renderer; "
+            'add demo="module:function" to its Vendor declaration (trackway.demo.render.Renderer)'
+        )
+    return render(session, keys[session.property], client_time=client_time)

@@ -30,6 +30,7 @@ VENDOR = Vendor(
         Endpoint("/events/batch", {"POST": "trackway.vendors.commanders_act.endpoint:batch"}),
     ),
     openapi="trackway.vendors.commanders_act.openapi:paths",
+    demo="trackway.vendors.commanders_act.demo:requests",
     consent={"categories": read_categories},
     property_settings=(
         Setting(

@@ -24,6 +24,7 @@ VENDOR = Vendor(
     dialects=(Convead(), Insend()),
     endpoints=(Endpoint("/watch/event", {"POST": "trackway.vendors.convead.endpoint:event"}),),
     openapi="trackway.vendors.convead.openapi:paths",
+    demo="trackway.vendors.convead.demo:requests",
     keys=(
         Key(
             "convead",

@@ -39,6 +39,7 @@ VENDOR = Vendor(
         Endpoint("/debug/mp/collect", {"POST": "trackway.vendors.ga4.mp_endpoint:debug"}),
     ),
     openapi="trackway.vendors.ga4.openapi:paths",
+    demo="trackway.vendors.ga4.demo:requests",
     consent=READERS,
     keys=(
         Key(

@@ -35,4 +35,5 @@ VENDOR = Vendor(
     doc=__doc__ or "",
     dialects=(Koalect(),),
     consent={"koalect_consent": read_consent},
+    demo="trackway.vendors.koalect.demo:requests",
 )

@@ -23,4 +23,5 @@ VENDOR = Vendor(
     title="Universal Analytics",
     doc=__doc__ or "",
     dialects=(GtagUa(), GtmUa(), AdobeDtm()),
+    demo="trackway.vendors.ua.demo:requests",
 )
