@@ -2,9 +2,10 @@
 
 A vendor package (``trackway/vendors/<name>/``) holds everything Trackway knows about
 one vendor: its dialects (adapters, rules, schemas), its wire endpoints and their keys,
-the consent signals its events carry, and the text of its documentation page. Its
-``__init__.py`` ends with one :class:`Vendor` named ``VENDOR``; everything that lists
-vendors is built from those declarations:
+the consent signals its events carry, its demo rendering and the text of its
+documentation page. Its ``vendor.py`` (whose docstring is the page) ends with one
+:class:`Vendor` named ``VENDOR``; everything that lists vendors is built from those
+declarations:
 
 - the dialect registry and auto-detection's order (``trackway.dialects``), from
   :attr:`Vendor.dialects` and each adapter's ``detect_order``;
@@ -101,17 +102,22 @@ _found: list[Vendor] | None = None
 
 
 def _discover() -> list[Vendor]:
-    """The vendor packages in this folder, imported, in name order."""
+    """The vendor packages in this folder, their declarations imported, in name order.
+
+    The declaration is a module of its own, not the package's ``__init__``: importing one
+    module of a package (another vendor's shared vocabulary, ``trackway.vendors.ga4.common``)
+    then never imports the package's adapters, so vendors may build on each other's
+    modules without import cycles."""
     out = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if not info.ispkg:
             continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+        module = importlib.import_module(f"{__name__}.{info.name}.vendor")
         vendor = getattr(module, "VENDOR", None)
         if not isinstance(vendor, Vendor):
             raise TypeError(
                 f"expected {module.__name__} to declare VENDOR = Vendor(...), got {type(vendor).__name__}; "
-                "a vendor package ends with its declaration (docs/adding-a-vendor.md)"
+                "a vendor package's vendor.py ends with its declaration (docs/adding-a-vendor.md)"
             )
         out.append(vendor)
     return out
