@@ -13,7 +13,8 @@ from trackway import errors
 from trackway.errors import TrackwayError
 
 # Control-flow signals that never leave the function that catches them, named here so
-# that a new one is a decision: the fast path's give-up (dialects/fastpath.py).
+# that a new one is a decision: the fast path's give-up (dialects/fastpath.py; its
+# docstring says why it stays out: one that escaped is a bug, not an error to answer).
 INTERNAL = {"Fallback"}
 
 # What must stay catchable as the built-in error it also is (callers rely on it).

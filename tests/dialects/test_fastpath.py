@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from decimal import Decimal
 
 import msgspec
@@ -11,8 +13,11 @@ from hypothesis import strategies as st
 
 from trackway import dialects
 from trackway.dialects.base import DecodeContext
+from trackway.dialects.fastpath import Fallback, compile_table
+from trackway.dialects.fields import Field, Table
 from trackway.issues import Issues
 from trackway.model import encode_json
+from trackway.rules import values as v
 
 text = st.text(min_size=0, max_size=8)
 amount = st.one_of(
@@ -119,3 +124,61 @@ def test_plain_payloads_missing_what_a_rule_needs_get_the_general_paths_issues(d
     general_events, general_issues = general(adapter, data)
     assert (fast, issues.items) == (general_events, general_issues)
     assert general_issues  # each case has something to report
+
+
+def _fallbacks(convert, wire, times: int) -> list[Fallback]:
+    caught = []
+    for _ in range(times):
+        with pytest.raises(Fallback) as info:
+            convert(wire)
+        caught.append(info.value)
+    return caught
+
+
+def test_a_give_up_is_a_fresh_fallback_that_keeps_no_frame():
+    """Re-raising one shared instance chained every raise's traceback onto it: each
+    give-up kept its frames (and the payload in them) alive for good."""
+    struct, convert = compile_table(Table("probe", [Field("price", "price", v.amount)]), "Probe")
+    wire = msgspec.json.decode(b'{"price": "x"}', type=struct)  # a string amount: a warning to give
+    first, second = _fallbacks(convert, wire, 2)
+    assert first is not second
+    assert _depth(second.__traceback__) == _depth(first.__traceback__)
+
+
+def _depth(tb) -> int:
+    n = 0
+    while tb is not None:
+        n, tb = n + 1, tb.tb_next
+    return n
+
+
+@pytest.mark.parametrize(
+    ("dialect", "payload"),
+    [
+        ("gtm-ga4", {"event": "purchase", "ecommerce": {"currency": "EUR", "items": [{"price": "x"}]}}),
+        (
+            "ga4-mp",
+            {"client_id": "1", "events": [{"name": "purchase", "params": {"items": [{"price": "x"}]}}]},
+        ),
+    ],
+)
+def test_payloads_that_are_not_plain_keep_no_memory(dialect, payload):
+    """Before, each of these decodes kept 4-8 kB: its frames, on the shared instance's traceback."""
+    adapter = dialects.get(dialect)
+    data = encode_json(payload)
+    assert adapter.decode_plain(data, DecodeContext(), Issues()) is None, (
+        "expected a payload that is not plain"
+    )
+    for _ in range(200):  # warm every cache first
+        adapter.decode_plain(data, DecodeContext(), Issues())
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(2000):
+            adapter.decode_plain(data, DecodeContext(), Issues())
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 200_000, f"expected the fast path to keep nothing, it kept {kept} bytes over 2,000 decodes"

@@ -207,7 +207,6 @@ class CommandersAct(Adapter):
                 f"expected a cact() call ['trigger', name, params] or a server body {{event_name, ...}}, "
                 f"got {describe(payload)}",
             )
-        issues.event = -1
         return events
 
     def _batch(self, payload: dict[str, Any], issues: Issues) -> list[Event]:

@@ -67,7 +67,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trackway.dialects.base import Adapter, DecodeContext, EncodeOptions, EventDoc
+from trackway.dialects.base import DecodeContext, EncodeOptions, EventDoc, SingleEventAdapter
 from trackway.dialects.fields import Table
 from trackway.issues import Issues, article, describe
 from trackway.model import Event
@@ -156,7 +156,7 @@ def check_rendered(out: Any, issues: Issues, dialect: str = s.DIALECT) -> None:
             )
 
 
-class Convead(Adapter):
+class Convead(SingleEventAdapter):
     name = "convead"
     title = "Convead: convead() calls and POST /watch/event"
     detect_order = 80
@@ -181,23 +181,19 @@ class Convead(Adapter):
             return 92
         return 20
 
-    def decode(self, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
-        issues.event = 0
-        event = None
+    def decode_event(self, payload: Any, ctx: DecodeContext, issues: Issues) -> Event | None:
         if type(payload) is list:
-            event = decode_call(payload, self.name, ctx, issues)
-        elif type(payload) is dict:
-            event = decode_post(payload, self.name, ctx, issues)
-        else:
-            issues.error(
-                "$",
-                "PAYLOAD_INVALID",
-                f"expected {article(call(self.name))} call ['event', type, {{properties}}, {{visitor_info}}] "
-                "or a POST /watch/event body {app_key, visitor_uid, guest_uid, data}, "
-                f"got {describe(payload)}",
-            )
-        issues.event = -1
-        return [] if event is None else [event]
+            return decode_call(payload, self.name, ctx, issues)
+        if type(payload) is dict:
+            return decode_post(payload, self.name, ctx, issues)
+        issues.error(
+            "$",
+            "PAYLOAD_INVALID",
+            f"expected {article(call(self.name))} call ['event', type, {{properties}}, {{visitor_info}}] "
+            "or a POST /watch/event body {app_key, visitor_uid, guest_uid, data}, "
+            f"got {describe(payload)}",
+        )
+        return None
 
     def form(self, event: Event, options: EncodeOptions, issues: Issues) -> str:
         if options.form in s.FORMS:

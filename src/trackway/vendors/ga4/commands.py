@@ -24,6 +24,8 @@ Universal Analytics ecommerce guides push before each ecommerce event (so GTM's 
 ``adobe-dtm`` and ``koalect`` decode an object with no ``event`` whose every key is null
 to no event and no issue, as a non-event. An object without ``event`` that sets a value
 is still an error: it names no event.
+
+The two gtag dialects' sniffs share :func:`sniff` (commands) and :func:`lean` (events).
 """
 
 from __future__ import annotations
@@ -133,6 +135,31 @@ def sniff(payload: Any, own_prefix: str, other_prefix: str, default: int) -> int
     if payload[0] in ("config", "get") and tag is None:
         return 0  # cact('config', {...}) is Commanders Act's
     return default
+
+
+def lean(payload: Any) -> str | None:
+    """Which gtag.js property an ``["event", name, params]`` array looks sent to, for the
+    sniffs of gtag-ga4 and gtag-ua: None (no such array), ``"bare"`` (no parameters),
+    ``"ga4"`` (GA4 items), ``"ua"`` (UA items, ``promotions`` or ``checkout_step``) or
+    ``""`` (either)."""
+    if type(payload) is not list or len(payload) not in (2, 3) or payload[0] != "event":
+        return None
+    if type(payload[1]) is not str:
+        return None
+    if len(payload) == 2:
+        return "bare"
+    params = payload[2]
+    if type(params) is not dict:
+        return None
+    items = params.get("items")
+    if type(items) is list:
+        if any(type(i) is dict and ("item_id" in i or "item_name" in i) for i in items):
+            return "ga4"
+        if any(type(i) is dict and ("id" in i or "name" in i) for i in items):
+            return "ua"
+    if "promotions" in params or "checkout_step" in params:
+        return "ua"
+    return ""
 
 
 def is_clear(payload: Any) -> bool:

@@ -32,10 +32,10 @@ from __future__ import annotations
 from typing import Any
 
 from trackway.dialects.base import (
-    Adapter,
     DecodeContext,
     EncodeOptions,
     EventDoc,
+    SingleEventAdapter,
     report_foreign_extras,
     report_uncarried,
 )
@@ -47,6 +47,7 @@ from trackway.vendors.ga4 import common as ga4
 from trackway.vendors.ua import common as ua
 
 _BASE = "$[2]"
+_SCORES = {None: 0, "bare": 60, "ga4": 90, "ua": 10, "": 60}  # the sniff, by commands.lean
 
 
 def decode_gtag_ga4(payload: Any, dialect: str, issues: Issues) -> Event | None:
@@ -92,7 +93,7 @@ def encode_gtag_ga4(event: Event, target: str, issues: Issues) -> list[Any]:
     return ["event", event.name, params]
 
 
-class GtagGa4(Adapter):
+class GtagGa4(SingleEventAdapter):
     name = "gtag-ga4"
     title = "gtag.js with a GA4 property"
     detect_order = 10
@@ -106,30 +107,10 @@ class GtagGa4(Adapter):
     def sniff(self, payload: Any) -> int:
         if commands.is_command(payload):
             return commands.sniff(payload, "G-", "UA-", 60)
-        if type(payload) is not list or len(payload) not in (2, 3) or payload[0] != "event":
-            return 0
-        if type(payload[1]) is not str:
-            return 0
-        if len(payload) == 2:
-            return 60
-        params = payload[2]
-        if type(params) is not dict:
-            return 0
-        items = params.get("items")
-        if type(items) is list:
-            if any(type(i) is dict and ("item_id" in i or "item_name" in i) for i in items):
-                return 90
-            if any(type(i) is dict and ("id" in i or "name" in i) for i in items):
-                return 10
-        if "promotions" in params or "checkout_step" in params:
-            return 10
-        return 60
+        return _SCORES[commands.lean(payload)]
 
-    def decode(self, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
-        issues.event = 0
-        event = decode_gtag_ga4(payload, self.name, issues)
-        issues.event = -1
-        return [] if event is None else [event]
+    def decode_event(self, payload: Any, ctx: DecodeContext, issues: Issues) -> Event | None:
+        return decode_gtag_ga4(payload, self.name, issues)
 
     def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
         return encode_gtag_ga4(event, self.name, issues)

@@ -18,10 +18,10 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from trackway.dialects.base import (
-    Adapter,
     DecodeContext,
     EncodeOptions,
     EventDoc,
+    SingleEventAdapter,
     report_foreign_extras,
     report_uncarried,
 )
@@ -167,7 +167,7 @@ _UNKNOWN: Any = object()
 _NEEDS: dict[str, tuple[str, ...] | None] = {}  # event name -> wire attributes its rules need (bounded)
 
 
-class GtmGa4(Adapter):
+class GtmGa4(SingleEventAdapter):
     name = "gtm-ga4"
     title = "Google Tag Manager dataLayer, GA4 ecommerce"
     detect_order = 30
@@ -185,17 +185,11 @@ class GtmGa4(Adapter):
             return 80
         return 50
 
-    def decode(self, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
-        issues.event = 0
-        event = decode_gtm_ga4(payload, self.name, issues)
-        issues.event = -1
-        return [] if event is None else [event]
+    def decode_event(self, payload: Any, ctx: DecodeContext, issues: Issues) -> Event | None:
+        return decode_gtm_ga4(payload, self.name, issues)
 
-    def decode_plain(self, data: bytes | str, ctx: DecodeContext, issues: Issues) -> list[Event] | None:
-        issues.event = 0
-        event = decode_plain_gtm_ga4(data, self.name, issues)
-        issues.event = -1
-        return None if event is None else [event]
+    def decode_plain_event(self, data: bytes | str, ctx: DecodeContext, issues: Issues) -> Event | None:
+        return decode_plain_gtm_ga4(data, self.name, issues)
 
     def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
         return encode_gtm_ga4(event, self.name, issues)

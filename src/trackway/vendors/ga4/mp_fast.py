@@ -171,8 +171,7 @@ def decode_plain_mp(
     except _NOT_PLAIN:
         del issues.items[start:]  # what this path reported is the general path's to report
         events = None
-    issues.event = -1
-    return events
+    return events  # the adapter's decode_plain sets issues.event back to -1
 
 
 def _decode(w: Any, dialect: str, ctx: DecodeContext, issues: Issues) -> list[Event]:

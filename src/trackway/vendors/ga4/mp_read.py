@@ -140,8 +140,7 @@ def decode_body(payload: Any, dialect: str, ctx: DecodeContext, issues: Issues) 
         event = Event(name="", dialect=dialect, **own)
         _event(raw, f"$.events[{n}]", event, request_ts, stream, ctx, enforce, issues)
         events.append(event)
-    issues.event = -1
-    return events
+    return events  # the adapter's decode sets issues.event back to -1
 
 
 def copy_json(value: Any) -> Any:

@@ -36,10 +36,10 @@ from typing import Any
 
 from trackway import amounts
 from trackway.dialects.base import (
-    Adapter,
     DecodeContext,
     EncodeOptions,
     EventDoc,
+    SingleEventAdapter,
     report_foreign_extras,
     report_uncarried,
 )
@@ -217,7 +217,7 @@ _EVENTS = (
 )
 
 
-class Koalect(Adapter):
+class Koalect(SingleEventAdapter):
     name = s.DIALECT
     title = "Koalect dataLayer: donation procedures, projects and actions"
     detect_order = 60
@@ -238,11 +238,8 @@ class Koalect(Adapter):
             return 10 if type(ecom) is dict and not s.UA_KEYS.isdisjoint(ecom) else 90
         return 40 if name in s.SHARED else 10
 
-    def decode(self, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
-        issues.event = 0
-        event = decode_koalect(payload, ctx, issues)
-        issues.event = -1
-        return [] if event is None else [event]
+    def decode_event(self, payload: Any, ctx: DecodeContext, issues: Issues) -> Event | None:
+        return decode_koalect(payload, ctx, issues)
 
     def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
         return encode_koalect(event, issues)

@@ -28,10 +28,10 @@ from typing import Any
 
 from trackway import amounts
 from trackway.dialects.base import (
-    Adapter,
     DecodeContext,
     EncodeOptions,
     EventDoc,
+    SingleEventAdapter,
     report_foreign_extras,
     report_uncarried,
 )
@@ -66,6 +66,7 @@ _NEEDS_ID = frozenset({"purchase", "refund"})
 _AMOUNTS = ("value", "tax", "shipping")  # the amount fields rendered
 _RENAMED = {"select_item": "select_content", "select_promotion": "select_content"}
 _UA_ONLY = frozenset({"checkout_progress", "set_checkout_option"})
+_SCORES = {None: 0, "bare": 55, "ga4": 10, "ua": 90}  # the sniff, by commands.lean
 _OPTION_VALUE = frozenset({"set_checkout_option"})  # value is the option chosen, not money
 
 EVENTS = (
@@ -184,7 +185,7 @@ def encode_gtag_ua(event: Event, target: str, issues: Issues) -> list[Any]:
     return ["event", name, params]
 
 
-class GtagUa(Adapter):
+class GtagUa(SingleEventAdapter):
     name = "gtag-ua"
     title = "gtag.js with a Universal Analytics property"
     detect_order = 20
@@ -195,30 +196,13 @@ class GtagUa(Adapter):
     def sniff(self, payload: Any) -> int:
         if commands.is_command(payload):
             return commands.sniff(payload, "UA-", "G-", 45)
-        if type(payload) is not list or len(payload) not in (2, 3) or payload[0] != "event":
-            return 0
-        if type(payload[1]) is not str:
-            return 0
-        if len(payload) == 2:
-            return 55
-        params = payload[2]
-        if type(params) is not dict:
-            return 0
-        items = params.get("items")
-        if type(items) is list:
-            if any(type(i) is dict and ("item_id" in i or "item_name" in i) for i in items):
-                return 10
-            if any(type(i) is dict and ("id" in i or "name" in i) for i in items):
-                return 90
-        if payload[1] in _UA_ONLY or "promotions" in params or "checkout_step" in params:
-            return 90
-        return 55
+        side = commands.lean(payload)
+        if side == "":
+            return 90 if payload[1] in _UA_ONLY else 55
+        return _SCORES[side]
 
-    def decode(self, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
-        issues.event = 0
-        event = decode_gtag_ua(payload, self.name, issues)
-        issues.event = -1
-        return [] if event is None else [event]
+    def decode_event(self, payload: Any, ctx: DecodeContext, issues: Issues) -> Event | None:
+        return decode_gtag_ua(payload, self.name, issues)
 
     def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
         return encode_gtag_ua(event, self.name, issues)

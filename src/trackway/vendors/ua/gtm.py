@@ -87,7 +87,6 @@ def decode_ua(payload: Any, dialect: str, issues: Issues) -> list[Event]:
     )
     if not actions:
         event = _plain(payload, name, ecom, dialect, issues)
-        issues.event = -1
         return [] if event is None else [event]
     primary = next((a for a in actions if a.event is not None and a.event == name), actions[0])
     ordered = [primary, *(a for a in actions if a is not primary)]
@@ -96,8 +95,7 @@ def decode_ua(payload: Any, dialect: str, issues: Issues) -> list[Event]:
     for n, action in enumerate(ordered):
         issues.event = n
         events.append(_action_event(action, payload, ecom, root if n == 0 else None, dialect, issues))
-    issues.event = -1
-    return events
+    return events  # the adapter's decode sets issues.event back to -1
 
 
 def _action_event(
