@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 import trackway
+from trackway.config import Property
 from trackway.errors import ParseError, UnknownDialectError
 from trackway.ingest import pipeline, records
 from trackway.ingest.records import DECODED
@@ -81,6 +82,29 @@ def _unit(item: Any, default: str) -> tuple[str, Any]:
 
 
 async def batch(c: Collector, request: Request, send: Send) -> int:
+    """Read the envelope, find its property, check the origin and the limits, then read
+    the payloads in order, store the batch as one record and answer per payload."""
+    envelope = await _envelope(c, request)
+    prop = _property(c, request, envelope)
+    headers = _cors_headers(prop, request)
+    payloads = _payloads(c, envelope)
+    default = envelope.get("dialect", "auto")
+    reading = _Reading(
+        prop, envelope, c.record(DECODED, "/collect", prop.name, request, meta=_meta(envelope))
+    )
+    for n, item in enumerate(payloads):
+        dialect, payload = _unit(item, default if isinstance(default, str) else "auto")
+        if consent.is_command(payload):
+            reading.consent_command(n, payload)
+        else:
+            reading.payload(n, dialect, payload)
+    await c.commit(reading.record_of_batch())
+    await respond(send, 200, _encode.encode(reading.answer()), headers=headers)
+    return 200
+
+
+async def _envelope(c: Collector, request: Request) -> dict[str, Any]:
+    """The request body's JSON object (415 for another type, 400 for another value)."""
     kind = request.media_type()
     if kind not in _TYPES:
         raise HttpError(415, f"expected Content-Type application/json or text/plain, got {kind!r}")
@@ -88,6 +112,11 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
     envelope = parse_json(_decode, body)
     if not isinstance(envelope, dict):
         raise HttpError(400, 'expected a JSON object {"key", "events": [...]}, got another JSON value')
+    return envelope
+
+
+def _property(c: Collector, request: Request, envelope: dict[str, Any]) -> Property:
+    """The property whose collect key the envelope (or else the query) names; 401 otherwise."""
     key = envelope.get("key") or request.query.get("key") or ""
     prop = c.lookup(lambda cfg: cfg.keyring.find("collect", key) if isinstance(key, str) else None)
     if prop is None:
@@ -95,14 +124,24 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
             401,
             'expected the property\'s collect key as "key", got ' + ("none" if not key else "an unknown key"),
         )
+    return prop
+
+
+def _cors_headers(prop: Property, request: Request) -> list[tuple[bytes, bytes]]:
+    """The CORS headers of the answer to a browser's request; 403 for an origin the
+    property does not list; none for a request without an origin."""
     origin = request.header(b"origin")
-    headers: list[tuple[bytes, bytes]] = []
-    if origin is not None:
-        if not allowed_origin(prop["cors_origins"], origin):
-            raise HttpError(
-                403, f"the origin {origin} is not in this property's cors_origins; add it to trackway.toml"
-            )
-        headers = _cors(origin)
+    if origin is None:
+        return []
+    if not allowed_origin(prop["cors_origins"], origin):
+        raise HttpError(
+            403, f"the origin {origin} is not in this property's cors_origins; add it to trackway.toml"
+        )
+    return _cors(origin)
+
+
+def _payloads(c: Collector, envelope: dict[str, Any]) -> list[Any]:
+    """The envelope's payloads, within ``collect_max_events`` (400 otherwise), counted."""
     payloads = envelope.get("events")
     if not isinstance(payloads, list):
         raise HttpError(400, 'expected "events" as an array of payloads, got ' + type(payloads).__name__)
@@ -116,52 +155,78 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
     c.metrics.observe(
         "trackway_request_events", len(payloads), (1, 2, 5, 10, 25, 50, 100, 250, 500), endpoint="/collect"
     )
-    default = envelope.get("dialect", "auto")
-    # The envelope goes into the log as JSON text: exact decimals and integers of any size.
+    return payloads
+
+
+def _meta(envelope: dict[str, Any]) -> dict[str, str]:
+    """The record's meta: the envelope's fields, as JSON text (exact decimals, integers of any size)."""
     kept = {k: envelope[k] for k in _ENVELOPE if k in envelope}
-    meta = {records.ENVELOPE: _encode.encode(kept).decode()} if kept else {}
-    record = c.record(DECODED, "/collect", prop.name, request, meta=meta)
-    out = records.Outcome()
-    results = []
-    ordinal = 0
-    batch_consent: dict[str, str] = {}  # Google consent mode state from gtag consent commands so far
-    for n, item in enumerate(payloads):
-        dialect, payload = _unit(item, default if isinstance(default, str) else "auto")
-        if consent.is_command(payload):
-            decoded = trackway.Decoded(
-                dialect=CONSENT_COMMAND, events=[], issues=consent.issues_of_command(payload)
-            )
-            batch_consent = consent.apply_command(batch_consent, payload)
-            results.append(_result(n, decoded, []))
-            if not decoded.valid:  # a command that could not be applied is kept, as any bad payload
-                ordinal = pipeline.split(decoded, _encode.encode(payload), out, record, ordinal, prop)
-            continue
-        try:
-            decoded = trackway.decode(
-                dialect, payload, default_currency=prop.default_currency, property=prop.name
-            )
-        except UnknownDialectError as exc:
-            decoded = trackway.Decoded(
-                dialect=dialect, events=[], issues=[Issue("$", "DIALECT_UNKNOWN", Severity.ERROR, str(exc))]
-            )
-        except ParseError as exc:  # a payload sent as text (JSON or JavaScript) that does not parse
-            message = f"expected a payload, got text that does not parse: {exc}"
-            decoded = trackway.Decoded(
-                dialect=dialect if dialect != "auto" else "unknown",
-                events=[],
-                issues=[Issue("$", "PAYLOAD_INVALID", Severity.ERROR, message)],
-            )
+    return {records.ENVELOPE: _encode.encode(kept).decode()} if kept else {}
+
+
+def _read(dialect: str, payload: Any, prop: Property) -> trackway.Decoded:
+    """The payload decoded; an unknown dialect or text that does not parse is its error."""
+    try:
+        return trackway.decode(dialect, payload, default_currency=prop.default_currency, property=prop.name)
+    except UnknownDialectError as exc:
+        return trackway.Decoded(
+            dialect=dialect, events=[], issues=[Issue("$", "DIALECT_UNKNOWN", Severity.ERROR, str(exc))]
+        )
+    except ParseError as exc:  # a payload sent as text (JSON or JavaScript) that does not parse
+        message = f"expected a payload, got text that does not parse: {exc}"
+        return trackway.Decoded(
+            dialect=dialect if dialect != "auto" else "unknown",
+            events=[],
+            issues=[Issue("$", "PAYLOAD_INVALID", Severity.ERROR, message)],
+        )
+
+
+class _Reading:
+    """One batch's payloads read in order: the events and failures of its record, the
+    consent its gtag consent commands set so far, and a result per payload."""
+
+    __slots__ = ("consent", "envelope", "ordinal", "out", "prop", "record", "results")
+
+    def __init__(self, prop: Property, envelope: dict[str, Any], record: records.Record) -> None:
+        self.prop = prop
+        self.envelope = envelope
+        self.record = record
+        self.out = records.Outcome()
+        self.results: list[dict[str, Any]] = []
+        self.ordinal = 0
+        self.consent: dict[str, str] = {}  # Google consent mode state from the commands so far
+
+    def consent_command(self, n: int, payload: Any) -> None:
+        """A gtag consent command sets the consent of the payloads after it."""
+        decoded = trackway.Decoded(
+            dialect=CONSENT_COMMAND, events=[], issues=consent.issues_of_command(payload)
+        )
+        self.consent = consent.apply_command(self.consent, payload)
+        self.results.append(_result(n, decoded, []))
+        if not decoded.valid:  # a command that could not be applied is kept, as any bad payload
+            self._split(decoded, payload)
+
+    def payload(self, n: int, dialect: str, payload: Any) -> None:
+        decoded = _read(dialect, payload, self.prop)
         for event in decoded.events:  # the batch's consent commands apply to the payloads after them
-            event.consent = consent.merge_signals(event.consent, batch_consent, None)
-        pipeline.apply_envelope(decoded.events, envelope)
-        before = len(out.events)
-        ordinal = pipeline.split(decoded, _encode.encode(payload), out, record, ordinal, prop)
-        results.append(_result(n, decoded, [e.id for e in out.events[before:]]))
-    record.events = [records.event_json(e) for e in out.events]
-    record.client_ids = out.client_ids
-    record.failed = out.failed
-    await c.commit(record)
-    accepted = sum(r["accepted"] for r in results)
-    answer = {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
-    await respond(send, 200, _encode.encode(answer), headers=headers)
-    return 200
+            event.consent = consent.merge_signals(event.consent, self.consent, None)
+        pipeline.apply_envelope(decoded.events, self.envelope)
+        before = len(self.out.events)
+        self._split(decoded, payload)
+        self.results.append(_result(n, decoded, [e.id for e in self.out.events[before:]]))
+
+    def _split(self, decoded: trackway.Decoded, payload: Any) -> None:
+        self.ordinal = pipeline.split(
+            decoded, _encode.encode(payload), self.out, self.record, self.ordinal, self.prop
+        )
+
+    def record_of_batch(self) -> records.Record:
+        """The record, with the batch's events, client ids and failures."""
+        self.record.events = [records.event_json(e) for e in self.out.events]
+        self.record.client_ids = self.out.client_ids
+        self.record.failed = self.out.failed
+        return self.record
+
+    def answer(self) -> dict[str, Any]:
+        accepted = sum(r["accepted"] for r in self.results)
+        return {"accepted": accepted, "rejected": len(self.results) - accepted, "results": self.results}
