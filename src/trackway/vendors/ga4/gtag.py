@@ -105,6 +105,8 @@ class GtagGa4(SingleEventAdapter):
     )
 
     def sniff(self, payload: Any) -> int:
+        if type(payload) is not list:  # the common case under auto-detection: no call at all
+            return 0
         if commands.is_command(payload):
             return commands.sniff(payload, "G-", "UA-", 60)
         return _SCORES[commands.lean(payload)]

@@ -194,6 +194,8 @@ class GtagUa(SingleEventAdapter):
     events = tuple(EventDoc(n, n, summary) for n, summary in EVENTS)
 
     def sniff(self, payload: Any) -> int:
+        if type(payload) is not list:  # the common case under auto-detection: no call at all
+            return 0
         if commands.is_command(payload):
             return commands.sniff(payload, "UA-", "G-", 45)
         side = commands.lean(payload)
