@@ -73,10 +73,3 @@ def merge_signals(
         if isinstance(layer, Mapping):
             out.update(layer)
     return out or None
-
-
-# The gtag consent commands /collect applies (server/collect.py), Google's: re-exported
-# until /collect finds them through the vendors' declarations.
-from trackway.vendors.ga4.consent import apply_command, is_command, issues_of_command  # noqa: E402
-
-__all__ = ["PURPOSES", "apply_command", "is_command", "issues_of_command", "merge_signals", "purposes"]

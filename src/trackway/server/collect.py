@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 import trackway
+from trackway import vendors
 from trackway.config import Property
 from trackway.errors import ParseError, UnknownDialectError
 from trackway.ingest import pipeline, records
@@ -34,7 +35,6 @@ _TYPES = frozenset({"application/json", "text/plain", ""})
 _decode = msgspec.json.Decoder(float_hook=decimal).decode
 _encode = msgspec.json.Encoder(decimal_format="number")
 _ENVELOPE = ("anonymous_id", "user_id", "context", "consent", "dialect")
-CONSENT_COMMAND = "gtag-consent"  # the "dialect" a result names for a gtag consent command
 
 
 def allowed_origin(origins: list[str], origin: str | None) -> bool:
@@ -75,6 +75,14 @@ def _result(n: int, decoded: trackway.Decoded, ids: list[str]) -> dict[str, Any]
     }
 
 
+def _command(payload: Any) -> vendors.ConsentCommand | None:
+    """The consent command ``payload`` is (gtag's ``['consent', ...]``), or None."""
+    for command in vendors.consent_commands():
+        if command.matches(payload):
+            return command
+    return None
+
+
 def _unit(item: Any, default: str) -> tuple[str, Any]:
     if isinstance(item, dict) and set(item) == {"dialect", "payload"} and isinstance(item["dialect"], str):
         return item["dialect"], item["payload"]
@@ -94,8 +102,9 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
     )
     for n, item in enumerate(payloads):
         dialect, payload = _unit(item, default if isinstance(default, str) else "auto")
-        if consent.is_command(payload):
-            reading.consent_command(n, payload)
+        command = _command(payload)
+        if command is not None:
+            reading.consent_command(n, command, payload)
         else:
             reading.payload(n, dialect, payload)
     await c.commit(reading.record_of_batch())
@@ -194,14 +203,12 @@ class _Reading:
         self.out = records.Outcome()
         self.results: list[dict[str, Any]] = []
         self.ordinal = 0
-        self.consent: dict[str, str] = {}  # Google consent mode state from the commands so far
+        self.consent: dict[str, str] = {}  # the consent state the batch's commands set so far
 
-    def consent_command(self, n: int, payload: Any) -> None:
-        """A gtag consent command sets the consent of the payloads after it."""
-        decoded = trackway.Decoded(
-            dialect=CONSENT_COMMAND, events=[], issues=consent.issues_of_command(payload)
-        )
-        self.consent = consent.apply_command(self.consent, payload)
+    def consent_command(self, n: int, command: vendors.ConsentCommand, payload: Any) -> None:
+        """A consent command (gtag's) sets the consent of the payloads after it."""
+        decoded = trackway.Decoded(dialect=command.name, events=[], issues=command.issues(payload))
+        self.consent = command.apply(self.consent, payload)
         self.results.append(_result(n, decoded, []))
         if not decoded.valid:  # a command that could not be applied is kept, as any bad payload
             self._split(decoded, payload)

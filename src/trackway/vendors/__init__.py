@@ -24,6 +24,7 @@ imports nothing from here, and nothing here names a vendor.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
@@ -75,6 +76,22 @@ def resolve(ref: str) -> Any:
 
 
 @dataclass(frozen=True)
+class ConsentCommand:
+    """A payload of a /collect batch that sets consent for the payloads after it instead of
+    being an event (gtag's ``['consent', 'default'|'update', {...}]``).
+
+    ``name``: the dialect a batch result names for it; ``matches(payload)``: whether a
+    payload is one (well formed or not); ``issues(payload)``: what is wrong with it ([]:
+    nothing); ``apply(state, payload)``: the batch's consent signals after it (a new dict,
+    which becomes the following events' signals)."""
+
+    name: str
+    matches: Callable[[Any], bool]
+    issues: Callable[[Any], list[Any]]
+    apply: Callable[[Mapping[str, str] | None, Any], dict[str, str]]
+
+
+@dataclass(frozen=True)
 class Vendor:
     """What one vendor package provides. ``name``: the package's name, lower case."""
 
@@ -92,6 +109,8 @@ class Vendor:
     property_settings: tuple[Setting, ...] = ()
     # Key in an event's ``consent`` -> the reader of its value.
     consent: Mapping[str, ConsentReader] = field(default_factory=dict)
+    # Consent commands a /collect batch may hold (gtag's consent calls).
+    consent_commands: tuple[ConsentCommand, ...] = ()
     # ``"module:function"``: how ``trackway demo`` renders a session in this vendor's
     # wire forms (trackway.demo.render); "" for a vendor the demo does not send.
     demo: str = ""
@@ -159,6 +178,7 @@ def on_reset(listener: Callable[[], None]) -> None:
 
 def reset() -> None:
     """Forget every registry built from the declarations (after :func:`register`)."""
+    consent_commands.cache_clear()
     for listener in _listeners:
         listener()
 
@@ -178,6 +198,12 @@ def openapi_paths() -> dict[str, Any]:
 
 def key_specs() -> list[Key]:
     return [k for v in vendors() for k in v.keys]
+
+
+@functools.cache
+def consent_commands() -> tuple[ConsentCommand, ...]:
+    """Every vendor's consent commands (asked for each /collect payload: kept until a reset)."""
+    return tuple(c for v in vendors() for c in v.consent_commands)
 
 
 def consent_readers() -> dict[str, ConsentReader]:

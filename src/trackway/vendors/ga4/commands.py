@@ -14,7 +14,7 @@ They are legitimate entries, not events: ``gtag-ga4`` and ``gtag-ua`` decode one
 **no event and no error** (a non-event, valid: it is neither stored nor counted as
 rejected). Only their shape is checked, with PAYLOAD_INVALID, TYPE_INVALID or
 VALUE_REQUIRED errors for a command no gtag.js would accept; a ``consent`` command is
-checked as the collector applies it (:func:`trackway.privacy.consent.issues_of_command`).
+checked as the collector applies it (:func:`trackway.vendors.ga4.consent.issues_of_command`).
 Their settings are not applied to other payloads here: the collector's batch endpoint
 applies ``consent`` commands to the events after them.
 

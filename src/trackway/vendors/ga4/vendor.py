@@ -21,8 +21,8 @@ import secrets
 import string
 
 from trackway.settings import Setting
-from trackway.vendors import Endpoint, Key, Vendor
-from trackway.vendors.ga4.consent import READERS
+from trackway.vendors import ConsentCommand, Endpoint, Key, Vendor
+from trackway.vendors.ga4.consent import READERS, apply_command, is_command, issues_of_command
 from trackway.vendors.ga4.gtag import GtagGa4
 from trackway.vendors.ga4.gtm import GtmGa4
 from trackway.vendors.ga4.mp import Ga4Mp
@@ -41,6 +41,7 @@ VENDOR = Vendor(
     openapi="trackway.vendors.ga4.openapi:paths",
     demo="trackway.vendors.ga4.demo:requests",
     consent=READERS,
+    consent_commands=(ConsentCommand("gtag-consent", is_command, issues_of_command, apply_command),),
     keys=(
         Key(
             "ga4",
