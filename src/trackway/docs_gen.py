@@ -72,6 +72,9 @@ def vendor_page(vendor: Vendor) -> str:
     if settings:
         lines += ["", "## Settings", "", "| setting | table | meaning |", "| --- | --- | --- |"]
         lines += [f"| `{s.name}` | {table} | {s.help} |" for s, table in settings]
+    if vendor.presets:
+        lines += ["", "## Encoder presets (`trackway convert --preset`)", ""]
+        lines += [f"- `{name}`: {dict(options)}" for name, options in vendor.presets.items()]
     if vendor.consent:
         lines += ["", "## Consent signals", ""]
         lines += [f"- `{key}`: {(reader.__doc__ or '').strip()}" for key, reader in vendor.consent.items()]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
 import trackway
+from trackway import vendors
 from trackway.cli.dialect_params import check_dialect, check_target
 from trackway.cli.inputs import read_sources
 from trackway.cli.output import print_json
@@ -15,11 +17,8 @@ from trackway.cli.style import err, issue_line, unreadable
 from trackway.dialects.base import EncodeOptions
 from trackway.errors import ParseError
 
-PRESETS = {
-    "none": {},
-    # 2Checkout's documented rules for its five analytics set-ups.
-    "2checkout": {"hash_transaction_id": True, "checkout_step": 1, "order_discount_coupon": "auto-apply"},
-}
+# Named sets of encoder options, declared by the vendors (trackway.vendors.Vendor.presets).
+PRESETS: dict[str, Mapping[str, Any]] = {"none": {}} | vendors.presets()
 
 
 @click.command()
@@ -37,8 +36,8 @@ PRESETS = {
     type=click.Choice(sorted(PRESETS)),
     default="none",
     show_default=True,
-    help="A set of encoder options: 2checkout hashes transaction ids (SHA-256), writes UA checkout "
-    "step 1 and orderDiscountCoupon 'auto-apply'.",
+    help="A named set of encoder options declared by a vendor (docs/vendors/): "
+    + "; ".join(f"{name} = {dict(options)}" for name, options in PRESETS.items() if options),
 )
 @click.option(
     "--hash-transaction-id", is_flag=True, default=None, help="Write transaction ids as their SHA-256 hex."

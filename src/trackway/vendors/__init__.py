@@ -109,6 +109,9 @@ class Vendor:
     property_settings: tuple[Setting, ...] = ()
     # Key in an event's ``consent`` -> the reader of its value.
     consent: Mapping[str, ConsentReader] = field(default_factory=dict)
+    # Named sets of encoder options (``trackway convert --preset NAME``): a platform's
+    # documented rules for rendering this vendor's dialects (2Checkout's for UA).
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Consent commands a /collect batch may hold (gtag's consent calls).
     consent_commands: tuple[ConsentCommand, ...] = ()
     # ``"module:function"``: how ``trackway demo`` renders a session in this vendor's
@@ -198,6 +201,11 @@ def openapi_paths() -> dict[str, Any]:
 
 def key_specs() -> list[Key]:
     return [k for v in vendors() for k in v.keys]
+
+
+def presets() -> dict[str, Mapping[str, Any]]:
+    """Every vendor's encoder presets, by name."""
+    return {name: options for v in vendors() for name, options in v.presets.items()}
 
 
 @functools.cache

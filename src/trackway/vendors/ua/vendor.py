@@ -23,5 +23,10 @@ VENDOR = Vendor(
     title="Universal Analytics",
     doc=__doc__ or "",
     dialects=(GtagUa(), GtmUa(), AdobeDtm()),
+    presets={
+        # 2Checkout's documented rules for its five analytics set-ups: transaction ids as the
+        # SHA-256 of the order reference, checkout step 1, orderDiscountCoupon 'auto-apply'.
+        "2checkout": {"hash_transaction_id": True, "checkout_step": 1, "order_discount_coupon": "auto-apply"},
+    },
     demo="trackway.vendors.ua.demo:requests",
 )
