@@ -1,0 +1,58 @@
+"""The types every destination encoder shares. No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from trackway.model import Event
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One HTTP request to a destination: what to send, and which events it carries.
+
+    ``events``: the ids of the events in it, in order (for counting, dead letters and
+    replay); ``idempotency_key``: the key the receiver deduplicates a retried request by,
+    where the vendor has one (also placed in the body or headers by the encoder)."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    events: tuple[str, ...]
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An event the encoder will not send, and why (dead-lettered at once: retrying cannot help)."""
+
+    event: str
+    reason: str
+
+
+@dataclass
+class Encoded:
+    """What a batch of events becomes: requests to send, and events refused."""
+
+    requests: list[Outgoing] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+class Encoder(Protocol):
+    """A destination type's encoder.
+
+    ``type``: the name users write (``--type ga4``); ``options``: the names of the
+    options it takes (``measurement_id``, ``api_secret``, ``base_url``, ...), with
+    ``secrets`` the ones never shown; ``encode`` renders ``events`` (already selected for
+    the destination, in log order) as requests honouring the vendor's limits, at ``now``
+    (UTC; for rules such as GA4's 72 hours)."""
+
+    type: str
+    options: Sequence[str]
+    secrets: frozenset[str]
+
+    def encode(self, events: Sequence[Event], options: Mapping[str, Any], now: datetime) -> Encoded: ...
