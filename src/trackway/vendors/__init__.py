@@ -109,6 +109,9 @@ class Vendor:
     property_settings: tuple[Setting, ...] = ()
     # Key in an event's ``consent`` -> the reader of its value.
     consent: Mapping[str, ConsentReader] = field(default_factory=dict)
+    # Destination types this vendor receives (trackway.destinations): type name ->
+    # ``"module:name"`` of its encoder (a trackway.destinations.base.Encoder).
+    destinations: Mapping[str, str] = field(default_factory=dict)
     # Named sets of encoder options (``trackway convert --preset NAME``): a platform's
     # documented rules for rendering this vendor's dialects (2Checkout's for UA).
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -201,6 +204,11 @@ def openapi_paths() -> dict[str, Any]:
 
 def key_specs() -> list[Key]:
     return [k for v in vendors() for k in v.keys]
+
+
+def destination_types() -> dict[str, str]:
+    """Every vendor's destination types: type name -> ``"module:name"`` of its encoder."""
+    return {name: ref for v in vendors() for name, ref in v.destinations.items()}
 
 
 def presets() -> dict[str, Mapping[str, Any]]:
