@@ -1,0 +1,130 @@
+"""Which events go to a destination, and which identifiers leave with them. Pure: no I/O.
+
+A destination receives the events of its property that pass its :class:`Selection`:
+
+- ``names``: the canonical event names it wants (empty: every name);
+- ``dialects``: the dialects they arrived in (empty: every dialect);
+- ``consent``: a purpose of :data:`~trackway.privacy.consent.PURPOSES` the event must
+  have granted. It is read from the purposes :func:`trackway.privacy.prepare.prepare`
+  derived when the event was accepted (``event.consent["purposes"]``: the signals, a
+  denial winning, and the property's ``consent_default`` for what no signal spoke of).
+  An event without derived purposes (never prepared) is skipped: nothing proves consent.
+
+Only valid events are forwarded. Failed payloads are not :class:`~trackway.model.Event`
+objects (the store keeps them as failed payloads with their issues), so :func:`select`
+never sees them and no "also failed" option exists here.
+
+``identifiers`` is what may leave with a chosen event (:func:`strip_identifiers`):
+``keep`` the plain email and phone; ``hash`` them (the sha256, and md5, of the normalised
+value as :mod:`trackway.privacy.pii` computes them, the plain values removed); ``drop``
+them and their hashes, and the Measurement Protocol ``context["user_data"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import msgspec
+
+from trackway.errors import ConfigError
+from trackway.model import Event
+from trackway.privacy.consent import PURPOSES
+from trackway.privacy.pii import POLICIES, apply_policy
+
+# Why an event was skipped (what counters count by).
+NAME = "name"
+DIALECT = "dialect"
+CONSENT = "consent"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A destination's choice of events (see the module docstring). Invalid values raise
+    :class:`ConfigError` when the selection is made, once."""
+
+    names: frozenset[str] = frozenset()
+    dialects: frozenset[str] = frozenset()
+    consent: str | None = None
+    identifiers: str = "keep"
+
+    def __post_init__(self) -> None:
+        for field in ("names", "dialects"):
+            value = getattr(self, field)
+            if isinstance(value, str) or not all(type(v) is str and v for v in value):
+                raise ConfigError(_expected(field, "a list of non-empty strings", value))
+            object.__setattr__(self, field, frozenset(value))
+        if self.consent is not None and self.consent not in PURPOSES:
+            raise ConfigError(_expected("consent", f"one of {', '.join(PURPOSES)} (or none)", self.consent))
+        if self.identifiers not in POLICIES:
+            raise ConfigError(_expected("identifiers", "'keep', 'hash' or 'drop'", self.identifiers))
+
+
+def _expected(field: str, what: str, got: Any) -> str:
+    return (
+        f"destination selection {field}: expected {what}, got {got!r}; fix it in the destination's settings"
+    )
+
+
+class Skipped(NamedTuple):
+    """An event not sent: ``reason`` is :data:`NAME`, :data:`DIALECT` or :data:`CONSENT`
+    (for counting), ``message`` says what was expected and what the event had."""
+
+    event: Event
+    reason: str
+    message: str
+
+
+def select(events: Iterable[Event], selection: Selection) -> tuple[list[Event], list[Skipped]]:
+    """The events ``selection`` chooses, in order, and the others with why."""
+    chosen: list[Event] = []
+    skipped: list[Skipped] = []
+    for event in events:
+        why = _why_not(event, selection)
+        if why is None:
+            chosen.append(event)
+        else:
+            skipped.append(Skipped(event, *why))
+    return chosen, skipped
+
+
+def _why_not(event: Event, selection: Selection) -> tuple[str, str] | None:
+    if selection.names and event.name not in selection.names:
+        return NAME, (
+            f"event name {event.name!r} is not among the destination's names {sorted(selection.names)}"
+        )
+    if selection.dialects and event.dialect not in selection.dialects:
+        return (
+            DIALECT,
+            f"dialect {event.dialect!r} is not among the destination's dialects {sorted(selection.dialects)}",
+        )
+    purpose = selection.consent
+    if purpose is not None:
+        consent = event.consent
+        purposes = consent.get("purposes") if type(consent) is dict else None
+        if type(purposes) is not dict:
+            return (
+                CONSENT,
+                f"the destination needs consent for {purpose!r}, and the event has no derived purposes at "
+                "consent.purposes (it was not prepared by the privacy step): nothing proves consent",
+            )
+        if purposes.get(purpose) is not True:
+            return CONSENT, (
+                f"the destination needs consent for {purpose!r}; consent.purposes.{purpose} is not granted"
+            )
+    return None
+
+
+def strip_identifiers(event: Event, policy: str) -> Event:
+    """A copy of ``event`` with its plain identifiers under ``policy`` (keep, hash, drop);
+    ``event`` itself is not changed. ``drop`` also removes ``context["user_data"]``."""
+    if policy not in POLICIES:
+        raise ConfigError(_expected("identifiers", "'keep', 'hash' or 'drop'", policy))
+    changes: dict[str, Any] = {}
+    if policy != "keep" and event.user is not None:
+        changes["user"] = apply_policy(event.user, policy)
+    context = event.context
+    if policy == "drop" and type(context) is dict and "user_data" in context:
+        changes["context"] = {k: v for k, v in context.items() if k != "user_data"}
+    return msgspec.structs.replace(event, **changes)
