@@ -1,0 +1,1 @@
+"""Segment: the vendor's package. Its declaration, and the text of its page, is vendor.py."""
