@@ -55,13 +55,6 @@ def test_registered_as_own_type() -> None:
     assert set(ENCODER.secrets) <= set(ENCODER.options)
 
 
-def test_unknown_type() -> None:
-    with pytest.raises(
-        ConfigError, match=r"unknown destination type 'carrier-pigeon': expected one of .*webhook"
-    ):
-        types.encoder("carrier-pigeon")
-
-
 def test_one_request() -> None:
     events = [_event(1), _event(2)]
     out = ENCODER.encode(events, OPTIONS, NOW)
