@@ -25,6 +25,10 @@ VENDOR = Vendor(
     endpoints=(Endpoint("/watch/event", {"POST": "trackway.vendors.convead.endpoint:event"}),),
     openapi="trackway.vendors.convead.openapi:paths",
     demo="trackway.vendors.convead.demo:requests",
+    destinations={
+        "convead": "trackway.vendors.convead.destination:ENCODER",
+        "insend": "trackway.vendors.convead.destination:INSEND",
+    },
     keys=(
         Key(
             "convead",

@@ -41,6 +41,7 @@ VENDOR = Vendor(
     openapi="trackway.vendors.ga4.openapi:paths",
     demo="trackway.vendors.ga4.demo:requests",
     consent=READERS,
+    destinations={"ga4": "trackway.vendors.ga4.destination:ENCODER"},
     consent_commands=(ConsentCommand("gtag-consent", is_command, issues_of_command, apply_command),),
     keys=(
         Key(

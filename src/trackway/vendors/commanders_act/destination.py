@@ -1,0 +1,144 @@
+"""The ``commanders-act`` destination: canonical events for Commanders Act's server-side
+HTTP tracking API (v2). No I/O.
+
+Events are rendered in the commanders-act dialect's ``server`` form (event properties
+at the root, ``user``, ``context``), with ``context.event_id`` the event's id: Commanders
+Act's idempotency key, so a retried request is deduplicated by the receiver. An event
+without an id is refused. With ``batch`` (the default) events go in order in
+``POST {base_url}/events/batch`` bodies ``{"batch": [...]}`` of at most 500 KB;
+without, one event a request to ``POST {base_url}/events``. Either way an event over
+32 KB is refused (Commanders Act answers 400 for the whole request), and so is an event
+its rules reject (a purchase without ``type``, ``status`` or ``payment_method``, a
+server-side event without ``user``, ...): the API answers 200 and drops it, so the
+refusal, with the rules' messages, is the only word of it. The site id goes
+in the query as ``tc_s``; the source key as ``Authorization: Bearer`` (which the API
+accepts in place of ``token=``), so that it stays out of URLs, which are often logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from trackway.destinations.base import Encoded, Outgoing, Refusal
+from trackway.dialects import get as dialect
+from trackway.dialects.base import EncodeOptions
+from trackway.errors import UsageError
+from trackway.issues import Issue, Issues
+from trackway.model import Event, encode_json
+from trackway.vendors.commanders_act.adapter import decode_server
+
+TYPE = "commanders-act"
+DIALECT = "commanders-act"
+BASE_URL = "https://collect.commander1.com"
+EVENT_MAX = 32 * 1024  # bytes of one event, alone or in a batch
+BATCH_MAX = 500 * 1024  # bytes of a /events/batch body
+_OPTIONS = EncodeOptions(form="server")
+_OPEN, _SEP, _CLOSE = b'{"batch":[', b",", b"]}"
+
+
+def _string(options: Mapping[str, Any], name: str) -> str:
+    value = options.get(name)
+    if not isinstance(value, str) or not value:
+        got = "nothing" if value is None or value == "" else type(value).__name__
+        raise UsageError(
+            f"expected the {TYPE} destination's option {name} (a non-empty string), got {got}; "
+            f"set it in the destination's options ({name} = ...)"
+        )
+    return value
+
+
+def _batch(options: Mapping[str, Any]) -> bool:
+    value = options.get("batch", True)
+    if not isinstance(value, bool):
+        raise UsageError(
+            f"expected the {TYPE} destination's option batch to be true or false, got {value!r}; "
+            "write batch = true (requests to /events/batch) or batch = false (one event a request to /events)"
+        )
+    return value
+
+
+def render(event: Event) -> tuple[bytes, list[Issue]]:
+    """One event in the server form, as compact JSON, ``context.event_id`` its id; and
+    the errors Commanders Act's rules find in it (the server-side API drops such events)."""
+    body = dialect(DIALECT).encode(event, _OPTIONS, Issues())
+    context = body.setdefault("context", {})
+    context["event_id"] = event.id
+    found = Issues()
+    decode_server(body, "$", found)
+    return encode_json(body), [i for i in found.items if i.is_error]
+
+
+def rejected(errors: list[Issue]) -> str:
+    """The reason of a refusal for what Commanders Act's rules reject."""
+    said = "; ".join(f"{i.path}: {i.message}" for i in errors)
+    return f"Commanders Act's server-side API would drop this event, so it is not sent: {said}"
+
+
+class CommandersActDestination:
+    """The ``commanders-act`` destination type (trackway.destinations.base.Encoder)."""
+
+    type = TYPE
+    options: Sequence[str] = ("site", "token", "base_url", "batch")
+    secrets = frozenset({"token"})
+
+    def encode(self, events: Sequence[Event], options: Mapping[str, Any], now: datetime) -> Encoded:
+        base = str(options.get("base_url") or BASE_URL).rstrip("/")
+        query = urlencode({"tc_s": _string(options, "site")})
+        headers = {"content-type": "application/json", "authorization": f"Bearer {_string(options, 'token')}"}
+        batched = _batch(options)
+        out = Encoded()
+        rendered: list[tuple[str, bytes]] = []
+        for event in events:
+            if not event.id:
+                out.refused.append(
+                    Refusal(
+                        event.id,
+                        "expected an event id for context.event_id (Commanders Act requires it and "
+                        "deduplicates retries by it), got none; events from Trackway's store always have one",
+                    )
+                )
+                continue
+            body, errors = render(event)
+            if errors:
+                out.refused.append(Refusal(event.id, rejected(errors)))
+                continue
+            if len(body) > EVENT_MAX:
+                reason = (
+                    f"expected an event of at most {EVENT_MAX} bytes (Commanders Act's limit), "
+                    f"got {len(body)}; it is not sent. Send fewer or shorter properties and items"
+                )
+                out.refused.append(Refusal(event.id, reason))
+                continue
+            rendered.append((event.id, body))
+        if not batched:
+            url = f"{base}/events?{query}"
+            for event_id, body in rendered:
+                out.requests.append(Outgoing("POST", url, headers, body, (event_id,), event_id))
+            return out
+        url = f"{base}/events/batch?{query}"
+        limit = BATCH_MAX - len(_OPEN) - len(_CLOSE)
+        ids: list[str] = []
+        parts: list[bytes] = []
+        size = 0
+        for event_id, body in rendered:
+            extra = len(body) + (len(_SEP) if parts else 0)
+            if parts and size + extra > limit:
+                out.requests.append(_batch_request(url, headers, parts, ids))
+                ids, parts, size, extra = [], [], 0, len(body)
+            ids.append(event_id)
+            parts.append(body)
+            size += extra
+        if parts:
+            out.requests.append(_batch_request(url, headers, parts, ids))
+        return out
+
+
+def _batch_request(url: str, headers: Mapping[str, str], parts: list[bytes], ids: list[str]) -> Outgoing:
+    """A /events/batch request; no key of its own (each event carries context.event_id)."""
+    return Outgoing("POST", url, headers, _OPEN + _SEP.join(parts) + _CLOSE, tuple(ids))
+
+
+ENCODER = CommandersActDestination()

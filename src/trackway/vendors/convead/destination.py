@@ -1,0 +1,88 @@
+"""The ``convead`` and ``insend`` destinations: canonical events for Convead's tracker API
+(InSend runs the same API under its own name). No I/O.
+
+One event a request: ``POST {base_url}/watch/event``, form-encoded with the fields
+``app_key``, ``visitor_uid``, ``guest_uid`` and ``data`` (the event as a JSON string),
+rendered by the convead (or insend) dialect's ``post`` form (a uid the event lacks as
+''). An event Convead's rules reject (no uid at all, a purchase without order_id or
+revenue, ...) is refused with the rules' messages. Convead has no
+idempotency key: a retried request may count its event twice. The base URL defaults
+to Convead's tracker, which InSend's documentation names too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from trackway.api import decode
+from trackway.destinations.base import Encoded, Outgoing, Refusal
+from trackway.dialects import get as dialect
+from trackway.dialects.base import EncodeOptions
+from trackway.errors import UsageError
+from trackway.issues import Issue, Issues
+from trackway.model import Event
+
+BASE_URL = "https://tracker.convead.io"
+PATH = "/watch/event"
+HEADERS: Mapping[str, str] = {"content-type": "application/x-www-form-urlencoded"}
+_OPTIONS = EncodeOptions(form="post")
+ENDPOINT_DIALECT = "convead"  # /watch/event reads every body as convead (InSend's too)
+NO_CURRENCY = "XXX"  # ISO 4217: no currency
+
+
+def fields(event: Event, dialect_name: str, app_key: str) -> dict[str, str]:
+    """The form fields of one event: ``app_key`` first, then the dialect's post form, a
+    uid the event lacks as '' (Convead wants all four fields)."""
+    rendered = dialect(dialect_name).encode(event, _OPTIONS, Issues())
+    return {"app_key": app_key, "visitor_uid": "", "guest_uid": "", **rendered}
+
+
+def errors(form: dict[str, str], event: Event) -> list[Issue]:
+    """What Convead's rules reject in an event's fields. The currency is the receiver's
+    (Convead has no field for it; Trackway fills the property's default_currency): the
+    event's own, if it has one, else a placeholder that leaves the check out."""
+    currency = event.commerce.currency if event.commerce is not None else None
+    decoded = decode(ENDPOINT_DIALECT, form, default_currency=currency or NO_CURRENCY)
+    return [i for i in decoded.issues if i.is_error]
+
+
+def rejected(found: list[Issue]) -> str:
+    said = "; ".join(f"{i.path}: {i.message}" for i in found)
+    return f"Convead would answer 400 and drop this event, so it is not sent: {said}"
+
+
+class ConveadDestination:
+    """The ``convead`` or ``insend`` destination type (trackway.destinations.base.Encoder);
+    ``type`` is also the dialect that renders the events."""
+
+    options: Sequence[str] = ("app_key", "base_url")
+    secrets = frozenset({"app_key"})
+
+    def __init__(self, type: str) -> None:
+        self.type = type
+
+    def encode(self, events: Sequence[Event], options: Mapping[str, Any], now: datetime) -> Encoded:
+        app_key = options.get("app_key")
+        if not isinstance(app_key, str) or not app_key:
+            got = "nothing" if app_key is None or app_key == "" else type(app_key).__name__
+            raise UsageError(
+                f"expected the {self.type} destination's option app_key (a non-empty string), got {got}; "
+                "set it in the destination's options (app_key = ...)"
+            )
+        url = str(options.get("base_url") or BASE_URL).rstrip("/") + PATH
+        out = Encoded()
+        for event in events:
+            form = fields(event, self.type, app_key)
+            found = errors(form, event)
+            if found:
+                out.refused.append(Refusal(event.id, rejected(found)))
+                continue
+            out.requests.append(Outgoing("POST", url, HEADERS, urlencode(form).encode(), (event.id,)))
+        return out
+
+
+ENCODER = ConveadDestination("convead")
+INSEND = ConveadDestination("insend")

@@ -1,0 +1,191 @@
+"""The ``ga4`` destination: canonical events as GA4 Measurement Protocol requests. No I/O.
+
+Each request is ``POST {base_url}/mp/collect?measurement_id=..&api_secret=..`` with a
+JSON body rendered by the ga4-mp encoder (:func:`trackway.vendors.ga4.mp_write.group`):
+consecutive events with the same request-level fields (``client_id``, ``user_id``,
+``user_properties``, consent, context) share a body, so events of different client
+ids never share one. The Measurement Protocol's limits hold for every request: at
+most 25 events and a body smaller than 130 kB (a body too large is split, in order;
+an event too large alone is refused). Each event carries ``timestamp_micros``, its
+time (or, without one, when Trackway received it); an event older than 72 hours at
+``now`` is refused, never clamped to 72 hours as GA4 would. Consent: an event
+without Google's own ``ad_user_data``/``ad_personalization`` signals gets them from
+the purposes Trackway derived (marketing, personalization). An event GA4's rules
+reject (no client id, a reserved or invalid name, too many parameters, ...) is refused
+with the rules' messages: GA4 answers 2xx and drops it, so every body sent validates.
+
+GA4 has no idempotency key: a retried request may count its events twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+
+from trackway.destinations.base import Encoded, Outgoing, Refusal
+from trackway.dialects.base import DecodeContext
+from trackway.errors import UsageError
+from trackway.issues import Issue, Issues
+from trackway.model import Event, encode_json
+from trackway.vendors.ga4 import mp_rules as r
+from trackway.vendors.ga4.mp import MAX_BODY
+from trackway.vendors.ga4.mp_read import decode_body
+from trackway.vendors.ga4.mp_write import DIALECT, group
+
+BASE_URL = "https://www.google-analytics.com"
+PATH = "/mp/collect"
+DEBUG_PATH = "/debug/mp/collect"  # Google's validation endpoint (``destination test``)
+HEADERS: Mapping[str, str] = {"content-type": "application/json"}
+# Google consent mode field of an MP body -> the Trackway purpose it follows.
+CONSENT_PURPOSES = (("ad_user_data", "marketing"), ("ad_personalization", "personalization"))
+_ELEMENT = re.compile(r"^\$\.events\[\d+\]")
+
+
+def option(options: Mapping[str, Any], name: str, type_: str) -> str:
+    """A required string option, or a UsageError saying how to set it."""
+    value = options.get(name)
+    if not isinstance(value, str) or not value:
+        got = "nothing" if value is None or value == "" else type(value).__name__
+        raise UsageError(
+            f"expected the {type_} destination's option {name} (a non-empty string), got {got}; "
+            f"set it in the destination's options ({name} = ...)"
+        )
+    return value
+
+
+def url(options: Mapping[str, Any], *, debug: bool = False) -> str:
+    """The request URL, with the measurement id and the API secret in the query."""
+    base = str(options.get("base_url") or BASE_URL).rstrip("/")
+    query = urlencode(
+        {
+            "measurement_id": option(options, "measurement_id", "ga4"),
+            "api_secret": option(options, "api_secret", "ga4"),
+        }
+    )
+    return f"{base}{DEBUG_PATH if debug else PATH}?{query}"
+
+
+def prepare(event: Event) -> Event:
+    """``event`` as the destination sends it: its time set (when it happened, else when
+    received) and Google's consent fields from the derived purposes where it has none."""
+    changes: dict[str, Any] = {}
+    if event.timestamp is None and event.received_at is not None:
+        changes["timestamp"] = event.received_at
+    consent = event.consent
+    purposes = consent.get("purposes") if consent else None
+    if consent is not None and isinstance(purposes, dict):
+        added = {
+            field: "GRANTED" if purposes[purpose] else "DENIED"
+            for field, purpose in CONSENT_PURPOSES
+            if field not in consent and isinstance(purposes.get(purpose), bool)
+        }
+        if added:
+            changes["consent"] = {**consent, **added}
+    return msgspec.structs.replace(event, **changes) if changes else event
+
+
+def too_old(event: Event, now: datetime) -> str | None:
+    """Why GA4 cannot take ``event`` at ``now`` (older than 72 hours), or None."""
+    ts = event.timestamp
+    if ts is None:
+        return None
+    ts = ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    age = now - ts
+    if age <= r.MAX_AGE:
+        return None
+    return (
+        f"expected an event within the 72 hours GA4 accepts, got one of {ts:%Y-%m-%d %H:%M:%S} UTC, "
+        f"{age.total_seconds() / 3600:.1f} h before {now:%Y-%m-%d %H:%M:%S} UTC; GA4 would record it "
+        "72 hours ago, so it is not sent (forward events sooner, or send old ones to another destination)"
+    )
+
+
+def split(
+    request: dict[str, Any], events: list[Any], members: list[int]
+) -> Iterator[tuple[bytes, list[int]]]:
+    """Bodies of ``request``'s fields with ``events`` under MAX_BODY bytes, halving as
+    needed, in order; an event too large alone comes back alone (the caller refuses it)."""
+    body = encode_json({**request, "events": events})
+    if len(body) < MAX_BODY or len(events) == 1:
+        yield body, members
+        return
+    half = len(events) // 2
+    yield from split(request, events[:half], members[:half])
+    yield from split(request, events[half:], members[half:])
+
+
+def checked(
+    rendered: dict[str, Any], members: list[int], now: datetime
+) -> tuple[dict[int, list[Issue]], list[tuple[Any, int]]]:
+    """What GA4's rules reject in a rendered body: the errors of each event that has some
+    (an error of the request's fields is every event's), and the other events with
+    their indices, in order."""
+    found = Issues()
+    decode_body(rendered, DIALECT, DecodeContext(received_at=now), found)
+    errors: dict[int, list[Issue]] = {}
+    for issue in found.items:
+        if issue.is_error:
+            at = [members[issue.event]] if 0 <= issue.event < len(members) else members
+            for n in at:
+                errors.setdefault(n, []).append(issue)
+    ok = [(e, n) for e, n in zip(rendered["events"], members, strict=True) if n not in errors]
+    return errors, ok
+
+
+def rejected(errors: list[Issue]) -> str:
+    """The reason of a refusal for what GA4's rules reject, paths as in a body of the event
+    alone (``$.events[0]...``: the body it was checked in is never sent)."""
+    said = "; ".join(f"{_ELEMENT.sub('$.events[0]', i.path)}: {i.message}" for i in errors)
+    return (
+        f"GA4 would drop this event (the Measurement Protocol's rules reject it), so it is not sent: {said}"
+    )
+
+
+class Ga4Destination:
+    """The ``ga4`` destination type (trackway.destinations.base.Encoder)."""
+
+    type = "ga4"
+    options: Sequence[str] = ("measurement_id", "api_secret", "base_url")
+    secrets = frozenset({"api_secret"})
+
+    def encode(
+        self, events: Sequence[Event], options: Mapping[str, Any], now: datetime, *, debug: bool = False
+    ) -> Encoded:
+        """``events`` as MP requests (``debug``: to the validation endpoint)."""
+        target = url(options, debug=debug)
+        out = Encoded()
+        sendable: list[Event] = []
+        for event in events:
+            event = prepare(event)
+            why = too_old(event, now)
+            if why is None:
+                sendable.append(event)
+            else:
+                out.refused.append(Refusal(event.id, why))
+        for rendered, members in group(sendable, Issues()):
+            request = {k: v for k, v in rendered.items() if k != "events"}
+            kept, ok = checked(rendered, members, now)
+            for n, errors in kept.items():
+                out.refused.append(Refusal(sendable[n].id, rejected(errors)))
+            if not ok:
+                continue
+            for body, part in split(request, [e for e, n in ok], [n for e, n in ok]):
+                ids = tuple(sendable[n].id for n in part)
+                if len(body) >= MAX_BODY:
+                    reason = (
+                        f"expected a Measurement Protocol body under {MAX_BODY} bytes, got {len(body)} for "
+                        "this event alone; GA4 would reject it. Send fewer or shorter parameters and items"
+                    )
+                    out.refused.append(Refusal(ids[0], reason))
+                    continue
+                out.requests.append(Outgoing("POST", target, HEADERS, body, ids))
+        return out
+
+
+ENCODER = Ga4Destination()
