@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import trackway
 from tests.support.specs import examples
-from trackway.errors import UsageError
+from trackway.errors import ConfigError
 from trackway.model import Commerce, Event, Item, encode_json
 from trackway.vendors import destination_types, resolve
 from trackway.vendors.commanders_act.destination import BATCH_MAX, ENCODER, EVENT_MAX
@@ -91,16 +91,18 @@ def test_request_url_headers_and_key(options, url, key):
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        ({"token": "t"}, "option site (a non-empty string), got nothing"),
-        ({"site": "1"}, "option token (a non-empty string), got nothing"),
-        ({"site": 1, "token": "t"}, "option site (a non-empty string), got int"),
-        ({"site": "1", "token": "t", "batch": "yes"}, "option batch to be true or false, got 'yes'"),
+        ({"token": "t"}, "option site: expected a non-empty string, got nothing; set it to the site id"),
+        ({"site": "1"}, "option token: expected a non-empty string, got nothing; set it to the source key"),
+        ({"site": 1, "token": "t"}, "option site: expected a non-empty string, got int"),
+        (OPTIONS | {"batch": "yes"}, "option batch: expected true or false, got 'yes'"),
+        (OPTIONS | {"base_url": "collect.example"}, "option base_url: expected an http:// or https:// URL"),
+        (OPTIONS | {"tc_s": "1"}, "expected options among site, token, base_url, batch, got tc_s"),
     ],
 )
 def test_bad_options(options, expected):
-    with pytest.raises(UsageError, match="destination's") as info:
+    with pytest.raises(ConfigError) as info:
         ENCODER.encode([event(0)], options, NOW)
-    assert expected in str(info.value)
+    assert str(info.value).startswith("commanders-act destination") and expected in str(info.value)
 
 
 def test_event_id_replaces_a_kept_one():

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import trackway
 from tests.support.specs import examples
-from trackway.errors import UsageError
+from trackway.errors import ConfigError
 from trackway.model import Commerce, Event, Item
 from trackway.vendors import destination_types, resolve
 from trackway.vendors.convead.destination import ENCODER, INSEND
@@ -85,14 +85,21 @@ def test_one_event_a_request(kind, options, url):
     assert data["type"] == "purchase" and data["properties"]["order_id"] == "T0"
 
 
+@pytest.mark.parametrize("kind", ["convead", "insend"])
 @pytest.mark.parametrize(
-    ("options", "got"),
-    [({}, "got nothing"), ({"app_key": ""}, "got nothing"), ({"app_key": 5}, "got int")],
+    ("options", "expected"),
+    [
+        ({}, "option app_key: expected a non-empty string, got nothing; set it to the account's app_key"),
+        ({"app_key": ""}, "option app_key: expected a non-empty string, got nothing"),
+        ({"app_key": 5}, "option app_key: expected a non-empty string, got int"),
+        (OPTIONS | {"base_url": 3}, "option base_url: expected an http:// or https:// URL, got 3"),
+        (OPTIONS | {"visitor_uid": "v"}, "expected options among app_key, base_url, got visitor_uid"),
+    ],
 )
-def test_bad_app_key(options, got):
-    with pytest.raises(UsageError) as info:
-        ENCODER.encode([event(0)], options, NOW)
-    assert "option app_key" in str(info.value) and got in str(info.value)
+def test_bad_options(kind, options, expected):
+    with pytest.raises(ConfigError) as info:
+        ENCODERS[kind].encode([event(0)], options, NOW)
+    assert str(info.value).startswith(f"{kind} destination") and expected in str(info.value)
 
 
 @pytest.mark.parametrize(

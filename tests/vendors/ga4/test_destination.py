@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import trackway
 from tests.support.specs import examples
-from trackway.errors import UsageError
+from trackway.errors import ConfigError
 from trackway.model import Commerce, Event, Item
 from trackway.vendors import destination_types, resolve
 from trackway.vendors.ga4.destination import ENCODER, MAX_BODY
@@ -88,19 +88,32 @@ def test_debug_endpoint():
 
 
 @pytest.mark.parametrize(
-    ("options", "named", "got"),
+    ("options", "expected"),
     [
-        ({"api_secret": "s"}, "measurement_id", "got nothing"),
-        ({"measurement_id": "G-1"}, "api_secret", "got nothing"),
-        ({"measurement_id": "", "api_secret": "s"}, "measurement_id", "got nothing"),
-        ({"measurement_id": 12, "api_secret": "s"}, "measurement_id", "got int"),
+        ({"api_secret": "s"}, "option measurement_id: expected a non-empty string, got nothing; set it to"),
+        ({"measurement_id": "G-1"}, "option api_secret: expected a non-empty string, got nothing; set it to"),
+        (
+            {"measurement_id": "", "api_secret": "s"},
+            "option measurement_id: expected a non-empty string, got nothing",
+        ),
+        (
+            {"measurement_id": 12, "api_secret": "s"},
+            "option measurement_id: expected a non-empty string, got int",
+        ),
+        (
+            OPTIONS | {"base_url": "ftp://x"},
+            "option base_url: expected an http:// or https:// URL, got 'ftp://x'",
+        ),
+        (
+            OPTIONS | {"secret": "s"},
+            "expected options among measurement_id, api_secret, base_url, got secret",
+        ),
     ],
 )
-def test_missing_options(options, named, got):
-    with pytest.raises(UsageError) as info:
+def test_bad_options(options, expected):
+    with pytest.raises(ConfigError) as info:
         ENCODER.encode([event(0)], options, NOW)
-    message = str(info.value)
-    assert f"option {named}" in message and got in message and "set it" in message
+    assert str(info.value).startswith("ga4 destination") and expected in str(info.value)
 
 
 def test_body_fields():

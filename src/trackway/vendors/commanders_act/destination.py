@@ -22,10 +22,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from trackway.destinations import batching
 from trackway.destinations.base import Encoded, Outgoing, Refusal
 from trackway.dialects import get as dialect
 from trackway.dialects.base import EncodeOptions
-from trackway.errors import UsageError
+from trackway.errors import ConfigError
 from trackway.issues import Issue, Issues
 from trackway.model import Event, encode_json
 from trackway.vendors.commanders_act.adapter import decode_server
@@ -36,39 +37,57 @@ BASE_URL = "https://collect.commander1.com"
 EVENT_MAX = 32 * 1024  # bytes of one event, alone or in a batch
 BATCH_MAX = 500 * 1024  # bytes of a /events/batch body
 _OPTIONS = EncodeOptions(form="server")
-_OPEN, _SEP, _CLOSE = b'{"batch":[', b",", b"]}"
+_OPEN, _CLOSE = b'{"batch":[', b"]}"
 
 
-def _string(options: Mapping[str, Any], name: str) -> str:
-    value = options.get(name)
-    if not isinstance(value, str) or not value:
-        got = "nothing" if value is None or value == "" else type(value).__name__
-        raise UsageError(
-            f"expected the {TYPE} destination's option {name} (a non-empty string), got {got}; "
-            f"set it in the destination's options ({name} = ...)"
+HINTS = {
+    "site": "the site id (tc_s) of the Commanders Act account",
+    "token": "the source key of the HTTP tracking API source, in its settings",
+}
+
+
+def settings(options: Mapping[str, Any]) -> tuple[str, str, str, bool]:
+    """(site, token, base_url, batch) of ``options``, or a ConfigError saying which
+    option is wrong and how to set it."""
+    unknown = sorted(set(options) - set(CommandersActDestination.options))
+    if unknown:
+        raise ConfigError(
+            f"{TYPE} destination: expected options among {', '.join(CommandersActDestination.options)}, got "
+            f"{', '.join(unknown)}; remove or rename them"
         )
-    return value
-
-
-def _batch(options: Mapping[str, Any]) -> bool:
-    value = options.get("batch", True)
-    if not isinstance(value, bool):
-        raise UsageError(
-            f"expected the {TYPE} destination's option batch to be true or false, got {value!r}; "
-            "write batch = true (requests to /events/batch) or batch = false (one event a request to /events)"
+    values = []
+    for name, hint in HINTS.items():
+        value = options.get(name)
+        if type(value) is not str or not value:
+            got = "nothing" if value is None or value == "" else type(value).__name__
+            raise ConfigError(
+                f"{TYPE} destination option {name}: expected a non-empty string, got {got}; set it to {hint}"
+            )
+        values.append(value)
+    base = options.get("base_url", BASE_URL)
+    if type(base) is not str or not base.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{TYPE} destination option base_url: expected an http:// or https:// URL, got {base!r}; "
+            f"the default is {BASE_URL}"
         )
-    return value
+    batch = options.get("batch", True)
+    if type(batch) is not bool:
+        raise ConfigError(
+            f"{TYPE} destination option batch: expected true or false, got {batch!r}; write batch = true "
+            "(requests to /events/batch) or batch = false (one event a request to /events)"
+        )
+    return values[0], values[1], base.rstrip("/"), batch
 
 
 def render(event: Event) -> tuple[bytes, list[Issue]]:
     """One event in the server form, as compact JSON, ``context.event_id`` its id; and
     the errors Commanders Act's rules find in it (the server-side API drops such events)."""
-    body = dialect(DIALECT).encode(event, _OPTIONS, Issues())
-    context = body.setdefault("context", {})
+    payload = dialect(DIALECT).encode(event, _OPTIONS, Issues())
+    context = payload.setdefault("context", {})
     context["event_id"] = event.id
     found = Issues()
-    decode_server(body, "$", found)
-    return encode_json(body), [i for i in found.items if i.is_error]
+    decode_server(payload, "$", found)
+    return encode_json(payload), [i for i in found.items if i.is_error]
 
 
 def rejected(errors: list[Issue]) -> str:
@@ -85,10 +104,9 @@ class CommandersActDestination:
     secrets = frozenset({"token"})
 
     def encode(self, events: Sequence[Event], options: Mapping[str, Any], now: datetime) -> Encoded:
-        base = str(options.get("base_url") or BASE_URL).rstrip("/")
-        query = urlencode({"tc_s": _string(options, "site")})
-        headers = {"content-type": "application/json", "authorization": f"Bearer {_string(options, 'token')}"}
-        batched = _batch(options)
+        site, token, base, batched = settings(options)
+        query = urlencode({"tc_s": site})
+        headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
         out = Encoded()
         rendered: list[tuple[str, bytes]] = []
         for event in events:
@@ -119,26 +137,17 @@ class CommandersActDestination:
                 out.requests.append(Outgoing("POST", url, headers, body, (event_id,), event_id))
             return out
         url = f"{base}/events/batch?{query}"
-        limit = BATCH_MAX - len(_OPEN) - len(_CLOSE)
-        ids: list[str] = []
-        parts: list[bytes] = []
-        size = 0
-        for event_id, body in rendered:
-            extra = len(body) + (len(_SEP) if parts else 0)
-            if parts and size + extra > limit:
-                out.requests.append(_batch_request(url, headers, parts, ids))
-                ids, parts, size, extra = [], [], 0, len(body)
-            ids.append(event_id)
-            parts.append(body)
-            size += extra
-        if parts:
-            out.requests.append(_batch_request(url, headers, parts, ids))
+        batches, _ = batching.pack(  # an event of at most EVENT_MAX bytes always fits: nothing refused here
+            rendered,
+            max_events=len(rendered) or 1,
+            max_bytes=BATCH_MAX,
+            overhead=len(_OPEN) + len(_CLOSE),
+            what="Commanders Act's batch limit",
+        )
+        for batch in batches:
+            ids = tuple(event_id for event_id, _ in batch)
+            out.requests.append(Outgoing("POST", url, headers, batching.body(_OPEN, batch, _CLOSE), ids))
         return out
-
-
-def _batch_request(url: str, headers: Mapping[str, str], parts: list[bytes], ids: list[str]) -> Outgoing:
-    """A /events/batch request; no key of its own (each event carries context.event_id)."""
-    return Outgoing("POST", url, headers, _OPEN + _SEP.join(parts) + _CLOSE, tuple(ids))
 
 
 ENCODER = CommandersActDestination()

@@ -21,7 +21,7 @@ from trackway.api import decode
 from trackway.destinations.base import Encoded, Outgoing, Refusal
 from trackway.dialects import get as dialect
 from trackway.dialects.base import EncodeOptions
-from trackway.errors import UsageError
+from trackway.errors import ConfigError
 from trackway.issues import Issue, Issues
 from trackway.model import Event
 
@@ -54,6 +54,31 @@ def rejected(found: list[Issue]) -> str:
     return f"Convead would answer 400 and drop this event, so it is not sent: {said}"
 
 
+def settings(kind: str, options: Mapping[str, Any]) -> tuple[str, str]:
+    """(app_key, base_url) of ``options``, or a ConfigError saying which option is wrong
+    and how to set it."""
+    unknown = sorted(set(options) - set(ConveadDestination.options))
+    if unknown:
+        raise ConfigError(
+            f"{kind} destination: expected options among {', '.join(ConveadDestination.options)}, got "
+            f"{', '.join(unknown)}; remove or rename them"
+        )
+    app_key = options.get("app_key")
+    if type(app_key) is not str or not app_key:
+        got = "nothing" if app_key is None or app_key == "" else type(app_key).__name__
+        raise ConfigError(
+            f"{kind} destination option app_key: expected a non-empty string, got {got}; set it to the "
+            "account's app_key (the one in the site's tracker snippet, ConveadSettings.app_key)"
+        )
+    base = options.get("base_url", BASE_URL)
+    if type(base) is not str or not base.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{kind} destination option base_url: expected an http:// or https:// URL, got {base!r}; "
+            f"the default is {BASE_URL}"
+        )
+    return app_key, base.rstrip("/")
+
+
 class ConveadDestination:
     """The ``convead`` or ``insend`` destination type (trackway.destinations.base.Encoder);
     ``type`` is also the dialect that renders the events."""
@@ -65,14 +90,8 @@ class ConveadDestination:
         self.type = type
 
     def encode(self, events: Sequence[Event], options: Mapping[str, Any], now: datetime) -> Encoded:
-        app_key = options.get("app_key")
-        if not isinstance(app_key, str) or not app_key:
-            got = "nothing" if app_key is None or app_key == "" else type(app_key).__name__
-            raise UsageError(
-                f"expected the {self.type} destination's option app_key (a non-empty string), got {got}; "
-                "set it in the destination's options (app_key = ...)"
-            )
-        url = str(options.get("base_url") or BASE_URL).rstrip("/") + PATH
+        app_key, base = settings(self.type, options)
+        url = base + PATH
         out = Encoded()
         for event in events:
             form = fields(event, self.type, app_key)

@@ -29,7 +29,7 @@ import msgspec
 
 from trackway.destinations.base import Encoded, Outgoing, Refusal
 from trackway.dialects.base import DecodeContext
-from trackway.errors import UsageError
+from trackway.errors import ConfigError
 from trackway.issues import Issue, Issues
 from trackway.model import Event, encode_json
 from trackway.vendors.ga4 import mp_rules as r
@@ -46,27 +46,43 @@ CONSENT_PURPOSES = (("ad_user_data", "marketing"), ("ad_personalization", "perso
 _ELEMENT = re.compile(r"^\$\.events\[\d+\]")
 
 
-def option(options: Mapping[str, Any], name: str, type_: str) -> str:
-    """A required string option, or a UsageError saying how to set it."""
-    value = options.get(name)
-    if not isinstance(value, str) or not value:
-        got = "nothing" if value is None or value == "" else type(value).__name__
-        raise UsageError(
-            f"expected the {type_} destination's option {name} (a non-empty string), got {got}; "
-            f"set it in the destination's options ({name} = ...)"
+HINTS = {
+    "measurement_id": "the web stream's measurement id (G-...), under Admin > Data streams",
+    "api_secret": "a secret made under the stream's Measurement Protocol API secrets",
+}
+
+
+def settings(options: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(measurement_id, api_secret, base_url) of ``options``, or a ConfigError saying
+    which option is wrong and how to set it."""
+    unknown = sorted(set(options) - set(Ga4Destination.options))
+    if unknown:
+        raise ConfigError(
+            f"ga4 destination: expected options among {', '.join(Ga4Destination.options)}, got "
+            f"{', '.join(unknown)}; remove or rename them"
         )
-    return value
+    values = []
+    for name, hint in HINTS.items():
+        value = options.get(name)
+        if type(value) is not str or not value:
+            got = "nothing" if value is None or value == "" else type(value).__name__
+            raise ConfigError(
+                f"ga4 destination option {name}: expected a non-empty string, got {got}; set it to {hint}"
+            )
+        values.append(value)
+    base = options.get("base_url", BASE_URL)
+    if type(base) is not str or not base.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"ga4 destination option base_url: expected an http:// or https:// URL, got {base!r}; "
+            f"the default is {BASE_URL}"
+        )
+    return values[0], values[1], base.rstrip("/")
 
 
 def url(options: Mapping[str, Any], *, debug: bool = False) -> str:
     """The request URL, with the measurement id and the API secret in the query."""
-    base = str(options.get("base_url") or BASE_URL).rstrip("/")
-    query = urlencode(
-        {
-            "measurement_id": option(options, "measurement_id", "ga4"),
-            "api_secret": option(options, "api_secret", "ga4"),
-        }
-    )
+    measurement_id, api_secret, base = settings(options)
+    query = urlencode({"measurement_id": measurement_id, "api_secret": api_secret})
     return f"{base}{DEBUG_PATH if debug else PATH}?{query}"
 
 
@@ -170,8 +186,8 @@ class Ga4Destination:
                 out.refused.append(Refusal(event.id, why))
         for rendered, members in group(sendable, Issues()):
             request = {k: v for k, v in rendered.items() if k != "events"}
-            kept, ok = checked(rendered, members, now)
-            for n, errors in kept.items():
+            bad, ok = checked(rendered, members, now)
+            for n, errors in bad.items():
                 out.refused.append(Refusal(sendable[n].id, rejected(errors)))
             if not ok:
                 continue
