@@ -150,6 +150,23 @@ def test_time_from_received_at_when_none():
     assert body["events"][0]["timestamp_micros"] == int((NOW - timedelta(hours=1)).timestamp()) * 1_000_000
 
 
+@pytest.mark.parametrize("where", ["event", "request", "params"])
+def test_an_mp_events_time_stays_timestamp_micros(where):
+    ts = NOW - timedelta(hours=2)
+    body = {"client_id": "c1", "events": [{"name": "sign_up", "params": {}}]}
+    {
+        "event": body["events"][0],
+        "request": body,
+        "params": body["events"][0]["params"],
+    }[where]["timestamp_micros"] = int(ts.timestamp()) * 1_000_000
+    (source,) = trackway.decode("ga4-mp", body).events
+    (request,) = ENCODER.encode([msgspec.structs.replace(source, id="e0")], OPTIONS, NOW).requests
+    (back,) = trackway.decode("ga4-mp", request.body).events
+    sent = json.loads(request.body)
+    assert back.timestamp == ts
+    assert "timestamp_micros" in (sent if where == "request" else sent["events"][0])
+
+
 @pytest.mark.parametrize(
     ("age", "refused"),
     [

@@ -24,19 +24,16 @@ from urllib.parse import urlencode
 
 from trackway.destinations import batching
 from trackway.destinations.base import Encoded, Outgoing, Refusal
-from trackway.dialects import get as dialect
-from trackway.dialects.base import EncodeOptions
 from trackway.errors import ConfigError
 from trackway.issues import Issue, Issues
 from trackway.model import Event, encode_json
 from trackway.vendors.commanders_act.adapter import decode_server
+from trackway.vendors.commanders_act.write import write_event
 
 TYPE = "commanders-act"
-DIALECT = "commanders-act"
 BASE_URL = "https://collect.commander1.com"
 EVENT_MAX = 32 * 1024  # bytes of one event, alone or in a batch
 BATCH_MAX = 500 * 1024  # bytes of a /events/batch body
-_OPTIONS = EncodeOptions(form="server")
 _OPEN, _CLOSE = b'{"batch":[', b"]}"
 
 
@@ -82,7 +79,7 @@ def settings(options: Mapping[str, Any]) -> tuple[str, str, str, bool]:
 def render(event: Event) -> tuple[bytes, list[Issue]]:
     """One event in the server form, as compact JSON, ``context.event_id`` its id; and
     the errors Commanders Act's rules find in it (the server-side API drops such events)."""
-    payload = dialect(DIALECT).encode(event, _OPTIONS, Issues())
+    payload = write_event(event, "server", Issues())  # the adapter's encode would check it twice
     context = payload.setdefault("context", {})
     context["event_id"] = event.id
     found = Issues()

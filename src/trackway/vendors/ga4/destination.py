@@ -92,6 +92,8 @@ def prepare(event: Event) -> Event:
     changes: dict[str, Any] = {}
     if event.timestamp is None and event.received_at is not None:
         changes["timestamp"] = event.received_at
+    if event.extras.get("$timestamp") == "params":  # GA4 reads no time from the params
+        changes["extras"] = {**event.extras, "$timestamp": "event"}
     consent = event.consent
     purposes = consent.get("purposes") if consent else None
     if consent is not None and isinstance(purposes, dict):
