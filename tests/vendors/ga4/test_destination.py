@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -275,6 +276,13 @@ def test_limits_hold(events):
         body = json.loads(request.body)
         assert len(request.body) < MAX_BODY and len(body["events"]) <= MAX_EVENTS
         assert {by_id[i].anonymous_id for i in request.events} == {body["client_id"]}
+    for this, after in itertools.pairwise(out.requests):
+        ours, theirs = json.loads(this.body), json.loads(after.body)
+        first = theirs["events"].pop(0)
+        del ours["events"], theirs["events"]
+        if ours == theirs and len(this.events) < MAX_EVENTS:
+            # the next event went to a new request only because it did not fit
+            assert len(this.body) + len(json.dumps(first, separators=(",", ":"))) + 1 >= MAX_BODY
     for refusal in out.refused:
         ev, why = by_id[refusal.event], refusal.reason
         if NOW - ev.timestamp > timedelta(hours=72):

@@ -5,8 +5,8 @@ JSON body rendered by the ga4-mp encoder (:func:`trackway.vendors.ga4.mp_write.g
 consecutive events with the same request-level fields (``client_id``, ``user_id``,
 ``user_properties``, consent, context) share a body, so events of different client
 ids never share one. The Measurement Protocol's limits hold for every request: at
-most 25 events and a body smaller than 130 kB (a body too large is split, in order;
-an event too large alone is refused). Each event carries ``timestamp_micros``, its
+most 25 events and a body smaller than 130 kB (events are packed in order, as many
+as fit; an event too large alone is refused). Each event carries ``timestamp_micros``, its
 time (or, without one, when Trackway received it); an event older than 72 hours at
 ``now`` is refused, never clamped to 72 hours as GA4 would. Consent: an event
 without Google's own ``ad_user_data``/``ad_personalization`` signals gets them from
@@ -20,13 +20,14 @@ GA4 has no idempotency key: a retried request may count its events twice.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
 
+from trackway.destinations import batching
 from trackway.destinations.base import Encoded, Outgoing, Refusal
 from trackway.dialects.base import DecodeContext
 from trackway.errors import ConfigError
@@ -43,6 +44,7 @@ DEBUG_PATH = "/debug/mp/collect"  # Google's validation endpoint (``destination 
 HEADERS: Mapping[str, str] = {"content-type": "application/json"}
 # Google consent mode field of an MP body -> the Trackway purpose it follows.
 CONSENT_PURPOSES = (("ad_user_data", "marketing"), ("ad_personalization", "personalization"))
+_SUFFIX = b"]}"  # what closes a body after its events
 _ELEMENT = re.compile(r"^\$\.events\[\d+\]")
 
 
@@ -124,18 +126,30 @@ def too_old(event: Event, now: datetime) -> str | None:
     )
 
 
-def split(
-    request: dict[str, Any], events: list[Any], members: list[int]
-) -> Iterator[tuple[bytes, list[int]]]:
-    """Bodies of ``request``'s fields with ``events`` under MAX_BODY bytes, halving as
-    needed, in order; an event too large alone comes back alone (the caller refuses it)."""
-    body = encode_json({**request, "events": events})
-    if len(body) < MAX_BODY or len(events) == 1:
-        yield body, members
-        return
-    half = len(events) // 2
-    yield from split(request, events[:half], members[:half])
-    yield from split(request, events[half:], members[half:])
+def envelope(request: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The bytes of a body of ``request``'s fields before and after its events."""
+    empty = encode_json({**request, "events": []})
+    return empty[: -len(_SUFFIX)], _SUFFIX
+
+
+def fitting(
+    request: dict[str, Any], parts: list[tuple[str, bytes]], refused: list[Refusal]
+) -> list[tuple[str, bytes]]:
+    """``parts`` (event id, its element's bytes) that fit a body of ``request``'s fields
+    alone; the others go to ``refused``."""
+    prefix, suffix = envelope(request)
+    overhead = len(prefix) + len(suffix)
+    out = []
+    for event_id, part in parts:
+        if overhead + len(part) < MAX_BODY:
+            out.append((event_id, part))
+            continue
+        reason = (
+            f"expected a Measurement Protocol body under {MAX_BODY} bytes, got {overhead + len(part)} "
+            "for this event alone; GA4 would reject it. Send fewer or shorter parameters and items"
+        )
+        refused.append(Refusal(event_id, reason))
+    return out
 
 
 def checked(
@@ -186,23 +200,31 @@ class Ga4Destination:
                 sendable.append(event)
             else:
                 out.refused.append(Refusal(event.id, why))
+        runs: list[tuple[dict[str, Any], list[tuple[str, bytes]]]] = []  # same request fields
         for rendered, members in group(sendable, Issues()):
             request = {k: v for k, v in rendered.items() if k != "events"}
             bad, ok = checked(rendered, members, now)
             for n, errors in bad.items():
                 out.refused.append(Refusal(sendable[n].id, rejected(errors)))
-            if not ok:
-                continue
-            for body, part in split(request, [e for e, n in ok], [n for e, n in ok]):
-                ids = tuple(sendable[n].id for n in part)
-                if len(body) >= MAX_BODY:
-                    reason = (
-                        f"expected a Measurement Protocol body under {MAX_BODY} bytes, got {len(body)} for "
-                        "this event alone; GA4 would reject it. Send fewer or shorter parameters and items"
-                    )
-                    out.refused.append(Refusal(ids[0], reason))
-                    continue
-                out.requests.append(Outgoing("POST", target, HEADERS, body, ids))
+            parts = fitting(
+                request, [(sendable[n].id, encode_json(element)) for element, n in ok], out.refused
+            )
+            if runs and runs[-1][0] == request:
+                runs[-1][1].extend(parts)  # cut by group() at 25 events, or by refused events between
+            elif parts:
+                runs.append((request, parts))
+        for request, parts in runs:
+            prefix, suffix = envelope(request)
+            batches, _ = batching.pack(  # each part fits alone: nothing refused here
+                parts,
+                max_events=r.MAX_EVENTS,
+                max_bytes=MAX_BODY - 1,  # "smaller than 130 kB"
+                overhead=len(prefix) + len(suffix),
+                what="GA4's body limit",
+            )
+            for batch in batches:
+                body = batching.body(prefix, batch, suffix)
+                out.requests.append(Outgoing("POST", target, HEADERS, body, tuple(i for i, _ in batch)))
         return out
 
 
