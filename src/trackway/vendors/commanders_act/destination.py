@@ -9,8 +9,8 @@ without an id is refused. With ``batch`` (the default) events go in order in
 without, one event a request to ``POST {base_url}/events``. Either way an event over
 32 KB is refused (Commanders Act answers 400 for the whole request), and so is an event
 its rules reject (a purchase without ``type``, ``status`` or ``payment_method``, a
-server-side event without ``user``, ...): the API answers 200 and drops it, so the
-refusal, with the rules' messages, is the only word of it. The site id goes
+server-side event without ``user``, ...): the API answers 200 all the same and says
+nothing of it, so the refusal, with the rules' messages, is the only word of it. The site id goes
 in the query as ``tc_s``; the source key as ``Authorization: Bearer`` (which the API
 accepts in place of ``token=``), so that it stays out of URLs, which are often logged.
 """
@@ -90,7 +90,7 @@ def render(event: Event) -> tuple[bytes, list[Issue]]:
 def rejected(errors: list[Issue]) -> str:
     """The reason of a refusal for what Commanders Act's rules reject."""
     said = "; ".join(f"{i.path}: {i.message}" for i in errors)
-    return f"Commanders Act's server-side API would drop this event, so it is not sent: {said}"
+    return f"Commanders Act's rules reject this event (its API answers 200 all the same), not sent: {said}"
 
 
 class CommandersActDestination:
