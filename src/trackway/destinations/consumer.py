@@ -1,0 +1,303 @@
+"""Delivering the log to one destination: a consumer with its own committed position.
+
+:class:`Forwarder` reads the records after its committed positions with
+:func:`trackway.ingest.log.read` (every slot, as the loader does), turns each into the
+events it stores with :func:`trackway.ingest.pipeline.outcome` (the loader's pure
+function: the same ids, the same privacy), selects them, encodes them, and calls the
+injected ``send`` for each request, in order. Not wired into the server yet: a library.
+
+- At least once: a position moves only past records whose every event is delivered,
+  dead-lettered, refused by the encoder or skipped, and is committed once a batch is
+  done (or stops at a retry). A crash between a send and the commit re-sends that batch
+  only; the vendor's idempotency key (in the request) lets the receiver deduplicate it.
+- Order: at a request to retry, the forwarder stops there (nothing after it is sent) and
+  says when to try again (:attr:`Counts.retry_at`); the next :meth:`Forwarder.run_once`
+  at or after that time sends that request again, then the rest of the batch.
+- Dead letters (:class:`DeadLetter`): event ids, reason, the response kept, with the
+  request's URL and headers redacted and every known secret scrubbed from the text.
+"""
+
+from __future__ import annotations
+
+import random as _random
+from collections.abc import Callable, Mapping, MutableSequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trackway.destinations import retry
+from trackway.destinations.base import Encoder, Outgoing
+from trackway.destinations.position import PositionStore
+from trackway.destinations.retry import Answer, Policy, Scrubber
+from trackway.destinations.select import Selection, select, strip_identifiers
+from trackway.ingest import log, pipeline, records
+from trackway.ingest.log import Position
+from trackway.model import Event
+
+if TYPE_CHECKING:
+    from trackway.config import Config
+
+Send = Callable[[Outgoing], Answer]
+
+# Skipped reasons beyond the selection's (name, dialect, consent).
+PROPERTY = "property"  # another property's event
+UNREADABLE = "unreadable"  # a record that cannot be read or decoded (the loader quarantines it)
+FAILED = "failed"  # a failed payload: never stored as an event, never forwarded
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Events that will not be delivered: ``reason`` says why; ``status`` and
+    ``response`` (an excerpt) are the destination's answer, if any; ``url`` and
+    ``headers`` the request's, redacted."""
+
+    destination: str
+    events: tuple[str, ...]
+    reason: str
+    at: datetime
+    status: int | None = None
+    response: str = ""
+    url: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Counts:
+    """What one :meth:`Forwarder.run_once` did. Events, except ``retried`` (requests
+    answered with a retryable error) and ``records`` (log records passed)."""
+
+    delivered: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    refused: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    records: int = 0
+    retry_at: datetime | None = None  # when to call again: a request waits for a retry
+    last_error: str = ""
+
+
+@dataclass
+class _Record:
+    slot: str
+    end: Position
+    last: int = -1  # the last request carrying one of its events (-1: none)
+
+
+@dataclass
+class _Batch:
+    """Records read, and the requests of their events (in order). Requests are done
+    strictly in order, so a record is done once ``next`` is past its ``last``."""
+
+    records: list[_Record]
+    requests: list[Outgoing]
+    received: dict[str, datetime]  # event id -> when Trackway received it
+    last: dict[str, int] = field(default_factory=dict)  # event id -> the last request carrying it
+    next: int = 0  # the request to send next
+    attempt: int = 0  # failed tries of requests[next]
+    retry_at: datetime | None = None
+    last_error: str = ""
+
+
+class Forwarder:
+    """Delivers the log under ``root`` to destination ``name`` (see the module docstring).
+
+    ``selection``, ``encoder`` and ``options``: which events go and how they are sent;
+    ``send``: one HTTP request, returning an :class:`~trackway.destinations.retry.Answer`
+    (it must not raise: an exception is returned as ``Answer(error=...)``);
+    ``position_store``: the committed positions; ``config``: the configuration as it is
+    now (for each property's decoding and privacy settings, as the loader);
+    ``property``: forward only that property's events (None: every property);
+    ``dead_letters``: where dead letters go; ``policy`` and ``random``: retries."""
+
+    def __init__(
+        self,
+        root: Path,
+        name: str,
+        selection: Selection,
+        encoder: Encoder,
+        options: Mapping[str, Any],
+        send: Send,
+        position_store: PositionStore,
+        config: Callable[[], Config | None],
+        *,
+        property: str | None = None,
+        dead_letters: MutableSequence[DeadLetter] | None = None,
+        policy: Policy | None = None,
+        random: Callable[[], float] = _random.random,
+        batch: int = 1000,
+    ) -> None:
+        self.root = root
+        self.name = name
+        self.selection = selection
+        self.encoder = encoder
+        self.options = options
+        self.send = send
+        self.store = position_store
+        self.config = config
+        self.property = property
+        self.dead_letters: MutableSequence[DeadLetter] = dead_letters if dead_letters is not None else []
+        self.policy = policy or Policy()
+        self.random = random
+        self.batch = batch
+        self.scrub = Scrubber(str(options[k]) for k in encoder.secrets if options.get(k) is not None)
+        self._positions: dict[str, Position] | None = None  # as committed
+        self._inflight: _Batch | None = None
+
+    def committed(self) -> dict[str, Position]:
+        """Each slot's committed position (read from the store once)."""
+        if self._positions is None:
+            self._positions = self.store.load()
+        return dict(self._positions)
+
+    def run_once(self, now: datetime) -> Counts:
+        """Send what is due at ``now`` (UTC): a batch waiting for a retry once its time
+        has come, else the next batch of records. Returns what was done."""
+        counts = Counts()
+        batch = self._inflight
+        if batch is None:
+            batch = self._read(now, counts)
+            if batch is None:
+                return counts
+        elif batch.retry_at is not None and now < batch.retry_at:
+            counts.retry_at, counts.last_error = batch.retry_at, batch.last_error
+            return counts
+        self._inflight = batch
+        self._send(batch, now, counts)
+        self._commit(batch)
+        if batch.next >= len(batch.requests):
+            self._inflight = None
+        return counts
+
+    def _read(self, now: datetime, counts: Counts) -> _Batch | None:
+        positions = self.committed()
+        cfg = self.config()
+        properties = cfg.properties if cfg is not None else {}
+        batch = _Batch([], [], {})
+        events: list[Event] = []
+        carried: list[tuple[_Record, str]] = []  # each event read, with its record
+        for slot in log.slots(self.root):
+            for end, payload in log.read(self.root / slot, positions.get(slot, Position(0, 0)), self.batch):
+                record = _Record(slot, end)
+                batch.records.append(record)
+                if payload:
+                    counts.records += 1
+                    for event in self._events(payload, counts, properties):
+                        events.append(event)
+                        carried.append((record, event.id or ""))
+                        received = event.received_at or event.timestamp
+                        if received is not None:
+                            batch.received[event.id or ""] = received
+                if len(batch.records) >= self.batch:
+                    break
+            if len(batch.records) >= self.batch:
+                break
+        if not batch.records:
+            return None
+        chosen, skipped = select(events, self.selection)
+        for s in skipped:
+            _count(counts.skipped, s.reason)
+        chosen = [strip_identifiers(e, self.selection.identifiers) for e in chosen]
+        encoded = self.encoder.encode(chosen, self.options, now)
+        for refusal in encoded.refused:
+            counts.refused += 1
+            self.dead_letters.append(
+                DeadLetter(self.name, (refusal.event,), self.scrub(f"refused: {refusal.reason}"), now)
+            )
+        batch.requests = list(encoded.requests)
+        owners: dict[str, list[_Record]] = {}
+        for record, eid in carried:
+            owners.setdefault(eid, []).append(record)
+        sent: set[str] = set()
+        for index, request in enumerate(batch.requests):
+            sent.update(request.events)
+            for eid in request.events:
+                batch.last[eid] = index
+                for record in owners.get(eid, ()):
+                    record.last = index
+        unsent = {e.id or "" for e in chosen} - sent - {r.event for r in encoded.refused}
+        for eid in sorted(unsent):  # an encoder must send or refuse: never lose one
+            counts.dead_lettered += 1
+            self.dead_letters.append(
+                DeadLetter(self.name, (eid,), "the encoder neither sent nor refused the event (a bug)", now)
+            )
+        return batch
+
+    def _events(self, payload: bytes, counts: Counts, properties: Mapping[str, Any]) -> list[Event]:
+        """The events a record stores (the loader's outcome)."""
+        try:
+            rec = records.loads(payload)
+            if self.property is not None and rec.property != self.property:
+                _count(counts.skipped, PROPERTY)
+                return []
+            out = pipeline.outcome(rec, properties.get(rec.property))
+        except Exception:  # the loader quarantines such a record: it is not stored, so not sent
+            _count(counts.skipped, UNREADABLE)
+            return []
+        if out.failed:
+            _count(counts.skipped, FAILED, len(out.failed))
+        return out.events
+
+    def _send(self, batch: _Batch, now: datetime, counts: Counts) -> None:
+        while batch.next < len(batch.requests):
+            request = batch.requests[batch.next]
+            self.scrub.add(retry.secrets_of(request.url, request.headers))
+            answer = self.send(request)
+            oldest = min((batch.received.get(e, now) for e in request.events), default=now)
+            verdict = retry.decide(
+                answer,
+                attempt=batch.attempt + 1,
+                oldest=oldest,
+                now=now,
+                policy=self.policy,
+                random=self.random,
+            )
+            if verdict.kind == retry.RETRY:
+                counts.retried += 1
+                batch.attempt += 1
+                batch.retry_at = now + timedelta(seconds=verdict.delay_s)
+                batch.last_error = self.scrub(verdict.reason)
+                counts.retry_at, counts.last_error = batch.retry_at, batch.last_error
+                return
+            if verdict.kind == retry.DELIVERED:
+                # An event in several requests (identify, then track) counts at its last.
+                counts.delivered += sum(1 for e in set(request.events) if batch.last.get(e) == batch.next)
+            else:
+                counts.dead_lettered += len(set(request.events))
+                self.dead_letters.append(
+                    DeadLetter(
+                        self.name,
+                        request.events,
+                        self.scrub(verdict.reason),
+                        now,
+                        answer.status,
+                        self.scrub(answer.body[: retry.EXCERPT]),
+                        retry.redact_url(request.url),
+                        retry.redact_headers(request.headers),
+                    )
+                )
+            batch.next += 1
+            batch.attempt, batch.retry_at, batch.last_error = 0, None, ""
+
+    def _commit(self, batch: _Batch) -> None:
+        """Commit each slot's position past its records that are done (in log order)."""
+        positions = self.committed()
+        moved = False
+        blocked: set[str] = set()
+        for record in batch.records:
+            if record.slot in blocked:
+                continue
+            if record.last >= batch.next:
+                blocked.add(record.slot)
+                continue
+            if positions.get(record.slot) != record.end:
+                positions[record.slot] = record.end
+                moved = True
+        batch.records = [r for r in batch.records if r.last >= batch.next or r.slot in blocked]
+        if moved:
+            self.store.save(positions)
+            self._positions = positions
+
+
+def _count(into: dict[str, int], key: str, n: int = 1) -> None:
+    into[key] = into.get(key, 0) + n

@@ -1,0 +1,330 @@
+"""trackway.destinations.consumer: the log delivered to a destination, at least once, in order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trackway.destinations.base import Encoded, Outgoing
+from trackway.destinations.consumer import FAILED, PROPERTY, DeadLetter, Forwarder
+from trackway.destinations.position import PositionError, PositionStore, default_path
+from trackway.destinations.retry import HIDDEN, Answer, Policy
+from trackway.destinations.select import Selection
+from trackway.destinations.webhook import ENCODER
+from trackway.ingest import log, records
+from trackway.ingest.log import Position
+from trackway.model import Event, to_json
+
+NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
+TOKEN = "tok-Very-Secret-123"
+HMAC_SECRET = "whsec_consumer_test"
+OPTIONS = {"url": f"https://hook.example/in?token={TOKEN}", "secret": HMAC_SECRET, "max_events": 2}
+
+
+def _record(ids: list[str], prop: str = "shop", granted: bool = True, failed: int = 0) -> bytes:
+    received = NOW - timedelta(minutes=5)
+    events = [
+        to_json(
+            Event(
+                name="purchase",
+                dialect="ga4-mp",
+                id=i,
+                property=prop,
+                anonymous_id="a1",
+                timestamp=received,
+                received_at=received,
+                consent={"purposes": {"analytics": granted}},
+            )
+        )
+        for i in ids
+    ]
+    record = records.Record(
+        kind=records.DECODED,
+        request_id=ids[0] if ids else "r",
+        endpoint="/collect",
+        property=prop,
+        received_at=records.micros(received),
+        events=events,
+        client_ids=[True] * len(events),
+        failed=[records.FailedPayload(b"{}", "ga4-mp", [-1], b"[]") for _ in range(failed)],
+    )
+    return log.frame(records.dumps(record))
+
+
+def _write(root: Path, frames: list[bytes], slot: str = "w1", seq: int = 1) -> None:
+    path = root / slot / log.segment_name(seq)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab") as f:
+        f.write(b"".join(frames))
+
+
+class Receiver:
+    """A fake ``send``: answers from a script (then 200), and records what it got."""
+
+    def __init__(self, *script: Answer | Callable[[Outgoing], Answer]) -> None:
+        self.script = list(script)
+        self.got: list[Outgoing] = []
+
+    def __call__(self, request: Outgoing) -> Answer:
+        self.got.append(request)
+        if not self.script:
+            return Answer(200)
+        step = self.script.pop(0)
+        return step(request) if callable(step) else step
+
+    def events(self) -> list[str]:
+        return [e["id"] for r in self.got for e in json.loads(r.body)["events"]]
+
+
+def _forwarder(
+    tmp_path: Path,
+    send: Callable[[Outgoing], Answer],
+    name: str = "hook",
+    selection: Selection | None = None,
+    letters: list[DeadLetter] | None = None,
+    options: dict[str, Any] | None = None,
+    **kw: Any,
+) -> Forwarder:
+    return Forwarder(
+        tmp_path / "log",
+        name,
+        selection or Selection(),
+        ENCODER,
+        options or OPTIONS,
+        send,
+        PositionStore(default_path(tmp_path, name), name),
+        lambda: None,
+        dead_letters=letters if letters is not None else [],
+        random=lambda: 0.5,
+        **kw,
+    )
+
+
+def _end(tmp_path: Path, slot: str = "w1", seq: int = 1) -> Position:
+    return Position(seq, (tmp_path / "log" / slot / log.segment_name(seq)).stat().st_size)
+
+
+def test_all_delivered_in_order_and_committed(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1", "e2"]), _record(["e3"]), _record(["e4", "e5"])])
+    _write(tmp_path / "log", [_record(["f1"])], slot="w2")
+    receiver = Receiver()
+    fwd = _forwarder(tmp_path, receiver)
+    counts = fwd.run_once(NOW)
+    assert (counts.delivered, counts.retried, counts.dead_lettered, counts.records) == (6, 0, 0, 4)
+    assert counts.retry_at is None
+    assert receiver.events() == ["e1", "e2", "e3", "e4", "e5", "f1"]
+    assert [len(r.events) for r in receiver.got] == [2, 2, 2]  # batched across records
+    committed = {"w1": _end(tmp_path), "w2": _end(tmp_path, "w2")}
+    assert fwd.store.load() == committed
+    again = fwd.run_once(NOW)
+    assert (again.delivered, again.records) == (0, 0)
+    assert len(receiver.got) == 3
+
+
+def test_500_then_200_is_retried_and_delivered_once(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1", "e2"]), _record(["e3"])])
+    receiver = Receiver(Answer(500, body="down"))
+    fwd = _forwarder(tmp_path, receiver, policy=Policy(base_s=2.0))
+    first = fwd.run_once(NOW)
+    assert (first.delivered, first.retried) == (0, 1)
+    assert first.retry_at == NOW + timedelta(seconds=1.0)  # 0.5 of the 2 s ceiling
+    assert "HTTP 500: down" in first.last_error
+    assert len(receiver.got) == 1  # stopped at the request to retry: order kept
+    assert fwd.store.load() == {}  # nothing committed past it
+    early = fwd.run_once(NOW + timedelta(seconds=0.5))
+    assert (early.delivered, early.retry_at, len(receiver.got)) == (0, first.retry_at, 1)
+    done = fwd.run_once(NOW + timedelta(seconds=1))
+    assert (done.delivered, done.retried, done.retry_at) == (3, 0, None)
+    assert receiver.events() == ["e1", "e2", "e1", "e2", "e3"]  # the failed request sent again, then on
+    assert fwd.store.load() == {"w1": _end(tmp_path)}
+
+
+def test_429_with_retry_after(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1"])])
+    receiver = Receiver(Answer(429, {"Retry-After": "30"}))
+    fwd = _forwarder(tmp_path, receiver)
+    counts = fwd.run_once(NOW)
+    assert counts.retry_at == NOW + timedelta(seconds=30)
+    assert "HTTP 429" in counts.last_error
+    assert fwd.run_once(NOW + timedelta(seconds=29)).delivered == 0
+    assert fwd.run_once(NOW + timedelta(seconds=30)).delivered == 1
+
+
+def test_400_dead_lettered_at_once_with_the_response_and_no_secret(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1", "e2"]), _record(["e3"])])
+    echo = f'{{"error":"bad event","url":"{OPTIONS["url"]}","secret":"{HMAC_SECRET}"}}'
+    receiver = Receiver(Answer(400, body=echo))
+    letters: list[DeadLetter] = []
+    fwd = _forwarder(tmp_path, receiver, letters=letters)
+    counts = fwd.run_once(NOW)
+    assert (counts.delivered, counts.dead_lettered, counts.retried) == (1, 2, 0)
+    assert receiver.events() == ["e1", "e2", "e3"]  # sent once each: no retry of a 400
+    [letter] = letters
+    assert letter.events == ("e1", "e2") and letter.status == 400 and letter.destination == "hook"
+    assert "bad event" in letter.response and "HTTP 400" in letter.reason
+    assert letter.url == f"https://hook.example/in?token={HIDDEN}"
+    kept = repr(letter)
+    assert TOKEN not in kept and HMAC_SECRET not in kept
+    assert fwd.store.load() == {"w1": _end(tmp_path)}  # dead-lettered: passed
+
+
+def test_no_secret_in_a_retry_error(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1"])])
+    receiver = Receiver(Answer(error=ConnectionResetError(f"reset while sending to {OPTIONS['url']}")))
+    counts = _forwarder(tmp_path, receiver).run_once(NOW)
+    assert "ConnectionResetError" in counts.last_error
+    assert TOKEN not in counts.last_error and HIDDEN in counts.last_error
+
+
+def test_give_up_after_the_maximum_age(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1"]), _record(["e2"])])
+    receiver = Receiver(Answer(503, body="overloaded"), Answer(503, body="overloaded"))
+    letters: list[DeadLetter] = []
+    fwd = _forwarder(tmp_path, receiver, letters=letters, policy=Policy(max_age_s=600))
+    assert fwd.run_once(NOW).retried == 1  # events received 5 min ago: retried
+    later = fwd.run_once(NOW + timedelta(minutes=6))  # 11 min: over the 10 min
+    assert (later.dead_lettered, later.delivered) == (2, 0)
+    assert "last error: HTTP 503: overloaded" in letters[0].reason
+    assert fwd.store.load() == {"w1": _end(tmp_path)}
+
+
+def test_crash_after_send_before_commit_resends_that_batch_only(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1"]), _record(["e2"]), _record(["e3"]), _record(["e4"])])
+    receiver = Receiver()
+    fwd = _forwarder(tmp_path, receiver, batch=2)
+    assert fwd.run_once(NOW).delivered == 2  # e1, e2 committed
+
+    def crash(positions: Any) -> None:
+        raise SystemExit("killed")
+
+    fwd.store.save = crash  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        fwd.run_once(NOW)  # e3, e4 sent; the process dies before the commit
+    assert receiver.events() == ["e1", "e2", "e3", "e4"]
+    restarted = _forwarder(tmp_path, receiver, batch=2)
+    assert restarted.run_once(NOW).delivered == 2
+    assert receiver.events() == ["e1", "e2", "e3", "e4", "e3", "e4"]  # the batch in flight only
+    assert restarted.run_once(NOW).records == 0
+    sent = [r.idempotency_key for r in receiver.got]
+    assert sent[1] == sent[2]  # the re-sent batch carries the same key: the receiver deduplicates
+
+
+def test_skipped_events_are_counted_and_passed(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "log",
+        [
+            _record(["e1"]),
+            _record(["e2"], granted=False),
+            _record(["o1"], prop="other"),
+            _record(["e3"], failed=1),
+        ],
+    )
+    receiver = Receiver()
+    fwd = _forwarder(tmp_path, receiver, selection=Selection(consent="analytics"), property="shop")
+    counts = fwd.run_once(NOW)
+    assert counts.delivered == 2
+    assert counts.skipped == {"consent": 1, PROPERTY: 1, FAILED: 1}
+    assert receiver.events() == ["e1", "e3"]
+    assert fwd.store.load() == {"w1": _end(tmp_path)}
+
+
+def test_two_destinations_keep_separate_positions(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1"]), _record(["e2"])])
+    up, down = Receiver(), Receiver(*[Answer(500)] * 10)
+    fast = _forwarder(tmp_path, up, name="up")
+    slow = _forwarder(tmp_path, down, name="down")
+    assert slow.run_once(NOW).retried == 1
+    assert fast.run_once(NOW).delivered == 2
+    assert fast.store.load() == {"w1": _end(tmp_path)}
+    assert slow.store.load() == {}
+    assert up.events() == ["e1", "e2"]
+
+
+def test_reads_past_the_end_of_a_finished_file(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1"])], seq=1)
+    _write(tmp_path / "log", [_record(["e2"])], seq=2)
+    receiver = Receiver()
+    fwd = _forwarder(tmp_path, receiver)
+    assert fwd.run_once(NOW).delivered == 2
+    assert fwd.store.load() == {"w1": _end(tmp_path, seq=2)}
+
+
+def test_a_refused_event_is_dead_lettered_and_passed(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1"]), _record(["e2"])])
+    letters: list[DeadLetter] = []
+    receiver = Receiver()
+    fwd = _forwarder(tmp_path, receiver, letters=letters, options={**OPTIONS, "max_bytes": 100})  # none fits
+    counts = fwd.run_once(NOW)
+    assert (counts.refused, counts.delivered) == (2, 0)
+    assert [letter.events for letter in letters] == [("e1",), ("e2",)]
+    assert all("refused:" in letter.reason and "max_bytes" in letter.reason for letter in letters)
+    assert fwd.store.load() == {"w1": _end(tmp_path)}
+
+
+def test_a_damaged_position_file_stops_forwarding(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1"])])
+    path = default_path(tmp_path, "hook")
+    path.parent.mkdir(parents=True)
+    path.write_text('{"version":1,"desti')
+    receiver = Receiver()
+    with pytest.raises(PositionError, match="unreadable"):
+        _forwarder(tmp_path, receiver).run_once(NOW)
+    assert receiver.got == []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers(tmp_path: Path) -> Iterator[None]:
+    yield
+    leftovers = list((tmp_path / "run").rglob(".*.tmp")) if (tmp_path / "run").exists() else []
+    assert leftovers == []
+
+
+class SplittingEncoder:
+    """An encoder that sends each event in two requests (as Segment's identify, then
+    track), and silently leaves out an event whose id starts with "lost" (a bug)."""
+
+    type = "split"
+    options: tuple[str, ...] = ("url",)
+    secrets: frozenset[str] = frozenset()
+
+    def encode(self, events: Any, options: Any, now: datetime) -> Encoded:
+        out = Encoded()
+        for event in events:
+            if event.id.startswith("lost"):
+                continue
+            for part in ("identify", "track"):
+                body = json.dumps({"events": [{"id": event.id, "part": part}]}).encode()
+                out.requests.append(Outgoing("POST", options["url"], {}, body, (event.id,)))
+        return out
+
+
+def test_an_event_in_two_requests_is_passed_only_when_both_are_done(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1"]), _record(["e2"])])
+    receiver = Receiver(Answer(200), Answer(500))  # e1's identify delivered, its track to retry
+    fwd = _forwarder(tmp_path, receiver)
+    fwd.encoder = SplittingEncoder()
+    first = fwd.run_once(NOW)
+    assert (first.delivered, first.retried) == (0, 1)  # e1 counts once its last request is delivered
+    assert fwd.store.load() == {}  # e1's record is not passed: its track is not delivered
+    done = fwd.run_once(first.retry_at or NOW)
+    assert done.delivered == 2  # e1 and e2, each counted once
+    assert len(receiver.got) == 5
+    assert fwd.store.load() == {"w1": _end(tmp_path)}
+
+
+def test_an_event_the_encoder_loses_is_dead_lettered(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["lost1"]), _record(["e2"])])
+    letters: list[DeadLetter] = []
+    fwd = _forwarder(tmp_path, Receiver(), letters=letters)
+    fwd.encoder = SplittingEncoder()
+    counts = fwd.run_once(NOW)
+    assert (counts.delivered, counts.dead_lettered) == (1, 1)
+    assert [(letter.events, "neither sent nor refused" in letter.reason) for letter in letters] == [
+        (("lost1",), True)
+    ]
+    assert fwd.store.load() == {"w1": _end(tmp_path)}
