@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from trackway.destinations import types
 from trackway.destinations.base import Encoded, Outgoing
 from trackway.destinations.consumer import FAILED, PROPERTY, DeadLetter, Forwarder
 from trackway.destinations.position import PositionError, PositionStore, default_path
@@ -26,12 +27,14 @@ HMAC_SECRET = "whsec_consumer_test"
 OPTIONS = {"url": f"https://hook.example/in?token={TOKEN}", "secret": HMAC_SECRET, "max_events": 2}
 
 
-def _record(ids: list[str], prop: str = "shop", granted: bool = True, failed: int = 0) -> bytes:
+def _record(
+    ids: list[str], prop: str = "shop", granted: bool = True, failed: int = 0, name: str = "purchase"
+) -> bytes:
     received = NOW - timedelta(minutes=5)
     events = [
         to_json(
             Event(
-                name="purchase",
+                name=name,
                 dialect="ga4-mp",
                 id=i,
                 property=prop,
@@ -328,3 +331,41 @@ def test_an_event_the_encoder_loses_is_dead_lettered(tmp_path: Path) -> None:
         (("lost1",), True)
     ]
     assert fwd.store.load() == {"w1": _end(tmp_path)}
+
+
+GA4_SECRET = "Ga4-Api-Secret-xyz"
+
+
+def test_ga4_api_secret_never_kept(tmp_path: Path) -> None:
+    """GA4 puts api_secret in the URL: it appears in no dead letter and no error."""
+    _write(tmp_path / "log", [_record(["e1"], name="page_view"), _record(["e2"], name="page_view")])
+    receiver = Receiver(
+        lambda r: Answer(error=TimeoutError(f"timed out reading {r.url}")),
+        lambda r: Answer(403, body=f"api_secret {GA4_SECRET} is not valid for {r.url}"),
+    )
+    letters: list[DeadLetter] = []
+    name = "ga4"
+    fwd = Forwarder(
+        tmp_path / "log",
+        name,
+        Selection(),
+        types.encoder("ga4"),
+        {"measurement_id": "G-ABC123", "api_secret": GA4_SECRET},
+        receiver,
+        PositionStore(default_path(tmp_path, name), name),
+        lambda: None,
+        dead_letters=letters,
+        random=lambda: 0.5,
+    )
+    first = fwd.run_once(NOW)
+    assert "TimeoutError" in first.last_error and GA4_SECRET not in first.last_error
+    second = fwd.run_once(first.retry_at or NOW)
+    assert second.dead_lettered == 2  # GA4 sends both in one request
+    assert GA4_SECRET in receiver.got[0].url  # it was sent...
+    [letter] = letters
+    assert letter.status == 403 and "is not valid" in letter.response
+    assert (
+        letter.url
+        == f"https://www.google-analytics.com/mp/collect?measurement_id={HIDDEN}&api_secret={HIDDEN}"
+    )
+    assert GA4_SECRET not in repr(letter)  # ...and kept nowhere
