@@ -148,12 +148,18 @@ def test_verify_accepts(header: str, now: datetime | float) -> None:
     [
         ({"secret": SECRET}, "option url: expected an http:// or https:// URL, got None"),
         ({**OPTIONS, "url": "ftp://x"}, "option url: expected an http:// or https:// URL, got 'ftp://x'"),
-        ({"url": OPTIONS["url"]}, "option secret: expected a non-empty string .*got NoneType"),
-        ({**OPTIONS, "secret": ""}, "option secret: expected a non-empty string .*got an empty string"),
+        (
+            {"url": OPTIONS["url"]},
+            "option secret: expected a non-empty string, got nothing; set it to the key receivers verify",
+        ),
+        ({**OPTIONS, "secret": ""}, "option secret: expected a non-empty string, got nothing"),
         ({**OPTIONS, "max_events": 0}, "option max_events: expected an integer >= 1, got 0"),
         ({**OPTIONS, "max_events": "10"}, "option max_events: expected an integer >= 1, got '10'"),
         ({**OPTIONS, "max_bytes": 10}, "option max_bytes: expected an integer >= 15, got 10"),
-        ({**OPTIONS, "token": "x"}, "unknown option\\(s\\) \\['token'\\]; expected url, secret"),
+        (
+            {**OPTIONS, "token": "x"},
+            "expected options among url, secret, max_events, max_bytes, got token; remove or rename them",
+        ),
     ],
 )
 def test_bad_options(options: dict[str, object], message: str) -> None:

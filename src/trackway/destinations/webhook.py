@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from trackway.destinations import options as options_
 from trackway.destinations.base import Encoded, Outgoing, Refusal
 from trackway.destinations.batching import body, pack
 from trackway.errors import ConfigError, TrackwayError
@@ -113,20 +114,9 @@ def idempotency_key(events: Sequence[str]) -> str:
 
 
 def _options(options: Mapping[str, Any]) -> tuple[str, str, int, int]:
-    unknown = sorted(set(options) - set(WebhookEncoder.options))
-    if unknown:
-        raise ConfigError(
-            f"webhook destination: unknown option(s) {unknown}; expected {', '.join(WebhookEncoder.options)}"
-        )
-    url = options.get("url")
-    if type(url) is not str or not url.startswith(("http://", "https://")):
-        raise ConfigError(f"webhook destination option url: expected an http:// or https:// URL, got {url!r}")
-    secret = options.get("secret")
-    if type(secret) is not str or not secret:
-        raise ConfigError(
-            "webhook destination option secret: expected a non-empty string (the key receivers verify "
-            f"signatures with), got {'an empty string' if secret == '' else type(secret).__name__}"
-        )
+    options_.known("webhook", options, WebhookEncoder.options)
+    url = options_.url("webhook", options, "url", None)
+    secret = options_.text("webhook", options, "secret", "the key receivers verify signatures with")
     max_events = options.get("max_events", MAX_EVENTS)
     if type(max_events) is not int or max_events < 1:
         raise ConfigError(

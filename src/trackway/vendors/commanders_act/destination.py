@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from trackway.destinations import batching
+from trackway.destinations import options as options_
 from trackway.destinations.base import Encoded, Outgoing, Refusal
 from trackway.errors import ConfigError
 from trackway.issues import Issue, Issues
@@ -46,34 +47,16 @@ HINTS = {
 def settings(options: Mapping[str, Any]) -> tuple[str, str, str, bool]:
     """(site, token, base_url, batch) of ``options``, or a ConfigError saying which
     option is wrong and how to set it."""
-    unknown = sorted(set(options) - set(CommandersActDestination.options))
-    if unknown:
-        raise ConfigError(
-            f"{TYPE} destination: expected options among {', '.join(CommandersActDestination.options)}, got "
-            f"{', '.join(unknown)}; remove or rename them"
-        )
-    values = []
-    for name, hint in HINTS.items():
-        value = options.get(name)
-        if type(value) is not str or not value:
-            got = "nothing" if value is None or value == "" else type(value).__name__
-            raise ConfigError(
-                f"{TYPE} destination option {name}: expected a non-empty string, got {got}; set it to {hint}"
-            )
-        values.append(value)
-    base = options.get("base_url", BASE_URL)
-    if type(base) is not str or not base.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"{TYPE} destination option base_url: expected an http:// or https:// URL, got {base!r}; "
-            f"the default is {BASE_URL}"
-        )
+    options_.known(TYPE, options, CommandersActDestination.options)
+    values = [options_.text(TYPE, options, name, hint) for name, hint in HINTS.items()]
+    base = options_.url(TYPE, options, "base_url", BASE_URL).rstrip("/")
     batch = options.get("batch", True)
     if type(batch) is not bool:
         raise ConfigError(
             f"{TYPE} destination option batch: expected true or false, got {batch!r}; write batch = true "
             "(requests to /events/batch) or batch = false (one event a request to /events)"
         )
-    return values[0], values[1], base.rstrip("/"), batch
+    return values[0], values[1], base, batch
 
 
 def render(event: Event) -> tuple[bytes, list[Issue]]:

@@ -18,10 +18,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from trackway.api import decode
+from trackway.destinations import options as options_
 from trackway.destinations.base import Encoded, Outgoing, Refusal
 from trackway.dialects import get as dialect
 from trackway.dialects.base import EncodeOptions
-from trackway.errors import ConfigError
 from trackway.issues import Issue, Issues
 from trackway.model import Event
 
@@ -57,26 +57,14 @@ def rejected(found: list[Issue]) -> str:
 def settings(kind: str, options: Mapping[str, Any]) -> tuple[str, str]:
     """(app_key, base_url) of ``options``, or a ConfigError saying which option is wrong
     and how to set it."""
-    unknown = sorted(set(options) - set(ConveadDestination.options))
-    if unknown:
-        raise ConfigError(
-            f"{kind} destination: expected options among {', '.join(ConveadDestination.options)}, got "
-            f"{', '.join(unknown)}; remove or rename them"
-        )
-    app_key = options.get("app_key")
-    if type(app_key) is not str or not app_key:
-        got = "nothing" if app_key is None or app_key == "" else type(app_key).__name__
-        raise ConfigError(
-            f"{kind} destination option app_key: expected a non-empty string, got {got}; set it to the "
-            "account's app_key (the one in the site's tracker snippet, ConveadSettings.app_key)"
-        )
-    base = options.get("base_url", BASE_URL)
-    if type(base) is not str or not base.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"{kind} destination option base_url: expected an http:// or https:// URL, got {base!r}; "
-            f"the default is {BASE_URL}"
-        )
-    return app_key, base.rstrip("/")
+    options_.known(kind, options, ConveadDestination.options)
+    app_key = options_.text(
+        kind,
+        options,
+        "app_key",
+        "the account's app_key (the one in the site's tracker snippet, ConveadSettings.app_key)",
+    )
+    return app_key, options_.url(kind, options, "base_url", BASE_URL).rstrip("/")
 
 
 class ConveadDestination:

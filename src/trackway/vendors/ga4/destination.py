@@ -28,9 +28,9 @@ from urllib.parse import urlencode
 import msgspec
 
 from trackway.destinations import batching
+from trackway.destinations import options as options_
 from trackway.destinations.base import Encoded, Outgoing, Refusal
 from trackway.dialects.base import DecodeContext
-from trackway.errors import ConfigError
 from trackway.issues import Issue, Issues
 from trackway.model import Event, encode_json
 from trackway.vendors.ga4 import mp_rules as r
@@ -57,28 +57,9 @@ HINTS = {
 def settings(options: Mapping[str, Any]) -> tuple[str, str, str]:
     """(measurement_id, api_secret, base_url) of ``options``, or a ConfigError saying
     which option is wrong and how to set it."""
-    unknown = sorted(set(options) - set(Ga4Destination.options))
-    if unknown:
-        raise ConfigError(
-            f"ga4 destination: expected options among {', '.join(Ga4Destination.options)}, got "
-            f"{', '.join(unknown)}; remove or rename them"
-        )
-    values = []
-    for name, hint in HINTS.items():
-        value = options.get(name)
-        if type(value) is not str or not value:
-            got = "nothing" if value is None or value == "" else type(value).__name__
-            raise ConfigError(
-                f"ga4 destination option {name}: expected a non-empty string, got {got}; set it to {hint}"
-            )
-        values.append(value)
-    base = options.get("base_url", BASE_URL)
-    if type(base) is not str or not base.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"ga4 destination option base_url: expected an http:// or https:// URL, got {base!r}; "
-            f"the default is {BASE_URL}"
-        )
-    return values[0], values[1], base.rstrip("/")
+    options_.known("ga4", options, Ga4Destination.options)
+    values = [options_.text("ga4", options, name, hint) for name, hint in HINTS.items()]
+    return values[0], values[1], options_.url("ga4", options, "base_url", BASE_URL).rstrip("/")
 
 
 def url(options: Mapping[str, Any], *, debug: bool = False) -> str:

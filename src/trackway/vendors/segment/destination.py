@@ -34,9 +34,9 @@ from typing import Any
 
 from trackway import amounts
 from trackway.amounts import Part
+from trackway.destinations import options as options_
 from trackway.destinations.base import Encoded, Outgoing, Refusal
 from trackway.destinations.batching import body, pack
-from trackway.errors import ConfigError
 from trackway.model import Event, Item, encode_json
 
 TYPE = "segment"
@@ -187,24 +187,9 @@ def _refusal(event: Event) -> str | None:
 
 
 def _options(options: Mapping[str, Any]) -> tuple[str, str]:
-    unknown = sorted(set(options) - set(SegmentEncoder.options))
-    if unknown:
-        raise ConfigError(
-            f"segment destination: unknown option(s) {unknown}; expected {', '.join(SegmentEncoder.options)}"
-        )
-    key = options.get("write_key")
-    if type(key) is not str or not key:
-        raise ConfigError(
-            "segment destination option write_key: expected the source's write key (a non-empty string), got "
-            f"{'an empty string' if key == '' else type(key).__name__}; find it in the source's settings"
-        )
-    base = options.get("base_url", BASE_URL)
-    if type(base) is not str or not base.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"segment destination option base_url: expected an http:// or https:// URL, got {base!r}; "
-            f"the default is {BASE_URL}"
-        )
-    return key, base.rstrip("/")
+    options_.known("segment", options, SegmentEncoder.options)
+    key = options_.text("segment", options, "write_key", "the source's write key (in the source's settings)")
+    return key, options_.url("segment", options, "base_url", BASE_URL).rstrip("/")
 
 
 class SegmentEncoder:
