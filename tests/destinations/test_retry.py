@@ -82,6 +82,13 @@ def test_backoff_full_jitter_capped(attempt: int, draw: float, expected: float) 
         ({"Retry-After": "Sun, 06 Dec 2026 03:00:00 GMT"}, 600.0),  # capped
         ({"Retry-After": "soon"}, None),
         ({"Retry-After": "-5"}, None),
+        # hostile answers: never an exception, never more than the cap
+        ({"Retry-After": "\u00b2"}, None),  # a digit to str.isdigit, not to float()
+        ({"Retry-After": "\u0663\u0660"}, None),  # Arabic-Indic digits: not delay-seconds
+        ({"Retry-After": "9" * 5000}, 600.0),
+        ({"Retry-After": "1e999"}, None),
+        ({"Retry-After": "Sat, 05 Dec 99999 03:00:00 GMT"}, None),
+        ({"Retry-After": "\udc80"}, None),
         ({}, None),
     ],
 )

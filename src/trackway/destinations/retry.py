@@ -114,7 +114,7 @@ def retry_after(headers: Mapping[str, str], now: datetime, cap_s: float) -> floa
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # delay-seconds is ASCII digits ("²".isdigit() too)
         return min(float(text), cap_s)
     try:
         when = parsedate_to_datetime(text)
