@@ -23,7 +23,7 @@ from trackway.errors import ParseError
 from trackway.issues import Issues
 from trackway.model import Commerce, Event
 from trackway.server.app import Collector
-from trackway.server.http import HttpError, Request, Send, parse_query, respond_json
+from trackway.server.http import HttpError, Request, Send, respond_json
 from trackway.settings import Setting
 
 pytestmark = pytest.mark.anyio
@@ -62,9 +62,7 @@ class Acme(Adapter):
 
 async def track(c: Collector, request: Request, send: Send) -> int:
     """``POST /acme/track?acme_key=...``: a JSON body in Acme's format."""
-    prop = c.lookup(
-        lambda cfg: cfg.keyring.find("acme", parse_query(request.scope["query_string"]).get("acme_key"))
-    )
+    prop = c.lookup(lambda cfg: cfg.keyring.find("acme", request.query.get("acme_key")))
     if prop is None:
         raise HttpError(401, "expected a property's acme_key in the query string, got none that is known")
     body = await request.read(10_000)

@@ -97,7 +97,7 @@ class Vendor:
 
     name: str
     title: str
-    doc: str  # the vendor's documentation page, in Markdown (its package docstring)
+    doc: str  # the vendor's documentation page, in Markdown (its vendor.py's docstring)
     dialects: tuple[Adapter, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()
     # ``"module:function"``: the function returns the OpenAPI path items of the endpoints.
