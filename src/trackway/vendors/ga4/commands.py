@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from trackway.issues import Issues, describe
+from trackway.issues import MISSING, Issues, describe
+from trackway.model import Event
 from trackway.vendors.ga4.consent import issues_of_command
 
 COMMANDS = ("config", "set", "consent", "js", "get")
@@ -170,3 +171,30 @@ def is_clear(payload: Any) -> bool:
         and "event" not in payload
         and all(v is None for v in payload.values())
     )
+
+
+def open_event(payload: Any, dialect: str, issues: Issues) -> tuple[Event, Any] | None:
+    """The event a gtag ``["event", name, params]`` array opens, and its parameters: a
+    dict, MISSING when the array has none (``["event", name]``), or None when they are
+    no object (reported). None instead of a pair for a command (checked as one) or a
+    payload that is neither (reported); the gtag-ga4 and gtag-ua decoders share it."""
+    if is_command(payload):
+        check_command(payload, issues)
+        return None
+    if type(payload) is not list or len(payload) not in (2, 3) or payload[0] != "event":
+        command_error(payload, issues)
+        return None
+    name = payload[1]
+    if type(name) is not str or not name:
+        issues.error("$[1]", "VALUE_REQUIRED", f"expected the event name as a string, got {describe(name)}")
+        return None
+    event = Event(name=name, dialect=dialect)
+    if len(payload) == 2:
+        return event, MISSING
+    params = payload[2]
+    if type(params) is not dict:
+        issues.error(
+            "$[2]", "TYPE_INVALID", f"expected the parameters object {{...}}, got {describe(params)}"
+        )
+        return event, None
+    return event, params

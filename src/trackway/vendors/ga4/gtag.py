@@ -40,7 +40,7 @@ from trackway.dialects.base import (
     report_uncarried,
 )
 from trackway.dialects.fields import Table
-from trackway.issues import Issues, describe
+from trackway.issues import MISSING, Issues
 from trackway.model import Event
 from trackway.vendors.ga4 import commands
 from trackway.vendors.ga4 import common as ga4
@@ -51,29 +51,20 @@ _SCORES = {None: 0, "bare": 60, "ga4": 90, "ua": 10, "": 60}  # the sniff, by co
 
 
 def decode_gtag_ga4(payload: Any, dialect: str, issues: Issues) -> Event | None:
-    if commands.is_command(payload):
-        commands.check_command(payload, issues)
+    opened = commands.open_event(payload, dialect, issues)
+    if opened is None:
         return None
-    if type(payload) is not list or len(payload) not in (2, 3) or payload[0] != "event":
-        commands.command_error(payload, issues)
-        return None
-    name = payload[1]
-    if type(name) is not str or not name:
-        issues.error("$[1]", "VALUE_REQUIRED", f"expected the event name as a string, got {describe(name)}")
-        return None
-    event = Event(name=name, dialect=dialect)
-    if len(payload) == 2:
+    event, params = opened
+    if params is MISSING:
         event.extras = {"$bare": True}
-        ga4.check_event(name, None, [(_BASE, {})], issues)
+        ga4.check_event(event.name, None, [(_BASE, {})], issues)
         return event
-    params = payload[2]
-    if type(params) is not dict:
-        issues.error(_BASE, "TYPE_INVALID", f"expected the parameters object {{...}}, got {describe(params)}")
+    if params is None:
         return event
     commerce, rest = ga4.read_commerce(params, _BASE, issues)
     event.commerce = commerce
     event.properties = rest
-    ga4.check_event(name, commerce, [(_BASE, params)], issues)
+    ga4.check_event(event.name, commerce, [(_BASE, params)], issues)
     return event
 
 

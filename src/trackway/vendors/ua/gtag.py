@@ -86,26 +86,16 @@ EVENTS = (
 
 
 def decode_gtag_ua(payload: Any, dialect: str, issues: Issues) -> Event | None:
-    if commands.is_command(payload):
-        commands.check_command(payload, issues)
+    opened = commands.open_event(payload, dialect, issues)
+    if opened is None:
         return None
-    if type(payload) is not list or len(payload) not in (2, 3) or payload[0] != "event":
-        commands.command_error(payload, issues)
-        return None
-    name = payload[1]
-    if type(name) is not str or not name:
-        issues.error("$[1]", "VALUE_REQUIRED", f"expected the event name as a string, got {describe(name)}")
-        return None
-    event = Event(name=name, dialect=dialect)
-    if len(payload) == 2:
+    event, params = opened
+    if params is MISSING:
         event.extras = {"$bare": True}  # sent without parameters
         return event
-    params = payload[2]
-    if type(params) is not dict:
-        issues.error(
-            "$[2]", "TYPE_INVALID", f"expected the parameters object {{...}}, got {describe(params)}"
-        )
+    if params is None:
         return event
+    name = event.name
     option = MISSING
     if name in _OPTION_VALUE and "value" in params:  # the option chosen ('USPS'), not an amount
         option = params["value"]
