@@ -26,6 +26,8 @@ from typing import Any
 import tomli_w
 
 from trackway import vendors
+from trackway.destinations import configured
+from trackway.destinations.configured import Destination
 from trackway.errors import ConfigError
 from trackway.privacy.prepare import PrivacySettings
 from trackway.rules.codes import is_currency
@@ -53,6 +55,7 @@ class Property:
     name: str
     settings: dict[str, Any]
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    destinations: dict[str, Destination] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
         return self.settings[key]
@@ -140,6 +143,10 @@ class Config:
     def data_dir(self) -> Path:
         return self.path.parent
 
+    def destinations(self) -> dict[str, Destination]:
+        """Every property's destinations by id (``<property>.<name>``)."""
+        return {d.id: d for p in self.properties.values() for d in p.destinations.values()}
+
     def funnel_steps(self) -> dict[str, tuple[str, ...]]:
         """Each property's funnel steps (the funnel report's default for it)."""
         return {name: prop.funnel_steps for name, prop in self.properties.items()}
@@ -204,6 +211,7 @@ def redact(message: str, data: dict[str, Any]) -> str:
     for s in server_declared():
         if s.secret and s.env in os.environ:
             values.add(os.environ[s.env])
+    values |= configured.secret_values(data)
     for value in sorted((v for v in values if len(v) >= 4), key=len, reverse=True):
         message = message.replace(value, REDACTED)
     return message
@@ -222,6 +230,8 @@ def _parse(data: dict[str, Any], path: Path, text: str, mtime_ns: int) -> Config
         check_name(name)
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: properties.{name} must be a table [properties.{name}]")
+        table = dict(table)
+        destinations = configured.parse(name, table.pop("destinations", {}), where)
         settings = property_settings(name, table, where)
         currency = settings["default_currency"]
         if currency and not is_currency(currency):
@@ -247,7 +257,7 @@ def _parse(data: dict[str, Any], path: Path, text: str, mtime_ns: int) -> Config
             )
         except ConfigError as exc:
             raise ConfigError(f"{where} [properties.{name}]: {exc}") from None
-        properties[name] = Property(name, settings, privacy)
+        properties[name] = Property(name, settings, privacy, destinations)
     try:
         keyring = Keyring.build(properties, server["admin_token"])
     except ConfigError as exc:
@@ -339,3 +349,56 @@ def ensure(path: Path) -> tuple[Config, Property | None]:
         return load(path), None
     prop = add_property(path, "default")
     return load(path), prop
+
+
+def add_destination(path: Path, prop: str, name: str, values: Mapping[str, Any]) -> Destination:
+    """Append ``[properties.PROP.destinations.NAME]`` with ``values`` (its type, options
+    and selection) to the file, after checking the result reads back."""
+    configured.check_name(name)
+    cfg = load(path)
+    if prop not in cfg.properties:
+        raise ConfigError(
+            f"property {prop!r}: expected one of {', '.join(sorted(cfg.properties)) or '(none)'} in {path}; "
+            "add it with `trackway property add`"
+        )
+    if name in cfg.properties[prop].destinations:
+        raise ConfigError(f"destination {prop}.{name} already exists in {path}; choose another name")
+    text = cfg.text.rstrip("\n") + "\n\n" + configured.table_text(prop, name, values)
+    return _edit(path, text).properties[prop].destinations[name]
+
+
+def remove_destination(path: Path, prop: str, name: str) -> None:
+    cfg = load(path)
+    _known_destination(cfg, prop, name)
+    after = _edit(path, configured.remove(path, cfg.text, prop, name), write=False)
+    if name in after.properties[prop].destinations:
+        raise ConfigError(f"{path}: destination {prop}.{name} is declared twice; remove it by hand")
+    write_atomic(path, after.text)
+
+
+def pause_destination(path: Path, prop: str, name: str, paused: bool) -> Destination:
+    cfg = load(path)
+    _known_destination(cfg, prop, name)
+    after = _edit(path, configured.set_paused(path, cfg.text, prop, name, paused), write=False)
+    found = after.properties[prop].destinations[name]
+    if found.paused != paused:
+        raise ConfigError(f"{path}: could not set paused on {prop}.{name} (declared twice?); edit it by hand")
+    write_atomic(path, after.text)
+    return found
+
+
+def _known_destination(cfg: Config, prop: str, name: str) -> Destination:
+    found = cfg.properties.get(prop, Property(prop, {})).destinations.get(name)
+    if found is None:
+        known = ", ".join(sorted(cfg.destinations())) or "(none)"
+        raise ConfigError(f"destination {prop}.{name}: expected one of {known} in {cfg.path}")
+    return found
+
+
+def _edit(path: Path, text: str, *, write: bool = True) -> Config:
+    """``text`` checked as the whole file (raises, writing nothing, if it is not valid)."""
+    checked = loads(text, path)
+    if write:
+        write_atomic(path, text)
+        return load(path)
+    return checked

@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Start a server, send it a month of shop and donation traffic in every dialect through the real "
         "HTTP endpoints (a share of it invalid), then print the reports.",
     ),
+    "destination": (
+        "trackway.cli.destination_cmds:destination",
+        "Where each property's events are forwarded: add, list, status, test, replay, dead letters.",
+    ),
     "dialects": (
         "trackway.cli.dialects_cmd:dialects",
         "List each dialect with its events and the canonical names they map to.",

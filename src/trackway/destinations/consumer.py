@@ -33,7 +33,7 @@ from trackway.destinations.retry import Answer, Policy, Scrubber
 from trackway.destinations.select import Selection, select, strip_identifiers
 from trackway.ingest import log, pipeline, records
 from trackway.ingest.log import Position
-from trackway.model import Event
+from trackway.model import Event, to_json
 
 if TYPE_CHECKING:
     from trackway.config import Config
@@ -60,6 +60,7 @@ class DeadLetter:
     response: str = ""
     url: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
+    payloads: tuple[bytes, ...] = ()  # the events' canonical JSON, as selected (for a retry)
 
 
 @dataclass
@@ -92,6 +93,7 @@ class _Batch:
     records: list[_Record]
     requests: list[Outgoing]
     received: dict[str, datetime]  # event id -> when Trackway received it
+    events: dict[str, Event] = field(default_factory=dict)  # event id -> the event as selected
     last: dict[str, int] = field(default_factory=dict)  # event id -> the last request carrying it
     next: int = 0  # the request to send next
     attempt: int = 0  # failed tries of requests[next]
@@ -198,11 +200,18 @@ class Forwarder:
         for s in skipped:
             _count(counts.skipped, s.reason)
         chosen = [strip_identifiers(e, self.selection.identifiers) for e in chosen]
+        batch.events = {e.id or "": e for e in chosen}
         encoded = self.encoder.encode(chosen, self.options, now)
         for refusal in encoded.refused:
             counts.refused += 1
             self.dead_letters.append(
-                DeadLetter(self.name, (refusal.event,), self.scrub(f"refused: {refusal.reason}"), now)
+                DeadLetter(
+                    self.name,
+                    (refusal.event,),
+                    self.scrub(f"refused: {refusal.reason}"),
+                    now,
+                    payloads=_payloads(batch, (refusal.event,)),
+                )
             )
         batch.requests = list(encoded.requests)
         owners: dict[str, list[_Record]] = {}
@@ -219,7 +228,13 @@ class Forwarder:
         for eid in sorted(unsent):  # an encoder must send or refuse: never lose one
             counts.dead_lettered += 1
             self.dead_letters.append(
-                DeadLetter(self.name, (eid,), "the encoder neither sent nor refused the event (a bug)", now)
+                DeadLetter(
+                    self.name,
+                    (eid,),
+                    "the encoder neither sent nor refused the event (a bug)",
+                    now,
+                    payloads=_payloads(batch, (eid,)),
+                )
             )
         return batch
 
@@ -274,6 +289,7 @@ class Forwarder:
                         self.scrub(answer.body[: retry.EXCERPT]),
                         retry.redact_url(request.url),
                         retry.redact_headers(request.headers),
+                        _payloads(batch, request.events),
                     )
                 )
             batch.next += 1
@@ -297,6 +313,10 @@ class Forwarder:
         if moved:
             self.store.save(positions)
             self._positions = positions
+
+
+def _payloads(batch: _Batch, ids: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple(to_json(batch.events[i]) for i in dict.fromkeys(ids) if i in batch.events)
 
 
 def _count(into: dict[str, int], key: str, n: int = 1) -> None:

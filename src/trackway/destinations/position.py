@@ -19,10 +19,11 @@ import json
 import os
 import zlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from trackway.errors import TrackwayError
-from trackway.ingest import log
+from trackway.ingest import log, records
 from trackway.ingest.log import Position
 
 VERSION = 1
@@ -127,3 +128,66 @@ def passed(positions: Mapping[str, Position], segment: Path) -> bool:
 def all_passed(consumers: Iterable[Mapping[str, Position]], segment: Path) -> bool:
     """Whether every consumer's positions (the loader's, each destination's) passed ``segment``."""
     return all(passed(positions, segment) for positions in consumers)
+
+
+def ends(root: Path) -> dict[str, Position]:
+    """Each slot's position at the end of what the log holds now (where a destination
+    added now starts: it receives what is acknowledged from then on)."""
+    out = {}
+    for slot in log.slots(root):
+        seqs = log.segments(root / slot)
+        if not seqs:
+            continue
+        end = Position(seqs[-1], 0)
+        for found, _payload in log.read(root / slot, end, 1 << 62):
+            end = found
+        out[slot] = end
+    return out
+
+
+@dataclass(frozen=True)
+class Lag:
+    """What a consumer has not passed: ``bytes`` of log, ``events`` counted in at most the
+    first ``cap`` records (``capped``: there are more; a record the workers kept raw, to be
+    decoded later, counts one), and when the oldest of them was received (unix seconds;
+    None: nothing is behind)."""
+
+    bytes: int = 0
+    events: int = 0
+    capped: bool = False
+    oldest: float | None = None
+
+
+def behind(root: Path, positions: Mapping[str, Position], cap: int = 20_000) -> Lag:
+    """The :class:`Lag` of a consumer at ``positions``."""
+    size = count = read = 0
+    capped = False
+    oldest: float | None = None
+    for slot in log.slots(root):
+        pos = positions.get(slot, Position(0, 0))
+        for seq in log.segments(root / slot):
+            if seq < pos.seq:
+                continue
+            path = root / slot / log.segment_name(seq)
+            try:
+                size += max(0, log.data_end(path) - (pos.offset if seq == pos.seq else 0))
+            except OSError:
+                continue
+        first = True
+        for _end, payload in log.read(root / slot, pos, max(cap - read, 1)):
+            read += 1
+            if not payload:
+                continue
+            try:
+                record = records.loads(payload)
+            except Exception:  # an unreadable record (the loader quarantines it)
+                continue
+            count += max(1, len(record.events) + len(record.failed))
+            if first:
+                first = False
+                at = record.received_at / 1e6
+                oldest = at if oldest is None else min(oldest, at)
+            if read >= cap:
+                capped = True
+                break
+    return Lag(size, count, capped, oldest)

@@ -46,6 +46,7 @@ CHECK_EVERY = 250  # records between looks while a batch is read
 MAX_BATCH_EVENTS = 20_000
 FRAME_HEADER = 8  # bytes before a record's payload in the log: length, crc32 (ingest/log.py)
 HELD = 1.0  # seconds between looks while an alarm holds loading back
+PRUNE_IDLE_S = 5.0  # while idle, log files passed by every consumer are deleted this often
 
 
 @contextlib.contextmanager
@@ -184,8 +185,13 @@ class Loader:
         keep_log: bool = False,
         pacer: Pacer | None = None,
         alarms: Alarms | None = None,
+        retain: Callable[[Path], bool] | None = None,
     ) -> None:
         self.root = root
+        # Whether a log file the store has passed must still be kept for another consumer
+        # (a destination that has not passed it: see trackway.destinations.runner).
+        self.retain = retain or (lambda _path: False)
+        self._pruned = 0.0
         self.store = store
         self.config = config
         self.batch = batch
@@ -260,12 +266,24 @@ class Loader:
                 self.loaded_through = max(self.loaded_through, max(loaded) / 1e6)
             self.stats.add(result, len(items), time.perf_counter() - start)
             self._publish({**positions, **moved})
-            if not self.keep_log and not self._held():  # a store deleted meanwhile: keep the log
-                for slot, pos in moved.items():
-                    for path in log.finished_segments(self.root / slot, pos):
-                        with contextlib.suppress(FileNotFoundError):
-                            path.unlink()
+            self.prune(moved)
             return len(items) or 1
+
+    def prune(self, positions: dict[str, Position] | None = None) -> int:
+        """Delete the log files the store has passed (``positions``: these slots'; None:
+        every slot's committed) and no other consumer keeps (``retain``). Returns how many."""
+        if self.keep_log or self._held():  # a store deleted meanwhile: keep the log
+            return 0
+        self._pruned = time.monotonic()
+        deleted = 0
+        for slot, pos in (self.committed() if positions is None else positions).items():
+            for path in log.finished_segments(self.root / slot, pos):
+                if self.retain(path):
+                    break  # later files are not passed either
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    deleted += 1
+        return deleted
 
     def _item(self, slot: str, end: Position, payload: bytes, properties: dict[str, Property]) -> _Item:
         """A log record with its outcome; a record that cannot be read or decoded gets a
@@ -473,4 +491,7 @@ class Loader:
                 stop.wait(1.0)
                 continue
             if n == 0:
+                if time.monotonic() - self._pruned > PRUNE_IDLE_S:  # a destination may have moved on
+                    with contextlib.suppress(Exception):
+                        self.prune()
                 stop.wait(HELD if self.alarms.stops_loading() else idle)

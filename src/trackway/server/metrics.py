@@ -66,6 +66,35 @@ HELP = {
         "could not write (kept in the log and tried again).",
     ),
     "trackway_alarms": ("gauge", "Active alarms of the store process (/health lists them)."),
+    "trackway_destination_events_total": (
+        "counter",
+        "Events per destination by outcome: delivered, dead_lettered (refused or failed for good), "
+        "skipped_consent, skipped_name, skipped_dialect, skipped_failed (failed payloads are not forwarded).",
+    ),
+    "trackway_destination_retries_total": (
+        "counter",
+        "Requests to a destination tried again after an error.",
+    ),
+    "trackway_destination_failed_requests_total": (
+        "counter",
+        "Requests to a destination that failed (retried, or dead-lettered with the answer).",
+    ),
+    "trackway_destination_lag_events": (
+        "gauge",
+        "Events acknowledged but not yet passed by the destination (a lower bound past 20,000 records).",
+    ),
+    "trackway_destination_lag_seconds": (
+        "gauge",
+        "Age of the oldest event the destination has not passed (0: caught up).",
+    ),
+    "trackway_destination_up": (
+        "gauge",
+        "1 while a destination's forwarder runs (running or retrying), 0 when paused or failing.",
+    ),
+    "trackway_log_retained_bytes": (
+        "gauge",
+        "Bytes of log on disk that the store has loaded but a destination has not yet passed.",
+    ),
 }
 
 
@@ -234,6 +263,7 @@ def loader_snapshot(
     alarms: int = 0,
     oldest_unloaded: float | None = None,
     now: float | None = None,
+    retained: int = 0,
 ) -> Snapshot:
     """The store process's metrics, from the loader's totals: ``quarantined`` rows in the
     quarantine now, ``record_errors`` records this process quarantined, ``batch_errors``
@@ -248,6 +278,7 @@ def loader_snapshot(
     if duplicates:
         m.inc("trackway_events_total", duplicates, outcome="duplicate")
     m.set("trackway_log_lag_bytes", lag)
+    m.set("trackway_log_retained_bytes", retained)
     age = (
         0.0 if oldest_unloaded is None else max(0.0, (time.time() if now is None else now) - oldest_unloaded)
     )

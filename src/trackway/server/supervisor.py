@@ -43,10 +43,12 @@ import uvicorn
 
 from trackway import config as configuration
 from trackway.config import Config
+from trackway.destinations.runner import retained_bytes, retention
 from trackway.ingest.loader import Loader
 from trackway.ingest.pacing import Pacer, cpu_of
 from trackway.server import metrics
 from trackway.server.admin import Admin, make_admin_app
+from trackway.server.forwarding import ForwardingProcess
 from trackway.store.duck import FILE_NAME, DuckStore
 
 logger = logging.getLogger("trackway.serve")
@@ -267,7 +269,9 @@ class Supervisor:
             batch=cfg.server["loader_batch"],
             keep_log=cfg.server["keep_log"],
             pacer=Pacer(cfg.server["loader_defer_seconds"], usage=cpu_of(self.worker_pids)),
+            retain=retention(data, self.config),
         )
+        self.forwarding = ForwardingProcess(data)
         self.stop = threading.Event()
         self.procs: dict[int, multiprocessing.process.BaseProcess] = {}
         self.admin: uvicorn.Server | None = None
@@ -359,6 +363,7 @@ class Supervisor:
             stopping = self.stop.is_set() or (self.admin is not None and self.admin.should_exit)
             if not stopping:  # a worker stopping with us is not restarted
                 self.restart_exited()
+                self.forwarding.ensure(self.config())
             with contextlib.suppress(OSError):
                 s = self.loader.stats
                 metrics.write(
@@ -373,6 +378,7 @@ class Supervisor:
                         record_errors=s.quarantined,
                         batch_errors=s.errors,
                         alarms=len(self.loader.alarms.active()),
+                        retained=retained_bytes(self.paths.log, self.loader.committed(), self.cfg),
                     ),
                 )
             await asyncio.sleep(0.5)
@@ -431,6 +437,7 @@ class Supervisor:
 
     def shutdown(self, loader_thread: threading.Thread) -> None:
         self.stop.set()
+        self.forwarding.stop()
         for proc in self.procs.values():
             if proc.is_alive() and proc.pid is not None:
                 with contextlib.suppress(ProcessLookupError):

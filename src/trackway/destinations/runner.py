@@ -1,0 +1,316 @@
+"""Forwarding as it runs: one thread per destination, in a process of its own.
+
+The server starts :func:`forward_main` in a child process (the workers acknowledge and
+the loader stores in others, so no destination, however slow, takes their CPU time or
+their GIL). It reads ``trackway.toml`` again when the file changes and keeps one
+:class:`Courier` thread per destination that is not paused; a destination whose
+declaration changed is stopped and started again with the new one.
+
+A courier owns its destination's :class:`~trackway.destinations.consumer.Forwarder`,
+its HTTP client (:class:`~trackway.destinations.http.Sender`: a pool of its own), its
+dead letters on disk and its status file, so a destination that stalls or fails stalls
+nothing but itself. A destination without a committed position (just added) starts at
+the end of the log: it receives what is acknowledged from then on (``trackway
+destination replay`` sends older events from the store).
+
+Files, all under ``<data>/run/destinations/`` and named by the destination's id
+(``<property>.<name>``): ``.position`` (the committed position), ``.dead.jsonl`` (the dead
+letters), ``.status.json`` (totals, lag, last error).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from trackway import config as configuration
+from trackway.config import Config
+from trackway.destinations import position as position_
+from trackway.destinations import status as status_
+from trackway.destinations import types
+from trackway.destinations.configured import Destination
+from trackway.destinations.consumer import Counts, DeadLetter, Forwarder
+from trackway.destinations.deadletters import SUFFIX as DEAD_SUFFIX
+from trackway.destinations.deadletters import DeadLetters
+from trackway.destinations.http import Sender
+from trackway.destinations.position import PositionStore
+from trackway.errors import ConfigError
+from trackway.ingest import log
+from trackway.ingest.log import Position
+from trackway.server import metrics
+
+logger = logging.getLogger("trackway.forwarding")
+
+IDLE_S = 0.05  # a courier with nothing to send looks again this often
+STATUS_S = 1.0  # status files and metrics are written this often
+ERROR_PAUSE_S = 5.0  # a courier that failed starts again after this
+PID_FILE = "forward.pid"
+
+
+@dataclass(frozen=True)
+class Files:
+    """Where destination ``id`` keeps its files under ``data``."""
+
+    data: Path
+    id: str
+
+    @property
+    def folder(self) -> Path:
+        return self.data / "run" / position_.FOLDER
+
+    @property
+    def position(self) -> Path:
+        return position_.default_path(self.data, self.id)
+
+    @property
+    def dead(self) -> Path:
+        return self.folder / f"{self.id}{DEAD_SUFFIX}"
+
+    @property
+    def status(self) -> Path:
+        return status_.path_of(self.folder, self.id)
+
+    def remove(self) -> None:
+        for path in (self.position, self.dead, self.status):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def start_at_end(data: Path, destination_id: str) -> None:
+    """Commit the end of the log as the position of a destination that has none."""
+    store = PositionStore(Files(data, destination_id).position, destination_id)
+    if not store.path.exists():
+        store.save(position_.ends(data / "log"))
+
+
+class _Counting:
+    """The dead letters sink, counting the requests dead-lettered with an answer."""
+
+    def __init__(self, sink: DeadLetters) -> None:
+        self.sink = sink
+        self.requests = 0
+
+    def append(self, letter: DeadLetter) -> None:
+        self.sink.append(letter)
+        if letter.status is not None or letter.url:
+            self.requests += 1
+
+
+class Courier(threading.Thread):
+    """Delivers the log to one destination until ``halt`` is set."""
+
+    def __init__(
+        self,
+        data: Path,
+        destination: Destination,
+        config: Callable[[], Config | None],
+        send: Callable[..., object] | None = None,
+    ) -> None:
+        super().__init__(name=f"courier-{destination.id}", daemon=True)
+        self.data = data
+        self.destination = destination
+        self.config = config
+        self.files = Files(data, destination.id)
+        self.halt = threading.Event()
+        self.status = status_.load(self.files.status, destination.id)
+        self.status.type = destination.type
+        self._send = send
+        self._written = 0.0
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            try:
+                self._deliver()
+            except Exception as exc:  # an unreadable position, a bug: say so, try again later
+                message = str(exc)
+                for secret in self.destination.secrets():
+                    message = message.replace(secret, "<secret>")
+                logger.error(
+                    "destination %s: %s; trying again in %.0f s", self.destination.id, message, ERROR_PAUSE_S
+                )
+                self.status.state, self.status.last_error = status_.FAILING, message[:500]
+                self._write(force=True)
+                self.halt.wait(ERROR_PAUSE_S)
+
+    def _deliver(self) -> None:
+        d = self.destination
+        start_at_end(self.data, d.id)
+        sender = Sender() if self._send is None else None
+        send = sender if sender is not None else self._send
+        dead = _Counting(DeadLetters(self.files.dead))
+        forwarder = Forwarder(
+            self.data / "log",
+            d.id,
+            d.selection,
+            types.encoder(d.type),
+            d.options,
+            send,  # type: ignore[arg-type]
+            PositionStore(self.files.position, d.id),
+            self.config,
+            property=d.property,
+            dead_letters=dead,  # type: ignore[arg-type]
+            policy=d.policy,
+        )
+        try:
+            while not self.halt.is_set():
+                counts = forwarder.run_once(datetime.now(UTC))
+                self._account(counts, dead)
+                if counts.retry_at is not None:
+                    self._write()
+                    wait = (counts.retry_at - datetime.now(UTC)).total_seconds()
+                    self.halt.wait(min(max(wait, 0.0), STATUS_S))
+                elif counts == Counts():
+                    self._write(forwarder)
+                    self.halt.wait(IDLE_S)
+                else:
+                    self._write(forwarder)
+        finally:
+            if sender is not None:
+                sender.close()
+
+    def _account(self, counts: Counts, dead: _Counting) -> None:
+        s = self.status
+        s.add(counts.delivered, counts.retried, counts.dead_lettered + counts.refused, counts.skipped)
+        s.failed += counts.retried + dead.requests
+        dead.requests = 0
+        if counts.delivered:
+            s.last_delivered_at = datetime.now(UTC).isoformat()
+        if counts.retry_at is not None:
+            s.state, s.retry_at, s.last_error = (
+                status_.RETRYING,
+                counts.retry_at.isoformat(),
+                counts.last_error,
+            )
+        elif counts.delivered or counts.records:
+            s.state, s.retry_at = status_.RUNNING, ""
+
+    def _write(self, forwarder: Forwarder | None = None, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._written < STATUS_S:
+            return
+        self._written = now
+        if forwarder is not None:
+            lag = position_.behind(self.data / "log", forwarder.committed())
+            s = self.status
+            s.lag_bytes, s.lag_events, s.lag_capped = lag.bytes, lag.events, lag.capped
+            s.lag_seconds = 0.0 if lag.oldest is None else round(max(0.0, time.time() - lag.oldest), 3)
+        self.status.updated_at = datetime.now(UTC).isoformat()
+        with contextlib.suppress(OSError):
+            status_.save(self.files.status, self.status)
+
+
+class Forwarding:
+    """Keeps one courier per active destination of the configuration, as it changes."""
+
+    def __init__(self, data: Path, config: Callable[[], Config | None]) -> None:
+        self.data = data
+        self.config = config
+        self.couriers: dict[str, Courier] = {}
+
+    def sync(self) -> None:
+        cfg = self.config()
+        wanted = cfg.destinations() if cfg is not None else {}
+        for did, courier in list(self.couriers.items()):
+            if wanted.get(did) != courier.destination or not courier.is_alive():
+                courier.halt.set()
+                del self.couriers[did]
+        for did, d in wanted.items():
+            if d.paused:
+                s = status_.load(Files(self.data, did).status, did)
+                if s.state != status_.PAUSED:
+                    s.state, s.type = status_.PAUSED, d.type
+                    with contextlib.suppress(OSError):
+                        status_.save(Files(self.data, did).status, s)
+                continue
+            if did not in self.couriers:
+                courier = self.couriers[did] = Courier(self.data, d, self.config)
+                courier.start()
+
+    def metrics(self) -> metrics.Snapshot:
+        cfg = self.config()
+        ids = cfg.destinations() if cfg is not None else {}
+        statuses = [status_.load(Files(self.data, did).status, did) for did in ids]
+        return status_.snapshot(statuses)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.sync()
+                metrics.write(self.data / "run" / "metrics", "forwarding", self.metrics())
+            except Exception:
+                logger.exception("forwarding: could not apply the configuration; trying again")
+            stop.wait(STATUS_S)
+        for courier in self.couriers.values():
+            courier.halt.set()
+        for courier in self.couriers.values():
+            courier.join(timeout=5)
+
+
+def retention(data: Path, config: Callable[[], Config | None]) -> Callable[[Path], bool]:
+    """For the loader: whether a log file it has passed must be kept for a destination
+    (every configured one, paused or not, counts)."""
+
+    def retain(segment: Path) -> bool:
+        cfg = config()
+        if cfg is None:
+            return False
+        for did in cfg.destinations():
+            store = PositionStore(Files(data, did).position, did)
+            try:
+                positions = store.load()
+            except position_.PositionError:
+                return True  # a position that cannot be read: keep everything
+            if store.path.exists() and not position_.passed(positions, segment):
+                return True
+        return False
+
+    return retain
+
+
+def forward_main(config_path: str, data: str, parent: int = 0) -> None:
+    """The forwarding process (started by the server)."""
+    from trackway.server.supervisor import _die_with, _quiet_signals
+
+    _die_with(parent)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = Path(data)
+    (root / "run").mkdir(parents=True, exist_ok=True)
+    (root / "run" / PID_FILE).write_text(str(os.getpid()))
+    holder: dict[str, Config] = {}
+
+    def config() -> Config | None:
+        cfg = holder.get("cfg")
+        if cfg is None or cfg.changed():
+            try:
+                holder["cfg"] = configuration.load(Path(config_path))
+            except ConfigError as exc:
+                if cfg is None:
+                    logger.error("forwarding: %s", exc)
+                return cfg
+        return holder["cfg"]
+
+    stop = threading.Event()
+    _quiet_signals()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    Forwarding(root, config).run(stop)
+
+
+def retained_bytes(root: Path, loaded: Mapping[str, Position], cfg: Config | None) -> int:
+    """Bytes of log files the store has passed (``loaded``) that are still on disk while
+    destinations are declared: the disk retention for destinations costs."""
+    if cfg is None or not cfg.destinations() or cfg.server.get("keep_log"):
+        return 0
+    total = 0
+    for slot, pos in loaded.items():
+        for path in log.finished_segments(root / slot, pos):
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+    return total

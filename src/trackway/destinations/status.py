@@ -1,0 +1,90 @@
+"""A destination's status, as its forwarder last wrote it: totals that survive restarts,
+the lag, the last error. One small JSON file per destination
+(``run/destinations/<id>.status.json``), replaced atomically; ``trackway destination
+status``, ``/metrics`` and ``/health`` read it. No secret is ever written in it (the
+forwarder scrubs every error it keeps)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import msgspec
+
+from trackway.server import metrics
+
+SUFFIX = ".status.json"
+RUNNING = "running"  # delivering, or caught up
+RETRYING = "retrying"  # a request waits for its retry
+PAUSED = "paused"
+FAILING = "failing"  # the forwarder itself cannot go on (an unreadable position, ...)
+
+
+class Status(msgspec.Struct, omit_defaults=True):
+    destination: str
+    type: str = ""
+    state: str = RUNNING
+    delivered: int = 0
+    retried: int = 0  # requests answered with a retryable error (or none), tried again
+    failed: int = 0  # requests that failed: retried, or dead-lettered with the answer
+    dead_lettered: int = 0  # includes events the encoder refused
+    skipped: dict[str, int] = {}  # reason -> events (consent, name, dialect, ...)
+    lag_events: int = 0
+    lag_capped: bool = False  # lag_events is a lower bound
+    lag_bytes: int = 0
+    lag_seconds: float = 0.0
+    last_error: str = ""
+    last_delivered_at: str = ""
+    retry_at: str = ""
+    updated_at: str = ""
+
+    def add(self, delivered: int, retried: int, dead: int, skipped: dict[str, int]) -> None:
+        self.delivered += delivered
+        self.retried += retried
+        self.dead_lettered += dead
+        for reason, n in skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+
+_enc = msgspec.json.Encoder()
+_dec = msgspec.json.Decoder(Status)
+
+
+def path_of(folder: Path, destination: str) -> Path:
+    return folder / f"{destination}{SUFFIX}"
+
+
+def load(path: Path, destination: str) -> Status:
+    """The status in ``path`` (a fresh one when missing or unreadable)."""
+    with contextlib.suppress(OSError, msgspec.DecodeError):
+        found = _dec.decode(path.read_bytes())
+        if found.destination == destination:
+            return found
+    return Status(destination)
+
+
+def save(path: Path, status: Status) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(_enc.encode(status))
+    os.replace(tmp, path)
+
+
+def snapshot(statuses: list[Status]) -> metrics.Snapshot:
+    """The forwarding metrics of every destination."""
+    m = metrics.Metrics()
+    for s in statuses:
+        d = s.destination
+        m.inc("trackway_destination_events_total", s.delivered, destination=d, outcome="delivered")
+        m.inc("trackway_destination_events_total", s.dead_lettered, destination=d, outcome="dead_lettered")
+        for reason, n in s.skipped.items():
+            m.inc("trackway_destination_events_total", n, destination=d, outcome=f"skipped_{reason}")
+        m.inc("trackway_destination_retries_total", s.retried, destination=d)
+        m.inc("trackway_destination_failed_requests_total", s.failed, destination=d)
+        m.set("trackway_destination_lag_events", s.lag_events, destination=d)
+        m.set("trackway_destination_lag_seconds", s.lag_seconds, destination=d)
+        m.set(
+            "trackway_destination_up", 0 if s.state in (FAILING, PAUSED) else 1, destination=d, state=s.state
+        )
+    return m.snapshot()
