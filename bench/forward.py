@@ -85,12 +85,13 @@ def options(kind: str, base: str) -> dict[str, Any]:
     }[kind]
 
 
-def mp_events(n: int, commanders: bool) -> list[dict[str, Any]]:
-    """``n`` MP events of one request: a purchase, a page view, ... (values differ between
-    records, so nothing can be cached by value); ``commanders``: with the parameters
-    Commanders Act's rules require (purchase ``type`` and ``status``, ``page_type``)."""
+def mp_events(first: int, n: int, commanders: bool) -> list[dict[str, Any]]:
+    """MP events ``first`` to ``first + n - 1`` of the log: even ones purchases, odd ones
+    page views (values differ between events, so nothing can be cached by value);
+    ``commanders``: with the parameters Commanders Act's rules require (purchase ``type``
+    and ``status``, ``page_type``)."""
     out: list[dict[str, Any]] = []
-    for k in range(n):
+    for k in range(first, first + n):
         if k % 2 == 0:
             items = [
                 {"item_id": f"SKU_{i}", "item_name": "Stan and Friends Tee", "price": 19.99, "quantity": 1}
@@ -131,7 +132,7 @@ def write_log(root: Path, events: int, per_record: int, *, commanders: bool, kin
     while left > 0:
         n = min(per_record, left)
         body = {"client_id": "555.1733370000", "user_id": "u-42", "consent": CONSENT}
-        body["events"] = mp_events(n, commanders)
+        body["events"] = mp_events(events - left, n, commanders)
         meta = {"ip": "203.0.113.9", "user_agent": "Mozilla/5.0 (bench)"}
         record = records.Record(
             records.RAW,

@@ -35,6 +35,7 @@ from trackway.issues import Issue, Issues
 from trackway.model import Event, encode_json
 from trackway.vendors.ga4 import mp_rules as r
 from trackway.vendors.ga4.mp import MAX_BODY
+from trackway.vendors.ga4.mp_fast import decode_plain_mp
 from trackway.vendors.ga4.mp_read import decode_body
 from trackway.vendors.ga4.mp_write import DIALECT, group
 
@@ -140,7 +141,12 @@ def checked(
     (an error of the request's fields is every event's), and the other events with
     their indices, in order."""
     found = Issues()
-    decode_body(rendered, DIALECT, DecodeContext(received_at=now), found)
+    ctx = DecodeContext(received_at=now)
+    # The typed fast path on the body's JSON gives exactly the general path's issues for a
+    # body it takes (tests/vendors/ga4/test_ga4_mp_fast.py), in a fraction of the time;
+    # a body it steps aside from is checked by the general path, as before.
+    if decode_plain_mp(encode_json(rendered), DIALECT, ctx, found) is None:
+        decode_body(rendered, DIALECT, ctx, found)
     errors: dict[int, list[Issue]] = {}
     for issue in found.items:
         if issue.is_error:
