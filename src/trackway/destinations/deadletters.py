@@ -86,6 +86,9 @@ class DeadLetters:
 
     def _write(self, fd: int, line: Line) -> None:
         data = _enc.encode(line) + b"\n"
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":  # a line torn by a crash: end it first
+            data = b"\n" + data
         os.write(fd, data)
         os.fsync(fd)
 
