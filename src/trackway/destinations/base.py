@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from trackway.issues import Issue, Issues, Path
 from trackway.model import Event
 
 
@@ -56,3 +57,18 @@ class Encoder(Protocol):
     secrets: frozenset[str]
 
     def encode(self, events: Sequence[Event], options: Mapping[str, Any], now: datetime) -> Encoded: ...
+
+
+class ErrorsOnly(Issues):
+    """Issues that keep errors only: for an encoder rendering an event and checking the
+    rendering, where only an error matters (it refuses the event) and a warning would be
+    made and thrown away for every event sent."""
+
+    __slots__ = ()
+
+    def warning(self, path: Path, code: str, message: str) -> None:
+        return None
+
+    def add(self, issue: Issue) -> None:
+        if issue.is_error:
+            self.items.append(issue)

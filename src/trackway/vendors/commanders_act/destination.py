@@ -24,9 +24,9 @@ from urllib.parse import urlencode
 
 from trackway.destinations import batching
 from trackway.destinations import options as options_
-from trackway.destinations.base import Encoded, Outgoing, Refusal
+from trackway.destinations.base import Encoded, ErrorsOnly, Outgoing, Refusal
 from trackway.errors import ConfigError
-from trackway.issues import Issue, Issues
+from trackway.issues import Issue
 from trackway.model import Event, encode_json
 from trackway.vendors.commanders_act.adapter import decode_server
 from trackway.vendors.commanders_act.write import write_event
@@ -62,12 +62,12 @@ def settings(options: Mapping[str, Any]) -> tuple[str, str, str, bool]:
 def render(event: Event) -> tuple[bytes, list[Issue]]:
     """One event in the server form, as compact JSON, ``context.event_id`` its id; and
     the errors Commanders Act's rules find in it (the server-side API drops such events)."""
-    payload = write_event(event, "server", Issues())  # the adapter's encode would check it twice
+    payload = write_event(event, "server", ErrorsOnly())  # the adapter's encode would check it twice
     context = payload.setdefault("context", {})
     context["event_id"] = event.id
-    found = Issues()
+    found = ErrorsOnly()
     decode_server(payload, "$", found)
-    return encode_json(payload), [i for i in found.items if i.is_error]
+    return encode_json(payload), found.items
 
 
 def rejected(errors: list[Issue]) -> str:

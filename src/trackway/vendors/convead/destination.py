@@ -19,24 +19,25 @@ from urllib.parse import urlencode
 
 from trackway.api import decode
 from trackway.destinations import options as options_
-from trackway.destinations.base import Encoded, Outgoing, Refusal
-from trackway.dialects import get as dialect
-from trackway.dialects.base import EncodeOptions
-from trackway.issues import Issue, Issues
+from trackway.destinations.base import Encoded, ErrorsOnly, Outgoing, Refusal
+from trackway.issues import Issue
 from trackway.model import Event
+from trackway.vendors.convead.write import encode_event
 
 BASE_URL = "https://tracker.convead.io"
 PATH = "/watch/event"
 HEADERS: Mapping[str, str] = {"content-type": "application/x-www-form-urlencoded"}
-_OPTIONS = EncodeOptions(form="post")
+POST = "post"  # the dialect's form of a /watch/event body
 ENDPOINT_DIALECT = "convead"  # /watch/event reads every body as convead (InSend's too)
 NO_CURRENCY = "XXX"  # ISO 4217: no currency
 
 
-def fields(event: Event, dialect_name: str, app_key: str) -> dict[str, str]:
-    """The form fields of one event: ``app_key`` first, then the dialect's post form, a
-    uid the event lacks as '' (Convead wants all four fields)."""
-    rendered = dialect(dialect_name).encode(event, _OPTIONS, Issues())
+def fields(event: Event, app_key: str) -> dict[str, str]:
+    """The form fields of one event: ``app_key`` first, then the post form (the same for
+    convead and insend), a uid the event lacks as '' (Convead wants all four fields).
+    Rendered with the dialect's writer, not its ``encode``, which would check the
+    rendering once more only to throw the result away: :func:`errors` checks it."""
+    rendered = encode_event(event, POST, ErrorsOnly())
     return {"app_key": app_key, "visitor_uid": "", "guest_uid": "", **rendered}
 
 
@@ -69,7 +70,7 @@ def settings(kind: str, options: Mapping[str, Any]) -> tuple[str, str]:
 
 class ConveadDestination:
     """The ``convead`` or ``insend`` destination type (trackway.destinations.base.Encoder);
-    ``type`` is also the dialect that renders the events."""
+    both render the same post form (the dialects differ only in their JavaScript name)."""
 
     options: Sequence[str] = ("app_key", "base_url")
     secrets = frozenset({"app_key"})
@@ -82,7 +83,7 @@ class ConveadDestination:
         url = base + PATH
         out = Encoded()
         for event in events:
-            form = fields(event, self.type, app_key)
+            form = fields(event, app_key)
             found = errors(form, event)
             if found:
                 out.refused.append(Refusal(event.id, rejected(found)))

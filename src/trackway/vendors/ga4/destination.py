@@ -29,9 +29,9 @@ import msgspec
 
 from trackway.destinations import batching
 from trackway.destinations import options as options_
-from trackway.destinations.base import Encoded, Outgoing, Refusal
+from trackway.destinations.base import Encoded, ErrorsOnly, Outgoing, Refusal
 from trackway.dialects.base import DecodeContext
-from trackway.issues import Issue, Issues
+from trackway.issues import Issue
 from trackway.model import Event, encode_json
 from trackway.vendors.ga4 import mp_rules as r
 from trackway.vendors.ga4.mp import MAX_BODY
@@ -140,7 +140,7 @@ def checked(
     """What GA4's rules reject in a rendered body: the errors of each event that has some
     (an error of the request's fields is every event's), and the other events with
     their indices, in order."""
-    found = Issues()
+    found = ErrorsOnly()
     ctx = DecodeContext(received_at=now)
     # The typed fast path on the body's JSON gives exactly the general path's issues for a
     # body it takes (tests/vendors/ga4/test_ga4_mp_fast.py), in a fraction of the time;
@@ -188,7 +188,7 @@ class Ga4Destination:
             else:
                 out.refused.append(Refusal(event.id, why))
         runs: list[tuple[dict[str, Any], list[tuple[str, bytes]]]] = []  # same request fields
-        for rendered, members in group(sendable, Issues()):
+        for rendered, members in group(sendable, ErrorsOnly()):
             request = {k: v for k, v in rendered.items() if k != "events"}
             bad, ok = checked(rendered, members, now)
             for n, errors in bad.items():
