@@ -47,6 +47,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python bench/cli.py --quick
 	$(BIN)/python bench/freshness.py --quick
 	$(BIN)/python bench/sustained.py --quick
+	$(BIN)/python bench/forward.py --quick
 
 # Longer coverage-guided fuzzing of every input path (make test runs a bounded share).
 fuzz: $(STAMP)
