@@ -25,7 +25,16 @@ def path(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("table", "expected"),
     [
-        (HOOK, {"type": "webhook", "names": frozenset(), "consent": None, "identifiers": "hash", "paused": False}),
+        (
+            HOOK,
+            {
+                "type": "webhook",
+                "names": frozenset(),
+                "consent": None,
+                "identifiers": "hash",
+                "paused": False,
+            },
+        ),
         (
             {**HOOK, "events": ["purchase"], "consent": "marketing", "identifiers": "drop", "paused": True},
             {"names": frozenset({"purchase"}), "consent": "marketing", "identifiers": "drop", "paused": True},

@@ -14,7 +14,9 @@ AT = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 
 def _letter(ids: tuple[str, ...], status: int | None = 400) -> DeadLetter:
     payloads = tuple(to_json(Event(name="purchase", dialect="ga4-mp", id=i, property="shop")) for i in ids)
-    return DeadLetter("shop.hook", ids, f"HTTP {status}", AT, status, "bad request", "https://x/in", {}, payloads)
+    return DeadLetter(
+        "shop.hook", ids, f"HTTP {status}", AT, status, "bad request", "https://x/in", {}, payloads
+    )
 
 
 def test_appended_letters_are_listed_in_order_with_their_events(tmp_path: Path) -> None:

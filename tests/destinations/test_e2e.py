@@ -50,20 +50,29 @@ def _declare(a: Server, b: Server) -> None:
 def _send(a: Server) -> None:
     ka = a.keys()
     for n, body in enumerate(commanders_bodies("fw")):
-        r = a.post("/events", params=a.ca_params(ka), content=body, headers={"content-type": "application/json"})
+        r = a.post(
+            "/events", params=a.ca_params(ka), content=body, headers={"content-type": "application/json"}
+        )
         assert r.status_code == 200, (n, r.text)
     for n, call in enumerate(e.value for e in examples("convead")):
         r = a.post("/watch/event", data=convead_fields(ka["convead_app_key"], call, n))
         assert r.status_code == 200, r.text
     payloads = [p for _, p in collect_examples()]
-    envelope = {"key": ka["collect_key"], "anonymous_id": "guest-1", "events": payloads}  # the tracker's guest id
+    envelope = {
+        "key": ka["collect_key"],
+        "anonymous_id": "guest-1",
+        "events": payloads,
+    }  # the tracker's guest id
     r = a.post("/collect", content=encode_json(envelope))
     assert r.status_code in (200, 207), r.text
     mp = {
         "client_id": "555.1",
         "user_id": "u-1",
         "events": [
-            {"name": "page_view", "params": {"page_location": "https://shop.example/", "engagement_time_msec": 1}},
+            {
+                "name": "page_view",
+                "params": {"page_location": "https://shop.example/", "engagement_time_msec": 1},
+            },
             {
                 "name": "purchase",
                 "params": {
@@ -99,13 +108,14 @@ def test_a_second_trackway_receives_every_type_valid(servers):
     def settled() -> dict[str, dict[str, Any]] | None:
         rows = _status(a)
         done = all(
-            r["lag_events"] == 0 and r["delivered"] + r["dead_lettered"] + sum(r["skipped"].values()) >= stored
+            r["lag_events"] == 0
+            and r["delivered"] + r["dead_lettered"] + sum(r["skipped"].values()) >= stored
             for r in rows.values()
         )
         return rows if done and len(rows) == 3 else None
 
     rows = wait_for(settled, 60, "every destination to pass every event")
-    arrived = Counter({d: n for d, n in _count(b, "select dialect, count(*) from events group by 1")})
+    arrived = Counter(dict(_count(b, "select dialect, count(*) from events group by 1")))
     failed_at_b = _count(b, "select dialect, count(*) from failed_events group by 1")
     assert failed_at_b == [], f"B found errors in what A forwarded: {failed_at_b}"
     for kind, dialect in TYPES.items():
@@ -114,5 +124,7 @@ def test_a_second_trackway_receives_every_type_valid(servers):
         assert row["delivered"] > 0, row
         assert row["delivered"] + row["dead_lettered"] == stored, row
         assert arrived[dialect] == row["delivered"], (kind, arrived, row)
-    letters = loads(cli("destination", "dead-letters", "commandersact", "--format", "json", data=a.data).stdout)
+    letters = loads(
+        cli("destination", "dead-letters", "commandersact", "--format", "json", data=a.data).stdout
+    )
     assert letters and all(letter["reason"].startswith("refused:") for letter in letters)

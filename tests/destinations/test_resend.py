@@ -47,7 +47,9 @@ def test_the_test_event_is_sent_by_every_type_without_a_refusal(kind: str) -> No
     send = Script()
     report = resend(_destination(kind), [sample("shop", NOW)], send, now=NOW, debug=True)
     assert report.refused == [] and report.skipped == {}
-    assert report.delivered == {report.sent[0].events[0]} and report.sent[0].events[0].startswith("trackway-test-")
+    assert report.delivered == {report.sent[0].events[0]} and report.sent[0].events[0].startswith(
+        "trackway-test-"
+    )
     if kind == "ga4":
         assert "/debug/mp/collect" in send.got[0].url  # Google's validation endpoint
 
