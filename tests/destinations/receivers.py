@@ -123,18 +123,22 @@ class Normal:
         return True
 
 
+NOT_KEPT = Reply(503, b"not processed")
+
+
 def _answer(receiver: Receiver, request: Request, then: Reply | None, process: bool) -> Reply:
-    if then is None:
-        return receiver.handle(request)
-    if process:
-        receiver.handle(request)
-    return then
+    """``then``; None: what the receiver answers once it has processed the request, or
+    :data:`NOT_KEPT` when it does not process it (``process`` False)."""
+    if not process:
+        return then or NOT_KEPT
+    handled = receiver.handle(request)
+    return then or handled
 
 
 @dataclass(frozen=True)
 class Stall:
-    """Wait ``seconds`` (or until the receiver stops), then answer ``then`` (None: the
-    receiver's own answer) and close."""
+    """Wait ``seconds`` (or until the receiver stops), then answer ``then`` (None: see
+    :func:`_answer`) and close."""
 
     seconds: float
     then: Reply | None = None
@@ -162,7 +166,7 @@ class Reset:
 
 @dataclass(frozen=True)
 class Trickle:
-    """The answer (``then``; None: the receiver's own): its first ``start`` bytes at once
+    """The answer (``then``; None: see :func:`_answer`): its first ``start`` bytes at once
     (0: the status line is trickled too), then one byte every ``1 / rate`` seconds, until
     it is sent, the client leaves or the receiver stops."""
 
