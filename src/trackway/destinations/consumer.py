@@ -176,24 +176,28 @@ class Forwarder:
         cfg = self.config()
         properties = cfg.properties if cfg is not None else {}
         batch = _Batch([], [], {})
-        events: list[Event] = []
-        carried: list[tuple[_Record, str]] = []  # each event read, with its record
-        for slot in log.slots(self.root):
-            for end, payload in log.read(self.root / slot, positions.get(slot, Position(0, 0)), self.batch):
+        slots = log.slots(self.root)
+        share = max(1, -(-self.batch // max(1, len(slots))))  # every worker's log moves on
+        read: list[tuple[int, _Record, list[Event]]] = []  # (received, record, its events)
+        for slot in slots:
+            for end, payload in log.read(self.root / slot, positions.get(slot, Position(0, 0)), share):
                 record = _Record(slot, end)
                 batch.records.append(record)
                 if payload:
                     counts.records += 1
-                    for event in self._events(payload, counts, properties):
-                        events.append(event)
-                        carried.append((record, event.id or ""))
-                        received = event.received_at or event.timestamp
-                        if received is not None:
-                            batch.received[event.id or ""] = received
-                if len(batch.records) >= self.batch:
-                    break
-            if len(batch.records) >= self.batch:
-                break
+                    received, found = self._events(payload, counts, properties)
+                    if found:
+                        read.append((received, record, found))
+        read.sort(key=lambda r: r[0])  # the workers' logs merged in the order they were received (stable)
+        events: list[Event] = []
+        carried: list[tuple[_Record, str]] = []  # each event read, with its record
+        for _received, record, found in read:
+            for event in found:
+                events.append(event)
+                carried.append((record, event.id or ""))
+                at = event.received_at or event.timestamp
+                if at is not None:
+                    batch.received[event.id or ""] = at
         if not batch.records:
             return None
         chosen, skipped = select(events, self.selection)
@@ -238,20 +242,22 @@ class Forwarder:
             )
         return batch
 
-    def _events(self, payload: bytes, counts: Counts, properties: Mapping[str, Any]) -> list[Event]:
-        """The events a record stores (the loader's outcome)."""
+    def _events(
+        self, payload: bytes, counts: Counts, properties: Mapping[str, Any]
+    ) -> tuple[int, list[Event]]:
+        """When a record was received (unix µs) and the events it stores (the loader's outcome)."""
         try:
             rec = records.loads(payload)
             if self.property is not None and rec.property != self.property:
                 _count(counts.skipped, PROPERTY)
-                return []
+                return 0, []
             out = pipeline.outcome(rec, properties.get(rec.property))
         except Exception:  # the loader quarantines such a record: it is not stored, so not sent
             _count(counts.skipped, UNREADABLE)
-            return []
+            return 0, []
         if out.failed:
             _count(counts.skipped, FAILED, len(out.failed))
-        return out.events
+        return rec.received_at, out.events
 
     def _send(self, batch: _Batch, now: datetime, counts: Counts) -> None:
         while batch.next < len(batch.requests):

@@ -170,8 +170,8 @@ class Courier(threading.Thread):
                 elif counts == Counts():
                     self._write(forwarder)
                     self.halt.wait(IDLE_S)
-                else:
-                    self._write(forwarder)
+                else:  # the totals as committed (a crash forgets at most the batch in flight)
+                    self._write(forwarder, counted=True)
         finally:
             if sender is not None:
                 sender.close()
@@ -192,12 +192,18 @@ class Courier(threading.Thread):
         elif counts.delivered or counts.records:
             s.state, s.retry_at = status_.RUNNING, ""
 
-    def _write(self, forwarder: Forwarder | None = None, *, force: bool = False) -> None:
+    def _write(
+        self, forwarder: Forwarder | None = None, *, force: bool = False, counted: bool = False
+    ) -> None:
+        """Save the status: at once after a batch counted (``counted``) or when ``force``d,
+        else at most every STATUS_S; the lag (a read of the log) at most every STATUS_S."""
         now = time.monotonic()
-        if not force and now - self._written < STATUS_S:
+        due = now - self._written >= STATUS_S
+        if not (force or counted or due):
             return
-        self._written = now
-        if forwarder is not None:
+        if due:
+            self._written = now
+        if forwarder is not None and due:
             lag = position_.behind(self.data / "log", forwarder.committed())
             s = self.status
             s.lag_bytes, s.lag_events, s.lag_capped = lag.bytes, lag.events, lag.capped
