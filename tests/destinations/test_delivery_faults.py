@@ -49,7 +49,8 @@ TOKEN = "tok-Loopback-Url-Secret-77"
 HOOK_SECRET = "whsec_loopback_faults_0042"
 WRITE_KEY = "wk_Loopback_Segment_Key_9"
 SECRETS = (TOKEN, HOOK_SECRET, WRITE_KEY, base64.b64encode(f"{WRITE_KEY}:".encode()).decode())
-SLOTS = (("w1", 60), ("w2", 40))  # records per slot, 3 events each: 300 events
+ONE_LOG = (("w1", 100),)  # (worker slot, records), 3 events a record: 300 events
+TWO_LOGS = (("w1", 60), ("w2", 40))  # how the two are merged into batches is the forwarder's choice
 PER_RECORD = 3
 BATCH = 40  # records a run_once reads
 TIMEOUT_S = 0.5
@@ -94,10 +95,10 @@ def _record(ids: list[str]) -> bytes:
     return log.frame(records.dumps(record))
 
 
-def _write_log(root: Path) -> list[str]:
-    """300 events in two slots; returns their ids in the order the forwarder reads them."""
+def _write_log(root: Path, slots: tuple[tuple[str, int], ...]) -> list[str]:
+    """3 events a record in each slot's log; returns their ids, slot by slot, in log order."""
     written: list[str] = []
-    for slot, count in SLOTS:
+    for slot, count in slots:
         frames = []
         for r in range(count):
             ids = [f"{slot}-r{r:03d}-e{k}" for k in range(PER_RECORD)]
@@ -110,7 +111,7 @@ def _write_log(root: Path) -> list[str]:
 
 
 def _ends(root: Path) -> dict[str, Position]:
-    return {slot: Position(1, (root / slot / log.segment_name(1)).stat().st_size) for slot, _ in SLOTS}
+    return {p.parent.name: Position(1, p.stat().st_size) for p in root.glob(f"*/{log.segment_name(1)}")}
 
 
 @dataclass
@@ -154,7 +155,15 @@ def drive(
 class Setup:
     """A receiver of ``kind``, a forwarder to it over a real Sender, the log written."""
 
-    def __init__(self, kind: str, tmp_path: Path, clock: Clock, *script: Behaviour, **kw: Any) -> None:
+    def __init__(
+        self,
+        kind: str,
+        tmp_path: Path,
+        clock: Clock,
+        *script: Behaviour,
+        slots: tuple[tuple[str, int], ...] = ONE_LOG,
+        **kw: Any,
+    ) -> None:
         self.kind = kind
         self.tmp_path = tmp_path
         self.clock = clock
@@ -167,7 +176,8 @@ class Setup:
         self.options_kw = kw.pop("options", {})
         self.forwarder_kw = kw
         self.sender = Sender(connect_s=TIMEOUT_S, timeout_s=TIMEOUT_S)
-        self.written = _write_log(tmp_path / "log")
+        self.slots = [slot for slot, _ in slots]
+        self.written = _write_log(tmp_path / "log", slots)
 
     def options(self) -> dict[str, Any]:
         if self.kind == "segment":
@@ -203,7 +213,11 @@ class Setup:
         assert not set(delivered) & set(dead), "an event both delivered and dead-lettered"
         assert len(delivered) + len(dead) == len(self.written) == 300
         assert set(delivered) | set(dead) == set(self.written)
-        assert delivered == [e for e in self.written if e not in set(dead)], "not in log order"
+        for slot in self.slots:  # each worker's log in its order (one log: the whole order)
+            mine = [e for e in delivered if e.startswith(f"{slot}-")]
+            assert mine == [e for e in self.written if e.startswith(f"{slot}-") and e not in set(dead)], (
+                f"{slot}: not in log order"
+            )
         assert (earlier + run.delivered, run.dead_lettered + run.refused) == (len(delivered), len(dead))
         assert all(letter.reason and letter.destination == f"{self.kind}-faults" for letter in self.letters)
         kept = [repr(letter) for letter in self.letters] + [error for _, _, error in run.waits]
@@ -303,7 +317,7 @@ def test_retry_after_is_honoured(made: Callable[..., Setup], kind: str) -> None:
 
 
 def test_a_400_for_one_event_dead_letters_its_request_only(made: Callable[..., Setup], kind: str) -> None:
-    bad = "w1-r045-e1"  # in the second batch (records 40-79 of w1 and w2)
+    bad = "w1-r045-e1"  # in the second batch (records 40-79)
     setup = made(default=RefuseEvent(bad))
     run = drive(setup.forwarder(), setup.clock)
     delivered, dead = setup.check(run)
@@ -446,3 +460,12 @@ def test_a_retried_webhook_request_keeps_its_key_and_is_signed(tmp_path: Path, c
         webhook.verify(
             first.body, first.headers["trackway-signature"], HOOK_SECRET, now=NOW + timedelta(hours=1)
         )
+
+
+def test_two_worker_logs_each_keep_their_order_through_faults(made: Callable[..., Setup], kind: str) -> None:
+    setup = made(Reply(500), Normal(), Reset(process=True), Trickle(process=True), slots=TWO_LOGS)
+    run = drive(setup.forwarder(), setup.clock)
+    delivered, dead = setup.check(run)
+    assert (len(delivered), dead) == (300, [])
+    assert run.retried == 3 and setup.receiver.duplicates > 0
+    assert setup.forwarder().store.load() == _ends(setup.tmp_path / "log")
