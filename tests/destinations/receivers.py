@@ -289,6 +289,7 @@ class Receiver:
         self._script: deque[Behaviour] = deque(script)
         self.default: Behaviour = default or Normal()
         self.requests: list[Request] = []
+        self.connections = 0  # connections accepted
         self.port = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -384,6 +385,7 @@ class Receiver:
             conn = _Connection(sock, self._stopping)
             thread = threading.Thread(target=self._serve, args=(conn,), name=f"receiver-{self.port}-conn")
             with self._lock:
+                self.connections += 1
                 self._connections.append(conn)
                 self._threads = [t for t in self._threads if t.is_alive()]
                 self._threads.append(thread)

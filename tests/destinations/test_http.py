@@ -169,7 +169,7 @@ def test_connections_are_reused_between_requests(receiver: Receiver, sender: Sen
     answers = [sender(_post(receiver.url)) for _ in range(3)]
     assert [a.status for a in answers] == [200, 200, 200]
     assert len(receiver.requests) == 3
-    assert len(receiver._threads) == 1  # one connection served all three
+    assert receiver.connections == 1  # one connection served all three
 
 
 def test_a_broken_send_never_raises(sender: Sender) -> None:
@@ -181,3 +181,20 @@ def test_a_broken_send_never_raises(sender: Sender) -> None:
     ):
         answer = sender(request)
         assert answer.status is None and answer.error is not None
+
+
+def test_a_proxy_from_the_environment_is_used_and_bounded(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", receiver.url)
+    receiver.script(Trickle(Reply(200, b"via proxy"), rate=5))
+    sender = Sender(connect_s=1.0, timeout_s=TIMEOUT_S)
+    try:
+        took, answer = _timed(sender, _post("http://hook.example/in"))
+    finally:
+        sender.close()
+    assert isinstance(answer.error, DeadlineExceeded) and took <= TIMEOUT_S + SLACK_S
+    [got] = receiver.requests
+    assert got.path == "http://hook.example/in"  # the absolute form a proxy receives

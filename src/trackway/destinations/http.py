@@ -140,19 +140,31 @@ class Sender:
         self.timeout_s = timeout_s
         self.max_body = max_body
         self._deadline = _Deadline()
-        self._deadline.timeout_s = timeout_s
-        limits = httpx.Limits(max_connections=4, max_keepalive_connections=2)
-        if transport is None:
-            transport = httpx.HTTPTransport(limits=limits)
-            pool = transport._pool  # httpx offers no public way to give httpcore a network backend
-            pool._network_backend = _DeadlineBackend(pool._network_backend, self._deadline)
         self.client = httpx.Client(
             timeout=httpx.Timeout(timeout_s, connect=connect_s),
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
             transport=transport,
-            limits=limits,
+            limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
         )
+        if transport is None:  # httpx's own transports (and its proxies from the environment)
+            self._bound(self.client._transport)
+            for mounted in self.client._mounts.values():
+                if mounted is not None:
+                    self._bound(mounted)
+
+    def _bound(self, transport: httpx.BaseTransport) -> None:
+        """Give ``transport``'s connections the exchange's deadline. httpx offers no public
+        way to hand httpcore a network backend, hence its private attributes."""
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is None:
+            raise RuntimeError(
+                f"httpx {httpx.__version__}: expected its transport to hold an httpcore pool with a network "
+                "backend, found none: the sender cannot bound the whole exchange; use the httpx version "
+                "in requirements.lock"
+            )
+        pool._network_backend = _DeadlineBackend(backend, self._deadline)
 
     def __call__(self, request: Outgoing) -> Answer:
         deadline = time.monotonic() + self.timeout_s
