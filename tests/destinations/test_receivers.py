@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -63,6 +64,7 @@ SEGMENT_CASES = [
     ("no messageId", "/v1/batch", _basic(KEY), _batch({"type": "track", "event": "x"}), 400),
     ("no type", "/v1/batch", _basic(KEY), _batch({"messageId": "m1", "event": "x"}), 400),
     ("not JSON", "/v1/batch", _basic(KEY), b"{nope", 400),
+    ("batch not an array", "/v1/batch", _basic(KEY), b'{"batch": 7}', 400),
 ]
 
 
@@ -115,6 +117,8 @@ WEBHOOK_CASES = [
     ("too old", BODY, _signed(BODY, t=T - 301), 401),
     ("no signature", BODY, {webhook.IDEMPOTENCY_HEADER: "k1"}, 401),
     ("no idempotency key", BODY, _signed(BODY, key=None), 400),
+    ("signed, not JSON", b"{nope", _signed(b"{nope"), 400),
+    ("an event without id", b'{"events": [{}]}', _signed(b'{"events": [{}]}'), 400),
 ]
 
 
@@ -180,3 +184,24 @@ def test_stop_ends_stalled_connections_and_leaves_no_thread() -> None:
     [got] = outcome
     assert isinstance(got, httpx.RemoteProtocolError)  # closed without an answer
     assert set(threading.enumerate()) <= before
+
+
+def test_a_request_that_is_not_http_is_dropped_and_the_receiver_goes_on() -> None:
+    with Receiver() as r:
+        with socket.create_connection(("127.0.0.1", r.port)) as s:
+            s.sendall(b"HELLO\r\n\r\n")
+            assert s.recv(100) == b""  # closed without an answer
+        assert httpx.get(r.url).status_code == 200
+        assert [q.path for q in r.requests] == ["/"]
+
+
+def test_an_answer_that_raises_is_a_500_and_fails_the_receiver_at_stop() -> None:
+    class Broken(Receiver):
+        def handle(self, request: object) -> Reply:
+            raise KeyError("bug")
+
+    r = Broken().start()
+    answer = httpx.get(r.url)
+    assert answer.status_code == 500 and "KeyError" in answer.text
+    with pytest.raises(AssertionError, match="failed to answer"):
+        r.stop()
