@@ -92,6 +92,7 @@ def test_reports_are_the_same_from_the_store_the_socket_and_the_api(demo: tuple[
         again = cli("demo", "--no-serve", "--port", "0", data=data, timeout=120)
         assert "revenue" in again.stdout and "Sent" not in again.stdout
         assert server.healthy()  # not ours to stop
+        assert not (data / "receiver" / "run" / "server.json").exists()  # but the receiver it started was
 
 
 def test_csv_has_a_section_column_and_every_row(demo: tuple[Path, str]) -> None:
@@ -115,3 +116,25 @@ def test_usage_errors_say_what_was_expected(demo: tuple[Path, str]) -> None:
         assert done.returncode == 1 and expected in done.stderr, done.stderr
     fresh = cli("demo", "--no-serve", data=data / "run", check=False)
     assert fresh.returncode == 1 and "not a demo" in fresh.stderr
+
+
+def test_the_demo_forwards_to_a_second_trackway_that_finds_nothing_invalid(demo: tuple[Path, str]) -> None:
+    """Issue 15: the shop forwards to a second instance (GA4, Commanders Act, Convead) and
+    the demo prints what arrived; with --no-serve both servers are stopped."""
+    data, out = demo
+    assert "Forwarded to a second Trackway" in out
+    assert not (data / "receiver" / "run" / "server.json").exists()
+    delivered = {}
+    for name in ("ga4", "commanders_act", "convead"):
+        status = json.loads((data / "run" / "destinations" / f"shop.{name}.status.json").read_text())
+        delivered[name] = status["delivered"]
+    assert all(n > 0 for n in delivered.values()), delivered
+    rows = loads(cli("sql", "select dialect, count(*) as n from events group by 1", "--format", "json",
+                     data=data / "receiver").stdout)  # fmt: skip
+    stored = {r["dialect"]: r["n"] for r in rows}
+    assert stored == {"ga4-mp": delivered["ga4"], "commanders-act": delivered["commanders_act"],
+                      "convead": delivered["convead"]}  # fmt: skip
+    assert "it found 0 invalid" in out
+    failed = loads(cli("sql", "select count(*) as n from failed_events", "--format", "json",
+                       data=data / "receiver").stdout)  # fmt: skip
+    assert failed == [{"n": 0}]

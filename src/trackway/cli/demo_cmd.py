@@ -21,6 +21,7 @@ import msgspec
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from trackway import config as configuration
+from trackway.cli import demo_forward
 from trackway.cli.common import AdminClient
 from trackway.cli.drive import Sent, drive
 from trackway.cli.output import stderr, stdout
@@ -157,6 +158,9 @@ def demo(sessions: int, seed: int, data: Path, port: int, no_serve: bool) -> Non
         _write_mark(data, mark)
     elif started:
         stderr.print(f"Showing the demo already in {data} (seed {mark.seed}); remove {data} for a new one.")
+    ours = running(data / demo_forward.FOLDER) is None  # the receiver is ours to stop
+    receiver = demo_forward.receiver(data, port + 1 if port else 0)
+    demo_forward.declare(data, receiver.url)
     if state is None:
         state = start_server(data, port if port_free(port) else 0)
     try:
@@ -166,14 +170,20 @@ def demo(sessions: int, seed: int, data: Path, port: int, no_serve: bool) -> Non
             _write_mark(data, mark)
             stdout.print(_summary(sent, mark))
         _show_reports(data)
+        demo_forward.show(data, receiver)
     except BaseException:
         if started:
             stop_server(state)
+        if ours:
+            stop_server(receiver)
         raise
-    if no_serve and started:
-        stop_server(state)
-        stdout.print(f"Stopped the server; the data stays in {data}.")
-        return
+    if no_serve:
+        if ours:
+            stop_server(receiver)
+        if started:
+            stop_server(state)
+            stdout.print(f"Stopped the server; the data stays in {data}.")
+            return
     _where(data, state)
 
 
@@ -185,4 +195,5 @@ def _where(data: Path, state: ServerState) -> None:
         f"log in {data}/server.log."
     )
     stdout.print(f"  curl -sS {state.url}/api/reports/revenue -H 'Authorization: Bearer {token}'")
-    stdout.print(f"  Stop it with: {_command()} stop --data {data}")
+    second = data / demo_forward.FOLDER
+    stdout.print(f"  Stop it with: {_command()} stop --data {data} && {_command()} stop --data {second}")
