@@ -1,0 +1,130 @@
+"""trackway.destinations.runner: couriers in one process, and the log kept for destinations."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.destinations.receivers import WebhookReceiver, receiver
+from trackway import config as configuration
+from trackway.destinations import runner, status
+from trackway.destinations.position import PositionStore
+from trackway.ingest import log, records
+from trackway.ingest.loader import Loader
+from trackway.ingest.log import Position
+from trackway.model import Event, to_json
+
+SECRET = "whsec_runner_test_secret"
+
+
+class Stopped:
+    """A store that has loaded every slot up to ``at`` (Loader.prune asks no more)."""
+
+    def __init__(self, at: dict[str, Position]) -> None:
+        self.at = at
+
+    def positions(self) -> dict[str, Position]:
+        return self.at
+
+    def missing(self) -> str | None:
+        return None
+
+
+def _segments(root: Path, slot: str, n: int) -> list[Path]:
+    paths = []
+    for seq in range(1, n + 1):
+        path = root / slot / log.segment_name(seq)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 100)
+        paths.append(path)
+    return paths
+
+
+def _config(data: Path, **tables: dict[str, Any]) -> configuration.Config:
+    path = data / "trackway.toml"
+    configuration.add_property(path, "shop")
+    for name, table in tables.items():
+        configuration.add_destination(path, "shop", name, table)
+    return configuration.load(path)
+
+
+def test_the_loader_deletes_only_what_every_destination_has_passed(tmp_path: Path) -> None:
+    cfg = _config(
+        tmp_path, hook={"type": "webhook", "url": "http://127.0.0.1:9/", "secret": SECRET, "paused": True}
+    )
+    root = tmp_path / "log"
+    files = _segments(root, "w1", 4)
+    PositionStore(runner.Files(tmp_path, "shop.hook").position, "shop.hook").save({"w1": Position(2, 10)})
+    loader = Loader(
+        root, Stopped({"w1": Position(4, 0)}), lambda: cfg, retain=runner.retention(tmp_path, lambda: cfg)
+    )
+    assert loader.prune() == 1  # file 1 only: the paused destination is in file 2
+    assert [p.exists() for p in files] == [False, True, True, True]
+    assert runner.retained_bytes(root, {"w1": Position(4, 0)}, cfg) == 200  # files 2 and 3
+    PositionStore(runner.Files(tmp_path, "shop.hook").position, "shop.hook").save({"w1": Position(4, 0)})
+    assert loader.prune() == 2
+    assert [p.exists() for p in files] == [False, False, False, True]  # the loader's own file stays
+
+
+def test_a_destination_without_a_position_holds_nothing_and_an_unreadable_one_holds_all(
+    tmp_path: Path,
+) -> None:
+    cfg = _config(tmp_path, hook={"type": "webhook", "url": "http://127.0.0.1:9/", "secret": SECRET})
+    root = tmp_path / "log"
+    files = _segments(root, "w1", 3)
+    retain = runner.retention(tmp_path, lambda: cfg)
+    assert not retain(files[0])  # never started: it will start at the end of the log
+    runner.Files(tmp_path, "shop.hook").position.parent.mkdir(parents=True, exist_ok=True)
+    runner.Files(tmp_path, "shop.hook").position.write_text("torn")
+    assert retain(files[0])  # nothing is deleted that it might still need
+
+
+def test_forwarding_runs_a_courier_per_active_destination_and_follows_the_file(tmp_path: Path) -> None:
+    with receiver(WebhookReceiver, SECRET, time.time) as hook:
+        table = {"type": "webhook", "url": f"{hook.url}/in", "secret": SECRET}
+        path = tmp_path / "trackway.toml"
+        configuration.add_property(path, "shop")
+        configuration.add_destination(path, "shop", "hook", table)
+        holder = {"cfg": configuration.load(path)}
+        forwarding = runner.Forwarding(tmp_path, lambda: holder["cfg"])
+        runner.start_at_end(tmp_path, "shop.hook")  # as `destination add` does: from now on
+        _write(tmp_path / "log", ["e1", "e2"])
+        forwarding.sync()
+        try:
+            wait = time.monotonic() + 10
+            while hook.events() != ["e1", "e2"] and time.monotonic() < wait:
+                time.sleep(0.05)
+            assert hook.events() == ["e1", "e2"]
+            holder["cfg"] = (
+                configuration.load(path)
+                if configuration.pause_destination(path, "shop", "hook", True)
+                else None
+            )
+            forwarding.sync()
+            assert forwarding.couriers == {}
+            saved = status.load(runner.Files(tmp_path, "shop.hook").status, "shop.hook")
+            assert saved.state == status.PAUSED and saved.delivered == 2
+            rendered = forwarding.metrics()
+            assert any(n == "trackway_destination_events_total" and v == 2 for n, _, v in rendered.counters)
+            assert SECRET not in runner.Files(tmp_path, "shop.hook").status.read_text()
+        finally:
+            for courier in forwarding.couriers.values():
+                courier.halt.set()
+                courier.join(5)
+
+
+def _write(root: Path, ids: list[str]) -> None:
+    events = [
+        to_json(Event(name="page_view", dialect="gtm-ga4", id=i, property="shop", anonymous_id="a"))
+        for i in ids
+    ]
+    record = records.Record(
+        kind=records.DECODED, request_id=ids[0], endpoint="/collect", property="shop",
+        received_at=int(time.time() * 1e6), events=events,
+        client_ids=[True] * len(events),
+    )  # fmt: skip
+    path = root / "w1" / log.segment_name(1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab") as f:
+        f.write(log.frame(records.dumps(record)))
