@@ -333,18 +333,12 @@ def test_a_400_for_one_event_dead_letters_its_request_only(made: Callable[..., S
 # The webhook's Trackway-Signature is made when the batch is encoded (when it is read),
 # and the forwarder re-sends that same request: a retry more than the receiver's
 # tolerance (300 s) after the batch was read is refused (401, "replayed") and dead-lettered.
-SIGNED_ONCE = (
-    "consumer.Forwarder re-sends the Outgoing encoded when the batch was read: its "
-    "Trackway-Signature t is older than the receiver's 300 s tolerance after a long outage"
-)
 
 
 @pytest.mark.parametrize("down_for", [9, 12], ids=["4 minutes", "9 minutes"])
 def test_a_receiver_down_for_many_attempts_then_back(
     made: Callable[..., Setup], kind: str, down_for: int, request: pytest.FixtureRequest
 ) -> None:
-    if kind == "webhook" and down_for > 9:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SIGNED_ONCE))
     setup = made()
 
     def outage(step: int) -> None:

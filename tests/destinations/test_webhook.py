@@ -90,6 +90,20 @@ def test_retry_has_same_key_and_new_signature() -> None:
     assert other.idempotency_key != first.idempotency_key
 
 
+def test_refresh_signs_a_retried_request_at_its_try_and_keeps_its_key() -> None:
+    first = ENCODER.encode([_event(1), _event(2)], OPTIONS, NOW).requests[0]
+    later = NOW + timedelta(minutes=30)
+    again = ENCODER.refresh(first, OPTIONS, later)
+    assert (again.body, again.idempotency_key, again.events) == (
+        first.body,
+        first.idempotency_key,
+        first.events,
+    )
+    assert verify(again.body, again.headers[SIGNATURE_HEADER], OPTIONS["secret"], now=later) == int(
+        later.timestamp()
+    )
+
+
 def _signed() -> tuple[bytes, str]:
     request = ENCODER.encode([_event(1)], OPTIONS, NOW).requests[0]
     return request.body, request.headers[SIGNATURE_HEADER]

@@ -50,7 +50,11 @@ class Encoder(Protocol):
     options it takes (``measurement_id``, ``api_secret``, ``base_url``, ...), with
     ``secrets`` the ones never shown; ``encode`` renders ``events`` (already selected for
     the destination, in log order) as requests honouring the vendor's limits, at ``now``
-    (UTC; for rules such as GA4's 72 hours)."""
+    (UTC; for rules such as GA4's 72 hours).
+
+    An encoder whose requests carry the time they are sent (the webhook's signature) also
+    has ``refresh(request, options, now) -> Outgoing``, which the forwarder calls before
+    each send, so a request retried after an outage carries the time of that try."""
 
     type: str
     options: Sequence[str]

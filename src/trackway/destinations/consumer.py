@@ -262,6 +262,9 @@ class Forwarder:
     def _send(self, batch: _Batch, now: datetime, counts: Counts) -> None:
         while batch.next < len(batch.requests):
             request = batch.requests[batch.next]
+            refresh = getattr(self.encoder, "refresh", None)
+            if refresh is not None:  # signed at this try (see Encoder)
+                request = batch.requests[batch.next] = refresh(request, self.options, now)
             self.scrub.add(retry.secrets_of(request.url, request.headers))
             answer = self.send(request)
             oldest = min((batch.received.get(e, now) for e in request.events), default=now)

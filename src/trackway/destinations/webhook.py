@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -173,6 +174,13 @@ class WebhookEncoder:
             }
             out.requests.append(Outgoing("POST", url, headers, data, ids, key))
         return out
+
+    def refresh(self, request: Outgoing, options: Mapping[str, Any], now: datetime) -> Outgoing:
+        """``request`` signed at ``now`` (a retry after a long outage would otherwise carry
+        a ``t`` older than the receiver's tolerance). The Idempotency-Key is kept."""
+        _url, secret, _max_events, _max_bytes = _options(options)
+        headers = {**request.headers, SIGNATURE_HEADER: sign(request.body, secret, int(now.timestamp()))}
+        return replace(request, headers=headers)
 
 
 ENCODER = WebhookEncoder()
