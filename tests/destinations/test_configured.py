@@ -76,6 +76,11 @@ def test_good_tables(table: dict[str, Any], expected: dict[str, Any]) -> None:
         ({**HOOK, "max_age_s": "1d"}, "max_age_s: expected a number"),
         ({**HOOK, "max_age_s": 0}, "max_age_s"),
         ("webhook", "expected a table"),
+        (
+            {"type": "ga4", "measurement_id": "G-1", "api_secret": SECRET, "failed": True},
+            "only webhook carries",
+        ),
+        ({**HOOK, "failed": "yes"}, "failed: expected true or false"),
     ],
 )
 def test_bad_tables_say_what_and_quote_no_secret(table: Any, says: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from trackway.destinations import types
-from trackway.destinations.base import Encoded, Outgoing
+from trackway.destinations.base import Encoded, Failed, Outgoing
 from trackway.destinations.consumer import FAILED, PROPERTY, DeadLetter, Forwarder
 from trackway.destinations.position import PositionError, PositionStore, default_path
 from trackway.destinations.retry import HIDDEN, Answer, Policy
@@ -234,6 +234,33 @@ def test_skipped_events_are_counted_and_passed(tmp_path: Path) -> None:
     assert counts.skipped == {"consent": 1, PROPERTY: 1, FAILED: 1}
     assert receiver.events() == ["e1", "e3"]
     assert fwd.store.load() == {"w1": _end(tmp_path)}
+
+
+def test_failed_payloads_go_to_a_destination_that_asks_for_them(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1"], failed=1), _record(["e2"])])
+    receiver = Receiver()
+    letters: list[DeadLetter] = []
+    fwd = _forwarder(tmp_path, receiver, selection=Selection(failed=True), letters=letters)
+    counts = fwd.run_once(NOW)
+    assert counts.skipped == {} and counts.delivered == 3
+    sent = [e for r in receiver.got for e in json.loads(r.body)["events"]]
+    failed = [e for e in sent if e.get("failed")]
+    assert [e["id"] for e in sent] == ["e1", "e2", "e1/0"]  # a batch's events, then its failed payloads
+    assert failed[0]["dialect"] == "ga4-mp" and failed[0]["payload"] == "{}" and failed[0]["issues"] == []
+    assert fwd.store.load() == {"w1": _end(tmp_path)}
+
+
+def test_a_dead_lettered_failed_payload_can_be_read_back(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1"], failed=1)])
+    letters: list[DeadLetter] = []
+    fwd = _forwarder(
+        tmp_path, Receiver(Answer(400, {}, "no")), selection=Selection(failed=True), letters=letters
+    )
+    fwd.run_once(NOW)
+    [letter] = letters
+    assert letter.events == ("e1", "e1/0")
+    back = Failed.from_json(letter.payloads[1])
+    assert (back.id, back.dialect, back.payload, back.property) == ("e1/0", "ga4-mp", "{}", "shop")
 
 
 def test_two_destinations_keep_separate_positions(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ def test_appended_letters_are_listed_in_order_with_their_events(tmp_path: Path) 
     book.append(_letter(("e3",), None))
     pending = DeadLetters(tmp_path / "d.jsonl").pending()  # read back by another reader
     assert [p.n for p in pending] == [1, 2]
-    assert [e.id for e in pending[0].decoded()] == ["e1", "e2"]
+    assert [e.id for e in pending[0].decoded()[0]] == ["e1", "e2"]
     assert pending[0].status == 400 and pending[0].response == "bad request" and pending[0].at == AT
     assert summary(pending[1])["events"] == ["e3"] and "payloads" not in summary(pending[1])
 

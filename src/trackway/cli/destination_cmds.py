@@ -425,15 +425,16 @@ def retry_(ref: str, numbers: tuple[int, ...], all_: bool, data: Path, config_fi
     try:
         for letter in chosen:
             try:
-                events = letter.decoded()
-            except (TrackwayError, msgspec.DecodeError, ValueError) as exc:
+                events, payloads = letter.decoded()
+            except (TrackwayError, msgspec.DecodeError, ValueError, KeyError) as exc:
                 stderr.print(f"dead letter {letter.n}: its events cannot be read ({exc}); left as it is")
                 failed += 1
                 continue
-            report = resend.resend(d, events, sender, sleep=time.sleep)
-            if events and set(report.delivered) >= {e.id for e in events}:
+            report = resend.resend(d, events, sender, sleep=time.sleep, failed=payloads)
+            ids = {e.id for e in events} | {f.id for f in payloads}
+            if ids and set(report.delivered) >= ids:
                 book.resolve(letter.n)
-                stdout.print(f"[green]delivered[/green] dead letter {letter.n} ({len(events)} events)")
+                stdout.print(f"[green]delivered[/green] dead letter {letter.n} ({len(ids)} items)")
             else:
                 failed += 1
                 why = (

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import msgspec
+
 from trackway.issues import Issue, Issues, Path
 from trackway.model import Event
 
@@ -25,6 +27,41 @@ class Outgoing:
     body: bytes
     events: tuple[str, ...]
     idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A payload that failed validation, as a destination with ``failed = true`` receives
+    it: the id the store gives it (``<request id>/<n>``), where and when it came, the
+    payload as received (text) and its issues (JSON)."""
+
+    id: str
+    property: str
+    endpoint: str
+    dialect: str
+    received_at: datetime
+    payload: str
+    issues: bytes
+
+    def to_json(self) -> bytes:
+        return (
+            b'{"failed":true,"id":' + _json(self.id) + b',"property":' + _json(self.property)
+            + b',"endpoint":' + _json(self.endpoint) + b',"dialect":' + _json(self.dialect)
+            + b',"received_at":' + _json(self.received_at.isoformat().replace("+00:00", "Z"))
+            + b',"payload":' + _json(self.payload) + b',"issues":' + (self.issues or b"[]") + b"}"
+        )  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Failed:
+        raw = msgspec.json.decode(data)
+        received = datetime.fromisoformat(raw["received_at"].replace("Z", "+00:00"))
+        issues = msgspec.json.encode(raw.get("issues", []))
+        fields = ("id", "property", "endpoint", "dialect")
+        return cls(*(str(raw[k]) for k in fields), received, str(raw["payload"]), issues)
+
+
+def _json(value: str) -> bytes:
+    return msgspec.json.encode(value)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ A property's destinations are tables under it::
     dialects = []                    # dialects they arrived in (default: all)
     consent = "analytics"            # purpose the event must have granted (default: none needed)
     identifiers = "hash"             # keep, hash or drop email and phone (default: hash)
+    failed = false                   # also failed payloads, with their issues (webhook only)
     paused = false
     max_age_s = 86400                # retried this long after the oldest event's arrival
 
@@ -42,7 +43,8 @@ from trackway.destinations.select import Selection
 from trackway.errors import ConfigError
 from trackway.settings import resolve
 
-SELECTION = ("type", "events", "dialects", "consent", "identifiers", "paused", "max_age_s")
+SELECTION = ("type", "events", "dialects", "consent", "identifiers", "failed", "paused", "max_age_s")
+CARRIES_FAILED = frozenset({"webhook"})  # types whose requests can hold failed payloads
 DEFAULT_IDENTIFIERS = "hash"
 DEFAULT_MAX_AGE_S = 24 * 3600
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -115,7 +117,13 @@ def one(prop: str, name: str, table: Any, now: datetime | None = None) -> Destin
         dialects=frozenset(_strings(table, "dialects")),
         consent=_optional_text(table, "consent"),
         identifiers=table.get("identifiers", DEFAULT_IDENTIFIERS),
+        failed=table.get("failed", False),
     )
+    if selection.failed and kind not in CARRIES_FAILED:
+        raise ConfigError(
+            f"failed: expected false for a {kind} destination, got true; only "
+            f"{', '.join(sorted(CARRIES_FAILED))} carries failed payloads (a {kind} receiver rejects them)"
+        )
     paused = table.get("paused", False)
     if type(paused) is not bool:
         raise ConfigError(f"paused: expected true or false, got {paused!r}")

@@ -22,18 +22,19 @@ from __future__ import annotations
 import random as _random
 from collections.abc import Callable, Mapping, MutableSequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trackway.destinations import retry
-from trackway.destinations.base import Encoder, Outgoing
+from trackway.destinations.base import Encoder, Failed, Outgoing
 from trackway.destinations.position import PositionStore
 from trackway.destinations.retry import Answer, Policy, Scrubber
-from trackway.destinations.select import Selection, select, strip_identifiers
+from trackway.destinations.select import Selection, select, select_failed, strip_identifiers
 from trackway.ingest import log, pipeline, records
 from trackway.ingest.log import Position
 from trackway.model import Event, to_json
+from trackway.store.base import failed_id
 
 if TYPE_CHECKING:
     from trackway.config import Config
@@ -43,7 +44,7 @@ Send = Callable[[Outgoing], Answer]
 # Skipped reasons beyond the selection's (name, dialect, consent).
 PROPERTY = "property"  # another property's event
 UNREADABLE = "unreadable"  # a record that cannot be read or decoded (the loader quarantines it)
-FAILED = "failed"  # a failed payload: never stored as an event, never forwarded
+FAILED = "failed"  # a failed payload, to a destination without failed = true
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class _Batch:
     records: list[_Record]
     requests: list[Outgoing]
     received: dict[str, datetime]  # event id -> when Trackway received it
-    events: dict[str, Event] = field(default_factory=dict)  # event id -> the event as selected
+    payloads: dict[str, bytes] = field(default_factory=dict)  # id -> JSON as selected (dead letters)
     last: dict[str, int] = field(default_factory=dict)  # event id -> the last request carrying it
     next: int = 0  # the request to send next
     attempt: int = 0  # failed tries of requests[next]
@@ -178,7 +179,7 @@ class Forwarder:
         batch = _Batch([], [], {})
         slots = log.slots(self.root)
         share = max(1, -(-self.batch // max(1, len(slots))))  # every worker's log moves on
-        read: list[tuple[int, _Record, list[Event]]] = []  # (received, record, its events)
+        read: list[tuple[int, _Record, list[Event | Failed]]] = []  # (received, record, its items)
         for slot in slots:
             for end, payload in log.read(self.root / slot, positions.get(slot, Position(0, 0)), share):
                 record = _Record(slot, end)
@@ -190,22 +191,32 @@ class Forwarder:
                         read.append((received, record, found))
         read.sort(key=lambda r: r[0])  # the workers' logs merged in the order they were received (stable)
         events: list[Event] = []
+        failed: list[Failed] = []
         carried: list[tuple[_Record, str]] = []  # each event read, with its record
         for _received, record, found in read:
-            for event in found:
-                events.append(event)
-                carried.append((record, event.id or ""))
-                at = event.received_at or event.timestamp
+            for item in found:
+                if isinstance(item, Failed):
+                    failed.append(item)
+                    carried.append((record, item.id))
+                    batch.received[item.id] = item.received_at
+                    batch.payloads[item.id] = item.to_json()
+                    continue
+                events.append(item)
+                carried.append((record, item.id or ""))
+                at = item.received_at or item.timestamp
                 if at is not None:
-                    batch.received[event.id or ""] = at
+                    batch.received[item.id or ""] = at
         if not batch.records:
             return None
         chosen, skipped = select(events, self.selection)
         for s in skipped:
             _count(counts.skipped, s.reason)
         chosen = [strip_identifiers(e, self.selection.identifiers) for e in chosen]
-        batch.events = {e.id or "": e for e in chosen}
-        encoded = self.encoder.encode(chosen, self.options, now)
+        batch.payloads.update((e.id or "", to_json(e)) for e in chosen)
+        if failed:  # only a type that carries them is configured with failed = true
+            encoded = self.encoder.encode(chosen, self.options, now, failed=failed)  # type: ignore[call-arg]
+        else:
+            encoded = self.encoder.encode(chosen, self.options, now)
         for refusal in encoded.refused:
             counts.refused += 1
             self.dead_letters.append(
@@ -228,7 +239,8 @@ class Forwarder:
                 batch.last[eid] = index
                 for record in owners.get(eid, ()):
                     record.last = index
-        unsent = {e.id or "" for e in chosen} - sent - {r.event for r in encoded.refused}
+        unsent = {e.id or "" for e in chosen} | {f.id for f in failed}
+        unsent = unsent - sent - {r.event for r in encoded.refused}
         for eid in sorted(unsent):  # an encoder must send or refuse: never lose one
             counts.dead_lettered += 1
             self.dead_letters.append(
@@ -244,20 +256,29 @@ class Forwarder:
 
     def _events(
         self, payload: bytes, counts: Counts, properties: Mapping[str, Any]
-    ) -> tuple[int, list[Event]]:
-        """When a record was received (unix µs) and the events it stores (the loader's outcome)."""
+    ) -> tuple[int, list[Event | Failed]]:
+        """When a record was received (unix µs) and what it stores (the loader's outcome):
+        its events, and its failed payloads where the selection wants them."""
         try:
             rec = records.loads(payload)
             if self.property is not None and rec.property != self.property:
                 _count(counts.skipped, PROPERTY)
                 return 0, []
             out = pipeline.outcome(rec, properties.get(rec.property))
+            items: list[Event | Failed] = list(out.events)
+            for n, f in enumerate(out.failed):
+                why = select_failed(f.names, f.dialect, self.selection)
+                if why is not None:
+                    _count(counts.skipped, why)
+                    continue
+                at = datetime.fromtimestamp(rec.received_at / 1e6, UTC)
+                text = f.payload.decode("utf-8", "replace")
+                items.append(Failed(failed_id(rec.request_id, n), rec.property, rec.endpoint, f.dialect, at,
+                                    text, f.issues))  # fmt: skip
         except Exception:  # the loader quarantines such a record: it is not stored, so not sent
             _count(counts.skipped, UNREADABLE)
             return 0, []
-        if out.failed:
-            _count(counts.skipped, FAILED, len(out.failed))
-        return rec.received_at, out.events
+        return rec.received_at, items
 
     def _send(self, batch: _Batch, now: datetime, counts: Counts) -> None:
         while batch.next < len(batch.requests):
@@ -325,7 +346,7 @@ class Forwarder:
 
 
 def _payloads(batch: _Batch, ids: tuple[str, ...]) -> tuple[bytes, ...]:
-    return tuple(to_json(batch.events[i]) for i in dict.fromkeys(ids) if i in batch.events)
+    return tuple(batch.payloads[i] for i in dict.fromkeys(ids) if i in batch.payloads)
 
 
 def _count(into: dict[str, int], key: str, n: int = 1) -> None:

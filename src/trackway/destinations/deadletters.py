@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from trackway.destinations.base import Failed
 from trackway.destinations.consumer import DeadLetter
 from trackway.model import Event, from_json
 
@@ -58,8 +59,16 @@ class Stored:
     url: str
     payloads: tuple[bytes, ...]
 
-    def decoded(self) -> list[Event]:
-        return [from_json(p) for p in self.payloads]
+    def decoded(self) -> tuple[list[Event], list[Failed]]:
+        """Its events, and its failed payloads (a destination with ``failed = true``)."""
+        events: list[Event] = []
+        failed: list[Failed] = []
+        for payload in self.payloads:
+            if payload.startswith(b'{"failed":true'):
+                failed.append(Failed.from_json(payload))
+            else:
+                events.append(from_json(payload))
+        return events, failed
 
 
 _enc = msgspec.json.Encoder()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from trackway.destinations import retry, types
-from trackway.destinations.base import Outgoing
+from trackway.destinations.base import Failed, Outgoing
 from trackway.destinations.configured import Destination
 from trackway.destinations.retry import Answer, Scrubber
 from trackway.destinations.select import select, strip_identifiers
@@ -62,9 +62,11 @@ def resend(
     attempts: int = ATTEMPTS,
     max_wait_s: float = MAX_WAIT_S,
     debug: bool = False,
+    failed: Sequence[Failed] = (),
 ) -> Report:
-    """Send ``events`` (those of another property are skipped) to ``destination``.
-    ``debug``: to the vendor's validation endpoint where it has one (GA4)."""
+    """Send ``events`` (those of another property are skipped) to ``destination``, and
+    ``failed`` payloads (kept in a dead letter) when it takes them. ``debug``: to the
+    vendor's validation endpoint where it has one (GA4)."""
     now = now or datetime.now(UTC)
     report = Report()
     mine = [e for e in events if e.property in (None, destination.property)]
@@ -75,8 +77,11 @@ def resend(
         report.skipped[s.reason] = report.skipped.get(s.reason, 0) + 1
     chosen = [strip_identifiers(e, destination.selection.identifiers) for e in chosen]
     encoder = types.encoder(destination.type)
+    failed = [f for f in failed if f.property == destination.property] if destination.selection.failed else []
     if debug and destination.type == "ga4":
         encoded = encoder.encode(chosen, destination.options, now, debug=True)  # type: ignore[call-arg]
+    elif failed:
+        encoded = encoder.encode(chosen, destination.options, now, failed=failed)  # type: ignore[call-arg]
     else:
         encoded = encoder.encode(chosen, destination.options, now)
     scrub = Scrubber(destination.secrets())

@@ -10,9 +10,11 @@ A destination receives the events of its property that pass its :class:`Selectio
   denial winning, and the property's ``consent_default`` for what no signal spoke of).
   An event without derived purposes (never prepared) is skipped: nothing proves consent.
 
-Only valid events are forwarded. Failed payloads are not :class:`~trackway.model.Event`
-objects (the store keeps them as failed payloads with their issues), so :func:`select`
-never sees them and no "also failed" option exists here.
+Failed payloads are not :class:`~trackway.model.Event` objects (the store keeps them as
+failed payloads with their issues): with ``failed`` set, the forwarder sends them too,
+as :class:`~trackway.destinations.base.Failed` items, to a type that carries them (the
+webhook), filtered by :func:`select_failed` (names and dialects as events are; a
+destination that needs consent gets none: a failed payload has no derived consent).
 
 ``identifiers`` is what may leave with a chosen event (:func:`strip_identifiers`):
 ``keep`` the plain email and phone; ``hash`` them (the sha256, and md5, of the normalised
@@ -48,6 +50,7 @@ class Selection:
     dialects: frozenset[str] = frozenset()
     consent: str | None = None
     identifiers: str = "keep"
+    failed: bool = False  # also failed payloads (the webhook only: see trackway.destinations.base.Failed)
 
     def __post_init__(self) -> None:
         for field in ("names", "dialects"):
@@ -59,6 +62,8 @@ class Selection:
             raise ConfigError(_expected("consent", f"one of {', '.join(PURPOSES)} (or none)", self.consent))
         if self.identifiers not in POLICIES:
             raise ConfigError(_expected("identifiers", "'keep', 'hash' or 'drop'", self.identifiers))
+        if type(self.failed) is not bool:
+            raise ConfigError(_expected("failed", "true or false", self.failed))
 
 
 def _expected(field: str, what: str, got: Any) -> str:
@@ -113,6 +118,19 @@ def _why_not(event: Event, selection: Selection) -> tuple[str, str] | None:
             return CONSENT, (
                 f"the destination needs consent for {purpose!r}; consent.purposes.{purpose} is not granted"
             )
+    return None
+
+
+def select_failed(names: list[str], dialect: str, selection: Selection) -> str | None:
+    """Why a failed payload (of ``dialect``, naming events ``names``) is not sent, or None."""
+    if not selection.failed:
+        return "failed"
+    if selection.names and not selection.names.intersection(names):
+        return NAME
+    if selection.dialects and dialect not in selection.dialects:
+        return DIALECT
+    if selection.consent is not None:
+        return CONSENT
     return None
 
 

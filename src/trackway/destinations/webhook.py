@@ -1,7 +1,9 @@
 """The ``webhook`` destination type: Trackway's own, the canonical JSON of events, signed.
 
 Each request is ``POST <url>`` with the body ``{"events": [<event>, ...]}``, every event
-in its canonical JSON form (docs/canonical-event.md), in log order, and three headers:
+in its canonical JSON form (docs/canonical-event.md), in log order (then, for a
+destination with ``failed = true``, the failed payloads, each ``{"failed": true, "id",
+"property", "endpoint", "dialect", "received_at", "payload", "issues"}``), and three headers:
 
 - ``Content-Type: application/json``;
 - ``Idempotency-Key``: the sha256 (hex) of the batch's event ids, one per line. The same
@@ -28,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from trackway.destinations import options as options_
-from trackway.destinations.base import Encoded, Outgoing, Refusal
+from trackway.destinations.base import Encoded, Failed, Outgoing, Refusal
 from trackway.destinations.batching import body, pack
 from trackway.errors import ConfigError, TrackwayError
 from trackway.model import Event, to_json
@@ -139,7 +141,17 @@ class WebhookEncoder:
     options: Sequence[str] = ("url", "secret", "max_events", "max_bytes")
     secrets = frozenset({"secret"})
 
-    def encode(self, events: Sequence[Event], options: Mapping[str, Any], now: datetime) -> Encoded:
+    def encode(
+        self,
+        events: Sequence[Event],
+        options: Mapping[str, Any],
+        now: datetime,
+        *,
+        failed: Sequence[Failed] = (),
+    ) -> Encoded:
+        """``events`` (then ``failed`` payloads, for a destination with ``failed = true``:
+        each an object with ``"failed": true``, see :class:`~trackway.destinations.base.Failed`)
+        in signed batches."""
         url, secret, max_events, max_bytes = _options(options)
         out = Encoded()
         parts = []
@@ -154,6 +166,7 @@ class WebhookEncoder:
                 )
                 continue
             parts.append((event.id, to_json(event)))
+        parts += [(f.id, f.to_json()) for f in failed]
         batches, refused = pack(
             parts,
             max_events=max_events,
