@@ -205,11 +205,14 @@ truncate_ip = true
 """
 
 
-def configure(data: Path, enriched: bool, *, defaults: bool = False, server: str = "") -> None:
+def configure(
+    data: Path, enriched: bool, *, defaults: bool = False, server: str = "", tables: str = ""
+) -> None:
     """The data dir's configuration: a property, and either every enrichment on (the
     derived state, consent, hashed identifiers, truncated IPs) or none of them; with
     ``defaults``, the configuration `trackway property add` writes (what a user gets:
-    the derived state on). ``server``: more lines for its [server] table."""
+    the derived state on). ``server``: more lines for its [server] table; ``tables``:
+    more tables at the end (destinations)."""
     subprocess.run(
         [str(BIN / "trackway"), "property", "add", "default", "--data", str(data)],
         check=True,
@@ -223,7 +226,7 @@ def configure(data: Path, enriched: bool, *, defaults: bool = False, server: str
         server = "derive_state = false\n" + server
     if server:
         text = f"[server]\n{server}\n" + text
-    path.write_text(text)
+    path.write_text(text + ("\n" + tables if tables else ""))
 
 
 def trackway_sql(data: Path, query: str) -> list[dict[str, Any]]:
@@ -276,12 +279,12 @@ class Server:
 
 @contextlib.contextmanager
 def serve(
-    workers: int, *, enriched: bool = False, defaults: bool = False, server: str = ""
+    workers: int, *, enriched: bool = False, defaults: bool = False, server: str = "", tables: str = ""
 ) -> Iterator[Server]:
     """``trackway serve`` on a fresh temp data dir, stopped and removed afterwards
     (configured as :func:`configure` says)."""
     data = Path(tempfile.mkdtemp(prefix="trackway-bench-"))
-    configure(data, enriched, defaults=defaults, server=server)
+    configure(data, enriched, defaults=defaults, server=server, tables=tables)
     port = free_port()
     proc = subprocess.Popen(
         [str(BIN / "trackway"), "serve", "--data", str(data), "--port", str(port), "--workers", str(workers)],
@@ -292,6 +295,12 @@ def serve(
     try:
         url = f"http://127.0.0.1:{port}"
         wait_up(url + "/health")
+        if tables:  # destinations: the load starts once they run (the forwarding start is not measured)
+            deadline = time.monotonic() + 60
+            while not list((data / "run" / "destinations").glob("*.status.json")):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no destination started within 60 s; see {data}")
+                time.sleep(0.1)
         keys = tomllib.loads((data / "trackway.toml").read_text())["properties"]["default"]
         mid, secret = keys["ga4_measurement_id"], keys["ga4_api_secret"]
         state = running(data)
@@ -319,11 +328,12 @@ def run_trackway(
     catch_up: bool = True,
     enriched: bool = False,
     server: str = "",
+    tables: str = "",
 ) -> dict[str, Any]:
     """Trackway at full force for ``seconds``; with ``catch_up``, then how long the store
     took to hold every acknowledged event (counted with ``trackway sql``). ``server``:
-    lines for the [server] table."""
-    with serve(workers, enriched=enriched, server=server) as srv:
+    lines for the [server] table; ``tables``: more tables (destinations)."""
+    with serve(workers, enriched=enriched, server=server, tables=tables) as srv:
         sampler = RssSampler(srv.pid)
         sampler.start()
         result = wrk(srv.target, mp_body(events), seconds, connections)

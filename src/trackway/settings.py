@@ -150,6 +150,14 @@ _SERVER_CORE: tuple[Setting, ...] = (
         "come first under load and the loader catches up when they slow down; its backlog is on disk.",
     ),
     Setting(
+        "forward_nice",
+        int,
+        15,
+        "CPU priority of the forwarding process (Linux nice, 0-19). Above loader_nice, requests being "
+        "acknowledged and then the loader come first under load; destinations catch up when it eases "
+        "(their backlog is the log on disk).",
+    ),
+    Setting(
         "loader_defer_seconds",
         int,
         5,

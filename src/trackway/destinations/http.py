@@ -30,6 +30,7 @@ import httpx
 from trackway import __version__
 from trackway.destinations.base import Outgoing
 from trackway.destinations.retry import Answer
+from trackway.errors import TrackwayError
 
 CONNECT_S = 5.0
 TIMEOUT_S = 30.0
@@ -37,7 +38,7 @@ MAX_BODY = 64 * 1024
 USER_AGENT = f"Trackway/{__version__} (+forwarding)"
 
 
-class DeadlineExceeded(Exception):
+class DeadlineExceeded(TrackwayError):
     """The whole exchange took longer than the sender's ``timeout_s``."""
 
 

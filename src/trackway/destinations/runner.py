@@ -51,8 +51,11 @@ logger = logging.getLogger("trackway.forwarding")
 
 IDLE_S = 0.05  # a courier with nothing to send looks again this often
 STATUS_S = 1.0  # status files and metrics are written this often
+LAG_S = 5.0  # a courier measures its lag (a read of the log behind it) this often
+LAG_RECORDS = 5_000  # records decoded at most to count the events of the lag
 ERROR_PAUSE_S = 5.0  # a courier that failed starts again after this
 PID_FILE = "forward.pid"
+DEFAULT_NICE = 15  # the forward_nice setting's default, while the file cannot be read
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,7 @@ class Courier(threading.Thread):
         self.status.type = destination.type
         self._send = send
         self._written = 0.0
+        self._measured = 0.0
 
     def run(self) -> None:
         while not self.halt.is_set():
@@ -203,8 +207,9 @@ class Courier(threading.Thread):
             return
         if due:
             self._written = now
-        if forwarder is not None and due:
-            lag = position_.behind(self.data / "log", forwarder.committed())
+        if forwarder is not None and now - self._measured >= LAG_S:
+            self._measured = now
+            lag = position_.behind(self.data / "log", forwarder.committed(), LAG_RECORDS)
             s = self.status
             s.lag_bytes, s.lag_events, s.lag_capped = lag.bytes, lag.events, lag.capped
             s.lag_seconds = 0.0 if lag.oldest is None else round(max(0.0, time.time() - lag.oldest), 3)
@@ -305,6 +310,10 @@ def forward_main(config_path: str, data: str, parent: int = 0) -> None:
                 return cfg
         return holder["cfg"]
 
+    first = config()
+    nice = int(first.server["forward_nice"]) if first is not None else DEFAULT_NICE
+    with contextlib.suppress(OSError):  # after the workers and the loader under load
+        os.nice(max(0, nice - os.nice(0)))
     stop = threading.Event()
     _quiet_signals()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
