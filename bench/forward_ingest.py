@@ -38,13 +38,19 @@ from forward import receiver  # noqa: E402
 TARGETS = {"three": 0.85, "stalled": 0.95}
 
 
-def three(base: str) -> str:
+def webhook(name: str, base: str) -> str:
     return f"""
-[properties.default.destinations.hook]
+[properties.default.destinations.{name}]
 type = "webhook"
 url = "{base}/hook"
 secret = "bench-webhook-secret"
+"""
 
+
+def three(base: str) -> str:
+    return (
+        webhook("hook", base)
+        + f"""
 [properties.default.destinations.segment]
 type = "segment"
 write_key = "bench-write-key"
@@ -56,15 +62,11 @@ measurement_id = "G-BENCH1"
 api_secret = "bench-api-secret"
 base_url = "{base}"
 """
+    )
 
 
 def stalled(base: str) -> str:
-    return f"""
-[properties.default.destinations.stuck]
-type = "webhook"
-url = "{base}/hook"
-secret = "bench-webhook-secret"
-"""
+    return webhook("stuck", base)
 
 
 @contextlib.contextmanager

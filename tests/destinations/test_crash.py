@@ -13,10 +13,12 @@ signature and keeps the events of each new Idempotency-Key). Under load:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,62 +83,61 @@ def _status(server: Server) -> dict[str, Any]:
     return rows["destinations"][0]
 
 
-def test_sigkill_of_the_forwarding_process_loses_nothing(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def _loaded(tmp_path: Path, down: bool = False) -> Iterator[tuple[WebhookReceiver, Server, Load]]:
+    """A webhook receiver (``down``: not listening), a server forwarding to it, its load started."""
     with receiver(WebhookReceiver, SECRET, time.time) as hook:
+        if down:
+            hook.down()
         server = Server(tmp_path / "a")
         _declare(server, hook.url)
         try:
             server.start()
             load = Load(server)
             load.start()
-            kills = 0
-            for _ in range(3):
-                before = len(hook.events())
-                wait_for(lambda before=before: len(hook.events()) > before, 60, "deliveries between kills")
-                pid = wait_for(lambda: _forwarder_pid(server.data), 60, "a forwarding process")
-                os.kill(pid, signal.SIGKILL)
-                kills += 1
-                wait_for(lambda pid=pid: _forwarder_pid(server.data) not in (None, pid), 60, "a new one")
-            load.halt.set()
-            load.join(30)
-            stored = {e["id"] for e in server.events(limit=10_000)}
-            assert set(load.acked) <= stored and len(load.acked) > 100
-            wait_for(lambda: set(hook.events()) >= stored, 60, "every stored event at the receiver")
-            received = hook.events()
-            assert set(received) == stored
-            duplicates = len(received) - len(set(received))
-            in_flight = kills * Forwarder.__init__.__kwdefaults__["batch"] * PER_REQUEST
-            assert duplicates <= in_flight, (duplicates, kills)
-            status = _status(server)
-            # Totals are saved after each batch: a kill forgets at most the batch in flight.
-            assert len(stored) - in_flight <= status["delivered"] <= len(received), status
-            assert status["dead_letters"] == 0
+            yield hook, server, load
         finally:
             server.close()
+
+
+def test_sigkill_of_the_forwarding_process_loses_nothing(tmp_path: Path) -> None:
+    with _loaded(tmp_path) as (hook, server, load):
+        kills = 0
+        for _ in range(3):
+            before = len(hook.events())
+            wait_for(lambda before=before: len(hook.events()) > before, 60, "deliveries between kills")
+            pid = wait_for(lambda: _forwarder_pid(server.data), 60, "a forwarding process")
+            os.kill(pid, signal.SIGKILL)
+            kills += 1
+            wait_for(lambda pid=pid: _forwarder_pid(server.data) not in (None, pid), 60, "a new one")
+        load.halt.set()
+        load.join(30)
+        stored = {e["id"] for e in server.events(limit=10_000)}
+        assert set(load.acked) <= stored and len(load.acked) > 100
+        wait_for(lambda: set(hook.events()) >= stored, 60, "every stored event at the receiver")
+        received = hook.events()
+        assert set(received) == stored
+        duplicates = len(received) - len(set(received))
+        in_flight = kills * Forwarder.__init__.__kwdefaults__["batch"] * PER_REQUEST
+        assert duplicates <= in_flight, (duplicates, kills)
+        status = _status(server)
+        # Totals are saved after each batch: a kill forgets at most the batch in flight.
+        assert len(stored) - in_flight <= status["delivered"] <= len(received), status
+        assert status["dead_letters"] == 0
 
 
 def test_a_receiver_down_for_the_whole_load_gets_everything_once_back(tmp_path: Path) -> None:
-    with receiver(WebhookReceiver, SECRET, time.time) as hook:
-        hook.down()
-        server = Server(tmp_path / "a")
-        _declare(server, hook.url)
-        try:
-            server.start()
-            load = Load(server)
-            load.start()
-            time.sleep(3)
-            load.halt.set()
-            load.join(30)
-            status = wait_for(lambda: (s := _status(server))["state"] == "retrying" and s, 30, "retrying")
-            assert "no answer" in status["last_error"] and status["lag_events"] > 0
-            hook.up()
-            stored = [
-                e["id"]
-                for e in sorted(server.events(limit=10_000), key=lambda e: (e["received_at"], e["id"]))
-            ]
-            wait_for(lambda: set(hook.events()) >= set(stored), 120, "every stored event at the receiver")
-            received = hook.events()
-            assert len(received) == len(set(received)) == len(stored)  # once each
-            assert received == [e for e in stored if e in set(received)]  # in log order
-        finally:
-            server.close()
+    with _loaded(tmp_path, down=True) as (hook, server, load):
+        time.sleep(3)
+        load.halt.set()
+        load.join(30)
+        status = wait_for(lambda: (s := _status(server))["state"] == "retrying" and s, 30, "retrying")
+        assert "no answer" in status["last_error"] and status["lag_events"] > 0
+        hook.up()
+        stored = [
+            e["id"] for e in sorted(server.events(limit=10_000), key=lambda e: (e["received_at"], e["id"]))
+        ]
+        wait_for(lambda: set(hook.events()) >= set(stored), 120, "every stored event at the receiver")
+        received = hook.events()
+        assert len(received) == len(set(received)) == len(stored)  # once each
+        assert received == [e for e in stored if e in set(received)]  # in log order
