@@ -70,6 +70,7 @@ from trackway.destinations.consumer import Forwarder  # noqa: E402
 from trackway.destinations.http import Sender  # noqa: E402
 from trackway.destinations.position import PositionStore, default_path  # noqa: E402
 from trackway.destinations.retry import Answer  # noqa: E402
+from trackway.destinations.runner import tune_gc  # noqa: E402
 from trackway.destinations.select import Selection  # noqa: E402
 from trackway.ingest import log, pipeline, records  # noqa: E402
 from trackway.ingest.log import Position  # noqa: E402
@@ -360,7 +361,14 @@ def main() -> None:
     parser.add_argument(
         "--types", default="webhook,segment,commanders-act,ga4,convead", help="comma-separated types"
     )
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="Python's collector as it is (not tuned as the forwarding process)",
+    )
     args = parser.parse_args()
+    if not args.default_gc:
+        tune_gc()  # as trackway.destinations.runner.forward_main does
     events = 1_000 if args.quick else args.events
     seconds = 0.2 if args.quick else 1.0
     kinds = [k for k in args.types.split(",") if k]

@@ -28,9 +28,13 @@ OPTIONS = {"url": f"https://hook.example/in?token={TOKEN}", "secret": HMAC_SECRE
 
 
 def _record(
-    ids: list[str], prop: str = "shop", granted: bool = True, failed: int = 0, name: str = "purchase"
+    ids: list[str],
+    prop: str = "shop",
+    granted: bool = True,
+    failed: int = 0,
+    name: str = "purchase",
+    received: datetime = NOW - timedelta(minutes=5),
 ) -> bytes:
-    received = NOW - timedelta(minutes=5)
     events = [
         to_json(
             Event(
@@ -261,6 +265,25 @@ def test_a_dead_lettered_failed_payload_can_be_read_back(tmp_path: Path) -> None
     assert letter.events == ("e1", "e1/0")
     back = Failed.from_json(letter.payloads[1])
     assert (back.id, back.dialect, back.payload, back.property) == ("e1/0", "ga4-mp", "{}", "shop")
+
+
+def test_workers_logs_are_merged_in_the_order_received_across_batches(tmp_path: Path) -> None:
+    """w1 received at 0, 2, 4, ... s and w2 at 1, 3, 5, ...: with 2 records a worker a
+    batch, a batch may not take w1's record at 2 s when w2's at 1 s is in it, nor leave
+    w2's at 3 s for a later batch when w1's at 4 s is in this one."""
+    base = NOW - timedelta(minutes=5)
+    for slot, first in (("w1", 0), ("w2", 1)):
+        times = [base + timedelta(seconds=first + 2 * k) for k in range(5)]
+        _write(
+            tmp_path / "log", [_record([f"{slot}-{k}"], received=t) for k, t in enumerate(times)], slot=slot
+        )
+    _write(tmp_path / "log", [_record(["w3-0"], received=base + timedelta(seconds=30))], slot="w3")
+    receiver = Receiver()
+    fwd = _forwarder(tmp_path, receiver, batch=6)  # 2 records a worker log
+    for _ in range(20):
+        fwd.run_once(NOW)
+    order = receiver.events()
+    assert order == [f"w{1 + n % 2}-{n // 2}" for n in range(10)] + ["w3-0"]
 
 
 def test_two_destinations_keep_separate_positions(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ class _Batch:
     records: list[_Record]
     requests: list[Outgoing]
     received: dict[str, datetime]  # event id -> when Trackway received it
-    payloads: dict[str, bytes] = field(default_factory=dict)  # id -> JSON as selected (dead letters)
+    items: dict[str, Event | Failed] = field(default_factory=dict)  # id -> as selected (for dead letters)
     last: dict[str, int] = field(default_factory=dict)  # event id -> the last request carrying it
     next: int = 0  # the request to send next
     attempt: int = 0  # failed tries of requests[next]
@@ -180,15 +180,14 @@ class Forwarder:
         slots = log.slots(self.root)
         share = max(1, -(-self.batch // max(1, len(slots))))  # every worker's log moves on
         read: list[tuple[int, _Record, list[Event | Failed]]] = []  # (received, record, its items)
-        for slot in slots:
-            for end, payload in log.read(self.root / slot, positions.get(slot, Position(0, 0)), share):
-                record = _Record(slot, end)
+        for rows in _merged(self.root, slots, positions, share):
+            for record, rec, payload in rows:
                 batch.records.append(record)
                 if payload:
                     counts.records += 1
-                    received, found = self._events(payload, counts, properties)
+                    found = self._items(rec, counts, properties)
                     if found:
-                        read.append((received, record, found))
+                        read.append((rec.received_at if rec is not None else 0, record, found))
         read.sort(key=lambda r: r[0])  # the workers' logs merged in the order they were received (stable)
         events: list[Event] = []
         failed: list[Failed] = []
@@ -199,7 +198,7 @@ class Forwarder:
                     failed.append(item)
                     carried.append((record, item.id))
                     batch.received[item.id] = item.received_at
-                    batch.payloads[item.id] = item.to_json()
+                    batch.items[item.id] = item
                     continue
                 events.append(item)
                 carried.append((record, item.id or ""))
@@ -212,7 +211,7 @@ class Forwarder:
         for s in skipped:
             _count(counts.skipped, s.reason)
         chosen = [strip_identifiers(e, self.selection.identifiers) for e in chosen]
-        batch.payloads.update((e.id or "", to_json(e)) for e in chosen)
+        batch.items.update((e.id or "", e) for e in chosen)
         if failed:  # only a type that carries them is configured with failed = true
             encoded = self.encoder.encode(chosen, self.options, now, failed=failed)  # type: ignore[call-arg]
         else:
@@ -254,31 +253,33 @@ class Forwarder:
             )
         return batch
 
-    def _events(
-        self, payload: bytes, counts: Counts, properties: Mapping[str, Any]
-    ) -> tuple[int, list[Event | Failed]]:
-        """When a record was received (unix µs) and what it stores (the loader's outcome):
-        its events, and its failed payloads where the selection wants them."""
-        try:
-            rec = records.loads(payload)
-            if self.property is not None and rec.property != self.property:
-                _count(counts.skipped, PROPERTY)
-                return 0, []
-            out = pipeline.outcome(rec, properties.get(rec.property))
-            items: list[Event | Failed] = list(out.events)
-            for n, f in enumerate(out.failed):
-                why = select_failed(f.names, f.dialect, self.selection)
-                if why is not None:
-                    _count(counts.skipped, why)
-                    continue
-                at = datetime.fromtimestamp(rec.received_at / 1e6, UTC)
-                text = f.payload.decode("utf-8", "replace")
-                items.append(Failed(failed_id(rec.request_id, n), rec.property, rec.endpoint, f.dialect, at,
-                                    text, f.issues))  # fmt: skip
-        except Exception:  # the loader quarantines such a record: it is not stored, so not sent
+    def _items(
+        self, rec: records.Record | None, counts: Counts, properties: Mapping[str, Any]
+    ) -> list[Event | Failed]:
+        """What a record stores (the loader's outcome): its events, and its failed payloads
+        where the selection wants them (``rec`` None: a record that cannot be read)."""
+        if rec is None:  # the loader quarantines such a record: it is not stored, so not sent
             _count(counts.skipped, UNREADABLE)
-            return 0, []
-        return rec.received_at, items
+            return []
+        if self.property is not None and rec.property != self.property:
+            _count(counts.skipped, PROPERTY)
+            return []
+        try:
+            out = pipeline.outcome(rec, properties.get(rec.property))
+        except Exception:
+            _count(counts.skipped, UNREADABLE)
+            return []
+        items: list[Event | Failed] = list(out.events)
+        for n, f in enumerate(out.failed):
+            why = select_failed(f.names, f.dialect, self.selection)
+            if why is not None:
+                _count(counts.skipped, why)
+                continue
+            at = datetime.fromtimestamp(rec.received_at / 1e6, UTC)
+            text = f.payload.decode("utf-8", "replace")
+            items.append(Failed(failed_id(rec.request_id, n), rec.property, rec.endpoint, f.dialect, at,
+                                text, f.issues))  # fmt: skip
+        return items
 
     def _send(self, batch: _Batch, now: datetime, counts: Counts) -> None:
         while batch.next < len(batch.requests):
@@ -345,8 +346,48 @@ class Forwarder:
             self._positions = positions
 
 
+Row = tuple[_Record, "records.Record | None", bytes]  # a record read: where it ends, decoded, raw
+
+
+def _merged(root: Path, slots: list[str], positions: Mapping[str, Position], share: int) -> list[list[Row]]:
+    """Up to ``share`` records of each worker's log after ``positions``, cut at a watermark
+    so that a batch never holds a record received after one a later batch will hold: a
+    log read to its share may have more, so the other logs keep only what was received
+    up to that log's last record read (each log is in the order it was received)."""
+    out: list[list[Row]] = []
+    watermark: int | None = None
+    for slot in slots:
+        rows: list[Row] = []
+        last = 0
+        for end, payload in log.read(root / slot, positions.get(slot, Position(0, 0)), share):
+            rec = None
+            if payload:
+                try:
+                    rec = records.loads(payload)
+                    last = rec.received_at
+                except Exception:
+                    rec = None
+            rows.append((_Record(slot, end), rec, payload))
+        if len(rows) >= share:
+            watermark = last if watermark is None else min(watermark, last)
+        out.append(rows)
+    if watermark is None:
+        return out
+    cut = []
+    for rows in out:
+        kept = 0
+        for i, (_record, rec, _payload) in enumerate(rows):
+            if rec is not None and rec.received_at > watermark:
+                break
+            kept = i + 1
+        cut.append(rows[:kept])
+    return cut
+
+
 def _payloads(batch: _Batch, ids: tuple[str, ...]) -> tuple[bytes, ...]:
-    return tuple(batch.payloads[i] for i in dict.fromkeys(ids) if i in batch.payloads)
+    """The JSON of a dead letter's items (made only for dead letters)."""
+    found = [batch.items[i] for i in dict.fromkeys(ids) if i in batch.items]
+    return tuple(i.to_json() if isinstance(i, Failed) else to_json(i) for i in found)
 
 
 def _count(into: dict[str, int], key: str, n: int = 1) -> None:

@@ -21,6 +21,7 @@ letters), ``.status.json`` (totals, lag, last error).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -286,6 +287,14 @@ def retention(data: Path, config: Callable[[], Config | None]) -> Callable[[Path
     return retain
 
 
+def tune_gc() -> None:
+    """The forwarding process's garbage collector: what is loaded at its start is frozen
+    (never scanned again), and collections are rarer (a batch makes thousands of
+    short-lived objects without cycles). bench/forward.py measured +30-60 % events/s."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def forward_main(config_path: str, data: str, parent: int = 0) -> None:
     """The forwarding process (started by the server)."""
     from trackway.server.supervisor import _die_with, _quiet_signals
@@ -310,6 +319,7 @@ def forward_main(config_path: str, data: str, parent: int = 0) -> None:
                 return cfg
         return holder["cfg"]
 
+    tune_gc()
     first = config()
     nice = int(first.server["forward_nice"]) if first is not None else DEFAULT_NICE
     with contextlib.suppress(OSError):  # after the workers and the loader under load
