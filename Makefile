@@ -48,6 +48,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python bench/freshness.py --quick
 	$(BIN)/python bench/sustained.py --quick
 	$(BIN)/python bench/forward.py --quick
+	$(BIN)/python bench/forward_ingest.py --quick
 
 # Longer coverage-guided fuzzing of every input path (make test runs a bounded share).
 fuzz: $(STAMP)
@@ -69,6 +70,8 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/freshness.py
 	$(BIN)/python bench/sustained.py
+	$(BIN)/python bench/forward.py
+	$(BIN)/python bench/forward_ingest.py
 
 docs: $(STAMP)
 	$(BIN)/python -m trackway.docs_gen docs

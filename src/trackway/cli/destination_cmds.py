@@ -426,7 +426,7 @@ def retry_(ref: str, numbers: tuple[int, ...], all_: bool, data: Path, config_fi
         for letter in chosen:
             try:
                 events, payloads = letter.decoded()
-            except (TrackwayError, msgspec.DecodeError, ValueError, KeyError) as exc:
+            except (TrackwayError, msgspec.DecodeError, ValueError, KeyError, TypeError) as exc:
                 stderr.print(f"dead letter {letter.n}: its events cannot be read ({exc}); left as it is")
                 failed += 1
                 continue
