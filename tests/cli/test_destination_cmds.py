@@ -1,0 +1,97 @@
+"""`trackway destination` against a running server and a webhook receiver on loopback:
+add, list, test, pause and resume, status, dead letters and their retry, replay, remove."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.destinations.receivers import Reply, WebhookReceiver, receiver
+from tests.support.server import Server, cli, loads, wait_for
+from trackway.model import encode_json
+
+SECRET = "whsec_cli_test_secret"
+
+
+def _send(server: Server, n: int, tag: str) -> list[str]:
+    key = server.keys()["collect_key"]
+    events = [{"event": "page_view", "page_location": f"https://shop.example/{tag}/{i}"} for i in range(n)]
+    r = httpx.post(
+        server.url + "/collect", content=encode_json({"key": key, "anonymous_id": "g1", "events": events})
+    )
+    assert r.status_code == 200, r.text
+    return [e for result in r.json()["results"] for e in result["events"]]
+
+
+def _letters(server: Server) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = loads(
+        cli("destination", "dead-letters", "hook", "--format", "json", data=server.data).stdout
+    )
+    return found
+
+
+def _status(server: Server) -> dict[str, object]:
+    row: dict[str, object] = loads(
+        cli("destination", "status", "hook", "--format", "json", data=server.data).stdout
+    )["destinations"][0]
+    return row
+
+
+def test_the_destination_commands_end_to_end(tmp_path: Path) -> None:
+    with receiver(WebhookReceiver, SECRET, time.time) as hook:
+        server = Server(tmp_path / "a")
+        try:
+            server.start()
+            before = _send(server, 3, "before")  # acknowledged before the destination exists
+            options = ["-o", f"url={hook.url}/in", "-o", f"secret={SECRET}", "--identifiers", "keep"]
+            added = cli(
+                "destination", "add", "default", "hook", "--type", "webhook", *options, data=server.data
+            )
+            assert "from now on" in added.stdout and SECRET not in added.stdout
+            listed = loads(cli("destination", "list", "--format", "json", data=server.data).stdout)
+            assert [(d["id"], d["options"]["secret"]) for d in listed] == [("default.hook", "<secret>")]
+
+            tested = cli("destination", "test", "hook", data=server.data)
+            assert "HTTP 200" in tested.stdout
+            assert [e for e in hook.events() if e.startswith("trackway-test-")]
+
+            after = _send(server, 4, "after")
+            wait_for(lambda: set(hook.events()) >= set(after), 30, "new events forwarded")
+            assert not set(before) & set(hook.events())  # from now on: not what came before
+
+            cli("destination", "pause", "hook", data=server.data)
+            wait_for(lambda: _status(server)["state"] == "paused", 30, "paused")
+            paused = _send(server, 2, "paused")
+            time.sleep(2)
+            assert not set(paused) & set(hook.events())
+            cli("destination", "resume", "hook", data=server.data)
+            wait_for(lambda: set(hook.events()) >= set(paused), 30, "the events of the pause, after it")
+
+            hook.script(Reply(400, b"no thanks"))
+            refused = _send(server, 1, "refused")
+            letters = wait_for(lambda: _letters(server), 30, "a dead letter")
+            assert letters[0]["events"] == refused and letters[0]["status"] == 400
+            assert "no thanks" in letters[0]["response"]
+            cli("destination", "retry", "hook", str(letters[0]["n"]), data=server.data)
+            assert set(refused) <= set(hook.events())
+            assert (
+                loads(cli("destination", "dead-letters", "hook", "--format", "json", data=server.data).stdout)
+                == []
+            )
+
+            replayed = cli("destination", "replay", "hook", "--since", "1h", data=server.data)
+            assert "delivered" in replayed.stdout
+            assert set(before) <= set(hook.events())  # the window's older events, from the store
+
+            status = _status(server)
+            assert status["dead_letters"] == 0 and status["delivered"] >= len(after) + len(paused)
+            removed = cli("destination", "remove", "hook", "--yes", data=server.data)
+            assert "removed default.hook" in removed.stdout
+            assert not list((server.data / "run" / "destinations").glob("default.hook.*"))
+            assert loads(cli("destination", "list", "--format", "json", data=server.data).stdout) == []
+            bad = cli("destination", "status", "hook", data=server.data, check=False)
+            assert bad.returncode != 0 and "expected one of" in bad.stderr
+        finally:
+            server.close()
