@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -329,10 +329,13 @@ def run_trackway(
     enriched: bool = False,
     server: str = "",
     tables: str = "",
+    after: Callable[[Server, int], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Trackway at full force for ``seconds``; with ``catch_up``, then how long the store
     took to hold every acknowledged event (counted with ``trackway sql``). ``server``:
-    lines for the [server] table; ``tables``: more tables (destinations)."""
+    lines for the [server] table; ``tables``: more tables (destinations); ``after(server,
+    acknowledged events)``: what else to measure once the load ended, the server still
+    running (added to the result)."""
     with serve(workers, enriched=enriched, server=server, tables=tables) as srv:
         sampler = RssSampler(srv.pid)
         sampler.start()
@@ -340,6 +343,8 @@ def run_trackway(
         sampler.stop.set()
         acked = (result["requests"] - result["non2xx"]) * events
         result["rss_series"] = sampler.series
+        if after is not None:
+            result.update(after(srv, acked))
         start = time.monotonic()
         stored = 0
         while catch_up and time.monotonic() - start < 600:

@@ -20,6 +20,7 @@ injected ``send`` for each request, in order. Not wired into the server yet: a l
 from __future__ import annotations
 
 import random as _random
+import time
 from collections.abc import Callable, Mapping, MutableSequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -129,6 +130,8 @@ class Forwarder:
         policy: Policy | None = None,
         random: Callable[[], float] = _random.random,
         batch: int = 1000,
+        commit_every_s: float = 0.0,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.root = root
         self.name = name
@@ -143,6 +146,12 @@ class Forwarder:
         self.policy = policy or Policy()
         self.random = random
         self.batch = batch
+        # Positions are saved (an fsync'd file) after a batch at most this often; a crash
+        # sends again what was delivered since (deduplicated by the idempotency keys).
+        self.commit_every_s = commit_every_s
+        self.on_commit = on_commit  # called after each save of the positions
+        self._dirty = False
+        self._saved = 0.0
         self.scrub = Scrubber(str(options[k]) for k in encoder.secrets if options.get(k) is not None)
         self._positions: dict[str, Position] | None = None  # as committed
         self._inflight: _Batch | None = None
@@ -342,8 +351,20 @@ class Forwarder:
                 moved = True
         batch.records = [r for r in batch.records if r.last >= batch.next or r.slot in blocked]
         if moved:
-            self.store.save(positions)
             self._positions = positions
+            self._dirty = True
+        now = time.monotonic()
+        if self._dirty and (now - self._saved >= self.commit_every_s or batch.retry_at is not None):
+            self.flush()
+
+    def flush(self) -> None:
+        """Make the positions passed so far durable (the next start goes on from there)."""
+        if self._dirty and self._positions is not None:
+            self.store.save(self._positions)
+            self._dirty = False
+            self._saved = time.monotonic()
+            if self.on_commit is not None:
+                self.on_commit()
 
 
 Row = tuple[_Record, "records.Record | None", bytes]  # a record read: where it ends, decoded, raw

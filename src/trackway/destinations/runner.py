@@ -52,6 +52,7 @@ logger = logging.getLogger("trackway.forwarding")
 
 IDLE_S = 0.05  # a courier with nothing to send looks again this often
 STATUS_S = 1.0  # status files and metrics are written this often
+COMMIT_S = 0.5  # a courier saves its position (two fsyncs) at most this often while busy
 LAG_S = 5.0  # a courier measures its lag (a read of the log behind it) this often
 LAG_RECORDS = 5_000  # records decoded at most to count the events of the lag
 ERROR_PAUSE_S = 5.0  # a courier that failed starts again after this
@@ -126,6 +127,8 @@ class Courier(threading.Thread):
         self.halt = threading.Event()
         self.status = status_.load(self.files.status, destination.id)
         self.status.type = destination.type
+        self.pending = status_.Status(destination.id)  # counts since the last commit
+        self._saved = threading.Event()  # the forwarder saved its position since _settle
         self._send = send
         self._written = 0.0
         self._measured = 0.0
@@ -163,27 +166,39 @@ class Courier(threading.Thread):
             property=d.property,
             dead_letters=dead,  # type: ignore[arg-type]
             policy=d.policy,
+            commit_every_s=COMMIT_S,
+            on_commit=self._saved.set,
         )
         try:
             while not self.halt.is_set():
                 counts = forwarder.run_once(datetime.now(UTC))
                 self._account(counts, dead)
+                self._settle()
                 if counts.retry_at is not None:
                     self._write()
                     wait = (counts.retry_at - datetime.now(UTC)).total_seconds()
                     self.halt.wait(min(max(wait, 0.0), STATUS_S))
                 elif counts == Counts():
+                    forwarder.flush()  # caught up: what was passed is made durable now
+                    self._settle()
                     self._write(forwarder)
                     self.halt.wait(IDLE_S)
-                else:  # the totals as committed (a crash forgets at most the batch in flight)
-                    self._write(forwarder, counted=True)
+                else:
+                    self._write(forwarder)
         finally:
+            with contextlib.suppress(Exception):
+                forwarder.flush()
+                self._settle()
             if sender is not None:
                 sender.close()
 
     def _account(self, counts: Counts, dead: _Counting) -> None:
-        s = self.status
-        s.add(counts.delivered, counts.retried, counts.dead_lettered + counts.refused, counts.skipped)
+        """Add a run's counts to those waiting for the next commit (:meth:`_settle`)
+        and take its state. Totals saved are those of the committed position: a crash
+        forgets the counts of what it will send again, so nothing is counted twice."""
+        p, s = self.pending, self.status
+        p.add(counts.delivered, 0, counts.dead_lettered + counts.refused, counts.skipped)
+        s.retried += counts.retried  # tries, not events: counted as they happen
         s.failed += counts.retried + dead.requests
         dead.requests = 0
         if counts.delivered:
@@ -196,6 +211,17 @@ class Courier(threading.Thread):
             )
         elif counts.delivered or counts.records:
             s.state, s.retry_at = status_.RUNNING, ""
+
+    def _settle(self) -> None:
+        """After the forwarder saved its position (``_saved``): the counts of what it
+        passed are final, added to the totals and written."""
+        if not self._saved.is_set():
+            return
+        self._saved.clear()
+        p, s = self.pending, self.status
+        s.add(p.delivered, 0, p.dead_lettered, p.skipped)
+        self.pending = status_.Status(self.destination.id)
+        self._write(counted=True)
 
     def _write(
         self, forwarder: Forwarder | None = None, *, force: bool = False, counted: bool = False
