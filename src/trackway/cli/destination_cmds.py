@@ -132,6 +132,7 @@ def add(
         found = configuration.add_destination(path, prop, name, values)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    runner.Files(data, found.id).remove()  # files a removed destination of that name left
     runner.start_at_end(data, found.id)  # from now on, whenever the server notices it
     stdout.print(f"added {found.id} ({found.type}) to {path}: events acknowledged from now on are forwarded")
     _describe([found])
