@@ -165,37 +165,32 @@ def wrk(
     }
 
 
-def run_noop(workers: int, seconds: int, connections: int, events: int = 1) -> dict[str, Any]:
+@contextlib.contextmanager
+def noop_server(workers: int = 1) -> Iterator[str]:
+    """bench/noop_app.py (a do-nothing ASGI endpoint) under uvicorn, httptools and uvloop
+    with ``workers`` workers, in its own process group; yields its base URL."""
     port = free_port()
     app_dir = Path(tempfile.mkdtemp(prefix="trackway-noop-"))  # not bench/: its http.py shadows the stdlib
     shutil.copy(ROOT / "bench" / "noop_app.py", app_dir)
     proc = subprocess.Popen(
-        [
-            str(BIN / "uvicorn"),
-            "noop_app:app",
-            "--app-dir",
-            str(app_dir),
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--http",
-            "httptools",
-            "--loop",
-            "uvloop",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        [str(BIN / "uvicorn"), "noop_app:app", "--app-dir", str(app_dir), "--port", str(port),
+         "--workers", str(workers), "--http", "httptools", "--loop", "uvloop", "--no-access-log",
+         "--log-level", "warning"],
         start_new_session=True,
-    )
+    )  # fmt: skip
     try:
-        wait_up(f"http://127.0.0.1:{port}/")
-        return wrk(f"http://127.0.0.1:{port}/mp/collect", mp_body(events), seconds, connections)
+        base = f"http://127.0.0.1:{port}"
+        wait_up(base + "/")
+        yield base
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait()
         shutil.rmtree(app_dir, ignore_errors=True)
+
+
+def run_noop(workers: int, seconds: int, connections: int, events: int = 1) -> dict[str, Any]:
+    with noop_server(workers) as base:
+        return wrk(f"{base}/mp/collect", mp_body(events), seconds, connections)
 
 
 ENRICHED = """consent_required = ["analytics"]

@@ -47,12 +47,10 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,7 +61,7 @@ import msgspec
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
-from common import BIN, free_port, wait_up  # noqa: E402
+from common import noop_server  # noqa: E402
 from trackway.destinations import consumer, types  # noqa: E402
 from trackway.destinations.base import Encoded, Encoder, Outgoing  # noqa: E402
 from trackway.destinations.consumer import Forwarder  # noqa: E402
@@ -176,38 +174,9 @@ def decoded(root: Path) -> list[Event]:
     return out
 
 
-@contextlib.contextmanager
-def receiver() -> Iterator[str]:
+def receiver() -> contextlib.AbstractContextManager[str]:
     """bench/noop_app.py (answers 204 to anything) under uvicorn in its own process."""
-    port = free_port()
-    app_dir = Path(tempfile.mkdtemp(prefix="trackway-noop-"))  # not bench/: its http.py shadows the stdlib
-    shutil.copy(HERE / "noop_app.py", app_dir)
-    proc = subprocess.Popen(
-        [
-            str(BIN / "uvicorn"),
-            "noop_app:app",
-            "--app-dir",
-            str(app_dir),
-            "--port",
-            str(port),
-            "--http",
-            "httptools",
-            "--loop",
-            "uvloop",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        start_new_session=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_up(base + "/")
-        yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
-        shutil.rmtree(app_dir, ignore_errors=True)
+    return noop_server(1)
 
 
 def http_rate(sender: Sender, base: str, seconds: float) -> float:
