@@ -179,3 +179,21 @@ def test_decode_is_fast_on_huge_exponents():
     )
     [issue] = [i for i in decoded.issues if i.is_error]
     assert "1E+1000000" in issue.message and "10^1000000" in issue.message
+
+
+def test_import_trackway_is_lazy_and_keeps_every_name() -> None:
+    """`import trackway` imports no dialect (the CLI's start), yet its public names and its
+    submodules as attributes (``trackway.model``) work as when it imported them all."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, trackway\n"
+        "assert 'trackway.api' not in sys.modules and 'trackway.dialects' not in sys.modules\n"
+        "assert trackway.model.encode_json({'a': 1}) == b'{\"a\":1}'\n"
+        "assert callable(trackway.decode) and 'gtm-ga4' in trackway.dialect_names()\n"
+        "from trackway import Event, convert\n"
+        "try:\n    trackway.no_such_name\nexcept AttributeError:\n    pass\nelse:\n    raise SystemExit(1)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

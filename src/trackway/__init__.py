@@ -37,8 +37,15 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module 'trackway' has no attribute {name!r}")
+    if where is None:  # a submodule, as `import trackway` once made `trackway.model` usable
+        try:
+            module = importlib.import_module(f"trackway.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"trackway.{name}":
+                raise
+            raise AttributeError(f"module 'trackway' has no attribute {name!r}") from None
+        globals()[name] = module
+        return module
     module, _, attribute = where.partition(":")
     value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value
