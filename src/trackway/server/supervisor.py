@@ -14,8 +14,8 @@ its parent is the one that started it (the signal races with a worker's start). 
 worker leaves ``run/w<slot>.pid`` (its pid and start time), so ``trackway stop`` and
 the next ``serve`` find and stop a worker left running all the same.
 
-A worker that exits is started again, after a pause that doubles (up to
-``RESTART_MAX_SECONDS``) while it keeps exiting within ``RESTART_QUICK_SECONDS``. A
+A worker that exits is started again, after a pause that doubles while it keeps
+exiting soon after its start (server/restarts.py). A
 worker starts with ``trackway.toml`` if it is valid, and otherwise with the
 configuration the store process last validated (passed to it, never written out): a
 bad file is reported once, by the store process, and is an alarm on ``/health``.
@@ -49,13 +49,12 @@ from trackway.ingest.pacing import Pacer, cpu_of
 from trackway.server import metrics
 from trackway.server.admin import Admin, make_admin_app
 from trackway.server.forwarding import ForwardingProcess
+from trackway.server.restarts import Restarts
 from trackway.store.duck import FILE_NAME, DuckStore
 
 logger = logging.getLogger("trackway.serve")
 
 PR_SET_PDEATHSIG = 1
-RESTART_QUICK_SECONDS = 10.0  # a worker that exits sooner than this after its start is restarted later
-RESTART_MAX_SECONDS = 30.0
 LEFTOVER_STOP_SECONDS = 15.0
 
 
@@ -277,9 +276,7 @@ class Supervisor:
         self.admin: uvicorn.Server | None = None
         self.sock: socket.socket | None = None
         self._failed_mtime: int | None = None  # the version of the file found bad (tried once)
-        self._started: dict[int, float] = {}  # slot -> when its worker was started (monotonic)
-        self._quick_exits: dict[int, int] = {}  # slot -> exits in a row soon after a start
-        self._restart_at: dict[int, float] = {}  # slot -> when to start its worker again
+        self.restarts = Restarts()  # when to start an exited worker again
 
     def worker_pids(self) -> list[int]:
         """The live workers' pids (what the loader's pacer measures)."""
@@ -336,26 +333,13 @@ class Supervisor:
         )
         proc.start()
         self.procs[slot] = proc
-        self._started[slot] = time.monotonic()
+        self.restarts.started(slot)
 
     def restart_exited(self) -> None:
         """Start again the workers that exited, with a doubling pause while they keep
         exiting soon after their start (never a restart loop)."""
-        now = time.monotonic()
         for slot, proc in list(self.procs.items()):
-            if proc.is_alive():
-                continue
-            when = self._restart_at.get(slot)
-            if when is None:
-                quick = now - self._started.get(slot, 0.0) < RESTART_QUICK_SECONDS
-                n = self._quick_exits[slot] = self._quick_exits.get(slot, 0) + 1 if quick else 0
-                delay = min(RESTART_MAX_SECONDS, 0.5 * 2**n) if quick else 0.0
-                logger.error(
-                    "worker w%d exited with %s; starting it again in %.1f s", slot, proc.exitcode, delay
-                )
-                when = self._restart_at[slot] = now + delay
-            if now >= when:
-                del self._restart_at[slot]
+            if not proc.is_alive() and self.restarts.due(slot, f"worker w{slot}", proc.exitcode):
                 self.spawn(slot)
 
     async def supervise(self) -> None:
