@@ -283,9 +283,7 @@ def _status(data: Path, d: Destination) -> dict[str, Any]:
         s.state, s.last_error = status.FAILING, str(exc)
         positions = None
     if positions is not None and files.position.exists():
-        lag = position.behind(data / "log", positions)
-        s.lag_bytes, s.lag_events, s.lag_capped = lag.bytes, lag.events, lag.capped
-        s.lag_seconds = 0.0 if lag.oldest is None else max(0.0, time.time() - lag.oldest)
+        s.take_lag(position.behind(data / "log", positions), time.time())
     if d.paused:
         s.state = status.PAUSED
     row = msgspec.to_builtins(s)

@@ -237,9 +237,7 @@ class Courier(threading.Thread):
         if forwarder is not None and now - self._measured >= LAG_S:
             self._measured = now
             lag = position_.behind(self.data / "log", forwarder.committed(), LAG_RECORDS)
-            s = self.status
-            s.lag_bytes, s.lag_events, s.lag_capped = lag.bytes, lag.events, lag.capped
-            s.lag_seconds = 0.0 if lag.oldest is None else round(max(0.0, time.time() - lag.oldest), 3)
+            self.status.take_lag(lag, time.time())
         self.status.updated_at = datetime.now(UTC).isoformat()
         with contextlib.suppress(OSError):
             status_.save(self.files.status, self.status)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import msgspec
 
+from trackway.destinations.position import Lag
 from trackway.server import metrics
 
 SUFFIX = ".status.json"
@@ -38,6 +39,11 @@ class Status(msgspec.Struct, omit_defaults=True):
     last_delivered_at: str = ""
     retry_at: str = ""
     updated_at: str = ""
+
+    def take_lag(self, lag: Lag, now: float) -> None:
+        """The lag measured at ``now`` (unix seconds)."""
+        self.lag_bytes, self.lag_events, self.lag_capped = lag.bytes, lag.events, lag.capped
+        self.lag_seconds = 0.0 if lag.oldest is None else round(max(0.0, now - lag.oldest), 3)
 
     def add(self, delivered: int, retried: int, dead: int, skipped: dict[str, int]) -> None:
         self.delivered += delivered
