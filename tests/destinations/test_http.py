@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from tests.destinations.receivers import (
     Trickle,
     closed_port,
 )
+from trackway.destinations import retry
 from trackway.destinations.base import Outgoing
 from trackway.destinations.http import USER_AGENT, DeadlineExceeded, Sender
 
@@ -198,3 +200,30 @@ def test_a_proxy_from_the_environment_is_used_and_bounded(
     assert isinstance(answer.error, DeadlineExceeded) and took <= TIMEOUT_S + SLACK_S
     [got] = receiver.requests
     assert got.path == "http://hook.example/in"  # the absolute form a proxy receives
+
+
+HOSTILE_ANSWERS = {
+    "a 200 KB header": b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 200_000 + b"\r\nContent-Length: 0\r\n\r\n",
+    "10,000 headers": b"HTTP/1.1 200 OK\r\n" + b"X-H: 1\r\n" * 10_000 + b"Content-Length: 0\r\n\r\n",
+    "a surrogate's bytes in a header": (
+        b"HTTP/1.1 503 No\r\nRetry-After: \xed\xa0\x80\xff\r\nContent-Length: 0\r\n\r\n"
+    ),
+    "Retry-After 1e999": b"HTTP/1.1 429 Slow\r\nRetry-After: 1e999\r\nContent-Length: 0\r\n\r\n",
+    "a Content-Length of 10^30": b"HTTP/1.1 200 OK\r\nContent-Length: " + b"1" + b"0" * 30 + b"\r\n\r\nabc",
+    "a status of 99999": b"HTTP/1.1 99999 Odd\r\nContent-Length: 0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("raw", HOSTILE_ANSWERS.values(), ids=HOSTILE_ANSWERS.keys())
+def test_a_hostile_answer_is_an_answer_in_bounded_time_and_a_bounded_verdict(
+    receiver: Receiver, sender: Sender, raw: bytes
+) -> None:
+    receiver.script(Raw(raw))
+    took, answer = _timed(sender, _post(receiver.url + "/in"))
+    assert took <= TIMEOUT_S + SLACK_S
+    assert isinstance(answer, retry.Answer) and len(answer.body) <= 64
+    now = datetime.now(UTC)
+    verdict = retry.decide(answer, attempt=1, oldest=now, now=now, policy=retry.Policy(), random=lambda: 0.5)
+    assert verdict.kind in (retry.DELIVERED, retry.RETRY, retry.DEAD)
+    if verdict.kind == retry.RETRY:
+        assert 0 <= verdict.delay_s <= retry.Policy().retry_after_cap_s
