@@ -23,12 +23,17 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 
-# Machine packages the tests and benchmarks use: wrk (the HTTP load generator).
+# Machine packages the tests and benchmarks use, from Debian: wrk (the HTTP load
+# generator), chromium (the browser tests drive it through Playwright; no browser is
+# downloaded) and nodejs (the tracker's JavaScript unit tests).
+SYSTEM_PACKAGES := wrk:wrk chromium:chromium node:nodejs
 system-deps:
-	@command -v wrk >/dev/null 2>&1 || { \
-		echo "installing wrk (Debian package)"; \
+	@missing=; for pair in $(SYSTEM_PACKAGES); do \
+		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
 # A newcomer's first look: the server, demo traffic in every dialect, the reports.
 run: $(STAMP)

@@ -72,6 +72,13 @@ _SERVER_CORE: tuple[Setting, ...] = (
     ),
     Setting("collect_max_events", int, 500, "Most payloads in one /collect batch."),
     Setting(
+        "tracker_cache_seconds",
+        int,
+        7 * 24 * 3600,
+        "How long browsers and CDNs may keep /t.js (Cache-Control max-age, and as long again "
+        "stale while they revalidate it by its ETag).",
+    ),
+    Setting(
         "max_pending",
         int,
         20_000,

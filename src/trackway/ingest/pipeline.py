@@ -64,15 +64,36 @@ def apply_envelope(events: list[Event], envelope: dict[str, Any]) -> None:
     context = envelope.get("context")
     anonymous_id, user_id = envelope.get("anonymous_id"), envelope.get("user_id")
     signals = envelope.get("consent") if isinstance(envelope.get("consent"), dict) else None
+    ids = _vendor_ids(envelope.get("ids"))
     for event in events:
         if signals:
             event.consent = merge_signals(event.consent, None, signals)
+        if ids:
+            event.context = {**(event.context or {}), "ids": ids}
         if event.anonymous_id is None and isinstance(anonymous_id, str) and anonymous_id:
             event.anonymous_id = anonymous_id
         if event.user_id is None and isinstance(user_id, str) and user_id:
             event.user_id = user_id
         if isinstance(context, dict) and context:
             event.context = {**context, **(event.context or {})}
+
+
+MAX_VENDOR_IDS = 8
+
+
+def _vendor_ids(value: Any) -> dict[str, str] | None:
+    """A /collect envelope's ``ids`` (the vendors' ids of the device, by name: the
+    browser tracker's ``ga_client_id``, ``convead_guest_uid``, ``consistent_anonymous_id``):
+    string names and values of at most 200 characters, at most 8; anything else is
+    ignored."""
+    if not isinstance(value, dict):
+        return None
+    kept = {
+        k: v
+        for k, v in value.items()
+        if isinstance(k, str) and isinstance(v, str) and 0 < len(k) <= 64 and 0 < len(v) <= 200
+    }
+    return dict(list(kept.items())[:MAX_VENDOR_IDS]) or None
 
 
 def finalize(

@@ -12,8 +12,8 @@ shared with other events of the same request and are never changed in place):
    they are always recomputed.
 2. If a purpose of ``consent_required`` is not granted, the event is *cookieless*:
    ``anonymous_id``, ``user_id`` and ``user`` become None, ``context["user_data"]``
-   (Measurement Protocol user-provided data) is removed and ``context["ip"]``
-   truncated. The event itself is kept and counted.
+   (Measurement Protocol user-provided data) and ``context["ids"]`` (the browser
+   tracker's vendor ids) are removed and ``context["ip"]`` truncated. The event itself is kept and counted.
 3. Otherwise: server-side hashes are added (``hash_identifiers``), the identifiers
    policy is applied to ``event.user`` (``"drop"`` also removes
    ``context["user_data"]``, which exists to carry hashed emails and phones), and
@@ -142,7 +142,8 @@ def _signals(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _context(event: Event, context: dict[str, Any], *, truncate: bool, user_data: bool) -> None:
-    """Truncate ``context["ip"]`` and/or remove ``context["user_data"]``, on a copy."""
+    """Truncate ``context["ip"]`` and/or remove ``context["user_data"]`` (and, for a
+    cookieless event, the vendor ids in ``context["ids"]``), on a copy."""
     out = context
     if truncate:
         ip = context.get("ip")
@@ -155,5 +156,9 @@ def _context(event: Event, context: dict[str, Any], *, truncate: bool, user_data
         if out is context:
             out = dict(context)
         del out["user_data"]
+    if truncate and user_data and "ids" in out:  # cookieless: the device's other ids go too
+        if out is context:
+            out = dict(context)
+        del out["ids"]
     if out is not context:
         event.context = out

@@ -3,15 +3,19 @@
 Body (``application/json``, or ``text/plain`` as ``navigator.sendBeacon`` sends it)::
 
     {"key": "...", "anonymous_id": "...", "user_id": "...", "context": {...},
-     "dialect": "auto", "events": [payload, ...]}
+     "consent": {...}, "ids": {...}, "dialect": "auto", "events": [payload, ...]}
 
 Each payload is any dialect's form (a gtag array, a GTM or Koalect object, a cact or
 convead call array, a Commanders Act or MP body), read with ``dialect`` (``auto`` by
-default: detected per payload) or wrapped as ``{"dialect": NAME, "payload": ...}``.
-The envelope's ids and context fill what the events do not carry. The answer is 200
-with a result per payload; each rejected payload is stored in ``failed_events``.
-CORS: browsers may call it from the origins listed in the property's
-``cors_origins``.
+default: detected per payload) or wrapped as ``{"payload": ..., "dialect": NAME,
+"id": CALL_ID}`` (each key but ``payload`` optional; the browser tracker sends every
+call so, with an id the server deduplicates by: server/guest.py). The envelope's ids
+and context fill what the events do not carry; its ``ids`` (the vendors' own ids of the
+device) are kept in each event's ``context["ids"]`` and link the device's person in the
+identity graph. The answer is 200 with a result per payload, and the guest id kept
+(the ``tw_id`` cookie, server/guest.py); each rejected payload is stored in
+``failed_events``. CORS: browsers may call it, with credentials, from the origins
+listed in the property's ``cors_origins``.
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ from trackway.ingest import pipeline, records
 from trackway.ingest.records import DECODED
 from trackway.issues import Issue, Severity
 from trackway.privacy import consent
+from trackway.server import guest
 from trackway.server.app import Collector
 from trackway.server.http import HttpError, Request, Send, decimal, parse_json, respond
 
 _TYPES = frozenset({"application/json", "text/plain", ""})
 _decode = msgspec.json.Decoder(float_hook=decimal).decode
 _encode = msgspec.json.Encoder(decimal_format="number")
-_ENVELOPE = ("anonymous_id", "user_id", "context", "consent", "dialect")
+_ENVELOPE = ("anonymous_id", "user_id", "context", "consent", "ids", "dialect")
+_UNIT = frozenset({"payload", "dialect", "id"})
 
 
 def allowed_origin(origins: list[str], origin: str | None) -> bool:
@@ -42,7 +48,11 @@ def allowed_origin(origins: list[str], origin: str | None) -> bool:
 
 
 def _cors(origin: str) -> list[tuple[bytes, bytes]]:
-    return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
+    return [
+        (b"access-control-allow-origin", origin.encode("latin-1")),
+        (b"access-control-allow-credentials", b"true"),  # the tracker's guest id cookie
+        (b"vary", b"Origin"),
+    ]
 
 
 async def preflight(c: Collector, request: Request, send: Send) -> int:
@@ -83,10 +93,15 @@ def _command(payload: Any) -> vendors.ConsentCommand | None:
     return None
 
 
-def _unit(item: Any, default: str) -> tuple[str, Any]:
-    if isinstance(item, dict) and set(item) == {"dialect", "payload"} and isinstance(item["dialect"], str):
-        return item["dialect"], item["payload"]
-    return default, item
+def _unit(item: Any, default: str) -> tuple[str, Any, str | None]:
+    """A payload's dialect, the payload, and its call id (None: the server makes the
+    events' ids). A wrapper is a dict of ``payload`` and optionally ``dialect`` and
+    ``id``; anything else is a payload."""
+    if isinstance(item, dict) and "payload" in item and item.keys() <= _UNIT:
+        dialect = item.get("dialect", default)
+        if isinstance(dialect, str):
+            return dialect, item["payload"], guest.valid_id(item.get("id"))
+    return default, item, None
 
 
 async def batch(c: Collector, request: Request, send: Send) -> int:
@@ -97,19 +112,39 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
     headers = _cors_headers(prop, request)
     payloads = _payloads(c, envelope)
     default = envelope.get("dialect", "auto")
+    kept = _guest(request, prop, envelope)
     reading = _Reading(
         prop, envelope, c.record(DECODED, "/collect", prop.name, request, meta=_meta(envelope))
     )
     for n, item in enumerate(payloads):
-        dialect, payload = _unit(item, default if isinstance(default, str) else "auto")
+        dialect, payload, call = _unit(item, default if isinstance(default, str) else "auto")
         command = _command(payload)
         if command is not None:
             reading.consent_command(n, command, payload)
         else:
-            reading.payload(n, dialect, payload)
+            reading.payload(n, dialect, payload, call)
     await c.commit(reading.record_of_batch())
-    await respond(send, 200, _encode.encode(reading.answer()), headers=headers)
+    answer = reading.answer()
+    if kept is not None and guest.allowed(prop, envelope.get("consent"), reading.consent):
+        answer["anonymous_id"] = kept
+        headers.append(guest.set_cookie(request, kept))
+    elif guest.cookie_id(request) is not None:  # consent withdrawn: the cookie goes
+        headers.append(guest.set_cookie(request, None))
+    await respond(send, 200, _encode.encode(answer), headers=headers)
     return 200
+
+
+def _guest(request: Request, prop: Property, envelope: dict[str, Any]) -> str | None:
+    """The guest id the batch's events get: the ``tw_id`` cookie's, else the envelope's;
+    None when the envelope's consent does not allow one (the events are then stored
+    cookieless by the property's policy, or without the cookie's id)."""
+    if not guest.allowed(prop, envelope.get("consent"), {}):
+        envelope.pop("anonymous_id", None)
+        return None
+    kept = guest.cookie_id(request) or guest.valid_id(envelope.get("anonymous_id"))
+    if kept is not None:
+        envelope["anonymous_id"] = kept
+    return kept
 
 
 async def _envelope(c: Collector, request: Request) -> dict[str, Any]:
@@ -213,8 +248,10 @@ class _Reading:
         if not decoded.valid:  # a command that could not be applied is kept, as any bad payload
             self._split(decoded, payload)
 
-    def payload(self, n: int, dialect: str, payload: Any) -> None:
+    def payload(self, n: int, dialect: str, payload: Any, call: str | None = None) -> None:
         decoded = _read(dialect, payload, self.prop)
+        if call is not None:
+            guest.call_ids(decoded.events, call)
         for event in decoded.events:  # the batch's consent commands apply to the payloads after them
             event.consent = consent.merge_signals(event.consent, self.consent, None)
         pipeline.apply_envelope(decoded.events, self.envelope)

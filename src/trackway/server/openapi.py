@@ -85,6 +85,18 @@ def _operations() -> dict[str, Any]:
                 },
             }
         },
+        "/t.js": {
+            "get": {
+                "summary": "The browser tracker (docs/tracker.md), minified; gzipped when accepted",
+                "responses": {
+                    "200": {
+                        "description": "JavaScript, with an ETag and Cache-Control",
+                        "content": {"text/javascript": {"schema": {"type": "string"}}},
+                    },
+                    "304": {"description": "Not modified (If-None-Match)."},
+                },
+            }
+        },
         "/openapi.json": {
             "get": {
                 "summary": "This document",
@@ -198,14 +210,25 @@ def _components() -> dict[str, Any]:
                     "anonymous_id": {"type": "string"},
                     "user_id": {"type": "string"},
                     "context": {"type": "object"},
+                    "consent": {"type": "object", "description": "consent signals (docs/tracker.md)"},
+                    "ids": {
+                        "type": "object",
+                        "description": "the vendors' ids of the device, by name",
+                        "additionalProperties": {"type": "string"},
+                    },
                     "dialect": {"type": "string"},
-                    "events": {"type": "array", "items": {}},
+                    "events": {
+                        "type": "array",
+                        "description": "payloads, or {payload, dialect?, id?} (a call id is deduplicated)",
+                        "items": {},
+                    },
                 },
             },
             "BatchResult": {
                 "type": "object",
                 "required": ["accepted", "rejected", "results"],
                 "properties": {
+                    "anonymous_id": {"type": "string", "description": "the guest id kept (tw_id cookie)"},
                     "accepted": {"type": "integer"},
                     "rejected": {"type": "integer"},
                     "results": {

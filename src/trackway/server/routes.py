@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from trackway import vendors
-from trackway.server import collect, ops
+from trackway.server import collect, ops, script
 from trackway.server.app import ASGIApp, Collector, Handler, make_app
 
 OWN: dict[str, dict[str, Handler]] = {
@@ -12,6 +12,7 @@ OWN: dict[str, dict[str, Handler]] = {
     "/health": {"GET": ops.health},
     "/metrics": {"GET": ops.metrics_text},
     "/openapi.json": {"GET": ops.openapi},
+    "/t.js": {"GET": script.serve},
 }
 
 

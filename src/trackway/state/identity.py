@@ -13,6 +13,13 @@ Rules (issue 4):
   never ids.
 - A new person's id derives from the id of the event that first saw it: stable
   across a rebuild, and not made from an identifier.
+- The browser tracker sends the vendors' own ids of the device it runs on
+  (``context["ids"]``: GA's client id, Convead's guest uid, Commanders Act's
+  consistent anonymous id). Each is another anonymous id of the event's person, so an
+  event a vendor's own channel sends with that id (a Convead ``guest_uid``) resolves to
+  the same person. Two guests so found to be one are merged; a guest and a user, into
+  the user; the devices of two different users are never merged (the id stays with
+  its first owner).
 """
 
 from __future__ import annotations
@@ -57,6 +64,25 @@ def usable(value: str | None) -> str | None:
     return value
 
 
+MAX_ALIAS = 200  # longer values are not ids a vendor sets
+
+
+def aliases(event: Event) -> list[str]:
+    """The device's other anonymous ids the event carries (``context["ids"]``, by name
+    order), usable ones only, without the event's own anonymous id."""
+    ids = event.context.get("ids") if type(event.context) is dict else None
+    if type(ids) is not dict:
+        return []
+    out: list[str] = []
+    for name in sorted(k for k in ids if type(k) is str):
+        value = ids[name]
+        if type(value) is str and len(value) <= MAX_ALIAS:
+            alias = usable(value)
+            if alias is not None and alias != event.anonymous_id and alias not in out:
+                out.append(alias)
+    return out
+
+
 def person_id_for(event: Event) -> str:
     return f"p_{event.id}"
 
@@ -88,6 +114,33 @@ def merge(state: MemoryState, prop: str, source: str, target: str, at: datetime)
 
 def resolve(state: MemoryState, event: Event) -> str | None:
     """The person of ``event`` (None when it carries no usable id), linking ids as it goes."""
+    person = _resolve(state, event)
+    if person is not None:
+        at = event.timestamp or event.received_at
+        assert at is not None, "stored events always have a timestamp"
+        for alias in aliases(event):
+            person = _alias(state, event.property, alias, person, at)
+    return person
+
+
+def _alias(state: MemoryState, prop: str, alias: str, person: str, at: datetime) -> str:
+    """Link ``alias`` (another anonymous id of the device) to ``person``; returns the
+    person the event belongs to afterwards (the user's, when a guest joins a user)."""
+    row = state.identity(prop, "anonymous", alias)
+    if row is None or row.person_id == person:
+        _see(state, prop, "anonymous", alias, person, at)
+        return person
+    other = row.person_id
+    if state.has_user(prop, other) is None:  # the alias's guest is this person
+        merge(state, prop, other, person, at)
+        return person
+    if state.has_user(prop, person) is None:  # this guest is the alias's user
+        merge(state, prop, person, other, at)
+        return other
+    return person  # two users' devices are never merged: the alias stays with its owner
+
+
+def _resolve(state: MemoryState, event: Event) -> str | None:
     prop, at = event.property, event.timestamp or event.received_at
     assert at is not None, "stored events always have a timestamp"
     anon, user = usable(event.anonymous_id), usable(event.user_id)

@@ -19,7 +19,7 @@ import msgspec
 import pyarrow as pa
 
 from trackway.model import Event
-from trackway.state.identity import usable
+from trackway.state.identity import aliases, usable
 from trackway.state.memory import MemoryState
 from trackway.state.model import Cart, Identity, Line, Order, Procedure, Step
 
@@ -162,6 +162,7 @@ def prefetch(cur: duckdb.DuckDBPyConnection, events: list[Event]) -> MemoryState
             v = usable(value)
             if v is not None:
                 keys.add((e.property, kind, v))
+        keys.update((e.property, "anonymous", alias) for alias in aliases(e))
         if e.commerce is not None and e.commerce.transaction_id:
             txids.add((e.property, e.commerce.transaction_id))
         proc = e.properties.get("procedure_id")

@@ -1,0 +1,78 @@
+"""The browser tracker's guest id on ``POST /collect``: a first-party cookie, and the
+ids a batch's calls carry.
+
+The collector sets ``tw_id`` as an ``HttpOnly`` cookie (``SameSite=Lax``, ``Secure``
+over TLS, 400 days, the longest browsers keep one). Set by the server where the
+collector shares the page's site (``collect.shop.example`` for ``shop.example``), it
+is not one of the script-written cookies that tracking prevention caps at 7 days. The
+cookie's id wins over the envelope's ``anonymous_id`` (the tracker's copy in its
+storage), and the answer gives it back so that the tracker keeps the same.
+
+Consent: when the batch's signals deny analytics, or the property's ``consent_required``
+purposes are not all granted, no cookie is set, a cookie already there is expired, and
+the answer names no id. The signals are the envelope's ``consent`` object with the
+batch's consent commands layered over it (:func:`trackway.privacy.consent.merge_signals`).
+
+Each call the tracker sends carries an ``id``: the ids of the call's events derive
+from it (``ID``, then ``ID.1``, ``ID.2`` for a call giving several), so a batch sent
+again after a lost answer (a beacon, a retry) is stored once: the store drops events
+whose client-supplied id the property already has.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from trackway.config import Property
+from trackway.model import Event
+from trackway.privacy.consent import merge_signals, purposes
+from trackway.server.http import Request
+
+COOKIE = "tw_id"
+MAX_AGE_S = 400 * 24 * 3600  # Chrome caps a cookie's lifetime at 400 days
+_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def valid_id(value: Any) -> str | None:
+    """``value`` when it can be a call or guest id (1-64 of ``A-Za-z0-9._:-``), else None."""
+    return value if isinstance(value, str) and _ID.fullmatch(value) else None
+
+
+def cookie_id(request: Request) -> str | None:
+    """The ``tw_id`` cookie's value, when the request has a valid one."""
+    header = request.header(b"cookie")
+    if not header:
+        return None
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE:
+            return valid_id(value)
+    return None
+
+
+def allowed(prop: Property, envelope_consent: Any, batch_consent: dict[str, str]) -> bool:
+    """Whether the batch's consent lets the collector keep a guest id: analytics is not
+    denied and every purpose the property requires is granted (``consent_default`` for
+    those no signal speaks of)."""
+    envelope = envelope_consent if isinstance(envelope_consent, dict) else None
+    signals = merge_signals(None, batch_consent, envelope)
+    stated = purposes(signals, prop.privacy.category_map) or {}
+    default = prop.privacy.consent_default == "granted"
+    if stated.get("analytics") is False:
+        return False
+    return all(stated.get(p, default) for p in prop.privacy.consent_required)
+
+
+def set_cookie(request: Request, value: str | None) -> tuple[bytes, bytes]:
+    """The ``Set-Cookie`` header keeping ``value`` (None: expiring the cookie)."""
+    secure = request.scope.get("scheme") == "https" or request.header(b"x-forwarded-proto") == "https"
+    attrs = f"Path=/; Max-Age={MAX_AGE_S if value else 0}; HttpOnly; SameSite=Lax"
+    return b"set-cookie", f"{COOKIE}={value or ''}; {attrs}{'; Secure' if secure else ''}".encode()
+
+
+def call_ids(events: list[Event], call: str) -> None:
+    """Give the events of call ``call`` their ids (those without one of their own)."""
+    for n, event in enumerate(events):
+        if not event.id:
+            event.id = call if n == 0 else f"{call}.{n}"

@@ -1,0 +1,170 @@
+"""The browser tracker's server side of POST /collect: call ids deduplicated, the tw_id
+cookie by consent, the vendors' ids linked in the identity graph."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.server.test_people import set_property
+from trackway.server import guest
+
+TEE = {"item_id": "tee", "item_name": "Tee", "price": 10, "quantity": 1}
+CART = {"event": "add_to_cart", "ecommerce": {"currency": "EUR", "value": 10, "items": [TEE]}}
+pytestmark = pytest.mark.anyio
+
+
+async def post(h, events, cookie=None, prop="default", **envelope):
+    body = {"key": h.keys(prop)["collect_key"], "events": events, **envelope}
+    headers = {"Content-Type": "text/plain;charset=UTF-8"}
+    if cookie:
+        headers["Cookie"] = f"other=1; {guest.COOKIE}={cookie}"
+    r = await h.client.post("/collect", content=json.dumps(body), headers=headers)
+    assert r.status_code == 200, r.text
+    return r
+
+
+async def test_a_batch_sent_twice_stores_each_call_once(h):
+    calls = [
+        {"id": "c-1", "payload": CART},
+        {"id": "c-2", "payload": ["trigger", "search", {"search_term": "tee"}], "dialect": "commanders-act"},
+        {"id": "c-3", "payload": ["event", "view_item", {"items": [TEE]}]},
+    ]
+    first = (await post(h, calls, anonymous_id="g1")).json()
+    again = (await post(h, calls, anonymous_id="g1")).json()
+    assert first["results"] == again["results"]  # the same ids: the store keeps the first
+    assert [r["events"] for r in first["results"]] == [["c-1"], ["c-2"], ["c-3"]]
+    stored = await h.events()
+    assert sorted(e.id for e in stored) == ["c-1", "c-2", "c-3"]
+    assert {e.dialect for e in stored} == {"gtm-ga4", "commanders-act", "gtag-ga4"}
+
+
+@pytest.mark.parametrize(
+    ("unit", "expected_id_is_call"),
+    [
+        ({"id": "ok_1.2:3-4", "payload": CART}, True),
+        ({"id": "x" * 65, "payload": CART}, False),  # too long: the server makes the id
+        ({"id": "a b", "payload": CART}, False),
+        ({"id": 7, "payload": CART}, False),
+        ({"payload": CART}, False),
+    ],
+)
+async def test_call_ids_are_used_only_when_well_formed(h, unit, expected_id_is_call):
+    answer = (await post(h, [unit])).json()
+    [event_id] = answer["results"][0]["events"]
+    assert (event_id == unit.get("id")) is expected_id_is_call
+
+
+async def test_a_wrapper_with_other_keys_is_a_payload_not_a_call(h):
+    odd = {"payload": CART, "id": "c-1", "extra": 1}
+    answer = (await post(h, [odd])).json()
+    assert answer["results"][0]["accepted"] is False  # read as a payload of no known dialect
+    [failed] = await h.failed()
+    assert json.loads(failed.payload) == odd
+
+
+@pytest.mark.parametrize(
+    ("setting", "consent", "cookie_set", "answer_id"),
+    [
+        ("", None, True, True),
+        ("", {"analytics_storage": "granted"}, True, True),
+        ("", {"analytics_storage": "denied"}, False, False),
+        ("", {"koalect_consent": "functional"}, False, False),  # Koalect's cookie without analytics
+        ("", {"koalect_consent": "functional analytics"}, True, True),
+        ('consent_required = ["marketing"]', {"ad_storage": "denied"}, False, False),
+        ('consent_required = ["analytics"]\nconsent_default = "denied"', None, False, False),
+        (
+            'consent_required = ["analytics"]\nconsent_default = "denied"',
+            {"analytics_storage": "granted"},
+            True,
+            True,
+        ),
+    ],
+)
+async def test_the_guest_cookie_follows_consent(h, setting, consent, cookie_set, answer_id):
+    if setting:
+        set_property(h, "default", setting)
+    envelope = {"anonymous_id": "g-1"} | ({"consent": consent} if consent else {})
+    r = await post(h, [{"id": "c1", "payload": CART}], **envelope)
+    cookie = r.headers.get("set-cookie", "")
+    assert cookie.startswith(f"{guest.COOKIE}=g-1;") is cookie_set, cookie
+    assert ("anonymous_id" in r.json()) is answer_id
+    if cookie_set:
+        assert all(a in cookie for a in ("HttpOnly", "SameSite=Lax", "Max-Age=34560000", "Path=/"))
+        assert "Secure" not in cookie  # plain http here; see the https test
+    [event] = await h.events()
+    assert (event.anonymous_id == "g-1") is answer_id
+
+
+async def test_the_cookie_wins_over_the_tracker_copy_and_is_given_back(h):
+    r = await post(h, [{"id": "c1", "payload": CART}], cookie="from-cookie", anonymous_id="from-storage")
+    assert r.json()["anonymous_id"] == "from-cookie"
+    assert r.headers["set-cookie"].startswith(f"{guest.COOKIE}=from-cookie;")  # refreshed: 400 more days
+    [event] = await h.events()
+    assert event.anonymous_id == "from-cookie"
+
+
+async def test_consent_withdrawn_expires_the_cookie_and_its_id_is_not_used(h):
+    r = await post(h, [{"id": "c1", "payload": CART}], cookie="old", consent={"analytics_storage": "denied"})
+    assert r.headers["set-cookie"].startswith(f"{guest.COOKIE}=;") and "Max-Age=0" in r.headers["set-cookie"]
+    assert "anonymous_id" not in r.json()
+    [event] = await h.events()
+    assert event.anonymous_id is None
+
+
+async def test_a_consent_command_in_the_batch_decides_the_cookie_at_its_end(h):
+    calls = [
+        {"id": "c1", "payload": CART},
+        {"id": "c2", "payload": ["consent", "update", {"analytics_storage": "denied"}]},
+    ]
+    r = await post(h, calls, anonymous_id="g-2")
+    assert "set-cookie" not in r.headers and "anonymous_id" not in r.json()
+
+
+async def test_the_cookie_is_secure_behind_tls(h):
+    body = {"key": h.keys()["collect_key"], "anonymous_id": "g-3", "events": [CART]}
+    r = await h.client.post("/collect", json=body, headers={"X-Forwarded-Proto": "https"})
+    assert r.headers["set-cookie"].endswith("; Secure")
+
+
+async def test_a_malformed_cookie_or_id_is_ignored(h):
+    r = await post(h, [CART], cookie="bad value;", anonymous_id="x" * 300)
+    assert "anonymous_id" not in r.json() and "set-cookie" not in r.headers
+    [event] = await h.events()
+    assert event.anonymous_id == "x" * 300  # kept as the event's id as before; only the cookie needs the form
+
+
+async def test_vendor_ids_link_the_device_to_the_vendors_own_channel(h):
+    """The tracker on a page sends Convead's guest uid in ``ids``; a server-side Convead
+    event with that guest_uid is then the same person as the tracker's guest."""
+    ids = {"convead_guest_uid": "cv-guest-9", "ga_client_id": "123.456", "junk": 5}
+    await post(h, [{"id": "c1", "payload": CART}], anonymous_id="tw-guest", ids=ids)
+    data = json.dumps({"type": "view_product", "properties": {"product_id": "tee", "price": 10}})
+    form = {
+        "app_key": h.keys()["convead_app_key"],
+        "visitor_uid": "",
+        "guest_uid": "cv-guest-9",
+        "data": data,
+    }
+    assert (await h.client.post("/watch/event", data=form)).status_code == 200
+    events = await h.events()
+    assert {e.context["ids"].get("convead_guest_uid") for e in events if e.dialect == "gtm-ga4"} == {
+        "cv-guest-9"
+    }
+    cur = h.store.cursor()
+    persons = cur.execute(
+        "SELECT kind, id, person_id FROM identities WHERE property = 'default' ORDER BY id"
+    ).fetchall()
+    assert {p for _, _, p in persons} == {persons[0][2]}, persons  # one person for all three ids
+    assert {i for _, i, _ in persons} == {"tw-guest", "cv-guest-9", "123.456"}
+    per_event = cur.execute("SELECT DISTINCT person_id FROM event_persons").fetchall()
+    assert len(per_event) == 1
+
+
+async def test_vendor_ids_are_dropped_from_a_cookieless_event(h):
+    set_property(h, "default", 'consent_required = ["analytics"]')
+    ids = {"convead_guest_uid": "cv-1"}
+    await post(h, [CART], anonymous_id="g", ids=ids, consent={"analytics_storage": "denied"})
+    [event] = await h.events()
+    assert event.anonymous_id is None and "ids" not in (event.context or {})
