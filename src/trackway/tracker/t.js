@@ -362,8 +362,7 @@
     // Record one call; never throws. `source` is for the debug log.
     function record(source, value, dialect) {
       try {
-        if (toString.call(value) === '[object Arguments]') value = slice.call(value);
-        var payload = copy(value);
+        var payload = copy(value);   // arguments objects (gtag's) become arrays
         var call = { id: uuid(), payload: payload };
         if (dialect) call.dialect = dialect;
         var g = currentGroup();   // the consent state before this call
@@ -623,9 +622,9 @@
       });
     }
 
+    // Send what is queued: one request at a time, the next batch when its answer comes.
     function flush() {
       try {
-        win.clearTimeout(timer);
         if (inflight || retryTimer) {
           wanted = true;
           return;
@@ -633,9 +632,9 @@
         if (nav.onLine === false) return;   // the 'online' event flushes
         var batch = take(false);
         if (!batch) return;
-        wanted = false;
         inflight = true;
         batch.calls.forEach(function (c) { c.f = 1; });
+        wanted = pending().calls > 0;       // the rest goes after the answer
         post(batch).then(function (answer) {
           answered(batch, answer);
         }, function (err) {

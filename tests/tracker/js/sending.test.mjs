@@ -1,0 +1,305 @@
+// How calls leave the page: batches, beacons, retries, offline, storage between page views.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { page, storage, useTimers, advance, settle, ENDPOINT, KEY, QKEY } from './harness.mjs';
+
+const push = (p, n, make = (i) => ({ event: 'e' + i })) => {
+  for (let i = 0; i < n; i++) p.win.dataLayer.push(make(i));
+};
+
+test('the envelope: key, sent_at, guest id, context, events; POSTed as text/plain with credentials', async (t) => {
+  useTimers(t);
+  const p = page();
+  p.install();
+  push(p, 1);
+  await advance(t, 1000);
+  assert.equal(p.requests.length, 1);
+  const { url, init, body } = p.requests[0];
+  assert.equal(url, ENDPOINT);
+  assert.equal(init.method, 'POST');
+  assert.equal(init.headers['Content-Type'], 'text/plain;charset=UTF-8');
+  assert.equal(init.credentials, 'include');
+  assert.equal(init.keepalive, true);
+  assert.equal(body.key, KEY);
+  assert.ok(!Number.isNaN(Date.parse(body.sent_at)));
+  assert.match(body.anonymous_id, /^[0-9a-f-]{36}$/);
+  assert.equal(p.win.localStorage.getItem('trackway_id'), body.anonymous_id);
+  assert.deepEqual(body.context, {
+    page: { url: 'https://shop.example/p?x=1', path: '/p', referrer: 'https://ref.example/', title: 'Shop' },
+    viewport: { width: 1280, height: 720 },
+    language: 'fr-BE',
+    library: { name: 'trackway.js', version: '1' },
+  });
+  assert.equal('consent' in body, false, 'no consent signal known');
+  assert.equal('ids' in body, false, 'no vendor id cookie');
+  assert.deepEqual(body.events.map((e) => e.payload), [{ event: 'e0' }]);
+});
+
+test('calls wait 1 s after the last one, then go in one request', async (t) => {
+  useTimers(t);
+  const p = page();
+  p.install();
+  push(p, 3);
+  await advance(t, 900);
+  push(p, 2);
+  await advance(t, 900);
+  assert.equal(p.requests.length, 0, 'not before 1 s of quiet');
+  await advance(t, 200);
+  assert.equal(p.requests.length, 1);
+  assert.equal(p.calls().length, 5);
+});
+
+// [calls, the most requests, the size of each call's payload]
+const BATCHES = [
+  [50, 1, 10],
+  [200, 5, 10],
+  [200, 5, 1000],
+  [300, 20, 2900],
+];
+
+for (const [n, most, size] of BATCHES) {
+  test(`${n} calls of ${size} characters: at most ${most} requests, each body < 60,000 bytes, each call once`, async (t) => {
+    useTimers(t);
+    const p = page();
+    p.install();
+    push(p, n, (i) => ({ event: 'e' + i, pad: 'é'.repeat(size / 2) }));
+    await advance(t, 1000);
+    assert.ok(p.requests.length <= most, `${p.requests.length} requests`);
+    assert.deepEqual(p.payloads().map((x) => x.event), Array.from({ length: n }, (_, i) => 'e' + i));
+    for (const r of p.requests) {
+      assert.ok(Buffer.byteLength(r.text) < 60000, `${Buffer.byteLength(r.text)} bytes`);
+      assert.ok(r.body.events.length <= 50);
+      assert.equal(r.init.keepalive, true);
+    }
+    assert.equal(p.stored(), null, 'the queue is empty once every call is confirmed');
+  });
+}
+
+test('50 queued calls go at once, before the 1 s pause', async (t) => {
+  useTimers(t);
+  const p = page();
+  p.install();
+  push(p, 50);
+  await settle();
+  assert.equal(p.requests.length, 1);
+  assert.equal(p.calls().length, 50);
+});
+
+test('a call larger than a body goes alone, by fetch without keepalive', async (t) => {
+  useTimers(t);
+  const p = page();
+  p.install();
+  push(p, 1);
+  p.win.dataLayer.push({ event: 'big', parts: Array.from({ length: 10 }, () => 'z'.repeat(9000)) });
+  push(p, 1);
+  await advance(t, 1000);
+  const big = p.requests.find((r) => r.body.events.some((e) => e.payload.event === 'big'));
+  assert.equal(big.body.events.length, 1);
+  assert.equal(big.init.keepalive, false);
+  assert.ok(Buffer.byteLength(big.text) > 60000);
+  assert.equal(p.calls().length, 3);
+});
+
+test('a hidden page sends its queue by sendBeacon; the calls stay stored, marked, and go again on the next load', async (t) => {
+  useTimers(t);
+  const store = storage();
+  const p = page({ storage: store });
+  p.install();
+  push(p, 3);
+  p.hide();
+  assert.equal(p.requests.length, 0);
+  assert.equal(p.beacons.length, 1);
+  assert.equal(p.beacons[0].url, ENDPOINT);
+  assert.equal(p.beacons[0].body.key, KEY);
+  assert.deepEqual(p.beacons[0].body.events.map((e) => e.payload.event), ['e0', 'e1', 'e2']);
+  const stored = p.stored();
+  assert.equal(stored.q.length, 3);
+  assert.ok(stored.q.every((c) => c.b === 1));
+  await advance(t, 2000);
+  assert.equal(p.requests.length, 0, 'not sent again on this page');
+  // the next page view sends them again (the server deduplicates by id)
+  const next = page({ storage: store });
+  next.install();
+  await advance(t, 100);
+  assert.deepEqual(next.calls().map((c) => c.id), p.beacons[0].body.events.map((e) => e.id));
+  assert.equal(next.stored(), null);
+});
+
+test('pagehide sends by beacon too; a refused beacon falls back to fetch keepalive', async (t) => {
+  useTimers(t);
+  const p = page({ beacon: false });
+  p.install();
+  push(p, 2);
+  p.fire('pagehide');
+  await settle();
+  assert.equal(p.beacons.length, 0);
+  assert.equal(p.requests.length, 1);
+  assert.equal(p.requests[0].init.keepalive, true);
+  assert.equal(p.calls().length, 2);
+  assert.equal(p.stored(), null, 'confirmed by a 200: removed');
+});
+
+test('beacon bodies stay under 60,000 bytes', async (t) => {
+  useTimers(t);
+  const p = page({ answers: ['network', 'network', 'network', 'network'] });
+  p.install();
+  push(p, 40, (i) => ({ event: 'e' + i, pad: 'x'.repeat(3000) }));
+  p.hide();
+  assert.ok(p.beacons.length >= 2);
+  for (const b of p.beacons) assert.ok(Buffer.byteLength(b.text) < 60000);
+  // the calls of the request in flight are not beaconed (its keepalive fetch outlives the page)
+  const ids = [...p.beacons.flatMap((b) => b.body.events), ...p.calls()].map((e) => e.id);
+  assert.equal(new Set(ids).size, 40);
+  assert.equal(ids.length, 40);
+});
+
+test('503 then 200: retried with backoff, each call stored once', async (t) => {
+  useTimers(t);
+  const p = page({ answers: [503, 503, 200] });
+  p.install();
+  push(p, 2);
+  await advance(t, 1000);
+  assert.equal(p.requests.length, 1);
+  assert.ok(p.stored().q.length === 2, 'kept while unconfirmed');
+  await advance(t, 400);
+  assert.equal(p.requests.length, 1, 'the first retry waits at least 0.5 s');
+  await advance(t, 700);
+  assert.equal(p.requests.length, 2, 'the first retry within 1 s');
+  await advance(t, 900);
+  assert.equal(p.requests.length, 2, 'the second retry waits at least 1 s');
+  await advance(t, 1200);
+  assert.equal(p.requests.length, 3, 'the second retry within 2 s');
+  const ids = p.requests.map((r) => r.body.events.map((e) => e.id).join());
+  assert.equal(new Set(ids).size, 1, 'the same calls, with the same ids');
+  assert.equal(p.stored(), null);
+  await advance(t, 5000);
+  assert.equal(p.requests.length, 3);
+});
+
+test('retry pauses double up to 60 s', async (t) => {
+  useTimers(t);
+  const p = page({ answers: Array(12).fill(500) });
+  p.install();
+  push(p, 1);
+  await advance(t, 1000, 1000);
+  const times = [];
+  for (let s = 0; s < 400 && p.requests.length < 10; s++) {
+    const before = p.requests.length;
+    await advance(t, 1000, 1000);
+    if (p.requests.length > before) times.push(s + 1);
+  }
+  const gaps = times.map((x, i) => x - (times[i - 1] || 0));
+  assert.ok(gaps.at(-1) <= 60 && gaps.at(-1) >= 30, `gaps ${gaps}`);
+  assert.ok(gaps.every((g) => g <= 60));
+});
+
+for (const status of [500, 502, 408, 429, 'network']) {
+  test(`answer ${status}: kept and retried`, async (t) => {
+    useTimers(t);
+    const p = page({ answers: [status] });
+    p.install();
+    push(p, 1);
+    await advance(t, 2100);
+    assert.equal(p.requests.length, 2);
+    assert.equal(p.requests[0].body.events[0].id, p.requests[1].body.events[0].id);
+  });
+}
+
+for (const status of [400, 401, 403, 413]) {
+  test(`answer ${status}: dropped, not retried`, async (t) => {
+    useTimers(t);
+    const p = page({ answers: [status], search: '?trackway_debug=1' });
+    p.install();
+    push(p, 1);
+    await advance(t, 10000);
+    assert.equal(p.requests.length, 1);
+    assert.equal(p.stored(), null);
+    assert.ok(p.logs.some((l) => l.join(' ').includes(`answer ${status}`) && l.join(' ').includes('dropped')));
+  });
+}
+
+test('offline: nothing is tried; online: sent at once', async (t) => {
+  useTimers(t);
+  const p = page({ onLine: false });
+  p.install();
+  push(p, 60);
+  await advance(t, 5000);
+  p.hide();
+  assert.equal(p.requests.length + p.beacons.length, 0);
+  assert.equal(p.stored().q.length, 60);
+  p.win.navigator.onLine = true;
+  p.fire('online');
+  await advance(t, 100);
+  assert.equal(p.calls().length, 60);
+});
+
+test('online cuts a backoff short', async (t) => {
+  useTimers(t);
+  const p = page({ answers: ['network', 'network', 'network'] });
+  p.install();
+  push(p, 1);
+  await advance(t, 1000);
+  await advance(t, 1000);
+  await advance(t, 2000);
+  const n = p.requests.length;
+  p.fire('online');
+  await settle();
+  assert.equal(p.requests.length, n + 1);
+});
+
+test("a previous page's queue is sent at install, with its own context", async (t) => {
+  useTimers(t);
+  const store = storage();
+  const first = page({ storage: store, onLine: false });
+  first.install();
+  push(first, 2);
+  first.fire('pagehide');
+  const next = page({ storage: store });
+  next.win.location = { href: 'https://shop.example/next', pathname: '/next', search: '' };
+  next.install();
+  await settle();
+  assert.equal(next.requests.length, 1, 'at install, without waiting');
+  assert.equal(next.requests[0].body.context.page.url, 'https://shop.example/p?x=1');
+  next.win.dataLayer.push({ event: 'new' });
+  await advance(t, 1000);
+  assert.equal(next.requests.length, 2);
+  assert.equal(next.requests[1].body.context.page.path, '/next');
+  assert.deepEqual(next.payloads().map((x) => x.event), ['e0', 'e1', 'new']);
+  assert.equal(next.stored(), null);
+});
+
+test('the stored queue is bounded: 1,000 calls, the oldest dropped', async (t) => {
+  useTimers(t);
+  const p = page({ onLine: false });
+  p.install();
+  push(p, 1100);
+  p.fire('pagehide');
+  const q = p.stored().q;
+  assert.equal(q.length, 1000);
+  assert.equal(JSON.parse(q[0].t).payload.event, 'e100');
+});
+
+test('the stored queue is bounded to about 2 MB', async (t) => {
+  useTimers(t);
+  const p = page({ onLine: false });
+  p.install();
+  push(p, 300, (i) => ({ event: 'e' + i, pad: 'p'.repeat(9000) }));
+  p.fire('pagehide');
+  const size = p.win.localStorage.getItem(QKEY).length;
+  assert.ok(size < 2100000 && size > 1800000, `${size}`);
+});
+
+test("another tab's stored calls are kept when this tab saves", async (t) => {
+  useTimers(t);
+  const store = storage();
+  const a = page({ storage: store, onLine: false });
+  const b = page({ storage: store, onLine: false });
+  a.install();
+  b.install();
+  push(a, 2, (i) => ({ event: 'a' + i }));
+  push(b, 2, (i) => ({ event: 'b' + i }));
+  a.fire('pagehide');
+  b.fire('pagehide');
+  const events = b.stored().q.map((c) => JSON.parse(c.t).payload.event).sort();
+  assert.deepEqual(events, ['a0', 'a1', 'b0', 'b1']);
+});
