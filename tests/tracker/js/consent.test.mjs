@@ -1,0 +1,172 @@
+// Consent signals, the guest id, the vendors' ids, and the batches cut at a consent change.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { page, storage, useTimers, advance } from './harness.mjs';
+
+const IDS_COOKIE = '_ga=GA1.1.123456.789012; convead_guest_uid=cv-guest-1; TCPID=tc-anon-1; other=1';
+
+function gtag(p) {
+  return function () {
+    p.win.dataLayer.push(arguments);
+  };
+}
+
+test('vendor ids are read from their cookies', async (t) => {
+  useTimers(t);
+  const p = page({ cookie: IDS_COOKIE });
+  p.install();
+  p.win.dataLayer.push({ event: 'x' });
+  await advance(t, 1000);
+  assert.deepEqual(p.requests[0].body.ids, {
+    ga_client_id: '123456.789012',
+    convead_guest_uid: 'cv-guest-1',
+    consistent_anonymous_id: 'tc-anon-1',
+  });
+});
+
+test('Google consent mode: the state of every default and update so far, a batch cut at each change', async (t) => {
+  useTimers(t);
+  const p = page({ cookie: IDS_COOKIE });
+  const g = gtag(p);
+  p.install();
+  g('consent', 'default', { analytics_storage: 'granted', ad_storage: 'denied', wait_for_update: 500 });
+  g('event', 'page_view');
+  g('consent', 'default', { ad_storage: 'granted', ad_user_data: 'DENIED' }); // a default never grants a denied type
+  g('event', 'view_item');
+  g('consent', 'update', { ad_storage: 'granted' });
+  g('event', 'purchase');
+  await advance(t, 1000);
+  const batches = p.requests.map((r) => [r.body.consent, r.body.events.map((e) => e.payload[1])]);
+  assert.deepEqual(batches, [
+    [undefined, ['default']],
+    [{ analytics_storage: 'granted', ad_storage: 'denied' }, ['page_view', 'default']],
+    [{ analytics_storage: 'granted', ad_storage: 'denied', ad_user_data: 'denied' }, ['view_item', 'update']],
+    [{ analytics_storage: 'granted', ad_storage: 'granted', ad_user_data: 'denied' }, ['purchase']],
+  ]);
+});
+
+test('analytics denied: no anonymous_id, no stored id, no ids; granted later: all again', async (t) => {
+  useTimers(t);
+  const store = storage({ trackway_id: 'old-guest' });
+  const p = page({ cookie: IDS_COOKIE, storage: store });
+  const g = gtag(p);
+  p.install();
+  g('consent', 'default', { analytics_storage: 'denied' });
+  p.win.dataLayer.push({ event: 'while_denied' });
+  await advance(t, 1000);
+  assert.equal(store.map.has('trackway_id'), false, 'the stored id is removed');
+  const denied = p.requests.filter((r) => r.body.consent && r.body.consent.analytics_storage === 'denied');
+  assert.equal(denied.length, 1);
+  assert.equal('anonymous_id' in denied[0].body, false);
+  assert.equal('ids' in denied[0].body, false);
+  assert.deepEqual([...store.map.keys()], [], 'nothing stored but the (now empty) queue');
+  g('consent', 'update', { analytics_storage: 'granted' });
+  p.win.dataLayer.push({ event: 'granted' });
+  await advance(t, 1000);
+  const last = p.requests.at(-1).body;
+  assert.deepEqual(last.events.map((e) => e.payload.event), ['granted']);
+  assert.equal(last.consent.analytics_storage, 'granted');
+  assert.match(last.anonymous_id, /^[0-9a-f-]{36}$/);
+  assert.notEqual(last.anonymous_id, 'old-guest');
+  assert.equal(store.map.get('trackway_id'), last.anonymous_id);
+  assert.equal(last.ids.ga_client_id, '123456.789012');
+});
+
+test('queued calls of a denied state keep it when sent later', async (t) => {
+  useTimers(t);
+  const p = page({ cookie: IDS_COOKIE, onLine: false });
+  const g = gtag(p);
+  p.install();
+  g('consent', 'default', { analytics_storage: 'denied' });
+  p.win.dataLayer.push({ event: 'while_denied' });
+  g('consent', 'update', { analytics_storage: 'granted' });
+  p.win.navigator.onLine = true;
+  p.fire('online');
+  await advance(t, 1000);
+  const denied = p.requests.find((r) => r.body.events.some((e) => e.payload.event === 'while_denied')).body;
+  assert.equal(denied.consent.analytics_storage, 'denied');
+  assert.equal('anonymous_id' in denied, false);
+  assert.equal('ids' in denied, false);
+});
+
+// [the koalect_consent cookie, the signal sent, analytics denied]
+const KOALECT = [
+  ['functional%20analytics', 'functional analytics', false],
+  ['functional+analytics+marketing', 'functional analytics marketing', false],
+  ['functional', 'functional', true],
+  ['', '', true],
+];
+
+for (const [cookie, signal, denied] of KOALECT) {
+  test(`Koalect's cookie ${JSON.stringify(cookie)}: sent as ${JSON.stringify(signal)}, analytics ${denied ? 'denied' : 'allowed'}`, async (t) => {
+    useTimers(t);
+    const p = page({ cookie: `koalect_consent=${cookie}; _ga=GA1.1.1.2`, storage: storage({ trackway_id: 'g' }) });
+    p.install();
+    p.win.dataLayer.push({ event: 'view_step' });
+    await advance(t, 1000);
+    const body = p.requests[0].body;
+    assert.deepEqual(body.consent, { koalect_consent: signal });
+    assert.equal('anonymous_id' in body, !denied);
+    assert.equal('ids' in body, !denied);
+    assert.equal(p.win.localStorage.getItem('trackway_id'), denied ? null : 'g');
+  });
+}
+
+test('a denial wins: granted by Google consent mode, denied by the Koalect cookie', async (t) => {
+  useTimers(t);
+  const p = page({ cookie: 'koalect_consent=functional' });
+  const g = gtag(p);
+  p.install();
+  g('consent', 'update', { analytics_storage: 'granted' });
+  p.win.dataLayer.push({ event: 'x' });
+  await advance(t, 1000);
+  const body = p.requests.at(-1).body;
+  assert.deepEqual(body.consent, { analytics_storage: 'granted', koalect_consent: 'functional' });
+  assert.equal('anonymous_id' in body, false);
+});
+
+test("Commanders Act: categories from a cact call's user, then from the CMP's consent object", async (t) => {
+  useTimers(t);
+  let cmp = null;
+  const cact = function (command, cb) {
+    if (command === 'consent.onUpdate') cmp = cb;
+    if (command === 'consent.get') cb({ consent: { status: 'mixed', categories: { 1: { status: 'on' }, 2: { status: 'off' } } } });
+  };
+  const p = page({ globals: { cact } });
+  p.install();
+  p.win.cact('trigger', 'page_view', { page_type: 'home' });
+  p.win.cact('trigger', 'login', { user: { id: 'u1', consent_categories: [1, 3] } });
+  p.win.cact('trigger', 'search', { search_term: 'x' });
+  cmp({ consent: { categories: { 1: { status: 'on' }, 4: { status: 'on' }, 5: { status: 'unset' } } } });
+  p.win.cact('trigger', 'view_cart', {});
+  await advance(t, 1000);
+  const batches = p.requests.map((r) => [r.body.consent, r.body.events.map((e) => e.payload[1])]);
+  assert.deepEqual(batches, [
+    [{ categories: ['1'] }, ['page_view', 'login']],
+    [{ categories: ['1', '3'] }, ['search']],
+    [{ categories: ['1', '4'] }, ['view_cart']],
+  ]);
+  assert.ok(p.calls().every((c) => c.dialect === 'commanders-act'));
+});
+
+test("the server's anonymous_id is adopted and stored", async (t) => {
+  useTimers(t);
+  const p = page({ answers: [{ status: 200, extra: { anonymous_id: 'from-cookie-1' } }] });
+  p.install();
+  p.win.dataLayer.push({ event: 'a' });
+  await advance(t, 1000);
+  assert.equal(p.win.localStorage.getItem('trackway_id'), 'from-cookie-1');
+  p.win.dataLayer.push({ event: 'b' });
+  await advance(t, 1000);
+  assert.equal(p.requests[1].body.anonymous_id, 'from-cookie-1');
+});
+
+test("the server's anonymous_id is not stored while analytics is denied", async (t) => {
+  useTimers(t);
+  const p = page({ answers: [{ status: 200, extra: { anonymous_id: 'from-cookie-1' } }] });
+  const g = gtag(p);
+  p.install();
+  g('consent', 'default', { analytics_storage: 'denied' });
+  await advance(t, 1000);
+  assert.equal(p.win.localStorage.getItem('trackway_id'), null);
+});
