@@ -153,44 +153,48 @@ test('beacon bodies stay under 60,000 bytes', async (t) => {
   assert.equal(ids.length, 40);
 });
 
-test('503 then 200: retried with backoff, each call stored once', async (t) => {
-  useTimers(t);
-  const p = page({ answers: [503, 503, 200] });
-  p.install();
-  push(p, 2);
-  await advance(t, 1000);
-  assert.equal(p.requests.length, 1);
-  assert.ok(p.stored().q.length === 2, 'kept while unconfirmed');
-  await advance(t, 400);
-  assert.equal(p.requests.length, 1, 'the first retry waits at least 0.5 s');
-  await advance(t, 700);
-  assert.equal(p.requests.length, 2, 'the first retry within 1 s');
-  await advance(t, 900);
-  assert.equal(p.requests.length, 2, 'the second retry waits at least 1 s');
-  await advance(t, 1200);
-  assert.equal(p.requests.length, 3, 'the second retry within 2 s');
-  const ids = p.requests.map((r) => r.body.events.map((e) => e.id).join());
-  assert.equal(new Set(ids).size, 1, 'the same calls, with the same ids');
-  assert.equal(p.stored(), null);
-  await advance(t, 5000);
-  assert.equal(p.requests.length, 3);
-});
+for (const r of [0, 0.999]) {
+  test(`503, 503 then 200: retried after 1 s then 2 s, less a jitter of up to half (random ${r}), each call stored once`, async (t) => {
+    useTimers(t);
+    t.mock.method(Math, 'random', () => r);
+    const first = 500 + 500 * r;
+    const second = 1000 + 1000 * r;
+    const p = page({ answers: [503, 503, 200] });
+    p.install();
+    push(p, 2);
+    await advance(t, 1000, 10);
+    assert.equal(p.requests.length, 1);
+    assert.equal(p.stored().q.length, 2, 'kept while unconfirmed');
+    await advance(t, first - 20, 10);
+    assert.equal(p.requests.length, 1, 'not before the first pause');
+    await advance(t, 40, 10);
+    assert.equal(p.requests.length, 2, 'the first retry');
+    await advance(t, second - 40, 10);
+    assert.equal(p.requests.length, 2, 'not before the second pause');
+    await advance(t, 40, 10);
+    assert.equal(p.requests.length, 3, 'the second retry');
+    const ids = p.requests.map((q) => q.body.events.map((e) => e.id).join());
+    assert.equal(new Set(ids).size, 1, 'the same calls, with the same ids');
+    assert.equal(p.stored(), null);
+    await advance(t, 5000);
+    assert.equal(p.requests.length, 3);
+  });
+}
 
-test('retry pauses double up to 60 s', async (t) => {
+test('retry pauses double from 1 s up to 60 s', async (t) => {
   useTimers(t);
-  const p = page({ answers: Array(12).fill(500) });
+  t.mock.method(Math, 'random', () => 0.999);
+  const p = page({ answers: Array(10).fill(500) });
   p.install();
   push(p, 1);
-  await advance(t, 1000, 1000);
   const times = [];
-  for (let s = 0; s < 400 && p.requests.length < 10; s++) {
+  for (let ms = 0; ms < 400000 && p.requests.length < 10; ms += 100) {
     const before = p.requests.length;
-    await advance(t, 1000, 1000);
-    if (p.requests.length > before) times.push(s + 1);
+    await advance(t, 100, 100);
+    if (p.requests.length > before) times.push(ms + 100);
   }
-  const gaps = times.map((x, i) => x - (times[i - 1] || 0));
-  assert.ok(gaps.at(-1) <= 60 && gaps.at(-1) >= 30, `gaps ${gaps}`);
-  assert.ok(gaps.every((g) => g <= 60));
+  const gaps = times.slice(1).map((x, i) => Math.round((x - times[i]) / 100) / 10);
+  assert.deepEqual(gaps, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
 });
 
 for (const status of [500, 502, 408, 429, 'network']) {
