@@ -1,11 +1,12 @@
-/*! trackway.js 1: sends a page's dataLayer, gtag, cact, convead and insend calls to a Trackway collector. */
 /*
- * Plain ES2017, no dependencies, no build step (the collector minifies and gzips it).
+ * trackway.js 1: sends a page's dataLayer, gtag, cact, convead and insend calls to a Trackway
+ * collector's /collect, unchanged. Plain ES2017, no dependencies, no build step (the collector
+ * serves it minified and gzipped).
  *
  * In a browser it reads its options from its own <script data-key data-endpoint> tag and
  * installs itself on `window`. Under Node (`module.exports` exists) it only exports
- * `install(win, options)`: everything it does reaches the world through `win`, so the unit
- * tests hand it fakes (tests/tracker/js/).
+ * `install(win, options)`, `readOptions(win)` and `copy(value)`: everything it does reaches the
+ * world through `win`, so the unit tests (tests/tracker/js/) hand it fakes.
  *
  * What it does (docs/tracker.md, "The wire format and behaviour"):
  * - records every dataLayer entry (those already there and every later push, through any
@@ -22,70 +23,71 @@
     module.exports = factory();
   } else {
     try {
-      var t = factory();
-      var options = t.readOptions(window);
+      const t = factory();
+      const options = t.readOptions(window);
       if (options) t.install(window, options);
     } catch (e) { /* never into the page */ }
   }
 })(function () {
   'use strict';
 
-  var VERSION = '1';
-  var LIMIT = 60000;            // a body's bytes (sendBeacon and fetch keepalive allow 64 KiB)
-  var FLUSH_CALLS = 50;         // send at once from this many queued calls...
-  var FLUSH_BYTES = 50000;      // ...or this many bytes
-  var DELAY = 1000;             // else 1 s after the last call
-  var MAX_DELAY = 60000;        // the longest pause between retries
-  var MAX_QUEUE = 1000;         // calls kept in storage...
-  var MAX_STORED = 2000000;     // ...and their bytes
-  var MAX_VALUES = 20000;       // values copied per call
-  var MAX_CHARS = 400000;       // string characters copied per call
-  var MAX_ARRAY = 1000;
-  var MAX_STRING = 10000;
-  var MAX_DEPTH = 20;
-  var SKIP = {};                // copy(): a value JSON leaves out
-  var toString = Object.prototype.toString;
-  var slice = Array.prototype.slice;
+  const VERSION = '1';
+  const LIMIT = 60000;          // a body's bytes (sendBeacon and fetch keepalive allow 64 KiB)
+  const FLUSH_CALLS = 50;       // send at once from this many queued calls...
+  const FLUSH_BYTES = 50000;    // ...or this many bytes
+  const DELAY = 1000;           // else 1 s after the last call
+  const MAX_DELAY = 60000;      // the longest pause between retries
+  const MAX_QUEUE = 1000;       // calls kept in storage...
+  const MAX_STORED = 2000000;   // ...and their bytes
+  const MAX_VALUES = 20000;     // values copied per call
+  const MAX_CHARS = 400000;     // string characters copied per call
+  const SKIP = {};              // copy(): a value JSON leaves out
+  const tagOf = (v) => Object.prototype.toString.call(v);
+  const toArray = (a) => Array.prototype.slice.call(a);
 
   // ---- the JSON-safe, bounded copy of a payload --------------------------------------------
 
+  // Cycles -> "[Circular]", DOM nodes -> "[Node]", functions, symbols and undefined left out
+  // (null in arrays), BigInt -> string, Date -> ISO string, NaN and Infinity -> null, below 20
+  // levels "[Depth]", arrays cut at 1000 elements, strings at 10,000 characters, at most
+  // MAX_VALUES values and MAX_CHARS characters (then "[Truncated]"), a throwing getter "[Error]".
   function copy(value) {
-    var count = 0;
-    var chars = 0;
-    var path = [];            // the objects being copied, for cycles
+    let count = 0;
+    let chars = 0;
+    const path = [];            // the objects being copied, for cycles
 
-    function item(obj, key, depth) {
+    const item = (obj, key, depth) => {
       try {
         return walk(obj[key], depth);
       } catch (e) {
-        return '[Error]';     // a getter or a Proxy trap that throws
+        return '[Error]';       // a getter or a Proxy trap that throws
       }
-    }
+    };
 
     function walk(v, depth) {
       if (++count > MAX_VALUES) return '[Truncated]';
-      var t = typeof v;
+      const t = typeof v;
       if (v === null || t === 'boolean') return v;
       if (t === 'number') return isFinite(v) ? v : null;
       if (t === 'string') {
-        if (v.length > MAX_STRING) v = v.slice(0, MAX_STRING);
+        if (v.length > 10000) v = v.slice(0, 10000);
         chars += v.length;
         return chars > MAX_CHARS ? '[Truncated]' : v;
       }
       if (t === 'bigint') return String(v);
       if (t !== 'object') return SKIP;   // undefined, functions, symbols
-      if (depth > MAX_DEPTH) return '[Depth]';
+      if (depth > 20) return '[Depth]';
       if (path.indexOf(v) >= 0) return '[Circular]';
       if (typeof v.nodeType === 'number' && typeof v.nodeName === 'string') return '[Node]';
       if (v.window === v) return '[Window]';
-      var tag = toString.call(v);
+      const tag = tagOf(v);
       if (tag === '[object Date]') return isNaN(v.getTime()) ? null : v.toISOString();
       path.push(v);
       try {
-        var out, x, i, n;
+        let out, x, i;
         if (Array.isArray(v) || tag === '[object Arguments]' || ArrayBuffer.isView(v)) {
           out = [];
-          n = Math.min(v.length, MAX_ARRAY);
+          const n = Math.min(v.length, 1000);
           for (i = 0; i < n; i++) {
             if (count >= MAX_VALUES) {
               out.push('[Truncated]');
@@ -98,19 +100,18 @@
         }
         if (typeof v.toJSON === 'function') return walk(v.toJSON(), depth + 1);
         out = {};
-        var keys = Object.keys(v);
+        const keys = Object.keys(v);
         for (i = 0; i < keys.length; i++) {
+          const k = keys[i];
           if (count >= MAX_VALUES) {
-            out[keys[i]] = '[Truncated]';
+            out[k] = '[Truncated]';
             break;
           }
-          x = item(v, keys[i], depth + 1);
+          x = item(v, k, depth + 1);
           if (x === SKIP) continue;
-          if (keys[i] === '__proto__') {
-            Object.defineProperty(out, '__proto__', { value: x, enumerable: true, writable: true, configurable: true });
-          } else {
-            out[keys[i]] = x;
-          }
+          // a "__proto__" key stays a key
+          if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+          else out[k] = x;
         }
         return out;
       } finally {
@@ -119,7 +120,7 @@
     }
 
     try {
-      var r = walk(value, 0);
+      const r = walk(value, 0);
       return r === SKIP ? null : r;
     } catch (e) {
       return '[Error]';
@@ -128,9 +129,9 @@
 
   // The UTF-8 length of a string (what it weighs in a request body).
   function bytes(s) {
-    var n = s.length;
-    for (var i = 0; i < s.length; i++) {
-      var c = s.charCodeAt(i);
+    let n = s.length;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
       if (c > 0x7f) n += c > 0x7ff && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
     }
     return n;
@@ -139,16 +140,15 @@
   // ---- options from the script tag ---------------------------------------------------------
 
   function readOptions(win) {
-    var doc = win.document;
-    var s = doc.currentScript;
+    const doc = win.document;
+    let s = doc.currentScript;
     if (!s || !s.getAttribute('data-key')) {
-      var all = doc.querySelectorAll('script[src*="/t.js"][data-key]');
+      const all = doc.querySelectorAll('script[src*="/t.js"][data-key]');
       s = all[all.length - 1] || s;
     }
-    var key = s && s.getAttribute('data-key');
+    const key = s && s.getAttribute('data-key');
     if (!key) {
-      win.console.warn('trackway: expected a data-key attribute on the t.js script tag (the property\'s ' +
-        'collect key), got none; nothing is recorded. Add data-key="..." to the tag.');
+      win.console.warn('trackway: expected data-key="COLLECT_KEY" on the t.js script tag, got none; nothing is sent');
       return null;
     }
     return { key: key, endpoint: s.getAttribute('data-endpoint') || new URL(s.src).origin + '/collect' };
@@ -157,42 +157,40 @@
   // ---- the tracker -------------------------------------------------------------------------
 
   function install(win, options) {
-    var old = win.trackway;
+    const old = win.trackway;
     if (old && old.installed) return old;   // the script included twice
-    var doc = win.document;
-    var nav = win.navigator || {};
-    var con = win.console;
-    var key = options.key;
-    var endpoint = options.endpoint;
-    var QKEY = 'trackway_q_' + key;
-    var store = null;
+    const doc = win.document;
+    const nav = win.navigator || {};
+    const con = win.console;
+    const key = options.key;
+    const endpoint = options.endpoint;
+    const QKEY = 'trackway_q_' + key;
+    let store = null;
     try {
       store = win.localStorage;
     } catch (e) { /* storage blocked: the queue lives in memory only */ }
 
-    var queue = [];      // {i: id, t: the call's JSON text, n: its bytes, g: group id, b: sent by beacon, f: in flight}
-    var groups = {};     // group id -> {c: context, s: consent signals, d: analytics denied, i: ids}
-    var owned = {};      // ids this page loaded or recorded (other tabs' stored calls are kept)
-    var group = null;
-    var groupKey = '';
-    var google = {};     // Google consent mode state
-    var categories = null;   // Commanders Act consent categories
-    var memoryId = null;
-    var debug = false;
-    var inflight = false;
-    var wanted = false;  // a flush was asked for while a request was in flight
-    var attempt = 0;
-    var timer = 0;
-    var retryTimer = 0;
-    var saveTimer = 0;
-    var cmp = false;
+    let queue = [];      // {i: id, t: the call's JSON text, n: its bytes, g: group id, b: sent by beacon, f: in flight}
+    const groups = {};   // group id -> {c: context, s: consent signals, d: analytics denied, i: vendor ids}
+    const owned = {};    // ids this page loaded or recorded (other tabs' stored calls are kept)
+    let group = null;
+    let groupKey = '';
+    const google = {};   // Google consent mode state
+    let categories = null;   // Commanders Act consent categories
+    let memoryId = null;
+    let debug = false;
+    let inflight = false;
+    let wanted = false;  // more to send once the answer of the request in flight comes
+    let attempt = 0;
+    let timer = 0;
+    let retryTimer = 0;
+    let saveTimer = 0;
+    let cmp = false;
 
-    function log() {
-      if (debug) {
-        try {
-          con.log.apply(con, ['trackway:'].concat(slice.call(arguments)));
-        } catch (e) { /* no console */ }
-      }
+    function log(...args) {
+      try {
+        if (debug) con.log('trackway:', ...args);
+      } catch (e) { /* no console */ }
     }
 
     function get(name) {
@@ -205,32 +203,33 @@
 
     function set(name, value) {
       try {
-        if (!store) return;
         if (value === null) store.removeItem(name);
         else store.setItem(name, value);
-      } catch (e) { /* full or blocked */ }
+      } catch (e) { /* full, blocked or absent */ }
     }
 
     function uuid() {
-      var c = win.crypto;
+      const c = win.crypto;
       try {
         if (c && c.randomUUID) return c.randomUUID();
       } catch (e) { /* not a secure context */ }
-      var b = new Uint8Array(16);
+      const b = new Uint8Array(16);
       if (c && c.getRandomValues) c.getRandomValues(b);
-      else for (var i = 0; i < 16; i++) b[i] = Math.random() * 256;
-      b[6] = (b[6] & 15) | 64;
-      b[8] = (b[8] & 63) | 128;
-      var h = '';
-      for (i = 0; i < 16; i++) h += (b[i] + 256).toString(16).slice(1) + ([3, 5, 7, 9].indexOf(i) >= 0 ? '-' : '');
+      else for (let i = 0; i < 16; i++) b[i] = Math.random() * 256;
+      b[6] = (b[6] & 15) | 64;   // version 4
+      b[8] = (b[8] & 63) | 128;  // variant 1
+      let h = '';
+      b.forEach((x, i) => {
+        h += (x + 256).toString(16).slice(1) + (i === 3 || i === 5 || i === 7 || i === 9 ? '-' : '');
+      });
       return h;
     }
 
     function cookies() {
-      var out = {};
+      const out = {};
       try {
-        (doc.cookie || '').split(';').forEach(function (part) {
-          var eq = part.indexOf('=');
+        (doc.cookie || '').split(';').forEach((part) => {
+          const eq = part.indexOf('=');
           if (eq > 0) out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
         });
       } catch (e) { /* no cookies */ }
@@ -239,59 +238,48 @@
 
     // ---- consent and ids ----
 
-    // The consent signals known now, keyed as the server reads them, and whether they deny analytics.
+    // The consent signals known now, keyed as the server reads them (s, undefined when none),
+    // and whether any of them denies analytics (d): a denial wins.
     function consentNow() {
-      var s = {};
-      var n = 0;
-      for (var k in google) {
-        s[k] = google[k];
-        n++;
-      }
-      var koalect = cookies().koalect_consent;
-      var denied = google.analytics_storage === 'denied';
+      const s = Object.assign({}, google);
+      let koalect = cookies().koalect_consent;
+      let denied = google.analytics_storage === 'denied';
       if (koalect !== undefined) {
         try {
           koalect = decodeURIComponent(koalect.replace(/\+/g, ' '));
         } catch (e) { /* kept as sent */ }
         s.koalect_consent = koalect;
-        n++;
         if (koalect.toLowerCase().split(/[\s,]+/).indexOf('analytics') < 0) denied = true;
       }
-      if (categories) {
-        s.categories = categories;
-        n++;
-      }
-      return { s: n ? s : undefined, d: denied };
+      if (categories) s.categories = categories;
+      return { s: Object.keys(s).length ? s : undefined, d: denied };
     }
 
     // Google consent mode: 'update' sets each type it names; 'default' never turns a denial into a grant.
     function applyGoogle(p) {
       if (!Array.isArray(p) || p[0] !== 'consent' || (p[1] !== 'default' && p[1] !== 'update') ||
           !p[2] || typeof p[2] !== 'object') return;
-      for (var k in p[2]) {
-        var v = typeof p[2][k] === 'string' ? p[2][k].trim().toLowerCase() : '';
-        if (v !== 'granted' && v !== 'denied') continue;   // region, wait_for_update, junk
-        if (p[1] === 'update' || v === 'denied' || !google[k]) google[k] = v;
-      }
+      Object.keys(p[2]).forEach((k) => {
+        const v = typeof p[2][k] === 'string' ? p[2][k].trim().toLowerCase() : '';
+        if ((v === 'granted' || v === 'denied') && (p[1] === 'update' || v === 'denied' || !google[k])) google[k] = v;
+      });
     }
 
-    function setCategories(list) {
+    const setCategories = (list) => {
       if (Array.isArray(list)) categories = list.map(String);
-    }
+    };
 
     // The Commanders Act CMP's consent object: the categories whose status is 'on'.
     function onCmp(result) {
       try {
-        var c = result && result.consent && result.consent.categories;
-        if (c && typeof c === 'object') {
-          setCategories(Object.keys(c).filter(function (id) { return c[id] && c[id].status === 'on'; }));
-          log('Commanders Act consent categories', categories);
-        }
+        const c = result.consent.categories;
+        setCategories(Object.keys(c).filter((id) => c[id] && c[id].status === 'on'));
+        log('Commanders Act consent categories', categories);
       } catch (e) { /* a CMP of another shape */ }
     }
 
     function askCmp(fn) {
-      if (cmp) return;
+      if (cmp || typeof fn !== 'function') return;
       cmp = true;
       try {
         fn('consent.get', onCmp);
@@ -299,45 +287,31 @@
       } catch (e) { /* no CMP */ }
     }
 
-    // The guest id: kept in storage, none (and none stored) while analytics is denied.
-    function guestId(create) {
+    // The guest id: kept in storage; none, and none stored, while analytics is denied.
+    function guestId() {
       if (consentNow().d) {
         set('trackway_id', null);
         return null;
       }
-      var id = get('trackway_id') || memoryId;
-      if (!id && create) {
-        id = uuid();
-        set('trackway_id', id);
-      }
-      memoryId = id;
-      return id;
+      let id = get('trackway_id') || memoryId;
+      if (!id) set('trackway_id', (id = uuid()));
+      return (memoryId = id);
     }
 
     function vendorIds() {
-      var c = cookies();
-      var ids = {};
-      var n = 0;
-      if (c._ga) {
-        ids.ga_client_id = c._ga.split('.').slice(2).join('.');
-        n++;
-      }
-      if (c.convead_guest_uid) {
-        ids.convead_guest_uid = c.convead_guest_uid;
-        n++;
-      }
-      if (c.TCPID) {
-        ids.consistent_anonymous_id = c.TCPID;
-        n++;
-      }
-      return n ? ids : undefined;
+      const c = cookies();
+      const ids = {};
+      if (c._ga) ids.ga_client_id = c._ga.split('.').slice(2).join('.');   // GA1.1.123.456 -> 123.456
+      if (c.convead_guest_uid) ids.convead_guest_uid = c.convead_guest_uid;
+      if (c.TCPID) ids.consistent_anonymous_id = c.TCPID;
+      return Object.keys(ids).length ? ids : undefined;
     }
 
-    // The group of the next call: the page view and consent state it is recorded in.
+    // The group of the next call: the page view and the consent state it is recorded in.
     function currentGroup() {
-      var state = consentNow();
-      var loc = win.location || {};
-      var k = JSON.stringify([state.s, state.d, loc.href]);
+      const state = consentNow();
+      const loc = win.location || {};
+      const k = JSON.stringify([state.s, state.d, loc.href]);
       if (group && k === groupKey) return group;
       if (state.d) set('trackway_id', null);
       groupKey = k;
@@ -362,20 +336,18 @@
     // Record one call; never throws. `source` is for the debug log.
     function record(source, value, dialect) {
       try {
-        var payload = copy(value);   // arguments objects (gtag's) become arrays
-        var call = { id: uuid(), payload: payload };
-        if (dialect) call.dialect = dialect;
-        var g = currentGroup();   // the consent state before this call
-        var text = JSON.stringify(call);
-        var entry = { i: call.id, t: text, n: bytes(text), g: g.id };
-        owned[entry.i] = 1;
-        queue.push(entry);
+        const payload = copy(value);   // arguments objects (gtag's) become arrays
+        const call = { id: uuid(), payload: payload, dialect: dialect };
+        const g = currentGroup();      // the consent state before this call
+        const text = JSON.stringify(call);
+        owned[call.id] = 1;
+        queue.push({ i: call.id, t: text, n: bytes(text), g: g.id });
         log('call', source, payload);
         applyGoogle(payload);
         if (dialect === 'commanders-act' && payload[2] && payload[2].user) setCategories(payload[2].user.consent_categories);
         bound();
-        saveSoon();
-        var p = pending();
+        if (!saveTimer) saveTimer = win.setTimeout(save, 0);
+        const p = pending();
         if (p.calls >= FLUSH_CALLS || p.bytes >= FLUSH_BYTES) {
           flush();
         } else {
@@ -385,21 +357,14 @@
       } catch (e) { /* never into the page */ }
     }
 
-    // Whether `args` are the arguments of a call already being recorded further up the stack
-    // (a chain of wrappers: ours around an override around ours).
-    function inChain(active, args) {
-      for (var i = 0; i < active.length; i++) {
-        var a = active[i];
-        if (a.length === args.length && a.every(function (x, j) { return x === args[j]; })) return true;
-      }
-      return false;
-    }
-
-    // A function that records its arguments (with `each`), then calls `fn` with the same `this`.
+    // A function that records its arguments (with `each`), then calls `fn` with the same `this`
+    // and returns its result. `active` holds the arguments of the calls under way: a chain of
+    // wrappers (ours around an override around ours) passes the same arguments down and records
+    // them once; a new call made from inside one is recorded.
     function recorder(fn, active, each) {
       return function () {
-        var args = slice.call(arguments);
-        if (!inChain(active, args)) each(args);
+        const args = toArray(arguments);
+        if (!active.some((a) => a.length === args.length && a.every((x, j) => x === args[j]))) each(args);
         active.push(args);
         try {
           return fn.apply(this, arguments);
@@ -409,24 +374,23 @@
       };
     }
 
-    var hooked = new WeakSet();
+    const hooked = new WeakSet();
 
     // Capture a dataLayer array: its entries, then every push, through any later push assignment.
     function hookArray(arr) {
       if (!Array.isArray(arr) || hooked.has(arr)) return;
       hooked.add(arr);
-      for (var i = 0; i < arr.length; i++) record('dataLayer', arr[i]);
-      var active = [];
-      var each = function (args) {
-        args.forEach(function (a) { record('dataLayer', a); });
-      };
-      var shown = recorder(arr.push, active, each);
+      arr.forEach((entry) => record('dataLayer', entry));
+      const active = [];
+      const each = (args) => args.forEach((a) => record('dataLayer', a));
+      let shown = recorder(arr.push, active, each);
       try {
         Object.defineProperty(arr, 'push', {
           configurable: true,
-          enumerable: false,
-          get: function () { return shown; },
-          set: function (f) { shown = typeof f === 'function' && f !== shown ? recorder(f, active, each) : f; }
+          get: () => shown,
+          set: (f) => {
+            shown = typeof f === 'function' && f !== shown ? recorder(f, active, each) : f;
+          }
         });
       } catch (e) {
         arr.push = shown;   // a sealed array: later assignments are not seen
@@ -434,15 +398,15 @@
     }
 
     function hookDataLayer() {
-      var dl = win.dataLayer;
-      if (dl === undefined || dl === null) dl = win.dataLayer = [];
+      let dl = win.dataLayer;
+      if (dl == null) dl = win.dataLayer = [];
       hookArray(dl);
       try {
         Object.defineProperty(win, 'dataLayer', {
           configurable: true,
           enumerable: true,
-          get: function () { return dl; },
-          set: function (v) {
+          get: () => dl,
+          set: (v) => {
             dl = v;
             hookArray(v);
           }
@@ -450,39 +414,40 @@
       } catch (e) { /* declared with var: a replaced array is not seen */ }
     }
 
-    // cact, convead, insend: wrap the vendor's function, or stand in with a queueing stub.
+    // cact, convead, insend: wrap the vendor's function, or stand in with a queueing stub;
+    // record the calls whose first argument is `command` (the others carry no event).
     function hookVendor(name, dialect, command) {
-      var active = [];
-      var each = function (args) {
+      const active = [];
+      const each = (args) => {
         if (args[0] === command) record(name, args, dialect);
       };
-      var stub = function () {
+      const stub = function () {
         (stub.q = stub.q || []).push(arguments);
       };
-      function wrap(f) {
+      const wrap = (f) => {
         if (typeof f !== 'function') return f;
-        var w = recorder(f, active, each);
+        const w = recorder(f, active, each);
         // the page and the vendor's script still see the function's own properties (its queue `q`)
-        return typeof Proxy === 'function' ? new Proxy(f, { apply: function (t, self, args) { return w.apply(self, args); } }) : w;
-      }
-      var current = win[name];
-      if (current !== undefined && current !== null && typeof current !== 'function') return;   // not a vendor's
+        return new Proxy(f, { apply: (t, self, args) => w.apply(self, args) });
+      };
+      let current = win[name];
+      if (current != null && typeof current !== 'function') return;   // not the vendor's
       if (current) {
-        if (Array.isArray(current.q)) current.q.forEach(function (args) { each(slice.call(args)); });
-        if (name === 'cact') askCmp(current);
+        if (Array.isArray(current.q)) current.q.forEach((args) => each(toArray(args)));
       } else {
         current = stub;
       }
-      var shown = wrap(current);
+      if (name === 'cact' && current !== stub) askCmp(current);
+      let shown = wrap(current);
       try {
         Object.defineProperty(win, name, {
           configurable: true,
           enumerable: true,
-          get: function () { return shown; },
-          set: function (f) {
+          get: () => shown,
+          set: (f) => {
             if (f === shown) return;
             shown = wrap(f);
-            if (name === 'cact' && typeof f === 'function') askCmp(f);
+            if (name === 'cact') askCmp(f);
           }
         });
       } catch (e) {
@@ -493,8 +458,8 @@
     // ---- the queue and its storage ----
 
     function pending() {
-      var p = { calls: 0, bytes: 0 };
-      queue.forEach(function (c) {
+      const p = { calls: 0, bytes: 0 };
+      queue.forEach((c) => {
         if (!c.f && !c.b) {
           p.calls++;
           p.bytes += c.n;
@@ -505,78 +470,78 @@
 
     // At most MAX_QUEUE calls and MAX_STORED bytes: the oldest go first.
     function bound() {
-      var total = 0;
-      for (var i = queue.length - 1; i >= 0; i--) {
+      let total = 0;
+      for (let i = queue.length - 1; i >= 0; i--) {
         total += queue[i].n;
         if (queue.length - i > MAX_QUEUE || total > MAX_STORED) {
-          log('the queue is full: ' + (i + 1) + ' oldest calls dropped');
+          if (debug) con.warn('trackway: the queue is full; its ' + (i + 1) + ' oldest calls are dropped');
           queue.splice(0, i + 1);
-          break;
+          return;
         }
       }
     }
 
     function readStored() {
       try {
-        var s = JSON.parse(get(QKEY) || 'null');
-        if (s && Array.isArray(s.q) && s.g && typeof s.g === 'object') return s;
-      } catch (e) { /* not ours */ }
+        const s = JSON.parse(get(QKEY));
+        if (Array.isArray(s.q) && typeof s.g === 'object') return s;
+      } catch (e) { /* none, or not ours */ }
       return { q: [], g: {} };
     }
 
+    // Write the queue (with another tab's calls, which this page does not own) to storage.
     function save() {
-      win.clearTimeout(saveTimer);
-      saveTimer = 0;
-      var stored = readStored();
-      var q = stored.q.filter(function (c) { return c && !owned[c.i]; });   // another tab's calls
-      var g = {};
-      q = q.concat(queue.map(function (c) { return { i: c.i, t: c.t, n: c.n, g: c.g, b: c.b }; }));
-      q = q.slice(-MAX_QUEUE);
-      q.forEach(function (c) { g[c.g] = groups[c.g] || stored.g[c.g]; });
-      set(QKEY, q.length ? JSON.stringify({ q: q, g: g }) : null);
+      try {
+        win.clearTimeout(saveTimer);
+        saveTimer = 0;
+        const stored = readStored();
+        const g = {};
+        const q = stored.q
+          .filter((c) => c && !owned[c.i])
+          .concat(queue.map((c) => ({ i: c.i, t: c.t, n: c.n, g: c.g, b: c.b })))
+          .slice(-MAX_QUEUE);
+        q.forEach((c) => {
+          g[c.g] = groups[c.g] || stored.g[c.g];
+        });
+        set(QKEY, q.length ? JSON.stringify({ q: q, g: g }) : null);
+      } catch (e) { /* never into the page */ }
     }
 
-    function saveSoon() {
-      if (!saveTimer) saveTimer = win.setTimeout(save, 0);
-    }
-
+    // An earlier page view's calls (beacon marks cleared: they go again).
     function load() {
-      var stored = readStored();
-      stored.q.forEach(function (c) {
-        if (c && typeof c.t === 'string' && stored.g[c.g] && !owned[c.i]) {
+      const stored = readStored();
+      stored.q.forEach((c) => {
+        if (c && typeof c.t === 'string' && stored.g[c.g]) {
           owned[c.i] = 1;
           groups[c.g] = stored.g[c.g];
-          queue.push({ i: c.i, t: c.t, n: c.n || bytes(c.t), g: c.g });   // beacon marks cleared: sent again
+          queue.push({ i: c.i, t: c.t, n: bytes(c.t), g: c.g });
         }
       });
       bound();
     }
 
-    function remove(ids) {
-      queue = queue.filter(function (c) { return !ids[c.i]; });
+    function remove(batch) {
+      queue = queue.filter((c) => batch.calls.indexOf(c) < 0);
       save();
     }
 
     // ---- sending ----
 
-    // The next batch: calls of one group in queue order, within LIMIT bytes and FLUSH_CALLS calls.
-    // A call too large for any batch goes alone (never by beacon).
+    // The next batch: calls of one group in queue order, under LIMIT bytes and at most
+    // FLUSH_CALLS calls. A call too large for any batch goes alone (never by beacon).
     function take(beacon) {
-      var batch = null;
-      for (var i = 0; i < queue.length; i++) {
-        var c = queue[i];
+      let batch = null;
+      for (const c of queue) {
         if (c.f || c.b || (beacon && c.s)) continue;
         if (!batch) {
-          var g = groups[c.g];
-          var head = envelopeHead(g);
+          const head = envelopeHead(groups[c.g]);
           batch = { g: c.g, head: head, size: bytes(head) + 2, calls: [] };
-        } else if (c.g !== batch.g) {
+        } else if (c.g !== batch.g || batch.calls.length >= FLUSH_CALLS || batch.size + c.n + 1 >= LIMIT) {
           break;
         }
-        if (batch.calls.length && (batch.calls.length >= FLUSH_CALLS || batch.size + c.n + 1 >= LIMIT)) break;
         if (!batch.calls.length && batch.size + c.n >= LIMIT) {
           if (beacon) {
-            c.s = 1;   // skipped by beacons; sent on a later load
+            c.s = 1;   // skipped by beacons; sent by a later page view
             batch = null;
             continue;
           }
@@ -588,18 +553,21 @@
         batch.size += c.n + 1;
       }
       if (!batch || !batch.calls.length) return null;
-      batch.body = batch.head + batch.calls.map(function (c) { return c.t; }).join(',') + ']}';
+      batch.body = batch.head + batch.calls.map((c) => c.t).join(',') + ']}';
       return batch;
     }
 
+    // The envelope's JSON up to its events.
     function envelopeHead(g) {
-      var e = { key: key, sent_at: new Date().toISOString() };
-      var id = g && !g.d ? guestId(true) : null;
-      if (id) e.anonymous_id = id;
-      e.context = g ? g.c : undefined;
-      if (g && g.s) e.consent = g.s;
-      if (g && g.i && !g.d) e.ids = g.i;
-      return JSON.stringify(e).slice(0, -1) + ',"events":[';
+      const id = g.d ? null : guestId();
+      return JSON.stringify({
+        key: key,
+        sent_at: new Date().toISOString(),
+        anonymous_id: id || undefined,
+        context: g.c,
+        consent: g.s,
+        ids: g.d ? undefined : g.i
+      }).slice(0, -1) + ',"events":[';
     }
 
     function post(batch) {
@@ -609,17 +577,13 @@
         headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
         credentials: 'include',
         keepalive: batch.size < LIMIT
-      }).then(function (res) {
-        return res.text().then(function (text) {
-          var json = null;
-          try {
-            json = JSON.parse(text);
-          } catch (e) { /* not JSON */ }
-          return { status: res.status, json: json };
-        }, function () {
-          return { status: res.status, json: null };
-        });
-      });
+      }).then((res) => res.text().then((text) => {
+        let json = null;
+        try {
+          json = JSON.parse(text);
+        } catch (e) { /* not JSON */ }
+        return { status: res.status, json: json };
+      }, () => ({ status: res.status, json: null })));
     }
 
     // Send what is queued: one request at a time, the next batch when its answer comes.
@@ -630,34 +594,30 @@
           return;
         }
         if (nav.onLine === false) return;   // the 'online' event flushes
-        var batch = take(false);
+        const batch = take(false);
         if (!batch) return;
         inflight = true;
-        batch.calls.forEach(function (c) { c.f = 1; });
-        wanted = pending().calls > 0;       // the rest goes after the answer
-        post(batch).then(function (answer) {
-          answered(batch, answer);
-        }, function (err) {
-          answered(batch, { status: 0, error: err });
+        batch.calls.forEach((c) => {
+          c.f = 1;
         });
+        wanted = pending().calls > 0;       // the rest goes after the answer
+        post(batch).then((answer) => answered(batch, answer), () => answered(batch, { status: 0 }));
       } catch (e) { /* never into the page */ }
     }
 
+    // 200: done; 5xx, 408, 429 and network errors: kept, retried with backoff; other: dropped.
     function answered(batch, answer) {
       try {
         inflight = false;
-        var s = answer.status;
-        var ids = {};
-        batch.calls.forEach(function (c) {
+        const s = answer.status;
+        batch.calls.forEach((c) => {
           c.f = 0;
-          ids[c.i] = 1;
         });
         if (s === 0 || s >= 500 || s === 408 || s === 429) {
-          var wait = Math.min(MAX_DELAY, DELAY * Math.pow(2, attempt++));
-          wait = wait / 2 + Math.random() * wait / 2;
-          log('answer ' + (s || 'network error') + ': ' + batch.calls.length + ' calls kept, retried in ' +
-            Math.round(wait) + ' ms');
-          retryTimer = win.setTimeout(function () {
+          let wait = Math.min(MAX_DELAY, DELAY * Math.pow(2, attempt++));
+          wait = wait / 2 + (Math.random() * wait) / 2;
+          log('answer ' + (s || 'network error') + ': ' + batch.calls.length + ' calls kept, retried in ' + Math.round(wait) + ' ms');
+          retryTimer = win.setTimeout(() => {
             retryTimer = 0;
             flush();
           }, wait);
@@ -665,28 +625,25 @@
         }
         attempt = 0;
         report(batch, answer);
-        remove(ids);
-        var p = pending();
+        remove(batch);
+        const p = pending();
         if (wanted || p.calls >= FLUSH_CALLS || p.bytes >= FLUSH_BYTES) flush();
       } catch (e) { /* never into the page */ }
     }
 
     // The server's answer: adopt its guest id; in debug, each result's verdict and issues.
     function report(batch, answer) {
-      var json = answer.json || {};
+      const json = answer.json || {};
       if (answer.status !== 200) {
         log('answer ' + answer.status + ': ' + batch.calls.length + ' calls dropped: ' + (json.error || ''));
         return;
       }
       if (typeof json.anonymous_id === 'string' && json.anonymous_id && !consentNow().d) {
-        memoryId = json.anonymous_id;
-        set('trackway_id', memoryId);
+        set('trackway_id', (memoryId = json.anonymous_id));
       }
-      (Array.isArray(json.results) ? json.results : []).forEach(function (r) {
+      (Array.isArray(json.results) ? json.results : []).forEach((r) => {
         log('result', r.index, r.dialect, r.accepted ? 'accepted' : 'rejected');
-        (r.issues || []).forEach(function (i) {
-          log('  ' + i.severity, i.path, i.code, i.message);
-        });
+        (r.issues || []).forEach((i) => log('  ' + i.severity, i.path, i.code, i.message));
       });
     }
 
@@ -695,26 +652,19 @@
       try {
         if (event.type === 'visibilitychange' && doc.visibilityState !== 'hidden') return;
         win.clearTimeout(timer);
-        if (nav.onLine !== false) {
-          var batch;
-          while ((batch = take(true))) {
-            batch.calls.forEach(function (c) { c.b = 1; });
-            var sent = false;
-            try {
-              sent = nav.sendBeacon(endpoint, batch.body);
-            } catch (e) { /* no beacon */ }
-            log((sent ? 'beacon: ' : 'fetch keepalive: ') + batch.calls.length + ' calls');
-            if (!sent) {
-              post(batch).then(function (b) {
-                return function (answer) {
-                  if (answer.status === 200) {
-                    var ids = {};
-                    b.calls.forEach(function (c) { ids[c.i] = 1; });
-                    remove(ids);
-                  }
-                };
-              }(batch), function () {});
-            }
+        let batch;
+        while (nav.onLine !== false && (batch = take(true))) {
+          batch.calls.forEach((c) => {
+            c.b = 1;
+          });
+          let sent = false;
+          try {
+            sent = nav.sendBeacon(endpoint, batch.body);
+          } catch (e) { /* no beacon */ }
+          log((sent ? 'beacon: ' : 'fetch keepalive: ') + batch.calls.length + ' calls');
+          if (!sent) {
+            const b = batch;
+            post(b).then((answer) => answer.status === 200 && remove(b), () => {});
           }
         }
         save();
@@ -724,33 +674,31 @@
     // ---- the trackway() function ----
 
     function trackway(command, a, b) {
-      try {
-        if (command === 'debug') debug = !!a;
-        else if (command === 'flush') flush();
-        else if (command === 'event') record('trackway', a, typeof b === 'string' ? b : undefined);
-      } catch (e) { /* never into the page */ }
+      if (command === 'debug') debug = !!a;
+      else if (command === 'flush') flush();
+      else if (command === 'event') record('trackway', a, typeof b === 'string' ? b : undefined);
     }
     trackway.installed = VERSION;
 
     try {
-      debug = /[?&]trackway_debug=1(&|$)/.test((win.location || {}).search || '') || get('trackway_debug') === '1';
+      debug = /[?&]trackway_debug=1(&|$)/.test(win.location.search) || get('trackway_debug') === '1';
     } catch (e) { /* no location */ }
     load();
-    var earlier = queue.length;
+    const earlier = queue.length;
     hookDataLayer();
     hookVendor('cact', 'commanders-act', 'trigger');
     hookVendor('convead', 'convead', 'event');
     hookVendor('insend', 'insend', 'event');
     win.trackway = trackway;
-    if (old && Array.isArray(old.q)) old.q.forEach(function (args) { trackway.apply(null, args); });
+    if (old && Array.isArray(old.q)) old.q.forEach((args) => trackway.apply(null, args));
     (doc.addEventListener ? doc : win).addEventListener('visibilitychange', hide);
     win.addEventListener('pagehide', hide);
-    win.addEventListener('online', function () {
+    win.addEventListener('online', () => {
       win.clearTimeout(retryTimer);
       retryTimer = 0;
       flush();
     });
-    if (earlier) flush();   // an earlier page view's calls
+    if (earlier) flush();   // an earlier page view's calls, at once
     return trackway;
   }
 

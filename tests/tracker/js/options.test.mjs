@@ -77,3 +77,34 @@ test("no log without debug, and trackway('debug', false) turns it off", async (t
   assert.equal(p.requests.length, 1);
   assert.deepEqual(p.logs, []);
 });
+
+test('in a browser (no module), the script installs itself from its own tag', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const vm = await import('node:vm');
+  const source = readFileSync(new URL('../../../src/trackway/tracker/t.js', import.meta.url), 'utf8');
+  useTimers(t);
+  const p = page({ dataLayer: [{ event: 'before' }] });
+  p.win.document.currentScript = script({ 'data-key': 'k-browser' }, 'https://c.example/t.js');
+  p.win.document.querySelectorAll = () => [];
+  const context = vm.createContext({ window: p.win, URL, Proxy, WeakSet, Uint8Array, ArrayBuffer, JSON, Date, Math });
+  vm.runInContext(source, context);
+  assert.equal(typeof p.win.trackway, 'function');
+  p.win.dataLayer.push({ event: 'after' });
+  await advance(t, 1000);
+  assert.equal(p.requests[0].url, 'https://c.example/collect');
+  assert.equal(p.requests[0].body.key, 'k-browser');
+  assert.deepEqual(p.payloads().map((x) => x.event), ['before', 'after']);
+});
+
+test('in a browser, a tag without data-key warns once and installs nothing', async () => {
+  const { readFileSync } = await import('node:fs');
+  const vm = await import('node:vm');
+  const source = readFileSync(new URL('../../../src/trackway/tracker/t.js', import.meta.url), 'utf8');
+  const p = page();
+  p.win.document.currentScript = script({}, 'https://c.example/t.js');
+  p.win.document.querySelectorAll = () => [];
+  vm.runInContext(source, vm.createContext({ window: p.win, URL }));
+  assert.equal(p.win.trackway, undefined);
+  assert.equal(p.win.dataLayer, undefined);
+  assert.equal(p.logs.filter((l) => l[0] === 'warn').length, 1);
+});
