@@ -130,6 +130,7 @@
   // The UTF-8 length of a string (what it weighs in a request body).
   function bytes(s) {
     let n = s.length;
+    if (!/[^\0-\x7f]/.test(s)) return n;   // ASCII
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (c > 0x7f) n += c > 0x7ff && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
@@ -225,15 +226,21 @@
       return h;
     }
 
+    // The page's cookies, read once per task (a burst of pushes reads document.cookie once).
+    let jar = null;
     function cookies() {
-      const out = {};
+      if (jar) return jar;
+      jar = {};
       try {
         (doc.cookie || '').split(';').forEach((part) => {
           const eq = part.indexOf('=');
-          if (eq > 0) out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+          if (eq > 0) jar[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
         });
+        win.setTimeout(() => {
+          jar = null;
+        }, 0);
       } catch (e) { /* no cookies */ }
-      return out;
+      return jar;
     }
 
     // ---- consent and ids ----
@@ -557,7 +564,8 @@
       return batch;
     }
 
-    // The envelope's JSON up to its events.
+    // The envelope's JSON up to its events. No guest id and no vendor ids when analytics was
+    // denied as the batch was recorded, or is denied now.
     function envelopeHead(g) {
       const id = g.d ? null : guestId();
       return JSON.stringify({
@@ -566,7 +574,7 @@
         anonymous_id: id || undefined,
         context: g.c,
         consent: g.s,
-        ids: g.d ? undefined : g.i
+        ids: id ? g.i : undefined
       }).slice(0, -1) + ',"events":[';
     }
 

@@ -170,3 +170,41 @@ test("the server's anonymous_id is not stored while analytics is denied", async 
   await advance(t, 1000);
   assert.equal(p.win.localStorage.getItem('trackway_id'), null);
 });
+
+test("Koalect's cookie changed later (the visitor accepts analytics) is read on the next task", async (t) => {
+  useTimers(t);
+  const p = page({ cookie: 'koalect_consent=functional' });
+  p.install();
+  p.win.dataLayer.push({ event: 'before' });
+  await advance(t, 100);
+  p.win.document.cookie = 'koalect_consent=functional%20analytics';
+  p.win.dataLayer.push({ event: 'after' });
+  await advance(t, 1000);
+  const batches = p.requests.map((r) => [r.body.consent.koalect_consent, 'anonymous_id' in r.body, r.body.events.map((e) => e.payload.event)]);
+  assert.deepEqual(batches, [
+    ['functional', false, ['before']],
+    ['functional analytics', true, ['after']],
+  ]);
+});
+
+test('a consent default denying analytics, already in the dataLayer at install: no id goes with any batch', async (t) => {
+  useTimers(t);
+  const store = storage();
+  const p = page({
+    cookie: IDS_COOKIE,
+    storage: store,
+    dataLayer: [
+      { 0: 'consent', 1: 'default', 2: { analytics_storage: 'denied' }, length: 3 }, // not an arguments object: a plain object
+      ['consent', 'default', { analytics_storage: 'denied' }],
+      { event: 'page_view' },
+    ],
+  });
+  p.install();
+  await advance(t, 1000);
+  assert.equal(p.calls().length, 3);
+  for (const r of p.requests) {
+    assert.equal('anonymous_id' in r.body, false);
+    assert.equal('ids' in r.body, false);
+  }
+  assert.equal(store.map.has('trackway_id'), false);
+});
