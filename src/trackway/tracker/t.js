@@ -688,9 +688,13 @@
     }
     trackway.installed = VERSION;
 
+    const queued = old && Array.isArray(old.q) ? old.q : [];
     try {
       debug = /[?&]trackway_debug=1(&|$)/.test(win.location.search) || get('trackway_debug') === '1';
     } catch (e) { /* no location */ }
+    queued.forEach((args) => {
+      if (args[0] === 'debug') trackway.apply(null, args);   // before the entries already there are logged
+    });
     load();
     const earlier = queue.length;
     hookDataLayer();
@@ -698,7 +702,9 @@
     hookVendor('convead', 'convead', 'event');
     hookVendor('insend', 'insend', 'event');
     win.trackway = trackway;
-    if (old && Array.isArray(old.q)) old.q.forEach((args) => trackway.apply(null, args));
+    queued.forEach((args) => {
+      if (args[0] !== 'debug') trackway.apply(null, args);
+    });
     (doc.addEventListener ? doc : win).addEventListener('visibilitychange', hide);
     win.addEventListener('pagehide', hide);
     win.addEventListener('online', () => {

@@ -108,3 +108,15 @@ test('in a browser, a tag without data-key warns once and installs nothing', asy
   assert.equal(p.win.dataLayer, undefined);
   assert.equal(p.logs.filter((l) => l[0] === 'warn').length, 1);
 });
+
+test("trackway('debug', true) queued by the snippet logs the entries already in the dataLayer too", async (t) => {
+  useTimers(t);
+  const p = page({ dataLayer: [{ event: 'early' }] });
+  const w = p.win;
+  w.trackway = function () {
+    (w.trackway.q = w.trackway.q || []).push(arguments);
+  };
+  w.trackway('debug', true);
+  p.install();
+  assert.ok(p.logs.some((l) => l[2] === 'call' && l[3] === 'dataLayer' && l[4].event === 'early'), JSON.stringify(p.logs));
+});
