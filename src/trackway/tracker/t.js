@@ -423,13 +423,15 @@
 
     // cact, convead, insend: wrap the vendor's function, or stand in with a queueing stub;
     // record the calls whose first argument is `command` (the others carry no event).
+    // Convead's stub queues calls in `convead.q`, Commanders Act's in `window.caReady`.
     function hookVendor(name, dialect, command) {
       const active = [];
       const each = (args) => {
         if (args[0] === command) record(name, args, dialect);
       };
       const stub = function () {
-        (stub.q = stub.q || []).push(arguments);
+        if (name === 'cact') (win.caReady = win.caReady || []).push(arguments);
+        else (stub.q = stub.q || []).push(arguments);
       };
       const wrap = (f) => {
         if (typeof f !== 'function') return f;
@@ -439,12 +441,14 @@
       };
       let current = win[name];
       if (current != null && typeof current !== 'function') return;   // not the vendor's
-      if (current) {
-        if (Array.isArray(current.q)) current.q.forEach((args) => each(toArray(args)));
-      } else {
-        current = stub;
-      }
-      if (name === 'cact' && current !== stub) askCmp(current);
+      const queued = (q) => {
+        if (Array.isArray(q)) q.forEach((args) => each(toArray(args)));
+      };
+      queued(current && current.q);
+      if (name === 'cact') queued(win.caReady);
+      current = current || stub;
+      // the CMP answers when it loads (a stub's queue keeps the question until then)
+      if (name === 'cact') askCmp(current);
       let shown = wrap(current);
       try {
         Object.defineProperty(win, name, {

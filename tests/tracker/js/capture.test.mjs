@@ -130,29 +130,39 @@ test('an Adobe DTM cartUpdated entry goes through as pushed', async (t) => {
   assert.deepEqual(p.payloads(), [entry]);
 });
 
+// The vendors' queueing stubs: Convead's (and InSend's) keep calls in `fn.q`, Commanders
+// Act's OnSite API stub in `window.caReady`.
+const fnQueue = (name) => (w) => {
+  w[name] = w[name] || function () {
+    (w[name].q = w[name].q || []).push(arguments);
+  };
+};
+const caReady = (w) => {
+  w.caReady = w.caReady || [];
+  w.cact = function () {
+    w.caReady.push(arguments);
+  };
+};
+
 const VENDORS = [
-  { name: 'cact', dialect: 'commanders-act', call: ['trigger', 'page_view', { page_type: 'home' }], other: ['config', { siteId: 1 }] },
-  { name: 'convead', dialect: 'convead', call: ['event', 'view_product', { product_id: '1' }], other: ['init', {}] },
-  { name: 'insend', dialect: 'insend', call: ['event', 'add_to_cart', { product_id: '2', qnt: 1 }], other: ['ready'] },
+  { name: 'cact', dialect: 'commanders-act', stub: caReady, queue: (w) => w.caReady, call: ['trigger', 'page_view', { page_type: 'home' }], other: ['config', { siteId: 1 }] },
+  { name: 'convead', dialect: 'convead', stub: fnQueue('convead'), queue: (w) => w.convead.q, call: ['event', 'view_product', { product_id: '1' }], other: ['init', {}] },
+  { name: 'insend', dialect: 'insend', stub: fnQueue('insend'), queue: (w) => w.insend.q, call: ['event', 'add_to_cart', { product_id: '2', qnt: 1 }], other: ['ready'] },
 ];
+
+const events = (v, q) => q.filter((args) => args[0] === v.call[0]).length;
 
 for (const v of VENDORS) {
   test(`${v.name}: a stub's queue at install, calls before and after the vendor's function arrives`, async (t) => {
     useTimers(t);
-    // the vendor's own queueing stub, with a call queued before the tracker loads
-    const stub = function () {
-      (stub.q = stub.q || []).push(arguments);
-    };
-    stub.q = [];
-    (function () {
-      stub.q.push(arguments);
-    })(...v.call);
-    const p = page({ globals: { [v.name]: stub } });
-    p.install();
+    const p = page();
     const w = p.win;
+    // the vendor's own queueing stub, with a call queued before the tracker loads
+    v.stub(w);
+    w[v.name](...v.call);
+    p.install();
     w[v.name](...v.call); // into the vendor's stub, through our wrapper
-    const events = (q) => q.filter((args) => args[0] === v.call[0]).length;
-    assert.equal(events(w[v.name].q), 2, "the vendor's stub still queues");
+    assert.equal(events(v, v.queue(w)), 2, "the vendor's stub still queues");
     w[v.name](...v.other); // not an event: not sent
     // the vendor's script arrives: it reads the queue and replaces the function
     const received = [];
@@ -183,23 +193,46 @@ for (const v of VENDORS) {
     const w = p.win;
     assert.equal(typeof w[v.name], 'function');
     w[v.name](...v.call);
-    assert.equal(w[v.name].q.filter((args) => args[0] === v.call[0]).length, 1, 'our stub queues for the vendor script');
+    const queue = v.queue(w);
+    assert.equal(events(v, queue), 1, "our stub queues where the vendor's script looks");
     // a snippet run after the tracker keeps our stub
     w[v.name] = w[v.name] || function () {};
     // the vendor replaces it, wrapping what was there (it must not record twice)
     const previous = w[v.name];
     let calls = 0;
     w[v.name] = function (command) {
-      if (command === v.call[0]) calls++; // (cact is also asked for the CMP's consent)
+      if (command === v.call[0]) calls++;
       return previous.apply(this, arguments);
     };
     w[v.name](...v.call);
     assert.equal(calls, 1);
+    assert.equal(events(v, queue), 2, 'through the vendor function to our stub');
     await advance(t, 1000);
     assert.deepEqual(p.calls().map((c) => c.dialect), [v.dialect, v.dialect]);
     assert.deepEqual(p.payloads(), [v.call, v.call]);
   });
 }
+
+test("Commanders Act's stub installed again after the tracker (as its docs allow) is wrapped too", async (t) => {
+  useTimers(t);
+  const p = page();
+  p.install();
+  caReady(p.win);
+  p.win.cact('trigger', 'search', { search_term: 'x' });
+  await advance(t, 1000);
+  assert.deepEqual(p.payloads(), [['trigger', 'search', { search_term: 'x' }]]);
+  assert.equal(events(VENDORS[0], p.win.caReady), 1);
+});
+
+test('the tracker asks the Commanders Act CMP for consent through the stub, once', (t) => {
+  const p = page();
+  caReady(p.win);
+  p.install();
+  const asked = p.win.caReady.map((args) => args[0]);
+  assert.deepEqual(asked, ['consent.get', 'consent.onUpdate']);
+  p.win.cact = function () {};
+  assert.equal(p.win.caReady.length, 2);
+});
 
 test('a vendor function that throws still throws to its caller, and the call is recorded', async (t) => {
   useTimers(t);
