@@ -79,6 +79,13 @@ _SERVER_CORE: tuple[Setting, ...] = (
         "stale while they revalidate it by its ETag).",
     ),
     Setting(
+        "demo_shop",
+        str,
+        "",
+        "The property whose collect key the demo shop page (/demo/shop: the browser tracker at "
+        "work) uses; empty: the page is not served. `trackway demo` sets it.",
+    ),
+    Setting(
         "max_pending",
         int,
         20_000,

@@ -152,6 +152,8 @@ def demo(sessions: int, seed: int, data: Path, port: int, no_serve: bool) -> Non
     if mark is None:
         data.mkdir(parents=True, exist_ok=True)
         path = configuration.config_path(data, None)
+        # the browser tracker's demo page, /demo/shop, sends to the shop property
+        configuration.write_atomic(path, configuration.HEADER + '\n[server]\ndemo_shop = "shop"\n')
         for name, kind in PROPERTIES.items():  # the donations site's funnel is its procedure's
             configuration.add_property(path, name, "EUR", settings=PROPERTY_SETTINGS[kind])
         mark = Mark(seed=seed, sessions=sessions)
@@ -194,6 +196,8 @@ def _where(data: Path, state: ServerState) -> None:
         f"[bold green]Trackway is running[/] at {state.url} (pid {state.pid}), data in {data}, "
         f"log in {data}/server.log."
     )
+    if cfg.server["demo_shop"]:
+        stdout.print(f"  The browser tracker at work: open {state.url}/demo/shop")
     stdout.print(f"  curl -sS {state.url}/api/reports/revenue -H 'Authorization: Bearer {token}'")
     second = data / demo_forward.FOLDER
     stdout.print(f"  Stop it with: {_command()} stop --data {data} && {_command()} stop --data {second}")

@@ -175,13 +175,19 @@ def _cors_headers(prop: Property, request: Request) -> list[tuple[bytes, bytes]]
     """The CORS headers of the answer to a browser's request; 403 for an origin the
     property does not list; none for a request without an origin."""
     origin = request.header(b"origin")
-    if origin is None:
+    if origin is None or _same_origin(request, origin):  # a page the collector serves (/demo/shop)
         return []
     if not allowed_origin(prop["cors_origins"], origin):
         raise HttpError(
             403, f"the origin {origin} is not in this property's cors_origins; add it to trackway.toml"
         )
     return _cors(origin)
+
+
+def _same_origin(request: Request, origin: str) -> bool:
+    """Whether ``origin`` is the collector's own (browsers send Origin on a same-origin POST too)."""
+    host = request.header(b"host")
+    return host is not None and origin.partition("://")[2] == host
 
 
 def _payloads(c: Collector, envelope: dict[str, Any]) -> list[Any]:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from trackway import vendors
-from trackway.server import collect, ops, script
+from trackway.server import collect, demo_page, ops, script
 from trackway.server.app import ASGIApp, Collector, Handler, make_app
 
 OWN: dict[str, dict[str, Handler]] = {
@@ -13,6 +13,7 @@ OWN: dict[str, dict[str, Handler]] = {
     "/metrics": {"GET": ops.metrics_text},
     "/openapi.json": {"GET": ops.openapi},
     "/t.js": {"GET": script.serve},
+    "/demo/shop": {"GET": demo_page.shop},
 }
 
 
