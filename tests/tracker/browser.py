@@ -39,7 +39,7 @@ class Pages:
         pages = self.pages
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 body = pages.get(self.path.split("?")[0])
                 data = (body if body is not None else "not found").encode()
                 self.send_response(200 if body is not None else 404)
@@ -73,7 +73,8 @@ def page_html(collector: str, key: str, body: str, head: str = "", tracker: bool
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test page</title>'
         "<script>window.__errors = []; window.onerror = function (m) { window.__errors.push(String(m)); };"
-        "window.addEventListener('unhandledrejection', function (e) { window.__errors.push('rejection: ' + e.reason); });"
+        "window.addEventListener('unhandledrejection', function (e) {"
+        " window.__errors.push('rejection: ' + e.reason); });"
         f"</script>{head}{tag}</head><body><h1>Test page</h1>{body}</body></html>"
     )
 

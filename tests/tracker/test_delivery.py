@@ -41,9 +41,9 @@ def test_calls_before_load_and_a_gtm_style_override_each_arrive_once(
         + push(3, "early")
         # a tag manager's own push override, installed before the tracker: it must keep seeing every entry
         + "window.__seen = []; (function (dl) { var prev = dl.push;"
-        " dl.push = function () { for (var i = 0; i < arguments.length; i++) window.__seen.push(arguments[i]);"
-        " return prev.apply(dl, arguments); }; })(window.dataLayer);"
-        + "</script>"
+        " dl.push = function () {"
+        " for (var i = 0; i < arguments.length; i++) window.__seen.push(arguments[i]);"
+        " return prev.apply(dl, arguments); }; })(window.dataLayer);" + "</script>"
     )
     body = "<script>" + push(4, "late", 3) + "</script>"
     path, url = new_page(pages, server, body, head, "override")
@@ -85,7 +85,7 @@ def test_offline_then_online_nothing_lost(server: Server, api: Api, pages: Pages
     page.evaluate(push(5, "offline"))
     page.wait_for_timeout(2500)  # its flush failed or waited: the calls are kept
     assert api.events(path) == []
-    stored = page.evaluate("Object.keys(localStorage).filter(function (k) { return k.indexOf('trackway_q') === 0; })")
+    stored = page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('trackway_q'))")
     assert stored, "the queue is kept in localStorage while offline"
     context.set_offline(False)
     want = Counter(f"offline-{i}" for i in range(5))

@@ -9,7 +9,9 @@ from tests.support.server import Server
 from tests.tracker.browser import Api, shot
 
 
-def test_the_demo_shop_sends_its_dataLayer_cact_and_convead_calls(server: Server, api: Api, context: Any) -> None:
+def test_the_demo_shop_sends_its_datalayer_cact_and_convead_calls(
+    server: Server, api: Api, context: Any
+) -> None:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))

@@ -22,6 +22,7 @@ async def shop(c: Collector, request: Request, send: Send) -> int:
     if prop is None:
         raise HttpError(404, f"no endpoint at {request.path}; see /openapi.json for the endpoints")
     text = resources.files("trackway.tracker").joinpath(PAGE).read_text(encoding="utf-8")
-    page = text.replace("{{KEY}}", html.escape(prop["collect_key"])).replace("{{PROPERTY}}", html.escape(name))
+    page = text.replace("{{KEY}}", html.escape(prop["collect_key"]))
+    page = page.replace("{{PROPERTY}}", html.escape(name))
     await respond(send, 200, page.encode(), _TYPE, [(b"cache-control", b"no-store")])
     return 200
