@@ -35,6 +35,7 @@
   const LIMIT = 60000;          // a body's bytes (sendBeacon and fetch keepalive allow 64 KiB)
   const FLUSH_CALLS = 50;       // send at once from this many queued calls...
   const FLUSH_BYTES = 50000;    // ...or this many bytes
+  const BATCH_CALLS = 100;      // the most calls in one request
   const DELAY = 1000;           // else 1 s after the last call
   const MAX_DELAY = 60000;      // the longest pause between retries
   const MAX_QUEUE = 1000;       // calls kept in storage...
@@ -187,6 +188,15 @@
     let retryTimer = 0;
     let saveTimer = 0;
     let cmp = false;
+    // Calls recorded in this task, serialized and queued by `settle` in a task of its own:
+    // a page's push costs it the copy of its payload, nothing more.
+    let incoming = [];
+    let written = null;  // the queue's text this page last stored
+    let view = '';       // this page view's id, the prefix of its calls' ids
+    let seq = 0;
+    let settleTimer = 0;
+    let version = 0;     // bumped when a consent signal changes
+    let consentCache = null;
 
     function log(...args) {
       try {
@@ -248,8 +258,10 @@
     // The consent signals known now, keyed as the server reads them (s, undefined when none),
     // and whether any of them denies analytics (d): a denial wins.
     function consentNow() {
+      const jarNow = cookies();
+      if (consentCache && consentCache.j === jarNow && consentCache.v === version) return consentCache;
       const s = Object.assign({}, google);
-      let koalect = cookies().koalect_consent;
+      let koalect = jarNow.koalect_consent;
       let denied = google.analytics_storage === 'denied';
       if (koalect !== undefined) {
         try {
@@ -259,7 +271,7 @@
         if (koalect.toLowerCase().split(/[\s,]+/).indexOf('analytics') < 0) denied = true;
       }
       if (categories) s.categories = categories;
-      return { s: Object.keys(s).length ? s : undefined, d: denied };
+      return (consentCache = { s: Object.keys(s).length ? s : undefined, d: denied, j: jarNow, v: version });
     }
 
     // Google consent mode: 'update' sets each type it names; 'default' never turns a denial into a grant.
@@ -268,12 +280,19 @@
           !p[2] || typeof p[2] !== 'object') return;
       Object.keys(p[2]).forEach((k) => {
         const v = typeof p[2][k] === 'string' ? p[2][k].trim().toLowerCase() : '';
-        if ((v === 'granted' || v === 'denied') && (p[1] === 'update' || v === 'denied' || !google[k])) google[k] = v;
+        if ((v === 'granted' || v === 'denied') && (p[1] === 'update' || v === 'denied' || !google[k]) &&
+            google[k] !== v) {
+          google[k] = v;
+          version++;
+        }
       });
     }
 
     const setCategories = (list) => {
-      if (Array.isArray(list)) categories = list.map(String);
+      if (!Array.isArray(list)) return;
+      const next = list.map(String);
+      if (!categories || next.join() !== categories.join()) version++;
+      categories = next;
     };
 
     // The Commanders Act CMP's consent object: the categories whose status is 'on'.
@@ -315,9 +334,14 @@
     }
 
     // The group of the next call: the page view and the consent state it is recorded in.
+    let groupState = null;
+    let groupHref = '';
     function currentGroup() {
       const state = consentNow();
       const loc = win.location || {};
+      if (group && state === groupState && loc.href === groupHref) return group;
+      groupState = state;
+      groupHref = loc.href;
       const k = JSON.stringify([state.s, state.d, loc.href]);
       if (group && k === groupKey) return group;
       if (state.d) set('trackway_id', null);
@@ -344,23 +368,38 @@
     function record(source, value, dialect) {
       try {
         const payload = copy(value);   // arguments objects (gtag's) become arrays
-        const call = { id: uuid(), payload: payload, dialect: dialect };
         const g = currentGroup();      // the consent state before this call
-        const text = JSON.stringify(call);
-        owned[call.id] = 1;
-        queue.push({ i: call.id, t: text, n: bytes(text), g: g.id });
+        // the page view's random id and the call's number: unique, and cheaper than a uuid a call
+        incoming.push({ id: (view = view || uuid()) + '.' + ++seq, payload: payload, dialect: dialect, g: g.id });
         log('call', source, payload);
         applyGoogle(payload);
         if (dialect === 'commanders-act' && payload[2] && payload[2].user) setCategories(payload[2].user.consent_categories);
-        bound();
-        if (!saveTimer) saveTimer = win.setTimeout(save, 0);
-        const p = pending();
-        if (p.calls >= FLUSH_CALLS || p.bytes >= FLUSH_BYTES) {
-          flush();
-        } else {
+        if (!settleTimer) {   // once per task: queue the task's calls, and send 1 s after it
+          settleTimer = win.setTimeout(settle, 0);
           win.clearTimeout(timer);
           timer = win.setTimeout(flush, DELAY);
         }
+      } catch (e) { /* never into the page */ }
+    }
+
+    // Queue the calls recorded so far (serialized once), store the queue, and send at once
+    // when enough waits (else the timer set by `record` sends them).
+    function settle() {
+      try {
+        win.clearTimeout(settleTimer);
+        settleTimer = 0;
+        const calls = incoming;
+        incoming = [];
+        if (!calls.length) return;
+        calls.forEach((c) => {
+          const text = JSON.stringify({ id: c.id, payload: c.payload, dialect: c.dialect });
+          owned[c.id] = 1;
+          queue.push({ i: c.id, t: text, n: bytes(text), g: c.g });
+        });
+        bound();
+        if (!saveTimer) saveTimer = win.setTimeout(save, 0);
+        const p = pending();
+        if (p.calls >= FLUSH_CALLS || p.bytes >= FLUSH_BYTES) flush();
       } catch (e) { /* never into the page */ }
     }
 
@@ -505,7 +544,9 @@
       try {
         win.clearTimeout(saveTimer);
         saveTimer = 0;
-        const stored = readStored();
+        // another tab's calls are read only when the stored text is not what this page wrote
+        const raw = get(QKEY);
+        const stored = raw === written ? { q: [], g: {} } : readStored();
         const g = {};
         const q = stored.q
           .filter((c) => c && !owned[c.i])
@@ -514,7 +555,8 @@
         q.forEach((c) => {
           g[c.g] = groups[c.g] || stored.g[c.g];
         });
-        set(QKEY, q.length ? JSON.stringify({ q: q, g: g }) : null);
+        written = q.length ? JSON.stringify({ q: q, g: g }) : null;
+        if (written !== raw) set(QKEY, written);
       } catch (e) { /* never into the page */ }
     }
 
@@ -532,7 +574,8 @@
     }
 
     function remove(batch) {
-      queue = queue.filter((c) => batch.calls.indexOf(c) < 0);
+      const done = new Set(batch.calls);
+      queue = queue.filter((c) => !done.has(c));
       save();
     }
 
@@ -543,11 +586,12 @@
     function take(beacon) {
       let batch = null;
       for (const c of queue) {
-        if (c.f || c.b || (beacon && c.s)) continue;
+        // a beacon takes the calls in flight too: a plain fetch does not outlive the page
+        if ((c.f && !beacon) || c.b || (beacon && c.s)) continue;
         if (!batch) {
           const head = envelopeHead(groups[c.g]);
           batch = { g: c.g, head: head, size: bytes(head) + 2, calls: [] };
-        } else if (c.g !== batch.g || batch.calls.length >= FLUSH_CALLS || batch.size + c.n + 1 >= LIMIT) {
+        } else if (c.g !== batch.g || batch.calls.length >= BATCH_CALLS || batch.size + c.n + 1 >= LIMIT) {
           break;
         }
         if (!batch.calls.length && batch.size + c.n >= LIMIT) {
@@ -582,13 +626,14 @@
       }).slice(0, -1) + ',"events":[';
     }
 
-    function post(batch) {
+    // `keepalive` only for a page going away (a plain fetch costs the page less)
+    function post(batch, keepalive) {
       return win.fetch(endpoint, {
         method: 'POST',
         body: batch.body,
         headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
         credentials: 'include',
-        keepalive: batch.size < LIMIT
+        keepalive: !!keepalive && batch.size < LIMIT
       }).then((res) => res.text().then((text) => {
         let json = null;
         try {
@@ -601,6 +646,7 @@
     // Send what is queued: one request at a time, the next batch when its answer comes.
     function flush() {
       try {
+        if (incoming.length) settle();
         if (inflight || retryTimer) {
           wanted = true;
           return;
@@ -650,7 +696,8 @@
         log('answer ' + answer.status + ': ' + batch.calls.length + ' calls dropped: ' + (json.error || ''));
         return;
       }
-      if (typeof json.anonymous_id === 'string' && json.anonymous_id && !consentNow().d) {
+      // the consent known now (the cookies read in this task are not read again for it)
+      if (typeof json.anonymous_id === 'string' && json.anonymous_id && !(consentCache && consentCache.v === version ? consentCache : consentNow()).d) {
         set('trackway_id', (memoryId = json.anonymous_id));
       }
       (Array.isArray(json.results) ? json.results : []).forEach((r) => {
@@ -663,6 +710,7 @@
     function hide(event) {
       try {
         if (event.type === 'visibilitychange' && doc.visibilityState !== 'hidden') return;
+        settle();
         win.clearTimeout(timer);
         let batch;
         while (nav.onLine !== false && (batch = take(true))) {
@@ -676,7 +724,7 @@
           log((sent ? 'beacon: ' : 'fetch keepalive: ') + batch.calls.length + ' calls');
           if (!sent) {
             const b = batch;
-            post(b).then((answer) => answer.status === 200 && remove(b), () => {});
+            post(b, true).then((answer) => answer.status === 200 && remove(b), () => {});
           }
         }
         save();

@@ -13,7 +13,7 @@ test('entries pushed before and after install are sent in order, once each', asy
   assert.deepEqual(p.payloads().map((x) => x.event), ['before_1', 'before_2', 'after_1', 'after_2']);
   const ids = p.calls().map((c) => c.id);
   assert.equal(new Set(ids).size, 4, 'a distinct id per call');
-  assert.ok(ids.every((id) => /^[0-9a-f-]{36}$/.test(id)));
+  assert.ok(ids.every((id) => /^[0-9a-f-]{36}\.[0-9]+$/.test(id)), 'the page view id and a number');
   assert.ok(p.calls().every((c) => !('dialect' in c)), 'dataLayer calls carry no dialect');
 });
 
