@@ -54,6 +54,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python bench/sustained.py --quick
 	$(BIN)/python bench/forward.py --quick
 	$(BIN)/python bench/forward_ingest.py --quick
+	$(BIN)/python bench/tracker.py --quick
 
 # Longer coverage-guided fuzzing of every input path (make test runs a bounded share).
 fuzz: $(STAMP)
@@ -77,6 +78,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/sustained.py
 	$(BIN)/python bench/forward.py
 	$(BIN)/python bench/forward_ingest.py
+	$(BIN)/python bench/tracker.py
 
 docs: $(STAMP)
 	$(BIN)/python -m trackway.docs_gen docs

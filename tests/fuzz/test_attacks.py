@@ -64,6 +64,22 @@ def _collect(payload: str) -> Attack:
     return lambda k: Req("POST", "/collect", b"", JSON, collect(k["collect_key"], payload).encode())
 
 
+def _tracker(body: str, cookie: bytes = b"") -> Attack:
+    """A /collect envelope as the browser tracker sends it: text/plain, maybe a cookie."""
+
+    def build(k: dict[str, str]) -> Req:
+        headers = [(b"content-type", b"text/plain;charset=UTF-8")]
+        if cookie:
+            headers.append((b"cookie", cookie))
+        raw = body.replace("KEY", k["collect_key"]).encode("utf-8", "surrogatepass")
+        return Req("POST", "/collect", b"", tuple(headers), raw)
+
+    return build
+
+
+CALL = '{"event":"search","search_term":"t"}'
+
+
 def _convead(data: str, guest: str = "g1") -> Attack:
     def build(k: dict[str, str]) -> Req:
         body = f"app_key={k['convead_app_key']}&guest_uid={guest}&data={data}"
@@ -108,6 +124,27 @@ ATTACKS: dict[str, Attack] = {
     ),
     "collect 5,000-digit value": _collect(f'{{"event":"purchase","ecommerce":{purchase(value=DIGITS)}}}'),
     "collect lone surrogate": _collect('{"event":"search","search_term":"\\udc00"}'),
+    "tracker call id lone surrogate": _tracker(
+        f'{{"key":"KEY","events":[{{"id":"\\udc00","payload":{CALL}}}]}}'
+    ),
+    "tracker call id of 100,000 characters": _tracker(
+        f'{{"key":"KEY","events":[{{"id":"{"a" * 100_000}","payload":{CALL}}}]}}'
+    ),
+    "tracker call id nested": _tracker(f'{{"key":"KEY","events":[{{"id":{NEST},"payload":{CALL}}}]}}'),
+    "tracker ids: 10,000 entries": _tracker(
+        '{"key":"KEY","ids":{' + ",".join(f'"k{n}":"v{n}"' for n in range(10_000)) + f'}},"events":[{CALL}]}}'
+    ),
+    "tracker ids nested and surrogates": _tracker(
+        f'{{"key":"KEY","ids":{{"a":{NEST},"\\udc00":"\\udc00","b":"{"x" * 10_000}"}},"events":[{CALL}]}}'
+    ),
+    "tracker consent nested": _tracker(
+        f'{{"key":"KEY","consent":{{"categories":{NEST}}},"events":[{CALL}]}}'
+    ),
+    "tracker cookie of 100 KB": _tracker(f'{{"key":"KEY","events":[{CALL}]}}', b"tw_id=" + b"a" * 100_000),
+    "tracker cookie bytes": _tracker(f'{{"key":"KEY","events":[{CALL}]}}', b"tw_id=\xff\xfe; tw_id==;;=;"),
+    "t.js 100 KB If-None-Match": lambda k: Req(
+        "GET", "/t.js", b"", ((b"if-none-match", b'"x",' * 25_000), (b"accept-encoding", b"gzip;q=\xff"))
+    ),
     "convead lone surrogate guest": _convead(
         '{"type":"view_product","properties":{"product_id":"1"}}', "%ED%B0%80"
     ),

@@ -82,6 +82,25 @@ def seeds(keys: dict[str, str]) -> dict[str, list[Any]]:
             "events": [json.loads(examples.joinpath("gtm-ga4-purchase.json").read_text())],
         }
     )
+    found["/collect"].append(  # the browser tracker's envelope: calls with ids, consent, vendor ids
+        {
+            "key": keys["collect_key"],
+            "anonymous_id": "g-1",
+            "consent": {"analytics_storage": "granted", "koalect_consent": "functional analytics"},
+            "ids": {"convead_guest_uid": "cv-1", "ga_client_id": "123.456"},
+            "events": [
+                {
+                    "id": "view.1",
+                    "payload": json.loads(examples.joinpath("gtm-ga4-purchase.json").read_text()),
+                },
+                {
+                    "id": "view.2",
+                    "dialect": "commanders-act",
+                    "payload": ["trigger", "search", {"search_term": "x"}],
+                },
+            ],
+        }
+    )
     found["/api"] = [{"since": "30d", "limit": "100"}, {"steps": "view_item,add_to_cart,purchase"}]
     return found
 
@@ -90,8 +109,10 @@ def _headers(c: hostile.Chooser, kind: bytes | None, gzipped: bool) -> list[tupl
     out = [] if kind is None else [(b"content-type", kind)]
     if gzipped:
         out.append((b"content-encoding", b"gzip"))
-    extra = c.index(12)
-    if extra == 9:
+    extra = c.index(13)
+    if extra == 12:  # the tracker's guest id cookie, as a browser would send it, or not
+        out.append((b"cookie", b"a=1; tw_id=" + c.text().encode("utf-8", "surrogatepass")))
+    elif extra == 9:
         out.append((b"content-encoding", (b"br", b"GZIP ", b"identity", b"\xff")[c.index(4)]))
     elif extra == 10:
         out.append((b"user-agent", b"\xff\xfe" * 2_000 + c.text().encode("utf-8", "surrogatepass")))

@@ -371,7 +371,7 @@
         const g = currentGroup();      // the consent state before this call
         // the page view's random id and the call's number: unique, and cheaper than a uuid a call
         incoming.push({ id: (view = view || uuid()) + '.' + ++seq, payload: payload, dialect: dialect, g: g.id });
-        log('call', source, payload);
+        if (debug) log('call', source, payload);
         applyGoogle(payload);
         if (dialect === 'commanders-act' && payload[2] && payload[2].user) setCategories(payload[2].user.consent_categories);
         if (!settleTimer) {   // once per task: queue the task's calls, and send 1 s after it
