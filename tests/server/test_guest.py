@@ -15,8 +15,11 @@ CART = {"event": "add_to_cart", "ecommerce": {"currency": "EUR", "value": 10, "i
 pytestmark = pytest.mark.anyio
 
 
-async def post(h, events, cookie=None, prop="default", **envelope):
+async def post(h, events, cookie=None, prop="default", tracker=True, **envelope):
+    """POST /collect as the browser tracker does (``"cookie": true``), with a tw_id cookie."""
     body = {"key": h.keys(prop)["collect_key"], "events": events, **envelope}
+    if tracker:
+        body["cookie"] = True
     headers = {"Content-Type": "text/plain;charset=UTF-8"}
     if cookie:
         headers["Cookie"] = f"other=1; {guest.COOKIE}={cookie}"
@@ -65,44 +68,76 @@ async def test_a_wrapper_with_other_keys_is_a_payload_not_a_call(h):
 
 
 @pytest.mark.parametrize(
-    ("setting", "consent", "cookie_set", "answer_id"),
+    ("setting", "consent", "cookie_set", "stored_id"),
     [
-        ("", None, True, True),
-        ("", {"analytics_storage": "granted"}, True, True),
-        ("", {"analytics_storage": "denied"}, False, False),
-        ("", {"koalect_consent": "functional"}, False, False),  # Koalect's cookie without analytics
-        ("", {"koalect_consent": "functional analytics"}, True, True),
-        ('consent_required = ["marketing"]', {"ad_storage": "denied"}, False, False),
-        ('consent_required = ["analytics"]\nconsent_default = "denied"', None, False, False),
+        ("", None, True, "g-1"),
+        ("", {"analytics_storage": "granted"}, True, "g-1"),
+        # no cookie; the property's policy keeps identifiers (the tracker itself sends none then)
+        ("", {"analytics_storage": "denied"}, False, "g-1"),
+        ("", {"koalect_consent": "functional"}, False, "g-1"),  # Koalect's cookie without analytics
+        ("", {"koalect_consent": "functional analytics"}, True, "g-1"),
+        ('consent_required = ["marketing"]', {"ad_storage": "denied"}, False, None),  # stored cookieless
+        ('consent_required = ["analytics"]\nconsent_default = "denied"', None, False, None),
         (
             'consent_required = ["analytics"]\nconsent_default = "denied"',
             {"analytics_storage": "granted"},
             True,
-            True,
+            "g-1",
         ),
     ],
 )
-async def test_the_guest_cookie_follows_consent(h, setting, consent, cookie_set, answer_id):
+async def test_the_guest_cookie_follows_consent(h, setting, consent, cookie_set, stored_id):
     if setting:
         set_property(h, "default", setting)
     envelope = {"anonymous_id": "g-1"} | ({"consent": consent} if consent else {})
     r = await post(h, [{"id": "c1", "payload": CART}], **envelope)
     cookie = r.headers.get("set-cookie", "")
     assert cookie.startswith(f"{guest.COOKIE}=g-1;") is cookie_set, cookie
-    assert ("anonymous_id" in r.json()) is answer_id
+    assert ("anonymous_id" in r.json()) is cookie_set
     if cookie_set:
         assert all(a in cookie for a in ("HttpOnly", "SameSite=Lax", "Max-Age=34560000", "Path=/"))
         assert "Secure" not in cookie  # plain http here; see the https test
     [event] = await h.events()
-    assert (event.anonymous_id == "g-1") is answer_id
+    assert event.anonymous_id == stored_id
 
 
-async def test_the_cookie_wins_over_the_tracker_copy_and_is_given_back(h):
-    r = await post(h, [{"id": "c1", "payload": CART}], cookie="from-cookie", anonymous_id="from-storage")
-    assert r.json()["anonymous_id"] == "from-cookie"
-    assert r.headers["set-cookie"].startswith(f"{guest.COOKIE}=from-cookie;")  # refreshed: 400 more days
+@pytest.mark.parametrize(
+    ("cookie", "sent", "kept"),
+    [
+        ("from-cookie", "from-storage", "from-storage"),  # the tracker's copy names it: the cookie follows
+        (
+            "from-cookie",
+            None,
+            "from-cookie",
+        ),  # storage wiped (tracking prevention): the cookie brings it back
+        (None, None, None),  # neither: a new one
+        ("bad value;", None, None),  # a cookie that is not an id: a new one
+    ],
+)
+async def test_the_guest_id_is_the_trackers_else_the_cookies_else_a_new_one(h, cookie, sent, kept):
+    envelope = {"anonymous_id": sent} if sent else {}
+    r = await post(h, [{"id": "c1", "payload": CART}], cookie=cookie, **envelope)
+    given = r.json()["anonymous_id"]
+    if kept is None:
+        assert guest.valid_id(given) and given not in ("from-cookie", "bad value")
+    else:
+        assert given == kept
+    assert r.headers["set-cookie"].startswith(f"{guest.COOKIE}={given};")  # (re)set: 400 more days
     [event] = await h.events()
-    assert event.anonymous_id == "from-cookie"
+    assert event.anonymous_id == given
+
+
+async def test_a_server_side_sender_gets_no_cookie_and_keeps_its_own_ids(h):
+    """Without ``"cookie": true`` the collector neither reads nor sets tw_id (an HTTP client
+    that keeps cookies must not have its ids replaced)."""
+    r = await post(h, [CART], cookie="from-cookie", tracker=False, anonymous_id="server-side")
+    assert "set-cookie" not in r.headers and "anonymous_id" not in r.json()
+    r = await post(h, [CART], cookie="from-cookie", tracker=False, user_id="alice")
+    assert "set-cookie" not in r.headers
+    assert sorted((e.anonymous_id or "", e.user_id or "") for e in await h.events()) == [
+        ("", "alice"),
+        ("server-side", ""),
+    ]
 
 
 async def test_consent_withdrawn_expires_the_cookie_and_its_id_is_not_used(h):
@@ -123,16 +158,16 @@ async def test_a_consent_command_in_the_batch_decides_the_cookie_at_its_end(h):
 
 
 async def test_the_cookie_is_secure_behind_tls(h):
-    body = {"key": h.keys()["collect_key"], "anonymous_id": "g-3", "events": [CART]}
+    body = {"key": h.keys()["collect_key"], "anonymous_id": "g-3", "cookie": True, "events": [CART]}
     r = await h.client.post("/collect", json=body, headers={"X-Forwarded-Proto": "https"})
     assert r.headers["set-cookie"].endswith("; Secure")
 
 
-async def test_a_malformed_cookie_or_id_is_ignored(h):
-    r = await post(h, [CART], cookie="bad value;", anonymous_id="x" * 300)
+async def test_an_id_the_cookie_cannot_hold_is_the_events_but_sets_no_cookie(h):
+    r = await post(h, [CART], cookie="ok-cookie", anonymous_id="x" * 300)
     assert "anonymous_id" not in r.json() and "set-cookie" not in r.headers
     [event] = await h.events()
-    assert event.anonymous_id == "x" * 300  # kept as the event's id as before; only the cookie needs the form
+    assert event.anonymous_id == "x" * 300  # the envelope's, as it was sent
 
 
 async def test_vendor_ids_link_the_device_to_the_vendors_own_channel(h):

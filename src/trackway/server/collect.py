@@ -12,10 +12,11 @@ default: detected per payload) or wrapped as ``{"payload": ..., "dialect": NAME,
 call so, with an id the server deduplicates by: server/guest.py). The envelope's ids
 and context fill what the events do not carry; its ``ids`` (the vendors' own ids of the
 device) are kept in each event's ``context["ids"]`` and link the device's person in the
-identity graph. The answer is 200 with a result per payload, and the guest id kept
-(the ``tw_id`` cookie, server/guest.py); each rejected payload is stored in
-``failed_events``. CORS: browsers may call it, with credentials, from the origins
-listed in the property's ``cors_origins``.
+identity graph. With ``"cookie": true`` (the tracker's) the collector keeps the guest id
+in its ``tw_id`` cookie (server/guest.py). The answer is 200 with a result per payload
+(and that guest id); each rejected payload is stored in ``failed_events``. CORS:
+browsers may call it, with credentials, from the origins listed in the property's
+``cors_origins``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from trackway.server.http import HttpError, Request, Send, decimal, parse_json, 
 _TYPES = frozenset({"application/json", "text/plain", ""})
 _decode = msgspec.json.Decoder(float_hook=decimal).decode
 _encode = msgspec.json.Encoder(decimal_format="number")
-_ENVELOPE = ("anonymous_id", "user_id", "context", "consent", "ids", "dialect")
+_ENVELOPE = ("anonymous_id", "user_id", "context", "consent", "ids", "dialect", "cookie")
 _UNIT = frozenset({"payload", "dialect", "id"})
 
 
@@ -125,25 +126,29 @@ async def batch(c: Collector, request: Request, send: Send) -> int:
             reading.payload(n, dialect, payload, call)
     await c.commit(reading.record_of_batch())
     answer = reading.answer()
-    if kept is not None and guest.allowed(prop, envelope.get("consent"), reading.consent):
-        answer["anonymous_id"] = kept
-        headers.append(guest.set_cookie(request, kept))
-    elif guest.cookie_id(request) is not None:  # consent withdrawn: the cookie goes
-        headers.append(guest.set_cookie(request, None))
+    if envelope.get("cookie") is True:  # the browser tracker: the collector keeps its guest id
+        if not guest.allowed(prop, envelope.get("consent"), reading.consent):
+            if request.header(b"cookie") and guest.cookie_id(request) is not None:
+                headers.append(guest.set_cookie(request, None))  # consent denied or withdrawn: it goes
+        elif kept is not None:
+            answer["anonymous_id"] = kept
+            headers.append(guest.set_cookie(request, kept))
     await respond(send, 200, _encode.encode(answer), headers=headers)
     return 200
 
 
 def _guest(request: Request, prop: Property, envelope: dict[str, Any]) -> str | None:
-    """The guest id the batch's events get: the ``tw_id`` cookie's, else the envelope's;
-    None when the envelope's consent does not allow one (the events are then stored
-    cookieless by the property's policy, or without the cookie's id)."""
-    if not guest.allowed(prop, envelope.get("consent"), {}):
-        envelope.pop("anonymous_id", None)
+    """For an envelope with ``"cookie": true`` (the browser tracker's), the guest id its
+    events get: the envelope's ``anonymous_id`` when it names one, else the ``tw_id``
+    cookie's, else a new one; None when the envelope's consent allows none, or when the
+    envelope does not ask for the cookie (its ids are then its own business)."""
+    if envelope.get("cookie") is not True or not guest.allowed(prop, envelope.get("consent"), {}):
         return None
-    kept = guest.cookie_id(request) or guest.valid_id(envelope.get("anonymous_id"))
-    if kept is not None:
-        envelope["anonymous_id"] = kept
+    sent = envelope.get("anonymous_id")
+    if isinstance(sent, str) and sent:
+        return guest.valid_id(sent)
+    kept = guest.cookie_id(request) or guest.new_id()
+    envelope["anonymous_id"] = kept
     return kept
 
 

@@ -1,12 +1,16 @@
 """The browser tracker's guest id on ``POST /collect``: a first-party cookie, and the
 ids a batch's calls carry.
 
-The collector sets ``tw_id`` as an ``HttpOnly`` cookie (``SameSite=Lax``, ``Secure``
-over TLS, 400 days, the longest browsers keep one). Set by the server where the
-collector shares the page's site (``collect.shop.example`` for ``shop.example``), it
-is not one of the script-written cookies that tracking prevention caps at 7 days. The
-cookie's id wins over the envelope's ``anonymous_id`` (the tracker's copy in its
-storage), and the answer gives it back so that the tracker keeps the same.
+For an envelope with ``"cookie": true`` (the tracker sends it; a server-side sender
+does not, and its ids are left as it sends them), the collector keeps the guest id in
+``tw_id``, an ``HttpOnly`` cookie (``SameSite=Lax``, ``Secure`` over TLS, 400 days, the
+longest browsers keep one). Set by the server where the collector shares the page's
+site (``collect.shop.example`` for ``shop.example``), it is not one of the
+script-written cookies that tracking prevention caps at 7 days. The batch's guest id
+is the envelope's ``anonymous_id`` when it names one (the tracker's copy, in its
+storage), else the cookie's, else a new one; the answer gives it back, and the tracker
+keeps it. So when tracking prevention wipes the tracker's storage, the cookie brings
+the same id back.
 
 Consent: when the batch's signals deny analytics, or the property's ``consent_required``
 purposes are not all granted, no cookie is set, a cookie already there is expired, and
@@ -22,6 +26,7 @@ whose client-supplied id the property already has.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from trackway.config import Property
@@ -37,6 +42,11 @@ _ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 def valid_id(value: Any) -> str | None:
     """``value`` when it can be a call or guest id (1-64 of ``A-Za-z0-9._:-``), else None."""
     return value if isinstance(value, str) and _ID.fullmatch(value) else None
+
+
+def new_id() -> str:
+    """A new guest id (a random UUID)."""
+    return str(uuid.uuid4())
 
 
 def cookie_id(request: Request) -> str | None:

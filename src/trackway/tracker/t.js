@@ -35,7 +35,7 @@
   const LIMIT = 60000;          // a body's bytes (sendBeacon and fetch keepalive allow 64 KiB)
   const FLUSH_CALLS = 50;       // send at once from this many queued calls...
   const FLUSH_BYTES = 50000;    // ...or this many bytes
-  const BATCH_CALLS = 100;      // the most calls in one request
+  const BATCH_CALLS = 500;      // the most calls in one request (the server's collect_max_events)
   const DELAY = 1000;           // else 1 s after the last call
   const MAX_DELAY = 60000;      // the longest pause between retries
   const MAX_QUEUE = 1000;       // calls kept in storage...
@@ -236,8 +236,12 @@
       return h;
     }
 
-    // The page's cookies, read once per task (a burst of pushes reads document.cookie once).
+    // The page's cookies. document.cookie is a synchronous round trip to the browser's cookie
+    // store, slow enough to matter: where the Cookie Store API tells of changes, the cookies
+    // are read once and again only after a change; elsewhere once per task (a burst of pushes
+    // reads them once).
     let jar = null;
+    let live = false;
     function cookies() {
       if (jar) return jar;
       jar = {};
@@ -246,12 +250,22 @@
           const eq = part.indexOf('=');
           if (eq > 0) jar[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
         });
-        win.setTimeout(() => {
-          jar = null;
-        }, 0);
+        if (!live) {
+          win.setTimeout(() => {
+            jar = null;
+          }, 0);
+        }
       } catch (e) { /* no cookies */ }
       return jar;
     }
+    try {
+      if (win.cookieStore && win.cookieStore.addEventListener) {
+        win.cookieStore.addEventListener('change', () => {
+          jar = null;
+        });
+        live = true;
+      }
+    } catch (e) { /* no Cookie Store API */ }
 
     // ---- consent and ids ----
 
@@ -319,9 +333,8 @@
         set('trackway_id', null);
         return null;
       }
-      let id = get('trackway_id') || memoryId;
-      if (!id) set('trackway_id', (id = uuid()));
-      return (memoryId = id);
+      // none yet: the collector gives one (its cookie's, or a new one) and the answer names it
+      return (memoryId = get('trackway_id') || memoryId);
     }
 
     function vendorIds() {
@@ -384,7 +397,7 @@
 
     // Queue the calls recorded so far (serialized once), store the queue, and send at once
     // when enough waits (else the timer set by `record` sends them).
-    function settle() {
+    function settle(hiding) {
       try {
         win.clearTimeout(settleTimer);
         settleTimer = 0;
@@ -397,9 +410,10 @@
           queue.push({ i: c.id, t: text, n: bytes(text), g: c.g });
         });
         bound();
-        if (!saveTimer) saveTimer = win.setTimeout(save, 0);
         const p = pending();
-        if (p.calls >= FLUSH_CALLS || p.bytes >= FLUSH_BYTES) flush();
+        if (hiding !== true && (p.calls >= FLUSH_CALLS || p.bytes >= FLUSH_BYTES)) flush();
+        // stored unless all of them went at once (a failed send or a hidden page stores them)
+        if (pending().calls && !saveTimer) saveTimer = win.setTimeout(save, 0);
       } catch (e) { /* never into the page */ }
     }
 
@@ -615,14 +629,16 @@
     // The envelope's JSON up to its events. No guest id and no vendor ids when analytics was
     // denied as the batch was recorded, or is denied now.
     function envelopeHead(g) {
-      const id = g.d ? null : guestId();
+      const denied = g.d || consentNow().d;
+      const id = denied ? null : guestId();
       return JSON.stringify({
         key: key,
         sent_at: new Date().toISOString(),
         anonymous_id: id || undefined,
+        cookie: true,   // the collector keeps the guest id in its own first-party cookie
         context: g.c,
         consent: g.s,
-        ids: id ? g.i : undefined
+        ids: denied ? undefined : g.i
       }).slice(0, -1) + ',"events":[';
     }
 
@@ -675,6 +691,7 @@
           let wait = Math.min(MAX_DELAY, DELAY * Math.pow(2, attempt++));
           wait = wait / 2 + (Math.random() * wait) / 2;
           log('answer ' + (s || 'network error') + ': ' + batch.calls.length + ' calls kept, retried in ' + Math.round(wait) + ' ms');
+          save();
           retryTimer = win.setTimeout(() => {
             retryTimer = 0;
             flush();
@@ -700,7 +717,7 @@
       if (typeof json.anonymous_id === 'string' && json.anonymous_id && !(consentCache && consentCache.v === version ? consentCache : consentNow()).d) {
         set('trackway_id', (memoryId = json.anonymous_id));
       }
-      (Array.isArray(json.results) ? json.results : []).forEach((r) => {
+      if (debug) (Array.isArray(json.results) ? json.results : []).forEach((r) => {
         log('result', r.index, r.dialect, r.accepted ? 'accepted' : 'rejected');
         (r.issues || []).forEach((i) => log('  ' + i.severity, i.path, i.code, i.message));
       });
@@ -710,7 +727,7 @@
     function hide(event) {
       try {
         if (event.type === 'visibilitychange' && doc.visibilityState !== 'hidden') return;
-        settle();
+        settle(true);   // queued, not fetched: the beacon takes them
         win.clearTimeout(timer);
         let batch;
         while (nav.onLine !== false && (batch = take(true))) {
@@ -764,6 +781,9 @@
       retryTimer = 0;
       flush();
     });
+    try {
+      currentGroup();   // the cookies and consent read now, not in the page's first push
+    } catch (e) { /* never into the page */ }
     if (earlier) flush();   // an earlier page view's calls, at once
     return trackway;
   }

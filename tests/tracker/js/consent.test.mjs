@@ -1,7 +1,7 @@
 // Consent signals, the guest id, the vendors' ids, and the batches cut at a consent change.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { page, storage, useTimers, advance } from './harness.mjs';
+import { page, storage, useTimers, advance, SERVER_GUEST } from './harness.mjs';
 
 const IDS_COOKIE = '_ga=GA1.1.123456.789012; convead_guest_uid=cv-guest-1; TCPID=tc-anon-1; other=1';
 
@@ -66,9 +66,8 @@ test('analytics denied: no anonymous_id, no stored id, no ids; granted later: al
   const last = p.requests.at(-1).body;
   assert.deepEqual(last.events.map((e) => e.payload.event), ['granted']);
   assert.equal(last.consent.analytics_storage, 'granted');
-  assert.match(last.anonymous_id, /^[0-9a-f-]{36}$/);
-  assert.notEqual(last.anonymous_id, 'old-guest');
-  assert.equal(store.map.get('trackway_id'), last.anonymous_id);
+  assert.equal('anonymous_id' in last, false, 'the old id was removed: the collector gives a new one');
+  assert.equal(store.map.get('trackway_id'), SERVER_GUEST, "the answer's id, adopted");
   assert.equal(last.ids.ga_client_id, '123456.789012');
 });
 
@@ -207,4 +206,30 @@ test('a consent default denying analytics, already in the dataLayer at install: 
     assert.equal('ids' in r.body, false);
   }
   assert.equal(store.map.has('trackway_id'), false);
+});
+
+test('with the Cookie Store API, cookies are read once and again only after a change event', async (t) => {
+  useTimers(t);
+  const p = page({ cookie: 'koalect_consent=functional' });
+  let reads = 0;
+  let cookie = 'koalect_consent=functional';
+  Object.defineProperty(p.win.document, 'cookie', { get: () => (reads++, cookie), configurable: true });
+  const listeners = [];
+  p.win.cookieStore = { addEventListener: (type, f) => type === 'change' && listeners.push(f) };
+  p.install();
+  for (let i = 0; i < 3; i++) {
+    p.win.dataLayer.push({ event: 'burst' + i });
+    await advance(t, 100);
+  }
+  assert.equal(reads, 1, 'one read for the install and every later task');
+  cookie = 'koalect_consent=functional%20analytics';
+  listeners.forEach((f) => f({ type: 'change' }));
+  p.win.dataLayer.push({ event: 'after' });
+  await advance(t, 1000);
+  assert.equal(reads, 2);
+  const consents = p.requests.map((r) => [r.body.consent.koalect_consent, r.body.events.map((e) => e.payload.event)]);
+  assert.deepEqual(consents, [
+    ['functional', ['burst0', 'burst1', 'burst2']],
+    ['functional analytics', ['after']],
+  ]);
 });

@@ -21,9 +21,14 @@ export function storage(init = {}) {
 }
 
 // The default answer of the collector: 200, every payload accepted.
+// As the collector, for an envelope with "cookie": true that names no guest id and does not
+// deny analytics: a guest id of its own (its cookie's), named in the answer.
+export const SERVER_GUEST = 'srv-guest-1';
 function accepted(body, extra = {}) {
   const results = body.events.map((e, index) => ({ index, dialect: e.dialect || 'gtm-ga4', accepted: true, events: [], issues: [] }));
-  return { status: 200, json: { accepted: results.length, rejected: 0, results, ...extra } };
+  const denied = body.consent && body.consent.analytics_storage === 'denied';
+  const guest = body.cookie === true && !denied ? { anonymous_id: body.anonymous_id || SERVER_GUEST } : {};
+  return { status: 200, json: { accepted: results.length, rejected: 0, results, ...guest, ...extra } };
 }
 
 // A page: `answers` is a list of what fetch does, in order (a status, {status, json},
