@@ -34,16 +34,9 @@ import httpx  # noqa: E402
 
 from common import serve  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
+sys.path.insert(0, str(HERE.parent))  # the tests' browser set-up: one place for its flags
+from tests.tracker.browser import ARGS, CHROMIUM  # noqa: E402
+
 ENTRIES = 200
 SIZE_BUDGET = 6 * 1024
 TIME_BUDGET_MS = 5.0

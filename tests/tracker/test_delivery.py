@@ -13,6 +13,7 @@ from tests.support.server import Server
 from tests.tracker.browser import Api, Pages, page_html, shot
 
 _n = itertools.count()
+READY = "window.trackway && window.trackway.installed"
 
 
 def push(n: int, tag: str, start: int = 0) -> str:
@@ -33,6 +34,18 @@ def new_page(pages: Pages, server: Server, body: str, head: str = "", name: str 
     return path, pages.add(path, page_html(server.url, key, body, head=head))
 
 
+def opened(pages: Pages, server: Server, context: Any, name: str, route: Any = None) -> tuple[str, str, Any]:
+    """A new empty test page, open with the tracker installed (``route``: a handler of its
+    requests to /collect, set first)."""
+    path, url = new_page(pages, server, "", name=name)
+    page = context.new_page()
+    if route is not None:
+        page.route(f"{server.url}/collect*", route)
+    page.goto(url)
+    page.wait_for_function(READY)
+    return path, url, page
+
+
 def test_calls_before_load_and_a_gtm_style_override_each_arrive_once(
     server: Server, api: Api, pages: Pages, context: Any
 ) -> None:
@@ -49,7 +62,7 @@ def test_calls_before_load_and_a_gtm_style_override_each_arrive_once(
     path, url = new_page(pages, server, body, head, "override")
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function("window.trackway && window.trackway.installed")  # installed
+    page.wait_for_function(READY)  # installed
     page.evaluate(push(3, "after", 7))
     page.wait_for_timeout(1500)
     seen = page.evaluate("window.__seen.map(function (e) { return e.search_term; })")
@@ -65,10 +78,7 @@ def test_calls_before_load_and_a_gtm_style_override_each_arrive_once(
 def test_navigation_away_mid_batch_the_beacon_arrives(
     server: Server, api: Api, pages: Pages, context: Any
 ) -> None:
-    path, url = new_page(pages, server, "", name="beacon")
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_function("window.trackway && window.trackway.installed")
+    path, _, page = opened(pages, server, context, "beacon")
     page.evaluate(push(20, "leaving"))  # then leave at once, well before the batch's timer
     page.goto("about:blank")
     want = Counter(f"leaving-{i}" for i in range(20))
@@ -77,10 +87,7 @@ def test_navigation_away_mid_batch_the_beacon_arrives(
 
 
 def test_offline_then_online_nothing_lost(server: Server, api: Api, pages: Pages, context: Any) -> None:
-    path, url = new_page(pages, server, "", name="offline")
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_function("window.trackway && window.trackway.installed")
+    path, _, page = opened(pages, server, context, "offline")
     context.set_offline(True)
     page.evaluate(push(5, "offline"))
     page.wait_for_timeout(2500)  # its flush failed or waited: the calls are kept
@@ -96,10 +103,7 @@ def test_offline_then_online_nothing_lost(server: Server, api: Api, pages: Pages
 def test_offline_then_closed_the_next_page_sends_what_was_kept(
     server: Server, api: Api, pages: Pages, context: Any
 ) -> None:
-    path, url = new_page(pages, server, "", name="kept")
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_function("window.trackway && window.trackway.installed")
+    path, url, page = opened(pages, server, context, "kept")
     context.set_offline(True)
     page.evaluate(push(4, "kept"))
     page.wait_for_timeout(1500)
@@ -114,7 +118,6 @@ def test_offline_then_closed_the_next_page_sends_what_was_kept(
 def test_a_collector_answering_503_then_200_gets_each_call_once(
     server: Server, api: Api, pages: Pages, context: Any
 ) -> None:
-    path, url = new_page(pages, server, "", name="retry")
     attempts: list[int] = []
 
     def flaky(route: Any) -> None:
@@ -124,10 +127,7 @@ def test_a_collector_answering_503_then_200_gets_each_call_once(
         else:
             route.continue_()
 
-    page = context.new_page()
-    page.route(f"{server.url}/collect*", flaky)
-    page.goto(url)
-    page.wait_for_function("window.trackway && window.trackway.installed")
+    path, _, page = opened(pages, server, context, "retry", flaky)
     page.evaluate(push(6, "retry"))
     want = Counter(f"retry-{i}" for i in range(6))
     events = api.wait_events(path, lambda got: terms(got) == want, timeout=45, browser_page=page)
@@ -139,7 +139,6 @@ def test_a_collector_answering_503_then_200_gets_each_call_once(
 def test_an_answer_lost_after_the_store_the_retry_is_deduplicated(
     server: Server, api: Api, pages: Pages, context: Any
 ) -> None:
-    path, url = new_page(pages, server, "", name="lost")
     lost: list[int] = []
 
     def lose_first_answer(route: Any) -> None:
@@ -150,10 +149,7 @@ def test_an_answer_lost_after_the_store_the_retry_is_deduplicated(
             lost.append(0)
             route.continue_()
 
-    page = context.new_page()
-    page.route(f"{server.url}/collect*", lose_first_answer)
-    page.goto(url)
-    page.wait_for_function("window.trackway && window.trackway.installed")
+    path, _, page = opened(pages, server, context, "lost", lose_first_answer)
     page.evaluate(push(5, "lost"))
     want = Counter(f"lost-{i}" for i in range(5))
     events = api.wait_events(path, lambda got: terms(got) == want and len(lost) > 1, browser_page=page)

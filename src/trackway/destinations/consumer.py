@@ -286,8 +286,8 @@ class Forwarder:
                 continue
             at = datetime.fromtimestamp(rec.received_at / 1e6, UTC)
             text = f.payload.decode("utf-8", "replace")
-            items.append(Failed(failed_id(rec.request_id, n), rec.property, rec.endpoint, f.dialect, at,
-                                text, f.issues))  # fmt: skip
+            fid = failed_id(rec.request_id, n, rec.property, f.call)
+            items.append(Failed(fid, rec.property, rec.endpoint, f.dialect, at, text, f.issues))
         return items
 
     def _send(self, batch: _Batch, now: datetime, counts: Counts) -> None:

@@ -143,9 +143,11 @@ def split(
     record: Record,
     ordinal: int,
     prop: Property | None = None,
+    call: str | None = None,
 ) -> int:
     """Add a decoded unit's accepted events and its failure (if any) to ``outcome``.
-    Returns the next ordinal."""
+    ``call``: the client's id of the unit (its failure is stored once by it). Returns the
+    next ordinal."""
     failed_idx = [n for n in range(len(decoded.events)) if any(i.is_error for i in decoded.event_issues(n))]
     accepted = [e for n, e in enumerate(decoded.events) if n not in failed_idx]
     if not decoded.events and not decoded.valid:  # valid with no event: a non-event, nothing to keep
@@ -162,6 +164,7 @@ def split(
                 issues_json(decoded.issues),
                 ordinal,
                 [decoded.events[n].name for n in failed_idx if n >= 0 and decoded.events[n].name],
+                call or "",
             )
         )
     return ordinal + max(len(decoded.events), 1)

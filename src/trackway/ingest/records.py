@@ -47,6 +47,7 @@ class FailedPayload(msgspec.Struct, array_like=True):
     issues: bytes
     ordinal: int = 0  # the request-wide position of the unit's first event (ids derive from it)
     names: list[str] = []  # the names of the events that failed, where the payload named them
+    call: str = ""  # the client's call id (the browser tracker's): the payload is stored once by it
 
 
 class Record(msgspec.Struct, array_like=True):

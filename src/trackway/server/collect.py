@@ -257,7 +257,7 @@ class _Reading:
         self.consent = command.apply(self.consent, payload)
         self.results.append(_result(n, decoded, []))
         if not decoded.valid:  # a command that could not be applied is kept, as any bad payload
-            self._split(decoded, payload)
+            self._split(decoded, payload, None)
 
     def payload(self, n: int, dialect: str, payload: Any, call: str | None = None) -> None:
         decoded = _read(dialect, payload, self.prop)
@@ -267,12 +267,12 @@ class _Reading:
             event.consent = consent.merge_signals(event.consent, self.consent, None)
         pipeline.apply_envelope(decoded.events, self.envelope)
         before = len(self.out.events)
-        self._split(decoded, payload)
+        self._split(decoded, payload, call)
         self.results.append(_result(n, decoded, [e.id for e in self.out.events[before:]]))
 
-    def _split(self, decoded: trackway.Decoded, payload: Any) -> None:
+    def _split(self, decoded: trackway.Decoded, payload: Any, call: str | None) -> None:
         self.ordinal = pipeline.split(
-            decoded, _encode.encode(payload), self.out, self.record, self.ordinal, self.prop
+            decoded, _encode.encode(payload), self.out, self.record, self.ordinal, self.prop, call
         )
 
     def record_of_batch(self) -> records.Record:

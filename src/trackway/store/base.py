@@ -72,8 +72,10 @@ def check_table(table: str) -> None:
         raise StoreError(f"unknown table {table!r}: expected events or failed_events")
 
 
-def failed_id(request_id: str, n: int) -> str:
-    return f"{request_id}/{n}"
+def failed_id(request_id: str, n: int, prop: str = "", call: str = "") -> str:
+    """The id of a request's ``n``-th failed payload; for one with a client's call id (the
+    browser tracker's), the property's call id: the same payload sent again is one row."""
+    return f"{prop}/call/{call}" if call else f"{request_id}/{n}"
 
 
 class Store(ABC):

@@ -190,14 +190,20 @@ class DuckStore(Store):
     ) -> LoadResult:
         result = LoadResult()
         failed_rows: list[dict[str, Any]] = []
+        failed_ids: set[str] = set()
+        rejected: dict[str, tuple[str, str, str, int]] = {}  # failed id -> what its row counts
         candidates: list[tuple[Any, Event, bool]] = []
         for record, out in batch:
             candidates.extend((record, e, c) for e, c in zip(out.events, out.client_ids, strict=True))
             for n, f in enumerate(out.failed):
                 issues = loads_issues(f.issues)
+                fid = failed_id(record.request_id, n, record.property, f.call)
+                if fid in failed_ids:
+                    continue  # a tracker's call twice in one load: stored once
+                failed_ids.add(fid)
                 failed_rows.append(
                     {
-                        "id": failed_id(record.request_id, n),
+                        "id": fid,
                         "property": record.property,
                         "endpoint": record.endpoint,
                         "dialect": f.dialect,
@@ -212,18 +218,23 @@ class DuckStore(Store):
                         "meta": _json.encode(record.meta).decode() if record.meta else None,
                     }
                 )
-                result.failed += 1
-                result.count(record.endpoint, f.dialect, record.property, "rejected", max(len(f.indices), 1))
+                rejected[fid] = (record.endpoint, f.dialect, record.property, max(len(f.indices), 1))
         with self._write, self._transaction() as cur:
             stored, dups = self._insert(cur, candidates)
             for record, event in stored:
                 result.count(record.endpoint, event.dialect, record.property, "accepted")
             if failed_rows:
                 ftable = pa.Table.from_pylist(failed_rows)  # noqa: F841
-                cur.execute(
-                    f"INSERT INTO failed_events ({schema.FAILED_INSERT}) "
-                    f"SELECT {schema.FAILED_INSERT} FROM ftable"
-                )
+                # OR IGNORE: a tracker's call sent again (its id is the call's) is stored once
+                new = cur.execute(
+                    f"INSERT OR IGNORE INTO failed_events ({schema.FAILED_INSERT}) "
+                    f"SELECT {schema.FAILED_INSERT} FROM ftable RETURNING id"
+                ).fetchall()
+                for (fid,) in new:
+                    endpoint, dialect, prop, n = rejected[fid]
+                    result.failed += 1
+                    result.count(endpoint, dialect, prop, "rejected", n)
+                dups += len(failed_rows) - len(new)
             if resolved:
                 cur.execute("DELETE FROM quarantine WHERE list_contains(?, id)", [list(resolved)])
             if quarantined:

@@ -82,9 +82,12 @@ class MemoryStore(Store):
             for e in keep:
                 result.count(record.endpoint, e.dialect, record.property, "accepted")
             for n, f in enumerate(out.failed):
+                fid = failed_id(record.request_id, n, record.property, f.call)
+                if f.call and any(r.id == fid for r in self._failed):
+                    continue  # a tracker's call sent again: stored once
                 self._failed.append(
                     FailedRow(
-                        id=failed_id(record.request_id, n),
+                        id=fid,
                         property=record.property,
                         endpoint=record.endpoint,
                         dialect=f.dialect,
