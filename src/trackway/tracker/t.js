@@ -721,6 +721,10 @@
         log('result', r.index, r.dialect, r.accepted ? 'accepted' : 'rejected');
         (r.issues || []).forEach((i) => log('  ' + i.severity, i.path, i.code, i.message));
       });
+      // a page (a debug panel, the demo shop) may show the verdicts: `trackway:answer` on window
+      try {
+        if (win.CustomEvent && win.dispatchEvent) win.dispatchEvent(new win.CustomEvent('trackway:answer', { detail: json }));
+      } catch (e) { /* a listener's error stays its own */ }
     }
 
     // The page is hidden or unloading: send what is left by beacon; keep it stored, marked.

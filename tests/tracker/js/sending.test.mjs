@@ -312,3 +312,20 @@ test("another tab's stored calls are kept when this tab saves", async (t) => {
   const events = b.stored().q.map((c) => JSON.parse(c.t).payload.event).sort();
   assert.deepEqual(events, ['a0', 'a1', 'b0', 'b1']);
 });
+
+test("each answer is dispatched as a 'trackway:answer' event on window, for a page's own display", async (t) => {
+  useTimers(t);
+  const p = page();
+  const seen = [];
+  p.win.CustomEvent = class { constructor(type, init) { this.type = type; this.detail = init.detail; } };
+  p.win.dispatchEvent = (e) => { seen.push(e); throw new Error('a listener that throws'); };
+  p.install();
+  push(p, 2);
+  await advance(t, 1000);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].type, 'trackway:answer');
+  assert.equal(seen[0].detail.accepted, 2);
+  push(p, 1);
+  await advance(t, 1000);
+  assert.equal(p.requests.length, 2, 'a throwing listener changes nothing');
+});
