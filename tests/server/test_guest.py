@@ -215,3 +215,28 @@ async def test_vendor_ids_are_dropped_from_a_cookieless_event(h):
     await post(h, [CART], anonymous_id="g", ids=ids, consent={"analytics_storage": "denied"})
     [event] = await h.events()
     assert event.anonymous_id is None and "ids" not in (event.context or {})
+
+
+@pytest.mark.parametrize(
+    ("body", "listed", "unlisted"),
+    [
+        ('{"key": "nope", "events": []}', 401, 401),
+        ('{"key": "KEY", "events": 5}', 400, 403),  # an unlisted origin is refused first
+        ("[1, 2", 400, 400),
+    ],
+)
+async def test_an_error_answer_is_readable_by_a_listed_origin_only(h, body, listed, unlisted):
+    """A browser reads an error only with the CORS headers: without them the tracker would
+    take a 401 for a network error and send the batch again and again."""
+    set_property(h, "default", 'cors_origins = ["https://shop.example"]')
+    text = body.replace("KEY", h.keys()["collect_key"])
+    for origin, status in (("https://shop.example", listed), ("https://evil.example", unlisted)):
+        r = await h.client.post(
+            "/collect", content=text, headers={"Content-Type": "text/plain", "Origin": origin}
+        )
+        assert r.status_code == status
+        readable = origin == "https://shop.example"
+        assert (r.headers.get("access-control-allow-origin") == origin) is readable
+        if readable:
+            assert r.headers["access-control-allow-credentials"] == "true"
+            assert r.headers["access-control-expose-headers"] == "Retry-After"

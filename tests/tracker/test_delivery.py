@@ -123,7 +123,12 @@ def test_a_collector_answering_503_then_200_gets_each_call_once(
     def flaky(route: Any) -> None:
         attempts.append(1)
         if len(attempts) <= 2:
-            route.fulfill(status=503, body='{"error": "busy"}', headers={"Retry-After": "1"})
+            cors = {
+                "Access-Control-Allow-Origin": pages.origin,
+                "Access-Control-Allow-Credentials": "true",
+                "Access-Control-Expose-Headers": "Retry-After",
+            }
+            route.fulfill(status=503, body='{"error": "busy"}', headers={"Retry-After": "1", **cors})
         else:
             route.continue_()
 

@@ -52,15 +52,21 @@ def _cors(origin: str) -> list[tuple[bytes, bytes]]:
     return [
         (b"access-control-allow-origin", origin.encode("latin-1")),
         (b"access-control-allow-credentials", b"true"),  # the tracker's guest id cookie
+        (b"access-control-expose-headers", b"Retry-After"),  # the tracker waits as a 503 asks
         (b"vary", b"Origin"),
     ]
+
+
+def _listed(c: Collector, origin: str | None) -> bool:
+    """Whether any property lists ``origin`` in its cors_origins."""
+    return any(allowed_origin(p["cors_origins"], origin) for p in c.config.properties.values())
 
 
 async def preflight(c: Collector, request: Request, send: Send) -> int:
     """The browser asks before a JSON POST; the key is in the body it has not sent yet,
     so any property listing the origin allows it (the POST checks its own property)."""
     origin = request.header(b"origin")
-    if not any(allowed_origin(p["cors_origins"], origin) for p in c.config.properties.values()):
+    if not _listed(c, origin):
         await respond(send, 403, content_type=None)
         return 403
     assert origin is not None
@@ -106,6 +112,19 @@ def _unit(item: Any, default: str) -> tuple[str, Any, str | None]:
 
 
 async def batch(c: Collector, request: Request, send: Send) -> int:
+    """``POST /collect`` (:func:`_batch`). An error answer carries the CORS headers too,
+    for an origin a property lists: without them a browser could not read it, and the
+    tracker would take a 400 or a 401 for a network error and send the batch again."""
+    try:
+        return await _batch(c, request, send)
+    except HttpError as exc:
+        origin = request.header(b"origin")
+        if origin is not None and not _same_origin(request, origin) and _listed(c, origin):
+            exc.headers = [*exc.headers, *_cors(origin)]  # a new list: RETRY is shared
+        raise
+
+
+async def _batch(c: Collector, request: Request, send: Send) -> int:
     """Read the envelope, find its property, check the origin and the limits, then read
     the payloads in order, store the batch as one record and answer per payload."""
     envelope = await _envelope(c, request)

@@ -650,13 +650,19 @@
         headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
         credentials: 'include',
         keepalive: !!keepalive && batch.size < LIMIT
-      }).then((res) => res.text().then((text) => {
-        let json = null;
+      }).then((res) => {
+        let after = null;   // Retry-After, in seconds (the collector exposes it to CORS)
         try {
-          json = JSON.parse(text);
-        } catch (e) { /* not JSON */ }
-        return { status: res.status, json: json };
-      }, () => ({ status: res.status, json: null })));
+          after = res.headers && res.headers.get ? res.headers.get('retry-after') : null;
+        } catch (e) { /* not readable */ }
+        return res.text().then((text) => {
+          let json = null;
+          try {
+            json = JSON.parse(text);
+          } catch (e) { /* not JSON */ }
+          return { status: res.status, json: json, after: after };
+        }, () => ({ status: res.status, json: null, after: after }));
+      });
     }
 
     // Send what is queued: one request at a time, the next batch when its answer comes.
@@ -690,6 +696,8 @@
         if (s === 0 || s >= 500 || s === 408 || s === 429) {
           let wait = Math.min(MAX_DELAY, DELAY * Math.pow(2, attempt++));
           wait = wait / 2 + (Math.random() * wait) / 2;
+          const asked = Number(answer.after) * 1000;   // no sooner than the collector asks, within MAX_DELAY
+          if (asked > wait) wait = Math.min(MAX_DELAY, asked);
           log('answer ' + (s || 'network error') + ': ' + batch.calls.length + ' calls kept, retried in ' + Math.round(wait) + ' ms');
           save();
           retryTimer = win.setTimeout(() => {

@@ -71,7 +71,8 @@ export function page(opts = {}) {
       if (a === null) a = accepted(body);
       if (typeof a === 'number') a = a === 200 ? accepted(body) : { status: a, json: { error: 'answer ' + a } };
       if (a.status === 200 && !a.json) a = accepted(body, a.extra);
-      return { status: a.status, text: async () => JSON.stringify(a.json) };
+      const headers = new Map(Object.entries(a.headers || {}));
+      return { status: a.status, headers: { get: (k) => headers.get(k.toLowerCase()) ?? null }, text: async () => JSON.stringify(a.json) };
     },
     setTimeout: (f, ms) => setTimeout(f, ms),
     clearTimeout: (id) => clearTimeout(id),

@@ -329,3 +329,18 @@ test("each answer is dispatched as a 'trackway:answer' event on window, for a pa
   await advance(t, 1000);
   assert.equal(p.requests.length, 2, 'a throwing listener changes nothing');
 });
+
+test("a 503's Retry-After is honoured: no retry sooner than it asks (within 60 s)", async (t) => {
+  useTimers(t);
+  t.mock.method(Math, 'random', () => 0);
+  const p = page({ answers: [{ status: 503, json: { error: 'busy' }, headers: { 'retry-after': '5' } }, 200] });
+  p.install();
+  push(p, 1);
+  await advance(t, 1000, 10);
+  assert.equal(p.requests.length, 1);
+  await advance(t, 4900, 100);
+  assert.equal(p.requests.length, 1, 'not before the 5 s asked (the backoff alone would be 0.5 s)');
+  await advance(t, 200, 100);
+  assert.equal(p.requests.length, 2);
+  assert.equal(p.stored(), null, 'sent, confirmed, removed');
+});
