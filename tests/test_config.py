@@ -151,3 +151,26 @@ def test_a_secret_from_the_environment_is_not_quoted_either(tmp_path, monkeypatc
     with pytest.raises(ConfigError, match="same collect_key key") as caught:
         configuration.load(path)
     assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("", ""),
+        ("# a comment\n", "# a comment"),
+        (
+            '# a comment\n[server]\nadmin_token = "x"\n\n[properties.shop]\ndefault_currency = "EUR"\n',
+            'admin_token = "x"',
+        ),
+        ('# a comment\n[properties.shop]\ndefault_currency = "EUR"\n', "[properties.shop]"),
+        ('[server]\ndemo_shop = "old"\nmetrics_public = false\n', "metrics_public = false"),
+    ],
+)
+def test_set_server_writes_the_one_line_and_keeps_the_rest(tmp_path, text, kept):
+    path = tmp_path / "trackway.toml"
+    path.write_text(text)
+    cfg = configuration.set_server(path, "demo_shop", "shop")
+    assert cfg.server["demo_shop"] == "shop"
+    written = path.read_text()
+    assert written.count("demo_shop") == 1 and kept in written
+    assert configuration.load(path).server["demo_shop"] == "shop"

@@ -395,6 +395,27 @@ def _known_destination(cfg: Config, prop: str, name: str) -> Destination:
     return found
 
 
+def set_server(path: Path, name: str, value: str) -> Config:
+    """Set the server setting ``name`` to the string ``value`` in the file: the line in
+    its ``[server]`` table replaced or added (the table added first if there is none).
+    Checked as a whole before it is written."""
+    text = path.read_text()
+    line = f"{name} = {tomli_w.dumps({'v': value})[4:].strip()}"
+    found = re.search(r"(?m)^\[server\][ \t]*$", text)
+    if found is None:  # a new table, before the first one (root keys stay above it)
+        first = re.search(r"(?m)^\[", text)
+        at = first.start() if first else len(text)
+        text = f"{text[:at].rstrip()}\n\n[server]\n{line}\n\n{text[at:]}".lstrip("\n")
+    else:
+        table_end = re.search(r"(?m)^\[", text[found.end() :])
+        end = found.end() + table_end.start() if table_end else len(text)
+        body = text[found.end() : end]
+        own = re.compile(rf"(?m)^{re.escape(name)}[ \t]*=.*$")
+        body = own.sub(line, body, count=1) if own.search(body) else f"\n{line}{body}"
+        text = text[: found.end()] + body + text[end:]
+    return _edit(path, text)
+
+
 def _edit(path: Path, text: str, *, write: bool = True) -> Config:
     """``text`` checked as the whole file (raises, writing nothing, if it is not valid)."""
     checked = loads(text, path)

@@ -152,14 +152,13 @@ def demo(sessions: int, seed: int, data: Path, port: int, no_serve: bool) -> Non
     if mark is None:
         data.mkdir(parents=True, exist_ok=True)
         path = configuration.config_path(data, None)
-        # the browser tracker's demo page, /demo/shop, sends to the shop property
-        configuration.write_atomic(path, configuration.HEADER + '\n[server]\ndemo_shop = "shop"\n')
         for name, kind in PROPERTIES.items():  # the donations site's funnel is its procedure's
             configuration.add_property(path, name, "EUR", settings=PROPERTY_SETTINGS[kind])
         mark = Mark(seed=seed, sessions=sessions)
         _write_mark(data, mark)
     elif started:
         stderr.print(f"Showing the demo already in {data} (seed {mark.seed}); remove {data} for a new one.")
+    _demo_page(configuration.config_path(data, None))
     ours = running(data / demo_forward.FOLDER) is None  # the receiver is ours to stop
     receiver = demo_forward.receiver(data, port + 1 if port else 0)
     demo_forward.declare(data, receiver.url)
@@ -187,6 +186,14 @@ def demo(sessions: int, seed: int, data: Path, port: int, no_serve: bool) -> Non
             stdout.print(f"Stopped the server; the data stays in {data}.")
             return
     _where(data, state)
+
+
+def _demo_page(path: Path) -> None:
+    """Serve /demo/shop from this demo's server: a demo made before the page existed gets
+    the setting too (a running server reads the changed file within a second)."""
+    cfg = configuration.load(path)
+    if not cfg.server["demo_shop"] and "shop" in cfg.properties:
+        configuration.set_server(path, "demo_shop", "shop")
 
 
 def _where(data: Path, state: ServerState) -> None:
