@@ -363,7 +363,6 @@
         id: uuid(),
         c: {
           page: { url: loc.href, path: loc.pathname, referrer: doc.referrer, title: doc.title },
-          viewport: { width: win.innerWidth, height: win.innerHeight },
           language: nav.language,
           library: { name: 'trackway.js', version: VERSION }
         },
@@ -629,6 +628,9 @@
     // The envelope's JSON up to its events. No guest id and no vendor ids when analytics was
     // denied as the batch was recorded, or is denied now.
     function envelopeHead(g) {
+      // the viewport read as the batch goes, not as a call is recorded: reading it may make the
+      // browser lay the page out, which is free after the page's own task and costly during it
+      if (!g.c.viewport) g.c.viewport = { width: win.innerWidth, height: win.innerHeight };
       const denied = g.d || consentNow().d;
       const id = denied ? null : guestId();
       return JSON.stringify({
