@@ -28,6 +28,12 @@ def terms(events: list[dict[str, Any]]) -> Counter[str]:
     return Counter(str(e.get("properties", {}).get("search_term")) for e in events if e["name"] == "search")
 
 
+def each_once(api: Api, path: str, want: Counter[str], page: Any = None, timeout: float = 30) -> None:
+    """Wait until the page's search terms are stored, then check each was stored once."""
+    events = api.wait_events(path, lambda got: terms(got) == want, timeout=timeout, browser_page=page)
+    assert terms(events) == want
+
+
 def new_page(pages: Pages, server: Server, body: str, head: str = "", name: str = "") -> tuple[str, str]:
     path = f"/delivery/{name or 'p'}-{next(_n)}"
     key = server.keys()["collect_key"]
@@ -81,9 +87,9 @@ def test_navigation_away_mid_batch_the_beacon_arrives(
     path, _, page = opened(pages, server, context, "beacon")
     page.evaluate(push(20, "leaving"))  # then leave at once, well before the batch's timer
     page.goto("about:blank")
-    want = Counter(f"leaving-{i}" for i in range(20))
-    events = api.wait_events(path, lambda got: terms(got) == want)
-    assert terms(events) == want  # sent as the page went (a beacon): its 1 s timer never fired
+    each_once(
+        api, path, Counter(f"leaving-{i}" for i in range(20))
+    )  # sent as the page went (a beacon): its 1 s timer never fired
 
 
 def test_offline_then_online_nothing_lost(server: Server, api: Api, pages: Pages, context: Any) -> None:
@@ -95,9 +101,7 @@ def test_offline_then_online_nothing_lost(server: Server, api: Api, pages: Pages
     stored = page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('trackway_q'))")
     assert stored, "the queue is kept in localStorage while offline"
     context.set_offline(False)
-    want = Counter(f"offline-{i}" for i in range(5))
-    events = api.wait_events(path, lambda got: terms(got) == want)
-    assert terms(events) == want
+    each_once(api, path, Counter(f"offline-{i}" for i in range(5)))
 
 
 def test_offline_then_closed_the_next_page_sends_what_was_kept(
@@ -110,9 +114,7 @@ def test_offline_then_closed_the_next_page_sends_what_was_kept(
     page.goto("about:blank")  # the beacon cannot leave either
     context.set_offline(False)
     page.goto(url)  # a later visit to the site: the kept calls go with it
-    want = Counter(f"kept-{i}" for i in range(4))
-    events = api.wait_events(path, lambda got: terms(got) == want)
-    assert terms(events) == want
+    each_once(api, path, Counter(f"kept-{i}" for i in range(4)))
 
 
 def test_a_collector_answering_503_then_200_gets_each_call_once(
@@ -134,9 +136,7 @@ def test_a_collector_answering_503_then_200_gets_each_call_once(
 
     path, _, page = opened(pages, server, context, "retry", flaky)
     page.evaluate(push(6, "retry"))
-    want = Counter(f"retry-{i}" for i in range(6))
-    events = api.wait_events(path, lambda got: terms(got) == want, timeout=45, browser_page=page)
-    assert terms(events) == want
+    each_once(api, path, Counter(f"retry-{i}" for i in range(6)), page, timeout=45)
     assert len(attempts) >= 3
     shot(page, "delivery_retry")
 
