@@ -271,6 +271,20 @@ def test_a_cookieless_event_is_still_an_event():
     assert e.context == {"ip": "203.0.113.0"}
 
 
+@pytest.mark.parametrize(
+    ("settings_", "kept"),
+    [
+        (need("analytics"), False),  # cookieless: the device's vendor ids go with its other ids
+        (PrivacySettings(identifiers="drop", truncate_ip=True), True),  # not cookieless: they stay
+        (PrivacySettings(), True),
+    ],
+)
+def test_the_devices_vendor_ids_go_only_with_a_cookieless_event(settings_, kept):
+    e = event(consent={"categories": []}, context={"ip": "203.0.113.7", "ids": {"ga_client_id": "1.2"}})
+    prepare(e, settings_)
+    assert ("ids" in (e.context or {})) is kept
+
+
 def test_drop_removes_mp_user_data():
     e = event(context={"ip": "1.2.3.4", "user_data": {"sha256_email_address": [EMAIL_SHA256]}})
     prepare(e, PrivacySettings(identifiers="drop"))

@@ -13,7 +13,8 @@ shared with other events of the same request and are never changed in place):
 2. If a purpose of ``consent_required`` is not granted, the event is *cookieless*:
    ``anonymous_id``, ``user_id`` and ``user`` become None, ``context["user_data"]``
    (Measurement Protocol user-provided data) and ``context["ids"]`` (the browser
-   tracker's vendor ids) are removed and ``context["ip"]`` truncated. The event itself is kept and counted.
+   tracker's vendor ids) are removed and ``context["ip"]`` truncated. The event itself
+   is kept and counted.
 3. Otherwise: server-side hashes are added (``hash_identifiers``), the identifiers
    policy is applied to ``event.user`` (``"drop"`` also removes
    ``context["user_data"]``, which exists to carry hashed emails and phones), and
@@ -109,20 +110,15 @@ def prepare(event: Event, settings: PrivacySettings) -> None:
             consent["assumed"] = [p for p in PURPOSES if p not in stated]
     else:
         consent["assumed"] = list(PURPOSES)
-    cookieless = False
-    for purpose in settings.consent_required:
-        if not full[purpose]:
-            cookieless = True
-            break
     context = event.context
-    if cookieless:
+    if cookieless(stated, settings):
         consent["cookieless"] = True
         event.consent = consent
         event.anonymous_id = None
         event.user_id = None
         event.user = None
         if type(context) is dict:
-            _context(event, context, truncate=True, user_data=True)
+            _context(event, context, truncate=True, user_data=True, device_ids=True)
         return
     event.consent = consent
     user = event.user
@@ -137,13 +133,24 @@ def prepare(event: Event, settings: PrivacySettings) -> None:
         _context(event, context, truncate=settings.truncate_ip, user_data=settings.identifiers == "drop")
 
 
+def cookieless(stated: Mapping[str, bool] | None, settings: PrivacySettings) -> bool:
+    """Whether an event whose signals state the purposes ``stated`` (None: no signal) is
+    kept without identifiers: a purpose the property requires is not granted
+    (``consent_default`` for a purpose no signal speaks of)."""
+    default = settings.consent_default == "granted"
+    said = stated or {}
+    return any(not said.get(p, default) for p in settings.consent_required)
+
+
 def _signals(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if k not in DERIVED_KEYS}
 
 
-def _context(event: Event, context: dict[str, Any], *, truncate: bool, user_data: bool) -> None:
-    """Truncate ``context["ip"]`` and/or remove ``context["user_data"]`` (and, for a
-    cookieless event, the vendor ids in ``context["ids"]``), on a copy."""
+def _context(
+    event: Event, context: dict[str, Any], *, truncate: bool, user_data: bool, device_ids: bool = False
+) -> None:
+    """Truncate ``context["ip"]`` and/or remove ``context["user_data"]`` and/or the vendors'
+    ids of the device (``context["ids"]``, a cookieless event's), on a copy."""
     out = context
     if truncate:
         ip = context.get("ip")
@@ -156,7 +163,7 @@ def _context(event: Event, context: dict[str, Any], *, truncate: bool, user_data
         if out is context:
             out = dict(context)
         del out["user_data"]
-    if truncate and user_data and "ids" in out:  # cookieless: the device's other ids go too
+    if device_ids and "ids" in out:
         if out is context:
             out = dict(context)
         del out["ids"]

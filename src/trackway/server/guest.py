@@ -32,6 +32,7 @@ from typing import Any
 from trackway.config import Property
 from trackway.model import Event
 from trackway.privacy.consent import merge_signals, purposes
+from trackway.privacy.prepare import cookieless
 from trackway.server.http import Request
 
 COOKIE = "tw_id"
@@ -66,12 +67,10 @@ def allowed(prop: Property, envelope_consent: Any, batch_consent: dict[str, str]
     denied and every purpose the property requires is granted (``consent_default`` for
     those no signal speaks of)."""
     envelope = envelope_consent if isinstance(envelope_consent, dict) else None
-    signals = merge_signals(None, batch_consent, envelope)
-    stated = purposes(signals, prop.privacy.category_map) or {}
-    default = prop.privacy.consent_default == "granted"
-    if stated.get("analytics") is False:
+    stated = purposes(merge_signals(None, batch_consent, envelope), prop.privacy.category_map)
+    if stated is not None and stated.get("analytics") is False:
         return False
-    return all(stated.get(p, default) for p in prop.privacy.consent_required)
+    return not cookieless(stated, prop.privacy)  # the property's own rule (privacy/prepare.py)
 
 
 def set_cookie(request: Request, value: str | None) -> tuple[bytes, bytes]:
