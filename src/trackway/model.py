@@ -109,6 +109,10 @@ WIRE_PREFIX = "$"
 # never signals themselves, and not rendered into any dialect (they are recomputed).
 CONSENT_DERIVED = ("purposes", "assumed", "cookieless")
 
+# ``Event.context["ids"]``: the vendors' own ids of the device (the browser tracker's), by
+# name; a value longer than this is not an id a vendor sets.
+DEVICE_ID_MAX = 200
+
 _encoder = msgspec.json.Encoder(decimal_format="number")
 _decoder = msgspec.json.Decoder(Event, float_hook=Decimal)
 

@@ -30,7 +30,7 @@ from trackway.ingest.records import (
     from_micros,
 )
 from trackway.issues import Issue, Severity
-from trackway.model import Event, from_json
+from trackway.model import DEVICE_ID_MAX, Event, from_json
 from trackway.privacy.consent import merge_signals
 from trackway.privacy.prepare import PrivacySettings, prepare
 
@@ -84,14 +84,14 @@ MAX_VENDOR_IDS = 8
 def _vendor_ids(value: Any) -> dict[str, str] | None:
     """A /collect envelope's ``ids`` (the vendors' ids of the device, by name: the
     browser tracker's ``ga_client_id``, ``convead_guest_uid``, ``consistent_anonymous_id``):
-    string names and values of at most 200 characters, at most 8; anything else is
-    ignored."""
+    string names of at most 64 characters and values of at most ``DEVICE_ID_MAX``, at most
+    8; anything else is ignored."""
     if not isinstance(value, dict):
         return None
     kept = {
         k: v
         for k, v in value.items()
-        if isinstance(k, str) and isinstance(v, str) and 0 < len(k) <= 64 and 0 < len(v) <= 200
+        if isinstance(k, str) and isinstance(v, str) and 0 < len(k) <= 64 and 0 < len(v) <= DEVICE_ID_MAX
     }
     return dict(list(kept.items())[:MAX_VENDOR_IDS]) or None
 

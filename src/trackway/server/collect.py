@@ -147,7 +147,7 @@ async def _batch(c: Collector, request: Request, send: Send) -> int:
     answer = reading.answer()
     if envelope.get("cookie") is True:  # the browser tracker: the collector keeps its guest id
         if not guest.allowed(prop, envelope.get("consent"), reading.consent):
-            if request.header(b"cookie") and guest.cookie_id(request) is not None:
+            if guest.cookie_id(request) is not None:
                 headers.append(guest.set_cookie(request, None))  # consent denied or withdrawn: it goes
         elif kept is not None:
             answer["anonymous_id"] = kept

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from trackway.model import Event
+from trackway.model import DEVICE_ID_MAX, Event
 from trackway.state.commerce import move_carts, move_orders
 from trackway.state.memory import MemoryState
 from trackway.state.model import Conflict, Identity, Link
@@ -64,9 +64,6 @@ def usable(value: str | None) -> str | None:
     return value
 
 
-MAX_ALIAS = 200  # longer values are not ids a vendor sets
-
-
 def aliases(event: Event) -> list[str]:
     """The device's other anonymous ids the event carries (``context["ids"]``, by name
     order), usable ones only, without the event's own anonymous id."""
@@ -76,7 +73,7 @@ def aliases(event: Event) -> list[str]:
     out: list[str] = []
     for name in sorted(k for k in ids if type(k) is str):
         value = ids[name]
-        if type(value) is str and len(value) <= MAX_ALIAS:
+        if type(value) is str and len(value) <= DEVICE_ID_MAX:
             alias = usable(value)
             if alias is not None and alias != event.anonymous_id and alias not in out:
                 out.append(alias)

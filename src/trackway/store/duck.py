@@ -190,7 +190,6 @@ class DuckStore(Store):
     ) -> LoadResult:
         result = LoadResult()
         failed_rows: list[dict[str, Any]] = []
-        failed_ids: set[str] = set()
         rejected: dict[str, tuple[str, str, str, int]] = {}  # failed id -> what its row counts
         candidates: list[tuple[Any, Event, bool]] = []
         for record, out in batch:
@@ -198,9 +197,8 @@ class DuckStore(Store):
             for n, f in enumerate(out.failed):
                 issues = loads_issues(f.issues)
                 fid = failed_id(record.request_id, n, record.property, f.call)
-                if fid in failed_ids:
+                if fid in rejected:
                     continue  # a tracker's call twice in one load: stored once
-                failed_ids.add(fid)
                 failed_rows.append(
                     {
                         "id": fid,
