@@ -1,7 +1,9 @@
 """``trackway validate``: check payloads against their vendor's rules.
 
-Plain lines (:mod:`trackway.cli.style`), no rich: this command is the one people run
-in loops and hooks, and its start is measured (bench/cli.py, docs/performance.md).
+The checking is :func:`trackway.inspect.validate_payloads` (the dashboard's validator
+runs it too); this module reads the files and prints. Plain lines
+(:mod:`trackway.cli.style`), no rich: this command is the one people run in loops and
+hooks, and its start is measured (bench/cli.py, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -13,50 +15,11 @@ import click
 
 import trackway
 from trackway.cli.dialect_params import check_dialect
-from trackway.cli.inputs import Payload, read_sources
+from trackway.cli.inputs import read_sources
 from trackway.cli.output import print_json
 from trackway.cli.style import issue_line, out, unreadable
 from trackway.errors import ParseError
-from trackway.model import to_builtins
-
-
-def validate_payloads(
-    payloads: list[Payload], dialect: str, default_currency: str | None
-) -> list[dict[str, Any]]:
-    """One result per payload: ``{index, dialect, valid, events, issues}``."""
-    results = []
-    for index, payload in enumerate(payloads):
-        try:
-            decoded = trackway.decode(dialect, payload.value, default_currency=default_currency)
-        except ParseError as exc:  # a string payload that is itself unreadable text
-            results.append(
-                {
-                    "index": index,
-                    "dialect": dialect,
-                    "valid": False,
-                    "events": [],
-                    "issues": [
-                        {"path": "$", "code": "PAYLOAD_INVALID", "severity": "error", "message": str(exc)}
-                    ],
-                    "_source": payload.source,
-                    "_detection": None,
-                    "_notes": payload.notes,
-                }
-            )
-            continue
-        results.append(
-            {
-                "index": index,
-                "dialect": decoded.dialect,
-                "valid": decoded.valid,
-                "events": [to_builtins(e) for e in decoded.events],
-                "issues": [i.to_json() for i in decoded.issues],
-                "_source": payload.source,
-                "_detection": decoded.detection,
-                "_notes": payload.notes,
-            }
-        )
-    return results
+from trackway.inspect import validate_payloads
 
 
 def _plural(n: int, word: str) -> str:
