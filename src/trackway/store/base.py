@@ -9,10 +9,11 @@ Events whose client-supplied id the property already stored are dropped there
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -161,6 +162,55 @@ class Store(ABC):
 
     def sql(self, query: str, limit: int = 10_000) -> tuple[list[str], list[tuple[Any, ...]]]:
         raise NotImplementedError(f"{type(self).__name__} does not run SQL")
+
+    # -- the dashboard's look-ups (server/admin_views.py) ----------------------------
+
+    def find_event(self, id: str, prop: str | None = None) -> tuple[Event, str] | None:
+        """The stored event ``id`` (of ``prop``; None: any property, the newest when
+        several have it) and the endpoint it came to, or None."""
+        raise NotImplementedError(f"{type(self).__name__} does not look events up by id")
+
+    def find_failed(self, id: str, prop: str | None = None) -> FailedRow | None:
+        """The failed payload ``id`` (of ``prop``; None: any property), or None."""
+        raise NotImplementedError(f"{type(self).__name__} does not look failed payloads up by id")
+
+    def received(self, prop: str) -> dict[str, Received]:
+        """Per endpoint, what ``prop`` has received there: events stored, payloads
+        failed, the last time either came. Endpoints that received nothing are absent."""
+        raise NotImplementedError(f"{type(self).__name__} does not count what endpoints received")
+
+
+@dataclass
+class Received:
+    """What one endpoint received for a property (:meth:`Store.received`)."""
+
+    events: int = 0
+    failed: int = 0
+    last: datetime | None = None
+
+    def add(self, events: int, failed: int, last: datetime | None) -> None:
+        self.events += events
+        self.failed += failed
+        if last is not None and (self.last is None or last > self.last):
+            self.last = last
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "failed": self.failed,
+            "last": self.last.isoformat() if self.last is not None else None,
+        }
+
+
+_UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def uuid7_time(id: str) -> datetime | None:
+    """The time a UUIDv7 (a Trackway event or request id) was made, or None for another
+    id (a client's): where a look-up by id searches first."""
+    if not _UUID7.fullmatch(id):
+        return None
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(id[:8] + id[9:13], 16))
 
 
 def new_client_events(

@@ -34,13 +34,14 @@ from trackway.store import (
     files,
     forget,
     logscrub,
+    lookups,
     persons,
     rows,
     schema,
     sqlguard,
     state_tables,
 )
-from trackway.store.base import FailedRow, Query, Store, check_table, failed_id, json_form
+from trackway.store.base import FailedRow, Query, Received, Store, check_table, failed_id, json_form
 from trackway.store.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from trackway.store.quarantine import DDL as QUARANTINE_DDL
 from trackway.store.quarantine import as_insert_row, sanitize
@@ -571,6 +572,19 @@ class DuckStore(Store):
 
     def identity(self, value: str, prop: str | None = None) -> list[dict[str, Any]]:
         return state_tables.identity(self.cursor(), value, prop)
+
+    def find_event(self, id: str, prop: str | None = None) -> tuple[Event, str] | None:
+        return lookups.find_event(self.cursor(), id, prop)
+
+    def find_failed(self, id: str, prop: str | None = None) -> FailedRow | None:
+        found = lookups.find_failed(self.cursor(), id, prop)
+        return failed_row(found) if found is not None else None
+
+    def received(self, prop: str) -> dict[str, Received]:
+        cache = getattr(self, "_received", None)
+        if cache is None or cache.generation != self._generation:  # none yet, or the file rewritten
+            cache = self._received = lookups.ReceivedCache(self._generation)
+        return cache.received(self.cursor(), prop)
 
     def revenue(self, prop: str, include: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         return state_tables.revenue(self.cursor(), prop, include=include)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -20,12 +20,15 @@ from trackway.state.memory import MemoryState
 from trackway.store.base import (
     FailedRow,
     Query,
+    Received,
     Store,
     check_table,
     failed_id,
     json_form,
     new_client_events,
 )
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _match(when: object, q: Query) -> bool:
@@ -190,6 +193,28 @@ class MemoryStore(Store):
                 if f.id == row.id:
                     self._failed[n] = msgspec.structs.replace(row)
         return len(keep)
+
+    def find_event(self, id: str, prop: str | None = None) -> tuple[Event, str] | None:
+        with self._lock:
+            found = [(e, ep) for e, ep in self._events if e.id == id and prop in (None, e.property)]
+        if not found:
+            return None
+        return max(found, key=lambda f: (f[0].received_at or _EPOCH, f[0].id))
+
+    def find_failed(self, id: str, prop: str | None = None) -> FailedRow | None:
+        with self._lock:
+            return next((f for f in self._failed if f.id == id and prop in (None, f.property)), None)
+
+    def received(self, prop: str) -> dict[str, Received]:
+        out: dict[str, Received] = {}
+        with self._lock:
+            for e, endpoint in self._events:
+                if e.property == prop:
+                    out.setdefault(endpoint, Received()).add(1, 0, e.received_at)
+            for f in self._failed:
+                if f.property == prop:
+                    out.setdefault(f.endpoint, Received()).add(0, 1, f.received_at)
+        return out
 
     def writable(self) -> bool:
         return True
