@@ -23,10 +23,10 @@ from trackway.cli.common import data_options, load_config, store_access
 from trackway.cli.output import print_json, stderr, stdout
 from trackway.cli.store_cmds import _pages, _time
 from trackway.config import Config
-from trackway.destinations import deadletters, position, resend, runner, status, types
+from trackway.destinations import deadletters, overview, resend, runner, types
 from trackway.destinations.configured import SELECTION, Destination
 from trackway.destinations.http import Sender
-from trackway.errors import ConfigError, TrackwayError
+from trackway.errors import ConfigError
 from trackway.model import Event, from_json
 from trackway.server import metrics
 from trackway.server.supervisor import running
@@ -245,7 +245,7 @@ def status_(refs: tuple[str, ...], fmt: str, data: Path, config_file: Path | Non
     """Per destination: delivered, retrying, dead letters, lag, last error."""
     cfg = _config(data, config_file)
     chosen = [_find(cfg, r) for r in refs] if refs else list(cfg.destinations().values())
-    rows = [_status(data, d) for d in chosen]
+    rows = [overview.status_row(data, d) for d in chosen]
     retained = metrics.gauge(data / "run" / "metrics" / "store.json", "trackway_log_retained_bytes") or 0
     if fmt == "json":
         print_json({"destinations": rows, "log_retained_bytes": int(retained)})
@@ -272,25 +272,6 @@ def status_(refs: tuple[str, ...], fmt: str, data: Path, config_file: Path | Non
         "" if running(data) is not None else " (no server runs on this data directory: nothing is forwarded)"
     )
     stdout.print(f"log kept for destinations: {int(retained):,} bytes{server}")
-
-
-def _status(data: Path, d: Destination) -> dict[str, Any]:
-    files = runner.Files(data, d.id)
-    s = status.load(files.status, d.id)
-    try:
-        positions = position.PositionStore(files.position, d.id).load()
-    except position.PositionError as exc:
-        s.state, s.last_error = status.FAILING, str(exc)
-        positions = None
-    if positions is not None and files.position.exists():
-        s.take_lag(position.behind(data / "log", positions), time.time())
-    if d.paused:
-        s.state = status.PAUSED
-    row = msgspec.to_builtins(s)
-    row = {f: row.get(f, getattr(status.Status(d.id), f)) for f in status.Status.__struct_fields__}
-    row["dead_letters"] = deadletters.DeadLetters(files.dead).count()
-    row["type"] = d.type
-    return row
 
 
 @destination.command("test")
@@ -413,37 +394,18 @@ def retry_(ref: str, numbers: tuple[int, ...], all_: bool, data: Path, config_fi
     d = _find(_config(data, config_file), ref)
     if not numbers and not all_:
         raise click.UsageError("name the dead letters to retry (their n in `dead-letters`), or --all")
-    book = deadletters.DeadLetters(runner.Files(data, d.id).dead)
-    pending = {p.n: p for p in book.pending()}
-    missing = [n for n in numbers if n not in pending]
-    if missing:
-        raise click.ClickException(f"expected dead letters among {sorted(pending) or 'none'}, got {missing}")
-    chosen = list(pending.values()) if all_ else [pending[n] for n in numbers]
-    failed = 0
-    sender = Sender()
     try:
-        for letter in chosen:
-            try:
-                events, payloads = letter.decoded()
-            except (TrackwayError, msgspec.DecodeError, ValueError, KeyError, TypeError) as exc:
-                stderr.print(f"dead letter {letter.n}: its events cannot be read ({exc}); left as it is")
-                failed += 1
-                continue
-            report = resend.resend(d, events, sender, sleep=time.sleep, failed=payloads)
-            ids = {e.id for e in events} | {f.id for f in payloads}
-            if ids and set(report.delivered) >= ids:
-                book.resolve(letter.n)
-                stdout.print(f"[green]delivered[/green] dead letter {letter.n} ({len(ids)} items)")
-            else:
-                failed += 1
-                why = (
-                    "; ".join([o.detail for o in report.failed] + [r for _, r in report.refused])
-                    or "not sent"
-                )
-                stdout.print(f"[red]still failing[/red] dead letter {letter.n}: {why}")
-    finally:
-        sender.close()
-    if failed:
+        report = overview.retry(data, d, None if all_ else list(numbers))
+    except overview.UnknownLetters as exc:
+        raise click.ClickException(str(exc)) from None
+    for o in report.letters:
+        if o.outcome == "unreadable":
+            stderr.print(f"dead letter {o.n}: {o.detail}")
+        elif o.outcome == "delivered":
+            stdout.print(f"[green]delivered[/green] dead letter {o.n} ({o.items} items)")
+        else:
+            stdout.print(f"[red]still failing[/red] dead letter {o.n}: {o.detail}")
+    if report.failed:
         raise SystemExit(1)
 
 

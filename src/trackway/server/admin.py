@@ -279,6 +279,8 @@ class Admin:
         return {"status": status, "store": "writable", "log_lag_bytes": lag, "alarms": alarms}
 
     def routes(self) -> dict[tuple[str, str], Callable[[Request, str], Awaitable[Any]]]:
+        from trackway.server import admin_views  # the dashboard's views (they import this module)
+
         return {
             ("GET", "/api/events"): self.events,
             ("GET", "/api/failed_events"): self.failed,
@@ -293,6 +295,7 @@ class Admin:
             ("GET", "/api/quarantine"): self.quarantine,
             ("POST", "/api/quarantine/retry"): self.quarantine_retry,
             **{("GET", f"/api/reports/{name}"): self.report(name) for name in reports.NAMES},
+            **admin_views.routes(self),
         }
 
 

@@ -1,0 +1,164 @@
+"""A destination's state as ``trackway destination status`` and the dashboard show it,
+and retrying its dead letters (``trackway destination retry``, ``POST
+/api/destinations/retry``): one implementation for both.
+
+Both read the files under ``run/destinations/`` (:mod:`trackway.destinations.runner`)
+and, for a retry, send from the calling process (the CLI's, or the store process's
+for the dashboard) as the CLI always has: the forwarding process is not involved, and
+a letter delivered is marked resolved in the destination's dead-letter file, which
+the forwarder appends to under the same lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from trackway.destinations import deadletters, position, resend, runner, status
+from trackway.destinations.base import Outgoing
+from trackway.destinations.configured import Destination
+from trackway.destinations.http import Sender
+from trackway.destinations.retry import Answer
+from trackway.errors import TrackwayError
+
+DEAD_LETTERS_SHOWN = 50  # dead letters the dashboard lists per destination
+
+
+def status_row(data: Path, d: Destination) -> dict[str, Any]:
+    """``destination status --format json``'s row of ``d``: state, delivered, dead
+    letters, lag, last error (no option of it: secrets never appear)."""
+    files = runner.Files(data, d.id)
+    s = status.load(files.status, d.id)
+    try:
+        positions = position.PositionStore(files.position, d.id).load()
+    except position.PositionError as exc:
+        s.state, s.last_error = status.FAILING, str(exc)
+        positions = None
+    if positions is not None and files.position.exists():
+        s.take_lag(position.behind(data / "log", positions), time.time())
+    if d.paused:
+        s.state = status.PAUSED
+    row = msgspec.to_builtins(s)
+    row = {f: row.get(f, getattr(status.Status(d.id), f)) for f in status.Status.__struct_fields__}
+    row["dead_letters"] = deadletters.DeadLetters(files.dead).count()
+    row["type"] = d.type
+    return row
+
+
+def overview(data: Path, d: Destination, shown: int = DEAD_LETTERS_SHOWN) -> dict[str, Any]:
+    """:func:`status_row` with the first ``shown`` pending dead letters (without their
+    payloads) and how many there are, the secrets of ``d`` scrubbed from every text."""
+    row = status_row(data, d)
+    pending = deadletters.DeadLetters(runner.Files(data, d.id).dead).pending()
+    row |= {
+        "property": d.property,
+        "name": d.name,
+        "dead_letters": [deadletters.summary(p) for p in pending[:shown]],
+        "dead_letter_count": len(pending),
+    }
+    return scrub(row, d.secrets())
+
+
+def scrub(value: Any, secrets: list[str]) -> Any:
+    """``value`` with every secret in its strings replaced (they should hold none:
+    URLs and headers are redacted when kept; this is the second lock)."""
+    secrets = [s for s in secrets if len(s) >= 4]
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for s in secrets:
+            value = value.replace(s, "[redacted]")
+        return value
+    if isinstance(value, dict):
+        return {k: scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, secrets) for v in value]
+    return value
+
+
+@dataclass
+class LetterOutcome:
+    n: int
+    outcome: str  # "delivered", "failed" (sent, not taken) or "unreadable" (left as it is)
+    detail: str = ""
+    items: int = 0
+
+
+@dataclass
+class RetryReport:
+    letters: list[LetterOutcome] = field(default_factory=list)
+
+    @property
+    def delivered(self) -> int:
+        return sum(o.outcome == "delivered" for o in self.letters)
+
+    @property
+    def failed(self) -> int:
+        return len(self.letters) - self.delivered
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "retried": len(self.letters),
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "errors": [
+                {"letter": o.n, "outcome": o.outcome, "error": o.detail}
+                for o in self.letters
+                if o.outcome != "delivered"
+            ],
+        }
+
+
+class UnknownLetters(TrackwayError):
+    """Dead letters asked for that are not pending."""
+
+
+def retry(
+    data: Path,
+    d: Destination,
+    numbers: list[int] | None,
+    *,
+    sender: Callable[[Outgoing], Answer] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RetryReport:
+    """Send dead letters ``numbers`` (None: every pending one) of ``d`` again; those
+    delivered leave the list. Raises :class:`UnknownLetters` naming the numbers not
+    pending (nothing is sent then)."""
+    book = deadletters.DeadLetters(runner.Files(data, d.id).dead)
+    pending = {p.n: p for p in book.pending()}
+    missing = [n for n in numbers or [] if n not in pending]
+    if missing:
+        raise UnknownLetters(
+            f"expected dead letters of {d.id} among {sorted(pending) or 'none'}, got {missing}; "
+            "`trackway destination dead-letters` lists them"
+        )
+    chosen = list(pending.values()) if numbers is None else [pending[n] for n in numbers]
+    report = RetryReport()
+    own = Sender() if sender is None else None
+    send = sender or own
+    assert send is not None
+    try:
+        for letter in chosen:
+            try:
+                events, payloads = letter.decoded()
+            except (TrackwayError, msgspec.DecodeError, ValueError, KeyError, TypeError) as exc:
+                why = f"its events cannot be read ({exc}); left as it is"
+                report.letters.append(LetterOutcome(letter.n, "unreadable", why))
+                continue
+            sent = resend.resend(d, events, send, sleep=sleep, failed=payloads)
+            ids = {e.id for e in events} | {f.id for f in payloads}
+            if ids and set(sent.delivered) >= ids:
+                book.resolve(letter.n)
+                report.letters.append(LetterOutcome(letter.n, "delivered", "", len(ids)))
+            else:
+                why = "; ".join([o.detail for o in sent.failed] + [r for _, r in sent.refused]) or "not sent"
+                report.letters.append(LetterOutcome(letter.n, "failed", scrub(why, d.secrets()), len(ids)))
+    finally:
+        if own is not None:
+            own.close()
+    return report
