@@ -97,15 +97,16 @@ def split_payloads(text: str, source: str = "<input>") -> list[Payload]:
     return [Payload(source, v, tuple(notes)) for v in _spread(values)]
 
 
+_SKIP_TEXT = r"""//[^\n]*|/\*.*?(?:\*/|\Z)|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`"""
+_SKIP = re.compile(_SKIP_TEXT, re.S)  # a comment or a string: the brackets and calls in it do not count
+
+
 def _callee_pattern() -> re.Pattern[str]:
+    """A comment or a string (``skip``), or the start of a call of a dialect's function."""
     names = sorted({c for a in dialects.adapters() for c in a.callees}, key=len, reverse=True)
     alternatives = "|".join(re.escape(n).replace(r"\.", r"\s*\.\s*") for n in names)
-    return re.compile(rf"(?<![\w$.])(?:window\s*\.\s*)?(?:{alternatives})\s*\(")
-
-
-_SKIP = re.compile(
-    r"""//[^\n]*|/\*.*?(?:\*/|\Z)|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`""", re.S
-)
+    call = rf"(?<![\w$.])(?:window\s*\.\s*)?(?:{alternatives})\s*\("
+    return re.compile(rf"(?P<skip>{_SKIP_TEXT})|(?P<call>{call})", re.S)
 
 
 def _close(text: str, start: int) -> int:
@@ -136,6 +137,9 @@ def script_calls(text: str, source: str = "<input>") -> tuple[list[Payload], lis
     pattern = _callee_pattern()
     pos = 0
     while (m := pattern.search(text, pos)) is not None:
+        if m.group("skip") is not None:
+            pos = max(m.end(), pos + 1)
+            continue
         line = text.count("\n", 0, m.start()) + 1
         name = re.sub(r"\s+", "", m.group()).rstrip("(")
         if re.search(r"function\s+$", text[max(0, m.start() - 40) : m.start()]):
