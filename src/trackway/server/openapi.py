@@ -181,6 +181,72 @@ def _admin_api() -> dict[str, Any]:
                 | errors(400, 401, 403, 503),
             }
         },
+        **_dashboard_api(),
+    }
+
+
+def _dashboard_api() -> dict[str, Any]:
+    """The dashboard's reads (server/admin_views.py)."""
+    obj = {"type": "object"}
+    array = {"type": "array", "items": obj}
+    return {
+        "/api/event": {
+            "get": {
+                "summary": "An event or a failed payload: payload, issues, canonical event, renders, person",
+                "parameters": [
+                    query("id", required=True, description="an id from /api/events or /api/failed_events"),
+                    query("property"),
+                ],
+                "responses": {
+                    "200": json_response(
+                        {
+                            "type": "object",
+                            "required": ["kind", "id", "property", "payload", "issues", "event", "renders"],
+                            "properties": {
+                                "kind": {"enum": ["event", "failed"]},
+                                "payload_source": {"enum": ["received", "rendered"]},
+                                "issues": array,
+                                "event": {"type": ["object", "null"]},
+                                "renders": obj,
+                                "person": obj,
+                            },
+                        },
+                        "The event's detail.",
+                    )
+                }
+                | errors(400, 401, 403, 404, 503),
+            }
+        },
+        "/api/setup": {
+            "get": {
+                "summary": "Per property: keys, the tracker tag, a curl per endpoint, what each received",
+                "parameters": [query("base", description="the collector's URL as browsers reach it")],
+                "responses": {
+                    "200": json_response(
+                        {"type": "object", "required": ["properties"], "properties": {"properties": array}},
+                        "The setup of each property this token reads.",
+                    )
+                }
+                | errors(400, 401, 503),
+            }
+        },
+        "/api/destinations": {
+            "get": {
+                "summary": "Forwarding: each destination's status and its first 50 dead letters",
+                "parameters": [query("property")],
+                "responses": {
+                    "200": json_response(
+                        {
+                            "type": "object",
+                            "required": ["destinations"],
+                            "properties": {"destinations": array},
+                        },
+                        "Destinations (no secret in them).",
+                    )
+                }
+                | errors(400, 401, 403, 503),
+            }
+        },
     }
 
 

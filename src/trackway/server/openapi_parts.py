@@ -19,6 +19,7 @@ def errors(*codes: int) -> dict[str, Any]:
         400: "Unreadable body: the parser's message names the position.",
         401: "Unknown or missing key: nothing is stored.",
         403: "Forbidden for this token or origin.",
+        404: "Not found (or of a property this token does not read).",
         405: "Wrong method (the Allow header lists the right ones).",
         413: "Body over the endpoint's limit (after gzip inflation).",
         415: "Unsupported Content-Type or Content-Encoding.",

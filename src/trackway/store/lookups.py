@@ -7,13 +7,15 @@ group of ~120,000 rows), which pay off on the columns that grow with the rows:
 
 - a Trackway event id is a UUIDv7 made when the request was received, so it is looked
   for first among the events received within :data:`WINDOW` of its time (``received_at``
-  grows with ``seq``: the zone maps skip the rest); a client's id, and a miss, scan.
+  grows with ``seq``: the zone maps skip the rest). Any other stored id is a client's,
+  which ``client_ids`` holds: for one property, an id it lacks is a miss at once; a
+  client's id found there (or any miss across every property) scans ``events``.
 - the counts per endpoint are kept per store object (:class:`ReceivedCache`), and each
   look adds only the events of a ``seq`` above those already counted, found through the
   zone maps of ``seq``; the first look in a process counts every event once.
   ``failed_events`` (small: payloads that failed) is counted each time.
 
-Measured on 10 million events (docs/performance.md, "The dashboard's look-ups").
+Measured on 10 million events: docs/api.md, "How fast".
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ def find_event(cur: duckdb.DuckDBPyConnection, id: str, prop: str | None) -> tup
             f"SELECT * FROM events WHERE received_at BETWEEN ? AND ? AND {where}{newest}",
             [made - WINDOW, made + WINDOW, *params],
         )
+    # Not a Trackway id (or not at its time): then it is a client's, and client_ids
+    # (indexed by property and id) has it. One it lacks is not stored: no scan.
+    if (
+        not found
+        and prop is not None
+        and not cur.execute("SELECT 1 FROM client_ids WHERE property = ? AND id = ?", [prop, id]).fetchall()
+    ):
+        return None
     if not found:
         found = _dicts(cur, f"SELECT * FROM events WHERE {where}{newest}", params)
     if not found:
