@@ -86,6 +86,20 @@ _SERVER_CORE: tuple[Setting, ...] = (
         "work) uses; empty: the page is not served. `trackway demo` sets it.",
     ),
     Setting(
+        "dashboard_session_seconds",
+        int,
+        12 * 3600,
+        "How long a dashboard sign-in lasts (its HttpOnly, SameSite=Strict cookie). Signing in again, "
+        "or changing the admin token it was made with, ends it sooner.",
+    ),
+    Setting(
+        "signin_attempts_per_minute",
+        int,
+        10,
+        "Dashboard sign-in attempts one client address may make in a minute (per worker); more are "
+        "answered 429 with Retry-After.",
+    ),
+    Setting(
         "max_pending",
         int,
         20_000,

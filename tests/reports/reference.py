@@ -770,6 +770,9 @@ class Reference:
                 for (per, pr, d, e), (acc, rej) in counts.items()
             ],
             "issues": [{"property": pr, "code": code, "payloads": n} for (pr, code), n in codes.items()],
+            # The paths a code was found at are the dialect's business: the reference knows the
+            # payloads per code, which the paths' rows must cover (test_reference checks it).
+            "paths": [{"property": pr, "code": code, "payloads": n} for (pr, code), n in codes.items()],
         }
 
 

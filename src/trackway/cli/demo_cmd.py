@@ -18,11 +18,13 @@ from pathlib import Path
 
 import click
 import msgspec
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from trackway import config as configuration
 from trackway.cli import demo_forward
 from trackway.cli.common import AdminClient
+from trackway.cli.dashboard_cmd import signin_link
 from trackway.cli.drive import Sent, drive
 from trackway.cli.output import stderr, stdout
 from trackway.cli.report_data import fetch_report
@@ -202,6 +204,13 @@ def _where(data: Path, state: ServerState) -> None:
     stdout.print(
         f"[bold green]Trackway is running[/] at {state.url} (pid {state.pid}), data in {data}, "
         f"log in {data}/server.log."
+    )
+    link, note = signin_link(data, None, state.url)
+    if note:
+        stdout.print(f"  {escape(note)}")
+    stdout.print(
+        f"  [bold]The dashboard[/]: open {link} (a one-time sign-in link; "
+        f"`{_command()} dashboard --data {data}` prints a new one)"
     )
     if cfg.server["demo_shop"]:
         stdout.print(f"  The browser tracker at work: open {state.url}/demo/shop")

@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "trackway.cli.convert_cmd:convert",
         "Render the payloads of FILES (or stdin) in another dialect.",
     ),
+    "dashboard": (
+        "trackway.cli.dashboard_cmd:dashboard",
+        "Print the dashboard's address and a one-time sign-in link (it works once, within 15 minutes).",
+    ),
     "demo": (
         "trackway.cli.demo_cmd:demo",
         "Start a server, send it a month of shop and donation traffic in every dialect through the real "

@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,6 +204,9 @@ class Loader:
         self.loaded_through = 0.0
         self._lock = threading.Lock()  # one load at a time (the server's thread, a CLI catch-up)
         self._committed: dict[str, Position] | None = None  # the store's positions, as last committed
+        # Told of every batch stored, as (record, outcome) pairs: the dashboard's live stream
+        # (server/live.py). It must return quickly and never raise.
+        self.on_loaded: Callable[[Iterable[tuple[records.Record, records.Outcome]]], None] | None = None
 
     def _properties(self) -> dict[str, Property]:
         """The properties as configured now (read once a batch: checking the file for
@@ -265,6 +268,10 @@ class Loader:
             if loaded:
                 self.loaded_through = max(self.loaded_through, max(loaded) / 1e6)
             self.stats.add(result, len(items), time.perf_counter() - start)
+            if self.on_loaded is not None:
+                self.on_loaded(
+                    (i.record, i.outcome) for i in items if i.record is not None and i.outcome is not None
+                )
             self._publish({**positions, **moved})
             self.prune(moved)
             return len(items) or 1

@@ -76,5 +76,30 @@ def _issues_section(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> lis
     return rows
 
 
+_ISSUE_SHAPE = '[{"code": "VARCHAR", "severity": "VARCHAR", "path": "VARCHAR", "message": "VARCHAR"}]'
+
+
+def _paths_section(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> list[dict[str, Any]]:
+    """Each error code by the path it was found at: how many failed payloads, and the
+    earliest one (its id, for the dashboard's link, and its message)."""
+    cond, values = where(params, "received_at")
+    return fetch(
+        cur,
+        f"""SELECT property, code, path, count(DISTINCT id) AS payloads,
+               arg_min(id, (received_at, id)) AS sample, arg_min(message, (received_at, id)) AS example
+        FROM (SELECT property, id, received_at, i.code AS code, coalesce(i.path, '$') AS path,
+                     i.message AS message
+              FROM (SELECT property, id, received_at, unnest(from_json(issues, '{_ISSUE_SHAPE}')) AS i
+                    FROM failed_events WHERE TRUE{cond})
+              WHERE i.severity = 'error')
+        GROUP BY ALL ORDER BY property, payloads DESC, code, path""",
+        values,
+    )
+
+
 def quality(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
-    return {"events": _events(cur, params), "issues": _issues_section(cur, params)}
+    return {
+        "events": _events(cur, params),
+        "issues": _issues_section(cur, params),
+        "paths": _paths_section(cur, params),
+    }

@@ -17,6 +17,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +31,8 @@ from trackway.ingest.alarms import Alarms
 from trackway.ingest.loader import Loader, retry_quarantined
 from trackway.replay import replay
 from trackway.reports import render
-from trackway.server.http import Receive, Request, Scope, Send, respond_json
+from trackway.server import live
+from trackway.server.http import Receive, Request, Scope, Send, respond, respond_json
 from trackway.store import logscrub
 from trackway.store.base import Query, Store, json_form
 from trackway.timeparse import parse_time
@@ -43,6 +45,14 @@ STALE_HEADER = freshness.STALE_HEADER.encode()  # a read could not wait for the 
 MAX_LIMIT = 10_000
 POLL = 0.005  # seconds between looks while a read waits for the loader
 NO_WAIT = ("0", "false", "no")
+
+
+@dataclass(frozen=True)
+class Raw:
+    """An answer that is not JSON (a report as CSV)."""
+
+    body: bytes
+    content_type: bytes
 
 
 class Admin:
@@ -62,6 +72,9 @@ class Admin:
         owner = getattr(lag, "__self__", None)
         self.loader = loader if loader is not None else owner if isinstance(owner, Loader) else None
         self.alarms = self.loader.alarms if self.loader is not None else Alarms()
+        self.live = live.Hub()  # the dashboard's live stream of what the loader stores
+        if self.loader is not None:
+            self.loader.on_loaded = self.live.publish
 
     async def fresh(self, request: Request) -> str | None:
         """Read-your-writes: wait until the loader has stored everything acknowledged before
@@ -179,6 +192,27 @@ class Admin:
         people = await asyncio.to_thread(self.store.identity, value, prop)
         return {"people": people}
 
+    async def person(self, request: Request, scope: str) -> Any:
+        """``GET /api/person?property=P&person_id=X``: the People page's view of one person."""
+        prop, person_id = request.query.get("property", ""), request.query.get("person_id", "")
+        if not prop or not person_id:
+            raise HttpError(
+                400,
+                "expected ?property= and ?person_id= (from /api/identity), got "
+                + ("neither" if not prop and not person_id else "only one"),
+            )
+        if scope not in ("*", prop):
+            raise HttpError(404, f"expected a person of the property {scope!r}, got none with that id")
+        view = getattr(self.store, "person", None)
+        if view is None:
+            raise HttpError(501, "expected a DuckDB store for person views, got another kind")
+        found = await asyncio.to_thread(view, prop, person_id)
+        if found is None:
+            raise HttpError(
+                404, f"expected a person {person_id!r} in {prop!r}, got none; look them up by id first"
+            )
+        return found
+
     async def rebuild(self, request: Request, scope: str) -> Any:
         if scope != "*":
             raise HttpError(403, "rebuild recomputes every property: it needs the server admin token")
@@ -213,6 +247,9 @@ class Admin:
     def report(self, name: str) -> Callable[[Request, str], Awaitable[Any]]:
         async def handler(request: Request, scope: str) -> Any:
             values = dict(request.query)
+            fmt = values.pop("format", "json")
+            if fmt not in ("json", "csv"):
+                raise HttpError(400, f"expected format json or csv, got {fmt!r:.40}")
             if scope != "*":
                 if values.get("property") not in (None, "", scope):
                     raise HttpError(
@@ -223,6 +260,8 @@ class Admin:
             params = reports.parse(values, property_steps=cfg.funnel_steps())  # a property's own funnel
             threads = cfg.server["report_threads"]
             sections = await asyncio.to_thread(reports.run, self.store, name, params, threads=threads)
+            if fmt == "csv":
+                return Raw(render.to_csv(sections).encode(), b"text/csv; charset=utf-8")
             return render.document(name, sections)
 
         return handler
@@ -288,6 +327,7 @@ class Admin:
             ("POST", "/api/sql"): self.sql,
             ("POST", "/api/replay"): self.replay,
             ("GET", "/api/identity"): self.identity,
+            ("GET", "/api/person"): self.person,
             ("POST", "/api/rebuild"): self.rebuild,
             ("POST", "/api/forget"): self.forget,
             ("GET", "/api/subject"): self.subject,
@@ -351,13 +391,20 @@ def make_admin_app(admin: Admin) -> ASGI:
         request = Request(scope, receive)
         handler = routes.get((request.method, request.path))
         try:
+            if request.method == "GET" and request.path == "/api/live":  # a stream, not one answer
+                await live.stream(admin.live, request, request.header(SCOPE_HEADER) or "*", send)
+                return
             if handler is None:
                 raise HttpError(404, f"no admin endpoint {request.method} {request.path}")
             await request.read(1 << 20)
             who = request.header(SCOPE_HEADER) or "*"
             stale = await admin.fresh(request)
             result = await handler(request, who)
-            await respond_json(send, 200, result, [(STALE_HEADER, stale.encode())] if stale else None)
+            extra = [(STALE_HEADER, stale.encode())] if stale else None
+            if isinstance(result, Raw):
+                await respond(send, 200, result.body, result.content_type, extra)
+            else:
+                await respond_json(send, 200, result, extra)
         except HttpError as exc:
             await respond_json(send, exc.status, exc.body(), exc.headers)
         except ClientGone:  # a TrackwayError now: the client went away, nobody to answer

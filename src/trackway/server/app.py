@@ -24,6 +24,7 @@ from trackway.ingest import log, pipeline, records
 from trackway.ingest.writer import LogWriter
 from trackway.server import metrics
 from trackway.server.http import Receive, Request, Scope, Send, remember, respond_json
+from trackway.server.sessions import Attempts, Sessions
 
 logger = logging.getLogger("trackway.server")
 
@@ -53,13 +54,20 @@ class Collector:
         forward: Forward,
         name: str = "worker",
         run_dir: Path | None = None,
+        stream: Forward | None = None,
     ) -> None:
         self._config = cfg
         self._next_check = time.monotonic() + CONFIG_CHECK_SECONDS
         self.writer = writer
         self.forward = forward
+        self.stream = stream  # how a stream (/api/live) reaches the store process, when it can
         self.name = name
         self.run_dir = run_dir
+        # The dashboard's sign-ins (server/dashboard.py): the data dir's key, this worker's
+        # count of attempts per client address, and its open live streams.
+        self.sessions = Sessions(run_dir.parent if run_dir is not None else None)
+        self.signins = Attempts()
+        self.streams = 0
         self.metrics = metrics.Metrics()
         writer.on_commit = self._on_commit
         self._reload_lock = asyncio.Lock()

@@ -52,14 +52,7 @@ def new_id() -> str:
 
 def cookie_id(request: Request) -> str | None:
     """The ``tw_id`` cookie's value, when the request has a valid one."""
-    header = request.header(b"cookie")
-    if not header:
-        return None
-    for part in header.split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE:
-            return valid_id(value)
-    return None
+    return valid_id(request.cookie(COOKIE))
 
 
 def allowed(prop: Property, envelope_consent: Any, batch_consent: dict[str, str]) -> bool:
@@ -75,9 +68,8 @@ def allowed(prop: Property, envelope_consent: Any, batch_consent: dict[str, str]
 
 def set_cookie(request: Request, value: str | None) -> tuple[bytes, bytes]:
     """The ``Set-Cookie`` header keeping ``value`` (None: expiring the cookie)."""
-    secure = request.scope.get("scheme") == "https" or request.header(b"x-forwarded-proto") == "https"
     attrs = f"Path=/; Max-Age={MAX_AGE_S if value else 0}; HttpOnly; SameSite=Lax"
-    return b"set-cookie", f"{COOKIE}={value or ''}; {attrs}{'; Secure' if secure else ''}".encode()
+    return b"set-cookie", f"{COOKIE}={value or ''}; {attrs}{'; Secure' if request.tls else ''}".encode()
 
 
 def call_ids(events: list[Event], call: str) -> None:

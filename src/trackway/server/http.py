@@ -61,6 +61,23 @@ class Request:
             self._query = parse_query(self.scope.get("query_string", b""))
         return self._query
 
+    def cookie(self, name: str) -> str | None:
+        """The value of the cookie ``name`` (the first one sent), or None."""
+        header = self.header(b"cookie")
+        if not header:
+            return None
+        for part in header.split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == name:
+                return value
+        return None
+
+    @property
+    def tls(self) -> bool:
+        """Whether the browser reached us over TLS (directly, or through a proxy saying so):
+        cookies set then are ``Secure``."""
+        return self.scope.get("scheme") == "https" or self.header(b"x-forwarded-proto") == "https"
+
     @property
     def client_ip(self) -> str | None:
         client = self.scope.get("client")

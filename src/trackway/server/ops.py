@@ -131,6 +131,18 @@ async def openapi(c: Collector, request: Request, send: Send) -> int:
     return 200
 
 
+def token_scope(c: Collector, token: str) -> str | None:
+    """The scope an admin token grants (a property's name, ``*`` for the server's), or None."""
+
+    def find(cfg: Config) -> str | None:
+        if token not in cfg.keyring.admin:
+            return None
+        prop = cfg.keyring.admin[token]
+        return "*" if prop is None else prop.name
+
+    return c.lookup(find)
+
+
 def admin_scope(c: Collector, request: Request) -> str:
     """The scope an admin token grants: a property's name, or ``*`` for the server token."""
     if "token" in request.query:
@@ -147,13 +159,7 @@ def admin_scope(c: Collector, request: Request) -> str:
     if not token:
         raise HttpError(401, "expected an admin token as Authorization: Bearer TOKEN, got none")
 
-    def find(cfg: Config) -> str | None:
-        if token not in cfg.keyring.admin:
-            return None
-        prop = cfg.keyring.admin[token]
-        return "*" if prop is None else prop.name
-
-    scope = c.lookup(find)
+    scope = token_scope(c, token)
     if scope is None:
         raise HttpError(
             401, "expected an admin token, got an unknown one; `trackway property list` shows them"
@@ -161,31 +167,16 @@ def admin_scope(c: Collector, request: Request) -> str:
     return scope
 
 
-async def api(c: Collector, request: Request, send: Send) -> int:
-    if request.method != "GET":
-        raise HttpError(
-            405, f"expected GET on {request.path}, got {request.method}", headers=[(b"allow", b"GET")]
-        )
-    scope = admin_scope(c, request)
-    try:
-        return await c.forward(request, send, scope)
-    except httpx.HTTPError as exc:  # the store process is restarting, stopped, or too busy
-        raise HttpError(
-            503,
-            f"expected the store process to answer {request.path}, got {type(exc).__name__}; "
-            "the events acknowledged are safe in the log: retry shortly, and check `trackway serve`'s "
-            "output if it lasts",
-            headers=[(b"retry-after", b"5")],
-        ) from None
+def uds_client(socket_path: str) -> httpx.AsyncClient:
+    """A client of the store process over its Unix socket."""
+    return httpx.AsyncClient(
+        transport=httpx.AsyncHTTPTransport(uds=socket_path), base_url="http://store", timeout=60.0
+    )
 
 
 def uds_forward(socket_path: str) -> Callable[[Request, Send | None, str], Awaitable[int]]:
     """Forward to the store process over its Unix socket."""
-    return client_forward(
-        httpx.AsyncClient(
-            transport=httpx.AsyncHTTPTransport(uds=socket_path), base_url="http://store", timeout=60.0
-        )
-    )
+    return client_forward(uds_client(socket_path))
 
 
 def client_forward(client: httpx.AsyncClient) -> Callable[[Request, Send | None, str], Awaitable[int]]:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from trackway import vendors
-from trackway.server import collect, demo_page, ops, script
+from trackway.server import collect, dashboard, demo_page, gate, ops, script
 from trackway.server.app import ASGIApp, Collector, Handler, make_app
 
 OWN: dict[str, dict[str, Handler]] = {
@@ -14,6 +14,7 @@ OWN: dict[str, dict[str, Handler]] = {
     "/openapi.json": {"GET": ops.openapi},
     "/t.js": {"GET": script.serve},
     "/demo/shop": {"GET": demo_page.shop},
+    **dashboard.routes(),
 }
 
 
@@ -32,4 +33,4 @@ def routes() -> dict[str, dict[str, Handler]]:
 
 
 def build_app(collector: Collector) -> ASGIApp:
-    return make_app(collector, routes(), ops.api)
+    return make_app(collector, routes(), gate.api)

@@ -11,7 +11,7 @@ from trackway.server.http import Request, Send, respond
 _TYPE = b"text/javascript; charset=utf-8"
 
 
-def _accepts_gzip(request: Request) -> bool:
+def accepts_gzip(request: Request) -> bool:
     accepted = request.header(b"accept-encoding") or ""
     for part in accepted.split(","):
         name, _, params = part.strip().partition(";")
@@ -34,7 +34,7 @@ async def serve(c: Collector, request: Request, send: Send) -> int:
     if built.etag.decode() in {t.strip().removeprefix("W/") for t in tags.split(",")} or tags.strip() == "*":
         await respond(send, 304, content_type=None, headers=headers)
         return 304
-    if _accepts_gzip(request):
+    if accepts_gzip(request):
         headers.append((b"content-encoding", b"gzip"))
         await respond(send, 200, built.gzipped, _TYPE, headers)
     else:

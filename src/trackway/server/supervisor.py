@@ -203,7 +203,8 @@ def worker_main(
     _die_with(parent)
     from trackway.ingest.writer import LogWriter
     from trackway.server.app import Collector
-    from trackway.server.ops import uds_forward
+    from trackway.server.gate import client_stream
+    from trackway.server.ops import client_forward, uds_client
     from trackway.server.protocol import worker_config
     from trackway.server.routes import build_app
 
@@ -225,8 +226,14 @@ def worker_main(
         segment_bytes=cfg.server["log_segment_bytes"],
         max_pending=cfg.server["max_pending"],
     )
+    store = uds_client(str(paths.socket))
     collector = Collector(
-        cfg, writer, forward=uds_forward(str(paths.socket)), name=f"w{slot}", run_dir=paths.run
+        cfg,
+        writer,
+        forward=client_forward(store),
+        stream=client_stream(store),
+        name=f"w{slot}",
+        run_dir=paths.run,
     )
     if bad:
         with contextlib.suppress(OSError):

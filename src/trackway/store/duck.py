@@ -35,6 +35,7 @@ from trackway.store import (
     forget,
     logscrub,
     lookups,
+    person_view,
     persons,
     rows,
     schema,
@@ -572,6 +573,9 @@ class DuckStore(Store):
 
     def identity(self, value: str, prop: str | None = None) -> list[dict[str, Any]]:
         return state_tables.identity(self.cursor(), value, prop)
+
+    def person(self, prop: str, person_id: str) -> dict[str, Any] | None:
+        return person_view.person(self.cursor(), prop, person_id)
 
     def find_event(self, id: str, prop: str | None = None) -> tuple[Event, str] | None:
         return lookups.find_event(self.cursor(), id, prop)

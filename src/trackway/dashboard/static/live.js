@@ -1,0 +1,146 @@
+// Live events: the newest stored events and failed payloads, then each one as the
+// store takes it (server-sent events from /api/live), filtered here and on the server.
+
+import { api, eventLink, fill, h, query, session, table, title, when } from "./dom.js";
+
+const MAX_ROWS = 500;
+const FIELDS = [
+  ["dialect", "Dialect"],
+  ["name", "Event name"],
+  ["endpoint", "Endpoint"],
+  ["person", "Person id"],
+  ["q", "Text"],
+];
+
+export function fromEvent(e) {
+  const c = e.commerce || {};
+  const amount = c.revenue ?? c.value;
+  return {
+    kind: "event", status: "valid", id: e.id, property: e.property, name: e.name, dialect: e.dialect,
+    endpoint: (e.context && e.context.endpoint) || "", received_at: e.received_at,
+    anonymous_id: e.anonymous_id, user_id: e.user_id,
+    amount: amount !== undefined && amount !== null ? `${amount} ${c.currency || ""}`.trim() : undefined,
+    items: c.items ? c.items.length : undefined,
+  };
+}
+
+export function fromFailed(f) {
+  const issues = f.issues || [];
+  const first = issues[0] || {};
+  return {
+    kind: "failed", status: "failed", id: f.id, property: f.property, name: (f.names || [])[0] || null,
+    dialect: f.dialect, endpoint: f.endpoint, received_at: f.received_at, issues: issues.length,
+    codes: [...new Set(issues.map((i) => i.code))], problem: `${first.path || "$"}: ${first.message || ""}`,
+  };
+}
+
+function matches(entry, filters) {
+  for (const key of ["dialect", "name", "endpoint"]) if (filters[key] && entry[key] !== filters[key]) return false;
+  if (filters.status && entry.status !== filters.status) return false;
+  if (filters.person && filters.person !== entry.anonymous_id && filters.person !== entry.user_id) return false;
+  if (filters.q) {
+    const hay = Object.values(entry).filter((v) => typeof v === "string").join(" ").toLowerCase();
+    if (!hay.includes(filters.q.toLowerCase())) return false;
+  }
+  return true;
+}
+
+export async function live(main) {
+  title(main, "Live events");
+  const filters = { status: "" };
+  const inputs = FIELDS.map(([key, label]) => {
+    const input = h("input", { type: "search", name: key, "data-filter": key, size: 14 });
+    return [key, input, h("label", {}, label, input)];
+  });
+  const status = h("select", { name: "status", "data-filter": "status" },
+    h("option", { value: "" }, "valid and failed"), h("option", { value: "valid" }, "valid"),
+    h("option", { value: "failed" }, "failed"));
+  const pause = h("button", { type: "button", "aria-pressed": "false" }, "Pause");
+  const line = h("p", { class: "status-line", role: "status", "aria-live": "polite" }, "Connecting…");
+  const list = h("div", {});
+  main.append(
+    h("div", { class: "panel" }, h("div", { class: "row" }, inputs.map((i) => i[2]), h("label", {}, "Status", status), pause)),
+    line, list,
+  );
+
+  let rows = [];
+  let held = [];
+  let paused = false;
+  let source = null;
+  let received = 0;
+  let skipped = 0;
+
+  const render = () => {
+    const shown = rows.filter((r) => matches(r, filters));
+    const columns = [
+      { key: "received_at", label: "Received", render: (r) => when(r.received_at) },
+      { key: "status", label: "Status", render: (r) => h("span", { class: `badge ${r.status}` }, r.status) },
+      session.property ? null : { key: "property", label: "Property" },
+      { key: "name", label: "Event", render: (r) => h("a", { href: eventLink(r) }, r.name || "(unnamed)") },
+      { key: "dialect", label: "Dialect" },
+      { key: "endpoint", label: "Endpoint" },
+      { key: "person", label: "Person", render: (r) => r.user_id || r.anonymous_id || "" },
+      { key: "detail", label: "Detail", render: (r) => (r.status === "failed" ? r.problem : [r.amount, r.items ? `${r.items} items` : ""].filter(Boolean).join(", ")) },
+    ].filter(Boolean);
+    fill(list, shown.length ? table(columns, shown, (r) => r.status) : h("p", { class: "muted" }, "No events match yet."));
+  };
+  const say = (state) => {
+    const extra = skipped ? `, ${skipped} not shown (over 50 a batch)` : "";
+    line.textContent = `${state}; ${received} received since opened${extra}${paused ? `; paused: ${held.length} waiting` : ""}.`;
+  };
+  const add = (entries) => {
+    rows = [...entries.slice().reverse(), ...rows].slice(0, MAX_ROWS);
+    render();
+  };
+  const connect = () => {
+    if (source) source.close();
+    const params = {};
+    for (const [key] of FIELDS) if (filters[key]) params[key] = filters[key];
+    if (filters.status) params.status = filters.status;
+    source = new EventSource(`/api/live${query(params)}`);
+    source.onopen = () => say("Live");
+    source.onerror = () => say("Reconnecting");
+    source.onmessage = (msg) => {
+      const batch = JSON.parse(msg.data);
+      received += batch.events.length;
+      skipped += batch.skipped || 0;
+      if (paused) held.push(...batch.events);
+      else add(batch.events);
+      say("Live");
+    };
+  };
+  let timer = null;
+  const changed = () => {
+    for (const [key, input] of inputs) filters[key] = input.value.trim();
+    filters.status = status.value;
+    render();
+    clearTimeout(timer);
+    timer = setTimeout(connect, 400);
+  };
+  for (const [, input] of inputs) input.addEventListener("input", changed);
+  status.addEventListener("change", changed);
+  pause.addEventListener("click", () => {
+    paused = !paused;
+    pause.textContent = paused ? "Resume" : "Pause";
+    pause.setAttribute("aria-pressed", String(paused));
+    if (!paused && held.length) {
+      add(held);
+      held = [];
+    }
+    say("Live");
+  });
+
+  const [events, failed] = await Promise.all([
+    api(`/api/events${query({ limit: 50 })}`),
+    api(`/api/failed_events${query({ limit: 50 })}`),
+  ]);
+  rows = [...events.events.map(fromEvent), ...failed.failed_events.map(fromFailed)]
+    .sort((a, b) => (a.received_at < b.received_at ? 1 : -1))
+    .slice(0, MAX_ROWS);
+  render();
+  connect();
+  return () => {
+    clearTimeout(timer);
+    if (source) source.close();
+  };
+}

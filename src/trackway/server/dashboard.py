@@ -1,0 +1,147 @@
+"""The dashboard: ``GET /`` (one page; its scripts draw every view from ``/api/*``),
+its static files under ``/dashboard/``, and sign-in.
+
+- ``POST /signin`` with ``{"token": "..."}``: an admin token becomes a session cookie
+  (``tw_session``: HttpOnly, SameSite=Strict, Secure over TLS); attempts are rate
+  limited per client address (``signin_attempts_per_minute``).
+- ``GET /signin?code=...``: a one-time link (``trackway dashboard``) does the same, then
+  sends the browser to ``/`` (so the code leaves the address bar and the history).
+- ``POST /signout``: ends the session (with its CSRF token).
+
+Every answer carries a Content-Security-Policy without inline scripts or styles:
+whatever an event holds is put in the page as text by the scripts, never as markup.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from trackway import dashboard
+from trackway.errors import HttpError
+from trackway.server.app import Collector, Handler
+from trackway.server.http import Request, Send, respond, respond_json
+from trackway.server.ops import token_scope
+from trackway.server.script import accepts_gzip
+from trackway.server.sessions import COOKIE, CSRF_HEADER
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+MAX_SIGNIN_BODY = 4096
+
+
+async def page(c: Collector, request: Request, send: Send) -> int:
+    return await _serve(request, send, "index.html", b"no-store")
+
+
+def _static(name: str) -> Handler:
+    async def serve(c: Collector, request: Request, send: Send) -> int:
+        return await _serve(request, send, name, b"no-cache")  # revalidated by its ETag
+
+    return serve
+
+
+async def _serve(request: Request, send: Send, name: str, cache: bytes) -> int:
+    found = dashboard.asset(name)
+    headers = [*PAGE_HEADERS, (b"etag", found.etag), (b"cache-control", cache), (b"vary", b"Accept-Encoding")]
+    if (request.header(b"if-none-match") or "") == found.etag.decode():
+        await respond(send, 304, content_type=None, headers=headers)
+        return 304
+    if accepts_gzip(request):
+        headers.append((b"content-encoding", b"gzip"))
+        await respond(send, 200, found.gzipped, found.content_type, headers)
+    else:
+        await respond(send, 200, found.plain, found.content_type, headers)
+    return 200
+
+
+def _cookie(request: Request, value: str, seconds: int) -> tuple[bytes, bytes]:
+    attrs = f"Path=/; Max-Age={seconds}; HttpOnly; SameSite=Strict{'; Secure' if request.tls else ''}"
+    return b"set-cookie", f"{COOKIE}={value}; {attrs}".encode()
+
+
+def _same_origin(request: Request) -> None:
+    """A browser's POST names its page's origin; one from another site is refused (the
+    session cookie is SameSite=Strict, and this covers sign-in, which has none yet)."""
+    origin = request.header(b"origin")
+    host = request.header(b"host") or ""
+    if origin is not None and origin.split("://", 1)[-1] != host:
+        raise HttpError(
+            403, f"expected a request from this dashboard's own page ({host}), got one from {origin}"
+        )
+
+
+async def signin(c: Collector, request: Request, send: Send) -> int:
+    c.signins.take(request.client_ip or "?", c.server["signin_attempts_per_minute"])
+    if request.method == "GET":
+        code = request.query.get("code", "")
+        if not code:
+            raise HttpError(
+                400, "expected ?code= from a sign-in link (`trackway dashboard` prints one), got none"
+            )
+        scope = c.sessions.redeem(code)
+        token = _token_of(c, scope)
+        seconds = c.server["dashboard_session_seconds"]
+        headers = [_cookie(request, c.sessions.issue(token, seconds), seconds), (b"location", b"/")]
+        await respond(send, 303, content_type=None, headers=[*PAGE_HEADERS, *headers])
+        return 303
+    _same_origin(request)
+    body = await request.read(MAX_SIGNIN_BODY)
+    try:
+        token = msgspec.json.decode(body).get("token")
+    except (msgspec.DecodeError, AttributeError):
+        token = None
+    if not isinstance(token, str) or not token:
+        raise HttpError(400, 'expected a JSON body {"token": "ADMIN_TOKEN"}, got none')
+    scope = token_scope(c, token)
+    if scope is None:
+        raise HttpError(
+            401,
+            "expected an admin token (the server's admin_token, or a property's: `trackway property list`), "
+            "got an unknown one",
+        )
+    seconds = c.server["dashboard_session_seconds"]
+    cookie = c.sessions.issue(token, seconds)
+    body = {"scope": scope, "csrf": c.sessions.csrf(cookie)}
+    await respond_json(send, 200, body, [*PAGE_HEADERS, _cookie(request, cookie, seconds)])
+    return 200
+
+
+def _token_of(c: Collector, scope: str) -> str:
+    """The admin token a one-time link's scope signs in with."""
+    for token, prop in c.config.keyring.admin.items():
+        if (prop is None and scope == "*") or (prop is not None and prop.name == scope):
+            return token
+    raise HttpError(
+        401,
+        f"expected an admin token for {scope!r} to sign in with, got none configured; set the server's "
+        "admin_token (or the property's) and ask for a new link",
+    )
+
+
+async def signout(c: Collector, request: Request, send: Send) -> int:
+    _same_origin(request)
+    cookie = request.cookie(COOKIE)
+    if cookie:
+        c.sessions.check_csrf(cookie, request.header(CSRF_HEADER))
+    await respond(send, 204, content_type=None, headers=[*PAGE_HEADERS, _cookie(request, "", 0)])
+    return 204
+
+
+def routes() -> dict[str, dict[str, Handler]]:
+    table: dict[str, dict[str, Handler]] = {
+        "/": {"GET": page},
+        "/signin": {"GET": signin, "POST": signin},
+        "/signout": {"POST": signout},
+    }
+    for name in dashboard.names():
+        table[f"/dashboard/{name}"] = {"GET": _static(name)}
+    return table

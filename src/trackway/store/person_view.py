@@ -1,0 +1,43 @@
+"""One person as the dashboard's People page shows them: their ids and links (the
+identity graph), their consent as last stated, carts, orders and latest events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from trackway.model import to_builtins
+from trackway.store import rows
+from trackway.store.state_tables import _fetch, identity
+
+TIMELINE = 200  # the latest events shown
+
+
+def person(cur: duckdb.DuckDBPyConnection, prop: str, person_id: str) -> dict[str, Any] | None:
+    """The person ``person_id`` of ``prop``, or None when no id belongs to them."""
+    key = [prop, person_id]
+    first = _fetch(cur, "SELECT min(id) AS id FROM identities WHERE property = ? AND person_id = ?", key)
+    if not first or first[0]["id"] is None:
+        return None
+    graph = identity(cur, first[0]["id"], prop)
+    found = _fetch(
+        cur,
+        f"SELECT {rows.QUOTED_COLUMNS} FROM event_persons WHERE property = ? AND person_id = ? "
+        f"ORDER BY seq DESC LIMIT {TIMELINE}",
+        key,
+    )
+    events = [to_builtins(rows.row_to_event(r)) for r in found]
+    return {
+        "property": prop,
+        "person_id": person_id,
+        "identity": graph[0] if graph else None,
+        "consent": next((e["consent"] for e in events if e.get("consent")), None),
+        "events": events,
+        "carts": _fetch(
+            cur, "SELECT * FROM carts WHERE property = ? AND person_id = ? ORDER BY opened_at DESC", key
+        ),
+        "orders": _fetch(
+            cur, "SELECT * FROM orders WHERE property = ? AND person_id = ? ORDER BY created_at DESC", key
+        ),
+    }
