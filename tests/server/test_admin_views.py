@@ -402,3 +402,22 @@ async def test_a_retry_that_cannot_be_done_says_why(h, scope, body, status, word
     assert r.status_code == status, r.text
     assert words in r.json()["error"]
     assert len(DeadLetters(runner.Files(h.root, "default.hook").dead).pending()) == 2
+
+
+async def test_an_event_with_the_clients_own_id_is_found_by_it_in_its_property_only(hs):
+    body = {
+        "event_name": "search",
+        "search_term": "tee",
+        "context": {"event_id": "client-42", "event_timestamp": 1796467754299},
+        "user": {"consistent_anonymous_id": "v-1"},
+    }
+    r = await hs.client.post(hs.ca("default"), json=body)
+    assert r.status_code in (200, 204), r.text
+    assert [e.id for e in await hs.events("default")] == ["client-42"]
+    app = admin_app(hs)
+    r = await call(app, "GET", "/api/event", "default", params={"id": "client-42"})
+    assert (r.status_code, r.json()["endpoint"], r.json()["event"]["anonymous_id"]) == (200, "/events", "v-1")
+    r = await call(app, "GET", "/api/event", "other", params={"id": "client-42"})
+    assert r.status_code == 404
+    r = await call(app, "GET", "/api/event", "*", params={"id": "client-42"})
+    assert (r.status_code, r.json()["property"]) == (200, "default")
