@@ -5,6 +5,7 @@ scoped by token (another property's id: 404; naming another property: 403)."""
 from __future__ import annotations
 
 import shlex
+import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -355,9 +356,19 @@ async def test_destinations_show_status_and_dead_letters_without_secrets(h):
     assert r.status_code == 403
 
 
-@pytest.mark.parametrize(("answer", "delivered", "left"), [(200, 1, [2]), (400, 0, [1, 2])])
-async def test_retrying_a_dead_letter_sends_it_and_reports_the_outcome(
-    h, monkeypatch, answer, delivered, left
+RETRIES = [
+    # (what to retry, the receiver's answer, letters retried, delivered, letters left)
+    ({"letter": 1}, 200, 1, 1, [2]),
+    ({"letter": 1}, 400, 1, 0, [1, 2]),
+    ({"all": True}, 200, 2, 2, []),
+    ({"all": True}, 500, 2, 0, [1, 2]),
+]
+
+
+@pytest.mark.parametrize(("scope", "name"), [("default", "default.hook"), ("default", "hook"), ("*", "hook")])
+@pytest.mark.parametrize(("which", "answer", "retried", "delivered", "left"), RETRIES)
+async def test_retrying_dead_letters_sends_them_and_reports_the_outcome(
+    h, monkeypatch, scope, name, which, answer, retried, delivered, left
 ):
     ref = with_destination(h)
     sent: list[Any] = []
@@ -371,13 +382,16 @@ async def test_retrying_a_dead_letter_sends_it_and_reports_the_outcome(
             pass
 
     monkeypatch.setattr(overview, "Sender", Script)
+    monkeypatch.setattr(time, "sleep", lambda s: None)  # a 5xx is retried after a pause
     r = await call(
-        admin_app(h), "POST", "/api/destinations/retry", "default", json={"destination": ref, "letter": 1}
+        admin_app(h), "POST", "/api/destinations/retry", scope, json={"destination": name, **which}
     )
     assert r.status_code == 200, r.text
     report = r.json()
-    assert (report["retried"], report["delivered"], report["failed"]) == (1, delivered, 1 - delivered)
-    assert len(report["errors"]) == 1 - delivered and len(sent) >= 1
+    failed = retried - delivered
+    assert (report["retried"], report["delivered"], report["failed"]) == (retried, delivered, failed)
+    assert len(report["errors"]) == failed and len(sent) >= retried
+    assert all(e["outcome"] == "failed" and str(answer) in e["error"] for e in report["errors"])
     pending = DeadLetters(runner.Files(h.root, ref).dead).pending()
     assert [p.n for p in pending] == left
 
@@ -392,6 +406,7 @@ RETRY_BAD = [
     ("*", {"destination": "default.hook", "letter": 9}, 404, "among [1, 2]"),
     ("other", {"destination": "default.hook", "all": True}, 403, "'other' only, not 'default'"),
     ("other", {"destination": "hook", "all": True}, 404, "one of (none)"),
+    ("*", {"destination": "nope", "all": True}, 404, "one of default.hook"),
 ]
 
 

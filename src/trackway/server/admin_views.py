@@ -217,14 +217,16 @@ class Views:
             raise HttpError(
                 400, f"expected letter as a dead letter's number (1 or more), got {_short(letter)}"
             )
-        prop, dot, name = ref.rpartition(".")
-        if not dot and scope != "*":
-            prop = scope  # NAME alone: the token's own property's
-        scoped(prop or None, scope, "acts on")
         cfg = self._config()
-        d = cfg.destinations().get(f"{prop}.{name}")
+        found = cfg.destinations()
+        prop, dot, name = ref.rpartition(".")
+        if not dot:  # NAME alone: the token's own property's, or the one property's that has it
+            same = [d for d in found.values() if d.name == name]
+            prop = scope if scope != "*" else same[0].property if len(same) == 1 else ""
+        scoped(prop or None, scope, "acts on")
+        d = found.get(f"{prop}.{name}")
         if d is None:
-            known = sorted(i for i, x in cfg.destinations().items() if scope in ("*", x.property))
+            known = sorted(i for i, x in found.items() if scope in ("*", x.property))
             raise HttpError(
                 404,
                 f"expected a destination as PROPERTY.NAME, one of {', '.join(known) or '(none)'}, "
