@@ -86,8 +86,9 @@ def test_texts_are_split_into_payloads_as_the_cli_reads_them(text, values):
 
 @pytest.mark.parametrize("text", ["{", "<div>no call</div>", "gtag('event'"])
 def test_a_text_with_no_payload_is_a_parse_error_saying_what_was_expected(text):
-    with pytest.raises(ParseError, match="expected"):
+    with pytest.raises(ParseError, match="expected") as caught:
         read_text(text)
+    assert str(caught.value).startswith("<input>:1:") and str(caught.value).count("<input>") == 1
 
 
 def test_validate_text_bounds_its_input_and_its_work():

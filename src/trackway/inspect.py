@@ -154,7 +154,7 @@ def script_calls(text: str, source: str = "<input>") -> tuple[list[Payload], lis
         try:
             values, read = read_literals(snippet, source)
         except ParseError as exc:
-            notes.append(f"line {line}: skipped {name}(...), which is not a literal call ({exc.args[0]})")
+            notes.append(f"line {line}: skipped {name}(...), which is not a literal call ({exc.reason})")
             continue
         short = snippet if len(snippet) <= 200 else snippet[:197] + "..."
         values = _spread(values)
@@ -178,9 +178,11 @@ def read_text(text: str, source: str = "<input>") -> tuple[list[Payload], list[s
         payloads, notes = script_calls(text, source)
         if not payloads:
             raise ParseError(
-                f"{exc.args[0]}; expected JSON, JavaScript object literals, or a script with "
-                "dataLayer.push(...), gtag(...) or cact(...) calls, and found none",
-                source=source,
+                f"{exc.reason}. Expected JSON, JavaScript object literals, or a page script with "
+                "dataLayer.push(...), gtag(...) or cact(...) calls; the text is none of them: fix it there",
+                source=exc.source,
+                line=exc.line,
+                column=exc.column,
             ) from None
         return payloads, ["read as a page script: only its tracking calls are checked", *notes]
     notes = list(dict.fromkeys(n for p in payloads for n in p.notes))
