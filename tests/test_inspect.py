@@ -269,3 +269,16 @@ def test_any_text_gets_an_answer_or_a_clear_error_in_bounded_time(text: str, dia
     for call in answer["calls"]:
         assert call["valid"] == (not any(i["severity"] == "error" for i in call["issues"]))
         assert isinstance(call["renders"], dict)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    payload=st.one_of(st.binary(max_size=200), TEXTS.map(str.encode), CALLS.map(str.encode)),
+    dialect=st.sampled_from(["unknown", "", "gtag-ga4", "ga4-mp", "commanders-act", "convead", "klingon"]),
+    indices=st.lists(st.integers(-1, 5), max_size=3),
+)
+def test_any_failed_payload_has_a_view(payload: bytes, dialect: str, indices: list[int]) -> None:
+    view = failed_view(failed(payload, dialect, indices))
+    msgspec.json.encode(view)  # JSON all the way down
+    assert view["kind"] == "failed" and (view["event"] is None) == (view["events"] == [])
+    assert (view["renders"] == {}) == (view["event"] is None)
