@@ -1,0 +1,236 @@
+"""The live stream (server/live.py): what the loader's batches become, who sees what,
+the bounds that keep watchers from costing the loader, and the stream end to end
+through a real server's worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from tests.support.server import ADMIN_TOKEN, Server
+from trackway.ingest.records import FailedPayload, Outcome, Record, micros
+from trackway.model import Commerce, Event
+from trackway.server import live
+from trackway.server.http import Request
+
+AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def record(prop: str, n_events: int = 1, failed: int = 0, **event: Any) -> tuple[Record, Outcome]:
+    rec = Record("raw", f"req-{prop}", "/collect", prop, micros(AT), "gtm-ga4")
+    out = Outcome()
+    for n in range(n_events):
+        fields: dict[str, Any] = {"name": "purchase", "dialect": "gtm-ga4", "id": f"{prop}-e{n}", **event}
+        out.events.append(Event(**fields))
+    for n in range(failed):
+        issues = [{"path": "$.ecommerce.value", "code": "TYPE_INVALID", "severity": "error", "message": "x"}]
+        out.failed.append(
+            FailedPayload(b"{}", "gtm-ga4", [0], msgspec.json.encode(issues), names=[f"bad{n}"])
+        )
+    return rec, out
+
+
+def test_a_batch_becomes_one_summary_per_event_and_failed_payload() -> None:
+    commerce = Commerce(currency="EUR", revenue=Decimal("16.00"), items=[])
+    entries = live.summaries([record("shop", 1, 1, anonymous_id="a1", commerce=commerce)], None)
+    event, failed = entries
+    assert event["status"] == "valid" and event["id"] == "shop-e0" and event["amount"] == "16.00 EUR"
+    assert event["received_at"] == AT.isoformat() and event["anonymous_id"] == "a1"
+    assert failed["status"] == "failed" and failed["id"] == "req-shop/0" and failed["name"] == "bad0"
+    assert failed["codes"] == ["TYPE_INVALID"] and failed["problem"] == "$.ecommerce.value: x"
+    assert live.summaries([record("shop", 2, 1)], {"other"}) == []
+
+
+BASE = {
+    "property": "shop",
+    "status": "valid",
+    "name": "purchase",
+    "dialect": "gtm-ga4",
+    "endpoint": "/collect",
+    "anonymous_id": "a1",
+    "user_id": "u1",
+    "text": "purchase gtm-ga4 /collect a1 u1 t-shirt",
+}
+
+
+@pytest.mark.parametrize(
+    ("prop", "filters", "wanted"),
+    [
+        (None, {}, True),
+        ("shop", {}, True),
+        ("other", {}, False),
+        (None, {"dialect": "gtm-ga4"}, True),
+        (None, {"dialect": "convead"}, False),
+        (None, {"name": "refund"}, False),
+        (None, {"endpoint": "/watch/event"}, False),
+        (None, {"status": "failed"}, False),
+        (None, {"status": "valid"}, True),
+        (None, {"status": "anything"}, True),
+        (None, {"person": "u1"}, True),
+        (None, {"person": "a1"}, True),
+        (None, {"person": "u2"}, False),
+        (None, {"q": "T-SHIRT"}, True),
+        (None, {"q": "hoodie"}, False),
+    ],
+)
+def test_a_watcher_sees_what_its_filter_names(
+    prop: str | None, filters: dict[str, str], wanted: bool
+) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        assert live.Watch(prop, filters, loop).wants(BASE) is wanted
+    finally:
+        loop.close()
+
+
+async def _drain(w: live.Watch) -> list[dict[str, Any]]:
+    await asyncio.sleep(0)  # the hub hands batches over with call_soon_threadsafe
+    got = []
+    while not w.queue.empty():
+        got.append(msgspec.json.decode(w.queue.get_nowait()))
+    return got
+
+
+@pytest.mark.anyio
+async def test_a_watcher_gets_at_most_a_bounded_slice_of_each_batch() -> None:
+    hub = live.Hub()
+    w = hub.watch(None, {})
+    hub.publish([record("shop", live.PER_BATCH + 70)])
+    (batch,) = await _drain(w)
+    assert len(batch["events"]) == live.PER_BATCH and batch["skipped"] == 70
+    assert batch["events"][-1]["id"] == f"shop-e{live.PER_BATCH + 69}"  # the newest are kept
+
+
+@pytest.mark.anyio
+async def test_a_watcher_that_does_not_read_loses_batches_not_memory() -> None:
+    hub = live.Hub()
+    w = hub.watch("shop", {})
+    for _ in range(live.QUEUE + 5):
+        hub.publish([record("shop")])
+    await asyncio.sleep(0)
+    assert w.queue.qsize() == live.QUEUE and w.dropped == 5
+
+
+def test_nobody_watching_costs_the_loader_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*_: Any) -> Any:
+        raise AssertionError("summaries made with no watcher")
+
+    monkeypatch.setattr(live, "summaries", boom)
+
+    def batches() -> Iterator[tuple[Record, Outcome]]:
+        raise AssertionError("the batch was read with no watcher")
+        yield  # pragma: no cover
+
+    live.Hub().publish(batches())
+
+
+@pytest.mark.anyio
+async def test_a_failing_watcher_never_stops_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = live.Hub()
+    hub.watch(None, {})
+    monkeypatch.setattr(live, "summaries", lambda *_: 1 / 0)
+    hub.publish([record("shop")])  # does not raise
+
+
+@pytest.mark.anyio
+async def test_watchers_are_capped() -> None:
+    hub = live.Hub()
+    for _ in range(live.MAX_WATCHERS):
+        hub.watch(None, {})
+    with pytest.raises(live.HttpError) as err:
+        hub.watch(None, {})
+    assert err.value.status == 503
+
+
+def fake_request(query: bytes, leave: asyncio.Event) -> Request:
+    async def receive() -> dict[str, Any]:
+        await leave.wait()
+        return {"type": "http.disconnect"}
+
+    return Request(
+        {"type": "http", "method": "GET", "path": "/api/live", "query_string": query, "headers": []}, receive
+    )
+
+
+@pytest.mark.anyio
+async def test_a_property_scope_streams_its_property_only() -> None:
+    hub, leave = live.Hub(), asyncio.Event()
+    with pytest.raises(live.HttpError) as err:
+        await live.stream(hub, fake_request(b"property=other", leave), "shop", _ignore)
+    assert err.value.status == 403
+    sent: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message.get("body", b""))
+
+    task = asyncio.ensure_future(live.stream(hub, fake_request(b"", leave), "shop", send))
+    while not hub.watchers:
+        await asyncio.sleep(0.01)
+    hub.publish([record("other"), record("shop")])
+    while not any(b.startswith(b"data: ") for b in sent):
+        await asyncio.sleep(0.01)
+    leave.set()
+    await asyncio.wait_for(task, 5)
+    data = [msgspec.json.decode(b[6:]) for b in sent if b.startswith(b"data: ")]
+    assert [e["property"] for d in data for e in d["events"]] == ["shop"]
+    assert not hub.watchers  # the watcher left with the client
+
+
+async def _ignore(message: dict[str, Any]) -> None:
+    return None
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = Server(tmp_path_factory.mktemp("live") / "data", workers=1)
+    s.start()
+    yield s
+    s.close()
+
+
+def test_an_event_acknowledged_reaches_a_watcher_through_the_worker(server: Server) -> None:
+    got: list[dict[str, Any]] = []
+    opened = threading.Event()
+
+    def watch() -> None:
+        headers = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+        with (
+            contextlib.suppress(httpx.HTTPError),
+            httpx.stream("GET", f"{server.url}/api/live", headers=headers, timeout=20) as r,
+        ):
+            assert r.headers["content-type"].startswith("text/event-stream")
+            opened.set()
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    got.extend(msgspec.json.decode(line[6:])["events"])
+                    return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    assert opened.wait(20)
+    time.sleep(0.3)  # the store's hub has the watcher
+    k = server.keys()
+    sent = time.monotonic()
+    r = httpx.post(
+        f"{server.url}/watch/event",
+        data={
+            "app_key": k["convead_app_key"],
+            "visitor_uid": "",
+            "guest_uid": "g-live",
+            "data": msgspec.json.encode({"type": "view_product", "properties": {"product_id": "1"}}).decode(),
+        },
+    )
+    assert r.status_code == 200, r.text
+    thread.join(15)
+    assert [e["dialect"] for e in got] == ["convead"] and got[0]["anonymous_id"] == "g-live"
+    assert time.monotonic() - sent < 10
