@@ -436,3 +436,19 @@ async def test_an_event_with_the_clients_own_id_is_found_by_it_in_its_property_o
     assert r.status_code == 404
     r = await call(app, "GET", "/api/event", "*", params={"id": "client-42"})
     assert (r.status_code, r.json()["property"]) == (200, "default")
+
+
+async def test_setup_gives_no_curl_for_an_endpoint_whose_key_the_property_lacks(h):
+    path = h.cfg.path
+    measurement_id = h.keys("default")["ga4_measurement_id"]
+    path.write_text(path.read_text().replace(f'"{measurement_id}"', '""'))
+    h.cfg = configuration.load(path)
+    [prop] = (await call(admin_app(h), "GET", "/api/setup", "default")).json()["properties"]
+    paths = {e["path"]: e for e in prop["endpoints"]}
+    for gone in ("/mp/collect", "/debug/mp/collect"):
+        assert paths[gone]["curl"] is None
+        assert (
+            "ga4_measurement_id is empty" in paths[gone]["note"]
+            and "[properties.default]" in paths[gone]["note"]
+        )
+    assert paths["/collect"]["curl"] and "note" not in paths["/collect"]

@@ -38,7 +38,8 @@ Handler = Callable[[Request, str], Awaitable[Any]]
 DEFAULT_BASE = "http://127.0.0.1:8080"
 _BASE = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(?:/[A-Za-z0-9._~\-/]*)?")
 MAX_ID = 300
-OWN_ENDPOINTS = (("trackway", "/collect", ("POST",)),)  # Trackway's own event endpoint (the tracker's)
+# Trackway's own event endpoint (the tracker's): vendor, path, methods, the keys it needs.
+OWN_ENDPOINTS = (("trackway", "/collect", ("POST",), (COLLECT_KEY.name,)),)
 
 
 def scoped(value: Any, scope: str, verb: str = "reads") -> str | None:
@@ -163,24 +164,34 @@ class Views:
     def _setup(self, props: list[Property], base: str) -> list[dict[str, Any]]:
         now = datetime.now(UTC)
         specs = [COLLECT_KEY, *(s for k in vendors.key_specs() for s in k.settings)]
-        endpoints = [*OWN_ENDPOINTS, *((v.name, e.path, tuple(e.handlers)) for v, e in vendors.endpoints())]
+        endpoints = [
+            *OWN_ENDPOINTS,
+            *(
+                (v.name, e.path, tuple(e.handlers), tuple(s.name for k in v.keys for s in k.settings))
+                for v, e in vendors.endpoints()
+            ),
+        ]
         out = []
         for prop in props:
             keys = prop.keys()
             found = samples.sample_requests(keys, prop.name, now)
             received = self.admin.store.received(prop.name)
             rows = []
-            for vendor, path, methods in endpoints:
+            for vendor, path, methods, needs in endpoints:
                 sample = samples.for_path(found, path)
-                rows.append(
-                    {
-                        "vendor": vendor,
-                        "path": path,
-                        "methods": list(methods),
-                        "curl": samples.curl(base, path, sample) if sample is not None else None,
-                        "received": received[path].to_json() if path in received else None,
-                    }
-                )
+                row: dict[str, Any] = {"vendor": vendor, "path": path, "methods": list(methods), "curl": None}
+                empty = [n for n in needs if not keys.get(n)]
+                if empty:
+                    row["note"] = (
+                        f"no curl: the property's {', '.join(empty)} is empty; give it a value under "
+                        f"[properties.{prop.name}] in trackway.toml"
+                    )
+                elif sample is None:
+                    row["note"] = "no curl: the demo sends nothing this endpoint reads"
+                else:
+                    row["curl"] = samples.curl(base, path, sample)
+                row["received"] = received[path].to_json() if path in received else None
+                rows.append(row)
             entry: dict[str, Any] = {"name": prop.name}
             if prop.default_currency:
                 entry["currency"] = prop.default_currency
