@@ -349,7 +349,10 @@ async def test_destinations_show_status_and_dead_letters_without_secrets(h):
     [row] = r.json()["destinations"]
     assert (row["destination"], row["type"], row["dead_letter_count"]) == ("default.hook", "webhook", 2)
     assert [d["events"] for d in row["dead_letters"]] == [["e0"], ["e1"]]
-    assert SECRET not in r.text
+    assert SECRET not in r.text and "log_retained_bytes" not in r.json()  # the server's figure
+    r = await call(admin_app(h), "GET", "/api/destinations", "*")
+    assert [d["destination"] for d in r.json()["destinations"]] == ["default.hook"]
+    assert r.json()["log_retained_bytes"] == 0 and SECRET not in r.text
     r = await call(admin_app(h), "GET", "/api/destinations", "other")
     assert r.json() == {"destinations": []}
     r = await call(admin_app(h), "GET", "/api/destinations", "other", params={"property": "default"})

@@ -30,6 +30,7 @@ from trackway.config import Config, Property
 from trackway.demo import samples
 from trackway.destinations import overview
 from trackway.errors import HttpError
+from trackway.server import metrics
 from trackway.server.admin import Admin, _json_body, _short, _text
 from trackway.server.http import Request
 from trackway.settings import COLLECT_KEY
@@ -212,7 +213,11 @@ class Views:
         chosen = [d for d in cfg.destinations().values() if prop in (None, d.property)]
         data = self._data_dir()
         rows = await asyncio.to_thread(lambda: [overview.overview(data, d) for d in chosen])
-        return {"destinations": rows}
+        out: dict[str, Any] = {"destinations": rows}
+        if scope == "*":  # the log kept for every property's destinations: the server's figure
+            retained = metrics.gauge(data / "run" / "metrics" / "store.json", "trackway_log_retained_bytes")
+            out["log_retained_bytes"] = int(retained or 0)
+        return out
 
     async def retry(self, request: Request, scope: str) -> Any:
         body = _json_body(request.body)
