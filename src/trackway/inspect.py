@@ -385,6 +385,7 @@ def failed_view(row: FailedRow) -> dict[str, Any]:
         "event": plain(to_builtins(event)) if event is not None else None,
         "events": [plain(to_builtins(e)) for e in events],
         "indices": row.indices,
+        "names": row.names,  # the names of the events that failed, as stored
         "renders": renders(event, event.dialect) if event is not None else {},
     }
     return view

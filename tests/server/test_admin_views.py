@@ -101,6 +101,7 @@ async def test_a_failed_payload_is_shown_as_received_with_its_issues_and_the_eve
     assert r.status_code == 200, r.text
     view = r.json()
     assert (view["kind"], view["payload_source"], view["property"]) == ("failed", "received", "default")
+    assert (view["indices"], view["names"]) == ([0], ["purchase"])
     assert view["payload"]["events"] == [{**NO_TRANSACTION, "params": {**NO_TRANSACTION["params"]}}]
     codes = {i["code"] for i in view["issues"]}
     assert any(i["severity"] == "error" and "transaction" in i["path"] for i in view["issues"]), codes
@@ -348,6 +349,7 @@ async def test_destinations_show_status_and_dead_letters_without_secrets(h):
     assert r.status_code == 200, r.text
     [row] = r.json()["destinations"]
     assert (row["destination"], row["type"], row["dead_letter_count"]) == ("default.hook", "webhook", 2)
+    assert (row["property"], row["name"], row["paused"]) == ("default", "hook", False)
     assert [d["events"] for d in row["dead_letters"]] == [["e0"], ["e1"]]
     assert SECRET not in r.text and "log_retained_bytes" not in r.json()  # the server's figure
     r = await call(admin_app(h), "GET", "/api/destinations", "*")

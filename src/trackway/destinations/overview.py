@@ -58,6 +58,7 @@ def overview(data: Path, d: Destination, shown: int = DEAD_LETTERS_SHOWN) -> dic
     row |= {
         "property": d.property,
         "name": d.name,
+        "paused": d.paused,
         "dead_letters": [deadletters.summary(p) for p in pending[:shown]],
         "dead_letter_count": len(pending),
     }
