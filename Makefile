@@ -55,6 +55,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python bench/forward.py --quick
 	$(BIN)/python bench/forward_ingest.py --quick
 	$(BIN)/python bench/tracker.py --quick
+	$(BIN)/python bench/dashboard.py --quick
 
 # Longer coverage-guided fuzzing of every input path (make test runs a bounded share).
 fuzz: $(STAMP)
@@ -79,6 +80,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/forward.py
 	$(BIN)/python bench/forward_ingest.py
 	$(BIN)/python bench/tracker.py
+	$(BIN)/python bench/dashboard.py
 
 docs: $(STAMP)
 	$(BIN)/python -m trackway.docs_gen docs

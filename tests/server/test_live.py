@@ -234,3 +234,29 @@ def test_an_event_acknowledged_reaches_a_watcher_through_the_worker(server: Serv
     thread.join(15)
     assert [e["dialect"] for e in got] == ["convead"] and got[0]["anonymous_id"] == "g-live"
     assert time.monotonic() - sent < 10
+
+
+@pytest.mark.anyio
+async def test_a_relay_ends_its_stream_when_the_worker_stops() -> None:
+    from types import SimpleNamespace
+
+    from trackway.server import gate
+
+    stop = asyncio.Event()
+    sent: list[dict[str, Any]] = []
+
+    async def endless(request: Request, send: Any, scope: str) -> int:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await asyncio.sleep(3600)
+        return 200
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    c = SimpleNamespace(stream=endless, streams=0, stopping=stop.is_set)
+    task = asyncio.ensure_future(gate.relay(c, fake_request(b"", asyncio.Event()), send, "*"))  # type: ignore[arg-type]
+    await asyncio.sleep(0.2)
+    assert not task.done() and c.streams == 1
+    stop.set()
+    assert await asyncio.wait_for(task, 5) == 200
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False} and c.streams == 0

@@ -45,6 +45,7 @@ STALE_HEADER = freshness.STALE_HEADER.encode()  # a read could not wait for the 
 MAX_LIMIT = 10_000
 POLL = 0.005  # seconds between looks while a read waits for the loader
 NO_WAIT = ("0", "false", "no")
+READS_NOTHING = frozenset({"/api/validate", "/api/live"})  # no read-your-writes wait: no stored data
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Admin:
         if (
             loader is None
             or not request.path.startswith("/api/")
+            or request.path in READS_NOTHING
             or request.query.get("wait", "1").lower() in NO_WAIT
         ):
             return None

@@ -68,6 +68,7 @@ class Collector:
         self.sessions = Sessions(run_dir.parent if run_dir is not None else None)
         self.signins = Attempts()
         self.streams = 0
+        self.stopping: Callable[[], bool] = lambda: False  # the worker is shutting down (supervisor)
         self.metrics = metrics.Metrics()
         writer.on_commit = self._on_commit
         self._reload_lock = asyncio.Lock()

@@ -36,6 +36,7 @@ ACTIONS = frozenset(
 )
 MAX_BODY = 1 << 20
 STREAMS_PER_WORKER = 20
+STOP_CHECK_S = 0.5  # how often a relay looks whether the worker is stopping
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-store"),
@@ -125,16 +126,23 @@ async def relay(c: Collector, request: Request, send: Send, scope: str) -> int:
     proxy = asyncio.ensure_future(c.stream(request, send, scope))
     gone = asyncio.ensure_future(_disconnected(request))
     try:
-        await asyncio.wait({proxy, gone}, return_when=asyncio.FIRST_COMPLETED)
+        while not proxy.done() and not gone.done():
+            await asyncio.wait({proxy, gone}, timeout=STOP_CHECK_S, return_when=asyncio.FIRST_COMPLETED)
+            if c.stopping():  # end the stream cleanly: the browser reconnects to the next server
+                break
     finally:
         c.streams -= 1
+        left = gone.done()
         gone.cancel()
         if not proxy.done():
             proxy.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await proxy
+            if c.stopping():
+                with contextlib.suppress(Exception):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
     if not proxy.done() or proxy.cancelled():
-        return 499  # the browser left
+        return 499 if left else 200  # the browser left, or the worker stopped
     return proxy.result()  # or what the relay raised (the store gone: a 503 if nothing was sent)
 
 

@@ -247,6 +247,7 @@ def worker_main(
 
     collector.connections_closed = closed
     server = uvicorn.Server(config)
+    collector.stopping = lambda: bool(server.should_exit)  # live streams end when the worker stops
     _quiet_signals()
     try:
         server.run(sockets=[sock])
