@@ -42,13 +42,13 @@ def record(prop: str, n_events: int = 1, failed: int = 0, **event: Any) -> tuple
 
 def test_a_batch_becomes_one_summary_per_event_and_failed_payload() -> None:
     commerce = Commerce(currency="EUR", revenue=Decimal("16.00"), items=[])
-    entries = live.summaries([record("shop", 1, 1, anonymous_id="a1", commerce=commerce)], None)
-    event, failed = entries
+    failed, event = live.newest_first([record("shop", 1, 1, anonymous_id="a1", commerce=commerce)])
     assert event["status"] == "valid" and event["id"] == "shop-e0" and event["amount"] == "16.00 EUR"
     assert event["received_at"] == AT.isoformat() and event["anonymous_id"] == "a1"
     assert failed["status"] == "failed" and failed["id"] == "req-shop/0" and failed["name"] == "bad0"
     assert failed["codes"] == ["TYPE_INVALID"] and failed["problem"] == "$.ecommerce.value: x"
-    assert live.summaries([record("shop", 2, 1)], {"other"}) == []
+    order = [e["id"] for e in live.newest_first([record("a", 2), record("b", 1, 1)])]
+    assert order == ["req-b/0", "b-e0", "a-e1", "a-e0"]
 
 
 BASE = {
@@ -112,6 +112,26 @@ async def test_a_watcher_gets_at_most_a_bounded_slice_of_each_batch() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_rare_filter_looks_at_a_bounded_share_of_a_big_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = 0
+    real = live._searchable
+
+    def counted(entry: dict[str, Any]) -> dict[str, Any]:
+        nonlocal made
+        made += 1
+        return real(entry)
+
+    monkeypatch.setattr(live, "_searchable", counted)
+    hub = live.Hub()
+    rare, every = hub.watch(None, {"name": "refund"}), hub.watch(None, {})
+    hub.publish([record("shop", live.LOOK_AT * 5)])
+    assert made == live.LOOK_AT  # not the 10,000 events of the batch
+    assert await _drain(rare) == []
+    (batch,) = await _drain(every)
+    assert batch["skipped"] == live.LOOK_AT * 5 - live.PER_BATCH
+
+
+@pytest.mark.anyio
 async def test_a_watcher_that_does_not_read_loses_batches_not_memory() -> None:
     hub = live.Hub()
     w = hub.watch("shop", {})
@@ -125,7 +145,7 @@ def test_nobody_watching_costs_the_loader_nothing(monkeypatch: pytest.MonkeyPatc
     def boom(*_: Any) -> Any:
         raise AssertionError("summaries made with no watcher")
 
-    monkeypatch.setattr(live, "summaries", boom)
+    monkeypatch.setattr(live, "newest_first", boom)
 
     def batches() -> Iterator[tuple[Record, Outcome]]:
         raise AssertionError("the batch was read with no watcher")
@@ -138,7 +158,7 @@ def test_nobody_watching_costs_the_loader_nothing(monkeypatch: pytest.MonkeyPatc
 async def test_a_failing_watcher_never_stops_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     hub = live.Hub()
     hub.watch(None, {})
-    monkeypatch.setattr(live, "summaries", lambda *_: 1 / 0)
+    monkeypatch.setattr(live, "newest_first", lambda *_: 1 / 0)
     hub.publish([record("shop")])  # does not raise
 
 

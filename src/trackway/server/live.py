@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from trackway.server.http import Receive, Request, Send
 from trackway.store.base import failed_id
 
 PER_BATCH = 50  # entries of one loaded batch a watcher gets at most
+LOOK_AT = 2_000  # entries of one batch a watcher's filter is tried on at most
 QUEUE = 20  # batches a watcher may have waiting
 KEEPALIVE_S = 15.0
 STREAM_S = 300.0  # a stream ends after this; EventSource reconnects by itself
@@ -97,36 +98,53 @@ def _event(record: Record, event: Event) -> dict[str, Any]:
     return entry
 
 
-def summaries(records: Iterable[tuple[Record, Any]], wanted: set[str] | None) -> list[dict[str, Any]]:
-    """One entry per event and failed payload of ``records`` (``(record, outcome)``) of the
-    properties in ``wanted`` (None: all)."""
-    out: list[dict[str, Any]] = []
-    for record, outcome in records:
-        if wanted is not None and record.property not in wanted:
-            continue
-        for event in outcome.events:
-            out.append(_event(record, event))
-        for n, failed in enumerate(outcome.failed):
-            issues = loads_issues(failed.issues)
-            first = issues[0] if issues else {}
-            out.append(
-                {
-                    "kind": "failed",
-                    "status": "failed",
-                    "id": failed_id(record.request_id, n, record.property, failed.call),
-                    "property": record.property,
-                    "name": failed.names[0] if failed.names else None,
-                    "dialect": failed.dialect or None,
-                    "endpoint": record.endpoint,
-                    "received_at": from_micros(record.received_at).isoformat(),
-                    "issues": len(issues),
-                    "codes": sorted({str(i.get("code")) for i in issues}),
-                    "problem": f"{first.get('path', '$')}: {first.get('message', '')}"[:300],
-                }
-            )
-    for entry in out:
-        entry["text"] = " ".join(str(v) for v in entry.values() if isinstance(v, str)).lower()
-    return out
+def _failed(record: Record, n: int, failed: Any) -> dict[str, Any]:
+    issues = loads_issues(failed.issues)
+    first = issues[0] if issues else {}
+    return {
+        "kind": "failed",
+        "status": "failed",
+        "id": failed_id(record.request_id, n, record.property, failed.call),
+        "property": record.property,
+        "name": failed.names[0] if failed.names else None,
+        "dialect": failed.dialect or None,
+        "endpoint": record.endpoint,
+        "received_at": from_micros(record.received_at).isoformat(),
+        "issues": len(issues),
+        "codes": sorted({str(i.get("code")) for i in issues}),
+        "problem": f"{first.get('path', '$')}: {first.get('message', '')}"[:300],
+    }
+
+
+def newest_first(records: Sequence[tuple[Record, Any]]) -> Iterator[dict[str, Any]]:
+    """One entry per event and failed payload of ``records`` (``(record, outcome)``), the
+    last stored first, made as they are asked for."""
+    for record, outcome in reversed(records):
+        for n in range(len(outcome.failed) - 1, -1, -1):
+            yield _searchable(_failed(record, n, outcome.failed[n]))
+        for event in reversed(outcome.events):
+            yield _searchable(_event(record, event))
+
+
+def _searchable(entry: dict[str, Any]) -> dict[str, Any]:
+    entry["text"] = " ".join(str(v) for v in entry.values() if isinstance(v, str)).lower()
+    return entry
+
+
+class _Lazy:
+    """The entries of a batch, made once however many watchers look at them."""
+
+    def __init__(self, source: Iterator[dict[str, Any]]) -> None:
+        self.source = source
+        self.made: list[dict[str, Any]] = []
+
+    def get(self, i: int) -> dict[str, Any] | None:
+        while len(self.made) <= i:
+            entry = next(self.source, None)
+            if entry is None:
+                return None
+            self.made.append(entry)
+        return self.made[i]
 
 
 class Hub:
@@ -136,20 +154,38 @@ class Hub:
 
     def publish(self, records: Iterable[tuple[Record, Any]]) -> None:
         """Hand the watchers a loaded batch (called by the loader's thread; returns at once
-        while nobody watches). Never raises: the loader must go on whatever happens here."""
+        while nobody watches). Never raises: the loader must go on whatever happens here.
+
+        Each watcher looks at the batch newest first, taking up to ``PER_BATCH`` entries its
+        filter wants and looking at no more than ``LOOK_AT``: a batch costs a few hundred
+        summaries whatever its size (the loader's batches hold up to 20,000 records)."""
         with self._lock:
             watchers = list(self.watchers)
         if not watchers:
             return
         with contextlib.suppress(Exception):
             props = {w.property for w in watchers}
-            entries = summaries(records, None if None in props else {p for p in props if p})
+            wanted = None if None in props else props
+            mine = [(r, o) for r, o in records if wanted is None or r.property in wanted]
+            sizes: dict[str, int] = {}
+            for r, o in mine:
+                sizes[r.property] = sizes.get(r.property, 0) + len(o.events) + len(o.failed)
+            entries = _Lazy(newest_first(mine))
             for w in watchers:
-                mine = [e for e in entries if w.wants(e)]
-                if not mine:
+                taken: list[dict[str, Any]] = []
+                seen = 0
+                while len(taken) < PER_BATCH and seen < LOOK_AT:
+                    entry = entries.get(seen)
+                    if entry is None:
+                        break
+                    seen += 1
+                    if w.wants(entry):
+                        taken.append(entry)
+                if not taken:
                     continue
-                skipped = max(0, len(mine) - PER_BATCH)
-                data = _json.encode({"events": mine[-PER_BATCH:], "skipped": skipped})
+                total = sizes.get(w.property, 0) if w.property is not None else sum(sizes.values())
+                taken.reverse()
+                data = _json.encode({"events": taken, "skipped": max(0, total - seen)})
                 with contextlib.suppress(RuntimeError):  # the watcher's loop has closed
                     w.loop.call_soon_threadsafe(w.offer, data)
 
