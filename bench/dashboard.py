@@ -33,6 +33,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(H
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import importlib.util  # noqa: E402
+import json  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
@@ -204,20 +205,59 @@ class Watcher(threading.Thread):
         self.url, self.cookie = url, cookie
         self.events = 0
         self.stop = threading.Event()
+        self.opened = threading.Event()
+        self.seen: dict[str, float] = {}  # a probe's anonymous id -> when its entry came
 
     def run(self) -> None:
         with (
             contextlib.suppress(httpx.HTTPError),
             httpx.stream("GET", f"{self.url}/api/live", cookies={"tw_session": self.cookie}, timeout=30) as r,
         ):
+            self.opened.set()
             for line in r.iter_lines():
                 if line.startswith("data: "):
-                    self.events += line.count('"kind":')
+                    now = time.monotonic()
+                    batch = json.loads(line[6:])["events"]
+                    self.events += len(batch)
+                    for entry in batch:
+                        if str(entry.get("anonymous_id", "")).startswith("probe-"):
+                            self.seen.setdefault(entry["anonymous_id"], now)
                 if self.stop.is_set():
                     return
 
 
-def part_live(seconds: int, rounds: int, connections: int) -> None:
+def probes(s: Any, cookie: str, count: int) -> None:
+    """Acknowledgement-to-live-entry delay at idle: ``count`` single events, one every 0.1 s."""
+    w = Watcher(s.url, cookie)
+    w.start()
+    w.opened.wait(30)
+    time.sleep(0.5)
+    body = json.loads(mp_body(1))
+    body.pop("user_id")
+    acked: dict[str, float] = {}
+    with httpx.Client(timeout=10) as client:
+        for n in range(count):
+            body["client_id"] = f"probe-{n}"
+            client.post(s.target, json=body).raise_for_status()
+            acked[f"probe-{n}"] = time.monotonic()
+            time.sleep(0.1)
+    deadline = time.monotonic() + 10
+    while len(w.seen) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    w.stop.set()
+    delays = sorted(w.seen[k] - t for k, t in acked.items() if k in w.seen)
+    missing = count - len(delays)
+    if not delays:
+        print(f"acknowledged to shown live: none of {count} probes arrived")
+        return
+    p99 = delays[min(len(delays) - 1, math.ceil(0.99 * len(delays)) - 1)]
+    print(
+        f"acknowledged to shown live (idle, {count} probes): p50 {statistics.median(delays) * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms, max {delays[-1] * 1000:.0f} ms; {missing} missing (target: within 1 s)"
+    )
+
+
+def part_live(seconds: int, rounds: int, connections: int, count: int) -> None:
     print(f"\nlive cost: one event a request, wrk -c{connections}, {rounds} pairs of {seconds} s")
     alone: list[float] = []
     watched: list[float] = []
@@ -227,6 +267,7 @@ def part_live(seconds: int, rounds: int, connections: int) -> None:
         signed = httpx.post(f"{s.url}/signin", json={"token": TOKEN})
         signed.raise_for_status()
         cookie = signed.cookies["tw_session"]
+        probes(s, cookie, count)
         for n in range(rounds):
             for watching in (False, True) if n % 2 == 0 else (True, False):
                 watchers = [Watcher(s.url, cookie) for _ in range(5)] if watching else []
@@ -272,7 +313,7 @@ def main() -> None:
             data, events = build(work, args.events, args.sessions, args.seed)
             part_pages(data, events, args.repeat, args.quick)
         if args.only in (None, "live"):
-            part_live(args.seconds, args.rounds, args.connections)
+            part_live(args.seconds, args.rounds, args.connections, 10 if args.quick else 100)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
