@@ -23,6 +23,7 @@ const PAGES = [
 const HIDDEN = { event: eventPage };
 
 let leave = null; // the current page's clean-up (a live stream to close)
+let routed = false; // focus moves to the page on a route change, not on load (Tab first reaches the skip link)
 
 async function start() {
   window.addEventListener("tw-signed-out", () => signin("Your sign-in has ended; sign in again."));
@@ -127,7 +128,8 @@ async function route() {
   } catch (err) {
     main.append(errorBox(err));
   }
-  main.focus({ preventScroll: true });
+  if (routed) main.focus({ preventScroll: true });
+  routed = true;
 }
 
 start();

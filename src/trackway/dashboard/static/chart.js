@@ -57,7 +57,7 @@ export function lines(series, label) {
   const periods = [...new Set(names.flatMap((n) => Object.keys(series[n])))].sort();
   const width = 720;
   const height = 260;
-  const pad = { l: 56, r: 12, t: 10, b: 28 };
+  const pad = { l: 56, r: 24, t: 10, b: 28 }; // r: room for the last period's label
   const root = svg(width, height, label);
   const values = names.flatMap((n) => Object.values(series[n]).map(Number));
   const max = Math.max(1, ...values);

@@ -1,7 +1,7 @@
 // One event (or failed payload): the payload with each issue's path marked in it, the
 // canonical event, the same event in every other dialect, and its person.
 
-import { api, h, title, when } from "./dom.js";
+import { api, append, h, title, when } from "./dom.js";
 import { jsonView, marked } from "./json.js";
 
 export function issueList(issues) {
@@ -26,7 +26,7 @@ export function renders(all) {
       "details",
       { "data-dialect": dialect },
       h("summary", {}, dialect, " ",
-        r.error ? h("span", { class: "badge error" }, "cannot render") : warnings ? h("span", { class: "badge warning" }, `${warnings} warnings`) : h("span", { class: "badge ok" }, "ok")),
+        r.error ? h("span", { class: "badge error" }, "cannot render") : warnings ? h("span", { class: "badge warning" }, `${warnings} warning${warnings === 1 ? "" : "s"}`) : h("span", { class: "badge ok" }, "ok")),
       r.error ? h("p", { class: "error-box" }, r.error) : [issueList(r.issues), jsonView(r.payload, new Set(), `${dialect} payload`)],
     );
   });
@@ -42,7 +42,7 @@ export async function eventPage(main, [property, id]) {
   const marks = marked(e.payload, issues.map((i) => i.path));
   const person = e.person || {};
   const ids = [person.user_id, person.anonymous_id].filter(Boolean);
-  main.append(
+  append(main, [ // append() flattens: renders() gives an array
     h("div", { class: "panel" }, h("dl", { class: "facts" },
       h("dt", {}, "Status"), h("dd", {}, h("span", { class: `badge ${e.kind === "failed" ? "failed" : "valid"}` }, e.kind === "failed" ? "failed" : "valid")),
       h("dt", {}, "Id"), h("dd", { class: "mono" }, e.id),
@@ -63,5 +63,5 @@ export async function eventPage(main, [property, id]) {
     ),
     h("h2", {}, "In the other dialects"),
     renders(e.renders),
-  );
+  ]);
 }

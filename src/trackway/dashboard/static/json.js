@@ -26,11 +26,13 @@ export function parent(path) {
 }
 
 // Which paths of ``value`` to mark for ``paths``: each itself, or (for a key that was
-// missing) its nearest ancestor that is there.
+// missing) its nearest ancestor that is there. A path not in JSON-path form ("user_id":
+// a render's note on a canonical field the dialect cannot carry) is not in the payload.
 export function marked(value, paths) {
   const present = walk(value, "$", new Set());
   const out = new Set();
   for (let p of paths) {
+    if (typeof p !== "string" || !p.startsWith("$")) continue;
     while (p && !present.has(p)) p = parent(p);
     out.add(p || "$");
   }
