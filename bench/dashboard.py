@@ -131,13 +131,16 @@ def pages(client: httpx.Client) -> dict[str, list[Callable[[], httpx.Response]]]
             lambda: get("/api/failed_events", params={"limit": 50}),
         ),
         "event (valid)": page(
-            lambda: get("/api/event", params={"id": recent["id"], "property": recent["property"]})
+            lambda: get(
+                "/api/event",
+                params={"id": recent["id"], "property": recent["property"], "at": recent["received_at"]},
+            )
         ),
         "event (failed)": page(
             lambda: get("/api/event", params={"id": failed["id"], "property": failed["property"]})
         ),
         "failed": page(
-            lambda: get("/api/reports/quality"),
+            lambda: get("/api/reports/quality", params={"section": "paths"}),
             lambda: get("/api/failed_events", params={"limit": 100, "replayed": "false"}),
         ),
         "validator": page(lambda: client.post("/api/validate", json={"text": SNIPPET, "dialect": "auto"})),
@@ -150,8 +153,9 @@ def pages(client: httpx.Client) -> dict[str, list[Callable[[], httpx.Response]]]
         "setup": page(lambda: get("/api/setup", params={"base": "http://127.0.0.1"})),
         "destinations": page(lambda: get("/api/destinations")),
     }
-    for name in ("funnel", "revenue", "orders", "products", "carts", "procedures"):
-        out[f"report {name}"] = page(lambda n=name: get(f"/api/reports/{n}", params={"by": "day"}))
+    for name in ("funnel", "revenue", "orders", "products", "carts", "procedures", "quality"):
+        by = {"by": "day"} if name == "revenue" else {}  # as the page opens: revenue over time
+        out[f"report {name}"] = page(lambda n=name, b=by: get(f"/api/reports/{n}", params=b))
     return out
 
 

@@ -98,6 +98,20 @@ def _api(path: str, query: str) -> Attack:
     return lambda k: Req("GET", path, query.encode(), ((b"authorization", f"Bearer {ADMIN_TOKEN}".encode()),))
 
 
+def _dash(
+    method: str, path: str, headers: tuple[tuple[bytes, bytes], ...], body: str = "", query: str = ""
+) -> Attack:
+    """A request of the dashboard's (sign-in, a session's API call)."""
+    raw = body.encode("utf-8", "surrogatepass")
+    return lambda k: Req(method, path, query.encode("utf-8", "surrogatepass"), headers, raw)
+
+
+def _validate(text: str) -> Attack:
+    body = '{"text":' + text + ',"dialect":"auto"}'
+    return _dash("POST", "/api/validate", ((b"authorization", f"Bearer {ADMIN_TOKEN}".encode()), *JSON), body)
+
+
+SESSION = (b"cookie", b"tw_session=" + b"a." * 50_000)
 GZIP = ((b"content-type", b"application/json"), (b"content-encoding", b"gzip"))
 ATTACKS: dict[str, Attack] = {
     "mp lone surrogate user_id": _mp(mp(purchase(), user='"\\udc00"')),
@@ -153,6 +167,26 @@ ATTACKS: dict[str, Attack] = {
     ),
     "convead qnt 1e9999": _convead('{"type":"add_to_cart","properties":{"product_id":"1","qnt":"1e9999"}}'),
     "funnel with 600 steps": _api("/api/reports/funnel", "steps=" + ",".join(f"s{n}" for n in range(600))),
+    "signin 1 MB token": _dash("POST", "/signin", JSON, '{"token":"' + "t" * (1 << 20) + '"}'),
+    "signin token nested": _dash("POST", "/signin", JSON, '{"token":' + NEST + "}"),
+    "signin lone surrogate token": _dash("POST", "/signin", JSON, '{"token":"\\udc00"}'),
+    "signin code of 100,000 characters": _dash("GET", "/signin", (), query="code=" + "c" * 100_000),
+    "signin code with a path": _dash("GET", "/signin", (), query="code=../../dashboard.key"),
+    "signin origin bytes": _dash("POST", "/signin", ((b"origin", b"\xff\xfe://"), *JSON), '{"token":"x"}'),
+    "session cookie of 100 KB": _dash("GET", "/api/events", (SESSION,)),
+    "session cookie forged, no csrf": _dash(
+        "POST", "/api/replay", ((b"cookie", b"tw_session=a.1.b.c"),), "{}"
+    ),
+    "signout with a forged cookie": _dash("POST", "/signout", ((b"cookie", b"tw_session=\xff.\xfe.."),)),
+    "validate 1,000-level nesting": _validate('"dataLayer.push(' + NEST + ')"'),
+    "validate 256 KiB and one byte": _validate('"' + "x" * (256 * 1024 + 1) + '"'),
+    "validate 5,000 calls": _validate('"' + "gtag('event','x');" * 5_000 + '"'),
+    "validate unterminated script": _validate('"<script>dataLayer.push({a: [1, 2"'),
+    "event id lone surrogate": _api("/api/event", "id=%ED%B0%80&property=default"),
+    "event id of 100,000 characters": _api("/api/event", "id=" + "9" * 100_000),
+    "setup base with markup": _api("/api/setup", "base=http://x/%22%3E%3Cscript%3Ealert(1)%3C/script%3E"),
+    "person unknown": _api("/api/person", "property=default&person_id=%00"),
+    "report format bytes": _api("/api/reports/revenue", "format=%FF"),
 }
 
 

@@ -29,6 +29,7 @@ ENDPOINTS = (
     "/watch/event",
     "/collect",
     "/api",
+    "/signin",
 )
 PER_ENDPOINT = 12
 CONTENT_TYPES = (
@@ -47,11 +48,18 @@ API_PATHS = (
     "/api/export",
     "/api/identity",
     "/api/subject",
+    "/api/event",
+    "/api/person",
+    "/api/setup",
+    "/api/destinations",
+    "/api/session",
+    "/api/validate",
     *(f"/api/reports/{name}" for name in reports.NAMES),
     "/api/nope",
 )
 API_PARAMS = ("property", "limit", "since", "until", "name", "code", "table", "after_time", "after_id", "id")
 API_PARAMS += ("user", "email", "replayed", "by", "steps", "window", "abandon_after", "include", "token")
+API_PARAMS += ("person_id", "format", "base", "wait")
 BOMB = gzip.compress(b"0" * (20 << 20), 9)  # 20 MB inflated, 20 kB sent
 
 
@@ -102,6 +110,7 @@ def seeds(keys: dict[str, str]) -> dict[str, list[Any]]:
         }
     )
     found["/api"] = [{"since": "30d", "limit": "100"}, {"steps": "view_item,add_to_cart,purchase"}]
+    found["/signin"] = [{"token": keys["admin_token"]}, {"token": ""}, {"code": "x"}]
     return found
 
 
@@ -139,6 +148,8 @@ def build(c: hostile.Chooser, endpoint: str, pool: list[Any], keys: dict[str, st
     value = hostile.mutate(c, pool[c.index(len(pool))], c.index(4))
     if endpoint == "/api":
         return _api(c, value, keys, admin)
+    if endpoint == "/signin":
+        return _signin(c, value)
     key_ok = c.index(8) != 7
     if endpoint == "/watch/event":
         fields = value if isinstance(value, dict) else {"data": value}
@@ -182,6 +193,21 @@ def build(c: hostile.Chooser, endpoint: str, pool: list[Any], keys: dict[str, st
     )
 
 
+def _signin(c: hostile.Chooser, value: Any) -> Req:
+    """The dashboard's sign-in: a one-time code in the query, or a token in a JSON body,
+    from this page or another site, with a session cookie or not."""
+    headers = (
+        [(b"cookie", b"tw_session=" + c.text().encode("utf-8", "surrogatepass"))] if c.index(3) == 0 else []
+    )
+    if c.index(3) == 0:
+        query = urlencode({"code": c.text() if c.index(2) else hostile.dumps(value)}, errors="surrogatepass")
+        return Req("GET", "/signin", query.encode(), tuple(headers))
+    if c.index(4) == 0:
+        headers.append((b"origin", c.text().encode("utf-8", "surrogatepass")))
+    body, gzipped = _body(c, value)
+    return Req("POST", "/signin", b"", tuple(_headers(c, b"application/json", gzipped) + headers), body)
+
+
 def _api(c: hostile.Chooser, value: Any, keys: dict[str, str], admin: str) -> Req:
     path = API_PATHS[c.index(len(API_PATHS))]
     params = value if isinstance(value, dict) else {}
@@ -193,6 +219,14 @@ def _api(c: hostile.Chooser, value: Any, keys: dict[str, str], admin: str) -> Re
         query["steps"] = ",".join(f"step{n}" for n in range(c.index(40)))
     token = (admin, keys["admin_token"], c.text())[c.index(3)]
     headers = [(b"authorization", b"Bearer " + token.encode("utf-8", "surrogatepass"))]
+    if c.index(5) == 0:  # a dashboard session instead: a forged cookie, and a CSRF token or none
+        headers = [(b"cookie", b"tw_session=" + c.text().encode("utf-8", "surrogatepass"))]
+        headers += [(b"x-csrf-token", c.text().encode("utf-8", "surrogatepass"))] if c.index(2) else []
     method = "GET" if c.index(6) != 5 else ("POST", "PUT", "OPTIONS")[c.index(3)]
     encoded = urlencode(query, encoding="utf-8", errors="surrogatepass").encode()
-    return Req(method, path, encoded, tuple(headers))
+    body = b""
+    if path == "/api/validate":  # the validator's text: a pasted snippet, mutated
+        method = "POST"
+        text = value if isinstance(value, str) else f"dataLayer.push({hostile.dumps(value)});"
+        body = hostile.encode(c, {"text": text, "dialect": ("auto", c.text())[c.index(2)]})
+    return Req(method, path, encoded, tuple(headers), body)

@@ -443,6 +443,33 @@ async def test_an_event_with_the_clients_own_id_is_found_by_it_in_its_property_o
     assert (r.status_code, r.json()["property"]) == (200, "default")
 
 
+@pytest.mark.parametrize(
+    ("shift", "status"),
+    [(0, 200), (3600 * 24, 200), (None, 200), ("yesterday", 400)],
+    ids=["right time", "a wrong time", "no time", "not a time"],
+)
+async def test_the_received_time_is_a_hint_that_never_changes_the_answer(hs, shift, status):
+    body = {
+        "event_name": "search",
+        "search_term": "t",
+        "context": {"event_id": "client-7", "event_timestamp": 1796467754299},
+        "user": {"consistent_anonymous_id": "v-7"},
+    }
+    assert (await hs.client.post(hs.ca("default"), json=body)).status_code in (200, 204)
+    [event] = await hs.events("default")
+    params = {"id": "client-7", "property": "default"}
+    if isinstance(shift, int):
+        params["at"] = datetime.fromtimestamp(event.received_at.timestamp() - shift, UTC).isoformat()
+    elif shift is not None:
+        params["at"] = shift
+    r = await call(admin_app(hs), "GET", "/api/event", "*", params=params)
+    assert r.status_code == status
+    if status == 200:
+        assert r.json()["id"] == "client-7" and r.json()["received_at"] == event.received_at.isoformat()
+    else:
+        assert "ISO 8601" in r.json()["error"]
+
+
 async def test_setup_gives_no_curl_for_an_endpoint_whose_key_the_property_lacks(h):
     path = h.cfg.path
     measurement_id = h.keys("default")["ga4_measurement_id"]

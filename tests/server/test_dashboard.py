@@ -181,6 +181,19 @@ async def test_report_csv_is_the_cli_s_csv(h: Harness) -> None:
     assert bad.status_code == 400 and "json or csv" in bad.json()["error"]
 
 
+async def test_one_section_of_a_report_is_the_whole_reports_section(h: Harness) -> None:
+    bad = {"client_id": "c1", "events": [{"name": "bad name!", "params": {"value": "x"}}]}
+    assert (await h.client.post(h.mp(), json=bad)).status_code in (200, 204)
+    await h.load()
+    await sign_in(h, INSTANCE)
+    whole = (await h.client.get("/api/reports/quality")).json()["sections"]
+    for name in ("paths", "issues"):  # paths runs alone, issues is picked from the whole report
+        one = (await h.client.get("/api/reports/quality", params={"section": name})).json()["sections"]
+        assert one == {name: whole[name]} and whole[name]
+    r = await h.client.get("/api/reports/quality", params={"section": "nope"})
+    assert r.status_code == 400 and "expected one of events, issues, paths" in r.json()["error"]
+
+
 async def test_the_live_stream_needs_a_sign_in_too(h: Harness) -> None:
     r = await h.client.get("/api/live")
     assert r.status_code == 401

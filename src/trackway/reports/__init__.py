@@ -26,17 +26,33 @@ REPORTS: dict[str, Callable[[Any, ReportParams], Sections]] = {
     "quality": quality.quality,
 }
 NAMES = tuple(REPORTS)
+# Sections that run on their own (the dashboard's failed page shows quality's paths only:
+# the whole report also counts every event, seconds at 10 million).
+ALONE: dict[tuple[str, str], Callable[[Any, ReportParams], list[dict[str, Any]]]] = {
+    ("quality", "paths"): quality.paths_section,
+}
 
 
-def run(store: object, name: str, params: ReportParams, *, threads: int = 0) -> Sections:
-    """The sections of report ``name``, DuckDB on ``threads`` threads (0: one per CPU)."""
+def run(
+    store: object, name: str, params: ReportParams, *, threads: int = 0, section: str | None = None
+) -> Sections:
+    """The sections of report ``name`` (or its one ``section``), DuckDB on ``threads``
+    threads (0: one per CPU)."""
     if not isinstance(store, DuckStore):
         raise UsageError(f"reports read the DuckDB store, not {type(store).__name__}")
     report = REPORTS.get(name)
     if report is None:
         raise UsageError(f"unknown report {name!r}: expected one of {', '.join(NAMES)}")
+    alone = ALONE.get((name, section)) if section is not None else None
     with store.parallel(threads):
-        return report(store.cursor(), params)
+        if alone is not None:
+            return {str(section): alone(store.cursor(), params)}
+        sections = report(store.cursor(), params)
+    if section is None:
+        return sections
+    if section not in sections:
+        raise UsageError(f"unknown section {section!r} of {name}: expected one of {', '.join(sections)}")
+    return {section: sections[section]}
 
 
 __all__ = ["NAMES", "REPORTS", "ReportParams", "Sections", "parse", "run"]

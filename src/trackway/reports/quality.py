@@ -79,7 +79,7 @@ def _issues_section(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> lis
 _ISSUE_SHAPE = '[{"code": "VARCHAR", "severity": "VARCHAR", "path": "VARCHAR", "message": "VARCHAR"}]'
 
 
-def _paths_section(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> list[dict[str, Any]]:
+def paths_section(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> list[dict[str, Any]]:
     """Each error code by the path it was found at: how many failed payloads, and the
     earliest one (its id, for the dashboard's link, and its message)."""
     cond, values = where(params, "received_at")
@@ -101,5 +101,5 @@ def quality(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
     return {
         "events": _events(cur, params),
         "issues": _issues_section(cur, params),
-        "paths": _paths_section(cur, params),
+        "paths": paths_section(cur, params),
     }

@@ -250,6 +250,7 @@ class Admin:
         async def handler(request: Request, scope: str) -> Any:
             values = dict(request.query)
             fmt = values.pop("format", "json")
+            section = values.pop("section", None) or None
             if fmt not in ("json", "csv"):
                 raise HttpError(400, f"expected format json or csv, got {fmt!r:.40}")
             if scope != "*":
@@ -261,7 +262,9 @@ class Admin:
             cfg = self.config()
             params = reports.parse(values, property_steps=cfg.funnel_steps())  # a property's own funnel
             threads = cfg.server["report_threads"]
-            sections = await asyncio.to_thread(reports.run, self.store, name, params, threads=threads)
+            sections = await asyncio.to_thread(
+                reports.run, self.store, name, params, threads=threads, section=section
+            )
             if fmt == "csv":
                 return Raw(render.to_csv(sections).encode(), b"text/csv; charset=utf-8")
             return render.document(name, sections)

@@ -95,7 +95,8 @@ class Views:
         if len(id) > MAX_ID:
             raise HttpError(400, f"expected an id of at most {MAX_ID} characters, got {len(id)}")
         prop = scoped(request.query.get("property"), scope)
-        view = await asyncio.to_thread(self._event, id, prop)
+        at = _at(request.query.get("at"))
+        view = await asyncio.to_thread(self._event, id, prop, at)
         if view is None:
             where = f" of the property {prop!r}" if prop is not None else ""
             raise HttpError(
@@ -105,14 +106,14 @@ class Views:
             )
         return view
 
-    def _event(self, id: str, prop: str | None) -> dict[str, Any] | None:
+    def _event(self, id: str, prop: str | None, at: datetime | None = None) -> dict[str, Any] | None:
         store = self.admin.store
         view: dict[str, Any] | None = None
         # A failed payload's id has a "/" (request/n, property/call/id); an event's none:
         # look where it is likely first (a miss on events can scan the table).
         for kind in ("failed", "event") if "/" in id else ("event", "failed"):
             if kind == "event":
-                found = store.find_event(id, prop)
+                found = store.find_event(id, prop, at)
                 view = inspect.event_view(*found) if found is not None else None
             else:
                 row = store.find_failed(id, prop)
@@ -255,6 +256,19 @@ class Views:
         except overview.UnknownLetters as exc:
             raise HttpError(404, str(exc)) from None
         return report.to_json()
+
+
+def _at(text: str | None) -> datetime | None:
+    """``?at=``: when the event was received (ISO 8601), a hint for the look-up."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise HttpError(
+            400, f"expected at= as an ISO 8601 time such as 2026-12-01T10:00:00Z, got {_short(text)}"
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def routes(admin: Admin) -> dict[tuple[str, str], Handler]:

@@ -35,6 +35,7 @@ ACTIONS = frozenset(
     }
 )
 MAX_BODY = 1 << 20
+MAX_QUERY = 8192  # the store's client refuses longer URLs; no parameter needs more
 STREAMS_PER_WORKER = 20
 STOP_CHECK_S = 0.5  # how often a relay looks whether the worker is stopping
 SSE_HEADERS = [
@@ -63,6 +64,12 @@ def authorize(c: Collector, request: Request) -> tuple[str, str | None]:
 
 async def api(c: Collector, request: Request, send: Send) -> int:
     scope, cookie = authorize(c, request)
+    if len(request.scope.get("query_string", b"")) > MAX_QUERY:
+        raise HttpError(
+            414,
+            f"expected a query string of at most {MAX_QUERY} bytes on {request.path}, got "
+            f"{len(request.scope['query_string'])}; send fewer or shorter parameters",
+        )
     method, path = request.method, request.path
     if path == "/api/session":
         return await session(c, request, send, scope, cookie)

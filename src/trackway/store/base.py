@@ -165,9 +165,12 @@ class Store(ABC):
 
     # -- the dashboard's look-ups (server/admin_views.py) ----------------------------
 
-    def find_event(self, id: str, prop: str | None = None) -> tuple[Event, str] | None:
+    def find_event(
+        self, id: str, prop: str | None = None, at: datetime | None = None
+    ) -> tuple[Event, str] | None:
         """The stored event ``id`` (of ``prop``; None: any property, the newest when
-        several have it) and the endpoint it came to, or None."""
+        several have it) and the endpoint it came to, or None. ``at``: when it was
+        received, if known (a hint: the look-up is quicker, the answer the same)."""
         raise NotImplementedError(f"{type(self).__name__} does not look events up by id")
 
     def find_failed(self, id: str, prop: str | None = None) -> FailedRow | None:

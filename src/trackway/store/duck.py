@@ -577,8 +577,10 @@ class DuckStore(Store):
     def person(self, prop: str, person_id: str) -> dict[str, Any] | None:
         return person_view.person(self.cursor(), prop, person_id)
 
-    def find_event(self, id: str, prop: str | None = None) -> tuple[Event, str] | None:
-        return lookups.find_event(self.cursor(), id, prop)
+    def find_event(
+        self, id: str, prop: str | None = None, at: datetime | None = None
+    ) -> tuple[Event, str] | None:
+        return lookups.find_event(self.cursor(), id, prop, at)
 
     def find_failed(self, id: str, prop: str | None = None) -> FailedRow | None:
         found = lookups.find_failed(self.cursor(), id, prop)

@@ -194,7 +194,9 @@ class MemoryStore(Store):
                     self._failed[n] = msgspec.structs.replace(row)
         return len(keep)
 
-    def find_event(self, id: str, prop: str | None = None) -> tuple[Event, str] | None:
+    def find_event(
+        self, id: str, prop: str | None = None, at: datetime | None = None
+    ) -> tuple[Event, str] | None:
         with self._lock:
             found = [(e, ep) for e, ep in self._events if e.id == id and prop in (None, e.property)]
         if not found:

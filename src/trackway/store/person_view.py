@@ -9,9 +9,31 @@ import duckdb
 
 from trackway.model import to_builtins
 from trackway.store import rows
-from trackway.store.state_tables import _fetch, identity
+from trackway.store.state_tables import _fetch, identity, person_keys
 
 TIMELINE = 200  # the latest events shown
+
+
+def events_of(cur: duckdb.DuckDBPyConnection, prop: str, person_id: str, limit: int) -> list[dict[str, Any]]:
+    """The person's latest events, newest first. By their integer person keys: a key is
+    the seq of the person's first event, so the zone maps on seq skip every row group
+    written before it (the ``event_persons`` view joins every event on strings: seconds
+    at 10 million events)."""
+    found = person_keys(cur, prop, person_id)
+    if not found:
+        return _fetch(
+            cur,
+            f"SELECT {rows.QUOTED_COLUMNS} FROM event_persons WHERE property = ? AND person_id = ? "
+            f"ORDER BY seq DESC LIMIT {int(limit)}",
+            [prop, person_id],
+        )
+    marks = ", ".join("?" * len(found))
+    return _fetch(
+        cur,
+        f"SELECT {rows.QUOTED_COLUMNS} FROM events WHERE seq >= ? AND person_key IN ({marks}) "
+        f"ORDER BY seq DESC LIMIT {int(limit)}",
+        [min(found), *found],
+    )
 
 
 def person(cur: duckdb.DuckDBPyConnection, prop: str, person_id: str) -> dict[str, Any] | None:
@@ -21,13 +43,7 @@ def person(cur: duckdb.DuckDBPyConnection, prop: str, person_id: str) -> dict[st
     if not first or first[0]["id"] is None:
         return None
     graph = identity(cur, first[0]["id"], prop)
-    found = _fetch(
-        cur,
-        f"SELECT {rows.QUOTED_COLUMNS} FROM event_persons WHERE property = ? AND person_id = ? "
-        f"ORDER BY seq DESC LIMIT {TIMELINE}",
-        key,
-    )
-    events = [to_builtins(rows.row_to_event(r)) for r in found]
+    events = [to_builtins(rows.row_to_event(r)) for r in events_of(cur, prop, person_id, TIMELINE)]
     return {
         "property": prop,
         "person_id": person_id,

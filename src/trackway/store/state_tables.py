@@ -256,6 +256,19 @@ def write_all(cur: duckdb.DuckDBPyConnection, state: MemoryState) -> None:
     flush(cur, state)
 
 
+def person_keys(cur: duckdb.DuckDBPyConnection, prop: str, person_id: str) -> list[int]:
+    """The person keys whose events are this person's: their own and those of the guests
+    merged into them (store/persons.py). Empty for a store written before the keys."""
+    own = _fetch(
+        cur, "SELECT person_key FROM persons WHERE property = ? AND person_id = ?", [prop, person_id]
+    )
+    if not own or own[0]["person_key"] is None:
+        return []
+    key = int(own[0]["person_key"])
+    merged = _fetch(cur, "SELECT person_key FROM persons WHERE merged_into = ?", [key])
+    return [key, *(int(r["person_key"]) for r in merged)]
+
+
 def identity(cur: duckdb.DuckDBPyConnection, value: str, prop: str | None) -> list[dict[str, Any]]:
     """Every person an id (anonymous or user) belongs to: its ids, the links and conflicts
     of those ids, and its event counts by name."""
@@ -287,11 +300,21 @@ def identity(cur: duckdb.DuckDBPyConnection, value: str, prop: str | None) -> li
             'OR list_contains(?, other_user_id)) ORDER BY "at", event_id',
             [key[0], anons, users, users],
         )
-        counts = _fetch(
-            cur,
-            "SELECT name, count(*) AS n FROM event_persons WHERE property = ? AND person_id = ? "
-            "GROUP BY name ORDER BY n DESC, name",
-            key,
+        found = person_keys(cur, key[0], key[1])
+        counts = (
+            _fetch(
+                cur,
+                f"SELECT name, count(*) AS n FROM events WHERE seq >= ? AND person_key IN "
+                f"({', '.join('?' * len(found))}) GROUP BY name ORDER BY n DESC, name",
+                [min(found), *found],
+            )
+            if found
+            else _fetch(  # a store written before the person keys (store/persons.py)
+                cur,
+                "SELECT name, count(*) AS n FROM event_persons WHERE property = ? AND person_id = ? "
+                "GROUP BY name ORDER BY n DESC, name",
+                key,
+            )
         )
         out.append(
             {

@@ -138,8 +138,10 @@ export function copyButton(value, label = "Copy") {
   return button;
 }
 
+// An event's page; its received time, when known, lets the store find it without a scan.
 export function eventLink(entry) {
-  return `#/event/${encodeURIComponent(entry.property)}/${encodeURIComponent(entry.id)}`;
+  const at = entry.received_at ? `?at=${encodeURIComponent(entry.received_at)}` : "";
+  return `#/event/${encodeURIComponent(entry.property)}/${encodeURIComponent(entry.id)}${at}`;
 }
 
 export function title(main, text) {

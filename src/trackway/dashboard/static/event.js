@@ -36,6 +36,8 @@ export async function eventPage(main, [property, id]) {
   title(main, "Event");
   if (!id) throw new Error("expected an event's property and id in the address (#/event/PROPERTY/ID)");
   const q = new URLSearchParams({ id, property });
+  const at = new URLSearchParams(location.hash.split("?")[1] || "").get("at");
+  if (at) q.set("at", at);
   const e = await api(`/api/event?${q}`);
   main.querySelector("h1").textContent = `${e.kind === "failed" ? "Failed payload" : "Event"}: ${(e.event && e.event.name) || (e.names || [])[0] || e.id}`;
   const issues = e.issues || [];

@@ -40,7 +40,7 @@ export async function failedPage(main) {
   const latest = h("section", {});
   const load = async () => {
     const [quality, failed] = await Promise.all([
-      api(`/api/reports/quality${query()}`),
+      api(`/api/reports/quality${query({ section: "paths" })}`),
       api(`/api/failed_events${query({ limit: 100, replayed: "false" })}`),
     ]);
     const paths = quality.sections.paths || [];
