@@ -24,9 +24,15 @@ export function fromEvent(e) {
   };
 }
 
+// What made a payload fail: its first error (warnings may come before it), else its first issue.
+export function firstError(issues) {
+  const all = issues || [];
+  return all.find((i) => i.severity === "error") || all[0] || {};
+}
+
 export function fromFailed(f) {
   const issues = f.issues || [];
-  const first = issues[0] || {};
+  const first = firstError(issues);
   return {
     kind: "failed", status: "failed", id: f.id, property: f.property, name: (f.names || [])[0] || null,
     dialect: f.dialect, endpoint: f.endpoint, received_at: f.received_at, issues: issues.length,
@@ -88,9 +94,13 @@ export async function live(main) {
     const extra = skipped ? `, ${skipped} not shown (over 50 a batch)` : "";
     line.textContent = `${state}; ${received} received since opened${extra}${paused ? `; paused: ${held.length} waiting` : ""}.`;
   };
+  let drawing = null; // one redraw per 250 ms however many batches come
   const add = (entries) => {
     rows = [...entries.slice().reverse(), ...rows].slice(0, MAX_ROWS);
-    render();
+    drawing ||= setTimeout(() => {
+      drawing = null;
+      render();
+    }, 250);
   };
   const connect = () => {
     if (source) source.close();
@@ -141,6 +151,7 @@ export async function live(main) {
   connect();
   return () => {
     clearTimeout(timer);
+    clearTimeout(drawing);
     if (source) source.close();
   };
 }
