@@ -118,8 +118,6 @@ def pages(client: httpx.Client) -> dict[str, list[Callable[[], httpx.Response]]]
     recent = client.get("/api/events", params={"limit": 1}).json()["events"][0]
     failed = client.get("/api/failed_events", params={"limit": 1}).json()["failed_events"][0]
     person = recent.get("user_id") or recent.get("anonymous_id")
-    people = client.get("/api/identity", params={"id": person}).json()["people"]
-    first = people[0] if people else {"property": recent["property"], "person_id": ""}
     get = client.get
 
     def page(*calls: Callable[[], httpx.Response]) -> list[Callable[[], httpx.Response]]:
@@ -140,22 +138,19 @@ def pages(client: httpx.Client) -> dict[str, list[Callable[[], httpx.Response]]]
             lambda: get("/api/event", params={"id": failed["id"], "property": failed["property"]})
         ),
         "failed": page(
-            lambda: get("/api/reports/quality", params={"section": "paths"}),
-            lambda: get("/api/failed_events", params={"limit": 100, "replayed": "false"}),
+            lambda: get("/api/reports/quality", params={"section": "paths", "since": "7d"}),
+            lambda: get("/api/failed_events", params={"limit": 100, "replayed": "false", "since": "7d"}),
         ),
         "validator": page(lambda: client.post("/api/validate", json={"text": SNIPPET, "dialect": "auto"})),
-        "people": page(
-            lambda: get("/api/identity", params={"id": person}),
-            lambda: get(
-                "/api/person", params={"property": first["property"], "person_id": first["person_id"]}
-            ),
-        ),
+        "people": page(lambda: get("/api/person", params={"id": person})),
         "setup": page(lambda: get("/api/setup", params={"base": "http://127.0.0.1"})),
         "destinations": page(lambda: get("/api/destinations")),
     }
     for name in ("funnel", "revenue", "orders", "products", "carts", "procedures", "quality"):
         by = {"by": "day"} if name == "revenue" else {}  # as the page opens: revenue over time
         out[f"report {name}"] = page(lambda n=name, b=by: get(f"/api/reports/{n}", params=b))
+    # The failed page over all time: a report's work (quality's paths section).
+    out["report failed, all time"] = page(lambda: get("/api/reports/quality", params={"section": "paths"}))
     return out
 
 

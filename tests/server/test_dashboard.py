@@ -156,7 +156,7 @@ async def test_a_property_session_sees_its_property_only(h: Harness) -> None:
     assert (await h.client.get("/api/reports/revenue", params={"property": "other"})).status_code == 403
     assert (
         await h.client.get("/api/person", params={"property": "other", "person_id": "p"})
-    ).status_code == 404
+    ).status_code == 403
 
 
 async def test_sign_out_ends_the_cookie(h: Harness) -> None:

@@ -54,3 +54,19 @@ def test_the_timeline_is_the_latest_events_and_the_counts_add_up(store: DuckStor
 
 def test_an_unknown_person_is_none(store: DuckStore) -> None:
     assert store.person("shop", "nobody") is None
+
+
+def test_any_id_of_a_person_finds_them_once(store: DuckStore) -> None:
+    prop, person = people(store)[0]
+    ids = [
+        r[0]
+        for r in store.cursor()
+        .execute("SELECT id FROM identities WHERE property = ? AND person_id = ?", [prop, person])
+        .fetchall()
+    ]
+    assert ids
+    for value in ids:
+        found = store.people(value, prop)
+        assert [p["person_id"] for p in found] == [person]
+        assert found[0] == store.person(prop, person)
+    assert store.people("no-such-id") == []

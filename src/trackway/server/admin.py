@@ -195,25 +195,27 @@ class Admin:
         return {"people": people}
 
     async def person(self, request: Request, scope: str) -> Any:
-        """``GET /api/person?property=P&person_id=X``: the People page's view of one person."""
-        prop, person_id = request.query.get("property", ""), request.query.get("person_id", "")
+        """``GET /api/person?id=ANY_ID`` (every person it names: the People page), or
+        ``?property=P&person_id=X`` (one person); each with ids, links, consent, carts,
+        orders and latest events."""
+        q = request.query
+        prop = q.get("property") or None
+        if scope not in ("*", prop or scope):
+            raise HttpError(403, f"this admin token reads the property {scope!r} only, not {prop!r}")
+        prop = prop if scope == "*" else scope
+        if not hasattr(self.store, "people"):
+            raise HttpError(501, "expected a DuckDB store for person views, got another kind")
+        if q.get("id"):
+            return {"people": await asyncio.to_thread(self.store.people, q["id"], prop)}
+        person_id = q.get("person_id", "")
         if not prop or not person_id:
             raise HttpError(
-                400,
-                "expected ?property= and ?person_id= (from /api/identity), got "
-                + ("neither" if not prop and not person_id else "only one"),
+                400, "expected ?id= (any id of the person) or ?property= and ?person_id=, got neither"
             )
-        if scope not in ("*", prop):
-            raise HttpError(404, f"expected a person of the property {scope!r}, got none with that id")
-        view = getattr(self.store, "person", None)
-        if view is None:
-            raise HttpError(501, "expected a DuckDB store for person views, got another kind")
-        found = await asyncio.to_thread(view, prop, person_id)
+        found = await asyncio.to_thread(self.store.person, prop, person_id)
         if found is None:
-            raise HttpError(
-                404, f"expected a person {person_id!r} in {prop!r}, got none; look them up by id first"
-            )
-        return found
+            raise HttpError(404, f"expected a person {person_id!r} in {prop!r}, got none; look them up by id")
+        return {"people": [found]}
 
     async def rebuild(self, request: Request, scope: str) -> Any:
         if scope != "*":

@@ -577,6 +577,9 @@ class DuckStore(Store):
     def person(self, prop: str, person_id: str) -> dict[str, Any] | None:
         return person_view.person(self.cursor(), prop, person_id)
 
+    def people(self, value: str, prop: str | None = None) -> list[dict[str, Any]]:
+        return person_view.people(self.cursor(), value, prop)
+
     def find_event(
         self, id: str, prop: str | None = None, at: datetime | None = None
     ) -> tuple[Event, str] | None:

@@ -57,3 +57,18 @@ def person(cur: duckdb.DuckDBPyConnection, prop: str, person_id: str) -> dict[st
             cur, "SELECT * FROM orders WHERE property = ? AND person_id = ? ORDER BY created_at DESC", key
         ),
     }
+
+
+def people(
+    cur: duckdb.DuckDBPyConnection, value: str, prop: str | None, most: int = 10
+) -> list[dict[str, Any]]:
+    """Every person (at most ``most``) an id names (anonymous, user, a vendor's device id
+    the identity graph links), each as :func:`person` shows them."""
+    where, params = ("id = ? AND property = ?", [value, prop]) if prop else ("id = ?", [value])
+    found = _fetch(
+        cur,
+        f"SELECT DISTINCT property, person_id FROM identities WHERE {where} ORDER BY ALL LIMIT {most}",
+        params,
+    )
+    out = [person(cur, r["property"], r["person_id"]) for r in found]
+    return [p for p in out if p is not None]

@@ -3,6 +3,7 @@
 
 import { api, fill, h, query, session, table, title, when } from "./dom.js";
 import { eventLink } from "./dom.js";
+import { firstError } from "./live.js";
 
 function replayPanel(onDone) {
   const code = h("input", { name: "code", size: 22, placeholder: "every code" });
@@ -34,14 +35,20 @@ function replayPanel(onDone) {
   return form;
 }
 
+const RANGES = [["24h", "the last 24 hours"], ["7d", "the last 7 days"], ["30d", "the last 30 days"], ["", "all time"]];
+
 export async function failedPage(main) {
   title(main, "Failed events");
   const groups = h("section", {});
   const latest = h("section", {});
+  // A week by default: what someone fixing a site looks at, and quick on any store.
+  const range = h("select", { name: "range", "aria-label": "Received in" },
+    RANGES.map(([v, label]) => h("option", { value: v, selected: v === "7d" }, label)));
   const load = async () => {
+    const since = range.value;
     const [quality, failed] = await Promise.all([
-      api(`/api/reports/quality${query({ section: "paths" })}`),
-      api(`/api/failed_events${query({ limit: 100, replayed: "false" })}`),
+      api(`/api/reports/quality${query({ section: "paths", since })}`),
+      api(`/api/failed_events${query({ limit: 100, replayed: "false", since })}`),
     ]);
     const paths = quality.sections.paths || [];
     fill(groups, 
@@ -65,11 +72,12 @@ export async function failedPage(main) {
             { key: "dialect", label: "Dialect" },
             { key: "endpoint", label: "Endpoint" },
             { key: "names", label: "Events", render: (r) => h("a", { href: eventLink(r) }, (r.names || []).join(", ") || "(unreadable)") },
-            { key: "issues", label: "First issue", render: (r) => { const i = (r.issues || [])[0] || {}; return [h("code", {}, i.code || ""), " ", h("code", {}, i.path || "$"), " ", i.message || ""]; } },
+            { key: "issues", label: "First error", render: (r) => { const i = firstError(r.issues); return [h("code", {}, i.code || ""), " ", h("code", {}, i.path || "$"), " ", i.message || ""]; } },
           ].filter(Boolean), failed.failed_events, () => "failed")
         : h("p", { class: "muted" }, "None waiting for a replay."),
     );
   };
-  main.append(replayPanel(load), groups, latest);
+  range.addEventListener("change", () => load().catch((err) => fill(groups, h("p", { class: "error-box", role: "alert" }, err.message))));
+  main.append(replayPanel(load), h("p", { class: "row" }, h("label", {}, "Received in", range)), groups, latest);
   await load();
 }

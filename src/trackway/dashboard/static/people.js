@@ -17,15 +17,12 @@ export async function peoplePage(main, [id]) {
     main.append(h("p", { class: "muted" }, "Open a person from an event's detail, or type an id."));
     return;
   }
-  const found = await api(`/api/identity${query({ id })}`);
+  const found = await api(`/api/person${query({ id })}`);
   if (!found.people.length) {
     main.append(h("p", { class: "muted", role: "status" }, `No person has the id ${id}.`));
     return;
   }
-  for (const p of found.people) {
-    const detail = await api(`/api/person?${new URLSearchParams({ property: p.property, person_id: p.person_id })}`);
-    main.append(personView(detail));
-  }
+  for (const p of found.people) main.append(personView(p));
 }
 
 function personView(d) {
