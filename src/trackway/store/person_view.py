@@ -9,7 +9,7 @@ import duckdb
 
 from trackway.model import to_builtins
 from trackway.store import rows
-from trackway.store.state_tables import _fetch, identity, person_keys
+from trackway.store.state_tables import _fetch, person_graph, person_keys
 
 TIMELINE = 200  # the latest events shown
 
@@ -39,15 +39,14 @@ def events_of(cur: duckdb.DuckDBPyConnection, prop: str, person_id: str, limit: 
 def person(cur: duckdb.DuckDBPyConnection, prop: str, person_id: str) -> dict[str, Any] | None:
     """The person ``person_id`` of ``prop``, or None when no id belongs to them."""
     key = [prop, person_id]
-    first = _fetch(cur, "SELECT min(id) AS id FROM identities WHERE property = ? AND person_id = ?", key)
-    if not first or first[0]["id"] is None:
+    graph = person_graph(cur, prop, person_id)
+    if graph is None:
         return None
-    graph = identity(cur, first[0]["id"], prop)
     events = [to_builtins(rows.row_to_event(r)) for r in events_of(cur, prop, person_id, TIMELINE)]
     return {
         "property": prop,
         "person_id": person_id,
-        "identity": graph[0] if graph else None,
+        "identity": graph,
         "consent": next((e["consent"] for e in events if e.get("consent")), None),
         "events": events,
         "carts": _fetch(

@@ -276,57 +276,60 @@ def identity(cur: duckdb.DuckDBPyConnection, value: str, prop: str | None) -> li
     people = _fetch(
         cur, f"SELECT DISTINCT property, person_id FROM identities WHERE {where} ORDER BY ALL", params
     )
-    out = []
-    for person in people:
-        key = [person["property"], person["person_id"]]
-        ids = _fetch(
+    return [graph for p in people if (graph := person_graph(cur, p["property"], p["person_id"])) is not None]
+
+
+def person_graph(cur: duckdb.DuckDBPyConnection, prop: str, person_id: str) -> dict[str, Any] | None:
+    """One person's ids, the links and conflicts of those ids, and their event counts by
+    name; None when no id is theirs."""
+    key = [prop, person_id]
+    ids = _fetch(
+        cur,
+        "SELECT kind, id, first_seen, last_seen FROM identities "
+        "WHERE property = ? AND person_id = ? ORDER BY ALL",
+        key,
+    )
+    if not ids:
+        return None
+    anons = [r["id"] for r in ids if r["kind"] == "anonymous"]
+    users = [r["id"] for r in ids if r["kind"] == "user"]
+    links = _fetch(
+        cur,
+        'SELECT anonymous_id, user_id, event_id, "at" FROM identity_links WHERE property = ? '
+        'AND (list_contains(?, anonymous_id) OR list_contains(?, user_id)) ORDER BY "at", event_id',
+        [key[0], anons, users],
+    )
+    conflicts = _fetch(
+        cur,
+        'SELECT anonymous_id, user_id, other_user_id, event_id, "at" FROM identity_conflicts '
+        "WHERE property = ? AND (list_contains(?, anonymous_id) OR list_contains(?, user_id) "
+        'OR list_contains(?, other_user_id)) ORDER BY "at", event_id',
+        [key[0], anons, users, users],
+    )
+    found = person_keys(cur, key[0], key[1])
+    counts = (
+        _fetch(
             cur,
-            "SELECT kind, id, first_seen, last_seen FROM identities "
-            "WHERE property = ? AND person_id = ? ORDER BY ALL",
+            f"SELECT name, count(*) AS n FROM events WHERE seq >= ? AND person_key IN "
+            f"({', '.join('?' * len(found))}) GROUP BY name ORDER BY n DESC, name",
+            [min(found), *found],
+        )
+        if found
+        else _fetch(  # a store written before the person keys (store/persons.py)
+            cur,
+            "SELECT name, count(*) AS n FROM event_persons WHERE property = ? AND person_id = ? "
+            "GROUP BY name ORDER BY n DESC, name",
             key,
         )
-        anons = [r["id"] for r in ids if r["kind"] == "anonymous"]
-        users = [r["id"] for r in ids if r["kind"] == "user"]
-        links = _fetch(
-            cur,
-            'SELECT anonymous_id, user_id, event_id, "at" FROM identity_links WHERE property = ? '
-            'AND (list_contains(?, anonymous_id) OR list_contains(?, user_id)) ORDER BY "at", event_id',
-            [key[0], anons, users],
-        )
-        conflicts = _fetch(
-            cur,
-            'SELECT anonymous_id, user_id, other_user_id, event_id, "at" FROM identity_conflicts '
-            "WHERE property = ? AND (list_contains(?, anonymous_id) OR list_contains(?, user_id) "
-            'OR list_contains(?, other_user_id)) ORDER BY "at", event_id',
-            [key[0], anons, users, users],
-        )
-        found = person_keys(cur, key[0], key[1])
-        counts = (
-            _fetch(
-                cur,
-                f"SELECT name, count(*) AS n FROM events WHERE seq >= ? AND person_key IN "
-                f"({', '.join('?' * len(found))}) GROUP BY name ORDER BY n DESC, name",
-                [min(found), *found],
-            )
-            if found
-            else _fetch(  # a store written before the person keys (store/persons.py)
-                cur,
-                "SELECT name, count(*) AS n FROM event_persons WHERE property = ? AND person_id = ? "
-                "GROUP BY name ORDER BY n DESC, name",
-                key,
-            )
-        )
-        out.append(
-            {
-                "property": key[0],
-                "person_id": key[1],
-                "ids": ids,
-                "links": links,
-                "conflicts": conflicts,
-                "events": {r["name"]: r["n"] for r in counts},
-            }
-        )
-    return out
+    )
+    return {
+        "property": key[0],
+        "person_id": key[1],
+        "ids": ids,
+        "links": links,
+        "conflicts": conflicts,
+        "events": {r["name"]: r["n"] for r in counts},
+    }
 
 
 # Order statuses left out of revenue unless asked for (Commanders Act: "Conversions with
