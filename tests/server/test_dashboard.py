@@ -190,6 +190,7 @@ async def test_one_section_of_a_report_is_the_whole_reports_section(h: Harness) 
     for name in ("paths", "issues"):  # paths runs alone, issues is picked from the whole report
         one = (await h.client.get("/api/reports/quality", params={"section": name})).json()["sections"]
         assert one == {name: whole[name]} and whole[name]
+    assert (await h.client.get("/api/reports/quality", params={"wait": "0"})).status_code == 200
     r = await h.client.get("/api/reports/quality", params={"section": "nope"})
     assert r.status_code == 400 and "expected one of events, issues, paths" in r.json()["error"]
 

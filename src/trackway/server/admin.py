@@ -251,6 +251,7 @@ class Admin:
     def report(self, name: str) -> Callable[[Request, str], Awaitable[Any]]:
         async def handler(request: Request, scope: str) -> Any:
             values = dict(request.query)
+            values.pop("wait", None)  # read-your-writes' own (Admin.fresh), not the report's
             fmt = values.pop("format", "json")
             section = values.pop("section", None) or None
             if fmt not in ("json", "csv"):
