@@ -35,6 +35,12 @@ function retryButton(label, body, after) {
   return button;
 }
 
+function letterCell(key, ref, reload) {
+  if (key === "n") return (r) => [String(r.n), " ", retryButton("Retry", { destination: ref, letter: r.n }, reload)];
+  if (key === "at" || key.endsWith("_at")) return (r) => when(r[key]);
+  return undefined;
+}
+
 function view(d, reload) {
   const ref = `${d.property}.${d.name}`;
   const facts = Object.entries(d).filter(([k, v]) => !["dead_letters", "property", "name"].includes(k) && (typeof v !== "object" || v === null));
@@ -46,7 +52,7 @@ function view(d, reload) {
     letters.length
       ? [
           h("p", {}, retryButton("Retry all", { destination: ref, all: true }, reload)),
-          table(Object.keys(letters[0]).map((k) => ({ key: k, render: k === "n" ? (r) => [String(r.n), " ", retryButton("Retry", { destination: ref, letter: r.n }, reload)] : undefined })), letters),
+          table(Object.keys(letters[0]).map((k) => ({ key: k, render: letterCell(k, ref, reload) })), letters),
         ]
       : h("p", { class: "muted" }, "None."),
   );
