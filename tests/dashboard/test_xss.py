@@ -306,3 +306,34 @@ def test_the_token_is_not_in_the_page(w: Watched, server: Server) -> None:
     assert "tw_session" not in p.evaluate("document.cookie")
     storage = p.evaluate("JSON.stringify({...sessionStorage, ...localStorage})")
     assert ADMIN_TOKEN not in storage and ADMIN_TOKEN not in p.content()
+
+
+def test_the_checks_catch_a_page_that_parses_markup(browser: Any, server: Server, stored: Stored) -> None:
+    """The same checks on a dashboard whose text helper parses markup (dom.js changed in
+    flight): they fail, so they can."""
+
+    def unsafe(route: Any) -> None:
+        answer = route.fetch()
+        body = answer.text()
+        safe = "node.append(child instanceof Node ? child : document.createTextNode(String(child)));"
+        assert safe in body
+        body = body.replace(
+            safe,
+            "if (child instanceof Node) node.append(child);"
+            ' else node.insertAdjacentHTML("beforeend", String(child));',
+        )
+        route.fulfill(response=answer, body=body)
+
+    context = browser.new_context()
+    try:
+        sign_in(context, server)
+        context.route("**/dashboard/dom.js", unsafe)
+        w = watch(context.new_page())
+        p = w.page
+        p.goto(f"{server.url}/#/failed")
+        p.locator("main img[src=x]").first.wait_for(state="attached")
+        with pytest.raises(AssertionError):
+            literal(p, IMG, SCRIPT)
+        assert any("inline event handler" in e for e in w.errors), w.errors  # the CSP refused it
+    finally:
+        context.close()
