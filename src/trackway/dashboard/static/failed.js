@@ -35,14 +35,20 @@ function replayPanel(onDone) {
   return form;
 }
 
+const RANGES = [["24h", "the last 24 hours"], ["7d", "the last 7 days"], ["30d", "the last 30 days"], ["", "all time"]];
+
 export async function failedPage(main) {
   title(main, "Failed events");
   const groups = h("section", {});
   const latest = h("section", {});
+  // A week by default: what someone fixing a site looks at, and quick on any store.
+  const range = h("select", { name: "range", "aria-label": "Received in" },
+    RANGES.map(([v, label]) => h("option", { value: v, selected: v === "7d" }, label)));
   const load = async () => {
+    const since = range.value;
     const [quality, failed] = await Promise.all([
-      api(`/api/reports/quality${query({ section: "paths" })}`),
-      api(`/api/failed_events${query({ limit: 100, replayed: "false" })}`),
+      api(`/api/reports/quality${query({ section: "paths", since })}`),
+      api(`/api/failed_events${query({ limit: 100, replayed: "false", since })}`),
     ]);
     const paths = quality.sections.paths || [];
     fill(groups, 
@@ -71,6 +77,7 @@ export async function failedPage(main) {
         : h("p", { class: "muted" }, "None waiting for a replay."),
     );
   };
-  main.append(replayPanel(load), groups, latest);
+  range.addEventListener("change", () => load().catch((err) => fill(groups, h("p", { class: "error-box", role: "alert" }, err.message))));
+  main.append(replayPanel(load), h("p", { class: "row" }, h("label", {}, "Received in", range)), groups, latest);
   await load();
 }
