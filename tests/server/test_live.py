@@ -280,3 +280,27 @@ async def test_a_relay_ends_its_stream_when_the_worker_stops() -> None:
     stop.set()
     assert await asyncio.wait_for(task, 5) == 200
     assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False} and c.streams == 0
+
+
+@pytest.mark.anyio
+async def test_a_relay_ends_the_stream_cleanly_when_the_store_goes_away() -> None:
+    from trackway.server import gate
+
+    async def body() -> Any:
+        yield b"data: {}\n\n"
+        raise httpx.ReadError("the store process stopped")
+
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, content=body())),
+        base_url="http://store",
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    status = await gate.client_stream(client)(fake_request(b"", asyncio.Event()), send, "*")
+    assert status == 200
+    assert [m.get("body") for m in sent[1:]] == [b"data: {}\n\n", b""]
+    assert sent[-1]["more_body"] is False
+    await client.aclose()

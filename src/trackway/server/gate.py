@@ -172,8 +172,9 @@ def client_stream(client: httpx.AsyncClient) -> Callable[[Request, Send | None, 
                 await respond(send, answer.status_code, await answer.aread())
                 return answer.status_code
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-            async for chunk in answer.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            with contextlib.suppress(httpx.HTTPError):  # the store went away: end the stream, the
+                async for chunk in answer.aiter_raw():  # browser reconnects when it is back
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         return 200
 
