@@ -81,6 +81,8 @@ def serve(
             stdout.print("These keys are not printed again: `trackway property list --show-keys` shows them.")
         else:
             stdout.print(f"Keys: `trackway property list --show-keys --data {data}`.")
+        # No link here: this output ends up in logs, and a link signs in (docs/dashboard.md).
+        stdout.print(f"Dashboard: {url}/ (a one-time sign-in link: `trackway dashboard --data {data}`).")
         stdout.print("Stop with Ctrl-C.", style="dim")
 
     try:
