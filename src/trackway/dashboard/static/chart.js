@@ -61,12 +61,12 @@ export function lines(series, label) {
   const root = svg(width, height, label);
   const values = names.flatMap((n) => Object.values(series[n]).map(Number));
   const max = Math.max(1, ...values);
+  const min = Math.min(0, ...values); // a day of refunds only: a net below zero, drawn inside the chart
   const x = (i) => pad.l + (periods.length > 1 ? (i / (periods.length - 1)) * (width - pad.l - pad.r) : 0);
-  const y = (v) => height - pad.b - (v / max) * (height - pad.t - pad.b);
-  root.append(s("line", { class: "axis", x1: pad.l, y1: height - pad.b, x2: width - pad.r, y2: height - pad.b }));
-  for (const frac of [0, 0.5, 1]) {
-    root.append(s("text", { x: pad.l - 6, y: y(max * frac) + 4, "text-anchor": "end" }, short(max * frac)));
-  }
+  const y = (v) => height - pad.b - ((v - min) / (max - min)) * (height - pad.t - pad.b);
+  root.append(s("line", { class: "axis", x1: pad.l, y1: y(0), x2: width - pad.r, y2: y(0) }));
+  const ticks = [min, min < 0 ? 0 : max / 2, max].filter((v, i, all) => i === 0 || y(all[i - 1]) - y(v) >= 14); // no overlap
+  for (const v of ticks) root.append(s("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, short(v)));
   const step = Math.max(1, Math.ceil(periods.length / 8));
   periods.forEach((p, i) => {
     if (i % step === 0) root.append(s("text", { x: x(i), y: height - 8, "text-anchor": "middle" }, p.slice(5)));
