@@ -45,7 +45,7 @@ export async function reportsPage(main, [chosen]) {
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
   const tabs = h("nav", { class: "row", "aria-label": "Reports" },
     NAMES.map((n) => h("a", { href: `#/reports/${n}`, class: n === name ? "button" : "button quiet", "aria-current": n === name ? "page" : null }, n)));
-  const since = h("input", { name: "since", size: 12, value: params.get("since") || "", placeholder: "30d or 2026-11-01" });
+  const since = h("input", { name: "since", size: 17, value: params.get("since") || "", placeholder: "30d or 2026-11-01" });
   const until = h("input", { name: "until", size: 12, value: params.get("until") || "", placeholder: "now" });
   const by = h("select", { name: "by" }, ["", "day", "week", "month"].map((v) =>
     h("option", { value: v, selected: (params.get("by") ?? DEFAULT_BY[name] ?? "") === v }, v || "whole range")));
