@@ -113,6 +113,23 @@ def test_sign_out(browser: Any, server: Server) -> None:
         assert w.page.request.get(f"{server.url}/api/session").status == 401
 
 
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 403), ({"x-csrf-token": "forged"}, 403), (None, 200)],
+)
+def test_a_sessions_post_needs_its_csrf_token(
+    browser: Any, server: Server, headers: dict[str, str] | None, status: int
+) -> None:
+    with signed_in(browser, server) as w:
+        api = w.page.request
+        csrf = api.get(f"{server.url}/api/session").json()["csrf"]
+        sent = {"x-csrf-token": csrf} if headers is None else headers
+        answer = api.post(f"{server.url}/api/validate", data={"text": '["event", "x", {}]'}, headers=sent)
+        assert answer.status == status, answer.text()
+        if status == 403:
+            assert "X-CSRF-Token" in answer.json()["error"]
+
+
 # -- 2. live ------------------------------------------------------------------------------
 
 
@@ -177,6 +194,9 @@ def test_a_valid_event_from_its_live_row(browser: Any, server: Server) -> None:
         assert page.locator("ul.issues li").first.inner_text().startswith("warning")
         assert page.locator("pre[aria-label=payload] mark").count() == 0
         shot(page, "event")
+        page.get_by_role("link", name=f"user-{name}").click()  # the person's timeline
+        page.locator("section.person").first.wait_for()
+        assert page.locator("section.person").get_by_role("link", name=name).count() == 1
 
 
 def test_a_failed_payload_marks_its_issue_in_the_payload(browser: Any, server: Server) -> None:
@@ -490,6 +510,11 @@ def test_screens(browser: Any, server: Server, name: str, options: dict[str, Any
                 page.wait_for_selector("section[data-section]")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= options["viewport"]["width"], f"{route} scrolls sideways: {width} px"
+            if route.startswith("reports"):  # chart labels no smaller than 9 px on screen
+                sizes = page.locator(".chart text").evaluate_all(
+                    "ts => ts.map(t => t.getBoundingClientRect().height)"
+                )
+                assert sizes and min(sizes) >= 9, min(sizes)
             shot(page, f"{name}-{route.replace('/', '-')}")
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         dark = "dark" in name
