@@ -337,3 +337,23 @@ def test_the_checks_catch_a_page_that_parses_markup(browser: Any, server: Server
         assert any("inline event handler" in e for e in w.errors), w.errors  # the CSP refused it
     finally:
         context.close()
+
+
+def test_the_live_stream_of_hostile_payloads(browser: Any, server: Server) -> None:
+    """The same payloads arriving while the live page is open (server-sent events), on a
+    property of their own that had no event before."""
+    keys = server.add_property("hostile")
+    wait_for(
+        lambda: server.api("/api/session", keys["admin_token"]).status_code == 200, 15, "the new property"
+    )
+    with signed_in(browser, server, keys["admin_token"]) as w:
+        p = open_route(w, server, "live")
+        p.get_by_text("No events match yet.").wait_for()
+        sent = send_all(server, "hostile")
+        stored = sum(1 for s in sent if s.endpoint != DEBUG_MP)
+        p.wait_for_function(
+            f"() => document.querySelectorAll('main tbody tr').length >= {stored}", timeout=15_000
+        )
+        assert "received since opened" in p.locator(".status-line").inner_text()
+        literal(p, IMG, SCRIPT)
+        shot(p, "xss-live-stream")
