@@ -135,3 +135,23 @@ def wait_failed(server: Server, prop: str, match: Callable[[dict[str, Any]], boo
         "the failed payload to be stored",
     )
     return found
+
+
+def probe(name: str, **params: Any) -> list[Any]:
+    """A valid gtag call of a custom event."""
+    return ["event", name, {"marker": name, **params}]
+
+
+def broken(name: str) -> list[Any]:
+    """A gtag purchase whose value is no amount: failed, its issue at $[2].value."""
+    item = {"item_id": "sku-1", "item_name": f"Tee {name}", "price": 10, "quantity": 1}
+    return [
+        "event",
+        "purchase",
+        {"transaction_id": name, "value": "lots", "currency": "EUR", "items": [item]},
+    ]
+
+
+def rows(page: Any) -> Any:
+    """The rows of the page's tables."""
+    return page.locator("main table tbody tr")
