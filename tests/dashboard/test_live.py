@@ -78,20 +78,7 @@ def commanders_purchase(tag: str) -> bytes:
     return json.dumps(body).encode()
 
 
-@pytest.mark.parametrize(
-    "how",
-    [
-        "loaded",
-        pytest.param(
-            "streamed",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="server/live.py summaries() give a failed payload's first issue as its problem, "
-                "a warning here, not its first error",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("how", ["loaded", "streamed"])
 def test_a_failed_row_says_its_first_error(browser: Any, server: Server, how: str) -> None:
     tag = unique("first_error")
     keys = server.keys("shop")
@@ -116,20 +103,7 @@ def test_a_failed_row_says_its_first_error(browser: Any, server: Server, how: st
         assert f"{first['path']}: {first['message']}" in row.inner_text()
 
 
-@pytest.mark.parametrize(
-    "how",
-    [
-        "streamed",
-        pytest.param(
-            "loaded",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="GET /api/events rows carry no endpoint (live.js reads context.endpoint), so a loaded "
-                "event's Endpoint cell is empty and the endpoint filter hides every loaded event",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("how", ["streamed", "loaded"])
 def test_a_valid_row_names_its_endpoint(browser: Any, server: Server, how: str) -> None:
     name = unique("endpoint")
     with signed_in(browser, server) as w:

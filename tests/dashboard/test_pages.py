@@ -3,7 +3,9 @@ headless Chromium, on a server filled by the demo (issue 17)."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -200,6 +202,11 @@ def test_people_look_up_a_demo_id(browser: Any, server: Server) -> None:
         assert section.first.get_by_role("heading", name=re.compile(r"^Timeline")).count() == 1
         assert section.first.locator("table").last.locator("tbody tr").count() >= 1
         shot(page, "people")
+        with page.expect_download() as got:
+            section.first.get_by_role("button", name="Subject export (JSON)").click()
+        export = json.loads(Path(got.value.path()).read_text())
+        assert got.value.suggested_filename == f"subject-shop-{person['user_id']}.json"
+        assert person["user_id"] in json.dumps(export)
         page.get_by_role("button", name="Forget…").click()
         dialog = page.locator("dialog[open]")
         dialog.wait_for()
