@@ -133,8 +133,9 @@ class Admin:
 
     async def events(self, request: Request, scope: str) -> Any:
         query = self.query(request, scope, "name")
-        found = await asyncio.to_thread(self.store.events, query)
-        return {"events": [json_form("events", e) for e in found]}
+        found = await asyncio.to_thread(self.store.events_at, query)
+        # canonical events as they are; the endpoint each came to beside them, in step
+        return {"events": [json_form("events", e) for e, _ in found], "endpoints": [ep for _, ep in found]}
 
     async def failed(self, request: Request, scope: str) -> Any:
         query = self.query(request, scope, "code")

@@ -100,7 +100,8 @@ def _event(record: Record, event: Event) -> dict[str, Any]:
 
 def _failed(record: Record, n: int, failed: Any) -> dict[str, Any]:
     issues = loads_issues(failed.issues)
-    first = issues[0] if issues else {}
+    # what refused it: its first error (a warning may come before it)
+    first = next((i for i in issues if i.get("severity") == "error"), issues[0] if issues else {})
     return {
         "kind": "failed",
         "status": "failed",

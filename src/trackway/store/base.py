@@ -126,6 +126,10 @@ class Store(ABC):
     @abstractmethod
     def events(self, query: Query) -> list[Event]: ...
 
+    def events_at(self, query: Query) -> list[tuple[Event, str]]:
+        """:meth:`events`, each with the endpoint it came to ('' where not kept)."""
+        return [(e, "") for e in self.events(query)]
+
     @abstractmethod
     def failed(self, query: Query) -> list[FailedRow]: ...
 

@@ -326,11 +326,14 @@ class DuckStore(Store):
         return result
 
     def events(self, query: Query) -> list[Event]:
+        return [e for e, _ in self.events_at(query)]
+
+    def events_at(self, query: Query) -> list[tuple[Event, str]]:
         where, params = self._where(query, "events")
         found = self._rows(
             f"SELECT * FROM events{where} ORDER BY received_at DESC, id DESC LIMIT {int(query.limit)}", params
         )
-        return [rows.row_to_event(r) for r in found]
+        return [(rows.row_to_event(r), r.get("endpoint") or "") for r in found]
 
     def failed(self, query: Query) -> list[FailedRow]:
         where, params = self._where(query, "failed_events")

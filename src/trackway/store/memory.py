@@ -148,15 +148,18 @@ class MemoryStore(Store):
         return len(self._events)
 
     def events(self, query: Query) -> list[Event]:
+        return [e for e, _ in self.events_at(query)]
+
+    def events_at(self, query: Query) -> list[tuple[Event, str]]:
         with self._lock:
             found = [
-                e
-                for e, _ in self._events
+                (e, endpoint)
+                for e, endpoint in self._events
                 if (query.property is None or e.property == query.property)
                 and (not query.names or e.name in query.names)
                 and _match(e.received_at, query)
             ]
-        found.sort(key=lambda e: (e.received_at, e.id), reverse=True)  # newest first, as DuckDB orders
+        found.sort(key=lambda f: (f[0].received_at, f[0].id), reverse=True)  # newest first, as DuckDB orders
         return found[: query.limit]
 
     def failed(self, query: Query) -> list[FailedRow]:

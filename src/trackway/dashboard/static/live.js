@@ -12,12 +12,12 @@ const FIELDS = [
   ["q", "Text"],
 ];
 
-export function fromEvent(e) {
+export function fromEvent(e, endpoint = "") {
   const c = e.commerce || {};
   const amount = c.revenue ?? c.value;
   return {
     kind: "event", status: "valid", id: e.id, property: e.property, name: e.name, dialect: e.dialect,
-    endpoint: (e.context && e.context.endpoint) || "", received_at: e.received_at,
+    endpoint, received_at: e.received_at,
     anonymous_id: e.anonymous_id, user_id: e.user_id,
     amount: amount !== undefined && amount !== null ? `${amount} ${c.currency || ""}`.trim() : undefined,
     items: c.items ? c.items.length : undefined,
@@ -144,7 +144,7 @@ export async function live(main) {
     api(`/api/events${query({ limit: 50 })}`),
     api(`/api/failed_events${query({ limit: 50 })}`),
   ]);
-  rows = [...events.events.map(fromEvent), ...failed.failed_events.map(fromFailed)]
+  rows = [...events.events.map((e, n) => fromEvent(e, (events.endpoints || [])[n])), ...failed.failed_events.map(fromFailed)]
     .sort((a, b) => (a.received_at < b.received_at ? 1 : -1))
     .slice(0, MAX_ROWS);
   render();
