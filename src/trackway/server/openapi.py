@@ -125,9 +125,12 @@ def _admin_api() -> dict[str, Any]:
                         {
                             "type": "object",
                             "required": ["events"],
-                            "properties": {"events": {"type": "array", "items": {"type": "object"}}},
+                            "properties": {
+                                "events": {"type": "array", "items": {"type": "object"}},
+                                "endpoints": {"type": "array", "items": {"type": "string"}},
+                            },
                         },
-                        "Events.",
+                        "Canonical events, and the endpoint each came to (in step).",
                     )
                 }
                 | errors(400, 401, 403, 503),
