@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -111,8 +112,12 @@ async def test_a_one_time_link_signs_in_once_and_leaves_the_address_bar(h: Harne
     assert "HttpOnly" in r.headers["set-cookie"]
     assert (await h.client.get("/api/session")).json()["scope"] == "*"
     h.client.cookies.clear()
-    again = await h.client.get("/signin", params={"code": code})
-    assert again.status_code == 401 and "used already" in again.json()["error"]
+    again = await h.client.get("/signin", params={"code": code})  # a browser: the sign-in form says why
+    assert again.status_code == 303 and "set-cookie" not in again.headers
+    where = urlsplit(again.headers["location"])
+    assert where.path == "/" and where.fragment.startswith("/signin?")
+    told = parse_qs(where.fragment.split("?", 1)[1])
+    assert "used already" in told["error"][0] and told["status"] == ["401"]
 
 
 async def test_api_without_a_sign_in_says_how_to_get_one(h: Harness) -> None:
@@ -163,9 +168,13 @@ async def test_sign_out_ends_the_cookie(h: Harness) -> None:
     csrf = await sign_in(h, INSTANCE)
     refused = await h.client.post("/signout")
     assert refused.status_code == 403
+    copy = h.client.cookies[COOKIE]
     r = await h.client.post("/signout", headers={"x-csrf-token": csrf})
     assert r.status_code == 204 and "Max-Age=0" in r.headers["set-cookie"]
     assert (await h.client.get("/api/session")).status_code == 401
+    h.client.cookies.set(COOKIE, copy)  # a copy kept elsewhere (another tab, a stolen cookie)
+    assert (await h.client.get("/api/session")).status_code == 401
+    assert (await h.client.get("/api/events")).status_code == 401
 
 
 async def test_report_csv_is_the_cli_s_csv(h: Harness) -> None:

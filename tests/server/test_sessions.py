@@ -127,3 +127,21 @@ def test_sign_in_attempts_are_limited_per_address_for_a_minute() -> None:
     assert (b"retry-after", b"51") in err.value.headers
     a.take("198.51.100.2", 3, now=110.0)  # another address is not held back
     a.take("198.51.100.1", 3, now=160.5)  # the first attempt is a minute old
+
+
+@pytest.mark.parametrize("with_data", [True, False], ids=["data dir", "no data dir"])
+def test_signing_out_ends_that_session_only_and_its_record_goes_with_the_cookie(
+    tmp_path: Path, cfg: Config, with_data: bool
+) -> None:
+    s = Sessions(tmp_path if with_data else None)
+    token = token_of(cfg, "shop")
+    out, stays = s.issue(token, 60), s.issue(token, 60)
+    s.revoke(out)
+    assert s.scope(out, cfg) is None and s.scope(stays, cfg) == "shop"
+    if with_data:
+        assert Sessions(tmp_path).scope(out, cfg) is None  # every worker sees it
+        old = s.issue(token, -10)  # a cookie already expired: its record is cleared at the next sign-out
+        s.revoke(old)
+        s.revoke(s.issue(token, 60))
+        kept = {p.name for p in (tmp_path / "run" / sessions.REVOKED).iterdir()}
+        assert old.split(".")[2] not in kept and out.split(".")[2] in kept

@@ -14,6 +14,8 @@ whatever an event holds is put in the page as text by the scripts, never as mark
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import msgspec
 
 from trackway import dashboard
@@ -84,19 +86,9 @@ def _same_origin(request: Request) -> None:
 
 
 async def signin(c: Collector, request: Request, send: Send) -> int:
-    c.signins.take(request.client_ip or "?", c.server["signin_attempts_per_minute"])
     if request.method == "GET":
-        code = request.query.get("code", "")
-        if not code:
-            raise HttpError(
-                400, "expected ?code= from a sign-in link (`trackway dashboard` prints one), got none"
-            )
-        scope = c.sessions.redeem(code)
-        token = _token_of(c, scope)
-        seconds = c.server["dashboard_session_seconds"]
-        headers = [_cookie(request, c.sessions.issue(token, seconds), seconds), (b"location", b"/")]
-        await respond(send, 303, content_type=None, headers=[*PAGE_HEADERS, *headers])
-        return 303
+        return await _follow_link(c, request, send)
+    c.signins.take(request.client_ip or "?", c.server["signin_attempts_per_minute"])
     _same_origin(request)
     body = await request.read(MAX_SIGNIN_BODY)
     try:  # typed: a nested value is refused at its first level, never recursed into
@@ -119,6 +111,27 @@ async def signin(c: Collector, request: Request, send: Send) -> int:
     return 200
 
 
+async def _follow_link(c: Collector, request: Request, send: Send) -> int:
+    """``GET /signin?code=``: a browser followed a one-time link. Signed in, it goes to the
+    dashboard; refused, to the sign-in form, which says why (not a page of JSON)."""
+    try:
+        c.signins.take(request.client_ip or "?", c.server["signin_attempts_per_minute"])
+        code = request.query.get("code", "")
+        if not code:
+            raise HttpError(
+                400, "expected ?code= from a sign-in link (`trackway dashboard` prints one), got none"
+            )
+        token = _token_of(c, c.sessions.redeem(code))
+    except HttpError as exc:
+        where = "/#/signin?" + urlencode({"error": str(exc), "status": exc.status})
+        await respond(send, 303, content_type=None, headers=[*PAGE_HEADERS, (b"location", where.encode())])
+        return exc.status
+    seconds = c.server["dashboard_session_seconds"]
+    headers = [_cookie(request, c.sessions.issue(token, seconds), seconds), (b"location", b"/")]
+    await respond(send, 303, content_type=None, headers=[*PAGE_HEADERS, *headers])
+    return 303
+
+
 def _token_of(c: Collector, scope: str) -> str:
     """The admin token a one-time link's scope signs in with."""
     for token, prop in c.config.keyring.admin.items():
@@ -136,6 +149,8 @@ async def signout(c: Collector, request: Request, send: Send) -> int:
     cookie = request.cookie(COOKIE)
     if cookie:
         c.sessions.check_csrf(cookie, request.header(CSRF_HEADER))
+        if c.sessions.scope(cookie, c.config) is not None:
+            c.sessions.revoke(cookie)  # a copy of the cookie stops working too
     await respond(send, 204, content_type=None, headers=[*PAGE_HEADERS, _cookie(request, "", 0)])
     return 204
 

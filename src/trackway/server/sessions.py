@@ -38,6 +38,7 @@ COOKIE = "tw_session"
 CSRF_HEADER = b"x-csrf-token"
 KEY_FILE = "dashboard.key"
 LINKS = "signin"
+REVOKED = "signed-out"
 LINK_SECONDS = 15 * 60
 
 
@@ -71,6 +72,7 @@ class Sessions:
     def __init__(self, data: Path | None) -> None:
         self.data = data
         self.key = _key(data)
+        self._signed_out: set[str] = set()  # without a data dir (tests): this process's
 
     def _mac(self, *parts: str) -> str:
         return hmac.new(self.key, ".".join(parts).encode(), hashlib.sha256).hexdigest()
@@ -84,20 +86,43 @@ class Sessions:
         return f"{body}.{self._mac('session', body)}"
 
     def scope(self, cookie: str | None, cfg: Config) -> str | None:
-        """The scope (a property's name, ``*``) of a valid, unexpired session cookie whose
-        token is still an admin token; None otherwise."""
+        """The scope (a property's name, ``*``) of a valid, unexpired, not signed-out
+        session cookie whose token is still an admin token; None otherwise."""
         if not cookie or cookie.count(".") != 3:
             return None
         body, _, mac = cookie.rpartition(".")
         if not hmac.compare_digest(mac, self._mac("session", body)):
             return None
-        fingerprint, expiry, _nonce = body.split(".")
-        if not expiry.isdigit() or int(expiry) < time.time():
+        fingerprint, expiry, nonce = body.split(".")
+        if not expiry.isdigit() or int(expiry) < time.time() or self._revoked(nonce):
             return None
         for token, prop in cfg.keyring.admin.items():
             if hmac.compare_digest(self.fingerprint(token), fingerprint):
                 return "*" if prop is None else prop.name
         return None
+
+    # Sign-out: the session's nonce is kept (a file per signed-out session, until the
+    # cookie would have expired anyway), so a copy of the cookie stops working too.
+
+    def _revoked(self, nonce: str) -> bool:
+        if self.data is None:
+            return nonce in self._signed_out
+        return (self.data / "run" / REVOKED / nonce).exists()
+
+    def revoke(self, cookie: str) -> None:
+        """End the session of ``cookie`` (a valid one: checked by the caller), everywhere."""
+        _, expiry, nonce = cookie.rpartition(".")[0].split(".")
+        if self.data is None:
+            self._signed_out.add(nonce)
+            return
+        folder = self.data / "run" / REVOKED
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / nonce).write_text(expiry)
+        now = time.time()
+        for old in folder.iterdir():  # the cookies that have expired by now need no record
+            with contextlib.suppress(OSError, ValueError):
+                if int(old.read_text() or 0) < now:
+                    old.unlink()
 
     def csrf(self, cookie: str) -> str:
         return self._mac("csrf", cookie)[:40]

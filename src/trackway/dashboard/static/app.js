@@ -27,10 +27,15 @@ let routed = false; // focus moves to the page on a route change, not on load (T
 
 async function start() {
   window.addEventListener("tw-signed-out", () => signin("Your sign-in has ended; sign in again."));
+  // A one-time link the server refused comes back here with the reason (server/dashboard.py).
+  const refused = location.hash.startsWith("#/signin?")
+    ? new URLSearchParams(location.hash.split("?")[1]).get("error")
+    : null;
+  if (location.hash.startsWith("#/signin")) history.replaceState(null, "", location.pathname);
   try {
     Object.assign(session, await api("/api/session", { signin: false }));
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signin();
+    if (err instanceof ApiError && err.status === 401) return signin(refused ? `The sign-in link did not work: ${refused}` : undefined);
     return fail(err);
   }
   const saved = sessionStorage.getItem("tw-property");

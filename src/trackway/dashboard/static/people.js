@@ -25,6 +25,13 @@ export async function peoplePage(main, [id]) {
   for (const p of found.people) main.append(personView(p));
 }
 
+// A cart's or an order's columns (the person's own left out), times as every page shows them.
+function columnsOf(row) {
+  return Object.keys(row)
+    .filter((k) => !["property", "person_id", "lines"].includes(k))
+    .map((k) => ({ key: k, label: k.replaceAll("_", " "), render: k.endsWith("_at") ? (r) => when(r[k]) : undefined }));
+}
+
 function personView(d) {
   const ids = (d.identity && d.identity.ids) || [];
   const users = ids.filter((i) => i.kind === "user").map((i) => i.id);
@@ -37,9 +44,9 @@ function personView(d) {
     h("h3", {}, "Consent (as last stated)"),
     d.consent ? jsonView(d.consent, new Set(), "consent") : h("p", { class: "muted" }, "No consent signal in their events."),
     h("h3", {}, `Carts (${d.carts.length})`),
-    d.carts.length ? table(Object.keys(d.carts[0]).filter((k) => !["property", "person_id", "lines"].includes(k)).map((k) => ({ key: k })), d.carts) : h("p", { class: "muted" }, "None."),
+    d.carts.length ? table(columnsOf(d.carts[0]), d.carts) : h("p", { class: "muted" }, "None."),
     h("h3", {}, `Orders (${d.orders.length})`),
-    d.orders.length ? table(Object.keys(d.orders[0]).filter((k) => !["property", "person_id", "lines"].includes(k)).map((k) => ({ key: k })), d.orders) : h("p", { class: "muted" }, "None."),
+    d.orders.length ? table(columnsOf(d.orders[0]), d.orders) : h("p", { class: "muted" }, "None."),
     h("h3", {}, `Timeline (latest ${d.events.length})`),
     table([
       { key: "timestamp", label: "time", render: (e) => when(e.timestamp) },

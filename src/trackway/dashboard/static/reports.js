@@ -6,6 +6,11 @@ import { bars, legend, lines } from "./chart.js";
 
 const NAMES = ["funnel", "revenue", "orders", "products", "carts", "procedures", "quality"];
 const DEFAULT_BY = { revenue: "day" };
+const RATIOS = new Set(["from_previous", "from_first"]); // the funnel's shares, shown as percentages
+
+function percent(value) {
+  return value === null || value === undefined ? "" : `${(Number(value) * 100).toFixed(1)} %`;
+}
 
 function chartFor(name, section, rows) {
   const total = (key, value) => {
@@ -16,12 +21,19 @@ function chartFor(name, section, rows) {
   const many = !session.property;
   if (name === "revenue" && section === "revenue") {
     if (rows.some((r) => r.period)) {
-      const series = {};
+      // One chart a currency, each on its own scale (a day in JPY would flatten EUR), the
+      // properties as its lines; the currencies with the most orders first.
+      const byCurrency = {};
       for (const r of rows) {
-        const key = many ? `${r.property} ${r.currency}` : r.currency;
-        (series[key] ||= {})[r.period] = (series[key][r.period] || 0) + Number(r.net || 0);
+        const series = (byCurrency[r.currency] ||= { orders: 0, series: {} });
+        series.orders += Number(r.orders || 0);
+        const key = many ? r.property : "net";
+        (series.series[key] ||= {})[r.period] = (series.series[key][r.period] || 0) + Number(r.net || 0);
       }
-      return [h("h3", {}, "Net revenue per currency over time"), legend(Object.keys(series)), lines(series, "Net revenue per currency by period")];
+      const shown = Object.entries(byCurrency).sort((a, b) => b[1].orders - a[1].orders).slice(0, 4);
+      return [h("h3", {}, "Net revenue over time, per currency"),
+        shown.map(([currency, c]) => [h("h4", {}, currency), many ? legend(Object.keys(c.series)) : null,
+          lines(c.series, `Net revenue in ${currency} by period`)])];
     }
     return [h("h3", {}, "Net revenue per currency"), bars(total((r) => `${many ? `${r.property} ` : ""}${r.currency}`, "net"), "Net revenue per currency")];
   }
@@ -71,7 +83,7 @@ export async function reportsPage(main, [chosen]) {
         h("h2", {}, section),
         rows.length ? chartFor(name, section, rows) : null,
         rows.length
-          ? table(columns.map((c) => ({ key: c, label: c.replaceAll("_", " "), num: rows.some((r) => typeof r[c] === "number") })), rows.slice(0, 500))
+          ? table(columns.map((c) => ({ key: c, label: c.replaceAll("_", " "), num: rows.some((r) => typeof r[c] === "number"), render: RATIOS.has(c) ? (r) => percent(r[c]) : undefined })), rows.slice(0, 500))
           : h("p", { class: "muted" }, "No rows for this range."),
         rows.length > 500 ? h("p", { class: "muted" }, `First 500 of ${rows.length} rows; the CSV has them all.`) : null);
     }),
