@@ -74,6 +74,9 @@ export function lines(series, label) {
   names.forEach((name, k) => {
     const points = periods.map((p, i) => `${x(i)},${y(Number(series[name][p] || 0))}`).join(" ");
     root.append(s("polyline", { class: `line series-${k}`, points, fill: "none" }));
+    if (periods.length === 1) {  // one period: a line of one point draws nothing
+      root.append(s("circle", { class: `dot series-${k}`, cx: x(0), cy: y(Number(series[name][periods[0]] || 0)), r: 4 }));
+    }
   });
   return wrap(root);
 }
