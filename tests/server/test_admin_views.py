@@ -258,7 +258,8 @@ async def test_setup_gives_a_property_its_keys_tag_and_a_working_curl_per_endpoi
     assert prop["name"] == "default" and prop["currency"] == "EUR"
     names = {k["name"]: k for k in prop["keys"]}
     assert "admin_token" not in names and keys["admin_token"] not in r.text
-    assert names["collect_key"] == {"name": "collect_key", "value": keys["collect_key"], "secret": True}
+    # the collect key is public (it is in every page's tag): shown, not hidden
+    assert names["collect_key"] == {"name": "collect_key", "value": keys["collect_key"], "secret": False}
     assert names["ga4_measurement_id"]["secret"] is False and names["ga4_api_secret"]["secret"] is True
     assert prop["snippet"] == (
         f'<script async src="http://shop.test:8080/t.js" data-key="{keys["collect_key"]}"></script>'
