@@ -33,6 +33,8 @@ from trackway.replay import replay
 from trackway.reports import render
 from trackway.server import live
 from trackway.server.http import Receive, Request, Scope, Send, respond, respond_json
+from trackway.server.scoping import scoped
+from trackway.server.scoping import short as _short
 from trackway.store import logscrub
 from trackway.store.base import Query, Store, json_form
 from trackway.timeparse import parse_time
@@ -115,11 +117,7 @@ class Admin:
 
     def query(self, request: Request, scope: str, names_key: str) -> Query:
         q = request.query
-        prop = q.get("property") or None
-        if scope != "*":
-            if prop not in (None, scope):
-                raise HttpError(403, f"this admin token reads the property {scope!r} only, not {prop!r}")
-            prop = scope
+        prop = scoped(q.get("property") or None, scope)
         try:
             limit = int(q.get("limit", "100"))
         except ValueError:
@@ -187,11 +185,7 @@ class Admin:
         value = request.query.get("id")
         if not value:
             raise HttpError(400, "expected ?id= an anonymous or user id, got none")
-        prop = request.query.get("property") or None
-        if scope != "*":
-            if prop not in (None, scope):
-                raise HttpError(403, f"this admin token reads the property {scope!r} only, not {prop!r}")
-            prop = scope
+        prop = scoped(request.query.get("property") or None, scope)
         people = await asyncio.to_thread(self.store.identity, value, prop)
         return {"people": people}
 
@@ -200,10 +194,7 @@ class Admin:
         ``?property=P&person_id=X`` (one person); each with ids, links, consent, carts,
         orders and latest events."""
         q = request.query
-        prop = q.get("property") or None
-        if scope not in ("*", prop or scope):
-            raise HttpError(403, f"this admin token reads the property {scope!r} only, not {prop!r}")
-        prop = prop if scope == "*" else scope
+        prop = scoped(q.get("property") or None, scope)
         if not hasattr(self.store, "people"):
             raise HttpError(501, "expected a DuckDB store for person views, got another kind")
         if q.get("id"):
@@ -228,12 +219,7 @@ class Admin:
         user, email = _text(values, "user") or None, _text(values, "email") or None
         if not user and not email:
             raise HttpError(400, "expected a user id (user) or an email (email), got neither")
-        prop = _text(values, "property") or None
-        if scope != "*":
-            if prop not in (None, scope):
-                raise HttpError(403, f"this admin token acts on the property {scope!r} only, not {prop!r}")
-            prop = scope
-        return user, email, prop
+        return user, email, scoped(_text(values, "property") or None, scope, "acts on")
 
     async def forget(self, request: Request, scope: str) -> Any:
         user, email, prop = self._person(_json_body(request.body), scope)
@@ -257,12 +243,7 @@ class Admin:
             section = values.pop("section", None) or None
             if fmt not in ("json", "csv"):
                 raise HttpError(400, f"expected format json or csv, got {fmt!r:.40}")
-            if scope != "*":
-                if values.get("property") not in (None, "", scope):
-                    raise HttpError(
-                        403, f"this admin token reads the property {scope!r} only, not {values['property']!r}"
-                    )
-                values["property"] = scope
+            values["property"] = scoped(values.get("property"), scope)
             cfg = self.config()
             params = reports.parse(values, property_steps=cfg.funnel_steps())  # a property's own funnel
             threads = cfg.server["report_threads"]
@@ -356,11 +337,6 @@ def _time(text: Any) -> datetime | None:
         return parse_time(str(text))
     except TrackwayError as exc:
         raise HttpError(400, str(exc)) from None
-
-
-def _short(value: Any) -> str:
-    text = msgspec.json.encode(value).decode()
-    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _json_body(body: bytes) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from trackway.demo import samples
 from trackway.destinations import overview
 from trackway.errors import HttpError
 from trackway.server import metrics
-from trackway.server.admin import Admin, _json_body, _short, _text
+from trackway.server.admin import Admin, _json_body, _short, _text, scoped
 from trackway.server.http import Request
 from trackway.settings import COLLECT_KEY
 
@@ -41,18 +41,6 @@ _BASE = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(?:/[A-Za-z0-9._~\-/]*)?")
 MAX_ID = 300
 # Trackway's own event endpoint (the tracker's): vendor, path, methods, the keys it needs.
 OWN_ENDPOINTS = (("trackway", "/collect", ("POST",), (COLLECT_KEY.name,)),)
-
-
-def scoped(value: Any, scope: str, verb: str = "reads") -> str | None:
-    """The property a request may see: ``value`` (None: every one) for the server's
-    token; a property's token its own, and a 403 when ``value`` names another."""
-    if value is not None and not isinstance(value, str):
-        raise HttpError(400, f"expected property as a name, got {_short(value)}")
-    if scope == "*":
-        return value or None
-    if value not in (None, "", scope):
-        raise HttpError(403, f"this admin token {verb} the property {scope!r} only, not {value!r}")
-    return scope
 
 
 class Views:

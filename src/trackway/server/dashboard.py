@@ -23,7 +23,7 @@ from trackway.errors import HttpError
 from trackway.server.app import Collector, Handler
 from trackway.server.http import Request, Send, respond, respond_json
 from trackway.server.ops import token_scope
-from trackway.server.script import accepts_gzip
+from trackway.server.script import respond_static
 from trackway.server.sessions import COOKIE, CSRF_HEADER
 
 CSP = (
@@ -58,20 +58,11 @@ def _static(name: str) -> Handler:
 async def _serve(request: Request, send: Send, name: str, cache: bytes) -> int:
     found = dashboard.asset(name)
     headers = [*PAGE_HEADERS, (b"etag", found.etag), (b"cache-control", cache), (b"vary", b"Accept-Encoding")]
-    if (request.header(b"if-none-match") or "") == found.etag.decode():
-        await respond(send, 304, content_type=None, headers=headers)
-        return 304
-    if accepts_gzip(request):
-        headers.append((b"content-encoding", b"gzip"))
-        await respond(send, 200, found.gzipped, found.content_type, headers)
-    else:
-        await respond(send, 200, found.plain, found.content_type, headers)
-    return 200
+    return await respond_static(request, send, found, found.content_type, headers)
 
 
 def _cookie(request: Request, value: str, seconds: int) -> tuple[bytes, bytes]:
-    attrs = f"Path=/; Max-Age={seconds}; HttpOnly; SameSite=Strict{'; Secure' if request.tls else ''}"
-    return b"set-cookie", f"{COOKIE}={value}; {attrs}".encode()
+    return request.set_cookie(COOKIE, value, seconds, "Strict")
 
 
 def _same_origin(request: Request) -> None:

@@ -68,8 +68,7 @@ def allowed(prop: Property, envelope_consent: Any, batch_consent: dict[str, str]
 
 def set_cookie(request: Request, value: str | None) -> tuple[bytes, bytes]:
     """The ``Set-Cookie`` header keeping ``value`` (None: expiring the cookie)."""
-    attrs = f"Path=/; Max-Age={MAX_AGE_S if value else 0}; HttpOnly; SameSite=Lax"
-    return b"set-cookie", f"{COOKIE}={value or ''}; {attrs}{'; Secure' if request.tls else ''}".encode()
+    return request.set_cookie(COOKIE, value or "", MAX_AGE_S if value else 0, "Lax")
 
 
 def call_ids(events: list[Event], call: str) -> None:

@@ -78,6 +78,12 @@ class Request:
         cookies set then are ``Secure``."""
         return self.scope.get("scheme") == "https" or self.header(b"x-forwarded-proto") == "https"
 
+    def set_cookie(self, name: str, value: str, max_age: int, same_site: str) -> tuple[bytes, bytes]:
+        """The ``Set-Cookie`` header of an HttpOnly cookie for the whole site, ``Secure``
+        when this request came over TLS (``max_age`` 0: the cookie is expired)."""
+        attrs = f"Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{'; Secure' if self.tls else ''}"
+        return b"set-cookie", f"{name}={value}; {attrs}".encode()
+
     @property
     def client_ip(self) -> str | None:
         client = self.scope.get("client")

@@ -27,6 +27,7 @@ from trackway.errors import HttpError
 from trackway.ingest.records import Record, from_micros, loads_issues
 from trackway.model import Event
 from trackway.server.http import Receive, Request, Send
+from trackway.server.scoping import scoped
 from trackway.store.base import failed_id
 
 PER_BATCH = 50  # entries of one loaded batch a watcher gets at most
@@ -210,11 +211,7 @@ class Hub:
 
 async def stream(hub: Hub, request: Request, scope: str, send: Send) -> None:
     """Serve one watcher as ``text/event-stream`` until the client leaves or STREAM_S."""
-    prop = request.query.get("property") or None
-    if scope != "*":
-        if prop not in (None, scope):
-            raise HttpError(403, f"this admin token reads the property {scope!r} only, not {prop!r}")
-        prop = scope
+    prop = scoped(request.query.get("property") or None, scope)
     w = hub.watch(prop, request.query)
     gone = asyncio.ensure_future(_disconnected(request.receive))
     try:

@@ -174,11 +174,6 @@ def uds_client(socket_path: str) -> httpx.AsyncClient:
     )
 
 
-def uds_forward(socket_path: str) -> Callable[[Request, Send | None, str], Awaitable[int]]:
-    """Forward to the store process over its Unix socket."""
-    return client_forward(uds_client(socket_path))
-
-
 def client_forward(client: httpx.AsyncClient) -> Callable[[Request, Send | None, str], Awaitable[int]]:
     async def forward(request: Request, send: Send | None, scope: str) -> int:
         headers = {SCOPE_HEADER.decode(): scope}  # admin_scope refused a ?token= already

@@ -1,8 +1,7 @@
 // Failed events: the quality report's errors by code and path (counts, a sample each),
 // the latest failed payloads, and replay after a fix.
 
-import { api, fill, h, query, session, table, title, when } from "./dom.js";
-import { eventLink } from "./dom.js";
+import { api, errorBox, eventLink, fill, h, query, session, table, title, when } from "./dom.js";
 import { firstError } from "./live.js";
 
 function replayPanel(onDone) {
@@ -27,7 +26,7 @@ function replayPanel(onDone) {
         `Examined ${r.examined} failed payloads: ${r.fixed} now pass (${r.events} events stored), ${r.still_failing} still fail.`));
       onDone();
     } catch (err) {
-      fill(out, h("p", { class: "error-box", role: "alert" }, err.message));
+      fill(out, errorBox(err));
     } finally {
       button.disabled = false;
     }
@@ -77,7 +76,7 @@ export async function failedPage(main) {
         : h("p", { class: "muted" }, "None waiting for a replay."),
     );
   };
-  range.addEventListener("change", () => load().catch((err) => fill(groups, h("p", { class: "error-box", role: "alert" }, err.message))));
+  range.addEventListener("change", () => load().catch((err) => fill(groups, errorBox(err))));
   main.append(replayPanel(load), h("p", { class: "row" }, h("label", {}, "Received in", range)), groups, latest);
   await load();
 }

@@ -1,7 +1,7 @@
 // People: look a person up by any id; their ids and links, consent, carts, orders and
 // latest events; subject export and forget (confirmed by typing the id).
 
-import { api, download, eventLink, fill, h, query, session, table, title, when } from "./dom.js";
+import { api, download, errorBox, eventLink, fill, h, query, session, table, title, when } from "./dom.js";
 import { jsonView } from "./json.js";
 
 export async function peoplePage(main, [id]) {
@@ -71,7 +71,7 @@ function actions(d, users) {
       const data = await api(`/api/subject?${new URLSearchParams({ user, property: d.property })}`);
       download(`subject-${d.property}-${user}.json`, JSON.stringify(data, null, 2), "application/json");
     } catch (err) {
-      fill(out, h("p", { class: "error-box", role: "alert" }, err.message));
+      fill(out, errorBox(err));
     }
   });
   const forgetButton = h("button", { type: "button", class: "danger" }, "Forget…");
@@ -102,7 +102,7 @@ function confirmForget(d, user, out) {
       const report = await api("/api/forget", { method: "POST", body: { user, property: d.property } });
       fill(out, h("p", { class: "ok-box", role: "status" }, "Forgotten: ", JSON.stringify(report)));
     } catch (err) {
-      fill(out, h("p", { class: "error-box", role: "alert" }, err.message));
+      fill(out, errorBox(err));
     }
     dialog.close();
   });

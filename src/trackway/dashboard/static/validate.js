@@ -2,7 +2,7 @@
 // page's script; each call's dialect, issues and conversions, from the same engine as
 // `trackway validate`. Nothing is stored.
 
-import { api, fill, h, title } from "./dom.js";
+import { api, errorBox, fill, h, title } from "./dom.js";
 import { jsonView, marked } from "./json.js";
 import { issueList, renders } from "./event.js";
 
@@ -37,7 +37,7 @@ export async function validatePage(main) {
       if (currency.value.trim()) body.default_currency = currency.value.trim();
       show(out, await api("/api/validate", { method: "POST", body }));
     } catch (err) {
-      fill(out, h("p", { class: "error-box", role: "alert" }, err.message));
+      fill(out, errorBox(err));
     } finally {
       button.disabled = false;
     }
