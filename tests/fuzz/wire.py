@@ -59,7 +59,7 @@ API_PATHS = (
 )
 API_PARAMS = ("property", "limit", "since", "until", "name", "code", "table", "after_time", "after_id", "id")
 API_PARAMS += ("user", "email", "replayed", "by", "steps", "window", "abandon_after", "include", "token")
-API_PARAMS += ("person_id", "format", "base", "wait")
+API_PARAMS += ("person_id", "format", "base", "wait", "at", "section")
 BOMB = gzip.compress(b"0" * (20 << 20), 9)  # 20 MB inflated, 20 kB sent
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support.server import ADMIN_TOKEN, Server
 from trackway.ingest.records import FailedPayload, Outcome, Record, micros
@@ -99,6 +101,22 @@ async def _drain(w: live.Watch) -> list[dict[str, Any]]:
     while not w.queue.empty():
         got.append(msgspec.json.decode(w.queue.get_nowait()))
     return got
+
+
+@given(
+    filters=st.dictionaries(
+        st.sampled_from([*live.FILTERS, "property", "other"]), st.text(max_size=50), max_size=8
+    ),
+    text=st.text(max_size=200),
+)
+@settings(max_examples=200, deadline=None)
+def test_any_filter_a_client_sends_is_a_plain_yes_or_no(filters: dict[str, str], text: str) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        w = live.Watch(None, filters, loop)
+        assert isinstance(w.wants({**BASE, "text": text, "name": text}), bool)
+    finally:
+        loop.close()
 
 
 @pytest.mark.anyio
