@@ -352,3 +352,28 @@ def test_any_amounts_render_in_every_dialect_without_raising(name, source, value
         for issue in issues:
             if issue.code == "VALUE_DERIVED":
                 assert issue.path.startswith("$") and not issue.is_error
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from([*EVENTS, "purchase", "refund", "view_item"]),
+    source=st.sampled_from(NAMES),
+    values=st.fixed_dictionaries(dict.fromkeys(amounts.AMOUNT_FIELDS, AMOUNT)),
+    prices=st.lists(st.tuples(AMOUNT, st.one_of(st.none(), st.integers(-3, 3), st.just(2**70))), max_size=3),
+    lines=st.one_of(st.none(), st.lists(st.tuples(AMOUNT, st.integers(0, 3)), max_size=2)),
+)
+def test_the_values_only_path_finds_what_parts_finds(name, source, values, prices, lines):
+    """amounts.values (the loader's path) and amounts.parts agree on every part's value
+    and on whether any is stated, for any amounts, items, order lines and dialect."""
+    items = [Item(item_id=f"i{n}", price=p, quantity=q) for n, (p, q) in enumerate(prices)]
+    commerce = Commerce(currency="EUR", items=items, **values)
+    given_items = (
+        None
+        if lines is None
+        else [Item(item_id=f"l{n}", price=p, quantity=q) for n, (p, q) in enumerate(lines)]
+    )
+    meaning = amounts.meaning_of(source)
+    found = amounts.parts(commerce, meaning, name, given_items)
+    got, stated = amounts.values(commerce, meaning, name, given_items)
+    assert got == {p: v for p in Part if (v := found.value(p)) is not None}
+    assert stated == bool(found.stated)

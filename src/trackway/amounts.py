@@ -162,13 +162,20 @@ def items_total(items: Iterable[Any] | None) -> Decimal | None:
 
 def _combine(*terms: tuple[int, Part, Amount]) -> Amount:
     """The signed sum of ``terms`` as a derived amount that names them (text made when read)."""
-    value = _ZERO
     assumed: frozenset[Part] = frozenset()
-    for sign, _, a in terms:
-        value = _CTX.add(value, a.value) if sign > 0 else _CTX.subtract(value, a.value)
+    for _, _, a in terms:
         if a.assumed:
             assumed |= a.assumed
-    return Amount(value, DERIVED, "", terms, assumed)
+    return Amount(_sum(*((sign, a.value) for sign, _, a in terms)), DERIVED, "", terms, assumed)
+
+
+def _sum(*terms: tuple[int, Decimal]) -> Decimal:
+    """The signed sum of ``terms``, from 0, in order (so that a term beyond the context's
+    range gives the same Infinity in :func:`parts` and :func:`values`)."""
+    value = _ZERO
+    for sign, v in terms:
+        value = _CTX.add(value, v) if sign > 0 else _CTX.subtract(value, v)
+    return value
 
 
 def parts(commerce: Commerce, meaning: Meaning, name: str, items: Iterable[Any] | None = None) -> Parts:
@@ -225,6 +232,50 @@ def parts(commerce: Commerce, meaning: Meaning, name: str, items: Iterable[Any] 
         if len(a) == len(Part):
             _check(out)
     return out
+
+
+def values(
+    commerce: Commerce, meaning: Meaning, name: str, items: Iterable[Any] | None = None
+) -> tuple[dict[Part, Decimal], bool]:
+    """What :func:`parts` finds, values only: each part stated or derived (not merely
+    assumed 0) with its value, and whether any part is stated. The same rules in the same
+    order, without the provenance and texts that messages need: applying a purchase to its
+    order needs only the values, and :func:`parts` cost the loader about 10 us an event.
+    Their agreement is tested on generated amounts (tests/test_amounts.py)."""
+    a: dict[Part, Decimal] = {}
+    for field in AMOUNT_FIELDS:
+        v = getattr(commerce, field)
+        if v is not None and v.is_finite():
+            a.setdefault(meaning.part(field, name), v)
+    stated = bool(a)
+    total, stated_rev = a.get(Part.TOTAL), a.get(Part.REVENUE)
+    if Part.SUBTOTAL not in a:
+        worth = items_total(commerce.items if items is None else items)
+        if worth is not None:
+            a[Part.SUBTOTAL] = worth
+    sub = a.get(Part.SUBTOTAL)
+    if Part.DISCOUNT not in a and sub is not None and stated_rev is not None and sub >= stated_rev:
+        a[Part.DISCOUNT] = _sum((1, sub), (-1, stated_rev))
+    disc, tax, ship = a.get(Part.DISCOUNT), a.get(Part.TAX), a.get(Part.SHIPPING)
+    if Part.REVENUE not in a:
+        from_total = None
+        if total is not None:
+            from_total = _sum((1, total), (-1, tax or _ZERO), (-1, ship or _ZERO))
+        if from_total is not None and tax is not None and ship is not None:
+            a[Part.REVENUE] = from_total
+        elif sub is not None:
+            a[Part.REVENUE] = _sum((1, sub), (-1, disc or _ZERO))
+        elif from_total is not None:
+            a[Part.REVENUE] = from_total
+    rev = a.get(Part.REVENUE)
+    if rev is not None:
+        if Part.SUBTOTAL not in a:
+            a[Part.SUBTOTAL] = _sum((1, rev), (1, disc or _ZERO))
+        if Part.TOTAL not in a:
+            a[Part.TOTAL] = _sum((1, rev), (1, tax or _ZERO), (1, ship or _ZERO))
+        for part in [p for p, v in a.items() if not v.is_finite()]:
+            del a[part]
+    return a, stated
 
 
 def _check(out: Parts) -> None:

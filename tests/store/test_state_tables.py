@@ -178,3 +178,42 @@ def test_a_store_from_before_the_orders_parts_derives_them_when_opened(tmp_path)
         assert {r["currency"]: r["gross"] for r in store.revenue("shop")}["EUR"] > 0
     finally:
         store.close()
+
+
+AMOUNTS = [
+    # (amount, stored): exact when it fits DECIMAL(38, 9), rounded to 9 places, NULL beyond 10^29
+    (Decimal("59.97"), Decimal("59.97")),
+    (Decimal("-0.000000001"), Decimal("-0.000000001")),
+    (Decimal("1.0000000005"), Decimal("1.000000000")),
+    (Decimal("1.0000000015"), Decimal("1.000000002")),
+    (Decimal("99999999999999999999999999999.5"), Decimal("99999999999999999999999999999.5")),
+    (Decimal("1E+29"), None),
+    (Decimal("NaN"), None),
+    (Decimal("Infinity"), None),
+    (None, None),
+]
+
+
+@pytest.mark.parametrize(("amount", "stored"), AMOUNTS)
+def test_an_orders_amounts_are_stored_exactly_or_rounded_to_the_columns_scale(tmp_path, amount, stored):
+    from trackway.state.model import Order
+    from trackway.store import state_tables
+
+    store = DuckStore(tmp_path / "t.duckdb")
+    try:
+        order = Order(
+            property="p",
+            transaction_id="T1",
+            value=amount,
+            revenue=Decimal("1"),
+            created_at=T0,
+            updated_at=T0,
+        )
+        with store._transaction() as cur:
+            state_tables._insert(cur, "orders", state_tables._table(Order, [order]), replace=True)
+        (row,) = store.state_rows("orders")
+        assert row["value"] == stored
+        assert row["revenue"] == Decimal("1")
+        assert (row["property"], row["transaction_id"], row["created_at"]) == ("p", "T1", T0)
+    finally:
+        store.close()

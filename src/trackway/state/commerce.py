@@ -169,15 +169,16 @@ def _set_amounts(order: Order, event: Event) -> None:
     """The order's amounts from a purchase that states any (amounts or items)."""
     c = event.commerce
     assert c is not None
-    found = amounts.of_event(event, items=None if c.items else order.lines)
-    if found is None or not (found.stated or c.items):
+    meaning = amounts.meaning_of(event.dialect)
+    found, stated = amounts.values(c, meaning, event.name, items=None if c.items else order.lines)
+    if not (stated or c.items):
         return  # a status update: the amounts stay
-    order.subtotal = found.value(Part.SUBTOTAL)
-    order.discount = found.value(Part.DISCOUNT)
-    order.revenue = found.value(Part.REVENUE)
-    order.tax = found.value(Part.TAX)
-    order.shipping = found.value(Part.SHIPPING)
-    order.total = found.value(Part.TOTAL)
+    order.subtotal = found.get(Part.SUBTOTAL)
+    order.discount = found.get(Part.DISCOUNT)
+    order.revenue = found.get(Part.REVENUE)
+    order.tax = found.get(Part.TAX)
+    order.shipping = found.get(Part.SHIPPING)
+    order.total = found.get(Part.TOTAL)
 
 
 def apply_order(state: MemoryState, event: Event, person: str | None, at: datetime, seq: int) -> None:

@@ -10,8 +10,12 @@ carts, orders), then the changed rows, then the new history rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import types
+import typing
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Any
 
 import duckdb
@@ -21,7 +25,7 @@ import pyarrow as pa
 from trackway.model import Event
 from trackway.state.identity import aliases, usable
 from trackway.state.memory import MemoryState
-from trackway.state.model import Cart, Identity, Line, Order, Procedure, Step
+from trackway.state.model import Cart, Conflict, Identity, Line, Link, Order, OrderChange, Procedure, Step
 
 AMOUNT = "DECIMAL(38, 9)"
 DDL = f"""
@@ -108,17 +112,53 @@ def upgrade(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(absent)
 
 
-def _rows(structs: Iterable[msgspec.Struct]) -> list[dict[str, Any]]:
-    out = []
-    for s in structs:
-        row = msgspec.structs.asdict(s)
-        for k, v in row.items():
-            if isinstance(v, Decimal):
-                row[k] = _amount(v)
-            elif isinstance(v, dict | list):
-                row[k] = _json.encode(v).decode()
-        out.append(row)
-    return out
+_TIME = pa.timestamp("us", tz="UTC")
+_DECIMAL = pa.decimal128(38, 9)
+
+
+def _amounts(values: list[Decimal | None]) -> pa.Array:
+    """Amounts as the tables' DECIMAL(38, 9). Arrow takes a value exactly or refuses it
+    (more than 9 decimals, 10^29 or more, NaN); then every value is rounded by
+    :func:`_amount`, as it always was: the common case costs no rounding."""
+    try:
+        return pa.array(values, _DECIMAL)
+    except pa.ArrowInvalid:
+        return pa.array([None if v is None else _amount(v) for v in values], _DECIMAL)
+
+
+def _as_json(values: list[Any]) -> pa.Array:
+    return pa.array([None if v is None else _json.encode(v).decode() for v in values], pa.string())
+
+
+def _column(annotation: Any) -> Callable[[list[Any]], pa.Array]:
+    """How a state struct's field of type ``annotation`` becomes an Arrow column."""
+    kind = annotation
+    if isinstance(annotation, types.UnionType):  # X | None
+        (kind,) = (a for a in typing.get_args(annotation) if a is not type(None))
+    if kind is Decimal:
+        return _amounts
+    if typing.get_origin(kind) in (dict, list):
+        return _as_json
+    type_ = {datetime: _TIME, bool: pa.bool_(), int: pa.int64(), str: pa.string()}[kind]
+    return lambda values: pa.array(values, type_)
+
+
+_columns: dict[type, list[tuple[str, Callable[[list[Any]], pa.Array]]]] = {}
+
+
+def _table(kind: type[msgspec.Struct], structs: list[Any], **extra: pa.Array) -> pa.Table:
+    """``structs`` (all of type ``kind``) as an Arrow table, typed column by column from
+    the struct's fields (amounts by :func:`_amounts`, nested values as JSON), then the
+    ``extra`` columns. Building typed columns costs about a tenth of
+    ``pa.Table.from_pylist`` on rows, which infers every value's type: that was 7 us a
+    row of ``orders``, the largest part of writing a batch's state."""
+    spec = _columns.get(kind)
+    if spec is None:
+        hints = typing.get_type_hints(kind)
+        spec = _columns[kind] = [(f, _column(hints[f])) for f in kind.__struct_fields__]
+    names = [name for name, _ in spec] + list(extra)
+    arrays = [column(list(map(attrgetter(name), structs))) for name, column in spec] + list(extra.values())
+    return pa.Table.from_arrays(arrays, names=names)
 
 
 def _fetch(
@@ -197,11 +237,11 @@ def prefetch(cur: duckdb.DuckDBPyConnection, events: list[Event]) -> MemoryState
     return state
 
 
-def _insert(cur: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]], *, replace: bool) -> None:
-    """Append ``rows`` to ``table``; with ``replace``, a row with a stored key replaces it."""
-    if not rows:
+def _insert(cur: duckdb.DuckDBPyConnection, table: str, data: pa.Table, *, replace: bool) -> None:
+    """Append the rows of ``data`` to ``table``; with ``replace``, a row with a stored key
+    replaces it."""
+    if not data.num_rows:
         return
-    data = pa.Table.from_pylist(rows)
     cur.register("state_rows", data)
     try:
         columns = ", ".join(f'"{c}"' for c in data.column_names)
@@ -228,19 +268,17 @@ def flush(cur: duckdb.DuckDBPyConnection, state: MemoryState) -> None:
             "UPDATE identities SET person_id = ? WHERE property = ? AND person_id = ?", [target, prop, source]
         )
     d = state.dirty
-    _insert(cur, "identities", _rows(state.identities[k] for k in sorted(d.identities)), replace=True)
-    carts = []
-    for k in sorted(d.carts):
-        row = _rows([state.carts[k]])[0]
-        row["value"] = _amount(state.carts[k].value)
-        carts.append(row)
-    _insert(cur, "carts", carts, replace=True)
-    _insert(cur, "orders", _rows(state.orders[k] for k in sorted(d.orders)), replace=True)
-    procedures = _rows(state.procedures[k] for k in sorted(d.procedures) if k in state.procedures)
-    _insert(cur, "procedures", procedures, replace=True)
-    _insert(cur, "identity_links", _rows(state.links), replace=False)
-    _insert(cur, "identity_conflicts", _rows(state.conflicts), replace=False)
-    _insert(cur, "order_history", _rows(state.history), replace=False)
+    _insert(
+        cur, "identities", _table(Identity, [state.identities[k] for k in sorted(d.identities)]), replace=True
+    )
+    carts = [state.carts[k] for k in sorted(d.carts)]
+    _insert(cur, "carts", _table(Cart, carts, value=_amounts([c.value for c in carts])), replace=True)
+    _insert(cur, "orders", _table(Order, [state.orders[k] for k in sorted(d.orders)]), replace=True)
+    procedures = [state.procedures[k] for k in sorted(d.procedures) if k in state.procedures]
+    _insert(cur, "procedures", _table(Procedure, procedures), replace=True)
+    _insert(cur, "identity_links", _table(Link, state.links), replace=False)
+    _insert(cur, "identity_conflicts", _table(Conflict, state.conflicts), replace=False)
+    _insert(cur, "order_history", _table(OrderChange, state.history), replace=False)
 
 
 def write_all(cur: duckdb.DuckDBPyConnection, state: MemoryState) -> None:
