@@ -51,6 +51,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python bench/reports.py --quick
 	$(BIN)/python bench/cli.py --quick
 	$(BIN)/python bench/freshness.py --quick
+	$(BIN)/python bench/loader.py --quick
 	$(BIN)/python bench/sustained.py --quick
 	$(BIN)/python bench/forward.py --quick
 	$(BIN)/python bench/forward_ingest.py --quick
@@ -76,6 +77,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/freshness.py
+	$(BIN)/python bench/loader.py
 	$(BIN)/python bench/sustained.py
 	$(BIN)/python bench/forward.py
 	$(BIN)/python bench/forward_ingest.py
