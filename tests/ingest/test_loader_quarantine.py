@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +265,27 @@ def test_quarantine_rows_hold_what_json_can_show(tmp_path):
     assert shown["received_at"] is not None and datetime.fromisoformat(shown["received_at"]) <= datetime.now(
         UTC
     )
+
+
+@pytest.mark.parametrize("amount", ["0E+30", "1." + "0" * 40, "1234567890123456789.123456789" + "0" * 13])
+def test_an_amount_the_column_holds_in_an_odd_form_is_stored_not_quarantined(tmp_path, amount):
+    """Valid MP purchases whose amounts DECIMAL(38, 9) holds but Arrow refused as written
+    (a batch that failed, then the record quarantined) are stored, with their amounts."""
+    body = (
+        '{"client_id":"1.2","events":[{"name":"purchase","params":{"transaction_id":"T1","currency":"EUR",'
+        f'"value":{amount},"items":[{{"item_id":"a","price":{amount},"quantity":1}}]}}}}]}}'
+    )
+    record = records.Record(
+        records.RAW, records.uuid7(), "/mp/collect", "p", records.now_micros(), "ga4-mp", {}, body.encode()
+    )
+    write_log(tmp_path, [log.frame(records.dumps(record))])
+    store = DuckStore(tmp_path / FILE_NAME)
+    try:
+        loader = Loader(tmp_path / "log", store, lambda: None)
+        loader.catch_up()
+        assert loader.stats.quarantined == 0
+        (event,) = store.events(Query(limit=10))
+        assert event.commerce is not None and event.commerce.items
+        assert event.commerce.value == Decimal(amount) and event.commerce.items[0].price == Decimal(amount)
+    finally:
+        store.close()

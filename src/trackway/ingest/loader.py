@@ -220,61 +220,68 @@ class Loader:
         Returns 0 without loading while an alarm holds loading back (the store file
         deleted, ...)."""
         with self._lock, paused_gc():
-            if self.quarantined < 0:
-                self._count_quarantine()
-            if self._held():
-                return 0
-            start = time.perf_counter()
-            started_at = time.time()
-            positions = self.store.positions()
-            items: list[_Item] = []
-            moved: dict[str, Position] = {}
-            properties = self._properties()
-            early = False
-            events = 0
-            for slot in slots(self.root):
-                pos = positions.get(slot, Position(0, 0))
-                for new_pos, payload in log.read(
-                    self.root / slot, pos, self.batch - len(items), log.alarm(self.alarms, slot)
+            # The batch is built and freed inside _batch, so that it is gone when the
+            # collector resumes: alive then, the collection that resumption triggers scanned
+            # all of it (one gen0 and one gen1 pass a batch, 3.9 us an event).
+            return self._batch(yield_)
+
+    def _batch(self, yield_: Callable[[], bool] | None) -> int:
+        """One batch, under the lock with the collector paused (see :meth:`run_once`)."""
+        if self.quarantined < 0:
+            self._count_quarantine()
+        if self._held():
+            return 0
+        start = time.perf_counter()
+        started_at = time.time()
+        positions = self.store.positions()
+        items: list[_Item] = []
+        moved: dict[str, Position] = {}
+        properties = self._properties()
+        early = False
+        events = 0
+        for slot in slots(self.root):
+            pos = positions.get(slot, Position(0, 0))
+            for new_pos, payload in log.read(
+                self.root / slot, pos, self.batch - len(items), log.alarm(self.alarms, slot)
+            ):
+                moved[slot] = new_pos
+                if not payload:
+                    continue  # the end of a finished file
+                item = self._item(slot, new_pos, payload, properties)
+                items.append(item)
+                if item.outcome is not None:  # failed payloads count as one each
+                    events += len(item.outcome.events) + len(item.outcome.failed)
+                if events >= MAX_BATCH_EVENTS or (
+                    yield_ is not None and len(items) % CHECK_EVERY == 0 and yield_()
                 ):
-                    moved[slot] = new_pos
-                    if not payload:
-                        continue  # the end of a finished file
-                    item = self._item(slot, new_pos, payload, properties)
-                    items.append(item)
-                    if item.outcome is not None:  # failed payloads count as one each
-                        events += len(item.outcome.events) + len(item.outcome.failed)
-                    if events >= MAX_BATCH_EVENTS or (
-                        yield_ is not None and len(items) % CHECK_EVERY == 0 and yield_()
-                    ):
-                        early = True
-                        break
-                if early or len(items) >= self.batch:
+                    early = True
                     break
-            if not moved:
-                self.loaded_through = started_at
-                self._publish(positions)
-                return 0
-            quarantined = self.stats.quarantined
-            try:
-                result = self._commit(items, moved)
-            except Exception as exc:
-                self._write_failed(exc, len(items))
-                raise
-            self.alarms.clear("store_write_failed")
-            if self.stats.quarantined != quarantined:
-                self._count_quarantine()
-            loaded = [i.record.received_at for i in items if i.record is not None]
-            if loaded:
-                self.loaded_through = max(self.loaded_through, max(loaded) / 1e6)
-            self.stats.add(result, len(items), time.perf_counter() - start)
-            if self.on_loaded is not None:
-                self.on_loaded(
-                    (i.record, i.outcome) for i in items if i.record is not None and i.outcome is not None
-                )
-            self._publish({**positions, **moved})
-            self.prune(moved)
-            return len(items) or 1
+            if early or len(items) >= self.batch:
+                break
+        if not moved:
+            self.loaded_through = started_at
+            self._publish(positions)
+            return 0
+        quarantined = self.stats.quarantined
+        try:
+            result = self._commit(items, moved)
+        except Exception as exc:
+            self._write_failed(exc, len(items))
+            raise
+        self.alarms.clear("store_write_failed")
+        if self.stats.quarantined != quarantined:
+            self._count_quarantine()
+        loaded = [i.record.received_at for i in items if i.record is not None]
+        if loaded:
+            self.loaded_through = max(self.loaded_through, max(loaded) / 1e6)
+        self.stats.add(result, len(items), time.perf_counter() - start)
+        if self.on_loaded is not None:
+            self.on_loaded(
+                (i.record, i.outcome) for i in items if i.record is not None and i.outcome is not None
+            )
+        self._publish({**positions, **moved})
+        self.prune(moved)
+        return len(items) or 1
 
     def prune(self, positions: dict[str, Position] | None = None) -> int:
         """Delete the log files the store has passed (``positions``: these slots'; None:

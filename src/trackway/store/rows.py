@@ -100,6 +100,12 @@ _HELD: dict[Decimal, bool] = {}
 _HELD_MAX = 65_536
 
 
+def scaled(value: Decimal) -> Decimal:
+    """A value the column holds (:func:`holds`) at the column's scale: Arrow refuses some
+    forms of such values as they are (``0E+30``, ``1.000...`` with more than 38 digits)."""
+    return value.quantize(_Q, context=_WIDE)
+
+
 def _exact(value: Decimal | int, where: str, exact: dict[str, str]) -> None:
     exact[where] = str(value)
     return None
@@ -109,8 +115,8 @@ def _item_row(n: int, item: Item, exact: dict[str, str]) -> dict[str, Any]:
     r = msgspec.structs.asdict(item)  # every field, in C; then what the column types need
     for k in ITEM_AMOUNTS:
         v = r[k]
-        if v is not None and not holds(v):
-            r[k] = _exact(v, f"items.{n}.{k}", exact)
+        if v is not None:
+            r[k] = scaled(v) if holds(v) else _exact(v, f"items.{n}.{k}", exact)
     for k in ITEM_INTS:
         v = r[k]
         if v is not None and not -INT64 <= v < INT64:
@@ -153,7 +159,7 @@ def event_to_row(event: Event, endpoint: str, seq: int = 0) -> dict[str, Any]:
     else:
         for k in AMOUNTS:
             v = getattr(c, k)
-            row[k] = v if v is None or holds(v) else _exact(v, f"commerce.{k}", exact)
+            row[k] = v if v is None else scaled(v) if holds(v) else _exact(v, f"commerce.{k}", exact)
         for k in STRINGS:
             row[k] = getattr(c, k)
         if c.items is not None:
