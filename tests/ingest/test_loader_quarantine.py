@@ -289,3 +289,22 @@ def test_an_amount_the_column_holds_in_an_odd_form_is_stored_not_quarantined(tmp
         assert event.commerce.value == Decimal(amount) and event.commerce.items[0].price == Decimal(amount)
     finally:
         store.close()
+
+
+def test_a_backlog_in_one_slot_does_not_starve_the_others(tmp_path, monkeypatch):
+    """Batches smaller than either slot's backlog take turns: the second batch reads the
+    second slot, not more of the first."""
+    from trackway.ingest import loader as loader_module
+
+    monkeypatch.setattr(loader_module, "MAX_BATCH_EVENTS", 3)
+    for slot in ("w1", "w2"):
+        write_log(tmp_path, [log_record("p", f"{slot}-{n}") for n in range(6)], slot=slot)
+    store = MemoryStore()
+    loader = Loader(tmp_path / "log", store, lambda: None)
+    firsts = []
+    for _ in range(4):
+        assert loader.run_once() == 3
+        firsts.append({m[1].split("-")[0] for m in stored_markers(store)})
+    assert firsts[:2] == [{"w1"}, {"w1", "w2"}]
+    assert loader.run_once() == 0
+    assert len(stored_markers(store)) == 12

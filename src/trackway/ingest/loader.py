@@ -204,6 +204,7 @@ class Loader:
         self.loaded_through = 0.0
         self._lock = threading.Lock()  # one load at a time (the server's thread, a CLI catch-up)
         self._committed: dict[str, Position] | None = None  # the store's positions, as last committed
+        self._turn = -1  # the slot (by index) the last batch started at
         # Told of every batch stored, as (record, outcome) pairs: the dashboard's live stream
         # (server/live.py). It must return quickly and never raise.
         self.on_loaded: Callable[[Iterable[tuple[records.Record, records.Outcome]]], None] | None = None
@@ -239,7 +240,11 @@ class Loader:
         properties = self._properties()
         early = False
         events = 0
-        for slot in slots(self.root):
+        order = slots(self.root)
+        if order:  # each batch starts at the next slot: a backlog in one never starves the others
+            self._turn = (self._turn + 1) % len(order)
+            order = order[self._turn :] + order[: self._turn]
+        for slot in order:
             pos = positions.get(slot, Position(0, 0))
             for new_pos, payload in log.read(
                 self.root / slot, pos, self.batch - len(items), log.alarm(self.alarms, slot)
@@ -469,7 +474,11 @@ class Loader:
         """Bytes of log not yet loaded."""
         positions = self.committed()
         total = 0
-        for slot in slots(self.root):
+        order = slots(self.root)
+        if order:  # each batch starts at the next slot: a backlog in one never starves the others
+            self._turn = (self._turn + 1) % len(order)
+            order = order[self._turn :] + order[: self._turn]
+        for slot in order:
             pos = positions.get(slot, Position(0, 0))
             for seq in log.segments(self.root / slot):
                 if seq < pos.seq:
