@@ -474,11 +474,7 @@ class Loader:
         """Bytes of log not yet loaded."""
         positions = self.committed()
         total = 0
-        order = slots(self.root)
-        if order:  # each batch starts at the next slot: a backlog in one never starves the others
-            self._turn = (self._turn + 1) % len(order)
-            order = order[self._turn :] + order[: self._turn]
-        for slot in order:
+        for slot in slots(self.root):
             pos = positions.get(slot, Position(0, 0))
             for seq in log.segments(self.root / slot):
                 if seq < pos.seq:
