@@ -187,6 +187,7 @@ AMOUNTS = [
     (Decimal("1.0000000005"), Decimal("1.000000000")),
     (Decimal("1.0000000015"), Decimal("1.000000002")),
     (Decimal("99999999999999999999999999999.5"), Decimal("99999999999999999999999999999.5")),
+    (Decimal("123456789012345678901.5000000004"), Decimal("123456789012345678901.500000000")),
     (Decimal("1E+29"), None),
     (Decimal("NaN"), None),
     (Decimal("Infinity"), None),
@@ -215,5 +216,26 @@ def test_an_orders_amounts_are_stored_exactly_or_rounded_to_the_columns_scale(tm
         assert row["value"] == stored
         assert row["revenue"] == Decimal("1")
         assert (row["property"], row["transaction_id"], row["created_at"]) == ("p", "T1", T0)
+    finally:
+        store.close()
+
+
+def test_an_orders_amount_does_not_depend_on_the_other_rows_of_its_batch(tmp_path):
+    """A value Arrow takes as it is and one it refuses (NaN) in one batch: the first is
+    stored all the same, as it is alone."""
+    from trackway.state.model import Order
+    from trackway.store import state_tables
+
+    big = Decimal("123456789012345678901.5")
+    orders = [
+        Order(property="p", transaction_id=t, value=v, created_at=T0, updated_at=T0)
+        for t, v in (("T1", big), ("T2", Decimal("NaN")))
+    ]
+    store = DuckStore(tmp_path / "t.duckdb")
+    try:
+        with store._transaction() as cur:
+            state_tables._insert(cur, "orders", state_tables._table(Order, orders), replace=True)
+        got = {r["transaction_id"]: r["value"] for r in store.state_rows("orders")}
+        assert got == {"T1": big, "T2": None}
     finally:
         store.close()

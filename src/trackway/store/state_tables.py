@@ -26,6 +26,7 @@ from trackway.model import Event
 from trackway.state.identity import aliases, usable
 from trackway.state.memory import MemoryState
 from trackway.state.model import Cart, Conflict, Identity, Line, Link, Order, OrderChange, Procedure, Step
+from trackway.store.rows import scaled
 
 AMOUNT = "DECIMAL(38, 9)"
 DDL = f"""
@@ -78,7 +79,6 @@ TABLES = (
     "procedures",
 )
 
-_Q = Decimal(1).scaleb(-9)
 _LIMIT = Decimal(10) ** 29
 _json = msgspec.json.Encoder()  # decimals as strings: SQL reads them into exact DECIMALs
 _lines = msgspec.json.Decoder(dict[str, Line], float_hook=Decimal)
@@ -87,11 +87,14 @@ _steps = msgspec.json.Decoder(list[Step])
 
 
 def _amount(value: Decimal | None) -> Decimal | None:
-    """Derived amounts are rounded to the column's 9 decimals; beyond 10^29 they are NULL."""
+    """Derived amounts are rounded to the column's 9 decimals; from 10^29 (or not finite)
+    they are NULL. Rounded in the events' columns' context (rows.scaled): the default
+    context's 28 digits made every amount from 10^19 up NULL here, while Arrow took the
+    same value as it is, so an order's amount depended on the other rows of its batch."""
     if value is None:
         return None
     try:
-        return value.quantize(_Q) if abs(value) < _LIMIT else None
+        return scaled(value) if value.copy_abs() < _LIMIT else None
     except InvalidOperation:
         return None
 
