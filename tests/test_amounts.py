@@ -377,3 +377,7 @@ def test_the_values_only_path_finds_what_parts_finds(name, source, values, price
     got, stated = amounts.values(commerce, meaning, name, given_items)
     assert got == {p: v for p in Part if (v := found.value(p)) is not None}
     assert stated == bool(found.stated)
+    assert amounts.values_of(Event(name=name, dialect=source, commerce=commerce), given_items) == (
+        got,
+        stated,
+    )

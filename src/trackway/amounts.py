@@ -320,6 +320,14 @@ def of_event(event: Event, items: Iterable[Any] | None = None) -> Parts | None:
     return parts(event.commerce, meaning_of(event.dialect), event.name, items)
 
 
+def values_of(event: Event, items: Iterable[Any] | None = None) -> tuple[dict[Part, Decimal], bool]:
+    """:func:`values` of ``event`` as its dialect states them (:func:`of_event`'s values;
+    no commerce: none, nothing stated)."""
+    if event.commerce is None:
+        return {}, False
+    return values(event.commerce, meaning_of(event.dialect), event.name, items)
+
+
 def render(
     event: Event,
     target: Meaning,

@@ -169,8 +169,7 @@ def _set_amounts(order: Order, event: Event) -> None:
     """The order's amounts from a purchase that states any (amounts or items)."""
     c = event.commerce
     assert c is not None
-    meaning = amounts.meaning_of(event.dialect)
-    found, stated = amounts.values(c, meaning, event.name, items=None if c.items else order.lines)
+    found, stated = amounts.values_of(event, items=None if c.items else order.lines)
     if not (stated or c.items):
         return  # a status update: the amounts stay
     order.subtotal = found.get(Part.SUBTOTAL)

@@ -114,7 +114,7 @@ def properties(event: Event) -> dict[str, Any]:
         return out
     items = commerce.items or []
     if name in ORDER:
-        found, _ = amounts.values(commerce, amounts.meaning_of(event.dialect), name)  # of_event's values
+        found, _ = amounts.values_of(event)
         extra = {
             "order_id": commerce.transaction_id,
             "affiliation": commerce.affiliation,
