@@ -15,6 +15,10 @@ Two conditions, as Python may run the code:
 
 Targets (issue 13): validate and convert <= 150 ms and <= 3x ``python -c pass``.
 
+Three floor rows show what the ratio target leaves once the libraries every command
+needs are imported, before any of Trackway's own code: ``import click`` (the command
+line; typer imports it too), ``import msgspec`` (every payload's JSON) and both.
+
     python bench/cli.py                  # full run: 40 rounds in each condition
     python bench/cli.py --quick          # smoke run (CI): 3 rounds, cached only
     python bench/cli.py --src /tmp/old   # another tree's src/ (PYTHONPATH), to compare
@@ -42,6 +46,9 @@ def commands(payload: Path) -> dict[str, list[str]]:
     trackway = str(Path(python).with_name("trackway"))
     return {
         "python -c pass": [python, "-c", "pass"],
+        "import click": [python, "-c", "import click"],
+        "import msgspec": [python, "-c", "import msgspec"],
+        "import click, msgspec": [python, "-c", "import click, msgspec"],
         "trackway validate": [trackway, "validate", str(payload)],
         "trackway convert": [trackway, "convert", "--to", "gtm-ua", str(payload)],
         "trackway --help": [trackway, "--help"],
