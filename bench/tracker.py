@@ -11,6 +11,14 @@
   does on the main thread: parsing and installing it, copying, batching, sending,
   reading the answers. The tracker's cost is each measure with it minus without it
   (budget <= 5 ms).
+- **Floor**: the same ``page`` measure for a script of t.js's size that does only what
+  issue 16 requires of any tracker on the main thread, and nothing else: one
+  ``localStorage`` read at start (the queue an earlier, offline visit left), a copy of
+  each pushed entry (``JSON.stringify``: the page may change its objects after the
+  push), and one ``fetch`` of the 200 copies, batched after the page's task as t.js
+  does; once from the page and once handed to a Web Worker that sends it; and the
+  copies alone. No page context, guest id, consent, retries or answers. Their
+  figures say what of the budget any tracker has left for the rest.
 - **Requests**: how many ``POST /collect`` carried the 200 entries (budget <= 5), and
   that the collector stored all 200 (end to end: acknowledged and queryable).
 
@@ -61,6 +69,38 @@ def page(key: str, tracker: bool) -> str:
     )
 
 
+# The floors: what any tracker meeting issue 16 must do on the main thread. Each copies
+# the pushed entries and batches them after the page's task; "copies" stops there,
+# "floor" also reads localStorage once and sends the batch with fetch, and "floor-worker"
+# reads localStorage and hands the batch to a Web Worker (made at install) that sends it.
+_COPIES = """
+  var queue = [], timer = 0, dl = window.dataLayer, push = dl.push;
+  dl.push = function () {
+    for (var i = 0; i < arguments.length; i++) queue.push(JSON.stringify(arguments[i]));
+    if (!timer) timer = setTimeout(flush, 0);
+    return push.apply(dl, arguments);
+  };
+  function flush() { timer = 0; var body = "[" + queue.join(",") + "]"; queue = []; send(body); }"""
+FLOORS = {
+    "copies": "(function () {" + _COPIES + "\n  function send(body) { window.__sent = body.length; }\n})();",
+    "floor": "(function () {"
+    + _COPIES
+    + """
+  var kept = window.localStorage.getItem("trackway-floor");
+  function send(body) { window.fetch("/bench-sink", {method: "POST", body: body}); }
+})();""",
+    "floor-worker": "(function () {"
+    + _COPIES
+    + """
+  var kept = window.localStorage.getItem("trackway-floor");
+  var code = "onmessage = function (e) { fetch(e.data[0], {method: 'POST', body: e.data[1]}); };";
+  var worker = new Worker(URL.createObjectURL(new Blob([code], {type: "text/javascript"})));
+  var sink = new URL("/bench-sink", location.href).href;
+  function send(body) { worker.postMessage([sink, body]); }
+})();""",
+}
+
+
 def tracker_ms(profile: dict[str, Any]) -> float:
     """Main-thread time with a frame of t.js on the stack (its own code and what it calls:
     fetch, storage, cookies, JSON), from a sampled CPU profile."""
@@ -84,7 +124,8 @@ def one_round(
     browser: Any, url: str, html: str, noop: bytes | None = None, profile: bool = False
 ) -> dict[str, float]:
     """One page view: load, 200 pushes, 2.5 s for the batches to go and their answers to
-    come. ``noop``: /t.js answered with this script instead (the same size, doing nothing)."""
+    come. ``noop``: /t.js answered with this script instead (the same size: doing nothing,
+    or the floor); the floor's sends go to /bench-sink, answered 204 by the browser."""
     context = browser.new_context()
     requests: list[int] = []
     context.on("request", lambda r: requests.append(1) if r.url.endswith("/collect") else None)
@@ -92,6 +133,7 @@ def one_round(
     p.route(url, lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"))
     if noop is not None:
         p.route("**/t.js", lambda route: route.fulfill(body=noop, content_type="text/javascript"))
+        p.route("**/bench-sink", lambda route: route.fulfill(status=204))
     cdp = context.new_cdp_session(p)
     cdp.send("Performance.enable")
     if profile:
@@ -129,14 +171,15 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         plain = httpx.get(server.url + "/t.js").content
         noop = b"/*" + b"x" * max(len(plain) - 4, 0) + b"*/"
-        kinds = ("none", "noop", "tracker")
+        scripts = {"noop": noop} | {name: _padded(code, len(plain)) for name, code in FLOORS.items()}
+        kinds = ("none", "noop", *FLOORS, "tracker")
         results: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
         try:
             for n in range(rounds):
-                for kind in kinds[n % 3 :] + kinds[: n % 3]:  # rotate which goes first
+                for kind in kinds[n % len(kinds) :] + kinds[: n % len(kinds)]:  # rotate the first
                     url = f"{server.url}/bench/{kind}-{n}"
                     html = page(key, kind != "none")
-                    results[kind].append(one_round(browser, url, html, noop if kind == "noop" else None))
+                    results[kind].append(one_round(browser, url, html, scripts.get(kind)))
             profiled = [
                 one_round(browser, f"{server.url}/bench/profiled-{n}", page(key, True), profile=True)
                 for n in range(rounds)
@@ -162,6 +205,12 @@ def main() -> None:
         f"of t.js's size that does nothing, {med['tracker']['page_ms']:.1f} ms with the tracker: "
         f"the tracker's work +{work:.1f} ms, loading a script of its size +{loading:.1f} ms"
     )
+    for name in FLOORS:
+        least = med[name]["page_ms"] - med["noop"]["page_ms"]
+        print(
+            f"{name} ({FLOOR_WORDS[name]}): +{least:.1f} ms over the do-nothing script, "
+            f"{least / TIME_BUDGET_MS:.0%} of the budget"
+        )
     print(
         f"tracker's own main-thread time (CPU profile, stacks with t.js, 100 us samples): {own:.1f} ms "
         f"(install, 200 pushes, batching, storage, sends, answers)"
@@ -183,6 +232,18 @@ def main() -> None:
         failed.append("the pushes' main-thread time is over budget")
     if failed:
         raise SystemExit("FAILED: " + "; ".join(failed))
+
+
+FLOOR_WORDS = {
+    "copies": "200 copies, batched; nothing stored or sent",
+    "floor": "one localStorage read, 200 copies, one fetch",
+    "floor-worker": "one localStorage read, 200 copies, one fetch from a Web Worker",
+}
+
+
+def _padded(code: str, size: int) -> bytes:
+    """``code`` and a comment: a script of ``size`` bytes, so that parsing costs the same."""
+    return code.encode() + b"/*" + b"x" * max(size - len(code) - 4, 0) + b"*/"
 
 
 def _gzipped_size(url: str) -> int:
