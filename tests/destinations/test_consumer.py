@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -267,10 +268,12 @@ def test_a_dead_lettered_failed_payload_can_be_read_back(tmp_path: Path) -> None
     assert (back.id, back.dialect, back.payload, back.property) == ("e1/0", "ga4-mp", "{}", "shop")
 
 
-def test_workers_logs_are_merged_in_the_order_received_across_batches(tmp_path: Path) -> None:
+@pytest.mark.parametrize("limit", ["records", "bytes"])
+def test_workers_logs_are_merged_in_the_order_received_across_batches(tmp_path: Path, limit: str) -> None:
     """w1 received at 0, 2, 4, ... s and w2 at 1, 3, 5, ...: with 2 records a worker a
-    batch, a batch may not take w1's record at 2 s when w2's at 1 s is in it, nor leave
-    w2's at 3 s for a later batch when w1's at 4 s is in this one."""
+    batch (by their number, or by their bytes), a batch may not take w1's record at 2 s
+    when w2's at 1 s is in it, nor leave w2's at 3 s for a later batch when w1's at 4 s
+    is in this one."""
     base = NOW - timedelta(minutes=5)
     for slot, first in (("w1", 0), ("w2", 1)):
         times = [base + timedelta(seconds=first + 2 * k) for k in range(5)]
@@ -279,11 +282,15 @@ def test_workers_logs_are_merged_in_the_order_received_across_batches(tmp_path: 
         )
     _write(tmp_path / "log", [_record(["w3-0"], received=base + timedelta(seconds=30))], slot="w3")
     receiver = Receiver()
-    fwd = _forwarder(tmp_path, receiver, batch=6)  # 2 records a worker log
-    for _ in range(20):
-        fwd.run_once(NOW)
+    if limit == "records":
+        fwd = _forwarder(tmp_path, receiver, batch=6)  # 2 records a worker log
+    else:
+        size = len(_record(["w1-0"])) - 8  # a record's payload (its frame has an 8-byte header)
+        fwd = _forwarder(tmp_path, receiver, batch_bytes=3 * (2 * size - 1))  # 2 records a worker log
+    reads = [fwd.run_once(NOW).records for _ in range(20)]
     order = receiver.events()
     assert order == [f"w{1 + n % 2}-{n // 2}" for n in range(10)] + ["w3-0"]
+    assert max(reads) <= 6
 
 
 def test_two_destinations_keep_separate_positions(tmp_path: Path) -> None:
@@ -419,3 +426,23 @@ def test_ga4_api_secret_never_kept(tmp_path: Path) -> None:
         == f"https://www.google-analytics.com/mp/collect?measurement_id={HIDDEN}&api_secret={HIDDEN}"
     )
     assert GA4_SECRET not in repr(letter)  # ...and kept nowhere
+
+
+def test_a_batch_is_read_encoded_and_sent_with_the_collector_paused(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record(["e1", "e2"])])
+    seen: list[bool] = []
+
+    def send(request: Outgoing) -> Answer:
+        seen.append(gc.isenabled())
+        return Answer(200)
+
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        counts = _forwarder(tmp_path, send).run_once(NOW)
+        assert gc.isenabled()  # resumed once the batch is done
+    finally:
+        if not was:
+            gc.disable()
+    assert counts.delivered == 2
+    assert seen == [False]

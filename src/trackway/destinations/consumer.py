@@ -32,6 +32,7 @@ from trackway.destinations.base import Encoder, Failed, Outgoing
 from trackway.destinations.position import PositionStore
 from trackway.destinations.retry import Answer, Policy, Scrubber
 from trackway.destinations.select import Selection, select, select_failed, strip_identifiers
+from trackway.gcpause import paused_gc
 from trackway.ingest import log, pipeline, records
 from trackway.ingest.log import Position
 from trackway.model import Event, to_json
@@ -46,6 +47,9 @@ Send = Callable[[Outgoing], Answer]
 PROPERTY = "property"  # another property's event
 UNREADABLE = "unreadable"  # a record that cannot be read or decoded (the loader quarantines it)
 FAILED = "failed"  # a failed payload, to a destination without failed = true
+# A batch's records' payloads, bytes at most (besides its 1,000 records): 1,000 records of
+# 25 events are 25,000 events, whose objects no longer fit the CPU's caches.
+BATCH_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,7 @@ class Forwarder:
         policy: Policy | None = None,
         random: Callable[[], float] = _random.random,
         batch: int = 1000,
+        batch_bytes: int = BATCH_BYTES,
         commit_every_s: float = 0.0,
         on_commit: Callable[[], None] | None = None,
     ) -> None:
@@ -145,7 +150,8 @@ class Forwarder:
         self.dead_letters: MutableSequence[DeadLetter] = dead_letters if dead_letters is not None else []
         self.policy = policy or Policy()
         self.random = random
-        self.batch = batch
+        self.batch = batch  # records in a batch at most...
+        self.batch_bytes = batch_bytes  # ...and their payloads' bytes
         # Positions are saved (an fsync'd file) after a batch at most this often; a crash
         # sends again what was delivered since (deduplicated by the idempotency keys).
         self.commit_every_s = commit_every_s
@@ -165,6 +171,10 @@ class Forwarder:
     def run_once(self, now: datetime) -> Counts:
         """Send what is due at ``now`` (UTC): a batch waiting for a retry once its time
         has come, else the next batch of records. Returns what was done."""
+        with paused_gc():  # freed by reference counting as the batch ends (trackway.gcpause)
+            return self._once(now)
+
+    def _once(self, now: datetime) -> Counts:
         counts = Counts()
         batch = self._inflight
         if batch is None:
@@ -188,8 +198,9 @@ class Forwarder:
         batch = _Batch([], [], {})
         slots = log.slots(self.root)
         share = max(1, -(-self.batch // max(1, len(slots))))  # every worker's log moves on
+        share_bytes = max(1, -(-self.batch_bytes // max(1, len(slots))))
         read: list[tuple[int, _Record, list[Event | Failed]]] = []  # (received, record, its items)
-        for rows in _merged(self.root, slots, positions, share):
+        for rows in _merged(self.root, slots, positions, share, share_bytes):
             for record, rec, payload in rows:
                 batch.records.append(record)
                 if payload:
@@ -237,16 +248,14 @@ class Forwarder:
                 )
             )
         batch.requests = list(encoded.requests)
-        owners: dict[str, list[_Record]] = {}
-        for record, eid in carried:
-            owners.setdefault(eid, []).append(record)
-        sent: set[str] = set()
         for index, request in enumerate(batch.requests):
-            sent.update(request.events)
             for eid in request.events:
                 batch.last[eid] = index
-                for record in owners.get(eid, ()):
-                    record.last = index
+        sent = batch.last.keys()
+        for record, eid in carried:  # a record is done once its events' last request is
+            index = batch.last.get(eid, -1)
+            if index > record.last:
+                record.last = index
         unsent = {e.id or "" for e in chosen} | {f.id for f in failed}
         unsent = unsent - sent - {r.event for r in encoded.refused}
         for eid in sorted(unsent):  # an encoder must send or refuse: never lose one
@@ -370,16 +379,20 @@ class Forwarder:
 Row = tuple[_Record, "records.Record | None", bytes]  # a record read: where it ends, decoded, raw
 
 
-def _merged(root: Path, slots: list[str], positions: Mapping[str, Position], share: int) -> list[list[Row]]:
-    """Up to ``share`` records of each worker's log after ``positions``, cut at a watermark
-    so that a batch never holds a record received after one a later batch will hold: a
-    log read to its share may have more, so the other logs keep only what was received
-    up to that log's last record read (each log is in the order it was received)."""
+def _merged(
+    root: Path, slots: list[str], positions: Mapping[str, Position], share: int, share_bytes: int
+) -> list[list[Row]]:
+    """Up to ``share`` records of each worker's log after ``positions`` (fewer once their
+    payloads reach ``share_bytes``), cut at a watermark so that a batch never holds a
+    record received after one a later batch will hold: a log read to its share may have
+    more, so the other logs keep only what was received up to that log's last record read
+    (each log is in the order it was received)."""
     out: list[list[Row]] = []
     watermark: int | None = None
     for slot in slots:
         rows: list[Row] = []
         last = 0
+        size = 0
         for end, payload in log.read(root / slot, positions.get(slot, Position(0, 0)), share):
             rec = None
             if payload:
@@ -389,7 +402,10 @@ def _merged(root: Path, slots: list[str], positions: Mapping[str, Position], sha
                 except Exception:
                     rec = None
             rows.append((_Record(slot, end), rec, payload))
-        if len(rows) >= share:
+            size += len(payload)
+            if size >= share_bytes:
+                break
+        if len(rows) >= share or size >= share_bytes:
             watermark = last if watermark is None else min(watermark, last)
         out.append(rows)
     if watermark is None:

@@ -19,17 +19,17 @@ deletion of log files (an alarm says so); ``/health`` reports every alarm.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from trackway.config import Config, Property
+from trackway.gcpause import paused_gc
 from trackway.ingest import log, pipeline, records
 from trackway.ingest.alarms import Alarms
 from trackway.ingest.log import Position, slots
@@ -47,23 +47,6 @@ MAX_BATCH_EVENTS = 20_000
 FRAME_HEADER = 8  # bytes before a record's payload in the log: length, crc32 (ingest/log.py)
 HELD = 1.0  # seconds between looks while an alarm holds loading back
 PRUNE_IDLE_S = 5.0  # while idle, log files passed by every consumer are deleted this often
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector paused for one batch. A batch holds tens of thousands
-    of live containers (events' dicts and lists); collections triggered while it is built
-    scan them all again and again, which measured a quarter of the loader's CPU time
-    (119 -> 80-89 us an event, one-event MP records). Everything a batch makes is freed by
-    reference counting when the batch ends; the collector resumes after it."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 @dataclass
