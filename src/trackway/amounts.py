@@ -52,6 +52,10 @@ class Part(StrEnum):
     TOTAL = "total"
 
 
+# see values()
+_SUBTOTAL, _DISCOUNT, _REVENUE = Part.SUBTOTAL, Part.DISCOUNT, Part.REVENUE
+_TAX, _SHIPPING, _TOTAL = Part.TAX, Part.SHIPPING, Part.TOTAL
+
 WHAT = {
     Part.SUBTOTAL: "the items' price x quantity (tax and shipping excluded)",
     Part.DISCOUNT: "the order discount",
@@ -91,7 +95,11 @@ class Meaning(NamedTuple):
     required: Mapping[str, frozenset[str]] = {}
 
     def part(self, field: str, name: str) -> Part:
-        return (self.parts if name in ORDER_EVENTS else CANONICAL_PARTS)[field]
+        return self.table(name)[field]
+
+    def table(self, name: str) -> Mapping[str, Part]:
+        """The part each canonical amount field holds on a ``name`` event."""
+        return self.parts if name in ORDER_EVENTS else CANONICAL_PARTS
 
     def label(self, field: str) -> str:
         return f"{self.vendor}'s {self.wire.get(field, field)}"
@@ -242,37 +250,40 @@ def values(
     order, without the provenance and texts that messages need: applying a purchase to its
     order needs only the values, and :func:`parts` cost the loader about 10 us an event.
     Their agreement is tested on generated amounts (tests/test_amounts.py)."""
+    # The members as module globals: an enum member read from its class (Part.TOTAL) cost
+    # 73 ns, 1.2 of this function's 3.5 us on a purchase (the loader and the encoders call it).
     a: dict[Part, Decimal] = {}
+    table = meaning.table(name)
     for field in AMOUNT_FIELDS:
         v = getattr(commerce, field)
         if v is not None and v.is_finite():
-            a.setdefault(meaning.part(field, name), v)
+            a.setdefault(table[field], v)
     stated = bool(a)
-    total, stated_rev = a.get(Part.TOTAL), a.get(Part.REVENUE)
-    if Part.SUBTOTAL not in a:
+    total, stated_rev = a.get(_TOTAL), a.get(_REVENUE)
+    if _SUBTOTAL not in a:
         worth = items_total(commerce.items if items is None else items)
         if worth is not None:
-            a[Part.SUBTOTAL] = worth
-    sub = a.get(Part.SUBTOTAL)
-    if Part.DISCOUNT not in a and sub is not None and stated_rev is not None and sub >= stated_rev:
-        a[Part.DISCOUNT] = _sum((1, sub), (-1, stated_rev))
-    disc, tax, ship = a.get(Part.DISCOUNT), a.get(Part.TAX), a.get(Part.SHIPPING)
-    if Part.REVENUE not in a:
+            a[_SUBTOTAL] = worth
+    sub = a.get(_SUBTOTAL)
+    if _DISCOUNT not in a and sub is not None and stated_rev is not None and sub >= stated_rev:
+        a[_DISCOUNT] = _sum((1, sub), (-1, stated_rev))
+    disc, tax, ship = a.get(_DISCOUNT), a.get(_TAX), a.get(_SHIPPING)
+    if _REVENUE not in a:
         from_total = None
         if total is not None:
             from_total = _sum((1, total), (-1, tax or _ZERO), (-1, ship or _ZERO))
         if from_total is not None and tax is not None and ship is not None:
-            a[Part.REVENUE] = from_total
+            a[_REVENUE] = from_total
         elif sub is not None:
-            a[Part.REVENUE] = _sum((1, sub), (-1, disc or _ZERO))
+            a[_REVENUE] = _sum((1, sub), (-1, disc or _ZERO))
         elif from_total is not None:
-            a[Part.REVENUE] = from_total
-    rev = a.get(Part.REVENUE)
+            a[_REVENUE] = from_total
+    rev = a.get(_REVENUE)
     if rev is not None:
-        if Part.SUBTOTAL not in a:
-            a[Part.SUBTOTAL] = _sum((1, rev), (1, disc or _ZERO))
-        if Part.TOTAL not in a:
-            a[Part.TOTAL] = _sum((1, rev), (1, tax or _ZERO), (1, ship or _ZERO))
+        if _SUBTOTAL not in a:
+            a[_SUBTOTAL] = _sum((1, rev), (1, disc or _ZERO))
+        if _TOTAL not in a:
+            a[_TOTAL] = _sum((1, rev), (1, tax or _ZERO), (1, ship or _ZERO))
         for part in [p for p, v in a.items() if not v.is_finite()]:
             del a[part]
     return a, stated

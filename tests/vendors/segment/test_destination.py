@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,7 @@ from trackway import vendors
 from trackway.destinations import types
 from trackway.errors import ConfigError
 from trackway.model import Commerce, Event, Item
+from trackway.vendors.segment import destination
 from trackway.vendors.segment.destination import ENCODER, MAX_BATCH_BYTES, MAX_CALL_BYTES, NAMES, calls
 
 NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
@@ -252,3 +253,16 @@ def test_batching_limits(pads: list[int]) -> None:
     for event in events:  # refused exactly when its call, written by the standard library, is over 32 KB
         [call] = calls(event)
         assert (event.id in refused) == (len(json.dumps(call, separators=(",", ":"))) > MAX_CALL_BYTES)
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        (datetime(2026, 1, 2, 3, 4, 5, 678999, tzinfo=UTC), "2026-01-02T03:04:05.678Z"),  # truncated
+        (datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))), "2026-01-02T01:04:05.000Z"),
+        (datetime(2026, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-1))), "2027-01-01T00:30:00.000Z"),
+        (datetime(1, 1, 1, tzinfo=UTC), "0001-01-01T00:00:00.000Z"),
+    ],
+)
+def test_timestamps_are_utc_to_the_millisecond(when: datetime, expected: str) -> None:
+    assert destination._time(when) == expected
