@@ -68,7 +68,7 @@ from trackway.destinations.consumer import Forwarder  # noqa: E402
 from trackway.destinations.http import Sender  # noqa: E402
 from trackway.destinations.position import PositionStore, default_path  # noqa: E402
 from trackway.destinations.retry import Answer  # noqa: E402
-from trackway.destinations.runner import tune_gc  # noqa: E402
+from trackway.destinations.runner import COMMIT_S, tune_gc  # noqa: E402
 from trackway.destinations.select import Selection  # noqa: E402
 from trackway.ingest import log, pipeline, records  # noqa: E402
 from trackway.ingest.log import Position  # noqa: E402
@@ -273,6 +273,7 @@ def deliver(kind: str, root: Path, end: Position, base: str, sender: Sender, wor
         send,
         PositionStore(default_path(work, kind), kind),
         lambda: None,
+        commit_every_s=COMMIT_S,  # as the forwarding process (runner.py) saves its position
     )
     read = clock.timed("read", fwd._read)
     fwd._read = read  # type: ignore[method-assign]
@@ -290,6 +291,7 @@ def deliver(kind: str, root: Path, end: Position, base: str, sender: Sender, wor
             delivered += counts.delivered
             refused += counts.refused
             dead += counts.dead_lettered
+        clock.timed("commit", fwd.flush)()  # the last position saved, as the courier does once idle
         elapsed = time.perf_counter() - start
     finally:
         consumer.select, consumer.strip_identifiers = select, strip

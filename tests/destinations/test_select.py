@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from typing import Any
 
 import pytest
 
@@ -129,6 +130,21 @@ def test_strip_identifiers(policy: str, user: dict[str, object], has_user_data: 
 def test_strip_identifiers_without_user() -> None:
     event = _event()
     assert strip_identifiers(event, "drop") == event
+
+
+@pytest.mark.parametrize(
+    ("policy", "kw", "copied"),
+    [
+        ("keep", {"user": dict(USER), "context": {"user_data": USER_DATA}}, False),
+        ("hash", {}, False),
+        ("drop", {"context": {"ip": "203.0.113.0"}}, False),
+        ("hash", {"user": dict(USER)}, True),
+        ("drop", {"context": {"user_data": USER_DATA}}, True),
+    ],
+)
+def test_strip_identifiers_copies_only_what_it_changes(policy: str, kw: dict[str, Any], copied: bool) -> None:
+    event = _event(**kw)
+    assert (strip_identifiers(event, policy) is not event) is copied
 
 
 def test_strip_identifiers_bad_policy() -> None:
