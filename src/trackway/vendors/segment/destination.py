@@ -232,7 +232,7 @@ class SegmentEncoder:
                 out.refused.append(Refusal(event.id, why))
                 continue
             encoded = [encode_json(call) for call in calls(event)]
-            longest = max(len(c) for c in encoded)
+            longest = len(encoded[0]) if len(encoded) == 1 else max(map(len, encoded))
             if longest > MAX_CALL_BYTES:
                 out.refused.append(
                     Refusal(
@@ -242,7 +242,7 @@ class SegmentEncoder:
                     )
                 )
                 continue
-            parts.append((event.id, b",".join(encoded)))
+            parts.append((event.id, encoded[0] if len(encoded) == 1 else b",".join(encoded)))
         suffix = b'],"sentAt":' + encode_json(_time(now)) + b"}"
         batches, refused = pack(
             parts,
