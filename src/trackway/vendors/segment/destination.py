@@ -95,20 +95,13 @@ def product(item: Item) -> dict[str, Any]:
     """Segment's product object of a canonical item (fields it has, in the spec's names).
     Field by field: building every field, then dropping the Nones, took 1.7x as long."""
     out: dict[str, Any] = {}
-    product_id = item.product_id or item.item_id
-    if product_id is not None:
-        out["product_id"] = product_id
     for key, value in (
+        ("product_id", item.product_id or item.item_id),
         ("sku", item.item_id),
         ("name", item.item_name),
         ("price", item.price),
         ("quantity", item.quantity),
-    ):
-        if value is not None:
-            out[key] = value
-    if item.categories:
-        out["category"] = "/".join(item.categories)
-    for key, value in (
+        ("category", "/".join(item.categories) if item.categories else None),
         ("brand", item.brand),
         ("variant", item.variant),
         ("position", item.index),
