@@ -93,7 +93,8 @@ def _time(value: datetime) -> str:
 
 def product(item: Item) -> dict[str, Any]:
     """Segment's product object of a canonical item (fields it has, in the spec's names).
-    Field by field: building every field, then dropping the Nones, took 1.7x as long."""
+    Field by field, skipping the Nones: building the whole dict, then dropping them, took
+    1.2x as long (0.79-0.82 against 0.63-0.69 us an item)."""
     out: dict[str, Any] = {}
     for key, value in (
         ("product_id", item.product_id or item.item_id),
