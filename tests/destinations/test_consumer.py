@@ -446,3 +446,13 @@ def test_a_batch_is_read_encoded_and_sent_with_the_collector_paused(tmp_path: Pa
             gc.disable()
     assert counts.delivered == 2
     assert seen == [False]
+
+
+def test_a_record_over_the_byte_bound_still_goes_one_a_batch(tmp_path: Path) -> None:
+    _write(tmp_path / "log", [_record([f"e{n}", f"e{n}b"]) for n in range(3)])
+    receiver = Receiver()
+    fwd = _forwarder(tmp_path, receiver, batch_bytes=1)  # every record is over it
+    reads = [fwd.run_once(NOW).records for _ in range(5)]
+    assert reads == [1, 1, 1, 0, 0]
+    assert receiver.events() == ["e0", "e0b", "e1", "e1b", "e2", "e2b"]
+    assert fwd.store.load() == {"w1": _end(tmp_path)}
