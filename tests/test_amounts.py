@@ -21,6 +21,8 @@ import trackway
 from tests.support.specs import examples
 from trackway import amounts, dialects
 from trackway.amounts import Part
+from trackway.destinations.base import ErrorsOnly
+from trackway.issues import Issues
 from trackway.model import Commerce, Event, Item
 
 D = Decimal
@@ -381,3 +383,26 @@ def test_the_values_only_path_finds_what_parts_finds(name, source, values, price
         got,
         stated,
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from([*EVENTS, "purchase", "refund", "view_item"]),
+    source=st.sampled_from(NAMES),
+    target=st.sampled_from(NAMES),
+    values=st.fixed_dictionaries(dict.fromkeys(amounts.AMOUNT_FIELDS, AMOUNT)),
+    prices=st.lists(st.tuples(AMOUNT, st.one_of(st.none(), st.integers(-3, 3), st.just(2**70))), max_size=3),
+    carried=st.sets(st.sampled_from(amounts.AMOUNT_FIELDS)),
+)
+def test_rendering_for_errors_only_gives_the_amounts_a_full_rendering_gives(
+    name, source, target, values, prices, carried
+):
+    """amounts.render for issues that drop warnings (an encoder's check) takes the
+    values-only path: the same amounts as with every warning's text made, and no error."""
+    items = [Item(item_id=f"i{n}", price=p, quantity=q) for n, (p, q) in enumerate(prices)]
+    event = Event(name=name, dialect=source, commerce=Commerce(currency="EUR", items=items, **values))
+    meaning = amounts.meaning_of(target)
+    full, quiet = Issues(), ErrorsOnly()
+    kw: dict[str, Any] = {"dialect": target, "carried": carried, "base": "$"}
+    assert amounts.render(event, meaning, quiet, **kw) == amounts.render(event, meaning, full, **kw)
+    assert quiet.items == [] and not full.has_error()

@@ -373,7 +373,14 @@ def render(
     ):
         return c  # the target's own meaning, nothing left out or to fill: as it is
     where = where or target.vendor
-    found = parts(c, source, name)
+    # ``issues`` that drop warnings (an encoder checking what it sends) need the values only:
+    # :func:`values` finds them without the provenance and texts (its agreement with
+    # :func:`parts` is tested), and every message below is a warning.
+    found = parts(c, source, name) if issues.keeps_warnings else None
+    if found is None:
+        found_values, _ = values(c, source, name)
+    else:
+        found_values = {p: a.value for p, a in found.amounts.items() if a.how != ASSUMED}
     rendered: dict[str, Decimal] = {}
     copied: set[str] = set()
     for field in AMOUNT_FIELDS:
@@ -387,16 +394,18 @@ def render(
             continue
         if v is None and field not in needed:
             continue
-        a = found.amounts.get(want)
-        if a is None or a.how == ASSUMED:
+        value = found_values.get(want)
+        if value is None:
             continue  # nothing to derive it from: the target's own check reports a required one
-        rendered[field] = a.value
-        issues.warning(
-            f"{base}.{target.wire.get(field, field)}",
-            "VALUE_DERIVED",
-            _derived(field, v, want, a, source, target, name, found),
-        )
-    _report_lost(c, found, rendered, copied, target, name, where, items_carried, issues)
+        rendered[field] = value
+        if found is not None:
+            issues.warning(
+                f"{base}.{target.wire.get(field, field)}",
+                "VALUE_DERIVED",
+                _derived(field, v, want, found.amounts[want], source, target, name, found),
+            )
+    if found is not None:
+        _report_lost(c, found, rendered, copied, target, name, where, items_carried, issues)
     return msgspec.structs.replace(c, **{f: rendered.get(f) for f in AMOUNT_FIELDS})
 
 

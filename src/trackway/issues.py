@@ -308,6 +308,9 @@ class Issues:
     """Collects issues during one decode; ``event`` is the index issues are attached to."""
 
     __slots__ = ("event", "items")
+    # Whether warnings are kept: code that only makes a warning's text may skip that work
+    # when they are not (trackway.destinations.base.ErrorsOnly).
+    keeps_warnings = True
 
     def __init__(self) -> None:
         self.items: list[Issue] = []

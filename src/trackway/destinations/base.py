@@ -106,6 +106,7 @@ class ErrorsOnly(Issues):
     made and thrown away for every event sent."""
 
     __slots__ = ()
+    keeps_warnings = False
 
     def warning(self, path: Path, code: str, message: str) -> None:
         return None
