@@ -24,6 +24,9 @@ class Field(NamedTuple):
     doc: str = ""
 
 
+# The commerce attribute every writer renders apart, item by item: Table.write_attrs skips it.
+ITEMS_APART = frozenset({"items"})
+
 # Value types each rule accepts unchanged: the hot path skips the call for them.
 _FAST: dict[Any, tuple[type, ...]] = {}
 
@@ -56,13 +59,16 @@ class Table:
     start, and ``trackway validate`` of one payload reads a few.
     """
 
-    __slots__ = ("by_target", "by_wire", "fields", "read", "title")
+    __slots__ = ("attrs", "by_target", "by_wire", "fields", "read", "title")
 
     def __init__(self, title: str, fields: Iterable[Field]) -> None:
         self.title = title
         self.fields = tuple(fields)
         self.by_wire = {f.wire: f for f in self.fields}
         self.by_target = {f.target: f for f in self.fields if f.target}
+        # (wire, attribute) of the fields whose target is an attribute of the canonical
+        # struct ("price"; not "categories.0" or "page.url"), in the table's order.
+        self.attrs = tuple((f.wire, f.target) for f in self.fields if f.target.isidentifier())
         self.read: Callable[[dict[str, Any], Any, Issues], tuple[dict[str, Any], dict[str, Any]]] = (
             self._first_read
         )
@@ -153,6 +159,19 @@ class Table:
             field = self.by_target.get(target)
             if field is not None and value is not None:
                 out[field.wire] = value
+        return out
+
+    def write_attrs(self, obj: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """Wire keys for the attributes of ``obj`` (a canonical struct) that have a field
+        here (:attr:`attrs`), None skipped, the targets in ``skip`` left out: what
+        :meth:`write` gives for them, without the dict of canonical values in between
+        (an encoder writes every item of every event through this)."""
+        out: dict[str, Any] = {}
+        for wire, target in self.attrs:
+            if target not in skip:
+                value = getattr(obj, target)
+                if value is not None:
+                    out[wire] = value
         return out
 
 

@@ -214,7 +214,7 @@ def write_user(event: Event, issues: Issues, path: str) -> Any:
             continue
         user[wire] = v
     consent = {k: v for k, v in (event.consent or {}).items() if k not in CONSENT_DERIVED}
-    for key, v in consent.items():
+    for key, v in consent.items() if issues.keeps_warnings else ():
         if key != "categories":
             issues.warning(
                 f"consent.{key}",
@@ -254,7 +254,7 @@ def write_context(event: Event, issues: Issues) -> dict[str, Any]:
             ts = ts.replace(tzinfo=UTC)
         ms, rest = divmod(ts - EPOCH, _MS)
         out["event_timestamp"] = ms
-        if rest:
+        if rest and issues.keeps_warnings:
             issues.warning(
                 "timestamp",
                 "NOT_CARRIED",

@@ -6,7 +6,7 @@ from typing import Any
 
 from trackway import amounts
 from trackway.dialects.base import report_foreign_extras, report_uncarried
-from trackway.dialects.fields import merge_extras
+from trackway.dialects.fields import ITEMS_APART, merge_extras
 from trackway.issues import Issues, show
 from trackway.model import Commerce, Event, Item
 from trackway.vendors.commanders_act import schema as s
@@ -15,17 +15,13 @@ from trackway.vendors.commanders_act.user import ABSENT, write_context, write_us
 
 _ITEM_UNCARRIED = ("list_id", "list_name", "url", "image_url")
 _AMOUNTS = ("value", "revenue", "tax", "shipping")  # the amount fields rendered
+_PRODUCT_APART = frozenset({"product"})  # the item's product object, written from the item's fields
+_WRITTEN_BELOW = frozenset({"price", "currency", "brand"})  # the product fields write_item works out
 
 
 def write_item(item: Item, issues: Issues, path: str) -> dict[str, Any]:
-    out = s.ITEM.write({f.target: getattr(item, f.target) for f in s.ITEM.fields if f.target != "product"})
-    product = s.PRODUCT.write(
-        {
-            f.target: getattr(item, f.target)
-            for f in s.PRODUCT.fields
-            if f.target in ("product_id", "item_name")
-        }
-    )
+    out = s.ITEM.write_attrs(item, _PRODUCT_APART)
+    product = s.PRODUCT.write_attrs(item, _WRITTEN_BELOW)
     if item.price is not None:
         price, exact = list_price(item.price, item.discount)
         product["price"] = price
@@ -61,7 +57,7 @@ def write_item(item: Item, issues: Issues, path: str) -> dict[str, Any]:
 
 
 def write_commerce(c: Commerce, name: str, issues: Issues, path: str) -> dict[str, Any]:
-    out = s.COMMERCE.write({f.target: getattr(c, f.target) for f in s.COMMERCE.fields if f.target != "items"})
+    out = s.COMMERCE.write_attrs(c, ITEMS_APART)
     if c.transaction_id is not None:
         if name in s.TRANSACTION_EVENTS:
             out["id"] = c.transaction_id

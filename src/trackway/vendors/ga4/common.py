@@ -15,7 +15,7 @@ from msgspec import UnsetType
 
 from trackway import amounts
 from trackway.dialects.fastpath import Fallback, compile_table
-from trackway.dialects.fields import Field, Table, merge_extras
+from trackway.dialects.fields import ITEMS_APART, Field, Table, merge_extras
 from trackway.issues import Issues, Path, article, describe, show
 from trackway.model import Commerce, Event, Item
 from trackway.rules.codes import check_precision, currency, quanta
@@ -389,7 +389,7 @@ def check_currency(params: dict[str, Any], path: str, issues: Issues) -> None:
 
 def write_commerce(c: Commerce, issues: Issues | None, path: str, *, flatten: bool = False) -> dict[str, Any]:
     """GA4 parameters for ``c``; revenue, status and type have no GA4 home and are reported."""
-    out = COMMERCE.write({f.target: getattr(c, f.target) for f in COMMERCE.fields if f.target != "items"})
+    out = COMMERCE.write_attrs(c, ITEMS_APART)
     if c.items is not None:
         out["items"] = [
             write_item(it, issues, f"{path}.items[{n}]", flatten=flatten) for n, it in enumerate(c.items)

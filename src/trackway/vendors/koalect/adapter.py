@@ -43,7 +43,7 @@ from trackway.dialects.base import (
     report_foreign_extras,
     report_uncarried,
 )
-from trackway.dialects.fields import Table, merge_extras
+from trackway.dialects.fields import ITEMS_APART, Table, merge_extras
 from trackway.issues import MISSING, Issues, describe
 from trackway.model import Commerce, Event
 from trackway.rules.codes import check_precision
@@ -153,7 +153,7 @@ def decode_koalect(payload: Any, ctx: DecodeContext, issues: Issues) -> Event | 
 def _write_commerce(event: Event, issues: Issues) -> dict[str, Any]:
     c = amounts.render(event, AMOUNTS, issues, dialect=s.DIALECT, carried=ga4.CARRIED, base="$.ecommerce")
     assert c is not None
-    out = s.COMMERCE.write({f.target: getattr(c, f.target) for f in s.COMMERCE.fields if f.target != "items"})
+    out = s.COMMERCE.write_attrs(c, ITEMS_APART)
     if c.items is not None:
         flat = event.dialect not in ga4.ITEM_DIALECTS
         out["items"] = [
