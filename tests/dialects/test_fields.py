@@ -1,0 +1,79 @@
+"""The field tables' writers (trackway.dialects.fields)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from trackway.dialects.fields import ITEMS_APART, Table
+from trackway.model import Commerce, Item
+from trackway.vendors.commanders_act import schema as ca
+from trackway.vendors.ga4 import common as ga4
+from trackway.vendors.koalect import schema as koalect
+
+FULL_ITEM = Item(
+    item_id="SKU_1",
+    item_name="Tee",
+    product_id="P1",
+    price=Decimal("9.99"),
+    quantity=2,
+    discount=Decimal("1"),
+    coupon="C",
+    currency="EUR",
+    brand="B",
+    categories=["a", "b"],
+    variant="red",
+    list_id="L",
+    list_name="List",
+    index=3,
+    affiliation="shop",
+)
+FULL_COMMERCE = Commerce(
+    currency="EUR",
+    value=Decimal("19.98"),
+    revenue=Decimal("18"),
+    tax=Decimal("1.5"),
+    shipping=Decimal("0"),
+    discount=Decimal("1.98"),
+    coupon="C",
+    transaction_id="T1",
+    payment_method="card",
+    shipping_tier="fast",
+    status="in_progress",
+    type="online",
+    affiliation="shop",
+    items=[FULL_ITEM],
+)
+
+# (table, struct, targets skipped)
+CASES = [
+    (ca.COMMERCE, FULL_COMMERCE, ITEMS_APART),
+    (ca.COMMERCE, Commerce(), ITEMS_APART),
+    (ca.ITEM, FULL_ITEM, frozenset({"product"})),
+    (ca.PRODUCT, FULL_ITEM, frozenset()),
+    (ca.PRODUCT, FULL_ITEM, frozenset({"price", "currency", "brand"})),
+    (ca.PRODUCT, Item(item_id="only"), frozenset()),
+    (ga4.COMMERCE, FULL_COMMERCE, ITEMS_APART),
+    (ga4.ITEM, FULL_ITEM, frozenset()),
+    (koalect.COMMERCE, FULL_COMMERCE, ITEMS_APART),
+]
+
+
+@pytest.mark.parametrize(("table", "struct", "skip"), CASES)
+def test_write_attrs_writes_what_write_writes_for_the_structs_attributes(
+    table: Table, struct: Any, skip: frozenset[str]
+) -> None:
+    canonical = {t: getattr(struct, t) for _, t in table.attrs if t not in skip}
+    got = table.write_attrs(struct, skip)
+    assert got == table.write(canonical)
+    assert list(got) == list(table.write(canonical))  # the same order: the payload's bytes
+    assert all(value is not None for value in got.values())
+    assert not {table.by_wire[wire].target for wire in got} & skip
+
+
+def test_attrs_are_the_fields_with_an_attribute_target_in_the_tables_order() -> None:
+    targets = [target for _, target in ca.PRODUCT.attrs]
+    assert targets == ["product_id", "item_name", "price", "currency", "brand"]
+    assert all("." not in target for table, _, _ in CASES for _, target in table.attrs)
