@@ -128,6 +128,7 @@ def compile_table(
     *,
     build: type | None = None,
     one_of: tuple[str, ...] = (),
+    forbid_unknown: bool = True,
 ) -> tuple[type, Any]:
     """A wire Struct for ``table`` and ``convert(wire)`` matching ``table.read``.
 
@@ -135,7 +136,9 @@ def compile_table(
     ``build(**values)`` made directly from locals (measured 30% faster per item);
     it gives up unless one of the wire keys in ``one_of`` is present. ``nested``
     gives wire types for fields holding nested Structs (``items``); their values are
-    passed through for the caller to convert.
+    passed through for the caller to convert. ``forbid_unknown``: a key the table does not
+    know makes the decode fail (the general path decides); False: it is dropped, for
+    objects whose other keys no rule checks.
     """
     nested = nested or {}
     fields: list[tuple[str, Any, Any]] = []
@@ -193,6 +196,12 @@ def compile_table(
         src.append("    return values")
     exec("\n".join(src), env)
     struct = msgspec.defstruct(
-        name, fields, kw_only=True, forbid_unknown_fields=True, rename=rename, omit_defaults=True, gc=False
+        name,
+        fields,
+        kw_only=True,
+        forbid_unknown_fields=forbid_unknown,
+        rename=rename,
+        omit_defaults=True,
+        gc=False,
     )
     return struct, env["convert"]

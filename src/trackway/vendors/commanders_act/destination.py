@@ -29,6 +29,7 @@ from trackway.errors import ConfigError
 from trackway.issues import Issue
 from trackway.model import Event, encode_json
 from trackway.vendors.commanders_act.adapter import decode_server
+from trackway.vendors.commanders_act.fast_check import no_error
 from trackway.vendors.commanders_act.write import write_event
 
 TYPE = "commanders-act"
@@ -65,6 +66,8 @@ def render(event: Event) -> tuple[bytes, list[Issue]]:
     payload = write_event(event, "server", ErrorsOnly())  # the adapter's encode would check it twice
     context = payload.setdefault("context", {})
     context["event_id"] = event.id
+    if no_error(payload):  # a plain body the fast check clears (a third of the decode's time)
+        return encode_json(payload), []
     found = ErrorsOnly()
     decode_server(payload, "$", found)
     return encode_json(payload), found.items
