@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from trackway.dialects.fields import ITEMS_APART, Table
+from trackway.dialects.fields import ITEMS_APART, Field, Table
 from trackway.model import Commerce, Item
+from trackway.rules.values import string
 from trackway.vendors.commanders_act import schema as ca
 from trackway.vendors.ga4 import common as ga4
 from trackway.vendors.koalect import schema as koalect
@@ -77,3 +78,14 @@ def test_attrs_are_the_fields_with_an_attribute_target_in_the_tables_order() -> 
     targets = [target for _, target in ca.PRODUCT.attrs]
     assert targets == ["product_id", "item_name", "price", "currency", "brand"]
     assert all("." not in target for table, _, _ in CASES for _, target in table.attrs)
+
+
+def test_a_writer_is_made_once_per_skip_and_each_skip_gets_its_own() -> None:
+    table = Table(
+        "t", [Field("a", "item_id", string), Field("b", "item_name", string), Field("c", "x.y", string)]
+    )
+    item = Item(item_id="1", item_name="Tee")
+    assert table.write_attrs(item) == {"a": "1", "b": "Tee"}
+    assert table.write_attrs(item, frozenset({"item_id"})) == {"b": "Tee"}
+    assert table.write_attrs(item) == {"a": "1", "b": "Tee"}  # the first writer, unchanged
+    assert len(table._writers) == 2

@@ -38,14 +38,15 @@ def write_item(item: Item, issues: Issues, path: str) -> dict[str, Any]:
     for n, category in enumerate(item.categories, 1):
         product[f"category_{n}"] = category
     extras = item.extras
-    product_extras = extras.get("product")
+    product_extras = extras.get("product") if extras else None
     if type(product_extras) is dict:
         merge_extras(product, product_extras, f"{path}.product", issues)
         extras = {k: v for k, v in extras.items() if k != "product"}
     if product or type(product_extras) is dict:
         out["product"] = product
-    merge_extras(out, extras, path, issues)
-    for key in _ITEM_UNCARRIED:
+    if extras:
+        merge_extras(out, extras, path, issues)
+    for key in _ITEM_UNCARRIED if issues.keeps_warnings else ():
         v = getattr(item, key)
         if v is not None:
             issues.warning(
