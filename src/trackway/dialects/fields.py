@@ -164,8 +164,9 @@ class Table:
 
     def write_attrs(self, obj: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
         """Wire keys for the attributes of ``obj`` (a canonical struct) that have a field
-        here (:attr:`attrs`), None skipped, the targets in ``skip`` left out: what
-        :meth:`write` gives for them, without the dict of canonical values in between
+        here (:attr:`attrs`, and ``categories.N``: the list's items, in the table's place),
+        None skipped, the targets in ``skip`` left out ("categories": all of its items):
+        what :meth:`write` gives for them, without the dict of canonical values in between
         (an encoder writes every item of every event through this). Generated per
         ``skip`` at its first use, as ``read`` is: straight attribute reads measured
         2.3-2.5x faster than a loop of ``getattr`` (0.37 against 0.89-0.93 us an item)."""
@@ -176,9 +177,14 @@ class Table:
 
     def _compile_writer(self, skip: frozenset[str]) -> Callable[[Any], dict[str, Any]]:
         src = ["def write(obj):", "    out = {}"]
-        for wire, target in self.attrs:
-            if target not in skip:
-                src += [f"    v = obj.{target}", "    if v is not None:", f"        out[{wire!r}] = v"]
+        if "categories" not in skip and any(f.target.startswith("categories.") for f in self.fields):
+            src.append("    cats = obj.categories")
+        for f in self.fields:
+            if f.target.startswith("categories.") and "categories" not in skip:
+                n = int(f.target.split(".")[1])  # the list's item n, in the table's place
+                src += [f"    if len(cats) > {n}:", f"        out[{f.wire!r}] = cats[{n}]"]
+            elif f.target.isidentifier() and f.target not in skip:
+                src += [f"    v = obj.{f.target}", "    if v is not None:", f"        out[{f.wire!r}] = v"]
         src.append("    return out")
         env: dict[str, Any] = {}
         exec("\n".join(src), env)

@@ -16,7 +16,8 @@ from trackway.vendors.commanders_act.user import ABSENT, write_context, write_us
 _ITEM_UNCARRIED = ("list_id", "list_name", "url", "image_url")
 _AMOUNTS = ("value", "revenue", "tax", "shipping")  # the amount fields rendered
 _PRODUCT_APART = frozenset({"product"})  # the item's product object, written from the item's fields
-_WRITTEN_BELOW = frozenset({"price", "currency", "brand"})  # the product fields write_item works out
+# The product fields write_item works out itself (the list price, the categories beyond five).
+_WRITTEN_BELOW = frozenset({"price", "currency", "brand", "categories"})
 
 
 def write_item(item: Item, issues: Issues, path: str) -> dict[str, Any]:

@@ -294,28 +294,11 @@ def fast_rule_fields(name: str) -> tuple[str, ...] | None:
     return keys
 
 
-# ITEM's fields as write_item reads them, in order: (wire name, Item attribute, the
-# category's index for item_category..item_category5, else -1), worked out once.
-_ITEM_PLAN = tuple(
-    (f.wire, f.target, int(f.target.split(".")[1]) if f.target.startswith("categories.") else -1)
-    for f in ITEM.fields
-)
-
-
 def write_item(item: Item, issues: Issues | None, path: str, *, flatten: bool = False) -> dict[str, Any]:
     """A GA4 item. ``flatten``: the item came in another dialect's format, so nested objects
     and arrays in its extras are no GA4 item parameters (see :func:`item_params`)."""
-    out: dict[str, Any] = {}
-    categories = item.categories
-    for wire, target, n in _ITEM_PLAN:
-        if n >= 0:
-            if n < len(categories):
-                out[wire] = categories[n]
-            continue
-        v = getattr(item, target)
-        if v is not None:
-            out[wire] = v
-    if issues is not None:
+    out = ITEM.write_attrs(item)
+    if issues is not None and issues.keeps_warnings:
         uncarried = {"url": item.url, "image_url": item.image_url}
         if item.product_id != item.item_id:
             uncarried["product_id"] = item.product_id
