@@ -12,7 +12,7 @@ from tests.privacy.examples import EMAIL, EMAIL_MD5, EMAIL_SHA256, HASHES, PHONE
 from trackway.errors import ConfigError
 from trackway.model import Event
 from trackway.privacy.consent import PURPOSES
-from trackway.privacy.prepare import PrivacySettings, prepare
+from trackway.privacy.prepare import LastSignals, PrivacySettings, prepare
 from trackway.vendors.ga4.consent import GOOGLE_TYPES
 
 CA_MAP = {"1": "functional", "2": "analytics", "3": "marketing", "4": "personalization"}
@@ -466,3 +466,41 @@ def test_prepare_never_raises_and_is_idempotent(consent, user, context, ids, set
         if settings_.identifiers != "keep" and isinstance(e.user, dict):
             assert "email" not in e.user
             assert "phone" not in e.user
+
+
+SIGNALS = [  # consent objects as events of one request carry them: each shared, or not
+    {"ad_user_data": "DENIED", "analytics_storage": "GRANTED"},
+    {"non_personalized_ads": True},
+    {"non_personalized_ads": 1},  # equal to the one before as a key; readers tell them apart
+    {"purposes": {"analytics": False}, "assumed": [], "ad_storage": "DENIED"},  # prepared before
+    {},
+    {"ad_user_data": "DENIED", "analytics_storage": "GRANTED"},  # equal to the first, another object
+    {"a": {"b": True}},
+    {"a": {"b": 1}},  # equal to the one before
+]
+
+
+@pytest.mark.parametrize("settings_", [PrivacySettings(), need("marketing"), need("analytics")])
+def test_the_events_of_a_request_are_prepared_as_each_alone(settings_, monkeypatch):
+    """prepare with LastSignals reads a shared consent object once, and gives each event
+    what preparing it alone gives (the same object in a row, equal ones, different ones)."""
+    from trackway.privacy import prepare as module
+
+    order = [0, 0, 1, 2, 2, 1, 3, 3, 4, 0, 5, 0, 6, 7]
+    alone, together = [], []
+    for n in order:
+        e = event(consent=SIGNALS[n])
+        prepare(e, settings_)
+        alone.append(e)
+    reads = []
+    real = module.purposes
+    monkeypatch.setattr(module, "purposes", lambda *a: reads.append(a) or real(*a))
+    last = LastSignals()
+    for n in order:
+        e = event(consent=SIGNALS[n])
+        prepare(e, settings_, last)
+        together.append(e)
+    assert together == alone
+    # a run of the same object, or of equal strings-only objects (0, 5), is read once; a
+    # prepared event's signals are a new dict each time; 1 and 2, 6 and 7 are equal, not the same
+    assert len(reads) == 9

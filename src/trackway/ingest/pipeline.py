@@ -32,7 +32,7 @@ from trackway.ingest.records import (
 from trackway.issues import Issue, Severity
 from trackway.model import DEVICE_ID_MAX, Event, from_json
 from trackway.privacy.consent import merge_signals
-from trackway.privacy.prepare import PrivacySettings, prepare
+from trackway.privacy.prepare import LastSignals, PrivacySettings, prepare
 
 if TYPE_CHECKING:
     from trackway.config import Property
@@ -109,6 +109,8 @@ def finalize(
     ids the client supplied."""
     received = from_micros(record.received_at)
     meta = record.meta if meta is None else meta
+    privacy = prop.privacy if prop is not None else DEFAULT_PRIVACY
+    last = LastSignals()
     client = []
     for n, event in enumerate(events):
         event.property = record.property
@@ -132,7 +134,7 @@ def finalize(
             if agent and "user_agent" not in ctx:
                 ctx["user_agent"] = agent
             event.context = ctx
-        prepare(event, prop.privacy if prop is not None else DEFAULT_PRIVACY)
+        prepare(event, privacy, last)
     return client
 
 

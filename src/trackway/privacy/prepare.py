@@ -89,9 +89,34 @@ def _expected(name: str, what: str, got: Any) -> str:
     return f"privacy setting {name}: expected {what}, got {got!r}; fix it in the property's privacy settings"
 
 
-def prepare(event: Event, settings: PrivacySettings) -> None:
+class LastSignals:
+    """The signals :func:`prepare` read last and the purposes they state, for the next
+    event of the same request and property: the events of a Measurement Protocol body
+    carry equal ``consent`` objects (one copy each), and reading one cost 2.2 of
+    prepare's 5.3 us an event. Signals match the last ones when they are the same object
+    (held here, so its id is not reused), or equal with every value a plain string
+    (consent mode's ``GRANTED``/``DENIED``); never by equality alone: ``{"x": True}`` and
+    ``{"x": 1}`` are equal, and readers tell them apart."""
+
+    __slots__ = ("signals", "stated")
+
+    def __init__(self) -> None:
+        self.signals: object = None
+        self.stated: dict[str, bool] | None = None
+
+    def matches(self, signals: Mapping[str, Any]) -> bool:
+        last = self.signals
+        if signals is last:
+            return True
+        if type(signals) is not dict or signals != last:
+            return False
+        return all(type(v) is str for v in signals.values())
+
+
+def prepare(event: Event, settings: PrivacySettings, last: LastSignals | None = None) -> None:
     """Apply consent, the identifiers policy and IP truncation to ``event`` in place
-    (see the module docstring). Idempotent; never raises."""
+    (see the module docstring). Idempotent; never raises. ``last``: the same for each
+    event of one request under one ``settings`` (see :class:`LastSignals`)."""
     raw = event.consent
     if type(raw) is dict:
         derived = "purposes" in raw or "assumed" in raw or "cookieless" in raw
@@ -100,7 +125,12 @@ def prepare(event: Event, settings: PrivacySettings) -> None:
         signals = _signals(raw)
     else:
         signals = None
-    stated = purposes(signals, settings.category_map)
+    if last is not None and signals is not None and last.matches(signals):
+        stated = last.stated
+    else:
+        stated = purposes(signals, settings.category_map)
+        if last is not None:
+            last.signals, last.stated = signals, stated
     full = dict.fromkeys(PURPOSES, settings.consent_default == "granted")
     consent: dict[str, Any] = dict(signals) if signals else {}
     consent["purposes"] = full
