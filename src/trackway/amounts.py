@@ -112,6 +112,7 @@ STATED, ITEMS, DERIVED, ASSUMED = "stated", "items", "derived", "assumed"
 # Sums of amounts, exactly; nothing raises (a sum out of Decimal's range is Infinity, and a
 # part that is not finite is dropped: nothing is derived from it).
 _CTX = Context(prec=100, traps=[])
+_NONE: frozenset[str] = frozenset()
 _ZERO = Decimal(0)
 
 
@@ -365,13 +366,14 @@ def render(
     own = event.dialect == dialect
     source = target if own else meaning_of(event.dialect)
     name = event.name
-    keep = set(carried)
-    needed = frozenset() if own else target.required.get(name, frozenset())
+    keep = carried if type(carried) is frozenset else frozenset(carried)
+    needed = _NONE if own else target.required.get(name, _NONE)
     same = source is target or name not in ORDER_EVENTS or source.parts == target.parts
     if same and all(
         f in keep if getattr(c, f) is not None else f not in keep or f not in needed for f in AMOUNT_FIELDS
     ):
         return c  # the target's own meaning, nothing left out or to fill: as it is
+    wanted, sent_as = target.table(name), source.table(name)  # field -> part, once each
     where = where or target.vendor
     # ``issues`` that drop warnings (an encoder checking what it sends) need the values only:
     # :func:`values` finds them without the provenance and texts (its agreement with
@@ -387,8 +389,8 @@ def render(
         if field not in keep:
             continue
         v = getattr(c, field)
-        want = target.part(field, name)
-        if v is not None and source.part(field, name) is want:
+        want = wanted[field]
+        if v is not None and sent_as[field] is want:
             rendered[field] = v
             copied.add(field)
             continue

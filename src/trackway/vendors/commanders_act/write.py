@@ -14,7 +14,7 @@ from trackway.vendors.commanders_act.read import list_price
 from trackway.vendors.commanders_act.user import ABSENT, write_context, write_user
 
 _ITEM_UNCARRIED = ("list_id", "list_name", "url", "image_url")
-_AMOUNTS = ("value", "revenue", "tax", "shipping")  # the amount fields rendered
+_AMOUNTS = frozenset({"value", "revenue", "tax", "shipping"})  # the amount fields rendered
 _PRODUCT_APART = frozenset({"product"})  # the item's product object, written from the item's fields
 # The product fields write_item works out itself (the list price, the categories beyond five).
 _WRITTEN_BELOW = frozenset({"price", "currency", "brand", "categories"})
