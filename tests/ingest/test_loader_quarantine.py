@@ -62,10 +62,10 @@ class RefusingStore(MemoryStore):
 def _raising_outcome(monkeypatch: pytest.MonkeyPatch, exc: Exception) -> None:
     real = pipeline.outcome
 
-    def outcome(record: records.Record, prop: Any) -> records.Outcome:
+    def outcome(record: records.Record, prop: Any, last: Any = None) -> records.Outcome:
         if _marker(record) == BAD:
             raise exc
-        return real(record, prop)
+        return real(record, prop, last)
 
     monkeypatch.setattr(pipeline, "outcome", outcome)
 

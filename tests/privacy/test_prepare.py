@@ -504,3 +504,11 @@ def test_the_events_of_a_request_are_prepared_as_each_alone(settings_, monkeypat
     # a run of the same object, or of equal strings-only objects (0, 5), is read once; a
     # prepared event's signals are a new dict each time; 1 and 2, 6 and 7 are equal, not the same
     assert len(reads) == 9
+    # under other settings (another property's category map) the same signals are read again
+    other = PrivacySettings(consent_default="denied")
+    again = event(consent=SIGNALS[7])
+    prepare(again, other, last)
+    assert len(reads) == 10
+    alone_other = event(consent=SIGNALS[7])
+    prepare(alone_other, other)
+    assert again == alone_other

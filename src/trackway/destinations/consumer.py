@@ -36,6 +36,7 @@ from trackway.gcpause import paused_gc
 from trackway.ingest import log, pipeline, records
 from trackway.ingest.log import Position
 from trackway.model import Event, to_json
+from trackway.privacy.prepare import LastSignals
 from trackway.store.base import failed_id
 
 if TYPE_CHECKING:
@@ -200,12 +201,13 @@ class Forwarder:
         share = max(1, -(-self.batch // max(1, len(slots))))  # every worker's log moves on
         share_bytes = max(1, -(-self.batch_bytes // max(1, len(slots))))
         read: list[tuple[int, _Record, list[Event | Failed]]] = []  # (received, record, its items)
+        last = LastSignals()  # consent signals equal to the last ones are read once a batch
         for rows in _merged(self.root, slots, positions, share, share_bytes):
             for record, rec, payload in rows:
                 batch.records.append(record)
                 if payload:
                     counts.records += 1
-                    found = self._items(rec, counts, properties)
+                    found = self._items(rec, counts, properties, last)
                     if found:
                         read.append((rec.received_at if rec is not None else 0, record, found))
         read.sort(key=lambda r: r[0])  # the workers' logs merged in the order they were received (stable)
@@ -272,7 +274,11 @@ class Forwarder:
         return batch
 
     def _items(
-        self, rec: records.Record | None, counts: Counts, properties: Mapping[str, Any]
+        self,
+        rec: records.Record | None,
+        counts: Counts,
+        properties: Mapping[str, Any],
+        last: LastSignals | None = None,
     ) -> list[Event | Failed]:
         """What a record stores (the loader's outcome): its events, and its failed payloads
         where the selection wants them (``rec`` None: a record that cannot be read)."""
@@ -283,7 +289,7 @@ class Forwarder:
             _count(counts.skipped, PROPERTY)
             return []
         try:
-            out = pipeline.outcome(rec, properties.get(rec.property))
+            out = pipeline.outcome(rec, properties.get(rec.property), last)
         except Exception:
             _count(counts.skipped, UNREADABLE)
             return []

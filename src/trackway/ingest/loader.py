@@ -36,6 +36,7 @@ from trackway.ingest.log import Position, slots
 from trackway.ingest.pacing import Pacer
 from trackway.ingest.quarantine import QuarantineRow, describe, new_row
 from trackway.ingest.sink import LoadResult, Sink
+from trackway.privacy.prepare import LastSignals
 
 logger = logging.getLogger("trackway.loader")
 
@@ -221,6 +222,7 @@ class Loader:
         items: list[_Item] = []
         moved: dict[str, Position] = {}
         properties = self._properties()
+        last = LastSignals()  # consent signals equal to the last ones are read once a batch
         early = False
         events = 0
         order = slots(self.root)
@@ -235,7 +237,7 @@ class Loader:
                 moved[slot] = new_pos
                 if not payload:
                     continue  # the end of a finished file
-                item = self._item(slot, new_pos, payload, properties)
+                item = self._item(slot, new_pos, payload, properties, last)
                 items.append(item)
                 if item.outcome is not None:  # failed payloads count as one each
                     events += len(item.outcome.events) + len(item.outcome.failed)
@@ -287,7 +289,14 @@ class Loader:
                     deleted += 1
         return deleted
 
-    def _item(self, slot: str, end: Position, payload: bytes, properties: dict[str, Property]) -> _Item:
+    def _item(
+        self,
+        slot: str,
+        end: Position,
+        payload: bytes,
+        properties: dict[str, Property],
+        last: LastSignals | None = None,
+    ) -> _Item:
         """A log record with its outcome; a record that cannot be read or decoded gets a
         quarantine row instead (whatever it raised: no record stops the loader)."""
         item = _Item(slot, end, payload)
@@ -299,7 +308,7 @@ class Loader:
             item.bad = item.quarantine(exc)
             return item
         try:
-            item.outcome = pipeline.outcome(item.record, properties.get(item.record.property))
+            item.outcome = pipeline.outcome(item.record, properties.get(item.record.property), last)
         except Exception as exc:
             logger.error(
                 "a log record of property %r in %s at %s raised %s while decoded; it goes to the quarantine",

@@ -10,7 +10,7 @@ same ids. The workers use :func:`split` to answer the requests they decode, the 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -102,15 +102,21 @@ def finalize(
     ordinal: int,
     meta: dict[str, Any] | None = None,
     prop: Property | None = None,
+    last: LastSignals | None = None,
+    received: datetime | None = None,
 ) -> list[bool]:
     """Fill in what the collector knows about events: property, received_at, ids,
     a believable timestamp, the request's IP and user agent; then apply the property's
     privacy policy (consent purposes, cookieless, hashing, IP truncation). Returns which
-    ids the client supplied."""
-    received = from_micros(record.received_at)
+    ids the client supplied. ``last``: consent signals read before (for a run of records;
+    see trackway.privacy.prepare.LastSignals); ``received``: the record's time, when the
+    caller has it already."""
+    if received is None:
+        received = from_micros(record.received_at)
     meta = record.meta if meta is None else meta
     privacy = prop.privacy if prop is not None else DEFAULT_PRIVACY
-    last = LastSignals()
+    if last is None:
+        last = LastSignals()
     client = []
     for n, event in enumerate(events):
         event.property = record.property
@@ -146,15 +152,17 @@ def split(
     ordinal: int,
     prop: Property | None = None,
     call: str | None = None,
+    last: LastSignals | None = None,
+    received: datetime | None = None,
 ) -> int:
     """Add a decoded unit's accepted events and its failure (if any) to ``outcome``.
-    ``call``: the client's id of the unit (its failure is stored once by it). Returns the
-    next ordinal."""
+    ``call``: the client's id of the unit (its failure is stored once by it); ``last``
+    and ``received``: as :func:`finalize` takes them. Returns the next ordinal."""
     failed_idx = [n for n in range(len(decoded.events)) if any(i.is_error for i in decoded.event_issues(n))]
     accepted = [e for n, e in enumerate(decoded.events) if n not in failed_idx]
     if not decoded.events and not decoded.valid:  # valid with no event: a non-event, nothing to keep
         failed_idx = [-1]
-    client = finalize(accepted, record, ordinal, prop=prop)
+    client = finalize(accepted, record, ordinal, prop=prop, last=last, received=received)
     outcome.events.extend(accepted)
     outcome.client_ids.extend(client)
     if failed_idx:
@@ -172,8 +180,10 @@ def split(
     return ordinal + max(len(decoded.events), 1)
 
 
-def outcome(record: Record, prop: Property | None) -> Outcome:
-    """What a record stores: accepted events and failed payloads."""
+def outcome(record: Record, prop: Property | None, last: LastSignals | None = None) -> Outcome:
+    """What a record stores: accepted events and failed payloads. ``last``: the same
+    object for a run of records (a batch), so that equal consent signals are read once
+    (trackway.privacy.prepare.LastSignals)."""
     out = Outcome()
     if record.kind == DECODED:
         for data, client in zip(record.events, record.client_ids, strict=True):
@@ -196,5 +206,5 @@ def outcome(record: Record, prop: Property | None) -> Outcome:
         )
         out.failed.append(FailedPayload(record.body, record.dialect, [-1], issues_json([issue])))
         return out
-    split(decoded, record.body, out, record, 0, prop)
+    split(decoded, record.body, out, record, 0, prop, last=last, received=received)
     return out
