@@ -217,6 +217,38 @@ def test_the_fast_path_takes_every_plain_body_and_gives_the_general_paths_result
     assert assert_same(encode_json(body), ctx), "a plain body went to the general path"
 
 
+KNOWN = {f.wire for f in ga4.COMMERCE.fields} | set(PLAIN_PARAMS)
+custom_names = st.from_regex(_WORD % 39, fullmatch=True).filter(
+    lambda n: (
+        n not in KNOWN
+        and _allowed(
+            lambda name, i: r.check_name(
+                name, "$", "parameter", r.MAX_NAME, i, r.RESERVED_PARAMS, r.RESERVED_PARAM_PREFIXES
+            )
+        )(n)
+    )
+)
+
+
+@st.composite
+def with_custom(draw: Any) -> dict[str, Any]:
+    """A plain body whose events' params have custom parameters besides."""
+    body = draw(bodies())
+    for event in body["events"]:
+        if "params" in event:
+            event["params"].update(draw(st.dictionaries(custom_names, scalars, min_size=1, max_size=4)))
+    return body
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(with_custom(), contexts)
+def test_custom_parameters_are_taken_and_give_the_general_paths_result(body, ctx):
+    taken = assert_same(encode_json(body), ctx)
+    enforced = body.get("validation_behavior") == "ENFORCE_RECOMMENDATIONS"
+    crowded = any(len(e.get("params", {})) > r.MAX_PARAMS for e in body["events"])
+    assert taken or enforced or crowded, "a body with plain custom parameters went to the general path"
+
+
 # -- near-plain bodies --------------------------------------------------------------------
 
 WRONG = st.one_of(
@@ -301,6 +333,7 @@ def purchase(**params: Any) -> dict[str, Any]:
     return {"name": "purchase", "params": {k: v for k, v in merged.items() if v is not ...}}
 
 
+TEXT_PARAMS = [k for k in PLAIN_PARAMS if k != "timestamp_micros"]  # 22 take "x"
 TAKEN = {
     "a purchase": mp(PURCHASE),
     "25 purchases": mp(*[PURCHASE] * 25),
@@ -314,6 +347,14 @@ TAKEN = {
     "JPY with decimals (AMOUNT_PRECISION)": mp(purchase(currency="JPY")),
     "a search without search_term": mp({"name": "search"}),
     "a search with search_term": mp({"name": "search", "params": {"search_term": "tee"}}),
+    "custom parameters": mp(
+        {"name": "page_view", "params": {"page_type": "product", "score": 3, "logged_in": True}},
+        purchase(type="online", status="in_progress"),
+    ),
+    "a custom parameter of 100 characters": mp({"name": "page_view", "params": {"custom": "c" * 100}}),
+    "25 parameters, some custom": mp(
+        purchase(**dict.fromkeys(TEXT_PARAMS[:11], "x"), **{f"c{n}": n for n in range(10)})
+    ),
     "an event without params": mp({"name": "tutorial_begin"}),
     "empty params": mp({"name": "page_view", "params": {}}),
     "common parameters": mp(
@@ -361,11 +402,21 @@ def test_plain_bodies_are_taken_and_agree(data, ctx):
 
 
 LONG_ITEM = {**ITEM, "item_brand": "b" * 101}
-TEXT_PARAMS = [k for k in PLAIN_PARAMS if k != "timestamp_micros"]  # 22 take "x"
 NOT_PLAIN = {
     "an unknown body key": mp(PURCHASE, user_data={"sha256_email_address": ["x"]}),
     "an unknown event key": mp({**PURCHASE, "x": 1}),
-    "a custom parameter": mp({"name": "page_view", "params": {"custom_dimension": "x"}}),
+    "a custom parameter with a reserved prefix": mp({"name": "page_view", "params": {"ga_dimension": "x"}}),
+    "a custom parameter name GA4 does not allow": mp({"name": "page_view", "params": {"bad-name": "x"}}),
+    "a custom parameter of 101 characters": mp({"name": "page_view", "params": {"custom": "c" * 101}}),
+    "a decimal custom parameter": mp({"name": "page_view", "params": {"score": Decimal("1.5")}}),
+    "a null custom parameter": mp({"name": "page_view", "params": {"score": None}}),
+    "an object custom parameter": mp({"name": "page_view", "params": {"score": {"a": 1}}}),
+    "26 parameters, some custom": mp(
+        purchase(**dict.fromkeys(TEXT_PARAMS[:12], "x"), **{f"c{n}": n for n in range(10)})
+    ),
+    "custom parameters under ENFORCE_RECOMMENDATIONS": mp(
+        {"name": "page_view", "params": {"custom": "x"}}, validation_behavior="ENFORCE_RECOMMENDATIONS"
+    ),
     "a custom item parameter": mp(purchase(items=[{**ITEM, "location_id": "L"}])),
     "a null parameter": mp(purchase(coupon=None)),
     "an amount as a string": mp(purchase(value="19.99")),
