@@ -215,6 +215,8 @@ def _with_custom(loose: Any) -> tuple[Any, list[dict[str, Any]]]:
     for e in loose.events:
         params, extra = e.params, {}
         if params is not UNSET:
+            if len(params) > r.MAX_PARAMS:  # EXCEEDED_MAX_ENTITIES; and no more than 25 keys checked here
+                raise Fallback
             known = {}
             for key, value in params.items():
                 if key in _KNOWN_PARAMS:
