@@ -233,3 +233,26 @@ def test_more_than_nine_decimals_are_rounded_half_even():
 )
 def test_number_problem_checks_sizes(value, problem):
     assert values.number_problem(value) == problem
+
+
+SENT = [  # (value, given): what "required" parameters count as given
+    (None, False),
+    ("", False),
+    ([], False),
+    ("x", True),
+    (" ", True),
+    ([0], True),
+    ({}, True),
+    (0, True),
+    (False, True),
+    (Decimal("0"), True),
+    (Decimal("NaN"), True),
+    (Decimal("16.00"), True),
+    (0.0, True),
+]
+
+
+@pytest.mark.parametrize(("value", "given"), SENT, ids=[repr(v) for v, _ in SENT])
+def test_sent_is_not_null_not_empty_text_not_an_empty_array(value, given):
+    assert values.sent(value) is given
+    assert given == (value is not None and value != "" and value != [])  # the definition, spelled out

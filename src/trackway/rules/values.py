@@ -324,8 +324,10 @@ def enum(allowed: tuple[str, ...], what: str) -> Any:
 def sent(value: Any) -> bool:
     """Whether a parameter was really given: not null, not ``""``, not ``[]``.
 
-    An empty items array carries no item, so it does not satisfy "items required"."""
-    return value is not None and value != "" and value != []
+    An empty items array carries no item, so it does not satisfy "items required". The
+    emptiness is asked of strings and lists only: comparing an amount with ``""`` and ``[]``
+    went through Decimal's slow comparison (for the values a payload holds, the same answer)."""
+    return value is not None and not (not value and isinstance(value, str | list))
 
 
 def path_join(base: str, key: str | int) -> str:

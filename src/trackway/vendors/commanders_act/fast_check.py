@@ -27,7 +27,7 @@ from msgspec import UNSET, UnsetType
 
 from trackway.dialects.fastpath import Fallback, compile_table
 from trackway.dialects.fields import Field, Table
-from trackway.rules.values import obj, string
+from trackway.rules.values import obj, sent, string
 from trackway.vendors.commanders_act import schema as s
 from trackway.vendors.commanders_act.user import EPOCH
 
@@ -91,12 +91,8 @@ def _clean(body: dict[str, Any], w: Any) -> bool:
     values = _root(w)  # the tables' rules: raises Fallback on any issue
     rule = s.EVENTS.get(name)
     if rule is not None:
-        for key in rule.required:
-            v = body.get(key)
-            # rules.values.sent, without comparing amounts with "" and [] (each a slow
-            # Decimal comparison): for JSON values the same answer
-            if v is None or (not v and isinstance(v, str | list)):
-                return False
+        if not all(sent(body.get(key)) for key in rule.required):
+            return False
         if rule.items == "required" and not body.get("items"):
             return False
         if getattr(w, _USER) is UNSET and rule.user:
