@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from trackway import dialects
 from trackway.dialects.base import DecodeContext
-from trackway.dialects.fastpath import Fallback, compile_table
+from trackway.dialects.fastpath import Fallback, compile_table, wire_attrs
 from trackway.dialects.fields import Field, Table
 from trackway.issues import Issues
 from trackway.model import encode_json
@@ -182,3 +182,12 @@ def test_payloads_that_are_not_plain_keep_no_memory(dialect, payload):
     finally:
         tracemalloc.stop()
     assert kept < 200_000, f"expected the fast path to keep nothing, it kept {kept} bytes over 2,000 decodes"
+
+
+def test_wire_attrs_name_the_attributes_of_the_compiled_struct():
+    table = Table("t", [Field("a-b", "x", v.string), Field("c", "y", v.integer)])
+    struct, _ = compile_table(table, "WireAttrsT")
+    attrs = wire_attrs(table)
+    assert list(attrs) == ["a-b", "c"]
+    wire = msgspec.json.decode(b'{"a-b": "s", "c": 3}', type=struct)
+    assert [getattr(wire, attrs[k]) for k in ("a-b", "c")] == ["s", 3]

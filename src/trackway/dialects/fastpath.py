@@ -121,6 +121,12 @@ def _arguments(build: type, targets: list[str]) -> str:
     return ", ".join(args)
 
 
+def wire_attrs(table: Table) -> dict[str, str]:
+    """Each wire key of ``table`` -> its attribute in the Struct :func:`compile_table` makes
+    (``f0``, ``f1``, ... in the table's order; the wire key is the field's encoded name)."""
+    return {f.wire: f"f{n}" for n, f in enumerate(table.fields)}
+
+
 def compile_table(
     table: Table,
     name: str,
@@ -147,8 +153,7 @@ def compile_table(
     src = ["def convert(w):"]
     cats: list[str] = []
     targets: list[str] = []
-    for n, f in enumerate(table.fields):
-        attr = f"f{n}"
+    for n, (f, attr) in enumerate(zip(table.fields, wire_attrs(table).values(), strict=True)):
         rename[attr] = f.wire
         wire_type = nested.get(f.wire, _wire_type(f.rule))
         concrete = f.wire not in nested and wire_type is not Any

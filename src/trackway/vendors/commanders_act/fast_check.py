@@ -25,7 +25,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from trackway.dialects.fastpath import Fallback, compile_table
+from trackway.dialects.fastpath import Fallback, compile_table, wire_attrs
 from trackway.dialects.fields import Field, Table
 from trackway.rules.values import obj, sent, string
 from trackway.vendors.commanders_act import schema as s
@@ -65,14 +65,10 @@ _Root, _root = compile_table(
 _NOT_PLAIN = (msgspec.ValidationError, Fallback, OverflowError, RecursionError)
 
 
-def _attr(table: Table, wire: str) -> str:
-    """The wire Struct's attribute of ``wire`` (compile_table names them f0, f1, ...)."""
-    return f"f{[f.wire for f in table.fields].index(wire)}"
-
-
-_NAME, _ITEMS, _USER, _CONTEXT = (_attr(_ROOT, k) for k in ("event_name", "items", "user", "context"))
-_PRODUCT = _attr(s.ITEM, "product")
-_PAGE, _DEVICE = _attr(s.CONTEXT, "page"), _attr(s.CONTEXT, "device")
+_ROOT_ATTR, _CONTEXT_ATTR = wire_attrs(_ROOT), wire_attrs(s.CONTEXT)
+_NAME, _ITEMS, _USER, _CONTEXT = (_ROOT_ATTR[k] for k in ("event_name", "items", "user", "context"))
+_PRODUCT = wire_attrs(s.ITEM)["product"]
+_PAGE, _DEVICE = _CONTEXT_ATTR["page"], _CONTEXT_ATTR["device"]
 
 
 def no_error(body: dict[str, Any]) -> bool:

@@ -25,7 +25,7 @@ from trackway.dialects.base import (
     report_foreign_extras,
     report_uncarried,
 )
-from trackway.dialects.fastpath import Fallback
+from trackway.dialects.fastpath import Fallback, wire_attrs
 from trackway.dialects.fields import Table, merge_extras
 from trackway.issues import MISSING, Issues, describe
 from trackway.model import Commerce, Event
@@ -115,7 +115,7 @@ class _PlainRoot(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 _plain = msgspec.json.Decoder(_PlainRoot, float_hook=Decimal)
-_ATTR = {f.wire: f"f{n}" for n, f in enumerate(ga4.COMMERCE.fields)}  # wire key -> wire struct attribute
+_ATTR = wire_attrs(ga4.COMMERCE)  # wire key -> wire struct attribute
 
 
 def decode_plain_gtm_ga4(data: bytes | str, dialect: str, issues: Issues) -> Event | None:

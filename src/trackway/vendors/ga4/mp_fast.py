@@ -42,7 +42,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from trackway.dialects.base import DecodeContext
-from trackway.dialects.fastpath import Fallback
+from trackway.dialects.fastpath import Fallback, wire_attrs
 from trackway.issues import Issues, Path
 from trackway.model import Commerce, Event
 from trackway.rules.values import INTEGER_MAX, INTEGER_MIN, sent
@@ -117,11 +117,9 @@ MpParams = _derive(
     PLAIN_PARAMS,
     {"items": list[MpItem] | UnsetType},  # type: ignore[valid-type]
 )
-_COMMERCE_ATTRS = tuple(f"f{n}" for n in range(len(ga4.COMMERCE.fields)))
+_COMMERCE_ATTRS = tuple(wire_attrs(ga4.COMMERCE).values())
 _FREE_ATTRS = tuple(f"q{n}" for n in range(len(PLAIN_PARAMS)))
-_ATTR = {f.wire: f"f{n}" for n, f in enumerate(ga4.COMMERCE.fields)} | dict(
-    zip(PLAIN_PARAMS, _FREE_ATTRS, strict=True)
-)
+_ATTR = wire_attrs(ga4.COMMERCE) | dict(zip(PLAIN_PARAMS, _FREE_ATTRS, strict=True))
 _TS_ATTR = _ATTR["timestamp_micros"]
 
 
