@@ -82,10 +82,15 @@ def test_write_attrs_writes_what_write_writes_for_the_structs_attributes(
     assert not {table.by_wire[wire].target.split(".")[0] for wire in got} & skip
 
 
-def test_attrs_are_the_fields_with_an_attribute_target_in_the_tables_order() -> None:
-    targets = [target for _, target in ca.PRODUCT.attrs]
-    assert targets == ["product_id", "item_name", "price", "currency", "brand"]
-    assert all("." not in target for table, _, _ in CASES for _, target in table.attrs)
+def test_the_product_is_written_in_the_tables_order_with_its_categories_in_their_place() -> None:
+    got = ca.PRODUCT.write_attrs(FULL_ITEM)
+    assert list(got) == ["id", "name", "price", "currency", "brand", "category_1", "category_2"]
+    assert list(ca.PRODUCT.write_attrs(FULL_ITEM, frozenset({"categories", "price"}))) == [
+        "id",
+        "name",
+        "currency",
+        "brand",
+    ]
 
 
 def test_a_writer_is_made_once_per_skip_and_each_skip_gets_its_own() -> None:

@@ -59,16 +59,13 @@ class Table:
     start, and ``trackway validate`` of one payload reads a few.
     """
 
-    __slots__ = ("_writers", "attrs", "by_target", "by_wire", "fields", "read", "title")
+    __slots__ = ("_writers", "by_target", "by_wire", "fields", "read", "title")
 
     def __init__(self, title: str, fields: Iterable[Field]) -> None:
         self.title = title
         self.fields = tuple(fields)
         self.by_wire = {f.wire: f for f in self.fields}
         self.by_target = {f.target: f for f in self.fields if f.target}
-        # (wire, attribute) of the fields whose target is an attribute of the canonical
-        # struct ("price"; not "categories.0" or "page.url"), in the table's order.
-        self.attrs = tuple((f.wire, f.target) for f in self.fields if f.target.isidentifier())
         self._writers: dict[frozenset[str], Callable[[Any], dict[str, Any]]] = {}
         self.read: Callable[[dict[str, Any], Any, Issues], tuple[dict[str, Any], dict[str, Any]]] = (
             self._first_read
@@ -164,7 +161,8 @@ class Table:
 
     def write_attrs(self, obj: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
         """Wire keys for the attributes of ``obj`` (a canonical struct) that have a field
-        here (:attr:`attrs`, and ``categories.N``: the list's items, in the table's place),
+        here (a target such as "price", not "page.url"; and ``categories.N``: the list's
+        items, in the table's place),
         None skipped, the targets in ``skip`` left out ("categories": all of its items):
         what :meth:`write` gives for them, without the dict of canonical values in between
         (an encoder writes every item of every event through this). Generated per
