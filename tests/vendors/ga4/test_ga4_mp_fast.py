@@ -414,6 +414,14 @@ NOT_PLAIN = {
     "26 parameters, some custom": mp(
         purchase(**dict.fromkeys(TEXT_PARAMS[:12], "x"), **{f"c{n}": n for n in range(10)})
     ),
+    "a custom parameter nested 100,000 deep": b'{"client_id": "1", "events": [{"name": "a", "params": {"c": '
+    + b"[" * 100_000
+    + b"]" * 100_000
+    + b"}}]}",
+    "a custom parameter of 1e999": b'{"client_id": "1", "events": [{"name": "a", "params": {"c": 1e999}}]}',
+    "a custom parameter with a lone surrogate": (
+        b'{"client_id": "1", "events": [{"name": "a", "params": {"c": "\\ud800"}}]}'
+    ),
     "custom parameters under ENFORCE_RECOMMENDATIONS": mp(
         {"name": "page_view", "params": {"custom": "x"}}, validation_behavior="ENFORCE_RECOMMENDATIONS"
     ),
