@@ -57,14 +57,6 @@
     let chars = 0;
     const path = [];            // the objects being copied, for cycles
 
-    const item = (obj, key, depth) => {
-      try {
-        return walk(obj[key], depth);
-      } catch (e) {
-        return '[Error]';       // a getter or a Proxy trap that throws
-      }
-    };
-
     function walk(v, depth) {
       if (++count > MAX_VALUES) return '[Truncated]';
       const t = typeof v;
@@ -94,7 +86,11 @@
               out.push('[Truncated]');
               break;
             }
-            x = item(v, i, depth + 1);
+            try {
+              x = walk(v[i], depth + 1);
+            } catch (e) {
+              x = '[Error]';   // a getter or a Proxy trap that throws (inline: a call a value costs)
+            }
             out.push(x === SKIP ? null : x);
           }
           return out;
@@ -108,7 +104,11 @@
             out[k] = '[Truncated]';
             break;
           }
-          x = item(v, k, depth + 1);
+          try {
+            x = walk(v[k], depth + 1);
+          } catch (e) {
+            x = '[Error]';
+          }
           if (x === SKIP) continue;
           // a "__proto__" key stays a key
           if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
@@ -544,11 +544,16 @@
       }
     }
 
+    // The stored queue, or an empty one. Nothing stored, the common case, throws nothing:
+    // an exception makes V8 collect the source positions of every frame on the stack.
     function readStored() {
-      try {
-        const s = JSON.parse(get(QKEY));
-        if (Array.isArray(s.q) && typeof s.g === 'object') return s;
-      } catch (e) { /* none, or not ours */ }
+      const raw = get(QKEY);
+      if (raw) {
+        try {
+          const s = JSON.parse(raw);
+          if (s && Array.isArray(s.q) && s.g && typeof s.g === 'object') return s;
+        } catch (e) { /* not ours */ }
+      }
       return { q: [], g: {} };
     }
 

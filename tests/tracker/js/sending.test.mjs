@@ -277,6 +277,28 @@ test("a previous page's queue is sent at install, with its own context", async (
   assert.equal(next.stored(), null);
 });
 
+// Whatever another script left under the queue's key, the tracker installs and sends.
+const NOT_OURS = [
+  ['text that is not JSON', '{oops'],
+  ['JSON null', 'null'],
+  ['a number', '42'],
+  ['no groups', '{"q": [{"i": "x", "t": "{}", "g": "g1"}]}'],
+  ['groups null', '{"q": [{"i": "x", "t": "{}", "g": "g1"}], "g": null}'],
+  ['calls not a list', '{"q": "calls", "g": {}}'],
+  ['a call without a group', '{"q": [{"i": "x", "t": "{}", "g": "g9"}, null, 7], "g": {}}'],
+];
+for (const [name, text] of NOT_OURS) {
+  test(`a stored queue that is not ours (${name}) is ignored; the page's calls still go`, async (t) => {
+    useTimers(t);
+    const p = page({ storage: storage({ [QKEY]: text }) });
+    p.install();
+    assert.equal(typeof p.win.trackway, 'function', 'installed');
+    push(p, 2);
+    await advance(t, 1000);
+    assert.deepEqual(p.payloads().map((x) => x.event), ['e0', 'e1']);
+  });
+}
+
 test('the stored queue is bounded: 1,000 calls, the oldest dropped', async (t) => {
   useTimers(t);
   const p = page({ onLine: false });
