@@ -22,18 +22,26 @@
   ``TaskDuration`` medians of 15-20 rounds moved by 10 ms between runs (the floor gave
   +10.1 ms in one and +0.5 ms in the next): compare within a run, and trust the
   profiles more.
+- **Against another commit** (``--against REV``): that commit's ``t.js``, built by that
+  commit's own ``trackway/tracker`` module (its minifying, its first line), is served in
+  place of this tree's and measured as this tree's is, in the same rounds: the ratio of
+  the two CPU profiles is the change's effect, steadier than either figure alone.
 - **Requests**: how many ``POST /collect`` carried the 200 entries (budget <= 5), and
   that the collector stored all 200 (end to end: acknowledged and queryable).
 
     python bench/tracker.py            # 15 rounds of each page
     python bench/tracker.py --quick    # smoke run (CI): 2 rounds
+    python bench/tracker.py --against f8ca871    # this tree's t.js against that commit's
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +171,7 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 rounds")
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--against", metavar="REV", help="also measure the t.js of this commit")
     args = parser.parse_args()
     rounds = 2 if args.quick else args.rounds
     from playwright.sync_api import sync_playwright
@@ -175,7 +184,9 @@ def main() -> None:
         plain = httpx.get(server.url + "/t.js").content
         noop = b"/*" + b"x" * max(len(plain) - 4, 0) + b"*/"
         scripts = {"noop": noop} | {name: _padded(code, len(plain)) for name, code in FLOORS.items()}
-        kinds = ("none", "noop", *FLOORS, "tracker")
+        if args.against:
+            scripts[args.against] = built_at(args.against)
+        kinds = ("none", "noop", *FLOORS, *([args.against] if args.against else []), "tracker")
         results: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
         try:
             for n in range(rounds):
@@ -183,9 +194,12 @@ def main() -> None:
                     url = f"{server.url}/bench/{kind}-{n}"
                     html = page(key, kind != "none")
                     results[kind].append(one_round(browser, url, html, scripts.get(kind)))
-            profiled: dict[str, list[dict[str, float]]] = {k: [] for k in ("tracker", *FLOORS)}
+            profiled: dict[str, list[dict[str, float]]] = {
+                k: [] for k in ("tracker", *FLOORS, *([args.against] if args.against else []))
+            }
+            order = list(profiled)
             for n in range(rounds):  # the floors profiled too: the same measure, less noisy
-                for kind in profiled:
+                for kind in order[n % len(order) :] + order[: n % len(order)]:  # rotate the first
                     url = f"{server.url}/bench/profiled-{kind}-{n}"
                     got = one_round(browser, url, page(key, True), scripts.get(kind), profile=True)
                     profiled[kind].append(got)
@@ -221,10 +235,19 @@ def main() -> None:
         f"tracker's own main-thread time (CPU profile, stacks with t.js, 100 us samples): {own:.1f} ms "
         f"(install, 200 pushes, batching, storage, sends, answers)"
     )
+    pages = 2  # the tracker's, once measured and once profiled
+    if args.against:
+        pages = 4
+        then = med[args.against]["page_ms"] - med["noop"]["page_ms"]
+        print(
+            f"{args.against}'s t.js: TaskDuration +{then:.1f} ms over the do-nothing script; its own main-thread "
+            f"time (CPU profile) {owns[args.against]:.1f} ms; this tree's / its: {own / owns[args.against]:.2f}x; "
+            f"the pushes {med[args.against]['pushes_ms'] - med['none']['pushes_ms']:+.2f} ms"
+        )
     print(f"requests for {ENTRIES} entries: at most {requests} (budget {REQUEST_BUDGET})")
-    print(f"stored: {stored} events, expected {ENTRIES * rounds * 2}")
+    print(f"stored: {stored} events, expected {ENTRIES * rounds * pages}")
     failed = []
-    if stored != ENTRIES * rounds * 2:
+    if stored != ENTRIES * rounds * pages:
         failed.append("not every entry was stored")
     if requests > REQUEST_BUDGET:
         failed.append("too many requests")
@@ -245,6 +268,27 @@ FLOOR_WORDS = {
     "floor": "one localStorage read, 200 copies, one fetch",
     "floor-worker": "one localStorage read, 200 copies, one fetch from a Web Worker",
 }
+
+
+def built_at(rev: str) -> bytes:
+    """The t.js that commit ``rev`` serves, built by that commit's own tracker module."""
+    folder = Path(tempfile.mkdtemp(prefix="trackway-tracker-")) / "tracker_at_rev"
+    folder.mkdir()
+    for name in ("__init__.py", "t.js"):
+        text = subprocess.run(
+            ["git", "show", f"{rev}:src/trackway/tracker/{name}"],
+            cwd=HERE.parent,
+            capture_output=True,
+            check=True,
+        ).stdout
+        (folder / name).write_bytes(text)
+    spec = importlib.util.spec_from_file_location(folder.name, folder / "__init__.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[folder.name] = module  # importlib.resources finds t.js beside it by this name
+    spec.loader.exec_module(module)
+    plain: bytes = module.script().plain
+    return plain
 
 
 def _padded(code: str, size: int) -> bytes:
