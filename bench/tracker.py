@@ -239,10 +239,12 @@ def main() -> None:
     if args.against:
         pages = 4
         then = med[args.against]["page_ms"] - med["noop"]["page_ms"]
+        its = owns[args.against]
+        its_pushes = med[args.against]["pushes_ms"] - med["none"]["pushes_ms"]
         print(
-            f"{args.against}'s t.js: TaskDuration +{then:.1f} ms over the do-nothing script; its own main-thread "
-            f"time (CPU profile) {owns[args.against]:.1f} ms; this tree's / its: {own / owns[args.against]:.2f}x; "
-            f"the pushes {med[args.against]['pushes_ms'] - med['none']['pushes_ms']:+.2f} ms"
+            f"{args.against}'s t.js: TaskDuration +{then:.1f} ms over the do-nothing script; its own "
+            f"main-thread time (CPU profile) {its:.1f} ms; this tree's / its: {own / its:.2f}x; "
+            f"the pushes {its_pushes:+.2f} ms"
         )
     print(f"requests for {ENTRIES} entries: at most {requests} (budget {REQUEST_BUDGET})")
     print(f"stored: {stored} events, expected {ENTRIES * rounds * pages}")

@@ -28,7 +28,7 @@ from trackway.model import encode_json
 from trackway.rules.codes import currency_codes
 from trackway.vendors.ga4 import common as ga4
 from trackway.vendors.ga4 import mp_rules as r
-from trackway.vendors.ga4.mp_fast import PLAIN_PARAMS
+from trackway.vendors.ga4.mp_wire import PLAIN_PARAMS
 
 MP = dialects.get("ga4-mp")
 T0 = 1_700_000_000_000_000  # 2023-11-14T22:13:20Z in microseconds

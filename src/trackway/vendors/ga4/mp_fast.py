@@ -22,7 +22,7 @@ Plain is:
   (strings, whole numbers, booleans), and custom parameters: a name GA4 allows (not a
   reserved one or prefix), a string of at most 100 characters, a whole number within 64
   bits or a boolean, at most 25 parameters in all, not under ``ENFORCE_RECOMMENDATIONS``
-  (such a body is decoded a second time with its params as dicts: ``_with_custom``);
+  (such a body is decoded a second time with its params as dicts: ``mp_wire.with_custom``);
 - every string of params and items at most 100 characters (``session_id`` and
   ``session_number`` exempt), every timestamp a whole number within 64 bits.
 
@@ -34,154 +34,29 @@ and the amounts' precision (``check_amounts``).
 
 from __future__ import annotations
 
-from decimal import Decimal
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any
 
 import msgspec
-from msgspec import UNSET, Meta, UnsetType
+from msgspec import UNSET
 
 from trackway.dialects.base import DecodeContext
-from trackway.dialects.fastpath import Fallback, wire_attrs
+from trackway.dialects.fastpath import Fallback
 from trackway.issues import Issues, Path
 from trackway.model import Commerce, Event
-from trackway.rules.values import INTEGER_MAX, INTEGER_MIN, sent
+from trackway.rules.values import sent
 from trackway.vendors.ga4 import common as ga4
-from trackway.vendors.ga4 import mp_read as rd
 from trackway.vendors.ga4 import mp_rules as r
-
-Text = Annotated[str, Meta(max_length=r.MAX_PARAM_VALUE)]  # longer: VALUE_OUT_OF_BOUNDS
-BigInt = Annotated[int, Meta(ge=INTEGER_MIN, le=INTEGER_MAX)]
-Scalar = Union[Text, BigInt, bool]  # noqa: UP007 (a runtime type for msgspec)
-
-# Event parameters other than the commerce ones that the fast path takes: the common
-# parameters of the MP reference and the non-commerce parameters of GA4's recommended
-# events. Each goes to ``properties`` as sent, as on the general path: a string (at most
-# 100 characters), a whole number or a boolean (not a decimal, an array, an object, null).
-PLAIN_PARAMS = (
-    "session_id",
-    "session_number",
-    "engagement_time_msec",
-    "debug_mode",
-    "timestamp_micros",
-    "page_location",
-    "page_referrer",
-    "page_title",
-    "language",
-    "screen_resolution",
-    *sorted(ga4.ECOMMERCE_PARAMS),  # item_list_id, promotion_name, customer_type, ...
-    "lead_source",
-    "method",
-    "search_term",
-    "content_type",
-    "content_id",
-    "item_id",
-)
-_PLAIN_TYPES: dict[str, Any] = {
-    "session_id": str | BigInt | bool,  # GTM's built-ins, exempt from the 100 characters
-    "session_number": str | BigInt | bool,
-    "timestamp_micros": BigInt,  # read as the event's time when the event has none of its own
-}
-CONSENT_STATES = ("GRANTED", "DENIED")
-
-
-def _bounded(tp: Any) -> Any:
-    """``tp`` with every ``str`` limited to MP's 100 characters of a parameter value."""
-    if tp is str:
-        return Text
-    if get_origin(tp) in (Union, UnionType):  # an identifier: str | int
-        return Union[tuple(_bounded(a) for a in get_args(tp))]  # noqa: UP007
-    return tp
-
-
-def _derive(base: type, name: str, extra: tuple[str, ...], nested: dict[str, Any]) -> type:
-    """``base``'s fields (same attributes, so gtm-ga4's converters read it) with MP's
-    length limit, ``nested`` wire types replaced, and ``extra`` fields (``q0``, ...)."""
-    fields: list[tuple[str, Any, Any]] = []
-    rename = {}
-    for f in msgspec.structs.fields(base):
-        fields.append((f.name, nested.get(f.encode_name, _bounded(f.type)), f.default))
-        rename[f.name] = f.encode_name
-    for n, wire in enumerate(extra):
-        fields.append((f"q{n}", _PLAIN_TYPES.get(wire, Scalar) | UnsetType, UNSET))
-        rename[f"q{n}"] = wire
-    return msgspec.defstruct(
-        name, fields, kw_only=True, forbid_unknown_fields=True, rename=rename, omit_defaults=True, gc=False
-    )
-
-
-MpItem = _derive(ga4.FastItem, "Ga4MpItemWire", (), {})
-MpParams = _derive(
-    ga4.FastCommerce,
-    "Ga4MpParamsWire",
+from trackway.vendors.ga4.mp_wire import (
+    ATTR,
+    COMMERCE_ATTRS,
+    FREE_ATTRS,
     PLAIN_PARAMS,
-    {"items": list[MpItem] | UnsetType},  # type: ignore[valid-type]
+    TS_ATTR,
+    decoder,
+    loose_decoder,
+    with_custom,
 )
-_COMMERCE_ATTRS = tuple(wire_attrs(ga4.COMMERCE).values())
-_FREE_ATTRS = tuple(f"q{n}" for n in range(len(PLAIN_PARAMS)))
-_ATTR = wire_attrs(ga4.COMMERCE) | dict(zip(PLAIN_PARAMS, _FREE_ATTRS, strict=True))
-_TS_ATTR = _ATTR["timestamp_micros"]
 
-
-class MpEvent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    name: str
-    params: MpParams | UnsetType = UNSET  # type: ignore[valid-type]
-    timestamp_micros: BigInt | UnsetType = UNSET
-
-
-class MpUserProperty(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    value: Annotated[str, Meta(max_length=r.MAX_USER_PROPERTY_VALUE)] | BigInt | bool
-    timestamp_micros: BigInt | UnsetType = UNSET
-
-
-State = Literal[CONSENT_STATES]  # type: ignore[valid-type]
-ConsentKey = Literal[tuple(rd.CONSENT.by_wire)]  # type: ignore[misc]
-Behaviour = Literal[rd.BEHAVIOURS]  # type: ignore[valid-type]
-
-
-class MpBody(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    events: Annotated[list[MpEvent], Meta(min_length=1, max_length=r.MAX_EVENTS)]
-    client_id: str | UnsetType = UNSET
-    app_instance_id: str | UnsetType = UNSET
-    user_id: str | UnsetType = UNSET
-    timestamp_micros: BigInt | UnsetType = UNSET
-    user_properties: (
-        Annotated[dict[str, MpUserProperty], Meta(max_length=r.MAX_USER_PROPERTIES)] | UnsetType
-    ) = UNSET
-    consent: dict[ConsentKey, State] | UnsetType = UNSET  # a dict: kept in the order sent
-    non_personalized_ads: bool | UnsetType = UNSET
-    ip_override: str | UnsetType = UNSET
-    user_agent: str | UnsetType = UNSET
-    validation_behavior: Behaviour | UnsetType = UNSET
-
-
-_decoder = msgspec.json.Decoder(MpBody, float_hook=Decimal)
-
-
-# Custom parameters (any name GA4 allows, a string, whole number or boolean value) are the
-# rest of real traffic: a body with one failed MpBody, and the general path took 37 us a
-# body where this one takes 27. Such a body is decoded again with its events' params as
-# dicts (the loose Structs below), the known parameters converted to MpParams as the
-# JSON decode would, and the others checked by MP's own name and value rules.
-class MpEventLoose(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    name: str
-    params: dict[str, Any] | UnsetType = UNSET
-    timestamp_micros: BigInt | UnsetType = UNSET
-
-
-MpBodyLoose = msgspec.defstruct(
-    "Ga4MpBodyLooseWire",
-    [
-        (f.name, Annotated[list[MpEventLoose], Meta(min_length=1, max_length=r.MAX_EVENTS)])
-        if f.name == "events"
-        else (f.name, f.type, f.default)
-        for f in msgspec.structs.fields(MpBody)
-    ],
-    forbid_unknown_fields=True,
-    gc=False,
-)
-_loose_decoder = msgspec.json.Decoder(MpBodyLoose, float_hook=Decimal)
-_KNOWN_PARAMS = frozenset(_ATTR)  # the wire names MpParams has a field for
 _EMPTY = Commerce()
 _BASES = tuple(f"$.events[{n}]" for n in range(r.MAX_EVENTS))
 _PARAMS = tuple(f"{b}.params" for b in _BASES)
@@ -195,57 +70,14 @@ def decode_plain_mp(
     start = len(issues.items)
     try:
         try:
-            w, custom = _decoder.decode(data), None
+            w, custom = decoder.decode(data), None
         except msgspec.ValidationError:  # custom parameters, or not plain at all
-            w, custom = _with_custom(_loose_decoder.decode(data))
+            w, custom = with_custom(loose_decoder.decode(data))
         events: list[Event] | None = _decode(w, dialect, ctx, issues, custom)
     except _NOT_PLAIN:
         del issues.items[start:]  # what this path reported is the general path's to report
         events = None
     return events  # the adapter's decode_plain sets issues.event back to -1
-
-
-def _with_custom(loose: Any) -> tuple[Any, list[dict[str, Any]]]:
-    """An MpBody of a loose body, and each event's custom parameters; raises Fallback
-    unless every custom parameter is plain (a name GA4 allows, a value the general path
-    keeps without an issue) and the known ones are as MpParams reads them."""
-    events, custom = [], []
-    for e in loose.events:
-        params, extra = e.params, {}
-        if params is not UNSET:
-            if len(params) > r.MAX_PARAMS:  # EXCEEDED_MAX_ENTITIES; and no more than 25 keys checked here
-                raise Fallback
-            known = {}
-            for key, value in params.items():
-                if key in _KNOWN_PARAMS:
-                    known[key] = value
-                elif _custom_ok(key, value):
-                    extra[key] = value
-                else:
-                    raise Fallback
-            params = msgspec.convert(known, MpParams)
-        events.append(MpEvent(name=e.name, params=params, timestamp_micros=e.timestamp_micros))
-        custom.append(extra)
-    if loose.validation_behavior == "ENFORCE_RECOMMENDATIONS" and any(custom):
-        raise Fallback  # the general path's enforcement reads the issues of every parameter
-    fields = {f: getattr(loose, f) for f in MpBody.__struct_fields__ if f != "events"}
-    return MpBody(events=events, **fields), custom
-
-
-def _custom_ok(key: str, value: Any) -> bool:
-    """A custom parameter the general path keeps as it is, with no issue."""
-    t = type(value)
-    if t is str:
-        if len(value) > r.MAX_PARAM_VALUE:
-            return False
-    elif t is int:
-        if not INTEGER_MIN <= value <= INTEGER_MAX:
-            return False
-    elif t is not bool:
-        return False  # null, a decimal, an array, an object
-    scratch = Issues()  # (the names exempt from 100 characters are PLAIN_PARAMS, not custom)
-    r.check_name(key, "$", "parameter", r.MAX_NAME, scratch, r.RESERVED_PARAMS, r.RESERVED_PARAM_PREFIXES)
-    return not scratch.items
 
 
 def _decode(
@@ -364,9 +196,9 @@ def _event(
     if ts is not None:
         where = (base, "timestamp_micros")
         extras["$timestamp"] = "event"
-    elif p is not UNSET and getattr(p, _TS_ATTR) is not UNSET:
+    elif p is not UNSET and getattr(p, TS_ATTR) is not UNSET:
         where = (ppath, "timestamp_micros")
-        ts = r.read_micros(getattr(p, _TS_ATTR), where, issues)
+        ts = r.read_micros(getattr(p, TS_ATTR), where, issues)
         if ts is None:
             raise Fallback
         extras["$timestamp"] = "params"
@@ -396,8 +228,8 @@ def _free_params(p: Any, custom: dict[str, Any] | None = None) -> dict[str, Any]
     properties: dict[str, Any] = _sent_plain(p)
     if custom:
         properties.update(custom)
-    if len(properties) + len(_COMMERCE_ATTRS) > r.MAX_PARAMS:  # may be over: count (EXCEEDED_MAX_ENTITIES)
-        sent_commerce = [a for a in _COMMERCE_ATTRS if (v := getattr(p, a)) is not None and v is not UNSET]
+    if len(properties) + len(COMMERCE_ATTRS) > r.MAX_PARAMS:  # may be over: count (EXCEEDED_MAX_ENTITIES)
+        sent_commerce = [a for a in COMMERCE_ATTRS if (v := getattr(p, a)) is not None and v is not UNSET]
         if len(properties) + len(sent_commerce) > r.MAX_PARAMS:
             raise Fallback
     return properties
@@ -407,7 +239,7 @@ def _compile_sent_plain() -> Any:
     """``sent_plain(p)``: the PLAIN_PARAMS sent, by wire name. Unrolled (one attribute test
     each) measured 0.25 us an event against 0.4 for attrgetter and a tuple compare."""
     src = ["def sent_plain(p):", "    out = {}"]
-    for attr, wire in zip(_FREE_ATTRS, PLAIN_PARAMS, strict=True):
+    for attr, wire in zip(FREE_ATTRS, PLAIN_PARAMS, strict=True):
         src += [f"    x = p.{attr}", "    if x is not UNSET:", f"        out[{wire!r}] = x"]
     src.append("    return out")
     env: dict[str, Any] = {"UNSET": UNSET}
@@ -423,7 +255,7 @@ def _check_rules(name: str, p: Any, commerce: Commerce | None, ppath: str, issue
     needs = _NEEDS.get(name, _UNKNOWN)
     if needs is _UNKNOWN:
         fields = ga4.fast_rule_fields(name)
-        needs = None if fields is None else tuple(_ATTR[k] for k in fields)
+        needs = None if fields is None else tuple(ATTR[k] for k in fields)
         if len(_NEEDS) < 1000:
             _NEEDS[name] = needs
     if needs is not None and commerce is not None and commerce.currency is not None:
@@ -436,7 +268,7 @@ def _check_rules(name: str, p: Any, commerce: Commerce | None, ppath: str, issue
             return
 
     def present(key: str) -> bool:
-        attr = _ATTR.get(key)
+        attr = ATTR.get(key)
         if attr is None:
             return False
         v = getattr(p, attr)
@@ -471,20 +303,3 @@ def _user_property_name_ok(name: str) -> bool:
         if len(_USER_PROPERTY_NAMES) < 1000:
             _USER_PROPERTY_NAMES[name] = ok
     return ok
-
-
-def _check_static_names() -> None:
-    """The parameter names this path takes are names GA4 allows (else it would hide issues)."""
-    scratch = Issues()
-    for wire in _ATTR:
-        r.check_name(
-            wire, "$", "parameter", r.MAX_NAME, scratch, r.RESERVED_PARAMS, r.RESERVED_PARAM_PREFIXES
-        )
-    for f in ga4.ITEM.fields:
-        if f.wire not in r.ITEM_PARAMS:
-            raise ValueError(f"item field {f.wire!r} would be a custom item parameter")
-    if scratch.items:
-        raise ValueError(f"the fast path takes parameter names GA4 does not allow: {scratch.items}")
-
-
-_check_static_names()
