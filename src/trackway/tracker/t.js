@@ -173,8 +173,9 @@
     } catch (e) { /* storage blocked: the queue lives in memory only */ }
 
     let queue = [];      // {i: id, t: the call's JSON text, n: its bytes, g: group id, b: sent by beacon, f: in flight}
-    const groups = {};   // group id -> {c: context, s: consent signals, d: analytics denied, i: vendor ids}
-    const owned = {};    // ids this page loaded or recorded (other tabs' stored calls are kept)
+    // (no prototype: an id read from storage is only ever a key, "__proto__" included)
+    const groups = Object.create(null);   // group id -> {c: context, s: consent signals, d: analytics denied, i: vendor ids}
+    const owned = Object.create(null);    // ids this page loaded or recorded (other tabs' stored calls are kept)
     let group = null;
     let groupKey = '';
     const google = {};   // Google consent mode state
@@ -565,7 +566,7 @@
         // another tab's calls are read only when the stored text is not what this page wrote
         const raw = get(QKEY);
         const stored = raw === written ? { q: [], g: {} } : readStored();
-        const g = {};
+        const g = Object.create(null);
         const q = stored.q
           .filter((c) => c && !owned[c.i])
           .concat(queue.map((c) => ({ i: c.i, t: c.t, n: c.n, g: c.g, b: c.b })))
@@ -578,11 +579,28 @@
       } catch (e) { /* never into the page */ }
     }
 
+    // A stored call as this script writes them: an id, an event's JSON object text, and a
+    // group of its own with a context. Anything else (another version's, a corrupted or a
+    // hostile entry) is left out: one such call at the head of the queue would stop every
+    // batch after it.
+    function usable(c, stored) {
+      if (!c || typeof c.i !== 'string' || typeof c.t !== 'string' || typeof c.g !== 'string' ||
+          !Object.prototype.hasOwnProperty.call(stored, c.g)) return false;
+      const g = stored[c.g];
+      if (!g || typeof g !== 'object' || !g.c || typeof g.c !== 'object') return false;
+      try {
+        const e = JSON.parse(c.t);
+        return !!e && typeof e === 'object' && !Array.isArray(e);
+      } catch (e) {
+        return false;
+      }
+    }
+
     // An earlier page view's calls (beacon marks cleared: they go again).
     function load() {
       const stored = readStored();
       stored.q.forEach((c) => {
-        if (c && typeof c.t === 'string' && stored.g[c.g]) {
+        if (usable(c, stored.g)) {
           owned[c.i] = 1;
           groups[c.g] = stored.g[c.g];
           queue.push({ i: c.i, t: c.t, n: bytes(c.t), g: c.g });

@@ -286,8 +286,14 @@ const NOT_OURS = [
   ['groups null', '{"q": [{"i": "x", "t": "{}", "g": "g1"}], "g": null}'],
   ['calls not a list', '{"q": "calls", "g": {}}'],
   ['a call without a group', '{"q": [{"i": "x", "t": "{}", "g": "g9"}, null, 7], "g": {}}'],
+  ['a group that is not an object', '{"q": [{"i": "x", "t": "{}", "g": "g1"}], "g": {"g1": 7}}'],
+  ['a group without a context', '{"q": [{"i": "x", "t": "{}", "g": "g1"}], "g": {"g1": {"c": null}}}'],
+  // a valid call whose group is named "__proto__": a key like any other, the call goes
+  ['a group named __proto__', '{"q": [{"i": "x", "t": "{\\"id\\": \\"x\\", \\"payload\\": {\\"event\\": \\"old\\"}}", "g": "__proto__"}], "g": {"__proto__": {"c": {}}}}', ['old']],
+  ['a group named toString', '{"q": [{"i": "x", "t": "{}", "g": "toString"}], "g": {}}'],
+  ['a call whose text is not JSON', '{"q": [{"i": "x", "t": "oops", "g": "g1"}], "g": {"g1": {"c": {}}}}'],
 ];
-for (const [name, text] of NOT_OURS) {
+for (const [name, text, before = []] of NOT_OURS) {
   test(`a stored queue that is not ours (${name}) is ignored; the page's calls still go`, async (t) => {
     useTimers(t);
     const p = page({ storage: storage({ [QKEY]: text }) });
@@ -295,9 +301,20 @@ for (const [name, text] of NOT_OURS) {
     assert.equal(typeof p.win.trackway, 'function', 'installed');
     push(p, 2);
     await advance(t, 1000);
-    assert.deepEqual(p.payloads().map((x) => x.event), ['e0', 'e1']);
+    assert.deepEqual(p.payloads().map((x) => x.event), [...before, 'e0', 'e1']);
+    assert.equal(p.stored(), null, 'nothing left behind');
   });
 }
+
+test("a stored call with a valid group still goes when another stored call is not ours", async (t) => {
+  useTimers(t);
+  const good = { i: 'v1.1', t: JSON.stringify({ id: 'v1.1', payload: { event: 'kept' } }), g: 'g1' };
+  const text = JSON.stringify({ q: [{ i: 'x', t: 'oops', g: 'g1' }, good, { i: 'y', t: '{}', g: 'g2' }], g: { g1: { c: {} }, g2: 5 } });
+  const p = page({ storage: storage({ [QKEY]: text }) });
+  p.install();
+  await advance(t, 100);
+  assert.deepEqual(p.payloads().map((x) => x.event), ['kept']);
+});
 
 test('the stored queue is bounded: 1,000 calls, the oldest dropped', async (t) => {
   useTimers(t);
