@@ -453,13 +453,20 @@
           }
         });
       } catch (e) {
-        arr.push = shown;   // a sealed array: later assignments are not seen
+        try {
+          arr.push = shown;   // an own push that cannot be redefined: later assignments are not seen
+        } catch (e2) { /* frozen, sealed or not extensible: the entries already there are all we see */ }
       }
     }
 
     function hookDataLayer() {
       let dl = win.dataLayer;
-      if (dl == null) dl = win.dataLayer = [];
+      if (dl == null) {
+        dl = [];
+        try {
+          win.dataLayer = dl;
+        } catch (e) { /* a read-only dataLayer: nothing the page pushes reaches it */ }
+      }
       hookArray(dl);
       try {
         Object.defineProperty(win, 'dataLayer', {
@@ -515,7 +522,9 @@
           }
         });
       } catch (e) {
-        win[name] = shown;
+        try {
+          win[name] = shown;
+        } catch (e2) { /* read-only: the vendor's function stays as it is, unrecorded */ }
       }
     }
 

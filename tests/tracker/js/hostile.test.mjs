@@ -147,3 +147,45 @@ test('a throwing storage, crypto and console do not stop the page', async (t) =>
   assert.deepEqual(p.payloads(), [{ event: 'x' }]);
   assert.match(p.calls()[0].id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.1$/);
 });
+
+// A page that locks what the tracker hooks: the tracker still installs, records what it
+// can reach, and the page's own calls keep working.
+const LOCKED = [
+  ['a frozen dataLayer', () => ({ dataLayer: Object.freeze([{ event: 'early' }]) }), ['early', 'direct']],
+  ['a sealed dataLayer', () => ({ dataLayer: Object.seal([{ event: 'early' }]) }), ['early', 'direct']],
+  ['a dataLayer that is not extensible', () => ({ dataLayer: Object.preventExtensions([{ event: 'early' }]) }), ['early', 'direct']],
+  ['a push that cannot be redefined', () => {
+    const dl = [];
+    Object.defineProperty(dl, 'push', { value: Array.prototype.push, writable: true, configurable: false });
+    return { dataLayer: dl, later: (win) => win.dataLayer.push({ event: 'pushed' }) };
+  }, ['pushed', 'direct']],
+];
+for (const [name, make, expected] of LOCKED) {
+  test(`${name}: the tracker installs and records what it can`, async (t) => {
+    useTimers(t);
+    const { dataLayer, later } = make();
+    const p = page({ dataLayer });
+    assert.doesNotThrow(() => p.install());
+    assert.equal(typeof p.win.trackway, 'function');
+    if (later) later(p.win);
+    p.win.trackway('event', { event: 'direct' }, 'gtm-ga4');
+    await advance(t, 1000);
+    assert.deepEqual(p.payloads().map((x) => x.event), expected);
+  });
+}
+
+test('read-only window.dataLayer and window.cact: the tracker installs; cact still answers', async (t) => {
+  useTimers(t);
+  const p = page();
+  let called = 0;
+  const cact = () => ++called;
+  Object.defineProperty(p.win, 'dataLayer', { value: null, writable: false, configurable: false });
+  Object.defineProperty(p.win, 'cact', { value: cact, writable: false, configurable: false });
+  assert.doesNotThrow(() => p.install());
+  assert.equal(p.win.cact, cact, 'the vendor function stays');
+  const before = called;   // (the tracker asked it for the consent categories)
+  assert.equal(p.win.cact('trigger', 'page_view'), before + 1);
+  p.win.trackway('event', { event: 'direct' }, 'gtm-ga4');
+  await advance(t, 1000);
+  assert.deepEqual(p.payloads().map((x) => x.event), ['direct']);
+});
