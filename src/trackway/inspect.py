@@ -81,15 +81,17 @@ def split_payloads(text: str, source: str = "<input>") -> list[Payload]:
     stripped = text.strip()
     if not stripped:
         return []
+    # JSON nested past msgspec's limit (about 1,000 levels) raises RecursionError: such a
+    # text goes on to the literal reader, which measures the depth and says it is too deep
     try:
         return [Payload(source, v, ()) for v in _spread([_json.decode(stripped)])]
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         pass
     lines = [line for line in stripped.splitlines() if line.strip()]
     if len(lines) > 1:
         try:
             values = [_json.decode(line) for line in lines]
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             pass
         else:
             return [Payload(source, v, ()) for v in values]

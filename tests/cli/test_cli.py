@@ -68,6 +68,27 @@ def test_unreadable_input_exits_2(tmp_path: Path):
     assert run("validate", "--dialect", "nope", stdin=GOOD).exit_code == 2
 
 
+DEEP = 100_000  # far past msgspec's limit (the interpreter's recursion limit, about 1,000)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * DEEP + "]" * DEEP,
+        '{"a":' * 2_000 + "1" + "}" * 2_000,
+        ("[" * 2_000 + "]" * 2_000 + "\n") * 2,  # JSON lines
+    ],
+    ids=["array", "object", "json-lines"],
+)
+@pytest.mark.parametrize(
+    "command", [("validate",), ("convert", "--to", "gtm-ga4")], ids=["validate", "convert"]
+)
+def test_json_nested_past_the_decoders_limit_is_an_input_error(text: str, command: tuple[str, ...]):
+    result = run(*command, stdin=text)  # catch_exceptions=False: a traceback fails the test
+    assert result.exit_code == 2
+    assert "nested at most 64 levels deep, got more" in result.stderr
+
+
 def test_validate_reads_files(tmp_path: Path):
     (tmp_path / "a.json").write_text(GOOD)
     (tmp_path / "b.js").write_text("gtag('event', 'login', {method: 'email'})")

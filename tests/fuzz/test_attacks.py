@@ -182,6 +182,8 @@ ATTACKS: dict[str, Attack] = {
     "validate 256 KiB and one byte": _validate('"' + "x" * (256 * 1024 + 1) + '"'),
     "validate 5,000 calls": _validate('"' + "gtag('event','x');" * 5_000 + '"'),
     "validate unterminated script": _validate('"<script>dataLayer.push({a: [1, 2"'),
+    "validate JSON 100,000 levels": _validate('"' + "[" * 100_000 + "]" * 100_000 + '"'),
+    "validate JSON lines 2,000 levels": _validate('"' + ("[" * 2_000 + "]" * 2_000 + "\\n") * 2 + '"'),
     "event id lone surrogate": _api("/api/event", "id=%ED%B0%80&property=default"),
     "event id of 100,000 characters": _api("/api/event", "id=" + "9" * 100_000),
     "setup base with markup": _api("/api/setup", "base=http://x/%22%3E%3Cscript%3Ealert(1)%3C/script%3E"),
