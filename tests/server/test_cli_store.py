@@ -167,6 +167,18 @@ def test_sql_reads_and_refuses_to_write(seed, state):
     assert loads(sql(seed, "SELECT count(*) AS n FROM events").stdout) == [{"n": len(events)}]
 
 
+def test_sql_stops_at_its_limit_and_says_so(seed, state):
+    # a result cut at the limit used to leave DuckDB's result open: the ROLLBACK after it
+    # failed, and every query of 10,000 rows or more answered "the store failed"
+    rows = loads(sql(seed, "SELECT range AS n FROM range(20000)").stdout)
+    assert [r["n"] for r in rows] == list(range(10_000))
+    table = cli("sql", "SELECT range AS n FROM range(5)", "--limit", "3", data=seed.server.data)
+    assert "3 rows (stopped at --limit 3: there may be more)" in table.stderr, table.stderr
+    whole = cli("sql", "SELECT range AS n FROM range(3)", "--limit", "5", data=seed.server.data)
+    assert "3 rows" in whole.stderr and "stopped" not in whole.stderr, whole.stderr
+    assert loads(sql(seed, "SELECT 1 AS one").stdout) == [{"one": 1}]
+
+
 def set_default_currency(seed: Seed, prop: str, currency: str) -> None:
     config = seed.server.data / "trackway.toml"
     header = f"[properties.{prop}]\n"

@@ -252,4 +252,5 @@ def sql(query: str, fmt: str, limit: int, data: Path, config_file: Path | None) 
                 ]
             )
         stdout.print(t)
-        stderr.print(f"{len(rows)} rows")
+        cut = f" (stopped at --limit {limit}: there may be more)" if len(rows) >= limit else ""
+        stderr.print(f"{len(rows)} rows{cut}")

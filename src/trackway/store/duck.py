@@ -54,6 +54,9 @@ FILE_NAME = "trackway.duckdb"
 _json = msgspec.json.Encoder(decimal_format="number")
 
 
+_SQL_BATCH = 8192  # rows a `sql()` batch reads at most (DuckDB's default: 131,072)
+
+
 class DuckStore(Store):
     def __init__(
         self, path: Path | str, *, threads: int = 1, memory_limit: str = "1GB", derive_state: bool = True
@@ -450,8 +453,10 @@ class DuckStore(Store):
             cur.execute("SET SESSION python_enable_replacements = false")
             sqlguard.check(cur, query)
             cur.execute("BEGIN")
+            reader = None
             try:
-                reader = cur.sql(query).to_arrow_reader()
+                # batches of at most `limit` rows: no more is read into Python than is kept
+                reader = cur.sql(query).to_arrow_reader(batch_size=max(1, min(limit, _SQL_BATCH)))
                 columns = list(reader.schema.names)
                 data: list[tuple[Any, ...]] = []
                 for batch in reader:
@@ -462,6 +467,8 @@ class DuckStore(Store):
             except duckdb.Error as exc:
                 raise StoreError(f"the query failed: {exc}") from None
             finally:
+                if reader is not None:
+                    reader.close()  # a result left open (a query cut at `limit`) refuses the ROLLBACK
                 cur.execute("ROLLBACK")
         finally:
             cur.close()
