@@ -74,6 +74,38 @@ def test_secrets_from_the_environment(tmp_path, monkeypatch):
         configuration.load(path)
 
 
+@pytest.mark.parametrize(
+    ("line", "name", "value"),
+    [
+        ("port = 0", "port", 0),  # any free port
+        ("port = 65535", "port", 65535),
+        ("workers = 1", "workers", 1),
+        ("loader_nice = 0", "loader_nice", 0),
+        ("loader_defer_seconds = 0", "loader_defer_seconds", 0),
+        ("log_segment_bytes = 65536", "log_segment_bytes", 65536),
+        ("store_memory_limit = '512MB'", "store_memory_limit", "512MB"),
+        ("store_memory_limit = '2 GiB'", "store_memory_limit", "2 GiB"),
+        ("store_memory_limit = '50%'", "store_memory_limit", "50%"),
+    ],
+)
+def test_settings_at_their_bounds_are_taken(tmp_path, line, name, value):
+    path = tmp_path / "trackway.toml"
+    path.write_text(f"[server]\n{line}\n")
+    assert configuration.load(path).server[name] == value
+
+
+def test_every_int_setting_has_bounds_and_every_default_is_within_them():
+    from trackway import settings
+
+    for s in (*settings.server_declared(), *settings.property_declared()):
+        if s.type is int:
+            least, most = s.bounds
+            assert least is not None, f"{s.name}: an int setting without a least value"
+            assert least <= s.default and (most is None or s.default <= most), s.name
+        if s.check is not None:
+            assert s.check(s.default) is None, s.name
+
+
 def test_server_settings_from_file_and_environment(tmp_path, monkeypatch):
     path = tmp_path / "trackway.toml"
     path.write_text("[server]\nport = 9000\nkeep_log = true\n")
@@ -93,6 +125,21 @@ def test_server_settings_from_file_and_environment(tmp_path, monkeypatch):
         ("[properties.a]\ndefault_currency = 'EURO'\n", "ISO 4217"),
         ("[properties.a]\ncolour = 'red'\n", "unknown setting"),
         ("[properties.a\n", "not valid TOML"),
+        # values of the right type that mean nothing (each started a server, or failed in DuckDB)
+        ("[server]\nport = 99999999\n", r"server\.port: expected a whole number from 0 to 65535, got 9+"),
+        ("[server]\nport = -1\n", "from 0 to 65535, got -1"),
+        ("[server]\nworkers = 0\n", r"server\.workers: expected a whole number from 1 to 64, got 0"),
+        ("[server]\ncollect_max_body = -5\n", "at least 1, got -5"),
+        ("[server]\nloader_batch = 0\n", r"server\.loader_batch: expected a whole number at least 1"),
+        ("[server]\nlog_segment_bytes = 1\n", "at least 65536, got 1"),
+        ("[server]\nloader_nice = 99\n", "from 0 to 19, got 99"),
+        ("[server]\nread_wait_seconds = -1\n", "at least 0, got -1"),
+        ("[server]\ntracker_cache_seconds = 99999999999\n", "from 0 to 2147483647"),
+        ("[server]\nconvead_max_body = 0\n", r"server\.convead_max_body: expected a whole number at least 1"),
+        ("[server]\nstore_memory_limit = 'lots'\n", "expected a memory size such as 1GB.*got 'lots'"),
+        ("[server]\nstore_memory_limit = '1000000'\n", "expected a memory size"),
+        ("[server]\nstore_memory_limit = '1MB'\n", "expected at least 64MiB, got '1MB'"),
+        ("[server]\nstore_memory_limit = '0%'\n", "above 0% and at most 100%"),
     ],
 )
 def test_bad_files_say_where_and_how(tmp_path, text, match):

@@ -118,7 +118,10 @@ def configuration_page() -> str:
             env = f"`{st.env}`" if table == "server" else ""
             default = "(generated)" if st.new is not None else repr(st.default)
             secret = ' Secret: prefer `"env:VAR"`.' if st.secret else ""
-            lines.append(f"| `{st.name}` | {st.type.__name__} | `{default}` | {env} | {st.help}{secret} |")
+            bounds = f" Allowed: {st.range_text}." if st.range_text else ""
+            lines.append(
+                f"| `{st.name}` | {st.type.__name__} | `{default}` | {env} | {st.help}{bounds}{secret} |"
+            )
         lines.append("")
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,20 @@ class Setting:
     secret: bool = False
     # A fresh value for a new property (`trackway property add`): keys and tokens.
     new: Callable[[], str] | None = field(default=None, compare=False)
+    # An int setting's least and greatest values (None: no bound), checked as the file is read.
+    bounds: tuple[int | None, int | None] = (None, None)
+    # A further check of the value: what is wrong with it (expected, got), or None.
+    check: Callable[[Any], str | None] | None = field(default=None, compare=False)
+
+    @property
+    def range_text(self) -> str:
+        """The bounds in words ("" when none), for messages and the generated docs."""
+        least, most = self.bounds
+        if least is not None and most is not None:
+            return f"from {least} to {most}"
+        if least is not None:
+            return f"at least {least}"
+        return f"at most {most}" if most is not None else ""
 
     @property
     def env(self) -> str:
@@ -39,15 +54,40 @@ class Setting:
 KB = 1024
 MB = 1024 * KB
 
+# A memory size as DuckDB reads one (its memory_limit): a number and a unit, or a share of RAM.
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)\s*", re.IGNORECASE)
+_UNIT = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
+_UNIT |= {"kib": KB, "mib": MB, "gib": 1024 * MB, "tib": 1024 * 1024 * MB}
+MIN_STORE_MEMORY = 64 * MB  # less, and DuckDB fails its first queries out of memory
+
+
+def memory_size_problem(value: str) -> str | None:
+    """What is wrong with ``value`` as the store's memory limit, or None."""
+    m = _SIZE.fullmatch(value)
+    if m is None:
+        return (
+            f"expected a memory size such as 1GB, 512MB or 2GiB, or a share of RAM such as 50%, got {value!r}"
+        )
+    number, unit = float(m.group(1)), m.group(2).lower()
+    if unit == "%":
+        return (
+            None if 0 < number <= 100 else f"expected a share of RAM above 0% and at most 100%, got {value!r}"
+        )
+    if number * _UNIT[unit] < MIN_STORE_MEMORY:
+        return f"expected at least 64MiB, got {value!r}"
+    return None
+
+
 _SERVER_CORE: tuple[Setting, ...] = (
     Setting("host", str, "127.0.0.1", "Address to listen on."),
-    Setting("port", int, 8080, "TCP port to listen on."),
+    Setting("port", int, 8080, "TCP port to listen on.", bounds=(0, 65535)),
     Setting(
         "workers",
         int,
         2,
         "HTTP worker processes. Each has its own log; the store process loads them all. "
         "2 measured best on a 2-core machine (docs/performance.md).",
+        bounds=(1, 64),
     ),
     Setting(
         "admin_token",
@@ -69,14 +109,16 @@ _SERVER_CORE: tuple[Setting, ...] = (
         int,
         512 * KB,
         "Largest /collect body in bytes; a gzip body is held to it once inflated.",
+        bounds=(1, None),
     ),
-    Setting("collect_max_events", int, 500, "Most payloads in one /collect batch."),
+    Setting("collect_max_events", int, 500, "Most payloads in one /collect batch.", bounds=(1, None)),
     Setting(
         "tracker_cache_seconds",
         int,
         7 * 24 * 3600,
         "How long browsers and CDNs may keep /t.js (Cache-Control max-age, and as long again "
         "stale while they revalidate it by its ETag).",
+        bounds=(0, 2**31 - 1),
     ),
     Setting(
         "demo_shop",
@@ -91,6 +133,7 @@ _SERVER_CORE: tuple[Setting, ...] = (
         12 * 3600,
         "How long a dashboard sign-in lasts (its HttpOnly, SameSite=Strict cookie). Signing in again, "
         "or changing the admin token it was made with, ends it sooner.",
+        bounds=(1, None),
     ),
     Setting(
         "signin_attempts_per_minute",
@@ -98,12 +141,14 @@ _SERVER_CORE: tuple[Setting, ...] = (
         10,
         "Dashboard sign-in attempts one client address may make in a minute (per worker); more are "
         "answered 429 with Retry-After.",
+        bounds=(1, None),
     ),
     Setting(
         "max_pending",
         int,
         20_000,
         "Records a worker may hold waiting for the disk before it answers 503 with Retry-After.",
+        bounds=(1, None),
     ),
     Setting(
         "max_header_bytes",
@@ -111,23 +156,38 @@ _SERVER_CORE: tuple[Setting, ...] = (
         16 * KB,
         "Largest request line and headers of a request, in bytes; more is answered 431 and the "
         "connection closed.",
+        bounds=(1, None),
     ),
-    Setting("max_url_bytes", int, 8 * KB, "Longest URL (path and query string), in bytes; longer: 414."),
-    Setting("max_headers", int, 100, "Most header fields in a request; more: 431."),
+    Setting(
+        "max_url_bytes",
+        int,
+        8 * KB,
+        "Longest URL (path and query string), in bytes; longer: 414.",
+        bounds=(1, None),
+    ),
+    Setting("max_headers", int, 100, "Most header fields in a request; more: 431.", bounds=(1, None)),
     Setting(
         "header_timeout_seconds",
         int,
         10,
         "A connection that has not sent a whole request line and headers this many seconds after "
         "it began is closed (slow clients cannot hold connections).",
+        bounds=(1, None),
     ),
     Setting(
         "body_timeout_seconds",
         int,
         10,
         "A request whose body stops arriving for this many seconds is closed; nothing of it is stored.",
+        bounds=(1, None),
     ),
-    Setting("keep_alive_seconds", int, 5, "An idle keep-alive connection is closed after this many seconds."),
+    Setting(
+        "keep_alive_seconds",
+        int,
+        5,
+        "An idle keep-alive connection is closed after this many seconds.",
+        bounds=(1, None),
+    ),
     Setting(
         "max_connections",
         int,
@@ -135,8 +195,15 @@ _SERVER_CORE: tuple[Setting, ...] = (
         "Most connections a worker holds. Past it the connections waiting longest for their request "
         "are closed first; when none waits, new ones are answered 503. Lowered to fit the open files "
         "limit, which each worker raises to its hard limit.",
+        bounds=(1, None),
     ),
-    Setting("log_segment_bytes", int, 64 * MB, "A worker starts a new log file beyond this size."),
+    Setting(
+        "log_segment_bytes",
+        int,
+        64 * MB,
+        "A worker starts a new log file beyond this size.",
+        bounds=(64 * KB, None),
+    ),
     Setting(
         "keep_log",
         bool,
@@ -150,6 +217,7 @@ _SERVER_CORE: tuple[Setting, ...] = (
         int,
         5_000,
         "Most log records the loader writes in one transaction (its memory grows with this).",
+        bounds=(1, None),
     ),
     Setting(
         "derive_state",
@@ -163,12 +231,14 @@ _SERVER_CORE: tuple[Setting, ...] = (
         str,
         "1GB",
         "DuckDB's memory limit (its buffer pool; DuckDB's own default is 80% of RAM).",
+        check=memory_size_problem,
     ),
     Setting(
         "report_threads",
         int,
         0,
         "DuckDB threads while a report runs (0: one per CPU); the store is back to one thread after.",
+        bounds=(0, 1024),
     ),
     Setting(
         "loader_nice",
@@ -176,6 +246,7 @@ _SERVER_CORE: tuple[Setting, ...] = (
         10,
         "CPU priority of the loader thread (Linux nice, 0-19). Above 0, requests being acknowledged "
         "come first under load and the loader catches up when they slow down; its backlog is on disk.",
+        bounds=(0, 19),
     ),
     Setting(
         "forward_nice",
@@ -184,6 +255,7 @@ _SERVER_CORE: tuple[Setting, ...] = (
         "CPU priority of the forwarding process (Linux nice, 0-19). Above loader_nice, requests being "
         "acknowledged and then the loader come first under load; destinations catch up when it eases "
         "(their backlog is the log on disk).",
+        bounds=(0, 19),
     ),
     Setting(
         "loader_defer_seconds",
@@ -194,6 +266,7 @@ _SERVER_CORE: tuple[Setting, ...] = (
         "not loaded is this many seconds old (then it loads at loader_nice). Acknowledgements get the "
         "CPUs in a burst; a query waiting for the loader (read_wait_seconds) ends the wait; 0: never "
         "wait.",
+        bounds=(0, None),
     ),
     Setting(
         "max_backlog_seconds",
@@ -203,6 +276,7 @@ _SERVER_CORE: tuple[Setting, ...] = (
         "is older than this, workers answer new events 503 with Retry-After (nothing is written) "
         "until the loader catches up. For load the loader cannot keep up with, it trades refused "
         "requests for freshness. 0: never refuse; the log on disk absorbs any backlog.",
+        bounds=(0, None),
     ),
     Setting(
         "read_wait_seconds",
@@ -212,6 +286,7 @@ _SERVER_CORE: tuple[Setting, ...] = (
         "the loader has stored every event acknowledged before it began (`?wait=0` or `--no-wait` "
         "skips the wait). Past it the answer comes from the store as it is, with a Trackway-Stale "
         "header saying so.",
+        bounds=(0, None),
     ),
 )
 
@@ -367,6 +442,11 @@ def __getattr__(name: str) -> tuple[Setting, ...]:
     raise AttributeError(name)
 
 
+def int_range(name: str) -> tuple[int | None, int | None]:
+    """A server setting's bounds, for a command-line option that overrides it."""
+    return _by_name()[name].bounds
+
+
 def resolve(value: Any, where: str) -> Any:
     """``"env:VAR"`` -> the variable's value; anything else as it is."""
     if isinstance(value, str) and value.startswith("env:"):
@@ -399,6 +479,14 @@ def coerce(setting: Setting, value: Any, where: str) -> Any:
         raise ConfigError(
             f"{where}: expected {want.__name__}, got {value!r} ({type(value).__name__}); {setting.help}"
         )
+    least, most = setting.bounds
+    if (least is not None and value < least) or (most is not None and value > most):
+        raise ConfigError(
+            f"{where}: expected a whole number {setting.range_text}, got {value}; {setting.help}"
+        )
+    problem = setting.check(value) if setting.check is not None else None
+    if problem is not None:
+        raise ConfigError(f"{where}: {problem}; {setting.help}")
     return value
 
 

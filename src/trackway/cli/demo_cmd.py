@@ -33,6 +33,7 @@ from trackway.demo import generate
 from trackway.demo.catalog import PROPERTY_SETTINGS
 from trackway.reports import NAMES, render
 from trackway.server.supervisor import ServerState, running
+from trackway.settings import int_range
 
 MARK = "demo.json"
 PROPERTIES = {"shop": "shop", "donations": "donations"}  # name -> kind
@@ -129,7 +130,13 @@ def _summary(sent: Sent, mark: Mark) -> str:
     show_default=True,
     help="The demo's data directory (its own: not your real data).",
 )
-@click.option("--port", type=int, default=8080, show_default=True, help="Port (a free one if it is taken).")
+@click.option(
+    "--port",
+    type=click.IntRange(*int_range("port")),
+    default=8080,
+    show_default=True,
+    help="Port (a free one if it is taken).",
+)
 @click.option("--no-serve", is_flag=True, help="Stop the server after the reports (for scripts).")
 def demo(sessions: int, seed: int, data: Path, port: int, no_serve: bool) -> None:
     """Start a server, send it a month of shop and donation traffic in every dialect

@@ -21,15 +21,21 @@ from trackway.server.supervisor import (
     running,
     stop_leftovers,
 )
+from trackway.settings import int_range
 from trackway.store import files
 
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on [default: server.host, 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port [default: server.port, 8080; 0 picks a free one].")
+@click.option(
+    "--port",
+    type=click.IntRange(*int_range("port")),
+    default=None,
+    help="Port [default: server.port, 8080; 0 picks a free one].",
+)
 @click.option(
     "--workers",
-    type=click.IntRange(1, 64),
+    type=click.IntRange(*int_range("workers")),
     default=None,
     help="HTTP worker processes [default: server.workers].",
 )

@@ -44,5 +44,7 @@ VENDOR = Vendor(
             ),
         ),
     ),
-    server_settings=(Setting("convead_max_body", int, 64 * KB, "Largest /watch/event body, in bytes."),),
+    server_settings=(
+        Setting("convead_max_body", int, 64 * KB, "Largest /watch/event body, in bytes.", bounds=(1, None)),
+    ),
 )
