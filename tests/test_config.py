@@ -94,6 +94,24 @@ def test_settings_at_their_bounds_are_taken(tmp_path, line, name, value):
     assert configuration.load(path).server[name] == value
 
 
+@pytest.mark.parametrize(
+    ("env", "value", "match"),
+    [
+        ("TRACKWAY_LOADER_NICE", "50", r"server\.loader_nice: expected a whole number from 0 to 19, got 50"),
+        ("TRACKWAY_PORT", "-5", "from 0 to 65535, got -5"),
+        ("TRACKWAY_STORE_MEMORY_LIMIT", "lots", "expected a memory size"),
+        ("TRACKWAY_WORKERS", "two", "expected int, got 'two'"),
+    ],
+)
+def test_settings_from_the_environment_are_held_to_the_same_bounds(tmp_path, monkeypatch, env, value, match):
+    # a string from the environment was converted and returned before any bound was checked
+    path = tmp_path / "trackway.toml"
+    path.write_text("[server]\n")
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError, match=match):
+        configuration.load(path)
+
+
 def test_every_int_setting_has_bounds_and_every_default_is_within_them():
     from trackway import settings
 

@@ -460,19 +460,10 @@ def resolve(value: Any, where: str) -> Any:
 
 
 def coerce(setting: Setting, value: Any, where: str) -> Any:
-    value = resolve(value, where)
+    """``value`` (from the file, ``env:VAR`` or ``TRACKWAY_*``) as the setting's type, within
+    its bounds and passing its check, or a ConfigError saying what was expected and what came."""
+    value = _converted(setting.type, resolve(value, where))
     want = setting.type
-    if want is bool and isinstance(value, str):
-        if value.lower() in ("1", "true", "yes", "on"):
-            return True
-        if value.lower() in ("0", "false", "no", "off"):
-            return False
-    elif want is int and isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    elif want is list and isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    elif want is dict and isinstance(value, str):  # "1=analytics,3=marketing" from the environment
-        return {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in value.split(",")) if k.strip()}
     if want is int and isinstance(value, bool):
         value = str(value)  # a boolean is not a number here
     if not isinstance(value, want):
@@ -487,6 +478,24 @@ def coerce(setting: Setting, value: Any, where: str) -> Any:
     problem = setting.check(value) if setting.check is not None else None
     if problem is not None:
         raise ConfigError(f"{where}: {problem}; {setting.help}")
+    return value
+
+
+def _converted(want: type, value: Any) -> Any:
+    """A string (from the environment) read as ``want``; anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    if want is bool:
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+    elif want is int and value.strip().lstrip("-").isdigit():
+        return int(value)
+    elif want is list:
+        return [v.strip() for v in value.split(",") if v.strip()]
+    elif want is dict:  # "1=analytics,3=marketing" from the environment
+        return {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in value.split(",")) if k.strip()}
     return value
 
 
