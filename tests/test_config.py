@@ -101,6 +101,9 @@ def test_settings_at_their_bounds_are_taken(tmp_path, line, name, value):
         ("TRACKWAY_PORT", "-5", "from 0 to 65535, got -5"),
         ("TRACKWAY_STORE_MEMORY_LIMIT", "lots", "expected a memory size"),
         ("TRACKWAY_WORKERS", "two", "expected int, got 'two'"),
+        ("TRACKWAY_PORT", "--5", "expected int, got '--5'"),
+        ("TRACKWAY_PORT", "5-", "expected int, got '5-'"),
+        ("TRACKWAY_PORT", "٣", "expected int, got '٣'"),  # a digit to str.isdigit, not to the setting
     ],
 )
 def test_settings_from_the_environment_are_held_to_the_same_bounds(tmp_path, monkeypatch, env, value, match):

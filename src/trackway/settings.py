@@ -481,6 +481,9 @@ def coerce(setting: Setting, value: Any, where: str) -> Any:
     return value
 
 
+_INTEGER = re.compile(r"\s*-?[0-9]+\s*")  # what int() reads of a setting from the environment
+
+
 def _converted(want: type, value: Any) -> Any:
     """A string (from the environment) read as ``want``; anything else as it is."""
     if not isinstance(value, str):
@@ -490,7 +493,7 @@ def _converted(want: type, value: Any) -> Any:
             return True
         if value.lower() in ("0", "false", "no", "off"):
             return False
-    elif want is int and value.strip().lstrip("-").isdigit():
+    elif want is int and _INTEGER.fullmatch(value):
         return int(value)
     elif want is list:
         return [v.strip() for v in value.split(",") if v.strip()]
