@@ -74,7 +74,7 @@ def memory_size_problem(value: str) -> str | None:
             None if 0 < number <= 100 else f"expected a share of RAM above 0% and at most 100%, got {value!r}"
         )
     if number * _UNIT[unit] < MIN_STORE_MEMORY:
-        return f"expected at least 64MiB, got {value!r}"
+        return f"expected at least {MIN_STORE_MEMORY // MB}MiB, got {value!r}"
     return None
 
 
