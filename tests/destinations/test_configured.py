@@ -41,6 +41,9 @@ def path(tmp_path: Path) -> Path:
         ),
         ({**HOOK, "events": "purchase, refund"}, {"names": frozenset({"purchase", "refund"})}),
         ({**HOOK, "max_age_s": 60}, {"max_age_s": 60.0}),
+        (HOOK, {"in_flight": 1}),
+        ({**HOOK, "in_flight": 8}, {"in_flight": 8}),
+        ({**HOOK, "in_flight": 64}, {"in_flight": 64}),
         (
             {"type": "ga4", "measurement_id": "G-1", "api_secret": "s3cr3t-value"},
             {"type": "ga4", "options": {"measurement_id": "G-1", "api_secret": "s3cr3t-value"}},
@@ -56,6 +59,7 @@ def test_good_tables(table: dict[str, Any], expected: dict[str, Any]) -> None:
         "identifiers": d.selection.identifiers,
         "paused": d.paused,
         "max_age_s": d.policy.max_age_s,
+        "in_flight": d.in_flight,
         "options": dict(d.options),
     }
     assert {k: got[k] for k in expected} == expected
@@ -75,6 +79,11 @@ def test_good_tables(table: dict[str, Any], expected: dict[str, Any]) -> None:
         ({**HOOK, "paused": "yes"}, "paused: expected true or false"),
         ({**HOOK, "max_age_s": "1d"}, "max_age_s: expected a number"),
         ({**HOOK, "max_age_s": 0}, "max_age_s"),
+        ({**HOOK, "in_flight": 0}, "in_flight: expected a whole number of requests from 1 to 64, got 0"),
+        ({**HOOK, "in_flight": 65}, "got 65; 1 keeps the destination's order exactly"),
+        ({**HOOK, "in_flight": "8"}, "in_flight: expected a whole number"),
+        ({**HOOK, "in_flight": 2.5}, "in_flight: expected a whole number"),
+        ({**HOOK, "in_flight": True}, "in_flight: expected a whole number"),
         ("webhook", "expected a table"),
         (
             {"type": "ga4", "measurement_id": "G-1", "api_secret": SECRET, "failed": True},

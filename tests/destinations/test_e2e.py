@@ -35,7 +35,7 @@ def servers(tmp_path):
         b.close()
 
 
-def _declare(a: Server, b: Server) -> None:
+def _declare(a: Server, b: Server, in_flight: int = 1) -> None:
     kb = b.keys()
     options = {
         "ga4": [f"measurement_id={kb['ga4_measurement_id']}", f"api_secret={kb['ga4_api_secret']}"],
@@ -44,7 +44,19 @@ def _declare(a: Server, b: Server) -> None:
     }
     for kind, opts in options.items():
         args = [a for o in [*opts, f"base_url={b.url}"] for a in ("-o", o)]
-        cli("destination", "add", "default", kind.replace("-", ""), "--type", kind, *args, data=a.data)
+        name = kind.replace("-", "")
+        cli(
+            "destination",
+            "add",
+            "default",
+            name,
+            "--type",
+            kind,
+            "--in-flight",
+            str(in_flight),
+            *args,
+            data=a.data,
+        )
 
 
 def _send(a: Server) -> None:
@@ -97,9 +109,14 @@ def _count(server: Server, sql: str) -> list[tuple[Any, ...]]:
     return [tuple(r.values()) for r in rows]
 
 
-def test_a_second_trackway_receives_every_type_valid(servers):
+@pytest.mark.parametrize("in_flight", [1, 4])
+def test_a_second_trackway_receives_every_type_valid(servers, in_flight):
+    """Every event once, valid at B: one request at a time, and four in flight (Convead's
+    one event a request, ordered per browser; GA4's per client)."""
     a, b = servers
-    _declare(a, b)
+    _declare(a, b, in_flight)
+    listed = loads(cli("destination", "list", "--format", "json", data=a.data).stdout)
+    assert [d["in_flight"] for d in listed] == [in_flight] * 3
     a.start()
     _send(a)
     stored = len(a.events(limit=10_000))

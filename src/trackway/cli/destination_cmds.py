@@ -26,6 +26,7 @@ from trackway.config import Config
 from trackway.destinations import deadletters, overview, resend, runner, types
 from trackway.destinations.configured import SELECTION, Destination
 from trackway.destinations.http import Sender
+from trackway.destinations.inflight import MAX_IN_FLIGHT
 from trackway.errors import ConfigError
 from trackway.model import Event, from_json
 from trackway.server import metrics
@@ -99,6 +100,12 @@ def _option(values: tuple[str, ...]) -> dict[str, Any]:
     default=None,
     help="Retry a failing request this long after its oldest event arrived [default: 86400].",
 )
+@click.option(
+    "--in-flight",
+    type=click.IntRange(1, MAX_IN_FLIGHT),
+    default=None,
+    help="Requests outstanding at once; above 1, order is kept per visitor, not overall [default: 1].",
+)
 @click.option("--paused", is_flag=True, help="Declare it paused (the log is kept for it).")
 @data_options
 def add(
@@ -111,6 +118,7 @@ def add(
     consent: str | None,
     identifiers: str,
     max_age_s: int | None,
+    in_flight: int | None,
     paused: bool,
     data: Path,
     config_file: Path | None,
@@ -125,6 +133,8 @@ def add(
     values["identifiers"] = identifiers
     if max_age_s is not None:
         values["max_age_s"] = max_age_s
+    if in_flight is not None:
+        values["in_flight"] = in_flight
     if paused:
         values["paused"] = True
     path = configuration.config_path(data, config_file)
@@ -167,6 +177,7 @@ def _summary(d: Destination) -> dict[str, Any]:
         "consent": s.consent,
         "identifiers": s.identifiers,
         "max_age_s": d.policy.max_age_s,
+        "in_flight": d.in_flight,
         "options": d.shown_options(),
     }
 
@@ -182,6 +193,7 @@ def _describe(found: list[Destination]) -> None:
             f"dialects: {', '.join(sorted(s.dialects)) or 'all'}",
             f"consent needed: {s.consent or 'none'}",
             f"identifiers: {s.identifiers}",
+            f"requests in flight: {d.in_flight}" + (" (order kept per visitor)" if d.in_flight > 1 else ""),
         ]
         name = d.id + (" (paused)" if d.paused else "")
         options = "\n".join(f"{k} = {v}" for k, v in d.shown_options().items())

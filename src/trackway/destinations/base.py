@@ -19,7 +19,10 @@ class Outgoing:
 
     ``events``: the ids of the events in it, in order (for counting, dead letters and
     replay); ``idempotency_key``: the key the receiver deduplicates a retried request by,
-    where the vendor has one (also placed in the body or headers by the encoder)."""
+    where the vendor has one (also placed in the body or headers by the encoder);
+    ``order_key``: whose events the request carries (one visitor, one client), where they
+    are one's: with several requests in flight, requests of one key still go in order,
+    and a request without a key goes alone (:mod:`trackway.destinations.inflight`)."""
 
     method: str
     url: str
@@ -27,6 +30,7 @@ class Outgoing:
     body: bytes
     events: tuple[str, ...]
     idempotency_key: str | None = None
+    order_key: str | None = None
 
 
 @dataclass(frozen=True)

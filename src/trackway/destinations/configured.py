@@ -13,6 +13,7 @@ A property's destinations are tables under it::
     failed = false                   # also failed payloads, with their issues (webhook only)
     paused = false
     max_age_s = 86400                # retried this long after the oldest event's arrival
+    in_flight = 1                    # requests outstanding at once (more: order kept per visitor)
 
 :data:`SELECTION` keys choose events and say how failures are handled; every other key is
 an option of the type's encoder, checked when the file is read (an unknown or wrong
@@ -37,13 +38,23 @@ from typing import Any
 
 import tomli_w
 
-from trackway.destinations import types
+from trackway.destinations import inflight, types
 from trackway.destinations.retry import Policy
 from trackway.destinations.select import Selection
 from trackway.errors import ConfigError
 from trackway.settings import resolve
 
-SELECTION = ("type", "events", "dialects", "consent", "identifiers", "failed", "paused", "max_age_s")
+SELECTION = (
+    "type",
+    "events",
+    "dialects",
+    "consent",
+    "identifiers",
+    "failed",
+    "paused",
+    "max_age_s",
+    "in_flight",
+)
 CARRIES_FAILED = frozenset({"webhook"})  # types whose requests can hold failed payloads
 DEFAULT_IDENTIFIERS = "hash"
 DEFAULT_MAX_AGE_S = 24 * 3600
@@ -61,6 +72,7 @@ class Destination:
     selection: Selection
     paused: bool = False
     policy: Policy = field(default_factory=Policy)
+    in_flight: int = 1
 
     @property
     def id(self) -> str:
@@ -131,8 +143,15 @@ def one(prop: str, name: str, table: Any, now: datetime | None = None) -> Destin
     if type(max_age) not in (int, float):
         raise ConfigError(f"max_age_s: expected a number of seconds, got {max_age!r}")
     policy = Policy(max_age_s=float(max_age))
+    in_flight = table.get("in_flight", 1)
+    if type(in_flight) is not int or not 1 <= in_flight <= inflight.MAX_IN_FLIGHT:
+        raise ConfigError(
+            f"in_flight: expected a whole number of requests from 1 to {inflight.MAX_IN_FLIGHT}, got "
+            f"{in_flight!r}; 1 keeps the destination's order exactly, more keep it per visitor "
+            "(see docs/forwarding.md)"
+        )
     encoder.encode([], options, now or datetime.now(UTC))  # an encoder checks its options on every call
-    return Destination(prop, name, kind, options, selection, paused, policy)
+    return Destination(prop, name, kind, options, selection, paused, policy, in_flight)
 
 
 def _strings(table: Mapping[str, Any], key: str) -> list[str]:

@@ -12,7 +12,10 @@ injected ``send`` for each request, in order. Not wired into the server yet: a l
   only; the vendor's idempotency key (in the request) lets the receiver deduplicate it.
 - Order: at a request to retry, the forwarder stops there (nothing after it is sent) and
   says when to try again (:attr:`Counts.retry_at`); the next :meth:`Forwarder.run_once`
-  at or after that time sends that request again, then the rest of the batch.
+  at or after that time sends that request again, then the rest of the batch. With
+  ``in_flight`` above 1, up to that many requests are outstanding and order is kept per
+  request's ordering key (:mod:`trackway.destinations.inflight`); a request answered
+  before an earlier one's retry is not sent again by that retry.
 - Dead letters (:class:`DeadLetter`): event ids, reason, the response kept, with the
   request's URL and headers redacted and every known secret scrubbed from the text.
 """
@@ -22,13 +25,15 @@ from __future__ import annotations
 import random as _random
 import time
 from collections.abc import Callable, Mapping, MutableSequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackway.destinations import retry
+from trackway.destinations import inflight, retry
 from trackway.destinations.base import Encoder, Failed, Outgoing
+from trackway.destinations.merge import Place, merged
 from trackway.destinations.position import PositionStore
 from trackway.destinations.retry import Answer, Policy, Scrubber
 from trackway.destinations.select import Selection, select, select_failed, strip_identifiers
@@ -86,24 +91,19 @@ class Counts:
 
 
 @dataclass
-class _Record:
-    slot: str
-    end: Position
-    last: int = -1  # the last request carrying one of its events (-1: none)
-
-
-@dataclass
 class _Batch:
-    """Records read, and the requests of their events (in order). Requests are done
-    strictly in order, so a record is done once ``next`` is past its ``last``."""
+    """Records read, and the requests of their events (in order). A record is done once
+    ``next``, the first request not finished, is past its ``last``; with requests in
+    flight together, ``done`` holds those finished after ``next``."""
 
-    records: list[_Record]
+    records: list[Place]
     requests: list[Outgoing]
     received: dict[str, datetime]  # event id -> when Trackway received it
     items: dict[str, Event | Failed] = field(default_factory=dict)  # id -> as selected (for dead letters)
     last: dict[str, int] = field(default_factory=dict)  # event id -> the last request carrying it
-    next: int = 0  # the request to send next
-    attempt: int = 0  # failed tries of requests[next]
+    next: int = 0  # the first request not finished
+    done: set[int] = field(default_factory=set)  # finished requests after next
+    attempts: dict[int, int] = field(default_factory=dict)  # request -> its failed tries
     retry_at: datetime | None = None
     last_error: str = ""
 
@@ -117,7 +117,9 @@ class Forwarder:
     ``position_store``: the committed positions; ``config``: the configuration as it is
     now (for each property's decoding and privacy settings, as the loader);
     ``property``: forward only that property's events (None: every property);
-    ``dead_letters``: where dead letters go; ``policy`` and ``random``: retries."""
+    ``dead_letters``: where dead letters go; ``policy`` and ``random``: retries;
+    ``in_flight``: requests outstanding at once (1: strictly in order; more: ``send`` is
+    called from that many threads, see :mod:`trackway.destinations.inflight`)."""
 
     def __init__(
         self,
@@ -138,6 +140,7 @@ class Forwarder:
         batch_bytes: int = BATCH_BYTES,
         commit_every_s: float = 0.0,
         on_commit: Callable[[], None] | None = None,
+        in_flight: int = 1,
     ) -> None:
         self.root = root
         self.name = name
@@ -162,6 +165,16 @@ class Forwarder:
         self.scrub = Scrubber(str(options[k]) for k in encoder.secrets if options.get(k) is not None)
         self._positions: dict[str, Position] | None = None  # as committed
         self._inflight: _Batch | None = None
+        if type(in_flight) is not int or not 1 <= in_flight <= inflight.MAX_IN_FLIGHT:
+            raise ValueError(f"in_flight: expected 1 to {inflight.MAX_IN_FLIGHT}, got {in_flight!r}")
+        self.in_flight = in_flight
+        self._pool: ThreadPoolExecutor | None = None  # in_flight > 1: the threads that send
+
+    def close(self) -> None:
+        """Stop the sending threads (in_flight > 1) once their requests are answered."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def committed(self) -> dict[str, Position]:
         """Each slot's committed position (read from the store once)."""
@@ -200,9 +213,9 @@ class Forwarder:
         slots = log.slots(self.root)
         share = max(1, -(-self.batch // max(1, len(slots))))  # every worker's log moves on
         share_bytes = max(1, -(-self.batch_bytes // max(1, len(slots))))
-        read: list[tuple[int, _Record, list[Event | Failed]]] = []  # (received, record, its items)
+        read: list[tuple[int, Place, list[Event | Failed]]] = []  # (received, record, its items)
         last = LastSignals()  # consent signals equal to the last ones are read once a batch
-        for rows in _merged(self.root, slots, positions, share, share_bytes):
+        for rows in merged(self.root, slots, positions, share, share_bytes):
             for record, rec, payload in rows:
                 batch.records.append(record)
                 if payload:
@@ -213,7 +226,7 @@ class Forwarder:
         read.sort(key=lambda r: r[0])  # the workers' logs merged in the order they were received (stable)
         events: list[Event] = []
         failed: list[Failed] = []
-        carried: list[tuple[_Record, str]] = []  # each event read, with its record
+        carried: list[tuple[Place, str]] = []  # each event read, with its record
         for _received, record, found in read:
             for item in found:
                 if isinstance(item, Failed):
@@ -306,49 +319,100 @@ class Forwarder:
         return items
 
     def _send(self, batch: _Batch, now: datetime, counts: Counts) -> None:
+        batch.retry_at, batch.last_error = None, ""  # its time has come
+        if self.in_flight > 1:
+            self._send_window(batch, now, counts)
+            return
         while batch.next < len(batch.requests):
-            request = batch.requests[batch.next]
-            refresh = getattr(self.encoder, "refresh", None)
-            if refresh is not None:  # signed at this try (see Encoder)
-                request = batch.requests[batch.next] = refresh(request, self.options, now)
-            self.scrub.add(retry.secrets_of(request.url, request.headers))
-            answer = self.send(request)
-            oldest = min((batch.received.get(e, now) for e in request.events), default=now)
-            verdict = retry.decide(
-                answer,
-                attempt=batch.attempt + 1,
-                oldest=oldest,
-                now=now,
-                policy=self.policy,
-                random=self.random,
-            )
+            index = batch.next
+            request = self._prepared(batch, index, now)
+            verdict = self._judge(batch, index, request, self.send(request), now, counts)
             if verdict.kind == retry.RETRY:
-                counts.retried += 1
-                batch.attempt += 1
-                batch.retry_at = now + timedelta(seconds=verdict.delay_s)
-                batch.last_error = self.scrub(verdict.reason)
-                counts.retry_at, counts.last_error = batch.retry_at, batch.last_error
+                self._wait(batch, now, counts, [verdict])
                 return
-            if verdict.kind == retry.DELIVERED:
-                # An event in several requests (identify, then track) counts at its last.
-                counts.delivered += sum(1 for e in set(request.events) if batch.last.get(e) == batch.next)
-            else:
-                counts.dead_lettered += len(set(request.events))
-                self.dead_letters.append(
-                    DeadLetter(
-                        self.name,
-                        request.events,
-                        self.scrub(verdict.reason),
-                        now,
-                        answer.status,
-                        self.scrub(answer.body[: retry.EXCERPT]),
-                        retry.redact_url(request.url),
-                        retry.redact_headers(request.headers),
-                        _payloads(batch, request.events),
-                    )
+            _advance(batch)
+
+    def _send_window(self, batch: _Batch, now: datetime, counts: Counts) -> None:
+        """Up to ``in_flight`` requests outstanding, as :mod:`~trackway.destinations.inflight`
+        allows; after a request to retry, none is started, those in flight are answered."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.in_flight, thread_name_prefix=f"send-{self.name}")
+        pending: dict[int, tuple[Outgoing, Future[Answer]]] = {}
+        retrying: list[retry.Verdict] = []
+        while True:
+            if not retrying:
+                for index in inflight.dispatchable(
+                    batch.requests, batch.next, batch.done, pending, self.in_flight
+                ):
+                    request = self._prepared(batch, index, now)
+                    pending[index] = (request, self._pool.submit(self.send, request))
+            if not pending:
+                break
+            finished, _ = wait([f for _, f in pending.values()], return_when=FIRST_COMPLETED)
+            for index in sorted(i for i, (_, f) in pending.items() if f in finished):
+                request, future = pending.pop(index)
+                try:
+                    answer = future.result()
+                except Exception as exc:  # send must not raise; if it does, it is an error to retry
+                    answer = Answer(error=exc)
+                verdict = self._judge(batch, index, request, answer, now, counts)
+                if verdict.kind == retry.RETRY:
+                    retrying.append(verdict)
+            _advance(batch)
+        if retrying:
+            self._wait(batch, now, counts, retrying)
+
+    def _prepared(self, batch: _Batch, index: int, now: datetime) -> Outgoing:
+        """Request ``index`` as it is sent now (signed at this try, see Encoder); its
+        secrets are scrubbed from what is said of it."""
+        request = batch.requests[index]
+        refresh = getattr(self.encoder, "refresh", None)
+        if refresh is not None:
+            request = batch.requests[index] = refresh(request, self.options, now)
+        self.scrub.add(retry.secrets_of(request.url, request.headers))
+        return request
+
+    def _judge(
+        self, batch: _Batch, index: int, request: Outgoing, answer: Answer, now: datetime, counts: Counts
+    ) -> retry.Verdict:
+        """Count request ``index``'s answer: delivered, dead-lettered or to retry."""
+        oldest = min((batch.received.get(e, now) for e in request.events), default=now)
+        attempt = batch.attempts.get(index, 0) + 1
+        verdict = retry.decide(
+            answer, attempt=attempt, oldest=oldest, now=now, policy=self.policy, random=self.random
+        )
+        if verdict.kind == retry.RETRY:
+            counts.retried += 1
+            batch.attempts[index] = attempt
+            return verdict
+        if verdict.kind == retry.DELIVERED:
+            # An event in several requests (identify, then track) counts at its last.
+            counts.delivered += sum(1 for e in set(request.events) if batch.last.get(e) == index)
+        else:
+            counts.dead_lettered += len(set(request.events))
+            self.dead_letters.append(
+                DeadLetter(
+                    self.name,
+                    request.events,
+                    self.scrub(verdict.reason),
+                    now,
+                    answer.status,
+                    self.scrub(answer.body[: retry.EXCERPT]),
+                    retry.redact_url(request.url),
+                    retry.redact_headers(request.headers),
+                    _payloads(batch, request.events),
                 )
-            batch.next += 1
-            batch.attempt, batch.retry_at, batch.last_error = 0, None, ""
+            )
+        batch.attempts.pop(index, None)
+        batch.done.add(index)
+        return verdict
+
+    def _wait(self, batch: _Batch, now: datetime, counts: Counts, retrying: list[retry.Verdict]) -> None:
+        """The batch waits for its requests to retry: as long as the longest delay asks
+        (every Retry-After honoured), saying the first one's error."""
+        batch.retry_at = now + timedelta(seconds=max(v.delay_s for v in retrying))
+        batch.last_error = self.scrub(retrying[0].reason)
+        counts.retry_at, counts.last_error = batch.retry_at, batch.last_error
 
     def _commit(self, batch: _Batch) -> None:
         """Commit each slot's position past its records that are done (in log order)."""
@@ -382,49 +446,11 @@ class Forwarder:
                 self.on_commit()
 
 
-Row = tuple[_Record, "records.Record | None", bytes]  # a record read: where it ends, decoded, raw
-
-
-def _merged(
-    root: Path, slots: list[str], positions: Mapping[str, Position], share: int, share_bytes: int
-) -> list[list[Row]]:
-    """Up to ``share`` records of each worker's log after ``positions`` (fewer once their
-    payloads reach ``share_bytes``), cut at a watermark so that a batch never holds a
-    record received after one a later batch will hold: a log read to its share may have
-    more, so the other logs keep only what was received up to that log's last record read
-    (each log is in the order it was received)."""
-    out: list[list[Row]] = []
-    watermark: int | None = None
-    for slot in slots:
-        rows: list[Row] = []
-        last = 0
-        size = 0
-        for end, payload in log.read(root / slot, positions.get(slot, Position(0, 0)), share):
-            rec = None
-            if payload:
-                try:
-                    rec = records.loads(payload)
-                    last = rec.received_at
-                except Exception:
-                    rec = None
-            rows.append((_Record(slot, end), rec, payload))
-            size += len(payload)
-            if size >= share_bytes:
-                break
-        if len(rows) >= share or size >= share_bytes:
-            watermark = last if watermark is None else min(watermark, last)
-        out.append(rows)
-    if watermark is None:
-        return out
-    cut = []
-    for rows in out:
-        kept = 0
-        for i, (_record, rec, _payload) in enumerate(rows):
-            if rec is not None and rec.received_at > watermark:
-                break
-            kept = i + 1
-        cut.append(rows[:kept])
-    return cut
+def _advance(batch: _Batch) -> None:
+    """Move ``next`` past the finished requests."""
+    while batch.next in batch.done:
+        batch.done.discard(batch.next)
+        batch.next += 1
 
 
 def _payloads(batch: _Batch, ids: tuple[str, ...]) -> tuple[bytes, ...]:

@@ -128,7 +128,8 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
 class Sender:
     """One destination's HTTP client (a connection pool of its own: a slow destination
-    holds only its own connections)."""
+    holds only its own connections); ``connections``: the requests it sends at once
+    (the destination's ``in_flight``), each kept alive for the next."""
 
     def __init__(
         self,
@@ -137,6 +138,7 @@ class Sender:
         timeout_s: float = TIMEOUT_S,
         max_body: int = MAX_BODY,
         transport: httpx.BaseTransport | None = None,
+        connections: int = 1,
     ) -> None:
         self.timeout_s = timeout_s
         self.max_body = max_body
@@ -146,7 +148,9 @@ class Sender:
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
             transport=transport,
-            limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+            limits=httpx.Limits(
+                max_connections=max(4, connections), max_keepalive_connections=max(2, connections)
+            ),
         )
         if transport is None:  # httpx's own transports (and its proxies from the environment)
             self._bound(self.client._transport)

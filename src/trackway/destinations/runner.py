@@ -151,7 +151,7 @@ class Courier(threading.Thread):
     def _deliver(self) -> None:
         d = self.destination
         start_at_end(self.data, d.id)
-        sender = Sender() if self._send is None else None
+        sender = Sender(connections=d.in_flight) if self._send is None else None
         send = sender if sender is not None else self._send
         dead = _Counting(DeadLetters(self.files.dead))
         forwarder = Forwarder(
@@ -168,6 +168,7 @@ class Courier(threading.Thread):
             policy=d.policy,
             commit_every_s=COMMIT_S,
             on_commit=self._saved.set,
+            in_flight=d.in_flight,
         )
         try:
             while not self.halt.is_set():
@@ -187,6 +188,7 @@ class Courier(threading.Thread):
                     self._write(forwarder)
         finally:
             with contextlib.suppress(Exception):
+                forwarder.close()  # the requests in flight are answered first
                 forwarder.flush()
                 self._settle()
             if sender is not None:

@@ -170,3 +170,18 @@ async def test_trackways_own_receiver_takes_every_request(h, kind):
     assert sorted((e.name, e.anonymous_id) for e in stored) == sorted(
         (e.name, e.anonymous_id) for e in events
     )
+
+
+@pytest.mark.parametrize(
+    ("ids", "key"),
+    [
+        ({"anonymous_id": "guest-2"}, "guest-2"),  # the browser
+        ({"anonymous_id": "guest-2", "user_id": "u9"}, "guest-2"),  # the browser, once signed in too
+        ({"anonymous_id": None, "user_id": "u9"}, "u9"),  # else the visitor
+    ],
+)
+def test_a_requests_ordering_key_is_its_browser_else_its_visitor(ids, key):
+    """With several requests in flight, one browser's events still go in order."""
+    (request,) = ENCODER.encode([event(1, **ids)], OPTIONS, NOW).requests
+    assert request.order_key == key
+    assert form(request.body)["guest_uid" if ids["anonymous_id"] else "visitor_uid"] == key

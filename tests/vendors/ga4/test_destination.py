@@ -190,6 +190,8 @@ def test_clients_in_separate_requests_order_kept():
     out = ENCODER.encode(events, OPTIONS, NOW)
     assert [r.events for r in out.requests] == [("e0", "e1"), ("e2",), ("e3",)]
     assert [b["client_id"] for b in bodies(out)] == ["a", "b", "a"]
+    # with several requests in flight, one client's requests still go in order
+    assert [r.order_key for r in out.requests] == ["client_id:a", "client_id:b", "client_id:a"]
 
 
 def test_25_events_a_request():

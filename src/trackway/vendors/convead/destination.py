@@ -7,7 +7,9 @@ rendered by the convead (or insend) dialect's ``post`` form (a uid the event lac
 ''). An event Convead's rules reject (no uid at all, a purchase without order_id or
 revenue, ...) is refused with the rules' messages. Convead has no
 idempotency key: a retried request may count its event twice. The base URL defaults
-to Convead's tracker, which InSend's documentation names too.
+to Convead's tracker, which InSend's documentation names too. A request's ordering key
+(for ``in_flight`` above 1) is its ``guest_uid``, else its ``visitor_uid``: one
+browser's events reach Convead in order.
 """
 
 from __future__ import annotations
@@ -88,7 +90,9 @@ class ConveadDestination:
             if found:
                 out.refused.append(Refusal(event.id, rejected(found)))
                 continue
-            out.requests.append(Outgoing("POST", url, HEADERS, urlencode(form).encode(), (event.id,)))
+            key = form["guest_uid"] or form["visitor_uid"] or None  # the browser, else the visitor
+            body = urlencode(form).encode()
+            out.requests.append(Outgoing("POST", url, HEADERS, body, (event.id,), order_key=key))
         return out
 
 

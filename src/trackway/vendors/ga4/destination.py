@@ -14,7 +14,9 @@ the purposes Trackway derived (marketing, personalization). An event GA4's rules
 reject (no client id, a reserved or invalid name, too many parameters, ...) is refused
 with the rules' messages: GA4 answers 2xx and drops it, so every body sent validates.
 
-GA4 has no idempotency key: a retried request may count its events twice.
+GA4 has no idempotency key: a retried request may count its events twice. A request's
+ordering key (for ``in_flight`` above 1) is its client id (or app instance id): one
+client's events reach GA4 in order.
 """
 
 from __future__ import annotations
@@ -166,6 +168,15 @@ def rejected(errors: list[Issue]) -> str:
     )
 
 
+def _order_key(request: Mapping[str, Any]) -> str | None:
+    """A request's ordering key (for ``in_flight`` above 1): the client it is from."""
+    if request.get("client_id"):
+        return f"client_id:{request['client_id']}"
+    if request.get("app_instance_id"):
+        return f"app_instance_id:{request['app_instance_id']}"
+    return None
+
+
 class Ga4Destination:
     """The ``ga4`` destination type (trackway.destinations.base.Encoder)."""
 
@@ -202,6 +213,7 @@ class Ga4Destination:
                 runs.append((request, parts))
         for request, parts in runs:
             prefix, suffix = envelope(request)
+            key = _order_key(request)
             batches, _ = batching.pack(  # each part fits alone: nothing refused here
                 parts,
                 max_events=r.MAX_EVENTS,
@@ -211,7 +223,8 @@ class Ga4Destination:
             )
             for batch in batches:
                 body = batching.body(prefix, batch, suffix)
-                out.requests.append(Outgoing("POST", target, HEADERS, body, tuple(i for i, _ in batch)))
+                ids = tuple(i for i, _ in batch)
+                out.requests.append(Outgoing("POST", target, HEADERS, body, ids, order_key=key))
         return out
 
 
