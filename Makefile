@@ -54,6 +54,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python bench/loader.py --quick
 	$(BIN)/python bench/sustained.py --quick
 	$(BIN)/python bench/forward.py --quick
+	$(BIN)/python bench/forward_latency.py --quick
 	$(BIN)/python bench/forward_ingest.py --quick
 	$(BIN)/python bench/tracker.py --quick
 	$(BIN)/python bench/dashboard.py --quick
@@ -80,6 +81,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/loader.py
 	$(BIN)/python bench/sustained.py
 	$(BIN)/python bench/forward.py
+	$(BIN)/python bench/forward_latency.py
 	$(BIN)/python bench/forward_ingest.py
 	$(BIN)/python bench/tracker.py
 	$(BIN)/python bench/dashboard.py

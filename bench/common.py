@@ -166,9 +166,10 @@ def wrk(
 
 
 @contextlib.contextmanager
-def noop_server(workers: int = 1) -> Iterator[str]:
+def noop_server(workers: int = 1, delay_ms: float = 0.0) -> Iterator[str]:
     """bench/noop_app.py (a do-nothing ASGI endpoint) under uvicorn, httptools and uvloop
-    with ``workers`` workers, in its own process group; yields its base URL."""
+    with ``workers`` workers, in its own process group; yields its base URL. ``delay_ms``:
+    each answer that long after its request (a distant receiver)."""
     port = free_port()
     app_dir = Path(tempfile.mkdtemp(prefix="trackway-noop-"))  # not bench/: its http.py shadows the stdlib
     shutil.copy(ROOT / "bench" / "noop_app.py", app_dir)
@@ -177,6 +178,7 @@ def noop_server(workers: int = 1) -> Iterator[str]:
          "--workers", str(workers), "--http", "httptools", "--loop", "uvloop", "--no-access-log",
          "--log-level", "warning"],
         start_new_session=True,
+        env={**os.environ, "NOOP_DELAY_MS": str(delay_ms)},
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
