@@ -301,6 +301,36 @@ def test_retried_faults_end_delivered_exactly_once(
     assert setup.forwarder().store.load() == _ends(setup.tmp_path / "log")
 
 
+@pytest.mark.parametrize(
+    ("script", "retries", "twice", "error"),
+    [r[1:] for r in RETRIED if r[0] in ("connection resets", "faults mid-stream", "1 byte/s answers")],
+    ids=["connection resets", "1 byte/s answers", "faults mid-stream"],
+)
+def test_with_requests_in_flight_faults_end_delivered_exactly_once(
+    made: Callable[..., Setup],
+    kind: str,
+    script: tuple[Behaviour, ...],
+    retries: int,
+    twice: tuple[int, int],
+    error: str,
+) -> None:
+    """in_flight = 4: requests are sent from the forwarder's threads, each exchange with its
+    own deadline; these types' batches have no ordering key, so they still go one at a
+    time and in order, through the same faults."""
+    setup = made(*script, in_flight=4)
+    forwarder = setup.forwarder()
+    try:
+        run = drive(forwarder, setup.clock)
+    finally:
+        forwarder.close()
+    delivered, dead = setup.check(run)
+    assert (len(delivered), dead) == (300, [])
+    assert run.retried == retries
+    assert error in run.waits[0][2], run.waits[0][2]
+    assert setup.receiver.duplicates == twice[KINDS.index(kind)]
+    assert setup.forwarder().store.load() == _ends(setup.tmp_path / "log")
+
+
 def test_retry_after_is_honoured(made: Callable[..., Setup], kind: str) -> None:
     setup = made(
         Reply(429, b"slow down", {"Retry-After": "7"}),
