@@ -28,6 +28,10 @@ PROPERTY = "shop"
 SETTLE_S = 60.0
 
 
+# Convead takes one event a request, GA4 a client's: several in flight, each client's in order.
+IN_FLIGHT = {"convead": {"in_flight": 4}, "ga4": {"in_flight": 4}}
+
+
 def _options(keys: dict[str, str]) -> dict[str, dict[str, str]]:
     return {
         "ga4": {"measurement_id": keys["ga4_measurement_id"], "api_secret": keys["ga4_api_secret"]},
@@ -61,7 +65,8 @@ def declare(data: Path, url: str) -> None:
             continue
         if found is not None:
             configuration.remove_destination(path, PROPERTY, name)
-        configuration.add_destination(path, PROPERTY, name, {"type": kind, **options, "base_url": url})
+        table = {"type": kind, **options, "base_url": url, **IN_FLIGHT.get(kind, {})}
+        configuration.add_destination(path, PROPERTY, name, table)
         if found is None:  # from the log's start (the whole demo), not from when the server sees it
             did = f"{PROPERTY}.{name}"
             position.PositionStore(runner.Files(data, did).position, did).save({})

@@ -4,7 +4,8 @@
 :func:`trackway.ingest.log.read` (every slot, as the loader does), turns each into the
 events it stores with :func:`trackway.ingest.pipeline.outcome` (the loader's pure
 function: the same ids, the same privacy), selects them, encodes them, and calls the
-injected ``send`` for each request, in order. Not wired into the server yet: a library.
+injected ``send`` for each request, in order. The forwarding process runs one for each
+destination (:mod:`trackway.destinations.runner`).
 
 - At least once: a position moves only past records whose every event is delivered,
   dead-lettered, refused by the encoder or skipped, and is committed once a batch is
