@@ -279,6 +279,7 @@ RETRIED: list[tuple[str, tuple[Behaviour, ...], int, tuple[int, int], str]] = [
 ]
 
 
+@pytest.mark.parametrize("in_flight", [1, 4])
 @pytest.mark.parametrize(
     ("script", "retries", "twice", "error"), [r[1:] for r in RETRIED], ids=[r[0] for r in RETRIED]
 )
@@ -289,35 +290,12 @@ def test_retried_faults_end_delivered_exactly_once(
     retries: int,
     twice: tuple[int, int],
     error: str,
+    in_flight: int,
 ) -> None:
-    setup = made(*script)
-    run = drive(setup.forwarder(), setup.clock)
-    delivered, dead = setup.check(run)
-    assert (len(delivered), dead) == (300, [])
-    assert run.retried == len(run.waits) == retries
-    assert error in run.waits[0][2], run.waits[0][2]
-    assert setup.receiver.duplicates == twice[KINDS.index(kind)]
-    assert len(setup.requests()) == _requests_of(kind) + retries
-    assert setup.forwarder().store.load() == _ends(setup.tmp_path / "log")
-
-
-@pytest.mark.parametrize(
-    ("script", "retries", "twice", "error"),
-    [r[1:] for r in RETRIED if r[0] in ("connection resets", "faults mid-stream", "1 byte/s answers")],
-    ids=["connection resets", "1 byte/s answers", "faults mid-stream"],
-)
-def test_with_requests_in_flight_faults_end_delivered_exactly_once(
-    made: Callable[..., Setup],
-    kind: str,
-    script: tuple[Behaviour, ...],
-    retries: int,
-    twice: tuple[int, int],
-    error: str,
-) -> None:
-    """in_flight = 4: requests are sent from the forwarder's threads, each exchange with its
-    own deadline; these types' batches have no ordering key, so they still go one at a
-    time and in order, through the same faults."""
-    setup = made(*script, in_flight=4)
+    """Also with in_flight = 4: requests are then sent from the forwarder's threads, each
+    exchange with its own deadline; these types' batches have no ordering key, so they
+    still go one at a time and in order, through the same faults."""
+    setup = made(*script, in_flight=in_flight)
     forwarder = setup.forwarder()
     try:
         run = drive(forwarder, setup.clock)
@@ -325,9 +303,10 @@ def test_with_requests_in_flight_faults_end_delivered_exactly_once(
         forwarder.close()
     delivered, dead = setup.check(run)
     assert (len(delivered), dead) == (300, [])
-    assert run.retried == retries
+    assert run.retried == len(run.waits) == retries
     assert error in run.waits[0][2], run.waits[0][2]
     assert setup.receiver.duplicates == twice[KINDS.index(kind)]
+    assert len(setup.requests()) == _requests_of(kind) + retries
     assert setup.forwarder().store.load() == _ends(setup.tmp_path / "log")
 
 
