@@ -90,19 +90,6 @@ def delivered(data: Path) -> int:
     return total
 
 
-def shared_records(data: Path) -> float | None:
-    """The share of records a destination took decoded by another (the forwarding
-    process's ``trackway_forward_records_total``), None when it does not say."""
-    try:
-        snapshot = json.loads((data / "run" / "metrics" / "forwarding.json").read_bytes())
-    except (OSError, ValueError):
-        return None
-    counts = {labels.get("decoded"): n for name, labels, n in snapshot.get("counters", [])
-              if name == "trackway_forward_records_total"}  # fmt: skip
-    total = sum(counts.values())
-    return counts.get("shared", 0) / total if total else None
-
-
 def run(kind: str, seconds: int, connections: int, workers: int, base: str) -> dict[str, Any]:
     tables = {"none": "", "three": three(base), "stalled": stalled(base)}[kind]
 
@@ -116,14 +103,11 @@ def run(kind: str, seconds: int, connections: int, workers: int, base: str) -> d
         while delivered(srv.data) < 3 * acked and time.monotonic() - start < 120:
             time.sleep(0.25)
         done = delivered(srv.data)
-        caught_up = time.monotonic() - start
-        time.sleep(2.5)  # the forwarding process writes its metrics every STATUS_S
         return {
             "delivered_at_end": at_end,
-            "forward_catch_up_s": caught_up,
+            "forward_catch_up_s": time.monotonic() - start,
             "delivered": done,
             "acked": acked,
-            "records_shared": shared_records(srv.data),
         }
 
     return run_trackway(workers, seconds, connections, 1, catch_up=False, tables=tables, after=after)
@@ -155,10 +139,6 @@ def main() -> None:
                 f"the three had delivered {t['delivered_at_end'] / wanted:.0%} of {t['acked']:,} events x 3 "
                 f"when the load ended, {t['delivered'] / wanted:.0%} {t['forward_catch_up_s']:.1f} s later"
             )
-            if t["records_shared"] is not None:
-                line.append(
-                    f"{t['records_shared']:.0%} of the records a destination read were decoded by another"
-                )
             print("; ".join(line), flush=True)
     for kind, values in ratios.items():
         median = statistics.median(values)

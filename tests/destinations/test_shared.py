@@ -20,7 +20,6 @@ from trackway.destinations.position import PositionStore, default_path
 from trackway.destinations.retry import Answer
 from trackway.destinations.select import Selection
 from trackway.destinations.shared import SharedOutcomes
-from trackway.destinations.status import snapshot
 from trackway.ingest import log, records
 from trackway.ingest.log import Position
 from trackway.ingest.records import Outcome
@@ -210,12 +209,3 @@ def test_no_destination_type_changes_the_events_it_encodes(kind: str) -> None:
     encoded = types.encoder(kind).encode(events, OPTIONS[kind], NOW)
     assert encoded.requests  # the check has teeth: events were rendered
     assert [to_json(e) for e in events] == before
-
-
-def test_metrics_say_how_many_records_were_shared() -> None:
-    counters = {(name, labels.get("decoded")): n for name, labels, n in snapshot([], (30, 10)).counters}
-    assert counters == {
-        ("trackway_forward_records_total", "shared"): 30,
-        ("trackway_forward_records_total", "own"): 10,
-    }
-    assert snapshot([]).counters == []  # a process that does not share says nothing of it

@@ -281,7 +281,7 @@ class Forwarding:
         cfg = self.config()
         ids = cfg.destinations() if cfg is not None else {}
         statuses = [status_.load(Files(self.data, did).status, did) for did in ids]
-        return status_.snapshot(statuses, (self.shared.hits, self.shared.misses))
+        return status_.snapshot(statuses)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -77,13 +77,9 @@ def save(path: Path, status: Status) -> None:
     os.replace(tmp, path)
 
 
-def snapshot(statuses: list[Status], shared: tuple[int, int] | None = None) -> metrics.Snapshot:
-    """The forwarding metrics of every destination; ``shared``: records the destinations
-    took decoded by another one, and records they decoded (trackway.destinations.shared)."""
+def snapshot(statuses: list[Status]) -> metrics.Snapshot:
+    """The forwarding metrics of every destination."""
     m = metrics.Metrics()
-    if shared is not None:
-        m.inc("trackway_forward_records_total", shared[0], decoded="shared")
-        m.inc("trackway_forward_records_total", shared[1], decoded="own")
     for s in statuses:
         d = s.destination
         m.inc("trackway_destination_events_total", s.delivered, destination=d, outcome="delivered")
