@@ -38,7 +38,6 @@ from trackway.destinations.merge import Place, merged
 from trackway.destinations.position import PositionStore
 from trackway.destinations.retry import Answer, Policy, Scrubber
 from trackway.destinations.select import Selection, select, select_failed, strip_identifiers
-from trackway.destinations.shared import SharedOutcomes
 from trackway.gcpause import paused_gc
 from trackway.ingest import log, pipeline, records
 from trackway.ingest.log import Position
@@ -121,9 +120,7 @@ class Forwarder:
     ``property``: forward only that property's events (None: every property);
     ``dead_letters``: where dead letters go; ``policy`` and ``random``: retries;
     ``in_flight``: requests outstanding at once (1: strictly in order; more: ``send`` is
-    called from that many threads, see :mod:`trackway.destinations.inflight`);
-    ``shared``: outcomes shared with the other destinations of the process
-    (:mod:`trackway.destinations.shared`)."""
+    called from that many threads, see :mod:`trackway.destinations.inflight`)."""
 
     def __init__(
         self,
@@ -145,7 +142,6 @@ class Forwarder:
         commit_every_s: float = 0.0,
         on_commit: Callable[[], None] | None = None,
         in_flight: int = 1,
-        shared: SharedOutcomes | None = None,
     ) -> None:
         self.root = root
         self.name = name
@@ -173,7 +169,6 @@ class Forwarder:
         if type(in_flight) is not int or not 1 <= in_flight <= inflight.MAX_IN_FLIGHT:
             raise ValueError(f"in_flight: expected 1 to {inflight.MAX_IN_FLIGHT}, got {in_flight!r}")
         self.in_flight = in_flight
-        self.shared = shared
         self._pool: ThreadPoolExecutor | None = None  # in_flight > 1: the threads that send
 
     def close(self) -> None:
@@ -226,7 +221,7 @@ class Forwarder:
                 batch.records.append(record)
                 if payload:
                     counts.records += 1
-                    found = self._items(rec, counts, properties, last, record)
+                    found = self._items(rec, counts, properties, last)
                     if found:
                         read.append((rec.received_at if rec is not None else 0, record, found))
         read.sort(key=lambda r: r[0])  # the workers' logs merged in the order they were received (stable)
@@ -298,7 +293,6 @@ class Forwarder:
         counts: Counts,
         properties: Mapping[str, Any],
         last: LastSignals | None = None,
-        place: Place | None = None,
     ) -> list[Event | Failed]:
         """What a record stores (the loader's outcome): its events, and its failed payloads
         where the selection wants them (``rec`` None: a record that cannot be read)."""
@@ -308,14 +302,8 @@ class Forwarder:
         if self.property is not None and rec.property != self.property:
             _count(counts.skipped, PROPERTY)
             return []
-        prop = properties.get(rec.property)
         try:
-            if self.shared is not None and place is not None:  # decoded once for every destination
-                out = self.shared.get(
-                    self.root, place.slot, place.end, prop, lambda: pipeline.outcome(rec, prop, last)
-                )
-            else:
-                out = pipeline.outcome(rec, prop, last)
+            out = pipeline.outcome(rec, properties.get(rec.property), last)
         except Exception:
             _count(counts.skipped, UNREADABLE)
             return []

@@ -43,7 +43,6 @@ from trackway.destinations.deadletters import SUFFIX as DEAD_SUFFIX
 from trackway.destinations.deadletters import DeadLetters
 from trackway.destinations.http import Sender
 from trackway.destinations.position import PositionStore
-from trackway.destinations.shared import SharedOutcomes
 from trackway.errors import ConfigError
 from trackway.ingest import log
 from trackway.ingest.log import Position
@@ -119,10 +118,8 @@ class Courier(threading.Thread):
         destination: Destination,
         config: Callable[[], Config | None],
         send: Callable[..., object] | None = None,
-        shared: SharedOutcomes | None = None,
     ) -> None:
         super().__init__(name=f"courier-{destination.id}", daemon=True)
-        self.shared = shared
         self.data = data
         self.destination = destination
         self.config = config
@@ -172,7 +169,6 @@ class Courier(threading.Thread):
             commit_every_s=COMMIT_S,
             on_commit=self._saved.set,
             in_flight=d.in_flight,
-            shared=self.shared,
         )
         try:
             while not self.halt.is_set():
@@ -256,7 +252,6 @@ class Forwarding:
         self.data = data
         self.config = config
         self.couriers: dict[str, Courier] = {}
-        self.shared = SharedOutcomes()  # each record decoded once for every destination
 
     def sync(self) -> None:
         cfg = self.config()
@@ -274,7 +269,7 @@ class Forwarding:
                         status_.save(Files(self.data, did).status, s)
                 continue
             if did not in self.couriers:
-                courier = self.couriers[did] = Courier(self.data, d, self.config, shared=self.shared)
+                courier = self.couriers[did] = Courier(self.data, d, self.config)
                 courier.start()
 
     def metrics(self) -> metrics.Snapshot:
