@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from trackway.destinations.base import Encoded, Outgoing
 from trackway.destinations.consumer import DeadLetter, Forwarder
@@ -244,3 +246,54 @@ def test_a_send_that_raises_is_an_error_to_retry(tmp_path: Path) -> None:
 def test_in_flight_out_of_range_is_refused(tmp_path: Path, bad: Any) -> None:
     with pytest.raises(ValueError, match="in_flight: expected 1 to 64"):
         _forwarder(tmp_path, Receiver(), bad, [])
+
+
+# --- a hostile destination, drawn ----------------------------------------------------
+
+FAULTS = {
+    "503": Answer(503, {}, "busy"),
+    "429": Answer(429, {"retry-after": "7"}, "slow down"),
+    "reset": Answer(error=ConnectionResetError("reset by peer")),
+    "raise": RuntimeError("send broke"),
+}
+ENDINGS = {"200": Answer(200), "400": Answer(400, {}, "refused"), "204": Answer(204)}
+
+
+@st.composite
+def _scenarios(draw: st.DrawFn) -> tuple[list[str], dict[str, list[Answer | Exception]], int]:
+    n = draw(st.integers(1, 24))
+    keys = draw(st.lists(st.sampled_from(["", "a", "b", "c", "d", "e"]), min_size=n, max_size=n))
+    script = {}
+    for i in range(n):
+        faults = draw(st.lists(st.sampled_from(sorted(FAULTS)), max_size=2))
+        ending = draw(st.sampled_from(sorted(ENDINGS)))
+        script[f"e{i:03d}"] = [FAULTS[f] for f in faults] + [ENDINGS[ending]]
+    return keys, script, draw(st.integers(1, 6))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scenario=_scenarios())
+def test_any_answers_end_each_event_delivered_once_or_dead_lettered(
+    tmp_path_factory: pytest.TempPathFactory, scenario: tuple[list[str], dict[str, list[Any]], int]
+) -> None:
+    """Whatever a destination answers, in whatever order its answers come: every event is
+    delivered or dead-lettered, once; a key's requests never overlap and go in order;
+    nothing finished is sent again; the position ends at the log's end."""
+    keys, script, in_flight = scenario
+    tmp_path = tmp_path_factory.mktemp("drawn")
+    ids = _write_log(tmp_path, keys)
+    wanted = {eid: list(answers) for eid, answers in script.items()}
+    receiver, letters = Receiver(script, seed=len(ids)), []
+    counts = _run(_forwarder(tmp_path, receiver, in_flight, letters), rounds=200)
+    dead = {e for letter in letters for e in letter.events}
+    assert dead == {e for e, answers in wanted.items() if answers[-1].status == 400}
+    assert sum(c.delivered for c in counts) == len(ids) - len(dead)
+    assert sum(c.dead_lettered for c in counts) == len(dead)
+    assert receiver.overlaps == []
+    assert receiver.most <= in_flight
+    for eid, answers in wanted.items():  # each try answered once: a finished request is not sent again
+        assert receiver.got.count(eid) == len(answers), eid
+    for key, got in _per_key(ids, keys, receiver.got).items():
+        if key:
+            assert got == sorted(got), f"key {key}: {got}"
+    assert PositionStore(default_path(tmp_path, "hook"), "hook").load() == {"w1": _end(tmp_path)}

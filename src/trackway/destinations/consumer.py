@@ -327,7 +327,7 @@ class Forwarder:
         while batch.next < len(batch.requests):
             index = batch.next
             request = self._prepared(batch, index, now)
-            verdict = self._judge(batch, index, request, self.send(request), now, counts)
+            verdict = self._judge(batch, index, request, self._call(request), now, counts)
             if verdict.kind == retry.RETRY:
                 self._wait(batch, now, counts, [verdict])
                 return
@@ -346,22 +346,25 @@ class Forwarder:
                     batch.requests, batch.next, batch.done, pending, self.in_flight
                 ):
                     request = self._prepared(batch, index, now)
-                    pending[index] = (request, self._pool.submit(self.send, request))
+                    pending[index] = (request, self._pool.submit(self._call, request))
             if not pending:
                 break
             finished, _ = wait([f for _, f in pending.values()], return_when=FIRST_COMPLETED)
             for index in sorted(i for i, (_, f) in pending.items() if f in finished):
                 request, future = pending.pop(index)
-                try:
-                    answer = future.result()
-                except Exception as exc:  # send must not raise; if it does, it is an error to retry
-                    answer = Answer(error=exc)
-                verdict = self._judge(batch, index, request, answer, now, counts)
+                verdict = self._judge(batch, index, request, future.result(), now, counts)
                 if verdict.kind == retry.RETRY:
                     retrying.append(verdict)
             _advance(batch)
         if retrying:
             self._wait(batch, now, counts, retrying)
+
+    def _call(self, request: Outgoing) -> Answer:
+        """``send``, which must not raise; if it does, that is an error to retry."""
+        try:
+            return self.send(request)
+        except Exception as exc:
+            return Answer(error=exc)
 
     def _prepared(self, batch: _Batch, index: int, now: datetime) -> Outgoing:
         """Request ``index`` as it is sent now (signed at this try, see Encoder); its
