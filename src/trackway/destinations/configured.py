@@ -144,7 +144,7 @@ def one(prop: str, name: str, table: Any, now: datetime | None = None) -> Destin
         raise ConfigError(f"max_age_s: expected a number of seconds, got {max_age!r}")
     policy = Policy(max_age_s=float(max_age))
     in_flight = table.get("in_flight", 1)
-    if type(in_flight) is not int or not 1 <= in_flight <= inflight.MAX_IN_FLIGHT:
+    if not inflight.allowed(in_flight):
         raise ConfigError(
             f"in_flight: expected a whole number of requests from 1 to {inflight.MAX_IN_FLIGHT}, got "
             f"{in_flight!r}; 1 keeps the destination's order exactly, more keep it per visitor "

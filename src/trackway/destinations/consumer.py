@@ -166,7 +166,7 @@ class Forwarder:
         self.scrub = Scrubber(str(options[k]) for k in encoder.secrets if options.get(k) is not None)
         self._positions: dict[str, Position] | None = None  # as committed
         self._inflight: _Batch | None = None
-        if type(in_flight) is not int or not 1 <= in_flight <= inflight.MAX_IN_FLIGHT:
+        if not inflight.allowed(in_flight):
             raise ValueError(f"in_flight: expected 1 to {inflight.MAX_IN_FLIGHT}, got {in_flight!r}")
         self.in_flight = in_flight
         self._pool: ThreadPoolExecutor | None = None  # in_flight > 1: the threads that send

@@ -29,6 +29,12 @@ MAX_IN_FLIGHT = 64
 SCAN_PER_SLOT = 8
 
 
+def allowed(value: object) -> bool:
+    """Whether ``value`` is an ``in_flight`` a destination may have: a whole number from
+    1 to :data:`MAX_IN_FLIGHT` (the configuration and the forwarder hold it to the same)."""
+    return type(value) is int and 1 <= value <= MAX_IN_FLIGHT
+
+
 def dispatchable(
     requests: Sequence[Outgoing],
     start: int,
