@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from rich.table import Table
@@ -29,7 +30,7 @@ SETTLE_S = 60.0
 
 
 # Convead takes one event a request, GA4 a client's: several in flight, each client's in order.
-IN_FLIGHT = {"convead": {"in_flight": 4}, "ga4": {"in_flight": 4}}
+IN_FLIGHT = {"convead": 4, "ga4": 4}
 
 
 def _options(keys: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -65,7 +66,9 @@ def declare(data: Path, url: str) -> None:
             continue
         if found is not None:
             configuration.remove_destination(path, PROPERTY, name)
-        table = {"type": kind, **options, "base_url": url, **IN_FLIGHT.get(kind, {})}
+        table: dict[str, Any] = {"type": kind, **options, "base_url": url}
+        if kind in IN_FLIGHT:
+            table["in_flight"] = IN_FLIGHT[kind]
         configuration.add_destination(path, PROPERTY, name, table)
         if found is None:  # from the log's start (the whole demo), not from when the server sees it
             did = f"{PROPERTY}.{name}"
