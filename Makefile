@@ -25,8 +25,9 @@ $(STAMP): pyproject.toml $(LOCK)
 
 # Machine packages the tests and benchmarks use, from Debian: wrk (the HTTP load
 # generator), chromium (the browser tests drive it through Playwright; no browser is
-# downloaded) and nodejs (the tracker's JavaScript unit tests).
-SYSTEM_PACKAGES := wrk:wrk chromium:chromium node:nodejs
+# downloaded), nodejs (the tracker's JavaScript unit tests) and openssl (the forwarding
+# tests' TLS receiver makes its certificate with it).
+SYSTEM_PACKAGES := wrk:wrk chromium:chromium node:nodejs openssl:openssl
 system-deps:
 	@missing=; for pair in $(SYSTEM_PACKAGES); do \
 		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \

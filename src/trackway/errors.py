@@ -105,3 +105,8 @@ class CommitFailed(LogError, OSError):
 class HelperGone(LogError, OSError):
     """The log's sync helper process exited or its socket broke (an OSError, as the
     writer treats every failed sync; it answers the commit's requests CommitFailed)."""
+
+
+class DeadlineExceeded(TrackwayError, TimeoutError):
+    """A request to a destination took longer than its whole-exchange timeout
+    (src/trackway/destinations/http.py)."""

@@ -37,13 +37,16 @@ import binascii
 import contextlib
 import json
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -266,6 +269,16 @@ class _Connection:
         path, _, query = target.partition("?")
         return Request(method, path, query, headers, body, time.monotonic())
 
+    def handshake(self, context: ssl.SSLContext) -> bool:
+        """Become a TLS connection (server side); False when the client's handshake fails."""
+        try:
+            self.sock.settimeout(JOIN_S)
+            self.sock = context.wrap_socket(self.sock, server_side=True)
+            self.sock.settimeout(POLL_S)
+            return True
+        except OSError:
+            return False
+
     def send(self, data: bytes) -> bool:
         try:
             self.sock.sendall(data)
@@ -292,8 +305,11 @@ class _Connection:
 class Receiver:
     """A scripted HTTP receiver on 127.0.0.1 (see the module docstring)."""
 
-    def __init__(self, *script: Behaviour, default: Behaviour | None = None) -> None:
+    def __init__(
+        self, *script: Behaviour, default: Behaviour | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self._script: deque[Behaviour] = deque(script)
+        self.tls = tls  # a server context: connections are TLS (see tls_pair)
         self.default: Behaviour = default or Normal()
         self.requests: list[Request] = []
         self.connections = 0  # connections accepted
@@ -322,8 +338,8 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        """The base URL, ``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
+        """The base URL, ``http://127.0.0.1:<port>`` (``https`` with ``tls``)."""
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> Receiver:
         self._stopping.clear()
@@ -398,6 +414,8 @@ class Receiver:
 
     def _serve(self, conn: _Connection) -> None:
         try:
+            if self.tls is not None and not conn.handshake(self.tls):
+                return
             while conn.open:
                 request = conn.read()
                 if request is None:
@@ -549,3 +567,18 @@ class WebhookReceiver(Receiver):
         """The ids of the events kept, in arrival order."""
         with self._lock:
             return [e["id"] for e in self.kept]
+
+
+def tls_pair(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1 (made with the openssl command in
+    ``folder``): the receiver's server context and a client context that trusts it."""
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    client = ssl.create_default_context(cafile=str(cert))
+    return server, client

@@ -360,7 +360,7 @@ def test_a_receiver_down_for_many_attempts_then_back(
     delivered, dead = setup.check(run)
     assert (len(delivered), dead) == (300, [])
     assert run.retried == down_for
-    assert all("ConnectError" in error for _, _, error in run.waits)
+    assert all("ConnectionRefusedError" in error for _, _, error in run.waits)
     delays = [(at - now).total_seconds() for now, at, _ in run.waits]
     assert delays == [min(300.0, 2.0**n) / 2 for n in range(down_for)]  # backoff: half of each ceiling
     assert len(setup.requests()) == _requests_of(kind)  # nothing arrived while it was down

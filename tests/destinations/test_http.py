@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
+import ssl
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
-import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.destinations.receivers import (
     Behaviour,
@@ -19,6 +24,7 @@ from tests.destinations.receivers import (
     Stall,
     Trickle,
     closed_port,
+    tls_pair,
 )
 from trackway.destinations import retry
 from trackway.destinations.base import Outgoing
@@ -73,20 +79,14 @@ FAULTS: list[tuple[str, Behaviour, type[BaseException] | tuple[type[BaseExceptio
     ("status line at 5 bytes/s", Trickle(_ANSWER, rate=5), DeadlineExceeded, TIMEOUT_S, TIMEOUT_S + SLACK_S),
     ("body at 1 byte/s", Trickle(_ANSWER, start=_HEAD), DeadlineExceeded, TIMEOUT_S, TIMEOUT_S + SLACK_S),
     ("body at 20 bytes/s", Trickle(_ANSWER, rate=20, start=_HEAD), DeadlineExceeded, TIMEOUT_S, 2.5),
-    (
-        "stall of 10 s",
-        Stall(10.0),
-        (DeadlineExceeded, httpx.TimeoutException),
-        TIMEOUT_S,
-        TIMEOUT_S + SLACK_S,
-    ),
-    ("connection reset", Reset(), httpx.TransportError, 0.0, SLACK_S),
-    ("not HTTP", Raw(b"SSH-2.0-OpenSSH\r\n\r\n"), httpx.TransportError, 0.0, SLACK_S),
-    ("closed before answering", Raw(b""), httpx.TransportError, 0.0, SLACK_S),
+    ("stall of 10 s", Stall(10.0), DeadlineExceeded, TIMEOUT_S, TIMEOUT_S + SLACK_S),
+    ("connection reset", Reset(), ConnectionResetError, 0.0, SLACK_S),
+    ("not HTTP", Raw(b"SSH-2.0-OpenSSH\r\n\r\n"), http.client.BadStatusLine, 0.0, SLACK_S),
+    ("closed before answering", Raw(b""), http.client.RemoteDisconnected, 0.0, SLACK_S),
     (
         "a truncated body",
         Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"),
-        httpx.TransportError,
+        http.client.IncompleteRead,
         0.0,
         SLACK_S,
     ),
@@ -124,7 +124,7 @@ def test_a_slow_answer_within_the_timeout_is_kept(receiver: Receiver, sender: Se
 
 def test_a_refused_connection_is_an_error_answer(sender: Sender) -> None:
     took, answer = _timed(sender, _post(closed_port() + "/in"))
-    assert answer.status is None and isinstance(answer.error, httpx.ConnectError)
+    assert answer.status is None and isinstance(answer.error, ConnectionRefusedError)
     assert took < SLACK_S
 
 
@@ -145,19 +145,6 @@ def test_the_body_is_cut_at_max_body(receiver: Receiver, sender: Sender, size: i
     receiver.script(Reply(400, b"y" * size))
     answer = sender(_post(receiver.url))
     assert (answer.status, answer.body) == (400, "y" * kept)
-
-
-@pytest.mark.parametrize(("size", "kept"), [(10, 10), (65, 64)])
-def test_an_injected_transport_is_used_and_its_body_cut(size: int, kept: int) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(201, headers={"X-Seen": request.url.path}, content=b"m" * size)
-
-    sender = Sender(transport=httpx.MockTransport(handler), max_body=64)
-    try:
-        answer = sender(_post("http://hook.example/in"))
-    finally:
-        sender.close()
-    assert (answer.status, answer.body, answer.headers["x-seen"]) == (201, "m" * kept, "/in")
 
 
 def test_an_answer_that_is_not_utf8_is_kept_readable(receiver: Receiver, sender: Sender) -> None:
@@ -227,3 +214,138 @@ def test_a_hostile_answer_is_an_answer_in_bounded_time_and_a_bounded_verdict(
     assert verdict.kind in (retry.DELIVERED, retry.RETRY, retry.DEAD)
     if verdict.kind == retry.RETRY:
         assert 0 <= verdict.delay_s <= retry.Policy().retry_after_cap_s
+
+
+class _AnswerThenClose:
+    """Answer (keep-alive, as far as the client can tell), then close the connection:
+    a server's idle timeout."""
+
+    def serve(self, receiver: Receiver, request: object, conn: object) -> bool:
+        conn.send(Reply(200, b"first").wire())  # type: ignore[attr-defined]
+        return False
+
+
+def test_a_kept_connection_the_server_closed_is_reopened_not_an_error(
+    receiver: Receiver, sender: Sender
+) -> None:
+    receiver.script(_AnswerThenClose(), Normal())
+    first = sender(_post(receiver.url))
+    deadline = time.monotonic() + 5
+    while receiver._connections and time.monotonic() < deadline:  # the server's close reached us
+        time.sleep(0.01)
+    second = sender(_post(receiver.url))
+    assert [(a.status, a.error) for a in (first, second)] == [(200, None), (200, None)]
+    assert receiver.connections == 2 and len(receiver.requests) == 2
+
+
+def test_each_sending_thread_keeps_its_own_connection_and_close_ends_them(receiver: Receiver) -> None:
+    sender = Sender(connect_s=1.0, timeout_s=5.0, connections=3)
+    together = threading.Barrier(3)
+    answers: list[int | None] = []
+
+    def send_twice() -> None:
+        together.wait()
+        answers.extend(sender(_post(receiver.url)).status for _ in range(2))
+
+    threads = [threading.Thread(target=send_twice) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [200] * 6 and receiver.connections == 3
+    sender.close()
+    deadline = time.monotonic() + 5
+    while receiver._connections and time.monotonic() < deadline:  # closed by the sender
+        time.sleep(0.01)
+    assert not receiver._connections
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    return tls_pair(Path(tmp_path_factory.mktemp("tls")))
+
+
+def test_https_is_verified_kept_alive_and_bounded(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    server, client = tls
+    with Receiver(tls=server) as r:
+        sender = Sender(connect_s=1.0, timeout_s=TIMEOUT_S, ssl_context=client)
+        try:
+            r.script(Reply(201, b"secure"), Normal(), Trickle(Reply(200, b"late"), rate=5))
+            answers = [sender(_post(r.url + "/in")) for _ in range(2)]
+            took, trickled = _timed(sender, _post(r.url + "/in"))
+        finally:
+            sender.close()
+        assert r.url.startswith("https://")
+        assert [(a.status, a.error) for a in answers] == [(201, None), (200, None)]
+        assert r.connections == 1  # kept alive across the three
+        assert isinstance(trickled.error, DeadlineExceeded) and took <= TIMEOUT_S + SLACK_S
+
+
+def test_https_to_an_unknown_authority_is_refused(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    server, _ = tls
+    with Receiver(tls=server) as r:
+        sender = Sender(connect_s=1.0, timeout_s=TIMEOUT_S)  # the system's authorities
+        try:
+            answer = sender(_post(r.url + "/in"))
+        finally:
+            sender.close()
+        assert answer.status is None and isinstance(answer.error, ssl.SSLCertVerificationError)
+        assert r.requests == []
+
+
+def test_proxy_credentials_and_an_https_tunnel(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    proxy = receiver.url.replace("http://", "http://ops:s%40fe@")
+    monkeypatch.setenv("http_proxy", proxy)
+    monkeypatch.setenv("https_proxy", proxy)
+    receiver.script(Normal(), Reply(407, b"who are you"))
+    sender = Sender(connect_s=1.0, timeout_s=TIMEOUT_S)
+    try:
+        plain = sender(_post("http://hook.example/in?k=1"))
+        tunnelled = sender(_post("https://vendor.example:8443/collect"))
+    finally:
+        sender.close()
+    assert plain.status == 200
+    assert tunnelled.status is None and "407" in str(tunnelled.error)
+    via, connect = receiver.requests
+    assert (via.method, via.path, via.params) == ("POST", "http://hook.example/in", {"k": "1"})
+    assert (connect.method, connect.path) == ("CONNECT", "vendor.example:8443")
+    for request in (via, connect):
+        assert request.headers["proxy-authorization"] == "Basic b3BzOnNAZmU="  # ops:s@fe
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:0/x", "https://", "mailto:a@b.c", "http://h:99999/"])
+def test_a_url_that_cannot_be_sent_is_an_error_answer(sender: Sender, url: str) -> None:
+    answer = sender(_post(url))
+    assert answer.status is None and answer.error is not None
+
+
+_HEADS = st.sampled_from(
+    [
+        b"",
+        b"HTTP/1.1 200 OK\r\n",
+        b"HTTP/1.1 503 x\r\nRetry-After: 2\r\n",
+        b"HTTP/1.0 204 \r\n",
+        b"HTTP/1.1 1",
+    ]
+)
+_LINES = st.lists(
+    st.sampled_from([b"Content-Length: 3", b"Content-Length: -1", b"Transfer-Encoding: chunked", b"X: \xff"])
+    | st.binary(max_size=40),
+    max_size=6,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(head=_HEADS, lines=_LINES, rest=st.binary(max_size=300))
+def test_any_answer_is_an_answer_or_an_error_never_a_raise(
+    receiver: Receiver, sender: Sender, head: bytes, lines: list[bytes], rest: bytes
+) -> None:
+    receiver.script(Raw(head + b"\r\n".join(lines) + b"\r\n\r\n" + rest))
+    took, answer = _timed(sender, _post(receiver.url + "/in"))
+    assert took <= TIMEOUT_S + SLACK_S
+    assert (answer.status is None) == (answer.error is not None)
+    assert len(answer.body) <= 64
+    after = sender(_post(receiver.url + "/in"))  # the sender goes on
+    assert after.status == 200

@@ -5,131 +5,236 @@
 reset connection, a TLS failure or a malformed answer becomes ``Answer(error=...)``,
 which :func:`trackway.destinations.retry.decide` retries.
 
+It is the standard library's :mod:`http.client`, one kept-alive connection per sending
+thread and origin. httpx, which Trackway uses elsewhere, spent 577 us of CPU on each
+request to a loopback receiver where :mod:`http.client` spends 134 us (this machine,
+9 kB bodies); a destination that sends one event a request (Convead, InSend, GA4 with
+interleaved visitors) is bound by that CPU, not by its network (docs/forwarding.md).
+
 A destination is hostile until proven otherwise, so every request is bounded:
 
-- ``connect_s`` to connect, ``timeout_s`` for the whole exchange (sending, the status
-  line, the headers and the body read): an answer trickling one byte a second is cut at
-  ``timeout_s``, not kept alive by each byte that arrives. httpx's own timeouts are per
-  read, so the connections are made through :class:`_DeadlineBackend`, which gives each
-  socket read and write only what is left of the exchange's deadline;
-- at most ``max_body`` bytes of the answer are read (the rest is dropped; the retry
-  module keeps an excerpt of what was read);
+- ``connect_s`` to connect, ``timeout_s`` for the whole exchange (connecting, the TLS
+  handshake, sending, the status line, the headers and the body read): every socket
+  read and write gets only what is left of the exchange's deadline
+  (:class:`_DeadlineSocket`), so an answer trickling one byte a second is cut at
+  ``timeout_s``, not kept alive by each byte that arrives;
+- at most ``max_body`` bytes of the answer are read (the connection is then closed
+  rather than drained); :mod:`http.client` refuses a header line over 64 KiB and more
+  than 100 headers;
 - redirects are not followed: a 3xx is an answer like any other (dead-lettered with it).
+
+Proxies come from the environment as for other HTTP clients (``HTTP_PROXY``,
+``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, read when the sender is made): a plain
+request goes to the proxy in absolute form, an ``https`` one through a ``CONNECT``
+tunnel; credentials in the proxy's URL become its ``Proxy-Authorization``.
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
+import select
+import socket
+import ssl
 import threading
 import time
-from collections.abc import Iterable, Mapping
+import urllib.request
+from collections.abc import Mapping
 from typing import Any
-
-import httpcore
-import httpx
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from trackway import __version__
 from trackway.destinations.base import Outgoing
 from trackway.destinations.retry import Answer
-from trackway.errors import TrackwayError
+from trackway.errors import DeadlineExceeded
+
+__all__ = ["CONNECT_S", "MAX_BODY", "TIMEOUT_S", "USER_AGENT", "DeadlineExceeded", "Sender"]
 
 CONNECT_S = 5.0
 TIMEOUT_S = 30.0
 MAX_BODY = 64 * 1024
 USER_AGENT = f"Trackway/{__version__} (+forwarding)"
+PORTS = {"http": 80, "https": 443}
+# Origins a thread keeps a connection to (a destination has one; its proxy is another).
+KEPT = 8
 
 
-class DeadlineExceeded(TrackwayError):
-    """The whole exchange took longer than the sender's ``timeout_s``."""
+class _Deadline:
+    """The exchange's deadline (``time.monotonic()``), shared by its sockets."""
 
+    __slots__ = ("at", "timeout_s")
 
-class _Deadline(threading.local):
-    """The current exchange's deadline (``time.monotonic()``; None: none), per thread."""
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.at = time.monotonic() + timeout_s
 
-    at: float | None = None
-    timeout_s: float = 0.0
-
-    def bound(self, timeout: float | None) -> float | None:
-        """``timeout`` shortened to what is left; raises once nothing is left."""
-        if self.at is None:
-            return timeout
-        self.check()
+    def left(self) -> float:
+        """What is left of the exchange; raises once nothing is."""
         left = self.at - time.monotonic()
-        return left if timeout is None else min(timeout, left)
-
-    def check(self) -> None:
-        """Raise :class:`DeadlineExceeded` once the deadline has passed."""
-        if self.at is not None and time.monotonic() >= self.at:
+        if left <= 0:
             raise DeadlineExceeded(f"the exchange took longer than {self.timeout_s:g} s")
+        return left
 
 
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every read and write ends by the exchange's deadline."""
+class _Bounded:
+    """Reads and writes that end by the exchange's deadline (mixed into the socket
+    classes: :mod:`http.client` reads through ``recv_into`` and writes with ``sendall``)."""
 
-    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline) -> None:
-        self._stream = stream
-        self._deadline = deadline
+    deadline: _Deadline | None = None
 
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+    def _bound(self) -> None:
+        if self.deadline is not None:
+            self.settimeout(self.deadline.left())  # type: ignore[attr-defined]
+
+    def _late(self, exc: TimeoutError) -> BaseException:
+        if self.deadline is not None:  # the socket's timeout was what was left of it
+            return DeadlineExceeded(f"the exchange took longer than {self.deadline.timeout_s:g} s")
+        return exc
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        self._bound()
         try:
-            return self._stream.read(max_bytes, self._deadline.bound(timeout))
-        except httpcore.ReadTimeout:
-            self._deadline.check()  # say which limit it was
-            raise
+            return super().recv_into(buffer, nbytes, flags)  # type: ignore[misc, no-any-return]
+        except TimeoutError as exc:
+            raise self._late(exc) from None
 
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self._bound()
         try:
-            self._stream.write(buffer, self._deadline.bound(timeout))
-        except httpcore.WriteTimeout:
-            self._deadline.check()
-            raise
+            super().sendall(data, flags)  # type: ignore[misc]
+        except TimeoutError as exc:
+            raise self._late(exc) from None
 
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> Any:
-        tls = self._stream.start_tls(ssl_context, server_hostname, self._deadline.bound(timeout))
-        return _DeadlineStream(tls, self._deadline)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
+    def send(self, data: Any, flags: int = 0) -> int:  # SSLSocket.sendall sends in pieces
+        self._bound()
+        try:
+            return super().send(data, flags)  # type: ignore[misc, no-any-return]
+        except TimeoutError as exc:
+            raise self._late(exc) from None
 
 
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's network backend with :class:`_DeadlineStream` connections."""
+class _DeadlineSocket(_Bounded, socket.socket):
+    """A plain connection bounded by the exchange's deadline."""
 
-    def __init__(self, backend: httpcore.NetworkBackend, deadline: _Deadline) -> None:
-        self._backend = backend
-        self._deadline = deadline
 
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(
-            host, port, self._deadline.bound(timeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream, self._deadline)
+class _DeadlineSSLSocket(_Bounded, ssl.SSLSocket):
+    """A TLS connection bounded by the exchange's deadline."""
 
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_unix_socket(path, self._deadline.bound(timeout), socket_options)
-        return _DeadlineStream(stream, self._deadline)
 
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
+class _Connection(http.client.HTTPConnection):
+    """A plain connection whose socket is a :class:`_DeadlineSocket`."""
+
+    deadline: _Deadline | None = None
+
+    def connect(self) -> None:
+        deadline = self.deadline
+        timeout = self.timeout if deadline is None else min(self.timeout, deadline.left())
+        try:
+            raw = socket.create_connection((self.host, self.port), timeout, self.source_address)
+        except TimeoutError:
+            said = f"connecting to {self.host}:{self.port} took longer than {timeout:g} s"
+            raise TimeoutError(said) from None
+        sock = _DeadlineSocket(raw.family, raw.type, raw.proto, fileno=raw.detach())
+        sock.settimeout(timeout)
+        sock.deadline = deadline
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        if self._tunnel_host:  # type: ignore[attr-defined]
+            self._tunnel()  # type: ignore[attr-defined]
+
+
+class _TLSConnection(_Connection):
+    """A TLS connection (through a proxy's tunnel if there is one)."""
+
+    def __init__(self, host: str, port: int, timeout: float, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout)
+        self.context = context
+
+    def connect(self) -> None:
+        super().connect()
+        name = self._tunnel_host or self.host  # type: ignore[attr-defined]
+        self.sock = self.context.wrap_socket(self.sock, server_hostname=name)
+        self.sock.deadline = self.deadline  # type: ignore[attr-defined]
+
+
+def _bind(conn: _Connection, deadline: _Deadline | None) -> None:
+    """Give ``conn`` (and its open socket) the exchange's deadline (None: none)."""
+    conn.deadline = deadline
+    if conn.sock is not None:
+        conn.sock.deadline = deadline
+
+
+def _stale(conn: _Connection) -> bool:
+    """Whether a kept connection was closed (or written to) by the server while idle: a
+    request on it would fail, so it is not reused."""
+    sock = conn.sock
+    if sock is None:
+        return False
+    try:
+        poll = select.poll()  # not select.select: no limit on the descriptor's number
+        poll.register(sock, select.POLLIN)
+        return bool(poll.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificates verified against the system's authorities, hostnames checked."""
+    context = ssl.create_default_context()
+    context.sslsocket_class = _DeadlineSSLSocket
+    return context
+
+
+class _Route:
+    """Where a URL's request goes: its origin's connection key, the request target, and
+    how to open a connection (straight, through a proxy, or through a tunnel)."""
+
+    __slots__ = ("headers", "key", "open", "target")
+
+    def __init__(self, url: SplitResult, proxies: Mapping[str, str], sender: Sender) -> None:
+        scheme, host = url.scheme, url.hostname
+        if scheme not in PORTS or not host:
+            raise ValueError(f"expected an http:// or https:// URL with a host, got {url.geturl()!r}")
+        port = url.port or PORTS[scheme]
+        path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        proxy = proxies.get(scheme) or proxies.get("all")
+        if proxy and urllib.request.proxy_bypass_environment(host, proxies):
+            proxy = None
+        self.headers: dict[str, str] = {}
+        if not proxy:
+            self.key: tuple[Any, ...] = (scheme, host, port)
+            self.target = path
+            self.open = lambda: sender.connection(scheme, host, port)
+            return
+        p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        if not p.hostname:
+            raise ValueError(f"expected a proxy URL with a host in the environment, got {proxy!r}")
+        p_host, p_port = p.hostname, p.port or PORTS.get(p.scheme, 80)
+        auth = {}
+        if p.username is not None:
+            basic = f"{unquote(p.username)}:{unquote(p.password or '')}".encode()
+            auth["Proxy-Authorization"] = "Basic " + base64.b64encode(basic).decode()
+        self.key = (scheme, host, port, p_host, p_port)
+        if scheme == "http":  # the proxy takes the absolute URL
+            self.target = url._replace(fragment="").geturl()
+            self.headers = auth
+            self.open = lambda: sender.connection("http", p_host, p_port)
+            return
+        self.target = path
+
+        def tunnel() -> _Connection:
+            conn = sender.connection("https", p_host, p_port)
+            conn.set_tunnel(host, port, headers=auth)
+            return conn
+
+        self.open = tunnel
 
 
 class Sender:
-    """One destination's HTTP client (a connection pool of its own: a slow destination
-    holds only its own connections); ``connections``: the requests it sends at once
-    (the destination's ``in_flight``), each kept alive for the next."""
+    """One destination's HTTP client: one kept-alive connection per sending thread
+    (``connections``, the destination's ``in_flight``, is how many threads call it) and
+    origin; ``ssl_context``: how ``https`` servers are verified (the system's
+    authorities by default)."""
 
     def __init__(
         self,
@@ -137,77 +242,87 @@ class Sender:
         connect_s: float = CONNECT_S,
         timeout_s: float = TIMEOUT_S,
         max_body: int = MAX_BODY,
-        transport: httpx.BaseTransport | None = None,
         connections: int = 1,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        self.connect_s = connect_s
         self.timeout_s = timeout_s
         self.max_body = max_body
-        self._deadline = _Deadline()
-        self.client = httpx.Client(
-            timeout=httpx.Timeout(timeout_s, connect=connect_s),
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
-            transport=transport,
-            limits=httpx.Limits(
-                max_connections=max(4, connections), max_keepalive_connections=max(2, connections)
-            ),
-        )
-        if transport is None:  # httpx's own transports (and its proxies from the environment)
-            self._bound(self.client._transport)
-            for mounted in self.client._mounts.values():
-                if mounted is not None:
-                    self._bound(mounted)
+        self.connections = connections
+        self.ssl_context = ssl_context or tls_context()
+        if ssl_context is not None and ssl_context.sslsocket_class is not _DeadlineSSLSocket:
+            self.ssl_context.sslsocket_class = _DeadlineSSLSocket
+        self._proxies = urllib.request.getproxies_environment()
+        self._local = threading.local()
+        self._all: set[_Connection] = set()  # every connection kept by a thread (for close)
+        self._lock = threading.Lock()
 
-    def _bound(self, transport: httpx.BaseTransport) -> None:
-        """Give ``transport``'s connections the exchange's deadline. httpx offers no public
-        way to hand httpcore a network backend, hence its private attributes."""
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if backend is None:
-            raise RuntimeError(
-                f"httpx {httpx.__version__}: expected its transport to hold an httpcore pool with a network "
-                "backend, found none: the sender cannot bound the whole exchange; use the httpx version "
-                "in requirements.lock"
-            )
-        pool._network_backend = _DeadlineBackend(backend, self._deadline)
+    def connection(self, scheme: str, host: str, port: int) -> _Connection:
+        """A new connection (not yet open) to ``scheme://host:port``."""
+        conn: _Connection
+        if scheme == "https":
+            conn = _TLSConnection(host, port, self.connect_s, self.ssl_context)
+        else:
+            conn = _Connection(host, port, self.connect_s)
+        with self._lock:
+            self._all.add(conn)
+        return conn
+
+    def _kept(self, route: _Route) -> _Connection:
+        kept: dict[tuple[Any, ...], _Connection] | None = getattr(self._local, "kept", None)
+        if kept is None:
+            kept = self._local.kept = {}
+        conn = kept.get(route.key)
+        if conn is not None and _stale(conn):
+            conn.close()  # reopened by its next request
+        if conn is None:
+            if len(kept) >= KEPT:
+                with self._lock:
+                    self._all.difference_update(kept.values())
+                for old in kept.values():
+                    old.close()
+                kept.clear()
+            conn = kept[route.key] = route.open()
+        return conn
 
     def __call__(self, request: Outgoing) -> Answer:
-        deadline = time.monotonic() + self.timeout_s
-        self._deadline.at = deadline
-        self._deadline.timeout_s = self.timeout_s
+        conn: _Connection | None = None
+        response: http.client.HTTPResponse | None = None
         try:
-            with self.client.stream(
-                request.method, request.url, headers=dict(request.headers), content=request.body
-            ) as response:
-                body = self._read(response, deadline)
-                return Answer(response.status_code, _headers(response.headers), body)
+            route = _Route(urlsplit(request.url), self._proxies, self)
+            conn = self._kept(route)
+            _bind(conn, _Deadline(self.timeout_s))
+            headers = {"User-Agent": USER_AGENT, **route.headers, **request.headers}
+            conn.request(request.method, route.target, request.body, headers)
+            response = conn.getresponse()
+            body = response.read(self.max_body)
+            if len(body) < self.max_body and response.length:  # the server closed mid-body
+                raise http.client.IncompleteRead(body, response.length)
+            if not response.isclosed():  # more than max_body: not drained, not kept
+                response.close()
+                conn.close()
+            return Answer(response.status, _headers(response.getheaders()), body.decode("utf-8", "replace"))
         except Exception as exc:  # every failure is an answer: the forwarder must not stop
+            if response is not None:
+                response.close()
+            if conn is not None:
+                conn.close()  # in whatever state the failure left it: the next request reconnects
             return Answer(error=exc)
         finally:
-            self._deadline.at = None
-
-    def _read(self, response: httpx.Response, deadline: float) -> str:
-        if response.is_stream_consumed:  # a transport that read it already (httpx.MockTransport)
-            return response.content[: self.max_body].decode("utf-8", "replace")
-        kept = bytearray()
-        for chunk in response.iter_raw():
-            if time.monotonic() > deadline:
-                raise DeadlineExceeded(
-                    f"the answer took longer than {self.timeout_s:g} s (read {len(kept)} bytes of it)"
-                )
-            if len(kept) < self.max_body:
-                kept += chunk[: self.max_body - len(kept)]
-            else:
-                break
-        return kept.decode("utf-8", "replace")
+            if conn is not None:
+                _bind(conn, None)
 
     def close(self) -> None:
-        self.client.close()
+        """Close every connection (of every thread)."""
+        with self._lock:
+            conns, self._all = self._all, set()
+        for conn in conns:
+            conn.close()
 
 
-def _headers(headers: httpx.Headers) -> Mapping[str, str]:
+def _headers(headers: list[tuple[str, str]]) -> Mapping[str, str]:
     # One value per name (the first); Retry-After is all the retry logic reads.
     out: dict[str, str] = {}
-    for name, value in headers.items():
+    for name, value in headers:
         out.setdefault(name.lower(), value)
     return out

@@ -327,8 +327,6 @@ def forward_main(config_path: str, data: str, parent: int = 0) -> None:
 
     _die_with(parent)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("httpx", "httpcore"):  # they log each request's URL: GA4's api_secret is in it
-        logging.getLogger(chatty).setLevel(logging.WARNING)
     root = Path(data)
     (root / "run").mkdir(parents=True, exist_ok=True)
     (root / "run" / PID_FILE).write_text(str(os.getpid()))
