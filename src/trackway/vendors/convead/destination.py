@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from trackway.api import decode
+from trackway.destinations import form as form_
 from trackway.destinations import options as options_
 from trackway.destinations.base import Encoded, ErrorsOnly, Outgoing, Refusal
 from trackway.issues import Issue
@@ -91,7 +91,7 @@ class ConveadDestination:
                 out.refused.append(Refusal(event.id, rejected(found)))
                 continue
             key = form["guest_uid"] or form["visitor_uid"] or None  # the browser, else the visitor
-            body = urlencode(form).encode()
+            body = form_.body(form)
             out.requests.append(Outgoing("POST", url, HEADERS, body, (event.id,), order_key=key))
         return out
 
