@@ -258,6 +258,16 @@ _SERVER_CORE: tuple[Setting, ...] = (
         bounds=(0, 19),
     ),
     Setting(
+        "forward_defer_seconds",
+        int,
+        30,
+        "While Trackway's workers use half the machine's CPUs or more (their own CPU time; other "
+        "programs never count), destinations wait instead of sending, until what they have not "
+        "delivered may be this many seconds old (then they send at forward_nice). Acknowledgements "
+        "get the CPUs in a burst; 0: never wait.",
+        bounds=(0, None),
+    ),
+    Setting(
         "loader_defer_seconds",
         int,
         5,

@@ -13,6 +13,7 @@ from trackway.destinations.position import PositionStore
 from trackway.ingest import log, records
 from trackway.ingest.loader import Loader
 from trackway.ingest.log import Position
+from trackway.ingest.pacing import Pacer
 from trackway.model import Event, to_json
 
 SECRET = "whsec_runner_test_secret"
@@ -128,3 +129,63 @@ def _write(root: Path, ids: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab") as f:
         f.write(log.frame(records.dumps(record)))
+
+
+class _Busy:
+    """Workers' CPU seconds as /proc would give them: two workers each using a whole CPU."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def __call__(self) -> dict[int, float]:
+        used = time.monotonic() - self.start
+        return {101: used, 102: used}
+
+
+def test_a_courier_waits_while_the_workers_fill_the_cpus_until_its_bound(tmp_path: Path) -> None:
+    with receiver(WebhookReceiver, SECRET, time.time) as hook:
+        cfg = _config(tmp_path, hook={"type": "webhook", "url": f"{hook.url}/in", "secret": SECRET})
+        runner.start_at_end(tmp_path, "shop.hook")
+        _write(tmp_path / "log", ["e1", "e2"])
+        bound = 2
+        pacer = Pacer(bound, cpus=2, usage=_Busy())
+        pacer.crowded()  # its first look only starts the window it measures
+        time.sleep(0.25)
+        courier = runner.Courier(tmp_path, cfg.destinations()["shop.hook"], lambda: cfg, pacer=pacer)
+        started = time.time()
+        courier.start()
+        try:
+            time.sleep(0.6)
+            assert hook.events() == []  # crowded: nothing sent yet
+            saved = status.load(runner.Files(tmp_path, "shop.hook").status, "shop.hook")
+            assert saved.state == status.DEFERRED
+            wait = time.monotonic() + 15
+            while hook.events() != ["e1", "e2"] and time.monotonic() < wait:
+                time.sleep(0.05)
+            delivered_after = time.time() - started
+        finally:
+            courier.halt.set()
+            courier.join(5)
+        assert hook.events() == ["e1", "e2"]
+        assert delivered_after >= bound - 0.1  # not before the bound, however crowded
+        assert courier.status.state == status.RUNNING
+
+
+def test_a_courier_does_not_wait_for_idle_workers_or_with_no_bound(tmp_path: Path) -> None:
+    for bound, usage in ((30, dict), (0, _Busy())):
+        data = tmp_path / str(bound)
+        with receiver(WebhookReceiver, SECRET, time.time) as hook:
+            cfg = _config(data, hook={"type": "webhook", "url": f"{hook.url}/in", "secret": SECRET})
+            runner.start_at_end(data, "shop.hook")
+            _write(data / "log", ["e1"])
+            pacer = Pacer(bound, cpus=2, usage=usage)
+            courier = runner.Courier(data, cfg.destinations()["shop.hook"], lambda c=cfg: c, pacer=pacer)
+            courier.start()
+            try:
+                wait = time.monotonic() + 10
+                while hook.events() != ["e1"] and time.monotonic() < wait:
+                    time.sleep(0.02)
+            finally:
+                courier.halt.set()
+                courier.join(5)
+            assert hook.events() == ["e1"], bound

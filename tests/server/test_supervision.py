@@ -158,3 +158,20 @@ def test_a_bad_configuration_and_a_worker_restart_keep_serving(server):
 def _alive(pid: int) -> bool:
     state = process_state(pid)
     return state is not None and state[0] != "Z"
+
+
+def test_live_workers_reads_the_pid_files_and_only_leftover_workers_prunes(tmp_path: Path) -> None:
+    from trackway.server.supervisor import _start_time, leftover_workers, live_workers
+
+    run = tmp_path / "run"
+    run.mkdir()
+    me = os.getpid()
+    started = _start_time(me)
+    assert started is not None
+    (run / "w1.pid").write_text(f"{me} {started[0]}\n")
+    (run / "w2.pid").write_text(f"{me} {started[0] + 1}\n")  # a reused pid: another start time
+    (run / "w3.pid").write_text("not a pid\n")
+    assert live_workers(tmp_path) == [me]
+    assert sorted(p.name for p in run.iterdir()) == ["w1.pid", "w2.pid", "w3.pid"]  # read only
+    assert leftover_workers(tmp_path) == [me]
+    assert sorted(p.name for p in run.iterdir()) == ["w1.pid", "w3.pid"]  # the gone one's file removed

@@ -46,6 +46,7 @@ from trackway.destinations.position import PositionStore
 from trackway.errors import ConfigError
 from trackway.ingest import log
 from trackway.ingest.log import Position
+from trackway.ingest.pacing import Pacer, cpu_of
 from trackway.server import metrics
 
 logger = logging.getLogger("trackway.forwarding")
@@ -56,6 +57,7 @@ COMMIT_S = 0.5  # a courier saves its position (two fsyncs) at most this often w
 LAG_S = 5.0  # a courier measures its lag (a read of the log behind it) this often
 LAG_RECORDS = 5_000  # records decoded at most to count the events of the lag
 ERROR_PAUSE_S = 5.0  # a courier that failed starts again after this
+DEFER_S = 0.1  # a deferring courier looks again this often
 PID_FILE = "forward.pid"
 DEFAULT_NICE = 15  # the forward_nice setting's default, while the file cannot be read
 
@@ -118,8 +120,13 @@ class Courier(threading.Thread):
         destination: Destination,
         config: Callable[[], Config | None],
         send: Callable[..., object] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         super().__init__(name=f"courier-{destination.id}", daemon=True)
+        # Whether to wait before a batch while the workers fill the CPUs (None: never), and
+        # since when everything acknowledged was delivered (what bounds the wait).
+        self.pacer = pacer
+        self.caught_up_at = time.time()
         self.data = data
         self.destination = destination
         self.config = config
@@ -172,6 +179,11 @@ class Courier(threading.Thread):
         )
         try:
             while not self.halt.is_set():
+                if self.pacer is not None and self.pacer.should_wait(self.caught_up_at):
+                    self.status.state = status_.DEFERRED
+                    self._write()
+                    self.halt.wait(DEFER_S)
+                    continue
                 counts = forwarder.run_once(datetime.now(UTC))
                 self._account(counts, dead)
                 self._settle()
@@ -180,6 +192,7 @@ class Courier(threading.Thread):
                     wait = (counts.retry_at - datetime.now(UTC)).total_seconds()
                     self.halt.wait(min(max(wait, 0.0), STATUS_S))
                 elif counts == Counts():
+                    self.caught_up_at = time.time()
                     forwarder.flush()  # caught up: what was passed is made durable now
                     self._settle()
                     self._write(forwarder)
@@ -211,7 +224,7 @@ class Courier(threading.Thread):
                 counts.retry_at.isoformat(),
                 counts.last_error,
             )
-        elif counts.delivered or counts.records:
+        elif counts.delivered or counts.records or s.state == status_.DEFERRED:
             s.state, s.retry_at = status_.RUNNING, ""
 
     def _settle(self) -> None:
@@ -248,10 +261,21 @@ class Courier(threading.Thread):
 class Forwarding:
     """Keeps one courier per active destination of the configuration, as it changes."""
 
-    def __init__(self, data: Path, config: Callable[[], Config | None]) -> None:
+    def __init__(
+        self,
+        data: Path,
+        config: Callable[[], Config | None],
+        workers: Callable[[], list[int]] | None = None,
+    ) -> None:
         self.data = data
         self.config = config
+        self.workers = workers  # the workers' pids, for each courier's pacer (None: no pacing)
         self.couriers: dict[str, Courier] = {}
+
+    def _pacer(self, cfg: Config) -> Pacer | None:
+        if self.workers is None:
+            return None
+        return Pacer(int(cfg.server["forward_defer_seconds"]), usage=cpu_of(self.workers))
 
     def sync(self) -> None:
         cfg = self.config()
@@ -269,7 +293,8 @@ class Forwarding:
                         status_.save(Files(self.data, did).status, s)
                 continue
             if did not in self.couriers:
-                courier = self.couriers[did] = Courier(self.data, d, self.config)
+                pacer = self._pacer(cfg) if cfg is not None else None
+                courier = self.couriers[did] = Courier(self.data, d, self.config, pacer=pacer)
                 courier.start()
 
     def metrics(self) -> metrics.Snapshot:
@@ -323,7 +348,7 @@ def tune_gc() -> None:
 
 def forward_main(config_path: str, data: str, parent: int = 0) -> None:
     """The forwarding process (started by the server)."""
-    from trackway.server.supervisor import _die_with, _quiet_signals
+    from trackway.server.supervisor import _die_with, _quiet_signals, live_workers
 
     _die_with(parent)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -351,7 +376,7 @@ def forward_main(config_path: str, data: str, parent: int = 0) -> None:
     stop = threading.Event()
     _quiet_signals()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    Forwarding(root, config).run(stop)
+    Forwarding(root, config, workers=lambda: live_workers(root)).run(stop)
 
 
 def retained_bytes(root: Path, loaded: Mapping[str, Position], cfg: Config | None) -> int:

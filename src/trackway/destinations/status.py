@@ -18,6 +18,7 @@ from trackway.server import metrics
 SUFFIX = ".status.json"
 RUNNING = "running"  # delivering, or caught up
 RETRYING = "retrying"  # a request waits for its retry
+DEFERRED = "deferred"  # waiting while Trackway's workers fill the CPUs (forward_defer_seconds)
 PAUSED = "paused"
 FAILING = "failing"  # the forwarder itself cannot go on (an unreadable position, ...)
 

@@ -89,7 +89,7 @@ HELP = {
     ),
     "trackway_destination_up": (
         "gauge",
-        "1 while a destination's forwarder runs (running or retrying), 0 when paused or failing.",
+        "1 while a destination's forwarder runs (running, retrying or deferred), 0 when paused or failing.",
     ),
     "trackway_log_retained_bytes": (
         "gauge",

@@ -139,17 +139,30 @@ def _start_time(pid: int) -> tuple[int, str] | None:
     return int(fields[19]), fields[0]
 
 
-def leftover_workers(data: Path) -> list[int]:
-    """Workers of ``data`` still running (their pid files name live processes started
-    when the files say, so a reused pid is never taken for one)."""
-    found = []
+def _worker_files(data: Path) -> list[tuple[Path, int | None]]:
+    """Each worker pid file of ``data`` with the live process it names (None: gone; a
+    live process started when the file says, so a reused pid is never taken for one)."""
+    found: list[tuple[Path, int | None]] = []
     for path in sorted(Paths(data).run.glob("w*.pid")):
         try:
             pid, started = (int(x) for x in path.read_text().split())
         except (OSError, ValueError):
             continue
         now = _start_time(pid)
-        if now is not None and now[0] == started and now[1] != "Z":
+        found.append((path, pid if now is not None and now[0] == started and now[1] != "Z" else None))
+    return found
+
+
+def live_workers(data: Path) -> list[int]:
+    """The pids of ``data``'s running workers (read only: the forwarding process's pacer)."""
+    return [pid for _, pid in _worker_files(data) if pid is not None]
+
+
+def leftover_workers(data: Path) -> list[int]:
+    """Workers of ``data`` still running; the pid files of those gone are removed."""
+    found = []
+    for path, pid in _worker_files(data):
+        if pid is not None:
             found.append(pid)
         else:
             with contextlib.suppress(OSError):
