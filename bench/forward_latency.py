@@ -120,9 +120,10 @@ def main() -> None:
                 per = got["delivered"] / max(got["requests"], 1)
                 base_rate = results[kind].get(1, {}).get("rate")
                 ratio = f"{got['rate'] / base_rate:.2f}x" if base_rate else ""
+                bound = f"{per * 1000 / delay:,.0f}" if delay > 0 else "-"  # no delay: no bound
                 print(
                     f"{kind:14} {n:>9} {got['rate']:>9,.0f} {got['requests']:>8,} {per:>6.1f} "
-                    f"{per * 1000 / delay:>10,.0f} {ratio:>6}"
+                    f"{bound:>10} {ratio:>6}"
                 )
                 if got["delivered"] != events:
                     raise SystemExit(f"{kind} at in_flight {n}: delivered {got['delivered']} of {events}")
