@@ -32,6 +32,7 @@ tunnel; credentials in the proxy's URL become its ``Proxy-Authorization``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import select
 import socket
@@ -179,8 +180,14 @@ def _stale(conn: _Connection) -> bool:
 
 
 def tls_context() -> ssl.SSLContext:
-    """Certificates verified against the system's authorities, hostnames checked."""
+    """Certificates verified, hostnames checked: against the system's authorities and
+    Mozilla's (certifi's bundle, which httpx used alone), so that a machine without the
+    system's bundle (a slim container) still reaches the vendors."""
     context = ssl.create_default_context()
+    with contextlib.suppress(ImportError, OSError):
+        import certifi
+
+        context.load_verify_locations(cafile=certifi.where())
     context.sslsocket_class = _DeadlineSSLSocket
     return context
 
