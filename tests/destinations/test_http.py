@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
 import threading
 import time
@@ -349,3 +350,14 @@ def test_any_answer_is_an_answer_or_an_error_never_a_raise(
     assert len(answer.body) <= 64
     after = sender(_post(receiver.url + "/in"))  # the sender goes on
     assert after.status == 200
+
+
+def test_a_tls_handshake_that_never_ends_is_cut(sender: Sender) -> None:
+    """A server that takes the connection and never answers the TLS hello."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = f"https://127.0.0.1:{silent.getsockname()[1]}/in"
+        took, answer = _timed(sender, _post(url))
+    assert answer.status is None and isinstance(answer.error, TimeoutError)
+    assert took <= TIMEOUT_S + SLACK_S
