@@ -361,3 +361,19 @@ def test_a_tls_handshake_that_never_ends_is_cut(sender: Sender) -> None:
         took, answer = _timed(sender, _post(url))
     assert answer.status is None and isinstance(answer.error, TimeoutError)
     assert took <= TIMEOUT_S + SLACK_S
+
+
+def test_a_kept_connection_that_breaks_under_a_request_is_tried_once_more_on_a_new_one(
+    receiver: Receiver, sender: Sender
+) -> None:
+    """The server takes the second request on the kept connection and resets it (its idle
+    timeout as the request went out): sent again at once on a new connection. A new
+    connection that breaks is an error, not tried again."""
+    receiver.script(Normal(), Reset(), Normal(), Reset())
+    answers = [sender(_post(receiver.url + "/in")) for _ in range(2)]
+    assert [(a.status, a.error) for a in answers] == [(200, None), (200, None)]
+    assert len(receiver.requests) == 3 and receiver.connections == 2
+    sender.close()  # the next request opens a new connection, which the server resets
+    failed = sender(_post(receiver.url + "/in"))
+    assert failed.status is None and isinstance(failed.error, ConnectionResetError)
+    assert len(receiver.requests) == 4

@@ -23,6 +23,12 @@ A destination is hostile until proven otherwise, so every request is bounded:
   than 100 headers;
 - redirects are not followed: a 3xx is an answer like any other (dead-lettered with it).
 
+A kept connection the server closed while idle is not reused (a look at the socket
+before each request); one it closes as a request goes out (the connection breaks before
+any of the answer came) has the request sent once more at once on a new connection,
+within the same deadline: the receiver may get it twice, as after any retry, and
+deduplicates it by its idempotency key where the vendor has one.
+
 Proxies come from the environment as for other HTTP clients (``HTTP_PROXY``,
 ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, read when the sender is made): a plain
 request goes to the proxy in absolute form, an ``https`` one through a ``CONNECT``
@@ -192,6 +198,14 @@ def tls_context() -> ssl.SSLContext:
     return context
 
 
+class _Unanswered(Exception):
+    """A connection that broke before any of the answer came (``cause``: how)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 class _Route:
     """Where a URL's request goes: its origin's connection key, the request target, and
     how to open a connection (straight, through a proxy, or through a tunnel)."""
@@ -294,14 +308,42 @@ class Sender:
 
     def __call__(self, request: Outgoing) -> Answer:
         conn: _Connection | None = None
-        response: http.client.HTTPResponse | None = None
         try:
             route = _Route(urlsplit(request.url), self._proxies, self)
             conn = self._kept(route)
-            _bind(conn, _Deadline(self.timeout_s))
-            headers = {"User-Agent": USER_AGENT, **route.headers, **request.headers}
-            conn.request(request.method, route.target, request.body, headers)
-            response = conn.getresponse()
+            deadline = _Deadline(self.timeout_s)
+            reused = conn.sock is not None
+            try:
+                return self._exchange(conn, route, request, deadline)
+            except _Unanswered:
+                if not reused:
+                    raise
+                # The server closed the kept connection as the request went out (its idle
+                # timeout, a race _stale cannot see): once more on a new connection.
+                return self._exchange(conn, route, request, deadline)
+        except Exception as exc:  # every failure is an answer: the forwarder must not stop
+            if isinstance(exc, _Unanswered):
+                exc = exc.cause
+            if conn is not None:
+                conn.close()  # in whatever state the failure left it: the next request reconnects
+            return Answer(error=exc)
+        finally:
+            if conn is not None:
+                _bind(conn, None)
+
+    def _exchange(self, conn: _Connection, route: _Route, request: Outgoing, deadline: _Deadline) -> Answer:
+        """One request and its answer on ``conn``; :class:`_Unanswered` when the
+        connection broke before any of the answer came."""
+        _bind(conn, deadline)
+        headers = {"User-Agent": USER_AGENT, **route.headers, **request.headers}
+        response: http.client.HTTPResponse | None = None
+        try:
+            try:
+                conn.request(request.method, route.target, request.body, headers)
+                response = conn.getresponse()
+            except (ConnectionError, http.client.RemoteDisconnected) as exc:
+                conn.close()
+                raise _Unanswered(exc) from exc
             body = response.read(self.max_body)
             if len(body) < self.max_body and response.length:  # the server closed mid-body
                 raise http.client.IncompleteRead(body, response.length)
@@ -309,15 +351,10 @@ class Sender:
                 response.close()
                 conn.close()
             return Answer(response.status, _headers(response.getheaders()), body.decode("utf-8", "replace"))
-        except Exception as exc:  # every failure is an answer: the forwarder must not stop
+        except BaseException:
             if response is not None:
                 response.close()
-            if conn is not None:
-                conn.close()  # in whatever state the failure left it: the next request reconnects
-            return Answer(error=exc)
-        finally:
-            if conn is not None:
-                _bind(conn, None)
+            raise
 
     def close(self) -> None:
         """Close every connection (of every thread)."""
