@@ -3,6 +3,7 @@ add, list, test, pause and resume, status, dead letters and their retry, replay,
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -10,7 +11,10 @@ import httpx
 
 from tests.destinations.receivers import Reply, WebhookReceiver, receiver
 from tests.support.server import Server, cli, loads, wait_for
-from trackway.model import encode_json
+from trackway import config as configuration
+from trackway.destinations import runner, status
+from trackway.ingest import log, records
+from trackway.model import Event, encode_json, to_json
 
 SECRET = "whsec_cli_test_secret"
 
@@ -95,3 +99,30 @@ def test_the_destination_commands_end_to_end(tmp_path: Path) -> None:
             assert bad.returncode != 0 and "expected one of" in bad.stderr
         finally:
             server.close()
+
+
+def test_status_says_when_a_destination_waits_for_its_answers(tmp_path: Path) -> None:
+    """A destination a minute behind whose one request at a time was outstanding 97% of
+    the time: `status` names the round trip and says to raise in_flight."""
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "shop")
+    configuration.add_destination(path, "shop", "cv", {"type": "convead", "app_key": "app-secret-key"})
+    runner.start_at_end(tmp_path, "shop.cv")  # then one record, received a minute ago
+    event = to_json(Event(name="page_view", dialect="gtm-ga4", id="e1", property="shop", anonymous_id="a"))
+    record = records.Record(
+        kind=records.DECODED, request_id="e1", endpoint="/collect", property="shop",
+        received_at=int((time.time() - 60) * 1e6), events=[event], client_ids=[True],
+    )  # fmt: skip
+    segment = tmp_path / "log" / "w1" / log.segment_name(1)
+    segment.parent.mkdir(parents=True, exist_ok=True)
+    segment.write_bytes(log.frame(records.dumps(record)))
+    said = status.Status("shop.cv", type="convead", delivered=500, requests=500, round_trip_ms=31.0)
+    said.sending_share = 0.97
+    status.save(runner.Files(tmp_path, "shop.cv").status, said)
+    text = " ".join(cli("destination", "status", data=tmp_path).stdout.split())
+    assert re.search(r"behind by 6\d s and waiting for its answers: 31 ms a request, 1 at a time", text)
+    assert "so at most about 32 events/s" in text
+    assert "Raise in_flight (now 1, at most 64)" in text
+    row = loads(cli("destination", "status", "--format", "json", data=tmp_path).stdout)["destinations"][0]
+    assert row["in_flight"] == 1 and row["round_trip_ms"] == 31.0 and "Raise in_flight" in row["hint"]
+    assert "app-secret-key" not in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -456,3 +457,25 @@ def test_a_record_over_the_byte_bound_still_goes_one_a_batch(tmp_path: Path) -> 
     assert reads == [1, 1, 1, 0, 0]
     assert receiver.events() == ["e0", "e0b", "e1", "e1b", "e2", "e2b"]
     assert fwd.store.load() == {"w1": _end(tmp_path)}
+
+
+@pytest.mark.parametrize("in_flight", [1, 3])
+def test_each_request_and_its_round_trip_are_counted(tmp_path: Path, in_flight: int) -> None:
+    _write(tmp_path / "log", [_record([f"e{n}"]) for n in range(4)])
+    receiver = Receiver(Answer(503))
+
+    def slow(request: Outgoing) -> Answer:
+        time.sleep(0.02)
+        return receiver(request)
+
+    fwd = _forwarder(tmp_path, slow, options={**OPTIONS, "max_events": 1}, in_flight=in_flight)
+    try:
+        first = fwd.run_once(NOW)  # 503: stops at the first request
+        assert first.retry_at is not None
+        rest = fwd.run_once(first.retry_at)
+    finally:
+        fwd.close()
+    assert (first.requests, rest.requests) == (1, 4)  # every try counts
+    for counts in (first, rest):
+        assert 0.02 * counts.requests * 0.9 <= counts.request_seconds <= 5.0
+    assert rest.delivered == 4

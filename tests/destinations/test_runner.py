@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.destinations.receivers import WebhookReceiver, receiver
+from tests.destinations.receivers import Stall, WebhookReceiver, receiver
 from trackway import config as configuration
 from trackway.destinations import runner, status
 from trackway.destinations.position import PositionStore
@@ -189,3 +189,29 @@ def test_a_courier_does_not_wait_for_idle_workers_or_with_no_bound(tmp_path: Pat
                 courier.halt.set()
                 courier.join(5)
             assert hook.events() == ["e1"], bound
+
+
+def test_a_courier_keeps_its_requests_round_trips_in_its_status(tmp_path: Path) -> None:
+    slow = Stall(0.06, process=True)  # each answer 60 ms after the request
+    with receiver(WebhookReceiver, SECRET, time.time, default=slow) as hook:
+        table = {"type": "webhook", "url": f"{hook.url}/in", "secret": SECRET, "max_events": 1}
+        cfg = _config(tmp_path, hook=table)
+        runner.start_at_end(tmp_path, "shop.hook")
+        _write(tmp_path / "log", ["e1", "e2", "e3"])
+        courier = runner.Courier(tmp_path, cfg.destinations()["shop.hook"], lambda: cfg)
+        courier.start()
+        try:
+            wait = time.monotonic() + 15
+            saved = status.Status("shop.hook")
+            while time.monotonic() < wait:
+                saved = status.load(runner.Files(tmp_path, "shop.hook").status, "shop.hook")
+                if saved.delivered == 3 and saved.round_trip_ms:
+                    break
+                time.sleep(0.05)
+        finally:
+            courier.halt.set()
+            courier.join(5)
+    assert saved.delivered == 3 and saved.requests == 3
+    assert 60 <= saved.round_trip_ms <= 3000
+    assert saved.request_seconds >= 3 * 0.06
+    assert 0 < saved.sending_share <= 1

@@ -280,6 +280,9 @@ def status_(refs: tuple[str, ...], fmt: str, data: Path, config_file: Path | Non
             r["last_error"] or "-",
         )
     stdout.print(table)
+    for r in rows:
+        if r["hint"]:
+            stdout.print(f"{r['destination']}: {r['hint']}", markup=False)
     server = (
         "" if running(data) is not None else " (no server runs on this data directory: nothing is forwarded)"
     )

@@ -89,6 +89,8 @@ class Counts:
     records: int = 0
     retry_at: datetime | None = None  # when to call again: a request waits for a retry
     last_error: str = ""
+    requests: int = 0  # requests answered (or failed), any outcome
+    request_seconds: float = 0.0  # their round trips added up (wall time from send to answer)
 
 
 @dataclass
@@ -327,7 +329,7 @@ class Forwarder:
         while batch.next < len(batch.requests):
             index = batch.next
             request = self._prepared(batch, index, now)
-            verdict = self._judge(batch, index, request, self._call(request), now, counts)
+            verdict = self._judge(batch, index, request, self._timed(request, counts), now, counts)
             if verdict.kind == retry.RETRY:
                 self._wait(batch, now, counts, [verdict])
                 return
@@ -346,13 +348,16 @@ class Forwarder:
                     batch.requests, batch.next, batch.done, pending, self.in_flight
                 ):
                     request = self._prepared(batch, index, now)
-                    pending[index] = (request, self._pool.submit(self._call, request))
+                    pending[index] = (request, self._pool.submit(self._clocked, request))
             if not pending:
                 break
             finished, _ = wait([f for _, f in pending.values()], return_when=FIRST_COMPLETED)
             for index in sorted(i for i, (_, f) in pending.items() if f in finished):
                 request, future = pending.pop(index)
-                verdict = self._judge(batch, index, request, future.result(), now, counts)
+                answer, seconds = future.result()
+                counts.requests += 1
+                counts.request_seconds += seconds
+                verdict = self._judge(batch, index, request, answer, now, counts)
                 if verdict.kind == retry.RETRY:
                     retrying.append(verdict)
             _advance(batch)
@@ -365,6 +370,19 @@ class Forwarder:
             return self.send(request)
         except Exception as exc:
             return Answer(error=exc)
+
+    def _clocked(self, request: Outgoing) -> tuple[Answer, float]:
+        """:meth:`_call` and its round trip in seconds."""
+        start = time.monotonic()
+        answer = self._call(request)
+        return answer, time.monotonic() - start
+
+    def _timed(self, request: Outgoing, counts: Counts) -> Answer:
+        """:meth:`_call`, its round trip added to ``counts``."""
+        answer, seconds = self._clocked(request)
+        counts.requests += 1
+        counts.request_seconds += seconds
+        return answer
 
     def _prepared(self, batch: _Batch, index: int, now: datetime) -> Outgoing:
         """Request ``index`` as it is sent now (signed at this try, see Encoder); its

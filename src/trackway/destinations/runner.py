@@ -139,6 +139,7 @@ class Courier(threading.Thread):
         self._send = send
         self._written = 0.0
         self._measured = 0.0
+        self._period = (time.monotonic(), 0, 0.0)  # (start, requests, their seconds) since
 
     def run(self) -> None:
         while not self.halt.is_set():
@@ -215,6 +216,10 @@ class Courier(threading.Thread):
         p.add(counts.delivered, 0, counts.dead_lettered + counts.refused, counts.skipped)
         s.retried += counts.retried  # tries, not events: counted as they happen
         s.failed += counts.retried + dead.requests
+        s.requests += counts.requests
+        s.request_seconds += counts.request_seconds
+        start, requests, seconds = self._period
+        self._period = (start, requests + counts.requests, seconds + counts.request_seconds)
         dead.requests = 0
         if counts.delivered:
             s.last_delivered_at = datetime.now(UTC).isoformat()
@@ -238,6 +243,18 @@ class Courier(threading.Thread):
         self.pending = status_.Status(self.destination.id)
         self._write(counted=True)
 
+    def _take_period(self, now: float) -> None:
+        """The round trips of the period since the last one, into the status."""
+        start, requests, seconds = self._period
+        self._period = (now, 0, 0.0)
+        span = now - start
+        if span <= 0:
+            return
+        s = self.status
+        s.sending_share = round(min(1.0, seconds / (span * self.destination.in_flight)), 3)
+        if requests:
+            s.round_trip_ms = round(seconds / requests * 1000, 1)
+
     def _write(
         self, forwarder: Forwarder | None = None, *, force: bool = False, counted: bool = False
     ) -> None:
@@ -249,6 +266,7 @@ class Courier(threading.Thread):
             return
         if due:
             self._written = now
+            self._take_period(now)
         if forwarder is not None and now - self._measured >= LAG_S:
             self._measured = now
             lag = position_.behind(self.data / "log", forwarder.committed(), LAG_RECORDS)

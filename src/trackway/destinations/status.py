@@ -40,6 +40,12 @@ class Status(msgspec.Struct, omit_defaults=True):
     last_delivered_at: str = ""
     retry_at: str = ""
     updated_at: str = ""
+    requests: int = 0  # requests answered (or failed), any outcome
+    request_seconds: float = 0.0  # their round trips added up
+    # Over the last status period (about a second) that sent anything: the mean round trip,
+    # and the share of the period its in_flight slots had a request outstanding.
+    round_trip_ms: float = 0.0
+    sending_share: float = 0.0
 
     def take_lag(self, lag: Lag, now: float) -> None:
         """The lag measured at ``now`` (unix seconds)."""
@@ -52,6 +58,31 @@ class Status(msgspec.Struct, omit_defaults=True):
         self.dead_lettered += dead
         for reason, n in skipped.items():
             self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+
+HINT_LAG_S = 10.0  # a destination this far behind...
+BOUND_SHARE = 0.8  # ...whose slots had a request outstanding this share of the time
+
+
+def round_trip_hint(s: Status, in_flight: int, most: int) -> str:
+    """What to do about a destination that falls behind because it waits for its answers
+    ("" when it does not): it is neither slow in Trackway (encoding, reading) nor
+    throttled, it sends one window of requests after another and waits. ``most``: the
+    greatest ``in_flight``."""
+    if s.state != RUNNING or s.lag_seconds < HINT_LAG_S or s.sending_share < BOUND_SHARE or not s.requests:
+        return ""
+    per_request = s.delivered / s.requests if s.delivered else 1.0
+    rate = in_flight * per_request / max(s.round_trip_ms / 1000, 1e-3)
+    said = (
+        f"behind by {s.lag_seconds:,.0f} s and waiting for its answers: {s.round_trip_ms:,.0f} ms a request, "
+        f"{in_flight} at a time, so at most about {rate:,.0f} events/s"
+    )
+    if in_flight < most:
+        return (
+            f"{said}. Raise in_flight (now {in_flight}, at most {most}) to have more requests out at once: "
+            "`in_flight = 8` in its table, or `trackway destination add ... --in-flight 8`"
+        )
+    return f"{said}, with in_flight at its most: the vendor answers too slowly for this traffic"
 
 
 _enc = msgspec.json.Encoder()
@@ -89,6 +120,8 @@ def snapshot(statuses: list[Status]) -> metrics.Snapshot:
             m.inc("trackway_destination_events_total", n, destination=d, outcome=f"skipped_{reason}")
         m.inc("trackway_destination_retries_total", s.retried, destination=d)
         m.inc("trackway_destination_failed_requests_total", s.failed, destination=d)
+        m.inc("trackway_destination_requests_total", s.requests, destination=d)
+        m.inc("trackway_destination_request_seconds_total", s.request_seconds, destination=d)
         m.set("trackway_destination_lag_events", s.lag_events, destination=d)
         m.set("trackway_destination_lag_seconds", s.lag_seconds, destination=d)
         m.set(

@@ -79,6 +79,14 @@ HELP = {
         "counter",
         "Requests to a destination that failed (retried, or dead-lettered with the answer).",
     ),
+    "trackway_destination_requests_total": (
+        "counter",
+        "Requests sent to a destination and answered (or failed), any outcome.",
+    ),
+    "trackway_destination_request_seconds_total": (
+        "counter",
+        "Their round trips added up (over requests_total: the mean round trip).",
+    ),
     "trackway_destination_lag_events": (
         "gauge",
         "Events acknowledged but not yet passed by the destination (a lower bound past 20,000 records).",
