@@ -42,10 +42,8 @@ class Status(msgspec.Struct, omit_defaults=True):
     updated_at: str = ""
     requests: int = 0  # requests answered (or failed), any outcome
     request_seconds: float = 0.0  # their round trips added up
-    # Over the last status period (about a second) that sent anything: the mean round trip,
-    # and the share of the period its in_flight slots had a request outstanding.
-    round_trip_ms: float = 0.0
-    sending_share: float = 0.0
+    round_trip_ms: float = 0.0  # the mean round trip of the last status period (~1 s) that sent any
+    sending_share: float = 0.0  # the share of the last period its in_flight slots had a request out
 
     def take_lag(self, lag: Lag, now: float) -> None:
         """The lag measured at ``now`` (unix seconds)."""
