@@ -31,7 +31,7 @@ CASES = {
 
 @pytest.mark.parametrize(("fields", "in_flight", "expected"), CASES.values(), ids=CASES.keys())
 def test_the_round_trip_hint(fields: dict[str, object], in_flight: int, expected: str) -> None:
-    hint = round_trip_hint(Status("shop.convead", **fields), in_flight, 64)  # type: ignore[arg-type]
+    hint = round_trip_hint(Status("shop.convead", **fields), in_flight)  # type: ignore[arg-type]
     if expected:
         assert expected in hint
         assert "behind by 60 s" in hint

@@ -329,7 +329,8 @@ class Forwarder:
         while batch.next < len(batch.requests):
             index = batch.next
             request = self._prepared(batch, index, now)
-            verdict = self._judge(batch, index, request, self._timed(request, counts), now, counts)
+            answer, seconds = self._clocked(request)
+            verdict = self._judge(batch, index, request, answer, seconds, now, counts)
             if verdict.kind == retry.RETRY:
                 self._wait(batch, now, counts, [verdict])
                 return
@@ -355,9 +356,7 @@ class Forwarder:
             for index in sorted(i for i, (_, f) in pending.items() if f in finished):
                 request, future = pending.pop(index)
                 answer, seconds = future.result()
-                counts.requests += 1
-                counts.request_seconds += seconds
-                verdict = self._judge(batch, index, request, answer, now, counts)
+                verdict = self._judge(batch, index, request, answer, seconds, now, counts)
                 if verdict.kind == retry.RETRY:
                     retrying.append(verdict)
             _advance(batch)
@@ -377,13 +376,6 @@ class Forwarder:
         answer = self._call(request)
         return answer, time.monotonic() - start
 
-    def _timed(self, request: Outgoing, counts: Counts) -> Answer:
-        """:meth:`_call`, its round trip added to ``counts``."""
-        answer, seconds = self._clocked(request)
-        counts.requests += 1
-        counts.request_seconds += seconds
-        return answer
-
     def _prepared(self, batch: _Batch, index: int, now: datetime) -> Outgoing:
         """Request ``index`` as it is sent now (signed at this try, see Encoder); its
         secrets are scrubbed from what is said of it."""
@@ -395,9 +387,19 @@ class Forwarder:
         return request
 
     def _judge(
-        self, batch: _Batch, index: int, request: Outgoing, answer: Answer, now: datetime, counts: Counts
+        self,
+        batch: _Batch,
+        index: int,
+        request: Outgoing,
+        answer: Answer,
+        seconds: float,
+        now: datetime,
+        counts: Counts,
     ) -> retry.Verdict:
-        """Count request ``index``'s answer: delivered, dead-lettered or to retry."""
+        """Count request ``index``'s answer, which took ``seconds``: delivered,
+        dead-lettered or to retry."""
+        counts.requests += 1
+        counts.request_seconds += seconds
         oldest = min((batch.received.get(e, now) for e in request.events), default=now)
         attempt = batch.attempts.get(index, 0) + 1
         verdict = retry.decide(

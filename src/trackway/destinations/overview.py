@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from trackway.destinations import deadletters, inflight, position, resend, runner, status
+from trackway.destinations import deadletters, position, resend, runner, status
 from trackway.destinations.base import Outgoing
 from trackway.destinations.configured import Destination
 from trackway.destinations.http import Sender
@@ -48,7 +48,7 @@ def status_row(data: Path, d: Destination) -> dict[str, Any]:
     row["dead_letters"] = deadletters.DeadLetters(files.dead).count()
     row["type"] = d.type
     row["in_flight"] = d.in_flight
-    row["hint"] = status.round_trip_hint(s, d.in_flight, inflight.MAX_IN_FLIGHT)
+    row["hint"] = status.round_trip_hint(s, d.in_flight)
     return row
 
 

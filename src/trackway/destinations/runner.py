@@ -139,7 +139,8 @@ class Courier(threading.Thread):
         self._send = send
         self._written = 0.0
         self._measured = 0.0
-        self._period = (time.monotonic(), 0, 0.0)  # (start, requests, their seconds) since
+        # When the status period began, and the requests and their seconds then.
+        self._period = (time.monotonic(), self.status.requests, self.status.request_seconds)
 
     def run(self) -> None:
         while not self.halt.is_set():
@@ -218,8 +219,6 @@ class Courier(threading.Thread):
         s.failed += counts.retried + dead.requests
         s.requests += counts.requests
         s.request_seconds += counts.request_seconds
-        start, requests, seconds = self._period
-        self._period = (start, requests + counts.requests, seconds + counts.request_seconds)
         dead.requests = 0
         if counts.delivered:
             s.last_delivered_at = datetime.now(UTC).isoformat()
@@ -245,12 +244,13 @@ class Courier(threading.Thread):
 
     def _take_period(self, now: float) -> None:
         """The round trips of the period since the last one, into the status."""
-        start, requests, seconds = self._period
-        self._period = (now, 0, 0.0)
+        s = self.status
+        start, requests_then, seconds_then = self._period
+        self._period = (now, s.requests, s.request_seconds)
+        requests, seconds = s.requests - requests_then, s.request_seconds - seconds_then
         span = now - start
         if span <= 0:
             return
-        s = self.status
         s.sending_share = round(min(1.0, seconds / (span * self.destination.in_flight)), 3)
         if requests:
             s.round_trip_ms = round(seconds / requests * 1000, 1)

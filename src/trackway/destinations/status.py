@@ -12,6 +12,7 @@ from pathlib import Path
 
 import msgspec
 
+from trackway.destinations.inflight import MAX_IN_FLIGHT
 from trackway.destinations.position import Lag
 from trackway.server import metrics
 
@@ -62,11 +63,10 @@ HINT_LAG_S = 10.0  # a destination this far behind...
 BOUND_SHARE = 0.8  # ...whose slots had a request outstanding this share of the time
 
 
-def round_trip_hint(s: Status, in_flight: int, most: int) -> str:
+def round_trip_hint(s: Status, in_flight: int) -> str:
     """What to do about a destination that falls behind because it waits for its answers
     ("" when it does not): it is neither slow in Trackway (encoding, reading) nor
-    throttled, it sends one window of requests after another and waits. ``most``: the
-    greatest ``in_flight``."""
+    throttled, it sends one window of requests after another and waits."""
     if s.state != RUNNING or s.lag_seconds < HINT_LAG_S or s.sending_share < BOUND_SHARE or not s.requests:
         return ""
     per_request = s.delivered / s.requests if s.delivered else 1.0
@@ -75,9 +75,10 @@ def round_trip_hint(s: Status, in_flight: int, most: int) -> str:
         f"behind by {s.lag_seconds:,.0f} s and waiting for its answers: {s.round_trip_ms:,.0f} ms a request, "
         f"{in_flight} at a time, so at most about {rate:,.0f} events/s"
     )
-    if in_flight < most:
+    if in_flight < MAX_IN_FLIGHT:
         return (
-            f"{said}. Raise in_flight (now {in_flight}, at most {most}) to have more requests out at once: "
+            f"{said}. Raise in_flight (now {in_flight}, at most {MAX_IN_FLIGHT}) to have more requests out "
+            "at once: "
             "`in_flight = 8` in its table, or `trackway destination add ... --in-flight 8`"
         )
     return f"{said}, with in_flight at its most: the vendor answers too slowly for this traffic"

@@ -85,7 +85,8 @@ HELP = {
     ),
     "trackway_destination_request_seconds_total": (
         "counter",
-        "Their round trips added up (over requests_total: the mean round trip).",
+        "Seconds the requests to a destination took, from send to answer, added up (over "
+        "trackway_destination_requests_total: the mean round trip).",
     ),
     "trackway_destination_lag_events": (
         "gauge",
