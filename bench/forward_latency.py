@@ -66,7 +66,7 @@ def write_log(root: Path, events: int, visitors: int) -> Position:
 
 def deliver(kind: str, root: Path, end: Position, base: str, in_flight: int, work: Path) -> dict[str, Any]:
     """A forwarder of type ``kind`` with ``in_flight`` run until its position is ``end``."""
-    sender = Sender(connections=in_flight)
+    sender = Sender()
     sent = [0]
 
     def send(request: Any) -> Any:

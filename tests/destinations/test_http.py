@@ -240,7 +240,7 @@ def test_a_kept_connection_the_server_closed_is_reopened_not_an_error(
 
 
 def test_each_sending_thread_keeps_its_own_connection_and_close_ends_them(receiver: Receiver) -> None:
-    sender = Sender(connect_s=1.0, timeout_s=5.0, connections=3)
+    sender = Sender(connect_s=1.0, timeout_s=5.0)
     together = threading.Barrier(3)
     answers: list[int | None] = []
 
@@ -377,3 +377,15 @@ def test_a_kept_connection_that_breaks_under_a_request_is_tried_once_more_on_a_n
     failed = sender(_post(receiver.url + "/in"))
     assert failed.status is None and isinstance(failed.error, ConnectionResetError)
     assert len(receiver.requests) == 4
+
+
+def test_a_connection_reopened_after_close_is_closed_by_the_next_close(receiver: Receiver) -> None:
+    sender = Sender(connect_s=1.0, timeout_s=5.0)
+    assert sender(_post(receiver.url)).status == 200
+    sender.close()
+    assert sender(_post(receiver.url)).status == 200  # the thread's connection opens again
+    sender.close()
+    deadline = time.monotonic() + 5
+    while receiver._connections and time.monotonic() < deadline:  # closed by the sender
+        time.sleep(0.01)
+    assert receiver.connections == 2 and not receiver._connections

@@ -194,7 +194,6 @@ def tls_context() -> ssl.SSLContext:
         import certifi
 
         context.load_verify_locations(cafile=certifi.where())
-    context.sslsocket_class = _DeadlineSSLSocket
     return context
 
 
@@ -252,10 +251,9 @@ class _Route:
 
 
 class Sender:
-    """One destination's HTTP client: one kept-alive connection per sending thread
-    (``connections``, the destination's ``in_flight``, is how many threads call it) and
-    origin; ``ssl_context``: how ``https`` servers are verified (the system's
-    authorities by default)."""
+    """One destination's HTTP client: one kept-alive connection per sending thread (as
+    many as the destination's ``in_flight``) and origin; ``ssl_context``: how ``https``
+    servers are verified (:func:`tls_context` by default)."""
 
     def __init__(
         self,
@@ -263,16 +261,13 @@ class Sender:
         connect_s: float = CONNECT_S,
         timeout_s: float = TIMEOUT_S,
         max_body: int = MAX_BODY,
-        connections: int = 1,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.connect_s = connect_s
         self.timeout_s = timeout_s
         self.max_body = max_body
-        self.connections = connections
         self.ssl_context = ssl_context or tls_context()
-        if ssl_context is not None and ssl_context.sslsocket_class is not _DeadlineSSLSocket:
-            self.ssl_context.sslsocket_class = _DeadlineSSLSocket
+        self.ssl_context.sslsocket_class = _DeadlineSSLSocket  # its reads and writes bounded too
         self._proxies = urllib.request.getproxies_environment()
         self._local = threading.local()
         self._all: set[_Connection] = set()  # every connection kept by a thread (for close)
@@ -341,7 +336,7 @@ class Sender:
             try:
                 conn.request(request.method, route.target, request.body, headers)
                 response = conn.getresponse()
-            except (ConnectionError, http.client.RemoteDisconnected) as exc:
+            except ConnectionError as exc:  # RemoteDisconnected too: a ConnectionResetError
                 conn.close()
                 raise _Unanswered(exc) from exc
             body = response.read(self.max_body)
@@ -357,9 +352,10 @@ class Sender:
             raise
 
     def close(self) -> None:
-        """Close every connection (of every thread)."""
+        """Close every connection (of every thread); a later request opens its own again,
+        still known to the next close."""
         with self._lock:
-            conns, self._all = self._all, set()
+            conns = list(self._all)
         for conn in conns:
             conn.close()
 

@@ -160,7 +160,7 @@ class Courier(threading.Thread):
     def _deliver(self) -> None:
         d = self.destination
         start_at_end(self.data, d.id)
-        sender = Sender(connections=d.in_flight) if self._send is None else None
+        sender = Sender() if self._send is None else None
         send = sender if sender is not None else self._send
         dead = _Counting(DeadLetters(self.files.dead))
         forwarder = Forwarder(
