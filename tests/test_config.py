@@ -82,6 +82,7 @@ def test_secrets_from_the_environment(tmp_path, monkeypatch):
         ("workers = 1", "workers", 1),
         ("loader_nice = 0", "loader_nice", 0),
         ("loader_defer_seconds = 0", "loader_defer_seconds", 0),
+        ("forward_defer_seconds = 0", "forward_defer_seconds", 0),
         ("log_segment_bytes = 65536", "log_segment_bytes", 65536),
         ("store_memory_limit = '512MB'", "store_memory_limit", "512MB"),
         ("store_memory_limit = '2 GiB'", "store_memory_limit", "2 GiB"),
@@ -104,6 +105,8 @@ def test_settings_at_their_bounds_are_taken(tmp_path, line, name, value):
         ("TRACKWAY_PORT", "--5", "expected int, got '--5'"),
         ("TRACKWAY_PORT", "5-", "expected int, got '5-'"),
         ("TRACKWAY_PORT", "٣", "expected int, got '٣'"),  # a digit to str.isdigit, not to the setting
+        ("TRACKWAY_FORWARD_DEFER_SECONDS", "-1", "forward_defer_seconds: expected a whole number at least 0"),
+        ("TRACKWAY_FORWARD_DEFER_SECONDS", "1e999", "expected int, got '1e999'"),
     ],
 )
 def test_settings_from_the_environment_are_held_to_the_same_bounds(tmp_path, monkeypatch, env, value, match):
@@ -242,3 +245,18 @@ def test_set_server_writes_the_one_line_and_keeps_the_rest(tmp_path, text, kept)
     written = path.read_text()
     assert written.count("demo_shop") == 1 and kept in written
     assert configuration.load(path).server["demo_shop"] == "shop"
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("-1", "expected a whole number at least 0, got -1"),
+        ("1e999", "expected int, got inf"),
+        ("30.5", "expected int, got 30.5"),
+    ],
+)
+def test_forward_defer_seconds_in_the_file_is_a_whole_number(tmp_path, value, said):
+    path = tmp_path / "trackway.toml"
+    path.write_text(f"[server]\nforward_defer_seconds = {value}\n")
+    with pytest.raises(ConfigError, match=f"server.forward_defer_seconds: {said}"):
+        configuration.load(path)
