@@ -130,6 +130,16 @@ def test_every_int_setting_has_bounds_and_every_default_is_within_them():
             assert s.check(s.default) is None, s.name
 
 
+def test_text_is_read_as_the_type_where_text_is_all_a_source_has(tmp_path, monkeypatch):
+    path = tmp_path / "trackway.toml"
+    path.write_text("[server]\nport = 'env:SHOP_PORT'\nkeep_log = 'env:SHOP_KEEP'\n")
+    monkeypatch.setenv("SHOP_PORT", "9000")
+    monkeypatch.setenv("SHOP_KEEP", "yes")
+    monkeypatch.setenv("TRACKWAY_WORKERS", "3")
+    cfg = configuration.load(path)
+    assert (cfg.server["port"], cfg.server["keep_log"], cfg.server["workers"]) == (9000, True, 3)
+
+
 def test_server_settings_from_file_and_environment(tmp_path, monkeypatch):
     path = tmp_path / "trackway.toml"
     path.write_text("[server]\nport = 9000\nkeep_log = true\n")
@@ -164,6 +174,17 @@ def test_server_settings_from_file_and_environment(tmp_path, monkeypatch):
         ("[server]\nstore_memory_limit = '1000000'\n", "expected a memory size"),
         ("[server]\nstore_memory_limit = '1MB'\n", "expected at least 64MiB, got '1MB'"),
         ("[server]\nstore_memory_limit = '0%'\n", "above 0% and at most 100%"),
+        # TOML is typed: a quoted number or boolean was read as one, a boolean as the text 'True'
+        (
+            "[server]\nport = '9000'\n",
+            r"server\.port: expected int, got '9000' \(string\); write it without quotes \(9000\)",
+        ),
+        (
+            "[server]\nkeep_log = 'yes'\n",
+            r"expected bool, got 'yes' \(string\); write it without quotes \(true\)",
+        ),
+        ("[server]\nforward_defer_seconds = true\n", r"expected int, got true \(boolean\); While Trackway"),
+        ("[server]\nport = 'eighty'\n", r"got 'eighty' \(string\); TCP port"),
     ],
 )
 def test_bad_files_say_where_and_how(tmp_path, text, match):

@@ -5,7 +5,10 @@
 from these declarations (``python -m trackway.docs_gen docs``). Any value may be
 written as ``"env:VAR"`` to read it from the environment, which is how secrets are
 kept out of the file; server settings can also be overridden with
-``TRACKWAY_<NAME>`` (``TRACKWAY_PORT=9000``).
+``TRACKWAY_<NAME>`` (``TRACKWAY_PORT=9000``). Values in the file have TOML's types: a
+number or a boolean is written without quotes (``port = 9000``, ``keep_log = true``);
+text from the environment is read as the setting's type (``1``/``true``/``yes``/``on``
+and ``0``/``false``/``no``/``off`` for a boolean).
 """
 
 from __future__ import annotations
@@ -469,16 +472,19 @@ def resolve(value: Any, where: str) -> Any:
     return value
 
 
-def coerce(setting: Setting, value: Any, where: str) -> Any:
-    """``value`` (from the file, ``env:VAR`` or ``TRACKWAY_*``) as the setting's type, within
-    its bounds and passing its check, or a ConfigError saying what was expected and what came."""
-    value = _converted(setting.type, resolve(value, where))
+def coerce(setting: Setting, value: Any, where: str, *, text: bool = False) -> Any:
+    """``value`` as the setting's type, within its bounds and passing its check, or a
+    ConfigError saying what was expected and what came. Text is read as the type only where
+    text is all a source has (``text``: a ``TRACKWAY_*`` variable; ``env:VAR`` in the file);
+    the file's own values are TOML's typed values, taken as they are."""
+    if isinstance(value, str) and value.startswith("env:"):
+        value, text = resolve(value, where), True
+    if text:
+        value = _converted(setting.type, value)
     want = setting.type
-    if want is int and isinstance(value, bool):
-        value = str(value)  # a boolean is not a number here
-    if not isinstance(value, want):
+    if not isinstance(value, want) or (want is int and isinstance(value, bool)):  # True is no number
         raise ConfigError(
-            f"{where}: expected {want.__name__}, got {value!r} ({type(value).__name__}); {setting.help}"
+            f"{where}: expected {want.__name__}, got {_shown(value)}; {_fix(want, value)}{setting.help}"
         )
     least, most = setting.bounds
     if (least is not None and value < least) or (most is not None and value > most):
@@ -489,6 +495,22 @@ def coerce(setting: Setting, value: Any, where: str) -> Any:
     if problem is not None:
         raise ConfigError(f"{where}: {problem}; {setting.help}")
     return value
+
+
+def _shown(value: Any) -> str:
+    """A value as the file spells it, and its TOML type: ``true (boolean)``, ``'30' (string)``."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (boolean)"
+    names = {str: "string", int: "integer", float: "float", list: "array", dict: "table"}
+    return f"{value!r} ({names.get(type(value), type(value).__name__)})"
+
+
+def _fix(want: type, value: Any) -> str:
+    """How to write a number or a boolean the file quoted, or ""."""
+    read = _converted(want, value) if want in (int, bool) else value
+    if not isinstance(value, str) or isinstance(read, str):
+        return ""
+    return f"write it without quotes ({str(read).lower()}); "
 
 
 _INTEGER = re.compile(r"\s*-?[0-9]+\s*")  # what int() reads of a setting from the environment
@@ -525,8 +547,9 @@ def server_settings(table: dict[str, Any], where: str) -> dict[str, Any]:
     for s in server_declared():
         value = table.get(s.name, s.default)
         if s.env in os.environ:
-            value = os.environ[s.env]
-        out[s.name] = coerce(s, value, f"{where} server.{s.name}")
+            out[s.name] = coerce(s, os.environ[s.env], f"{where} server.{s.name}", text=True)
+        else:
+            out[s.name] = coerce(s, value, f"{where} server.{s.name}")
     return out
 
 
