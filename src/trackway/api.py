@@ -152,12 +152,14 @@ def decode(
     default_currency: str | None = None,
     received_at: datetime | None = None,
     property: str = "",
+    callee: str | None = None,
 ) -> Decoded:
     """Decode one payload of ``dialect`` (or ``"auto"``) into canonical events and issues.
 
-    ``payload`` is a Python value, or JSON / JavaScript text. Raises
-    :class:`~trackway.errors.ParseError` only when text cannot be read; every other
-    problem is an issue.
+    ``payload`` is a Python value, or JSON / JavaScript text. ``callee``: the JavaScript
+    function a value was read from a call of (``insend``), for ``auto`` (text says it
+    itself). Raises :class:`~trackway.errors.ParseError` only when text cannot be read;
+    every other problem is an issue.
     """
     ctx = DecodeContext(default_currency=default_currency, received_at=received_at, property=property)
     if dialect != "auto" and (type(payload) is bytes or type(payload) is str):
@@ -189,7 +191,7 @@ def decode(
         value, readable = screen(value, screened)  # before the sniffers, which walk the payload
         if not readable:
             return Decoded(dialect="unknown", events=[], issues=screened.items)
-        chosen, alternatives, detection = detect(value, callees[0] if callees else None)
+        chosen, alternatives, detection = detect(value, callees[0] if callees else callee)
         if chosen is None:
             issue = Issue(
                 "$",
@@ -258,13 +260,15 @@ def convert(
     options: EncodeOptions | None = None,
     *,
     default_currency: str | None = None,
+    callee: str | None = None,
     **kw: Any,
 ) -> Converted:
     """Decode ``payload`` from ``source`` (or ``"auto"``) and render its events in ``target``.
 
     Events with errors are not rendered; all issues (decode and encode) are returned.
+    ``callee``: as :func:`decode` takes it.
     """
-    decoded = decode(source, payload, default_currency=default_currency)
+    decoded = decode(source, payload, default_currency=default_currency, callee=callee)
     opts = _options(options, kw)
     adapter = dialects.get(target)
     issues = Issues()

@@ -25,7 +25,7 @@ import msgspec
 import trackway
 from trackway import dialects
 from trackway.errors import ParseError, TrackwayError, UsageError
-from trackway.literal import read_literals
+from trackway.literal import LiteralReader, read_literals
 from trackway.model import Event, encode_json, to_builtins
 
 if TYPE_CHECKING:  # `trackway validate` starts without the store and the pipeline (its start is measured)
@@ -41,6 +41,9 @@ class Payload(NamedTuple):
     value: Any
     notes: tuple[str, ...]  # what the JavaScript reader assumed
     call: str | None = None  # the call it was read from, in a pasted script
+    # The JavaScript function it was called with (``insend`` for ``insend('event', ...)``):
+    # the array such a call reads as does not say whose it is (trackway.api.detect).
+    callee: str | None = None
 
 
 def plain(value: Any) -> Any:
@@ -61,13 +64,15 @@ def _is_call_array(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and isinstance(value[0], str)
 
 
-def _spread(values: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    for value in values:
+def _spread(values: list[Any], callees: list[str | None] | None = None) -> list[tuple[Any, str | None]]:
+    """Each payload of ``values`` with the function it was called with (``callees``, one
+    per value; an array of payloads is spread, and its elements were called with none)."""
+    out: list[tuple[Any, str | None]] = []
+    for n, value in enumerate(values):
         if isinstance(value, list) and not _is_call_array(value):
-            out.extend(value)
+            out.extend((v, None) for v in value)
         else:
-            out.append(value)
+            out.append((value, callees[n] if callees is not None and n < len(callees) else None))
     return out
 
 
@@ -84,7 +89,7 @@ def split_payloads(text: str, source: str = "<input>") -> list[Payload]:
     # JSON nested past msgspec's limit (about 1,000 levels) raises RecursionError: such a
     # text goes on to the literal reader, which measures the depth and says it is too deep
     try:
-        return [Payload(source, v, ()) for v in _spread([_json.decode(stripped)])]
+        return [Payload(source, v, ()) for v, _ in _spread([_json.decode(stripped)])]
     except (msgspec.DecodeError, RecursionError):
         pass
     lines = [line for line in stripped.splitlines() if line.strip()]
@@ -95,8 +100,10 @@ def split_payloads(text: str, source: str = "<input>") -> list[Payload]:
             pass
         else:
             return [Payload(source, v, ()) for v in values]
-    values, notes = read_literals(text, source)
-    return [Payload(source, v, tuple(notes)) for v in _spread(values)]
+    reader = LiteralReader(text, source)
+    values = reader.read_all()
+    notes = tuple(reader.notes)
+    return [Payload(source, v, notes, callee=c) for v, c in _spread(values, reader.callees)]
 
 
 _SKIP_TEXT = r"""//[^\n]*|/\*.*?(?:\*/|\Z)|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`"""
@@ -159,13 +166,13 @@ def script_calls(text: str, source: str = "<input>") -> tuple[list[Payload], lis
             notes.append(f"line {line}: skipped {name}(...), which is not a literal call ({exc.reason})")
             continue
         short = snippet if len(snippet) <= 200 else snippet[:197] + "..."
-        values = _spread(values)
-        if all(isinstance(v, str) for v in values):  # push(arguments): an expression, read as its text
+        spread = _spread(values, [name] * len(values))
+        if all(isinstance(v, str) for v, _ in spread):  # push(arguments): an expression, read as its text
             notes.append(f"line {line}: skipped {short}, whose argument is an expression, not a payload")
             continue
         extra = tuple(f"line {line}: {n}" for n in read)
         notes.extend(extra)
-        found.extend(Payload(source, v, extra, short) for v in values)
+        found.extend(Payload(source, v, extra, short, c) for v, c in spread)
     return found, notes
 
 
@@ -203,7 +210,9 @@ def validate_payloads(
     results = []
     for index, payload in enumerate(payloads):
         try:
-            decoded = trackway.decode(dialect, payload.value, default_currency=default_currency)
+            decoded = trackway.decode(
+                dialect, payload.value, default_currency=default_currency, callee=payload.callee
+            )
         except ParseError as exc:  # a string payload that is itself unreadable text
             results.append(
                 {

@@ -131,3 +131,27 @@ def test_console_script_is_installed():
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)[0]["valid"] is True
+
+
+@pytest.mark.parametrize(
+    ("text", "dialects"),
+    [
+        ("insend('event', 'custom', {key: 'event_key'});", ["insend"]),
+        ("window.insend('event', 'link', {});\nconvead('event', 'link', {})", ["insend", "convead"]),
+        ("convead('event', 'custom', {key: 'event_key'})", ["convead"]),
+        ('["event", "custom", {"key": "event_key"}]', ["convead"]),  # no function: Convead's, as documented
+    ],
+    ids=["insend", "both-in-one-file", "convead", "call-array"],
+)
+def test_validate_reads_a_call_as_the_dialect_its_function_names(text, dialects):
+    # the file's calls were read as arrays and their function dropped, so insend(...) was Convead's
+    result = run("validate", "--format", "json", stdin=text)
+    assert result.exit_code == 0, result.output
+    assert [item["dialect"] for item in json.loads(result.stdout)] == dialects
+
+
+def test_convert_names_the_vendor_of_the_function_called():
+    text = "insend('event', 'purchase', {order_id: '1', revenue: 10, currency: 'EUR'})"
+    result = run("convert", "--to", "gtm-ga4", stdin=text)
+    assert "InSend has no currency field" in result.stderr, result.stderr
+    assert "Convead" not in result.stderr

@@ -87,7 +87,9 @@ def convert(
     rendered: list[Any] = []
     failed = False
     for index, payload in enumerate(payloads):
-        result = trackway.convert(payload.value, source, target, options, default_currency=default_currency)
+        result = trackway.convert(
+            payload.value, source, target, options, default_currency=default_currency, callee=payload.callee
+        )
         rendered.extend(result.payloads)
         failed |= not result.valid
         for issue in result.issues:

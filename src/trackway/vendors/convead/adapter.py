@@ -223,3 +223,4 @@ class Insend(Convead):
     detect_order = 90
     alias_of = "convead"
     callees = frozenset({"insend"})
+    amounts = s.AMOUNTS._replace(vendor="InSend")  # the same meaning, under the name messages give
