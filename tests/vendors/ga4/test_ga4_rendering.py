@@ -106,6 +106,32 @@ def test_the_commanders_act_documents_purchase_leaks_no_object_into_ga4_items():
             assert not any(isinstance(v, dict | list) for v in item.values()), (target, item)
 
 
+@pytest.mark.parametrize("source", ["gtm-ga4", "gtag-ga4"])
+def test_into_the_measurement_protocol_a_datalayers_nested_item_fields_are_left_out(source):
+    # they reached GA4's servers (and the ga4 destination) as they were, without a word
+    example = next(e for e in examples(source) if any("hiddenAdditionalFields" in str(v) for v in [e.value]))
+    out = trackway.convert(example.value, source, "ga4-mp")
+    items = [it for body in out.payloads for ev in body["events"] for it in ev["params"].get("items", [])]
+    assert items and not any(isinstance(v, dict | list) for it in items for v in it.values())
+    left_out = [
+        i.path for i in out.issues if i.code == "NOT_CARRIED" and i.path.endswith("hiddenAdditionalFields")
+    ]
+    assert len(left_out) == sum(
+        str(it).count("hiddenAdditionalFields") for it in example_items(example.value)
+    )
+    item = {"item_id": "a", "price": 1, "quantity": 1, "tags": ["x"]}
+    params = {"currency": "EUR", "value": 1, "transaction_id": "T", "items": [item]}
+    body = {"client_id": "1.2", "events": [{"name": "purchase", "params": params}]}
+    back = trackway.convert(body, "ga4-mp", "ga4-mp")  # an MP body's own items: as they came
+    assert back.payloads[0]["events"][0]["params"]["items"][0]["tags"] == ["x"]
+
+
+def example_items(value):
+    """The items of a dataLayer object or a gtag call."""
+    params = value[2] if isinstance(value, list) else value.get("ecommerce", {})
+    return params.get("items", [])
+
+
 def test_a_ga4_sources_own_nested_item_fields_are_kept_as_sent():
     purchase = next(e for e in examples("gtm-ga4") if e.name == "purchase").value
     [item] = [it for it in purchase["ecommerce"]["items"] if "hiddenAdditionalFields" in it][:1]

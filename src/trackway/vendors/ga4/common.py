@@ -68,6 +68,7 @@ AMOUNTS = amounts.Meaning("GA4", wire={"value": "value", "tax": "tax", "shipping
 CARRIED = frozenset({"value", "tax", "shipping"})  # the amount fields GA4 renders
 # Dialects whose items are GA4 items: their item extras were GA4 item parameters as sent.
 ITEM_DIALECTS = frozenset({"gtm-ga4", "gtag-ga4", "ga4-mp", "koalect"})
+MP_DIALECT = "ga4-mp"
 _QUANTA = quanta()  # currency -> smallest amount, read on every event
 
 
@@ -351,11 +352,25 @@ def item_params(extras: dict[str, Any], path: str, issues: Issues | None) -> dic
 def write_event_commerce(event: Event, dialect: str, issues: Issues, path: str) -> dict[str, Any] | None:
     """The GA4 parameters of ``event``'s commerce rendered in ``dialect`` (None: no commerce):
     amounts in GA4's meaning (:func:`trackway.amounts.render`), the item extras of another
-    dialect's items flattened."""
+    dialect's items flattened (:func:`flattens`)."""
     c = amounts.render(event, AMOUNTS, issues, dialect=dialect, carried=CARRIED, base=path)
     if c is None:
         return None
-    return write_commerce(c, issues, path, flatten=event.dialect not in ITEM_DIALECTS)
+    return write_commerce(c, issues, path, flatten=flattens(event, dialect))
+
+
+def flattens(event: Event, dialect: str) -> bool:
+    """Whether ``event``'s item extras are flattened into GA4 item parameters in ``dialect``.
+
+    An event of that dialect is rendered as it is. Between the dataLayer dialects of GA4
+    (:data:`ITEM_DIALECTS`) items go as the page pushed them, nested values too (the
+    2Checkout document's ``hiddenAdditionalFields`` array): the page's own tags read them
+    the same way. The Measurement Protocol is what reaches Google's servers, whose item
+    parameters are strings and numbers: into ga4-mp (and so the ``ga4`` destination) an
+    event of another dialect carries only those, as another vendor's events always do."""
+    if event.dialect == dialect:
+        return False
+    return dialect == MP_DIALECT or event.dialect not in ITEM_DIALECTS
 
 
 def check_currency(params: dict[str, Any], path: str, issues: Issues) -> None:

@@ -155,7 +155,7 @@ def _write_commerce(event: Event, issues: Issues) -> dict[str, Any]:
     assert c is not None
     out = s.COMMERCE.write_attrs(c, ITEMS_APART)
     if c.items is not None:
-        flat = event.dialect not in ga4.ITEM_DIALECTS
+        flat = ga4.flattens(event, s.DIALECT)
         out["items"] = [
             ga4.write_item(it, issues, f"$.ecommerce.items[{n}]", flatten=flat)
             for n, it in enumerate(c.items)
