@@ -11,6 +11,7 @@ import pytest
 import trackway
 from trackway import vendors
 from trackway.errors import ParseError, UnknownDialectError
+from trackway.issues import MAX_LISTED, Issue, Severity
 
 PURCHASE = {
     "event": "purchase",
@@ -197,3 +198,44 @@ def test_import_trackway_is_lazy_and_keeps_every_name() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def _issue(event: int, error: bool = True) -> Issue:
+    return Issue("$.x", "VALUE_INVALID", Severity.ERROR if error else Severity.WARNING, "m", event)
+
+
+@pytest.mark.parametrize(
+    ("issues", "unlisted", "failed"),
+    [
+        ([], [], set()),
+        ([_issue(1)], [], {1}),
+        ([_issue(0, error=False), _issue(2)], [], {2}),
+        ([_issue(-1)], [], {0, 1, 2}),  # the payload's error is every event's
+        ([_issue(7)], [], set()),  # an index past the events (no event to fail)
+        ([], [1], {1}),  # an error past the issues listed still fails its event
+        ([_issue(0)], [-1], {0, 1, 2}),
+    ],
+)
+def test_failed_is_every_event_with_an_error_of_its_own_or_of_the_payload(issues, unlisted, failed):
+    events = [trackway.Event(name=f"e{n}", dialect="gtm-ga4") for n in range(3)]
+    decoded = trackway.Decoded(dialect="gtm-ga4", events=events, issues=issues, unlisted_errors=unlisted)
+    assert decoded.failed() == failed
+    assert decoded.valid == (not unlisted and not any(i.is_error for i in issues))
+    assert [e.name for e in decoded.accepted()] == [f"e{n}" for n in range(3) if n not in failed]
+
+
+def test_issues_past_the_listed_ones_are_counted_and_their_events_still_fail():
+    bad_items = ",".join(["1"] * (MAX_LISTED + 50))  # an error each (not an item object)
+    batch = [
+        f'{{"event_name":"purchase","items":[{bad_items}]}}',
+        '{"event_name":"search","search_term":"t","user":{"id":"u1"},'
+        '"context":{"event_id":"e-1","event_timestamp":1700000000000}}',
+        '{"event_name":"purchase","items":[1]}',  # one error, past the listed ones
+    ]
+    decoded = trackway.decode("commanders-act", '{"batch":[' + ",".join(batch) + "]}")
+    assert len(decoded.issues) == MAX_LISTED + 1
+    summary = decoded.issues[-1]
+    assert (summary.code, summary.severity, summary.event) == ("ISSUES_UNLISTED", Severity.WARNING, -1)
+    assert "make 1 more event(s) invalid" in summary.message, summary.message
+    assert decoded.failed() == {0, 2} and not decoded.valid
+    assert [e.name for e in decoded.accepted()] == ["search"]

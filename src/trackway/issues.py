@@ -92,6 +92,12 @@ _CODE_LIST = [
         "VALUE_OUT_OF_BOUNDS",
         "Arrays and objects nested more than 64 levels deep; the payload is not decoded.",
     ),
+    Code(
+        "ISSUES_UNLISTED",
+        "VALUE_INVALID",
+        "A payload had more issues than the 1,000 listed; the rest are counted in this one (the events "
+        "they make invalid still are). Fix the ones listed and check the payload again.",
+    ),
     Code("DIALECT_UNKNOWN", "VALUE_INVALID", "Auto-detection found no dialect that reads this payload."),
     Code(
         "DIALECT_AMBIGUOUS",
@@ -304,10 +310,20 @@ def render_path(path: Path) -> str:
     return f"{base}[{key!r}]"
 
 
-class Issues:
-    """Collects issues during one decode; ``event`` is the index issues are attached to."""
+# Issues of one decode listed at most; past this they are counted (:attr:`Issues.unlisted`).
+# A 400 kB payload of 100,000 empty items made 400,000 issues: a 66 MB answer, as much stored
+# in its failed_events row, and a store process of 1.1 GB.
+MAX_LISTED = 1000
 
-    __slots__ = ("event", "items")
+
+class Issues:
+    """Collects issues during one decode; ``event`` is the index issues are attached to.
+
+    Past :data:`MAX_LISTED` issues, an issue is counted instead of kept (``unlisted``), and
+    the event of an unlisted error is remembered (``unlisted_errors``), so that which
+    events are invalid never depends on the cap."""
+
+    __slots__ = ("event", "items", "unlisted", "unlisted_errors")
     # Whether warnings are kept: code that only makes a warning's text may skip that work
     # when they are not (trackway.destinations.base.ErrorsOnly).
     keeps_warnings = True
@@ -315,19 +331,51 @@ class Issues:
     def __init__(self) -> None:
         self.items: list[Issue] = []
         self.event = -1
+        self.unlisted = 0
+        self.unlisted_errors: set[int] = set()
 
     def error(self, path: Path, code: str, message: str) -> None:
-        self.items.append(Issue(render_path(path), code, Severity.ERROR, message, self.event))
+        if len(self.items) < MAX_LISTED:
+            self.items.append(Issue(render_path(path), code, Severity.ERROR, message, self.event))
+        else:
+            self.unlisted += 1
+            self.unlisted_errors.add(self.event)
 
     def warning(self, path: Path, code: str, message: str) -> None:
-        self.items.append(Issue(render_path(path), code, Severity.WARNING, message, self.event))
+        if len(self.items) < MAX_LISTED:
+            self.items.append(Issue(render_path(path), code, Severity.WARNING, message, self.event))
+        else:
+            self.unlisted += 1
 
     def add(self, issue: Issue) -> None:
-        self.items.append(issue)
+        if len(self.items) < MAX_LISTED:
+            self.items.append(issue)
+        else:
+            self.unlisted += 1
+            if issue.is_error:
+                self.unlisted_errors.add(issue.event)
+
+    def summary(self) -> Issue | None:
+        """The one issue that counts the unlisted ones (None: every issue is listed)."""
+        if not self.unlisted:
+            return None
+        listed = {i.event for i in self.items if i.severity is Severity.ERROR}
+        errors = len(self.unlisted_errors - listed)
+        return Issue(
+            "$",
+            "ISSUES_UNLISTED",
+            Severity.WARNING,
+            f"expected at most {MAX_LISTED} issues listed for a payload, got {MAX_LISTED + self.unlisted}; "
+            f"the other {self.unlisted} are not listed"
+            + (f" (errors among them make {errors} more event(s) invalid)" if errors else "")
+            + ". Fix the ones listed and check the payload again",
+        )
 
     def has_error(self, event: int | None = None) -> bool:
         if event is None:
-            return any(i.severity is Severity.ERROR for i in self.items)
+            return bool(self.unlisted_errors) or any(i.severity is Severity.ERROR for i in self.items)
+        if event in self.unlisted_errors or -1 in self.unlisted_errors:
+            return True
         return any(i.severity is Severity.ERROR and i.event in (event, -1) for i in self.items)
 
     def __len__(self) -> int:

@@ -68,12 +68,13 @@ def replay_row(row: FailedRow, cfg: Config | None) -> tuple[FailedRow, list[trac
         meta=row.meta,
     )
     wanted = set(row.indices)
+    failed = decoded.failed()
     still = []
     passing = []
     for n, event in enumerate(decoded.events):
         if n not in wanted and -1 not in wanted:
             continue  # stored the first time
-        if any(i.is_error for i in decoded.event_issues(n)):
+        if n in failed:
             still.append(n)
         else:
             passing.append((n, event))

@@ -73,6 +73,7 @@ class Outcome:
     loader_error: str | None = None
     undecodable: int = 0
     report_errors: dict[str, str] = field(default_factory=dict)
+    answered_bytes: int = 0  # the response body's size
 
     @property
     def acknowledged(self) -> bool:
@@ -190,7 +191,7 @@ class Pipeline:
         try:
             started = time.process_time()
             try:
-                out.status = self.loop.run_until_complete(self._call(req))
+                out.status, out.answered_bytes = self.loop.run_until_complete(self._call(req))
             except Exception:
                 out.escaped = traceback.format_exc()
             out.cpu_seconds = time.process_time() - started
@@ -209,7 +210,8 @@ class Pipeline:
             self.reset()  # the next request gets a loader that is not stuck on this one's record
         return out
 
-    async def _call(self, req: Req) -> int | None:
+    async def _call(self, req: Req) -> tuple[int | None, int]:
+        """The app's status for ``req`` and the size of its answer's body."""
         body, n = req.body, max(1, req.chunks)
         size = -(-len(body) // n) or 1
         parts = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
@@ -234,6 +236,7 @@ class Pipeline:
             "server": ("127.0.0.1", 8080),
         }
         status: list[int] = []
+        answered = [0]
 
         async def receive() -> dict[str, Any]:
             if messages:
@@ -244,11 +247,13 @@ class Pipeline:
         async def send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status.append(int(message["status"]))
+            elif message["type"] == "http.response.body":
+                answered[0] += len(message.get("body", b""))
 
         await self.app(scope, receive, send)
         if len(status) > 1:
             raise AssertionError(f"the app started {len(status)} responses: {status}")
-        return status[0] if status else None
+        return (status[0] if status else None), answered[0]
 
     def _load(self, out: Outcome) -> None:
         try:

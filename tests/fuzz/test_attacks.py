@@ -64,6 +64,18 @@ def _collect(payload: str) -> Attack:
     return lambda k: Req("POST", "/collect", b"", JSON, collect(k["collect_key"], payload).encode())
 
 
+def _collect_as(dialect: str, payload: str) -> Attack:
+    def build(k: dict[str, str]) -> Req:
+        body = f'{{"key":"{k["collect_key"]}","dialect":"{dialect}","events":[{payload}]}}'
+        return Req("POST", "/collect", b"", JSON, body.encode())
+
+    return build
+
+
+EMPTY_15K = ",".join(["{}"] * 15_000)
+EMPTY_100K = ",".join(["{}"] * 100_000)
+
+
 def _tracker(body: str, cookie: bytes = b"") -> Attack:
     """A /collect envelope as the browser tracker sends it: text/plain, maybe a cookie."""
 
@@ -166,6 +178,21 @@ ATTACKS: dict[str, Attack] = {
         '{"type":"view_product","properties":' + "%5B" * DEEP + "%5D" * DEEP + "}"
     ),
     "convead qnt 1e9999": _convead('{"type":"add_to_cart","properties":{"product_id":"1","qnt":"1e9999"}}'),
+    # events x issues, and issues without a bound (a sweep of stop 30): 32,000 empty MP events
+    # stalled the loader for 105 s; 100,000 empty items in /collect made a 62 MB answer
+    "mp 43,000 empty events": _mp('{"client_id":"1.2","events":[' + ",".join(["{}"] * 43_000) + "]}"),
+    "ca batch of 8,000 events": _ca(
+        '{"batch":[' + ",".join(['{"event_name":"x"}'] * 8_000) + "]}", "/events/batch"
+    ),
+    "collect 15,000 empty mp events": _collect_as(
+        "ga4-mp", '{"client_id":"1.2","events":[' + EMPTY_15K + "]}"
+    ),
+    "collect ca purchase of 100,000 empty items": _collect_as(
+        "commanders-act", '{"event_name":"purchase","items":[' + EMPTY_100K + "]}"
+    ),
+    "collect gtm purchase of 100,000 empty items": _collect(
+        '{"event":"purchase","ecommerce":{"items":[' + EMPTY_100K + "]}}"
+    ),
     "funnel with 600 steps": _api("/api/reports/funnel", "steps=" + ",".join(f"s{n}" for n in range(600))),
     "signin 1 MB token": _dash("POST", "/signin", JSON, '{"token":"' + "t" * (1 << 20) + '"}'),
     "signin token nested": _dash("POST", "/signin", JSON, '{"token":' + NEST + "}"),
@@ -209,3 +236,8 @@ def test_the_attack_breaks_nothing(pipeline: Pipeline, name: str) -> None:
     if out.acknowledged and out.req.path in WRITERS:
         kept = out.events + out.failed + out.quarantined
         assert kept >= 1, f"{name}: acknowledged {out.status} but nothing stored"
+    # an answer is bounded, whatever came: issues are listed up to trackway.issues.MAX_LISTED
+    assert out.answered_bytes <= ANSWER_BOUND, f"{name}: answered {out.answered_bytes} bytes"
+
+
+ANSWER_BOUND = 1 << 20

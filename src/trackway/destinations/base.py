@@ -117,4 +117,4 @@ class ErrorsOnly(Issues):
 
     def add(self, issue: Issue) -> None:
         if issue.is_error:
-            self.items.append(issue)
+            super().add(issue)

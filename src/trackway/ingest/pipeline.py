@@ -158,8 +158,9 @@ def split(
     """Add a decoded unit's accepted events and its failure (if any) to ``outcome``.
     ``call``: the client's id of the unit (its failure is stored once by it); ``last``
     and ``received``: as :func:`finalize` takes them. Returns the next ordinal."""
-    failed_idx = [n for n in range(len(decoded.events)) if any(i.is_error for i in decoded.event_issues(n))]
-    accepted = [e for n, e in enumerate(decoded.events) if n not in failed_idx]
+    failed = decoded.failed()
+    failed_idx = sorted(failed)
+    accepted = [e for n, e in enumerate(decoded.events) if n not in failed] if failed else decoded.events
     if not decoded.events and not decoded.valid:  # valid with no event: a non-event, nothing to keep
         failed_idx = [-1]
     client = finalize(accepted, record, ordinal, prop=prop, last=last, received=received)
