@@ -193,6 +193,19 @@ ATTACKS: dict[str, Attack] = {
     "collect gtm purchase of 100,000 empty items": _collect(
         '{"event":"purchase","ecommerce":{"items":[' + EMPTY_100K + "]}}"
     ),
+    # msgspec's RecursionError on the admin API's JSON bodies was a 500 (the sweep of stop 30)
+    **{
+        f"{path} 5,000 brackets": _dash(
+            "POST", path, ((b"authorization", f"Bearer {ADMIN_TOKEN}".encode()), *JSON), "[" * 5_000
+        )
+        for path in (
+            "/api/replay",
+            "/api/forget",
+            "/api/validate",
+            "/api/quarantine/retry",
+            "/api/destinations/retry",
+        )
+    },
     "funnel with 600 steps": _api("/api/reports/funnel", "steps=" + ",".join(f"s{n}" for n in range(600))),
     "signin 1 MB token": _dash("POST", "/signin", JSON, '{"token":"' + "t" * (1 << 20) + '"}'),
     "signin token nested": _dash("POST", "/signin", JSON, '{"token":' + NEST + "}"),

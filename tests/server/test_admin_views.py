@@ -227,7 +227,7 @@ async def test_the_validator_gives_the_clis_issues_for_the_same_text(tmp_path):
 
 
 VALIDATE_BAD = [
-    (b"not json", 400, "expected a JSON object"),
+    (b"not json", 400, "expected a JSON body, got one the parser rejects"),
     (b"[1]", 400, "expected a JSON object"),
     (b"{}", 400, "got no text"),
     (b'{"text": 5}', 400, 'expected {"text": "..."}'),
