@@ -7,6 +7,7 @@ import os
 import pytest
 
 from trackway import config as configuration
+from trackway.errors import HttpError
 from trackway.ingest.writer import LogWriter
 from trackway.server import app, http
 from trackway.server.app import Collector
@@ -73,3 +74,50 @@ def test_the_memory_of_keys_is_bounded(collector):
     assert len(collector._known["a"]) <= http.MEMO
     assert collector.lookup_raw("a", b"k" * 2000, find) is not None
     assert b"k" * 2000 not in collector._known["a"]
+
+
+async def _answer(_collector, _request, send) -> int:
+    await http.respond_json(send, 200, {"ok": True})
+    return 200
+
+
+async def _refuse(_collector, _request, _send) -> int:
+    raise HttpError(400, "expected something else")
+
+
+CLOSED = RuntimeError(
+    "unable to perform operation on <TCPTransport closed=True reading=False>; the handler is closed"
+)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("handler", "raised", "status"),
+    [
+        (_answer, CLOSED, "499"),  # uvloop's, under uvicorn's send, on a pipelining client that closed
+        (_answer, ConnectionResetError(), "499"),
+        (_refuse, CLOSED, "400"),  # the error answer finds nobody: still the request's status
+        (_answer, RuntimeError("Unexpected ASGI message 'http.response.start'"), "500"),  # a bug: logged
+    ],
+)
+async def test_a_connection_closed_under_the_answer_is_the_clients_going_not_a_500(
+    collector, caplog, handler, raised, status
+):
+    app_ = app.make_app(collector, {"/x": {"GET": handler}}, _answer)
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(_message: dict) -> None:
+        raise raised
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "query_string": b"", "headers": []}
+    await app_(scope, receive, send)
+    counted = {
+        dict(labels)["status"]
+        for (name, labels) in collector.metrics.counters
+        if name == "trackway_requests_total"
+    }
+    assert counted == {status}
+    logged = [r for r in caplog.records if r.exc_info]
+    assert bool(logged) == (status == "500"), [r.getMessage() for r in logged]
