@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import trackway
 from tests.support.specs import examples
+from trackway.destinations.select import strip_identifiers
 from trackway.errors import ConfigError
 from trackway.model import Commerce, Event, Item
 from trackway.vendors import destination_types, resolve
@@ -354,3 +355,24 @@ async def test_trackways_own_receiver_takes_every_request(h):
     assert len(stored) == len(events)
     assert sorted(e.anonymous_id for e in stored) == sorted(e.anonymous_id for e in events)
     assert parse_qs(urlsplit(out.requests[0].url).query)["api_secret"] == [keys["ga4_api_secret"]]
+
+
+MP_WITH_EMAIL = {
+    "client_id": "555.1733370000",
+    "user_id": "u-42",
+    "user_properties": {"email": {"value": "Alice@Example.com"}, "tier": {"value": "gold"}},
+    "events": [{"name": "search", "params": {"search_term": "tee"}}],
+}
+
+
+@pytest.mark.parametrize("policy", ["keep", "hash", "drop"])
+def test_a_person_identifying_trait_is_left_out_not_the_event_refused(policy):
+    # GA4 refused the whole purchase: the MP body's own email user property (kept as sent) or,
+    # under the default identifiers = "hash", its sha256, longer than a user property may be
+    [event] = trackway.decode("ga4-mp", MP_WITH_EMAIL, received_at=NOW).events
+    event = strip_identifiers(event, policy)
+    out = ENCODER.encode([event], OPTIONS, NOW)
+    assert out.refused == []
+    [body] = bodies(out)
+    assert body["user_properties"] == {"tier": {"value": "gold"}}
+    assert "alice" not in json.dumps(body).lower()

@@ -39,7 +39,7 @@ from trackway.vendors.ga4 import mp_rules as r
 from trackway.vendors.ga4.mp import MAX_BODY
 from trackway.vendors.ga4.mp_fast import decode_plain_mp
 from trackway.vendors.ga4.mp_read import decode_body
-from trackway.vendors.ga4.mp_write import DIALECT, group
+from trackway.vendors.ga4.mp_write import DIALECT, group, personal
 
 BASE_URL = "https://www.google-analytics.com"
 PATH = "/mp/collect"
@@ -74,8 +74,17 @@ def url(options: Mapping[str, Any], *, debug: bool = False) -> str:
 
 def prepare(event: Event) -> Event:
     """``event`` as the destination sends it: its time set (when it happened, else when
-    received) and Google's consent fields from the derived purposes where it has none."""
+    received), Google's consent fields from the derived purposes where it has none, and no
+    trait that identifies a person (:func:`~trackway.vendors.ga4.mp_write.personal`).
+
+    GA4's policy forbids personal data in user properties, and its rules refuse a hash
+    there (longer than 36 characters): an MP body's own ``email`` user property, kept as
+    sent by the ga4-mp dialect, or its sha256 under ``identifiers = "hash"``, made GA4
+    refuse the whole event. Such traits are left out of what is sent."""
     changes: dict[str, Any] = {}
+    user = event.user
+    if user and any(personal(name) for name in user):
+        changes["user"] = {k: v for k, v in user.items() if not personal(k)} or None
     if event.timestamp is None and event.received_at is not None:
         changes["timestamp"] = event.received_at
     if event.extras.get("$timestamp") == "params":  # GA4 reads no time from the params

@@ -23,6 +23,13 @@ CONSENT_KEYS = ("ad_user_data", "ad_personalization")
 PERSONAL = frozenset(
     {"email", "phone", "first_name", "last_name", "birthdate", "street", "address", "zipcode", "postal_code"}
 )
+
+
+def personal(trait: str) -> bool:
+    """Whether a user trait identifies a person (plain or hashed): never a GA4 user property."""
+    return trait in PERSONAL or trait.endswith(("_md5", "_sha256"))
+
+
 PAGE = (("url", "page_location"), ("title", "page_title"), ("referrer", "page_referrer"))
 _CONTEXT = {"ip": "ip_override", "user_agent": "user_agent", "device": "device"}
 _CONTEXT |= {"location": "user_location", "user_data": "user_data"}
@@ -88,8 +95,7 @@ def _user_properties(event: Event, own: bool, issues: Issues) -> dict[str, Any]:
     meta = meta if type(meta) is dict else {}
     out: dict[str, Any] = {}
     for name, value in (event.user or {}).items():
-        personal = name in PERSONAL or name.endswith(("_md5", "_sha256"))
-        if personal and not own:
+        if not own and personal(name):
             issues.warning(
                 f"user.{name}",
                 "NOT_CARRIED",
