@@ -4,13 +4,14 @@ add, list, test, pause and resume, status, dead letters and their retry, replay,
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from pathlib import Path
 
 import httpx
 
 from tests.destinations.receivers import Reply, WebhookReceiver, receiver
-from tests.support.server import Server, cli, loads, wait_for
+from tests.support.server import Server, cli, command, environment, loads, wait_for
 from trackway import config as configuration
 from trackway.destinations import runner, status
 from trackway.ingest import log, records
@@ -126,3 +127,55 @@ def test_status_says_when_a_destination_waits_for_its_answers(tmp_path: Path) ->
     row = loads(cli("destination", "status", "--format", "json", data=tmp_path).stdout)["destinations"][0]
     assert row["in_flight"] == 1 and row["round_trip_ms"] == 31.0 and "Raise in_flight" in row["hint"]
     assert "app-secret-key" not in text
+
+
+def _cli_with(env: dict[str, str], *args: str, data: Path) -> subprocess.CompletedProcess[str]:
+    """``trackway ARGS --data DATA`` with ``env`` added to the CLI's environment (not the server's)."""
+    return subprocess.run(
+        command(*args, "--data", str(data)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**environment(), **env},
+    )
+
+
+def test_an_env_option_the_running_server_lacks_is_refused_and_status_says_why_the_file_is_not_used(
+    tmp_path: Path,
+) -> None:
+    # `add -o secret=env:VAR` checked VAR in the CLI's environment only: the server, without it,
+    # could not read the file, kept its old configuration and ignored every later change
+    server = Server(tmp_path / "a")
+    try:
+        server.start()
+        env = {"HOOK_SECRET": SECRET}
+        options = ["-o", "url=http://127.0.0.1:9/in", "-o", "secret=env:HOOK_SECRET"]
+        added = _cli_with(
+            env, "destination", "add", "default", "hook", "--type", "webhook", *options, data=server.data
+        )
+        assert added.returncode == 1, added.stdout
+        said = " ".join(added.stderr.split())
+        assert "HOOK_SECRET in its environment" in said and "trackway stop" in said, said
+        path = configuration.config_path(server.data, None)
+        assert "hook" not in path.read_text()
+
+        # written by hand: the server cannot use the file, and `status` says so
+        path.write_text(path.read_text() + configuration_table("hook", options))
+        wait_for(lambda: httpx.get(f"{server.url}/health").json().get("status") != "ok", 30, "degraded")
+        shown = _cli_with(env, "destination", "status", data=server.data)
+        assert shown.returncode == 0, shown.stderr
+        said = " ".join(shown.stderr.split())
+        assert "does not use this configuration" in said and "HOOK_SECRET" in said, said
+        as_json = loads(_cli_with(env, "destination", "status", "--format", "json", data=server.data).stdout)
+        assert "HOOK_SECRET" in as_json["config_problem"]
+        assert SECRET not in shown.stdout + shown.stderr
+    finally:
+        server.close()
+
+
+def configuration_table(name: str, options: list[str]) -> str:
+    values = dict(o.split("=", 1) for o in options if o != "-o")
+    lines = [f"\n[properties.default.destinations.{name}]", 'type = "webhook"']
+    lines += [f'{k} = "{v}"' for k, v in values.items()]
+    return "\n".join(lines) + "\n"

@@ -21,6 +21,7 @@ from rich.table import Table
 from trackway import config as configuration
 from trackway.cli.common import data_options, load_config, store_access
 from trackway.cli.output import print_json, stderr, stdout
+from trackway.cli.serverctl import config_problem, missing_from_server
 from trackway.cli.store_cmds import _pages, _time
 from trackway.config import Config
 from trackway.destinations import deadletters, overview, resend, runner, types
@@ -138,6 +139,16 @@ def add(
     if paused:
         values["paused"] = True
     path = configuration.config_path(data, config_file)
+    lacking = missing_from_server(data, values)
+    if lacking is not None and lacking[1]:
+        pid, names = lacking
+        raise click.ClickException(
+            f"expected the server running on {data} (pid {pid}) to have {', '.join(names)} in its "
+            "environment, got none: it could not read the file with this destination in it, and would "
+            "go on with the configuration before it, ignoring every later change too. A process's "
+            f"environment is fixed when it starts: stop the server (trackway stop --data {data}), add "
+            f"the destination, and start it again with {', '.join(names)} set"
+        )
     try:
         found = configuration.add_destination(path, prop, name, values)
     except ConfigError as exc:
@@ -260,7 +271,13 @@ def status_(refs: tuple[str, ...], fmt: str, data: Path, config_file: Path | Non
     rows = [overview.status_row(data, d) for d in chosen]
     retained = metrics.gauge(data / "run" / "metrics" / "store.json", "trackway_log_retained_bytes") or 0
     if fmt == "json":
-        print_json({"destinations": rows, "log_retained_bytes": int(retained)})
+        print_json(
+            {
+                "destinations": rows,
+                "log_retained_bytes": int(retained),
+                "config_problem": config_problem(data),
+            }
+        )
         return
     table = Table(show_lines=True)
     for column in ("destination", "state", "delivered", "dead letters", "skipped", "lag", "last error"):
@@ -287,6 +304,9 @@ def status_(refs: tuple[str, ...], fmt: str, data: Path, config_file: Path | Non
         "" if running(data) is not None else " (no server runs on this data directory: nothing is forwarded)"
     )
     stdout.print(f"log kept for destinations: {int(retained):,} bytes{server}")
+    problem = config_problem(data)
+    if problem:
+        stderr.print(f"the running server does not use this configuration: {problem}", markup=False)
 
 
 @destination.command("test")

@@ -75,3 +75,38 @@ def stop_server(state: ServerState, timeout: float = STOP_TIMEOUT) -> None:
                 return
         time.sleep(POLL)
     raise click.ClickException(f"the server (pid {state.pid}) did not stop within {timeout:.0f} s")
+
+
+def missing_from_server(data: Path, values: dict[str, object]) -> tuple[int, list[str]] | None:
+    """The server running on ``data`` and the variables that ``values``' ``env:VAR`` options
+    name and its environment lacks; None when no server runs, or its environment cannot be
+    read (not Linux, another user's process). A process's environment is fixed when it
+    starts, so such a server cannot read a configuration that names them."""
+    wanted = [v[4:] for v in values.values() if isinstance(v, str) and v.startswith("env:")]
+    state = running(data)
+    if not wanted or state is None:
+        return None
+    try:
+        environ = Path(f"/proc/{state.pid}/environ").read_bytes()
+    except OSError:
+        return None
+    names = {entry.partition(b"=")[0].decode("utf-8", "replace") for entry in environ.split(b"\0") if entry}
+    return state.pid, [var for var in wanted if var not in names]
+
+
+def config_problem(data: Path, timeout: float = 2.0) -> str | None:
+    """What the running server says of its configuration file when it cannot use it
+    (its ``config_invalid`` alarm, from ``/health``), or None."""
+    state = running(data)
+    if state is None:
+        return None
+    import httpx  # imported when a server runs: the command starts faster without it
+
+    try:
+        health = httpx.get(f"{state.url}/health", timeout=timeout).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    for alarm in health.get("alarms", []) if isinstance(health, dict) else []:
+        if isinstance(alarm, dict) and alarm.get("key") == "config_invalid":
+            return str(alarm.get("message", ""))
+    return None
