@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from trackway.destinations import position
 from trackway.destinations.position import (
     PositionError,
     PositionStore,
@@ -14,6 +15,7 @@ from trackway.destinations.position import (
     default_path,
     passed,
 )
+from trackway.ingest import log, records
 from trackway.ingest.log import Position
 
 
@@ -110,3 +112,37 @@ def test_all_passed_needs_every_consumer(tmp_path: Path) -> None:
     fast, slow = {"w1": Position(3, 10)}, {"w1": Position(2, 10)}
     assert all_passed([loader, fast], segment)
     assert not all_passed([loader, fast, slow], segment)
+
+
+def _raw(dialect: str, body: bytes) -> records.Record:
+    return records.Record(
+        records.RAW, records.uuid7(), "/x", "default", records.now_micros(), dialect, {}, body
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "events"),
+    [
+        (_raw("ga4-mp", b'{"client_id":"1.2","events":[{"name":"a"},{"name":"b"},{"name":"c"}]}'), 3),
+        (_raw("commanders-act", b'{"batch":[{"event_name":"a"},{"event_name":"b"}]}'), 2),
+        (_raw("commanders-act", b'{"event_name":"search"}'), 1),  # /events: one
+        (_raw("ga4-mp", b'{"client_id":"1.2","events":[]}'), 1),  # stored failed: one
+        (_raw("ga4-mp", b"not json"), 1),
+        (_raw("ga4-mp", b'{"events":{"a":1}}'), 1),
+        (_raw("ga4-mp", b"[" * 5_000), 1),
+        (_raw("convead", b"app_key=k&data=%7B%7D"), 1),
+        (records.Record(records.DECODED, "r", "/collect", "default", 0, events=[b"{}", b"{}"]), 2),
+    ],
+)
+def test_a_records_events_are_counted_from_its_body(record: records.Record, events: int) -> None:
+    # a raw record counted one: a paused destination 150 MP bodies of 20 events behind said 150
+    assert position.events_in(record) == events
+
+
+def test_the_lag_counts_the_events_of_raw_records(tmp_path: Path) -> None:
+    body = b'{"client_id":"1.2","events":[' + b",".join([b'{"name":"e"}'] * 20) + b"]}"
+    path = tmp_path / "w1" / log.segment_name(1)
+    path.parent.mkdir()
+    path.write_bytes(b"".join(log.frame(records.dumps(_raw("ga4-mp", body))) for _ in range(150)))
+    lag = position.behind(tmp_path, {})
+    assert (lag.events, lag.capped) == (3_000, False)

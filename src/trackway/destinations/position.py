@@ -21,6 +21,9 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from trackway.errors import TrackwayError
 from trackway.ingest import log, records
@@ -148,9 +151,8 @@ def ends(root: Path) -> dict[str, Position]:
 @dataclass(frozen=True)
 class Lag:
     """What a consumer has not passed: ``bytes`` of log, ``events`` counted in at most the
-    first ``cap`` records (``capped``: there are more; a record the workers kept raw, to be
-    decoded later, counts one), and when the oldest of them was received (unix seconds;
-    None: nothing is behind)."""
+    first ``cap`` records (``capped``: there are more; see :func:`events_in`), and when the
+    oldest of them was received (unix seconds; None: nothing is behind)."""
 
     bytes: int = 0
     events: int = 0
@@ -182,7 +184,7 @@ def behind(root: Path, positions: Mapping[str, Position], cap: int = 20_000) -> 
                 record = records.loads(payload)
             except Exception:  # an unreadable record (the loader quarantines it)
                 continue
-            count += max(1, len(record.events) + len(record.failed))
+            count += events_in(record)
             if first:
                 first = False
                 at = record.received_at / 1e6
@@ -191,3 +193,35 @@ def behind(root: Path, positions: Mapping[str, Position], cap: int = 20_000) -> 
                 capped = True
                 break
     return Lag(size, count, capped, oldest)
+
+
+class _Events(msgspec.Struct):
+    events: list[msgspec.Raw] = []
+
+
+class _Batch(msgspec.Struct):
+    batch: list[msgspec.Raw] = []
+
+
+# How a raw record's body lists its events, by dialect: the events themselves are not read.
+_LISTS: dict[str, tuple[msgspec.json.Decoder[Any], str]] = {
+    "ga4-mp": (msgspec.json.Decoder(_Events), "events"),
+    "commanders-act": (msgspec.json.Decoder(_Batch), "batch"),  # /events/batch; /events: one
+}
+
+
+def events_in(record: records.Record) -> int:
+    """The events of a record, for a lag: a decoded record's (its failed payloads one each);
+    a raw record's by the length of its body's list (an MP body's ``events``, a Commanders
+    Act ``batch``: it counted one, so a paused destination 150 bodies of 20 events behind
+    said 150 events), one for any other body or one that does not read. At least one."""
+    if record.kind == records.DECODED:
+        return max(1, len(record.events) + len(record.failed))
+    found = _LISTS.get(record.dialect)
+    if found is None:
+        return 1
+    decoder, field = found
+    try:
+        return max(1, len(getattr(decoder.decode(record.body), field)))
+    except (msgspec.DecodeError, RecursionError):
+        return 1
