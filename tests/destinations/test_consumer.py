@@ -177,7 +177,8 @@ def test_400_dead_lettered_at_once_with_the_response_and_no_secret(tmp_path: Pat
     assert letter.events == ("e1", "e2") and letter.status == 400 and letter.destination == "hook"
     assert "bad event" in letter.response and "HTTP 400" in letter.reason
     assert letter.url == f"https://hook.example/in?token={HIDDEN}"
-    kept = repr(letter)
+    assert counts.last_error == letter.reason  # the status's last error (it was empty)
+    kept = repr(letter) + counts.last_error
     assert TOKEN not in kept and HMAC_SECRET not in kept
     assert fwd.store.load() == {"w1": _end(tmp_path)}  # dead-lettered: passed
 

@@ -215,3 +215,30 @@ def test_a_courier_keeps_its_requests_round_trips_in_its_status(tmp_path: Path) 
     assert 60 <= saved.round_trip_ms <= 3000
     assert saved.request_seconds >= 3 * 0.06
     assert 0 < saved.sending_share <= 1
+
+
+def test_a_courier_that_gave_up_on_a_request_is_running_again_not_retrying(tmp_path: Path) -> None:
+    # dead-lettered past max_age_s, it said "retrying" with its next try in the past until
+    # something else was delivered
+    table = {"type": "webhook", "url": "http://127.0.0.1:9/in", "secret": SECRET, "max_age_s": 1}
+    cfg = _config(tmp_path, hook=table)
+    runner.start_at_end(tmp_path, "shop.hook")
+    _write(tmp_path / "log", ["e1"])
+    courier = runner.Courier(tmp_path, cfg.destinations()["shop.hook"], lambda: cfg)
+    courier.start()
+    seen = set()
+    try:
+        wait = time.monotonic() + 30
+        saved = status.Status("shop.hook")
+        while time.monotonic() < wait:
+            saved = status.load(runner.Files(tmp_path, "shop.hook").status, "shop.hook")
+            seen.add(saved.state)
+            if saved.dead_lettered == 1 and saved.state != status.RETRYING:
+                break
+            time.sleep(0.05)
+    finally:
+        courier.halt.set()
+        courier.join(5)
+    assert status.RETRYING in seen  # it did retry first
+    assert (saved.dead_lettered, saved.state, saved.retry_at) == (1, status.RUNNING, "")
+    assert saved.last_error.startswith("gave up after"), saved.last_error  # not the last retry's

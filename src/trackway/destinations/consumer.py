@@ -230,7 +230,7 @@ class Forwarder:
         events: list[Event] = []
         failed: list[Failed] = []
         carried: list[tuple[Place, str]] = []  # each event read, with its record
-        for _received, record, found in read:
+        for received, record, found in read:
             for item in found:
                 if isinstance(item, Failed):
                     failed.append(item)
@@ -241,6 +241,8 @@ class Forwarder:
                 events.append(item)
                 carried.append((record, item.id or ""))
                 at = item.received_at or item.timestamp
+                if at is None and received:  # else its requests' age never grew: retried forever
+                    at = records.from_micros(received)
                 if at is not None:
                     batch.received[item.id or ""] = at
         if not batch.records:
@@ -414,6 +416,7 @@ class Forwarder:
             counts.delivered += sum(1 for e in set(request.events) if batch.last.get(e) == index)
         else:
             counts.dead_lettered += len(set(request.events))
+            counts.last_error = self.scrub(verdict.reason)  # a 400 left the status's last error empty
             self.dead_letters.append(
                 DeadLetter(
                     self.name,

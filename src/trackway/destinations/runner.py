@@ -228,8 +228,12 @@ class Courier(threading.Thread):
                 counts.retry_at.isoformat(),
                 counts.last_error,
             )
-        elif counts.delivered or counts.records or s.state == status_.DEFERRED:
+        elif counts.delivered or counts.records or s.state in (status_.DEFERRED, status_.RETRYING):
+            # no retry waits: a request given up on (dead-lettered past max_age_s) left it
+            # "retrying", its next try long past, until something else was delivered
             s.state, s.retry_at = status_.RUNNING, ""
+            if counts.last_error:  # what was given up on, and why
+                s.last_error = counts.last_error
 
     def _settle(self) -> None:
         """After the forwarder saved its position (``_saved``): the counts of what it
