@@ -16,13 +16,15 @@ from typing import Any
 
 import click
 import msgspec
+from rich.markup import escape
 from rich.table import Table
 
 from trackway import config as configuration
 from trackway.cli.common import data_options, load_config, store_access
+from trackway.cli.destination_text import check_selection, counted
 from trackway.cli.output import print_json, stderr, stdout
 from trackway.cli.serverctl import config_problem, missing_from_server
-from trackway.cli.store_cmds import _pages, _time
+from trackway.cli.store_cmds import _pages, _window
 from trackway.config import Config
 from trackway.destinations import deadletters, overview, resend, runner, types
 from trackway.destinations.configured import SELECTION, Destination
@@ -108,6 +110,9 @@ def _option(values: tuple[str, ...]) -> dict[str, Any]:
     help="Requests outstanding at once; above 1, order is kept per visitor, not overall [default: 1].",
 )
 @click.option("--paused", is_flag=True, help="Declare it paused (the log is kept for it).")
+@click.option(
+    "--failed", is_flag=True, help="Also forward the payloads that failed validation (webhook only)."
+)
 @data_options
 def add(
     prop: str,
@@ -121,6 +126,7 @@ def add(
     max_age_s: int | None,
     in_flight: int | None,
     paused: bool,
+    failed: bool,
     data: Path,
     config_file: Path | None,
 ) -> None:
@@ -129,6 +135,9 @@ def add(
     for key, text in (("events", events), ("dialects", dialects)):
         if text:
             values[key] = [v.strip() for v in text.split(",") if v.strip()]
+    check_selection(values.get("events", []), values.get("dialects", []))
+    if failed:
+        values["failed"] = True
     if consent:
         values["consent"] = consent
     values["identifiers"] = identifiers
@@ -187,6 +196,7 @@ def _summary(d: Destination) -> dict[str, Any]:
         "dialects": sorted(s.dialects),
         "consent": s.consent,
         "identifiers": s.identifiers,
+        "failed": s.failed,
         "max_age_s": d.policy.max_age_s,
         "in_flight": d.in_flight,
         "options": d.shown_options(),
@@ -206,9 +216,13 @@ def _describe(found: list[Destination]) -> None:
             f"identifiers: {s.identifiers}",
             f"requests in flight: {d.in_flight}" + (" (order kept per visitor)" if d.in_flight > 1 else ""),
         ]
+        if s.failed:
+            sends.append("failed payloads too")
         name = d.id + (" (paused)" if d.paused else "")
         options = "\n".join(f"{k} = {v}" for k, v in d.shown_options().items())
-        table.add_row(name, d.type, "\n".join(sends), options)
+        table.add_row(
+            escape(name), d.type, escape("\n".join(sends)), escape(options)
+        )  # "[redacted]" is no markup
     stdout.print(table)
 
 
@@ -327,11 +341,14 @@ def test(ref: str, data: Path, config_file: Path | None) -> None:
         stdout.print(f"[red]refused[/red] {event}: {reason}")
     for outcome in report.sent:
         colour = "green" if outcome.delivered else "red"
-        stdout.print(f"[{colour}]{outcome.detail.split(':')[0]}[/{colour}] {outcome.body or '(empty body)'}")
+        head, _, why = outcome.detail.partition(":")
+        # without an answer, why there was none (a refused connection, a timeout); it said "(empty body)"
+        said = outcome.body or (why.strip() if not outcome.delivered else "") or "(empty body)"
+        stdout.print(f"[{colour}]{escape(head)}[/{colour}] {escape(said)}")
         if d.type == "ga4":
             _ga4_messages(outcome.body)
     if report.skipped:
-        stdout.print(f"not sent: {report.skipped} (the destination's selection)")
+        stdout.print(f"not sent: {counted(report.skipped)} (the destination's selection)", markup=False)
     if not report.sent or report.failed or report.refused:
         raise SystemExit(1)
 
@@ -359,7 +376,8 @@ def replay(ref: str, since: str, until: str | None, data: Path, config_file: Pat
     where the type has an idempotency key: Commanders Act, Segment, webhook)."""
     cfg = _config(data, config_file)
     d = _find(cfg, ref)
-    query = Query(property=d.property, since=_time(since), until=_time(until), limit=1 << 62)
+    start, end = _window(since, until)
+    query = Query(property=d.property, since=start, until=end, limit=1 << 62)
     totals = resend.Report()
     sender = Sender()
     try:
@@ -385,7 +403,7 @@ def _report(report: resend.Report) -> None:
     stdout.print(
         f"delivered {len(report.delivered)} events in {sum(o.delivered for o in report.sent)} requests; "
         f"{len(report.failed)} requests failed, {len(report.refused)} events refused; "
-        f"skipped {report.skipped or 'none'}"
+        f"skipped {counted(report.skipped)}"
     )
     for outcome in report.failed[:20]:
         stdout.print(f"[red]failed[/red] {len(outcome.events)} events: {outcome.detail}")
@@ -429,10 +447,16 @@ def retry_(ref: str, numbers: tuple[int, ...], all_: bool, data: Path, config_fi
     d = _find(_config(data, config_file), ref)
     if not numbers and not all_:
         raise click.UsageError("name the dead letters to retry (their n in `dead-letters`), or --all")
+    if numbers and all_:
+        raise click.UsageError(
+            f"expected dead letter numbers or --all, got both ({numbers[0]} ... and --all)"
+        )
     try:
         report = overview.retry(data, d, None if all_ else list(numbers))
     except overview.UnknownLetters as exc:
         raise click.ClickException(str(exc)) from None
+    if not report.letters:
+        stdout.print(f"{d.id}: no dead letters to retry")
     for o in report.letters:
         if o.outcome == "unreadable":
             stderr.print(f"dead letter {o.n}: {o.detail}")

@@ -32,11 +32,24 @@ PAGE = 5_000
 _json = msgspec.json.Encoder(decimal_format="number")
 
 
-def _time(value: str | None) -> datetime | None:
+def _time(value: str | None, option: str = "--since") -> datetime | None:
     try:
         return parse_time(value) if value else None
     except TrackwayError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+def _window(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """``--since`` and ``--until`` as times, each error naming its option; an end before
+    the start is refused (it selected nothing, silently)."""
+    start, end = _time(since, "--since"), _time(until, "--until")
+    if start is not None and end is not None and end < start:
+        raise click.BadParameter(
+            f"expected a time after --since ({start:%Y-%m-%d %H:%M:%S} UTC), got {until!r} "
+            f"({end:%Y-%m-%d %H:%M:%S} UTC); an age such as 2h is counted back from now",
+            param_hint="--until",
+        )
+    return start, end
 
 
 def _progress() -> Progress:
@@ -185,7 +198,8 @@ def export(
     objects as JSON text), oldest first."""
     if fmt == "parquet" and output is None:
         raise click.UsageError("parquet needs a file: add -o FILE")
-    query = Query(since=_time(since), until=_time(until), limit=PAGE)
+    start, end = _window(since, until)
+    query = Query(since=start, until=end, limit=PAGE)
     out: IO[str] | None = None
     if output is not None:  # personal data: a file only its owner reads (0600)
         out = files.open_private(output, "w", newline="")

@@ -39,7 +39,7 @@ from typing import Any
 import tomli_w
 
 from trackway.destinations import inflight, types
-from trackway.destinations.retry import Policy
+from trackway.destinations.retry import Policy, redact_url
 from trackway.destinations.select import Selection
 from trackway.errors import ConfigError
 from trackway.settings import resolve
@@ -84,9 +84,17 @@ class Destination:
         return [str(v) for k, v in self.options.items() if k in names and v]
 
     def shown_options(self) -> dict[str, Any]:
-        """Its options as they may be shown: secrets hidden."""
+        """Its options as they may be shown: secrets hidden, and in a URL its user info and
+        query values (``https://user:pass@host/hook?token=...``: as dead letters show it)."""
         names = types.encoder(self.type).secrets
-        return {k: ("<secret>" if k in names else v) for k, v in sorted(self.options.items())}
+        return {k: ("<secret>" if k in names else _shown(v)) for k, v in sorted(self.options.items())}
+
+
+def _shown(value: Any) -> Any:
+    """An option's value as shown: a URL with credentials in it redacted."""
+    if isinstance(value, str) and "://" in value and ("@" in value or "?" in value):
+        return redact_url(value)
+    return value
 
 
 def check_name(name: str, what: str = "destination name") -> None:
