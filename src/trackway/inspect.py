@@ -31,6 +31,7 @@ from trackway.model import Event, encode_json, to_builtins
 if TYPE_CHECKING:  # `trackway validate` starts without the store and the pipeline (its start is measured)
     from trackway.store.base import FailedRow
 
+SCRIPT_NOTE = "read as a page script"  # the first note of a text read for its tracking calls
 MAX_TEXT = 256 * 1024  # bytes of a pasted text the validator reads
 MAX_CALLS = 200  # payloads of one text checked (each renders in every dialect)
 _json = msgspec.json.Decoder(float_hook=Decimal)
@@ -193,7 +194,7 @@ def read_text(text: str, source: str = "<input>") -> tuple[list[Payload], list[s
                 line=exc.line,
                 column=exc.column,
             ) from None
-        return payloads, ["read as a page script: only its tracking calls are checked", *notes]
+        return payloads, [f"{SCRIPT_NOTE}: only its tracking calls are checked", *notes]
     notes = list(dict.fromkeys(n for p in payloads for n in p.notes))
     return payloads, notes
 

@@ -155,3 +155,18 @@ def test_convert_names_the_vendor_of_the_function_called():
     result = run("convert", "--to", "gtm-ga4", stdin=text)
     assert "InSend has no currency field" in result.stderr, result.stderr
     assert "Convead" not in result.stderr
+
+
+def test_validate_reads_a_console_paste_for_its_tracking_calls():
+    # the README promises JavaScript as pasted from a console; the first line made it exit 2
+    text = (
+        "window.dataLayer = window.dataLayer || [];\n"
+        "dataLayer.push({event: 'search', search_term: 'tee'});\n"
+        "gtag('js', new Date());\n"
+    )
+    result = run("validate", stdin=text)
+    assert result.exit_code == 0, result.output
+    assert "read as a page script" in result.output and "skipped gtag(...)" in result.output
+    assert [r["dialect"] for r in json.loads(run("validate", "--format", "json", stdin=text).stdout)] == [
+        "gtm-ga4"
+    ]

@@ -1,5 +1,6 @@
-"""Reading payloads from files and stdin: JSON, JSON arrays, JSON Lines, JavaScript
-(the reading itself is :func:`trackway.inspect.split_payloads`, shared with the dashboard)."""
+"""Reading payloads from files and stdin: JSON, JSON arrays, JSON Lines, JavaScript, or a
+page script's tracking calls (the reading itself is :func:`trackway.inspect.read_text`,
+shared with the dashboard's validator)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 from pathlib import Path
 
 from trackway.errors import ParseError
-from trackway.inspect import Payload, split_payloads
+from trackway.inspect import SCRIPT_NOTE, Payload, read_text, split_payloads
 
 __all__ = ["Payload", "read_sources", "split_payloads"]
 
@@ -29,5 +30,9 @@ def read_sources(files: tuple[str, ...]) -> list[Payload]:
                     f"expected UTF-8 text, got an invalid byte at offset {exc.start}", source=name
                 ) from None
             label = name
-        payloads.extend(split_payloads(text, label))
+        found, notes = read_text(text, label)
+        if found and notes and notes[0].startswith(SCRIPT_NOTE):  # say so, and what it skipped
+            own = {n for p in found for n in p.notes}
+            found[0] = found[0]._replace(notes=(*(n for n in notes if n not in own), *found[0].notes))
+        payloads.extend(found)
     return payloads
