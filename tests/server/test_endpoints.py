@@ -439,3 +439,12 @@ async def test_non_events_in_a_batch_are_accepted_and_neither_stored_nor_failed(
     ]
     assert [e.name for e in await h.events()] == ["add_to_cart"]
     assert [f.ordinal for f in await h.failed()] == [len(non_events) + 1]
+
+
+@pytest.mark.parametrize("dialect", [5, None, ["gtm-ga4"], {"name": "gtm-ga4"}])
+async def test_collect_refuses_an_envelope_dialect_that_is_not_a_name(h, dialect):
+    # it was read as "auto", silently
+    body = {"key": h.keys()["collect_key"], "dialect": dialect, "events": [CART]}
+    r = await h.client.post("/collect", content=json.dumps(body), headers={"Content-Type": "text/plain"})
+    assert r.status_code == 400
+    assert 'expected "dialect" as a dialect\'s name or "auto"' in r.json()["error"]

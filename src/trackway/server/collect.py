@@ -31,7 +31,7 @@ from trackway.config import Property
 from trackway.errors import ParseError, UnknownDialectError
 from trackway.ingest import pipeline, records
 from trackway.ingest.records import DECODED
-from trackway.issues import Issue, Severity
+from trackway.issues import Issue, Severity, describe
 from trackway.privacy import consent
 from trackway.server import guest
 from trackway.server.app import Collector
@@ -132,12 +132,18 @@ async def _batch(c: Collector, request: Request, send: Send) -> int:
     headers = _cors_headers(prop, request)
     payloads = _payloads(c, envelope)
     default = envelope.get("dialect", "auto")
+    if not isinstance(default, str):  # it was read as "auto", silently
+        raise HttpError(
+            400,
+            f'expected "dialect" as a dialect\'s name or "auto", got {describe(default)}; '
+            "leave it out to detect each payload's",
+        )
     kept = _guest(request, prop, envelope)
     reading = _Reading(
         prop, envelope, c.record(DECODED, "/collect", prop.name, request, meta=_meta(envelope))
     )
     for n, item in enumerate(payloads):
-        dialect, payload, call = _unit(item, default if isinstance(default, str) else "auto")
+        dialect, payload, call = _unit(item, default)
         command = _command(payload)
         if command is not None:
             reading.consent_command(n, command, payload)
