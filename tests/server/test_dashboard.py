@@ -145,7 +145,14 @@ async def test_a_token_caller_needs_no_csrf_token(h: Harness) -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("POST", "/api/sql"), ("POST", "/api/rebuild"), ("DELETE", "/api/events")]
+    ("method", "path"),
+    [
+        ("POST", "/api/sql"),
+        ("POST", "/api/rebuild"),
+        ("DELETE", "/api/events"),
+        ("GET", "/api/sql"),  # a 404 from the store ("no admin endpoint"); the docs say 405
+        ("GET", "/api/rebuild"),
+    ],
 )
 async def test_what_rewrites_or_reads_the_whole_store_stays_with_the_cli(
     h: Harness, method: str, path: str

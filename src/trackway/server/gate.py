@@ -25,6 +25,7 @@ from trackway.server.http import Request, Send, respond, respond_json
 from trackway.server.ops import admin_scope
 from trackway.server.sessions import COOKIE, CSRF_HEADER
 
+SOCKET_ONLY = frozenset({"/api/sql", "/api/rebuild"})  # the whole store: the CLI's, never HTTP's
 ACTIONS = frozenset(
     {
         "/api/replay",
@@ -73,6 +74,13 @@ async def api(c: Collector, request: Request, send: Send) -> int:
     method, path = request.method, request.path
     if path == "/api/session":
         return await session(c, request, send, scope, cookie)
+    if path in SOCKET_ONLY:  # a GET was a 404 from the store ("no admin endpoint"); the docs say 405
+        raise HttpError(
+            405,
+            f"expected {path} on the server's socket, got {method} over HTTP: it is for "
+            f"`trackway {path.removeprefix('/api/')}` on the server's machine",
+            headers=[(b"allow", b"")],
+        )
     if method == "POST" and path in ACTIONS:
         if cookie is not None:
             c.sessions.check_csrf(cookie, request.header(CSRF_HEADER))
