@@ -246,6 +246,34 @@ async def test_gzip_bodies_are_inflated_within_the_limit(h):
     assert r.status_code == 415
 
 
+def _members(*parts: bytes) -> bytes:
+    return b"".join(gzip.compress(part) for part in parts)
+
+
+@pytest.mark.parametrize(
+    ("cut", "after", "status", "said"),
+    [
+        # a stream of two members (cat a.gz b.gz): the first alone was read, "Input data was truncated"
+        (40, b"", 200, '"accepted":1'),
+        (None, b"\0" * 8, 200, '"accepted":1'),  # zeros after the stream
+        (None, b"trailing", 400, "got8morebytesafterit"),  # they were ignored
+    ],
+    ids=["two members", "zeros after", "bytes after"],
+)
+async def test_a_gzip_stream_is_read_whole(h, cut, after, status, said):
+    text = json.dumps({"key": h.keys()["collect_key"], "events": [CART]}).encode()
+    body = _members(text[:cut], text[cut:]) if cut else gzip.compress(text)
+    r = await h.client.post("/collect", content=body + after, headers={"Content-Encoding": "gzip"})
+    assert r.status_code == status, r.text
+    assert said in r.text.replace(" ", "")
+
+
+async def test_gzip_members_count_against_the_limit_together(h):
+    body = _members(b"{" + b" " * 300_000, b" " * 300_000 + b"}")
+    r = await h.client.post(h.mp(), content=body, headers={"Content-Encoding": "gzip"})
+    assert r.status_code == 413 and "once inflated, got more" in r.text
+
+
 async def test_overload_is_503_with_retry_after_and_stores_nothing(h):
     h.writer.max_pending = 0
     r = await h.client.post(h.mp(), json=PURCHASE)

@@ -191,21 +191,35 @@ def _parse_query(qs: bytes) -> dict[str, str]:
 
 
 def inflate(data: bytes, limit: int, over: int, what: str) -> bytes:
-    """gzip -> bytes, refusing to inflate past ``limit`` (a zip bomb costs nothing)."""
-    z = zlib.decompressobj(wbits=31)
-    try:
-        out = z.decompress(data, limit + 1)
-    except zlib.error as exc:
-        raise HttpError(
-            400, f"expected a gzip body (Content-Encoding: gzip), got data zlib cannot read: {exc}"
-        ) from None
-    if len(out) > limit or z.unconsumed_tail:
-        raise HttpError(
-            over, f"expected a {what} of at most {limit} bytes once inflated, got more; send less"
-        )
-    if not z.eof:
-        raise HttpError(400, "expected a complete gzip body, got a truncated one; send the whole stream")
-    return out
+    """gzip -> bytes, refusing to inflate past ``limit`` (a zip bomb costs nothing). A
+    stream of several members (RFC 1952, as ``cat a.gz b.gz`` makes) is inflated whole: its
+    first member alone was taken, and the body's JSON then read as cut short. Bytes after
+    the stream that are no member are refused (they were ignored), zeros excepted."""
+    out = bytearray()
+    rest = data
+    while True:
+        z = zlib.decompressobj(wbits=31)
+        try:
+            out += z.decompress(rest, limit + 1 - len(out))
+        except zlib.error as exc:
+            raise HttpError(
+                400, f"expected a gzip body (Content-Encoding: gzip), got data zlib cannot read: {exc}"
+            ) from None
+        if len(out) > limit or z.unconsumed_tail:
+            raise HttpError(
+                over, f"expected a {what} of at most {limit} bytes once inflated, got more; send less"
+            )
+        if not z.eof:
+            raise HttpError(400, "expected a complete gzip body, got a truncated one; send the whole stream")
+        rest = z.unused_data
+        if not rest.strip(b"\0"):
+            return bytes(out)
+        if not rest.startswith(b"\x1f\x8b"):
+            raise HttpError(
+                400,
+                f"expected the gzip stream to end the body, got {len(rest)} more bytes after it; "
+                "send the gzip stream alone",
+            )
 
 
 def form(body: bytes, into: dict[str, str]) -> dict[str, str]:
