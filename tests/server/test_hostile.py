@@ -107,7 +107,7 @@ CASES: list[Case] = [
         lambda h: '{"event_name":"x","n":1e1000000}',
         JSON,
         400,
-        "out of range",
+        f"expected a number between 1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT}, got 1e1000000",
     ),
 ]
 
@@ -222,3 +222,17 @@ DEPTHS = [
 @pytest.mark.parametrize(("value", "depth"), DEPTHS)
 def test_json_depth_counts_nesting_up_to_the_stop(value, depth):
     assert http.json_depth(value, MAX_JSON_DEPTH + 1) == depth
+
+
+@pytest.mark.parametrize("path", ["/events", "/events/batch", "/collect"])
+async def test_an_amount_no_float_holds_is_stored_failed_at_every_endpoint_that_reads_json(h, path):
+    # 1e999: /collect and /mp/collect stored it (VALUE_OUT_OF_BOUNDS); Commanders Act's refused the body
+    event = '{"event_name":"purchase","value":1e999,"currency":"EUR"}'
+    if path == "/collect":
+        url, body = "/collect", collect_body(h, '[{"event":"purchase","ecommerce":{"value":1e999}}]')
+    else:
+        url, body = h.ca(path=path), event if path == "/events" else '{"batch":[' + event + "]}"
+    r = await h.client.post(url, content=body, headers=JSON)
+    assert r.status_code == 200, r.text
+    failed = await h.failed()
+    assert len(failed) == 1 and "VALUE_OUT_OF_BOUNDS" in json.dumps(failed[0].issues, default=str), failed
