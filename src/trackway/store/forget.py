@@ -231,15 +231,18 @@ def _person_events(cur: duckdb.DuckDBPyConnection, prop: str, person: str) -> li
 
 def _identifiers(
     cur: duckdb.DuckDBPyConnection, prop: str, person: str, events: list[Event]
-) -> tuple[set[str], set[str]]:
-    """The person's identifiers (ids, emails, phones, hashes, IPs), which mark a failed
-    payload as theirs, and their other trait values (names, city, ...), scrubbed too but
-    only where an identifier shows the payload is theirs."""
+) -> tuple[set[str], set[str], set[str]]:
+    """The person's identifiers (ids, emails, phones, hashes), which mark a failed payload
+    as theirs; their other trait values (names, city, ...); and the IP addresses of their
+    events. The last two are scrubbed too, but only where an identifier shows the payload
+    is theirs: an IP marked the payloads of everyone behind the same address (a proxy, an
+    office, every demo request) as the person's, exported them and erased their IPs."""
     ids = {
         r["id"]
         for r in _fetch(cur, "SELECT id FROM identities WHERE property = ? AND person_id = ?", [prop, person])
     }
     traits: set[str] = set()
+    ips: set[str] = set()
     for e in events:
         ids |= {v for v in (e.anonymous_id, e.user_id) if v}
         for key, v in (e.user or {}).items():
@@ -250,12 +253,13 @@ def _identifiers(
             else:
                 traits.add(v)
         ip = (e.context or {}).get("ip")
-        if isinstance(ip, str):
-            ids.add(ip)
+        if isinstance(ip, str) and ip:
+            ips.add(ip)
         items = (e.commerce.items if e.commerce else None) or []
         for value in (e.context, e.properties, e.extras, [getattr(i, "extras", None) for i in items]):
             _harvest(value, ids, traits, False)
-    return ids, traits
+    ids -= ips  # an IP found as a value (context.ip) marks nothing either
+    return ids, traits, ips
 
 
 # An address inside a text: no "/", "?", "=", "&" or "#" in the local part, which end
@@ -334,9 +338,9 @@ def forget(
     for p, person in find_people(cur, user, email, prop):
         found = _person_events(cur, p, person)
         events = [rows.row_to_event(r) for r in found]
-        strong, traits = _identifiers(cur, p, person, events)
+        strong, traits, ips = _identifiers(cur, p, person, events)
         needles = needles_for(strong | given)
-        every = needles | needles_for(traits)
+        every = needles | needles_for(traits) | ips
         tombstone = f"forgotten-{secrets.token_hex(8)}"
         ids = sorted(
             {
@@ -452,7 +456,7 @@ def subject(
     for p, person in find_people(cur, user, email, prop):
         found = _person_events(cur, p, person)
         events = [rows.row_to_event(r) for r in found]
-        strong, _ = _identifiers(cur, p, person, events)
+        strong, _, _ = _identifiers(cur, p, person, events)
         everywhere |= strong
         users |= _users(cur, p, person, events)
         ids = {
