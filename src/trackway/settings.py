@@ -6,8 +6,9 @@ from these declarations (``python -m trackway.docs_gen docs``). Any value may be
 written as ``"env:VAR"`` to read it from the environment, which is how secrets are
 kept out of the file; server settings can also be overridden with
 ``TRACKWAY_<NAME>`` (``TRACKWAY_PORT=9000``). Values in the file have TOML's types: a
-number or a boolean is written without quotes (``port = 9000``, ``keep_log = true``);
-text from the environment is read as the setting's type (``1``/``true``/``yes``/``on``
+number or a boolean is written without quotes (``port = 9000``, ``keep_log = true``), a
+list as an array or one comma-separated string; text from the environment is read as the
+setting's type (``1``/``true``/``yes``/``on``
 and ``0``/``false``/``no``/``off`` for a boolean).
 """
 
@@ -476,10 +477,11 @@ def coerce(setting: Setting, value: Any, where: str, *, text: bool = False) -> A
     """``value`` as the setting's type, within its bounds and passing its check, or a
     ConfigError saying what was expected and what came. Text is read as the type only where
     text is all a source has (``text``: a ``TRACKWAY_*`` variable; ``env:VAR`` in the file);
-    the file's own values are TOML's typed values, taken as they are."""
+    the file's own values are TOML's typed values, taken as they are, but for a list or a
+    table, which may be written as one string (``"view_step, purchase"``) there too."""
     if isinstance(value, str) and value.startswith("env:"):
         value, text = resolve(value, where), True
-    if text:
+    if text or setting.type in (list, dict):
         value = _converted(setting.type, value)
     want = setting.type
     if not isinstance(value, want) or (want is int and isinstance(value, bool)):  # True is no number
