@@ -9,14 +9,18 @@ import json
 import os
 import stat
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
 
 from tests.support.inproc import harness
+from trackway.destinations.consumer import DeadLetter
+from trackway.destinations.deadletters import SUFFIX, DeadLetters
 from trackway.ingest import log
 from trackway.ingest.loader import Loader
+from trackway.model import Commerce, Event, from_json, to_json
 from trackway.privacy.pii import md5_hex, sha256_hex
 from trackway.store.duck import DuckStore
 from trackway.store.forget import FORGOTTEN
@@ -290,3 +294,40 @@ async def test_an_ip_shared_with_the_person_marks_no_one_elses_failed_payload(hf
     assert not [f for p in exported["people"] for f in p["failed_events"] if "u-888" in f["payload"]]
     hf.store.forget("u-777", None)
     assert carols() == before
+
+
+async def test_forget_scrubs_the_destinations_dead_letters_and_subject_export_lists_them(hf, tmp_path):
+    # a dead letter keeps whole events for `destination retry`: forget left them there
+    await seed(hf)
+    rows = hf.store.cursor().execute("SELECT id FROM events WHERE user_id = 'u-777'").fetchall()
+    theirs = Event(
+        name="purchase",
+        dialect="commanders-act",
+        id=rows[0][0],
+        user_id="u-777",
+        anonymous_id="dev-777",
+        user={"email": EMAIL, "phone": PHONE},
+        commerce=Commerce(currency="EUR", value=Decimal("12345678901234.567")),
+    )
+    someone = Event(name="search", dialect="gtm-ga4", id="other-1", anonymous_id="someone-else")
+    letters = DeadLetters(tmp_path / "run" / "destinations" / f"shop.hook{SUFFIX}")
+    for event in (theirs, someone):
+        letters.append(
+            DeadLetter(
+                "shop.hook", (event.id,), "HTTP 400", datetime.now(UTC), 400, payloads=(to_json(event),)
+            )
+        )
+    listed = hf.store.subject("u-777", None)["dead_letters"]
+    assert [d["events"] for d in listed] == [[theirs.id]] and listed[0]["destination"] == "shop.hook"
+    report = hf.store.forget("u-777", None)
+    assert report["dead_letters"] == 1
+    text = letters.path.read_text().lower()
+    assert not [n for n, form in forms().items() if form.lower() in text]
+    [mine, other] = letters.pending()
+    assert from_json(other.payloads[0]) == someone  # another's letter as it was
+    kept = from_json(mine.payloads[0])
+    assert kept.commerce.value == Decimal("12345678901234.567") and kept.user_id != "u-777"
+    letters.append(
+        DeadLetter("shop.hook", ("later",), "HTTP 400", datetime.now(UTC))
+    )  # the file still takes them
+    assert [s.events for s in letters.pending()][-1] == ("later",)

@@ -16,9 +16,7 @@ longer listed. Nothing in a line is a destination's secret (the forwarder scrubs
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +27,9 @@ import msgspec
 from trackway.destinations.base import Failed
 from trackway.destinations.consumer import DeadLetter
 from trackway.model import Event, from_json
+from trackway.store.deadscrub import SUFFIX, locked
 
-SUFFIX = ".dead.jsonl"
+__all__ = ["SUFFIX", "DeadLetters", "Stored", "summary"]
 
 
 class Line(msgspec.Struct, omit_defaults=True):
@@ -83,15 +82,10 @@ class DeadLetters:
         self.path = path
         self._next: int | None = None
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[int]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield fd
-        finally:
-            os.close(fd)
+    def _locked(self) -> contextlib.AbstractContextManager[int]:
+        """The file under its flock, as ``trackway forget`` takes it to rewrite the file
+        (trackway.store.deadscrub)."""
+        return locked(self.path)
 
     def _write(self, fd: int, line: Line) -> None:
         data = _enc.encode(line) + b"\n"

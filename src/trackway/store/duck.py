@@ -31,6 +31,7 @@ from trackway.state.memory import MemoryState
 from trackway.store import (
     arrow,
     columns,
+    deadscrub,
     files,
     forget,
     logscrub,
@@ -533,6 +534,9 @@ class DuckStore(Store):
             report["log"] = logscrub.scrub_log(
                 self.path.parent / "log", self.positions(), forget.compile_needles(needles)
             )
+        if self.path is not None:  # the destinations' dead letters keep whole events
+            pattern = forget.compile_needles(needles)
+            report["dead_letters"] = deadscrub.scrub_dead_letters(self.path.parent / "run", pattern)
         return report
 
     def compact(self) -> bool:
@@ -578,8 +582,13 @@ class DuckStore(Store):
         return True
 
     def subject(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:
+        needles: set[str] = set()
         with self.parallel():  # it scans every table
-            return forget.subject(self.cursor(), user, email, prop)
+            found = forget.subject(self.cursor(), user, email, prop, needles)
+        if self.path is not None:
+            run = self.path.parent / "run"
+            found["dead_letters"] = deadscrub.dead_letters_of(run, forget.compile_needles(needles))
+        return found
 
     def identity(self, value: str, prop: str | None = None) -> list[dict[str, Any]]:
         return state_tables.identity(self.cursor(), value, prop)

@@ -443,22 +443,29 @@ def _scrub_failed(cur: duckdb.DuckDBPyConnection, prop: str, marks: set[str], ne
 
 
 def subject(
-    cur: duckdb.DuckDBPyConnection, user: str | None, email: str | None, prop: str | None
+    cur: duckdb.DuckDBPyConnection,
+    user: str | None,
+    email: str | None,
+    prop: str | None,
+    file_needles: set[str] | None = None,
 ) -> dict[str, Any]:
     """Everything stored about one person, as JSON-able values: for each person the ids
     name, their events, carts, orders, procedures and the failed payloads naming them;
     and ``elsewhere``, every row of any table holding one of their ids, emails or phones
-    (the rows ``forget`` rewrites beyond the person's own)."""
+    (the rows ``forget`` rewrites beyond the person's own). ``file_needles``, when given,
+    receives what ``forget`` would scrub from the files beside the store (its log_needles)."""
     people = []
     given = {v for v in (user, email) if v}
     everywhere: set[str] = set()
     users = {user} if user else set()
+    anonymous: set[str] = set()
     for p, person in find_people(cur, user, email, prop):
         found = _person_events(cur, p, person)
         events = [rows.row_to_event(r) for r in found]
         strong, _, _ = _identifiers(cur, p, person, events)
         everywhere |= strong
         users |= _users(cur, p, person, events)
+        anonymous |= {e.anonymous_id for e in events if e.anonymous_id}
         ids = {
             r["id"]
             for r in _fetch(
@@ -503,10 +510,13 @@ def subject(
                 "failed_events": failed,
             }
         )
+    global_needles = needles_for(_global(everywhere | given, users))
     elsewhere = {
         table: [{k: _readable(v) for k, v in r.items() if k != "__rowid"} for r in found]
-        for table, found in matching_rows(cur, needles_for(_global(everywhere | given, users))).items()
+        for table, found in matching_rows(cur, global_needles).items()
     }
+    if file_needles is not None:
+        file_needles |= global_needles | needles_for(anonymous)
     return {"people": people, "elsewhere": elsewhere}
 
 
