@@ -53,6 +53,10 @@ ATTACKS = [
     ("SELECT getenv('HOME')", "getenv()"),
     ("SELECT * FROM sqlguard", "reads no file"),
     ("SELEC nonsense", "cannot parse"),
+    # a statement of type SELECT that changes data: it ran, printed the deleted rows, rolled back
+    ("WITH x AS (DELETE FROM events RETURNING *) SELECT * FROM x", "got a DELETE inside it"),
+    ("WITH x AS (UPDATE orders SET revenue = 0 RETURNING *) SELECT * FROM x", "got a UPDATE inside it"),
+    ("WITH x AS (INSERT INTO events (id) VALUES ('x') RETURNING *) SELECT 1", "got a INSERT inside it"),
 ]
 
 
@@ -95,6 +99,12 @@ def test_sql_refuses_what_writes_or_reads_outside_the_database(store, files, tmp
         ("SELECT 1 + 1 AS two", [(2,)]),
         ("SELECT count(*) FROM events", [(0,)]),
         ("WITH c AS (SELECT 2 AS x) SELECT x FROM c", [(2,)]),
+        (
+            "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) "
+            "SELECT sum(n) FROM r",
+            [(6,)],
+        ),
+        ("SELECT 1 UNION SELECT 2 EXCEPT SELECT 2", [(1,)]),
         ("SELECT count(*) FROM range(3)", [(3,)]),
         ("SELECT count(*) FROM events e JOIN failed_events f ON e.id = f.id", [(0,)]),
         ("SELECT count(*) > 0 FROM information_schema.tables", [(True,)]),

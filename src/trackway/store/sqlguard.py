@@ -55,6 +55,9 @@ TABLE_FUNCTIONS = frozenset(
 )
 REFUSED_FUNCTIONS = frozenset({"getenv", "nextval", "currval", "setseed", "current_setting"})
 _EXPLAIN = re.compile(r"\s*explain\s+(?!analy[sz]e\b)(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
+# What a query that only reads is made of (json_serialize_sql's node types); a data-changing
+# WITH clause (WITH x AS (DELETE ... RETURNING *) SELECT ...) parses as DELETE_QUERY_NODE.
+QUERY_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE"})
 _HOW = "`trackway sql` runs one SELECT on the store's tables (events, failed_events, ...)"
 
 
@@ -104,6 +107,13 @@ def _check_tree(cur: duckdb.DuckDBPyConnection, query: str) -> None:
     known |= {str(name).lower() for name in _cte_names(tree)}
     for node in _nodes(tree):
         kind = node.get("type")
+        if isinstance(kind, str) and kind.endswith("_NODE") and kind not in QUERY_NODES:
+            # a DELETE, UPDATE or INSERT inside a WITH: the statement is still a SELECT
+            what = kind.removesuffix("_NODE").removesuffix("_QUERY")
+            raise StoreError(
+                f"expected a query that only reads, got a {what} inside it (a WITH clause that changes "
+                f"data); {_HOW}"
+            )
         if kind == "BASE_TABLE":
             name = str(node.get("table_name", ""))
             if name.lower() not in known:
