@@ -658,12 +658,16 @@
     }
 
     // The envelope's JSON up to its events. No guest id and no vendor ids when analytics was
-    // denied as the batch was recorded, or is denied now.
+    // denied as the batch was recorded, or is denied now; then a denial now is the consent sent
+    // (a withdrawal wins: a cookie set in the handler that pushed was read after the push, and
+    // the grant recorded with it let the collector fill in its guest cookie's id).
     function envelopeHead(g) {
       // the viewport read as the batch goes, not as a call is recorded: reading it may make the
       // browser lay the page out, which is free after the page's own task and costly during it
       if (!g.c.viewport) g.c.viewport = { width: win.innerWidth, height: win.innerHeight };
-      const denied = g.d || consentNow().d;
+      const now = consentNow();
+      const denied = g.d || now.d;
+      if (now.d) set('trackway_id', null);   // denied now: no id kept either
       const id = denied ? null : guestId();
       return JSON.stringify({
         key: key,
@@ -671,7 +675,7 @@
         anonymous_id: id || undefined,
         cookie: true,   // the collector keeps the guest id in its own first-party cookie
         context: g.c,
-        consent: g.s,
+        consent: now.d && !g.d ? now.s : g.s,
         ids: denied ? undefined : g.i
       }).slice(0, -1) + ',"events":[';
     }
@@ -715,7 +719,13 @@
           c.f = 1;
         });
         wanted = pending().calls > 0;       // the rest goes after the answer
-        post(batch).then((answer) => answered(batch, answer), () => answered(batch, { status: 0 }));
+        let sent;
+        try {
+          sent = post(batch);
+        } catch (e) {   // a page's fetch wrapper that throws: a network error, retried (it stopped all sending)
+          sent = Promise.reject(e);
+        }
+        sent.then((answer) => answered(batch, answer), () => answered(batch, { status: 0 }));
       } catch (e) { /* never into the page */ }
     }
 

@@ -55,10 +55,11 @@ test('analytics denied: no anonymous_id, no stored id, no ids; granted later: al
   p.win.dataLayer.push({ event: 'while_denied' });
   await advance(t, 1000);
   assert.equal(store.map.has('trackway_id'), false, 'the stored id is removed');
+  // the default's own call, recorded before it applied, goes with the denial too (a withdrawal wins)
   const denied = p.requests.filter((r) => r.body.consent && r.body.consent.analytics_storage === 'denied');
-  assert.equal(denied.length, 1);
-  assert.equal('anonymous_id' in denied[0].body, false);
-  assert.equal('ids' in denied[0].body, false);
+  assert.deepEqual(denied.flatMap((r) => r.body.events.map((e) => e.payload.event || e.payload[0])), ['consent', 'while_denied']);
+  assert.equal(p.requests.length, denied.length);
+  assert.ok(denied.every((r) => !('anonymous_id' in r.body) && !('ids' in r.body)));
   assert.deepEqual([...store.map.keys()], [], 'nothing stored but the (now empty) queue');
   g('consent', 'update', { analytics_storage: 'granted' });
   p.win.dataLayer.push({ event: 'granted' });
@@ -232,4 +233,21 @@ test('with the Cookie Store API, cookies are read once and again only after a ch
     ['functional', ['burst0', 'burst1', 'burst2']],
     ['functional analytics', ['after']],
   ]);
+});
+
+test('a withdrawal in the handler that pushes wins: the batch sends the denial, not the grant read before it', async (t) => {
+  // the cookies were read before the handler set the cookie, so the push was recorded as
+  // granted; the batch then sent that grant with no id, and the collector filled in its
+  // guest cookie's id
+  useTimers(t);
+  const p = page({ cookie: 'koalect_consent=functional%20analytics', storage: storage({ trackway_id: 'g' }) });
+  p.install();
+  p.win.dataLayer.push({ event: 'before' });
+  p.win.document.cookie = 'koalect_consent=functional';
+  p.win.dataLayer.push({ event: 'after' });
+  await advance(t, 1000);
+  const body = p.requests.at(-1).body;
+  assert.deepEqual(body.consent, { koalect_consent: 'functional' });
+  assert.equal('anonymous_id' in body, false);
+  assert.equal(p.win.localStorage.getItem('trackway_id'), null);
 });

@@ -383,3 +383,24 @@ test("a 503's Retry-After is honoured: no retry sooner than it asks (within 60 s
   assert.equal(p.requests.length, 2);
   assert.equal(p.stored(), null, 'sent, confirmed, removed');
 });
+
+test("a page's fetch that throws is a network error: retried, not the end of sending", async (t) => {
+  // flush() marked the request in flight before calling fetch, and nothing cleared it
+  useTimers(t);
+  const p = page();
+  const real = p.win.fetch;
+  let calls = 0;
+  p.win.fetch = function (url, init) {
+    if (++calls === 1) throw new TypeError('a shim that throws once');
+    return real(url, init);
+  };
+  p.install();
+  p.win.dataLayer.push({ event: 'first' });
+  await advance(t, 1000);
+  assert.equal(calls, 1);
+  assert.equal(p.requests.length, 0);
+  await advance(t, 3000); // the backoff's first pause, at most 1 s
+  p.win.dataLayer.push({ event: 'second' });
+  await advance(t, 3000);
+  assert.deepEqual(p.payloads().map((x) => x.event), ['first', 'second']);
+});
