@@ -8,8 +8,10 @@ about 21 ms, which the commands that print no table (``validate``, ``convert``, 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
+import click
 import msgspec
 
 from trackway.model import encode_json
@@ -46,3 +48,19 @@ def print_json(value: Any) -> None:
     data = msgspec.json.format(encode_json(value), indent=2)
     sys.stdout.write(data.decode() + "\n")
     sys.stdout.flush()
+
+
+def open_output(path: Path, newline: str | None = None) -> IO[str]:
+    """``-o FILE`` opened for writing, private (0600: what is written is personal data), or
+    a usage error saying why it cannot be (a missing directory ended in a traceback)."""
+    from trackway.store import files
+
+    try:
+        return files.open_private(path, "w", newline=newline)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise click.BadParameter(
+            f"expected a file that can be written, got {str(path)!r}: {reason}; create its directory "
+            "first, or write elsewhere",
+            param_hint="-o/--output",
+        ) from None

@@ -10,8 +10,7 @@ import click
 from rich.table import Table
 
 from trackway.cli.common import store_access, store_options
-from trackway.cli.output import stderr, stdout
-from trackway.store import files
+from trackway.cli.output import open_output, stderr, stdout
 
 
 @click.group()
@@ -168,6 +167,6 @@ def subject_export(
     if output is None:
         click.echo(text)
     else:
-        with files.open_private(output, "w") as f:
+        with open_output(output) as f:
             f.write(text + "\n")  # personal data: 0600
         stderr.print(f"wrote {len(found['people'])} person(s) to {output}")

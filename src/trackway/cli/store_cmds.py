@@ -21,10 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from trackway.cli.common import AdminClient, fail, store_access, store_options
-from trackway.cli.output import stderr, stdout
+from trackway.cli.output import open_output, stderr, stdout
 from trackway.errors import TrackwayError
 from trackway.replay import replay as replay_store
-from trackway.store import files
 from trackway.store.base import Query, Store
 from trackway.timeparse import parse_time
 
@@ -202,7 +201,7 @@ def export(
     query = Query(since=start, until=end, limit=PAGE)
     out: IO[str] | None = None
     if output is not None:  # personal data: a file only its owner reads (0600)
-        out = files.open_private(output, "w", newline="")
+        out = open_output(output, newline="")
         if fmt == "parquet":  # pyarrow writes the file made here, keeping its mode
             out.close()
             out = None
