@@ -508,8 +508,10 @@ def _shown(value: Any) -> str:
 
 
 def _fix(want: type, value: Any) -> str:
-    """How to write a number or a boolean the file quoted, or ""."""
+    """How to write a number or a boolean the file quoted (or text that is neither), or ""."""
     read = _converted(want, value) if want in (int, bool) else value
+    if isinstance(value, str) and want is bool and isinstance(read, str):
+        return "write true or false (from the environment: 1, true, yes, on or 0, false, no, off); "
     if not isinstance(value, str) or isinstance(read, str):
         return ""
     return f"write it without quotes ({str(read).lower()}); "
@@ -548,8 +550,8 @@ def server_settings(table: dict[str, Any], where: str) -> dict[str, Any]:
     out = {}
     for s in server_declared():
         value = table.get(s.name, s.default)
-        if s.env in os.environ:
-            out[s.name] = coerce(s, os.environ[s.env], f"{where} server.{s.name}", text=True)
+        if s.env in os.environ:  # the message names the variable: the file does not hold the value
+            out[s.name] = coerce(s, os.environ[s.env], f"{s.env} (server.{s.name})", text=True)
         else:
             out[s.name] = coerce(s, value, f"{where} server.{s.name}")
     return out

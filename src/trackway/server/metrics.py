@@ -36,7 +36,7 @@ HELP = {
         "Log records per group commit (how many requests shared one write).",
     ),
     "trackway_request_events": ("histogram", "Payloads per request (batch size) by endpoint."),
-    "trackway_queue_depth": ("gauge", "Log records waiting for the disk, summed over workers."),
+    "trackway_queue_depth": ("gauge", "Log records waiting for the disk, per worker."),
     "trackway_log_lag_bytes": ("gauge", "Bytes of log acknowledged but not yet loaded into the store."),
     "trackway_backlog_refused_total": (
         "counter",
