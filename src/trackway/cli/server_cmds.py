@@ -13,7 +13,7 @@ from trackway import config as configuration
 from trackway.cli.common import data_options, load_config
 from trackway.cli.output import stdout
 from trackway.cli.serverctl import stop_server
-from trackway.errors import ConfigError
+from trackway.errors import ConfigError, StoreError
 from trackway.server.supervisor import (
     Supervisor,
     first_event_command,
@@ -58,16 +58,25 @@ def serve(
         cfg, created = configuration.ensure(path)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # a read-only or another user's data dir: it was a traceback
+        raise click.ClickException(
+            f"cannot write {exc.filename or path}: {exc.strerror}; expected a data dir this user may "
+            "write (it holds trackway.toml, the store and the log): fix its mount or permissions, or "
+            "use another --data"
+        ) from None
     if running(data) is not None:
         raise click.ClickException(f"a server already runs on {data}; stop it first or use another --data")
     server = cfg.server
-    supervisor = Supervisor(
-        cfg,
-        data,
-        host=host or server["host"],
-        port=server["port"] if port is None else port,
-        workers=workers or server["workers"],
-    )
+    try:  # it opens the store
+        supervisor = Supervisor(
+            cfg,
+            data,
+            host=host or server["host"],
+            port=server["port"] if port is None else port,
+            workers=workers or server["workers"],
+        )
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
 
     def announce(url: str) -> None:
         stdout.print(

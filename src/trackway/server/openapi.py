@@ -29,7 +29,10 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "Trackway collector",
             "version": __version__,
-            "description": "Wire-compatible endpoints for vendors' tracking events; see docs/architecture.md and docs/api.md.",
+            "description": (
+                "Wire-compatible endpoints for vendors' tracking events; "
+                "see docs/architecture.md and docs/api.md."
+            ),
         },
         "paths": vendors.openapi_paths() | _collect() | _operations() | _secured(_admin_api()),
         "components": {**_components(), "securitySchemes": {"adminToken": ADMIN_TOKEN}},

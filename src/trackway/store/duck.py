@@ -86,10 +86,18 @@ class DuckStore(Store):
         try:
             self._con = duckdb.connect(path)
         except duckdb.IOException as exc:
-            raise StoreError(
-                f"cannot open the store {path}: {exc}. If `trackway serve` is running on this data dir, "
-                "the command talks to it instead; otherwise stop the process that holds the file"
-            ) from None
+            text = str(exc)
+            if "lock" in text.lower():
+                fix = (
+                    "If `trackway serve` is running on this data dir, the command talks to it instead; "
+                    "otherwise stop the process that holds the file"
+                )
+            else:  # a read-only file system, no permission: nothing holds the file
+                fix = (
+                    "expected a data dir this user may write (it holds the store and the log): fix its "
+                    "mount or permissions, or use another --data"
+                )
+            raise StoreError(f"cannot open the store {path}: {text}. {fix}") from None
         self._con.execute("SET TimeZone = 'UTC'")
         # One thread: DuckDB then runs on the calling thread (the loader's, at low CPU
         # priority) instead of a pool of its own at normal priority, which took CPU from
