@@ -85,6 +85,7 @@ async def test_metrics_name_a_property_only_to_its_admin_token(tmp_path, public,
         for prop in ("default", "other"):
             store.inc("trackway_events_total", 1, endpoint="/collect", property=prop, outcome="accepted")
         metrics.write(tmp_path / "run" / "metrics", "store", store.snapshot())
+        await h.client.post(h.mp(), json={"client_id": "1.2", "events": [{"name": "x"}]})  # a request counted
         headers = {"Authorization": f"Bearer {h.keys(who)['admin_token']}"} if who != "nobody" else {}
         r = await h.client.get("/metrics", headers=headers)
         assert r.status_code == status, r.text
@@ -95,6 +96,8 @@ async def test_metrics_name_a_property_only_to_its_admin_token(tmp_path, public,
         assert labels == seen, r.text
         if not seen:  # public: the two properties' series summed, no name
             assert 'trackway_events_total{endpoint="/collect",outcome="accepted"} 2' in r.text, r.text
+        # a property's token sees no series of every property's traffic (the requests by endpoint)
+        assert ("trackway_requests_total{" in r.text) == (who == "nobody"), r.text
     finally:
         await h.client.aclose()
         h.writer.close()

@@ -24,7 +24,7 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 SIZE_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 
 HELP = {
-    "trackway_requests_total": ("counter", "HTTP requests by endpoint, status and property."),
+    "trackway_requests_total": ("counter", "HTTP requests by endpoint and status (every property's)."),
     "trackway_events_total": (
         "counter",
         "Events loaded into the store by endpoint, dialect, property and outcome "

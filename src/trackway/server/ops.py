@@ -104,16 +104,19 @@ async def metrics_text(c: Collector, request: Request, send: Send) -> int:
 
 
 def _scoped(snapshot: metrics.Snapshot, scope: str | None) -> metrics.Snapshot:
-    """The series a scope may see: a property's own and those naming no property; for
-    ``None`` (no token), every series with its property label removed (render sums them)."""
+    """The series a scope may see: a property's token its own only (a series naming no
+    property, such as the requests by endpoint, counts every property's traffic: another
+    tenant's volume was visible to each); for ``None`` (no token), every series with its
+    property label removed (render sums them)."""
 
     def keep(series: list[Any]) -> list[Any]:
         out = []
         for name, labels, value in series:
             prop = labels.get("property")
-            if scope is None and prop is not None:
-                labels = {k: v for k, v in labels.items() if k != "property"}
-            elif prop is not None and prop != scope:
+            if scope is None:
+                if prop is not None:
+                    labels = {k: v for k, v in labels.items() if k != "property"}
+            elif prop != scope:
                 continue
             out.append((name, labels, value))
         return out
