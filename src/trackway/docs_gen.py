@@ -119,9 +119,13 @@ def configuration_page() -> str:
             default = "(generated)" if st.new is not None else repr(st.default)
             secret = ' Secret: prefer `"env:VAR"`.' if st.secret else ""
             bounds = f" Allowed: {st.range_text}." if st.range_text else ""
-            lines.append(
-                f"| `{st.name}` | {st.type.__name__} | `{default}` | {env} | {st.help}{bounds}{secret} |"
+            start = (
+                " Read at start: a change takes a restart."
+                if table == "server" and st.name in settings.READ_AT_START
+                else ""
             )
+            meaning = f"{st.help}{bounds}{secret}{start}"
+            lines.append(f"| `{st.name}` | {st.type.__name__} | `{default}` | {env} | {meaning} |")
         lines.append("")
     return "\n".join(lines)
 

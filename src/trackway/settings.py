@@ -415,6 +415,34 @@ _PROPERTY_TAIL: tuple[Setting, ...] = (
 )
 
 
+# Server settings read when the server starts (its sockets, workers, log writer, store and
+# loader are made with them): a change in the file takes a restart, and /health says so
+# meanwhile (the alarm restart_needed). The others are read again as the file changes.
+READ_AT_START = frozenset(
+    {
+        "host",
+        "port",
+        "workers",
+        "log_segment_bytes",
+        "max_pending",
+        "store_memory_limit",
+        "derive_state",
+        "loader_batch",
+        "keep_log",
+        "loader_defer_seconds",
+        "loader_nice",
+        "forward_nice",
+        "max_header_bytes",
+        "max_url_bytes",
+        "max_headers",
+        "header_timeout_seconds",
+        "body_timeout_seconds",
+        "max_connections",
+        "keep_alive_seconds",
+    }
+)
+
+
 @functools.cache
 def server_declared() -> tuple[Setting, ...]:
     """Every server setting: Trackway's, then the vendors' (trackway.vendors)."""

@@ -175,3 +175,19 @@ def test_live_workers_reads_the_pid_files_and_only_leftover_workers_prunes(tmp_p
     assert sorted(p.name for p in run.iterdir()) == ["w1.pid", "w2.pid", "w3.pid"]  # read only
     assert leftover_workers(tmp_path) == [me]
     assert sorted(p.name for p in run.iterdir()) == ["w1.pid", "w3.pid"]  # the gone one's file removed
+
+
+def test_a_setting_read_at_start_changed_in_the_file_is_an_alarm_until_restored(server):
+    # workers, port, max_header_bytes... changed while the server ran: taken, ignored, no word
+    path = server.data / "trackway.toml"
+    before = path.read_text()
+    path.write_text(before.replace("[server]\n", "[server]\nkeep_alive_seconds = 7\n", 1))
+
+    def alarm() -> dict | None:
+        body = server.http.get(f"{server.url}/health").json()
+        return next((a for a in body.get("alarms", []) if a["key"] == "restart_needed"), None)
+
+    said = wait_for(alarm, 30, "the restart_needed alarm")
+    assert "keep_alive_seconds" in said["message"] and "trackway stop" in said["message"], said
+    path.write_text(before)
+    wait_for(lambda: alarm() is None, 30, "the alarm to clear once the file is as the server started")

@@ -50,6 +50,7 @@ from trackway.server import metrics
 from trackway.server.admin import Admin, make_admin_app
 from trackway.server.forwarding import ForwardingProcess
 from trackway.server.restarts import Restarts
+from trackway.settings import READ_AT_START
 from trackway.store.duck import FILE_NAME, DuckStore
 
 logger = logging.getLogger("trackway.serve")
@@ -273,6 +274,7 @@ def worker_main(
 class Supervisor:
     def __init__(self, cfg: Config, data: Path, *, host: str, port: int, workers: int) -> None:
         self.cfg = cfg
+        self._started = dict(cfg.server)  # what the settings read at start only were
         self.paths = Paths(data)
         self.host = host
         self.port = port
@@ -325,7 +327,21 @@ class Supervisor:
             else:
                 self._failed_mtime = None
                 self.loader.alarms.clear("config_invalid")
+                self._restart_needed()
         return self.cfg
+
+    def _restart_needed(self) -> None:
+        """The alarm restart_needed while the file changes a setting read at start only
+        (settings.READ_AT_START): such a change was taken and ignored without a word."""
+        changed = sorted(k for k in READ_AT_START if self.cfg.server.get(k) != self._started.get(k))
+        if not changed:
+            self.loader.alarms.clear("restart_needed")
+            return
+        self.loader.alarms.raise_(
+            "restart_needed",
+            f"trackway.toml changed {', '.join(changed)}, which the server reads when it starts: it runs "
+            "with the values it started with until it is restarted (trackway stop, then trackway serve)",
+        )
 
     def bind(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
