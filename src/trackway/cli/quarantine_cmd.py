@@ -80,8 +80,11 @@ def retry(ids: tuple[int, ...], every: bool, prop: str | None, data: Path, confi
     A record that loads now leaves the quarantine; one that fails again stays, with
     the new error. Exit status 1 when any record still fails or an ID is unknown.
     """
-    if every == bool(ids):
-        raise click.UsageError("expected record IDs or --all, not both; `trackway quarantine list` shows IDs")
+    if every == bool(ids):  # said "not both" when neither was given too
+        got = "both" if every else "neither"
+        raise click.UsageError(
+            f"expected record IDs or --all, got {got}; `trackway quarantine list` shows the IDs"
+        )
     wanted = None if every else list(ids)
     with store_access(data, config_file) as (client, store, cfg):
         if client is not None:
