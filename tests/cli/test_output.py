@@ -37,10 +37,3 @@ def test_export_to_a_missing_directory_says_so(tmp_path: Path, args: list[str]) 
     result = CliRunner().invoke(cli, [*(a.format(missing=missing) for a in args), "--data", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert "expected a file that can be written" in result.output and "Traceback" not in result.output
-
-
-@pytest.mark.parametrize(("args", "got"), [([], "got neither"), (["1", "--all"], "got both")])
-def test_quarantine_retry_says_what_it_got(tmp_path: Path, args: list[str], got: str) -> None:
-    # it said "not both" when neither was given
-    result = CliRunner().invoke(cli, ["quarantine", "retry", *args, "--data", str(tmp_path)])
-    assert result.exit_code == 2 and f"expected record IDs or --all, {got}" in result.output, result.output
