@@ -63,3 +63,20 @@ async def test_a_worker_whose_store_does_not_answer_says_503_with_retry_after(h,
     assert r.status_code == 503, r.text
     assert r.headers["retry-after"] == "5"
     assert "store process" in r.json()["error"]
+
+
+@pytest.mark.anyio
+async def test_an_unknown_report_is_a_404_that_names_the_reports(tmp_path):
+    from trackway import reports
+    from trackway.server.admin import Admin, make_admin_app
+    from trackway.store.duck import DuckStore
+
+    store = DuckStore(tmp_path / "trackway.duckdb")
+    try:
+        app = make_admin_app(Admin(store, lambda: None))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://store") as client:
+            r = await client.get("/api/reports/revnue")
+        assert r.status_code == 404
+        assert all(name in r.json()["error"] for name in reports.NAMES), r.text
+    finally:
+        store.close()

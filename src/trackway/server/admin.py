@@ -381,7 +381,10 @@ def make_admin_app(admin: Admin) -> ASGI:
                 await live.stream(admin.live, request, request.header(SCOPE_HEADER) or "*", send)
                 return
             if handler is None:
-                raise HttpError(404, f"no admin endpoint {request.method} {request.path}")
+                known = ""
+                if request.path.startswith("/api/reports/"):  # a report's name misspelt
+                    known = f"; the reports are {', '.join(sorted(reports.NAMES))}"
+                raise HttpError(404, f"no admin endpoint {request.method} {request.path}{known}")
             await request.read(1 << 20)
             who = request.header(SCOPE_HEADER) or "*"
             stale = await admin.fresh(request)
