@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import socket
 from pathlib import Path
 
 import duckdb
@@ -55,3 +56,15 @@ def test_serve_with_a_store_it_cannot_open_says_so(tmp_path: Path, monkeypatch) 
     result = CliRunner().invoke(cli, ["serve", "--data", str(tmp_path), "--port", "0"])
     assert result.exit_code == 1, result.output
     assert "cannot open the store" in result.output and "Traceback" not in result.output
+
+
+def test_a_first_start_that_cannot_listen_says_where_its_fresh_keys_are(tmp_path: Path) -> None:
+    # the file with fresh keys was written, and the next start never printed them
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--data", str(tmp_path / "d"), "--port", str(port)])
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert "cannot listen" in said and "fresh keys" in said and "property list --show-keys" in said, said

@@ -103,8 +103,15 @@ def serve(
     try:
         supervisor.run(announce)
     except OSError as exc:
+        # on a first start the file was written already: its keys are never printed again
+        written = (
+            f"; {path} was written with the property {created.name} and fresh keys, which "
+            f"`trackway property list --show-keys --data {data}` shows"
+            if created is not None
+            else ""
+        )
         raise click.ClickException(
-            f"cannot listen on {supervisor.host}:{supervisor.port}: {exc.strerror}"
+            f"cannot listen on {supervisor.host}:{supervisor.port}: {exc.strerror}{written}"
         ) from None
 
 
