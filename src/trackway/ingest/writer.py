@@ -44,7 +44,8 @@ def _write_all(fd: int, data: bytes, offset: int) -> None:
         raise OSError(errno.ENOSPC, f"wrote {written} of {len(data)} bytes (is the disk full?)")
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """fsync ``directory``, so that a file created or renamed in it is on disk."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -146,7 +147,7 @@ class LogWriter:
         path = self.directory / log.segment_name(seq)
         fd = os.open(path, flags, 0o600)
         try:
-            _fsync_dir(self.directory)  # the new file's name is durable before anything in it is acknowledged
+            fsync_dir(self.directory)  # the new file's name is durable before anything in it is acknowledged
         except OSError:
             os.close(fd)
             with contextlib.suppress(OSError):

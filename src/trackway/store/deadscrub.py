@@ -25,6 +25,7 @@ from typing import Any
 
 import msgspec
 
+from trackway.ingest.writer import fsync_dir
 from trackway.store import files
 from trackway.store.forget import scrub
 
@@ -65,21 +66,16 @@ def scrub_dead_letters(run: Path, pattern: re.Pattern[str] | None) -> int:
     if pattern is None:
         return changed
     for path in _files(run):
-        with locked(path) as fd:
+        with locked(path):
             lines = path.read_bytes().split(b"\n")
             new = [_scrubbed(line, pattern) for line in lines]
             n = sum(a != b for a, b in zip(lines, new, strict=True))
             if not n:
                 continue
             fresh = path.with_name(path.name + ".scrub")
-            out = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, files.FILE_MODE)
-            try:
-                os.write(out, b"\n".join(new))
-                os.fsync(out)
-            finally:
-                os.close(out)
+            files.write_synced(fresh, b"\n".join(new))
             os.replace(fresh, path)  # under the old file's lock: appenders open the new one
-            os.fsync(fd)
+            fsync_dir(path.parent)
             changed += n
     return changed
 

@@ -47,3 +47,14 @@ def open_private(path: Path, mode: str = "w", newline: str | None = None) -> IO[
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     os.chmod(path, FILE_MODE)
     return os.fdopen(fd, mode, newline=newline)
+
+
+def write_synced(path: Path, data: bytes) -> None:
+    """``data`` into a new private file at ``path`` (0600, replacing one there), fsynced:
+    what a rewrite renames over the file it replaces."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

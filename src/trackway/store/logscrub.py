@@ -31,6 +31,7 @@ import msgspec
 
 from trackway.ingest import log
 from trackway.ingest.log import Position
+from trackway.ingest.writer import fsync_dir
 from trackway.store import files
 from trackway.store.forget import scrub
 
@@ -130,21 +131,12 @@ def _rewrite(slot_dir: Path, path: Path, pattern: re.Pattern[str]) -> int | None
         return 0
     fresh = path.with_name(path.name + ".scrub")
     try:
-        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, files.FILE_MODE)
-        try:
-            os.write(fd, b"".join(frames))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        files.write_synced(fresh, b"".join(frames))
         if not path.exists():
             fresh.unlink()
             return None
         os.replace(fresh, path)
-        dir_fd = os.open(slot_dir, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(slot_dir)
     finally:
         with contextlib.suppress(FileNotFoundError):
             fresh.unlink()
