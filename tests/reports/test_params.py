@@ -67,6 +67,8 @@ BAD: list[tuple[dict[str, str | None], str]] = [
     ({"abandon_after": "1y"}, "expected a duration such as 30m"),
     ({"include": "paid"}, "expected --include to name pending or canceled, got 'paid'"),
     ({"steps": " , "}, "expected at least one funnel step"),
+    ({"steps": ""}, "expected at least one funnel step"),  # it fell back to the default steps, silently
+    ({"steps": "  "}, "expected at least one funnel step"),
     # bounds: what one request may cost the shared store (600 steps took 8.4 s)
     ({"steps": ",".join(f"s{n}" for n in range(600))}, f"expected at most {MAX_STEPS} funnel steps, got 600"),
     ({"steps": ",".join(f"s{n}" for n in range(MAX_STEPS + 1))}, f"got {MAX_STEPS + 1}"),

@@ -25,6 +25,8 @@ def identity() -> None:
 @store_options
 def identity_show(value: str, prop: str | None, fmt: str, data: Path, config_file: Path | None) -> None:
     """Show the person an anonymous or user ID belongs to: ids, links, conflicts, event counts."""
+    if not value.strip():  # it answered with the API's words, "expected ?id= ..."
+        raise click.BadParameter("expected an anonymous or user id, got an empty one", param_hint="ID")
     with store_access(data, config_file) as (client, store, _):
         if client is not None:
             people = client.call(

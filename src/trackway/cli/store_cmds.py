@@ -234,6 +234,8 @@ def export(
 @store_options
 def sql(query: str, fmt: str, limit: int, data: Path, config_file: Path | None) -> None:
     """Run read-only SQL (SELECT, EXPLAIN) on the store: tables events, failed_events."""
+    if not query.strip():  # it answered with the API's words, 'expected {"query": ...}'
+        raise click.BadParameter("expected a SELECT, got an empty query", param_hint="QUERY")
     with store_access(data, config_file) as (client, store, _):
         if client is not None:
             body = client.call("POST", "/api/sql", json={"query": query, "limit": limit})

@@ -114,6 +114,9 @@ def parse(
                 f"expected --include to name {' or '.join(EXCLUDED_STATUSES)}, got {status!r}; "
                 "other statuses are always counted"
             )
+    given = values.get("steps")
+    if given is not None and not given.strip():  # it fell back to the default steps, silently
+        _check_steps(())
     steps = tuple(x.strip() for x in v["steps"].split(",") if x.strip()) if "steps" in v else None
     kw: dict[str, Any] = {
         "property": v.get("property"),
