@@ -70,13 +70,16 @@ def test_a_stalled_destination_slows_nothing_else_and_no_secret_leaks(tmp_path: 
             )
             assert letters and letters[0]["status"] == 400 and "bad request" in letters[0]["response"]
             assert careless_row["state"] == "running"
-            metrics = httpx.get(server.url + "/metrics").text
+            metrics = server.api("/metrics").text  # the admin token's view: destinations named
             assert (
                 'trackway_destination_events_total{destination="default.hook",outcome="delivered"}' in metrics
             )
+            public = httpx.get(server.url + "/metrics").text  # no token: no property named, summed
+            assert "default." not in public
+            assert 'trackway_destination_events_total{outcome="delivered"}' in public
         finally:
             server.close()
-    texts = [server.log_file.read_text(errors="replace"), metrics, str(rows), str(letters)]
+    texts = [server.log_file.read_text(errors="replace"), metrics, public, str(rows), str(letters)]
     texts += [p.read_text(errors="replace") for p in (server.data / "run").rglob("*") if p.is_file() and
               p.suffix in (".json", ".jsonl", ".position")]  # fmt: skip
     for secret in (SECRET, WRITE_KEY, API_SECRET):

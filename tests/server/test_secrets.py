@@ -85,6 +85,10 @@ async def test_metrics_name_a_property_only_to_its_admin_token(tmp_path, public,
         for prop in ("default", "other"):
             store.inc("trackway_events_total", 1, endpoint="/collect", property=prop, outcome="accepted")
         metrics.write(tmp_path / "run" / "metrics", "store", store.snapshot())
+        forwarder = metrics.Metrics()  # the forwarding process's: a destination's name is PROPERTY.NAME
+        for prop in ("default", "other"):
+            forwarder.inc("trackway_destination_events_total", 3, destination=f"{prop}.hook", outcome="sent")
+        metrics.write(tmp_path / "run" / "metrics", "forwarder", forwarder.snapshot())
         await h.client.post(h.mp(), json={"client_id": "1.2", "events": [{"name": "x"}]})  # a request counted
         headers = {"Authorization": f"Bearer {h.keys(who)['admin_token']}"} if who != "nobody" else {}
         r = await h.client.get("/metrics", headers=headers)
@@ -94,8 +98,12 @@ async def test_metrics_name_a_property_only_to_its_admin_token(tmp_path, public,
             return
         labels = {part.split('"')[1] for part in r.text.split("property=")[1:] if part.startswith('"')}
         assert labels == seen, r.text
+        parts = r.text.split("destination=")[1:]
+        destinations = {part.split('"')[1] for part in parts if part.startswith('"')}
+        assert destinations == {f"{p}.hook" for p in seen}, r.text
         if not seen:  # public: the two properties' series summed, no name
             assert 'trackway_events_total{endpoint="/collect",outcome="accepted"} 2' in r.text, r.text
+            assert 'trackway_destination_events_total{outcome="sent"} 6' in r.text, r.text
         # a property's token sees no series of every property's traffic (the requests by endpoint)
         assert ("trackway_requests_total{" in r.text) == (who == "nobody"), r.text
     finally:

@@ -103,19 +103,32 @@ async def metrics_text(c: Collector, request: Request, send: Send) -> int:
     return 200
 
 
+# Labels that name a property: ``property``, and ``destination`` (PROPERTY.NAME).
+NAMING = frozenset({"property", "destination"})
+
+
+def _owner(labels: dict[str, str]) -> str | None:
+    """The property a series is about, or None for one counting every property's."""
+    prop = labels.get("property")
+    if prop is None and "destination" in labels:
+        prop = labels["destination"].partition(".")[0]
+    return prop
+
+
 def _scoped(snapshot: metrics.Snapshot, scope: str | None) -> metrics.Snapshot:
     """The series a scope may see: a property's token its own only (a series naming no
     property, such as the requests by endpoint, counts every property's traffic: another
-    tenant's volume was visible to each); for ``None`` (no token), every series with its
-    property label removed (render sums them)."""
+    tenant's volume was visible to each); for ``None`` (no token), every series with the
+    labels naming a property removed (render sums them: the destinations' series become
+    one per outcome or state)."""
 
     def keep(series: list[Any]) -> list[Any]:
         out = []
         for name, labels, value in series:
-            prop = labels.get("property")
+            prop = _owner(labels)
             if scope is None:
                 if prop is not None:
-                    labels = {k: v for k, v in labels.items() if k != "property"}
+                    labels = {k: v for k, v in labels.items() if k not in NAMING}
             elif prop != scope:
                 continue
             out.append((name, labels, value))
