@@ -191,3 +191,45 @@ def test_a_setting_read_at_start_changed_in_the_file_is_an_alarm_until_restored(
     assert "keep_alive_seconds" in said["message"] and "trackway stop" in said["message"], said
     path.write_text(before)
     wait_for(lambda: alarm() is None, 30, "the alarm to clear once the file is as the server started")
+
+
+def test_a_server_started_with_a_relative_data_dir_is_found_from_anywhere(tmp_path: Path) -> None:
+    """`serve --data data` in one directory, then `sql` and `stop` with the absolute path from
+    another: the state file named a relative socket, so the server looked dead from there.
+    `sql` then failed on the store's lock, and `stop` killed the live worker as a leftover."""
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    from trackway.server.supervisor import running
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "trackway.toml").write_text(f'[server]\nadmin_token = "{ADMIN_TOKEN}"\n')
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(
+        support.command("serve", "--data", "data", "--port", "0", "--workers", "1"),
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env=support.environment(),
+    )
+    data = tmp_path / "data"
+    try:
+        wait_for((data / "run" / "server.json").exists, 120, "the server's state file")
+        state = wait_for(lambda: running(data), 10, "the server to be found running")
+        assert Path(state.socket).is_absolute(), state
+        answer = cli("sql", "SELECT count(*) AS n FROM events", "--format", "json", data=data)
+        assert '"n": 0' in answer.stdout or '"n":0' in answer.stdout, answer.stdout
+        with ThreadPoolExecutor(1) as pool:  # the server is this process's child: reaped here
+            stopping = pool.submit(cli, "stop", data=data)
+            assert proc.wait(60) == 0
+            stopped = stopping.result()
+        assert "stopped the server" in stopped.stdout and "left running" not in stopped.stdout, stopped.stdout
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+        for pid in _workers(data):
+            os.kill(pid, signal.SIGKILL)

@@ -275,7 +275,9 @@ class Supervisor:
     def __init__(self, cfg: Config, data: Path, *, host: str, port: int, workers: int) -> None:
         self.cfg = cfg
         self._started = dict(cfg.server)  # what the settings read at start only were
-        self.paths = Paths(data)
+        # Absolute: the state file names the socket, which commands run from any directory read
+        # (a relative one made the server look dead there, and `stop` kill its workers).
+        self.paths = Paths(data.absolute())
         self.host = host
         self.port = port
         self.workers = workers
