@@ -162,7 +162,11 @@ class Config:
         return load(self.path)
 
 
-def load(path: Path) -> Config:
+def load(path: Path, *, sending: bool = True) -> Config:
+    """The configuration in ``path``. ``sending``: this process sends to the destinations,
+    so every ``env:VAR`` of their options must be set here; without it (a command that only
+    reads the file, in a shell that need not have the server's variables) an unset one is
+    left as written and the destination says so when asked to send (``Destination.require``)."""
     try:
         stat = path.stat()
         text = path.read_text()
@@ -170,10 +174,10 @@ def load(path: Path) -> Config:
         raise ConfigError(
             f"{path}: no configuration file; run `trackway serve` once or `trackway property add`"
         ) from None
-    return loads(text, path, stat.st_mtime_ns)
+    return loads(text, path, stat.st_mtime_ns, sending=sending)
 
 
-def loads(text: str, path: Path, mtime_ns: int = 0) -> Config:
+def loads(text: str, path: Path, mtime_ns: int = 0, *, sending: bool = True) -> Config:
     """The configuration in ``text`` (read from ``path``). A ConfigError's message never
     holds a secret setting's value."""
     try:
@@ -181,7 +185,7 @@ def loads(text: str, path: Path, mtime_ns: int = 0) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
-        return _parse(data, path, text, mtime_ns)
+        return _parse(data, path, text, mtime_ns, sending)
     except ConfigError as exc:
         message = redact(str(exc), data)
         if message == str(exc):
@@ -217,7 +221,7 @@ def redact(message: str, data: dict[str, Any]) -> str:
     return message
 
 
-def _parse(data: dict[str, Any], path: Path, text: str, mtime_ns: int) -> Config:
+def _parse(data: dict[str, Any], path: Path, text: str, mtime_ns: int, sending: bool) -> Config:
     where = str(path)
     unknown = set(data) - {"server", "properties"}
     if unknown:
@@ -231,7 +235,7 @@ def _parse(data: dict[str, Any], path: Path, text: str, mtime_ns: int) -> Config
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: properties.{name} must be a table [properties.{name}]")
         table = dict(table)
-        destinations = configured.parse(name, table.pop("destinations", {}), where)
+        destinations = configured.parse(name, table.pop("destinations", {}), where, sending=sending)
         settings = property_settings(name, table, where)
         currency = settings["default_currency"]
         if currency and not is_currency(currency):
@@ -355,7 +359,7 @@ def add_destination(path: Path, prop: str, name: str, values: Mapping[str, Any])
     """Append ``[properties.PROP.destinations.NAME]`` with ``values`` (its type, options
     and selection) to the file, after checking the result reads back."""
     configured.check_name(name)
-    cfg = load(path)
+    cfg = load(path, sending=False)
     if prop not in cfg.properties:
         raise ConfigError(
             f"property {prop!r}: expected one of {', '.join(sorted(cfg.properties)) or '(none)'} in {path}; "
@@ -368,7 +372,7 @@ def add_destination(path: Path, prop: str, name: str, values: Mapping[str, Any])
 
 
 def remove_destination(path: Path, prop: str, name: str) -> None:
-    cfg = load(path)
+    cfg = load(path, sending=False)
     _known_destination(cfg, prop, name)
     after = _edit(path, configured.remove(path, cfg.text, prop, name), write=False)
     if name in after.properties[prop].destinations:
@@ -377,7 +381,7 @@ def remove_destination(path: Path, prop: str, name: str) -> None:
 
 
 def pause_destination(path: Path, prop: str, name: str, paused: bool) -> Destination:
-    cfg = load(path)
+    cfg = load(path, sending=False)
     _known_destination(cfg, prop, name)
     after = _edit(path, configured.set_paused(path, cfg.text, prop, name, paused), write=False)
     found = after.properties[prop].destinations[name]
@@ -417,9 +421,10 @@ def set_server(path: Path, name: str, value: str) -> Config:
 
 
 def _edit(path: Path, text: str, *, write: bool = True) -> Config:
-    """``text`` checked as the whole file (raises, writing nothing, if it is not valid)."""
-    checked = loads(text, path)
+    """``text`` checked as the whole file (raises, writing nothing, if it is not valid). The
+    destinations' ``env:VAR`` need not be set in this shell: the server reads them."""
+    checked = loads(text, path, sending=False)
     if write:
         write_atomic(path, text)
-        return load(path)
+        return load(path, sending=False)
     return checked

@@ -51,3 +51,33 @@ def test_the_command_needs_a_running_server(data: Path) -> None:
     assert (
         result.exit_code == 1 and "no server runs on" in result.output and "trackway serve" in result.output
     )
+
+
+# (what is added to trackway.toml, exit code, what the output says)
+FILES = [
+    ('\n[server]\nport = "abc"\n', 1, "expected int"),  # was a ConfigError traceback
+    (
+        '\n[properties.shop.destinations.hook]\ntype = "webhook"\nurl = "https://h.example/in"\n'
+        'secret = "env:TW_TEST_UNSET_SECRET"\n',
+        0,
+        "/signin?code=",
+    ),  # the server's variable, not set in this shell: the link is made all the same
+]
+
+
+@pytest.mark.parametrize(("added", "code", "says"), FILES, ids=["bad port", "unset env secret"])
+def test_a_configuration_problem_is_said_without_a_traceback(
+    data: Path, monkeypatch: pytest.MonkeyPatch, added: str, code: int, says: str
+) -> None:
+    from trackway.cli import dashboard_cmd
+    from trackway.server.supervisor import ServerState
+
+    monkeypatch.delenv("TW_TEST_UNSET_SECRET", raising=False)
+    path = configuration.config_path(data, None)
+    path.write_text(path.read_text() + added)
+    running = ServerState(pid=1, url="http://127.0.0.1:8080", socket="/nonexistent")
+    monkeypatch.setattr(dashboard_cmd, "running", lambda _data: running)
+    result = CliRunner().invoke(dashboard, ["--data", str(data)])
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit) or result.exception is None, result.exception
+    assert says in " ".join(result.output.split()), result.output

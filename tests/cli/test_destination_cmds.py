@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.destinations.receivers import Reply, WebhookReceiver, receiver
 from tests.support.server import Server, cli, command, environment, loads, wait_for
@@ -179,3 +180,34 @@ def configuration_table(name: str, options: list[str]) -> str:
     lines = [f"\n[properties.default.destinations.{name}]", 'type = "webhook"']
     lines += [f'{k} = "{v}"' for k, v in values.items()]
     return "\n".join(lines) + "\n"
+
+
+# (command, exit code, what it says): a destination's env:VAR is the server's, not this shell's
+UNSET_COMMANDS = [
+    (("property", "list"), 0, "default"),
+    (("destination", "list"), 0, "hook"),
+    (("destination", "status"), 0, "default.hook"),
+    (
+        ("destination", "test", "hook"),
+        1,
+        "expected the environment variable TW_UNSET_HOOK_SECRET to be set here",
+    ),
+    (("destination", "retry", "hook", "--all"), 1, "TW_UNSET_HOOK_SECRET"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"), UNSET_COMMANDS, ids=[" ".join(a[:2]) for a, _, _ in UNSET_COMMANDS]
+)
+def test_commands_that_do_not_send_work_without_the_servers_env_variables(
+    tmp_path: Path, args: tuple[str, ...], code: int, says: str
+) -> None:
+    # every command but `stop` failed: "option secret = 'env:...': expected the environment variable ..."
+    cli("property", "add", "default", data=tmp_path)
+    path = configuration.config_path(tmp_path, None)
+    options = ["-o", "url=http://127.0.0.1:9/in", "-o", "secret=env:TW_UNSET_HOOK_SECRET"]
+    path.write_text(path.read_text() + configuration_table("hook", options))
+    done = cli(*args, data=tmp_path, check=False)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert says in " ".join((done.stdout + done.stderr).split())
+    assert "Traceback" not in done.stderr

@@ -107,6 +107,46 @@ def test_env_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert d.secrets() == [SECRET]
 
 
+# (sending, the variable set) -> the secret read, the variables left unset, or the error
+UNSET_ENV = [
+    (True, True, SECRET, ()),
+    (False, True, SECRET, ()),
+    (False, False, "env:HOOK_SECRET", ("HOOK_SECRET",)),
+    (True, False, None, None),
+]
+
+
+@pytest.mark.parametrize(("sending", "is_set", "secret", "unset"), UNSET_ENV)
+def test_an_unset_env_option_fails_only_where_the_destination_sends(
+    monkeypatch: pytest.MonkeyPatch,
+    sending: bool,
+    is_set: bool,
+    secret: str | None,
+    unset: tuple[str, ...] | None,
+) -> None:
+    # a command that only reads the file (property list, report...) failed in any shell without
+    # the server's variable: "expected the environment variable HOOK_SECRET to be set"
+    if is_set:
+        monkeypatch.setenv("HOOK_SECRET", SECRET)
+    else:
+        monkeypatch.delenv("HOOK_SECRET", raising=False)
+    table = {**HOOK, "secret": "env:HOOK_SECRET"}
+    if unset is None:
+        with pytest.raises(ConfigError, match="HOOK_SECRET to be set"):
+            configured.one("shop", "out", table, sending=sending)
+        return
+    d = configured.one("shop", "out", table, sending=sending)
+    assert d.options["secret"] == secret and d.unset == unset
+    assert d.shown_options()["secret"] == "<secret>"
+    if unset:
+        with pytest.raises(
+            ConfigError, match=r"destination shop\.out: expected the environment variable HOOK_SECRET"
+        ):
+            d.require()
+    else:
+        d.require()
+
+
 def test_a_file_error_never_quotes_a_destination_secret(path: Path) -> None:
     text = path.read_text() + f'\n[properties.shop.destinations.out]\ntype = "webhook"\nsecret = "{SECRET}"\n'
     with pytest.raises(ConfigError) as info:

@@ -68,7 +68,7 @@ def load_config(data: Path, config_file: Path | None, *, required: bool = True) 
     if not path.exists() and not required:
         return None
     try:
-        return configuration.load(path)
+        return configuration.load(path, sending=False)  # the server's env:VAR need not be set here
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 

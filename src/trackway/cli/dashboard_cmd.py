@@ -15,6 +15,7 @@ from rich.markup import escape
 from trackway import config as configuration
 from trackway.cli.common import data_options
 from trackway.cli.output import stdout
+from trackway.errors import ConfigError
 from trackway.server.sessions import LINK_SECONDS, Sessions
 from trackway.server.supervisor import running
 
@@ -23,7 +24,7 @@ def signin_link(data: Path, config_file: Path | None, url: str, prop: str | None
     """A one-time sign-in link to the server at ``url``, and a note of what was changed
     to make it ('' when nothing was)."""
     path = configuration.config_path(data, config_file)
-    cfg = configuration.load(path)
+    cfg = configuration.load(path, sending=False)
     note = ""
     if prop is not None:
         if prop not in cfg.properties:
@@ -54,7 +55,10 @@ def dashboard(prop: str | None, data: Path, config_file: Path | None) -> None:
     state = running(data)
     if state is None:
         raise click.ClickException(f"no server runs on {data}; start one with `trackway serve --data {data}`")
-    link, note = signin_link(data, config_file, state.url, prop)
+    try:
+        link, note = signin_link(data, config_file, state.url, prop)
+    except ConfigError as exc:  # a bad trackway.toml: said as every command says it, not a traceback
+        raise click.ClickException(str(exc)) from None
     if note:
         stdout.print(escape(note))
     stdout.print(f"Dashboard: {state.url}/")

@@ -60,6 +60,15 @@ def _find(cfg: Config, ref: str, prop: str | None = None) -> Destination:
     raise click.ClickException(f"destination {ref!r}: expected one of {known}")
 
 
+def _sendable(d: Destination) -> Destination:
+    """``d``, if this command can send to it: its ``env:`` options are set in this shell."""
+    try:
+        d.require()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    return d
+
+
 def _option(values: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for text in values:
@@ -330,7 +339,7 @@ def test(ref: str, data: Path, config_file: Path | None) -> None:
     """Send one sample purchase and show the destination's answer (GA4: its validation
     endpoint, whose messages are printed; nothing is recorded there)."""
     cfg = _config(data, config_file)
-    d = _find(cfg, ref)
+    d = _sendable(_find(cfg, ref))
     sample = resend.sample(d.property, datetime.now(UTC))
     sender = Sender()
     try:
@@ -375,7 +384,7 @@ def replay(ref: str, since: str, until: str | None, data: Path, config_file: Pat
     """Send the stored events of a time window again (the receiver deduplicates those it has
     where the type has an idempotency key: Commanders Act, Segment, webhook)."""
     cfg = _config(data, config_file)
-    d = _find(cfg, ref)
+    d = _sendable(_find(cfg, ref))
     start, end = _window(since, until)
     query = Query(property=d.property, since=start, until=end, limit=1 << 62)
     totals = resend.Report()
@@ -444,7 +453,7 @@ def dead_letters(ref: str, fmt: str, data: Path, config_file: Path | None) -> No
 @data_options
 def retry_(ref: str, numbers: tuple[int, ...], all_: bool, data: Path, config_file: Path | None) -> None:
     """Send dead letters N... (or --all) again; those delivered leave the list."""
-    d = _find(_config(data, config_file), ref)
+    d = _sendable(_find(_config(data, config_file), ref))
     if not numbers and not all_:
         raise click.UsageError("name the dead letters to retry (their n in `dead-letters`), or --all")
     if numbers and all_:

@@ -73,10 +73,20 @@ class Destination:
     paused: bool = False
     policy: Policy = field(default_factory=Policy)
     in_flight: int = 1
+    unset: tuple[str, ...] = ()  # env:VAR of its options not set where the file was read
 
     @property
     def id(self) -> str:
         return f"{self.property}.{self.name}"
+
+    def require(self) -> None:
+        """Raise a ConfigError unless its options could all be read (see :func:`one`)."""
+        if self.unset:
+            names = ", ".join(self.unset)
+            raise ConfigError(
+                f"destination {self.id}: expected the environment variable {names} to be set here, to send "
+                f"from this command (the file reads it with env:); set it in this shell, as the server has it"
+            )
 
     def secrets(self) -> list[str]:
         """The values of its secret options (for scrubbing text)."""
@@ -105,8 +115,11 @@ def check_name(name: str, what: str = "destination name") -> None:
         )
 
 
-def parse(prop: str, tables: Any, where: str, now: datetime | None = None) -> dict[str, Destination]:
-    """The destinations of property ``prop`` from its ``destinations`` table."""
+def parse(
+    prop: str, tables: Any, where: str, now: datetime | None = None, *, sending: bool = True
+) -> dict[str, Destination]:
+    """The destinations of property ``prop`` from its ``destinations`` table (``sending``:
+    see :func:`one`)."""
     if not isinstance(tables, dict):
         raise ConfigError(
             f"{where} properties.{prop}.destinations: expected tables [properties.{prop}.destinations.NAME], "
@@ -117,21 +130,35 @@ def parse(prop: str, tables: Any, where: str, now: datetime | None = None) -> di
         at = f"{where} [properties.{prop}.destinations.{name}]"
         try:
             check_name(name)
-            out[name] = one(prop, name, table, now)
+            out[name] = one(prop, name, table, now, sending=sending)
         except ConfigError as exc:
             raise ConfigError(f"{at}: {exc}") from None
     return out
 
 
-def one(prop: str, name: str, table: Any, now: datetime | None = None) -> Destination:
-    """One destination's table, checked (its encoder checks the options)."""
+def one(
+    prop: str, name: str, table: Any, now: datetime | None = None, *, sending: bool = True
+) -> Destination:
+    """One destination's table, checked (its encoder checks the options). ``sending``: an
+    option's ``env:VAR`` must be set in this process; without it an unset one is kept as
+    written, in ``unset``, and the options are checked when the variables are there."""
     if not isinstance(table, dict):
         raise ConfigError(f"expected a table, got {type(table).__name__}")
     kind = table.get("type")
     if not isinstance(kind, str):
         raise ConfigError(f"type: expected one of {', '.join(sorted(types.types()))}, got {kind!r}")
     encoder = types.encoder(kind)
-    options = {k: resolve(v, f"option {k}") for k, v in table.items() if k not in SELECTION}
+    options: dict[str, Any] = {}
+    unset: list[str] = []
+    for k, v in table.items():
+        if k in SELECTION:
+            continue
+        var = v[4:] if isinstance(v, str) and v.startswith("env:") else None
+        if not sending and var is not None and var not in os.environ:
+            unset.append(var)
+            options[k] = v
+        else:
+            options[k] = resolve(v, f"option {k}")
     selection = Selection(
         names=frozenset(_strings(table, "events")),
         dialects=frozenset(_strings(table, "dialects")),
@@ -158,8 +185,9 @@ def one(prop: str, name: str, table: Any, now: datetime | None = None) -> Destin
             f"{in_flight!r}; 1 keeps the destination's order exactly, more keep it per visitor "
             "(see docs/forwarding.md)"
         )
-    encoder.encode([], options, now or datetime.now(UTC))  # an encoder checks its options on every call
-    return Destination(prop, name, kind, options, selection, paused, policy, in_flight)
+    if not unset:
+        encoder.encode([], options, now or datetime.now(UTC))  # an encoder checks its options on every call
+    return Destination(prop, name, kind, options, selection, paused, policy, in_flight, tuple(unset))
 
 
 def _strings(table: Mapping[str, Any], key: str) -> list[str]:

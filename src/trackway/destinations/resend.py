@@ -66,7 +66,9 @@ def resend(
 ) -> Report:
     """Send ``events`` (those of another property are skipped) to ``destination``, and
     ``failed`` payloads (kept in a dead letter) when it takes them. ``debug``: to the
-    vendor's validation endpoint where it has one (GA4)."""
+    vendor's validation endpoint where it has one (GA4). A ConfigError if the destination's
+    ``env:`` options are not set in this process."""
+    destination.require()
     now = now or datetime.now(UTC)
     report = Report()
     mine = [e for e in events if e.property in (None, destination.property)]
