@@ -9,10 +9,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+from click.testing import CliRunner
 
 from tests.destinations.receivers import Reply, WebhookReceiver, receiver
 from tests.support.server import Server, cli, command, environment, loads, wait_for
 from trackway import config as configuration
+from trackway.cli import destination_cmds, serverctl
+from trackway.cli.main import cli as main
 from trackway.destinations import runner, status
 from trackway.ingest import log, records
 from trackway.model import Event, encode_json, to_json
@@ -127,6 +131,31 @@ def test_status_says_when_a_destination_waits_for_its_answers(tmp_path: Path) ->
     row = loads(cli("destination", "status", "--format", "json", data=tmp_path).stdout)["destinations"][0]
     assert row["in_flight"] == 1 and row["round_trip_ms"] == 31.0 and "Raise in_flight" in row["hint"]
     assert "app-secret-key" not in text
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_status_finds_the_running_server_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    # it read the server's state file for its last line, then again for the configuration
+    # problem: two answers that could disagree (a server stopping in between)
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "shop")
+    configuration.add_destination(path, "shop", "cv", {"type": "convead", "app_key": "app-secret-key"})
+    looked: list[Path] = []
+
+    def running(data: Path) -> None:
+        looked.append(data)
+
+    monkeypatch.setattr(destination_cmds, "running", running)
+    monkeypatch.setattr(serverctl, "running", running)
+    shown = CliRunner().invoke(main, ["destination", "status", "--format", fmt, "--data", str(tmp_path)])
+    assert shown.exit_code == 0, repr(shown.exception)
+    assert looked == [tmp_path]
+    if fmt == "text":
+        assert "no server runs on this data directory" in " ".join(shown.output.split())
+    else:
+        assert loads(shown.output)["config_problem"] is None
 
 
 def _cli_with(env: dict[str, str], *args: str, data: Path) -> subprocess.CompletedProcess[str]:

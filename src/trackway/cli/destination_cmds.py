@@ -284,12 +284,13 @@ def status_(refs: tuple[str, ...], fmt: str, data: Path, config_file: Path | Non
     chosen = [_find(cfg, r) for r in refs] if refs else list(cfg.destinations().values())
     rows = [overview.status_row(data, d) for d in chosen]
     retained = metrics.gauge(data / "run" / "metrics" / "store.json", "trackway_log_retained_bytes") or 0
+    server = running(data)  # once: its last line and the configuration problem speak of one server
     if fmt == "json":
         print_json(
             {
                 "destinations": rows,
                 "log_retained_bytes": int(retained),
-                "config_problem": config_problem(data),
+                "config_problem": config_problem(server),
             }
         )
         return
@@ -314,11 +315,9 @@ def status_(refs: tuple[str, ...], fmt: str, data: Path, config_file: Path | Non
     for r in rows:
         if r["hint"]:
             stdout.print(f"{r['destination']}: {r['hint']}", markup=False)
-    server = (
-        "" if running(data) is not None else " (no server runs on this data directory: nothing is forwarded)"
-    )
-    stdout.print(f"log kept for destinations: {int(retained):,} bytes{server}")
-    problem = config_problem(data)
+    none = "" if server is not None else " (no server runs on this data directory: nothing is forwarded)"
+    stdout.print(f"log kept for destinations: {int(retained):,} bytes{none}")
+    problem = config_problem(server)
     if problem:
         stderr.print(f"the running server does not use this configuration: {problem}", markup=False)
 
