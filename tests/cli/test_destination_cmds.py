@@ -6,18 +6,21 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
-from tests.destinations.receivers import Reply, WebhookReceiver, receiver
+from tests.destinations.receivers import Normal, Reply, WebhookReceiver, receiver
 from tests.support.server import Server, cli, command, environment, loads, wait_for
 from trackway import config as configuration
 from trackway.cli import destination_cmds, serverctl
 from trackway.cli.main import cli as main
 from trackway.destinations import runner, status
+from trackway.destinations.consumer import DeadLetter
+from trackway.destinations.deadletters import DeadLetters
 from trackway.ingest import log, records
 from trackway.model import Event, encode_json, to_json
 
@@ -156,6 +159,52 @@ def test_status_finds_the_running_server_once(
         assert "no server runs on this data directory" in " ".join(shown.output.split())
     else:
         assert loads(shown.output)["config_problem"] is None
+
+
+@pytest.mark.parametrize(
+    ("answers", "delivered", "left", "code"),
+    [
+        ([Normal(), Normal(), Normal()], 7 + 3, 0, 0),
+        ([Reply(400, b"still no"), Normal(), Normal()], 7 + 2, 1, 1),
+        ([Reply(400, b"still no")] * 3, 7, 3, 1),
+    ],
+)
+def test_dead_letters_delivered_on_retry_count_as_delivered_in_status(
+    tmp_path: Path, answers: list[Normal | Reply], delivered: int, left: int, code: int
+) -> None:
+    # the status file is the forwarder's: 3 letters retried left the dead letters, and
+    # `delivered` stayed where the forwarder had left it
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "default")
+    with receiver(WebhookReceiver, SECRET, time.time) as hook:
+        options = {"type": "webhook", "url": f"{hook.url}/in", "secret": SECRET}
+        configuration.add_destination(path, "default", "hook", options)
+        files = runner.Files(tmp_path, "default.hook")
+        status.save(files.status, status.Status("default.hook", type="webhook", delivered=7))
+        book = DeadLetters(files.dead)
+        for i in range(3):
+            event = Event(name="page_view", dialect="gtm-ga4", id=f"e{i}", property="default")
+            payloads = (to_json(event),)
+            book.append(
+                DeadLetter("default.hook", (event.id,), "HTTP 400", datetime.now(UTC), 400, payloads=payloads)
+            )
+        before = _status_of(tmp_path)
+        assert (before["delivered"], before["dead_letters"]) == (7, 3)
+        hook.script(*answers)
+        retried = cli("destination", "retry", "hook", "1", "2", "3", data=tmp_path, check=False)
+        assert retried.returncode == code, retried.stdout + retried.stderr
+        after = _status_of(tmp_path)
+        assert (after["delivered"], after["dead_letters"]) == (delivered, left)
+        assert len(hook.events()) == delivered - 7
+        shown = cli("destination", "status", data=tmp_path).stdout
+        assert re.search(rf"│ default\.hook\s+│ running\s+│ {delivered}\s+│ {left}\s+│", shown), shown
+
+
+def _status_of(data: Path) -> dict[str, object]:
+    row: dict[str, object] = loads(cli("destination", "status", "--format", "json", data=data).stdout)[
+        "destinations"
+    ][0]
+    return row
 
 
 def _cli_with(env: dict[str, str], *args: str, data: Path) -> subprocess.CompletedProcess[str]:

@@ -5,8 +5,9 @@ and retrying its dead letters (``trackway destination retry``, ``POST
 Both read the files under ``run/destinations/`` (:mod:`trackway.destinations.runner`)
 and, for a retry, send from the calling process (the CLI's, or the store process's
 for the dashboard) as the CLI always has: the forwarding process is not involved, and
-a letter delivered is marked resolved in the destination's dead-letter file, which
-the forwarder appends to under the same lock.
+a letter delivered is marked resolved, with its number of events, in the destination's
+dead-letter file, which the forwarder appends to under the same lock. The status's
+``delivered`` is the forwarder's count plus those (the status file keeps one writer).
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ def status_row(data: Path, d: Destination) -> dict[str, Any]:
         s.state = status.PAUSED
     row = msgspec.to_builtins(s)
     row = {f: row.get(f, getattr(status.Status(d.id), f)) for f in status.Status.__struct_fields__}
-    row["dead_letters"] = deadletters.DeadLetters(files.dead).count()
+    # the status file is the forwarder's; what a retry delivered is in the dead letters' file
+    row["dead_letters"], retried = deadletters.DeadLetters(files.dead).tally()
+    row["delivered"] += retried
     row["type"] = d.type
     row["in_flight"] = d.in_flight
     row["hint"] = status.round_trip_hint(s, d.in_flight)
@@ -157,7 +160,7 @@ def retry(
             sent = resend.resend(d, events, send, sleep=sleep, failed=payloads)
             ids = {e.id for e in events} | {f.id for f in payloads}
             if ids and set(sent.delivered) >= ids:
-                book.resolve(letter.n)
+                book.resolve(letter.n, len(ids))
                 report.letters.append(LetterOutcome(letter.n, "delivered", "", len(ids)))
             else:
                 why = "; ".join([o.detail for o in sent.failed] + [r for _, r in sent.refused]) or "not sent"
