@@ -23,7 +23,7 @@ from trackway.ingest.loader import Loader
 from trackway.model import Commerce, Event, from_json, to_json
 from trackway.privacy.pii import md5_hex, sha256_hex
 from trackway.store.duck import DuckStore
-from trackway.store.forget import FORGOTTEN
+from trackway.store.identifiers import FORGOTTEN
 
 pytestmark = pytest.mark.anyio
 
