@@ -38,15 +38,16 @@ from trackway.model import Event
 from trackway.store import rows
 from trackway.store.columns import insert_sql
 from trackway.store.identifiers import (
+    TOMBSTONE,
+    PersonIds,
     compile_needles,
     find_people,
-    global_ids,
-    identifiers_of,
     matching_rows,
     needles_for,
     person_events,
+    person_ids,
+    request_needles,
     scrub,
-    user_ids,
 )
 from trackway.store.state_tables import _fetch
 
@@ -131,24 +132,16 @@ def forget(
         "failed_events": 0,
     }
     given = {v for v in (user, email) if v}
-    everywhere: set[str] = set()
-    users = {user} if user else set()
-    anonymous: set[str] = set()
+    people: list[PersonIds] = []
     for p, person in find_people(cur, user, email, prop):
         found = person_events(cur, p, person)
         events = [rows.row_to_event(r) for r in found]
-        strong, traits, ips = identifiers_of(cur, p, person, events)
-        needles = needles_for(strong | given)
-        every = needles | needles_for(traits) | ips
-        tombstone = f"forgotten-{secrets.token_hex(8)}"
-        ids = sorted(
-            {
-                r["id"]
-                for r in _fetch(
-                    cur, "SELECT id FROM identities WHERE property = ? AND person_id = ?", [p, person]
-                )
-            }
-        )
+        named = person_ids(cur, p, person, events)  # before any of it is rewritten
+        people.append(named)
+        needles = needles_for(named.strong | given)
+        every = needles | needles_for(named.traits) | named.ips
+        tombstone = f"{TOMBSTONE}{secrets.token_hex(8)}"
+        ids = list(named.table)
         report["people"] += 1
         if found:
             seqs = [r["seq"] for r in found]
@@ -186,17 +179,12 @@ def forget(
             cur.execute(f"DELETE FROM {table} WHERE property = ? AND ({cond})", [p, *[ids] * len(columns)])
             report["links" if table == "identity_links" else "conflicts"] += int(n)
         report["failed_events"] += _scrub_failed(cur, p, needles, every)
-        everywhere |= strong
-        users |= user_ids(cur, p, person, events)
-        anonymous |= {e.anonymous_id for e in events if e.anonymous_id} | {
-            i for i in ids if not i.startswith("forgotten-")
-        }
     # What is left anywhere (anyone's events, the derived tables, the quarantine): the ids,
     # emails and phones, in every form; IPs are the person's only in their own rows.
-    global_needles = needles_for(global_ids(everywhere | given, users))
-    report["elsewhere"] = scrub_everywhere(cur, global_needles)
+    in_tables, in_files = request_needles(people, user, email)
+    report["elsewhere"] = scrub_everywhere(cur, in_tables)
     if log_needles is not None:
-        log_needles |= global_needles | needles_for(anonymous)
+        log_needles |= in_files
     return report
 
 

@@ -2,8 +2,9 @@
 forget`` (store/forget.py) and ``trackway subject-export`` (store/subject.py) they share.
 
 - :func:`find_people`: the people a user id or an email names;
-- :func:`identifiers_of`, :func:`user_ids`, :func:`global_ids`: a person's identifiers
-  (ids, emails, phones and their hashes), their other trait values and their IPs;
+- :func:`person_ids`: a person's identifiers (ids, emails, phones and their hashes),
+  other trait values and IPs, read once for both commands, and :func:`request_needles`,
+  what both look for beyond the person's own rows (every table, the files beside it);
 - :func:`forms`, :func:`needles_for`: every form an identifier is stored in (as sent,
   case-folded, normalised, percent-encoded, md5 and sha256 hex);
 - :func:`compile_needles`, :func:`scrub`, :func:`matching_rows`: finding them as whole
@@ -14,6 +15,8 @@ forget`` (store/forget.py) and ``trackway subject-export`` (store/subject.py) th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
@@ -25,6 +28,7 @@ from trackway.store import rows
 from trackway.store.state_tables import _fetch
 
 FORGOTTEN = "[forgotten]"
+TOMBSTONE = "forgotten-"  # the anonymous id a forgotten person's events keep (forgotten-<hex>)
 
 
 def _hashes(value: str) -> set[str]:
@@ -162,18 +166,38 @@ def person_events(cur: duckdb.DuckDBPyConnection, prop: str, person: str) -> lis
     )
 
 
-def identifiers_of(
-    cur: duckdb.DuckDBPyConnection, prop: str, person: str, events: list[Event]
-) -> tuple[set[str], set[str], set[str]]:
-    """The person's identifiers (ids, emails, phones, hashes), which mark a failed payload
-    as theirs; their other trait values (names, city, ...); and the IP addresses of their
-    events. The last two are scrubbed too, but only where an identifier shows the payload
-    is theirs: an IP marked the payloads of everyone behind the same address (a proxy, an
-    office, every demo request) as the person's, exported them and erased their IPs."""
-    ids = {
-        r["id"]
-        for r in _fetch(cur, "SELECT id FROM identities WHERE property = ? AND person_id = ?", [prop, person])
-    }
+@dataclass(frozen=True)
+class PersonIds:
+    """What names one person, read before anything of theirs is rewritten.
+
+    ``table``: their ids in the identity table (sorted); ``strong``: every identifier
+    (those ids, their events' anonymous and user ids, emails, phones, hashes), which marks
+    a payload as theirs; ``traits``: their other trait values (names, city, ...); ``ips``:
+    their events' IP addresses; ``users``: their user ids; ``anonymous``: their anonymous
+    ids, the identity table's (not the tombstone of an earlier forget) and their events'.
+    Traits and IPs are scrubbed only where an identifier shows the payload is theirs: an IP
+    marked the payloads of everyone behind the same address (a proxy, an office, every
+    demo request) as the person's, exported them and erased their IPs."""
+
+    table: tuple[str, ...]
+    strong: frozenset[str]
+    traits: frozenset[str]
+    ips: frozenset[str]
+    users: frozenset[str]
+    anonymous: frozenset[str]
+
+
+def person_ids(cur: duckdb.DuckDBPyConnection, prop: str, person: str, events: list[Event]) -> PersonIds:
+    """The :class:`PersonIds` of ``person`` of ``prop``, whose events are ``events``: what
+    ``forget`` erases and ``subject-export`` searches with, the one reading for both."""
+    known = _fetch(
+        cur, "SELECT kind, id FROM identities WHERE property = ? AND person_id = ?", [prop, person]
+    )
+    table = {r["id"] for r in known}
+    users = {r["id"] for r in known if r["kind"] == "user"} | {e.user_id for e in events if e.user_id}
+    anonymous = {r["id"] for r in known if r["kind"] != "user" and not r["id"].startswith(TOMBSTONE)}
+    anonymous |= {e.anonymous_id for e in events if e.anonymous_id}
+    ids = set(table)
     traits: set[str] = set()
     ips: set[str] = set()
     for e in events:
@@ -192,7 +216,31 @@ def identifiers_of(
         for value in (e.context, e.properties, e.extras, [getattr(i, "extras", None) for i in items]):
             _harvest(value, ids, traits, False)
     ids -= ips  # an IP found as a value (context.ip) marks nothing either
-    return ids, traits, ips
+    return PersonIds(
+        tuple(sorted(table)),
+        frozenset(ids),
+        frozenset(traits),
+        frozenset(ips),
+        frozenset(users),
+        frozenset(anonymous),
+    )
+
+
+def request_needles(
+    people: Iterable[PersonIds], user: str | None, email: str | None
+) -> tuple[set[str], set[str]]:
+    """What a forget (or an export) of ``user`` or ``email`` looks for beyond the people's
+    own rows, in every form (:func:`needles_for`): in every table, their user ids, emails,
+    phones and hashes (:func:`global_ids`); in the files beside the store (the log, the
+    destinations' dead letters), these and their anonymous ids."""
+    given = {v for v in (user, email) if v}
+    everywhere, users, anonymous = set(given), {user} if user else set(), set()
+    for p in people:
+        everywhere |= p.strong
+        users |= p.users
+        anonymous |= p.anonymous
+    tables = needles_for(global_ids(everywhere, users))
+    return tables, tables | needles_for(anonymous)
 
 
 # An address inside a text: no "/", "?", "=", "&" or "#" in the local part, which end
@@ -224,16 +272,6 @@ def _harvest(value: Any, ids: set[str], traits: set[str], personal: bool) -> Non
                 ids.add(email)
         if personal and len(value) >= 3:
             traits.add(value)
-
-
-def user_ids(cur: duckdb.DuckDBPyConnection, prop: str, person: str, events: list[Event]) -> set[str]:
-    """The person's user ids (never an anonymous id)."""
-    found = _fetch(
-        cur,
-        "SELECT id FROM identities WHERE property = ? AND person_id = ? AND kind = 'user'",
-        [prop, person],
-    )
-    return {r["id"] for r in found} | {e.user_id for e in events if e.user_id}
 
 
 _HEX = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{64}")

@@ -10,14 +10,14 @@ import duckdb
 from trackway.model import to_builtins
 from trackway.store import rows
 from trackway.store.identifiers import (
+    PersonIds,
     compile_needles,
     find_people,
-    global_ids,
-    identifiers_of,
     matching_rows,
     needles_for,
     person_events,
-    user_ids,
+    person_ids,
+    request_needles,
 )
 from trackway.store.state_tables import _fetch, identity
 
@@ -36,23 +36,12 @@ def subject(
     receives what ``forget`` would scrub from the files beside the store (its log_needles)."""
     people = []
     given = {v for v in (user, email) if v}
-    everywhere: set[str] = set()
-    users = {user} if user else set()
-    anonymous: set[str] = set()
+    named: list[PersonIds] = []
     for p, person in find_people(cur, user, email, prop):
-        found = person_events(cur, p, person)
-        events = [rows.row_to_event(r) for r in found]
-        strong, _, _ = identifiers_of(cur, p, person, events)
-        everywhere |= strong
-        users |= user_ids(cur, p, person, events)
-        anonymous |= {e.anonymous_id for e in events if e.anonymous_id}
-        ids = {
-            r["id"]
-            for r in _fetch(
-                cur, "SELECT id FROM identities WHERE property = ? AND person_id = ?", [p, person]
-            )
-        }
-        pattern = compile_needles(needles_for(strong | given))
+        events = [rows.row_to_event(r) for r in person_events(cur, p, person)]
+        ids = person_ids(cur, p, person, events)
+        named.append(ids)
+        pattern = compile_needles(needles_for(ids.strong | given))
         failed = [
             {**r, "payload": bytes(r["payload"]).decode("utf-8", errors="replace")}
             for r in _fetch(
@@ -74,7 +63,7 @@ def subject(
             {
                 "property": p,
                 "person_id": person,
-                "identity": next((x for x in identity(cur, sorted(ids)[0], p)), None) if ids else None,
+                "identity": next(iter(identity(cur, ids.table[0], p)), None) if ids.table else None,
                 "events": [to_builtins(e) for e in events],
                 "carts": _fetch(
                     cur, "SELECT * FROM carts WHERE property = ? AND person_id = ? ORDER BY opened_at", key
@@ -90,13 +79,13 @@ def subject(
                 "failed_events": failed,
             }
         )
-    global_needles = needles_for(global_ids(everywhere | given, users))
+    in_tables, in_files = request_needles(named, user, email)  # as forget's
     elsewhere = {
         table: [{k: _readable(v) for k, v in r.items() if k != "__rowid"} for r in found]
-        for table, found in matching_rows(cur, global_needles).items()
+        for table, found in matching_rows(cur, in_tables).items()
     }
     if file_needles is not None:
-        file_needles |= global_needles | needles_for(anonymous)
+        file_needles |= in_files
     return {"people": people, "elsewhere": elsewhere}
 
 
