@@ -23,6 +23,7 @@ from trackway.destinations.consumer import DeadLetter
 from trackway.destinations.deadletters import DeadLetters
 from trackway.ingest import log, records
 from trackway.model import Event, encode_json, to_json
+from trackway.server.supervisor import ServerState
 
 SECRET = "whsec_cli_test_secret"
 
@@ -197,7 +198,55 @@ def test_dead_letters_delivered_on_retry_count_as_delivered_in_status(
         assert (after["delivered"], after["dead_letters"]) == (delivered, left)
         assert len(hook.events()) == delivered - 7
         shown = cli("destination", "status", data=tmp_path).stdout
-        assert re.search(rf"│ default\.hook\s+│ running\s+│ {delivered}\s+│ {left}\s+│", shown), shown
+        assert re.search(rf"│ default\.hook\s+│ stopped\s+│ {delivered}\s+│ {left}\s+│", shown), shown
+
+
+@pytest.mark.parametrize(
+    ("written", "retry_at", "paused", "serving", "shown"),
+    [
+        # no server: it said what the forwarder last wrote ("running", a next try long past)
+        (status.RUNNING, "", False, False, "stopped"),
+        (status.RETRYING, "2026-01-01T00:00:00+00:00", False, False, "stopped"),
+        (status.DEFERRED, "", False, False, "stopped"),
+        (status.RUNNING, "", True, False, "paused"),
+        (status.FAILING, "", False, False, "failing"),
+        # a server runs: what its forwarder wrote
+        (status.RUNNING, "", False, True, "running"),
+        (status.RETRYING, "2026-01-01T00:00:00+00:00", False, True, "retrying"),
+    ],
+)
+def test_status_without_a_server_says_stopped(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    written: str,
+    retry_at: str,
+    paused: bool,
+    serving: bool,
+    shown: str,
+) -> None:
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "shop")
+    options = {"type": "convead", "app_key": "app-secret-key", "paused": paused}
+    configuration.add_destination(path, "shop", "cv", options)
+    status.save(
+        runner.Files(tmp_path, "shop.cv").status,
+        status.Status("shop.cv", type="convead", state=written, retry_at=retry_at),
+    )
+    server = ServerState(pid=1, url="http://127.0.0.1:9", socket="/nonexistent") if serving else None
+    monkeypatch.setattr(destination_cmds, "running", lambda data: server)
+    monkeypatch.setattr(serverctl, "config_problem", lambda state, timeout=2.0: None)
+    monkeypatch.setattr(destination_cmds, "config_problem", lambda state, timeout=2.0: None)
+    args = ["destination", "status", "--data", str(tmp_path)]
+    row = loads(CliRunner().invoke(main, [*args, "--format", "json"]).output)["destinations"][0]
+    assert row["state"] == shown and bool(row["retry_at"]) is (shown == "retrying")
+    text = CliRunner().invoke(main, args).output  # the table is 80 columns wide here: cells wrap
+    assert re.search(rf"│ shop\.cv\s+│ {shown}\s", text) and ("(next" in text) is (shown == "retrying"), text
+
+
+def test_status_of_no_destination_says_how_to_add_one(tmp_path: Path) -> None:
+    configuration.add_property(tmp_path / "trackway.toml", "shop")
+    shown = CliRunner().invoke(main, ["destination", "status", "--data", str(tmp_path)])
+    assert shown.exit_code == 0 and "no destinations: add one with `trackway destination add" in shown.output
 
 
 def _status_of(data: Path) -> dict[str, object]:

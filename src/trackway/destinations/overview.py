@@ -30,9 +30,12 @@ from trackway.errors import TrackwayError
 DEAD_LETTERS_SHOWN = 50  # dead letters the dashboard lists per destination
 
 
-def status_row(data: Path, d: Destination) -> dict[str, Any]:
+def status_row(data: Path, d: Destination, *, serving: bool = True) -> dict[str, Any]:
     """``destination status --format json``'s row of ``d``: state, delivered, dead
-    letters, lag, last error (no option of it: secrets never appear)."""
+    letters, lag, last error (no option of it: secrets never appear). Not ``serving`` (no
+    server runs on ``data``): a destination neither paused nor failing is ``stopped``,
+    whatever state its forwarder last wrote (it said "running", or "retrying" with a next
+    try long past)."""
     files = runner.Files(data, d.id)
     s = status.load(files.status, d.id)
     try:
@@ -52,6 +55,8 @@ def status_row(data: Path, d: Destination) -> dict[str, Any]:
     row["type"] = d.type
     row["in_flight"] = d.in_flight
     row["hint"] = status.round_trip_hint(s, d.in_flight)
+    if not serving and row["state"] not in (status.PAUSED, status.FAILING):
+        row["state"], row["retry_at"] = status.STOPPED, ""
     return row
 
 
