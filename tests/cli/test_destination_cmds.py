@@ -163,15 +163,18 @@ def test_status_finds_the_running_server_once(
 
 
 @pytest.mark.parametrize(
-    ("answers", "delivered", "left", "code"),
+    ("numbers", "answers", "delivered", "left", "code"),
     [
-        ([Normal(), Normal(), Normal()], 7 + 3, 0, 0),
-        ([Reply(400, b"still no"), Normal(), Normal()], 7 + 2, 1, 1),
-        ([Reply(400, b"still no")] * 3, 7, 3, 1),
+        (["1", "2", "3"], [Normal(), Normal(), Normal()], 7 + 3, 0, 0),
+        (["1", "2", "3"], [Reply(400, b"still no"), Normal(), Normal()], 7 + 2, 1, 1),
+        (["1", "2", "3"], [Reply(400, b"still no")] * 3, 7, 3, 1),
+        (["--all"], [Normal(), Normal(), Normal()], 7 + 3, 0, 0),
+        # a number given twice was sent twice (and counted twice)
+        (["2", "2", "1", "2"], [Normal(), Normal(), Normal()], 7 + 2, 1, 0),
     ],
 )
 def test_dead_letters_delivered_on_retry_count_as_delivered_in_status(
-    tmp_path: Path, answers: list[Normal | Reply], delivered: int, left: int, code: int
+    tmp_path: Path, numbers: list[str], answers: list[Normal | Reply], delivered: int, left: int, code: int
 ) -> None:
     # the status file is the forwarder's: 3 letters retried left the dead letters, and
     # `delivered` stayed where the forwarder had left it
@@ -192,11 +195,11 @@ def test_dead_letters_delivered_on_retry_count_as_delivered_in_status(
         before = _status_of(tmp_path)
         assert (before["delivered"], before["dead_letters"]) == (7, 3)
         hook.script(*answers)
-        retried = cli("destination", "retry", "hook", "1", "2", "3", data=tmp_path, check=False)
+        retried = cli("destination", "retry", "hook", *numbers, data=tmp_path, check=False)
         assert retried.returncode == code, retried.stdout + retried.stderr
         after = _status_of(tmp_path)
         assert (after["delivered"], after["dead_letters"]) == (delivered, left)
-        assert len(hook.events()) == delivered - 7
+        assert len(hook.events()) == delivered - 7 and hook.duplicates == 0
         shown = cli("destination", "status", data=tmp_path).stdout
         assert re.search(rf"│ default\.hook\s+│ stopped\s+│ {delivered}\s+│ {left}\s+│", shown), shown
 
@@ -241,6 +244,15 @@ def test_status_without_a_server_says_stopped(
     assert row["state"] == shown and bool(row["retry_at"]) is (shown == "retrying")
     text = CliRunner().invoke(main, args).output  # the table is 80 columns wide here: cells wrap
     assert re.search(rf"│ shop\.cv\s+│ {shown}\s", text) and ("(next" in text) is (shown == "retrying"), text
+
+
+def test_status_shows_a_destination_named_twice_once(tmp_path: Path) -> None:
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "shop")
+    configuration.add_destination(path, "shop", "cv", {"type": "convead", "app_key": "app-secret-key"})
+    args = ["destination", "status", "cv", "shop.cv", "cv", "--format", "json", "--data", str(tmp_path)]
+    rows = loads(CliRunner().invoke(main, args).output)["destinations"]
+    assert [r["destination"] for r in rows] == ["shop.cv"]
 
 
 def test_status_of_no_destination_says_how_to_add_one(tmp_path: Path) -> None:

@@ -281,7 +281,8 @@ def _pause(ref: str, paused: bool, data: Path, config_file: Path | None) -> None
 def status_(refs: tuple[str, ...], fmt: str, data: Path, config_file: Path | None) -> None:
     """Per destination: delivered, retrying, dead letters, lag, last error."""
     cfg = _config(data, config_file)
-    chosen = [_find(cfg, r) for r in refs] if refs else list(cfg.destinations().values())
+    found = [_find(cfg, r) for r in refs] if refs else list(cfg.destinations().values())
+    chosen = list({d.id: d for d in found}.values())  # named twice (hook, shop.hook): one row
     server = running(data)  # once: its last line and the configuration problem speak of one server
     rows = [overview.status_row(data, d, serving=server is not None) for d in chosen]
     retained = metrics.gauge(data / "run" / "metrics" / "store.json", "trackway_log_retained_bytes") or 0

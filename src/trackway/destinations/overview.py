@@ -137,8 +137,8 @@ def retry(
     sender: Callable[[Outgoing], Answer] | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> RetryReport:
-    """Send dead letters ``numbers`` (None: every pending one) of ``d`` again; those
-    delivered leave the list. Raises :class:`UnknownLetters` naming the numbers not
+    """Send dead letters ``numbers`` (None: every pending one; each once) of ``d`` again;
+    those delivered leave the list. Raises :class:`UnknownLetters` naming the numbers not
     pending (nothing is sent then)."""
     sleep = sleep or time.sleep  # looked up now: a test replaces it
     book = deadletters.DeadLetters(runner.Files(data, d.id).dead)
@@ -149,7 +149,8 @@ def retry(
             f"expected dead letters of {d.id} among {sorted(pending) or 'none'}, got {missing}; "
             "`trackway destination dead-letters` lists them"
         )
-    chosen = list(pending.values()) if numbers is None else [pending[n] for n in numbers]
+    # a number given twice is sent once (twice, it was delivered and counted twice)
+    chosen = list(pending.values()) if numbers is None else [pending[n] for n in dict.fromkeys(numbers)]
     report = RetryReport()
     own = Sender() if sender is None else None
     send = sender or own
