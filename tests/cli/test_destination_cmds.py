@@ -6,17 +6,24 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
-from tests.destinations.receivers import Reply, WebhookReceiver, receiver
+from tests.destinations.receivers import Normal, Reply, WebhookReceiver, receiver
 from tests.support.server import Server, cli, command, environment, loads, wait_for
 from trackway import config as configuration
+from trackway.cli import destination_cmds, serverctl
+from trackway.cli.main import cli as main
 from trackway.destinations import runner, status
+from trackway.destinations.consumer import DeadLetter
+from trackway.destinations.deadletters import DeadLetters
 from trackway.ingest import log, records
 from trackway.model import Event, encode_json, to_json
+from trackway.server.supervisor import ServerState
 
 SECRET = "whsec_cli_test_secret"
 
@@ -128,6 +135,137 @@ def test_status_says_when_a_destination_waits_for_its_answers(tmp_path: Path) ->
     row = loads(cli("destination", "status", "--format", "json", data=tmp_path).stdout)["destinations"][0]
     assert row["in_flight"] == 1 and row["round_trip_ms"] == 31.0 and "Raise in_flight" in row["hint"]
     assert "app-secret-key" not in text
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_status_finds_the_running_server_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    # it read the server's state file for its last line, then again for the configuration
+    # problem: two answers that could disagree (a server stopping in between)
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "shop")
+    configuration.add_destination(path, "shop", "cv", {"type": "convead", "app_key": "app-secret-key"})
+    looked: list[Path] = []
+
+    def running(data: Path) -> None:
+        looked.append(data)
+
+    monkeypatch.setattr(destination_cmds, "running", running)
+    monkeypatch.setattr(serverctl, "running", running)
+    shown = CliRunner().invoke(main, ["destination", "status", "--format", fmt, "--data", str(tmp_path)])
+    assert shown.exit_code == 0, repr(shown.exception)
+    assert looked == [tmp_path]
+    if fmt == "text":
+        assert "no server runs on this data directory" in " ".join(shown.output.split())
+    else:
+        assert loads(shown.output)["config_problem"] is None
+
+
+@pytest.mark.parametrize(
+    ("numbers", "answers", "delivered", "left", "code"),
+    [
+        (["1", "2", "3"], [Normal(), Normal(), Normal()], 7 + 3, 0, 0),
+        (["1", "2", "3"], [Reply(400, b"still no"), Normal(), Normal()], 7 + 2, 1, 1),
+        (["1", "2", "3"], [Reply(400, b"still no")] * 3, 7, 3, 1),
+        (["--all"], [Normal(), Normal(), Normal()], 7 + 3, 0, 0),
+        # a number given twice was sent twice (and counted twice)
+        (["2", "2", "1", "2"], [Normal(), Normal(), Normal()], 7 + 2, 1, 0),
+    ],
+)
+def test_dead_letters_delivered_on_retry_count_as_delivered_in_status(
+    tmp_path: Path, numbers: list[str], answers: list[Normal | Reply], delivered: int, left: int, code: int
+) -> None:
+    # the status file is the forwarder's: 3 letters retried left the dead letters, and
+    # `delivered` stayed where the forwarder had left it
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "default")
+    with receiver(WebhookReceiver, SECRET, time.time) as hook:
+        options = {"type": "webhook", "url": f"{hook.url}/in", "secret": SECRET}
+        configuration.add_destination(path, "default", "hook", options)
+        files = runner.Files(tmp_path, "default.hook")
+        status.save(files.status, status.Status("default.hook", type="webhook", delivered=7))
+        book = DeadLetters(files.dead)
+        for i in range(3):
+            event = Event(name="page_view", dialect="gtm-ga4", id=f"e{i}", property="default")
+            payloads = (to_json(event),)
+            book.append(
+                DeadLetter("default.hook", (event.id,), "HTTP 400", datetime.now(UTC), 400, payloads=payloads)
+            )
+        before = _status_of(tmp_path)
+        assert (before["delivered"], before["dead_letters"]) == (7, 3)
+        hook.script(*answers)
+        retried = cli("destination", "retry", "hook", *numbers, data=tmp_path, check=False)
+        assert retried.returncode == code, retried.stdout + retried.stderr
+        after = _status_of(tmp_path)
+        assert (after["delivered"], after["dead_letters"]) == (delivered, left)
+        assert len(hook.events()) == delivered - 7 and hook.duplicates == 0
+        shown = cli("destination", "status", data=tmp_path).stdout
+        assert re.search(rf"│ default\.hook\s+│ stopped\s+│ {delivered}\s+│ {left}\s+│", shown), shown
+
+
+@pytest.mark.parametrize(
+    ("written", "retry_at", "paused", "serving", "shown"),
+    [
+        # no server: it said what the forwarder last wrote ("running", a next try long past)
+        (status.RUNNING, "", False, False, "stopped"),
+        (status.RETRYING, "2026-01-01T00:00:00+00:00", False, False, "stopped"),
+        (status.DEFERRED, "", False, False, "stopped"),
+        (status.RUNNING, "", True, False, "paused"),
+        (status.FAILING, "", False, False, "failing"),
+        # a server runs: what its forwarder wrote
+        (status.RUNNING, "", False, True, "running"),
+        (status.RETRYING, "2026-01-01T00:00:00+00:00", False, True, "retrying"),
+    ],
+)
+def test_status_without_a_server_says_stopped(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    written: str,
+    retry_at: str,
+    paused: bool,
+    serving: bool,
+    shown: str,
+) -> None:
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "shop")
+    options = {"type": "convead", "app_key": "app-secret-key", "paused": paused}
+    configuration.add_destination(path, "shop", "cv", options)
+    status.save(
+        runner.Files(tmp_path, "shop.cv").status,
+        status.Status("shop.cv", type="convead", state=written, retry_at=retry_at),
+    )
+    server = ServerState(pid=1, url="http://127.0.0.1:9", socket="/nonexistent") if serving else None
+    monkeypatch.setattr(destination_cmds, "running", lambda data: server)
+    monkeypatch.setattr(serverctl, "config_problem", lambda state, timeout=2.0: None)
+    monkeypatch.setattr(destination_cmds, "config_problem", lambda state, timeout=2.0: None)
+    args = ["destination", "status", "--data", str(tmp_path)]
+    row = loads(CliRunner().invoke(main, [*args, "--format", "json"]).output)["destinations"][0]
+    assert row["state"] == shown and bool(row["retry_at"]) is (shown == "retrying")
+    text = CliRunner().invoke(main, args).output  # the table is 80 columns wide here: cells wrap
+    assert re.search(rf"│ shop\.cv\s+│ {shown}\s", text) and ("(next" in text) is (shown == "retrying"), text
+
+
+def test_status_shows_a_destination_named_twice_once(tmp_path: Path) -> None:
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "shop")
+    configuration.add_destination(path, "shop", "cv", {"type": "convead", "app_key": "app-secret-key"})
+    args = ["destination", "status", "cv", "shop.cv", "cv", "--format", "json", "--data", str(tmp_path)]
+    rows = loads(CliRunner().invoke(main, args).output)["destinations"]
+    assert [r["destination"] for r in rows] == ["shop.cv"]
+
+
+def test_status_of_no_destination_says_how_to_add_one(tmp_path: Path) -> None:
+    configuration.add_property(tmp_path / "trackway.toml", "shop")
+    shown = CliRunner().invoke(main, ["destination", "status", "--data", str(tmp_path)])
+    assert shown.exit_code == 0 and "no destinations: add one with `trackway destination add" in shown.output
+
+
+def _status_of(data: Path) -> dict[str, object]:
+    row: dict[str, object] = loads(cli("destination", "status", "--format", "json", data=data).stdout)[
+        "destinations"
+    ][0]
+    return row
 
 
 def _cli_with(env: dict[str, str], *args: str, data: Path) -> subprocess.CompletedProcess[str]:

@@ -35,10 +35,25 @@ def test_a_resolved_letter_is_no_longer_listed_and_numbers_go_on(tmp_path: Path)
     book = DeadLetters(path)
     book.append(_letter(("e1",)))
     book.append(_letter(("e2",)))
-    DeadLetters(path).resolve(1)  # the CLI, while the forwarder holds its own object
+    DeadLetters(path).resolve(1, 1)  # the CLI, while the forwarder holds its own object
     book.append(_letter(("e3",)))
     assert [(p.n, p.events) for p in DeadLetters(path).pending()] == [(2, ("e2",)), (3, ("e3",))]
     assert DeadLetters(path).count() == 2
+
+
+def test_the_tally_counts_the_pending_letters_and_the_events_their_retries_delivered(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    book = DeadLetters(path)
+    book.append(_letter(("e1", "e2")))
+    book.append(_letter(("e3",)))
+    book.append(_letter(("e4",)))
+    assert book.tally() == (3, 0)
+    DeadLetters(path).resolve(1, 2)
+    DeadLetters(path).resolve(3, 1)
+    assert DeadLetters(path).tally() == (1, 3)
+    with open(path, "ab") as f:  # a resolved line written before they said how many: not counted
+        f.write(b'{"resolved":2,"at":"2026-12-05T03:00:00+00:00"}\n')
+    assert DeadLetters(path).tally() == (0, 3)
 
 
 def test_a_line_torn_by_a_crash_is_skipped_and_numbering_resumes(tmp_path: Path) -> None:

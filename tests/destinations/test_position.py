@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from trackway import vendors
 from trackway.destinations import position
 from trackway.destinations.position import (
     PositionError,
@@ -146,3 +148,37 @@ def test_the_lag_counts_the_events_of_raw_records(tmp_path: Path) -> None:
     path.write_bytes(b"".join(log.frame(records.dumps(_raw("ga4-mp", body))) for _ in range(150)))
     lag = position.behind(tmp_path, {})
     assert (lag.events, lag.capped) == (3_000, False)
+
+
+@pytest.fixture
+def acme() -> Iterator[vendors.Vendor]:
+    """A throw-away vendor whose raw ``acme-wire`` bodies list their events in ``hits``."""
+    vendor = vendors.register(
+        vendors.Vendor(name="acme", title="Acme", doc="", raw_event_lists={"acme-wire": "hits"})
+    )
+    vendors.reset()
+    yield vendor
+    vendors.unregister("acme")
+    vendors.reset()
+
+
+@pytest.mark.parametrize(
+    ("body", "events"),
+    [
+        (b'{"hits":[{"n":1},{"n":2},{"n":3}]}', 3),
+        (b'{"hits":[]}', 1),
+        (b'{"events":[{"n":1},{"n":2}]}', 1),  # another vendor's key: not this dialect's list
+        (b'{"hits":"three"}', 1),
+    ],
+)
+def test_a_raw_body_is_counted_by_the_list_its_vendor_declares(
+    acme: vendors.Vendor, body: bytes, events: int
+) -> None:
+    # the lists were a table in this module naming ga4-mp and commanders-act: a vendor
+    # whose raw bodies hold several events had its lag counted one a body
+    assert position.events_in(_raw("acme-wire", body)) == events
+
+
+def test_the_lists_counted_are_the_vendors_declarations() -> None:
+    assert vendors.raw_event_lists() == {"ga4-mp": "events", "commanders-act": "batch"}
+    assert vendors.get("ga4").raw_event_lists == {"ga4-mp": "events"}

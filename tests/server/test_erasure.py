@@ -23,7 +23,7 @@ from trackway.ingest.loader import Loader
 from trackway.model import Commerce, Event, from_json, to_json
 from trackway.privacy.pii import md5_hex, sha256_hex
 from trackway.store.duck import DuckStore
-from trackway.store.forget import FORGOTTEN
+from trackway.store.identifiers import FORGOTTEN
 
 pytestmark = pytest.mark.anyio
 
@@ -331,3 +331,44 @@ async def test_forget_scrubs_the_destinations_dead_letters_and_subject_export_li
         DeadLetter("shop.hook", ("later",), "HTTP 400", datetime.now(UTC))
     )  # the file still takes them
     assert [s.events for s in letters.pending()][-1] == ("later",)
+
+
+@pytest.mark.parametrize(("kind", "elsewhere"), [("anonymous", False), ("user", True)])
+async def test_an_id_only_the_identity_table_holds_is_exported_and_erased_alike(
+    hf, tmp_path, kind, elsewhere
+):
+    # forget scrubbed the dead letters with the person's identity-table ids, subject-export
+    # searched them with their events' anonymous ids only: a letter holding such an id was
+    # erased without having been exported. And forget read the person's user ids once their
+    # identities were gone: one only the identity table held stayed in others' rows that
+    # subject-export listed.
+    await seed(hf)
+    ghost = f"{kind}-ghost-1"
+    referral = {
+        "key": hf.keys()["collect_key"],
+        "anonymous_id": "someone-else",
+        "events": [{"event": "page_view", "page_location": f"https://shop.example/refer?by={ghost}"}],
+    }
+    assert (await hf.client.post("/collect", json=referral)).status_code == 200
+    await hf.load()
+    cur = hf.store.cursor()
+    [(prop, person)] = cur.execute("SELECT property, person_id FROM identities WHERE id = 'u-777'").fetchall()
+    cur.execute("INSERT INTO identities VALUES (?, ?, ?, ?, now(), now())", [prop, kind, ghost, person])
+    event = Event(name="page_view", dialect="gtm-ga4", id="ghost-event", **{f"{kind}_id": ghost})
+    letters = DeadLetters(tmp_path / "run" / "destinations" / f"shop.hook{SUFFIX}")
+    at = datetime.now(UTC)
+    letters.append(DeadLetter("shop.hook", (event.id,), "HTTP 400", at, 400, payloads=(to_json(event),)))
+
+    def referrals() -> list[str]:
+        found = hf.store.cursor().execute(
+            "SELECT properties::VARCHAR FROM events WHERE properties::VARCHAR LIKE '%/refer?by=%'"
+        )
+        return [text for (text,) in found.fetchall()]
+
+    exported = hf.store.subject("u-777", None)
+    assert [d["events"] for d in exported["dead_letters"]] == [["ghost-event"]]
+    shown = [e for e in exported["elsewhere"].get("events", []) if ghost in str(e["properties"])]
+    assert bool(shown) is elsewhere
+    report = hf.store.forget("u-777", None)
+    assert report["dead_letters"] == 1 and ghost not in letters.path.read_text()
+    assert [ghost in text for text in referrals()] == [not elsewhere]

@@ -290,18 +290,32 @@ def _pause(ref: str, paused: bool, data: Path, config_file: Path | None) -> None
 def status_(refs: tuple[str, ...], fmt: str, data: Path, config_file: Path | None) -> None:
     """Per destination: delivered, retrying, dead letters, lag, last error."""
     cfg = _config(data, config_file)
-    chosen = [_find(cfg, r) for r in refs] if refs else list(cfg.destinations().values())
-    rows = [overview.status_row(data, d) for d in chosen]
+    found = [_find(cfg, r) for r in refs] if refs else list(cfg.destinations().values())
+    chosen = list({d.id: d for d in found}.values())  # named twice (hook, shop.hook): one row
+    server = running(data)  # once: its last line and the configuration problem speak of one server
+    rows = [overview.status_row(data, d, serving=server is not None) for d in chosen]
     retained = metrics.gauge(data / "run" / "metrics" / "store.json", "trackway_log_retained_bytes") or 0
     if fmt == "json":
         print_json(
             {
                 "destinations": rows,
                 "log_retained_bytes": int(retained),
-                "config_problem": config_problem(data),
+                "config_problem": config_problem(server),
             }
         )
         return
+    if not rows:
+        stdout.print("no destinations: add one with `trackway destination add PROPERTY NAME --type TYPE`")
+    else:
+        _status_table(rows)
+        none = "" if server is not None else " (no server runs on this data directory: nothing is forwarded)"
+        stdout.print(f"log kept for destinations: {int(retained):,} bytes{none}")
+    problem = config_problem(server)
+    if problem:
+        stderr.print(f"the running server does not use this configuration: {problem}", markup=False)
+
+
+def _status_table(rows: list[dict[str, Any]]) -> None:
     table = Table(show_lines=True)
     for column in ("destination", "state", "delivered", "dead letters", "skipped", "lag", "last error"):
         table.add_column(column)
@@ -323,13 +337,6 @@ def status_(refs: tuple[str, ...], fmt: str, data: Path, config_file: Path | Non
     for r in rows:
         if r["hint"]:
             stdout.print(f"{r['destination']}: {r['hint']}", markup=False)
-    server = (
-        "" if running(data) is not None else " (no server runs on this data directory: nothing is forwarded)"
-    )
-    stdout.print(f"log kept for destinations: {int(retained):,} bytes{server}")
-    problem = config_problem(data)
-    if problem:
-        stderr.print(f"the running server does not use this configuration: {problem}", markup=False)
 
 
 @destination.command("test")

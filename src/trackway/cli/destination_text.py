@@ -16,16 +16,15 @@ def check_selection(events: list[str], dialects: list[str]) -> None:
     """A dialect that does not exist is refused; an event name no dialect documents is
     taken (custom events are forwarded by their names) with a warning naming the closest
     documented one: a typo selected nothing, silently."""
-    adapters = trackway.dialects.adapters()
-    unknown = [d for d in dialects if d not in {a.name for a in adapters}]
+    known = sorted(trackway.dialect_names())
+    unknown = [d for d in dialects if d not in known]
     if unknown:
-        known = sorted(a.name for a in adapters)
         raise click.BadParameter(
             f"expected dialect names ({', '.join(known)}), got {', '.join(map(repr, unknown))}"
             + closest(unknown[0], known),
             param_hint="--dialects",
         )
-    names = sorted({e.canonical for a in adapters for e in a.events})
+    names = sorted({e.canonical for a in trackway.dialects.adapters() for e in a.events})
     for name in events:
         if name not in names:
             stderr.print(

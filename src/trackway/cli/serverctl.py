@@ -94,10 +94,10 @@ def missing_from_server(data: Path, values: dict[str, object]) -> tuple[int, lis
     return state.pid, [var for var in wanted if var not in names]
 
 
-def config_problem(data: Path, timeout: float = 2.0) -> str | None:
-    """What the running server says of its configuration file when it cannot use it
-    (its ``config_invalid`` alarm, from ``/health``), or None."""
-    state = running(data)
+def config_problem(state: ServerState | None, timeout: float = 2.0) -> str | None:
+    """What the server ``state`` (the one :func:`running` found; None: none runs) says of
+    its configuration file when it cannot use it (its ``config_invalid`` alarm, from
+    ``/health``), or None."""
     if state is None:
         return None
     import httpx  # imported when a server runs: the command starts faster without it

@@ -9,8 +9,12 @@ A line holds a number (``n``, in the order written), the events' ids, the reason
 destination's answer (status, an excerpt of the body), the request's URL and headers
 (redacted), and the events' canonical JSON as they were selected for the destination
 (so that ``trackway destination retry`` sends them again without the store).
-Retrying appends a ``{"resolved": n, ...}`` line: the dead letter is delivered and no
-longer listed. Nothing in a line is a destination's secret (the forwarder scrubs them).
+Retrying appends a ``{"resolved": n, "items": k, ...}`` line: the dead letter is delivered
+(``k`` events) and no longer listed. The forwarder's status file (which only the
+forwarding process writes) counts what it delivered; ``destination status`` adds the
+``items`` of these lines (:meth:`DeadLetters.tally`), so a letter delivered on retry
+leaves the dead letters and joins the delivered in one write. Nothing in a line is a
+destination's secret (the forwarder scrubs them).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class Line(msgspec.Struct, omit_defaults=True):
     headers: dict[str, str] = {}
     payloads: list[msgspec.Raw] = []
     resolved: int | None = None  # a line saying dead letter `resolved` was delivered on retry
+    items: int = 0  # ... with this many events (older resolved lines: 0, not counted)
 
 
 @dataclass(frozen=True)
@@ -115,10 +120,11 @@ class DeadLetters:
                 ),
             )
 
-    def resolve(self, n: int) -> None:
-        """Mark dead letter ``n`` delivered (it is no longer listed)."""
+    def resolve(self, n: int, items: int) -> None:
+        """Mark dead letter ``n`` delivered, its ``items`` events with it (it is no longer
+        listed; :meth:`tally` counts them delivered)."""
         with self._locked() as fd:
-            self._write(fd, Line(resolved=n, at=datetime.now(UTC).isoformat()))
+            self._write(fd, Line(resolved=n, items=items, at=datetime.now(UTC).isoformat()))
 
     def _lines(self) -> list[Line]:
         try:
@@ -136,12 +142,20 @@ class DeadLetters:
 
     def pending(self) -> list[Stored]:
         """Dead letters not delivered since, oldest first."""
-        lines = self._lines()
-        resolved = {line.resolved for line in lines if line.resolved is not None}
-        return [_stored(line) for line in lines if line.n and line.n not in resolved]
+        return _pending(self._lines())
 
     def count(self) -> int:
         return len(self.pending())
+
+    def tally(self) -> tuple[int, int]:
+        """(dead letters pending, events delivered by retrying them), from one read."""
+        lines = self._lines()
+        return len(_pending(lines)), sum(line.items for line in lines if line.resolved is not None)
+
+
+def _pending(lines: list[Line]) -> list[Stored]:
+    resolved = {line.resolved for line in lines if line.resolved is not None}
+    return [_stored(line) for line in lines if line.n and line.n not in resolved]
 
 
 def _stored(line: Line) -> Stored:

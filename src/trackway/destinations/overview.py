@@ -5,8 +5,9 @@ and retrying its dead letters (``trackway destination retry``, ``POST
 Both read the files under ``run/destinations/`` (:mod:`trackway.destinations.runner`)
 and, for a retry, send from the calling process (the CLI's, or the store process's
 for the dashboard) as the CLI always has: the forwarding process is not involved, and
-a letter delivered is marked resolved in the destination's dead-letter file, which
-the forwarder appends to under the same lock.
+a letter delivered is marked resolved, with its number of events, in the destination's
+dead-letter file, which the forwarder appends to under the same lock. The status's
+``delivered`` is the forwarder's count plus those (the status file keeps one writer).
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ from trackway.errors import TrackwayError
 DEAD_LETTERS_SHOWN = 50  # dead letters the dashboard lists per destination
 
 
-def status_row(data: Path, d: Destination) -> dict[str, Any]:
+def status_row(data: Path, d: Destination, *, serving: bool = True) -> dict[str, Any]:
     """``destination status --format json``'s row of ``d``: state, delivered, dead
-    letters, lag, last error (no option of it: secrets never appear)."""
+    letters, lag, last error (no option of it: secrets never appear). Not ``serving`` (no
+    server runs on ``data``): a destination neither paused nor failing is ``stopped``,
+    whatever state its forwarder last wrote (it said "running", or "retrying" with a next
+    try long past)."""
     files = runner.Files(data, d.id)
     s = status.load(files.status, d.id)
     try:
@@ -45,10 +49,14 @@ def status_row(data: Path, d: Destination) -> dict[str, Any]:
         s.state = status.PAUSED
     row = msgspec.to_builtins(s)
     row = {f: row.get(f, getattr(status.Status(d.id), f)) for f in status.Status.__struct_fields__}
-    row["dead_letters"] = deadletters.DeadLetters(files.dead).count()
+    # the status file is the forwarder's; what a retry delivered is in the dead letters' file
+    row["dead_letters"], retried = deadletters.DeadLetters(files.dead).tally()
+    row["delivered"] += retried
     row["type"] = d.type
     row["in_flight"] = d.in_flight
     row["hint"] = status.round_trip_hint(s, d.in_flight)
+    if not serving and row["state"] not in (status.PAUSED, status.FAILING):
+        row["state"], row["retry_at"] = status.STOPPED, ""
     return row
 
 
@@ -129,8 +137,8 @@ def retry(
     sender: Callable[[Outgoing], Answer] | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> RetryReport:
-    """Send dead letters ``numbers`` (None: every pending one) of ``d`` again; those
-    delivered leave the list. Raises :class:`UnknownLetters` naming the numbers not
+    """Send dead letters ``numbers`` (None: every pending one; each once) of ``d`` again;
+    those delivered leave the list. Raises :class:`UnknownLetters` naming the numbers not
     pending (nothing is sent then)."""
     sleep = sleep or time.sleep  # looked up now: a test replaces it
     book = deadletters.DeadLetters(runner.Files(data, d.id).dead)
@@ -141,7 +149,8 @@ def retry(
             f"expected dead letters of {d.id} among {sorted(pending) or 'none'}, got {missing}; "
             "`trackway destination dead-letters` lists them"
         )
-    chosen = list(pending.values()) if numbers is None else [pending[n] for n in numbers]
+    # a number given twice is sent once (twice, it was delivered and counted twice)
+    chosen = list(pending.values()) if numbers is None else [pending[n] for n in dict.fromkeys(numbers)]
     report = RetryReport()
     own = Sender() if sender is None else None
     send = sender or own
@@ -157,7 +166,7 @@ def retry(
             sent = resend.resend(d, events, send, sleep=sleep, failed=payloads)
             ids = {e.id for e in events} | {f.id for f in payloads}
             if ids and set(sent.delivered) >= ids:
-                book.resolve(letter.n)
+                book.resolve(letter.n, len(ids))
                 report.letters.append(LetterOutcome(letter.n, "delivered", "", len(ids)))
             else:
                 why = "; ".join([o.detail for o in sent.failed] + [r for _, r in sent.refused]) or "not sent"

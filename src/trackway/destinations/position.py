@@ -25,6 +25,7 @@ from typing import Any
 
 import msgspec
 
+from trackway import vendors
 from trackway.errors import TrackwayError
 from trackway.ingest import log, records
 from trackway.ingest.log import Position
@@ -195,33 +196,37 @@ def behind(root: Path, positions: Mapping[str, Position], cap: int = 20_000) -> 
     return Lag(size, count, capped, oldest)
 
 
-class _Events(msgspec.Struct):
-    events: list[msgspec.Raw] = []
+# A decoder per dialect that lists a raw body's events (the vendors' raw_event_lists): it
+# reads the list's items as raw bytes, the events themselves are not decoded.
+_LISTS: dict[str, msgspec.json.Decoder[Any] | None] = {}
+vendors.on_reset(_LISTS.clear)  # a vendor added or removed: declarations read again
 
 
-class _Batch(msgspec.Struct):
-    batch: list[msgspec.Raw] = []
-
-
-# How a raw record's body lists its events, by dialect: the events themselves are not read.
-_LISTS: dict[str, tuple[msgspec.json.Decoder[Any], str]] = {
-    "ga4-mp": (msgspec.json.Decoder(_Events), "events"),
-    "commanders-act": (msgspec.json.Decoder(_Batch), "batch"),  # /events/batch; /events: one
-}
+def _list_decoder(dialect: str) -> msgspec.json.Decoder[Any] | None:
+    if dialect not in _LISTS:
+        key = vendors.raw_event_lists().get(dialect)
+        _LISTS[dialect] = (
+            None
+            if key is None
+            else msgspec.json.Decoder(
+                msgspec.defstruct("EventList", [("items", list[msgspec.Raw], [])], rename={"items": key})
+            )
+        )
+    return _LISTS[dialect]
 
 
 def events_in(record: records.Record) -> int:
     """The events of a record, for a lag: a decoded record's (its failed payloads one each);
-    a raw record's by the length of its body's list (an MP body's ``events``, a Commanders
-    Act ``batch``: it counted one, so a paused destination 150 bodies of 20 events behind
-    said 150 events), one for any other body or one that does not read. At least one."""
+    a raw record's by the length of the list its dialect's vendor declares its events in
+    (``Vendor.raw_event_lists``: an MP body's ``events``, a Commanders Act ``batch``; it
+    counted one, so a paused destination 150 bodies of 20 events behind said 150 events),
+    one for any other body or one that does not read. At least one."""
     if record.kind == records.DECODED:
         return max(1, len(record.events) + len(record.failed))
-    found = _LISTS.get(record.dialect)
-    if found is None:
+    decoder = _list_decoder(record.dialect)
+    if decoder is None:
         return 1
-    decoder, field = found
     try:
-        return max(1, len(getattr(decoder.decode(record.body), field)))
+        return max(1, len(decoder.decode(record.body).items))
     except (msgspec.DecodeError, RecursionError):
         return 1

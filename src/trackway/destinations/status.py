@@ -22,6 +22,7 @@ RETRYING = "retrying"  # a request waits for its retry
 DEFERRED = "deferred"  # waiting while Trackway's workers fill the CPUs (forward_defer_seconds)
 PAUSED = "paused"
 FAILING = "failing"  # the forwarder itself cannot go on (an unreadable position, ...)
+STOPPED = "stopped"  # no server runs on the data directory (said by `destination status`)
 
 
 class Status(msgspec.Struct, omit_defaults=True):

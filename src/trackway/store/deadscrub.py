@@ -4,7 +4,7 @@ A dead letter (``run/destinations/<id>.dead.jsonl``, trackway.destinations.deadl
 keeps the canonical events a destination did not take, so that ``destination retry``
 sends them again without the store: identifiers included. After the store forgot a
 person, each file holding one of their identifiers is rewritten with them replaced by
-``[forgotten]`` (forget.scrub, on each line's text), into a new 0600 file renamed over
+``[forgotten]`` (identifiers.scrub, on each line's text), into a new 0600 file renamed over
 the old one; ``subject-export`` lists the dead letters that hold one.
 
 The forwarding process appends to these files meanwhile: both sides take the file's
@@ -27,7 +27,7 @@ import msgspec
 
 from trackway.ingest.writer import fsync_dir
 from trackway.store import files
-from trackway.store.forget import scrub
+from trackway.store.identifiers import scrub
 
 SUFFIX = ".dead.jsonl"
 # Amounts stay as written: numbers read as Decimals and written back as the same digits.

@@ -34,6 +34,7 @@ from trackway.store import (
     deadscrub,
     files,
     forget,
+    identifiers,
     logscrub,
     lookups,
     person_view,
@@ -42,6 +43,7 @@ from trackway.store import (
     schema,
     sqlguard,
     state_tables,
+    subject,
 )
 from trackway.store.base import FailedRow, Query, Received, Store, check_table, failed_id, json_form
 from trackway.store.quarantine import COLUMNS as QUARANTINE_COLUMNS
@@ -540,10 +542,10 @@ class DuckStore(Store):
         if self.path is not None and (self.path.parent / "log").is_dir():
             logscrub.request_rotation(self.path.parent / "run")
             report["log"] = logscrub.scrub_log(
-                self.path.parent / "log", self.positions(), forget.compile_needles(needles)
+                self.path.parent / "log", self.positions(), identifiers.compile_needles(needles)
             )
         if self.path is not None:  # the destinations' dead letters keep whole events
-            pattern = forget.compile_needles(needles)
+            pattern = identifiers.compile_needles(needles)
             report["dead_letters"] = deadscrub.scrub_dead_letters(self.path.parent / "run", pattern)
         return report
 
@@ -592,10 +594,10 @@ class DuckStore(Store):
     def subject(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:
         needles: set[str] = set()
         with self.parallel():  # it scans every table
-            found = forget.subject(self.cursor(), user, email, prop, needles)
+            found = subject.subject(self.cursor(), user, email, prop, needles)
         if self.path is not None:
             run = self.path.parent / "run"
-            found["dead_letters"] = deadscrub.dead_letters_of(run, forget.compile_needles(needles))
+            found["dead_letters"] = deadscrub.dead_letters_of(run, identifiers.compile_needles(needles))
         return found
 
     def identity(self, value: str, prop: str | None = None) -> list[dict[str, Any]]:

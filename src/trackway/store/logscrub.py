@@ -33,7 +33,7 @@ from trackway.ingest import log
 from trackway.ingest.log import Position
 from trackway.ingest.writer import fsync_dir
 from trackway.store import files
-from trackway.store.forget import scrub
+from trackway.store.identifiers import scrub
 
 ROTATE = log.ROTATE
 
@@ -85,7 +85,7 @@ def _holds_data(path: Path) -> bool:
 
 def scrub_log(root: Path, loaded: dict[str, Position], pattern: re.Pattern[str] | None) -> dict[str, Any]:
     """Rewrite the loaded, finished segments under ``root`` (``log/``) without the
-    identifiers ``pattern`` matches (forget.scrub). Returns the segments rewritten, the
+    identifiers ``pattern`` matches (identifiers.scrub). Returns the segments rewritten, the
     records changed, and the segments still being written or not loaded yet."""
     report: dict[str, Any] = {"segments": 0, "records": 0, "waiting": []}
     if pattern is None or not root.is_dir():

@@ -14,6 +14,8 @@ declarations:
 - the property settings that hold the keys, and the keyring that finds a property by
   its key (``trackway.settings``, ``trackway.config``), from :attr:`Vendor.keys`;
 - consent (``trackway.privacy.consent``), from :attr:`Vendor.consent`;
+- the events a destination's lag counts in a raw body (``trackway.destinations.position``),
+  from :attr:`Vendor.raw_event_lists`;
 - the generated documentation (``trackway.docs_gen``).
 
 Packages under ``trackway/vendors/`` are found by listing the folder. A vendor that
@@ -117,6 +119,9 @@ class Vendor:
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Consent commands a /collect batch may hold (gtag's consent calls).
     consent_commands: tuple[ConsentCommand, ...] = ()
+    # Dialect -> the key of the list a raw body (logged as received, decoded by the loader)
+    # holds its events in, when it holds several: a destination's lag counts their number.
+    raw_event_lists: Mapping[str, str] = field(default_factory=dict)
     # ``"module:function"``: how ``trackway demo`` renders a session in this vendor's
     # wire forms (trackway.demo.render); "" for a vendor the demo does not send.
     demo: str = ""
@@ -214,6 +219,11 @@ def destination_types() -> dict[str, str]:
 def presets() -> dict[str, Mapping[str, Any]]:
     """Every vendor's encoder presets, by name."""
     return {name: options for v in vendors() for name, options in v.presets.items()}
+
+
+def raw_event_lists() -> dict[str, str]:
+    """Every vendor's :attr:`Vendor.raw_event_lists`: dialect -> key of a raw body's event list."""
+    return {dialect: key for v in vendors() for dialect, key in v.raw_event_lists.items()}
 
 
 @functools.cache

@@ -32,6 +32,7 @@ VENDOR = Vendor(
     openapi="trackway.vendors.commanders_act.openapi:paths",
     demo="trackway.vendors.commanders_act.demo:requests",
     consent={"categories": read_categories},
+    raw_event_lists={"commanders-act": "batch"},  # POST /events/batch (POST /events: one event)
     destinations={"commanders-act": "trackway.vendors.commanders_act.destination:ENCODER"},
     property_settings=(
         Setting(

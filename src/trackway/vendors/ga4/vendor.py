@@ -43,6 +43,7 @@ VENDOR = Vendor(
     consent=READERS,
     destinations={"ga4": "trackway.vendors.ga4.destination:ENCODER"},
     consent_commands=(ConsentCommand("gtag-consent", is_command, issues_of_command, apply_command),),
+    raw_event_lists={"ga4-mp": "events"},
     keys=(
         Key(
             "ga4",
