@@ -251,7 +251,7 @@ class Admin:
                 reports.run, self.store, name, params, threads=threads, section=section
             )
             if fmt == "csv":
-                return Raw(render.to_csv(sections).encode(), b"text/csv; charset=utf-8")
+                return Raw(render.to_csv(name, sections).encode(), b"text/csv; charset=utf-8")
             return render.document(name, sections)
 
         return handler

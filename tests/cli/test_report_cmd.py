@@ -1,0 +1,75 @@
+"""`trackway report NAME` on an empty store: every format keeps each section's columns,
+as docs/reports.md lists them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trackway.cli.main import cli
+from trackway.reports import NAMES
+from trackway.store.duck import DuckStore
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "reports.md"
+
+
+def documented() -> dict[str, dict[str, list[str]]]:
+    """Each report's sections and their columns as docs/reports.md writes them
+    ("Section `steps`: `period, property, ...`" under "## funnel")."""
+    out = {}
+    for part in re.split(r"\n(?=## )", DOCS.read_text()):
+        if heading := re.match(r"## (\w+)", part):
+            found = re.findall(r"[Ss]ection\s+`(\w+)`:\s+`([^`]+)`", part)
+            out[heading[1]] = {s: [c.strip() for c in cols.split(",")] for s, cols in found}
+    return out
+
+
+DOCUMENTED = documented()
+
+
+@pytest.fixture
+def empty(tmp_path: Path) -> Path:
+    DuckStore(tmp_path / "trackway.duckdb").close()
+    return tmp_path
+
+
+def run(data: Path, name: str, fmt: str) -> str:
+    result = CliRunner().invoke(cli, ["report", name, "--format", fmt, "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_every_report_is_documented() -> None:
+    assert set(DOCUMENTED) == set(NAMES) and all(DOCUMENTED.values()), DOCUMENTED
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_empty_csv_has_the_header_row(empty: Path, name: str) -> None:
+    # it was "section" alone: the columns came from the rows
+    union = list(dict.fromkeys(c for cols in DOCUMENTED[name].values() for c in cols))
+    assert list(csv.reader(io.StringIO(run(empty, name, "csv")))) == [["section", *union]]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_empty_table_has_its_headings_and_says_no_rows(empty: Path, name: str) -> None:
+    out = run(empty, name, "table")  # it printed blank lines
+    headings = " ".join(line for line in out.splitlines() if "┃" in line).split()
+    for section, cols in DOCUMENTED[name].items():
+        title = f"{name}: {section}" if len(DOCUMENTED[name]) > 1 else name
+        assert f"{title} (no rows)" in out, out
+        for c in cols:
+            if c != "period":  # shown only when the rows have one
+                assert set(c.split("_")) <= set(headings), (c, out)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_empty_json_report_lists_each_sections_columns(empty: Path, name: str) -> None:
+    doc = json.loads(run(empty, name, "json"))
+    assert doc["sections"] == {s: [] for s in DOCUMENTED[name]}
+    assert doc["columns"] == DOCUMENTED[name]
