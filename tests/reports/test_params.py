@@ -58,6 +58,8 @@ def test_parse_reads(values: dict[str, str | None], expected: dict[str, Any]) ->
 
 BAD: list[tuple[dict[str, str | None], str]] = [
     ({"propery": "shop"}, "unknown report parameter 'propery': expected one of property"),
+    ({"sinec": "24h"}, "abandon_after; did you mean 'since'?"),  # the nearest name, when one is close
+    ({"xyz": "1"}, "leave it out or check its spelling"),
     ({"by": "year"}, "expected --by day, week or month, got 'year'"),
     ({"since": "yesterday"}, "expected a time such as 2026-11-23"),
     ({"since": "2026-11-02", "until": "2026-11-01"}, "expected --since before --until"),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -94,6 +95,19 @@ def _check_steps(steps: tuple[str, ...]) -> None:
 FIELDS = ("property", "since", "until", "by", "steps", "window", "include", "abandon_after")
 
 
+def refuse_unknown(given: Iterable[str], known: Sequence[str], what: str = "report parameter") -> None:
+    """A :class:`UsageError` naming the first of ``given`` that is not in ``known``, with
+    the known names (and the nearest, when one is close): a misspelt parameter was
+    ignored where nothing checked, and the answer covered what was not asked for.
+    Shared by the reports (CLI and API) and ``/api/export``."""
+    unknown = sorted(set(given) - set(known))
+    if not unknown:
+        return
+    near = difflib.get_close_matches(unknown[0], known, n=1)
+    fix = f"did you mean {near[0]!r}?" if near else "leave it out or check its spelling"
+    raise UsageError(f"unknown {what} {unknown[0]!r}: expected one of {', '.join(known)}; {fix}")
+
+
 def parse(
     values: Mapping[str, str | None],
     *,
@@ -103,9 +117,7 @@ def parse(
     """Report parameters from text (CLI options, a query string); unknown names are refused.
     ``property_steps``: each property's funnel steps from its configuration
     (:meth:`trackway.config.Config.funnel_steps`), used where ``steps`` is not given."""
-    unknown = sorted(set(values) - set(FIELDS))
-    if unknown:
-        raise UsageError(f"unknown report parameter {unknown[0]!r}: expected one of {', '.join(FIELDS)}")
+    refuse_unknown(values, FIELDS)
     v = {k: x.strip() for k, x in values.items() if x is not None and x.strip()}
     include = tuple(dict.fromkeys(x.strip() for x in v.get("include", "").split(",") if x.strip()))
     for status in include:

@@ -31,6 +31,7 @@ from trackway.ingest.alarms import Alarms
 from trackway.ingest.loader import Loader, retry_quarantined
 from trackway.replay import replay
 from trackway.reports import render
+from trackway.reports.params import FIELDS, refuse_unknown
 from trackway.server import live
 from trackway.server.http import Receive, Request, Scope, Send, parse_json, respond, respond_json
 from trackway.server.scoping import scoped
@@ -48,6 +49,11 @@ MAX_LIMIT = 10_000
 POLL = 0.005  # seconds between looks while a read waits for the loader
 NO_WAIT = ("0", "false", "no")
 READS_NOTHING = frozenset({"/api/validate", "/api/live"})  # no read-your-writes wait: no stored data
+# The query parameters of /api/reports/NAME and /api/export; any other is a 400 (it was
+# ignored, and the answer covered what was not asked for). ``wait`` is Admin.fresh's.
+REPORT_PARAMS = (*FIELDS, "format", "section", "wait")
+_EXPORT_COMMON = ("table", "property", "since", "until", "limit", "after_time", "after_id", "wait")
+EXPORT_PARAMS = {"events": (*_EXPORT_COMMON, "name"), "failed_events": (*_EXPORT_COMMON, "code")}
 
 
 @dataclass(frozen=True)
@@ -145,10 +151,19 @@ class Admin:
 
     async def export(self, request: Request, scope: str) -> Any:
         table = request.query.get("table", "events")
+        if table not in EXPORT_PARAMS:
+            raise HttpError(400, f"expected table events or failed_events, got {table!r:.60}")
+        refuse_unknown(request.query, EXPORT_PARAMS[table], f"/api/export parameter for table={table}")
         query = self.query(request, scope, "name" if table == "events" else "code")
         after = None
         if request.query.get("after_time"):
             after = (_time(request.query["after_time"]), request.query.get("after_id", ""))
+        elif request.query.get("after_id"):
+            raise HttpError(
+                400,
+                "expected after_time with after_id (the cursor is both: the last row's received_at "
+                "and id), got after_id alone; send both, or neither for the first page",
+            )
         rows = await asyncio.to_thread(self.store.page, table, query, after)
         total = await asyncio.to_thread(self.store.count, table, query) if after is None else None
         return {"rows": rows, "total": total}
@@ -238,6 +253,7 @@ class Admin:
     def report(self, name: str) -> Callable[[Request, str], Awaitable[Any]]:
         async def handler(request: Request, scope: str) -> Any:
             values = dict(request.query)
+            refuse_unknown(values, REPORT_PARAMS)
             values.pop("wait", None)  # read-your-writes' own (Admin.fresh), not the report's
             fmt = values.pop("format", "json")
             section = values.pop("section", None) or None
