@@ -7,11 +7,14 @@ import csv
 import io
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from tests.reports.test_edges import History
+from trackway import config
 from trackway.cli.main import cli
 from trackway.reports import NAMES
 from trackway.store.duck import DuckStore
@@ -73,3 +76,25 @@ def test_an_empty_json_report_lists_each_sections_columns(empty: Path, name: str
     doc = json.loads(run(empty, name, "json"))
     assert doc["sections"] == {s: [] for s in DOCUMENTED[name]}
     assert doc["columns"] == DOCUMENTED[name]
+
+
+@pytest.mark.parametrize("prop", ["shpo", "ünïcödé ☃"])
+def test_a_property_neither_configured_nor_stored_is_an_error_listing_those_configured(
+    empty: Path, prop: str
+) -> None:
+    config.add_property(empty / "trackway.toml", "shop", "EUR")
+    result = CliRunner().invoke(cli, ["report", "revenue", "--property", prop, "--data", str(empty)])
+    assert result.exit_code == 1, result.output  # it printed an empty report
+    assert f"unknown property {prop!r}: expected one of shop" in result.output, result.output
+
+
+def test_a_property_removed_from_the_configuration_is_reported_from_its_data(empty: Path) -> None:
+    config.add_property(empty / "trackway.toml", "shop", "EUR")
+    store = DuckStore(empty / "trackway.duckdb")
+    History(store, prop="gone").event("page_view", datetime(2026, 11, 2, tzinfo=UTC), "visitor")
+    store.close()
+    args = ["report", "quality", "--property", "gone", "--format", "json", "--data", str(empty)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    events = json.loads(result.output)["sections"]["events"]
+    assert [(r["property"], r["accepted"]) for r in events] == [("gone", 1)]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.reports.test_edges import History
 from tests.support.inproc import Harness, harness
 from trackway.cli import store_cmds
 from trackway.server.admin import EXPORT_PARAMS, REPORT_PARAMS
@@ -124,3 +125,56 @@ async def test_a_report_refuses_an_unknown_parameter_listing_format_and_section_
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert f"expected one of {', '.join(REPORT_PARAMS)}" in error and hint in error, error
+
+
+# An unknown property, given with the server's token: it was answered with nothing, as
+# if it had no events. A property removed from trackway.toml keeps its data, and is answered.
+READS = [
+    ("/api/reports/revenue", {}),
+    ("/api/reports/quality", {"section": "paths"}),
+    ("/api/export", {}),
+    ("/api/export", {"table": "failed_events"}),
+    ("/api/events", {}),
+    ("/api/failed_events", {}),
+    ("/api/identity", {"id": "visitor"}),
+]
+
+
+@pytest.mark.parametrize(("path", "params"), READS)
+@pytest.mark.parametrize("prop", ["shpo", "ünïcödé ☃", "Default"])
+async def test_a_property_neither_configured_nor_stored_is_a_404_listing_those_configured(
+    h: Harness, path: str, params: dict[str, str], prop: str
+) -> None:
+    r = await h.client.get(path, params={**params, "property": prop}, headers=AUTH)
+    assert r.status_code == 404, r.text
+    error = r.json()["error"]
+    assert f"unknown property {prop!r}" in error and "expected one of default, other" in error, error
+
+
+def store_gone(h: Harness, kind: str) -> None:
+    """Data of a property trackway.toml no longer has: an event, or a failed payload only."""
+    gone, at = History(h.store, prop="gone"), datetime(2026, 11, 2, tzinfo=UTC)
+    if kind == "event":
+        gone.event("page_view", at, "visitor")
+    else:
+        gone.failed(at, [0], ["page_view"], [{"code": "X", "severity": "error", "path": "$", "message": "m"}])
+
+
+@pytest.mark.parametrize("kind", ["event", "failed"])
+@pytest.mark.parametrize(("path", "params"), READS)
+async def test_a_property_removed_from_the_configuration_is_answered_from_its_data(
+    h: Harness, path: str, params: dict[str, str], kind: str
+) -> None:
+    store_gone(h, kind)
+    r = await h.client.get(path, params={**params, "property": "gone"}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    configured = await h.client.get(path, params={**params, "property": "other"}, headers=AUTH)  # no data
+    assert configured.status_code == 200, configured.text
+
+
+async def test_the_removed_propertys_events_come_back(h: Harness) -> None:
+    store_gone(h, "event")
+    events = (await h.client.get("/api/events", params={"property": "gone"}, headers=AUTH)).json()
+    assert [e["property"] for e in events["events"]] == ["gone"]
+    quality = await h.client.get("/api/reports/quality", params={"property": "gone"}, headers=AUTH)
+    assert [(r["property"], r["accepted"]) for r in quality.json()["sections"]["events"]] == [("gone", 1)]

@@ -13,6 +13,7 @@ from trackway import reports
 from trackway.cli.common import fail, store_access
 from trackway.errors import TrackwayError
 from trackway.reports import render
+from trackway.server.scoping import existing
 
 
 def fetch_report(
@@ -28,9 +29,12 @@ def fetch_report(
                     response.json().get("error", f"the server answered {response.status_code}")
                 )
             return render.from_json(response.content)[1]
+        assert store is not None
         threads = cfg.server["report_threads"] if cfg is not None else 0
         steps = cfg.funnel_steps() if cfg is not None else {}
         try:
-            return reports.run(store, name, reports.parse(query, property_steps=steps), threads=threads)
+            params = reports.parse(query, property_steps=steps)
+            existing(store, params.property, cfg.properties if cfg is not None else {})
+            return reports.run(store, name, params, threads=threads)
         except TrackwayError as exc:
             raise fail(exc) from None

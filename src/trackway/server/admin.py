@@ -25,7 +25,7 @@ import msgspec
 
 from trackway import reports
 from trackway.config import Config
-from trackway.errors import ClientGone, HttpError, StoreError, TrackwayError
+from trackway.errors import ClientGone, HttpError, StoreError, TrackwayError, UnknownPropertyError
 from trackway.ingest import freshness
 from trackway.ingest.alarms import Alarms
 from trackway.ingest.loader import Loader, retry_quarantined
@@ -34,7 +34,7 @@ from trackway.reports import render
 from trackway.reports.params import FIELDS, refuse_unknown
 from trackway.server import live
 from trackway.server.http import Receive, Request, Scope, Send, parse_json, respond, respond_json
-from trackway.server.scoping import scoped
+from trackway.server.scoping import existing, scoped
 from trackway.server.scoping import short as _short
 from trackway.store import logscrub
 from trackway.store.base import Query, Store, json_form
@@ -121,6 +121,14 @@ class Admin:
             loader.pacer.wanted -= 1
         return None
 
+    async def existing(self, prop: str | None) -> None:
+        """A 404 for a property neither configured nor in the store (scoping.existing);
+        the store is looked at only for a name trackway.toml does not have."""
+        cfg = self.config()
+        configured = cfg.properties if cfg is not None else {}
+        if prop is not None and prop not in configured:
+            await asyncio.to_thread(existing, self.store, prop, configured)
+
     def query(self, request: Request, scope: str, names_key: str) -> Query:
         q = request.query
         prop = scoped(q.get("property") or None, scope)
@@ -137,12 +145,14 @@ class Admin:
 
     async def events(self, request: Request, scope: str) -> Any:
         query = self.query(request, scope, "name")
+        await self.existing(query.property)
         found = await asyncio.to_thread(self.store.events_at, query)
         # canonical events as they are; the endpoint each came to beside them, in step
         return {"events": [json_form("events", e) for e, _ in found], "endpoints": [ep for _, ep in found]}
 
     async def failed(self, request: Request, scope: str) -> Any:
         query = self.query(request, scope, "code")
+        await self.existing(query.property)
         replayed = request.query.get("replayed")
         if replayed is not None:
             query.replayed = replayed.lower() in ("1", "true", "yes")
@@ -155,6 +165,7 @@ class Admin:
             raise HttpError(400, f"expected table events or failed_events, got {table!r:.60}")
         refuse_unknown(request.query, EXPORT_PARAMS[table], f"/api/export parameter for table={table}")
         query = self.query(request, scope, "name" if table == "events" else "code")
+        await self.existing(query.property)
         after = None
         if request.query.get("after_time"):
             after = (_time(request.query["after_time"]), request.query.get("after_id", ""))
@@ -201,6 +212,7 @@ class Admin:
         if not value:
             raise HttpError(400, "expected ?id= an anonymous or user id, got none")
         prop = scoped(request.query.get("property") or None, scope)
+        await self.existing(prop)
         people = await asyncio.to_thread(self.store.identity, value, prop)
         return {"people": people}
 
@@ -261,8 +273,10 @@ class Admin:
                 raise HttpError(400, f"expected format json or csv, got {fmt!r:.40}")
             values["property"] = scoped(values.get("property"), scope)
             cfg = self.config()
-            params = reports.parse(values, property_steps=cfg.funnel_steps())  # a property's own funnel
-            threads = cfg.server["report_threads"]
+            steps = cfg.funnel_steps() if cfg is not None else {}  # a property's own funnel
+            params = reports.parse(values, property_steps=steps)
+            await self.existing(params.property)
+            threads = cfg.server["report_threads"] if cfg is not None else 0
             sections = await asyncio.to_thread(
                 reports.run, self.store, name, params, threads=threads, section=section
             )
@@ -414,6 +428,8 @@ def make_admin_app(admin: Admin) -> ASGI:
             await respond_json(send, exc.status, exc.body(), exc.headers)
         except ClientGone:  # a TrackwayError now: the client went away, nobody to answer
             return
+        except UnknownPropertyError as exc:
+            await respond_json(send, 404, {"error": str(exc)})
         except StoreError as exc:
             await respond_json(send, 400, {"error": str(exc)})
         except TrackwayError as exc:
