@@ -34,3 +34,14 @@ def test_sql_nested_too_deeply_says_the_limit_and_how_to_flatten_it(tmp_path: Pa
     assert result.exit_code == 1, result.output
     assert result.output.startswith("Error: expected a query nested fewer than 200 expressions deep")
     assert "flatten it" in result.output and "SET max_expression_depth" not in result.output
+
+
+@pytest.mark.parametrize(("since", "until"), [("7d", "7d"), ("1d", "2d"), ("2026-11-02", "2026-11-02")])
+def test_export_refuses_a_range_that_selects_nothing(tmp_path: Path, since: str, until: str) -> None:
+    # --since 7d --until 7d read the clock twice (a range of microseconds) and an equal
+    # --since and --until passed: an empty export, silently
+    DuckStore(tmp_path / "trackway.duckdb").close()
+    args = ["export", "--since", since, "--until", until, "--data", str(tmp_path)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "expected a time after --since" in result.output, result.output

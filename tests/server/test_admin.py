@@ -178,3 +178,12 @@ async def test_the_removed_propertys_events_come_back(h: Harness) -> None:
     assert [e["property"] for e in events["events"]] == ["gone"]
     quality = await h.client.get("/api/reports/quality", params={"property": "gone"}, headers=AUTH)
     assert [(r["property"], r["accepted"]) for r in quality.json()["sections"]["events"]] == [("gone", 1)]
+
+
+@pytest.mark.parametrize("path", ["/api/events", "/api/failed_events", "/api/export"])
+@pytest.mark.parametrize(("since", "until"), [("7d", "7d"), ("1d", "2d"), ("2026-11-02", "2026-11-01")])
+async def test_a_range_that_selects_nothing_is_a_400(h: Harness, path: str, since: str, until: str) -> None:
+    # answered with nothing: ages read the clock twice, and nothing compared the two
+    r = await h.client.get(path, params={"since": since, "until": until}, headers=AUTH)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"].startswith("expected since before until, got "), r.text

@@ -6,7 +6,7 @@ import builtins
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +55,11 @@ class ReportParams:
             _check_steps(steps)
         if self.since is not None and self.until is not None:
             if self.since >= self.until:
-                raise UsageError(f"expected --since before --until, got {self.since} and {self.until}")
+                raise UsageError(
+                    f"expected --since before --until, got {self.since:%Y-%m-%d %H:%M:%S} UTC and "
+                    f"{self.until:%Y-%m-%d %H:%M:%S} UTC; an age such as 7d counts back from now, so "
+                    "the start is the larger age (--since 7d --until 1d)"
+                )
             if self.by is not None:
                 periods = (self.until - self.since) // timedelta(days=_PERIOD_DAYS[self.by])
                 if periods > MAX_PERIODS:
@@ -116,8 +120,11 @@ def parse(
 ) -> ReportParams:
     """Report parameters from text (CLI options, a query string); unknown names are refused.
     ``property_steps``: each property's funnel steps from its configuration
-    (:meth:`trackway.config.Config.funnel_steps`), used where ``steps`` is not given."""
+    (:meth:`trackway.config.Config.funnel_steps`), used where ``steps`` is not given.
+    Ages (``7d``) count back from one ``now`` (default: the clock, read once: ``--since 7d
+    --until 7d`` read it twice, a range of a few microseconds, and answered nothing)."""
     refuse_unknown(values, FIELDS)
+    now = now if now is not None else datetime.now(UTC)
     v = {k: x.strip() for k, x in values.items() if x is not None and x.strip()}
     include = tuple(dict.fromkeys(x.strip() for x in v.get("include", "").split(",") if x.strip()))
     for status in include:

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -139,8 +139,15 @@ class Admin:
         if not 1 <= limit <= MAX_LIMIT:
             raise HttpError(400, f"expected limit between 1 and {MAX_LIMIT}, got {limit}")
         names = tuple(n for n in q.get(names_key, "").split(",") if n)
-        since = _time(q.get("since"))
-        until = _time(q.get("until"))
+        now = datetime.now(UTC)  # ages count back from one now
+        since, until = _time(q.get("since"), now), _time(q.get("until"), now)
+        if since is not None and until is not None and until <= since:  # it answered nothing
+            raise HttpError(
+                400,
+                f"expected since before until, got {since:%Y-%m-%d %H:%M:%S} UTC and "
+                f"{until:%Y-%m-%d %H:%M:%S} UTC; an age such as 7d counts back from now, so the start "
+                "is the larger age (since=7d&until=1d)",
+            )
         return Query(property=prop, names=names, since=since, until=until, limit=limit)
 
     async def events(self, request: Request, scope: str) -> Any:
@@ -359,12 +366,13 @@ class Admin:
         }
 
 
-def _time(text: Any) -> datetime | None:
-    """A time filter (ISO 8601 or an age), or None; 400 when unreadable or out of range."""
+def _time(text: Any, now: datetime | None = None) -> datetime | None:
+    """A time filter (ISO 8601 or an age before ``now``), or None; 400 when unreadable or
+    out of range."""
     if not text:
         return None
     try:
-        return parse_time(str(text))
+        return parse_time(str(text), now=now)
     except TrackwayError as exc:
         raise HttpError(400, str(exc)) from None
 
