@@ -9,14 +9,18 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from tests.reports.test_edges import History
 from trackway import config
+from trackway.cli import common
 from trackway.cli.main import cli
-from trackway.reports import NAMES
+from trackway.ingest.freshness import STALE_HEADER
+from trackway.reports import NAMES, render
 from trackway.store.duck import DuckStore
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "reports.md"
@@ -98,3 +102,28 @@ def test_a_property_removed_from_the_configuration_is_reported_from_its_data(emp
     assert result.exit_code == 0, result.output
     events = json.loads(result.output)["sections"]["events"]
     assert [(r["property"], r["accepted"]) for r in events] == [("gone", 1)]
+
+
+@pytest.mark.parametrize(("flags", "wait"), [([], None), (["--no-wait"], "0")])
+def test_through_a_running_server_no_wait_is_sent_and_a_stale_answer_warned_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], wait: str | None
+) -> None:
+    # the report asked the server directly: --no-wait was not sent (it waited for the
+    # loader anyway) and the server's Trackway-Stale warning was not printed
+    asked: list[httpx.Request] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        body = render.to_json("revenue", {"revenue": []})
+        return httpx.Response(200, content=body, headers={STALE_HEADER: "waited 10 s for the loader"})
+
+    monkeypatch.setattr(common, "running", lambda data: SimpleNamespace(socket=str(tmp_path / "admin.sock")))
+    monkeypatch.setattr(common.httpx, "HTTPTransport", lambda **kw: httpx.MockTransport(server))
+    args = ["report", "revenue", "--format", "csv", "--property", "shop", *flags, "--data", str(tmp_path)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    [request] = asked
+    assert (request.url.path, request.url.params.get("property")) == ("/api/reports/revenue", "shop")
+    assert request.url.params.get("wait") == wait
+    assert "warning: waited 10 s for the loader" in result.stderr
+    assert result.stdout.startswith("section,period,property,currency,orders")

@@ -23,7 +23,8 @@ def fetch_report(
     query = {k: v for k, v in values.items() if v}
     with store_access(data, config_file) as (client, store, cfg):
         if client is not None:
-            response = client.http.get(f"/api/reports/{name}", params=query)
+            # not client.call: its JSON has floats, a report's decimals are exact (render.from_json)
+            response = client.request("GET", f"/api/reports/{name}", params=query)
             if response.status_code != 200:
                 raise click.ClickException(
                     response.json().get("error", f"the server answered {response.status_code}")
