@@ -94,3 +94,28 @@ def test_an_empty_report_keeps_its_declared_columns(name: str) -> None:
 def test_columns_a_report_does_not_declare_follow_the_rows() -> None:
     sections = {"s": [{"a": 1}, {"a": 2, "b": 3}], "t": []}
     assert render.columns("unknown", sections) == {"s": ["a", "b"], "t": []}
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+        ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\n=1"),
+        ("a\rb", "a\nb"),  # a lone CR was left unquoted: readers split the row there
+        ("a\r\nb", "a\nb"),
+        ("SKU-1", "SKU-1"),  # only the first character counts
+        ("", ""),
+        (Decimal("-7.03"), "-7.03"),  # numbers stay numbers, negative ones too
+        (-3, "-3"),
+        (None, ""),
+    ],
+)
+def test_csv_text_is_safe_in_a_spreadsheet_and_stays_on_its_row(value: object, cell: str) -> None:
+    # an item or event name is whatever the tracking payload sent: it ran in Excel
+    text = render.to_csv("products", {"products": [{"item": value}]})
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert len(rows) == 2 and rows[1][rows[0].index("item")] == cell

@@ -3,8 +3,9 @@
 JSON is ``{"report": NAME, "sections": {SECTION: [row, ...]}, "columns": {SECTION:
 [column, ...]}}`` with decimals as exact JSON numbers (the API answers the same
 document); CSV is one table with a ``section`` column first and the union of the
-sections' columns. The columns are the report's declared ones (reports.COLUMNS), so a
-section with no rows keeps them: a CSV header, a table's headings, a JSON list.
+sections' columns, its text cells safe to open in a spreadsheet (:func:`_cell`). The
+columns are the report's declared ones (reports.COLUMNS), so a section with no rows
+keeps them: a CSV header, a table's headings, a JSON list.
 """
 
 from __future__ import annotations
@@ -59,6 +60,23 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+# What a spreadsheet reads as a formula at the start of a cell (OWASP's CSV injection).
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell. Text is whatever a tracking payload sent (an item's or an event's
+    name): text a spreadsheet would run as a formula (``=HYPERLINK(...)``) starts with
+    ``'``, which spreadsheets show as text, and a carriage return is written as a line
+    feed (the writer quotes that; a lone CR it left unquoted, and readers split the row
+    there). Numbers, negative ones too, stay as they are."""
+    if not isinstance(value, str):
+        return _text(value)
+    if value.startswith(_FORMULA):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def to_csv(name: str, sections: Sections) -> str:
     union: dict[str, None] = {}
     for found in columns(name, sections).values():
@@ -68,7 +86,7 @@ def to_csv(name: str, sections: Sections) -> str:
     writer.writerow(["section", *union])
     for section, rows in sections.items():
         for row in rows:
-            writer.writerow([section, *(_text(row.get(c)) for c in union)])
+            writer.writerow([section, *(_cell(row.get(c)) for c in union)])
     return out.getvalue()
 
 
