@@ -52,6 +52,20 @@ class UsageError(TrackwayError):
     """The library or the command line was called the wrong way."""
 
 
+class UnknownPropertyError(UsageError):
+    """A property that is neither in trackway.toml nor in the store's data (a misspelt
+    ``--property``, ``?property=``): answered 404 by the API, an error by the CLI."""
+
+    def __init__(self, name: str, configured: list[str]) -> None:
+        self.name = name
+        self.configured = configured
+        super().__init__(
+            f"unknown property {name!r}: expected one of {', '.join(configured) or '(none configured)'} "
+            "(trackway.toml), or one whose events the store still holds; no event or failed payload "
+            "is stored under that name: check its spelling (`trackway property list`)"
+        )
+
+
 class ConfigError(TrackwayError):
     """The configuration file or a setting is wrong; the message says where and how to fix it."""
 

@@ -58,6 +58,8 @@ def test_parse_reads(values: dict[str, str | None], expected: dict[str, Any]) ->
 
 BAD: list[tuple[dict[str, str | None], str]] = [
     ({"propery": "shop"}, "unknown report parameter 'propery': expected one of property"),
+    ({"sinec": "24h"}, "abandon_after; did you mean 'since'?"),  # the nearest name, when one is close
+    ({"xyz": "1"}, "leave it out or check its spelling"),
     ({"by": "year"}, "expected --by day, week or month, got 'year'"),
     ({"since": "yesterday"}, "expected a time such as 2026-11-23"),
     ({"since": "2026-11-02", "until": "2026-11-01"}, "expected --since before --until"),
@@ -90,6 +92,26 @@ def test_parse_refuses(values: dict[str, str | None], message: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse(values, now=NOW)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("since", "until"), [("7d", "7d"), ("1d", "2d"), ("24h", "1d"), ("2026-11-02", "2026-11-02T00:00:00Z")]
+)
+def test_ages_count_back_from_one_now_so_an_empty_range_is_refused(since: str, until: str) -> None:
+    # without a fixed now, --since 7d --until 7d read the clock twice: a range of a few
+    # microseconds, answered with nothing
+    with pytest.raises(UsageError) as caught:
+        parse({"since": since, "until": until})
+    message = str(caught.value)
+    assert message.startswith("expected --since before --until, got "), message
+    assert "(--since 7d --until 1d)" in message
+
+
+def test_one_now_is_kept_for_the_carts_end() -> None:
+    before = datetime.now(UTC)
+    p = parse({"since": "7d"})
+    assert p.now is not None and before <= p.now <= datetime.now(UTC)
+    assert p.since == p.now - timedelta(days=7)
 
 
 @pytest.mark.parametrize(

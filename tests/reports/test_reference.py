@@ -99,6 +99,17 @@ def _covers(paths: list[dict[str, Any]], codes: list[dict[str, Any]]) -> None:
     assert all(summed[k] >= n for k, n in want.items()), (summed, want)
 
 
+@pytest.mark.parametrize("by", [None, "day"])
+@pytest.mark.parametrize("name", reports.NAMES)
+def test_every_row_has_its_declared_columns_in_order(small: Loaded, name: str, by: str | None) -> None:
+    """What render shows for an empty section (reports.COLUMNS) is what the rows have."""
+    got = reports.run(small.store, name, ReportParams(by=by, now=END))
+    assert list(got) == list(reports.COLUMNS[name])
+    for section, rows in got.items():
+        assert rows, f"{name}/{section}: the forced scenarios give no row to compare"
+        assert {tuple(r) for r in rows} == {reports.COLUMNS[name][section]}, f"{name}/{section}"
+
+
 @pytest.mark.parametrize("name", reports.NAMES)
 def test_the_forced_scenarios_alone_equal_the_reference(small: Loaded, name: str) -> None:
     """The generator's edge-case visits (refund after days, cancel after purchase, every

@@ -192,7 +192,7 @@ async def test_report_csv_is_the_cli_s_csv(h: Harness) -> None:
     r = await h.client.get("/api/reports/quality", params={"format": "csv"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     sections = (await h.client.get("/api/reports/quality")).json()["sections"]
-    assert sections["issues"] and r.text == render.to_csv(sections)
+    assert sections["issues"] and r.text == render.to_csv("quality", sections)
     bad = await h.client.get("/api/reports/quality", params={"format": "xml"})
     assert bad.status_code == 400 and "json or csv" in bad.json()["error"]
 

@@ -82,13 +82,20 @@ class AdminClient:
         )
         self.wait = wait  # read-your-writes (server/admin.py): off, the store answers as it is
 
-    def call(self, method: str, path: str, **kw: Any) -> Any:
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """The answer as it came (for a body read otherwise than as JSON: a report's exact
+        decimals), asked with ``wait=0`` under ``--no-wait``, the store's warning printed
+        when it answered without waiting for the loader."""
         if not self.wait:
             kw["params"] = {**(kw.get("params") or {}), "wait": "0"}
         response = self.http.request(method, path, **kw)
         stale = response.headers.get(STALE_HEADER)
         if stale:
             click.echo(f"warning: {stale}", err=True)
+        return response
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        response = self.request(method, path, **kw)
         body = response.json()
         if response.status_code != 200:
             raise click.ClickException(body.get("error", f"the server answered {response.status_code}"))

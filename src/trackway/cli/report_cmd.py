@@ -18,7 +18,7 @@ def show(name: str, sections: reports.Sections, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(render.to_json(name, sections).decode() + "\n")
     elif fmt == "csv":
-        sys.stdout.write(render.to_csv(sections))
+        sys.stdout.write(render.to_csv(name, sections))
     else:
         for table in render.tables(name, sections):
             stdout.print(table)

@@ -11,7 +11,7 @@ import csv
 import json
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,18 +31,19 @@ PAGE = 5_000
 _json = msgspec.json.Encoder(decimal_format="number")
 
 
-def _time(value: str | None, option: str = "--since") -> datetime | None:
+def _time(value: str | None, option: str = "--since", now: datetime | None = None) -> datetime | None:
     try:
-        return parse_time(value) if value else None
+        return parse_time(value, now=now) if value else None
     except TrackwayError as exc:
         raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 def _window(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
-    """``--since`` and ``--until`` as times, each error naming its option; an end before
-    the start is refused (it selected nothing, silently)."""
-    start, end = _time(since, "--since"), _time(until, "--until")
-    if start is not None and end is not None and end < start:
+    """``--since`` and ``--until`` as times (ages from one now), each error naming its
+    option; an end not after the start is refused (it selected nothing, silently)."""
+    now = datetime.now(UTC)
+    start, end = _time(since, "--since", now), _time(until, "--until", now)
+    if start is not None and end is not None and end <= start:
         raise click.BadParameter(
             f"expected a time after --since ({start:%Y-%m-%d %H:%M:%S} UTC), got {until!r} "
             f"({end:%Y-%m-%d %H:%M:%S} UTC); an age such as 2h is counted back from now",

@@ -2,8 +2,9 @@
 
 Each report is SQL over the events and the derived tables (see docs/reports.md for
 their definitions); :func:`run` returns its sections, each a list of rows (dicts) with
-exact decimals. The CLI (``trackway report``) and the API (``/api/reports/NAME``)
-render them.
+exact decimals. Each module declares its sections' columns beside its queries
+(:data:`COLUMNS`), so that a section with no rows still has them. The CLI (``trackway
+report``) and the API (``/api/reports/NAME``) render them (render.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ REPORTS: dict[str, Callable[[Any, ReportParams], Sections]] = {
     "quality": quality.quality,
 }
 NAMES = tuple(REPORTS)
+# Each report's sections, in order, and each section's columns, in order.
+COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "funnel": funnel.COLUMNS,
+    "revenue": commerce.REVENUE_COLUMNS,
+    "orders": commerce.ORDERS_COLUMNS,
+    "products": commerce.PRODUCTS_COLUMNS,
+    "carts": commerce.CARTS_COLUMNS,
+    "procedures": procedures.COLUMNS,
+    "quality": quality.COLUMNS,
+}
 # Sections that run on their own (the dashboard's failed page shows quality's paths only:
 # the whole report also counts every event, seconds at 10 million).
 ALONE: dict[tuple[str, str], Callable[[Any, ReportParams], list[dict[str, Any]]]] = {
@@ -55,4 +66,4 @@ def run(
     return {section: sections[section]}
 
 
-__all__ = ["NAMES", "REPORTS", "ReportParams", "Sections", "parse", "run"]
+__all__ = ["COLUMNS", "NAMES", "REPORTS", "ReportParams", "Sections", "parse", "run"]

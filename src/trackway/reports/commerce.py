@@ -23,6 +23,31 @@ counted AS (
     ) f USING (property, transaction_id)
     WHERE o.purchased AND NOT list_contains(?, coalesce(o.status, '')){cond}
 )"""
+# Each report's sections and their columns, in order (docs/reports.md): an empty result keeps them.
+REVENUE_COLUMNS = {
+    "revenue": ("period", "property", "currency", "orders", "gross", "refunds", "net", "average_order")
+}
+ORDERS_COLUMNS = {
+    "statuses": ("period", "property", "status", "orders"),
+    "changes": ("period", "property", "status", "orders"),
+}
+PRODUCTS_COLUMNS = {
+    "products": (
+        "period",
+        "property",
+        "item",
+        "currency",
+        "views",
+        "adds",
+        "removes",
+        "purchases",
+        "revenue",
+    )
+}
+CARTS_COLUMNS = {
+    "carts": ("period", "property", "state", "carts"),
+    "value_at_risk": ("period", "property", "currency", "carts", "value"),
+}
 _LINE = '[{"item_id": "VARCHAR", "item_name": "VARCHAR", "quantity": "BIGINT", "price": "DECIMAL(38, 9)"}]'
 
 
@@ -180,20 +205,7 @@ def _merge(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _product(r: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: r[k]
-        for k in (
-            "period",
-            "property",
-            "item",
-            "currency",
-            "views",
-            "adds",
-            "removes",
-            "purchases",
-            "revenue",
-        )
-    }
+    return {k: r[k] for k in PRODUCTS_COLUMNS["products"]}
 
 
 def carts(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:

@@ -13,6 +13,8 @@ from trackway.reports.params import ReportParams, Sections, fetch, period, ratio
 # An event's place in the store's order, as one sortable number: its time in
 # microseconds, then its seq (below 2**40), so that "after" is a single comparison.
 _POS = """(epoch_us("timestamp")::HUGEINT << 40) + seq"""
+# The report's section and its columns, in order (docs/reports.md): an empty result keeps them.
+COLUMNS = {"steps": ("period", "property", "step", "name", "people", "from_previous", "from_first")}
 
 
 def _levels_sql(codes: list[int], window: int) -> list[str]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,11 @@ class ReportParams:
             _check_steps(steps)
         if self.since is not None and self.until is not None:
             if self.since >= self.until:
-                raise UsageError(f"expected --since before --until, got {self.since} and {self.until}")
+                raise UsageError(
+                    f"expected --since before --until, got {self.since:%Y-%m-%d %H:%M:%S} UTC and "
+                    f"{self.until:%Y-%m-%d %H:%M:%S} UTC; an age such as 7d counts back from now, so "
+                    "the start is the larger age (--since 7d --until 1d)"
+                )
             if self.by is not None:
                 periods = (self.until - self.since) // timedelta(days=_PERIOD_DAYS[self.by])
                 if periods > MAX_PERIODS:
@@ -94,6 +99,19 @@ def _check_steps(steps: tuple[str, ...]) -> None:
 FIELDS = ("property", "since", "until", "by", "steps", "window", "include", "abandon_after")
 
 
+def refuse_unknown(given: Iterable[str], known: Sequence[str], what: str = "report parameter") -> None:
+    """A :class:`UsageError` naming the first of ``given`` that is not in ``known``, with
+    the known names (and the nearest, when one is close): a misspelt parameter was
+    ignored where nothing checked, and the answer covered what was not asked for.
+    Shared by the reports (CLI and API) and ``/api/export``."""
+    unknown = sorted(set(given) - set(known))
+    if not unknown:
+        return
+    near = difflib.get_close_matches(unknown[0], known, n=1)
+    fix = f"did you mean {near[0]!r}?" if near else "leave it out or check its spelling"
+    raise UsageError(f"unknown {what} {unknown[0]!r}: expected one of {', '.join(known)}; {fix}")
+
+
 def parse(
     values: Mapping[str, str | None],
     *,
@@ -102,10 +120,11 @@ def parse(
 ) -> ReportParams:
     """Report parameters from text (CLI options, a query string); unknown names are refused.
     ``property_steps``: each property's funnel steps from its configuration
-    (:meth:`trackway.config.Config.funnel_steps`), used where ``steps`` is not given."""
-    unknown = sorted(set(values) - set(FIELDS))
-    if unknown:
-        raise UsageError(f"unknown report parameter {unknown[0]!r}: expected one of {', '.join(FIELDS)}")
+    (:meth:`trackway.config.Config.funnel_steps`), used where ``steps`` is not given.
+    Ages (``7d``) count back from one ``now`` (default: the clock, read once: ``--since 7d
+    --until 7d`` read it twice, a range of a few microseconds, and answered nothing)."""
+    refuse_unknown(values, FIELDS)
+    now = now if now is not None else datetime.now(UTC)
     v = {k: x.strip() for k, x in values.items() if x is not None and x.strip()}
     include = tuple(dict.fromkeys(x.strip() for x in v.get("include", "").split(",") if x.strip()))
     for status in include:

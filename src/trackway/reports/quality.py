@@ -11,7 +11,13 @@ from trackway.reports.params import ReportParams, Sections, fetch, period, where
 
 UNREADABLE = "(unreadable)"  # a payload that gave no event
 UNNAMED = "(unnamed)"  # a failed event that carried no name
-_KEY = ("period", "property", "dialect", "event")
+# The report's sections and their columns, in order (docs/reports.md): an empty result keeps them.
+COLUMNS = {
+    "events": ("period", "property", "dialect", "event", "accepted", "rejected"),
+    "issues": ("property", "code", "payloads", "example"),
+    "paths": ("property", "code", "path", "payloads", "sample", "example"),
+}
+_KEY = COLUMNS["events"][:4]  # a row of events: its key, then its counts
 
 _issues = msgspec.json.Decoder(list[dict[str, Any]])
 

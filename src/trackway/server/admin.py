@@ -18,22 +18,23 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from trackway import reports
 from trackway.config import Config
-from trackway.errors import ClientGone, HttpError, StoreError, TrackwayError
+from trackway.errors import ClientGone, HttpError, StoreError, TrackwayError, UnknownPropertyError
 from trackway.ingest import freshness
 from trackway.ingest.alarms import Alarms
 from trackway.ingest.loader import Loader, retry_quarantined
 from trackway.replay import replay
 from trackway.reports import render
+from trackway.reports.params import FIELDS, refuse_unknown
 from trackway.server import live
 from trackway.server.http import Receive, Request, Scope, Send, parse_json, respond, respond_json
-from trackway.server.scoping import scoped
+from trackway.server.scoping import existing, scoped
 from trackway.server.scoping import short as _short
 from trackway.store import logscrub
 from trackway.store.base import Query, Store, json_form
@@ -48,6 +49,11 @@ MAX_LIMIT = 10_000
 POLL = 0.005  # seconds between looks while a read waits for the loader
 NO_WAIT = ("0", "false", "no")
 READS_NOTHING = frozenset({"/api/validate", "/api/live"})  # no read-your-writes wait: no stored data
+# The query parameters of /api/reports/NAME and /api/export; any other is a 400 (it was
+# ignored, and the answer covered what was not asked for). ``wait`` is Admin.fresh's.
+REPORT_PARAMS = (*FIELDS, "format", "section", "wait")
+_EXPORT_COMMON = ("table", "property", "since", "until", "limit", "after_time", "after_id", "wait")
+EXPORT_PARAMS = {"events": (*_EXPORT_COMMON, "name"), "failed_events": (*_EXPORT_COMMON, "code")}
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,14 @@ class Admin:
             loader.pacer.wanted -= 1
         return None
 
+    async def existing(self, prop: str | None) -> None:
+        """A 404 for a property neither configured nor in the store (scoping.existing);
+        the store is looked at only for a name trackway.toml does not have."""
+        cfg = self.config()
+        configured = cfg.properties if cfg is not None else {}
+        if prop is not None and prop not in configured:
+            await asyncio.to_thread(existing, self.store, prop, configured)
+
     def query(self, request: Request, scope: str, names_key: str) -> Query:
         q = request.query
         prop = scoped(q.get("property") or None, scope)
@@ -125,18 +139,27 @@ class Admin:
         if not 1 <= limit <= MAX_LIMIT:
             raise HttpError(400, f"expected limit between 1 and {MAX_LIMIT}, got {limit}")
         names = tuple(n for n in q.get(names_key, "").split(",") if n)
-        since = _time(q.get("since"))
-        until = _time(q.get("until"))
+        now = datetime.now(UTC)  # ages count back from one now
+        since, until = _time(q.get("since"), now), _time(q.get("until"), now)
+        if since is not None and until is not None and until <= since:  # it answered nothing
+            raise HttpError(
+                400,
+                f"expected since before until, got {since:%Y-%m-%d %H:%M:%S} UTC and "
+                f"{until:%Y-%m-%d %H:%M:%S} UTC; an age such as 7d counts back from now, so the start "
+                "is the larger age (since=7d&until=1d)",
+            )
         return Query(property=prop, names=names, since=since, until=until, limit=limit)
 
     async def events(self, request: Request, scope: str) -> Any:
         query = self.query(request, scope, "name")
+        await self.existing(query.property)
         found = await asyncio.to_thread(self.store.events_at, query)
         # canonical events as they are; the endpoint each came to beside them, in step
         return {"events": [json_form("events", e) for e, _ in found], "endpoints": [ep for _, ep in found]}
 
     async def failed(self, request: Request, scope: str) -> Any:
         query = self.query(request, scope, "code")
+        await self.existing(query.property)
         replayed = request.query.get("replayed")
         if replayed is not None:
             query.replayed = replayed.lower() in ("1", "true", "yes")
@@ -145,10 +168,20 @@ class Admin:
 
     async def export(self, request: Request, scope: str) -> Any:
         table = request.query.get("table", "events")
+        if table not in EXPORT_PARAMS:
+            raise HttpError(400, f"expected table events or failed_events, got {table!r:.60}")
+        refuse_unknown(request.query, EXPORT_PARAMS[table], f"/api/export parameter for table={table}")
         query = self.query(request, scope, "name" if table == "events" else "code")
+        await self.existing(query.property)
         after = None
         if request.query.get("after_time"):
             after = (_time(request.query["after_time"]), request.query.get("after_id", ""))
+        elif request.query.get("after_id"):
+            raise HttpError(
+                400,
+                "expected after_time with after_id (the cursor is both: the last row's received_at "
+                "and id), got after_id alone; send both, or neither for the first page",
+            )
         rows = await asyncio.to_thread(self.store.page, table, query, after)
         total = await asyncio.to_thread(self.store.count, table, query) if after is None else None
         return {"rows": rows, "total": total}
@@ -186,6 +219,7 @@ class Admin:
         if not value:
             raise HttpError(400, "expected ?id= an anonymous or user id, got none")
         prop = scoped(request.query.get("property") or None, scope)
+        await self.existing(prop)
         people = await asyncio.to_thread(self.store.identity, value, prop)
         return {"people": people}
 
@@ -238,6 +272,7 @@ class Admin:
     def report(self, name: str) -> Callable[[Request, str], Awaitable[Any]]:
         async def handler(request: Request, scope: str) -> Any:
             values = dict(request.query)
+            refuse_unknown(values, REPORT_PARAMS)
             values.pop("wait", None)  # read-your-writes' own (Admin.fresh), not the report's
             fmt = values.pop("format", "json")
             section = values.pop("section", None) or None
@@ -245,13 +280,15 @@ class Admin:
                 raise HttpError(400, f"expected format json or csv, got {fmt!r:.40}")
             values["property"] = scoped(values.get("property"), scope)
             cfg = self.config()
-            params = reports.parse(values, property_steps=cfg.funnel_steps())  # a property's own funnel
-            threads = cfg.server["report_threads"]
+            steps = cfg.funnel_steps() if cfg is not None else {}  # a property's own funnel
+            params = reports.parse(values, property_steps=steps)
+            await self.existing(params.property)
+            threads = cfg.server["report_threads"] if cfg is not None else 0
             sections = await asyncio.to_thread(
                 reports.run, self.store, name, params, threads=threads, section=section
             )
             if fmt == "csv":
-                return Raw(render.to_csv(sections).encode(), b"text/csv; charset=utf-8")
+                return Raw(render.to_csv(name, sections).encode(), b"text/csv; charset=utf-8")
             return render.document(name, sections)
 
         return handler
@@ -329,12 +366,13 @@ class Admin:
         }
 
 
-def _time(text: Any) -> datetime | None:
-    """A time filter (ISO 8601 or an age), or None; 400 when unreadable or out of range."""
+def _time(text: Any, now: datetime | None = None) -> datetime | None:
+    """A time filter (ISO 8601 or an age before ``now``), or None; 400 when unreadable or
+    out of range."""
     if not text:
         return None
     try:
-        return parse_time(str(text))
+        return parse_time(str(text), now=now)
     except TrackwayError as exc:
         raise HttpError(400, str(exc)) from None
 
@@ -398,6 +436,8 @@ def make_admin_app(admin: Admin) -> ASGI:
             await respond_json(send, exc.status, exc.body(), exc.headers)
         except ClientGone:  # a TrackwayError now: the client went away, nobody to answer
             return
+        except UnknownPropertyError as exc:
+            await respond_json(send, 404, {"error": str(exc)})
         except StoreError as exc:
             await respond_json(send, 400, {"error": str(exc)})
         except TrackwayError as exc:

@@ -85,7 +85,8 @@ def _operations() -> dict[str, Any]:
                         "description": "Text format 0.0.4",
                         "content": {"text/plain": {"schema": {"type": "string"}}},
                     }
-                },
+                }
+                | errors(401),
             }
         },
         "/t.js": {
@@ -153,7 +154,7 @@ def _admin_api() -> dict[str, Any]:
                         "Canonical events, and the endpoint each came to (in step).",
                     )
                 }
-                | errors(400, 401, 403, 503),
+                | errors(400, 401, 403, 404, 503),
             }
         },
         "/api/failed_events": {
@@ -174,7 +175,7 @@ def _admin_api() -> dict[str, Any]:
                         "Failed payloads.",
                     )
                 }
-                | errors(400, 401, 403, 503),
+                | errors(400, 401, 403, 404, 503),
             }
         },
         "/api/export": {
@@ -201,7 +202,7 @@ def _admin_api() -> dict[str, Any]:
                         "Rows, and the number of rows matching (first page only).",
                     )
                 }
-                | errors(400, 401, 403, 503),
+                | errors(400, 401, 403, 404, 503),
             }
         },
         **_dashboard_api(),

@@ -475,8 +475,8 @@ class DuckStore(Store):
                     if len(data) >= limit:
                         del data[limit:]
                         break
-            except duckdb.Error as exc:
-                raise StoreError(f"the query failed: {exc}") from None
+            except (duckdb.Error, pa.ArrowException) as exc:
+                raise sqlguard.failed(exc) from None
             finally:
                 if reader is not None:
                     reader.close()  # a result left open (a query cut at `limit`) refuses the ROLLBACK

@@ -17,7 +17,12 @@ that is rolled back. What keeps it read-only:
 - the cursor has Python replacement scans off (no reading the process's variables);
 - the database's configuration is locked when the store opens (:data:`ALLOWED_CONFIGS`
   are the settings the store itself changes later), so nothing can change
-  ``memory_limit`` even if a statement got through.
+  ``memory_limit`` even if a statement got through;
+- the query is nested at most :data:`MAX_DEPTH` expressions deep (DuckDB's
+  ``max_expression_depth`` on the query's cursor): the check reads the parse tree in
+  Python, whose recursion limit a tree 450 levels deep passed (a traceback, or a 500 from
+  ``/api/sql``); DuckDB's own limit (1000) answered with advice to ``SET
+  max_expression_depth``, a statement `trackway sql` refuses.
 """
 
 from __future__ import annotations
@@ -28,12 +33,17 @@ from typing import Any
 
 import duckdb
 import msgspec
+import pyarrow as pa
 
 from trackway.errors import StoreError
 
 # Settings the store changes after it locked the configuration: threads for reports
 # (DuckStore.parallel), the time zone of each new cursor, the SQL cursor's replacement scans.
-ALLOWED_CONFIGS = ("threads", "TimeZone", "python_enable_replacements")
+ALLOWED_CONFIGS = ("threads", "TimeZone", "python_enable_replacements", "max_expression_depth")
+# How deeply a query may nest (a + b + ..., f(f(...)), CASE in CASE, a subquery in a
+# subquery): each level is up to 4 levels of json_serialize_sql's JSON, which msgspec
+# decodes within Python's recursion limit (1000 frames, some taken by the caller).
+MAX_DEPTH = 200
 
 TABLE_FUNCTIONS = frozenset(
     {
@@ -59,10 +69,24 @@ _EXPLAIN = re.compile(r"\s*explain\s+(?!analy[sz]e\b)(?P<rest>.*)", re.IGNORECAS
 # WITH clause (WITH x AS (DELETE ... RETURNING *) SELECT ...) parses as DELETE_QUERY_NODE.
 QUERY_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE"})
 _HOW = "`trackway sql` runs one SELECT on the store's tables (events, failed_events, ...)"
+TOO_DEEP = (
+    f"expected a query nested fewer than {MAX_DEPTH} expressions deep (`trackway sql` sets DuckDB's "
+    f"max_expression_depth to {MAX_DEPTH} and does not raise it), got one nested deeper (a long chain "
+    "such as a + b + c ..., or functions, CASEs or subqueries within each other); flatten it: many "
+    "terms added as list_sum([a, b, c, ...]), values compared as x IN (1, 2, ...), nested CASEs as one "
+    "CASE with several WHENs, or parts moved into a WITH clause"
+)
+TOO_DEEP_VALUES = (
+    "expected a result whose values nest at most about 60 levels (lists or structs within each "
+    "other: Arrow, which carries the result, reads no deeper), got a deeper column; return it as "
+    "text with to_json(...), or unnest it"
+)
 
 
 def check(cur: duckdb.DuckDBPyConnection, query: str) -> None:
-    """Raise :class:`StoreError` unless ``query`` is one read-only SELECT on the database."""
+    """Raise :class:`StoreError` unless ``query`` is one read-only SELECT on the database
+    nested at most :data:`MAX_DEPTH` deep (a limit set on ``cur`` for the query too)."""
+    cur.execute(f"SET SESSION max_expression_depth = {MAX_DEPTH}")
     statements = _statements(cur, query)
     if len(statements) != 1:
         raise StoreError(f"expected one SQL statement, got {len(statements)}; run them one at a time")
@@ -86,16 +110,28 @@ def check(cur: duckdb.DuckDBPyConnection, query: str) -> None:
     _check_tree(cur, text)
 
 
+def failed(exc: Exception, what: str = "the query failed") -> StoreError:
+    """The error to answer for DuckDB's (or Arrow's) ``exc``: :data:`TOO_DEEP` for a query
+    nested past the limit (the parser, or the binder, says so with advice `trackway sql`
+    refuses), :data:`TOO_DEEP_VALUES` for a result Arrow cannot carry (it was a 500)."""
+    if isinstance(exc, pa.ArrowException):
+        return StoreError(f"{TOO_DEEP_VALUES} ({exc})")
+    return StoreError(TOO_DEEP if "max_expression_depth" in str(exc) else f"{what}: {exc}")
+
+
 def _statements(cur: duckdb.DuckDBPyConnection, query: str) -> list[Any]:
     try:
         return list(cur.extract_statements(query))
     except duckdb.Error as exc:
-        raise StoreError(f"cannot parse the SQL: {exc}") from None
+        raise failed(exc, "cannot parse the SQL") from None
 
 
 def _check_tree(cur: duckdb.DuckDBPyConnection, query: str) -> None:
     [(serialized,)] = cur.execute("SELECT json_serialize_sql(?)", [query]).fetchall()
-    tree = msgspec.json.decode(serialized)
+    try:
+        tree = msgspec.json.decode(serialized)
+    except RecursionError:  # a construct deeper in JSON than MAX_DEPTH allows for
+        raise StoreError(TOO_DEEP) from None
     if tree.get("error"):
         raise StoreError(f"expected a SELECT the parser can read, got: {tree.get('error_message')}; {_HOW}")
     known = {
@@ -138,13 +174,15 @@ def _check_tree(cur: duckdb.DuckDBPyConnection, query: str) -> None:
 
 
 def _nodes(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, dict):
-        yield value
-        for v in value.values():
-            yield from _nodes(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _nodes(v)
+    """Every object in ``value``, without recursion (a deep tree is no RecursionError)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            yield v
+            stack.extend(reversed(list(v.values())))
+        elif isinstance(v, list):
+            stack.extend(reversed(v))
 
 
 def _cte_names(tree: Any) -> Iterator[str]:
