@@ -187,3 +187,30 @@ async def test_a_range_that_selects_nothing_is_a_400(h: Harness, path: str, sinc
     r = await h.client.get(path, params={"since": since, "until": until}, headers=AUTH)
     assert r.status_code == 400, r.text
     assert r.json()["error"].startswith("expected since before until, got "), r.text
+
+
+# (body, status, what the answer says): a forget that found nobody looked like a success
+FORGETS = [
+    ({"user": "nobody-at-all"}, 404, "no stored person, row or loaded log record holds this user id"),
+    ({"email": "nobody@example.com"}, 404, "holds this email: nothing was erased"),
+    ({"user": "u-forget-me", "property": "shpo"}, 404, "unknown property 'shpo'"),
+    ({"user": "u-forget-me"}, 200, '"people":1'),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "says"), FORGETS)
+async def test_forget_says_when_it_found_nobody(
+    h: Harness, body: dict[str, str], status: int, says: str
+) -> None:
+    sent = await h.client.post(
+        h.mp(), json={"client_id": "1.2", "user_id": "u-forget-me", "events": [{"name": "x"}]}
+    )
+    assert sent.status_code == 204, sent.text
+    r = await h.client.post("/api/forget", json=body, headers=AUTH)
+    assert r.status_code == status, r.text
+    assert says in r.text.replace(" ", "") if says.startswith('"') else says in r.text, r.text
+
+
+async def test_subject_export_refuses_an_unknown_property(h: Harness) -> None:
+    r = await h.client.get("/api/subject", params={"user": "u", "property": "shpo"}, headers=AUTH)
+    assert r.status_code == 404 and "unknown property 'shpo'" in r.json()["error"], r.text

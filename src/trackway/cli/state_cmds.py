@@ -11,6 +11,7 @@ from rich.table import Table
 
 from trackway.cli.common import store_access, store_options
 from trackway.cli.output import open_output, stderr, stdout
+from trackway.store import forget as forget_
 
 
 @click.group()
@@ -116,10 +117,8 @@ def forget(
             report = store.forget(user, email, prop)
     elsewhere = report.get("elsewhere") or {}
     logged = report.get("log") or {}
-    if not report["people"] and not elsewhere and not logged.get("records"):
-        raise click.ClickException(
-            "no stored person, row or loaded log record holds this " + ("user id" if user else "email")
-        )
+    if forget_.found_nothing(report):
+        raise click.ClickException(forget_.nothing_found(user))
     stdout.print(
         f"forgot {report['people']} person(s): {report['events']} events anonymised, "
         f"{report['identities']} ids, {report['links']} links and {report['conflicts']} conflicts removed, "

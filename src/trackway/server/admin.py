@@ -36,6 +36,7 @@ from trackway.server import live
 from trackway.server.http import Receive, Request, Scope, Send, parse_json, respond, respond_json
 from trackway.server.scoping import existing, scoped
 from trackway.server.scoping import short as _short
+from trackway.store import forget as forget_
 from trackway.store import logscrub
 from trackway.store.base import Query, Store, json_form
 from trackway.timeparse import parse_time
@@ -257,16 +258,21 @@ class Admin:
 
     async def forget(self, request: Request, scope: str) -> Any:
         user, email, prop = self._person(_json_body(request.body), scope)
+        await self.existing(prop)
         loader = getattr(self, "loader", None)
         path = getattr(self.store, "path", None)
         if loader is not None and path is not None:  # the segments workers write are finished first
             await asyncio.to_thread(logscrub.roll_workers, loader.root, path.parent / "run")
         if loader is not None:  # what the log holds of the person is in the store first
             await asyncio.to_thread(loader.catch_up)
-        return await asyncio.to_thread(self.store.forget, user, email, prop)
+        report = await asyncio.to_thread(self.store.forget, user, email, prop)
+        if forget_.found_nothing(report):  # a typo in the dashboard's form looked like a success
+            raise HttpError(404, forget_.nothing_found(user))
+        return report
 
     async def subject(self, request: Request, scope: str) -> Any:
         user, email, prop = self._person(dict(request.query), scope)
+        await self.existing(prop)
         return await asyncio.to_thread(self.store.subject, user, email, prop)
 
     def report(self, name: str) -> Callable[[Request, str], Awaitable[Any]]:

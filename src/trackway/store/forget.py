@@ -113,6 +113,22 @@ def _anonymise(event: Event, tombstone: str, needles: set[str]) -> Event:
     return event
 
 
+def found_nothing(report: dict[str, Any]) -> bool:
+    """Whether a :func:`forget` report (with the store's additions) found no trace of the person."""
+    logged = report.get("log") or {}
+    return not report.get("people") and not report.get("elsewhere") and not logged.get("records")
+
+
+def nothing_found(user: str | None) -> str:
+    """What a forget that found nothing says (the command line and the API alike)."""
+    what = "user id" if user else "email"
+    return (
+        f"no stored person, row or loaded log record holds this {what}: nothing was erased. Expected "
+        f"the {what} exactly as it was sent (case and spaces count); `trackway subject-export` shows "
+        "what is stored"
+    )
+
+
 def forget(
     cur: duckdb.DuckDBPyConnection,
     user: str | None,
