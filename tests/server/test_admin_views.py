@@ -409,7 +409,7 @@ RETRY_BAD = [
     ("*", {"destination": "default.hook", "letter": "1"}, 400, "expected letter as a dead letter's number"),
     ("*", {"destination": "default.hook", "letter": True}, 400, "expected letter as a dead letter's number"),
     ("*", {"destination": "default.nope", "all": True}, 404, "one of default.hook"),
-    ("*", {"destination": "default.hook", "letter": 9}, 404, "among [1, 2]"),
+    ("*", {"destination": "default.hook", "letter": 9}, 404, "among 1-2, got 9;"),
     ("other", {"destination": "default.hook", "all": True}, 403, "'other' only, not 'default'"),
     ("other", {"destination": "hook", "all": True}, 404, "one of (none)"),
     ("*", {"destination": "nope", "all": True}, 404, "one of default.hook"),
@@ -423,6 +423,21 @@ async def test_a_retry_that_cannot_be_done_says_why(h, scope, body, status, word
     assert r.status_code == status, r.text
     assert words in r.json()["error"]
     assert len(DeadLetters(runner.Files(h.root, "default.hook").dead).pending()) == 2
+
+
+SPANS = [
+    ([], ""),
+    ([7], "7"),
+    ([1, 2, 3, 5], "1-3, 5"),
+    (list(range(1, 3255)), "1-3254"),
+    (list(range(1, 40, 2)), "1, 3, 5, 7, 9, 11, 13, 15 and 12 more"),
+]
+
+
+@pytest.mark.parametrize(("numbers", "text"), SPANS)
+def test_dead_letter_numbers_are_said_as_runs_and_bounded(numbers, text):
+    # a 404 for a letter not pending listed every pending one: 18 kB for 3,254 letters
+    assert overview.spans(numbers) == text
 
 
 async def test_an_event_with_the_clients_own_id_is_found_by_it_in_its_property_only(hs):

@@ -125,6 +125,20 @@ class RetryReport:
         }
 
 
+def spans(numbers: list[int], most: int = 8) -> str:
+    """Sorted ``numbers`` as runs ("1-40, 42, 45-3254"), at most ``most`` of them and a
+    count of the rest: a 404 listed each of 3,254 pending letters (18 kB)."""
+    runs: list[tuple[int, int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    shown = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs[:most])
+    rest = sum(b - a + 1 for a, b in runs[most:])
+    return f"{shown} and {rest:,} more" if rest else shown
+
+
 class UnknownLetters(TrackwayError):
     """Dead letters asked for that are not pending."""
 
@@ -146,8 +160,8 @@ def retry(
     missing = [n for n in numbers or [] if n not in pending]
     if missing:
         raise UnknownLetters(
-            f"expected dead letters of {d.id} among {sorted(pending) or 'none'}, got {missing}; "
-            "`trackway destination dead-letters` lists them"
+            f"expected dead letters of {d.id} among {spans(sorted(pending)) or 'none'}, got "
+            f"{spans(sorted(set(missing)))}; `trackway destination dead-letters` lists them"
         )
     # a number given twice is sent once (twice, it was delivered and counted twice)
     chosen = list(pending.values()) if numbers is None else [pending[n] for n in dict.fromkeys(numbers)]
