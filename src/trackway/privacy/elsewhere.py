@@ -115,7 +115,12 @@ def identifier_hash(value: Any) -> str | None:
     id that is an email gets under ``hash``), else None."""
     if type(value) is not str:
         return None
-    normal = normalize_email(value) or normalize_phone(value)
+    if "@" in value:
+        normal = normalize_email(value)
+    elif "+" in value:  # a phone Trackway can normalise is international
+        normal = normalize_phone(value)
+    else:
+        return None
     return None if normal is None else sha256_hex(normal)
 
 
@@ -125,22 +130,30 @@ def changes(event: Event, policy: str) -> dict[str, Any]:
     if policy not in ("hash", "drop"):
         return {}
     out: dict[str, Any] = {}
-    for field in ("user_id", "anonymous_id"):
-        value = getattr(event, field)
-        hashed = identifier_hash(value)
-        if hashed is not None:
-            out[field] = hashed if policy == "hash" else None
-    for field in ("properties", "context", "extras"):
-        value = getattr(event, field)
-        if type(value) is dict and value:
+    for field, value in (("user_id", event.user_id), ("anonymous_id", event.anonymous_id)):
+        if value is not None:
+            hashed = identifier_hash(value)
+            if hashed is not None:
+                out[field] = hashed if policy == "hash" else None
+    for field, value in (
+        ("properties", event.properties),
+        ("context", event.context),
+        ("extras", event.extras),
+    ):
+        if value and type(value) is dict:
             new = _object(value, policy)
             if new is not value:
                 out[field] = new
     commerce = event.commerce
-    if commerce is not None and commerce.items and any(it.extras for it in commerce.items):
-        items = [_item(it, policy) for it in commerce.items]
-        if any(new is not old for new, old in zip(items, commerce.items, strict=True)):
-            out["commerce"] = msgspec.structs.replace(commerce, items=items)
+    if commerce is not None and commerce.items:
+        items = commerce.items
+        for n, item in enumerate(items):
+            if item.extras:
+                new_item = _item(item, policy)
+                if new_item is not item:
+                    items = items[:n] + [new_item] + [_item(it, policy) for it in items[n + 1 :]]
+                    out["commerce"] = msgspec.structs.replace(commerce, items=items)
+                    break
     return out
 
 
@@ -205,8 +218,13 @@ def _object(obj: dict[Any, Any], policy: str) -> Any:
         t = type(v)
         if t is str:
             kind = _kind(key)
-            if kind is None and "@" not in v and "%40" not in v and "?" not in v:
-                continue  # the common case, decided without a call
+            if (
+                kind is None
+                and "@" not in v
+                and "%40" not in v
+                and ("?" not in v or "phone" not in v.lower())
+            ):
+                continue  # the common case (no address, no phone parameter), decided without a call
             new = _text(v, policy, kind)
         elif t is dict:
             if key == "user_data":
