@@ -28,6 +28,11 @@ from trackway.model import Commerce, Event, Item
 D = Decimal
 S, IT, V, A = amounts.STATED, amounts.ITEMS, amounts.DERIVED, amounts.ASSUMED
 TWO = [Item(item_id="A", price=D("8.00"), quantity=1), Item(item_id="B", price=D("8.00"))]  # no quantity: 1
+# Convead's purchase example (docs: order_id 12345, revenue 99.99): 125.15 + 15 x 127.02 = 2030.45
+CONVEAD_ITEMS = [
+    Item(item_id="1", price=D("125.15"), quantity=1),
+    Item(item_id="2", price=D("127.02"), quantity=15),
+]
 
 
 def c(**kw: Any) -> Commerce:
@@ -112,6 +117,81 @@ PARTS = [
         1,  # 16.00 + tax 0 + shipping 0 is not 22.53: the event does not say what the rest is
     ),
     (
+        "Convead's own purchase example: items of 2030.45, the order cost 99.99",
+        "convead",
+        "purchase",
+        c(value="99.99", items=CONVEAD_ITEMS),
+        {
+            Part.TOTAL: ("99.99", S),
+            Part.REVENUE: ("99.99", V),
+            Part.SUBTOTAL: ("99.99", V),
+            Part.TAX: ("0", A),
+            Part.SHIPPING: ("0", A),
+            Part.DISCOUNT: ("0", A),
+        },
+        1,  # the items' prices add up to 2030.45 while the order's total is 99.99
+    ),
+    (
+        "a Convead order with a discount it has no field for: revenue 80, items 2 x 50",
+        "convead",
+        "purchase",
+        c(value="80", items=[Item(item_id="A", price=D("50"), quantity=2)]),
+        {
+            Part.TOTAL: ("80", S),
+            Part.REVENUE: ("80", V),
+            Part.SUBTOTAL: ("80", V),
+            Part.TAX: ("0", A),
+            Part.SHIPPING: ("0", A),
+            Part.DISCOUNT: ("0", A),
+        },
+        1,
+    ),
+    (
+        "a UA purchase whose items cost more than its whole revenue",
+        "gtm-ua",
+        "purchase",
+        c(value="100", tax="10", shipping="5", items=[Item(item_id="A", price=D("50"), quantity=3)]),
+        {
+            Part.TOTAL: ("100", S),
+            Part.TAX: ("10", S),
+            Part.SHIPPING: ("5", S),
+            Part.REVENUE: ("85", V),
+            Part.SUBTOTAL: ("85", V),
+            Part.DISCOUNT: ("0", A),
+        },
+        1,
+    ),
+    (
+        "items within the total but not after tax and shipping (prices with tax): the subtotal stays",
+        "gtm-ua",
+        "purchase",
+        c(value="100", tax="10", shipping="5", items=[Item(item_id="A", price=D("50"), quantity=2)]),
+        {
+            Part.TOTAL: ("100", S),
+            Part.TAX: ("10", S),
+            Part.SHIPPING: ("5", S),
+            Part.REVENUE: ("85", V),
+            Part.SUBTOTAL: ("100", IT),
+            Part.DISCOUNT: ("0", A),
+        },
+        1,  # subtotal 100 - discount 0 is not revenue 85
+    ),
+    (
+        "items within the total after a stated discount: no disagreement",
+        "commanders-act",
+        "purchase",
+        c(value="90", discount="10", items=[Item(item_id="A", price=D("50"), quantity=2)]),
+        {
+            Part.TOTAL: ("90", S),
+            Part.DISCOUNT: ("10", S),
+            Part.SUBTOTAL: ("100", IT),
+            Part.REVENUE: ("90", V),
+            Part.TAX: ("0", A),
+            Part.SHIPPING: ("0", A),
+        },
+        0,
+    ),
+    (
         "an order discount: the items' subtotal less the revenue",
         "commanders-act",
         "purchase",
@@ -188,6 +268,49 @@ def test_a_derived_part_names_its_terms_and_what_it_assumed():
     assert "tax" in total.source and "shipping" in total.source
     assert total.assumed == {Part.DISCOUNT, Part.SHIPPING}
     assert found.value(Part.SHIPPING) is None and found.value(Part.TOTAL) == D("19.20")
+
+
+@pytest.mark.parametrize(
+    ("dialect", "commerce", "said"),
+    [
+        (
+            "convead",
+            c(value="99.99", items=CONVEAD_ITEMS),
+            ["2030.45", "99.99", "1930.46", "revenue 99.99 - tax 0"],
+        ),
+        (
+            "gtm-ua",
+            c(value="100", tax="10", shipping="5", items=[Item(item_id="A", price=D("50"), quantity=3)]),
+            ["add up to 150 while the order's total is 100", "= 85 for the items", "implied discount of 65"],
+        ),
+        (
+            "commanders-act",
+            c(value="80", discount="10", items=[Item(item_id="A", price=D("50"), quantity=2)]),
+            ["add up to 100, 90 after", "discount 10", "implied further discount of 10"],
+        ),
+    ],
+)
+def test_items_worth_more_than_the_total_say_so_and_take_the_revenue_from_the_total(dialect, commerce, said):
+    found = amounts.of_event(Event(name="purchase", dialect=dialect, commerce=commerce))
+    assert found is not None
+    [conflict] = found.conflicts
+    assert "the items' prices add up to" in conflict and "inconsistent prices" in conflict
+    assert all(s in conflict for s in said), conflict
+    revenue = found.amounts[Part.REVENUE]
+    assert revenue.how == V and Part.TOTAL in {p for _, p, _ in revenue.terms}  # from the total
+
+
+def test_convead_s_purchase_example_gives_what_was_paid_in_every_dialect():
+    """The items' 2030.45 is never presented as revenue: GA4's value, the orders' revenue and
+    total are 99.99, and the conversion says why."""
+    example = next(e for e in examples("convead") if e.name == "purchase").value
+    event = decoded("convead", example)
+    values, _ = amounts.values_of(event)
+    assert values[Part.REVENUE] == values[Part.TOTAL] == values[Part.SUBTOTAL] == D("99.99")
+    out = trackway.convert(example, "convead", "gtm-ga4", default_currency="EUR")
+    assert out.valid and out.payloads[0]["ecommerce"]["value"] == D("99.99")
+    [warning] = [i for i in out.issues if i.code == "VALUE_DERIVED"]
+    assert "2030.45" in warning.message and "99.99" in warning.message and not warning.is_error
 
 
 def test_an_order_update_without_items_takes_the_subtotal_from_the_lines_given():

@@ -196,6 +196,15 @@ def parts(commerce: Commerce, meaning: Meaning, name: str, items: Iterable[Any] 
     are stated, else subtotal - discount, else total - tax - shipping; the subtotal and the
     total from the revenue. A discount, tax or shipping the event does not state is taken as
     0 (recorded in ``assumed``), a discount as subtotal - revenue when both are known.
+
+    The total paid wins over the items' prices: when the items' price x quantity (less a
+    stated discount) exceeds the stated total, the items are not what was sold. The revenue
+    is then total - tax - shipping (what is not stated taken as 0, in its ``assumed``), the
+    subtotal revenue + discount, and a disagreement in ``conflicts`` says what the items add
+    up to, the total, and the gap (an implied discount, or inconsistent prices). Convead's
+    own example, revenue 99.99 with items of 2030.45, has a revenue of 99.99, not 2030.45.
+    (Items within the total but above total - tax - shipping keep the subtotal: prices that
+    include tax, as 2Checkout's gtag example sends them, are no discount.)
     """
     out = Parts()
     a = out.amounts
@@ -224,7 +233,19 @@ def parts(commerce: Commerce, meaning: Meaning, name: str, items: Iterable[Any] 
         from_total = None
         if total is not None:
             from_total = _combine((1, Part.TOTAL, total), (-1, Part.TAX, tax), (-1, Part.SHIPPING, ship))
-        if from_total is not None and not from_total.assumed:
+        if (
+            total is not None
+            and from_total is not None
+            and sub is not None
+            and sub.how == ITEMS
+            and _CTX.subtract(sub.value, disc.value) > total.value
+        ):
+            # The items cost more than the whole order paid: not what was sold (an implied
+            # discount, or inconsistent prices). The total says it.
+            out.conflicts.append(_items_over_total(sub, disc, total, from_total))
+            a[Part.REVENUE] = from_total
+            a[Part.SUBTOTAL] = _combine((1, Part.REVENUE, from_total), (1, Part.DISCOUNT, disc))
+        elif from_total is not None and not from_total.assumed:
             a[Part.REVENUE] = from_total
         elif sub is not None:
             a[Part.REVENUE] = _combine((1, Part.SUBTOTAL, sub), (-1, Part.DISCOUNT, disc))
@@ -261,6 +282,7 @@ def values(
             a.setdefault(table[field], v)
     stated = bool(a)
     total, stated_rev = a.get(_TOTAL), a.get(_REVENUE)
+    worth = None
     if _SUBTOTAL not in a:
         worth = items_total(commerce.items if items is None else items)
         if worth is not None:
@@ -273,7 +295,15 @@ def values(
         from_total = None
         if total is not None:
             from_total = _sum((1, total), (-1, tax or _ZERO), (-1, ship or _ZERO))
-        if from_total is not None and tax is not None and ship is not None:
+        if (
+            total is not None
+            and from_total is not None
+            and worth is not None
+            and _sum((1, worth), (-1, disc or _ZERO)) > total
+        ):
+            a[_REVENUE] = from_total  # the items cost more than the order's total: see parts()
+            a[_SUBTOTAL] = _sum((1, from_total), (1, disc or _ZERO))
+        elif from_total is not None and tax is not None and ship is not None:
             a[_REVENUE] = from_total
         elif sub is not None:
             a[_REVENUE] = _sum((1, sub), (-1, disc or _ZERO))
@@ -288,6 +318,20 @@ def values(
         for part in [p for p, v in a.items() if not v.is_finite()]:
             del a[part]
     return a, stated
+
+
+def _items_over_total(sub: Amount, disc: Amount, total: Amount, from_total: Amount) -> str:
+    """What an event whose items' prices exceed what its total leaves for them says."""
+    items = f"the items' prices add up to {sub.value}"
+    if disc.how != ASSUMED:
+        items += f", {_CTX.subtract(sub.value, disc.value)} after {disc.term(Part.DISCOUNT)}"
+    gap = _CTX.subtract(_CTX.subtract(sub.value, disc.value), from_total.value)
+    further = " further" if disc.how != ASSUMED else ""
+    return (
+        f"{items} while the order's total is {total.value} ({from_total.source} = {from_total.value} "
+        f"for the items): an implied{further} discount of {gap} the event does not state, or "
+        f"inconsistent prices; the revenue is {from_total.value}, from the total, not the items' prices"
+    )
 
 
 def _check(out: Parts) -> None:

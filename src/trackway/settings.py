@@ -398,8 +398,9 @@ _PROPERTY_TAIL: tuple[Setting, ...] = (
         "identifiers",
         str,
         "keep",
-        "Plain email and phone: keep (with server-side md5/sha256 hashes), hash (store only the "
-        "hashes) or drop (neither).",
+        "Plain email and phone, wherever an event holds them (traits, a user id that is one, "
+        "Google's user_data, other keys, texts and URLs): keep (with server-side md5/sha256 "
+        "hashes), hash (store only the hashes) or drop (neither). See docs/people.md.",
     ),
     Setting("hash_identifiers", bool, True, "Compute md5/sha256 of plain email and phone (normalised)."),
     Setting("truncate_ip", bool, False, "Store IPs truncated (IPv4 /24, IPv6 /48)."),

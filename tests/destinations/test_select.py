@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+import trackway
+from tests.privacy.examples import MISSING, PLACES
 from trackway.destinations.select import CONSENT, DIALECT, NAME, Selection, select, strip_identifiers
 from trackway.errors import ConfigError
-from trackway.model import Event
+from trackway.model import Event, to_builtins
 from trackway.privacy.prepare import PrivacySettings, prepare
 
 
@@ -150,3 +152,21 @@ def test_strip_identifiers_copies_only_what_it_changes(policy: str, kw: dict[str
 def test_strip_identifiers_bad_policy() -> None:
     with pytest.raises(ConfigError, match="identifiers: expected 'keep', 'hash' or 'drop', got 'clear'"):
         strip_identifiers(_event(), "clear")
+
+
+@pytest.mark.parametrize("policy", ["keep", "hash", "drop"])
+@pytest.mark.parametrize(("case", "dialect", "payload", "path", "stored"), PLACES, ids=[p[0] for p in PLACES])
+def test_a_destination_gets_each_place_as_its_identifiers_policy_says(
+    case: str, dialect: str, payload: Any, path: tuple[str, ...], stored: dict[str, Any], policy: str
+) -> None:
+    """A property that keeps identifiers; a destination that hashes or drops them gets no
+    plain email or phone from any place (the same rules as the collector's)."""
+    event = trackway.decode(dialect, payload).events[0]
+    prepare(event, PrivacySettings(identifiers="keep"))
+    before = copy.deepcopy(event)
+    out = strip_identifiers(event, policy)
+    assert event == before
+    value: Any = to_builtins(out)
+    for key in path:
+        value = value.get(key, MISSING) if isinstance(value, dict) else MISSING
+    assert value == stored[policy]

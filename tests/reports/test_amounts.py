@@ -131,3 +131,36 @@ def test_a_full_refund_takes_back_the_orders_revenue_not_its_value(store: DuckSt
     load(store, "cact", decode("commanders-act", cact) + decode("commanders-act", refund))
     [row] = revenue(store).values()
     assert (row["gross"], row["refunds"], row["net"]) == (D("16.00"), D("16.00"), D(0))
+
+
+@pytest.mark.parametrize(
+    ("payload", "paid"),
+    [
+        (next(e for e in examples("convead") if e.name == "purchase").value, D("99.99")),  # items: 2030.45
+        (
+            [
+                "event",
+                "purchase",
+                {"order_id": "O2", "revenue": 80, "items": [{"product_id": "A", "qnt": 2, "price": 50}]},
+            ],
+            D("80"),
+        ),
+        (
+            [
+                "event",
+                "purchase",
+                {"order_id": "O3", "revenue": 125, "items": [{"product_id": "A", "qnt": 2, "price": 50}]},
+            ],
+            D("100"),
+        ),
+    ],
+)
+def test_a_convead_order_counts_what_was_paid_never_more(store: DuckStore, payload: Any, paid: D) -> None:
+    """Convead's revenue is the full order cost: items whose prices add up to more than it
+    are not what was sold (the gross was the items' 2030.45 for Convead's own 99.99 example);
+    items within it are the revenue, the rest tax and shipping Convead has no field for."""
+    load(store, "cv", decode("convead", payload))
+    [row] = revenue(store).values()
+    assert row["gross"] == paid
+    [order] = store.state_rows("orders")
+    assert order["revenue"] == paid and order["total"] == payload[2]["revenue"]

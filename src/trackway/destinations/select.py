@@ -19,7 +19,9 @@ destination that needs consent gets none: a failed payload has no derived consen
 ``identifiers`` is what may leave with a chosen event (:func:`strip_identifiers`):
 ``keep`` the plain email and phone; ``hash`` them (the sha256, and md5, of the normalised
 value as :mod:`trackway.privacy.pii` computes them, the plain values removed); ``drop``
-them and their hashes, and the Measurement Protocol ``context["user_data"]``.
+them and their hashes. Both apply wherever an email or phone sits, not only the traits: an
+id that is one, Google's ``user_data`` objects (``drop`` removes them), keys naming one,
+addresses in texts and URLs (:mod:`trackway.privacy.elsewhere`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import msgspec
 
 from trackway.errors import ConfigError
 from trackway.model import Event
+from trackway.privacy import elsewhere
 from trackway.privacy.consent import PURPOSES
 from trackway.privacy.pii import POLICIES, apply_policy
 
@@ -137,13 +140,15 @@ def select_failed(names: list[str], dialect: str, selection: Selection) -> str |
 def strip_identifiers(event: Event, policy: str) -> Event:
     """``event`` with its plain identifiers under ``policy`` (keep, hash, drop): a copy
     when that changes anything, else ``event`` itself (a copy cost 0.85 us an event);
-    ``event`` is never changed. ``drop`` also removes ``context["user_data"]``."""
+    ``event`` is never changed. Beyond the traits, ``hash`` and ``drop`` apply to every
+    other place an email or phone sits (:mod:`trackway.privacy.elsewhere`): an id that is
+    one, Google's ``user_data`` (hashed as Google documents it; ``drop`` removes it), keys
+    naming one, addresses in texts and URLs."""
     if policy not in POLICIES:
         raise ConfigError(_expected("identifiers", "'keep', 'hash' or 'drop'", policy))
-    changes: dict[str, Any] = {}
-    if policy != "keep" and event.user is not None:
+    if policy == "keep":
+        return event
+    changes = elsewhere.changes(event, policy)
+    if event.user is not None:
         changes["user"] = apply_policy(event.user, policy)
-    context = event.context
-    if policy == "drop" and type(context) is dict and "user_data" in context:
-        changes["context"] = {k: v for k, v in context.items() if k != "user_data"}
     return msgspec.structs.replace(event, **changes) if changes else event

@@ -11,14 +11,16 @@ shared with other events of the same request and are never changed in place):
    event was stored without identifiers. A client cannot set these three keys:
    they are always recomputed.
 2. If a purpose of ``consent_required`` is not granted, the event is *cookieless*:
-   ``anonymous_id``, ``user_id`` and ``user`` become None, ``context["user_data"]``
-   (Measurement Protocol user-provided data) and ``context["ids"]`` (the browser
-   tracker's vendor ids) are removed and ``context["ip"]`` truncated. The event itself
-   is kept and counted.
+   ``anonymous_id``, ``user_id`` and ``user`` become None, every ``user_data`` object
+   (Google's user-provided data, in the context or the properties) and ``context["ids"]``
+   (the browser tracker's vendor ids) are removed, every other email or phone is removed
+   as ``"drop"`` removes it (:mod:`trackway.privacy.elsewhere`), and ``context["ip"]`` is
+   truncated. The event itself is kept and counted.
 3. Otherwise: server-side hashes are added (``hash_identifiers``), the identifiers
-   policy is applied to ``event.user`` (``"drop"`` also removes
-   ``context["user_data"]``, which exists to carry hashed emails and phones), and
-   the IP is truncated if ``truncate_ip``.
+   policy is applied to ``event.user`` and, for ``"hash"`` and ``"drop"``, to every other
+   place an email or phone sits (:mod:`trackway.privacy.elsewhere`: an id that is one,
+   Google's ``user_data``, keys naming one, addresses in texts and URLs), and the IP is
+   truncated if ``truncate_ip``.
 
 Idempotent: replays run it again and an event it already prepared does not change.
 Re-running with other settings recomputes the purposes and the cookieless flag,
@@ -34,6 +36,7 @@ from typing import Any
 
 from trackway.errors import ConfigError
 from trackway.model import CONSENT_DERIVED, Event
+from trackway.privacy import elsewhere
 from trackway.privacy.consent import PURPOSES, purposes
 from trackway.privacy.pii import POLICIES, _policy, _with_hashes, truncate_ip
 
@@ -152,6 +155,8 @@ def prepare(event: Event, settings: PrivacySettings, last: LastSignals | None = 
         event.anonymous_id = None
         event.user_id = None
         event.user = None
+        _elsewhere(event, "drop")
+        context = event.context
         if type(context) is dict:
             _context(event, context, truncate=True, user_data=True, device_ids=True)
         return
@@ -164,8 +169,18 @@ def prepare(event: Event, settings: PrivacySettings, last: LastSignals | None = 
             event.user = _policy(user, settings.identifiers)
         elif settings.identifiers != "keep":
             event.user = None
-    if type(context) is dict and (settings.truncate_ip or settings.identifiers == "drop"):
-        _context(event, context, truncate=settings.truncate_ip, user_data=settings.identifiers == "drop")
+    if settings.identifiers != "keep":
+        _elsewhere(event, settings.identifiers)
+        context = event.context
+    if type(context) is dict and settings.truncate_ip:
+        _context(event, context, truncate=True, user_data=False)
+
+
+def _elsewhere(event: Event, policy: str) -> None:
+    """The identifiers policy on the ids and every object beyond the traits
+    (:mod:`trackway.privacy.elsewhere`)."""
+    for name, value in elsewhere.changes(event, policy).items():
+        setattr(event, name, value)
 
 
 def cookieless(stated: Mapping[str, bool] | None, settings: PrivacySettings) -> bool:

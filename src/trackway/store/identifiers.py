@@ -23,6 +23,7 @@ from urllib.parse import quote, quote_plus, unquote_plus
 import duckdb
 
 from trackway.model import Event
+from trackway.privacy.elsewhere import google_email, identifier_hash
 from trackway.privacy.pii import md5_hex, normalize_email, normalize_phone, sha256_hex
 from trackway.store import rows
 from trackway.store.state_tables import _fetch
@@ -37,12 +38,13 @@ def _hashes(value: str) -> set[str]:
 
 def forms(value: str) -> set[str]:
     """The forms one identifier is stored in: as given, trimmed, lower-cased, normalised
-    as a vendor hashes it (email trimmed and lower-cased, phone in E.164, also without
-    its ``+``), percent-encoded (``quote`` and ``quote_plus``: a ``page_location``), and
+    as a vendor hashes it (email trimmed and lower-cased, and as Google hashes it, a gmail
+    address without its local part's dots; phone in E.164, also without its ``+``),
+    percent-encoded (``quote`` and ``quote_plus``: a ``page_location``), and
     the md5 and sha256 hex of the plain forms. Matching is case-insensitive."""
     plain = {value, value.strip(), value.strip().lower()}
     email, phone = normalize_email(value), normalize_phone(value)
-    plain |= {v for v in (email, phone) if v}
+    plain |= {v for v in (email, phone, google_email(value)) if v}
     if phone:
         plain.add(phone[1:])
     out = {f for f in plain if len(f) >= 3}  # never scrub 1-2 character strings out of everything
@@ -134,11 +136,17 @@ def find_people(
     where_p = " AND property = ?" if prop else ""
     extra = [prop] if prop else []
     found: set[tuple[str, str]] = set()
-    if user:
+    # A user id that is an email or a phone is stored as its hash under identifiers = "hash"
+    # (trackway.privacy.elsewhere): the user id as given or hashed, the email's hashed forms.
+    ids = [user, identifier_hash(user)] if user else []
+    if email:
+        ids += [f for f in forms(email) if _HEX.fullmatch(f)]
+    if ids:
         for r in _fetch(
             cur,
-            f"SELECT property, person_id FROM identities WHERE kind = 'user' AND id = ?{where_p}",
-            [user, *extra],
+            "SELECT property, person_id FROM identities WHERE kind = 'user' AND list_contains(?, id)"
+            + where_p,
+            [[i for i in ids if i], *extra],
         ):
             found.add((r["property"], r["person_id"]))
     if email:

@@ -18,6 +18,7 @@ from tests.support.specs import examples
 from trackway.destinations.select import strip_identifiers
 from trackway.errors import ConfigError
 from trackway.model import Commerce, Event, Item
+from trackway.privacy import prepare as privacy
 from trackway.vendors import destination_types, resolve
 from trackway.vendors.ga4.destination import ENCODER, MAX_BODY
 from trackway.vendors.ga4.mp_rules import MAX_EVENTS
@@ -157,6 +158,99 @@ def test_body_fields():
 def test_consent_signals_win_over_purposes(consent, expected):
     (body,) = bodies(ENCODER.encode([event(0, consent=consent)], OPTIONS, NOW))
     assert body.get("consent") == expected
+
+
+# (signals as the event arrived with them, the property's consent_default, the consent sent)
+FORWARDED = [
+    ("no signal at all: GA4 applies its default", {}, "granted", None),
+    (
+        "no signal, the property denies by default",
+        {},
+        "denied",
+        {"ad_user_data": "DENIED", "ad_personalization": "DENIED"},
+    ),
+    (
+        "ad_storage denied: no personalised ads either",
+        {"analytics_storage": "granted", "ad_storage": "denied"},
+        "granted",
+        {"ad_user_data": "DENIED", "ad_personalization": "DENIED"},
+    ),
+    (
+        "ad_storage granted, personalization never stated",
+        {"ad_storage": "granted"},
+        "granted",
+        {"ad_user_data": "GRANTED"},
+    ),
+    ("analytics only: nothing said of ads", {"analytics_storage": "granted"}, "granted", None),
+    (
+        "Google's own fields, in gtag's lower case",
+        {"ad_user_data": "granted", "ad_personalization": "denied"},
+        "granted",
+        {"ad_user_data": "GRANTED", "ad_personalization": "DENIED"},
+    ),
+    (
+        "an own GRANTED beside ad_storage denied: the denial wins",
+        {"ad_storage": "denied", "ad_user_data": "granted", "ad_personalization": "granted"},
+        "granted",
+        {"ad_user_data": "DENIED", "ad_personalization": "DENIED"},
+    ),
+    (
+        "every Google signal granted",
+        {"ad_storage": "granted", "ad_user_data": "granted", "ad_personalization": "granted"},
+        "granted",
+        {"ad_user_data": "GRANTED", "ad_personalization": "GRANTED"},
+    ),
+    (
+        "personalization_storage granted, ads never stated",
+        {"personalization_storage": "granted"},
+        "granted",
+        {"ad_personalization": "GRANTED"},
+    ),
+    (
+        "Commanders Act categories deny marketing, grant analytics",
+        {"categories": ["2"]},
+        "granted",
+        {"ad_user_data": "DENIED", "ad_personalization": "DENIED"},
+    ),
+    (
+        "Commanders Act categories grant marketing, personalization assumed",
+        {"categories": ["3"]},
+        "granted",
+        {"ad_user_data": "GRANTED"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "signals", "default", "expected"), FORWARDED, ids=[f[0] for f in FORWARDED])
+def test_consent_forwarded_is_what_was_stated_never_an_assumed_grant(case, signals, default, expected):
+    ev = event(0, consent=signals or None)
+    privacy.prepare(
+        ev,
+        privacy.PrivacySettings(consent_default=default, category_map={"2": "analytics", "3": "marketing"}),
+    )
+    (body,) = bodies(ENCODER.encode([ev], OPTIONS, NOW))
+    assert body.get("consent") == expected
+
+
+def test_consent_assumed_purposes_never_leave_as_granted():
+    """Whatever Google signals an event has, a purpose it lists as assumed is never sent
+    GRANTED, and a purpose stated denied is sent DENIED."""
+    for signals in itertools.product(*[(None, "granted", "denied")] * 3):
+        sent = {
+            k: v
+            for k, v in zip(("ad_storage", "ad_user_data", "ad_personalization"), signals, strict=True)
+            if v
+        }
+        ev = event(0, consent=sent or None)
+        privacy.prepare(ev, privacy.PrivacySettings())
+        (body,) = bodies(ENCODER.encode([ev], OPTIONS, NOW))
+        assumed = ev.consent["assumed"] if ev.consent and "assumed" in ev.consent else []
+        forwarded = body.get("consent") or {}
+        for field, purpose in (("ad_user_data", "marketing"), ("ad_personalization", "personalization")):
+            if purpose in assumed:
+                assert forwarded.get(field) != "GRANTED", (sent, forwarded)
+            elif not ev.consent["purposes"][purpose]:
+                assert forwarded[field] == "DENIED", (sent, forwarded)
 
 
 def test_time_from_received_at_when_none():

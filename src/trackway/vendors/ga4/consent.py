@@ -62,6 +62,57 @@ READERS = {key: _reader(purpose) for key, purpose in GOOGLE_TYPES.items()} | {
 }
 
 
+# What a Measurement Protocol body says of consent: its two fields and the purpose each follows.
+MP_FIELDS = (("ad_user_data", "marketing"), ("ad_personalization", "personalization"))
+
+
+def for_measurement_protocol(consent: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``consent`` (an event's: signals as sent, and the purposes the privacy step derived)
+    with the Measurement Protocol's ``ad_user_data`` and ``ad_personalization`` as they may
+    leave Trackway; ``consent`` itself when nothing changes. Each field is:
+
+    - ``DENIED`` when anything denies it: the event's own field, its purpose (marketing,
+      personalization) stated denied, or, for ``ad_personalization``, marketing stated
+      denied (``ad_storage`` denied: no advertising, so no personalised advertising); a
+      purpose the property's ``consent_default = "denied"`` fills counts as a denial too;
+    - ``GRANTED`` when the event's own field or its purpose *as stated* grants it and
+      nothing denies it;
+    - absent otherwise: a purpose no signal spoke of (``consent.assumed``) never becomes
+      ``GRANTED``, and an event without any signal sends no consent, so GA4 applies its own
+      default. An own field whose value is neither granted nor denied stays as sent (GA4's
+      rules then refuse the event, saying why).
+    """
+    if not consent:
+        return consent
+    purposes = consent.get("purposes")
+    purposes = purposes if type(purposes) is dict else {}
+    assumed = consent.get("assumed")
+    assumed = assumed if type(assumed) is list else ()
+
+    def said(purpose: str) -> bool | None:
+        state = purposes.get(purpose)
+        if type(state) is not bool or (purpose in assumed and state):
+            return None  # unknown, or granted only by the property's default
+        return state
+
+    out = consent
+    for field, purpose in MP_FIELDS:
+        votes = [_state(consent.get(field)), said(purpose)]
+        if field == "ad_personalization":
+            votes.append(False if said("marketing") is False else None)
+        if False in votes:
+            wire = "DENIED"
+        elif True in votes:
+            wire = "GRANTED"
+        else:
+            continue  # nothing said (or a value that is neither, kept for GA4's rules to report)
+        if consent.get(field) != wire:
+            if out is consent:
+                out = dict(consent)
+            out[field] = wire
+    return out
+
+
 # gtag ["consent", "default" | "update", {...}] commands in a /collect batch.
 
 

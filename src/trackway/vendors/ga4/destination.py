@@ -8,9 +8,11 @@ ids never share one. The Measurement Protocol's limits hold for every request: a
 most 25 events and a body smaller than 130 kB (events are packed in order, as many
 as fit; an event too large alone is refused). Each event carries ``timestamp_micros``, its
 time (or, without one, when Trackway received it); an event older than 72 hours at
-``now`` is refused, never clamped to 72 hours as GA4 would. Consent: an event
-without Google's own ``ad_user_data``/``ad_personalization`` signals gets them from
-the purposes Trackway derived (marketing, personalization). An event GA4's rules
+``now`` is refused, never clamped to 72 hours as GA4 would. Consent: ``ad_user_data``
+and ``ad_personalization`` from Google's own signals and the purposes the visitor or site
+stated, a denial winning; a purpose only assumed is never sent as GRANTED, and an event
+with no signal sends none (:func:`~trackway.vendors.ga4.consent.for_measurement_protocol`).
+An event GA4's rules
 reject (no client id, a reserved or invalid name, too many parameters, ...) is refused
 with the rules' messages: GA4 answers 2xx and drops it, so every body sent validates.
 
@@ -36,6 +38,7 @@ from trackway.dialects.base import DecodeContext
 from trackway.issues import Issue
 from trackway.model import Event, encode_json
 from trackway.vendors.ga4 import mp_rules as r
+from trackway.vendors.ga4.consent import for_measurement_protocol
 from trackway.vendors.ga4.mp import MAX_BODY
 from trackway.vendors.ga4.mp_fast import decode_plain_mp
 from trackway.vendors.ga4.mp_read import decode_body
@@ -45,8 +48,6 @@ BASE_URL = "https://www.google-analytics.com"
 PATH = "/mp/collect"
 DEBUG_PATH = "/debug/mp/collect"  # Google's validation endpoint (``destination test``)
 HEADERS: Mapping[str, str] = {"content-type": "application/json"}
-# Google consent mode field of an MP body -> the Trackway purpose it follows.
-CONSENT_PURPOSES = (("ad_user_data", "marketing"), ("ad_personalization", "personalization"))
 _SUFFIX = b"]}"  # what closes a body after its events
 _ELEMENT = re.compile(r"^\$\.events\[\d+\]")
 
@@ -74,7 +75,7 @@ def url(options: Mapping[str, Any], *, debug: bool = False) -> str:
 
 def prepare(event: Event) -> Event:
     """``event`` as the destination sends it: its time set (when it happened, else when
-    received), Google's consent fields from the derived purposes where it has none, and no
+    received), Google's consent fields as they may leave (``for_measurement_protocol``), and no
     trait that identifies a person (:func:`~trackway.vendors.ga4.mp_write.personal`).
 
     GA4's policy forbids personal data in user properties, and its rules refuse a hash
@@ -89,16 +90,9 @@ def prepare(event: Event) -> Event:
         changes["timestamp"] = event.received_at
     if event.extras.get("$timestamp") == "params":  # GA4 reads no time from the params
         changes["extras"] = {**event.extras, "$timestamp": "event"}
-    consent = event.consent
-    purposes = consent.get("purposes") if consent else None
-    if consent is not None and isinstance(purposes, dict):
-        added = {
-            field: "GRANTED" if purposes[purpose] else "DENIED"
-            for field, purpose in CONSENT_PURPOSES
-            if field not in consent and isinstance(purposes.get(purpose), bool)
-        }
-        if added:
-            changes["consent"] = {**consent, **added}
+    consent = for_measurement_protocol(event.consent)
+    if consent is not event.consent:
+        changes["consent"] = consent
     return msgspec.structs.replace(event, **changes) if changes else event
 
 

@@ -1,0 +1,108 @@
+"""trackway.store.forget under ``identifiers = "hash"``: the store holds only hashes of the
+person's email (a hashed user id, Google's hashed user_data, a hashed email in a URL), and
+``forget``/``subject-export`` by that email or user id still find and erase everything."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+import trackway
+from trackway.ingest import records
+from trackway.model import Event
+from trackway.privacy.elsewhere import google_email
+from trackway.privacy.pii import sha256_hex
+from trackway.privacy.prepare import PrivacySettings, prepare
+from trackway.store.duck import DuckStore
+
+AT = datetime(2026, 11, 2, 9, tzinfo=UTC)
+EMAIL = "John.Doe@GMail.com"  # Google hashes a gmail address without its local part's dots
+HASHES = {sha256_hex("john.doe@gmail.com"), sha256_hex(google_email(EMAIL) or "")}
+
+
+@pytest.fixture
+def store() -> Iterator[DuckStore]:
+    s = DuckStore(":memory:")
+    yield s
+    s.close()
+
+
+def decoded(dialect: str, payload: Any) -> list[Event]:
+    result = trackway.decode(dialect, payload, default_currency="EUR")
+    assert result.valid, [i for i in result.issues if i.is_error]
+    return result.events
+
+
+# Where the person's email came, each event alone (a person found through any one of them).
+SEEDS: dict[str, tuple[str, Any]] = {
+    "user id": ("ga4-mp", {"client_id": "d.1", "user_id": EMAIL, "events": [{"name": "login"}]}),
+    "MP user_data": (
+        "ga4-mp",
+        {"client_id": "d.1", "user_data": {"email_address": EMAIL}, "events": [{"name": "login"}]},
+    ),
+    "dataLayer user_data": ("gtm-ga4", {"event": "login", "user_data": {"email": EMAIL}}),
+}
+
+
+def load(store: DuckStore, events: list[Event], anonymous_id: str = "d.1") -> None:
+    for n, event in enumerate(events):
+        event.property, event.id = "p", f"{anonymous_id}-{n}"
+        event.timestamp = event.received_at = AT
+        event.anonymous_id = event.anonymous_id or anonymous_id
+        prepare(event, PrivacySettings(identifiers="hash"))
+    record = records.Record(
+        kind=records.DECODED, request_id=records.uuid7(), endpoint="/collect", property="p", received_at=0
+    )
+    store.load([(record, records.Outcome(events=events, client_ids=[False] * len(events)))], {})
+
+
+def everything(store: DuckStore) -> str:
+    cur = store.cursor()
+    tables = [t for (t,) in cur.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+    rows = [cur.sql(f'SELECT * FROM "{t}"').to_arrow_table().to_pylist() for t in tables]
+    return json.dumps(rows, default=str).lower()
+
+
+# (seed, user id given, email given): by user id only where one was sent
+ASKED = [
+    (seed, user, email)
+    for seed in SEEDS
+    for user, email in [(EMAIL, None), (None, EMAIL), (None, "john.doe@gmail.com")]
+    if user is None or seed == "user id"
+]
+
+
+@pytest.mark.parametrize(("seed", "user", "email"), ASKED)
+def test_a_person_stored_hashed_is_found_and_forgotten_by_their_email_or_user_id(store, seed, user, email):
+    dialect, payload = SEEDS[seed]
+    load(store, decoded(dialect, payload))
+    text = everything(store)
+    assert EMAIL.lower() not in text and any(h in text for h in HASHES)  # stored hashed only
+    found = store.subject(user, email)
+    assert len(found["people"]) == 1 and found["people"][0]["events"], found
+    report = store.forget(user, email)
+    assert report["people"] == 1 and report["events"] == 1, report
+    text = everything(store)
+    assert not [h for h in HASHES if h in text]
+
+
+def test_an_email_in_someone_elses_url_is_scrubbed_hashed_too(store):
+    """A page naming the person (stored with the hash of the address) names nobody, and the
+    hash goes when the person is forgotten."""
+    load(store, decoded(*SEEDS["user id"]))
+    url = "https://shop.example/refer?to=John.Doe%40GMail.com"
+    load(store, decoded("gtm-ga4", {"event": "page_view", "page_location": url}), anonymous_id="other")
+    assert sha256_hex("john.doe@gmail.com") in everything(store)
+    report = store.forget(None, EMAIL)
+    assert report["people"] == 1
+    assert sha256_hex("john.doe@gmail.com") not in everything(store)
+    [(location,)] = (
+        store.cursor()
+        .execute("SELECT properties->>'page_location' FROM events WHERE anonymous_id = 'other'")
+        .fetchall()
+    )
+    assert location == "https://shop.example/refer?to=[forgotten]"
