@@ -257,11 +257,15 @@ def context(event: Event) -> _Context | None:
     return _Context(kept, ip, agent, locale)
 
 
-def _calls(event: Event) -> tuple[_Track, _Identify | None]:
+def _calls(event: Event, times: dict[datetime, str]) -> tuple[_Track, _Identify | None]:
     """The Segment calls of one event: ``track``, and ``identify`` when it has traits (sent
-    before it)."""
+    before it). ``times``: the timestamps written so far, by time (see :meth:`SegmentEncoder.encode`)."""
     when = event.timestamp or event.received_at
-    timestamp = None if when is None else _time(when)
+    timestamp = None
+    if when is not None:
+        timestamp = times.get(when)
+        if timestamp is None:
+            timestamp = times[when] = _time(when)
     ctx = context(event)
     user_id, anonymous_id = event.user_id, event.anonymous_id
     track = _Track(
@@ -285,7 +289,7 @@ def _calls(event: Event) -> tuple[_Track, _Identify | None]:
 def calls(event: Event) -> list[dict[str, Any]]:
     """The Segment calls of one event as Python values (Decimals kept): ``identify`` (when
     it has traits), then ``track``."""
-    track, identify = _calls(event)
+    track, identify = _calls(event, {})
     out: list[dict[str, Any]] = msgspec.to_builtins(
         [track] if identify is None else [identify, track], builtin_types=(Decimal,)
     )
@@ -323,12 +327,17 @@ class SegmentEncoder:
         key, base = _options(options)
         out = Encoded()
         parts = []
+        # Events of one request share their time (GA4 MP's without timestamp_micros): each
+        # time is written once (_time costs 0.9-1.8 us). On bench/forward.py's events (25 a
+        # request) this took the encoder from 82,000 to 102,000 events/s of CPU time; with
+        # each event at its own millisecond, 81,000-82,000 (within the noise).
+        times: dict[datetime, str] = {}
         for event in events:
             why = _refusal(event)
             if why is not None:
                 out.refused.append(Refusal(event.id, why))
                 continue
-            track, identify = _calls(event)
+            track, identify = _calls(event, times)
             data = encode_json(track)
             longest = len(data)
             if identify is not None:
