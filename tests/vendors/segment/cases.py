@@ -1,4 +1,5 @@
-"""A varied table of events and what the ``segment`` encoder sends for each, byte for byte.
+"""A varied table of events and what the ``segment`` encoder sends for each, byte for byte
+(tests/support/golden.py).
 
 ``golden.json`` holds the requests the encoder wrote for :data:`CASES` at commit 0fbd97d
 (before its rewrite for speed): the rewrite must send the same bytes. After an intended
@@ -9,13 +10,13 @@ change of the output, write it again (and review its diff):
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tests.support import golden
 from trackway.model import Commerce, Event, Item
 from trackway.vendors.segment.destination import ENCODER
 
@@ -23,7 +24,6 @@ GOLDEN = Path(__file__).with_name("golden.json")
 NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 WHEN = datetime(2026, 12, 5, 2, 59, 1, 250999, tzinfo=UTC)
 OPTIONS = {"write_key": "wk_golden", "base_url": "http://127.0.0.1:9"}
-SHOWN = 4096  # bodies up to this many bytes are kept as text, longer ones as their SHA-256
 D = Decimal
 
 FULL = Item(
@@ -290,15 +290,7 @@ CASES: list[tuple[str, Event]] = [
 
 
 def rendered(events: list[Event]) -> dict[str, Any]:
-    """What the encoder sends for ``events`` (bodies longer than :data:`SHOWN` as their hash)."""
-    out = ENCODER.encode(events, OPTIONS, NOW)
-    requests = []
-    for r in out.requests:
-        body: str | dict[str, Any] = r.body.decode()
-        if len(r.body) > SHOWN:
-            body = {"bytes": len(r.body), "sha256": hashlib.sha256(r.body).hexdigest()}
-        requests.append({"url": r.url, "headers": dict(r.headers), "events": list(r.events), "body": body})
-    return {"requests": requests, "refused": [[x.event, x.reason] for x in out.refused]}
+    return golden.rendered(ENCODER, events, OPTIONS, NOW)
 
 
 def big_batch() -> list[Event]:
@@ -315,4 +307,4 @@ def renderings() -> dict[str, Any]:
 
 
 def write_golden() -> None:
-    GOLDEN.write_text(json.dumps(renderings(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    golden.write(GOLDEN, renderings())

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support import golden
 from tests.vendors.segment import cases
 from trackway import vendors
 from trackway.destinations import types
@@ -269,7 +270,7 @@ def test_timestamps_are_utc_to_the_millisecond(when: datetime, expected: str) ->
     assert destination._time(when) == expected
 
 
-GOLDEN = json.loads(cases.GOLDEN.read_text(encoding="utf-8"))
+GOLDEN = golden.read(cases.GOLDEN)
 RENDERED: dict[str, Any] = {}  # cases.renderings(), computed once for every label
 
 
