@@ -114,6 +114,7 @@ STATED, ITEMS, DERIVED, ASSUMED = "stated", "items", "derived", "assumed"
 _CTX = Context(prec=100, traps=[])
 _NONE: frozenset[str] = frozenset()
 _ZERO = Decimal(0)
+_add, _sub, _finite = _CTX.add, _CTX.subtract, Decimal.is_finite  # see values()
 
 
 class Amount(NamedTuple):
@@ -274,6 +275,9 @@ def values(
     Their agreement is tested on generated amounts (tests/test_amounts.py)."""
     # The members as module globals: an enum member read from its class (Part.TOTAL) cost
     # 73 ns, 1.2 of this function's 3.5 us on a purchase (the loader and the encoders call it).
+    # The sums as _sum makes them (from 0, in order: the same digits) without its tuples
+    # and loop, and the out-of-range parts looked for only when there is one: 5.1 -> 3.1 us
+    # on a purchase stating value and tax (Segment's encoder calls this on every order).
     a: dict[Part, Decimal] = {}
     table = meaning.table(name)
     for field in AMOUNT_FIELDS:
@@ -289,34 +293,35 @@ def values(
             a[_SUBTOTAL] = worth
     sub = a.get(_SUBTOTAL)
     if _DISCOUNT not in a and sub is not None and stated_rev is not None and sub >= stated_rev:
-        a[_DISCOUNT] = _sum((1, sub), (-1, stated_rev))
+        a[_DISCOUNT] = _sub(_add(_ZERO, sub), stated_rev)
     disc, tax, ship = a.get(_DISCOUNT), a.get(_TAX), a.get(_SHIPPING)
     if _REVENUE not in a:
         from_total = None
         if total is not None:
-            from_total = _sum((1, total), (-1, tax or _ZERO), (-1, ship or _ZERO))
+            from_total = _sub(_sub(_add(_ZERO, total), tax or _ZERO), ship or _ZERO)
         if (
             total is not None
             and from_total is not None
             and worth is not None
-            and _sum((1, worth), (-1, disc or _ZERO)) > total
+            and _sub(_add(_ZERO, worth), disc or _ZERO) > total
         ):
             a[_REVENUE] = from_total  # the items cost more than the order's total: see parts()
-            a[_SUBTOTAL] = _sum((1, from_total), (1, disc or _ZERO))
+            a[_SUBTOTAL] = _add(_add(_ZERO, from_total), disc or _ZERO)
         elif from_total is not None and tax is not None and ship is not None:
             a[_REVENUE] = from_total
         elif sub is not None:
-            a[_REVENUE] = _sum((1, sub), (-1, disc or _ZERO))
+            a[_REVENUE] = _sub(_add(_ZERO, sub), disc or _ZERO)
         elif from_total is not None:
             a[_REVENUE] = from_total
     rev = a.get(_REVENUE)
     if rev is not None:
         if _SUBTOTAL not in a:
-            a[_SUBTOTAL] = _sum((1, rev), (1, disc or _ZERO))
+            a[_SUBTOTAL] = _add(_add(_ZERO, rev), disc or _ZERO)
         if _TOTAL not in a:
-            a[_TOTAL] = _sum((1, rev), (1, tax or _ZERO), (1, ship or _ZERO))
-        for part in [p for p, v in a.items() if not v.is_finite()]:
-            del a[part]
+            a[_TOTAL] = _add(_add(_add(_ZERO, rev), tax or _ZERO), ship or _ZERO)
+        if not all(map(_finite, a.values())):  # rare: a sum out of Decimal's range
+            for part in [p for p, v in a.items() if not v.is_finite()]:
+                del a[part]
     return a, stated
 
 

@@ -14,7 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import trackway
+from tests.support import golden
 from tests.support.specs import examples
+from tests.vendors.ga4 import cases
 from trackway.destinations.select import strip_identifiers
 from trackway.errors import ConfigError
 from trackway.model import Commerce, Event, Item
@@ -470,3 +472,25 @@ def test_a_person_identifying_trait_is_left_out_not_the_event_refused(policy):
     [body] = bodies(out)
     assert body["user_properties"] == {"tier": {"value": "gold"}}
     assert "alice" not in json.dumps(body).lower()
+
+
+GOLDEN = golden.read(cases.GOLDEN)
+RENDERED: dict = {}  # cases.renderings(), computed once for every label
+
+
+def test_golden_covers_every_case():
+    assert list(GOLDEN) == [label for label, _ in cases.CASES] + [
+        "all of them in one batch",
+        "60 events of one client",
+        "bodies over 130 kB",
+    ]
+
+
+@pytest.mark.parametrize("label", list(GOLDEN))
+def test_the_bytes_sent_are_those_of_the_golden_file(label):
+    """Each case's requests (URL, headers, event ids, ordering key, body byte for byte) and
+    refusals are those the encoder gave at 0fbd97d, before it stopped writing each body
+    twice (cases.py)."""
+    if not RENDERED:
+        RENDERED.update(cases.renderings())
+    assert RENDERED[label] == GOLDEN[label]

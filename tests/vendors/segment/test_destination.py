@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support import golden
+from tests.vendors.segment import cases
 from trackway import vendors
 from trackway.destinations import types
 from trackway.errors import ConfigError
@@ -266,3 +268,23 @@ def test_batching_limits(pads: list[int]) -> None:
 )
 def test_timestamps_are_utc_to_the_millisecond(when: datetime, expected: str) -> None:
     assert destination._time(when) == expected
+
+
+GOLDEN = golden.read(cases.GOLDEN)
+RENDERED: dict[str, Any] = {}  # cases.renderings(), computed once for every label
+
+
+def test_golden_covers_every_case() -> None:
+    assert list(GOLDEN) == [label for label, _ in cases.CASES] + [
+        "all of them in one batch",
+        "a batch over 500 KB",
+    ]
+
+
+@pytest.mark.parametrize("label", list(GOLDEN))
+def test_the_bytes_sent_are_those_of_the_golden_file(label: str) -> None:
+    """Each case's requests (URL, headers, event ids, body byte for byte) and refusals are
+    those the encoder wrote at 0fbd97d, before it was rewritten for speed (cases.py)."""
+    if not RENDERED:
+        RENDERED.update(cases.renderings())
+    assert RENDERED[label] == GOLDEN[label]
