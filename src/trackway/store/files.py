@@ -54,7 +54,9 @@ def write_synced(path: Path, data: bytes) -> None:
     what a rewrite renames over the file it replaces."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
-        os.write(fd, data)
+        view = memoryview(data)
+        while view:  # a write may be short (a nearly full disk): the rest, or ENOSPC raised
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)
