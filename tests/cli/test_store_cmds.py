@@ -45,3 +45,32 @@ def test_export_refuses_a_range_that_selects_nothing(tmp_path: Path, since: str,
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output
     assert "expected a time after --since" in result.output, result.output
+
+
+def test_a_command_with_the_server_stopped_keeps_the_log_a_destination_has_not_read(tmp_path: Path) -> None:
+    # The command's loader (store_access) had no retention: it deleted every segment it loaded,
+    # and a destination behind it lost the events in them (the server's loader keeps them).
+    from trackway import config as configuration
+    from trackway.destinations import runner
+    from trackway.destinations.position import PositionStore
+    from trackway.ingest import log, records
+
+    path = configuration.config_path(tmp_path, None)
+    configuration.add_property(path, "default")
+    configuration.add_destination(
+        path, "default", "hook", {"type": "webhook", "url": "http://127.0.0.1:9/in", "secret": "s" * 16}
+    )
+    slot = tmp_path / "log" / "w1"
+    slot.mkdir(parents=True)
+    body = b'{"client_id":"1.2","events":[{"name":"page_view"}]}'
+    record = records.Record(
+        records.RAW, records.uuid7(), "/mp/collect", "default", records.now_micros(), "ga4-mp", {}, body
+    )
+    (slot / "000000000001.log").write_bytes(log.frame(records.dumps(record)))
+    (slot / "000000000002.log").write_bytes(b"")
+    PositionStore(runner.Files(tmp_path, "default.hook").position, "default.hook").save(
+        {"w1": log.Position(1, 0)}
+    )
+    done = CliRunner().invoke(cli, ["sql", "SELECT count(*) AS n FROM events", "--data", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert (slot / "000000000001.log").exists(), "the destination's unread segment was deleted"

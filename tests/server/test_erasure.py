@@ -372,3 +372,23 @@ async def test_an_id_only_the_identity_table_holds_is_exported_and_erased_alike(
     report = hf.store.forget("u-777", None)
     assert report["dead_letters"] == 1 and ghost not in letters.path.read_text()
     assert [ghost in text for text in referrals()] == [not elsewhere]
+
+
+async def test_forget_leaves_a_segment_a_destination_has_not_read_as_it_is(hf, tmp_path):
+    # The scrub rewrote every segment the loader had passed: a destination behind it then read
+    # from a byte offset inside a moved record, skipped the records after it ("skipped N damaged
+    # bytes") and never sent acknowledged events. Such a segment waits, as one being written does.
+    await seed(hf)
+    slot = tmp_path / "log" / "w7"
+    slot.mkdir()
+    mine = _record(user_id="u-777", properties={"marker": "mine"})
+    first = mine + _record(anonymous_id="someone-else", properties={"marker": "kept"})
+    (slot / "000000000001.log").write_bytes(first)
+    (slot / "000000000002.log").write_bytes(mine)
+    (slot / "000000000003.log").write_bytes(b"")  # the one its worker writes now
+    Loader(tmp_path / "log", hf.store, lambda: hf.cfg, keep_log=True).catch_up()
+    second = (slot / "000000000002.log").read_bytes()
+    report = hf.store.forget("u-777", None, None, lambda path: path.name != "000000000001.log")
+    assert report["log"]["segments"] == 1 and "w7/000000000002.log" in report["log"]["waiting"], report["log"]
+    assert (slot / "000000000002.log").read_bytes() == second  # byte for byte: offsets still hold
+    assert b"u-777" not in (slot / "000000000001.log").read_bytes()

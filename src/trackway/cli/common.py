@@ -122,7 +122,11 @@ def store_access(
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        Loader(paths.log, store, lambda: cfg).catch_up()
+        # The destinations' retention, as the server's loader has it: a segment a destination
+        # has not read is kept (deleted here, the destination skipped what it held).
+        from trackway.destinations.runner import retention
+
+        Loader(paths.log, store, lambda: cfg, retain=retention(data, lambda: cfg)).catch_up()
         yield None, store, cfg
     finally:
         store.close()

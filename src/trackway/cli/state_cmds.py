@@ -109,12 +109,14 @@ def forget(
     Their events stay, anonymised under a random id, so counts do not change.
     """
     body = _who(user, email, prop)
-    with store_access(data, config_file) as (client, store, _):
+    with store_access(data, config_file) as (client, store, cfg):
         if client is not None:
             report = client.call("POST", "/api/forget", json=body)
         else:
             assert store is not None
-            report = store.forget(user, email, prop)
+            from trackway.destinations.runner import retention  # what a destination has not read is kept
+
+            report = store.forget(user, email, prop, retention(data, lambda: cfg))
     elsewhere = report.get("elsewhere") or {}
     logged = report.get("log") or {}
     if forget_.found_nothing(report):
@@ -134,9 +136,9 @@ def forget(
         stdout.print(f"log: {logged['records']} records scrubbed in {logged['segments']} loaded segments")
         if logged["waiting"]:
             stdout.print(
-                f"log: {len(logged['waiting'])} segments are still being written or loaded; the workers "
-                "were asked to start new ones. Without keep_log they are deleted once loaded; with keep_log, "
-                "run this forget again once they are loaded to scrub them."
+                f"log: {len(logged['waiting'])} segments are still being written, loaded or read by a "
+                "destination; the workers were asked to start new ones. Without keep_log they are deleted "
+                "once every consumer has read them; with keep_log, run this forget again then to scrub them."
             )
 
 

@@ -265,7 +265,8 @@ class Admin:
             await asyncio.to_thread(logscrub.roll_workers, loader.root, path.parent / "run")
         if loader is not None:  # what the log holds of the person is in the store first
             await asyncio.to_thread(loader.catch_up)
-        report = await asyncio.to_thread(self.store.forget, user, email, prop)
+        held = loader.retain if loader is not None else None  # segments a destination has not read
+        report = await asyncio.to_thread(self.store.forget, user, email, prop, held)
         if forget_.found_nothing(report):  # a typo in the dashboard's form looked like a success
             raise HttpError(404, forget_.nothing_found(user))
         return report

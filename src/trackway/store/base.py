@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -155,7 +156,13 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def forget(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:
+    def forget(
+        self,
+        user: str | None,
+        email: str | None,
+        prop: str | None = None,
+        held: Callable[[Path], bool] | None = None,
+    ) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} cannot forget a person")
 
     def subject(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:

@@ -528,10 +528,17 @@ class DuckStore(Store):
                 state_tables.write_all(cur, state)
         return done
 
-    def forget(self, user: str | None, email: str | None, prop: str | None = None) -> dict[str, Any]:
+    def forget(
+        self,
+        user: str | None,
+        email: str | None,
+        prop: str | None = None,
+        held: Callable[[Path], bool] | None = None,
+    ) -> dict[str, Any]:
         """Erase one person's identifiers from every table (store/forget.py), rewrite the
         file, and scrub the loaded log segments beside it (store/logscrub.py: the data
-        dir's ``log/``, whose workers are asked to start new segments); returns what changed."""
+        dir's ``log/``, whose workers are asked to start new segments) but those ``held``
+        for a destination; returns what changed."""
         needles: set[str] = set()
         with self._write, self.parallel():  # it scans every table: every CPU
             with self._transaction() as cur:
@@ -542,7 +549,7 @@ class DuckStore(Store):
         if self.path is not None and (self.path.parent / "log").is_dir():
             logscrub.request_rotation(self.path.parent / "run")
             report["log"] = logscrub.scrub_log(
-                self.path.parent / "log", self.positions(), identifiers.compile_needles(needles)
+                self.path.parent / "log", self.positions(), identifiers.compile_needles(needles), held
             )
         if self.path is not None:  # the destinations' dead letters keep whole events
             pattern = identifiers.compile_needles(needles)

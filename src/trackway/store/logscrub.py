@@ -12,7 +12,12 @@ or for good with ``keep_log``. After the store forgot a person:
   the workers to start a new segment (:func:`request_rotation`, ``run/log-rotate``);
   the old one is then finished, loaded and deleted as usual (kept with ``keep_log``:
   run the same forget again once it rolled, which scrubs it; the report names the
-  segments still being written).
+  segments still being written);
+- a segment a destination has not read yet is left as it is, and named as waiting too:
+  rewriting moves its records, so the destination's committed byte position would land
+  inside one, and the reader would skip what follows as damage (acknowledged events
+  never sent). It is deleted once every consumer has read it, or scrubbed by the same
+  forget run again then.
 
 The worker side of the rotation (:func:`trackway.ingest.log.rotation_requested`, checked
 once a second, and :meth:`~trackway.ingest.writer.LogWriter.roll`) is in ``ingest/``.
@@ -24,6 +29,7 @@ import contextlib
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,24 +89,35 @@ def _holds_data(path: Path) -> bool:
         return False
 
 
-def scrub_log(root: Path, loaded: dict[str, Position], pattern: re.Pattern[str] | None) -> dict[str, Any]:
+def scrub_log(
+    root: Path,
+    loaded: dict[str, Position],
+    pattern: re.Pattern[str] | None,
+    held: Callable[[Path], bool] | None = None,
+) -> dict[str, Any]:
     """Rewrite the loaded, finished segments under ``root`` (``log/``) without the
     identifiers ``pattern`` matches (identifiers.scrub). Returns the segments rewritten, the
-    records changed, and the segments still being written or not loaded yet."""
+    records changed, and the segments still being written, not loaded yet, or ``held``
+    (a destination has not read them: a rewrite moves its records, and the destination's
+    byte position would land inside one and skip what follows; the loader's retention)."""
     report: dict[str, Any] = {"segments": 0, "records": 0, "waiting": []}
     if pattern is None or not root.is_dir():
         return report
     for slot_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         position = loaded.get(slot_dir.name)
         done = set()
+        kept: list[str] = []
         if position is not None:
             for path in log.finished_segments(slot_dir, position):
+                if kept or (held is not None and held(path)):  # the later ones are not passed either
+                    kept.append(f"{slot_dir.name}/{path.name}")
+                    continue
                 changed = _rewrite(slot_dir, path, pattern)
                 if changed is not None:
                     done.add(path.name)
                     report["segments"] += 1 if changed else 0
                     report["records"] += changed
-        report["waiting"] += [
+        report["waiting"] += kept + [
             f"{slot_dir.name}/{log.segment_name(s)}"
             for s in log.segments(slot_dir)
             if log.segment_name(s) not in done
