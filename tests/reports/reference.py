@@ -330,7 +330,7 @@ class _State:
         cart = self.open.get(key)
         if a.name == "purchase":
             if cart is not None:
-                cart.status, cart.updated_at = "converted", a.at
+                cart.status, cart.updated_at = "converted", max(cart.updated_at, a.at)
                 del self.open[key]
             return
         if a.name == "update_cart":
@@ -361,7 +361,7 @@ class _State:
             return
         if a.currency is not None:
             cart.currency = a.currency
-        cart.updated_at = a.at
+        cart.updated_at = max(cart.updated_at, a.at)
         if not cart.lines:
             cart.status = "emptied"
             del self.open[key]

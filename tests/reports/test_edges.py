@@ -311,3 +311,17 @@ def test_quality_counts_unreadable_and_unnamed_failures_and_gives_the_first_exam
     ]
     later = run(store, "quality", since=T0 + timedelta(seconds=1))
     assert [r["example"] for r in later["issues"]] == ["$.currency: earliest", "$: x"]
+
+
+def test_a_cart_event_arriving_late_with_an_older_time_does_not_abandon_an_active_cart(
+    store: DuckStore,
+) -> None:
+    h = History(store)
+    now = T0 + timedelta(days=3)
+    line = [Item(item_id="A", price=D(10), quantity=1)]
+    h.event("add_to_cart", now - timedelta(hours=1), "shopper", commerce=Commerce(currency="EUR", items=line))
+    late = [Item(item_id="B", price=D(10), quantity=1)]
+    h.event("add_to_cart", now - timedelta(days=2), "shopper", commerce=Commerce(currency="EUR", items=late))
+    out = run(store, "carts", now=now)
+    assert [(r["state"], r["carts"]) for r in out["carts"]] == [("open", 1)]
+    assert out["value_at_risk"] == []

@@ -299,3 +299,21 @@ def test_a_guests_procedure_merges_into_the_users_on_login():
     assert proc.person_id == user
     assert len(proc.steps) == 1
     assert state.removed_procedures
+
+
+@pytest.mark.parametrize(
+    "late",
+    [
+        ev("add_to_cart", "a", items=[{"item_id": "cap"}], minutes=10),
+        ev("remove_from_cart", "a", items=[{"item_id": "tee"}], minutes=10),
+        ev("update_cart", "a", dialect="convead", items=[{"item_id": "cap"}], minutes=10),
+        ev("purchase", "a", transaction_id="T-late", minutes=10),
+    ],
+    ids=["add", "remove", "update", "purchase"],
+)
+def test_an_older_event_arriving_late_does_not_make_the_cart_look_older(late):
+    opened = ev("add_to_cart", "a", items=[{"item_id": "tee", "quantity": 2}], minutes=100)
+    state, _ = run(opened, late)
+    [cart] = state.carts.values()
+    assert cart.events == 2
+    assert cart.opened_at == cart.updated_at == T0 + timedelta(minutes=100)

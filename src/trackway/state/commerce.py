@@ -5,7 +5,8 @@ their items as deltas (a quantity of 1 when none is sent; a line at 0 is removed
 Convead's ``update_cart`` replaces the whole cart (no items: cleared); a ``purchase``
 converts the open cart. A cart whose last line goes is ``emptied``. A
 ``remove_from_cart`` or an empty ``update_cart`` for a person with no open cart opens none. When a guest
-logs in, the guest's open cart is merged into the user's (quantities added).
+logs in, the guest's open cart is merged into the user's (quantities added). A cart's
+``updated_at`` is the time of its latest event, whichever order events arrive in.
 
 Orders, by property and transaction id: a ``purchase`` creates the order or updates
 it (a later purchase with the same id carries a new status or new amounts: Commanders
@@ -65,7 +66,7 @@ def apply_cart(state: MemoryState, event: Event, person: str, at: datetime) -> N
     if name == "purchase":
         cart = state.open_cart(event.property, person)
         if cart is not None:
-            cart.status, cart.closed_at, cart.updated_at = "converted", at, at
+            cart.status, cart.closed_at, cart.updated_at = "converted", at, max(cart.updated_at, at)
             cart.transaction_id = c.transaction_id if c is not None else None
             cart.events += 1
             state.touch_cart(cart)
@@ -109,7 +110,7 @@ def apply_cart(state: MemoryState, event: Event, person: str, at: datetime) -> N
         return
     if c is not None and c.currency is not None:
         cart.currency = c.currency
-    cart.updated_at = at
+    cart.updated_at = max(cart.updated_at, at)  # an older event arriving late is not the latest change
     cart.events += 1
     _close_if_empty(cart, at)
     state.touch_cart(cart)
