@@ -631,7 +631,7 @@ class Reference:
                     group(a.at, a.property, item, None)["views"] += 1
             else:
                 for ln in a.items:
-                    group(a.at, a.property, ln.item_id or ln.item_name, None)[col] += ln.quantity
+                    group(a.at, a.property, ln.item_id or ln.item_name, None)[col] += max(ln.quantity, 0)
         for order in self.orders.values():
             if not self._counted(p, order) or order.first_purchase is None:
                 continue

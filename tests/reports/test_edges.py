@@ -325,3 +325,22 @@ def test_a_cart_event_arriving_late_with_an_older_time_does_not_abandon_an_activ
     out = run(store, "carts", now=now)
     assert [(r["state"], r["carts"]) for r in out["carts"]] == [("open", 1)]
     assert out["value_at_risk"] == []
+
+
+@pytest.mark.parametrize(
+    ("moves", "adds", "removes"),
+    [
+        ([("add_to_cart", [3]), ("remove_from_cart", [1])], 3, 1),
+        ([("add_to_cart", [3]), ("remove_from_cart", [-2])], 3, 0),  # not 3 and -2
+        ([("add_to_cart", [0, -4, 2]), ("remove_from_cart", [1, -1])], 2, 1),  # lines after the first
+    ],
+)
+def test_products_count_a_quantity_of_zero_or_less_as_nothing(
+    store: DuckStore, moves: list[tuple[str, list[int]]], adds: int, removes: int
+) -> None:
+    h = History(store)
+    for name, quantities in moves:
+        lines = [Item(item_id="N", price=D(10), quantity=q) for q in quantities]
+        h.event(name, T0, "p", commerce=Commerce(currency="EUR", items=lines))
+    [row] = run(store, "products")["products"]
+    assert (row["item"], row["adds"], row["removes"]) == ("N", adds, removes)

@@ -317,3 +317,34 @@ def test_an_older_event_arriving_late_does_not_make_the_cart_look_older(late):
     [cart] = state.carts.values()
     assert cart.events == 2
     assert cart.opened_at == cart.updated_at == T0 + timedelta(minutes=100)
+
+
+def _adds(*moves):
+    """add_to_cart / remove_from_cart events of item N with the given quantities (None: unsent)."""
+    out = []
+    for name, quantity in moves:
+        item = {"item_id": "N", "price": Decimal("10")}
+        if quantity is not None:
+            item["quantity"] = quantity
+        out.append(ev(name, "q", items=[item], currency="EUR"))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("moves", "lines", "carts"),
+    [
+        ([("add_to_cart", 3), ("remove_from_cart", 1)], {"N": 2}, 1),
+        ([("add_to_cart", None), ("add_to_cart", 2)], {"N": 3}, 1),
+        ([("add_to_cart", 3), ("remove_from_cart", -2)], {"N": 3}, 1),  # not an addition of 2
+        ([("add_to_cart", 3), ("remove_from_cart", 0)], {"N": 3}, 1),
+        ([("add_to_cart", 3), ("add_to_cart", -2)], {"N": 3}, 1),  # not a removal of 2
+        ([("add_to_cart", 0)], None, 0),  # opens no cart
+        ([("add_to_cart", -1)], None, 0),
+    ],
+)
+def test_a_quantity_of_zero_or_less_changes_no_cart(moves, lines, carts):
+    state, _ = run(*_adds(*moves))
+    assert len(state.carts) == carts
+    open_carts = [c for c in state.carts.values() if c.status == "open"]
+    assert ({k: ln.quantity for k, ln in open_carts[0].lines.items()} if open_carts else None) == lines
+    assert all(c.events == len([q for _, q in moves if q is None or q > 0]) for c in state.carts.values())

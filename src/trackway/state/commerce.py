@@ -36,6 +36,11 @@ def _key(item: Item) -> str | None:
     return item.item_id or item.item_name
 
 
+def _quantity(item: Item) -> int:
+    """The item's quantity, 1 when none is sent."""
+    return item.quantity if item.quantity is not None else 1
+
+
 def _line(item: Item, quantity: int) -> Line:
     return Line(item_id=_key(item) or "", item_name=item.item_name, quantity=quantity, price=item.price)
 
@@ -77,29 +82,29 @@ def apply_cart(state: MemoryState, event: Event, person: str, at: datetime) -> N
         lines = {}
         for item in items:
             key = _key(item)
-            if key is not None and (item.quantity is None or item.quantity > 0):
-                lines[key] = _line(item, item.quantity if item.quantity is not None else 1)
+            if key is not None and _quantity(item) > 0:
+                lines[key] = _line(item, _quantity(item))
         if not lines and state.open_cart(event.property, person) is None:
             return  # clearing a cart the person does not have opens none
         cart = _open(state, event, person, at)
         cart.lines = lines
     elif name in ("add_to_cart", "remove_from_cart"):
-        if not items:
-            return
+        # An item with a quantity of 0 or less changes nothing: a removal of -2 is not an
+        # addition of 2 (the vendors' rules warn, QUANTITY_NOT_POSITIVE).
+        moves = [(key, item, q) for item in items or () if (key := _key(item)) and (q := _quantity(item)) > 0]
+        if not moves:
+            return  # nothing to apply opens no cart
         if name == "remove_from_cart" and state.open_cart(event.property, person) is None:
             return  # removing from no cart opens none
         cart = _open(state, event, person, at)
         sign = 1 if name == "add_to_cart" else -1
-        for item in items:
-            key = _key(item)
-            if key is None:
-                continue
+        for key, item, quantity in moves:
             line = cart.lines.get(key)
             if line is None:
                 if sign < 0:
                     continue  # removing what the cart does not hold changes nothing
                 line = cart.lines[key] = _line(item, 0)
-            line.quantity += sign * (item.quantity if item.quantity is not None else 1)
+            line.quantity += sign * quantity
             if item.price is not None:
                 line.price = item.price
             if item.item_name is not None:
