@@ -348,3 +348,57 @@ def test_a_quantity_of_zero_or_less_changes_no_cart(moves, lines, carts):
     open_carts = [c for c in state.carts.values() if c.status == "open"]
     assert ({k: ln.quantity for k, ln in open_carts[0].lines.items()} if open_carts else None) == lines
     assert all(c.events == len([q for _, q in moves if q is None or q > 0]) for c in state.carts.values())
+
+
+@pytest.mark.parametrize("resent", ["WS-1 ", " WS-1", "WS-1\t", "\u00a0WS-1\u200b"])
+def test_a_transaction_id_with_spaces_around_it_is_the_same_order(resent):
+    line = [{"item_id": "A", "price": Decimal("10"), "quantity": 1}]
+    state, _ = run(
+        ev("purchase", "a", items=line, transaction_id="WS-1", currency="EUR", value=Decimal(10)),
+        ev(
+            "purchase",
+            "a",
+            items=line,
+            transaction_id=resent,
+            currency="EUR",
+            value=Decimal(10),
+            status="paid",
+        ),
+        ev("refund", "a", transaction_id=resent, items=[{"item_id": "A"}]),
+    )
+    [order] = state.orders.values()
+    assert (order.transaction_id, order.revenue, order.status, order.refunded) == (
+        "WS-1",
+        Decimal(10),
+        "paid",
+        Decimal(10),
+    )
+    assert [h.transaction_id for h in state.history] == ["WS-1"] * 3
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\t\u00a0"])
+def test_a_transaction_id_of_white_space_only_makes_no_order(blank):
+    state, _ = run(ev("purchase", "a", transaction_id=blank, currency="EUR", value=Decimal(10)))
+    assert state.orders == {} and state.history == []
+
+
+@pytest.mark.parametrize(("user", "again"), [("bob", " bob "), (" bob", "bob\n"), ("bob", "\ufeffbob")])
+def test_a_user_id_with_spaces_around_it_is_the_same_user(user, again):
+    state, people = run(
+        ev("login", "laptop", user), ev("login", "laptop", again), ev("page_view", None, again)
+    )
+    assert people[0] == people[1] == people[2] == person_of(state, "user", "bob")
+    assert state.conflicts == []
+    assert [k for k in state.identities if k[1] == "user"] == [("shop", "user", "bob")]
+
+
+def test_an_anonymous_id_with_spaces_around_it_is_the_same_guest():
+    state, people = run(
+        ev("add_to_cart", "g1", items=[{"item_id": "tee"}]),
+        ev("add_to_cart", " g1 ", items=[{"item_id": "tee"}]),
+        ev("login", "g1\t", "u1"),
+    )
+    assert len(set(people)) == 1
+    [cart] = state.carts.values()
+    assert {k: ln.quantity for k, ln in cart.lines.items()} == {"tee": 2}
+    assert [(ln.anonymous_id, ln.user_id) for ln in state.links] == [("g1", "u1")]

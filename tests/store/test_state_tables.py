@@ -16,9 +16,18 @@ from trackway.store.state_tables import TABLES
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
+def _untidy(rnd: random.Random, value: str | None) -> str | None:
+    """``value``, now and then with white space around it (the same id to the state)."""
+    if value is None or rnd.random() > 0.05:
+        return value
+    return rnd.choice([" ", "\t", "\u00a0"]) + value + rnd.choice(["", " ", "\n"])
+
+
 def workload(seed: int, n: int) -> list[Event]:
     """Random traffic that exercises every rule: guests logging in on shared devices,
-    carts, orders with status updates and refunds, Koalect procedures."""
+    carts, orders with status updates and refunds, Koalect procedures; ids now and then
+    with spaces around them, events now and then arriving late (an older time), items now
+    and then with a quantity of 0 or less."""
     rnd = random.Random(seed)
     anons = [f"a{i}" for i in range(40)] + ["null", "0", ""]
     users = [f"u{i}" for i in range(15)]
@@ -27,8 +36,10 @@ def workload(seed: int, n: int) -> list[Event]:
     out = []
     for k in range(n):
         at = T0 + timedelta(seconds=k * 7)
-        anon = rnd.choice(anons) if rnd.random() < 0.9 else None
-        user = rnd.choice(users) if rnd.random() < 0.3 else None
+        if rnd.random() < 0.05:
+            at -= timedelta(hours=rnd.randint(1, 72))  # arrives late
+        anon = _untidy(rnd, rnd.choice(anons)) if rnd.random() < 0.9 else None
+        user = _untidy(rnd, rnd.choice(users)) if rnd.random() < 0.3 else None
         name = rnd.choice(
             [
                 "add_to_cart",
@@ -47,7 +58,7 @@ def workload(seed: int, n: int) -> list[Event]:
             Item(
                 item_id=rnd.choice(items),
                 price=Decimal(rnd.randint(1, 5000)) / 100,
-                quantity=rnd.randint(1, 3),
+                quantity=rnd.randint(1, 3) if rnd.random() < 0.95 else rnd.randint(-2, 0),
             )
             for _ in range(rnd.randint(0, 3))
         ]
@@ -57,7 +68,7 @@ def workload(seed: int, n: int) -> list[Event]:
             commerce = Commerce(currency=rnd.choice(["EUR", "USD"]), items=lines)
         elif name in ("purchase", "refund"):
             commerce = Commerce(
-                transaction_id=rnd.choice(txids),
+                transaction_id=_untidy(rnd, rnd.choice(txids)),
                 currency="EUR",
                 value=Decimal(rnd.randint(100, 90000)) / 100 if rnd.random() < 0.8 else None,
                 status=rnd.choice([None, "pending", "in_progress", "shipped", "canceled"]),

@@ -28,6 +28,7 @@ from decimal import Decimal
 from trackway import amounts
 from trackway.amounts import Part
 from trackway.model import Event, Item
+from trackway.state.keys import transaction_id
 from trackway.state.memory import MemoryState
 from trackway.state.model import Cart, Line, Order, OrderChange
 
@@ -72,7 +73,7 @@ def apply_cart(state: MemoryState, event: Event, person: str, at: datetime) -> N
         cart = state.open_cart(event.property, person)
         if cart is not None:
             cart.status, cart.closed_at, cart.updated_at = "converted", at, max(cart.updated_at, at)
-            cart.transaction_id = c.transaction_id if c is not None else None
+            cart.transaction_id = transaction_id(event)
             cart.events += 1
             state.touch_cart(cart)
         return
@@ -187,10 +188,10 @@ def _set_amounts(order: Order, event: Event) -> None:
 
 
 def apply_order(state: MemoryState, event: Event, person: str | None, at: datetime, seq: int) -> None:
-    c = event.commerce
-    if c is None or not c.transaction_id or event.name not in ("purchase", "refund"):
+    c, txid = event.commerce, transaction_id(event)
+    if c is None or txid is None or event.name not in ("purchase", "refund"):
         return
-    order = _order(state, event, c.transaction_id, person, at)
+    order = _order(state, event, txid, person, at)
     refund = None
     if event.name == "purchase":
         order.purchased = True
@@ -217,7 +218,7 @@ def apply_order(state: MemoryState, event: Event, person: str | None, at: dateti
     state.history.append(
         OrderChange(
             property=event.property,
-            transaction_id=c.transaction_id,
+            transaction_id=txid,
             seq=seq,
             event_id=event.id,
             name=event.name,

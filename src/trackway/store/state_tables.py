@@ -23,7 +23,9 @@ import msgspec
 import pyarrow as pa
 
 from trackway.model import Event
+from trackway.rules.identity import EDGES
 from trackway.state.identity import aliases, usable
+from trackway.state.keys import transaction_id
 from trackway.state.memory import MemoryState
 from trackway.state.model import Cart, Conflict, Identity, Line, Link, Order, OrderChange, Procedure, Step
 from trackway.store.rows import scaled
@@ -59,13 +61,16 @@ CREATE TABLE IF NOT EXISTS procedures (
 """
 # Each event with the person it belongs to, resolved when read: a guest's events belong
 # to the user once the guest is linked, earlier events included. An event's user id wins
-# over its anonymous id (two users on one device stay two people).
-VIEW = """
+# over its anonymous id (two users on one device stay two people). Ids are keyed without
+# the white space around them (state/keys.py), as the identities hold them.
+_EDGES = " || ".join(f"chr({ord(c)})" for c in EDGES)
+VIEW = f"""
 CREATE OR REPLACE VIEW event_persons AS
 SELECT e.*, coalesce(u.person_id, a.person_id) AS person_id
 FROM events e
-LEFT JOIN identities u ON u.property = e.property AND u.kind = 'user' AND u.id = e.user_id
-LEFT JOIN identities a ON a.property = e.property AND a.kind = 'anonymous' AND a.id = e.anonymous_id
+LEFT JOIN identities u ON u.property = e.property AND u.kind = 'user' AND u.id = trim(e.user_id, {_EDGES})
+LEFT JOIN identities a
+    ON a.property = e.property AND a.kind = 'anonymous' AND a.id = trim(e.anonymous_id, {_EDGES})
 """
 # Columns of ``orders`` a store written before them lacks (the parts of trackway.amounts).
 ORDER_PARTS = ("subtotal", "discount", "total")
@@ -206,8 +211,9 @@ def prefetch(cur: duckdb.DuckDBPyConnection, events: list[Event]) -> MemoryState
             if v is not None:
                 keys.add((e.property, kind, v))
         keys.update((e.property, "anonymous", alias) for alias in aliases(e))
-        if e.commerce is not None and e.commerce.transaction_id:
-            txids.add((e.property, e.commerce.transaction_id))
+        txid = transaction_id(e)
+        if txid is not None:
+            txids.add((e.property, txid))
         proc = e.properties.get("procedure_id")
         if isinstance(proc, str) and proc:
             procs.add((e.property, proc))
