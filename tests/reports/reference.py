@@ -33,8 +33,10 @@ applies too):
   to a user cart that has none); a line's price is the last price sent for it; the
   cart's "last change" is its last cart event, or the merge of a guest cart into it.
 - Orders: a purchase (first or update) sets the status, value, currency and lines it
-  carries; a refund's amount is its items at their price, else the order's value
-  less what was refunded before; an order's current status is the last one carried.
+  carries; a refund's amount is its items at their price, else the amount it states,
+  else the order's value less what was refunded before, never more than that nor less
+  than 0 (the truth never refunds more, nor before the purchase, nor in another
+  currency); an order's current status is the last one carried.
   An order's value here is its revenue, which ``gross`` sums: the truth's value is the
   items' price x quantity, with no tax, shipping or order discount, in every dialect.
 - Procedures: one row per (property, procedure id, person), persons as at the time of
@@ -411,12 +413,14 @@ def _order_event(orders: dict[tuple[str, str], Order], a: Action) -> None:
         if a.items:
             order.lines = [(ln.item_id or ln.item_name, ln.quantity, ln.price) for ln in a.items]
     else:
+        left = None if order.value is None else max(order.value - order.refunded, Decimal(0))
         if a.refund_items:
             amount = sum((ln.price * ln.quantity for ln in a.refund_items), Decimal(0))
-        elif order.value is not None:
-            amount = order.value - order.refunded
+        elif a.value is not None:
+            amount = a.value
         else:
-            amount = a.value or Decimal(0)
+            amount = left or Decimal(0)
+        amount = max(amount if left is None else min(amount, left), Decimal(0))
         order.refunded += amount
         order.refunds.append((a.at, amount))
         order.status = a.status if a.status is not None else order.status

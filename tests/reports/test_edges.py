@@ -344,3 +344,30 @@ def test_products_count_a_quantity_of_zero_or_less_as_nothing(
         h.event(name, T0, "p", commerce=Commerce(currency="EUR", items=lines))
     [row] = run(store, "products")["products"]
     assert (row["item"], row["adds"], row["removes"]) == ("N", adds, removes)
+
+
+def test_revenue_books_each_refund_for_its_worth_never_more_and_never_across_currencies(
+    store: DuckStore,
+) -> None:
+    h = History(store)
+    bought = [Item(item_id="A", price=D(50), quantity=2), Item(item_id="B", price=D(30), quantity=1)]
+    a5, a1 = [Item(item_id="A", quantity=5)], [Item(item_id="A", quantity=1)]
+    t = T0
+    h.order("purchase", t, "R2", "EUR", "130", items=bought)
+    h.order("refund", t, "R2", "EUR", "10")  # an amount: 10, not the whole order
+    h.order("purchase", t, "R2B", "EUR", "130", items=bought)
+    h.order("refund", t, "R2B", "USD", "5")  # another currency: not booked
+    h.order("purchase", t, "R3", "EUR", "130", items=bought)
+    h.order("refund", t, "R3", "EUR", None, items=a5)  # 2 units of A bought: 100
+    h.order("refund", t, "R3", "EUR", None)  # the rest: 30
+    h.order("refund", t, "R4", "EUR", None, items=a1)  # before its purchase: 50 once it comes
+    h.order("purchase", t, "R4", "EUR", "130", items=bought)
+    h.order("refund", t, "R4B", "EUR", None)  # before its purchase: the whole order once it comes
+    h.order("purchase", t, "R4B", "EUR", "130", items=bought)
+    rows = run(store, "revenue")["revenue"]
+    assert [(r["currency"], r["orders"], r["gross"], r["refunds"], r["net"]) for r in rows] == [
+        ("EUR", 5, D(650), D(320), D(330))
+    ]
+    history = store.state_rows("order_history")
+    [usd] = [r for r in history if r["transaction_id"] == "R2B" and r["name"] == "refund"]
+    assert usd["refund"] is None and "got USD: not booked" in usd["note"]

@@ -221,7 +221,7 @@ def test_a_full_refund_takes_back_the_whole_order_and_a_status_update_keeps_the_
     state, _ = run(
         _order(value=Decimal("25"), status="pending"),
         _order(status="shipped"),
-        ev("refund", "a", transaction_id="T1", value=Decimal("99"), status="returned"),
+        ev("refund", "a", transaction_id="T1", currency="EUR", status="returned"),
     )
     order = state.orders[("shop", "T1")]
     assert (order.status, order.value, order.refunded) == ("returned", Decimal("25"), Decimal("25"))

@@ -10,6 +10,7 @@ import pytest
 
 from trackway.ingest import records
 from trackway.model import Commerce, Event, Item
+from trackway.state import refunds
 from trackway.store.duck import DuckStore
 from trackway.store.state_tables import TABLES
 
@@ -69,7 +70,7 @@ def workload(seed: int, n: int) -> list[Event]:
         elif name in ("purchase", "refund"):
             commerce = Commerce(
                 transaction_id=_untidy(rnd, rnd.choice(txids)),
-                currency="EUR",
+                currency="EUR" if name == "purchase" or rnd.random() < 0.9 else rnd.choice([None, "USD"]),
                 value=Decimal(rnd.randint(100, 90000)) / 100 if rnd.random() < 0.8 else None,
                 status=rnd.choice([None, "pending", "in_progress", "shipped", "canceled"]),
                 items=lines if rnd.random() < 0.6 else None,
@@ -187,6 +188,86 @@ def test_a_store_from_before_the_orders_parts_derives_them_when_opened(tmp_path)
     try:
         assert snapshot(store)["orders"] == expected
         assert {r["currency"]: r["gross"] for r in store.revenue("shop")}["EUR"] > 0
+    finally:
+        store.close()
+
+
+def test_a_store_from_before_the_refund_columns_rederives_its_refunds_when_opened(tmp_path):
+    path = tmp_path / "old.duckdb"
+    store = DuckStore(path)
+    load_in_batches(store, workload(11, 600), 11)
+    expected = snapshot(store)
+    assert any(r["note"] for r in expected["order_history"])
+    cur = store.cursor()
+    for table, column in (
+        ("orders", "refunded_items"),
+        ("orders", "pending_refunds"),
+        ("order_history", "note"),
+    ):
+        cur.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # as a store written before them
+    cur.execute("UPDATE orders SET refunded = 0")  # refunds as the old rules booked them: rederived
+    store.close()
+    store = DuckStore(path)
+    try:
+        assert snapshot(store) == expected
+    finally:
+        store.close()
+
+
+def _order_events() -> list[Event]:
+    """A refund of order P, then (in another batch) its purchase."""
+    items = [
+        Item(item_id="A", price=Decimal(50), quantity=2),
+        Item(item_id="B", price=Decimal(30), quantity=1),
+    ]
+    made = []
+    for n, (name, commerce) in enumerate(
+        [
+            ("refund", Commerce(transaction_id="P", currency="EUR", items=[Item(item_id="A", quantity=3)])),
+            ("purchase", Commerce(transaction_id="P ", currency="EUR", value=Decimal(130), items=items)),
+            ("refund", Commerce(transaction_id="P", currency="EUR")),
+        ]
+    ):
+        at = T0 + timedelta(minutes=n)
+        made.append(
+            Event(
+                name=name,
+                dialect="gtm-ga4",
+                id=f"p{n}",
+                property="shop",
+                timestamp=at,
+                received_at=at,
+                anonymous_id="buyer",
+                commerce=commerce,
+            )
+        )
+    return made
+
+
+def test_a_refund_stored_before_its_purchase_is_valued_in_its_stored_row_when_the_purchase_comes():
+    store = DuckStore(":memory:")
+    try:
+        first, *rest = _order_events()
+        load_in_batches(store, [first], 1)
+        [row] = store.state_rows("order_history")
+        assert (row["refund"], row["note"]) == (None, refunds.WAITING)
+        for event in rest:  # one batch each: the refund's row is updated in the table
+            load_in_batches(store, [event], 1)
+        ingested = snapshot(store)
+        assert [(r["name"], r["refund"]) for r in ingested["order_history"]] == [
+            ("refund", Decimal(100)),  # 3 x A asked, 2 bought
+            ("purchase", None),
+            ("refund", Decimal(30)),
+        ]
+        assert "asked 3 x 'A' back" in ingested["order_history"][0]["note"]
+        [order] = ingested["orders"]
+        assert (order["transaction_id"], order["refunded"], order["pending_refunds"]) == (
+            "P",
+            Decimal(130),
+            "[]",
+        )
+        store.rebuild()
+        assert snapshot(store) == ingested
     finally:
         store.close()
 

@@ -10,10 +10,10 @@ logs in, the guest's open cart is merged into the user's (quantities added). A c
 
 Orders, by property and transaction id: a ``purchase`` creates the order or updates
 it (a later purchase with the same id carries a new status or new amounts: Commanders
-Act's status updates, Convead's order updates); a ``refund`` with items takes back
-exactly those items (each at the price the refund gives, else the order's price for
-that item, times its quantity); a refund without items takes back the rest of the order's
-revenue (or, for an order Trackway has no purchase of, the refund's own revenue).
+Act's status updates, Convead's order updates); a ``refund`` takes back its items' worth,
+else the amount it states, else the rest of the order, never more than is left, never in
+another currency; one that comes before the purchase is valued when the purchase comes
+(state/refunds.py).
 An order's amounts are the parts of its last purchase that states any (trackway.amounts:
 the subtotal, discount, revenue, tax, shipping and total, whatever the dialect; an update
 with no items takes its subtotal from the order's lines). Every change is kept in
@@ -23,27 +23,18 @@ with no items takes its subtotal from the order's lines). Every change is kept i
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from trackway import amounts
 from trackway.amounts import Part
 from trackway.model import Event, Item
-from trackway.state.keys import transaction_id
+from trackway.state import refunds
+from trackway.state.keys import item_key, quantity, transaction_id
 from trackway.state.memory import MemoryState
 from trackway.state.model import Cart, Line, Order, OrderChange
 
 
-def _key(item: Item) -> str | None:
-    return item.item_id or item.item_name
-
-
-def _quantity(item: Item) -> int:
-    """The item's quantity, 1 when none is sent."""
-    return item.quantity if item.quantity is not None else 1
-
-
-def _line(item: Item, quantity: int) -> Line:
-    return Line(item_id=_key(item) or "", item_name=item.item_name, quantity=quantity, price=item.price)
+def _line(item: Item, units: int) -> Line:
+    return Line(item_id=item_key(item) or "", item_name=item.item_name, quantity=units, price=item.price)
 
 
 def _open(state: MemoryState, event: Event, person: str, at: datetime) -> Cart:
@@ -82,9 +73,9 @@ def apply_cart(state: MemoryState, event: Event, person: str, at: datetime) -> N
             return
         lines = {}
         for item in items:
-            key = _key(item)
-            if key is not None and _quantity(item) > 0:
-                lines[key] = _line(item, _quantity(item))
+            key = item_key(item)
+            if key is not None and quantity(item) > 0:
+                lines[key] = _line(item, quantity(item))
         if not lines and state.open_cart(event.property, person) is None:
             return  # clearing a cart the person does not have opens none
         cart = _open(state, event, person, at)
@@ -92,20 +83,24 @@ def apply_cart(state: MemoryState, event: Event, person: str, at: datetime) -> N
     elif name in ("add_to_cart", "remove_from_cart"):
         # An item with a quantity of 0 or less changes nothing: a removal of -2 is not an
         # addition of 2 (the vendors' rules warn, QUANTITY_NOT_POSITIVE).
-        moves = [(key, item, q) for item in items or () if (key := _key(item)) and (q := _quantity(item)) > 0]
+        moves = []
+        for item in items or ():
+            key, units = item_key(item), quantity(item)
+            if key is not None and units > 0:
+                moves.append((key, item, units))
         if not moves:
             return  # nothing to apply opens no cart
         if name == "remove_from_cart" and state.open_cart(event.property, person) is None:
             return  # removing from no cart opens none
         cart = _open(state, event, person, at)
         sign = 1 if name == "add_to_cart" else -1
-        for key, item, quantity in moves:
+        for key, item, units in moves:
             line = cart.lines.get(key)
             if line is None:
                 if sign < 0:
                     continue  # removing what the cart does not hold changes nothing
                 line = cart.lines[key] = _line(item, 0)
-            line.quantity += sign * quantity
+            line.quantity += sign * units
             if item.price is not None:
                 line.price = item.price
             if item.item_name is not None:
@@ -158,20 +153,6 @@ def _order(state: MemoryState, event: Event, txid: str, person: str | None, at: 
     return order
 
 
-def _refund_amount(order: Order, items: list[Item] | None, revenue: Decimal | None) -> Decimal:
-    if items:
-        prices = {ln.item_id: ln.price for ln in order.lines}
-        total = Decimal(0)
-        for item in items:
-            price = item.price if item.price is not None else prices.get(_key(item) or "")
-            if price is not None:
-                total += price * (item.quantity if item.quantity is not None else 1)
-        return total
-    if order.revenue is not None:  # a full refund: the whole order, less what was refunded already
-        return order.revenue - order.refunded
-    return revenue or Decimal(0)
-
-
 def _set_amounts(order: Order, event: Event) -> None:
     """The order's amounts from a purchase that states any (amounts or items)."""
     c = event.commerce
@@ -192,7 +173,8 @@ def apply_order(state: MemoryState, event: Event, person: str | None, at: dateti
     if c is None or txid is None or event.name not in ("purchase", "refund"):
         return
     order = _order(state, event, txid, person, at)
-    refund = None
+    refund = note = None
+    waiting = False
     if event.name == "purchase":
         order.purchased = True
         for key in ("currency", "value", "status"):
@@ -200,34 +182,38 @@ def apply_order(state: MemoryState, event: Event, person: str | None, at: dateti
             if v is not None:
                 setattr(order, key, v)
         if c.items:
-            order.lines = [
-                _line(it, it.quantity if it.quantity is not None else 1) for it in c.items if _key(it)
-            ]
+            order.lines = [_line(it, quantity(it)) for it in c.items if item_key(it)]
         _set_amounts(order, event)
+        for asked in order.pending_refunds:  # the refunds that came first, in their order
+            state.revalue(order.property, txid, asked.seq, *refunds.take(order, asked))
+        order.pending_refunds = []
     else:
-        found = amounts.of_event(event)
-        refund = _refund_amount(order, c.items, found.value(Part.REVENUE) if found is not None else None)
-        order.refunded += refund
-        if c.status is not None:
-            order.status = c.status
+        asked = refunds.claim(event, seq)
         if order.currency is None:
             order.currency = c.currency
+        if order.purchased:
+            refund, note = refunds.take(order, asked)
+        else:
+            order.pending_refunds = [*order.pending_refunds, asked]
+            note, waiting = refunds.WAITING, True
+        if c.status is not None:
+            order.status = c.status
     order.updated_at = max(order.updated_at, at)
     order.events += 1
     state.touch_order(order)
-    state.history.append(
-        OrderChange(
-            property=event.property,
-            transaction_id=txid,
-            seq=seq,
-            event_id=event.id,
-            name=event.name,
-            status=c.status,
-            value=c.value,
-            refund=refund,
-            at=at,
-        )
+    change = OrderChange(
+        property=event.property,
+        transaction_id=txid,
+        seq=seq,
+        event_id=event.id,
+        name=event.name,
+        status=c.status,
+        value=c.value,
+        refund=refund,
+        at=at,
+        note=note,
     )
+    state.record(change, waiting=waiting)
 
 
 def move_orders(state: MemoryState, prop: str, source: str, target: str) -> None:

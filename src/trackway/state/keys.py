@@ -1,4 +1,4 @@
-"""Ids as the derived state keys them: without the white space around them.
+"""Keys of the derived state: ids without the white space around them, items' keys.
 
 " bob " and "bob" are one user, "WS-1 " and "WS-1" one order: a resent purchase whose
 transaction id gained a trailing space is the same order, not a second one. The events
@@ -10,7 +10,7 @@ spaces, a BOM: the characters the rules normalise around an email or a phone), a
 
 from __future__ import annotations
 
-from trackway.model import Event
+from trackway.model import Event, Item
 from trackway.rules.identity import EDGES
 
 
@@ -26,3 +26,13 @@ def transaction_id(event: Event) -> str | None:
     if c is None or c.transaction_id is None:
         return None
     return key(c.transaction_id) or None
+
+
+def item_key(item: Item) -> str | None:
+    """An item's key in a cart or an order: its id, else its name."""
+    return item.item_id or item.item_name
+
+
+def quantity(item: Item) -> int:
+    """The item's quantity, 1 when none is sent."""
+    return item.quantity if item.quantity is not None else 1

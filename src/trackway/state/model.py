@@ -74,12 +74,25 @@ class Cart(msgspec.Struct, kw_only=True):
         return sum((ln.price * ln.quantity for ln in self.lines.values() if ln.price is not None), Decimal(0))
 
 
+class Claim(msgspec.Struct, kw_only=True):
+    """What a refund event asks to take back (state/refunds.py): its items (None: it names
+    none), else the amount it states (its revenue, by its dialect's meaning), in its
+    currency (None: the order's). ``seq`` is its ``order_history`` row."""
+
+    seq: int
+    items: list[Line] | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+
+
 class Order(msgspec.Struct, kw_only=True):
     """An order by its transaction id. ``value`` is the order's value as the source states it
     (its meaning is the source dialect's); ``subtotal``, ``discount``, ``revenue`` and ``total``
     are its amounts' parts (trackway.amounts), stated or derived, the same whatever the dialect;
     ``tax``, ``shipping`` and ``discount`` as stated (None: none stated); ``refunded`` what
-    refunds took back; a row with no purchase yet (a refund first) has no amounts."""
+    refunds took back (in the order's currency), ``refunded_items`` the units they took back
+    by item; ``pending_refunds`` the refunds that came before the order's purchase, valued
+    when it comes; a row with no purchase yet (a refund first) has no amounts."""
 
     property: str
     transaction_id: str
@@ -94,6 +107,8 @@ class Order(msgspec.Struct, kw_only=True):
     discount: Decimal | None = None
     total: Decimal | None = None
     refunded: Decimal = Decimal(0)
+    refunded_items: dict[str, int] = {}
+    pending_refunds: list[Claim] = []
     lines: list[Line] = []
     created_at: datetime
     updated_at: datetime
@@ -102,7 +117,10 @@ class Order(msgspec.Struct, kw_only=True):
 
 
 class OrderChange(msgspec.Struct, kw_only=True):
-    """One event that created or changed an order (the order's history)."""
+    """One event that created or changed an order (the order's history). ``refund``: what a
+    refund took back, in the order's currency (None: nothing booked, ``note`` says why: a
+    refund in another currency, or one still waiting for the order's purchase); ``note``
+    also says when a refund asked for more than the order had left to refund."""
 
     property: str
     transaction_id: str
@@ -113,6 +131,7 @@ class OrderChange(msgspec.Struct, kw_only=True):
     value: Decimal | None
     refund: Decimal | None
     at: datetime
+    note: str | None = None
 
 
 class Step(msgspec.Struct, kw_only=True):

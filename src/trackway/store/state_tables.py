@@ -27,7 +27,18 @@ from trackway.rules.identity import EDGES
 from trackway.state.identity import aliases, usable
 from trackway.state.keys import transaction_id
 from trackway.state.memory import MemoryState
-from trackway.state.model import Cart, Conflict, Identity, Line, Link, Order, OrderChange, Procedure, Step
+from trackway.state.model import (
+    Cart,
+    Claim,
+    Conflict,
+    Identity,
+    Line,
+    Link,
+    Order,
+    OrderChange,
+    Procedure,
+    Step,
+)
 from trackway.store.rows import scaled
 
 AMOUNT = "DECIMAL(38, 9)"
@@ -48,10 +59,11 @@ CREATE TABLE IF NOT EXISTS orders (
     property VARCHAR, transaction_id VARCHAR, person_id VARCHAR, status VARCHAR, currency VARCHAR,
     "value" {AMOUNT}, revenue {AMOUNT}, tax {AMOUNT}, shipping {AMOUNT}, refunded {AMOUNT},
     lines JSON, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, purchased BOOLEAN, events INTEGER,
-    subtotal {AMOUNT}, discount {AMOUNT}, total {AMOUNT}, PRIMARY KEY (property, transaction_id));
+    subtotal {AMOUNT}, discount {AMOUNT}, total {AMOUNT}, refunded_items JSON, pending_refunds JSON,
+    PRIMARY KEY (property, transaction_id));
 CREATE TABLE IF NOT EXISTS order_history (
     property VARCHAR, transaction_id VARCHAR, seq BIGINT, event_id VARCHAR, name VARCHAR, status VARCHAR,
-    "value" {AMOUNT}, refund {AMOUNT}, "at" TIMESTAMPTZ);
+    "value" {AMOUNT}, refund {AMOUNT}, "at" TIMESTAMPTZ, note VARCHAR);
 CREATE TABLE IF NOT EXISTS procedures (
     property VARCHAR, procedure_id VARCHAR, person_id VARCHAR, slug VARCHAR, category VARCHAR,
     target_type VARCHAR, target_id VARCHAR, steps JSON, success_at TIMESTAMPTZ, checkout_at TIMESTAMPTZ,
@@ -72,8 +84,19 @@ LEFT JOIN identities u ON u.property = e.property AND u.kind = 'user' AND u.id =
 LEFT JOIN identities a
     ON a.property = e.property AND a.kind = 'anonymous' AND a.id = trim(e.anonymous_id, {_EDGES})
 """
-# Columns of ``orders`` a store written before them lacks (the parts of trackway.amounts).
-ORDER_PARTS = ("subtotal", "discount", "total")
+# Columns a store written before them lacks: (table, column, type). The parts of
+# trackway.amounts, then what refunds took back by item, the refunds waiting for their
+# purchase and the history's notes (state/refunds.py). Either needs a rebuild: the orders'
+# amounts (revenue included, which then held only what Commanders Act stated) and refunds
+# are derived by rules those stores were not written with.
+ADDED = (
+    ("orders", "subtotal", AMOUNT),
+    ("orders", "discount", AMOUNT),
+    ("orders", "total", AMOUNT),
+    ("orders", "refunded_items", "JSON"),
+    ("orders", "pending_refunds", "JSON"),
+    ("order_history", "note", "VARCHAR"),
+)
 TABLES = (
     "identities",
     "identity_links",
@@ -88,6 +111,8 @@ _LIMIT = Decimal(10) ** 29
 _json = msgspec.json.Encoder()  # decimals as strings: SQL reads them into exact DECIMALs
 _lines = msgspec.json.Decoder(dict[str, Line], float_hook=Decimal)
 _line_list = msgspec.json.Decoder(list[Line], float_hook=Decimal)
+_units = msgspec.json.Decoder(dict[str, int])
+_claims = msgspec.json.Decoder(list[Claim], float_hook=Decimal)
 _steps = msgspec.json.Decoder(list[Step])
 
 
@@ -105,18 +130,12 @@ def _amount(value: Decimal | None) -> Decimal | None:
 
 
 def upgrade(con: duckdb.DuckDBPyConnection) -> bool:
-    """Add the ORDER_PARTS columns to the ``orders`` of a store written before them (after DDL).
-    True when they were added: the orders' amounts (revenue included, which then held only what
-    Commanders Act stated) need a rebuild to be derived."""
-    found = {
-        c
-        for (c,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'orders'"
-        ).fetchall()
-    }
-    absent = [c for c in ORDER_PARTS if c not in found]
-    for name in absent:
-        con.execute(f"ALTER TABLE orders ADD COLUMN {name} {AMOUNT}")
+    """Add the ADDED columns to the tables of a store written before them (after DDL). True
+    when any was added: the derived tables need a rebuild."""
+    found = set(con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall())
+    absent = [(t, c, kind) for t, c, kind in ADDED if (t, c) not in found]
+    for table, name, kind in absent:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
     return bool(absent)
 
 
@@ -192,6 +211,8 @@ def _cart(row: dict[str, Any]) -> Cart:
 
 def _order(row: dict[str, Any]) -> Order:
     row["lines"] = _line_list.decode(row["lines"]) if row["lines"] else []
+    row["refunded_items"] = _units.decode(row["refunded_items"]) if row["refunded_items"] else {}
+    row["pending_refunds"] = _claims.decode(row["pending_refunds"]) if row["pending_refunds"] else []
     return Order(**row)
 
 
@@ -288,6 +309,12 @@ def flush(cur: duckdb.DuckDBPyConnection, state: MemoryState) -> None:
     _insert(cur, "identity_links", _table(Link, state.links), replace=False)
     _insert(cur, "identity_conflicts", _table(Conflict, state.conflicts), replace=False)
     _insert(cur, "order_history", _table(OrderChange, state.history), replace=False)
+    for prop, txid, seq, refund, note in state.revalued:  # refunds valued when their purchase came
+        cur.execute(
+            "UPDATE order_history SET refund = ?, note = ? "
+            "WHERE seq = ? AND property = ? AND transaction_id = ?",
+            [_amount(refund), note, seq, prop, txid],
+        )
 
 
 def write_all(cur: duckdb.DuckDBPyConnection, state: MemoryState) -> None:
