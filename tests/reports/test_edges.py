@@ -371,3 +371,18 @@ def test_revenue_books_each_refund_for_its_worth_never_more_and_never_across_cur
     history = store.state_rows("order_history")
     [usd] = [r for r in history if r["transaction_id"] == "R2B" and r["name"] == "refund"]
     assert usd["refund"] is None and "got USD: not booked" in usd["note"]
+
+
+def test_value_at_risk_never_sums_a_line_in_another_currency_and_counts_it(store: DuckStore) -> None:
+    h = History(store)
+    a, b = [Item(item_id="A", price=D(100), quantity=1)], [Item(item_id="B", price=D(1), quantity=1)]
+    h.event("add_to_cart", T0, "mixed", commerce=Commerce(currency="EUR", items=a))
+    h.event("add_to_cart", T0, "mixed", commerce=Commerce(currency="USD", items=b))
+    h.event("add_to_cart", T0, "plain", commerce=Commerce(currency="USD", items=b))
+    out = run(store, "carts", now=T0 + timedelta(days=2))
+    assert [
+        (r["currency"], r["carts"], r["value"], r["other_currency_lines"]) for r in out["value_at_risk"]
+    ] == [
+        ("EUR", 1, D(100), 1),  # the cart stays in EUR; the USD line is not in its value
+        ("USD", 1, D(1), 0),
+    ]

@@ -110,7 +110,7 @@ def products(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
         -- and quantity, store/columns.py), and one scan groups the events by their first
         -- line (most have one) and the short list of the others; only the few groups
         -- are unnested. A view counts once per item however often the event names it; a
-        -- quantity of 0 or less counts 0, as it changes no cart (state/commerce.py).
+        -- quantity of 0 or less counts 0, as it changes no cart (state/carts.py).
         WITH g AS (
             SELECT {period(params, '"timestamp"')} AS period, property, name,
                    item_lines[1].item AS item,
@@ -215,7 +215,7 @@ def carts(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
         cur,
         f"""
         SELECT {period(params, "opened_at")} AS period, property, currency, count(*) AS carts,
-               sum("value") AS value
+               sum("value") AS value, coalesce(sum(other_currency_lines), 0)::BIGINT AS other_currency_lines
         FROM carts WHERE status = 'open' AND updated_at < ?{cond}
         GROUP BY ALL ORDER BY period NULLS FIRST, property, currency NULLS FIRST
         """,

@@ -227,7 +227,7 @@ def integer(value: Any, path: Path, issues: Issues) -> Any:
 
 def quantity(value: Any, path: Path, issues: Issues) -> Any:
     """An item's quantity: a whole number (:func:`integer`); 0 or less is kept with a
-    QUANTITY_NOT_POSITIVE warning (the carts ignore such an item, state/commerce.py)."""
+    QUANTITY_NOT_POSITIVE warning (the carts ignore such an item, state/carts.py)."""
     n = integer(value, path, issues)
     if type(n) is int and n <= 0:
         issues.warning(

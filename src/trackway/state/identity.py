@@ -29,10 +29,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from trackway.model import DEVICE_ID_MAX, Event
-from trackway.state.commerce import move_carts, move_orders
+from trackway.state.carts import move_carts
 from trackway.state.keys import key
 from trackway.state.memory import MemoryState
 from trackway.state.model import Conflict, Identity, Link
+from trackway.state.orders import move_orders
 from trackway.state.procedures import move_procedures
 
 PLACEHOLDERS = frozenset(

@@ -1,4 +1,5 @@
-"""Keys of the derived state: ids without the white space around them, items' keys.
+"""Keys of the derived state: ids without the white space around them, items' keys
+and lines.
 
 " bob " and "bob" are one user, "WS-1 " and "WS-1" one order: a resent purchase whose
 transaction id gained a trailing space is the same order, not a second one. The events
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from trackway.model import Event, Item
 from trackway.rules.identity import EDGES
+from trackway.state.model import Line
 
 
 def key(value: str) -> str:
@@ -36,3 +38,8 @@ def item_key(item: Item) -> str | None:
 def quantity(item: Item) -> int:
     """The item's quantity, 1 when none is sent."""
     return item.quantity if item.quantity is not None else 1
+
+
+def line_of(item: Item, units: int) -> Line:
+    """A cart's or an order's line of ``units`` of ``item``, at its price."""
+    return Line(item_id=item_key(item) or "", item_name=item.item_name, quantity=units, price=item.price)

@@ -46,15 +46,20 @@ class Conflict(msgspec.Struct, kw_only=True):
 
 
 class Line(msgspec.Struct, kw_only=True):
+    """A cart's or an order's line. ``currency``: a cart line's price currency when it is not
+    the cart's (the line is then left out of the cart's value); None otherwise."""
+
     item_id: str
     item_name: str | None = None
     quantity: int = 0
     price: Decimal | None = None
+    currency: str | None = None
 
 
 class Cart(msgspec.Struct, kw_only=True):
     """A person's cart from its first item to its end: ``open``, ``converted`` (a purchase),
-    ``emptied`` (no line left) or ``merged`` (a guest's cart merged into the user's)."""
+    ``emptied`` (no line left) or ``merged`` (a guest's cart merged into the user's).
+    ``currency``: the first currency its events stated (state/carts.py)."""
 
     property: str
     cart_id: str
@@ -71,7 +76,21 @@ class Cart(msgspec.Struct, kw_only=True):
 
     @property
     def value(self) -> Decimal:
-        return sum((ln.price * ln.quantity for ln in self.lines.values() if ln.price is not None), Decimal(0))
+        """The lines' price x quantity, in the cart's currency: a line priced in another
+        currency is left out (never summed across currencies)."""
+        return sum(
+            (
+                ln.price * ln.quantity
+                for ln in self.lines.values()
+                if ln.price is not None and ln.currency is None
+            ),
+            Decimal(0),
+        )
+
+    @property
+    def other_currency_lines(self) -> int:
+        """How many lines are priced in another currency than the cart's (not in its value)."""
+        return sum(1 for ln in self.lines.values() if ln.currency is not None)
 
 
 class Claim(msgspec.Struct, kw_only=True):

@@ -16,7 +16,7 @@ taken back from its order (:func:`take`):
 
 A refund that comes before its order's purchase waits in ``orders.pending_refunds`` (its
 history row has no refund yet) and is valued, in the order refunds came, when the
-purchase comes (state/commerce.py). Pure: no I/O.
+purchase comes (state/orders.py). Pure: no I/O.
 """
 
 from __future__ import annotations

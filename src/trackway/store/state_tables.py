@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS identity_conflicts (
 CREATE TABLE IF NOT EXISTS carts (
     property VARCHAR, cart_id VARCHAR, person_id VARCHAR, status VARCHAR, opened_at TIMESTAMPTZ,
     updated_at TIMESTAMPTZ, closed_at TIMESTAMPTZ, transaction_id VARCHAR, merged_into VARCHAR,
-    currency VARCHAR, "value" {AMOUNT}, lines JSON, events INTEGER, PRIMARY KEY (property, cart_id));
+    currency VARCHAR, "value" {AMOUNT}, lines JSON, events INTEGER, other_currency_lines INTEGER,
+    PRIMARY KEY (property, cart_id));
 CREATE TABLE IF NOT EXISTS orders (
     property VARCHAR, transaction_id VARCHAR, person_id VARCHAR, status VARCHAR, currency VARCHAR,
     "value" {AMOUNT}, revenue {AMOUNT}, tax {AMOUNT}, shipping {AMOUNT}, refunded {AMOUNT},
@@ -86,8 +87,9 @@ LEFT JOIN identities a
 """
 # Columns a store written before them lacks: (table, column, type). The parts of
 # trackway.amounts, then what refunds took back by item, the refunds waiting for their
-# purchase and the history's notes (state/refunds.py). Either needs a rebuild: the orders'
-# amounts (revenue included, which then held only what Commanders Act stated) and refunds
+# purchase and the history's notes (state/refunds.py), the carts' lines priced in another
+# currency than theirs (state/carts.py). Any needs a rebuild: the orders' amounts (revenue
+# included, which then held only what Commanders Act stated), refunds and carts' values
 # are derived by rules those stores were not written with.
 ADDED = (
     ("orders", "subtotal", AMOUNT),
@@ -96,6 +98,7 @@ ADDED = (
     ("orders", "refunded_items", "JSON"),
     ("orders", "pending_refunds", "JSON"),
     ("order_history", "note", "VARCHAR"),
+    ("carts", "other_currency_lines", "INTEGER"),
 )
 TABLES = (
     "identities",
@@ -205,6 +208,7 @@ def _fetch(
 
 def _cart(row: dict[str, Any]) -> Cart:
     row.pop("value", None)
+    row.pop("other_currency_lines", None)
     row["lines"] = _lines.decode(row["lines"]) if row["lines"] else {}
     return Cart(**row)
 
@@ -302,7 +306,13 @@ def flush(cur: duckdb.DuckDBPyConnection, state: MemoryState) -> None:
         cur, "identities", _table(Identity, [state.identities[k] for k in sorted(d.identities)]), replace=True
     )
     carts = [state.carts[k] for k in sorted(d.carts)]
-    _insert(cur, "carts", _table(Cart, carts, value=_amounts([c.value for c in carts])), replace=True)
+    others = pa.array([c.other_currency_lines for c in carts], pa.int32())
+    _insert(
+        cur,
+        "carts",
+        _table(Cart, carts, value=_amounts([c.value for c in carts]), other_currency_lines=others),
+        replace=True,
+    )
     _insert(cur, "orders", _table(Order, [state.orders[k] for k in sorted(d.orders)]), replace=True)
     procedures = [state.procedures[k] for k in sorted(d.procedures) if k in state.procedures]
     _insert(cur, "procedures", _table(Procedure, procedures), replace=True)
