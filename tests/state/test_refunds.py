@@ -59,10 +59,19 @@ def test_a_refund_takes_back_its_worth_and_never_more_than_is_left(after, taken)
 @pytest.mark.parametrize(
     ("asked", "note"),
     [
-        (refund(("A", 5, None)), "asked 5 x 'A' back, the order had 2 left: 2 booked"),
-        (refund(value=D(200)), "asked 200 back, more than the order had left to refund (130 less 0"),
+        (
+            refund(("A", 5, None)),
+            "expected at most 2 x 'A' back (bought less refunded before), got 5: 2 booked",
+        ),
+        (
+            refund(value=D(200)),
+            "expected at most 130 back (the order's revenue 130 less 0 refunded before), got 200: 130 booked",
+        ),
         (refund(value=D(-5)), "expected a refund amount of 0 or more, got -5"),
-        (refund(("C", 1, "10")), "asked 1 x 'C' back, the order had 0 left: 0 booked"),
+        (
+            refund(("C", 1, "10")),
+            "expected at most 0 x 'C' back (bought less refunded before), got 1: 0 booked",
+        ),
         (refund(value=D(10)), None),
     ],
 )

@@ -72,8 +72,8 @@ def take(order: Order, asked: Claim) -> tuple[Decimal | None, str | None]:
     left = _left(order)
     if left is not None and worth > left:
         notes.append(
-            f"asked {_text(worth)} back, more than the order had left to refund ({_text(order.revenue)} "
-            f"less {_text(order.refunded)} refunded before): {_text(left)} booked"
+            f"expected at most {_text(left)} back (the order's revenue {_text(order.revenue)} less "
+            f"{_text(order.refunded)} refunded before), got {_text(worth)}: {_text(left)} booked"
         )
         worth = left
     order.refunded += worth
@@ -113,7 +113,8 @@ def _items(order: Order, items: list[Line], notes: list[str]) -> Decimal:
             left = max(bought.get(item.item_id, 0) - taken.get(item.item_id, 0), 0)
             if units > left:
                 notes.append(
-                    f"asked {units} x {item.item_id!r} back, the order had {left} left: {left} booked"
+                    f"expected at most {left} x {item.item_id!r} back (bought less refunded before), "
+                    f"got {units}: {left} booked"
                 )
                 units = left
         if units:
