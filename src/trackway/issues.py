@@ -61,6 +61,12 @@ _CODE_LIST = [
         "An amount has more than 9 decimals, the most Trackway stores; it is rounded half-even to 9.",
     ),
     Code(
+        "QUANTITY_NOT_POSITIVE",
+        "VALUE_INVALID",
+        "An item's quantity is 0 or less; the event is kept, and the item changes no cart (a removal "
+        "of -2 is not an addition of 2) and counts as no unit added or removed.",
+    ),
+    Code(
         "TEXT_REPLACED",
         "VALUE_INVALID",
         "A string or key holds a lone UTF-16 surrogate (half an emoji, often a cut string); "

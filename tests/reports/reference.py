@@ -29,12 +29,16 @@ applies too):
   user's open cart, or makes it the user's open cart when the user has none). A
   ``remove_from_cart`` or an empty ``update_cart`` when the person has no open cart
   opens no cart (there is nothing to remove from or to clear). A cart's currency is
-  the last currency its events carried (a merged guest cart gives its currency only
-  to a user cart that has none); a line's price is the last price sent for it; the
-  cart's "last change" is its last cart event, or the merge of a guest cart into it.
+  the first currency its events carried (an update_cart's replaces it; a merged guest
+  cart gives its currency only to a user cart that has none); a line's price is the last
+  price sent for it in the cart's currency, else the last sent in another currency, which
+  leaves the line out of the cart's value; the cart's "last change" is its latest cart
+  event, or the merge of a guest cart into it.
 - Orders: a purchase (first or update) sets the status, value, currency and lines it
-  carries; a refund's amount is its items at their price, else the order's value
-  less what was refunded before; an order's current status is the last one carried.
+  carries; a refund's amount is its items at their price, else the amount it states,
+  else the order's value less what was refunded before, never more than that nor less
+  than 0 (the truth never refunds more, nor before the purchase, nor in another
+  currency); an order's current status is the last one carried.
   An order's value here is its revenue, which ``gross`` sums: the truth's value is the
   items' price x quantity, with no tax, shipping or order discount, in every dialect.
 - Procedures: one row per (property, procedure id, person), persons as at the time of
@@ -182,11 +186,25 @@ class Cart:
     updated_at: datetime
     status: str = "open"  # open, converted, emptied, merged
     currency: str | None = None
-    lines: dict[str, list[Any]] = field(default_factory=dict)  # key -> [quantity, price]
+    lines: dict[str, list[Any]] = field(default_factory=dict)  # key -> [quantity, price, other currency]
 
     @property
     def value(self) -> Decimal:
-        return sum((q * p for q, p in self.lines.values() if p is not None), Decimal(0))
+        return sum(
+            (q * p for q, p, other in self.lines.values() if p is not None and other is None), Decimal(0)
+        )
+
+    @property
+    def other_currency_lines(self) -> int:
+        return sum(1 for _, _, other in self.lines.values() if other is not None)
+
+    def price(self, line: list[Any], price: Decimal | None, currency: str | None) -> None:
+        if price is None:
+            return
+        if currency is None or currency == self.currency:
+            line[1:] = [price, None]
+        elif line[1] is None or line[2] is not None:
+            line[1:] = [price, currency]
 
 
 @dataclass
@@ -291,14 +309,16 @@ class _State:
             self.carts_of[(prop, user)].append(cart)
         mine, theirs = self.open.pop((prop, guest), None), self.open.get((prop, user))
         if mine is not None and theirs is not None:
-            for key, (quantity, price) in mine.lines.items():
+            theirs.currency = theirs.currency or mine.currency
+            for key, (quantity, price, other) in mine.lines.items():
                 line = theirs.lines.get(key)
                 if line is None:
-                    theirs.lines[key] = [quantity, price]
-                else:
-                    line[0] += quantity
+                    line = theirs.lines[key] = [0, None, None]
+                    theirs.price(line, price, other or mine.currency)
+                elif line[1] is None or line[2] is not None:
+                    theirs.price(line, price, other or mine.currency)
+                line[0] += quantity
             theirs.updated_at = max(theirs.updated_at, at)
-            theirs.currency = theirs.currency or mine.currency
             mine.status = "merged"
         elif mine is not None:
             self.open[(prop, user)] = mine
@@ -330,21 +350,25 @@ class _State:
         cart = self.open.get(key)
         if a.name == "purchase":
             if cart is not None:
-                cart.status, cart.updated_at = "converted", a.at
+                cart.status, cart.updated_at = "converted", max(cart.updated_at, a.at)
                 del self.open[key]
             return
         if a.name == "update_cart":
-            lines = {ln.item_id or ln.item_name: [ln.quantity, ln.price] for ln in a.items if ln.quantity > 0}
+            lines = {
+                ln.item_id or ln.item_name: [ln.quantity, ln.price, None] for ln in a.items if ln.quantity > 0
+            }
             if cart is None and not lines:
                 self.skipped["update_cart"] += 1
                 return  # nothing to clear
             cart = cart or self._new_cart(a, person)
             cart.lines = lines
+            cart.currency = a.currency or cart.currency
         elif a.name in ("add_to_cart", "remove_from_cart"):
             if not a.items or (cart is None and a.name == "remove_from_cart"):
                 self.skipped[a.name] += 1
                 return  # nothing to remove from
             cart = cart or self._new_cart(a, person)
+            cart.currency = cart.currency or a.currency
             sign = 1 if a.name == "add_to_cart" else -1
             for ln in a.items:
                 k = ln.item_id or ln.item_name
@@ -352,16 +376,14 @@ class _State:
                 if line is None:
                     if sign < 0:
                         continue
-                    line = cart.lines[k] = [0, ln.price]
+                    line = cart.lines[k] = [0, None, None]
                 line[0] += sign * ln.quantity
-                line[1] = ln.price
+                cart.price(line, ln.price, a.currency)
                 if line[0] <= 0:
                     del cart.lines[k]
         else:
             return
-        if a.currency is not None:
-            cart.currency = a.currency
-        cart.updated_at = a.at
+        cart.updated_at = max(cart.updated_at, a.at)
         if not cart.lines:
             cart.status = "emptied"
             del self.open[key]
@@ -411,12 +433,14 @@ def _order_event(orders: dict[tuple[str, str], Order], a: Action) -> None:
         if a.items:
             order.lines = [(ln.item_id or ln.item_name, ln.quantity, ln.price) for ln in a.items]
     else:
+        left = None if order.value is None else max(order.value - order.refunded, Decimal(0))
         if a.refund_items:
             amount = sum((ln.price * ln.quantity for ln in a.refund_items), Decimal(0))
-        elif order.value is not None:
-            amount = order.value - order.refunded
+        elif a.value is not None:
+            amount = a.value
         else:
-            amount = a.value or Decimal(0)
+            amount = left or Decimal(0)
+        amount = max(amount if left is None else min(amount, left), Decimal(0))
         order.refunded += amount
         order.refunds.append((a.at, amount))
         order.status = a.status if a.status is not None else order.status
@@ -631,7 +655,7 @@ class Reference:
                     group(a.at, a.property, item, None)["views"] += 1
             else:
                 for ln in a.items:
-                    group(a.at, a.property, ln.item_id or ln.item_name, None)[col] += ln.quantity
+                    group(a.at, a.property, ln.item_id or ln.item_name, None)[col] += max(ln.quantity, 0)
         for order in self.orders.values():
             if not self._counted(p, order) or order.first_purchase is None:
                 continue
@@ -674,16 +698,24 @@ class Reference:
             per = period(p.by, cart.opened_at)
             states[(per, cart.property, state)] += 1
             if state == "abandoned":
-                g = risk.setdefault((per, cart.property, cart.currency), [0, Decimal(0)])
+                g = risk.setdefault((per, cart.property, cart.currency), [0, Decimal(0), 0])
                 g[0] += 1
                 g[1] += cart.value
+                g[2] += cart.other_currency_lines
         return {
             "carts": [
                 {"period": per, "property": pr, "state": s, "carts": n} for (per, pr, s), n in states.items()
             ],
             "value_at_risk": [
-                {"period": per, "property": pr, "currency": cur, "carts": n, "value": v}
-                for (per, pr, cur), (n, v) in risk.items()
+                {
+                    "period": per,
+                    "property": pr,
+                    "currency": cur,
+                    "carts": n,
+                    "value": v,
+                    "other_currency_lines": o,
+                }
+                for (per, pr, cur), (n, v, o) in risk.items()
             ],
         }
 

@@ -311,3 +311,78 @@ def test_quality_counts_unreadable_and_unnamed_failures_and_gives_the_first_exam
     ]
     later = run(store, "quality", since=T0 + timedelta(seconds=1))
     assert [r["example"] for r in later["issues"]] == ["$.currency: earliest", "$: x"]
+
+
+def test_a_cart_event_arriving_late_with_an_older_time_does_not_abandon_an_active_cart(
+    store: DuckStore,
+) -> None:
+    h = History(store)
+    now = T0 + timedelta(days=3)
+    line = [Item(item_id="A", price=D(10), quantity=1)]
+    h.event("add_to_cart", now - timedelta(hours=1), "shopper", commerce=Commerce(currency="EUR", items=line))
+    late = [Item(item_id="B", price=D(10), quantity=1)]
+    h.event("add_to_cart", now - timedelta(days=2), "shopper", commerce=Commerce(currency="EUR", items=late))
+    out = run(store, "carts", now=now)
+    assert [(r["state"], r["carts"]) for r in out["carts"]] == [("open", 1)]
+    assert out["value_at_risk"] == []
+
+
+@pytest.mark.parametrize(
+    ("moves", "adds", "removes"),
+    [
+        ([("add_to_cart", [3]), ("remove_from_cart", [1])], 3, 1),
+        ([("add_to_cart", [3]), ("remove_from_cart", [-2])], 3, 0),  # not 3 and -2
+        ([("add_to_cart", [0, -4, 2]), ("remove_from_cart", [1, -1])], 2, 1),  # lines after the first
+    ],
+)
+def test_products_count_a_quantity_of_zero_or_less_as_nothing(
+    store: DuckStore, moves: list[tuple[str, list[int]]], adds: int, removes: int
+) -> None:
+    h = History(store)
+    for name, quantities in moves:
+        lines = [Item(item_id="N", price=D(10), quantity=q) for q in quantities]
+        h.event(name, T0, "p", commerce=Commerce(currency="EUR", items=lines))
+    [row] = run(store, "products")["products"]
+    assert (row["item"], row["adds"], row["removes"]) == ("N", adds, removes)
+
+
+def test_revenue_books_each_refund_for_its_worth_never_more_and_never_across_currencies(
+    store: DuckStore,
+) -> None:
+    h = History(store)
+    bought = [Item(item_id="A", price=D(50), quantity=2), Item(item_id="B", price=D(30), quantity=1)]
+    a5, a1 = [Item(item_id="A", quantity=5)], [Item(item_id="A", quantity=1)]
+    t = T0
+    h.order("purchase", t, "R2", "EUR", "130", items=bought)
+    h.order("refund", t, "R2", "EUR", "10")  # an amount: 10, not the whole order
+    h.order("purchase", t, "R2B", "EUR", "130", items=bought)
+    h.order("refund", t, "R2B", "USD", "5")  # another currency: not booked
+    h.order("purchase", t, "R3", "EUR", "130", items=bought)
+    h.order("refund", t, "R3", "EUR", None, items=a5)  # 2 units of A bought: 100
+    h.order("refund", t, "R3", "EUR", None)  # the rest: 30
+    h.order("refund", t, "R4", "EUR", None, items=a1)  # before its purchase: 50 once it comes
+    h.order("purchase", t, "R4", "EUR", "130", items=bought)
+    h.order("refund", t, "R4B", "EUR", None)  # before its purchase: the whole order once it comes
+    h.order("purchase", t, "R4B", "EUR", "130", items=bought)
+    rows = run(store, "revenue")["revenue"]
+    assert [(r["currency"], r["orders"], r["gross"], r["refunds"], r["net"]) for r in rows] == [
+        ("EUR", 5, D(650), D(320), D(330))
+    ]
+    history = store.state_rows("order_history")
+    [usd] = [r for r in history if r["transaction_id"] == "R2B" and r["name"] == "refund"]
+    assert usd["refund"] is None and "got USD: not booked" in usd["note"]
+
+
+def test_value_at_risk_never_sums_a_line_in_another_currency_and_counts_it(store: DuckStore) -> None:
+    h = History(store)
+    a, b = [Item(item_id="A", price=D(100), quantity=1)], [Item(item_id="B", price=D(1), quantity=1)]
+    h.event("add_to_cart", T0, "mixed", commerce=Commerce(currency="EUR", items=a))
+    h.event("add_to_cart", T0, "mixed", commerce=Commerce(currency="USD", items=b))
+    h.event("add_to_cart", T0, "plain", commerce=Commerce(currency="USD", items=b))
+    out = run(store, "carts", now=T0 + timedelta(days=2))
+    assert [
+        (r["currency"], r["carts"], r["value"], r["other_currency_lines"]) for r in out["value_at_risk"]
+    ] == [
+        ("EUR", 1, D(100), 1),  # the cart stays in EUR; the USD line is not in its value
+        ("USD", 1, D(1), 0),
+    ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
 
+import trackway
 from trackway.issues import Issues, describe
 from trackway.rules import codes, identity, values
 from trackway.rules.values import INVALID
@@ -18,6 +20,10 @@ GOOD = [
     (values.integer, 2, 2, None),
     (values.integer, Decimal("2.0"), 2, None),
     (values.integer, "3", 3, "NUMBER_AS_STRING"),
+    (values.quantity, 2, 2, None),
+    (values.quantity, Decimal("1.0"), 1, None),
+    (values.quantity, 0, 0, "QUANTITY_NOT_POSITIVE"),  # kept, with a warning
+    (values.quantity, -2, -2, "QUANTITY_NOT_POSITIVE"),
     (values.ident, "SKU_1", "SKU_1", None),
     (values.ident, 4591180, "4591180", None),
     (values.string, "x", "x", None),
@@ -56,6 +62,8 @@ BAD = [
     (values.amount, "NaN", "TYPE_INVALID"),
     (values.integer, 1.5, "TYPE_INVALID"),
     (values.integer, Decimal("1.5"), "TYPE_INVALID"),
+    (values.quantity, 1.5, "TYPE_INVALID"),
+    (values.quantity, "two", "TYPE_INVALID"),
     (values.ident, 1.5, "TYPE_INVALID"),
     (values.ident, None, "TYPE_INVALID"),
     (values.string, 3, "TYPE_INVALID"),
@@ -256,3 +264,60 @@ SENT = [  # (value, given): what "required" parameters count as given
 def test_sent_is_not_null_not_empty_text_not_an_empty_array(value, given):
     assert values.sent(value) is given
     assert given == (value is not None and value != "" and value != [])  # the definition, spelled out
+
+
+_GA4_ITEMS = {"currency": "EUR", "value": 0, "items": [{"item_id": "N", "price": 10, "quantity": -2}]}
+QUANTITIES = [
+    ("gtm-ga4", {"event": "remove_from_cart", "ecommerce": _GA4_ITEMS}, "$.ecommerce.items[0].quantity"),
+    ("gtag-ga4", ["event", "remove_from_cart", _GA4_ITEMS], "$[2].items[0].quantity"),
+    (
+        "ga4-mp",
+        {"client_id": "c.1", "events": [{"name": "remove_from_cart", "params": _GA4_ITEMS}]},
+        "$.events[0].params.items[0].quantity",
+    ),
+    (
+        "gtm-ua",
+        {"event": "removeFromCart", "ecommerce": {"remove": {"products": [{"id": "N", "quantity": -2}]}}},
+        "$.ecommerce.remove.products[0].quantity",
+    ),
+    (
+        "gtag-ua",
+        ["event", "remove_from_cart", {"items": [{"id": "N", "quantity": 0}]}],
+        "$[2].items[0].quantity",
+    ),
+    (
+        "commanders-act",
+        {
+            "event_name": "remove_from_cart",
+            "currency": "EUR",
+            "value": 0,
+            "items": [{"id": "N", "quantity": -2, "product": {"id": "N", "name": "n", "price": 10}}],
+            "user": {"consistent_anonymous_id": "a"},
+            "context": {"event_id": "e-1", "event_timestamp": 1_700_000_000_000},
+        },
+        "$.items[0].quantity",
+    ),
+    (
+        "convead",
+        {
+            "app_key": "k",
+            "visitor_uid": "",
+            "guest_uid": "g",
+            "data": json.dumps(
+                {"type": "add_to_cart", "properties": {"product_id": "N", "qnt": 0, "price": 10}}
+            ),
+        },
+        "$.data.properties.qnt",
+    ),
+]
+
+
+@pytest.mark.parametrize(("dialect", "payload", "path"), QUANTITIES, ids=[q[0] for q in QUANTITIES])
+def test_every_vendors_item_quantity_of_zero_or_less_is_kept_with_a_warning(dialect, payload, path):
+    decoded = trackway.decode(dialect, payload)
+    assert decoded.valid
+    [issue] = [i for i in decoded.issues if i.code == "QUANTITY_NOT_POSITIVE"]
+    assert (issue.path, issue.severity) == (path, "warning")
+    assert "expected a quantity of 1 or more" in issue.message
+    [event] = decoded.events
+    assert [item.quantity for item in event.commerce.items] in ([-2], [0])

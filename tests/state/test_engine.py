@@ -221,7 +221,7 @@ def test_a_full_refund_takes_back_the_whole_order_and_a_status_update_keeps_the_
     state, _ = run(
         _order(value=Decimal("25"), status="pending"),
         _order(status="shipped"),
-        ev("refund", "a", transaction_id="T1", value=Decimal("99"), status="returned"),
+        ev("refund", "a", transaction_id="T1", currency="EUR", status="returned"),
     )
     order = state.orders[("shop", "T1")]
     assert (order.status, order.value, order.refunded) == ("returned", Decimal("25"), Decimal("25"))
@@ -299,3 +299,106 @@ def test_a_guests_procedure_merges_into_the_users_on_login():
     assert proc.person_id == user
     assert len(proc.steps) == 1
     assert state.removed_procedures
+
+
+@pytest.mark.parametrize(
+    "late",
+    [
+        ev("add_to_cart", "a", items=[{"item_id": "cap"}], minutes=10),
+        ev("remove_from_cart", "a", items=[{"item_id": "tee"}], minutes=10),
+        ev("update_cart", "a", dialect="convead", items=[{"item_id": "cap"}], minutes=10),
+        ev("purchase", "a", transaction_id="T-late", minutes=10),
+    ],
+    ids=["add", "remove", "update", "purchase"],
+)
+def test_an_older_event_arriving_late_does_not_make_the_cart_look_older(late):
+    opened = ev("add_to_cart", "a", items=[{"item_id": "tee", "quantity": 2}], minutes=100)
+    state, _ = run(opened, late)
+    [cart] = state.carts.values()
+    assert cart.events == 2
+    assert cart.opened_at == cart.updated_at == T0 + timedelta(minutes=100)
+
+
+def _adds(*moves):
+    """add_to_cart / remove_from_cart events of item N with the given quantities (None: unsent)."""
+    out = []
+    for name, quantity in moves:
+        item = {"item_id": "N", "price": Decimal("10")}
+        if quantity is not None:
+            item["quantity"] = quantity
+        out.append(ev(name, "q", items=[item], currency="EUR"))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("moves", "lines", "carts"),
+    [
+        ([("add_to_cart", 3), ("remove_from_cart", 1)], {"N": 2}, 1),
+        ([("add_to_cart", None), ("add_to_cart", 2)], {"N": 3}, 1),
+        ([("add_to_cart", 3), ("remove_from_cart", -2)], {"N": 3}, 1),  # not an addition of 2
+        ([("add_to_cart", 3), ("remove_from_cart", 0)], {"N": 3}, 1),
+        ([("add_to_cart", 3), ("add_to_cart", -2)], {"N": 3}, 1),  # not a removal of 2
+        ([("add_to_cart", 0)], None, 0),  # opens no cart
+        ([("add_to_cart", -1)], None, 0),
+    ],
+)
+def test_a_quantity_of_zero_or_less_changes_no_cart(moves, lines, carts):
+    state, _ = run(*_adds(*moves))
+    assert len(state.carts) == carts
+    open_carts = [c for c in state.carts.values() if c.status == "open"]
+    assert ({k: ln.quantity for k, ln in open_carts[0].lines.items()} if open_carts else None) == lines
+    assert all(c.events == len([q for _, q in moves if q is None or q > 0]) for c in state.carts.values())
+
+
+@pytest.mark.parametrize("resent", ["WS-1 ", " WS-1", "WS-1\t", "\u00a0WS-1\u200b"])
+def test_a_transaction_id_with_spaces_around_it_is_the_same_order(resent):
+    line = [{"item_id": "A", "price": Decimal("10"), "quantity": 1}]
+    state, _ = run(
+        ev("purchase", "a", items=line, transaction_id="WS-1", currency="EUR", value=Decimal(10)),
+        ev(
+            "purchase",
+            "a",
+            items=line,
+            transaction_id=resent,
+            currency="EUR",
+            value=Decimal(10),
+            status="paid",
+        ),
+        ev("refund", "a", transaction_id=resent, items=[{"item_id": "A"}]),
+    )
+    [order] = state.orders.values()
+    assert (order.transaction_id, order.revenue, order.status, order.refunded) == (
+        "WS-1",
+        Decimal(10),
+        "paid",
+        Decimal(10),
+    )
+    assert [h.transaction_id for h in state.history] == ["WS-1"] * 3
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\t\u00a0"])
+def test_a_transaction_id_of_white_space_only_makes_no_order(blank):
+    state, _ = run(ev("purchase", "a", transaction_id=blank, currency="EUR", value=Decimal(10)))
+    assert state.orders == {} and state.history == []
+
+
+@pytest.mark.parametrize(("user", "again"), [("bob", " bob "), (" bob", "bob\n"), ("bob", "\ufeffbob")])
+def test_a_user_id_with_spaces_around_it_is_the_same_user(user, again):
+    state, people = run(
+        ev("login", "laptop", user), ev("login", "laptop", again), ev("page_view", None, again)
+    )
+    assert people[0] == people[1] == people[2] == person_of(state, "user", "bob")
+    assert state.conflicts == []
+    assert [k for k in state.identities if k[1] == "user"] == [("shop", "user", "bob")]
+
+
+def test_an_anonymous_id_with_spaces_around_it_is_the_same_guest():
+    state, people = run(
+        ev("add_to_cart", "g1", items=[{"item_id": "tee"}]),
+        ev("add_to_cart", " g1 ", items=[{"item_id": "tee"}]),
+        ev("login", "g1\t", "u1"),
+    )
+    assert len(set(people)) == 1
+    [cart] = state.carts.values()
+    assert {k: ln.quantity for k, ln in cart.lines.items()} == {"tee": 2}
+    assert [(ln.anonymous_id, ln.user_id) for ln in state.links] == [("g1", "u1")]

@@ -10,15 +10,25 @@ import pytest
 
 from trackway.ingest import records
 from trackway.model import Commerce, Event, Item
+from trackway.state import refunds
 from trackway.store.duck import DuckStore
 from trackway.store.state_tables import TABLES
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
+def _untidy(rnd: random.Random, value: str | None) -> str | None:
+    """``value``, now and then with white space around it (the same id to the state)."""
+    if value is None or rnd.random() > 0.05:
+        return value
+    return rnd.choice([" ", "\t", "\u00a0"]) + value + rnd.choice(["", " ", "\n"])
+
+
 def workload(seed: int, n: int) -> list[Event]:
     """Random traffic that exercises every rule: guests logging in on shared devices,
-    carts, orders with status updates and refunds, Koalect procedures."""
+    carts, orders with status updates and refunds, Koalect procedures; ids now and then
+    with spaces around them, events now and then arriving late (an older time), items now
+    and then with a quantity of 0 or less."""
     rnd = random.Random(seed)
     anons = [f"a{i}" for i in range(40)] + ["null", "0", ""]
     users = [f"u{i}" for i in range(15)]
@@ -27,8 +37,10 @@ def workload(seed: int, n: int) -> list[Event]:
     out = []
     for k in range(n):
         at = T0 + timedelta(seconds=k * 7)
-        anon = rnd.choice(anons) if rnd.random() < 0.9 else None
-        user = rnd.choice(users) if rnd.random() < 0.3 else None
+        if rnd.random() < 0.05:
+            at -= timedelta(hours=rnd.randint(1, 72))  # arrives late
+        anon = _untidy(rnd, rnd.choice(anons)) if rnd.random() < 0.9 else None
+        user = _untidy(rnd, rnd.choice(users)) if rnd.random() < 0.3 else None
         name = rnd.choice(
             [
                 "add_to_cart",
@@ -47,7 +59,7 @@ def workload(seed: int, n: int) -> list[Event]:
             Item(
                 item_id=rnd.choice(items),
                 price=Decimal(rnd.randint(1, 5000)) / 100,
-                quantity=rnd.randint(1, 3),
+                quantity=rnd.randint(1, 3) if rnd.random() < 0.95 else rnd.randint(-2, 0),
             )
             for _ in range(rnd.randint(0, 3))
         ]
@@ -57,8 +69,8 @@ def workload(seed: int, n: int) -> list[Event]:
             commerce = Commerce(currency=rnd.choice(["EUR", "USD"]), items=lines)
         elif name in ("purchase", "refund"):
             commerce = Commerce(
-                transaction_id=rnd.choice(txids),
-                currency="EUR",
+                transaction_id=_untidy(rnd, rnd.choice(txids)),
+                currency="EUR" if name == "purchase" or rnd.random() < 0.9 else rnd.choice([None, "USD"]),
                 value=Decimal(rnd.randint(100, 90000)) / 100 if rnd.random() < 0.8 else None,
                 status=rnd.choice([None, "pending", "in_progress", "shipped", "canceled"]),
                 items=lines if rnd.random() < 0.6 else None,
@@ -176,6 +188,89 @@ def test_a_store_from_before_the_orders_parts_derives_them_when_opened(tmp_path)
     try:
         assert snapshot(store)["orders"] == expected
         assert {r["currency"]: r["gross"] for r in store.revenue("shop")}["EUR"] > 0
+    finally:
+        store.close()
+
+
+def test_a_store_from_before_the_refund_columns_rederives_its_refunds_when_opened(tmp_path):
+    path = tmp_path / "old.duckdb"
+    store = DuckStore(path)
+    load_in_batches(store, workload(11, 600), 11)
+    expected = snapshot(store)
+    assert any(r["note"] for r in expected["order_history"])
+    cur = store.cursor()
+    for table, column in (
+        ("orders", "refunded_items"),
+        ("orders", "pending_refunds"),
+        ("order_history", "note"),
+    ):
+        cur.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # as a store written before them
+    cur.execute("UPDATE orders SET refunded = 0")  # refunds as the old rules booked them: rederived
+    store.close()
+    store = DuckStore(path)
+    try:
+        assert snapshot(store) == expected
+    finally:
+        store.close()
+
+
+def _order_events() -> list[Event]:
+    """A refund of order P, then (in another batch) its purchase."""
+    items = [
+        Item(item_id="A", price=Decimal(50), quantity=2),
+        Item(item_id="B", price=Decimal(30), quantity=1),
+    ]
+    made = []
+    for n, (name, commerce) in enumerate(
+        [
+            ("refund", Commerce(transaction_id="P", currency="EUR", items=[Item(item_id="A", quantity=3)])),
+            ("purchase", Commerce(transaction_id="P ", currency="EUR", value=Decimal(130), items=items)),
+            ("refund", Commerce(transaction_id="P", currency="EUR")),
+        ]
+    ):
+        at = T0 + timedelta(minutes=n)
+        made.append(
+            Event(
+                name=name,
+                dialect="gtm-ga4",
+                id=f"p{n}",
+                property="shop",
+                timestamp=at,
+                received_at=at,
+                anonymous_id="buyer",
+                commerce=commerce,
+            )
+        )
+    return made
+
+
+def test_a_refund_stored_before_its_purchase_is_valued_in_its_stored_row_when_the_purchase_comes():
+    store = DuckStore(":memory:")
+    try:
+        first, *rest = _order_events()
+        load_in_batches(store, [first], 1)
+        [row] = store.state_rows("order_history")
+        assert (row["refund"], row["note"]) == (None, refunds.WAITING)
+        for event in rest:  # one batch each: the refund's row is updated in the table
+            load_in_batches(store, [event], 1)
+        ingested = snapshot(store)
+        assert [(r["name"], r["refund"]) for r in ingested["order_history"]] == [
+            ("refund", Decimal(100)),  # 3 x A asked, 2 bought
+            ("purchase", None),
+            ("refund", Decimal(30)),
+        ]
+        assert (
+            "expected at most 2 x 'A' back (bought less refunded before), got 3"
+            in ingested["order_history"][0]["note"]
+        )
+        [order] = ingested["orders"]
+        assert (order["transaction_id"], order["refunded"], order["pending_refunds"]) == (
+            "P",
+            Decimal(130),
+            "[]",
+        )
+        store.rebuild()
+        assert snapshot(store) == ingested
     finally:
         store.close()
 

@@ -51,12 +51,15 @@ def _wire_type(rule: Any) -> Any:
         return str
     if rule is v.integer:  # BIGINT: msgspec's int takes up to 2^64 - 1
         return _BIGINT
+    if rule is v.quantity:  # 0 or less: the general path warns (QUANTITY_NOT_POSITIVE)
+        return _QUANTITY
     if len(fast) == 1 and fast[0] in (str, int, bool):
         return fast[0]
     return Any
 
 
 _BIGINT = Annotated[int, msgspec.Meta(ge=v.INTEGER_MIN, le=v.INTEGER_MAX)]
+_QUANTITY = Annotated[int, msgspec.Meta(ge=1, le=v.INTEGER_MAX)]
 
 
 def _convert_lines(n: int, f: Any, wire_type: Any, env: dict[str, Any], nested: bool) -> list[str]:

@@ -219,6 +219,8 @@ def _declare_fast() -> None:
     fast_types(values.ident, str)
     fast_types(values.integer, int)
     _BOUNDS[values.integer] = (values.INTEGER_MIN, values.INTEGER_MAX)
+    fast_types(values.quantity, int)
+    _BOUNDS[values.quantity] = (1, values.INTEGER_MAX)  # 0 or less: the rule warns
     fast_types(values.boolean, bool)
     fast_types(values.obj, dict)
     fast_types(values.array, list)

@@ -134,11 +134,13 @@ def products(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
         -- Reading the items is most of the cost: the narrow item_lines (each item's key
         -- and quantity, store/columns.py), and one scan groups the events by their first
         -- line (most have one) and the short list of the others; only the few groups
-        -- are unnested. A view counts once per item however often the event names it.
+        -- are unnested. A view counts once per item however often the event names it; a
+        -- quantity of 0 or less counts 0, as it changes no cart (state/carts.py).
         WITH g AS (
             SELECT {period(params, '"timestamp"')} AS period, property, name,
                    item_lines[1].item AS item,
-                   CASE WHEN name = 'view_item' THEN 1 ELSE coalesce(item_lines[1].q, 1) END AS q,
+                   CASE WHEN name = 'view_item' THEN 1
+                        ELSE greatest(coalesce(item_lines[1].q, 1), 0) END AS q,
                    CASE WHEN len(item_lines) < 2 THEN NULL
                         WHEN name = 'view_item' THEN list_transform(
                             list_filter(
@@ -146,7 +148,7 @@ def products(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
                                 lambda i: i IS DISTINCT FROM item_lines[1].item),
                             lambda i: {{'item': i, 'q': 1}})
                         ELSE list_transform(
-                            item_lines[2:], lambda x: {{'item': x.item, 'q': coalesce(x.q, 1)}})
+                            item_lines[2:], lambda x: {{'item': x.item, 'q': greatest(coalesce(x.q, 1), 0)}})
                    END AS rest,
                    count(*) AS n
             FROM events
@@ -225,7 +227,7 @@ def carts(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
         cur,
         f"""
         SELECT {period(params, "opened_at")} AS period, property, currency, count(*) AS carts,
-               sum("value") AS value
+               sum("value") AS value, coalesce(sum(other_currency_lines), 0)::BIGINT AS other_currency_lines
         FROM carts WHERE status = 'open' AND updated_at < ?{cond}
         GROUP BY ALL ORDER BY period NULLS FIRST, property, currency NULLS FIRST
         """,

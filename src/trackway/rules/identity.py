@@ -23,8 +23,9 @@ from trackway.rules.values import INVALID
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
 # A phone number as people write an international one: '+', digits and separators.
 _WRITTEN_PHONE = re.compile(r"\+[\d .()/\-\u00a0]+")
-# What surrounds a value by accident: white space, no-break and zero-width spaces, a BOM.
-_EDGES = " \t\r\n\f\v\u00a0\u200b\u200c\u200d\u2060\ufeff"
+# What surrounds a value by accident: white space, no-break and zero-width spaces, a BOM
+# (the derived state keys ids without them too: state/identity.py).
+EDGES = " \t\r\n\f\v\u00a0\u200b\u200c\u200d\u2060\ufeff"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _HEX = re.compile(r"[0-9a-f]*")
 HASH_LENGTHS = {"md5": 32, "sha256": 64}
@@ -42,7 +43,7 @@ def normalised(value: Any, tidy: str, changes: list[str], how: str, path: Path, 
 
 
 def _edges(value: str) -> tuple[str, list[str]]:
-    text = value.strip(_EDGES)
+    text = value.strip(EDGES)
     return text, (["spaces around it"] if text != value else [])
 
 

@@ -225,6 +225,21 @@ def integer(value: Any, path: Path, issues: Issues) -> Any:
     return INVALID
 
 
+def quantity(value: Any, path: Path, issues: Issues) -> Any:
+    """An item's quantity: a whole number (:func:`integer`); 0 or less is kept with a
+    QUANTITY_NOT_POSITIVE warning (the carts ignore such an item, state/carts.py)."""
+    n = integer(value, path, issues)
+    if type(n) is int and n <= 0:
+        issues.warning(
+            path,
+            "QUANTITY_NOT_POSITIVE",
+            f"expected a quantity of 1 or more, got {describe(value)}; the event is kept but the item "
+            "changes no cart (a removal of -2 is not an addition of 2). Send the number of units "
+            "added, removed or bought, or leave the item out",
+        )
+    return n
+
+
 def _integer_out_of_bounds(value: Any, path: Path, issues: Issues) -> Any:
     issues.error(
         path,

@@ -9,9 +9,10 @@ same events in the same order give the same state.
 from __future__ import annotations
 
 from trackway.model import Event
-from trackway.state.commerce import apply_cart, apply_order
+from trackway.state.carts import apply_cart
 from trackway.state.identity import resolve
 from trackway.state.memory import MemoryState
+from trackway.state.orders import apply_order
 from trackway.state.procedures import apply_procedure
 
 CART_EVENTS = frozenset({"add_to_cart", "remove_from_cart", "update_cart", "purchase"})

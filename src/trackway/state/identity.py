@@ -11,6 +11,8 @@ Rules (issue 4):
   belongs to the second user, and the anonymous id stays with the first.
 - Placeholder values ("null", "undefined", "0", "", "anonymous", "guest", ...) are
   never ids.
+- Ids are keyed without the white space around them (:mod:`trackway.state.keys`):
+  " bob " is "bob". Events keep their ids as sent.
 - A new person's id derives from the id of the event that first saw it: stable
   across a rebuild, and not made from an identifier.
 - The browser tracker sends the vendors' own ids of the device it runs on
@@ -27,9 +29,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from trackway.model import DEVICE_ID_MAX, Event
-from trackway.state.commerce import move_carts, move_orders
+from trackway.state.carts import move_carts
+from trackway.state.keys import key
 from trackway.state.memory import MemoryState
 from trackway.state.model import Conflict, Identity, Link
+from trackway.state.orders import move_orders
 from trackway.state.procedures import move_procedures
 
 PLACEHOLDERS = frozenset(
@@ -58,10 +62,12 @@ PLACEHOLDERS = frozenset(
 
 
 def usable(value: str | None) -> str | None:
-    """``value`` if it can identify someone, None for a placeholder."""
-    if value is None or value.strip().lower() in PLACEHOLDERS:
+    """``value`` as the state keys it (:func:`key`) if it can identify someone, None for
+    a placeholder."""
+    if value is None:
         return None
-    return value
+    text = key(value)
+    return None if text.strip().lower() in PLACEHOLDERS else text
 
 
 def aliases(event: Event) -> list[str]:
@@ -71,11 +77,12 @@ def aliases(event: Event) -> list[str]:
     if type(ids) is not dict:
         return []
     out: list[str] = []
+    own = usable(event.anonymous_id)
     for name in sorted(k for k in ids if type(k) is str):
         value = ids[name]
         if type(value) is str and len(value) <= DEVICE_ID_MAX:
             alias = usable(value)
-            if alias is not None and alias != event.anonymous_id and alias not in out:
+            if alias is not None and alias != own and alias not in out:
                 out.append(alias)
     return out
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from trackway.state.model import Cart, Conflict, Identity, Link, Order, OrderChange, Procedure
 
@@ -41,6 +42,11 @@ class MemoryState:
     links: list[Link] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     history: list[OrderChange] = field(default_factory=list)
+    # history rows stored before this load whose refund was valued since (a refund that
+    # came before its purchase): (property, transaction_id, seq, refund, note)
+    revalued: list[tuple[str, str, int, Decimal | None, str | None]] = field(default_factory=list)
+    # this load's history rows of refunds waiting for their purchase, by (property, txid, seq)
+    waiting: dict[tuple[str, str, int], OrderChange] = field(default_factory=dict)
     # what to write back
     dirty: Dirty = field(default_factory=Dirty)
     removed_procedures: set[tuple[str, str, str]] = field(default_factory=set)
@@ -92,6 +98,21 @@ class MemoryState:
     def touch_order(self, order: Order) -> None:
         self.add_order(order)
         self.dirty.orders.add((order.property, order.transaction_id))
+
+    def record(self, change: OrderChange, *, waiting: bool = False) -> None:
+        """A new ``order_history`` row; ``waiting``: a refund to be valued by :meth:`revalue`."""
+        self.history.append(change)
+        if waiting:
+            self.waiting[(change.property, change.transaction_id, change.seq)] = change
+
+    def revalue(self, prop: str, txid: str, seq: int, refund: Decimal | None, note: str | None) -> None:
+        """The refund of history row ``seq``, valued now: the row itself when this load holds
+        it (a rebuild holds every row), else an update of the stored row."""
+        row = self.waiting.pop((prop, txid, seq), None)
+        if row is not None:
+            row.refund, row.note = refund, note
+        else:
+            self.revalued.append((prop, txid, seq, refund, note))
 
     def touch_procedure(self, proc: Procedure) -> None:
         self.add_procedure(proc)

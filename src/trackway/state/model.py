@@ -46,15 +46,20 @@ class Conflict(msgspec.Struct, kw_only=True):
 
 
 class Line(msgspec.Struct, kw_only=True):
+    """A cart's or an order's line. ``currency``: a cart line's price currency when it is not
+    the cart's (the line is then left out of the cart's value); None otherwise."""
+
     item_id: str
     item_name: str | None = None
     quantity: int = 0
     price: Decimal | None = None
+    currency: str | None = None
 
 
 class Cart(msgspec.Struct, kw_only=True):
     """A person's cart from its first item to its end: ``open``, ``converted`` (a purchase),
-    ``emptied`` (no line left) or ``merged`` (a guest's cart merged into the user's)."""
+    ``emptied`` (no line left) or ``merged`` (a guest's cart merged into the user's).
+    ``currency``: the first currency its events stated (state/carts.py)."""
 
     property: str
     cart_id: str
@@ -71,7 +76,32 @@ class Cart(msgspec.Struct, kw_only=True):
 
     @property
     def value(self) -> Decimal:
-        return sum((ln.price * ln.quantity for ln in self.lines.values() if ln.price is not None), Decimal(0))
+        """The lines' price x quantity, in the cart's currency: a line priced in another
+        currency is left out (never summed across currencies)."""
+        return sum(
+            (
+                ln.price * ln.quantity
+                for ln in self.lines.values()
+                if ln.price is not None and ln.currency is None
+            ),
+            Decimal(0),
+        )
+
+    @property
+    def other_currency_lines(self) -> int:
+        """How many lines are priced in another currency than the cart's (not in its value)."""
+        return sum(1 for ln in self.lines.values() if ln.currency is not None)
+
+
+class Claim(msgspec.Struct, kw_only=True):
+    """What a refund event asks to take back (state/refunds.py): its items (None: it names
+    none), else the amount it states (its revenue, by its dialect's meaning), in its
+    currency (None: the order's). ``seq`` is its ``order_history`` row."""
+
+    seq: int
+    items: list[Line] | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
 
 
 class Order(msgspec.Struct, kw_only=True):
@@ -79,7 +109,9 @@ class Order(msgspec.Struct, kw_only=True):
     (its meaning is the source dialect's); ``subtotal``, ``discount``, ``revenue`` and ``total``
     are its amounts' parts (trackway.amounts), stated or derived, the same whatever the dialect;
     ``tax``, ``shipping`` and ``discount`` as stated (None: none stated); ``refunded`` what
-    refunds took back; a row with no purchase yet (a refund first) has no amounts."""
+    refunds took back (in the order's currency), ``refunded_items`` the units they took back
+    by item; ``pending_refunds`` the refunds that came before the order's purchase, valued
+    when it comes; a row with no purchase yet (a refund first) has no amounts."""
 
     property: str
     transaction_id: str
@@ -94,6 +126,8 @@ class Order(msgspec.Struct, kw_only=True):
     discount: Decimal | None = None
     total: Decimal | None = None
     refunded: Decimal = Decimal(0)
+    refunded_items: dict[str, int] = {}
+    pending_refunds: list[Claim] = []
     lines: list[Line] = []
     created_at: datetime
     updated_at: datetime
@@ -102,7 +136,10 @@ class Order(msgspec.Struct, kw_only=True):
 
 
 class OrderChange(msgspec.Struct, kw_only=True):
-    """One event that created or changed an order (the order's history)."""
+    """One event that created or changed an order (the order's history). ``refund``: what a
+    refund took back, in the order's currency (None: nothing booked, ``note`` says why: a
+    refund in another currency, or one still waiting for the order's purchase); ``note``
+    also says when a refund asked for more than the order had left to refund."""
 
     property: str
     transaction_id: str
@@ -113,6 +150,7 @@ class OrderChange(msgspec.Struct, kw_only=True):
     value: Decimal | None
     refund: Decimal | None
     at: datetime
+    note: str | None = None
 
 
 class Step(msgspec.Struct, kw_only=True):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from trackway.model import Event
+from trackway.state.keys import transaction_id
 from trackway.state.memory import MemoryState
 from trackway.state.model import Procedure, Step
 
@@ -51,7 +52,7 @@ def apply_procedure(state: MemoryState, event: Event, person: str | None, at: da
     elif event.name == "begin_checkout":
         proc.checkout_at = proc.checkout_at or at
     elif event.name == "purchase" and c is not None:
-        proc.transaction_id = c.transaction_id or proc.transaction_id
+        proc.transaction_id = transaction_id(event) or proc.transaction_id
         proc.value = c.value if c.value is not None else proc.value
         proc.currency = c.currency or proc.currency
     elif event.name == "execution":

@@ -23,9 +23,22 @@ import msgspec
 import pyarrow as pa
 
 from trackway.model import Event
+from trackway.rules.identity import EDGES
 from trackway.state.identity import aliases, usable
+from trackway.state.keys import transaction_id
 from trackway.state.memory import MemoryState
-from trackway.state.model import Cart, Conflict, Identity, Line, Link, Order, OrderChange, Procedure, Step
+from trackway.state.model import (
+    Cart,
+    Claim,
+    Conflict,
+    Identity,
+    Line,
+    Link,
+    Order,
+    OrderChange,
+    Procedure,
+    Step,
+)
 from trackway.store.rows import scaled
 
 AMOUNT = "DECIMAL(38, 9)"
@@ -41,15 +54,17 @@ CREATE TABLE IF NOT EXISTS identity_conflicts (
 CREATE TABLE IF NOT EXISTS carts (
     property VARCHAR, cart_id VARCHAR, person_id VARCHAR, status VARCHAR, opened_at TIMESTAMPTZ,
     updated_at TIMESTAMPTZ, closed_at TIMESTAMPTZ, transaction_id VARCHAR, merged_into VARCHAR,
-    currency VARCHAR, "value" {AMOUNT}, lines JSON, events INTEGER, PRIMARY KEY (property, cart_id));
+    currency VARCHAR, "value" {AMOUNT}, lines JSON, events INTEGER, other_currency_lines INTEGER,
+    PRIMARY KEY (property, cart_id));
 CREATE TABLE IF NOT EXISTS orders (
     property VARCHAR, transaction_id VARCHAR, person_id VARCHAR, status VARCHAR, currency VARCHAR,
     "value" {AMOUNT}, revenue {AMOUNT}, tax {AMOUNT}, shipping {AMOUNT}, refunded {AMOUNT},
     lines JSON, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, purchased BOOLEAN, events INTEGER,
-    subtotal {AMOUNT}, discount {AMOUNT}, total {AMOUNT}, PRIMARY KEY (property, transaction_id));
+    subtotal {AMOUNT}, discount {AMOUNT}, total {AMOUNT}, refunded_items JSON, pending_refunds JSON,
+    PRIMARY KEY (property, transaction_id));
 CREATE TABLE IF NOT EXISTS order_history (
     property VARCHAR, transaction_id VARCHAR, seq BIGINT, event_id VARCHAR, name VARCHAR, status VARCHAR,
-    "value" {AMOUNT}, refund {AMOUNT}, "at" TIMESTAMPTZ);
+    "value" {AMOUNT}, refund {AMOUNT}, "at" TIMESTAMPTZ, note VARCHAR);
 CREATE TABLE IF NOT EXISTS procedures (
     property VARCHAR, procedure_id VARCHAR, person_id VARCHAR, slug VARCHAR, category VARCHAR,
     target_type VARCHAR, target_id VARCHAR, steps JSON, success_at TIMESTAMPTZ, checkout_at TIMESTAMPTZ,
@@ -59,16 +74,32 @@ CREATE TABLE IF NOT EXISTS procedures (
 """
 # Each event with the person it belongs to, resolved when read: a guest's events belong
 # to the user once the guest is linked, earlier events included. An event's user id wins
-# over its anonymous id (two users on one device stay two people).
-VIEW = """
+# over its anonymous id (two users on one device stay two people). Ids are keyed without
+# the white space around them (state/keys.py), as the identities hold them.
+_EDGES = " || ".join(f"chr({ord(c)})" for c in EDGES)
+VIEW = f"""
 CREATE OR REPLACE VIEW event_persons AS
 SELECT e.*, coalesce(u.person_id, a.person_id) AS person_id
 FROM events e
-LEFT JOIN identities u ON u.property = e.property AND u.kind = 'user' AND u.id = e.user_id
-LEFT JOIN identities a ON a.property = e.property AND a.kind = 'anonymous' AND a.id = e.anonymous_id
+LEFT JOIN identities u ON u.property = e.property AND u.kind = 'user' AND u.id = trim(e.user_id, {_EDGES})
+LEFT JOIN identities a
+    ON a.property = e.property AND a.kind = 'anonymous' AND a.id = trim(e.anonymous_id, {_EDGES})
 """
-# Columns of ``orders`` a store written before them lacks (the parts of trackway.amounts).
-ORDER_PARTS = ("subtotal", "discount", "total")
+# Columns a store written before them lacks: (table, column, type). The parts of
+# trackway.amounts, then what refunds took back by item, the refunds waiting for their
+# purchase and the history's notes (state/refunds.py), the carts' lines priced in another
+# currency than theirs (state/carts.py). Any needs a rebuild: the orders' amounts (revenue
+# included, which then held only what Commanders Act stated), refunds and carts' values
+# are derived by rules those stores were not written with.
+ADDED = (
+    ("orders", "subtotal", AMOUNT),
+    ("orders", "discount", AMOUNT),
+    ("orders", "total", AMOUNT),
+    ("orders", "refunded_items", "JSON"),
+    ("orders", "pending_refunds", "JSON"),
+    ("order_history", "note", "VARCHAR"),
+    ("carts", "other_currency_lines", "INTEGER"),
+)
 TABLES = (
     "identities",
     "identity_links",
@@ -83,6 +114,8 @@ _LIMIT = Decimal(10) ** 29
 _json = msgspec.json.Encoder()  # decimals as strings: SQL reads them into exact DECIMALs
 _lines = msgspec.json.Decoder(dict[str, Line], float_hook=Decimal)
 _line_list = msgspec.json.Decoder(list[Line], float_hook=Decimal)
+_units = msgspec.json.Decoder(dict[str, int])
+_claims = msgspec.json.Decoder(list[Claim], float_hook=Decimal)
 _steps = msgspec.json.Decoder(list[Step])
 
 
@@ -100,18 +133,12 @@ def _amount(value: Decimal | None) -> Decimal | None:
 
 
 def upgrade(con: duckdb.DuckDBPyConnection) -> bool:
-    """Add the ORDER_PARTS columns to the ``orders`` of a store written before them (after DDL).
-    True when they were added: the orders' amounts (revenue included, which then held only what
-    Commanders Act stated) need a rebuild to be derived."""
-    found = {
-        c
-        for (c,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'orders'"
-        ).fetchall()
-    }
-    absent = [c for c in ORDER_PARTS if c not in found]
-    for name in absent:
-        con.execute(f"ALTER TABLE orders ADD COLUMN {name} {AMOUNT}")
+    """Add the ADDED columns to the tables of a store written before them (after DDL). True
+    when any was added: the derived tables need a rebuild."""
+    found = set(con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall())
+    absent = [(t, c, kind) for t, c, kind in ADDED if (t, c) not in found]
+    for table, name, kind in absent:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
     return bool(absent)
 
 
@@ -181,12 +208,15 @@ def _fetch(
 
 def _cart(row: dict[str, Any]) -> Cart:
     row.pop("value", None)
+    row.pop("other_currency_lines", None)
     row["lines"] = _lines.decode(row["lines"]) if row["lines"] else {}
     return Cart(**row)
 
 
 def _order(row: dict[str, Any]) -> Order:
     row["lines"] = _line_list.decode(row["lines"]) if row["lines"] else []
+    row["refunded_items"] = _units.decode(row["refunded_items"]) if row["refunded_items"] else {}
+    row["pending_refunds"] = _claims.decode(row["pending_refunds"]) if row["pending_refunds"] else []
     return Order(**row)
 
 
@@ -206,8 +236,9 @@ def prefetch(cur: duckdb.DuckDBPyConnection, events: list[Event]) -> MemoryState
             if v is not None:
                 keys.add((e.property, kind, v))
         keys.update((e.property, "anonymous", alias) for alias in aliases(e))
-        if e.commerce is not None and e.commerce.transaction_id:
-            txids.add((e.property, e.commerce.transaction_id))
+        txid = transaction_id(e)
+        if txid is not None:
+            txids.add((e.property, txid))
         proc = e.properties.get("procedure_id")
         if isinstance(proc, str) and proc:
             procs.add((e.property, proc))
@@ -275,13 +306,25 @@ def flush(cur: duckdb.DuckDBPyConnection, state: MemoryState) -> None:
         cur, "identities", _table(Identity, [state.identities[k] for k in sorted(d.identities)]), replace=True
     )
     carts = [state.carts[k] for k in sorted(d.carts)]
-    _insert(cur, "carts", _table(Cart, carts, value=_amounts([c.value for c in carts])), replace=True)
+    others = pa.array([c.other_currency_lines for c in carts], pa.int32())
+    _insert(
+        cur,
+        "carts",
+        _table(Cart, carts, value=_amounts([c.value for c in carts]), other_currency_lines=others),
+        replace=True,
+    )
     _insert(cur, "orders", _table(Order, [state.orders[k] for k in sorted(d.orders)]), replace=True)
     procedures = [state.procedures[k] for k in sorted(d.procedures) if k in state.procedures]
     _insert(cur, "procedures", _table(Procedure, procedures), replace=True)
     _insert(cur, "identity_links", _table(Link, state.links), replace=False)
     _insert(cur, "identity_conflicts", _table(Conflict, state.conflicts), replace=False)
     _insert(cur, "order_history", _table(OrderChange, state.history), replace=False)
+    for prop, txid, seq, refund, note in state.revalued:  # refunds valued when their purchase came
+        cur.execute(
+            "UPDATE order_history SET refund = ?, note = ? "
+            "WHERE seq = ? AND property = ? AND transaction_id = ?",
+            [_amount(refund), note, seq, prop, txid],
+        )
 
 
 def write_all(cur: duckdb.DuckDBPyConnection, state: MemoryState) -> None:

@@ -120,7 +120,7 @@ def items(draw: Any) -> dict[str, Any]:
     for key in draw(st.lists(st.sampled_from(["price", "discount"]), max_size=2, unique=True)):
         item[key] = draw(amounts)
     for key in draw(st.lists(st.sampled_from(["quantity", "index"]), max_size=2, unique=True)):
-        item[key] = draw(st.integers(-5, 10**6))
+        item[key] = draw(st.integers(1 if key == "quantity" else -5, 10**6))  # quantity 0: a warning
     for n, level in enumerate(draw(st.lists(short, max_size=5))):  # from the first, no gap
         item["item_category" if n == 0 else f"item_category{n + 1}"] = level
     if draw(st.booleans()):

@@ -14,7 +14,18 @@ from trackway import amounts
 from trackway.dialects.fields import Field, Table, fast_values
 from trackway.rules.codes import country, currency
 from trackway.rules.identity import birthdate, email, gender, phone
-from trackway.rules.values import amount, anything, array, enum, ident, integer, obj, string, strings
+from trackway.rules.values import (
+    amount,
+    anything,
+    array,
+    enum,
+    ident,
+    integer,
+    obj,
+    quantity,
+    string,
+    strings,
+)
 
 DIALECT = "commanders-act"
 
@@ -108,7 +119,7 @@ ITEM = Table(
     "Commanders Act item",
     [
         Field("id", "item_id", ident, "required"),
-        Field("quantity", "quantity", integer, "required"),
+        Field("quantity", "quantity", quantity, "required"),
         Field("product", "product", obj, "required; see the product table"),
         Field("variant", "variant", string),
         Field("list_position", "index", integer, "as sent (no arithmetic)"),

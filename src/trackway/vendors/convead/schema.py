@@ -16,7 +16,7 @@ from trackway import amounts
 from trackway.dialects.fields import Field, Table
 from trackway.issues import Issues, Path, describe
 from trackway.rules.identity import birthdate, email, phone_lenient
-from trackway.rules.values import INVALID, amount, anything, array, ident, integer, obj, string
+from trackway.rules.values import INVALID, amount, anything, array, ident, obj, quantity, string
 
 DIALECT = "convead"
 DIALECTS = frozenset({"convead", "insend"})  # InSend is Convead's wire format under another name
@@ -178,7 +178,7 @@ ITEM = Table(
     [
         Field("product_id", "item_id", ident, "required; the catalogue (feed) id"),
         Field("product_name", "item_name", string),
-        Field("qnt", "quantity", integer, "required on add_to_cart; recommended in items"),
+        Field("qnt", "quantity", quantity, "required on add_to_cart; recommended in items"),
         Field("price", "price", amount, "unit price; recommended on add_to_cart and in items"),
         Field("product_price", "product_price", amount, "read as price when price is absent; kept as sent"),
         Field("product_url", "url", string),

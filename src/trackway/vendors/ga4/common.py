@@ -19,7 +19,7 @@ from trackway.dialects.fields import ITEMS_APART, Field, Table, merge_extras
 from trackway.issues import Issues, Path, article, describe, show
 from trackway.model import Commerce, Event, Item
 from trackway.rules.codes import check_precision, currency, quanta
-from trackway.rules.values import amount, array, ident, integer, sent, string
+from trackway.rules.values import amount, array, ident, integer, quantity, sent, string
 
 ITEM = Table(
     "GA4 item",
@@ -40,7 +40,7 @@ ITEM = Table(
         Field("item_list_name", "list_name", string),
         Field("item_variant", "variant", string),
         Field("price", "price", amount, "discounted unit price"),
-        Field("quantity", "quantity", integer),
+        Field("quantity", "quantity", quantity),
         Field("currency", "currency", currency, "not in GA4's item list; Koalect sends it"),
     ],
 )

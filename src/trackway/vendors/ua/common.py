@@ -22,7 +22,7 @@ from trackway.dialects.fields import Field, Table, merge_extras
 from trackway.issues import Issues, Path, describe, show
 from trackway.model import Commerce, Item
 from trackway.rules.codes import check_precision
-from trackway.rules.values import INVALID, amount, ident, integer, string
+from trackway.rules.values import INVALID, amount, ident, integer, quantity, string
 
 MAX_LEVELS = 5  # category levels of a UA product
 
@@ -59,7 +59,7 @@ _COMMON = [
     Field("category", "categories", category, "'/'-separated levels, up to 5"),
     Field("variant", "variant", string),
     Field("price", "price", amount, "unit price"),
-    Field("quantity", "quantity", integer),
+    Field("quantity", "quantity", quantity),
     Field("coupon", "coupon", string, "product coupon"),
 ]
 
