@@ -88,7 +88,14 @@ class AdminClient:
         when it answered without waiting for the loader."""
         if not self.wait:
             kw["params"] = {**(kw.get("params") or {}), "wait": "0"}
-        response = self.http.request(method, path, **kw)
+        try:
+            response = self.http.request(method, path, **kw)
+        except httpx.TransportError as exc:  # the server stopped or died under the request: a traceback
+            raise click.ClickException(
+                f"the server stopped answering during {method} {path} ({type(exc).__name__}: {exc}); "
+                "what was asked may or may not have been done: check `trackway serve`'s log, start it "
+                "again if it stopped, and run the command again (forget, replay and retry can be repeated)"
+            ) from None
         stale = response.headers.get(STALE_HEADER)
         if stale:
             click.echo(f"warning: {stale}", err=True)
