@@ -46,7 +46,7 @@ PRODUCTS_COLUMNS = {
 }
 CARTS_COLUMNS = {
     "carts": ("period", "property", "state", "carts"),
-    "value_at_risk": ("period", "property", "currency", "carts", "value"),
+    "value_at_risk": ("period", "property", "currency", "carts", "value", "other_currency_lines"),
 }
 _LINE = '[{"item_id": "VARCHAR", "item_name": "VARCHAR", "quantity": "BIGINT", "price": "DECIMAL(38, 9)"}]'
 
