@@ -62,7 +62,7 @@ export async function api(path, options = {}) {
   }
   if (!response.ok) {
     const message = body && body.error ? body.error : `HTTP ${response.status}`;
-    if (response.status === 401 && options.signin !== false) window.dispatchEvent(new CustomEvent("tw-signed-out"));
+    if (response.status === 401 && options.signin !== false) window.dispatchEvent(new CustomEvent("tw-signed-out", { detail: message }));
     throw new ApiError(response.status, message);
   }
   return body;

@@ -109,7 +109,20 @@ export async function live(main) {
     if (filters.status) params.status = filters.status;
     source = new EventSource(`/api/live${query(params)}`);
     source.onopen = () => say("Live");
-    source.onerror = () => say("Reconnecting");
+    source.onerror = async () => {
+      if (source.readyState !== EventSource.CLOSED) return say("Reconnecting");
+      // Refused (EventSource gives up on any answer but a stream): a session that ended
+      // (api() then returns the page to sign-in, saying why), or a full server.
+      say("The live stream was refused");
+      try {
+        await api("/api/session");
+        say("The live stream was refused; retrying in 10 s");
+        clearTimeout(timer);
+        timer = setTimeout(connect, 10_000);
+      } catch (err) {
+        say(`The live stream was refused: ${err.message}`);
+      }
+    };
     source.onmessage = (msg) => {
       const batch = JSON.parse(msg.data);
       received += batch.events.length;
