@@ -12,7 +12,9 @@ import pytest
 
 from tests.support.inproc import Harness, harness
 from trackway import dashboard
+from trackway.cli.dashboard_cmd import signin_link
 from trackway.reports import render
+from trackway.server import app
 from trackway.server.sessions import COOKIE, Sessions
 
 pytestmark = pytest.mark.anyio
@@ -118,6 +120,34 @@ async def test_a_one_time_link_signs_in_once_and_leaves_the_address_bar(h: Harne
     assert where.path == "/" and where.fragment.startswith("/signin?")
     told = parse_qs(where.fragment.split("?", 1)[1])
     assert "used already" in told["error"][0] and told["status"] == ["401"]
+
+
+@pytest.mark.parametrize(("how", "signed_in"), [("trackway dashboard", True), ("no token added", False)])
+async def test_a_link_made_with_a_new_admin_token_works_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, signed_in: bool
+) -> None:
+    """`trackway dashboard` on a server without an admin token adds one, then prints the
+    link: opened at once, before the worker's once-a-second re-read, it signed nobody in
+    (and was spent). Without any token, the link says how to get one."""
+    monkeypatch.setattr(app, "CONFIG_CHECK_SECONDS", 3600.0)  # the worker will not look by itself
+    h = await harness(tmp_path)
+    try:
+        assert h.collector.config.server["admin_token"] == ""
+        if how == "trackway dashboard":
+            code = parse_qs(urlsplit(signin_link(h.root, None, "http://t")[0]).query)["code"][0]
+        else:
+            code = Sessions(h.root).new_link("*")
+        r = await h.client.get("/signin", params={"code": code})
+        assert r.status_code == 303
+        if signed_in:
+            assert r.headers["location"] == "/", r.headers["location"]
+            assert (await h.client.get("/api/session")).json()["scope"] == "*"
+        else:
+            told = parse_qs(urlsplit(r.headers["location"]).fragment.split("?", 1)[1])
+            assert "set the server's admin_token" in told["error"][0] and told["status"] == ["401"]
+    finally:
+        await h.client.aclose()
+        h.writer.close()
 
 
 async def test_api_without_a_sign_in_says_how_to_get_one(h: Harness) -> None:
