@@ -251,6 +251,15 @@ def test_setup(browser: Any, server: Server) -> None:
         assert {"/collect", "/mp/collect", "/events", "/watch/event"} <= set(paths)
         assert "received" in shop.locator("details[data-endpoint='/collect'] summary").inner_text()
         shot(page, "setup")
+        for chosen in ("shop", "donations", ""):  # the property menu's choice; "": all of them
+            page.select_option("#property", chosen)
+            page.locator(READY["setup"]).first.wait_for()
+            sections = page.locator("section[data-property]")
+            shown = sections.evaluate_all("ss => ss.map(s => s.dataset.property)")
+            assert shown == ([chosen] if chosen else ["donations", PLAIN, "shop"]), (chosen, shown)
+        page.select_option("#property", "shop")
+        page.locator(READY["setup"]).first.wait_for()
+        shot(page, "setup-shop")
 
 
 def test_destinations(browser: Any, server: Server) -> None:

@@ -291,6 +291,12 @@ SETUP_CASES = [
     ("*", {}, 200, ["default", "other"]),
     ("other", {}, 200, ["other"]),
     ("default", {"base": "https://t.example.com/collector"}, 200, ["default"]),
+    ("*", {"property": "other"}, 200, ["other"]),
+    ("*", {"property": "default", "base": "http://127.0.0.1:9"}, 200, ["default"]),
+    ("*", {"property": ""}, 200, ["default", "other"]),
+    ("other", {"property": "other"}, 200, ["other"]),
+    ("*", {"property": "nope"}, 404, "expected property as one of default, other, got 'nope'"),
+    ("other", {"property": "default"}, 403, "reads the property 'other' only, not 'default'"),
     ("*", {"base": "javascript:alert(1)"}, 400, None),
     ("*", {"base": 'http://x" onload="alert(1)'}, 400, None),
     ("*", {"base": "http://x/ y"}, 400, None),
@@ -298,11 +304,15 @@ SETUP_CASES = [
 
 
 @pytest.mark.parametrize(("scope", "query", "status", "names"), SETUP_CASES)
-async def test_setup_lists_the_properties_a_token_sees_and_refuses_a_bad_base(h, scope, query, status, names):
+async def test_setup_shows_the_properties_a_token_sees_or_names_and_refuses_a_bad_base(
+    h, scope, query, status, names
+):
     r = await call(admin_app(h), "GET", "/api/setup", scope, params=query)
     assert r.status_code == status, r.text
-    if names is not None:
+    if isinstance(names, list):
         assert [p["name"] for p in r.json()["properties"]] == names
+    elif isinstance(names, str):
+        assert names in r.json()["error"]
     else:
         assert "expected base as the collector's URL" in r.json()["error"]
 
