@@ -175,6 +175,50 @@ def test_each_report_renders_tables_and_a_csv(browser: Any, server: Server, name
         assert got.value.suggested_filename == f"{name}.csv"
 
 
+ON_SCREEN = """(t, label) => {  // where the cells of column ``label`` of table t end
+    const n = [...t.querySelectorAll("thead th")].findIndex((th) => th.textContent === label);
+    const cells = [...t.querySelectorAll(`tbody td:nth-child(${n + 1})`)];
+    return cells.map((td) => td.getBoundingClientRect().right);
+}"""
+
+
+@pytest.mark.parametrize(
+    ("route", "table", "column", "length"),
+    [
+        ("reports/products?since=1d", "section[data-section=products] table", "purchases", 3000),
+        (
+            "people/{visitor}",
+            "section.person table:has(th[scope=col]:text-is('transaction id'))",
+            "value",
+            5000,
+        ),
+    ],
+)
+def test_one_long_value_leaves_a_tables_numbers_on_screen(
+    browser: Any, server: Server, route: str, table: str, column: str, length: int
+) -> None:
+    """A 3,000-character item id or a 5,000-character transaction id (one word) made the
+    table 24,626 px wide, its numbers far off screen: the cell is cut, its title whole."""
+    visitor = unique("long_visitor")
+    long_id = (visitor + "L" * length)[:length]
+    item = {"item_id": long_id, "item_name": "x", "price": 4, "quantity": 1}
+    purchase = {"transaction_id": long_id, "value": 4, "currency": "EUR", "items": [item]}
+    collect(server, "shop", [["event", "purchase", purchase]], anonymous_id=visitor)
+    wait_event(server, "shop", lambda e: e.get("anonymous_id") == visitor)
+    with signed_in(browser, server) as w:
+        w.page.goto(f"{server.url}/")
+        w.page.select_option("#property", "shop")
+        page = open_route(w, server, route.format(visitor=visitor))
+        page.locator(table).wait_for()
+        width = page.evaluate("innerWidth")
+        right = page.locator(table).evaluate(ON_SCREEN, column)
+        assert right and max(right) <= width, (column, max(right or [0]), width)
+        cut = page.locator(f"{table} td.long .clip[title='{long_id}']")
+        assert cut.count() == 1, f"no cut cell holds the {length}-character id"
+        assert cut.evaluate("c => c.getBoundingClientRect().height") < 100  # a few lines
+        shot(page, f"long-value-{route.split('/')[0]}")
+
+
 def test_report_ranges_go_into_the_address(browser: Any, server: Server) -> None:
     with signed_in(browser, server) as w:
         page = open_route(w, server, "reports/revenue")
