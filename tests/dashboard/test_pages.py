@@ -231,6 +231,37 @@ def test_report_ranges_go_into_the_address(browser: Any, server: Server) -> None
         assert "by=week" in (page.get_by_role("link", name="JSON API").get_attribute("href") or "")
 
 
+@pytest.mark.parametrize("since", ["notatime", "2026-13-45", "-5d"])
+def test_a_bad_range_says_why_in_place_of_loading(browser: Any, server: Server, since: str) -> None:
+    with signed_in(browser, server, ignore=("400",)) as w:
+        page = w.page
+        page.goto(f"{server.url}/#/reports/revenue?since={since}")
+        box = page.locator("main .error-box")
+        box.wait_for()
+        assert f"got '{since}'" in box.inner_text(), box.inner_text()
+        page.wait_for_timeout(300)
+        assert "Loading" not in page.locator("main").inner_text()
+        assert page.locator("main [role=status]").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "kept"),
+    [("since=7d&until=&by=week", "?since=7d&until=&by=week"), ("since=30d", "?since=30d"), ("", "")],
+)
+def test_another_report_keeps_the_range(browser: Any, server: Server, query: str, kept: str) -> None:
+    with signed_in(browser, server) as w:
+        page = open_route(w, server, f"reports/revenue{'?' if query else ''}{query}")
+        page.wait_for_selector("section[data-section]")
+        page.get_by_role("link", name="funnel", exact=True).click()
+        page.wait_for_url(f"{server.url}/#/reports/funnel{kept}")
+        page.wait_for_selector("section[data-section]")
+        wanted = dict(p.split("=") for p in query.split("&") if p)
+        assert page.input_value("input[name=since]") == wanted.get("since", "")
+        assert page.input_value("select[name=by]") == wanted.get("by", "")
+        json_link = page.get_by_role("link", name="JSON API").get_attribute("href") or ""
+        assert all(f"{k}={v}" in json_link for k, v in wanted.items() if v), json_link
+
+
 # -- people ----------------------------------------------------------------------------
 
 
@@ -274,7 +305,18 @@ def test_forget_a_throwaway_person(browser: Any, server: Server) -> None:
         assert dialog.is_visible()  # a wrong id does not confirm
         dialog.locator("input[name=confirm]").fill(user)
         dialog.get_by_role("button", name="Forget this person").click()
-        page.locator(".ok-box[role=status]", has_text="Forgotten").wait_for(timeout=30_000)
+        done = page.locator("section.person .ok-box[role=status]")
+        done.wait_for(timeout=30_000)
+        said = done.inner_text()
+        assert said.startswith(
+            "Forgot 1 person: 1 event anonymised; 2 ids, 1 link and 0 conflicts removed"
+        ), said
+        assert "{" not in said and '"people"' not in said  # words, not the answer's JSON
+        # the forgotten person's ids, timeline and orders leave the page, and the address
+        assert user not in page.locator("main").inner_text()
+        assert page.locator("section.person table").count() == 0
+        assert page.input_value("input[name=id]") == "" and page.url.endswith("#/people")
+        shot(page, "people-forgotten")
     assert server.api("/api/identity", id=user, property="shop").json()["people"] == []
 
 
