@@ -175,6 +175,32 @@ async def test_a_token_caller_needs_no_csrf_token(h: Harness) -> None:
 
 
 @pytest.mark.parametrize(
+    ("who", "named", "status", "examined"),
+    [
+        ("default", None, 200, 1),
+        ("default", "default", 200, 1),
+        ("default", "other", 403, None),  # it replayed its own then, silently
+        ("server", "other", 200, 0),
+        ("server", None, 200, 1),
+    ],
+)
+async def test_a_replay_names_a_property_its_token_may_act_on(
+    h: Harness, who: str, named: str | None, status: int, examined: int | None
+) -> None:
+    bad = {"client_id": "c1", "events": [{"name": "bad name!", "params": {"value": "x"}}]}
+    assert (await h.client.post(h.mp(), json=bad)).status_code in (200, 204)
+    await h.load()
+    token = INSTANCE if who == "server" else admin(h, who)
+    body = {"property": named} if named is not None else {}
+    r = await h.client.post("/api/replay", json=body, headers={"authorization": f"Bearer {token}"})
+    assert r.status_code == status, r.text
+    if examined is None:
+        assert r.json()["error"] == "this admin token acts on the property 'default' only, not 'other'"
+    else:
+        assert r.json()["examined"] == examined
+
+
+@pytest.mark.parametrize(
     ("method", "path"),
     [
         ("POST", "/api/sql"),
