@@ -119,8 +119,10 @@ export async function live(main) {
       render();
     }, 250);
   };
+  let left = false; // the page was left: a late answer must not open a stream again
   const connect = () => {
     if (source) source.close();
+    if (left) return;
     const params = {};
     for (const [key] of FIELDS) if (filters[key]) params[key] = filters[key];
     if (filters.status) params.status = filters.status;
@@ -185,6 +187,7 @@ export async function live(main) {
   render();
   connect();
   return () => {
+    left = true;
     clearTimeout(timer);
     clearTimeout(drawing);
     if (source) source.close();
