@@ -62,6 +62,46 @@ def test_live_shows_an_event_sent_now_pauses_and_filters(browser: Any, server: S
         assert texts and all("failed" in t for t in texts), texts
 
 
+@pytest.mark.parametrize(
+    ("field", "hiding"),
+    [
+        ("select[data-filter=status]", "failed"),
+        ("input[data-filter=q]", "nothing_has_this"),
+        ("input[data-filter=name]", "other_name"),
+    ],
+)
+def test_an_event_a_filter_hid_shows_once_the_filter_is_cleared(
+    browser: Any, server: Server, field: str, hiding: str
+) -> None:
+    """The stream is filtered by the server: what came while a filter hid it never reached
+    the page, and clearing the filter did not bring it back until a reload."""
+    with signed_in(browser, server) as w:
+        page = open_route(w, server, "live")
+        page.wait_for_function("() => document.querySelector('.status-line').textContent.startsWith('Live')")
+        if field.startswith("select"):
+            page.select_option(field, hiding)
+        else:
+            page.fill(field, hiding)
+        only_failed = (
+            "() => [...document.querySelectorAll('main tbody .badge')].every(b => b.textContent === 'failed')"
+        )
+        page.wait_for_function(
+            only_failed if hiding == "failed" else "() => !document.querySelector('main tbody')"
+        )
+        page.wait_for_timeout(1000)  # the stream with the filter is open
+        name = unique("hidden")
+        collect(server, "shop", [probe(name)])
+        wait_event(server, "shop", lambda e: e["name"] == name)
+        page.wait_for_timeout(1500)  # what the stream would have sent, it has
+        assert rows(page).filter(has_text=name).count() == 0
+        if field.startswith("select"):
+            page.select_option(field, "")
+        else:
+            page.fill(field, "")
+        rows(page).filter(has_text=name).wait_for(timeout=10_000)
+        assert "valid" in rows(page).filter(has_text=name).inner_text()
+
+
 def commanders_purchase(tag: str) -> bytes:
     """A server-side Commanders Act purchase without type, status and payment method (its
     errors), whose first issue is a warning (the item's affiliation)."""

@@ -175,6 +175,50 @@ def test_each_report_renders_tables_and_a_csv(browser: Any, server: Server, name
         assert got.value.suggested_filename == f"{name}.csv"
 
 
+ON_SCREEN = """(t, label) => {  // where the cells of column ``label`` of table t end
+    const n = [...t.querySelectorAll("thead th")].findIndex((th) => th.textContent === label);
+    const cells = [...t.querySelectorAll(`tbody td:nth-child(${n + 1})`)];
+    return cells.map((td) => td.getBoundingClientRect().right);
+}"""
+
+
+@pytest.mark.parametrize(
+    ("route", "table", "column", "length"),
+    [
+        ("reports/products?since=1d", "section[data-section=products] table", "purchases", 3000),
+        (
+            "people/{visitor}",
+            "section.person table:has(th[scope=col]:text-is('transaction id'))",
+            "value",
+            5000,
+        ),
+    ],
+)
+def test_one_long_value_leaves_a_tables_numbers_on_screen(
+    browser: Any, server: Server, route: str, table: str, column: str, length: int
+) -> None:
+    """A 3,000-character item id or a 5,000-character transaction id (one word) made the
+    table 24,626 px wide, its numbers far off screen: the cell is cut, its title whole."""
+    visitor = unique("long_visitor")
+    long_id = (visitor + "L" * length)[:length]
+    item = {"item_id": long_id, "item_name": "x", "price": 4, "quantity": 1}
+    purchase = {"transaction_id": long_id, "value": 4, "currency": "EUR", "items": [item]}
+    collect(server, "shop", [["event", "purchase", purchase]], anonymous_id=visitor)
+    wait_event(server, "shop", lambda e: e.get("anonymous_id") == visitor)
+    with signed_in(browser, server) as w:
+        w.page.goto(f"{server.url}/")
+        w.page.select_option("#property", "shop")
+        page = open_route(w, server, route.format(visitor=visitor))
+        page.locator(table).wait_for()
+        width = page.evaluate("innerWidth")
+        right = page.locator(table).evaluate(ON_SCREEN, column)
+        assert right and max(right) <= width, (column, max(right or [0]), width)
+        cut = page.locator(f"{table} td.long .clip[title='{long_id}']")
+        assert cut.count() == 1, f"no cut cell holds the {length}-character id"
+        assert cut.evaluate("c => c.getBoundingClientRect().height") < 100  # a few lines
+        shot(page, f"long-value-{route.split('/')[0]}")
+
+
 def test_report_ranges_go_into_the_address(browser: Any, server: Server) -> None:
     with signed_in(browser, server) as w:
         page = open_route(w, server, "reports/revenue")
@@ -185,6 +229,37 @@ def test_report_ranges_go_into_the_address(browser: Any, server: Server) -> None
         page.wait_for_url(re.compile(r"#/reports/revenue\?since=7d&until=&by=week$"))
         page.wait_for_selector("section[data-section]")
         assert "by=week" in (page.get_by_role("link", name="JSON API").get_attribute("href") or "")
+
+
+@pytest.mark.parametrize("since", ["notatime", "2026-13-45", "-5d"])
+def test_a_bad_range_says_why_in_place_of_loading(browser: Any, server: Server, since: str) -> None:
+    with signed_in(browser, server, ignore=("400",)) as w:
+        page = w.page
+        page.goto(f"{server.url}/#/reports/revenue?since={since}")
+        box = page.locator("main .error-box")
+        box.wait_for()
+        assert f"got '{since}'" in box.inner_text(), box.inner_text()
+        page.wait_for_timeout(300)
+        assert "Loading" not in page.locator("main").inner_text()
+        assert page.locator("main [role=status]").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "kept"),
+    [("since=7d&until=&by=week", "?since=7d&until=&by=week"), ("since=30d", "?since=30d"), ("", "")],
+)
+def test_another_report_keeps_the_range(browser: Any, server: Server, query: str, kept: str) -> None:
+    with signed_in(browser, server) as w:
+        page = open_route(w, server, f"reports/revenue{'?' if query else ''}{query}")
+        page.wait_for_selector("section[data-section]")
+        page.get_by_role("link", name="funnel", exact=True).click()
+        page.wait_for_url(f"{server.url}/#/reports/funnel{kept}")
+        page.wait_for_selector("section[data-section]")
+        wanted = dict(p.split("=") for p in query.split("&") if p)
+        assert page.input_value("input[name=since]") == wanted.get("since", "")
+        assert page.input_value("select[name=by]") == wanted.get("by", "")
+        json_link = page.get_by_role("link", name="JSON API").get_attribute("href") or ""
+        assert all(f"{k}={v}" in json_link for k, v in wanted.items() if v), json_link
 
 
 # -- people ----------------------------------------------------------------------------
@@ -230,7 +305,18 @@ def test_forget_a_throwaway_person(browser: Any, server: Server) -> None:
         assert dialog.is_visible()  # a wrong id does not confirm
         dialog.locator("input[name=confirm]").fill(user)
         dialog.get_by_role("button", name="Forget this person").click()
-        page.locator(".ok-box[role=status]", has_text="Forgotten").wait_for(timeout=30_000)
+        done = page.locator("section.person .ok-box[role=status]")
+        done.wait_for(timeout=30_000)
+        said = done.inner_text()
+        assert said.startswith(
+            "Forgot 1 person: 1 event anonymised; 2 ids, 1 link and 0 conflicts removed"
+        ), said
+        assert "{" not in said and '"people"' not in said  # words, not the answer's JSON
+        # the forgotten person's ids, timeline and orders leave the page, and the address
+        assert user not in page.locator("main").inner_text()
+        assert page.locator("section.person table").count() == 0
+        assert page.input_value("input[name=id]") == "" and page.url.endswith("#/people")
+        shot(page, "people-forgotten")
     assert server.api("/api/identity", id=user, property="shop").json()["people"] == []
 
 
@@ -251,6 +337,15 @@ def test_setup(browser: Any, server: Server) -> None:
         assert {"/collect", "/mp/collect", "/events", "/watch/event"} <= set(paths)
         assert "received" in shop.locator("details[data-endpoint='/collect'] summary").inner_text()
         shot(page, "setup")
+        for chosen in ("shop", "donations", ""):  # the property menu's choice; "": all of them
+            page.select_option("#property", chosen)
+            page.locator(READY["setup"]).first.wait_for()
+            sections = page.locator("section[data-property]")
+            shown = sections.evaluate_all("ss => ss.map(s => s.dataset.property)")
+            assert shown == ([chosen] if chosen else ["donations", PLAIN, "shop"]), (chosen, shown)
+        page.select_option("#property", "shop")
+        page.locator(READY["setup"]).first.wait_for()
+        shot(page, "setup-shop")
 
 
 def test_destinations(browser: Any, server: Server) -> None:

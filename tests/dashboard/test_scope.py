@@ -60,7 +60,10 @@ def test_the_api_answers_for_its_own_property_only(
             data={"property": other},
             headers={"x-csrf-token": session["csrf"]},
         )
-        assert replay.status == 200, replay.text()  # a property's replay is its own, whatever it names
+        assert replay.status == 403, replay.text()  # another property's replay is refused, not its own done
+        assert replay.json()["error"] == f"this admin token acts on the property '{mine}' only, not '{other}'"
+        replay = api.post(f"{server.url}/api/replay", data={}, headers={"x-csrf-token": session["csrf"]})
+        assert replay.status == 200, replay.text()  # its own
         assert replay.json()["examined"] == waiting
 
 

@@ -83,3 +83,33 @@ def test_screens(browser: Any, server: Server, name: str, options: dict[str, Any
         w.clean()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [320, 375, 640])
+def test_a_phones_header_leaves_the_screen_to_the_page(browser: Any, server: Server, width: int) -> None:
+    """At 375 px the sticky header wrapped to four lines and kept 270 of 812 px while
+    scrolling: it is now two lines that scroll away, every page still one tap away."""
+    options = {"viewport": {"width": width, "height": 812}, "is_mobile": True, "has_touch": True}
+    context = browser.new_context(**options)
+    try:
+        sign_in(context, server)
+        w = watch(context.new_page())
+        page = open_route(w, server, "live")
+        header = page.locator("header.top")
+        height = header.evaluate("e => e.getBoundingClientRect().height")
+        assert height <= 100, f"the header is {height} px high at {width} px"
+        page.mouse.wheel(0, 800)
+        page.wait_for_function("() => scrollY > 300")
+        shown = header.evaluate("e => Math.max(0, e.getBoundingClientRect().bottom)")
+        assert shown <= 0.1 * 812, f"{shown} px of the header stay on screen after scrolling"
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.evaluate("scrollTo(0, 0)")
+        shot(page, f"phone-header-{width}")
+        links = page.locator("#nav a")
+        assert links.count() == 7
+        links.last.scroll_into_view_if_needed()
+        links.last.click()  # Setup: reachable in the line that scrolls sideways
+        page.locator(READY["setup"]).first.wait_for()
+        w.clean()
+    finally:
+        context.close()

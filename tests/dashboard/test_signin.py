@@ -8,9 +8,14 @@ from typing import Any
 import pytest
 
 from tests.dashboard.ui import (
+    collect,
     open_route,
+    probe,
+    rows,
     shot,
     signed_in,
+    unique,
+    wait_event,
     watch,
 )
 from tests.support.server import ADMIN_TOKEN, Server
@@ -84,6 +89,31 @@ def test_sign_out(browser: Any, server: Server) -> None:
         w.page.wait_for_selector("form.signin")
         assert not [c for c in w.page.context.cookies() if c["name"] == "tw_session"]
         assert w.page.request.get(f"{server.url}/api/session").status == 401
+
+
+def test_signing_out_in_one_tab_ends_the_live_page_of_another(browser: Any, server: Server) -> None:
+    """The other tab's live stream stops with the session, and the tab goes back to the
+    sign-in form saying why (it kept receiving events, or said "Reconnecting" forever)."""
+    with signed_in(browser, server, ignore=("401",)) as w:
+        other = watch(w.page.context.new_page(), ignore=("401",))
+        live = open_route(other, server, "live")
+        live.wait_for_function("() => document.querySelector('.status-line').textContent.startsWith('Live')")
+        before = unique("before_signout")
+        collect(server, "shop", [probe(before)])
+        rows(live).filter(has_text=before).wait_for()
+        open_route(w, server, "live")
+        w.page.get_by_role("button", name="Sign out").click()
+        w.page.wait_for_selector("form.signin")
+        after = unique("after_signout")
+        collect(server, "shop", [probe(after)])
+        wait_event(server, "shop", lambda e: e["name"] == after)
+        form = live.locator("form.signin")
+        form.wait_for(timeout=10_000)
+        assert "Your sign-in has ended" in form.inner_text()
+        assert "signed out" in form.inner_text(), form.inner_text()
+        assert live.get_by_text(after).count() == 0
+        shot(live, "signed-out-elsewhere")
+        other.clean()
 
 
 @pytest.mark.parametrize(

@@ -291,6 +291,12 @@ SETUP_CASES = [
     ("*", {}, 200, ["default", "other"]),
     ("other", {}, 200, ["other"]),
     ("default", {"base": "https://t.example.com/collector"}, 200, ["default"]),
+    ("*", {"property": "other"}, 200, ["other"]),
+    ("*", {"property": "default", "base": "http://127.0.0.1:9"}, 200, ["default"]),
+    ("*", {"property": ""}, 200, ["default", "other"]),
+    ("other", {"property": "other"}, 200, ["other"]),
+    ("*", {"property": "nope"}, 404, "expected property as one of default, other, got 'nope'"),
+    ("other", {"property": "default"}, 403, "reads the property 'other' only, not 'default'"),
     ("*", {"base": "javascript:alert(1)"}, 400, None),
     ("*", {"base": 'http://x" onload="alert(1)'}, 400, None),
     ("*", {"base": "http://x/ y"}, 400, None),
@@ -298,11 +304,15 @@ SETUP_CASES = [
 
 
 @pytest.mark.parametrize(("scope", "query", "status", "names"), SETUP_CASES)
-async def test_setup_lists_the_properties_a_token_sees_and_refuses_a_bad_base(h, scope, query, status, names):
+async def test_setup_shows_the_properties_a_token_sees_or_names_and_refuses_a_bad_base(
+    h, scope, query, status, names
+):
     r = await call(admin_app(h), "GET", "/api/setup", scope, params=query)
     assert r.status_code == status, r.text
-    if names is not None:
+    if isinstance(names, list):
         assert [p["name"] for p in r.json()["properties"]] == names
+    elif isinstance(names, str):
+        assert names in r.json()["error"]
     else:
         assert "expected base as the collector's URL" in r.json()["error"]
 
@@ -352,6 +362,7 @@ async def test_destinations_show_status_and_dead_letters_without_secrets(h):
     assert (row["destination"], row["type"], row["dead_letter_count"]) == ("default.hook", "webhook", 2)
     assert (row["property"], row["name"], row["paused"]) == ("default", "hook", False)
     assert [d["events"] for d in row["dead_letters"]] == [["e0"], ["e1"]]
+    assert row["latest_dead_letter"] == row["dead_letters"][-1]  # why it refuses now
     assert SECRET not in r.text and "log_retained_bytes" not in r.json()  # the server's figure
     r = await call(admin_app(h), "GET", "/api/destinations", "*")
     assert [d["destination"] for d in r.json()["destinations"]] == ["default.hook"]
@@ -360,6 +371,16 @@ async def test_destinations_show_status_and_dead_letters_without_secrets(h):
     assert r.json() == {"destinations": []}
     r = await call(admin_app(h), "GET", "/api/destinations", "other", params={"property": "default"})
     assert r.status_code == 403
+
+
+@pytest.mark.parametrize(("letters", "shown", "latest"), [(0, 0, None), (1, 1, 1), (60, 50, 60)])
+async def test_destinations_name_their_latest_dead_letter_beside_the_oldest_listed(h, letters, shown, latest):
+    with_destination(h, letters)
+    [row] = (await call(admin_app(h), "GET", "/api/destinations", "default")).json()["destinations"]
+    assert (row["dead_letter_count"], len(row["dead_letters"])) == (letters, shown)
+    assert (row["latest_dead_letter"] or {}).get("n") == latest
+    if latest is not None:
+        assert row["latest_dead_letter"]["reason"] == "HTTP 400" and SECRET not in str(row)
 
 
 RETRIES = [

@@ -12,7 +12,9 @@ import pytest
 
 from tests.support.inproc import Harness, harness
 from trackway import dashboard
+from trackway.cli.dashboard_cmd import signin_link
 from trackway.reports import render
+from trackway.server import app
 from trackway.server.sessions import COOKIE, Sessions
 
 pytestmark = pytest.mark.anyio
@@ -120,6 +122,34 @@ async def test_a_one_time_link_signs_in_once_and_leaves_the_address_bar(h: Harne
     assert "used already" in told["error"][0] and told["status"] == ["401"]
 
 
+@pytest.mark.parametrize(("how", "signed_in"), [("trackway dashboard", True), ("no token added", False)])
+async def test_a_link_made_with_a_new_admin_token_works_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, signed_in: bool
+) -> None:
+    """`trackway dashboard` on a server without an admin token adds one, then prints the
+    link: opened at once, before the worker's once-a-second re-read, it signed nobody in
+    (and was spent). Without any token, the link says how to get one."""
+    monkeypatch.setattr(app, "CONFIG_CHECK_SECONDS", 3600.0)  # the worker will not look by itself
+    h = await harness(tmp_path)
+    try:
+        assert h.collector.config.server["admin_token"] == ""
+        if how == "trackway dashboard":
+            code = parse_qs(urlsplit(signin_link(h.root, None, "http://t")[0]).query)["code"][0]
+        else:
+            code = Sessions(h.root).new_link("*")
+        r = await h.client.get("/signin", params={"code": code})
+        assert r.status_code == 303
+        if signed_in:
+            assert r.headers["location"] == "/", r.headers["location"]
+            assert (await h.client.get("/api/session")).json()["scope"] == "*"
+        else:
+            told = parse_qs(urlsplit(r.headers["location"]).fragment.split("?", 1)[1])
+            assert "set the server's admin_token" in told["error"][0] and told["status"] == ["401"]
+    finally:
+        await h.client.aclose()
+        h.writer.close()
+
+
 async def test_api_without_a_sign_in_says_how_to_get_one(h: Harness) -> None:
     r = await h.client.get("/api/events")
     assert r.status_code == 401 and "dashboard sign-in" in r.json()["error"]
@@ -142,6 +172,32 @@ async def test_a_session_reads_the_api_and_its_actions_need_the_csrf_token(h: Ha
 async def test_a_token_caller_needs_no_csrf_token(h: Harness) -> None:
     r = await h.client.post("/api/replay", json={}, headers={"authorization": f"Bearer {INSTANCE}"})
     assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("who", "named", "status", "examined"),
+    [
+        ("default", None, 200, 1),
+        ("default", "default", 200, 1),
+        ("default", "other", 403, None),  # it replayed its own then, silently
+        ("server", "other", 200, 0),
+        ("server", None, 200, 1),
+    ],
+)
+async def test_a_replay_names_a_property_its_token_may_act_on(
+    h: Harness, who: str, named: str | None, status: int, examined: int | None
+) -> None:
+    bad = {"client_id": "c1", "events": [{"name": "bad name!", "params": {"value": "x"}}]}
+    assert (await h.client.post(h.mp(), json=bad)).status_code in (200, 204)
+    await h.load()
+    token = INSTANCE if who == "server" else admin(h, who)
+    body = {"property": named} if named is not None else {}
+    r = await h.client.post("/api/replay", json=body, headers={"authorization": f"Bearer {token}"})
+    assert r.status_code == status, r.text
+    if examined is None:
+        assert r.json()["error"] == "this admin token acts on the property 'default' only, not 'other'"
+    else:
+        assert r.json()["examined"] == examined
 
 
 @pytest.mark.parametrize(

@@ -292,7 +292,8 @@ async def test_a_relay_ends_its_stream_when_the_worker_stops() -> None:
         sent.append(message)
 
     c = SimpleNamespace(stream=endless, streams=0, stopping=stop.is_set)
-    task = asyncio.ensure_future(gate.relay(c, fake_request(b"", asyncio.Event()), send, "*"))  # type: ignore[arg-type]
+    relay = gate.relay(c, fake_request(b"", asyncio.Event()), send, "*", lambda: True)  # type: ignore[arg-type]
+    task = asyncio.ensure_future(relay)
     await asyncio.sleep(0.2)
     assert not task.done() and c.streams == 1
     stop.set()
@@ -322,3 +323,104 @@ async def test_a_relay_ends_the_stream_cleanly_when_the_store_goes_away() -> Non
     assert [m.get("body") for m in sent[1:]] == [b"data: {}\n\n", b""]
     assert sent[-1]["more_body"] is False
     await client.aclose()
+
+
+def _session_request(cookie: str, leave: asyncio.Event) -> Request:
+    request = fake_request(b"", leave)
+    request.scope["headers"] = [(b"cookie", f"tw_session={cookie}".encode())]
+    return request
+
+
+def _end(how: str, c: Any, cookie: str) -> None:
+    """End the session of ``cookie`` as ``how`` says."""
+    from trackway import config as configuration
+
+    if how == "signed out":
+        c.sessions.revoke(cookie)
+    elif how == "token changed":
+        path, old = c.config.path, c.config.server["admin_token"]
+        path.write_text(path.read_text().replace(old, "twa_a_new_one_after_the_old"))
+        c.config = configuration.load(path)
+    # "expired": the session was made to last a second
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("how", ["signed out", "expired", "token changed"])
+async def test_a_relay_ends_when_its_session_ends(tmp_path: Any, how: str) -> None:
+    """A stream opened with a session stops within a second or two of the session's end
+    (it was checked only when the stream opened: a signed-out tab kept receiving)."""
+    from types import SimpleNamespace
+
+    from trackway import config as configuration
+    from trackway.server import gate
+    from trackway.server.sessions import Sessions
+
+    path = tmp_path / "trackway.toml"
+    configuration.add_property(path, "shop", "EUR")
+    configuration.set_server(path, "admin_token", "twa_instance_token_for_relays")
+    cfg = configuration.load(path)
+    sessions = Sessions(tmp_path)
+    cookie = sessions.issue(cfg.server["admin_token"], 1 if how == "expired" else 60)
+    sent: list[dict[str, Any]] = []
+
+    async def endless(request: Request, send: Any, scope: str) -> int:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        while True:
+            await send({"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True})
+            await asyncio.sleep(0.05)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    c = SimpleNamespace(stream=endless, streams=0, stopping=lambda: False, sessions=sessions, config=cfg)
+    request = _session_request(cookie, asyncio.Event())
+    assert gate.authorize(c, request) == ("*", cookie)  # type: ignore[arg-type]
+    task = asyncio.ensure_future(
+        gate.relay(c, request, send, "*", lambda: gate.still_allowed(c, request, "*", cookie))  # type: ignore[arg-type]
+    )
+    await asyncio.sleep(0.3)
+    assert not task.done() and c.streams == 1
+    _end(how, c, cookie)
+    ended = time.monotonic()
+    assert await asyncio.wait_for(task, 5) == 200
+    assert time.monotonic() - ended < 3  # an expired session: within a second of its expiry
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False} and c.streams == 0
+    with pytest.raises(live.HttpError) as refused:  # and its reconnection is refused, saying why
+        gate.authorize(c, request)  # type: ignore[arg-type]
+    words = {"signed out": "was signed out", "expired": "has expired", "token changed": "changed or removed"}
+    assert refused.value.status == 401 and words[how] in str(refused.value)
+
+
+def test_signing_out_ends_a_live_stream_of_that_session(server: Server) -> None:
+    """Through a real worker: a stream of a session stops once the session signs out
+    (a tab left open on the live page kept receiving events after sign-out)."""
+    client = httpx.Client(base_url=server.url, timeout=20)
+    r = client.post("/signin", json={"token": ADMIN_TOKEN})
+    assert r.status_code == 200, r.text
+    csrf = r.json()["csrf"]
+    opened, closed = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        with contextlib.suppress(httpx.HTTPError), client.stream("GET", "/api/live") as stream:
+            assert stream.status_code == 200
+            opened.set()
+            for _ in stream.iter_raw():
+                pass
+        closed.set()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    assert opened.wait(20)
+    time.sleep(0.5)
+    assert not closed.is_set()
+    cookie = {"cookie": f"tw_session={client.cookies['tw_session']}"}
+    other = httpx.Client(base_url=server.url, timeout=20)  # another tab of the same browser
+    assert other.post("/signout", headers={"x-csrf-token": csrf, **cookie}).status_code == 204
+    signed_out = time.monotonic()
+    assert closed.wait(10), "the stream went on after its session signed out"
+    assert time.monotonic() - signed_out < 3
+    again = other.get("/api/live", headers=cookie)
+    assert again.status_code == 401 and "signed out" in again.json()["error"]
+    thread.join(5)
+    client.close()
+    other.close()

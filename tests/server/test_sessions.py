@@ -145,3 +145,35 @@ def test_signing_out_ends_that_session_only_and_its_record_goes_with_the_cookie(
         s.revoke(s.issue(token, 60))
         kept = {p.name for p in (tmp_path / "run" / sessions.REVOKED).iterdir()}
         assert old.split(".")[2] not in kept and out.split(".")[2] in kept
+
+
+@pytest.mark.parametrize(
+    ("how", "words"),
+    [
+        ("valid", ""),
+        ("expired", "has expired"),
+        ("signed out", "was signed out"),
+        ("token changed", "changed or removed"),
+        ("tampered", "did not sign"),
+        ("not a cookie", "not one of this server's"),
+    ],
+)
+def test_a_refused_session_says_why(tmp_path: Path, cfg: Config, how: str, words: str) -> None:
+    s = Sessions(tmp_path)
+    token = token_of(cfg, "shop")
+    cookie = s.issue(token, -1 if how == "expired" else 60)
+    if how == "signed out":
+        s.revoke(cookie)
+    elif how == "token changed":
+        cfg.path.write_text(cfg.path.read_text().replace(token, "twa_a_new_token_for_shop_456"))
+        cfg = configuration.load(cfg.path)
+    elif how == "tampered":
+        cookie = tampered(cookie)[2]
+    elif how == "not a cookie":
+        cookie = "a.b"
+    scope, why = s.check(cookie, cfg)
+    if how == "valid":
+        assert (scope, why) == ("shop", "")
+    else:
+        assert scope is None and words in why, why
+    assert s.scope(cookie, cfg) == scope

@@ -62,7 +62,8 @@ def status_row(data: Path, d: Destination, *, serving: bool = True) -> dict[str,
 
 def overview(data: Path, d: Destination, shown: int = DEAD_LETTERS_SHOWN) -> dict[str, Any]:
     """:func:`status_row` with the first ``shown`` pending dead letters (without their
-    payloads) and how many there are, the secrets of ``d`` scrubbed from every text."""
+    payloads), how many there are and the latest (why the destination refuses now),
+    the secrets of ``d`` scrubbed from every text."""
     row = status_row(data, d)
     pending = deadletters.DeadLetters(runner.Files(data, d.id).dead).pending()
     row |= {
@@ -71,6 +72,7 @@ def overview(data: Path, d: Destination, shown: int = DEAD_LETTERS_SHOWN) -> dic
         "paused": d.paused,
         "dead_letters": [deadletters.summary(p) for p in pending[:shown]],
         "dead_letter_count": len(pending),
+        "latest_dead_letter": deadletters.summary(pending[-1]) if pending else None,
     }
     return scrub(row, d.secrets())
 

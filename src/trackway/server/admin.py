@@ -203,9 +203,7 @@ class Admin:
 
     async def replay(self, request: Request, scope: str) -> Any:
         body = _json_body(request.body) if request.body else {}
-        prop = _text(body, "property")
-        if scope != "*":
-            prop = scope
+        prop = scoped(_text(body, "property") or None, scope, "acts on")  # another property's: 403
         query = Query(
             property=prop,
             names=tuple(c for c in [_text(body, "code")] if c),

@@ -5,8 +5,8 @@
   canonical form, renders in every other dialect and the person it belongs to.
 - ``POST /api/validate`` ``{"text", "dialect"?, "default_currency"?}``: the validator
   (``trackway validate``'s engine), nothing stored.
-- ``GET /api/setup?base=URL``: per property, its keys, the tracker tag, a curl per
-  endpoint and what each endpoint received.
+- ``GET /api/setup?base=URL[&property=P]``: per property (``P`` only, when named), its
+  keys, the tracker tag, a curl per endpoint and what each endpoint received.
 - ``GET /api/destinations`` and ``POST /api/destinations/retry``: forwarding's status
   and dead letters, and sending dead letters again.
 
@@ -147,7 +147,15 @@ class Views:
                 f"got {base!r:.100}",
             )
         cfg = self._config()
-        props = [p for name, p in sorted(cfg.properties.items()) if scope in ("*", name)]
+        seen = [p for name, p in sorted(cfg.properties.items()) if scope in ("*", name)]
+        chosen = scoped(request.query.get("property") or None, scope)
+        props = [p for p in seen if chosen in (None, p.name)]
+        if not props and chosen is not None:
+            raise HttpError(
+                404,
+                f"expected property as one of {', '.join(p.name for p in seen) or '(none yet)'}, got "
+                f"{chosen!r:.100}; `trackway property list` shows them",
+            )
         out = await asyncio.to_thread(self._setup, props, base.rstrip("/"))
         return {"properties": out}
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import msgspec
 
 from trackway import dashboard
+from trackway.config import Config
 from trackway.errors import HttpError
 from trackway.server.app import Collector, Handler
 from trackway.server.http import Request, Send, respond, respond_json
@@ -124,10 +125,19 @@ async def _follow_link(c: Collector, request: Request, send: Send) -> int:
 
 
 def _token_of(c: Collector, scope: str) -> str:
-    """The admin token a one-time link's scope signs in with."""
-    for token, prop in c.config.keyring.admin.items():
-        if (prop is None and scope == "*") or (prop is not None and prop.name == scope):
-            return token
+    """The admin token a one-time link's scope signs in with. None known yet re-reads a
+    changed configuration at once: `trackway dashboard` may have added the server's token
+    a moment ago, and the link, spent by now, must not fail for the worker's lag."""
+
+    def find(cfg: Config) -> str | None:
+        for token, prop in cfg.keyring.admin.items():
+            if (prop is None and scope == "*") or (prop is not None and prop.name == scope):
+                return token
+        return None
+
+    found = c.lookup(find)
+    if found is not None:
+        return found
     raise HttpError(
         401,
         f"expected an admin token for {scope!r} to sign in with, got none configured; set the server's "

@@ -53,14 +53,27 @@ def authorize(c: Collector, request: Request) -> tuple[str, str | None]:
     if request.header(b"authorization") or "token" in request.query:
         return admin_scope(c, request), None
     cookie = request.cookie(COOKIE)
-    scope = c.sessions.scope(cookie, c.config) if cookie else None
+    scope, why = (
+        c.sessions.check(cookie, c.config)
+        if cookie
+        else (None, "neither (no sign-in cookie: never signed in, or signed out, perhaps in another tab)")
+    )
     if scope is None or cookie is None:
         raise HttpError(
             401,
             "expected an admin token as Authorization: Bearer TOKEN, or a dashboard sign-in, got "
-            + ("a sign-in that has expired or whose token changed; sign in again" if cookie else "neither"),
+            + (f"{why}; sign in again" if cookie else why),
         )
     return scope, cookie
+
+
+def still_allowed(c: Collector, request: Request, scope: str, cookie: str | None) -> bool:
+    """Whether the caller that opened a stream may still read it: its session was not
+    signed out, has not expired, its token is still an admin token of the same scope."""
+    try:
+        return authorize(c, request) == (scope, cookie)
+    except HttpError:
+        return False
 
 
 async def api(c: Collector, request: Request, send: Send) -> int:
@@ -99,7 +112,7 @@ async def api(c: Collector, request: Request, send: Send) -> int:
         )
     try:
         if path == "/api/live":
-            return await relay(c, request, send, scope)
+            return await relay(c, request, send, scope, lambda: still_allowed(c, request, scope, cookie))
         return await c.forward(request, send, scope)
     except httpx.HTTPError as exc:  # the store process is restarting, stopped, or too busy
         raise HttpError(
@@ -126,8 +139,10 @@ async def session(c: Collector, request: Request, send: Send, scope: str, cookie
     return 200
 
 
-async def relay(c: Collector, request: Request, send: Send, scope: str) -> int:
-    """Relay the store's ``/api/live`` stream to the browser until either side ends it."""
+async def relay(c: Collector, request: Request, send: Send, scope: str, allowed: Callable[[], bool]) -> int:
+    """Relay the store's ``/api/live`` stream to the browser until either side ends it,
+    the worker stops, or ``allowed()`` turns false (the session was signed out or has
+    expired, the token was removed): it is asked every ``STOP_CHECK_S``."""
     if c.stream is None:
         raise HttpError(503, "expected a live stream from the store process; this server has none")
     if c.streams >= STREAMS_PER_WORKER:
@@ -140,10 +155,14 @@ async def relay(c: Collector, request: Request, send: Send, scope: str) -> int:
     c.streams += 1
     proxy = asyncio.ensure_future(c.stream(request, send, scope))
     gone = asyncio.ensure_future(_disconnected(request))
+    ended = False  # by this side: the worker stops, or the caller may no longer read
     try:
         while not proxy.done() and not gone.done():
             await asyncio.wait({proxy, gone}, timeout=STOP_CHECK_S, return_when=asyncio.FIRST_COMPLETED)
-            if c.stopping():  # end the stream cleanly: the browser reconnects to the next server
+            # end the stream cleanly: the browser reconnects to the next server, or is
+            # refused (401) and signs in again
+            if c.stopping() or not allowed():
+                ended = True
                 break
     finally:
         c.streams -= 1
@@ -153,11 +172,11 @@ async def relay(c: Collector, request: Request, send: Send, scope: str) -> int:
             proxy.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await proxy
-            if c.stopping():
+            if ended:
                 with contextlib.suppress(Exception):
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
     if not proxy.done() or proxy.cancelled():
-        return 499 if left else 200  # the browser left, or the worker stopped
+        return 499 if left else 200  # the browser left, or the worker stopped, or the session ended
     return proxy.result()  # or what the relay raised (the store gone: a 503 if nothing was sent)
 
 

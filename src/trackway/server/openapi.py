@@ -244,14 +244,17 @@ def _dashboard_api() -> dict[str, Any]:
         "/api/setup": {
             "get": {
                 "summary": "Per property: keys, the tracker tag, a curl per endpoint, what each received",
-                "parameters": [query("base", description="the collector's URL as browsers reach it")],
+                "parameters": [
+                    query("base", description="the collector's URL as browsers reach it"),
+                    query("property"),
+                ],
                 "responses": {
                     "200": json_response(
                         {"type": "object", "required": ["properties"], "properties": {"properties": array}},
-                        "The setup of each property this token reads.",
+                        "The setup of each property this token reads (the one named, when named).",
                     )
                 }
-                | errors(400, 401, 503),
+                | errors(400, 401, 403, 404, 503),
             }
         },
         "/api/destinations": {

@@ -88,18 +88,25 @@ class Sessions:
     def scope(self, cookie: str | None, cfg: Config) -> str | None:
         """The scope (a property's name, ``*``) of a valid, unexpired, not signed-out
         session cookie whose token is still an admin token; None otherwise."""
+        return self.check(cookie, cfg)[0]
+
+    def check(self, cookie: str | None, cfg: Config) -> tuple[str | None, str]:
+        """:meth:`scope` and, when it is None, why the cookie grants nothing (words a
+        user reads: "a sign-in that was signed out")."""
         if not cookie or cookie.count(".") != 3:
-            return None
+            return None, "a sign-in cookie that is not one of this server's"
         body, _, mac = cookie.rpartition(".")
         if not hmac.compare_digest(mac, self._mac("session", body)):
-            return None
+            return None, "a sign-in cookie this server did not sign (its dashboard.key changed?)"
         fingerprint, expiry, nonce = body.split(".")
-        if not expiry.isdigit() or int(expiry) < time.time() or self._revoked(nonce):
-            return None
+        if not expiry.isdigit() or int(expiry) < time.time():
+            return None, "a sign-in that has expired (dashboard_session_seconds)"
+        if self._revoked(nonce):
+            return None, "a sign-in that was signed out (in this tab or another)"
         for token, prop in cfg.keyring.admin.items():
             if hmac.compare_digest(self.fingerprint(token), fingerprint):
-                return "*" if prop is None else prop.name
-        return None
+                return ("*" if prop is None else prop.name), ""
+        return None, "a sign-in whose admin token was changed or removed"
 
     # Sign-out: the session's nonce is kept (a file per signed-out session, until the
     # cookie would have expired anyway), so a copy of the cookie stops working too.

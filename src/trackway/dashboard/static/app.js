@@ -26,7 +26,8 @@ let leave = null; // the current page's clean-up (a live stream to close)
 let routed = false; // focus moves to the page on a route change, not on load (Tab first reaches the skip link)
 
 async function start() {
-  window.addEventListener("tw-signed-out", () => signin("Your sign-in has ended; sign in again."));
+  // A request refused with 401 (signed out in another tab, expired, token changed): why, in the server's words.
+  window.addEventListener("tw-signed-out", (e) => signin("Your sign-in has ended; sign in again.", e.detail));
   // A one-time link the server refused comes back here with the reason (server/dashboard.py).
   const refused = location.hash.startsWith("#/signin?")
     ? new URLSearchParams(location.hash.split("?")[1]).get("error")
@@ -49,7 +50,7 @@ function fail(err) {
   append(clear(document.getElementById("main")), [errorBox(err)]);
 }
 
-function signin(message) {
+function signin(message, why) {
   if (leave) leave();
   leave = null;
   clear(document.getElementById("nav"));
@@ -62,7 +63,8 @@ function signin(message) {
     "form",
     { class: "panel signin" },
     h("h1", {}, "Sign in"),
-    message ? h("p", {}, message) : null,
+    message ? h("p", { role: "status", class: "ended" }, message) : null,
+    why ? h("p", { class: "muted" }, why) : null,
     h("p", { class: "muted" }, "With an admin token: the server's sees every property, a property's only its own. ",
       "`trackway dashboard` on the server prints a one-time sign-in link."),
     h("label", { for: "token" }, "Admin token"),

@@ -62,7 +62,7 @@ export async function api(path, options = {}) {
   }
   if (!response.ok) {
     const message = body && body.error ? body.error : `HTTP ${response.status}`;
-    if (response.status === 401 && options.signin !== false) window.dispatchEvent(new CustomEvent("tw-signed-out"));
+    if (response.status === 401 && options.signin !== false) window.dispatchEvent(new CustomEvent("tw-signed-out", { detail: message }));
     throw new ApiError(response.status, message);
   }
   return body;
@@ -91,13 +91,27 @@ export function when(iso) {
 export function table(columns, rows, rowClass) {
   const head = h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.num ? "num" : null }, c.label || c.key)));
   const body = rows.map((row) =>
-    h(
-      "tr",
-      { class: rowClass ? rowClass(row) : null },
-      columns.map((c) => h("td", { class: c.num ? "num" : null }, c.render ? c.render(row) : text(row[c.key]))),
-    ),
+    h("tr", { class: rowClass ? rowClass(row) : null }, columns.map((c) => cell(c, row))),
   );
   return h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, head), h("tbody", {}, body)));
+}
+
+// A cell whose text is long (a 5,000-character id from an event, a URL) is cut to a few
+// wrapped lines, its whole text in the title: the table's other columns, its numbers,
+// stay on the screen.
+const LONG_CELL = 300; // characters
+const LONG_WORD = /\S{40}/; // a run no line can break
+
+function cell(c, row) {
+  const td = h("td", { class: c.num ? "num" : null }, c.render ? c.render(row) : text(row[c.key]));
+  const full = td.textContent;
+  if (!c.num && (full.length > LONG_CELL || LONG_WORD.test(full))) {
+    const clip = h("div", { class: "clip", title: full });
+    clip.append(...td.childNodes);
+    td.append(clip);
+    td.classList.add("long");
+  }
+  return td;
 }
 
 export function text(value) {

@@ -94,6 +94,23 @@ export async function live(main) {
     const extra = skipped ? `, ${skipped} not shown (over 50 a batch)` : "";
     line.textContent = `${state}; ${received} received since opened${extra}${paused ? `; paused: ${held.length} waiting` : ""}.`;
   };
+  const key = (r) => `${r.status}/${r.property}/${r.id}`;
+  const newest = (a, b) => Date.parse(b.received_at) - Date.parse(a.received_at);
+  // The latest stored events and failed payloads the filters may want (the name and the
+  // status are asked of the API; the rest is filtered here), merged with the rows held.
+  const history = async () => {
+    const named = filters.name ? { name: filters.name } : {};
+    const [events, failed] = await Promise.all([
+      filters.status === "failed" ? null : api(`/api/events${query({ limit: 50, ...named })}`),
+      filters.status === "valid" ? null : api(`/api/failed_events${query({ limit: 50 })}`),
+    ]);
+    const got = [
+      ...(events ? events.events.map((e, n) => fromEvent(e, (events.endpoints || [])[n])) : []),
+      ...(failed ? failed.failed_events.map(fromFailed) : []),
+    ];
+    const held = new Set(rows.map(key));
+    rows = [...rows, ...got.filter((r) => !held.has(key(r)))].sort(newest).slice(0, MAX_ROWS);
+  };
   let drawing = null; // one redraw per 250 ms however many batches come
   const add = (entries) => {
     rows = [...entries.slice().reverse(), ...rows].slice(0, MAX_ROWS);
@@ -102,14 +119,29 @@ export async function live(main) {
       render();
     }, 250);
   };
+  let left = false; // the page was left: a late answer must not open a stream again
   const connect = () => {
     if (source) source.close();
+    if (left) return;
     const params = {};
     for (const [key] of FIELDS) if (filters[key]) params[key] = filters[key];
     if (filters.status) params.status = filters.status;
     source = new EventSource(`/api/live${query(params)}`);
     source.onopen = () => say("Live");
-    source.onerror = () => say("Reconnecting");
+    source.onerror = async () => {
+      if (source.readyState !== EventSource.CLOSED) return say("Reconnecting");
+      // Refused (EventSource gives up on any answer but a stream): a session that ended
+      // (api() then returns the page to sign-in, saying why), or a full server.
+      say("The live stream was refused");
+      try {
+        await api("/api/session");
+        say("The live stream was refused; retrying in 10 s");
+        clearTimeout(timer);
+        timer = setTimeout(connect, 10_000);
+      } catch (err) {
+        say(`The live stream was refused: ${err.message}`);
+      }
+    };
     source.onmessage = (msg) => {
       const batch = JSON.parse(msg.data);
       received += batch.events.length;
@@ -120,12 +152,23 @@ export async function live(main) {
     };
   };
   let timer = null;
+  // A new filter streams what it wants from now on; what came while another filter hid it
+  // (never streamed here) is read again from the store.
+  const refilter = async () => {
+    connect();
+    try {
+      await history();
+      render();
+    } catch (err) {
+      say(`Live, but the latest events could not be read again (${err.message})`);
+    }
+  };
   const changed = () => {
-    for (const [key, input] of inputs) filters[key] = input.value.trim();
+    for (const [name, input] of inputs) filters[name] = input.value.trim();
     filters.status = status.value;
     render();
     clearTimeout(timer);
-    timer = setTimeout(connect, 400);
+    timer = setTimeout(refilter, 400);
   };
   for (const [, input] of inputs) input.addEventListener("input", changed);
   status.addEventListener("change", changed);
@@ -140,16 +183,11 @@ export async function live(main) {
     say("Live");
   });
 
-  const [events, failed] = await Promise.all([
-    api(`/api/events${query({ limit: 50 })}`),
-    api(`/api/failed_events${query({ limit: 50 })}`),
-  ]);
-  rows = [...events.events.map((e, n) => fromEvent(e, (events.endpoints || [])[n])), ...failed.failed_events.map(fromFailed)]
-    .sort((a, b) => (a.received_at < b.received_at ? 1 : -1))
-    .slice(0, MAX_ROWS);
+  await history();
   render();
   connect();
   return () => {
+    left = true;
     clearTimeout(timer);
     clearTimeout(drawing);
     if (source) source.close();

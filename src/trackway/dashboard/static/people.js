@@ -22,7 +22,7 @@ export async function peoplePage(main, [id]) {
     main.append(h("p", { class: "muted", role: "status" }, `No person has the id ${id}.`));
     return;
   }
-  for (const p of found.people) main.append(personView(p));
+  for (const p of found.people) main.append(personView(p, input));
 }
 
 // A cart's or an order's columns (the person's own left out), times as every page shows them.
@@ -32,7 +32,7 @@ function columnsOf(row) {
     .map((k) => ({ key: k, label: k.replaceAll("_", " "), render: k.endsWith("_at") ? (r) => when(r[k]) : undefined }));
 }
 
-function personView(d) {
+function personView(d, input) {
   const ids = (d.identity && d.identity.ids) || [];
   const users = ids.filter((i) => i.kind === "user").map((i) => i.id);
   const section = h("section", { class: "panel person" },
@@ -54,12 +54,45 @@ function personView(d) {
       { key: "dialect" },
       { key: "ids", label: "ids", render: (e) => [e.user_id, e.anonymous_id].filter(Boolean).join(" / ") },
     ], d.events),
-    actions(d, users),
+    actions(d, users, (report) => forgotten(section, d, report, input)),
   );
   return section;
 }
 
-function actions(d, users) {
+// What a forget did, in words (as `trackway forget` says it).
+export function forgetSummary(r) {
+  const n = (count, one, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+  const lines = [
+    `Forgot ${n(r.people, "person", "people")}: ${n(r.events, "event")} anonymised; ${n(r.identities, "id")}, ` +
+      `${n(r.links, "link")} and ${n(r.conflicts, "conflict")} removed; ${n(r.failed_events, "failed payload")} scrubbed.`,
+  ];
+  const elsewhere = Object.entries(r.elsewhere || {}).sort();
+  if (elsewhere.length) lines.push(`Also scrubbed: ${elsewhere.map(([t, c]) => `${n(c, "row")} of ${t}`).join(", ")}.`);
+  if (r.compacted) lines.push("The database file was rewritten: no erased value is left in it.");
+  if (r.log) {
+    lines.push(`Log: ${n(r.log.records, "record")} scrubbed in ${n(r.log.segments, "loaded segment")}.`);
+    if ((r.log.waiting || []).length) {
+      const many = r.log.waiting.length;
+      lines.push(`${n(many, "log segment")} ${many === 1 ? "was" : "were"} still being written or loaded; the workers were asked to start new ones. ` +
+        "Without keep_log they are deleted once loaded; with keep_log, forget again once they are loaded.");
+    }
+  }
+  if (r.dead_letters) lines.push(`Dead letters: ${n(r.dead_letters, "line")} scrubbed.`);
+  return lines;
+}
+
+// The person is gone: their ids, timeline and orders leave the page (and the address),
+// what was done stays.
+function forgotten(section, d, report, input) {
+  fill(section,
+    h("h2", {}, "Person forgotten", session.property ? "" : ` (${d.property})`),
+    h("div", { class: "ok-box", role: "status" }, forgetSummary(report).map((line) => h("p", {}, line))),
+    h("p", { class: "muted" }, "Their events stay, anonymised under a random id, so counts do not change."));
+  if (input) input.value = "";
+  history.replaceState(null, "", "#/people");
+}
+
+function actions(d, users, done) {
   const out = h("div", { "aria-live": "polite" });
   if (!users.length) {
     return h("p", { class: "muted" }, "Subject export and forget need a user id (or an email): this person has none yet. `trackway forget --email` works from the server.");
@@ -75,11 +108,11 @@ function actions(d, users) {
     }
   });
   const forgetButton = h("button", { type: "button", class: "danger" }, "Forget…");
-  forgetButton.addEventListener("click", () => confirmForget(d, user, out));
+  forgetButton.addEventListener("click", () => confirmForget(d, user, out, done));
   return h("div", { class: "row" }, exportButton, forgetButton, out);
 }
 
-function confirmForget(d, user, out) {
+function confirmForget(d, user, out, done) {
   const typed = h("input", { name: "confirm", autocomplete: "off", "aria-label": "Type the user id to confirm" });
   const go = h("button", { type: "submit", class: "danger" }, "Forget this person");
   const cancel = h("button", { type: "button", class: "quiet" }, "Cancel");
@@ -99,8 +132,7 @@ function confirmForget(d, user, out) {
     }
     go.disabled = true;
     try {
-      const report = await api("/api/forget", { method: "POST", body: { user, property: d.property } });
-      fill(out, h("p", { class: "ok-box", role: "status" }, "Forgotten: ", JSON.stringify(report)));
+      done(await api("/api/forget", { method: "POST", body: { user, property: d.property } }));
     } catch (err) {
       fill(out, errorBox(err));
     }

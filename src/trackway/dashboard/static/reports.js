@@ -1,7 +1,7 @@
 // Reports as charts and tables, with the CLI's --since/--until/--by, a CSV download and
 // a link to the JSON API behind each.
 
-import { api, fill, h, query, session, table, title } from "./dom.js";
+import { api, errorBox, fill, h, query, session, table, title } from "./dom.js";
 import { bars, legend, lines } from "./chart.js";
 
 const NAMES = ["funnel", "revenue", "orders", "products", "carts", "procedures", "quality"];
@@ -55,8 +55,10 @@ export async function reportsPage(main, [chosen]) {
   const name = NAMES.includes(chosen) ? chosen : "revenue";
   title(main, `Report: ${name}`);
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  // Another report keeps the range (and the grouping) chosen here.
+  const kept = new URLSearchParams([...params].filter(([k]) => ["since", "until", "by"].includes(k))).toString();
   const tabs = h("nav", { class: "row", "aria-label": "Reports" },
-    NAMES.map((n) => h("a", { href: `#/reports/${n}`, class: n === name ? "button" : "button quiet", "aria-current": n === name ? "page" : null }, n)));
+    NAMES.map((n) => h("a", { href: `#/reports/${n}${kept ? `?${kept}` : ""}`, class: n === name ? "button" : "button quiet", "aria-current": n === name ? "page" : null }, n)));
   const since = h("input", { name: "since", size: 17, value: params.get("since") || "", placeholder: "30d or 2026-11-01" });
   const until = h("input", { name: "until", size: 12, value: params.get("until") || "", placeholder: "now" });
   const by = h("select", { name: "by" }, ["", "day", "week", "month"].map((v) =>
@@ -72,7 +74,13 @@ export async function reportsPage(main, [chosen]) {
   main.append(tabs, form, out);
   const args = { since: since.value.trim(), until: until.value.trim(), by: by.value };
   const path = `/api/reports/${name}${query(args)}`;
-  const doc = await api(path);
+  let doc;
+  try {
+    doc = await api(path);
+  } catch (err) {
+    fill(out, errorBox(err)); // in place of "Loading…"
+    return;
+  }
   const csvPath = `/api/reports/${name}${query({ ...args, format: "csv" })}`;
   fill(out, 
     h("p", { class: "row" }, h("a", { class: "button quiet", href: csvPath, download: `${name}.csv` }, "Download CSV"),
