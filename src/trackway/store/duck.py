@@ -94,6 +94,12 @@ class DuckStore(Store):
                     "If `trackway serve` is running on this data dir, the command talks to it instead; "
                     "otherwise stop the process that holds the file"
                 )
+            elif "not a valid DuckDB database" in text:  # it said to fix permissions
+                fix = (
+                    "The file is damaged (or is not a store): restore it from a backup, or move it aside "
+                    "and start again with an empty store, into which what log/ still holds is loaded "
+                    "(segments already loaded were deleted unless keep_log is on: those events are gone)"
+                )
             else:  # a read-only file system, no permission: nothing holds the file
                 fix = (
                     "expected a data dir this user may write (it holds the store and the log): fix its "
