@@ -412,6 +412,38 @@ def render(
     c = event.commerce
     if c is None:
         return None
+    rendered = _render(c, event, target, issues, dialect, carried, base, where, items_carried)
+    if rendered is None:
+        return c  # the target's own meaning, nothing left out or to fill: as it is
+    return msgspec.structs.replace(c, **{f: rendered.get(f) for f in AMOUNT_FIELDS})
+
+
+def rendered_values(
+    event: Event, target: Meaning, issues: Issues, *, dialect: str, carried: frozenset[str]
+) -> dict[str, Decimal] | None:
+    """The amount fields :func:`render` gives ``event`` (those it leaves None absent), for
+    an encoder that writes them itself (without the copy of the commerce); None: no commerce."""
+    c = event.commerce
+    if c is None:
+        return None
+    rendered = _render(c, event, target, issues, dialect, carried, "$", None, True)
+    if rendered is None:
+        return {f: v for f in AMOUNT_FIELDS if (v := getattr(c, f)) is not None}
+    return rendered
+
+
+def _render(
+    c: Commerce,
+    event: Event,
+    target: Meaning,
+    issues: Issues,
+    dialect: str,
+    carried: Iterable[str],
+    base: str,
+    where: str | None,
+    items_carried: bool,
+) -> dict[str, Decimal] | None:
+    """:func:`render`'s amount fields; None: the commerce's own, as they are."""
     own = event.dialect == dialect
     source = target if own else meaning_of(event.dialect)
     name = event.name
@@ -421,7 +453,7 @@ def render(
     if same and all(
         f in keep if getattr(c, f) is not None else f not in keep or f not in needed for f in AMOUNT_FIELDS
     ):
-        return c  # the target's own meaning, nothing left out or to fill: as it is
+        return None
     wanted, sent_as = target.table(name), source.table(name)  # field -> part, once each
     where = where or target.vendor
     # ``issues`` that drop warnings (an encoder checking what it sends) need the values only:
@@ -457,7 +489,7 @@ def render(
             )
     if found is not None:
         _report_lost(c, found, rendered, copied, target, name, where, items_carried, issues)
-    return msgspec.structs.replace(c, **{f: rendered.get(f) for f in AMOUNT_FIELDS})
+    return rendered
 
 
 def _derived(

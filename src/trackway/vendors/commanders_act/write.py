@@ -14,15 +14,15 @@ from trackway.vendors.commanders_act.read import list_price
 from trackway.vendors.commanders_act.user import ABSENT, write_context, write_user
 
 _ITEM_UNCARRIED = ("list_id", "list_name", "url", "image_url")
-_AMOUNTS = frozenset({"value", "revenue", "tax", "shipping"})  # the amount fields rendered
-_PRODUCT_APART = frozenset({"product"})  # the item's product object, written from the item's fields
+AMOUNTS_RENDERED = frozenset({"value", "revenue", "tax", "shipping"})  # the amount fields rendered
+PRODUCT_APART = frozenset({"product"})  # the item's product object, written from the item's fields
 # The product fields write_item works out itself (the list price, the categories beyond five).
-_WRITTEN_BELOW = frozenset({"price", "currency", "brand", "categories"})
+WRITTEN_BELOW = frozenset({"price", "currency", "brand", "categories"})
 
 
 def write_item(item: Item, issues: Issues, path: str) -> dict[str, Any]:
-    out = s.ITEM.write_attrs(item, _PRODUCT_APART)
-    product = s.PRODUCT.write_attrs(item, _WRITTEN_BELOW)
+    out = s.ITEM.write_attrs(item, PRODUCT_APART)
+    product = s.PRODUCT.write_attrs(item, WRITTEN_BELOW)
     if item.price is not None:
         price, exact = list_price(item.price, item.discount)
         product["price"] = price
@@ -86,7 +86,7 @@ def write_commerce(c: Commerce, name: str, issues: Issues, path: str) -> dict[st
 def write_params(event: Event, form: str, issues: Issues, path: str) -> dict[str, Any]:
     """The parameter object: the call form's third element, the server body's root."""
     params: dict[str, Any] = {}
-    c = amounts.render(event, s.AMOUNTS, issues, dialect=s.DIALECT, carried=_AMOUNTS, base=path)
+    c = amounts.render(event, s.AMOUNTS, issues, dialect=s.DIALECT, carried=AMOUNTS_RENDERED, base=path)
     if c is not None:
         params = write_commerce(c, event.name, issues, path)
     user = write_user(event, issues, f"{path}.user")
