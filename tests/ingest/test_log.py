@@ -95,6 +95,54 @@ def test_a_torn_tail_in_a_finished_file_is_skipped(tmp_path, tail):
     assert not (tmp_path / f"{1:012d}{log.DAMAGED}").exists()
 
 
+def test_a_writer_seals_the_files_it_leaves_with_their_committed_end(tmp_path):
+    asyncio.run(_write(tmp_path, [b"one", b"two"]))
+    first = tmp_path / log.segment_name(1)
+    assert log.sealed_end(first) == first.stat().st_size == 2 * (8 + 3)
+    asyncio.run(_write(tmp_path, [b"three"]))
+    assert log.sealed_end(tmp_path / log.segment_name(2)) == 8 + 5
+    log.delete(first)
+    assert not first.exists() and log.sealed_end(first) is None
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("0")) == [
+        f"{2:012d}{log.SEALED}",
+        log.segment_name(2),
+    ]
+
+
+@pytest.mark.parametrize("cut", [1, 7, 300, "one record", "all"])
+def test_a_sealed_files_lost_tail_is_reported_and_its_file_kept(tmp_path, cut):
+    """A finished file cut short after it was sealed (a full disk during a copy, a
+    restore): the records before the cut are read, the missing bytes are reported as
+    damage (the loader raises the alarm log_damaged), and the file is never deleted."""
+    items = [b"record %04d " % n + b"x" * (n % 50) for n in range(100)]
+    asyncio.run(_write(tmp_path, items))
+    asyncio.run(_write(tmp_path, [b"next file"]))
+    path = tmp_path / log.segment_name(1)
+    ends = [0] + [p.offset for p, r in records(tmp_path) if r and p.seq == 1]
+    size = path.stat().st_size
+    keep = ends[-2] if cut == "one record" else 0 if cut == "all" else size - int(cut)
+    os.truncate(path, keep)
+    reports = []
+    read = records(tmp_path, damaged=lambda *a: reports.append(a))
+    whole = [n for n in range(len(items)) if ends[n + 1] <= keep]
+    assert [r for _, r in read if r] == [items[n] for n in whole] + [b"next file"]
+    last = ends[len(whole)]
+    assert reports == [(path, last, size - last)]
+    assert (tmp_path / f"{1:012d}{log.DAMAGED}").read_text() == f"{last} {size - last}\n"
+    assert log.finished_segments(tmp_path, read[-1][0]) == []  # never deleted
+
+
+def test_an_unsealed_files_torn_tail_is_what_a_crash_left_and_not_reported(tmp_path):
+    asyncio.run(_write(tmp_path, [b"kept", b"torn"]))
+    path = tmp_path / log.segment_name(1)
+    log.unseal(path)  # a writer killed before it could leave the file
+    os.truncate(path, path.stat().st_size - 2)
+    asyncio.run(_write(tmp_path, [b"after"]))
+    reports = []
+    assert [r for _, r in records(tmp_path, damaged=lambda *a: reports.append(a)) if r] == [b"kept", b"after"]
+    assert reports == []
+
+
 def test_a_partial_frame_in_the_newest_file_is_waited_for(tmp_path):
     asyncio.run(_write(tmp_path, [b"kept"]))
     (tmp_path / log.COMMITTED).unlink()  # a log without a commit mark: read up to a whole frame

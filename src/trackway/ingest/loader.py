@@ -285,7 +285,7 @@ class Loader:
                 if self.retain(path):
                     break  # later files are not passed either
                 with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+                    log.delete(path)
                     deleted += 1
         return deleted
 

@@ -33,10 +33,18 @@ frame is damage, not a torn tail: the reader scans forward for the next intact f
 skipped through ``damaged`` and leaves a ``<seq>.damaged`` note beside the file, which
 keeps it from ever being deleted. A bad frame with no intact frame after it is the torn
 tail of a crash.
+
+A writer that leaves a file (it rolls, or it stops) seals it: ``<seq>.end`` holds where
+its committed data ends, written and synced before the next file is opened. A crash
+leaves no seal, and the end of such a file is read as above. A sealed file whose records
+end before its seal has lost its tail since (cut by a full copy, a restore, a hand): the
+reader reports the missing bytes as damage, so that the loss is not mistaken for a torn
+tail and passed over in silence.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
@@ -54,6 +62,7 @@ SUFFIX = ".log"
 EXTEND = 1024 * 1024  # bytes of zeros written ahead of the data at a time
 COMMITTED = ".committed"  # the commit mark of a slot directory (see Mark)
 DAMAGED = ".damaged"  # <seq>.damaged: the damage found in that file; such a file is never deleted
+SEALED = ".end"  # <seq>.end: where a finished file's committed data ends (see seal())
 MARK = struct.Struct("<QQQQ")  # seq, end, abandoned seq, abandoned end
 Damaged = Callable[[Path, int, int], None]  # (file, offset of the bad frame, bytes skipped)
 
@@ -274,16 +283,64 @@ def read(
             continue
         with f:
             scan = path if finished or stop is not None else None
+            last = offset
             for end, payload in _records(f, offset, stop, scan, damaged):
                 count += 1
+                last = end
                 yield Position(seq, end), payload
                 if count >= limit:
                     return
         if not finished:
             return
-        # A finished file: whatever is left after the last good frame is a torn tail.
+        # A finished file: whatever is left after the last good frame is a torn tail,
+        # unless its seal says its data went further (a tail lost since it was sealed).
         # The empty payload is a marker that moves the position to the next file.
+        _check_seal(path, last, damaged)
         yield Position(seqs[i + 1], 0), b""
+
+
+def seal(path: Path, end: int) -> None:
+    """Record that the finished log file ``path`` holds committed data up to ``end``
+    (``<seq>.end``, synced). Best effort: without a seal, the file is read as a crash
+    left it."""
+    try:
+        fd = os.open(path.with_suffix(SEALED), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, f"{end}\n".encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        logger.warning("cannot seal %s (%s); a tail it loses later will pass for a torn one", path, exc)
+
+
+def sealed_end(path: Path) -> int | None:
+    """Where the data of the finished file ``path`` ended when its writer left it (None:
+    not sealed, or a seal that cannot be read)."""
+    try:
+        text = path.with_suffix(SEALED).read_bytes()
+    except OSError:
+        return None
+    return int(text) if text.endswith(b"\n") and text[:-1].isdigit() and len(text) < 24 else None
+
+
+def unseal(path: Path) -> None:
+    """Remove the seal of ``path`` (deleted, or about to be rewritten with another size)."""
+    with contextlib.suppress(FileNotFoundError):
+        path.with_suffix(SEALED).unlink()
+
+
+def delete(path: Path) -> None:
+    """Delete the log file ``path`` and its seal."""
+    path.unlink()
+    unseal(path)
+
+
+def _check_seal(path: Path, last: int, damaged: Damaged | None) -> None:
+    """Report the bytes a sealed file lost after ``last``, where its records end."""
+    end = sealed_end(path)
+    if end is not None and last < end:
+        _report(path, last, end - last, damaged)
 
 
 def data_end(path: Path, start: int = 0) -> int:

@@ -145,6 +145,7 @@ class LogWriter:
         seq = existing[-1] + 1 if existing else 1
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         path = self.directory / log.segment_name(seq)
+        log.unseal(path)  # a seal left by a file of this number deleted before its seal was
         fd = os.open(path, flags, 0o600)
         try:
             fsync_dir(self.directory)  # the new file's name is durable before anything in it is acknowledged
@@ -208,13 +209,15 @@ class LogWriter:
 
     def _leave(self) -> None:
         """Close the current file, cut back to its data (a finished file's size is its
-        data's; if the cut is lost in a crash, the reader stops at the zeros all the same)."""
+        data's; if the cut is lost in a crash, the reader stops at the zeros all the same),
+        and seal it with its committed end (log.seal: a tail it loses later is reported)."""
         if self._fd < 0:
             return
         with contextlib.suppress(OSError):
             os.ftruncate(self._fd, self._size)
         os.close(self._fd)
         self._fd = -1
+        log.seal(self.directory / log.segment_name(self._seq), self._committed)
 
     def append(self, payload: bytes) -> asyncio.Future[None]:
         """Queue ``payload``; the future completes once it is on disk. Raises Overloaded or LogClosed."""

@@ -148,12 +148,18 @@ def _rewrite(slot_dir: Path, path: Path, pattern: re.Pattern[str]) -> int | None
         return 0
     fresh = path.with_name(path.name + ".scrub")
     try:
-        files.write_synced(fresh, b"".join(frames))
+        data = b"".join(frames)
+        fresh_size = len(data)
+        files.write_synced(fresh, data)
         if not path.exists():
             fresh.unlink()
             return None
+        sealed = log.sealed_end(path) is not None
+        log.unseal(path)  # its size changes: a crash before the new seal leaves it unsealed, not wrong
         os.replace(fresh, path)
         fsync_dir(slot_dir)
+        if sealed:
+            log.seal(path, fresh_size)
     finally:
         with contextlib.suppress(FileNotFoundError):
             fresh.unlink()
