@@ -409,7 +409,8 @@ _PROPERTY_TAIL: tuple[Setting, ...] = (
         list,
         list(SHOP_FUNNEL_STEPS),
         "The steps of this property's funnel report, canonical event names in order, used when a "
-        "report names no --steps. A shop's by default; a Koalect donations site's procedure is "
+        "report names no --steps. A shop's by default, less the steps the property never sent "
+        "(a Universal Analytics shop sends no add_payment_info); a Koalect donations site's procedure is "
         '["view_step", "add_to_cart", "add_payment_info", "begin_checkout", "purchase"] '
         "(Koalect's checkout is begin_checkout, its transaction purchase; docs/reports.md).",
     ),

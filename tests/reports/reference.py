@@ -523,7 +523,16 @@ class Reference:
     # -- funnel --------------------------------------------------------------------------
 
     def funnel(self, p: Any) -> Sections:
-        steps = tuple(p.steps) if p.steps else DEFAULT_STEPS
+        sent: defaultdict[str, set[str]] = defaultdict(set)
+        for a in self.events:
+            sent[a.property].add(a.name)
+
+        def steps_of(prop: str) -> tuple[str, ...]:
+            """--steps, else the shop's less those the property never sent (at any time)."""
+            if p.steps:
+                return tuple(p.steps)
+            return tuple(s for s in DEFAULT_STEPS if s in sent[prop]) or DEFAULT_STEPS
+
         trail: defaultdict[tuple[str, str], list[Action]] = defaultdict(list)
         for a in self.events:  # store order; sorted by time below (a stable sort)
             person = self.person[a.seq]
@@ -533,6 +542,7 @@ class Reference:
         groups: set[tuple[str | None, str]] = set()
         for (prop, _), acts in trail.items():
             acts.sort(key=lambda a: (a.at, self.position[a.seq]))
+            steps = steps_of(prop)
             first = next((n for n, a in enumerate(acts) if a.name == steps[0]), None)
             if first is None:
                 continue
@@ -555,7 +565,7 @@ class Reference:
                 reached[(*group, k)] += 1
         rows = []
         for per, prop in groups:
-            for k, name in enumerate(steps, 1):
+            for k, name in enumerate(steps_of(prop), 1):
                 people = reached[(per, prop, k)]
                 rows.append(
                     {

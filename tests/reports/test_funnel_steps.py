@@ -70,9 +70,12 @@ def test_rows_come_by_period_then_property_each_in_step_order(small: Loaded) -> 
 
 
 def test_the_koalect_funnel_of_the_donations_site_goes_past_its_first_step(small: Loaded) -> None:
-    """The shop's steps on a donations site stop at step 1 (it sends no view_item); its own do not."""
-    shop_steps = reports.run(small.store, "funnel", ReportParams(property="donations", now=END))["steps"]
-    assert [r["people"] for r in shop_steps][1:] == [0] * (len(DEFAULT_STEPS) - 1)
+    """The shop's steps given to a donations site as --steps stop at step 1 (it sends no
+    view_item); its own do not."""
+    shop_steps = reports.run(
+        small.store, "funnel", ReportParams(property="donations", now=END, steps=DEFAULT_STEPS)
+    )
+    assert [r["people"] for r in shop_steps["steps"]][1:] == [0] * (len(DEFAULT_STEPS) - 1)
     own = reports.run(
         small.store,
         "funnel",
@@ -80,6 +83,34 @@ def test_the_koalect_funnel_of_the_donations_site_goes_past_its_first_step(small
     )["steps"]
     assert [r["name"] for r in own] == list(KOALECT_FUNNEL_STEPS)
     assert all(r["people"] > 0 for r in own)
+
+
+def _sent(small: Loaded, prop: str) -> set[str]:
+    rows = (
+        small.store.cursor().execute("SELECT DISTINCT name FROM events WHERE property = ?", [prop]).fetchall()
+    )
+    return {name for (name,) in rows}
+
+
+@pytest.mark.parametrize("prop", ["shop", "donations"])
+def test_the_default_steps_are_the_shops_less_those_the_property_never_sends(
+    small: Loaded, prop: str
+) -> None:
+    """A property left with the shop's steps gets those it sends (a Universal Analytics
+    shop sends no add_payment_info; a donations site no view_item), so that its funnel does
+    not stop at a step it never reaches. Steps given (--steps) are kept as they are."""
+    sent = _sent(small, prop)
+    steps = tuple(s for s in DEFAULT_STEPS if s in sent)
+    assert steps != DEFAULT_STEPS or prop == "shop", "the case tests nothing"
+    got = reports.run(small.store, "funnel", ReportParams(property=prop, now=END))["steps"]
+    want = small.reference.report("funnel", Params(property=prop, steps=steps, now=END))["steps"]
+    assert _rows({"steps": got}) == sort_rows(want)
+    assert [r["name"] for r in got][: len(steps)] == list(steps)
+    assert got[-1]["people"] > 0  # past the steps it never sends
+    given = reports.run(small.store, "funnel", ReportParams(property=prop, now=END, steps=DEFAULT_STEPS))[
+        "steps"
+    ]
+    assert [r["name"] for r in given][: len(DEFAULT_STEPS)] == list(DEFAULT_STEPS)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from trackway.reports.params import ReportParams, Sections, fetch, period, ratio, where
+from trackway.reports.params import DEFAULT_STEPS, ReportParams, Sections, fetch, period, ratio, where
 
 # An event's place in the store's order, as one sortable number: its time in
 # microseconds, then its seq (below 2**40), so that "after" is a single comparison.
@@ -75,14 +75,35 @@ def funnel(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
     """Each property's funnel with its steps (:meth:`ReportParams.steps_for`): one query
     per set of steps, properties with the same steps together (most often: all)."""
     props = [params.property] if params.property is not None else _properties(cur)
+    shops = [p for p in props if not params.steps and params.steps_for(p) == DEFAULT_STEPS]
+    sent = _sent(cur, shops, DEFAULT_STEPS) if shops else {}
     groups: dict[tuple[str, ...], list[str]] = {}
     for prop in props:
-        groups.setdefault(params.steps_for(prop), []).append(prop)
+        steps = params.steps_for(prop)
+        if prop in sent:  # the shop's steps, less those this property never sends
+            steps = tuple(s for s in steps if s in sent[prop]) or steps
+        groups.setdefault(steps, []).append(prop)
     rows: list[dict[str, Any]] = []
     for steps, members in groups.items():
         rows += _funnel_rows(cur, params, steps, members, only=len(groups) > 1)
     rows.sort(key=lambda r: (r["period"] or "", r["property"]))  # stable: the steps stay in order
     return {"steps": rows}
+
+
+def _sent(cur: duckdb.DuckDBPyConnection, props: list[str], names: tuple[str, ...]) -> dict[str, set[str]]:
+    """Which of ``names`` each of ``props`` has ever sent (at any time: the funnel keeps its
+    shape from one period to the next). A shop in Universal Analytics' dialects has no
+    add_payment_info (its checkout steps are all begin_checkout), and many GA4 shops send
+    none: the default steps are the shop's less those, so that the purchases after them show."""
+    found: dict[str, set[str]] = {p: set() for p in props}
+    rows = cur.execute(
+        "SELECT DISTINCT property, name FROM events "
+        "WHERE list_contains(?, property) AND list_contains(?, name)",
+        [props, list(names)],
+    ).fetchall()
+    for prop, name in rows:
+        found[prop].add(name)
+    return found
 
 
 def _funnel_rows(
