@@ -158,14 +158,16 @@ class Parts:
 
 
 def items_total(items: Iterable[Any] | None) -> Decimal | None:
-    """Sum of price x quantity (a missing quantity is 1), or None when an item has no price."""
+    """Sum of price x quantity (a missing quantity is 1), or None when an item has no price.
+    A line of quantity 0 or less adds nothing (QUANTITY_NOT_POSITIVE: it is no sale, and a
+    -2 is not a refund of two)."""
     total = None
     for item in items or ():
         price = item.price
         if price is None or not price.is_finite():
             return None
         quantity = item.quantity if item.quantity is not None else 1
-        line = _CTX.multiply(price, quantity)
+        line = _CTX.multiply(price, quantity) if quantity > 0 else _ZERO
         total = line if total is None else _CTX.add(total, line)
     return total if total is None or total.is_finite() else None
 

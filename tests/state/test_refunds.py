@@ -128,3 +128,18 @@ def test_a_refund_after_the_purchase_that_came_late_is_valued_at_once():
     state, _ = run(refund(("A", 1, None)), purchase(), refund(("B", 1, None)))
     assert history(state) == [("refund", D(50)), ("purchase", None), ("refund", D(30))]
     assert state.orders[("shop", "R")].refunded == D(80)
+
+
+def test_a_purchase_line_of_quantity_0_or_less_is_no_sale():
+    # It entered the order's lines and amounts: the -1 line took 80 off the subtotal (50,
+    # not 130), and a refund of the whole order gave back 50.
+    lines = [
+        *LINES,
+        {"item_id": "C", "price": D(80), "quantity": -1},
+        {"item_id": "E", "price": D(9), "quantity": 0},
+    ]
+    state, _ = run(ev("purchase", "a", items=lines, transaction_id="R", currency="EUR"), refund())
+    order = state.orders[("shop", "R")]
+    assert [(ln.item_id, ln.quantity) for ln in order.lines] == [("A", 2), ("B", 1)]
+    assert order.subtotal == order.revenue == D(130)
+    assert history(state) == [("purchase", None), ("refund", D(130))]

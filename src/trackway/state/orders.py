@@ -62,7 +62,8 @@ def apply_order(state: MemoryState, event: Event, person: str | None, at: dateti
             if v is not None:
                 setattr(order, key, v)
         if c.items:
-            order.lines = [line_of(it, quantity(it)) for it in c.items if item_key(it)]
+            # a line of quantity 0 or less is no sale (QUANTITY_NOT_POSITIVE), as in a cart
+            order.lines = [line_of(it, quantity(it)) for it in c.items if item_key(it) and quantity(it) > 0]
         _set_amounts(order, event)
         for asked in order.pending_refunds:  # the refunds that came first, in their order
             state.revalue(order.property, txid, asked.seq, *refunds.take(order, asked))
