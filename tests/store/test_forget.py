@@ -106,3 +106,15 @@ def test_an_email_in_someone_elses_url_is_scrubbed_hashed_too(store):
         .fetchall()
     )
     assert location == "https://shop.example/refer?to=[forgotten]"
+
+
+@pytest.mark.parametrize("typed", [" bob ", "bob", "bob\t", "\u00a0bob"])
+@pytest.mark.parametrize("sent", ["bob", " bob "])
+def test_a_user_id_is_found_whatever_spaces_surround_it_as_the_state_keys_it(store, typed, sent):
+    # The identity graph keys " bob " as bob (state/keys.py); a typed " bob " found nobody.
+    load(store, decoded("ga4-mp", {"client_id": "d.1", "user_id": sent, "events": [{"name": "login"}]}))
+    assert [p["ids"] for p in store.identity(typed)] != []
+    assert len(store.subject(typed, None)["people"]) == 1
+    report = store.forget(typed, None)
+    assert report["people"] == 1 and report["events"] == 1
+    assert store.identity("bob") == []

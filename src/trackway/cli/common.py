@@ -50,6 +50,16 @@ def _no_wait(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     return value
 
 
+def property_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--property``'s check: an empty name is refused (it was taken for no --property,
+    and the command covered every property)."""
+    if value is not None and not value.strip():
+        raise click.BadParameter(
+            f"expected a property name, got {value!r}; leave --property out to cover every property"
+        )
+    return value
+
+
 def store_options(func: F) -> F:
     """:func:`data_options` and ``--no-wait``, for the commands that read the store."""
     func = click.option(

@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 
 from trackway import config as configuration
-from trackway.cli.common import data_options
+from trackway.cli.common import data_options, property_name
 from trackway.cli.output import stdout
 from trackway.errors import ConfigError
 from trackway.server.sessions import LINK_SECONDS, Sessions
@@ -47,6 +47,7 @@ def signin_link(data: Path, config_file: Path | None, url: str, prop: str | None
     "--property",
     "prop",
     default=None,
+    callback=property_name,
     help="Sign in with this property's admin token: its pages only [default: the server's, every property].",
 )
 @data_options

@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from trackway.cli.common import store_access, store_options
+from trackway.cli.common import property_name, store_access, store_options
 from trackway.cli.output import print_json, stderr, stdout
 from trackway.ingest.loader import retry_quarantined
 
@@ -30,7 +30,7 @@ def quarantine() -> None:
 
 
 @quarantine.command("list")
-@click.option("--property", "prop", help="Only this property's records.")
+@click.option("--property", "prop", callback=property_name, help="Only this property's records.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @store_options
@@ -72,7 +72,7 @@ def list_(prop: str | None, limit: int, fmt: str, data: Path, config_file: Path 
 @quarantine.command()
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all", "every", is_flag=True, help="Retry every quarantined record.")
-@click.option("--property", "prop", help="Only this property's records.")
+@click.option("--property", "prop", callback=property_name, help="Only this property's records.")
 @store_options
 def retry(ids: tuple[int, ...], every: bool, prop: str | None, data: Path, config_file: Path | None) -> None:
     """Decode and store quarantined records again (IDs, or --all).

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from trackway import reports
-from trackway.cli.common import store_options
+from trackway.cli.common import property_name, store_options
 from trackway.cli.output import stdout
 from trackway.cli.report_data import fetch_report
 from trackway.reports import render
@@ -26,7 +26,7 @@ def show(name: str, sections: reports.Sections, fmt: str) -> None:
 
 @click.command()
 @click.argument("name", type=click.Choice(reports.NAMES))
-@click.option("--property", "prop", help="Only this property.")
+@click.option("--property", "prop", callback=property_name, help="Only this property.")
 @click.option("--since", help="From this time (inclusive): ISO 8601 or an age such as 7d.")
 @click.option("--until", help="Up to this time (exclusive): ISO 8601 or an age.")
 @click.option("--by", type=click.Choice(["day", "week", "month"]), help="One row per period (UTC).")

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from trackway.cli.common import store_access, store_options
+from trackway.cli.common import property_name, store_access, store_options
 from trackway.cli.output import open_output, stderr, stdout
 from trackway.store import forget as forget_
 
@@ -21,7 +21,7 @@ def identity() -> None:
 
 @identity.command("show")
 @click.argument("value", metavar="ID")
-@click.option("--property", "prop", help="Only this property.")
+@click.option("--property", "prop", callback=property_name, help="Only this property.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @store_options
 def identity_show(value: str, prop: str | None, fmt: str, data: Path, config_file: Path | None) -> None:
@@ -99,7 +99,7 @@ def _who(user: str | None, email: str | None, prop: str | None) -> dict[str, str
 @click.command()
 @click.option("--user", help="The user id of the person.")
 @click.option("--email", help="The email of the person (plain; matched also by its hashes).")
-@click.option("--property", "prop", help="Only in this property.")
+@click.option("--property", "prop", callback=property_name, help="Only in this property.")
 @store_options
 def forget(
     user: str | None, email: str | None, prop: str | None, data: Path, config_file: Path | None
@@ -145,7 +145,7 @@ def forget(
 @click.command("subject-export")
 @click.option("--user", help="The user id of the person.")
 @click.option("--email", help="The email of the person.")
-@click.option("--property", "prop", help="Only in this property.")
+@click.option("--property", "prop", callback=property_name, help="Only in this property.")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
 )

@@ -20,7 +20,7 @@ import msgspec
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from trackway.cli.common import AdminClient, fail, store_access, store_options
+from trackway.cli.common import AdminClient, fail, property_name, store_access, store_options
 from trackway.cli.output import open_output, stderr, stdout
 from trackway.errors import TrackwayError
 from trackway.replay import replay as replay_store
@@ -66,7 +66,7 @@ def _progress() -> Progress:
 @click.command()
 @click.option("--since", help="Only payloads received since (ISO 8601 or an age: 24h, 7d).")
 @click.option("--code", help="Only payloads with this issue code (VALUE_REQUIRED, CURRENCY_INVALID, ...).")
-@click.option("--property", "prop", help="Only this property.")
+@click.option("--property", "prop", callback=property_name, help="Only this property.")
 @store_options
 def replay(
     since: str | None, code: str | None, prop: str | None, data: Path, config_file: Path | None

@@ -124,8 +124,8 @@ def nothing_found(user: str | None) -> str:
     what = "user id" if user else "email"
     return (
         f"no stored person, row or loaded log record holds this {what}: nothing was erased. Expected "
-        f"the {what} exactly as it was sent (case and spaces count); `trackway subject-export` shows "
-        "what is stored"
+        f"the {what} as it was sent (case counts, the spaces around it do not); "
+        "`trackway subject-export` shows what is stored"
     )
 
 

@@ -25,6 +25,7 @@ import duckdb
 from trackway.model import Event
 from trackway.privacy.elsewhere import google_email, identifier_hash
 from trackway.privacy.pii import md5_hex, normalize_email, normalize_phone, sha256_hex
+from trackway.state.keys import key as state_key
 from trackway.store import rows
 from trackway.store.state_tables import _fetch
 
@@ -138,7 +139,8 @@ def find_people(
     found: set[tuple[str, str]] = set()
     # A user id that is an email or a phone is stored as its hash under identifiers = "hash"
     # (trackway.privacy.elsewhere): the user id as given or hashed, the email's hashed forms.
-    ids = [user, identifier_hash(user)] if user else []
+    # The state keys its ids without the spaces around them (state/keys.py): " bob " is bob.
+    ids = [user, state_key(user), identifier_hash(user), identifier_hash(state_key(user))] if user else []
     if email:
         ids += [f for f in forms(email) if _HEX.fullmatch(f)]
     if ids:

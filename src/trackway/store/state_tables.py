@@ -25,6 +25,7 @@ import pyarrow as pa
 from trackway.model import Event
 from trackway.rules.identity import EDGES
 from trackway.state.identity import aliases, usable
+from trackway.state.keys import key as state_key
 from trackway.state.keys import transaction_id
 from trackway.state.memory import MemoryState
 from trackway.state.model import (
@@ -356,7 +357,10 @@ def person_keys(cur: duckdb.DuckDBPyConnection, prop: str, person_id: str) -> li
 def identity(cur: duckdb.DuckDBPyConnection, value: str, prop: str | None) -> list[dict[str, Any]]:
     """Every person an id (anonymous or user) belongs to: its ids, the links and conflicts
     of those ids, and its event counts by name."""
-    where, params = ("id = ? AND property = ?", [value, prop]) if prop else ("id = ?", [value])
+    ids = list({value, state_key(value)})  # the state keys ids without the spaces around them
+    where, params = "list_contains(?, id)", [ids]
+    if prop:
+        where, params = where + " AND property = ?", [ids, prop]
     people = _fetch(
         cur, f"SELECT DISTINCT property, person_id FROM identities WHERE {where} ORDER BY ALL", params
     )
