@@ -308,3 +308,23 @@ def test_a_backlog_in_one_slot_does_not_starve_the_others(tmp_path, monkeypatch)
     assert firsts[:2] == [{"w1"}, {"w1", "w2"}]
     assert loader.run_once() == 0
     assert len(stored_markers(store)) == 12
+
+
+def test_a_damaged_files_alarm_outlives_a_restart_until_its_note_is_deleted(tmp_path: Path) -> None:
+    """The alarm was raised only by the reader that met the damage: after a restart (or
+    when a destination's reader met it) /health said ok while the file and its note stayed."""
+    slot = tmp_path / "log" / "w1"
+    slot.mkdir(parents=True)
+    path = slot / log.segment_name(3)
+    path.write_bytes(b"")
+    path.with_suffix(log.DAMAGED).write_text("120 40\n900 8\n")
+    loader = Loader(tmp_path / "log", MemoryStore(), lambda: None)  # a loader that never read it
+    loader.recall_damage()
+    [alarm] = loader.alarms.active()
+    assert alarm.key == "log_damaged:w1/000000000003.log"
+    assert "48 bytes in 2 places from offset 120" in alarm.message and str(path) in alarm.message
+    loader.recall_damage()  # nothing new
+    assert [a.key for a in loader.alarms.active()] == [alarm.key]
+    path.with_suffix(log.DAMAGED).unlink()  # the operator is done with it
+    loader.recall_damage()
+    assert loader.alarms.active() == []

@@ -413,6 +413,18 @@ class Loader:
                 break
         return oldest
 
+    def recall_damage(self) -> None:
+        """Raise ``log_damaged`` for every damaged log file still kept (its ``.damaged``
+        note), whoever read it and whenever: the alarm stays on ``/health`` across a
+        restart until the operator deletes the file; clear those whose note is gone."""
+        with contextlib.suppress(OSError):
+            found = log.damage_notes(self.root)
+            for key, message in found.items():
+                self.alarms.raise_(key, message)
+            for alarm in self.alarms.active():
+                if alarm.key.startswith("log_damaged:") and alarm.key not in found:
+                    self.alarms.clear(alarm.key)
+
     def _held(self) -> bool:
         """Whether loading must wait: the store file is gone, or another alarm stops it."""
         problem = self.store.missing()
@@ -488,6 +500,7 @@ class Loader:
         if nice > 0:
             with contextlib.suppress(OSError, AttributeError):
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        self.recall_damage()
         while not stop.is_set():
             if self.pacer.should_wait(self.loaded_through):
                 waited = time.perf_counter()
@@ -505,4 +518,5 @@ class Loader:
                 if time.monotonic() - self._pruned > PRUNE_IDLE_S:  # a destination may have moved on
                     with contextlib.suppress(Exception):
                         self.prune()
+                    self.recall_damage()  # found by a destination's reader, or its files deleted
                 stop.wait(HELD if self.alarms.stops_loading() else idle)

@@ -380,12 +380,49 @@ def alarm(alarms: _Raises, slot: str) -> Damaged:
     (ingest/alarms.py: ``/health`` shows it)."""
 
     def damaged(path: Path, offset: int, skipped: int) -> None:
-        alarms.raise_(
-            f"log_damaged:{slot}/{path.name}",
-            f"the log file {path} is damaged: {skipped} bytes at offset {offset} did not hold an intact "
-            f"record (the records in them are lost; every later record was loaded). The file is kept, "
-            f"with the damage listed in {path.with_suffix(DAMAGED).name}; check the disk (dmesg, "
-            f"smartctl), then delete both files once you no longer need them",
-        )
+        alarms.raise_(damage_key(slot, path), damage_message(path, [(offset, skipped)]))
 
     return damaged
+
+
+def damage_key(slot: str, path: Path) -> str:
+    return f"log_damaged:{slot}/{path.name}"
+
+
+def damage_message(path: Path, places: list[tuple[int, int]]) -> str:
+    """What the alarm of a damaged log file says: where, how much, and what to do."""
+    skipped = sum(n for _, n in places)
+    first = places[0][0]
+    where = f"at offset {first}" if len(places) == 1 else f"in {len(places)} places from offset {first}"
+    return (
+        f"the log file {path} is damaged: {skipped} bytes {where} did not hold an intact record, "
+        "or were lost after it was sealed (the records in them are lost; every other record was "
+        f"loaded). The file is kept, with the damage listed in {path.with_suffix(DAMAGED).name}; "
+        f"check the disk (dmesg, smartctl), then delete {path.name} and its {DAMAGED} and {SEALED} "
+        "files once you no longer need them"
+    )
+
+
+def damage_notes(root: Path) -> dict[str, str]:
+    """The alarm (key: message) of every damaged log file still kept under ``root``
+    (its ``<seq>.damaged`` note), so that the alarm outlives the reader that found it."""
+    found: dict[str, str] = {}
+    for slot in slots(root):
+        try:
+            names = sorted(n for n in os.listdir(root / slot) if n.endswith(DAMAGED))
+        except OSError:
+            continue
+        for name in names:
+            note = root / slot / name
+            places = []
+            try:
+                for line in note.read_text().splitlines():
+                    offset, _, skipped = line.partition(" ")
+                    if offset.isdigit() and skipped.isdigit():
+                        places.append((int(offset), int(skipped)))
+            except (OSError, UnicodeDecodeError):
+                continue
+            if places:
+                path = note.with_suffix(SUFFIX)
+                found[damage_key(slot, path)] = damage_message(path, places)
+    return found
