@@ -346,8 +346,8 @@ COLLECT_KEY = Setting(
     "collect_key",
     str,
     "",
-    "Key of /collect batches (the `key` field).",
-    secret=True,
+    "Key of /collect batches (the `key` field). Not a secret: it is in every page's t.js tag "
+    "(data-key) and says which property a batch is for, as a GA4 measurement id does.",
     new=lambda: "tw_" + secrets.token_urlsafe(18),
 )
 

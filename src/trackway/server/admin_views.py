@@ -195,11 +195,7 @@ class Views:
                 entry["currency"] = prop.default_currency
             collect_key = html.escape(str(keys[COLLECT_KEY.name]), quote=True)
             entry |= {
-                # the collect key is in every page's tag: public, whatever its setting says
-                "keys": [
-                    {"name": s.name, "value": keys[s.name], "secret": s.secret and s.name != COLLECT_KEY.name}
-                    for s in specs
-                ],
+                "keys": [{"name": s.name, "value": keys[s.name], "secret": s.secret} for s in specs],
                 "snippet": f'<script async src="{html.escape(base)}/t.js" data-key="{collect_key}"></script>',
                 "endpoints": rows,
             }
