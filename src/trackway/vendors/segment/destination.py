@@ -11,7 +11,8 @@ parameters, then the spec's fields from the commerce part:
 - order events (``Order Completed``, ``Order Refunded``, ``Checkout Started``,
   ``Payment Info Entered``): ``order_id``, ``affiliation``, ``revenue`` (after discount,
   tax and shipping excluded), ``total`` (tax and shipping included), ``tax``,
-  ``shipping``, ``discount``, ``coupon``, ``currency`` and ``products``. Amounts are those
+  ``shipping``, ``discount``, ``coupon``, ``currency``, ``payment_method``,
+  ``shipping_method`` (the shipping tier) and ``products``. Amounts are those
   the event states or that follow from what it states (:mod:`trackway.amounts`), never
   an assumed 0, written as JSON numbers with their digits kept;
 - product events (``Product Viewed``, ``Product Added``, ...): the product's fields at
@@ -133,6 +134,8 @@ class _Shop(msgspec.Struct, omit_defaults=True, gc=False):
     discount: Decimal | None = None
     value: Decimal | None = None
     currency: str | None = None
+    payment_method: str | None = None
+    shipping_method: str | None = None
     products: list[_Product] | None = None
 
 
@@ -210,6 +213,8 @@ def _shop(event: Event, commerce: Commerce, items: list[Item]) -> _Shop:
         found.get(_DISCOUNT),
         None,
         commerce.currency,
+        commerce.payment_method,
+        commerce.shipping_tier,
         products,
     )
 
