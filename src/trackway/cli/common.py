@@ -14,6 +14,7 @@ import httpx
 
 from trackway import config as configuration
 from trackway.config import Config
+from trackway.destinations.runner import retention
 from trackway.errors import ConfigError, StoreError, TrackwayError
 from trackway.ingest.freshness import STALE_HEADER
 from trackway.ingest.loader import Loader
@@ -141,8 +142,6 @@ def store_access(
     try:
         # The destinations' retention, as the server's loader has it: a segment a destination
         # has not read is kept (deleted here, the destination skipped what it held).
-        from trackway.destinations.runner import retention
-
         Loader(paths.log, store, lambda: cfg, retain=retention(data, lambda: cfg)).catch_up()
         yield None, store, cfg
     finally:

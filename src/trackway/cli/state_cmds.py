@@ -11,6 +11,7 @@ from rich.table import Table
 
 from trackway.cli.common import property_name, store_access, store_options
 from trackway.cli.output import open_output, stderr, stdout
+from trackway.destinations.runner import retention
 from trackway.store import forget as forget_
 
 
@@ -114,8 +115,7 @@ def forget(
             report = client.call("POST", "/api/forget", json=body)
         else:
             assert store is not None
-            from trackway.destinations.runner import retention  # what a destination has not read is kept
-
+            # what a destination has not read is kept
             report = store.forget(user, email, prop, retention(data, lambda: cfg))
     elsewhere = report.get("elsewhere") or {}
     logged = report.get("log") or {}
