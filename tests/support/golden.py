@@ -13,13 +13,26 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from trackway.amounts import AMOUNT_FIELDS
 from trackway.destinations.base import Encoder
-from trackway.model import Event
+from trackway.model import Commerce, Event, Item
 
 SHOWN = 4096  # bodies up to this many bytes are kept as text, longer ones as their SHA-256
+
+# Items the vendors' case tables share: a price below any currency's unit, and a NaN one.
+TINY = Item(item_id="T", price=Decimal("1E-7"), quantity=3)
+NAN_PRICE = Item(item_id="N", price=Decimal("NaN"), quantity=1)
+
+
+def commerce(**kw: Any) -> Commerce:
+    """A commerce part whose amounts may be given as strings (``value="12.50"``)."""
+    return Commerce(
+        **{k: Decimal(v) if isinstance(v, str) and k in AMOUNT_FIELDS else v for k, v in kw.items()}
+    )
 
 
 def rendered(

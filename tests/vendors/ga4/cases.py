@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import golden
-from trackway.model import Commerce, Event, Item
+from tests.support.golden import NAN_PRICE as NAN
+from tests.support.golden import TINY
+from tests.support.golden import commerce as _c
+from trackway.model import Event, Item
 
 GOLDEN = Path(__file__).with_name("golden.json")
 NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
@@ -49,16 +52,7 @@ FULL = Item(
     extras={"item_color": "blue", "nested": {"size": "L"}, "tags": ["a"]},
 )
 PLAIN = Item(item_id="SKU_0", item_name="Stan and Friends Tee", price=D("19.99"), quantity=1)
-TINY = Item(item_id="T", price=D("1E-7"), quantity=3)
 HUGE = Item(item_id="H", price=D("12345678901234567890.12"), quantity=1)
-NAN = Item(item_id="N", price=D("NaN"), quantity=1)
-
-
-def _c(**kw: Any) -> Commerce:
-    return Commerce(**{k: D(v) if isinstance(v, str) and k in _AMOUNTS else v for k, v in kw.items()})
-
-
-_AMOUNTS = {"value", "revenue", "tax", "shipping", "discount"}
 
 
 def _e(name: str, n: int, **kw: Any) -> Event:

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import golden
-from trackway.model import Commerce, Event, Item
+from tests.support.golden import NAN_PRICE, TINY
+from tests.support.golden import commerce as _c
+from trackway.model import Event, Item
 from trackway.vendors.segment.destination import ENCODER
 
 GOLDEN = Path(__file__).with_name("golden.json")
@@ -50,18 +52,9 @@ NONE = Item()
 ID_ONLY = Item(item_id="SKU-2")
 EMPTY_PRODUCT_ID = Item(item_id="SKU-3", product_id="", item_name="", price=D("0"), quantity=0, index=7)
 UNICODE = Item(item_id="Ünï-4", item_name="Café ☕ 𝄞 \u00e9\u0301", categories=["Épicerie"], brand="Ñandú")
-TINY = Item(item_id="T", price=D("1E-7"), quantity=3)
 HUGE = Item(item_id="H", price=D("12345678901234567890.12"), quantity=1)
 EXPONENT = Item(item_id="E", price=D("6E+1"), quantity=None)
 NEGATIVE_ZERO = Item(item_id="Z", price=D("-0.00"), quantity=1)
-NAN_PRICE = Item(item_id="N", price=D("NaN"), quantity=1)
-
-
-def _c(**kw: Any) -> Commerce:
-    return Commerce(**{k: D(v) if isinstance(v, str) and k in _AMOUNTS else v for k, v in kw.items()})
-
-
-_AMOUNTS = {"value", "revenue", "tax", "shipping", "discount"}
 
 
 def _e(name: str, n: int, **kw: Any) -> Event:
