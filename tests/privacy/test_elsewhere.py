@@ -8,7 +8,10 @@ import json
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import trackway
 from tests.privacy.examples import MISSING, NOT_IDENTIFIERS, PLACES, SENT_EMAIL, SENT_PHONE
@@ -151,3 +154,50 @@ def test_a_user_data_value_that_gives_no_hash_is_removed(field, value):
     event = decoded("gtm-ga4", {"event": "login", "user_data": {field: value, "city": "Paris"}})
     prepare(event, PrivacySettings(identifiers="hash"))
     assert event.properties["user_data"] == {"city": "Paris"}
+
+
+_TEXT = st.sampled_from(
+    [
+        SENT_EMAIL,
+        "+33 6 12 34 56 78",
+        "mailto:jane@example.org",
+        "https://x.example/?e=jane%40example.org",
+        "not@an",
+        "@",
+        "+",
+        "a" * 300,
+        "\u00a0jane@example.org\u200b",
+        "\ud800@example.org",
+        "",
+    ]
+) | st.text(max_size=12)
+_NAMES = ["email", "phone", "user_data", "em", "sha256_email_address", "q", "items", "$x"]
+_KEYS = st.sampled_from(_NAMES) | st.text(max_size=6)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    properties=st.dictionaries(_KEYS, _VALUES, max_size=5),
+    context=st.dictionaries(_KEYS, _VALUES, max_size=3),
+    extras=st.dictionaries(_KEYS, _VALUES, max_size=3),
+    user_id=st.none() | _TEXT,
+    policy=st.sampled_from(POLICIES),
+)
+def test_any_event_is_prepared_without_error_once_for_all_and_the_event_given_is_kept(
+    properties, context, extras, user_id, policy
+):
+    """Fuzz: whatever the properties, context and extras hold (nested, odd keys and
+    strings, lone surrogates), the changes never raise, leave the event given as it was,
+    and applying them leaves nothing more to change."""
+    event = Event(
+        name="x", dialect="gtm-ga4", user_id=user_id, properties=properties, context=context, extras=extras
+    )
+    before = copy.deepcopy(event)
+    found = elsewhere.changes(event, policy)
+    assert event == before
+    assert elsewhere.changes(msgspec.structs.replace(event, **found), policy) == {}
