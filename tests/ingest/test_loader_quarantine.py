@@ -328,3 +328,45 @@ def test_a_damaged_files_alarm_outlives_a_restart_until_its_note_is_deleted(tmp_
     path.with_suffix(log.DAMAGED).unlink()  # the operator is done with it
     loader.recall_damage()
     assert loader.alarms.active() == []
+
+
+class DamagedFile(MemoryStore):
+    """A store whose file cannot be read (a cut DuckDB file raises at every query) until fixed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = 2
+
+    def positions(self) -> dict[str, Position]:
+        if self.broken:
+            self.broken -= 1
+            raise OSError(errno.EIO, "the database file is damaged")
+        return super().positions()
+
+
+def test_a_failing_load_is_an_alarm_and_one_traceback_not_one_a_second(tmp_path, caplog):
+    import threading
+
+    write_log(tmp_path, [log_record("x", "x1")])
+    store = DamagedFile()
+    loader = Loader(tmp_path / "log", store, lambda: None)
+    stop = threading.Event()
+    seen: list[list[str]] = []
+
+    def watch() -> None:  # the alarms while it fails, then once it loads
+        while not stop.is_set():
+            seen.append([a.key for a in loader.alarms.active()])
+            if stored_markers(store):
+                stop.set()
+            stop.wait(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    loader.run(stop, idle=0.01)
+    watcher.join()
+    assert stored_markers(store) == [("x", "x1")]  # nothing lost once the file is fixed
+    assert ["loader_failed"] in seen
+    assert loader.alarms.active() == []  # cleared once a load goes through
+    tracebacks = [r for r in caplog.records if r.exc_info and "loader failed" in r.getMessage()]
+    assert len(tracebacks) == 1  # two failures, the same error: logged once
+    assert "the database file is damaged" in str(tracebacks[0].exc_info[1])

@@ -189,6 +189,7 @@ class Loader:
         self._lock = threading.Lock()  # one load at a time (the server's thread, a CLI catch-up)
         self._committed: dict[str, Position] | None = None  # the store's positions, as last committed
         self._turn = -1  # the slot (by index) the last batch started at
+        self._failure: str | None = None  # what the last failed load raised (see failed())
         # Told of every batch stored, as (record, outcome) pairs: the dashboard's live stream
         # (server/live.py). It must return quickly and never raise.
         self.on_loaded: Callable[[Iterable[tuple[records.Record, records.Outcome]]], None] | None = None
@@ -413,6 +414,25 @@ class Loader:
                 break
         return oldest
 
+    def failed(self, exc: BaseException) -> None:
+        """A load that raised: an alarm saying so (unless the store's write failure already
+        does), and its traceback in the log the first time only: the loader tries again every
+        second, and a damaged store file printed the same traceback every second."""
+        kind, message, _ = describe(exc)
+        said = f"{kind}: {message}"
+        if said != self._failure:
+            self._failure = said
+            logger.error("the loader failed; it tries again every second", exc_info=exc)
+        if any(a.key == "store_write_failed" for a in self.alarms.active()):
+            return
+        self.alarms.raise_(
+            "loader_failed",
+            f"the loader cannot load the log into the store: {said}. Nothing is lost: the log keeps "
+            "every acknowledged record, and the loader tries again every second (the traceback is in "
+            "the server's log). If the error names the store file as damaged, stop the server and "
+            "restore the file from a backup, or move it aside for an empty store",
+        )
+
     def recall_damage(self) -> None:
         """Raise ``log_damaged`` for every damaged log file still kept (its ``.damaged``
         note), whoever read it and whenever: the alarm stays on ``/health`` across a
@@ -509,11 +529,14 @@ class Loader:
                 continue
             try:
                 n = self.run_once(lambda: self.pacer.should_wait(self.loaded_through))
-            except Exception:
+            except Exception as exc:
                 self.stats.errors += 1
-                logger.exception("the loader failed; retrying in 1 s")
+                self.failed(exc)
                 stop.wait(1.0)
                 continue
+            if self._failure is not None:
+                self._failure = None
+                self.alarms.clear("loader_failed")
             if n == 0:
                 if time.monotonic() - self._pruned > PRUNE_IDLE_S:  # a destination may have moved on
                     with contextlib.suppress(Exception):
