@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from trackway import __version__, vendors
+from trackway.server import openapi_admin
 from trackway.server.openapi_parts import (
     ENCODING,
     ISSUE,
@@ -34,7 +35,10 @@ def document() -> dict[str, Any]:
                 "see docs/architecture.md and docs/api.md."
             ),
         },
-        "paths": vendors.openapi_paths() | _collect() | _operations() | _secured(_admin_api()),
+        "paths": vendors.openapi_paths()
+        | _collect()
+        | _operations()
+        | _secured(_admin_api() | openapi_admin.paths()),
         "components": {**_components(), "securitySchemes": {"adminToken": ADMIN_TOKEN}},
     }
 
