@@ -78,6 +78,17 @@ class DuckStore(Store):
         self._readers = 0
         if ("person_key" in absent or "orders.parts" in absent) and self._seq and derive_state:
             self.rebuild()  # a store from before events.person_key or the orders' parts: derive once
+        if self.path is not None and any(p.exists() for p in self._compaction_files()):
+            # A compaction (forget's) a crash or a kill interrupted: the file may still hold
+            # erased values in its free blocks, and the forget that asked for it finds nothing
+            # to do when run again. Finish it now.
+            self._compact()
+
+    def _compaction_files(self) -> tuple[Path, Path]:
+        """The copy a compaction writes, and that copy's write-ahead log (a file store's)."""
+        path = self.path if self.path is not None else Path(FILE_NAME)
+        fresh = path.with_name(path.name + ".compact")
+        return fresh, fresh.with_name(fresh.name + ".wal")
 
     def _open(self, threads: int) -> set[str]:
         """Connect, set up the schema, then lock the configuration and make the files
@@ -575,8 +586,9 @@ class DuckStore(Store):
         False for an in-memory store."""
         if self.path is None:
             return False
-        fresh = self.path.with_name(self.path.name + ".compact")
+        fresh, fresh_wal = self._compaction_files()
         fresh.unlink(missing_ok=True)
+        fresh_wal.unlink(missing_ok=True)  # left by an interrupted one: ATTACH would replay it
         cur = self.cursor()
         cur.execute("CHECKPOINT")
         [(name,)] = cur.execute("SELECT current_database()").fetchall()
