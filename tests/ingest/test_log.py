@@ -444,3 +444,16 @@ def test_a_rotation_request_is_seen_once_per_segment(tmp_path):
     stamp = (run / log.ROTATE).stat().st_mtime
     assert log.rotation_requested(run, stamp - 1)  # asked after the segment was opened
     assert not log.rotation_requested(run, stamp + 1)  # the segment opened after the request
+
+
+@pytest.mark.parametrize("seal", [b"", b"12", b"abc\n", b"-5\n", b"1" * 40 + b"\n", b"\xff\xfe\n"])
+def test_a_seal_that_cannot_be_read_is_no_seal(tmp_path, seal):
+    """A torn or overwritten seal: the file is read as a crash left it, no false loss."""
+    asyncio.run(_write(tmp_path, [b"kept"]))
+    asyncio.run(_write(tmp_path, [b"after"]))
+    path = tmp_path / log.segment_name(1)
+    path.with_suffix(log.SEALED).write_bytes(seal)
+    assert log.sealed_end(path) is None
+    reports = []
+    assert [r for _, r in records(tmp_path, damaged=lambda *a: reports.append(a)) if r] == [b"kept", b"after"]
+    assert reports == []
