@@ -84,18 +84,8 @@ def _clean(body: dict[str, Any], w: Any) -> bool:
     name = getattr(w, _NAME)
     if not name:
         return False
-    values = _root(w)  # the tables' rules: raises Fallback on any issue
-    rule = s.EVENTS.get(name)
-    if rule is not None:
-        if not all(sent(body.get(key)) for key in rule.required):
-            return False
-        if rule.items == "required" and not body.get("items"):
-            return False
-        if getattr(w, _USER) is UNSET and rule.user:
-            return False
-    if values.get("currency") is None and (
-        values.get("value") is not None or values.get("revenue") is not None
-    ):
+    _root(w)  # the tables' rules: raises Fallback on any issue
+    if not rules_hold(name, body):
         return False
     items = getattr(w, _ITEMS)
     if items is not UNSET and not all(_item_clean(i) for i in items):
@@ -107,6 +97,24 @@ def _clean(body: dict[str, Any], w: Any) -> bool:
         if categories is not None and not all(type(c) is str for c in categories):
             return False
     return _context_clean(getattr(w, _CONTEXT))
+
+
+def rules_hold(name: str, body: dict[str, Any]) -> bool:
+    """The events reference's rules that can make an error, on a body whose values the
+    tables accept: the required parameters, items and user; a currency where an amount
+    is set (the renderer of plain events asks it too)."""
+    rule = s.EVENTS.get(name)
+    if rule is not None:
+        for key in rule.required:
+            if not sent(body.get(key)):
+                return False
+        if rule.items == "required" and not body.get("items"):
+            return False
+        if rule.user and "user" not in body:
+            return False
+    if body.get("currency") is None:
+        return body.get("value") is None and body.get("revenue") is None
+    return True
 
 
 def _item_clean(w: Any) -> bool:

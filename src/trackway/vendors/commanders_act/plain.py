@@ -39,8 +39,9 @@ from trackway import amounts
 from trackway.destinations.base import ErrorsOnly
 from trackway.model import Event, Item, encode_json
 from trackway.rules import codes, values
-from trackway.rules.values import AMOUNT_INTEGER_DIGITS, INTEGER_MAX, INTEGER_MIN, sent
+from trackway.rules.values import AMOUNT_INTEGER_DIGITS, INTEGER_MAX, INTEGER_MIN
 from trackway.vendors.commanders_act import schema as s
+from trackway.vendors.commanders_act.fast_check import rules_hold
 from trackway.vendors.commanders_act.read import list_price
 from trackway.vendors.commanders_act.user import EPOCH
 from trackway.vendors.commanders_act.write import AMOUNTS_RENDERED
@@ -159,7 +160,7 @@ def render(event: Event) -> bytes | None:
         if key == "items" or key == "user":
             return None
         body[key] = value
-    if not _rules_hold(name, body):
+    if not rules_hold(name, body):
         return None
     return encode_json(body)
 
@@ -263,20 +264,3 @@ def _item(item: Item) -> _Item | None:
         return None
     product = _Product(pid, name, price, currency, brand, *categories)
     return _Item(iid, quantity, variant, index, discount, affiliation, coupon, product)
-
-
-def _rules_hold(name: str, body: dict[str, Any]) -> bool:
-    """The events reference's rules that can make an error, on the body: the required
-    parameters, items and user; a currency where an amount is set."""
-    rule = s.EVENTS.get(name)
-    if rule is not None:
-        for key in rule.required:
-            if not sent(body.get(key)):
-                return False
-        if rule.items == "required" and not body.get("items"):
-            return False
-        if rule.user and "user" not in body:
-            return False
-    if body.get("currency") is None:
-        return body.get("value") is None and body.get("revenue") is None
-    return True
