@@ -352,6 +352,11 @@ TAKEN = {
         purchase(type="online", status="in_progress"),
     ),
     "a custom parameter of 100 characters": mp({"name": "page_view", "params": {"custom": "c" * 100}}),
+    "a custom parameter name of 40 characters": mp({"name": "page_view", "params": {"n" * 40: "x"}}),
+    "the same custom parameter names twice (the second time remembered)": mp(
+        {"name": "page_view", "params": {"score": 1, "n" * 40: "x"}},
+        {"name": "page_view", "params": {"score": 2, "n" * 40: "y"}},
+    ),
     "25 parameters, some custom": mp(
         purchase(**dict.fromkeys(TEXT_PARAMS[:11], "x"), **{f"c{n}": n for n in range(10)})
     ),
@@ -407,6 +412,11 @@ NOT_PLAIN = {
     "an unknown event key": mp({**PURCHASE, "x": 1}),
     "a custom parameter with a reserved prefix": mp({"name": "page_view", "params": {"ga_dimension": "x"}}),
     "a custom parameter name GA4 does not allow": mp({"name": "page_view", "params": {"bad-name": "x"}}),
+    "the same name GA4 does not allow again (the verdict remembered)": mp(
+        {"name": "page_view", "params": {"bad-name": "y"}}
+    ),
+    "a custom parameter name of 41 characters": mp({"name": "page_view", "params": {"n" * 41: "x"}}),
+    "a custom parameter name of 100,000 characters": mp({"name": "page_view", "params": {"n" * 100_000: "x"}}),
     "a custom parameter of 101 characters": mp({"name": "page_view", "params": {"custom": "c" * 101}}),
     "a decimal custom parameter": mp({"name": "page_view", "params": {"score": Decimal("1.5")}}),
     "a null custom parameter": mp({"name": "page_view", "params": {"score": None}}),

@@ -10,6 +10,7 @@ parameters, or raises Fallback when one is not plain. No I/O.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -196,7 +197,16 @@ def _custom_ok(key: str, value: Any) -> bool:
             return False
     elif t is not bool:
         return False  # null, a decimal, an array, an object
-    scratch = Issues()  # (the names exempt from 100 characters are PLAIN_PARAMS, not custom)
+    # (the names exempt from 100 characters are PLAIN_PARAMS, not custom)
+    return len(key) <= r.MAX_NAME and _custom_name_ok(key)
+
+
+@functools.lru_cache(maxsize=4096)  # a site sends the same few names; at most 4,096 of 40 characters kept
+def _custom_name_ok(key: str) -> bool:
+    """A custom parameter name GA4 allows: GA4's naming rule finds no error in it. Asked
+    once a name: the rule's Issues and its regular expression cost 2.6 us a parameter,
+    about a sixth of an MP event's decode when it has custom parameters."""
+    scratch = Issues()
     r.check_name(key, "$", "parameter", r.MAX_NAME, scratch, r.RESERVED_PARAMS, r.RESERVED_PARAM_PREFIXES)
     return not scratch.items
 
