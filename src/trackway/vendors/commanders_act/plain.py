@@ -70,6 +70,14 @@ _ACCEPTED: dict[Any, Any] = {
     s.purchase_status: _STATUSES,
 }
 # The root's wire keys a rule checks (a property of such a name is checked too); None: not plain.
+# The commerce fields written as they are (wire key = field name), in the table's order.
+_OPTIONAL = (
+    ("coupon", _STRING),
+    ("payment_method", _PAYMENT_METHODS),
+    ("status", _STATUSES),
+    ("type", _STRING),
+    ("shipping_tier", _STRING),
+)
 _ROOT = {f.wire: _ACCEPTED.get(f.rule) for f in (*s.COMMERCE.fields, *s.PARAMS.fields)}
 _DEVICE = {f.target: (f.wire, _ACCEPTED.get(f.rule, True)) for f in s.DEVICE.fields}  # True: any value
 
@@ -201,13 +209,8 @@ def _commerce(event: Event, c: Any, body: dict[str, Any]) -> bool:
             if not amount(v):
                 return False
             body[wire] = v
-    for wire, v, kind in (
-        ("coupon", c.coupon, _STRING),
-        ("payment_method", c.payment_method, _PAYMENT_METHODS),
-        ("status", c.status, _STATUSES),
-        ("type", c.type, _STRING),
-        ("shipping_tier", c.shipping_tier, _STRING),
-    ):
+    for wire, kind in _OPTIONAL:
+        v = getattr(c, wire)
         if v is not None:
             if not accepts(kind, v):
                 return False
@@ -260,7 +263,7 @@ def _item(item: Item) -> _Item | None:
         return None
     if currency is not None and (type(currency) is not str or currency not in _CURRENCIES):
         return None
-    if len(categories) > 5 or not all(type(c) is str for c in categories):
+    if categories and (len(categories) > 5 or not all(type(c) is str for c in categories)):
         return None
     product = _Product(pid, name, price, currency, brand, *categories)
     return _Item(iid, quantity, variant, index, discount, affiliation, coupon, product)
