@@ -132,15 +132,60 @@ def test_a_sealed_files_lost_tail_is_reported_and_its_file_kept(tmp_path, cut):
     assert log.finished_segments(tmp_path, read[-1][0]) == []  # never deleted
 
 
-def test_an_unsealed_files_torn_tail_is_what_a_crash_left_and_not_reported(tmp_path):
-    asyncio.run(_write(tmp_path, [b"kept", b"torn"]))
-    path = tmp_path / log.segment_name(1)
-    log.unseal(path)  # a writer killed before it could leave the file
-    os.truncate(path, path.stat().st_size - 2)
-    asyncio.run(_write(tmp_path, [b"after"]))
+def _killed_writer(directory, items):
+    """What a writer killed while writing ``items``' file leaves: the records (committed:
+    acknowledged), its commit mark, and no seal."""
+    asyncio.run(_write(directory, items))
+    path = directory / log.segment_name(log.segments(directory)[-1])
+    log.unseal(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "tail", [b"\x10\x00", log.frame(b"torn record")[:-3], log.frame(b"bad crc")[:-1] + b"!", bytes(4096)]
+)
+def test_a_killed_writers_torn_tail_past_its_mark_is_what_a_crash_left_and_not_reported(tmp_path, tail):
+    path = _killed_writer(tmp_path, [b"kept", b"also kept"])
+    committed = path.stat().st_size
+    with open(path, "ab") as f:
+        f.write(tail)  # a write under way when the writer was killed: never acknowledged
+    asyncio.run(_write(tmp_path, [b"after"]))  # the next writer seals the file at the mark
+    assert log.sealed_end(path) == committed
     reports = []
-    assert [r for _, r in records(tmp_path, damaged=lambda *a: reports.append(a)) if r] == [b"kept", b"after"]
+    read = [r for _, r in records(tmp_path, damaged=lambda *a: reports.append(a)) if r]
+    assert read == [b"kept", b"also kept", b"after"]
     assert reports == []
+
+
+@pytest.mark.parametrize("cut", [1, 2, "one record", "all"])
+def test_a_killed_writers_file_that_lost_committed_bytes_is_reported(tmp_path, cut):
+    """A file left by a killed writer, cut short before or after the next writer started
+    (a restore, a full disk during a copy): its writer's mark says what was committed,
+    so the loss is reported as for a file its writer sealed (it used to pass for a torn
+    tail: the events were lost with no alarm)."""
+    path = _killed_writer(tmp_path, [b"first", b"second"])
+    size = path.stat().st_size
+    keep = len(log.frame(b"first")) if cut == "one record" else 0 if cut == "all" else size - int(cut)
+    os.truncate(path, keep)
+    asyncio.run(_write(tmp_path, [b"after"]))
+    assert log.sealed_end(path) == size
+    reports = []
+    read = [r for _, r in records(tmp_path, damaged=lambda *a: reports.append(a)) if r]
+    whole = len(log.frame(b"first")) if keep >= len(log.frame(b"first")) else 0
+    assert read == [b"first"] * (whole > 0) + [b"after"]
+    assert reports == [(path, whole, size - whole)]
+
+
+def test_the_next_writer_keeps_a_seal_and_seals_no_file_that_is_gone(tmp_path):
+    asyncio.run(_write(tmp_path, [b"sealed by its writer"]))
+    first = tmp_path / log.segment_name(1)
+    first.with_suffix(log.SEALED).write_bytes(b"3\n")  # whatever the seal says stays
+    asyncio.run(_write(tmp_path, [b"second"]))
+    assert log.sealed_end(first) == 3
+    third = _killed_writer(tmp_path, [b"third" * 100])
+    log.delete(third)  # loaded and deleted before the next writer started
+    asyncio.run(_write(tmp_path, [b"4"]))  # whose file takes the free number 3
+    assert third.exists() and log.sealed_end(third) == third.stat().st_size == len(log.frame(b"4"))
 
 
 def test_a_partial_frame_in_the_newest_file_is_waited_for(tmp_path):

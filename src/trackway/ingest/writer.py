@@ -124,6 +124,8 @@ class LogWriter:
         old = log.read_mark(self.directory)
         if old is not None and old.abandoned_seq:
             self._abandoned = (old.abandoned_seq, old.abandoned_end)
+        if old is not None:
+            self._seal_left(old)
         size = log.MARK.size + 4
         fd = os.open(self.directory / log.COMMITTED, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -133,6 +135,18 @@ class LogWriter:
             return mmap.mmap(fd, size)
         finally:
             os.close(fd)
+
+    def _seal_left(self, old: log.Mark) -> None:
+        """Seal the file the writer before this one was writing when it stopped, if it
+        could not seal it itself (it was killed): the mark it left says where that file's
+        committed data ends. Bytes past it were never acknowledged (a torn write is no
+        loss), but a file that later loses committed bytes is then reported, as a file
+        closed in order is (log.read's check of the seal)."""
+        path = self.directory / log.segment_name(old.seq)
+        if old.seq <= 0 or log.sealed_end(path) is not None or not path.exists():
+            return
+        end = old.abandoned_end if old.seq == old.abandoned_seq else old.end
+        log.seal(path, end)
 
     def _publish(self) -> None:
         """Tell readers where the committed data ends (before any request hears of it)."""
