@@ -219,7 +219,7 @@ def _next_frame(f: BinaryIO, path: Path, bad: int, stop: int | None) -> int | No
 def _report(path: Path, offset: int, skipped: int, damaged: Damaged | None) -> None:
     """Note the damage beside the file (which keeps it from deletion) and report it."""
     note = path.with_suffix(DAMAGED)
-    line = f"{offset} {skipped}\n"
+    line = _damage_line(offset, skipped)
     try:
         known = note.read_text() if note.exists() else ""
         if line not in known.splitlines(keepends=True):
@@ -233,6 +233,22 @@ def _report(path: Path, offset: int, skipped: int, damaged: Damaged | None) -> N
         damaged(path, offset, skipped)
     else:
         logger.error("%s: skipped %d damaged bytes at offset %d", path, skipped, offset)
+
+
+def _damage_line(offset: int, skipped: int) -> str:
+    """One place of a ``.damaged`` note: ``offset skipped``, a line each."""
+    return f"{offset} {skipped}\n"
+
+
+def _damage_places(text: str) -> list[tuple[int, int]]:
+    """The places (offset, bytes skipped) a ``.damaged`` note lists (lines that are not
+    :func:`_damage_line`'s are left out)."""
+    places = []
+    for line in text.splitlines():
+        offset, _, skipped = line.partition(" ")
+        if offset.isdigit() and skipped.isdigit():
+            places.append((int(offset), int(skipped)))
+    return places
 
 
 def _records(
@@ -414,12 +430,8 @@ def damage_notes(root: Path) -> dict[str, str]:
             continue
         for name in names:
             note = root / slot / name
-            places = []
             try:
-                for line in note.read_text().splitlines():
-                    offset, _, skipped = line.partition(" ")
-                    if offset.isdigit() and skipped.isdigit():
-                        places.append((int(offset), int(skipped)))
+                places = _damage_places(note.read_text())
             except (OSError, UnicodeDecodeError):
                 continue
             if places:
