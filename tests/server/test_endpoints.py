@@ -13,9 +13,6 @@ import pytest
 
 import trackway
 import trackway.ingest.pipeline
-import trackway.model
-from tests.support.inproc import harness
-from trackway.ingest import log, records
 from trackway.server import app
 
 pytestmark = pytest.mark.anyio
@@ -479,91 +476,3 @@ async def test_collect_refuses_an_envelope_dialect_that_is_not_a_name(h, dialect
     r = await h.client.post("/collect", content=json.dumps(body), headers={"Content-Type": "text/plain"})
     assert r.status_code == 400
     assert 'expected "dialect" as a dialect\'s name or "auto"' in r.json()["error"]
-
-
-# Bodies the endpoints answer without decoding them (raw records), as a client sends them.
-RAW_BODIES = {
-    "an MP purchase": ("mp", "/mp/collect", json.dumps(PURCHASE).encode()),
-    "MP events over the limit": (
-        "mp",
-        "/mp/collect",
-        json.dumps({"client_id": "1", "events": [{"name": "purchase", "params": {}}] * 26}).encode(),
-    ),
-    "an MP body that is no JSON": ("mp", "/mp/collect", b"{not json"),
-    "a Commanders Act event": ("ca", "/events", json.dumps(ca_event("e-1")).encode()),
-    "a Commanders Act batch with an invalid event": (
-        "ca",
-        "/events/batch",
-        json.dumps({"batch": [ca_event("e-2", name="purchase"), ca_event("e-3")]}).encode(),
-    ),
-}
-
-
-HOOK = {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/in", "secret": "s" * 32}}
-
-
-def _comparable(event):
-    """An event as stored, less what differs between two receptions of one body."""
-    out = trackway.model.to_builtins(event)
-    for key in ("id", "received_at", "timestamp"):
-        out.pop(key)
-    return out
-
-
-async def _post(hs, kind, path, body):
-    url = hs.mp() if kind == "mp" else hs.ca(path=path)
-    return (await hs.client.post(url, content=body, headers={"content-type": "application/json"})).status_code
-
-
-@pytest.mark.parametrize("case", RAW_BODIES)
-async def test_with_destinations_the_worker_decodes_the_body_and_the_store_gets_the_same(tmp_path, case):
-    """A property with destinations has its raw bodies decoded once by the worker (the
-    loader and every destination then read the events instead of decoding the body each):
-    what is stored, events and failed payloads, is what the loader makes of the raw body."""
-    kind, path, body = RAW_BODIES[case]
-    plain, forwarding = (
-        await harness(tmp_path / "plain"),
-        await harness(tmp_path / "forwarding", destinations=HOOK),
-    )
-    try:
-        assert forwarding.collector.config.properties["default"].destinations
-        statuses = [await _post(hs, kind, path, body) for hs in (plain, forwarding)]
-        assert statuses[0] == statuses[1] and statuses[0] < 300
-        kinds = [
-            [records.loads(p).kind for _, p in log.read(hs.root / "log" / "w1", log.Position(0, 0), 100) if p]
-            for hs in (plain, forwarding)
-        ]
-        assert kinds == [[records.RAW], [records.DECODED]]
-        stored = [[_comparable(e) for e in await hs.events()] for hs in (plain, forwarding)]
-        assert stored[0] == stored[1]
-        failed = [
-            [(f.payload, f.dialect, [i["code"] for i in f.issues]) for f in await hs.failed()]
-            for hs in (plain, forwarding)
-        ]
-        assert failed[0] == failed[1]
-        assert stored[0] or failed[0]
-    finally:
-        for hs in (plain, forwarding):
-            await hs.client.aclose()
-            hs.writer.close()
-            hs.store.close()
-
-
-async def test_a_decode_that_fails_in_the_worker_leaves_the_body_raw_and_acknowledged(tmp_path, monkeypatch):
-    hs = await harness(tmp_path, destinations=HOOK)
-    try:
-
-        def broken(*_):
-            raise RuntimeError("a defect in a decoder")
-
-        monkeypatch.setattr(trackway.ingest.pipeline, "decoded_record", broken)
-        assert await _post(hs, "mp", "/mp/collect", json.dumps(PURCHASE).encode()) == 204
-        monkeypatch.undo()
-        [(_, payload)] = list(log.read(hs.root / "log" / "w1", log.Position(0, 0), 100))
-        assert records.loads(payload).kind == records.RAW
-        [stored] = await hs.events()
-        assert stored.commerce.transaction_id == "T1"
-    finally:
-        await hs.client.aclose()
-        hs.writer.close()
-        hs.store.close()

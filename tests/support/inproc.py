@@ -63,15 +63,11 @@ async def harness(
     max_pending: int = 10_000,
     server: dict[str, Any] | None = None,
     properties: dict[str, str] | None = None,
-    destinations: dict[str, dict[str, Any]] | None = None,
 ) -> Harness:
-    """``properties``: name -> default currency ("" for none); default and other by default.
-    ``destinations``: name -> its table, for the first property."""
+    """``properties``: name -> default currency ("" for none); default and other by default."""
     path = root / "trackway.toml"
     for name, currency in (properties or {"default": "EUR", "other": ""}).items():
         configuration.add_property(path, name, currency)
-    for name, values in (destinations or {}).items():
-        configuration.add_destination(path, next(iter(properties or {"default": ""})), name, values)
     if server:
         text = path.read_text()
         table = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in server.items())

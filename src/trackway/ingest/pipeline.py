@@ -27,7 +27,6 @@ from trackway.ingest.records import (
     Outcome,
     Record,
     event_id,
-    event_json,
     from_micros,
 )
 from trackway.issues import Issue, Severity
@@ -210,19 +209,3 @@ def outcome(record: Record, prop: Property | None, last: LastSignals | None = No
         return out
     split(decoded, record.body, out, record, 0, prop, last=last, received=received)
     return out
-
-
-def decoded_record(record: Record, prop: Property | None) -> Record:
-    """A raw ``record`` as the decoded record of its :func:`outcome`: the same events and
-    failed payloads, decoded now instead of by each reader of the log (see
-    ``Collector.commit_received``)."""
-    out = outcome(record, prop)
-    return msgspec.structs.replace(
-        record,
-        kind=DECODED,
-        dialect="",
-        body=b"",
-        events=[event_json(e) for e in out.events],
-        client_ids=out.client_ids,
-        failed=out.failed,
-    )

@@ -197,22 +197,6 @@ class Collector:
         record.failed = out.failed
         await self.commit(record)
 
-    def commit_received(self, record: records.Record, prop: Property) -> asyncio.Future[None]:
-        """Append a raw ``record`` (a body its endpoint answers without decoding it, as the
-        vendor's own endpoint does). For a property with destinations, the body is decoded
-        here (:func:`trackway.ingest.pipeline.decoded_record`, what the loader would make of
-        it), so that the loader and each destination read its events instead of each
-        decoding it again: one decode instead of one a reader. Without destinations the
-        loader is the only reader and the worker stays as cheap as it can be. A decode that
-        fails unexpectedly leaves the record raw: it is logged as received, and the loader
-        handles it as it does any raw record."""
-        if prop.destinations:
-            try:
-                record = pipeline.decoded_record(record, prop)
-            except Exception:  # the raw body is still acknowledged and kept; the loader decides
-                logger.exception("decoding a %s body in the worker failed; logged raw", record.dialect)
-        return self.commit(record)
-
     def commit(self, record: records.Record) -> asyncio.Future[None]:
         """Append ``record`` to the log; await the result to know it is on disk.
 

@@ -90,8 +90,8 @@ async def _receive(c: Collector, request: Request, send: Send, *, batch: bool) -
         "trackway_request_events", count, (1, 2, 5, 10, 25, 50, 100, 250, 500), endpoint=request.path
     )
     meta = {"site": request.query.get("tc_s", "")}
-    await c.commit_received(
-        c.record(RAW, request.path, prop.name, request, dialect="commanders-act", body=body, meta=meta), prop
+    await c.commit(
+        c.record(RAW, request.path, prop.name, request, dialect="commanders-act", body=body, meta=meta)
     )
     await respond_json(send, 200, {"status": "ok", "events": count})
     return 200

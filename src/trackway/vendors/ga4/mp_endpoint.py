@@ -3,8 +3,7 @@
 As Google does, ``/mp/collect`` answers 204 whenever it received the request from a
 known key, whether the events are valid or not (a malformed body included): the body
 is committed as received and the loader decodes it, storing invalid events in
-``failed_events`` (for a property with destinations the worker decodes it before
-committing: ``Collector.commit_received``). ``/debug/mp/collect`` validates and answers
+``failed_events``. ``/debug/mp/collect`` validates and answers
 ``{"validationMessages": [...]}``, and stores nothing; like Google's, it does not
 check the keys.
 """
@@ -54,7 +53,7 @@ async def collect(c: Collector, request: Request, send: Send) -> int:
         )
     _check_type(request)
     body = await request.read(MAX_BODY)
-    await c.commit_received(c.record(RAW, ENDPOINT, prop.name, request, dialect="ga4-mp", body=body), prop)
+    await c.commit(c.record(RAW, ENDPOINT, prop.name, request, dialect="ga4-mp", body=body))
     await respond(send, 204, content_type=None)
     return 204
 
