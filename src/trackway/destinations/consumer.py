@@ -38,7 +38,6 @@ from trackway.destinations.merge import Place, merged
 from trackway.destinations.position import PositionStore
 from trackway.destinations.retry import Answer, Policy, Scrubber
 from trackway.destinations.select import Selection, select, select_failed, strip_identifiers
-from trackway.destinations.shared import Outcomes
 from trackway.gcpause import paused_gc
 from trackway.ingest import log, pipeline, records
 from trackway.ingest.log import Position
@@ -123,9 +122,7 @@ class Forwarder:
     ``property``: forward only that property's events (None: every property);
     ``dead_letters``: where dead letters go; ``policy`` and ``random``: retries;
     ``in_flight``: requests outstanding at once (1: strictly in order; more: ``send`` is
-    called from that many threads, see :mod:`trackway.destinations.inflight`);
-    ``outcomes``: the records the process's destinations decoded last, shared
-    (:mod:`trackway.destinations.shared`; None: each record decoded here)."""
+    called from that many threads, see :mod:`trackway.destinations.inflight`)."""
 
     def __init__(
         self,
@@ -147,10 +144,8 @@ class Forwarder:
         commit_every_s: float = 0.0,
         on_commit: Callable[[], None] | None = None,
         in_flight: int = 1,
-        outcomes: Outcomes | None = None,
     ) -> None:
         self.root = root
-        self.outcomes = outcomes  # records decoded by the process's other destinations
         self.name = name
         self.selection = selection
         self.encoder = encoder
@@ -312,11 +307,7 @@ class Forwarder:
             _count(counts.skipped, PROPERTY)
             return []
         try:
-            prop = properties.get(rec.property)
-            if self.outcomes is not None:
-                out = self.outcomes.outcome(rec, prop, last)
-            else:
-                out = pipeline.outcome(rec, prop, last)
+            out = pipeline.outcome(rec, properties.get(rec.property), last)
         except Exception:
             _count(counts.skipped, UNREADABLE)
             return []

@@ -43,7 +43,6 @@ from trackway.destinations.deadletters import SUFFIX as DEAD_SUFFIX
 from trackway.destinations.deadletters import DeadLetters
 from trackway.destinations.http import Sender
 from trackway.destinations.position import PositionStore
-from trackway.destinations.shared import Outcomes
 from trackway.errors import ConfigError
 from trackway.ingest import log
 from trackway.ingest.log import Position
@@ -122,10 +121,8 @@ class Courier(threading.Thread):
         config: Callable[[], Config | None],
         send: Callable[..., object] | None = None,
         pacer: Pacer | None = None,
-        outcomes: Outcomes | None = None,
     ) -> None:
         super().__init__(name=f"courier-{destination.id}", daemon=True)
-        self.outcomes = outcomes  # shared by the process's couriers (destinations/shared.py)
         # Whether to wait before a batch while the workers fill the CPUs (None: never), and
         # since when everything acknowledged was delivered (what bounds the wait).
         self.pacer = pacer
@@ -181,7 +178,6 @@ class Courier(threading.Thread):
             commit_every_s=COMMIT_S,
             on_commit=self._saved.set,
             in_flight=d.in_flight,
-            outcomes=self.outcomes,
         )
         try:
             while not self.halt.is_set():
@@ -297,7 +293,6 @@ class Forwarding:
         self.config = config
         self.workers = workers  # the workers' pids, for each courier's pacer (None: no pacing)
         self.couriers: dict[str, Courier] = {}
-        self.outcomes = Outcomes()  # one decode of a record for every destination that keeps up
 
     def _pacer(self, cfg: Config) -> Pacer | None:
         if self.workers is None:
@@ -321,9 +316,7 @@ class Forwarding:
                 continue
             if did not in self.couriers:
                 pacer = self._pacer(cfg) if cfg is not None else None
-                courier = self.couriers[did] = Courier(
-                    self.data, d, self.config, pacer=pacer, outcomes=self.outcomes
-                )
+                courier = self.couriers[did] = Courier(self.data, d, self.config, pacer=pacer)
                 courier.start()
 
     def metrics(self) -> metrics.Snapshot:
