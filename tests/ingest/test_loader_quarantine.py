@@ -330,6 +330,36 @@ def test_a_damaged_files_alarm_outlives_a_restart_until_its_note_is_deleted(tmp_
     assert loader.alarms.active() == []
 
 
+def test_a_damage_a_destination_meets_is_an_alarm_while_the_loader_never_idles(tmp_path, monkeypatch):
+    """The notes were looked for only between loads: under a load that never paused, a
+    damaged file a destination's reader met stayed off /health."""
+    import threading
+
+    from trackway.ingest import loader as loader_module
+
+    monkeypatch.setattr(loader_module, "RECALL_S", 0.05)
+    slot = tmp_path / "log" / "w1"
+    slot.mkdir(parents=True)
+    loader = Loader(tmp_path / "log", MemoryStore(), lambda: None)
+    monkeypatch.setattr(loader, "run_once", lambda *_: 1)  # always loading
+    stop = threading.Event()
+    thread = threading.Thread(target=loader.run, args=(stop,), kwargs={"idle": 0.01})
+    thread.start()
+    try:
+        assert loader.alarms.active() == []
+        path = slot / log.segment_name(2)
+        path.write_bytes(b"")
+        path.with_suffix(log.DAMAGED).write_text("64 16\n")  # as a destination's reader notes it
+        for _ in range(200):
+            if loader.alarms.active():
+                break
+            stop.wait(0.01)
+        assert [a.key for a in loader.alarms.active()] == ["log_damaged:w1/000000000002.log"]
+    finally:
+        stop.set()
+        thread.join()
+
+
 class DamagedFile(MemoryStore):
     """A store whose file cannot be read (a cut DuckDB file raises at every query) until fixed."""
 

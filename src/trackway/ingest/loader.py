@@ -48,6 +48,7 @@ MAX_BATCH_EVENTS = 20_000
 FRAME_HEADER = 8  # bytes before a record's payload in the log: length, crc32 (ingest/log.py)
 HELD = 1.0  # seconds between looks while an alarm holds loading back
 PRUNE_IDLE_S = 5.0  # while idle, log files passed by every consumer are deleted this often
+RECALL_S = 5.0  # the damaged log files' notes are looked for this often (loading or not)
 
 
 @dataclass
@@ -176,6 +177,7 @@ class Loader:
         # (a destination that has not passed it: see trackway.destinations.runner).
         self.retain = retain or (lambda _path: False)
         self._pruned = 0.0
+        self._recalled = 0.0  # when recall_damage last ran (monotonic)
         self.store = store
         self.config = config
         self.batch = batch
@@ -521,6 +523,7 @@ class Loader:
             with contextlib.suppress(OSError, AttributeError):
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
         self.recall_damage()
+        self._recalled = time.monotonic()
         while not stop.is_set():
             if self.pacer.should_wait(self.loaded_through):
                 waited = time.perf_counter()
@@ -537,9 +540,11 @@ class Loader:
             if self._failure is not None:
                 self._failure = None
                 self.alarms.clear("loader_failed")
+            if time.monotonic() - self._recalled > RECALL_S:  # busy or not: a load may never pause
+                self._recalled = time.monotonic()
+                self.recall_damage()  # found by a destination's reader, or its files deleted
             if n == 0:
                 if time.monotonic() - self._pruned > PRUNE_IDLE_S:  # a destination may have moved on
                     with contextlib.suppress(Exception):
                         self.prune()
-                    self.recall_damage()  # found by a destination's reader, or its files deleted
                 stop.wait(HELD if self.alarms.stops_loading() else idle)
