@@ -70,16 +70,15 @@ _ACCEPTED: dict[Any, Any] = {
     s.purchase_status: _STATUSES,
 }
 # The root's wire keys a rule checks (a property of such a name is checked too); None: not plain.
-# The commerce fields written as they are (wire key = field name), in the table's order.
-_OPTIONAL = (
-    ("coupon", _STRING),
-    ("payment_method", _PAYMENT_METHODS),
-    ("status", _STATUSES),
-    ("type", _STRING),
-    ("shipping_tier", _STRING),
-)
 _ROOT = {f.wire: _ACCEPTED.get(f.rule) for f in (*s.COMMERCE.fields, *s.PARAMS.fields)}
 _DEVICE = {f.target: (f.wire, _ACCEPTED.get(f.rule, True)) for f in s.DEVICE.fields}  # True: any value
+# The commerce fields written as they are (wire key = canonical field), with what their
+# rule accepts, in the table's order.
+_OPTIONAL = tuple(
+    (f.wire, _ROOT[f.wire])
+    for f in s.COMMERCE.fields
+    if f.wire in ("coupon", "payment_method", "status", "type", "shipping_tier") and f.wire == f.target
+)
 
 
 def amount(value: Any) -> bool:
