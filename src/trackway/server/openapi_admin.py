@@ -19,6 +19,9 @@ from trackway.server.openapi_parts import body, errors, json_response, query
 MAX_LIMIT = 10_000  # as server/admin.py's
 _OBJ = {"type": "object"}
 _ARRAY = {"type": "array", "items": _OBJ}
+# A read or action on one property's data: bad input, no token, another property's token,
+# nothing found, the store unavailable.
+_LOOKUP = (400, 401, 403, 404, 503)
 _WAIT = query("wait", description="0, false or no: answer at once, without waiting for the loader")
 
 
@@ -59,55 +62,35 @@ def paths() -> dict[str, Any]:
             [query("id", required=True, description="an anonymous or user id"), query("property")],
             _obj(["people"], people=_ARRAY),
             "The people.",
-            400,
-            401,
-            403,
-            404,
-            503,
+            *_LOOKUP,
         ),
         "/api/person": _get(
             "People: ids, consent, carts, orders and latest events (by any id, or one by person_id)",
             [query("id"), query("property"), query("person_id")],
             _obj(["people"], people=_ARRAY),
             "The people.",
-            400,
-            401,
-            403,
-            404,
-            503,
+            *_LOOKUP,
         ),
         "/api/subject": _get(
             "Everything stored about one person (a subject access export)",
             people,
             _obj(["people"], people=_ARRAY),
             "The person's data.",
-            400,
-            401,
-            403,
-            404,
-            503,
+            *_LOOKUP,
         ),
         "/api/forget": _post(
             "Erase one person's identifiers everywhere (their events stay, anonymised)",
             _obj([], user={"type": "string"}, email={"type": "string"}, property={"type": "string"}),
             _obj(["people", "events"], people={"type": "integer"}, events={"type": "integer"}),
             "What was erased.",
-            400,
-            401,
-            403,
-            404,
-            503,
+            *_LOOKUP,
         ),
         "/api/replay": _post(
             "Validate failed payloads again after a configuration or rules fix",
             _obj([], property={"type": "string"}, code={"type": "string"}, since={"type": "string"}),
             _OBJ,
             "What was replayed, and what now loads.",
-            400,
-            401,
-            403,
-            404,
-            503,
+            *_LOOKUP,
         ),
         "/api/quarantine": _get(
             "The log records the loader could not load, oldest first",
@@ -117,11 +100,7 @@ def paths() -> dict[str, Any]:
             ],
             _obj(["quarantine", "total"], quarantine=_ARRAY, total={"type": "integer"}),
             "Quarantined records.",
-            400,
-            401,
-            403,
-            404,
-            503,
+            *_LOOKUP,
         ),
         "/api/quarantine/retry": _post(
             "Load quarantined records again ({ids: [...]} or {all: true})",
@@ -164,11 +143,7 @@ def paths() -> dict[str, Any]:
             ),
             _OBJ,
             "What was sent and what is left.",
-            400,
-            401,
-            403,
-            404,
-            503,
+            *_LOOKUP,
         ),
     }
 
@@ -179,6 +154,6 @@ def _report(name: str) -> dict[str, Any]:
         query("section", description="one section of the report"),
     ]
     answer = _obj(["report", "sections", "columns"], report={"type": "string"}, sections=_OBJ, columns=_OBJ)
-    op = _get(f"The {name} report (docs/reports.md)", params, answer, "The report.", 400, 401, 403, 404, 503)
+    op = _get(f"The {name} report (docs/reports.md)", params, answer, "The report.", *_LOOKUP)
     op["get"]["responses"]["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
     return op
