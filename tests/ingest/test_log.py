@@ -502,3 +502,38 @@ def test_a_seal_that_cannot_be_read_is_no_seal(tmp_path, seal):
     reports = []
     assert [r for _, r in records(tmp_path, damaged=lambda *a: reports.append(a)) if r] == [b"kept", b"after"]
     assert reports == []
+
+
+@pytest.mark.parametrize(
+    ("note", "places"),
+    [
+        (b"120 40\n", [(120, 40)]),
+        (b"120 40\nnot a place\n-5 3\n7 x\n 8 9\n900 8", [(120, 40), (900, 8)]),
+        (b"", []),
+        (b"\xff\xfe\x00 garbage", None),  # not text: no alarm from it
+        (b"1" * 5000 + b" 2\n", []),  # int() refused it: the loader's thread died
+        (b"1" * 20 + b" 2\n", [(int("1" * 20), 2)]),
+        (b"\n" * 10_000, []),
+    ],
+)
+def test_a_damaged_note_of_any_content_gives_its_valid_places_or_none(tmp_path, note, places):
+    slot = tmp_path / "w1"
+    slot.mkdir()
+    path = slot / log.segment_name(1)
+    path.write_bytes(b"")
+    path.with_suffix(log.DAMAGED).write_bytes(note)
+    found = log.damage_notes(tmp_path)
+    if not places:
+        assert found == {}
+    else:
+        assert list(found) == ["log_damaged:w1/000000000001.log"]
+        assert f"{sum(n for _, n in places)} bytes" in found["log_damaged:w1/000000000001.log"]
+
+
+@pytest.mark.parametrize("mark", [b"", b"\x00" * 3, b"garbage" * 10, bytes(range(40))])
+def test_a_mark_that_does_not_read_seals_nothing_at_the_next_start(tmp_path, mark):
+    path = _killed_writer(tmp_path, [b"kept"])
+    (tmp_path / log.COMMITTED).write_bytes(mark)
+    asyncio.run(_write(tmp_path, [b"after"]))
+    assert log.sealed_end(path) is None  # read as a crash left it
+    assert payloads(tmp_path) == [b"kept", b"after"]

@@ -242,11 +242,12 @@ def _damage_line(offset: int, skipped: int) -> str:
 
 def _damage_places(text: str) -> list[tuple[int, int]]:
     """The places (offset, bytes skipped) a ``.damaged`` note lists (lines that are not
-    :func:`_damage_line`'s are left out)."""
+    :func:`_damage_line`'s are left out, numbers of more than 20 digits too: no file is
+    that large, and int() refuses over 4,300)."""
     places = []
     for line in text.splitlines():
         offset, _, skipped = line.partition(" ")
-        if offset.isdigit() and skipped.isdigit():
+        if offset.isdigit() and skipped.isdigit() and len(offset) <= 20 and len(skipped) <= 20:
             places.append((int(offset), int(skipped)))
     return places
 
