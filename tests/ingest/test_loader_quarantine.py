@@ -360,6 +360,76 @@ def test_a_damage_a_destination_meets_is_an_alarm_while_the_loader_never_idles(t
         thread.join()
 
 
+def test_a_damage_a_destination_meets_is_an_alarm_while_the_pacer_defers(tmp_path, monkeypatch):
+    """The notes were looked for only after a load: while the pacer deferred the loader
+    (acknowledgements filling the CPUs), a damaged file stayed off /health."""
+    import threading
+
+    from trackway.ingest import loader as loader_module
+    from trackway.ingest.pacing import Pacer
+
+    monkeypatch.setattr(loader_module, "RECALL_S", 0.05)
+    monkeypatch.setattr(loader_module, "WAIT", 0.01)
+    slot = tmp_path / "log" / "w1"
+    slot.mkdir(parents=True)
+    pacer = Pacer(60)
+    monkeypatch.setattr(pacer, "should_wait", lambda _through: True)  # the workers never ease
+    loader = Loader(tmp_path / "log", MemoryStore(), lambda: None, pacer=pacer)
+    monkeypatch.setattr(loader, "run_once", lambda *_: pytest.fail("a deferred loader loaded"))
+    stop = threading.Event()
+    thread = threading.Thread(target=loader.run, args=(stop,))
+    thread.start()
+    try:
+        path = slot / log.segment_name(2)
+        path.write_bytes(b"")
+        path.with_suffix(log.DAMAGED).write_text("64 16\n")
+        for _ in range(200):
+            if loader.alarms.active():
+                break
+            stop.wait(0.01)
+        assert [a.key for a in loader.alarms.active()] == ["log_damaged:w1/000000000002.log"]
+    finally:
+        stop.set()
+        thread.join()
+    assert loader.stats.deferred_seconds > 0  # it deferred all along
+
+
+@pytest.mark.parametrize("error", [RuntimeError("a bug"), ValueError("a bad note"), MemoryError()])
+def test_an_error_looking_for_damage_notes_never_ends_the_loader(tmp_path, monkeypatch, caplog, error):
+    """recall_damage let every error but OSError out of the loader's thread, which ended it:
+    nothing was loaded after. Now loading goes on, and the error is logged once."""
+    import threading
+
+    from trackway.ingest import loader as loader_module
+
+    monkeypatch.setattr(loader_module, "RECALL_S", 0.01)
+
+    def notes(_root: Path) -> dict[str, str]:
+        raise error
+
+    monkeypatch.setattr(log, "damage_notes", notes)
+    store = MemoryStore()
+    loader = Loader(tmp_path / "log", store, lambda: None)
+    stop = threading.Event()
+    thread = threading.Thread(target=loader.run, args=(stop,), kwargs={"idle": 0.01})
+    thread.start()
+    try:
+        for n in range(3):  # written while it runs: each is loaded after some failed looks
+            stop.wait(0.05)
+            write_log(tmp_path, [log_record("p", f"m{n}")], seq=n + 1)
+            for _ in range(300):
+                if len(stored_markers(store)) > n:
+                    break
+                stop.wait(0.01)
+        assert thread.is_alive()
+        assert stored_markers(store) == [("p", "m0"), ("p", "m1"), ("p", "m2")]
+    finally:
+        stop.set()
+        thread.join()
+    logged = [r for r in caplog.records if r.exc_info and "notes could not be read" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info is not None and logged[0].exc_info[1] is error
+
+
 class DamagedFile(MemoryStore):
     """A store whose file cannot be read (a cut DuckDB file raises at every query) until fixed."""
 

@@ -178,6 +178,7 @@ class Loader:
         self.retain = retain or (lambda _path: False)
         self._pruned = 0.0
         self._recalled = 0.0  # when recall_damage last ran (monotonic)
+        self._recall_error = ""  # what it last raised, logged once (see _recall)
         self.store = store
         self.config = config
         self.batch = batch
@@ -447,6 +448,19 @@ class Loader:
                 if alarm.key.startswith("log_damaged:") and alarm.key not in found:
                     self.alarms.clear(alarm.key)
 
+    def _recall(self) -> None:
+        """:meth:`recall_damage` from the loader's thread (a damage a destination's reader
+        met, or a damaged file deleted), which no error of it may end: an error other than
+        the disk's is logged once, with its traceback, and the next look comes as usual."""
+        self._recalled = time.monotonic()
+        try:
+            self.recall_damage()
+        except Exception as exc:
+            kind, message, _ = describe(exc)
+            if f"{kind}: {message}" != self._recall_error:
+                self._recall_error = f"{kind}: {message}"
+                logger.error("the damaged log files' notes could not be read; loading goes on", exc_info=exc)
+
     def _held(self) -> bool:
         """Whether loading must wait: the store file is gone, or another alarm stops it."""
         problem = self.store.missing()
@@ -522,9 +536,10 @@ class Loader:
         if nice > 0:
             with contextlib.suppress(OSError, AttributeError):
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-        self.recall_damage()
-        self._recalled = time.monotonic()
+        self._recall()
         while not stop.is_set():
+            if time.monotonic() - self._recalled > RECALL_S:  # loading, idle or deferred alike
+                self._recall()
             if self.pacer.should_wait(self.loaded_through):
                 waited = time.perf_counter()
                 stop.wait(WAIT)
@@ -540,9 +555,6 @@ class Loader:
             if self._failure is not None:
                 self._failure = None
                 self.alarms.clear("loader_failed")
-            if time.monotonic() - self._recalled > RECALL_S:  # busy or not: a load may never pause
-                self._recalled = time.monotonic()
-                self.recall_damage()  # found by a destination's reader, or its files deleted
             if n == 0:
                 if time.monotonic() - self._pruned > PRUNE_IDLE_S:  # a destination may have moved on
                     with contextlib.suppress(Exception):
