@@ -16,7 +16,7 @@ from rich.table import Table
 
 from trackway.cli.common import property_name, store_access, store_options
 from trackway.cli.output import print_json, stderr, stdout
-from trackway.ingest.loader import retry_quarantined
+from trackway.ingest.retry import retry_quarantined
 
 
 @click.group()

@@ -24,9 +24,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from trackway.config import Config, Property
 from trackway.gcpause import paused_gc
@@ -35,6 +34,7 @@ from trackway.ingest.alarms import Alarms
 from trackway.ingest.log import Position, slots
 from trackway.ingest.pacing import Pacer
 from trackway.ingest.quarantine import QuarantineRow, describe, new_row
+from trackway.ingest.retry import RetryReport, retry_quarantined
 from trackway.ingest.sink import LoadResult, Sink
 from trackway.privacy.prepare import LastSignals
 
@@ -100,63 +100,6 @@ class _Item:
 def _positions(items: Sequence[_Item]) -> dict[str, Position]:
     """Per slot, the position just past the last of ``items`` (they are in log order)."""
     return {i.slot: i.end for i in items}
-
-
-@dataclass
-class RetryReport:
-    """What ``trackway quarantine retry`` did."""
-
-    examined: int = 0
-    loaded: int = 0  # records loaded and removed from the quarantine
-    events: int = 0  # events they stored
-    failed_payloads: int = 0  # payloads they stored as failed
-    still_failing: list[dict[str, Any]] = field(default_factory=list)  # id, error
-    not_found: list[int] = field(default_factory=list)  # asked for, not in the quarantine (or scope)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "examined": self.examined,
-            "loaded": self.loaded,
-            "events": self.events,
-            "failed_payloads": self.failed_payloads,
-            "still_failing": self.still_failing,
-            "not_found": self.not_found,
-        }
-
-
-def retry_quarantined(
-    store: Sink,
-    properties: dict[str, Property],
-    ids: Sequence[int] | None = None,
-    prop: str | None = None,
-    stats: LoaderStats | None = None,
-) -> RetryReport:
-    """Run quarantined records (``ids``, or all; of ``prop`` only when given) through
-    decoding and storing again. A record that loads leaves the quarantine in the
-    transaction that stores it; one that fails again keeps its row, with the new error."""
-    rows = store.quarantined(prop, ids)
-    report = RetryReport(examined=len(rows))
-    if ids is not None:
-        found = {r.id for r in rows}
-        report.not_found = [i for i in ids if i not in found]
-    for row in rows:
-        try:
-            record = records.loads(row.record)
-            out = pipeline.outcome(record, properties.get(record.property))
-            result = store.load([(record, out)], {}, resolved=[row.id])
-        except Exception as exc:
-            if store.fault(exc):
-                raise
-            again = row.failed_again(exc)
-            store.update_quarantined(again)
-            report.still_failing.append({"id": row.id, "error": f"{again.error_type}: {again.error_message}"})
-            continue
-        report.loaded += 1
-        report.events += result.stored
-        report.failed_payloads += result.failed
-        if stats is not None:
-            stats.merge(result)
-    return report
 
 
 class Loader:

@@ -28,7 +28,8 @@ from trackway.config import Config
 from trackway.errors import ClientGone, HttpError, StoreError, TrackwayError, UnknownPropertyError
 from trackway.ingest import freshness
 from trackway.ingest.alarms import Alarms
-from trackway.ingest.loader import Loader, retry_quarantined
+from trackway.ingest.loader import Loader
+from trackway.ingest.retry import retry_quarantined
 from trackway.replay import replay
 from trackway.reports import render
 from trackway.reports.params import FIELDS, refuse_unknown
