@@ -14,8 +14,10 @@ delays. The step passes when
 R is searched from ``--start-1`` / ``--start-25``: doubled while steps pass (up to the
 saturated acknowledgement rate), halved while they fail, then bisected until the
 lowest failing rate is within ``--precision`` (10%) of the highest passing one; the
-figure is the achieved rate of the highest passing step. Each phase (one event a
-request, 25 events a request) first measures, in the same run, the do-nothing endpoint
+figure is the achieved rate of the highest passing step. Under each step, where the
+machine's CPU went (bench/cpushare.py: the workers, their fsync helpers, the loader,
+the store's other threads, wrk, the rest), in cores and CPU microseconds an event.
+Each phase (one event a request, 25 events a request) first measures, in the same run, the do-nothing endpoint
 (bench/noop_app.py) and Trackway's saturated acknowledgement rate, as bench/http.py
 does, and reports R as a ratio to both. Targets on this machine: one event a request
 >= 15,000 events/s sustained; 25 events a request >= 60,000 events/s.
@@ -45,6 +47,7 @@ from typing import Any  # noqa: E402
 import httpx  # noqa: E402
 
 from common import mp_body, run_noop, run_trackway, serve, wrk  # noqa: E402
+from cpushare import Shares, text  # noqa: E402
 from freshness import Prober, broken, seconds_text, summary  # noqa: E402
 
 LIMIT_S = 2.0  # every acknowledged event queryable within this
@@ -57,8 +60,10 @@ def step(args: argparse.Namespace, events: int, rate: float) -> dict[str, Any]:
     with serve(args.workers, defaults=True) as srv:
         prober = Prober(srv, f"r{rate:.0f}", args.interval_ms / 1000, args.poll_ms / 1000)
         prober.start()
+        shares, began = Shares(), time.monotonic()
         load = wrk(srv.target, mp_body(events), args.duration, args.connections, rate=rate / events)
         ended = time.monotonic()
+        cores = shares.stop(ended - began)
         probes_acked = prober.stop_sending()
         acked = (load["requests"] - load["non2xx"]) * events + probes_acked
         stored = -1
@@ -79,6 +84,7 @@ def step(args: argparse.Namespace, events: int, rate: float) -> dict[str, Any]:
         socket_errors=load["socket_errors"],
         acked_events=acked,
         stored=stored,
+        cpu_cores=cores,
     )
     reasons = []
     if achieved < ACHIEVED * rate:
@@ -100,6 +106,7 @@ def step(args: argparse.Namespace, events: int, rate: float) -> dict[str, Any]:
         + ("pass" if result["passed"] else f"FAIL ({result['why']})"),
         flush=True,
     )
+    print(f"    {text(cores, max(achieved, 1.0))}", flush=True)
     return result
 
 
@@ -165,7 +172,7 @@ def phase(args: argparse.Namespace, events: int, start: float) -> dict[str, Any]
         "target_eps": TARGETS[events],
         "met": rate >= TARGETS[events],
         "steps": [
-            {k: v for k, v in s.items() if isinstance(v, int | float | str | bool) or v is None}
+            {k: v for k, v in s.items() if isinstance(v, int | float | str | bool | dict) or v is None}
             for s in steps
         ],
     }

@@ -233,3 +233,25 @@ def test_a_server_started_with_a_relative_data_dir_is_found_from_anywhere(tmp_pa
         log.close()
         for pid in _workers(data):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_top_and_ps_show_each_part_by_its_name(server):
+    """The loader's thread, the workers and their fsync helpers named (trackway/osname.py):
+    they all read "trackway" or "python" in top before."""
+    from trackway.osname import FSYNC, LOADER, WORKER
+
+    assert _send(server, "named")  # each worker's helper starts with its first sync
+    assert server.proc is not None
+
+    def names(pid: int) -> list[str]:  # of its threads
+        task = Path(f"/proc/{pid}/task")
+        return sorted((task / tid / "comm").read_text().strip() for tid in os.listdir(task))
+
+    def name(pid: int) -> str:  # the process's (its main thread's)
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+
+    assert LOADER in names(server.proc.pid)
+    workers = _workers(server.data)
+    assert len(workers) == 2 and [name(pid) for pid in workers] == [WORKER, WORKER]
+    helpers = [int(p) for w in workers for p in Path(f"/proc/{w}/task/{w}/children").read_text().split()]
+    assert FSYNC in [name(pid) for pid in helpers]

@@ -47,6 +47,7 @@ from trackway.errors import ConfigError
 from trackway.ingest import log
 from trackway.ingest.log import Position
 from trackway.ingest.pacing import Pacer, cpu_of
+from trackway.osname import FORWARD, name_thread
 from trackway.server import metrics
 
 logger = logging.getLogger("trackway.forwarding")
@@ -372,6 +373,7 @@ def forward_main(config_path: str, data: str, parent: int = 0) -> None:
     """The forwarding process (started by the server)."""
     from trackway.server.supervisor import _die_with, _quiet_signals, live_workers
 
+    name_thread(FORWARD)
     _die_with(parent)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = Path(data)

@@ -36,6 +36,7 @@ from trackway.ingest.pacing import Pacer
 from trackway.ingest.quarantine import QuarantineRow, describe, new_row
 from trackway.ingest.retry import RetryReport, retry_quarantined
 from trackway.ingest.sink import LoadResult, Sink
+from trackway.osname import LOADER, name_thread
 from trackway.privacy.prepare import LastSignals
 
 logger = logging.getLogger("trackway.loader")
@@ -476,6 +477,7 @@ class Loader:
         server, loads it; a stop never waits for a backlog. ``nice`` lowers this thread's
         CPU priority (Linux schedules threads separately); the pacer makes it wait while
         the CPUs are busy with acknowledgements (ingest/pacing.py)."""
+        name_thread(LOADER)
         if nice > 0:
             with contextlib.suppress(OSError, AttributeError):
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)

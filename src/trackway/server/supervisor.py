@@ -46,6 +46,7 @@ from trackway.config import Config
 from trackway.destinations.runner import retained_bytes, retention
 from trackway.ingest.loader import Loader
 from trackway.ingest.pacing import Pacer, cpu_of
+from trackway.osname import WORKER, name_thread
 from trackway.server import metrics
 from trackway.server.admin import Admin, make_admin_app
 from trackway.server.forwarding import ForwardingProcess
@@ -214,6 +215,7 @@ def worker_main(
     """One HTTP worker (runs in its own process). ``last_good``: the text of the
     configuration the store process last validated, used if the file is bad now;
     ``parent``: the store process's pid (the worker stops when it dies)."""
+    name_thread(WORKER)
     _die_with(parent)
     from trackway.ingest.writer import LogWriter
     from trackway.server.app import Collector
