@@ -98,10 +98,12 @@ def test_each_store_has_the_sinks_methods_with_its_parameters(store_class: type,
 
 
 def test_the_protocol_holds_what_the_loader_calls() -> None:
-    """Every ``store.<method>`` the loader calls is in the protocol (and nothing more)."""
-    tree = ast.parse((INGEST / "loader.py").read_text())
+    """Every ``store.<method>`` the loader calls (its quarantine retry included) is in the
+    protocol (and nothing more)."""
+    trees = [ast.parse((INGEST / name).read_text()) for name in ("loader.py", "retry.py")]
     called = {
         node.attr
+        for tree in trees
         for node in ast.walk(tree)
         if isinstance(node, ast.Attribute)
         and (
