@@ -166,7 +166,10 @@ class Loader:
             return 0
         start = time.perf_counter()
         started_at = time.time()
-        positions = self.store.positions()
+        # the store's positions as this loader last committed them (read from the store once:
+        # the loader is their one writer while it runs); an idle look was a query, 0.36 of
+        # its 0.53 ms
+        positions = self.committed()
         items: list[_Item] = []
         moved: dict[str, Position] = {}
         properties = self._properties()
@@ -204,6 +207,7 @@ class Loader:
         try:
             result = self._commit(items, moved)
         except Exception as exc:
+            self._committed = None  # halves of the batch may have committed: read them again
             self._write_failed(exc, len(items))
             raise
         self.alarms.clear("store_write_failed")
