@@ -107,6 +107,7 @@ class Admin:
         bound = float(cfg.server["read_wait_seconds"]) if cfg is not None else 10.0
         deadline = asyncio.get_running_loop().time() + bound
         loader.pacer.wanted += 1  # the loader stops deferring to the workers while a reader waits
+        loader.hurry()  # and pausing between batches
         try:
             while not loader.passed(target):
                 if asyncio.get_running_loop().time() >= deadline:

@@ -466,6 +466,7 @@ class Supervisor:
 
     def shutdown(self, loader_thread: threading.Thread) -> None:
         self.stop.set()
+        self.loader.hurry()  # out of a pause between batches now
         self.forwarding.stop()
         for proc in self.procs.values():
             if proc.is_alive() and proc.pid is not None:
