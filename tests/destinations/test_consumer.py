@@ -295,6 +295,27 @@ def test_workers_logs_are_merged_in_the_order_received_across_batches(tmp_path: 
     assert max(reads) <= 6
 
 
+@pytest.mark.parametrize(
+    ("records", "batch", "drained"),
+    [
+        ({"w1": 3, "w2": 1}, 1000, [True, False]),  # everything in one batch, then nothing
+        ({"w1": 3, "w2": 1}, 4, [False, True, False]),  # w1 fills its share of 2 first
+        ({"w1": 1}, 1, [False, False]),  # a share of one, filled: it cannot tell it was the last
+    ],
+)
+def test_a_run_says_whether_it_read_every_log_to_its_end(tmp_path, records, batch, drained) -> None:
+    """The courier gathers after a run that took everything (runner.GATHER_S), and reads a
+    backlog back to back: a run that filled a log's share has not drained."""
+    for slot, n in records.items():
+        _write(tmp_path / "log", [_record([f"{slot}-{k}"]) for k in range(n)], slot=slot)
+    fwd = _forwarder(tmp_path, Receiver(), batch=batch)
+    said = []
+    for _ in drained:
+        fwd.run_once(NOW)
+        said.append(fwd.drained)
+    assert said == drained
+
+
 def test_two_destinations_keep_separate_positions(tmp_path: Path) -> None:
     _write(tmp_path / "log", [_record(["e1"]), _record(["e2"])])
     up, down = Receiver(), Receiver(*[Answer(500)] * 10)

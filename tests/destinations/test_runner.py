@@ -242,3 +242,30 @@ def test_a_courier_that_gave_up_on_a_request_is_running_again_not_retrying(tmp_p
     assert status.RETRYING in seen  # it did retry first
     assert (saved.dead_lettered, saved.state, saved.retry_at) == (1, status.RUNNING, "")
     assert saved.last_error.startswith("gave up after"), saved.last_error  # not the last retry's
+
+
+def test_a_courier_gathers_what_comes_after_a_batch_into_the_next(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Reading back to back, a courier sent what came during its last request: 6-7 events a
+    request at 500 events/s on loopback. After a batch that took everything, it reads the
+    next GATHER_S after that batch began, so what came meanwhile goes in one request."""
+    monkeypatch.setattr(runner, "GATHER_S", 1.0)
+    with receiver(WebhookReceiver, SECRET, time.time) as hook:
+        cfg = _config(tmp_path, hook={"type": "webhook", "url": f"{hook.url}/in", "secret": SECRET})
+        runner.start_at_end(tmp_path, "shop.hook")
+        courier = runner.Courier(tmp_path, cfg.destinations()["shop.hook"], lambda: cfg)
+        courier.start()
+        try:
+            _write(tmp_path / "log", ["e0"])
+            wait = time.monotonic() + 10
+            while hook.events() != ["e0"] and time.monotonic() < wait:
+                time.sleep(0.005)
+            for n in range(1, 6):  # five records, one at a time, during the pause
+                _write(tmp_path / "log", [f"e{n}"])
+                time.sleep(0.02)
+            while len(hook.events()) < 6 and time.monotonic() < wait:
+                time.sleep(0.01)
+        finally:
+            courier.halt.set()
+            courier.join(5)
+    assert hook.events() == [f"e{n}" for n in range(6)]
+    assert len(hook.requests) == 2

@@ -172,6 +172,9 @@ class Forwarder:
             raise ValueError(f"in_flight: expected 1 to {inflight.MAX_IN_FLIGHT}, got {in_flight!r}")
         self.in_flight = in_flight
         self._pool: ThreadPoolExecutor | None = None  # in_flight > 1: the threads that send
+        # The last run read every worker's log to its end (nothing more was there to take):
+        # the courier then gathers before the next (destinations/runner.py, GATHER_S).
+        self.drained = False
 
     def close(self) -> None:
         """Stop the sending threads (in_flight > 1) once their requests are answered."""
@@ -193,6 +196,7 @@ class Forwarder:
 
     def _once(self, now: datetime) -> Counts:
         counts = Counts()
+        self.drained = False
         batch = self._inflight
         if batch is None:
             batch = self._read(now, counts)
@@ -218,7 +222,8 @@ class Forwarder:
         share_bytes = max(1, -(-self.batch_bytes // max(1, len(slots))))
         read: list[tuple[int, Place, list[Event | Failed]]] = []  # (received, record, its items)
         last = LastSignals()  # consent signals equal to the last ones are read once a batch
-        for rows in merged(self.root, slots, positions, share, share_bytes):
+        ends: list[bool] = []
+        for rows in merged(self.root, slots, positions, share, share_bytes, ends):
             for record, rec, payload in rows:
                 batch.records.append(record)
                 if payload:
@@ -247,6 +252,7 @@ class Forwarder:
                     batch.received[item.id or ""] = at
         if not batch.records:
             return None
+        self.drained = ends == [True]
         chosen, skipped = select(events, self.selection)
         for s in skipped:
             _count(counts.skipped, s.reason)
