@@ -17,12 +17,14 @@ import os
 import resource
 from dataclasses import dataclass, field
 
-PARTS = {
-    "tw-worker": "workers",
-    "tw-fsync": "fsync helpers",
-    "tw-loader": "loader",
-    "tw-forward": "forwarding",
-    "trackway": "store, other threads",
+from trackway.osname import FORWARD, FSYNC, LOADER, WORKER
+
+PARTS = {  # thread name -> part
+    WORKER: "workers",
+    FSYNC: "fsync helpers",
+    LOADER: "loader",
+    FORWARD: "forwarding",
+    "trackway": "store, other threads",  # the store process's unnamed threads keep its name
 }
 _TICK = os.sysconf("SC_CLK_TCK")
 

@@ -30,17 +30,21 @@ import sys
 from collections.abc import Callable
 
 from trackway.errors import HelperGone
+from trackway.osname import FSYNC, PR_SET_NAME
 
 # The helper's whole program (the standard library only: it runs with -I -S).
 # Each message is one sync request; a file descriptor attached to it replaces the one
 # it syncs. It answers "0", or the errno of the failure.
-HELPER = r"""
+# Its first lines name it as top and ps show it (trackway/osname.py), from the same names.
+HELPER = (
+    f"""
 import ctypes, os, signal, socket, sys
 try:
-    ctypes.CDLL(None).prctl(15, b"tw-fsync", 0, 0, 0)  # its name in top and ps (trackway/osname.py)
+    ctypes.CDLL(None).prctl({PR_SET_NAME}, {FSYNC.encode()!r}, 0, 0, 0)
 except Exception:
     pass
-signal.signal(signal.SIGINT, signal.SIG_IGN)
+"""
+    + r"""signal.signal(signal.SIGINT, signal.SIG_IGN)
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 sock = socket.socket(fileno=int(sys.argv[1]))
 fd = -1
@@ -65,6 +69,7 @@ while True:
     except OSError:
         break
 """
+)
 
 STOP_SECONDS = 5.0  # how long close() waits for the helper to finish its last sync
 
