@@ -13,7 +13,7 @@ sits above both: nothing in ``trackway.ingest`` imports the store.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
@@ -34,13 +34,7 @@ class ReplayReport:
     codes: dict[str, int] = field(default_factory=dict)  # error codes still present
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "examined": self.examined,
-            "fixed": self.fixed,
-            "events": self.events,
-            "still_failing": self.still_failing,
-            "codes": self.codes,
-        }
+        return asdict(self)  # the fields, in their order
 
 
 def replay_row(row: FailedRow, cfg: Config | None) -> tuple[FailedRow, list[trackway.Event], list[bool]]:

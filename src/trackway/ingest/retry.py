@@ -10,7 +10,7 @@ loader's lock; the CLI runs it on a stopped server's store.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from trackway.config import Property
@@ -30,14 +30,7 @@ class RetryReport:
     not_found: list[int] = field(default_factory=list)  # asked for, not in the quarantine (or scope)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "examined": self.examined,
-            "loaded": self.loaded,
-            "events": self.events,
-            "failed_payloads": self.failed_payloads,
-            "still_failing": self.still_failing,
-            "not_found": self.not_found,
-        }
+        return asdict(self)  # the fields, in their order
 
 
 def retry_quarantined(
