@@ -222,8 +222,8 @@ class Forwarder:
         share_bytes = max(1, -(-self.batch_bytes // max(1, len(slots))))
         read: list[tuple[int, Place, list[Event | Failed]]] = []  # (received, record, its items)
         last = LastSignals()  # consent signals equal to the last ones are read once a batch
-        ends: list[bool] = []
-        for rows in merged(self.root, slots, positions, share, share_bytes, ends):
+        logs, drained = merged(self.root, slots, positions, share, share_bytes)
+        for rows in logs:
             for record, rec, payload in rows:
                 batch.records.append(record)
                 if payload:
@@ -252,7 +252,7 @@ class Forwarder:
                     batch.received[item.id or ""] = at
         if not batch.records:
             return None
-        self.drained = ends == [True]
+        self.drained = drained
         chosen, skipped = select(events, self.selection)
         for s in skipped:
             _count(counts.skipped, s.reason)

@@ -34,14 +34,13 @@ def merged(
     positions: Mapping[str, Position],
     share: int,
     share_bytes: int,
-    ends: list[bool] | None = None,
-) -> list[list[Row]]:
+) -> tuple[list[list[Row]], bool]:
     """Up to ``share`` records of each worker's log after ``positions`` (fewer once their
     payloads reach ``share_bytes``), cut at a watermark so that a batch never holds a
     record received after one a later batch will hold: a log read to its share may have
     more, so the other logs keep only what was received up to that log's last record read
-    (each log is in the order it was received). ``ends``, when given, gets one value:
-    whether every log was read to its end (no log filled its share)."""
+    (each log is in the order it was received). Also whether every log was read to its
+    end (no log filled its share)."""
     out: list[list[Row]] = []
     watermark: int | None = None
     for slot in slots:
@@ -63,10 +62,8 @@ def merged(
         if len(rows) >= share or size >= share_bytes:
             watermark = last if watermark is None else min(watermark, last)
         out.append(rows)
-    if ends is not None:
-        ends.append(watermark is None)
     if watermark is None:
-        return out
+        return out, True
     cut = []
     for rows in out:
         kept = 0
@@ -75,4 +72,4 @@ def merged(
                 break
             kept = i + 1
         cut.append(rows[:kept])
-    return cut
+    return cut, False
