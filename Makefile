@@ -56,6 +56,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python bench/sustained.py --quick
 	$(BIN)/python bench/forward.py --quick
 	$(BIN)/python bench/forward_latency.py --quick
+	$(BIN)/python bench/forward_shared.py --quick
 	$(BIN)/python bench/forward_ingest.py --quick
 	$(BIN)/python bench/tracker.py --quick
 	$(BIN)/python bench/dashboard.py --quick
@@ -83,6 +84,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/sustained.py
 	$(BIN)/python bench/forward.py
 	$(BIN)/python bench/forward_latency.py
+	$(BIN)/python bench/forward_shared.py
 	$(BIN)/python bench/forward_ingest.py
 	$(BIN)/python bench/tracker.py
 	$(BIN)/python bench/dashboard.py

@@ -115,6 +115,34 @@ def test_forwarding_runs_a_courier_per_active_destination_and_follows_the_file(t
                 courier.join(5)
 
 
+def test_the_couriers_of_a_process_read_each_record_once_between_them(tmp_path: Path) -> None:
+    with receiver(WebhookReceiver, SECRET, time.time) as hook:
+        path = tmp_path / "trackway.toml"
+        configuration.add_property(path, "shop")
+        for name in ("one", "two"):
+            table = {"type": "webhook", "url": f"{hook.url}/{name}", "secret": SECRET}
+            configuration.add_destination(path, "shop", name, table)
+            runner.start_at_end(tmp_path, f"shop.{name}")
+        cfg = configuration.load(path)
+        forwarding = runner.Forwarding(tmp_path, lambda: cfg)
+        _write(tmp_path / "log", ["e1", "e2"])
+        forwarding.sync()
+        try:
+            wait = time.monotonic() + 10
+            while hook.duplicates < 1 and time.monotonic() < wait:
+                time.sleep(0.05)
+            # both sent the batch: the receiver kept one, and knew the other by its key
+            assert (hook.events(), hook.duplicates) == (["e1", "e2"], 1)
+            shared = forwarding.outcomes
+            assert {c.outcomes for c in forwarding.couriers.values()} == {shared}
+            assert (shared.misses, shared.hits, shared.kept_bytes) == (1, 1, 0)
+        finally:
+            for courier in forwarding.couriers.values():
+                courier.halt.set()
+                courier.join(5)
+        assert forwarding.outcomes.readers == 0  # each left as it stopped
+
+
 def _write(root: Path, ids: list[str]) -> None:
     events = [
         to_json(Event(name="page_view", dialect="gtm-ga4", id=i, property="shop", anonymous_id="a"))

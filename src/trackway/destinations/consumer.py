@@ -38,6 +38,7 @@ from trackway.destinations.merge import Place, merged
 from trackway.destinations.position import PositionStore
 from trackway.destinations.retry import Answer, Policy, Scrubber
 from trackway.destinations.select import Selection, select, select_failed, strip_identifiers
+from trackway.destinations.shared import Outcomes
 from trackway.gcpause import paused_gc
 from trackway.ingest import log, pipeline, records
 from trackway.ingest.log import Position
@@ -122,7 +123,10 @@ class Forwarder:
     ``property``: forward only that property's events (None: every property);
     ``dead_letters``: where dead letters go; ``policy`` and ``random``: retries;
     ``in_flight``: requests outstanding at once (1: strictly in order; more: ``send`` is
-    called from that many threads, see :mod:`trackway.destinations.inflight`)."""
+    called from that many threads, see :mod:`trackway.destinations.inflight`);
+    ``outcomes``: records' outcomes shared with the process's other forwarders, which the
+    owner counts in and out (None: each record worked out here, see
+    :mod:`trackway.destinations.shared`)."""
 
     def __init__(
         self,
@@ -144,8 +148,10 @@ class Forwarder:
         commit_every_s: float = 0.0,
         on_commit: Callable[[], None] | None = None,
         in_flight: int = 1,
+        outcomes: Outcomes | None = None,
     ) -> None:
         self.root = root
+        self.outcomes = outcomes
         self.name = name
         self.selection = selection
         self.encoder = encoder
@@ -228,7 +234,7 @@ class Forwarder:
                 batch.records.append(record)
                 if payload:
                     counts.records += 1
-                    found = self._items(rec, counts, properties, last)
+                    found = self._items(rec, counts, properties, last, record, len(payload))
                     if found:
                         read.append((rec.received_at if rec is not None else 0, record, found))
         read.sort(key=lambda r: r[0])  # the workers' logs merged in the order they were received (stable)
@@ -303,17 +309,26 @@ class Forwarder:
         counts: Counts,
         properties: Mapping[str, Any],
         last: LastSignals | None = None,
+        place: Place | None = None,
+        size: int = 0,
     ) -> list[Event | Failed]:
         """What a record stores (the loader's outcome): its events, and its failed payloads
-        where the selection wants them (``rec`` None: a record that cannot be read)."""
+        where the selection wants them (``rec`` None: a record that cannot be read; ``place``
+        and ``size``: where it ends in the log and its bytes, for the shared outcomes)."""
         if rec is None:  # the loader quarantines such a record: it is not stored, so not sent
             _count(counts.skipped, UNREADABLE)
             return []
         if self.property is not None and rec.property != self.property:
             _count(counts.skipped, PROPERTY)
             return []
+        prop = properties.get(rec.property)
         try:
-            out = pipeline.outcome(rec, properties.get(rec.property), last)
+            if self.outcomes is not None and place is not None:
+                out = self.outcomes.get(
+                    place.slot, place.end, rec, size, prop, lambda: pipeline.outcome(rec, prop, last)
+                )
+            else:
+                out = pipeline.outcome(rec, prop, last)
         except Exception:
             _count(counts.skipped, UNREADABLE)
             return []

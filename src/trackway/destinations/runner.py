@@ -43,6 +43,7 @@ from trackway.destinations.deadletters import SUFFIX as DEAD_SUFFIX
 from trackway.destinations.deadletters import DeadLetters
 from trackway.destinations.http import Sender
 from trackway.destinations.position import PositionStore
+from trackway.destinations.shared import Outcomes
 from trackway.errors import ConfigError
 from trackway.ingest import log
 from trackway.ingest.log import Position
@@ -128,8 +129,12 @@ class Courier(threading.Thread):
         config: Callable[[], Config | None],
         send: Callable[..., object] | None = None,
         pacer: Pacer | None = None,
+        outcomes: Outcomes | None = None,
     ) -> None:
         super().__init__(name=f"courier-{destination.id}", daemon=True)
+        self.outcomes = outcomes  # records' outcomes shared with the other couriers
+        if outcomes is not None:  # counted in now, before any courier reads (see run)
+            outcomes.join()
         # Whether to wait before a batch while the workers fill the CPUs (None: never), and
         # since when everything acknowledged was delivered (what bounds the wait).
         self.pacer = pacer
@@ -150,6 +155,13 @@ class Courier(threading.Thread):
         self._period = (time.monotonic(), self.status.requests, self.status.request_seconds)
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            if self.outcomes is not None:  # no longer waited for
+                self.outcomes.leave()
+
+    def _run(self) -> None:
         while not self.halt.is_set():
             try:
                 self._deliver()
@@ -185,6 +197,7 @@ class Courier(threading.Thread):
             commit_every_s=COMMIT_S,
             on_commit=self._saved.set,
             in_flight=d.in_flight,
+            outcomes=self.outcomes,
         )
         try:
             while not self.halt.is_set():
@@ -303,6 +316,7 @@ class Forwarding:
         self.config = config
         self.workers = workers  # the workers' pids, for each courier's pacer (None: no pacing)
         self.couriers: dict[str, Courier] = {}
+        self.outcomes = Outcomes()  # each record decoded once for all the couriers
 
     def _pacer(self, cfg: Config) -> Pacer | None:
         if self.workers is None:
@@ -316,6 +330,7 @@ class Forwarding:
             if wanted.get(did) != courier.destination or not courier.is_alive():
                 courier.halt.set()
                 del self.couriers[did]
+        added = []
         for did, d in wanted.items():
             if d.paused:
                 s = status_.load(Files(self.data, did).status, did)
@@ -326,8 +341,11 @@ class Forwarding:
                 continue
             if did not in self.couriers:
                 pacer = self._pacer(cfg) if cfg is not None else None
-                courier = self.couriers[did] = Courier(self.data, d, self.config, pacer=pacer)
-                courier.start()
+                courier = Courier(self.data, d, self.config, pacer=pacer, outcomes=self.outcomes)
+                self.couriers[did] = courier
+                added.append(courier)
+        for courier in added:  # all counted in before the first reads
+            courier.start()
 
     def metrics(self) -> metrics.Snapshot:
         cfg = self.config()

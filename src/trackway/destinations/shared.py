@@ -1,0 +1,100 @@
+"""What a record stores, worked out once for all of a process's destinations.
+
+Every destination reads the same log and turns each record into the events the loader
+stores (:func:`trackway.ingest.pipeline.outcome`: decode, rules, ids, privacy). Before,
+each did it again: with three destinations the forwarding process decoded every record
+three times. :class:`Outcomes` keeps each outcome until every destination has taken it,
+so the first to read a record works it out and the others take it. Destinations that
+keep up read the same records within a gathering pause (``runner.GATHER_S``) of each
+other; one that lags beyond what is kept (``KEEP_BYTES``: a stalled receiver) works its
+records out itself, as before. With one destination nothing is kept.
+
+An outcome is reused only for the same record (its slot, where it ends, its request id)
+read under the same property settings (the same object: a changed configuration is a
+new one), so it is what the destination would have made itself. Its events are shared:
+destinations never change an event (selection and the identifier policy copy what they
+change, encoders read), which tests hold every encoder to.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, cast
+
+from trackway.ingest.log import Position
+from trackway.ingest.records import Outcome, Record
+
+# The payload bytes whose outcomes are kept at most: a decoded record takes 5-8 times its
+# bytes (measured on MP records of 1 and 25 events), so about 100 MB at this bound. An
+# outcome every reader has taken is dropped at once, so what is kept is the spread
+# between the readers; this bounds it when one falls far behind (a stalled receiver).
+KEEP_BYTES = 16 << 20
+
+Key = tuple[str, int, int, str]  # slot, the record's end (file, byte), request id
+
+
+class Outcomes:
+    """The latest records' outcomes, shared by a process's forwarders (thread-safe).
+    Each reader counts itself in (:meth:`join`) before its first read and out
+    (:meth:`leave`) after its last: in the forwarding process, each courier thread."""
+
+    def __init__(self, keep_bytes: int = KEEP_BYTES) -> None:
+        self.keep_bytes = keep_bytes
+        self._lock = threading.Lock()
+        # key -> [property settings, outcome, bytes, readers that took it]
+        self._kept: OrderedDict[Key, list[Any]] = OrderedDict()
+        self._bytes = 0
+        self.readers = 0
+        self.hits = 0
+        self.misses = 0
+
+    def join(self) -> None:
+        with self._lock:
+            self.readers += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self.readers = max(0, self.readers - 1)
+
+    @property
+    def kept_bytes(self) -> int:
+        return self._bytes
+
+    def get(
+        self,
+        slot: str,
+        end: Position,
+        record: Record,
+        size: int,
+        prop: object,
+        work: Callable[[], Outcome],
+    ) -> Outcome:
+        """The outcome of ``record`` (``size`` bytes in the log, ending at ``end`` in
+        ``slot``) under ``prop``: a kept one, or ``work()``'s, then kept while other
+        readers may want it. Worked out under the lock: the work holds the interpreter
+        anyway, and a second reader at the same record waits for the first's outcome
+        instead of making its own."""
+        key = (slot, end.seq, end.offset, record.request_id)
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None and kept[0] is prop:
+                self.hits += 1
+                kept[3] += 1
+                if kept[3] >= self.readers:  # every reader has it: nobody asks again
+                    del self._kept[key]
+                    self._bytes -= kept[2]
+                return cast(Outcome, kept[1])
+            self.misses += 1
+            out = work()
+            if kept is not None:  # worked out under other settings (a changed configuration)
+                del self._kept[key]
+                self._bytes -= kept[2]
+            if self.readers > 1:
+                self._kept[key] = [prop, out, size, 1]
+                self._bytes += size
+                while self._bytes > self.keep_bytes and self._kept:
+                    _, dropped = self._kept.popitem(last=False)
+                    self._bytes -= dropped[2]
+            return out
