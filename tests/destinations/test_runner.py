@@ -10,6 +10,7 @@ from tests.destinations.receivers import Stall, WebhookReceiver, receiver
 from trackway import config as configuration
 from trackway.destinations import runner, status
 from trackway.destinations.position import PositionStore
+from trackway.destinations.shared import Outcomes
 from trackway.ingest import log, records
 from trackway.ingest.loader import Loader
 from trackway.ingest.log import Position
@@ -140,7 +141,7 @@ def test_the_couriers_of_a_process_read_each_record_once_between_them(tmp_path: 
             for courier in forwarding.couriers.values():
                 courier.halt.set()
                 courier.join(5)
-        assert forwarding.outcomes.readers == 0  # each left as it stopped
+        assert forwarding.outcomes.readers("shop") == 0  # each left as it stopped
 
 
 def _write(root: Path, ids: list[str]) -> None:
@@ -270,6 +271,33 @@ def test_a_courier_that_gave_up_on_a_request_is_running_again_not_retrying(tmp_p
     assert status.RETRYING in seen  # it did retry first
     assert (saved.dead_lettered, saved.state, saved.retry_at) == (1, status.RUNNING, "")
     assert saved.last_error.startswith("gave up after"), saved.last_error  # not the last retry's
+
+
+def test_a_courier_waiting_for_a_retry_is_no_reader_of_the_shared_outcomes(tmp_path: Path) -> None:
+    """While its receiver is down, the others' records are not kept for it."""
+    table = {"type": "webhook", "url": "http://127.0.0.1:9/in", "secret": SECRET, "max_age_s": 1}
+    cfg = _config(tmp_path, hook=table)
+    runner.start_at_end(tmp_path, "shop.hook")
+    _write(tmp_path / "log", ["e1"])
+    shared = Outcomes()
+    courier = runner.Courier(tmp_path, cfg.destinations()["shop.hook"], lambda: cfg, outcomes=shared)
+    assert shared.readers("shop") == 1  # counted in when made, before it reads
+    courier.start()
+    readers = []
+    try:
+        wait = time.monotonic() + 30
+        while time.monotonic() < wait:
+            saved = status.load(runner.Files(tmp_path, "shop.hook").status, "shop.hook")
+            readers.append((saved.state, shared.readers("shop")))
+            if saved.dead_lettered == 1 and saved.state == status.RUNNING and shared.readers("shop"):
+                break
+            time.sleep(0.02)
+    finally:
+        courier.halt.set()
+        courier.join(5)
+    assert (status.RETRYING, 0) in readers
+    assert readers[-1] == (status.RUNNING, 1)  # given up on: reading again
+    assert shared.readers("shop") == 0  # stopped
 
 
 def test_a_courier_gathers_what_comes_after_a_batch_into_the_next(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -118,7 +118,34 @@ def test_a_reader_that_leaves_is_no_longer_waited_for() -> None:
     shared, work = _readers(3), Work()
     _get(shared, work)
     shared.leave()
+    assert shared.readers() == 2
     _get(shared, work)  # the second of two readers now: dropped
+    assert shared.kept_bytes == 0
+
+
+@pytest.mark.parametrize(
+    ("joined", "kept"),
+    [
+        (["shop", "blog"], False),  # the blog's destination never reads the shop's records
+        (["shop", "shop"], True),
+        (["shop", None], True),  # a reader of every property
+        ([None, "blog"], False),
+    ],
+)
+def test_only_the_readers_of_a_records_property_are_waited_for(joined: list[str | None], kept: bool) -> None:
+    shared, work = Outcomes(), Work()
+    for prop in joined:
+        shared.join(prop)
+    _get(shared, work)  # a record of "shop"
+    assert (shared.kept_bytes > 0) is kept
+    assert shared.readers("shop") == sum(p in ("shop", None) for p in joined)
+
+
+def test_what_every_reader_left_has_taken_is_dropped_as_one_leaves() -> None:
+    shared, work = _readers(2), Work()
+    _get(shared, work)
+    assert shared.kept_bytes == 10
+    shared.leave()  # the other one waits for a retry: nobody else will ask
     assert shared.kept_bytes == 0
 
 

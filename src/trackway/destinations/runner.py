@@ -132,9 +132,6 @@ class Courier(threading.Thread):
         outcomes: Outcomes | None = None,
     ) -> None:
         super().__init__(name=f"courier-{destination.id}", daemon=True)
-        self.outcomes = outcomes  # records' outcomes shared with the other couriers
-        if outcomes is not None:  # counted in now, before any courier reads (see run)
-            outcomes.join()
         # Whether to wait before a batch while the workers fill the CPUs (None: never), and
         # since when everything acknowledged was delivered (what bounds the wait).
         self.pacer = pacer
@@ -153,13 +150,26 @@ class Courier(threading.Thread):
         self._measured = 0.0
         # When the status period began, and the requests and their seconds then.
         self._period = (time.monotonic(), self.status.requests, self.status.request_seconds)
+        self.outcomes = outcomes  # records' outcomes shared with the other couriers
+        self._reading = False
+        self._count_in(True)  # counted in now, before any courier reads
 
     def run(self) -> None:
         try:
             self._run()
         finally:
-            if self.outcomes is not None:  # no longer waited for
-                self.outcomes.leave()
+            self._count_in(False)
+
+    def _count_in(self, reading: bool) -> None:
+        """Count this courier in or out of the readers the shared outcomes keep records
+        for: out while it waits for a retry (a receiver down), so that the others' records
+        are not kept for it meanwhile (it decodes its own when it goes on)."""
+        if self.outcomes is not None and reading != self._reading:
+            if reading:
+                self.outcomes.join(self.destination.property)
+            else:
+                self.outcomes.leave(self.destination.property)
+            self._reading = reading
 
     def _run(self) -> None:
         while not self.halt.is_set():
@@ -210,6 +220,7 @@ class Courier(threading.Thread):
                 counts = forwarder.run_once(datetime.now(UTC))
                 self._account(counts, dead)
                 self._settle()
+                self._count_in(counts.retry_at is None)
                 if counts.retry_at is not None:
                     self._write()
                     wait = (counts.retry_at - datetime.now(UTC)).total_seconds()

@@ -27,9 +27,12 @@ from trackway.ingest.log import Position
 from trackway.ingest.records import Outcome, Record
 
 # The payload bytes whose outcomes are kept at most: a decoded record takes 5-8 times its
-# bytes (measured on MP records of 1 and 25 events), so about 100 MB at this bound. An
-# outcome every reader has taken is dropped at once, so what is kept is the spread
-# between the readers; this bounds it when one falls far behind (a stalled receiver).
+# bytes (measured on MP records of 1 and 25 events), so 90-120 MB at this bound. An
+# outcome every reader of its property has taken is dropped at once, and a courier
+# waiting for a retry is no reader meanwhile (runner.Courier), so what is kept is the
+# spread between the readers going on; this bounds it when one falls far behind (in a
+# catch-up, the slowest; measured in bench/forward_shared.py: at 8 MB the catch-up of
+# 20,000 one-event records reused 37-42 % of the reads, at 16 MB 57-67 %).
 KEEP_BYTES = 16 << 20
 
 Key = tuple[str, int, int, str]  # slot, the record's end (file, byte), request id
@@ -37,26 +40,42 @@ Key = tuple[str, int, int, str]  # slot, the record's end (file, byte), request 
 
 class Outcomes:
     """The latest records' outcomes, shared by a process's forwarders (thread-safe).
-    Each reader counts itself in (:meth:`join`) before its first read and out
-    (:meth:`leave`) after its last: in the forwarding process, each courier thread."""
+    Each reader counts itself in (:meth:`join`, with the one property it reads, or None
+    for all) before its first read and out (:meth:`leave`) after its last: in the
+    forwarding process, each courier thread. A record is wanted by the readers of all
+    properties and those of its own."""
 
     def __init__(self, keep_bytes: int = KEEP_BYTES) -> None:
         self.keep_bytes = keep_bytes
         self._lock = threading.Lock()
-        # key -> [property settings, outcome, bytes, readers that took it]
+        # key -> [property settings, outcome, bytes, readers that took it, the record's property]
         self._kept: OrderedDict[Key, list[Any]] = OrderedDict()
         self._bytes = 0
-        self.readers = 0
+        self._readers: dict[str | None, int] = {}  # property (None: all) -> readers
         self.hits = 0
         self.misses = 0
 
-    def join(self) -> None:
+    def join(self, prop: str | None = None) -> None:
         with self._lock:
-            self.readers += 1
+            self._readers[prop] = self._readers.get(prop, 0) + 1
 
-    def leave(self) -> None:
+    def leave(self, prop: str | None = None) -> None:
+        """Count a reader out; what every reader left has taken is dropped."""
         with self._lock:
-            self.readers = max(0, self.readers - 1)
+            left = self._readers.get(prop, 0) - 1
+            if left > 0:
+                self._readers[prop] = left
+            else:
+                self._readers.pop(prop, None)
+            for key, kept in list(self._kept.items()):
+                if kept[3] >= self.readers(kept[4]):
+                    del self._kept[key]
+                    self._bytes -= kept[2]
+
+    def readers(self, prop: str | None = None) -> int:
+        """How many read records of property ``prop`` (None: how many read every property)."""
+        everything = self._readers.get(None, 0)
+        return everything if prop is None else everything + self._readers.get(prop, 0)
 
     @property
     def kept_bytes(self) -> int:
@@ -82,7 +101,7 @@ class Outcomes:
             if kept is not None and kept[0] is prop:
                 self.hits += 1
                 kept[3] += 1
-                if kept[3] >= self.readers:  # every reader has it: nobody asks again
+                if kept[3] >= self.readers(record.property):  # every reader has it: nobody asks again
                     del self._kept[key]
                     self._bytes -= kept[2]
                 return cast(Outcome, kept[1])
@@ -91,8 +110,8 @@ class Outcomes:
             if kept is not None:  # worked out under other settings (a changed configuration)
                 del self._kept[key]
                 self._bytes -= kept[2]
-            if self.readers > 1:
-                self._kept[key] = [prop, out, size, 1]
+            if self.readers(record.property) > 1:
+                self._kept[key] = [prop, out, size, 1, record.property]
                 self._bytes += size
                 while self._bytes > self.keep_bytes and self._kept:
                     _, dropped = self._kept.popitem(last=False)
