@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.destinations.test_consumer import NOW, Receiver, _end, _forwarder, _write
 from trackway.destinations import consumer
@@ -240,3 +242,56 @@ def test_what_is_sent_is_not_changed_by_another_destination(tmp_path: Path) -> N
     assert b"jane1@example.org" in b"".join(_bodies(plain))
     assert b"jane1@example.org" not in b"".join(_bodies(hashed))
     assert sum(len(json.loads(b)["events"]) for b in _bodies(plain)) == 8  # purchases and page views
+
+
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("join"), st.sampled_from([None, "shop", "blog"])),
+        st.tuples(st.just("leave"), st.sampled_from([None, "shop", "blog"])),
+        st.tuples(
+            st.just("get"),
+            st.integers(0, 5),  # which record
+            st.sampled_from(["shop", "blog"]),  # its property
+            st.integers(0, 1),  # which settings
+            st.integers(1, 40),  # its bytes
+        ),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(OPS)
+def test_any_sequence_keeps_the_bounds_and_answers_each_records_own(
+    ops: list[tuple[Any, ...]],
+) -> None:
+    """Whatever the readers do: the bytes kept are those of the outcomes kept, within the
+    bound, and a record read under given settings gets an outcome worked out for that
+    record under those settings."""
+    shared = Outcomes(keep_bytes=64)
+    settings_ = [object(), object()]
+    made: dict[int, tuple[int, str, int]] = {}  # id(outcome) -> (record, property, settings)
+    joined: list[str | None] = []
+    for op in ops:
+        if op[0] == "join":
+            shared.join(op[1])
+            joined.append(op[1])
+        elif op[0] == "leave":
+            if op[1] in joined:
+                joined.remove(op[1])
+                shared.leave(op[1])
+        else:
+            _, n, prop, which, size = op
+            record = records.Record(records.RAW, f"r{n}", "/mp/collect", prop, 0, "ga4-mp")
+
+            def work(n: int = n, prop: str = prop, which: int = which) -> Outcome:
+                out = Outcome()
+                made[id(out)] = (n, prop, which)
+                return out
+
+            out = shared.get("w1", Position(1, n), record, size, settings_[which], work)
+            assert made[id(out)] == (n, prop, which)
+        kept = list(shared._kept.values())
+        assert shared.kept_bytes == sum(k[2] for k in kept) <= 64
+        assert all(k[3] < shared.readers(k[4]) for k in kept)  # nothing kept that all have taken
+    assert shared.readers("shop") == sum(p in (None, "shop") for p in joined)
