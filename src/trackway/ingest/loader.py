@@ -33,7 +33,7 @@ from trackway.ingest import log, pipeline, records
 from trackway.ingest.alarms import Alarms
 from trackway.ingest.log import Position, slots
 from trackway.ingest.pacing import Pacer
-from trackway.ingest.quarantine import QuarantineRow, describe, new_row
+from trackway.ingest.quarantine import QuarantineRow, new_row, summary
 from trackway.ingest.retry import RetryReport, retry_quarantined
 from trackway.ingest.sink import LoadResult, Sink
 from trackway.osname import LOADER, name_thread
@@ -292,11 +292,10 @@ class Loader:
             if self.store.fault(exc) or not items:
                 raise
             logger.warning(
-                "a batch of %d records failed to load (%s: %s); loading it in parts to find the records "
+                "a batch of %d records failed to load (%s); loading it in parts to find the records "
                 "that fail, which go to the quarantine",
                 len(items),
-                type(exc).__name__,
-                describe(exc)[1],
+                summary(exc),
             )
             result = LoadResult()
             self._parts(items, exc, result)
@@ -378,8 +377,7 @@ class Loader:
         """A load that raised: an alarm saying so (unless the store's write failure already
         does), and its traceback in the log the first time only: the loader tries again every
         second, and a damaged store file printed the same traceback every second."""
-        kind, message, _ = describe(exc)
-        said = f"{kind}: {message}"
+        said = summary(exc)
         if said != self._failure:
             self._failure = said
             logger.error("the loader failed; it tries again every second", exc_info=exc)
@@ -413,9 +411,8 @@ class Loader:
         try:
             self.recall_damage()
         except Exception as exc:
-            kind, message, _ = describe(exc)
-            if f"{kind}: {message}" != self._recall_error:
-                self._recall_error = f"{kind}: {message}"
+            if summary(exc) != self._recall_error:
+                self._recall_error = summary(exc)
                 logger.error("the damaged log files' notes could not be read; loading goes on", exc_info=exc)
 
     def _held(self) -> bool:
@@ -428,10 +425,9 @@ class Loader:
         return self.alarms.stops_loading()
 
     def _write_failed(self, exc: BaseException, n: int) -> None:
-        kind, message, _ = describe(exc)
         self.alarms.raise_(
             "store_write_failed",
-            f"the loader could not write {n} log records to the store: {kind}: {message}. Nothing is "
+            f"the loader could not write {n} log records to the store: {summary(exc)}. Nothing is "
             "lost: they stay in the log and the loader tries again every second. Fix the cause (free "
             "disk space in the data dir, check its permissions); if the error says the database was "
             "invalidated, restart the server",

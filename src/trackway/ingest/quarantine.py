@@ -80,9 +80,19 @@ class QuarantineRow(msgspec.Struct, kw_only=True):
         )
 
 
+def _kind(exc: BaseException) -> str:
+    return f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
+
+
+def summary(exc: BaseException) -> str:
+    """``type: message`` of an exception (as :func:`describe` gives them), for an alarm or a
+    log line."""
+    return f"{clean_text(_kind(exc))}: {clean_text(str(exc))[:MAX_MESSAGE]}"
+
+
 def describe(exc: BaseException) -> tuple[str, str, str]:
     """(type, message, traceback) of an exception, as text that can always be stored."""
-    kind = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
+    kind = _kind(exc)
     message = clean_text(str(exc))[:MAX_MESSAGE]
     lines = traceback.format_exception(exc)
     tb = "".join(lines)
