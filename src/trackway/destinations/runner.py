@@ -342,21 +342,25 @@ class Forwarding:
                 courier.halt.set()
                 del self.couriers[did]
         added = []
-        for did, d in wanted.items():
-            if d.paused:
-                s = status_.load(Files(self.data, did).status, did)
-                if s.state != status_.PAUSED:
-                    s.state, s.type = status_.PAUSED, d.type
-                    with contextlib.suppress(OSError):
-                        status_.save(Files(self.data, did).status, s)
-                continue
-            if did not in self.couriers:
-                pacer = self._pacer(cfg) if cfg is not None else None
-                courier = Courier(self.data, d, self.config, pacer=pacer, outcomes=self.outcomes)
-                self.couriers[did] = courier
-                added.append(courier)
-        for courier in added:  # all counted in before the first reads
-            courier.start()
+        try:
+            for did, d in wanted.items():
+                if d.paused:
+                    s = status_.load(Files(self.data, did).status, did)
+                    if s.state != status_.PAUSED:
+                        s.state, s.type = status_.PAUSED, d.type
+                        with contextlib.suppress(OSError):
+                            status_.save(Files(self.data, did).status, s)
+                    continue
+                if did not in self.couriers:
+                    pacer = self._pacer(cfg) if cfg is not None else None
+                    courier = Courier(self.data, d, self.config, pacer=pacer, outcomes=self.outcomes)
+                    self.couriers[did] = courier
+                    added.append(courier)
+        finally:
+            # all counted in before the first reads; each made is started (it counts itself
+            # out as its thread ends), even when the loop stopped at an error
+            for courier in added:
+                courier.start()
 
     def metrics(self) -> metrics.Snapshot:
         cfg = self.config()
