@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.destinations.test_consumer import NOW, Receiver, _end, _forwarder, _write
@@ -262,6 +262,7 @@ OPS = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(OPS)
+@example([("join", None), ("join", None), ("get", 0, "shop", 0, 1), ("get", 0, "blog", 0, 1)])
 def test_any_sequence_keeps_the_bounds_and_answers_each_records_own(
     ops: list[tuple[Any, ...]],
 ) -> None:
@@ -282,14 +283,16 @@ def test_any_sequence_keeps_the_bounds_and_answers_each_records_own(
                 shared.leave(op[1])
         else:
             _, n, prop, which, size = op
-            record = records.Record(records.RAW, f"r{n}", "/mp/collect", prop, 0, "ga4-mp")
+            # one record per (n, property): a place in the log holds one record, of one property
+            record = records.Record(records.RAW, f"{prop}{n}", "/mp/collect", prop, 0, "ga4-mp")
 
             def work(n: int = n, prop: str = prop, which: int = which) -> Outcome:
                 out = Outcome()
                 made[id(out)] = (n, prop, which)
                 return out
 
-            out = shared.get("w1", Position(1, n), record, size, settings_[which], work)
+            place = Position(1, 2 * n + (prop == "blog"))
+            out = shared.get("w1", place, record, size, settings_[which], work)
             assert made[id(out)] == (n, prop, which)
         kept = list(shared._kept.values())
         assert shared.kept_bytes == sum(k[2] for k in kept) <= 64
