@@ -53,7 +53,10 @@ from trackway.server import metrics
 
 logger = logging.getLogger("trackway.forwarding")
 
-IDLE_S = 0.05  # a courier with nothing to send looks again this often
+# A courier with nothing to send looks again this often. Every 0.05 s, an idle forwarding
+# process with three destinations used 4.0% of a core; every 0.25 s, 1.6%. An event that
+# comes while its courier is idle waits at most this long, as one gathered (GATHER_S).
+IDLE_S = 0.25
 # After a batch that took everything the logs held, the next is read this long after it
 # began. Reading back to back, a courier sent what came during its last request: at 500
 # one-event requests a second, three destinations on loopback sent 424-511 requests
