@@ -295,6 +295,6 @@ def test_any_sequence_keeps_the_bounds_and_answers_each_records_own(
             out = shared.get("w1", place, record, size, settings_[which], work)
             assert made[id(out)] == (n, prop, which)
         kept = list(shared._kept.values())
-        assert shared.kept_bytes == sum(k[2] for k in kept) <= 64
-        assert all(k[3] < shared.readers(k[4]) for k in kept)  # nothing kept that all have taken
+        assert shared.kept_bytes == sum(k.size for k in kept) <= 64
+        assert all(k.taken < shared.readers(k.prop) for k in kept)  # nothing kept that all have taken
     assert shared.readers("shop") == sum(p in (None, "shop") for p in joined)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, cast
+from dataclasses import dataclass
 
 from trackway.ingest.log import Position
 from trackway.ingest.records import Outcome, Record
@@ -38,6 +38,17 @@ KEEP_BYTES = 16 << 20
 Key = tuple[str, int, int, str]  # slot, the record's end (file, byte), request id
 
 
+@dataclass(slots=True)
+class Kept:
+    """An outcome kept for the readers that have not taken it yet."""
+
+    settings: object  # the property settings it was worked out under
+    outcome: Outcome
+    size: int  # the record's bytes in the log
+    prop: str  # the record's property
+    taken: int = 1  # readers that took it
+
+
 class Outcomes:
     """The latest records' outcomes, shared by a process's forwarders (thread-safe).
     Each reader counts itself in (:meth:`join`, with the one property it reads, or None
@@ -48,8 +59,7 @@ class Outcomes:
     def __init__(self, keep_bytes: int = KEEP_BYTES) -> None:
         self.keep_bytes = keep_bytes
         self._lock = threading.Lock()
-        # key -> [property settings, outcome, bytes, readers that took it, the record's property]
-        self._kept: OrderedDict[Key, list[Any]] = OrderedDict()
+        self._kept: OrderedDict[Key, Kept] = OrderedDict()
         self._bytes = 0
         self._readers: dict[str | None, int] = {}  # property (None: all) -> readers
         self.hits = 0
@@ -68,9 +78,8 @@ class Outcomes:
             else:
                 self._readers.pop(prop, None)
             for key, kept in list(self._kept.items()):
-                if kept[3] >= self.readers(kept[4]):
-                    del self._kept[key]
-                    self._bytes -= kept[2]
+                if kept.taken >= self.readers(kept.prop):
+                    self._drop(key)
 
     def readers(self, prop: str | None = None) -> int:
         """How many read records of property ``prop`` (None: how many read every property)."""
@@ -80,6 +89,9 @@ class Outcomes:
     @property
     def kept_bytes(self) -> int:
         return self._bytes
+
+    def _drop(self, key: Key) -> None:
+        self._bytes -= self._kept.pop(key).size
 
     def get(
         self,
@@ -98,22 +110,19 @@ class Outcomes:
         key = (slot, end.seq, end.offset, record.request_id)
         with self._lock:
             kept = self._kept.get(key)
-            if kept is not None and kept[0] is prop:
+            if kept is not None and kept.settings is prop:
                 self.hits += 1
-                kept[3] += 1
-                if kept[3] >= self.readers(record.property):  # every reader has it: nobody asks again
-                    del self._kept[key]
-                    self._bytes -= kept[2]
-                return cast(Outcome, kept[1])
+                kept.taken += 1
+                if kept.taken >= self.readers(record.property):  # every reader has it: nobody asks again
+                    self._drop(key)
+                return kept.outcome
             self.misses += 1
             out = work()
             if kept is not None:  # worked out under other settings (a changed configuration)
-                del self._kept[key]
-                self._bytes -= kept[2]
+                self._drop(key)
             if self.readers(record.property) > 1:
-                self._kept[key] = [prop, out, size, 1, record.property]
+                self._kept[key] = Kept(prop, out, size, record.property)
                 self._bytes += size
                 while self._bytes > self.keep_bytes and self._kept:
-                    _, dropped = self._kept.popitem(last=False)
-                    self._bytes -= dropped[2]
+                    self._drop(next(iter(self._kept)))
             return out

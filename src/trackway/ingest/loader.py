@@ -411,8 +411,9 @@ class Loader:
         try:
             self.recall_damage()
         except Exception as exc:
-            if summary(exc) != self._recall_error:
-                self._recall_error = summary(exc)
+            said = summary(exc)
+            if said != self._recall_error:
+                self._recall_error = said
                 logger.error("the damaged log files' notes could not be read; loading goes on", exc_info=exc)
 
     def _held(self) -> bool:
