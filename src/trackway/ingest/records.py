@@ -16,8 +16,10 @@ record into its outcome (decoding, then the property's privacy policy) is
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -127,8 +129,22 @@ def event_id(request_id: str, ordinal: int) -> str:
     ordinal in its low bits (random bits, so the result is still a valid UUIDv7)."""
     if ordinal == 0:
         return request_id
+    if ordinal < MAX_EVENTS_PER_REQUEST:
+        low = _low_digits(request_id)
+        if low is not None:  # only the last four hex digits change: 0.3 us instead of 1.2
+            return f"{request_id[:32]}{low ^ ordinal:04x}"
     h = f"{int(request_id.replace('-', ''), 16) ^ ordinal:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+@functools.lru_cache(maxsize=64)
+def _low_digits(request_id: str) -> int | None:
+    """The value of a canonical (lower-case, dashed) UUID's last four hex digits; None
+    for any other form. Cached: a record's events share their request id."""
+    return int(request_id[32:], 16) if _CANONICAL.fullmatch(request_id) else None
+
+
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def micros(when: datetime) -> int:
