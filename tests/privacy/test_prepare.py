@@ -477,6 +477,7 @@ SIGNALS = [  # consent objects as events of one request carry them: each shared,
     {"ad_user_data": "DENIED", "analytics_storage": "GRANTED"},  # equal to the first, another object
     {"a": {"b": True}},
     {"a": {"b": 1}},  # equal to the one before
+    None,  # no signal at all
 ]
 
 
@@ -486,7 +487,7 @@ def test_the_events_of_a_request_are_prepared_as_each_alone(settings_, monkeypat
     what preparing it alone gives (the same object in a row, equal ones, different ones)."""
     from trackway.privacy import prepare as module
 
-    order = [0, 0, 1, 2, 2, 1, 3, 3, 4, 0, 5, 0, 6, 7]
+    order = [0, 0, 1, 2, 2, 1, 3, 3, 4, 0, 5, 0, 6, 7, 8, 8, 0]
     alone, together = [], []
     for n in order:
         e = event(consent=SIGNALS[n])
@@ -502,13 +503,14 @@ def test_the_events_of_a_request_are_prepared_as_each_alone(settings_, monkeypat
         together.append(e)
     assert together == alone
     # a run of the same object, or of equal strings-only objects (0, 5), is read once; a
-    # prepared event's signals are a new dict each time; 1 and 2, 6 and 7 are equal, not the same
-    assert len(reads) == 9
+    # prepared event's signals are a new dict each time; 1 and 2, 6 and 7 are equal, not the
+    # same; no signal (8) twice in a row is one read, and 0 after it is read again
+    assert len(reads) == 11
     # under other settings (another property's category map) the same signals are read again
     other = PrivacySettings(consent_default="denied")
     again = event(consent=SIGNALS[7])
     prepare(again, other, last)
-    assert len(reads) == 10
+    assert len(reads) == 12
     alone_other = event(consent=SIGNALS[7])
     prepare(alone_other, other)
     assert again == alone_other

@@ -118,30 +118,43 @@ def finalize(
     if last is None:
         last = LastSignals()
     client = []
+    ip, agent = meta.get("ip"), meta.get("user_agent")
+    # the events of a request often share one context object (or have none): it is
+    # completed once for them, and the result shared, as contexts are never changed in place
+    found: object = _NOTHING
+    made: dict[str, Any] | None = None
+    earliest, latest = received - PAST_LIMIT, received + FUTURE_SKEW
     for n, event in enumerate(events):
         event.property = record.property
         event.received_at = received
-        for key in CREDENTIALS:
-            event.extras.pop(key, None)
+        extras = event.extras
+        if extras:
+            for key in CREDENTIALS:
+                extras.pop(key, None)
         client.append(bool(event.id))
         if not event.id:
             event.id = event_id(record.request_id, ordinal + n)
         ts = event.timestamp
         if ts is None:
             event.timestamp = received
-        elif ts > received + FUTURE_SKEW or ts < received - PAST_LIMIT:
+        elif ts > latest or ts < earliest:
             event.context = {**(event.context or {}), "client_timestamp": ts.isoformat()}
             event.timestamp = received
-        ip, agent = meta.get("ip"), meta.get("user_agent")
         if ip or agent:
-            ctx = dict(event.context or {})
-            if ip and "ip" not in ctx:
-                ctx["ip"] = ip
-            if agent and "user_agent" not in ctx:
-                ctx["user_agent"] = agent
-            event.context = ctx
+            context = event.context
+            if context is not found:
+                found = context
+                made = dict(context or {})
+                if ip and "ip" not in made:
+                    made["ip"] = ip
+                if agent and "user_agent" not in made:
+                    made["user_agent"] = agent
+            event.context = made
         prepare(event, privacy, last)
     return client
+
+
+_NOTHING = object()
 
 
 def split(
