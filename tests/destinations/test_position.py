@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from trackway import vendors
-from trackway.destinations import position
 from trackway.destinations.position import (
     PositionError,
     PositionStore,
@@ -17,7 +14,6 @@ from trackway.destinations.position import (
     default_path,
     passed,
 )
-from trackway.ingest import log, records
 from trackway.ingest.log import Position
 
 
@@ -114,71 +110,3 @@ def test_all_passed_needs_every_consumer(tmp_path: Path) -> None:
     fast, slow = {"w1": Position(3, 10)}, {"w1": Position(2, 10)}
     assert all_passed([loader, fast], segment)
     assert not all_passed([loader, fast, slow], segment)
-
-
-def _raw(dialect: str, body: bytes) -> records.Record:
-    return records.Record(
-        records.RAW, records.uuid7(), "/x", "default", records.now_micros(), dialect, {}, body
-    )
-
-
-@pytest.mark.parametrize(
-    ("record", "events"),
-    [
-        (_raw("ga4-mp", b'{"client_id":"1.2","events":[{"name":"a"},{"name":"b"},{"name":"c"}]}'), 3),
-        (_raw("commanders-act", b'{"batch":[{"event_name":"a"},{"event_name":"b"}]}'), 2),
-        (_raw("commanders-act", b'{"event_name":"search"}'), 1),  # /events: one
-        (_raw("ga4-mp", b'{"client_id":"1.2","events":[]}'), 1),  # stored failed: one
-        (_raw("ga4-mp", b"not json"), 1),
-        (_raw("ga4-mp", b'{"events":{"a":1}}'), 1),
-        (_raw("ga4-mp", b"[" * 5_000), 1),
-        (_raw("convead", b"app_key=k&data=%7B%7D"), 1),
-        (records.Record(records.DECODED, "r", "/collect", "default", 0, events=[b"{}", b"{}"]), 2),
-    ],
-)
-def test_a_records_events_are_counted_from_its_body(record: records.Record, events: int) -> None:
-    # a raw record counted one: a paused destination 150 MP bodies of 20 events behind said 150
-    assert position.events_in(record) == events
-
-
-def test_the_lag_counts_the_events_of_raw_records(tmp_path: Path) -> None:
-    body = b'{"client_id":"1.2","events":[' + b",".join([b'{"name":"e"}'] * 20) + b"]}"
-    path = tmp_path / "w1" / log.segment_name(1)
-    path.parent.mkdir()
-    path.write_bytes(b"".join(log.frame(records.dumps(_raw("ga4-mp", body))) for _ in range(150)))
-    lag = position.behind(tmp_path, {})
-    assert (lag.events, lag.capped) == (3_000, False)
-
-
-@pytest.fixture
-def acme() -> Iterator[vendors.Vendor]:
-    """A throw-away vendor whose raw ``acme-wire`` bodies list their events in ``hits``."""
-    vendor = vendors.register(
-        vendors.Vendor(name="acme", title="Acme", doc="", raw_event_lists={"acme-wire": "hits"})
-    )
-    vendors.reset()
-    yield vendor
-    vendors.unregister("acme")
-    vendors.reset()
-
-
-@pytest.mark.parametrize(
-    ("body", "events"),
-    [
-        (b'{"hits":[{"n":1},{"n":2},{"n":3}]}', 3),
-        (b'{"hits":[]}', 1),
-        (b'{"events":[{"n":1},{"n":2}]}', 1),  # another vendor's key: not this dialect's list
-        (b'{"hits":"three"}', 1),
-    ],
-)
-def test_a_raw_body_is_counted_by_the_list_its_vendor_declares(
-    acme: vendors.Vendor, body: bytes, events: int
-) -> None:
-    # the lists were a table in this module naming ga4-mp and commanders-act: a vendor
-    # whose raw bodies hold several events had its lag counted one a body
-    assert position.events_in(_raw("acme-wire", body)) == events
-
-
-def test_the_lists_counted_are_the_vendors_declarations() -> None:
-    assert vendors.raw_event_lists() == {"ga4-mp": "events", "commanders-act": "batch"}
-    assert vendors.get("ga4").raw_event_lists == {"ga4-mp": "events"}

@@ -22,6 +22,7 @@ from trackway.cli.common import AdminClient
 from trackway.cli.output import stdout
 from trackway.cli.serverctl import port_free, start_server
 from trackway.destinations import deadletters, position, runner, status
+from trackway.ingest import backlog
 from trackway.server.supervisor import ServerState, running
 
 FOLDER = "receiver"
@@ -82,7 +83,7 @@ def show(data: Path, receiver_state: ServerState) -> None:
     found = [d for d in cfg.destinations().values() if d.property == PROPERTY]
     deadline = time.monotonic() + SETTLE_S
     while time.monotonic() < deadline:
-        lags = [position.behind(data / "log", _committed(data, d.id)) for d in found]
+        lags = [backlog.behind(data / "log", _committed(data, d.id)) for d in found]
         if all(lag.events == 0 for lag in lags):
             break
         time.sleep(0.5)

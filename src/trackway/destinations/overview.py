@@ -26,6 +26,7 @@ from trackway.destinations.configured import Destination
 from trackway.destinations.http import Sender
 from trackway.destinations.retry import Answer
 from trackway.errors import TrackwayError
+from trackway.ingest import backlog
 
 DEAD_LETTERS_SHOWN = 50  # dead letters the dashboard lists per destination
 
@@ -44,7 +45,7 @@ def status_row(data: Path, d: Destination, *, serving: bool = True) -> dict[str,
         s.state, s.last_error = status.FAILING, str(exc)
         positions = None
     if positions is not None and files.position.exists():
-        s.take_lag(position.behind(data / "log", positions), time.time())
+        s.take_lag(backlog.behind(data / "log", positions), time.time())
     if d.paused:
         s.state = status.PAUSED
     row = msgspec.to_builtins(s)

@@ -19,15 +19,10 @@ import json
 import os
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import msgspec
-
-from trackway import vendors
 from trackway.errors import TrackwayError
-from trackway.ingest import log, records
+from trackway.ingest import log
 from trackway.ingest.log import Position
 
 VERSION = 1
@@ -147,86 +142,3 @@ def ends(root: Path) -> dict[str, Position]:
             end = found
         out[slot] = end
     return out
-
-
-@dataclass(frozen=True)
-class Lag:
-    """What a consumer has not passed: ``bytes`` of log, ``events`` counted in at most the
-    first ``cap`` records (``capped``: there are more; see :func:`events_in`), and when the
-    oldest of them was received (unix seconds; None: nothing is behind)."""
-
-    bytes: int = 0
-    events: int = 0
-    capped: bool = False
-    oldest: float | None = None
-
-
-def behind(root: Path, positions: Mapping[str, Position], cap: int = 20_000) -> Lag:
-    """The :class:`Lag` of a consumer at ``positions``."""
-    size = count = read = 0
-    capped = False
-    oldest: float | None = None
-    for slot in log.slots(root):
-        pos = positions.get(slot, Position(0, 0))
-        for seq in log.segments(root / slot):
-            if seq < pos.seq:
-                continue
-            path = root / slot / log.segment_name(seq)
-            try:
-                size += max(0, log.data_end(path) - (pos.offset if seq == pos.seq else 0))
-            except OSError:
-                continue
-        first = True
-        for _end, payload in log.read(root / slot, pos, max(cap - read, 1)):
-            read += 1
-            if not payload:
-                continue
-            try:
-                record = records.loads(payload)
-            except Exception:  # an unreadable record (the loader quarantines it)
-                continue
-            count += events_in(record)
-            if first:
-                first = False
-                at = record.received_at / 1e6
-                oldest = at if oldest is None else min(oldest, at)
-            if read >= cap:
-                capped = True
-                break
-    return Lag(size, count, capped, oldest)
-
-
-# A decoder per dialect that lists a raw body's events (the vendors' raw_event_lists): it
-# reads the list's items as raw bytes, the events themselves are not decoded.
-_LISTS: dict[str, msgspec.json.Decoder[Any] | None] = {}
-vendors.on_reset(_LISTS.clear)  # a vendor added or removed: declarations read again
-
-
-def _list_decoder(dialect: str) -> msgspec.json.Decoder[Any] | None:
-    if dialect not in _LISTS:
-        key = vendors.raw_event_lists().get(dialect)
-        _LISTS[dialect] = (
-            None
-            if key is None
-            else msgspec.json.Decoder(
-                msgspec.defstruct("EventList", [("items", list[msgspec.Raw], [])], rename={"items": key})
-            )
-        )
-    return _LISTS[dialect]
-
-
-def events_in(record: records.Record) -> int:
-    """The events of a record, for a lag: a decoded record's (its failed payloads one each);
-    a raw record's by the length of the list its dialect's vendor declares its events in
-    (``Vendor.raw_event_lists``: an MP body's ``events``, a Commanders Act ``batch``; it
-    counted one, so a paused destination 150 bodies of 20 events behind said 150 events),
-    one for any other body or one that does not read. At least one."""
-    if record.kind == records.DECODED:
-        return max(1, len(record.events) + len(record.failed))
-    decoder = _list_decoder(record.dialect)
-    if decoder is None:
-        return 1
-    try:
-        return max(1, len(decoder.decode(record.body).items))
-    except (msgspec.DecodeError, RecursionError):
-        return 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 
 from trackway.destinations.inflight import MAX_IN_FLIGHT
-from trackway.destinations.position import Lag
+from trackway.ingest.backlog import Lag
 from trackway.server import metrics
 
 SUFFIX = ".status.json"

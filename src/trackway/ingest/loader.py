@@ -29,13 +29,13 @@ from pathlib import Path
 
 from trackway.config import Config, Property
 from trackway.gcpause import paused_gc
-from trackway.ingest import log, pipeline, records
+from trackway.ingest import backlog, log, pipeline, records
 from trackway.ingest.alarms import Alarms
 from trackway.ingest.log import Position, slots
 from trackway.ingest.pacing import Pacer
 from trackway.ingest.quarantine import QuarantineRow, new_row, summary
 from trackway.ingest.retry import RetryReport, retry_quarantined
-from trackway.ingest.sink import LoadResult, Sink
+from trackway.ingest.sink import LoaderStats, LoadResult, Sink
 from trackway.osname import LOADER, name_thread
 from trackway.privacy.prepare import LastSignals
 
@@ -56,26 +56,6 @@ RECALL_S = 5.0  # the damaged log files' notes are looked for this often (loadin
 # one-event requests a second the loader used 98% of a core. Gathering, batches of what
 # came meanwhile; a reader waiting for the loader (read-your-writes) cuts the pause short.
 GATHER_S = 0.25
-
-
-@dataclass
-class LoaderStats(LoadResult):
-    """What the loader did since it started: the stores' results added up (LoadResult's
-    counts), and its own."""
-
-    records: int = 0
-    batches: int = 0
-    seconds: float = 0.0
-    undecodable: int = 0
-    deferred_seconds: float = 0.0  # time the loader waited for busy CPUs (ingest/pacing.py)
-    quarantined: int = 0  # records put in the quarantine by this process
-    errors: int = 0  # batches whose load raised (retried; see the store_write_failed alarm)
-
-    def add(self, result: LoadResult, records: int, seconds: float) -> None:
-        self.records += records
-        self.batches += 1
-        self.seconds += seconds
-        self.merge(result)
 
 
 @dataclass
@@ -359,19 +339,7 @@ class Loader:
     def oldest_unloaded(self) -> float | None:
         """When the oldest acknowledged record not yet loaded was received (wall seconds),
         or None when everything acknowledged is loaded: one record read per slot."""
-        done = self.committed()
-        oldest: float | None = None
-        for slot in slots(self.root):
-            for _, payload in log.read(self.root / slot, done.get(slot, Position(0, 0)), 2):
-                if not payload:
-                    continue  # the end of a finished file
-                try:
-                    at = records.loads(payload).received_at / 1e6
-                except Exception:  # an unreadable record: the loader quarantines it
-                    continue
-                oldest = at if oldest is None else min(oldest, at)
-                break
-        return oldest
+        return backlog.behind(self.root, self.committed(), cap=0).oldest
 
     def failed(self, exc: BaseException) -> None:
         """A load that raised: an alarm saying so (unless the store's write failure already
@@ -467,19 +435,9 @@ class Loader:
     def lag_bytes(self) -> int:
         """Bytes of log not yet loaded."""
         positions = self.committed()
-        total = 0
-        for slot in slots(self.root):
-            pos = positions.get(slot, Position(0, 0))
-            for seq in log.segments(self.root / slot):
-                if seq < pos.seq:
-                    continue
-                start = pos.offset if seq == pos.seq else 0
-                try:
-                    end = log.data_end(self.root / slot / log.segment_name(seq), start)
-                except FileNotFoundError:
-                    continue
-                total += max(0, end - start)
-        return total
+        return sum(
+            backlog.unread_bytes(self.root / s, positions.get(s, Position(0, 0))) for s in slots(self.root)
+        )
 
     def run(self, stop: threading.Event, idle: float = 0.02, nice: int = 0) -> None:
         """Load until ``stop`` is set (the batch under way completes). What is left stays

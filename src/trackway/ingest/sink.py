@@ -4,7 +4,7 @@ The loader (ingest/loader.py) talks to a :class:`Sink`: any object with these
 methods. The stores (store/duck.py, store/memory.py) have them without naming this
 protocol, so ingestion imports nothing of ``trackway.store`` and the store imports
 only the record format from ingestion (records, log positions, quarantine rows and
-:class:`LoadResult`).
+:class:`LoadResult`). :class:`LoaderStats` adds the loads up for ``/metrics``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,26 @@ class LoadResult:
         self.failed += other.failed
         for key, n in other.by_key.items():
             self.count(*key, n=n)
+
+
+@dataclass
+class LoaderStats(LoadResult):
+    """What the loader did since it started: the stores' results added up (LoadResult's
+    counts), and its own."""
+
+    records: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    undecodable: int = 0
+    deferred_seconds: float = 0.0  # time the loader waited for busy CPUs (ingest/pacing.py)
+    quarantined: int = 0  # records put in the quarantine by this process
+    errors: int = 0  # batches whose load raised (retried; see the store_write_failed alarm)
+
+    def add(self, result: LoadResult, records: int, seconds: float) -> None:
+        self.records += records
+        self.batches += 1
+        self.seconds += seconds
+        self.merge(result)
 
 
 @runtime_checkable
