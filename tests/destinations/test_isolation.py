@@ -69,7 +69,7 @@ def test_a_stalled_destination_slows_nothing_else_and_no_secret_leaks(tmp_path: 
                 cli("destination", "dead-letters", "careless", "--format", "json", data=server.data).stdout
             )
             assert letters and letters[0]["status"] == 400 and "bad request" in letters[0]["response"]
-            assert careless_row["state"] == "running"
+            assert careless_row["state"] == "running", careless_row["last_error"]
             metrics = server.api("/metrics").text  # the admin token's view: destinations named
             assert (
                 'trackway_destination_events_total{destination="default.hook",outcome="delivered"}' in metrics

@@ -45,7 +45,7 @@ from trackway.destinations.http import Sender
 from trackway.destinations.position import PositionStore
 from trackway.destinations.shared import Outcomes
 from trackway.errors import ConfigError
-from trackway.ingest import log
+from trackway.ingest import backlog, log
 from trackway.ingest.log import Position
 from trackway.ingest.pacing import Pacer, cpu_of
 from trackway.osname import FORWARD, name_thread
@@ -310,7 +310,7 @@ class Courier(threading.Thread):
             self._take_period(now)
         if forwarder is not None and now - self._measured >= LAG_S:
             self._measured = now
-            lag = position_.behind(self.data / "log", forwarder.committed(), LAG_RECORDS)
+            lag = backlog.behind(self.data / "log", forwarder.committed(), LAG_RECORDS)
             self.status.take_lag(lag, time.time())
         self.status.updated_at = datetime.now(UTC).isoformat()
         with contextlib.suppress(OSError):
