@@ -255,6 +255,34 @@ def test_consent_assumed_purposes_never_leave_as_granted():
                 assert forwarded[field] == "DENIED", (sent, forwarded)
 
 
+def test_a_consent_object_shared_by_events_is_converted_once(monkeypatch):
+    """The privacy step gives a request's events one consent object: the encoder converts
+    it once, and sends what converting each event's own copy sends."""
+    from trackway.vendors.ga4 import destination
+
+    denied = {"ad_storage": "denied", "purposes": {"marketing": False}, "assumed": []}
+    granted = {"ad_user_data": "granted", "purposes": {"marketing": True}, "assumed": ["personalization"]}
+    shared = [denied, denied, granted, granted, denied, None, granted]
+    events = [event(n, f"c{n % 2}", consent=c) for n, c in enumerate(shared)]
+    copies = [
+        event(n, f"c{n % 2}", consent=None if c is None else json.loads(json.dumps(c)))
+        for n, c in enumerate(shared)
+    ]
+    calls = []
+    real = destination.for_measurement_protocol
+    monkeypatch.setattr(destination, "for_measurement_protocol", lambda c: calls.append(c) or real(c))
+    together = bodies(ENCODER.encode(events, OPTIONS, NOW))
+    assert len(calls) == 2  # denied, granted (no consent: nothing to convert)
+    assert together == bodies(ENCODER.encode(copies, OPTIONS, NOW))
+    assert len(calls) == 2 + 6
+    sent = {json.dumps(b.get("consent"), sort_keys=True) for b in together}
+    assert sent == {
+        '{"ad_personalization": "DENIED", "ad_user_data": "DENIED"}',
+        '{"ad_user_data": "GRANTED"}',
+        "null",
+    }
+
+
 def test_time_from_received_at_when_none():
     ev = event(0, timestamp=None, received_at=NOW - timedelta(hours=1))
     (body,) = bodies(ENCODER.encode([ev], OPTIONS, NOW))

@@ -76,10 +76,14 @@ def url(options: Mapping[str, Any], *, debug: bool = False) -> str:
     return f"{base}{DEBUG_PATH if debug else PATH}?{query}"
 
 
-def prepare(event: Event) -> Event:
+def prepare(event: Event, seen: dict[int, tuple[Any, Any]] | None = None) -> Event:
     """``event`` as the destination sends it: its time set (when it happened, else when
     received), Google's consent fields as they may leave (``for_measurement_protocol``), and no
     trait that identifies a person (:func:`~trackway.vendors.ga4.mp_write.personal`).
+    ``seen``: the consent objects converted so far in a run (by id, each kept beside its
+    result so that its id is not reused): events whose consent is one object (the loader's
+    privacy step shares the consent it derives between a request's events) are converted
+    once.
 
     GA4's policy forbids personal data in user properties, and its rules refuse a hash
     there (longer than 36 characters): an MP body's own ``email`` user property, kept as
@@ -93,10 +97,23 @@ def prepare(event: Event) -> Event:
         changes["timestamp"] = event.received_at
     if event.extras.get("$timestamp") == "params":  # GA4 reads no time from the params
         changes["extras"] = {**event.extras, "$timestamp": "event"}
-    consent = for_measurement_protocol(event.consent)
+    consent = _converted(event.consent, seen) if seen is not None else for_measurement_protocol(event.consent)
     if consent is not event.consent:
         changes["consent"] = consent
     return msgspec.structs.replace(event, **changes) if changes else event
+
+
+def _converted(consent: dict[str, Any] | None, seen: dict[int, tuple[Any, Any]]) -> dict[str, Any] | None:
+    """``for_measurement_protocol(consent)``, once per consent object in ``seen``."""
+    if not consent:
+        return consent
+    hit = seen.get(id(consent))
+    if hit is not None and hit[0] is consent:
+        converted: dict[str, Any] | None = hit[1]
+        return converted
+    converted = for_measurement_protocol(consent)
+    seen[id(consent)] = (consent, converted)
+    return converted
 
 
 def too_old(event: Event, now: datetime) -> str | None:
@@ -212,8 +229,9 @@ class Ga4Destination:
         target = url(options, debug=debug)
         out = Encoded()
         sendable: list[Event] = []
+        seen: dict[int, tuple[Any, Any]] = {}  # consent objects converted (see prepare)
         for event in events:
-            event = prepare(event)
+            event = prepare(event, seen)
             why = too_old(event, now)
             if why is None:
                 sendable.append(event)
