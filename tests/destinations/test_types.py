@@ -15,6 +15,7 @@ from trackway.destinations import types
 from trackway.destinations.webhook import ENCODER as WEBHOOK
 from trackway.errors import ConfigError
 from trackway.model import Event, to_json
+from trackway.privacy.prepare import LastSignals, PrivacySettings, prepare
 
 # A throw-away vendor whose destination type reuses the webhook's encoder object.
 PIGEON = vendors.Vendor(
@@ -75,8 +76,11 @@ NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 
 
 def _canonical() -> list[Event]:
-    """The events of every example of the vendor documents, as the loader keeps them."""
+    """The events of every example of the vendor documents, as the loader keeps them: with
+    the consent the privacy step derives, one object shared by a run of events whose
+    signals match (so an encoder that changed one in place would change the others)."""
     out: list[Event] = []
+    last, settings = LastSignals(), PrivacySettings()
     for example in all_examples():
         if example.dialect == "custom":  # 2Checkout's own objects: no dialect reads them
             continue
@@ -86,6 +90,7 @@ def _canonical() -> list[Event]:
             event.property, event.received_at = "shop", NOW
             event.timestamp = event.timestamp or NOW
             event.anonymous_id = event.anonymous_id or "555.1"  # as the tracker's envelope gives it
+            prepare(event, settings, last)
             out.append(event)
     return out
 
@@ -100,6 +105,7 @@ def test_no_type_changes_the_events_it_encodes(kind: str) -> None:
     them as selected, and a retry re-encodes nothing)."""
     events = _canonical()
     assert len(events) > 50
+    assert len({id(e.consent) for e in events}) < len(events)  # some share their consent
     before = [to_json(e) for e in events]
     encoded = types.encoder(kind).encode(events, OPTIONS[kind], NOW)
     assert encoded.requests  # the check has teeth: events were rendered

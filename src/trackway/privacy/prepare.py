@@ -1,7 +1,9 @@
 """What the collector applies to every event before storing it.
 
 :func:`prepare` mutates the event (it assigns new dicts: the dicts it finds may be
-shared with other events of the same request and are never changed in place):
+shared with other events of the same request and are never changed in place; the
+consent it assigns is shared by the events of a run whose signals match, see
+:class:`LastSignals`, so nothing may change it in place either):
 
 1. ``event.consent`` becomes the raw signals plus the derived keys
    ``"purposes"`` (all four :data:`~trackway.privacy.consent.PURPOSES`, True or
