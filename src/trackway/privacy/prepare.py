@@ -98,14 +98,15 @@ class LastSignals:
     """The signals :func:`prepare` read last, under which settings, and the consent it
     derived from them (with whether it made the event cookieless), for the next event:
     the events of a Measurement Protocol body carry equal ``consent`` objects (one copy
-    each), most clients send the same consent-mode states, and deriving the consent
-    again cost 3.5 of prepare's 5.3 us an event. Signals match the last ones under the
-    same settings object when they are the same object (held here, so its id is not
-    reused; None, no signal, is one), or equal with every value a plain string (consent
-    mode's ``GRANTED``/``DENIED``); never by equality alone: ``{"x": True}`` and
-    ``{"x": 1}`` are equal, and readers tell them apart. Signals are not changed once
-    decoded, and the derived consent is shared by the events that match, as nothing
-    changes an event's consent in place (see the module docstring)."""
+    each), and most clients send the same consent-mode states. With matching signals,
+    prepare took 2.2 us an event deriving the consent again; reusing it, 0.7. Signals
+    match the last ones under the same settings object when they are the same object
+    (held here, so its id is not reused; None, no signal, is one), or equal with every
+    value a plain string (consent mode's ``GRANTED``/``DENIED``); never by equality
+    alone: ``{"x": True}`` and ``{"x": 1}`` are equal, and readers tell them apart.
+    Signals are not changed once decoded, and the derived consent is shared by the
+    events that match, as nothing changes an event's consent in place (see the module
+    docstring)."""
 
     __slots__ = ("consent", "dropped", "settings", "signals")
 
