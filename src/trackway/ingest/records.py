@@ -131,7 +131,7 @@ def event_id(request_id: str, ordinal: int) -> str:
         return request_id
     if ordinal < MAX_EVENTS_PER_REQUEST:
         low = _low_digits(request_id)
-        if low is not None:  # only the last four hex digits change: 0.3 us instead of 1.2
+        if low is not None:  # only the last four hex digits change: 0.4 us instead of 1.0
             return f"{request_id[:32]}{low ^ ordinal:04x}"
     h = f"{int(request_id.replace('-', ''), 16) ^ ordinal:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
