@@ -53,6 +53,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python bench/cli.py --quick
 	$(BIN)/python bench/freshness.py --quick
 	$(BIN)/python bench/loader.py --quick
+	$(BIN)/python bench/state_size.py --quick
 	$(BIN)/python bench/sustained.py --quick
 	$(BIN)/python bench/forward.py --quick
 	$(BIN)/python bench/forward_latency.py --quick
@@ -81,6 +82,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/freshness.py
 	$(BIN)/python bench/loader.py
+	$(BIN)/python bench/state_size.py
 	$(BIN)/python bench/sustained.py
 	$(BIN)/python bench/forward.py
 	$(BIN)/python bench/forward_latency.py
