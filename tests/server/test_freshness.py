@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from trackway.ingest import freshness
+from trackway.ingest import backlog, freshness
 from trackway.ingest.log import Position
 from trackway.server import metrics
 from trackway.server.admin import STALE_HEADER, Admin, make_admin_app
@@ -183,10 +183,13 @@ async def test_metrics_give_the_age_of_the_oldest_event_not_loaded(h):
     await _acknowledge(h)
     oldest = h.loader.oldest_unloaded()
     assert oldest is not None and before - 1 <= oldest <= time.time()
+    behind = h.loader.unloaded()  # what the server's metrics write, in one walk of the log
+    assert (behind.bytes, behind.oldest) == (h.loader.lag_bytes(), oldest) and behind.bytes > 0
     text = metrics.render([metrics.loader_snapshot({}, 0, 1, oldest_unloaded=oldest, now=oldest + 4.5)])
     assert "trackway_log_oldest_unloaded_seconds 4.5" in text
     await h.load()
     assert h.loader.oldest_unloaded() is None
+    assert h.loader.unloaded() == backlog.Lag()
     text = metrics.render([metrics.loader_snapshot({}, 0, 0, oldest_unloaded=None)])
     assert "trackway_log_oldest_unloaded_seconds 0" in text
 

@@ -341,10 +341,15 @@ class Loader:
         done = self.committed()
         return all(done.get(slot, Position(0, 0)) >= pos for slot, pos in target.items())
 
+    def unloaded(self) -> backlog.Lag:
+        """What the store has not loaded yet, in one walk of the log: its bytes, and when
+        the oldest record of it was received (``oldest``; one record read per slot)."""
+        return backlog.behind(self.root, self.committed(), cap=0)
+
     def oldest_unloaded(self) -> float | None:
         """When the oldest acknowledged record not yet loaded was received (wall seconds),
-        or None when everything acknowledged is loaded: one record read per slot."""
-        return backlog.behind(self.root, self.committed(), cap=0).oldest
+        or None when everything acknowledged is loaded."""
+        return self.unloaded().oldest
 
     def failed(self, exc: BaseException) -> None:
         """A load that raised: an alarm saying so (unless the store's write failure already

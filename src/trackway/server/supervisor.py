@@ -394,15 +394,15 @@ class Supervisor:
                 self.restart_exited()
                 self.forwarding.ensure(self.config())
             with contextlib.suppress(OSError):
-                s = self.loader.stats
+                s, behind = self.loader.stats, self.loader.unloaded()
                 metrics.write(
                     self.paths.run / "metrics",
                     "store",
                     metrics.loader_snapshot(
                         s.by_key,
                         s.duplicates,
-                        self.loader.lag_bytes(),
-                        oldest_unloaded=self.loader.oldest_unloaded(),
+                        behind.bytes,
+                        oldest_unloaded=behind.oldest,
                         quarantined=max(self.loader.quarantined, 0),
                         record_errors=s.quarantined,
                         batch_errors=s.errors,
