@@ -107,8 +107,8 @@ def _converted(consent: dict[str, Any] | None, seen: dict[int, tuple[Any, Any]])
     """``for_measurement_protocol(consent)``, once per consent object in ``seen``."""
     if not consent:
         return consent
-    hit = seen.get(id(consent))
-    if hit is not None and hit[0] is consent:
+    hit = seen.get(id(consent))  # held in ``seen``, a consent's id is not reused meanwhile
+    if hit is not None:
         converted: dict[str, Any] | None = hit[1]
         return converted
     converted = for_measurement_protocol(consent)
