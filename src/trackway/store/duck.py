@@ -35,6 +35,7 @@ from trackway.store import (
     files,
     forget,
     identifiers,
+    keyed,
     logscrub,
     lookups,
     person_view,
@@ -130,6 +131,7 @@ class DuckStore(Store):
         if state_tables.upgrade(self._con):
             absent.add("orders.parts")
         self._con.execute(persons.DDL)
+        keyed.create(self._con)
         self._con.execute(state_tables.VIEW)
         self._con.execute(persons.VIEW)
         self._con.execute(QUARANTINE_DDL)
@@ -523,6 +525,7 @@ class DuckStore(Store):
         with self._write:
             [(total,)] = self.cursor().execute("SELECT count(*) FROM events").fetchall()
             with self._transaction() as cur:
+                keyed.drop(cur)  # every row is written again: indexed after, one index at a time
                 state = MemoryState()
                 keys = persons.Rebuild()
                 last, done = -1, 0
@@ -543,6 +546,7 @@ class DuckStore(Store):
                         progress(done, total)
                 keys.write(cur, state.merges)
                 state_tables.write_all(cur, state)
+            keyed.create(self.cursor())
         return done
 
     def forget(

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import pyarrow as pa
 
+from trackway.store import keyed
+
 DDL = """
 CREATE TABLE IF NOT EXISTS persons (
     property VARCHAR, person_id VARCHAR, person_key BIGINT, merged_into BIGINT,
@@ -40,13 +42,9 @@ Person = tuple[str, str]  # (property, person_id)
 
 
 def _known(cur: duckdb.DuckDBPyConnection, wanted: set[Person]) -> dict[Person, int]:
-    if not wanted:
-        return {}
-    w = pa.table({"property": [p for p, _ in wanted], "person_id": [i for _, i in wanted]})  # noqa: F841
-    found = cur.execute(
-        "SELECT property, person_id, person_key FROM persons JOIN w USING (property, person_id)"
-    ).fetchall()
-    return {(p, i): k for p, i, k in found}
+    size = keyed.sizes(cur).get("persons", 0) if wanted else 0
+    found = keyed.select(cur, "persons", ("property", "person_id"), wanted, table_rows=size)
+    return {(r["property"], r["person_id"]): r["person_key"] for r in found}
 
 
 def _write(cur: duckdb.DuckDBPyConnection, new: dict[Person, int], merges: dict[Person, int]) -> None:

@@ -40,6 +40,7 @@ from trackway.state.model import (
     Procedure,
     Step,
 )
+from trackway.store import keyed
 from trackway.store.rows import scaled
 
 AMOUNT = "DECIMAL(38, 9)"
@@ -228,9 +229,9 @@ def _procedure(row: dict[str, Any]) -> Procedure:
 
 def prefetch(cur: duckdb.DuckDBPyConnection, events: list[Event]) -> MemoryState:
     state = MemoryState()
-    keys = set()
-    txids = set()
-    procs = set()
+    keys: set[tuple[str, str, str]] = set()
+    txids: set[tuple[str, str]] = set()
+    procs: set[tuple[str, str]] = set()
     for e in events:
         for kind, value in (("anonymous", e.anonymous_id), ("user", e.user_id)):
             v = usable(value)
@@ -243,32 +244,34 @@ def prefetch(cur: duckdb.DuckDBPyConnection, events: list[Event]) -> MemoryState
         proc = e.properties.get("procedure_id")
         if isinstance(proc, str) and proc:
             procs.add((e.property, proc))
-    if keys:
-        k = pa.table({n: [x[i] for x in keys] for i, n in enumerate(("property", "kind", "id"))})
-        found = _fetch(cur, "SELECT i.* FROM identities i JOIN k USING (property, kind, id)", k=k)
-        persons = {(r["property"], r["person_id"]) for r in found}
-        if persons:
-            p = pa.table({"property": [x[0] for x in persons], "person_id": [x[1] for x in persons]})
-            for row in _fetch(cur, "SELECT i.* FROM identities i JOIN p USING (property, person_id)", p=p):
-                state.add_identity(Identity(**row))
-            for row in _fetch(
-                cur, "SELECT c.* FROM carts c JOIN p USING (property, person_id) WHERE status = 'open'", p=p
-            ):
-                state.add_cart(_cart(row))
-            for row in _fetch(cur, "SELECT r.* FROM procedures r JOIN p USING (property, person_id)", p=p):
-                state.add_procedure(_procedure(row))
-    if procs:
-        q = pa.table({"property": [x[0] for x in procs], "procedure_id": [x[1] for x in procs]})
-        for row in _fetch(
-            cur,
-            "SELECT r.* FROM procedures r JOIN q USING (property, procedure_id) WHERE person_id = ''",
-            q=q,
-        ):
+    size = keyed.sizes(cur)
+    ident = ("property", "kind", "id")
+    found = keyed.select(cur, "identities", ident, keys, table_rows=size.get("identities", 0))
+    persons = {(r["property"], r["person_id"]) for r in found}
+    if persons:
+        person = ("property", "person_id")
+        for row in keyed.select(cur, "identities", person, persons, table_rows=size.get("identities", 0)):
+            state.add_identity(Identity(**row))
+        carts = keyed.select(
+            cur, "carts", person, persons, table_rows=size.get("carts", 0), condition="status = 'open'"
+        )
+        for row in carts:
+            state.add_cart(_cart(row))
+        for row in keyed.select(cur, "procedures", person, persons, table_rows=size.get("procedures", 0)):
             state.add_procedure(_procedure(row))
-    if txids:
-        t = pa.table({"property": [x[0] for x in txids], "transaction_id": [x[1] for x in txids]})
-        for row in _fetch(cur, "SELECT o.* FROM orders o JOIN t USING (property, transaction_id)", t=t):
-            state.add_order(_order(row))
+    guests = keyed.select(
+        cur,
+        "procedures",
+        ("property", "procedure_id"),
+        procs,
+        table_rows=size.get("procedures", 0),
+        condition="person_id = ''",
+    )
+    for row in guests:
+        state.add_procedure(_procedure(row))
+    orders = ("property", "transaction_id")
+    for row in keyed.select(cur, "orders", orders, txids, table_rows=size.get("orders", 0)):
+        state.add_order(_order(row))
     return state
 
 
