@@ -234,7 +234,9 @@ _SERVER_CORE: tuple[Setting, ...] = (
         "store_memory_limit",
         str,
         "1GB",
-        "DuckDB's memory limit (its buffer pool; DuckDB's own default is 80% of RAM).",
+        "DuckDB's memory limit (its buffer pool; DuckDB's own default is 80% of RAM). It also bounds "
+        "making the loader's indexes when a store written before them opens: one that does not fit is "
+        "left out with a warning, and its table is scanned.",
         check=memory_size_problem,
     ),
     Setting(

@@ -6,14 +6,16 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pyarrow as pa
 import pytest
 
 from trackway.ingest import records
 from trackway.model import Commerce, Event, Item
 from trackway.state import refunds
+from trackway.state.model import Identity
 from trackway.store import keyed
 from trackway.store.duck import DuckStore
-from trackway.store.state_tables import TABLES
+from trackway.store.state_tables import TABLES, _table, _upsert
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -349,3 +351,53 @@ def test_an_orders_amount_does_not_depend_on_the_other_rows_of_its_batch(tmp_pat
         assert got == {"T1": big, "T2": None}
     finally:
         store.close()
+
+
+def _identities(rows: list[tuple[str, str, str, str]]):
+    return _table(
+        Identity,
+        [
+            Identity(property=p, kind=k, id=i, person_id=who, first_seen=T0, last_seen=T0)
+            for p, k, i, who in rows
+        ],
+    )
+
+
+@pytest.mark.parametrize("lookup", ["join", "index"])
+def test_a_batchs_rows_replace_the_stored_ones_by_either_path(lookup, monkeypatch):
+    # Small tables take INSERT OR REPLACE; large ones an INSERT of the new keys and an
+    # UPDATE by rowid of the stored ones, their person_id (indexed) only where it changed.
+    store = DuckStore(":memory:")
+    try:
+        cur = store.cursor()
+        stored = [("shop", "anonymous", f"a{n}", f"p{n}") for n in range(6)] + [
+            ("donations", "anonymous", "a1", "q1")
+        ]
+        _upsert(cur, "identities", _identities(stored), 0)
+        batch = [
+            ("shop", "anonymous", "a1", "p1"),  # stored, the same person
+            ("shop", "anonymous", "a2", "p9"),  # stored, another person
+            ("shop", "user", "a1", "p1"),  # the same id of another kind: new
+            ("shop", "anonymous", "new", "p1"),  # new
+        ]
+        later = datetime(2026, 12, 1, tzinfo=UTC)
+        data = _identities(batch)
+        data = data.set_column(
+            data.column_names.index("last_seen"),
+            "last_seen",
+            pa.array([later] * len(batch), pa.timestamp("us", tz="UTC")),
+        )
+        _upsert(cur, "identities", data, 10**12 if lookup == "index" else 0)
+        rows = {
+            (r["property"], r["kind"], r["id"]): (r["person_id"], r["last_seen"])
+            for r in store.state_rows("identities")
+        }
+    finally:
+        store.close()
+    assert len(rows) == 9
+    assert rows[("shop", "anonymous", "a1")] == ("p1", later)
+    assert rows[("shop", "anonymous", "a2")] == ("p9", later)
+    assert rows[("shop", "user", "a1")] == ("p1", later)
+    assert rows[("shop", "anonymous", "new")] == ("p1", later)
+    assert rows[("shop", "anonymous", "a3")] == ("p3", T0)
+    assert rows[("donations", "anonymous", "a1")] == ("q1", T0)

@@ -321,12 +321,13 @@ class DuckStore(Store):
             self._seq += len(stored)
             keys: list[int | None] = [None] * len(stored)
             if self.derive_state:
-                state = state_tables.prefetch(cur, [e for _, e in stored])
+                sizes = keyed.sizes(cur)  # how each state table is read and written (store/keyed.py)
+                state = state_tables.prefetch(cur, [e for _, e in stored], sizes)
                 owners = [
                     (e.property, apply(state, e, first + n), first + n) for n, (_, e) in enumerate(stored)
                 ]
-                keys = persons.assign(cur, owners, state.merges)
-                state_tables.flush(cur, state)
+                keys = persons.assign(cur, owners, state.merges, sizes.get("persons", 0))
+                state_tables.flush(cur, state, sizes)
             batch = arrow.table([e for _, e in stored], [s.endpoint for s, _ in stored], first)
             batch = batch.append_column("person_key", pa.array(keys, pa.int64()))
             cur.execute(columns.insert_sql("batch"))

@@ -30,6 +30,7 @@ import pyarrow as pa
 INDEXES = (
     ("identities", "id"),
     ("identities", "person_id"),
+    ("carts", "cart_id"),
     ("carts", "person_id"),
     ("orders", "transaction_id"),
     ("orders", "person_id"),
@@ -93,40 +94,53 @@ def by_index(table_rows: int, keys: int) -> bool:
     return table_rows >= ROWS_PER_KEY * keys
 
 
+ROWID = "stored_rowid"  # the column :func:`select` adds with ``rowid``
+
+
 def select(
     cur: duckdb.DuckDBPyConnection,
     table: str,
     names: tuple[str, ...],
-    keys: Collection[tuple[str, ...]],
+    keys: Collection[tuple[Any, ...]],
     *,
     table_rows: int,
     condition: str = "",
+    columns: tuple[str, ...] = (),
+    rowid: bool = False,
 ) -> list[dict[str, Any]]:
     """Every row of ``table`` whose columns ``names`` hold one of ``keys`` (and that meets
-    the SQL ``condition``, when given), as dicts. ``table_rows``: the table's size
-    (:func:`sizes`), which decides between its index (the last of ``names``) and a join.
-    The keys are parameters or an Arrow table, never SQL text."""
+    the SQL ``condition``, when given), as dicts of every column, or of ``names`` and
+    ``columns`` when those are given; with ``rowid``, also each row's ``rowid`` (as
+    :data:`ROWID`). ``table_rows``: the table's size (:func:`sizes`), which decides between
+    a join and the index of the last of ``names`` that has one. The keys are parameters
+    or an Arrow table, never SQL text."""
     if not keys:
         return []
+    wanted = (*names, *columns) if columns else ("*",)
+    listed = ", ".join(c if c == "*" else f'"{c}"' for c in wanted)
     if not by_index(table_rows, len(keys)):
-        wanted = pa.table({n: [k[i] for k in keys] for i, n in enumerate(names)})
+        picked = ", ".join(f"t.{c}" if c == "*" else f't."{c}"' for c in wanted)
         where = f" WHERE {condition}" if condition else ""
-        query = f"SELECT t.* FROM {table} t JOIN wanted_keys USING ({', '.join(names)}){where}"
-        cur.register("wanted_keys", wanted)
+        query = (
+            f"SELECT {'t.rowid AS ' + ROWID + ', ' if rowid else ''}{picked} FROM {table} t "
+            f"JOIN wanted_keys USING ({', '.join(names)}){where}"
+        )
+        cur.register("wanted_keys", pa.table({n: [k[i] for k in keys] for i, n in enumerate(names)}))
         try:
             return _dicts(cur, query, None)
         finally:
             cur.unregister("wanted_keys")
-    column = names[-1]
-    if (table, column) not in INDEXES:
-        raise ValueError(f"expected one of the indexed columns {INDEXES}, got {table}.{column}")
-    values = sorted({k[-1] for k in keys})
+    at = next((i for i in range(len(names) - 1, -1, -1) if (table, names[i]) in INDEXES), None)
+    if at is None:
+        raise ValueError(f"expected a key with one of the indexed columns {INDEXES}, got {table}{names}")
+    column = names[at]
+    values = sorted({k[at] for k in keys})
     extra = f" AND ({condition})" if condition else ""
+    head = f"SELECT {'rowid AS ' + ROWID + ', ' if rowid else ''}{listed} FROM {table} WHERE {column} IN"
     found: list[dict[str, Any]] = []
     for start in range(0, len(values), _PART):
         part = values[start : start + _PART]
-        marks = ", ".join("?" * len(part))
-        found.extend(_dicts(cur, f"SELECT * FROM {table} WHERE {column} IN ({marks}){extra}", part))
+        found.extend(_dicts(cur, f"{head} ({', '.join('?' * len(part))}){extra}", part))
     wanted_set = keys if isinstance(keys, (set, frozenset)) else set(keys)
     return [r for r in found if tuple(r[n] for n in names) in wanted_set]
 

@@ -41,9 +41,10 @@ LEFT JOIN persons m ON m.person_key = e.person_key AND m.merged_into IS NOT NULL
 Person = tuple[str, str]  # (property, person_id)
 
 
-def _known(cur: duckdb.DuckDBPyConnection, wanted: set[Person]) -> dict[Person, int]:
-    size = keyed.sizes(cur).get("persons", 0) if wanted else 0
-    found = keyed.select(cur, "persons", ("property", "person_id"), wanted, table_rows=size)
+def _known(cur: duckdb.DuckDBPyConnection, wanted: set[Person], size: int | None) -> dict[Person, int]:
+    if size is None and wanted:
+        size = keyed.sizes(cur).get("persons", 0)
+    found = keyed.select(cur, "persons", ("property", "person_id"), wanted, table_rows=size or 0)
     return {(r["property"], r["person_id"]): r["person_key"] for r in found}
 
 
@@ -75,6 +76,7 @@ def assign(
     cur: duckdb.DuckDBPyConnection,
     events: Sequence[tuple[str, str | None, int]],
     merges: Iterable[tuple[str, str, str]],
+    size: int | None = None,
 ) -> list[int | None]:
     """The key of each stored event's person, for ``events`` as (property, person or
     None, seq) in store order; records new persons and the batch's ``merges``
@@ -82,7 +84,7 @@ def assign(
     merges = list(merges)
     wanted = {(p, person) for p, person, _ in events if person is not None}
     wanted |= {(p, s) for p, s, _ in merges} | {(p, t) for p, _, t in merges}
-    keys = _known(cur, wanted)
+    keys = _known(cur, wanted, size)
     new: dict[Person, int] = {}
     out: list[int | None] = []
     for prop, person, seq in events:
