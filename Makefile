@@ -54,6 +54,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python bench/freshness.py --quick
 	$(BIN)/python bench/loader.py --quick
 	$(BIN)/python bench/state_size.py --quick
+	$(BIN)/python bench/state_size.py --quick --client-ids
 	$(BIN)/python bench/sustained.py --quick
 	$(BIN)/python bench/forward.py --quick
 	$(BIN)/python bench/forward_latency.py --quick
@@ -83,6 +84,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/freshness.py
 	$(BIN)/python bench/loader.py
 	$(BIN)/python bench/state_size.py
+	$(BIN)/python bench/state_size.py --client-ids
 	$(BIN)/python bench/sustained.py
 	$(BIN)/python bench/forward.py
 	$(BIN)/python bench/forward_latency.py

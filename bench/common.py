@@ -357,3 +357,22 @@ def run_trackway(
             catch_up_s=time.monotonic() - start,
         )
         return result
+
+
+def as_decoded(record: Any, *, client_supplied: bool = False) -> Any:
+    """``record`` (a raw one) as an endpoint that decodes in the worker writes it: its
+    canonical events, the body dropped. ``client_supplied``: every event's id marked as
+    the client's (the loader then records each in ``client_ids``)."""
+    import msgspec
+
+    from trackway.ingest import pipeline, records
+
+    out = pipeline.outcome(record, None)
+    return msgspec.structs.replace(
+        record,
+        kind=records.DECODED,
+        dialect="",
+        body=b"",
+        events=[records.event_json(e) for e in out.events],
+        client_ids=[True] * len(out.events) if client_supplied else out.client_ids,
+    )

@@ -55,13 +55,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 # bench/http.py would shadow the standard library's http package: this folder goes last.
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
-from common import noop_server  # noqa: E402
+from common import as_decoded, noop_server  # noqa: E402
 from trackway.destinations import consumer, types  # noqa: E402
 from trackway.destinations.base import Encoded, Encoder, Outgoing  # noqa: E402
 from trackway.destinations.consumer import Forwarder  # noqa: E402
@@ -150,15 +148,7 @@ def write_log(root: Path, events: int, per_record: int, *, commanders: bool, kin
             json.dumps(body).encode(),
         )
         if kind == records.DECODED:
-            out = pipeline.outcome(record, None)
-            record = msgspec.structs.replace(
-                record,
-                kind=records.DECODED,
-                dialect="",
-                body=b"",
-                events=[records.event_json(e) for e in out.events],
-                client_ids=out.client_ids,
-            )
+            record = as_decoded(record)
         frames.append(log.frame(records.dumps(record)))
         left -= n
     path.write_bytes(b"".join(frames))

@@ -35,13 +35,13 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from loader import write_log  # noqa: E402
+from loader import SLOT, write_log  # noqa: E402
 
 PER_RECORD = 25
 
 
 def fill(store: object, rows: int) -> None:
-    """``rows`` identities, orders and carts of other people in ``store``'s tables, their
+    """``rows`` identities, orders, carts and client ids of other people in ``store``'s tables, their
     keys in the same ranges as the log's (``T_...`` transaction ids, ``N.N`` client ids,
     ``u-N`` user ids, ``p_`` and hexadecimal digits for person ids as events' ids make
     them): DuckDB skips a row group whose min and max exclude every key sought, which keys
@@ -65,7 +65,26 @@ def fill(store: object, rows: int) -> None:
         f"SELECT 'default', 'c-' || i, {person}, 'open', 1 FROM range(?) t(i)",
         [rows],
     )
+    # Events' ids are UUIDs (hexadecimal digits): random ones interleave with them.
+    cur.execute("INSERT INTO client_ids SELECT 'default', uuid()::VARCHAR FROM range(?) t(i)", [rows])
     cur.execute("CHECKPOINT")
+
+
+def client_supplied(logdir: Path) -> None:
+    """Rewrite the log's records as decoded ones whose every event id the client supplied:
+    the loader then records each in ``client_ids`` (a tracker's call ids, Commanders
+    Act's ``context.event_id``), the table that grows with every such event."""
+    from common import as_decoded
+    from trackway.ingest import log, records
+    from trackway.ingest.log import Position
+
+    (segment,) = (logdir / SLOT).iterdir()
+    frames = []
+    for _, payload in log.read(segment.parent, Position(0, 0), 1 << 40):
+        if payload:
+            record = as_decoded(records.loads(payload), client_supplied=True)
+            frames.append(log.frame(records.dumps(record)))
+    segment.write_bytes(b"".join(frames))
 
 
 def child(logdir: Path, rows: int, batch: int) -> None:
@@ -117,6 +136,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000, help="events in the log")
     parser.add_argument("--batch", type=int, default=40, help="records a batch (25 events each)")
     parser.add_argument("--rows", default="0,1000000,4000000", help="comma-separated state sizes")
+    parser.add_argument(
+        "--client-ids",
+        action="store_true",
+        help="every event's id client-supplied (as a tracker's or Commanders Act's), and "
+        "client_ids filled too",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -127,9 +152,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="trackway-state-size-log-"))
     try:
         write_log(work / "log", events, PER_RECORD)
+        if args.client_ids:
+            client_supplied(work / "log")
         print(
             f"{events:,} MP purchases in records of {PER_RECORD}, batches of {args.batch} records, "
-            f"{os.cpu_count()} cores"
+            f"{'ids client-supplied, ' if args.client_ids else ''}{os.cpu_count()} cores"
         )
         print(f"{'rows a table':>12} {'batches':>8} {'ms a batch':>11} {'CPU us/event':>13} {'vs none':>8}")
         base: dict[str, float] | None = None

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 import pytest
 
-from trackway.store import keyed
+from trackway.store import keyed, persons, schema
 from trackway.store.duck import DuckStore
 from trackway.store.state_tables import DDL
+
+
+def _tables(con) -> None:
+    """The store's tables, without its indexes."""
+    con.execute(schema.DDL)
+    con.execute(DDL)
+    con.execute(persons.DDL)
+
 
 ODD = ["a'b", 'q"q', "x); DROP TABLE identities; --", "é", "\\", " ", "?", "$1"]
 
@@ -15,10 +24,7 @@ ODD = ["a'b", 'q"q', "x); DROP TABLE identities; --", "é", "\\", " ", "?", "$1"
 @pytest.fixture
 def cur():
     con = duckdb.connect()
-    con.execute(DDL)
-    con.execute(
-        "CREATE TABLE persons (property VARCHAR, person_id VARCHAR, person_key BIGINT, merged_into BIGINT)"
-    )
+    _tables(con)
     assert keyed.create(con) == []
     rows = [
         (p, k, i, f"person-{p}-{i}")
@@ -125,10 +131,7 @@ def test_sizes_counts_the_rows_of_each_table(cur):
 
 def test_an_index_that_does_not_fit_in_memory_is_left_out_and_the_answers_stay(caplog, tmp_path):
     con = duckdb.connect(str(tmp_path / "old.duckdb"))  # a store written before the indexes
-    con.execute(DDL)
-    con.execute(
-        "CREATE TABLE persons (property VARCHAR, person_id VARCHAR, person_key BIGINT, merged_into BIGINT)"
-    )
+    _tables(con)
     con.execute(
         "INSERT INTO identities (property, kind, id, person_id) "
         "SELECT 'shop', 'anonymous', 'id-' || i, 'p-' || i FROM range(300000) t(i)"
@@ -143,4 +146,53 @@ def test_an_index_that_does_not_fit_in_memory_is_left_out_and_the_answers_stay(c
     keys = {("shop", "anonymous", "id-7"), ("shop", "anonymous", "id-299999"), ("shop", "user", "id-7")}
     found = keyed.select(con, "identities", IDENT, keys, table_rows=10**12)
     assert sorted(r["id"] for r in found) == ["id-299999", "id-7"]
+    con.close()
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["insert or ignore", "looked up, then inserted"])
+def test_claim_inserts_and_returns_the_keys_not_held(large):
+    con = duckdb.connect()
+    _tables(con)
+    assert keyed.create(con) == []
+    names = ("property", "id")
+    held = [("shop", "a"), ("shop", "a'b"), ("donations", "b")]
+    assert keyed.claim(con, "client_ids", names, held, table_rows=0) == set(held)
+    keys = [
+        ("shop", "a"),
+        ("donations", "a"),
+        ("shop", "b"),
+        ("donations", "b"),
+        ("shop", "a'b"),
+        ("shop", "?"),
+    ]
+    new = keyed.claim(con, "client_ids", names, keys, table_rows=10**12 if large else 0)
+    assert new == {("donations", "a"), ("shop", "b"), ("shop", "?")}
+    assert keyed.claim(con, "client_ids", names, keys, table_rows=10**12 if large else 0) == set()
+    assert keyed.claim(con, "client_ids", names, [], table_rows=0) == set()
+    assert sorted(con.execute("SELECT * FROM client_ids").fetchall()) == sorted(set(held) | new)
+    con.close()
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["joined", "by rowid"])
+def test_update_sets_the_columns_of_the_stored_keys_only(large):
+    con = duckdb.connect()
+    _tables(con)
+    assert keyed.create(con) == []
+    con.execute(
+        "INSERT INTO persons VALUES "
+        "('shop', 'p1', 1, NULL), ('shop', 'p2', 2, NULL), ('donations', 'p1', 3, NULL)"
+    )
+    data = pa.table(
+        {
+            "property": ["shop", "shop", "elsewhere"],
+            "person_id": ["p1", "nobody", "p2"],
+            "merged_into": pa.array([2, 9, 9], pa.int64()),
+        }
+    )
+    keyed.update(con, "persons", ("property", "person_id"), data, table_rows=10**12 if large else 0)
+    assert con.execute("SELECT * FROM persons ORDER BY ALL").fetchall() == [
+        ("donations", "p1", 3, None),
+        ("shop", "p1", 1, 2),
+        ("shop", "p2", 2, None),
+    ]
     con.close()

@@ -15,7 +15,7 @@ from trackway.state import refunds
 from trackway.state.model import Identity
 from trackway.store import keyed
 from trackway.store.duck import DuckStore
-from trackway.store.state_tables import TABLES, _table, _upsert
+from trackway.store.state_tables import KEYS, TABLES, _table
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -323,7 +323,7 @@ def test_an_orders_amounts_are_stored_exactly_or_rounded_to_the_columns_scale(tm
             updated_at=T0,
         )
         with store._transaction() as cur:
-            state_tables._insert(cur, "orders", state_tables._table(Order, [order]), replace=True)
+            keyed.insert(cur, "orders", state_tables._table(Order, [order]), verb="INSERT OR REPLACE")
         (row,) = store.state_rows("orders")
         assert row["value"] == stored
         assert row["revenue"] == Decimal("1")
@@ -346,7 +346,7 @@ def test_an_orders_amount_does_not_depend_on_the_other_rows_of_its_batch(tmp_pat
     store = DuckStore(tmp_path / "t.duckdb")
     try:
         with store._transaction() as cur:
-            state_tables._insert(cur, "orders", state_tables._table(Order, orders), replace=True)
+            keyed.insert(cur, "orders", state_tables._table(Order, orders), verb="INSERT OR REPLACE")
         got = {r["transaction_id"]: r["value"] for r in store.state_rows("orders")}
         assert got == {"T1": big, "T2": None}
     finally:
@@ -373,7 +373,7 @@ def test_a_batchs_rows_replace_the_stored_ones_by_either_path(lookup, monkeypatc
         stored = [("shop", "anonymous", f"a{n}", f"p{n}") for n in range(6)] + [
             ("donations", "anonymous", "a1", "q1")
         ]
-        _upsert(cur, "identities", _identities(stored), 0)
+        keyed.upsert(cur, "identities", KEYS["identities"], _identities(stored), table_rows=0)
         batch = [
             ("shop", "anonymous", "a1", "p1"),  # stored, the same person
             ("shop", "anonymous", "a2", "p9"),  # stored, another person
@@ -387,7 +387,9 @@ def test_a_batchs_rows_replace_the_stored_ones_by_either_path(lookup, monkeypatc
             "last_seen",
             pa.array([later] * len(batch), pa.timestamp("us", tz="UTC")),
         )
-        _upsert(cur, "identities", data, 10**12 if lookup == "index" else 0)
+        keyed.upsert(
+            cur, "identities", KEYS["identities"], data, table_rows=10**12 if lookup == "index" else 0
+        )
         rows = {
             (r["property"], r["kind"], r["id"]): (r["person_id"], r["last_seen"])
             for r in store.state_rows("identities")

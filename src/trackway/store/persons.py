@@ -41,14 +41,14 @@ LEFT JOIN persons m ON m.person_key = e.person_key AND m.merged_into IS NOT NULL
 Person = tuple[str, str]  # (property, person_id)
 
 
-def _known(cur: duckdb.DuckDBPyConnection, wanted: set[Person], size: int | None) -> dict[Person, int]:
-    if size is None and wanted:
-        size = keyed.sizes(cur).get("persons", 0)
-    found = keyed.select(cur, "persons", ("property", "person_id"), wanted, table_rows=size or 0)
+def _known(cur: duckdb.DuckDBPyConnection, wanted: set[Person], size: int) -> dict[Person, int]:
+    found = keyed.select(cur, "persons", ("property", "person_id"), wanted, table_rows=size)
     return {(r["property"], r["person_id"]): r["person_key"] for r in found}
 
 
-def _write(cur: duckdb.DuckDBPyConnection, new: dict[Person, int], merges: dict[Person, int]) -> None:
+def _write(
+    cur: duckdb.DuckDBPyConnection, new: dict[Person, int], merges: dict[Person, int], size: int = 0
+) -> None:
     if new:
         rows = pa.table(  # noqa: F841
             {
@@ -59,17 +59,14 @@ def _write(cur: duckdb.DuckDBPyConnection, new: dict[Person, int], merges: dict[
         )
         cur.execute("INSERT INTO persons (property, person_id, person_key) SELECT * FROM rows")
     if merges:
-        m = pa.table(  # noqa: F841
+        m = pa.table(
             {
                 "property": [p for p, _ in merges],
                 "person_id": [i for _, i in merges],
-                "target": pa.array(list(merges.values()), pa.int64()),
+                "merged_into": pa.array(list(merges.values()), pa.int64()),
             }
         )
-        cur.execute(
-            "UPDATE persons SET merged_into = m.target FROM m "
-            "WHERE persons.property = m.property AND persons.person_id = m.person_id"
-        )
+        keyed.update(cur, "persons", ("property", "person_id"), m, table_rows=size)
 
 
 def assign(
@@ -80,8 +77,11 @@ def assign(
 ) -> list[int | None]:
     """The key of each stored event's person, for ``events`` as (property, person or
     None, seq) in store order; records new persons and the batch's ``merges``
-    (property, source, target) in ``persons``. Inside the caller's transaction."""
+    (property, source, target) in ``persons``. Inside the caller's transaction. ``size``:
+    the rows of ``persons`` (store/keyed.py), when known."""
     merges = list(merges)
+    if size is None:
+        size = keyed.sizes(cur).get("persons", 0)
     wanted = {(p, person) for p, person, _ in events if person is not None}
     wanted |= {(p, s) for p, s, _ in merges} | {(p, t) for p, _, t in merges}
     keys = _known(cur, wanted, size)
@@ -96,7 +96,7 @@ def assign(
             key = keys[(prop, person)] = new[(prop, person)] = seq
         out.append(key)
     targets = {(p, s): keys[(p, t)] for p, s, t in merges if (p, t) in keys and (p, s) in keys}
-    _write(cur, new, targets)
+    _write(cur, new, targets, size)
     return out
 
 

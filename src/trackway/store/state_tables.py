@@ -279,20 +279,6 @@ def prefetch(
     return state
 
 
-def _insert(cur: duckdb.DuckDBPyConnection, table: str, data: pa.Table, *, replace: bool) -> None:
-    """Append the rows of ``data`` to ``table``; with ``replace``, a row with a stored key
-    replaces it."""
-    if not data.num_rows:
-        return
-    cur.register("state_rows", data)
-    try:
-        columns = ", ".join(f'"{c}"' for c in data.column_names)
-        verb = "INSERT OR REPLACE" if replace else "INSERT"
-        cur.execute(f"{verb} INTO {table} ({columns}) SELECT {columns} FROM state_rows")
-    finally:
-        cur.unregister("state_rows")
-
-
 # Each state table's key (its primary key), by which a changed row replaces the stored one.
 KEYS = {
     "identities": ("property", "kind", "id"),
@@ -300,54 +286,6 @@ KEYS = {
     "orders": ("property", "transaction_id"),
     "procedures": ("property", "procedure_id", "person_id"),
 }
-
-
-def _upsert(cur: duckdb.DuckDBPyConnection, table: str, data: pa.Table, table_rows: int) -> None:
-    """Write the rows of ``data`` into ``table``, each replacing the stored row of its key.
-
-    A small table takes ``INSERT OR REPLACE``. On a large one that statement costs about
-    100 ms whatever the rows (4,000,000 identities: 1,000 new rows 100 ms, against 1.3 ms
-    for an ``INSERT``), so there the stored keys are looked up through the indexes
-    (store/keyed.py): the new rows are inserted, the stored ones updated by their rowid,
-    their indexed columns only where they changed (DuckDB updates an indexed column by
-    deleting and inserting the row, five times the cost)."""
-    if not data.num_rows:
-        return
-    names = KEYS[table]
-    if not keyed.by_index(table_rows, data.num_rows):
-        _insert(cur, table, data, replace=True)
-        return
-    indexed = tuple(c for t, c in keyed.INDEXES if t == table and c not in names)
-    keys = list(zip(*(data.column(n).to_pylist() for n in names), strict=True))
-    stored = {
-        tuple(r[n] for n in names): r
-        for r in keyed.select(
-            cur, table, names, set(keys), table_rows=table_rows, columns=indexed, rowid=True
-        )
-    }
-    fresh = [k not in stored for k in keys]
-    _insert(cur, table, data.filter(pa.array(fresh)), replace=False)
-    values = {c: data.column(c).to_pylist() for c in indexed}
-    kept: list[int] = []
-    moved: list[int] = []
-    for i, key in enumerate(keys):
-        row = stored.get(key)
-        if row is not None:
-            (moved if any(row[c] != values[c][i] for c in indexed) else kept).append(i)
-    others = [c for c in data.column_names if c not in names]
-    for rows, columns in ((kept, [c for c in others if c not in indexed]), (moved, others)):
-        if not rows or not columns:
-            continue
-        part = data.take(pa.array(rows, pa.int64())).append_column(
-            keyed.ROWID, pa.array([stored[keys[i]][keyed.ROWID] for i in rows], pa.int64())
-        )
-        cur.register("state_rows", part)
-        try:
-            assigned = ", ".join(f'"{c}" = state_rows."{c}"' for c in columns)
-            match = f"{table}.rowid = state_rows.{keyed.ROWID}"
-            cur.execute(f"UPDATE {table} SET {assigned} FROM state_rows WHERE {match}")
-        finally:
-            cur.unregister("state_rows")
 
 
 def flush(cur: duckdb.DuckDBPyConnection, state: MemoryState, sizes: dict[str, int] | None = None) -> None:
@@ -370,18 +308,24 @@ def flush(cur: duckdb.DuckDBPyConnection, state: MemoryState, sizes: dict[str, i
     d = state.dirty
     size = keyed.sizes(cur) if sizes is None else sizes
     identities = _table(Identity, [state.identities[k] for k in sorted(d.identities)])
-    _upsert(cur, "identities", identities, size.get("identities", 0))
+    keyed.upsert(cur, "identities", KEYS["identities"], identities, table_rows=size.get("identities", 0))
     carts = [state.carts[k] for k in sorted(d.carts)]
     others = pa.array([c.other_currency_lines for c in carts], pa.int32())
     cart_rows = _table(Cart, carts, value=_amounts([c.value for c in carts]), other_currency_lines=others)
-    _upsert(cur, "carts", cart_rows, size.get("carts", 0))
+    keyed.upsert(cur, "carts", KEYS["carts"], cart_rows, table_rows=size.get("carts", 0))
     orders = _table(Order, [state.orders[k] for k in sorted(d.orders)])
-    _upsert(cur, "orders", orders, size.get("orders", 0))
+    keyed.upsert(cur, "orders", KEYS["orders"], orders, table_rows=size.get("orders", 0))
     procedures = [state.procedures[k] for k in sorted(d.procedures) if k in state.procedures]
-    _upsert(cur, "procedures", _table(Procedure, procedures), size.get("procedures", 0))
-    _insert(cur, "identity_links", _table(Link, state.links), replace=False)
-    _insert(cur, "identity_conflicts", _table(Conflict, state.conflicts), replace=False)
-    _insert(cur, "order_history", _table(OrderChange, state.history), replace=False)
+    keyed.upsert(
+        cur,
+        "procedures",
+        KEYS["procedures"],
+        _table(Procedure, procedures),
+        table_rows=size.get("procedures", 0),
+    )
+    keyed.insert(cur, "identity_links", _table(Link, state.links))
+    keyed.insert(cur, "identity_conflicts", _table(Conflict, state.conflicts))
+    keyed.insert(cur, "order_history", _table(OrderChange, state.history))
     for prop, txid, seq, refund, note in state.revalued:  # refunds valued when their purchase came
         cur.execute(
             "UPDATE order_history SET refund = ?, note = ? "
