@@ -149,30 +149,6 @@ def test_an_index_that_does_not_fit_in_memory_is_left_out_and_the_answers_stay(c
     con.close()
 
 
-@pytest.mark.parametrize("large", [False, True], ids=["insert or ignore", "looked up, then inserted"])
-def test_claim_inserts_and_returns_the_keys_not_held(large):
-    con = duckdb.connect()
-    _tables(con)
-    assert keyed.create(con) == []
-    names = ("property", "id")
-    held = [("shop", "a"), ("shop", "a'b"), ("donations", "b")]
-    assert keyed.claim(con, "client_ids", names, held, table_rows=0) == set(held)
-    keys = [
-        ("shop", "a"),
-        ("donations", "a"),
-        ("shop", "b"),
-        ("donations", "b"),
-        ("shop", "a'b"),
-        ("shop", "?"),
-    ]
-    new = keyed.claim(con, "client_ids", names, keys, table_rows=10**12 if large else 0)
-    assert new == {("donations", "a"), ("shop", "b"), ("shop", "?")}
-    assert keyed.claim(con, "client_ids", names, keys, table_rows=10**12 if large else 0) == set()
-    assert keyed.claim(con, "client_ids", names, [], table_rows=0) == set()
-    assert sorted(con.execute("SELECT * FROM client_ids").fetchall()) == sorted(set(held) | new)
-    con.close()
-
-
 @pytest.mark.parametrize("large", [False, True], ids=["joined", "by rowid"])
 def test_update_sets_the_columns_of_the_stored_keys_only(large):
     con = duckdb.connect()

@@ -302,10 +302,17 @@ class DuckStore(Store):
                 seen.add(key)
                 client.append(key)
             unique.append((source, event, is_client))
-        sizes = keyed.sizes(cur)  # how each table is read and written (store/keyed.py)
-        new = keyed.claim(
-            cur, "client_ids", ("property", "id"), client, table_rows=sizes.get("client_ids", 0)
-        )
+        new: set[tuple[str, str]] = set()
+        if client:
+            # INSERT OR IGNORE costs about 160 ms at 4,000,000 client ids whatever the rows;
+            # an index of client_ids(id) would cost about 90 bytes of memory an id (docs/
+            # performance.md, "The state a batch reads and writes").
+            ids = pa.table({"property": [k[0] for k in client], "id": [k[1] for k in client]})  # noqa: F841
+            new = set(
+                cur.execute(
+                    "INSERT OR IGNORE INTO client_ids SELECT property, id FROM ids RETURNING property, id"
+                ).fetchall()
+            )
         stored = []
         for source, event, is_client in unique:
             if is_client and (event.property, event.id) not in new:
@@ -317,6 +324,7 @@ class DuckStore(Store):
             self._seq += len(stored)
             keys: list[int | None] = [None] * len(stored)
             if self.derive_state:
+                sizes = keyed.sizes(cur)  # how each state table is read and written (store/keyed.py)
                 state = state_tables.prefetch(cur, [e for _, e in stored], sizes)
                 owners = [
                     (e.property, apply(state, e, first + n), first + n) for n, (_, e) in enumerate(stored)

@@ -1,21 +1,25 @@
 """Rows of a table by key, at a cost that follows the keys, not the table.
 
 Every batch the loader reads the state its events can touch (``state_tables.prefetch``)
-and the persons they belong to (``persons.assign``), writes back what changed
-(``state_tables.flush``) and records the client-supplied event ids it has not seen
-(:func:`claim`): a few hundred keys against tables that grow with every visitor, order
-and event. Joined against the batch's keys, DuckDB scans the whole table (about 30-60 ns
-a row), and ``INSERT OR REPLACE``/``OR IGNORE`` cost about 100-160 ms at 4,000,000 rows
-whatever the rows: a batch of 1,000 events took 9.4 times as long on such a store as on
-an empty one (``bench/state_size.py``).
+and the persons they belong to (``persons.assign``), and writes back what changed
+(``state_tables.flush``): a few hundred keys against tables that grow with every visitor
+and order. Joined against the batch's keys, DuckDB scans the whole table (about 30-60 ns
+a row), and ``INSERT OR REPLACE`` costs about 100 ms at 4,000,000 rows whatever the rows:
+a batch of 1,000 events took 8.6 times as long on such a store as on an empty one
+(``bench/state_size.py``).
 
 So each key column the loader reads by has an ART index of that one column
 (:data:`INDEXES`; DuckDB answers a filter from an index only when the index holds that
 one column, not from the tables' composite primary keys), and a large table is read
 with ``column IN (?, ?, ...)``, which DuckDB answers from the index: about 10 us a key
 that is not there and 50 us one that is (its row is fetched). A small table is still
-joined and written with those statements, which cost less there: :func:`by_index`
+joined and written with ``INSERT OR REPLACE``, which cost less there: :func:`by_index`
 decides by the table's size.
+
+An index costs memory: DuckDB keeps the part in use in its buffer pool
+(``store_memory_limit``), about 25-40 bytes a row for each at 4,000,000 rows. So only
+the columns the loader looks up by per person or per order have one; ``client_ids``,
+which grows with every event, has none but its primary key.
 
 Through the index only one column of a composite key is looked up; :func:`select`
 then keeps the rows whose whole key was asked for.
@@ -24,7 +28,7 @@ then keeps the rows whose whole key was asked for.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from typing import Any
 
 import duckdb
@@ -41,7 +45,6 @@ INDEXES = (
     ("procedures", "person_id"),
     ("procedures", "procedure_id"),
     ("persons", "person_id"),
-    ("client_ids", "id"),
 )
 logger = logging.getLogger("trackway.store")
 
@@ -240,39 +243,6 @@ def _set(
         cur.execute(f"UPDATE {table} SET {assigned} FROM state_rows WHERE {table}.rowid = state_rows.{ROWID}")
     finally:
         cur.unregister("state_rows")
-
-
-def claim(
-    cur: duckdb.DuckDBPyConnection,
-    table: str,
-    names: tuple[str, ...],
-    keys: Sequence[tuple[str, ...]],
-    *,
-    table_rows: int,
-) -> set[tuple[str, ...]]:
-    """Insert into ``table`` (whose columns are ``names``, its primary key) the ``keys``
-    (no repeats) it does not hold yet; return those. A small table takes ``INSERT OR
-    IGNORE``; on a large one that costs about 160 ms whatever the rows (4,000,000 client
-    ids), so the stored keys are looked up through the index and the others inserted."""
-    if not keys:
-        return set()
-    if by_index(table_rows, len(keys)):
-        held = {tuple(r[n] for n in names) for r in select(cur, table, names, keys, table_rows=table_rows)}
-        new = [k for k in keys if k not in held]
-        if new:
-            cur.register("claimed_keys", pa.table({n: [k[i] for k in new] for i, n in enumerate(names)}))
-            try:
-                cur.execute(f"INSERT INTO {table} SELECT {', '.join(names)} FROM claimed_keys")
-            finally:
-                cur.unregister("claimed_keys")
-        return set(new)
-    cur.register("claimed_keys", pa.table({n: [k[i] for k in keys] for i, n in enumerate(names)}))
-    try:
-        listed = ", ".join(names)
-        query = f"INSERT OR IGNORE INTO {table} SELECT {listed} FROM claimed_keys RETURNING {listed}"
-        return set(cur.execute(query).fetchall())
-    finally:
-        cur.unregister("claimed_keys")
 
 
 def _dicts(cur: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None) -> list[dict[str, Any]]:
