@@ -65,6 +65,15 @@ _UNIT |= {"kib": KB, "mib": MB, "gib": 1024 * MB, "tib": 1024 * 1024 * MB}
 MIN_STORE_MEMORY = 64 * MB  # less, and DuckDB fails its first queries out of memory
 
 
+def memory_bytes(value: str) -> int | None:
+    """``value`` (a size as DuckDB reads or prints one: 1GB, 953.6 MiB) in bytes; None
+    for a share of RAM or what is not a size."""
+    m = _SIZE.fullmatch(value)
+    if m is None or m.group(2) == "%":
+        return None
+    return round(float(m.group(1)) * _UNIT[m.group(2).lower()])
+
+
 def memory_size_problem(value: str) -> str | None:
     """What is wrong with ``value`` as the store's memory limit, or None."""
     m = _SIZE.fullmatch(value)

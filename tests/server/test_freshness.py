@@ -18,6 +18,7 @@ from trackway.ingest import backlog, freshness
 from trackway.ingest.log import Position
 from trackway.server import metrics
 from trackway.server.admin import STALE_HEADER, Admin, make_admin_app
+from trackway.store.duck import DuckStore
 
 PURCHASE = {
     "client_id": "1.2",
@@ -192,6 +193,24 @@ async def test_metrics_give_the_age_of_the_oldest_event_not_loaded(h):
     assert h.loader.unloaded() == backlog.Lag()
     text = metrics.render([metrics.loader_snapshot({}, 0, 0, oldest_unloaded=None)])
     assert "trackway_log_oldest_unloaded_seconds 0" in text
+
+
+def test_metrics_give_the_stores_memory_against_its_limit(tmp_path):
+    store = DuckStore(tmp_path / "m.duckdb", memory_limit="256MB")
+    try:
+        store.cursor().execute("CREATE TABLE filler AS SELECT 'x' || i AS k FROM range(300000) t(i)")
+        store.cursor().execute("CREATE INDEX filler_k ON filler (k)")
+        found = store.memory()
+    finally:
+        store.close()
+    assert found is not None
+    assert abs(found.limit - 256_000_000) < 256_000  # DuckDB says it as 244.1 MiB
+    assert 0 < found.indexes <= found.used <= found.limit
+    assert store.memory() is None  # closed: nothing to say, and no error
+    text = metrics.render([metrics.loader_snapshot({}, 0, 0, memory=found)])
+    assert f'trackway_store_memory_bytes{{part="all"}} {found.used}' in text
+    assert f'trackway_store_memory_bytes{{part="indexes"}} {found.indexes}' in text
+    assert f"trackway_store_memory_limit_bytes {found.limit}" in text
 
 
 def test_the_cli_reads_its_writes_through_a_running_server(tmp_path):

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import msgspec
 
+from trackway.store.base import StoreMemory
+
 Labels = tuple[tuple[str, str], ...]
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -45,6 +47,14 @@ HELP = {
     "trackway_log_oldest_unloaded_seconds": (
         "gauge",
         "Age of the oldest acknowledged event not yet loaded into the store (0: everything is loaded).",
+    ),
+    "trackway_store_memory_bytes": (
+        "gauge",
+        "What the store's database holds in memory (its buffer pool), by part: all, indexes.",
+    ),
+    "trackway_store_memory_limit_bytes": (
+        "gauge",
+        "The store's memory limit (store_memory_limit): a load that needs more fails until it is raised.",
     ),
     "trackway_overloaded_total": ("counter", "Requests answered 503 because the commit queue was full."),
     "trackway_connections_closed_total": (
@@ -273,6 +283,7 @@ def loader_snapshot(
     oldest_unloaded: float | None = None,
     now: float | None = None,
     retained: int = 0,
+    memory: StoreMemory | None = None,
 ) -> Snapshot:
     """The store process's metrics, from the loader's totals: ``quarantined`` rows in the
     quarantine now, ``record_errors`` records this process quarantined, ``batch_errors``
@@ -292,4 +303,8 @@ def loader_snapshot(
         0.0 if oldest_unloaded is None else max(0.0, (time.time() if now is None else now) - oldest_unloaded)
     )
     m.set("trackway_log_oldest_unloaded_seconds", round(age, 3))
+    if memory is not None:
+        m.set("trackway_store_memory_bytes", memory.used, part="all")
+        m.set("trackway_store_memory_bytes", memory.indexes, part="indexes")
+        m.set("trackway_store_memory_limit_bytes", memory.limit)
     return m.snapshot()

@@ -408,6 +408,7 @@ class Supervisor:
                         batch_errors=s.errors,
                         alarms=len(self.loader.alarms.active()),
                         retained=retained_bytes(self.paths.log, self.loader.committed(), self.cfg),
+                        memory=self.store.memory(),
                     ),
                 )
             await asyncio.sleep(0.5)

@@ -27,6 +27,16 @@ from trackway.ingest.sink import LoadResult
 from trackway.model import Event, to_builtins
 
 
+@dataclass(frozen=True)
+class StoreMemory:
+    """The database's memory, in bytes: all it holds in its buffer pool (``used``), of
+    which its indexes (``indexes``), and its limit (``store_memory_limit``)."""
+
+    used: int
+    indexes: int
+    limit: int
+
+
 @dataclass
 class Query:
     """A filter over events or failed payloads; results come newest first."""
@@ -122,6 +132,10 @@ class Store(ABC):
     def missing(self) -> str | None:
         """Why loading into this store would lose data (its file deleted or replaced while
         open), or None."""
+        return None
+
+    def memory(self) -> StoreMemory | None:
+        """What the store's database holds in memory against its limit, when it has one."""
         return None
 
     @abstractmethod

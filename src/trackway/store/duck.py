@@ -26,6 +26,7 @@ from trackway.ingest.quarantine import QuarantineRow
 from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
 from trackway.ingest.sink import LoadResult
 from trackway.model import Event
+from trackway.settings import memory_bytes
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
 from trackway.store import (
@@ -46,7 +47,16 @@ from trackway.store import (
     state_tables,
     subject,
 )
-from trackway.store.base import FailedRow, Query, Received, Store, check_table, failed_id, json_form
+from trackway.store.base import (
+    FailedRow,
+    Query,
+    Received,
+    Store,
+    StoreMemory,
+    check_table,
+    failed_id,
+    json_form,
+)
 from trackway.store.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from trackway.store.quarantine import DDL as QUARANTINE_DDL
 from trackway.store.quarantine import as_insert_row, sanitize
@@ -457,6 +467,21 @@ class DuckStore(Store):
             "server (`trackway stop`, then `trackway serve`); it opens the file at that path, or "
             "creates it, and loads the log into it"
         )
+
+    def memory(self) -> StoreMemory | None:
+        """DuckDB's buffer pool: what it holds, of which indexes (they must stay under the
+        limit with the rest: store/keyed.py), and its limit; None when the database cannot
+        say (being closed or replaced)."""
+        try:
+            cur = self.cursor()
+            [(used, indexes)] = cur.execute(
+                "SELECT coalesce(sum(memory_usage_bytes), 0), "
+                "coalesce(sum(memory_usage_bytes) FILTER (WHERE tag = 'ART_INDEX'), 0) FROM duckdb_memory()"
+            ).fetchall()
+            [(limit,)] = cur.execute("SELECT current_setting('memory_limit')").fetchall()
+        except duckdb.Error:
+            return None
+        return StoreMemory(int(used), int(indexes), memory_bytes(str(limit)) or 0)
 
     def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
         with self._write, self._transaction() as cur:
