@@ -135,7 +135,7 @@ def select(
         )
         cur.register("wanted_keys", pa.table({n: [k[i] for k in keys] for i, n in enumerate(names)}))
         try:
-            return _dicts(cur, query, None)
+            return dicts(cur, query, None)
         finally:
             cur.unregister("wanted_keys")
     at = next((i for i in range(len(names) - 1, -1, -1) if (table, names[i]) in INDEXES), None)
@@ -148,7 +148,7 @@ def select(
     found: list[dict[str, Any]] = []
     for start in range(0, len(values), _PART):
         part = values[start : start + _PART]
-        found.extend(_dicts(cur, f"{head} ({', '.join('?' * len(part))}){extra}", part))
+        found.extend(dicts(cur, f"{head} ({', '.join('?' * len(part))}){extra}", part))
     wanted_set = keys if isinstance(keys, (set, frozenset)) else set(keys)
     return [r for r in found if tuple(r[n] for n in names) in wanted_set]
 
@@ -184,11 +184,7 @@ def upsert(
         insert(cur, table, data, verb="INSERT OR REPLACE")
         return
     indexed = tuple(c for t, c in INDEXES if t == table and c not in names)
-    keys = list(zip(*(data.column(n).to_pylist() for n in names), strict=True))
-    stored = {
-        tuple(r[n] for n in names): r
-        for r in select(cur, table, names, set(keys), table_rows=table_rows, columns=indexed, rowid=True)
-    }
+    keys, stored = _stored(cur, table, names, data, table_rows, indexed)
     fresh = [k not in stored for k in keys]
     insert(cur, table, data.filter(pa.array(fresh)))
     values = {c: data.column(c).to_pylist() for c in indexed}
@@ -215,21 +211,31 @@ def update(
     if not data.num_rows:
         return
     columns = [c for c in data.column_names if c not in names]
-    if by_index(table_rows, data.num_rows):
-        keys = list(zip(*(data.column(n).to_pylist() for n in names), strict=True))
-        found = select(cur, table, names, set(keys), table_rows=table_rows, columns=(), rowid=True)
-        stored = {tuple(r[n] for n in names): r[ROWID] for r in found}
-        rows = [i for i, k in enumerate(keys) if k in stored]
-        if rows:
-            _set(cur, table, data.take(pa.array(rows, pa.int64())), columns, [stored[keys[i]] for i in rows])
-        return
-    cur.register("state_rows", data)
-    try:
-        assigned = ", ".join(f'"{c}" = state_rows."{c}"' for c in columns)
+    if not by_index(table_rows, data.num_rows):
         match = " AND ".join(f'{table}."{n}" = state_rows."{n}"' for n in names)
-        cur.execute(f"UPDATE {table} SET {assigned} FROM state_rows WHERE {match}")
-    finally:
-        cur.unregister("state_rows")
+        _update_from(cur, table, data, columns, match)
+        return
+    keys, stored = _stored(cur, table, names, data, table_rows, ())
+    rows = [i for i, k in enumerate(keys) if k in stored]
+    if rows:
+        _set(
+            cur, table, data.take(pa.array(rows, pa.int64())), columns, [stored[keys[i]][ROWID] for i in rows]
+        )
+
+
+def _stored(
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    names: tuple[str, ...],
+    data: pa.Table,
+    table_rows: int,
+    columns: tuple[str, ...],
+) -> tuple[list[tuple[Any, ...]], dict[tuple[Any, ...], dict[str, Any]]]:
+    """The key (``names``) of each row of ``data``, in order, and the stored rows of those
+    keys by key, each with its ``columns`` and rowid (:data:`ROWID`)."""
+    keys = list(zip(*(data.column(n).to_pylist() for n in names), strict=True))
+    found = select(cur, table, names, set(keys), table_rows=table_rows, columns=columns, rowid=True)
+    return keys, {tuple(r[n] for n in names): r for r in found}
 
 
 def _set(
@@ -237,15 +243,24 @@ def _set(
 ) -> None:
     """Set ``columns`` of the rows ``rowids`` of ``table`` to the values of ``data``'s
     rows, in order."""
-    cur.register("state_rows", data.append_column(ROWID, pa.array(rowids, pa.int64())))
+    data = data.append_column(ROWID, pa.array(rowids, pa.int64()))
+    _update_from(cur, table, data, columns, f"{table}.rowid = state_rows.{ROWID}")
+
+
+def _update_from(
+    cur: duckdb.DuckDBPyConnection, table: str, data: pa.Table, columns: list[str], match: str
+) -> None:
+    """``UPDATE table SET`` each of ``columns`` from ``data`` (read as ``state_rows``)
+    where the SQL ``match`` pairs a stored row with a row of ``data``."""
+    cur.register("state_rows", data)
     try:
         assigned = ", ".join(f'"{c}" = state_rows."{c}"' for c in columns)
-        cur.execute(f"UPDATE {table} SET {assigned} FROM state_rows WHERE {table}.rowid = state_rows.{ROWID}")
+        cur.execute(f"UPDATE {table} SET {assigned} FROM state_rows WHERE {match}")
     finally:
         cur.unregister("state_rows")
 
 
-def _dicts(cur: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None) -> list[dict[str, Any]]:
+def dicts(cur: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None) -> list[dict[str, Any]]:
     """Rows as dicts through Arrow (typed; TIMESTAMPTZ needs no pytz)."""
     rows: list[dict[str, Any]] = cur.sql(query, params=params).to_arrow_table().to_pylist()
     return rows

@@ -201,11 +201,10 @@ def _fetch(
     for name, table in tables.items():
         cur.register(name, table)
     try:
-        result: list[dict[str, Any]] = cur.sql(query, params=params).to_arrow_table().to_pylist()
+        return keyed.dicts(cur, query, params)
     finally:
         for name in tables:
             cur.unregister(name)
-    return result
 
 
 def _cart(row: dict[str, Any]) -> Cart:
