@@ -18,7 +18,7 @@ def _tables(con) -> None:
     con.execute(persons.DDL)
 
 
-ODD = ["a'b", 'q"q', "x); DROP TABLE identities; --", "é", "\\", " ", "?", "$1"]
+ODD = ["a\x00b", "x" * 100_000, "a'b", 'q"q', "x); DROP TABLE identities; --", "é", "\\", " ", "?", "$1"]
 
 
 @pytest.fixture

@@ -403,3 +403,44 @@ def test_a_batchs_rows_replace_the_stored_ones_by_either_path(lookup, monkeypatc
     assert rows[("shop", "anonymous", "new")] == ("p1", later)
     assert rows[("shop", "anonymous", "a3")] == ("p3", T0)
     assert rows[("donations", "anonymous", "a1")] == ("q1", T0)
+
+
+@pytest.mark.parametrize("lookup", ["join", "index"])
+def test_ids_with_lone_surrogates_or_nul_are_stored_by_either_path(lookup, monkeypatch):
+    # DuckStore.load replaces lone surrogates with U+FFFD when an insert cannot encode them;
+    # the look-ups through the indexes must raise the same error for it to do so.
+    monkeypatch.setattr(keyed, "ROWS_PER_KEY", 0 if lookup == "index" else 10**12)
+    odd = [("\ud800x", "u\udfff", "T\ud800"), ("a\x00b", "x" * 100_000, "T\x00")]
+    events = [
+        Event(
+            name="purchase",
+            dialect="gtm-ga4",
+            id=f"e{n}",
+            property="shop",
+            timestamp=T0,
+            received_at=T0,
+            anonymous_id=anon,
+            user_id=user,
+            commerce=Commerce(transaction_id=txid, currency="EUR"),
+        )
+        for n, (anon, user, txid) in enumerate(odd)
+    ]
+    store = DuckStore(":memory:")
+    try:
+        for _ in range(2):  # the second time, every key is stored
+            record = records.Record(
+                kind=records.DECODED,
+                request_id=records.uuid7(),
+                endpoint="/collect",
+                property="shop",
+                received_at=0,
+            )
+            store.load([(record, records.Outcome(events=events, client_ids=[False, False]))], {})
+        ids = sorted(r["id"] for r in store.state_rows("identities"))
+        orders = sorted(r["transaction_id"] for r in store.state_rows("orders"))
+        [(stored,)] = store.cursor().execute("SELECT count(*) FROM events").fetchall()
+    finally:
+        store.close()
+    assert stored == 4
+    assert ids == sorted(["\ufffdx", "u\ufffd", "a\x00b", "x" * 100_000])
+    assert orders == sorted(["T\ufffd", "T\x00"])

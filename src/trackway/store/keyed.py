@@ -143,6 +143,9 @@ def select(
         raise ValueError(f"expected a key with one of the indexed columns {INDEXES}, got {table}{names}")
     column = names[at]
     values = sorted({k[at] for k in keys})
+    for value in values:  # text UTF-8 cannot hold raises here as the join's Arrow table does,
+        if type(value) is str:  # and DuckStore.load then replaces lone surrogates and retries
+            value.encode()
     extra = f" AND ({condition})" if condition else ""
     head = f"SELECT {'rowid AS ' + ROWID + ', ' if rowid else ''}{listed} FROM {table} WHERE {column} IN"
     found: list[dict[str, Any]] = []
