@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz import findings, wire
 from tests.fuzz.harness import ADMIN_TOKEN, Outcome, Pipeline, Req
+from trackway.store import keyed
 
 EXAMPLES = int(os.environ.get("TRACKWAY_FUZZ_EXAMPLES", "50"))
 PHASES = [Phase.explicit, Phase.generate] + ([Phase.shrink] if os.environ.get("TRACKWAY_FUZZ_SHRINK") else [])
@@ -51,11 +52,15 @@ class Drawn:
         return self.data.draw(TEXT)
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    p = Pipeline(tmp_path_factory.mktemp("fuzz"), reports="stored")
-    yield p
-    p.shutdown()
+@pytest.fixture(scope="module", params=["join", "index"])
+def pipeline(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
+    # The loader reads and writes a large table through its indexes and a small one by a
+    # join (store/keyed.py): the whole path is fuzzed both ways.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(keyed, "ROWS_PER_KEY", 0 if request.param == "index" else 10**12)
+        p = Pipeline(tmp_path_factory.mktemp("fuzz"), reports="stored")
+        yield p
+        p.shutdown()
 
 
 @pytest.fixture(scope="module")
