@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import msgspec
@@ -31,6 +31,7 @@ from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
 from trackway.store import (
     arrow,
+    claims,
     columns,
     deadscrub,
     files,
@@ -66,6 +67,7 @@ logger = logging.getLogger("trackway.store")
 FILE_NAME = "trackway.duckdb"
 
 _json = msgspec.json.Encoder(decimal_format="number")
+_T = TypeVar("_T")
 
 
 _SQL_BATCH = 8192  # rows a `sql()` batch reads at most (DuckDB's default: 131,072)
@@ -233,7 +235,6 @@ class DuckStore(Store):
         quarantined: Sequence[QuarantineRow],
         resolved: Sequence[int],
     ) -> LoadResult:
-        result = LoadResult()
         failed_rows: list[dict[str, Any]] = []
         rejected: dict[str, tuple[str, str, str, int]] = {}  # failed id -> what its row counts
         candidates: list[tuple[Any, Event, bool]] = []
@@ -262,17 +263,18 @@ class DuckStore(Store):
                     }
                 )
                 rejected[fid] = (record.endpoint, f.dialect, record.property, max(len(f.indices), 1))
-        with self._write, self._transaction() as cur:
-            stored, dups = self._insert(cur, candidates)
+
+        def write(cur: duckdb.DuckDBPyConnection, ignore: bool) -> LoadResult:
+            result = LoadResult()
+            stored, dups = self._insert(cur, candidates, ignore)
             for record, event in stored:
                 result.count(record.endpoint, event.dialect, record.property, "accepted")
             if failed_rows:
-                ftable = pa.Table.from_pylist(failed_rows)  # noqa: F841
-                # OR IGNORE: a tracker's call sent again (its id is the call's) is stored once
-                new = cur.execute(
-                    f"INSERT OR IGNORE INTO failed_events ({schema.FAILED_INSERT}) "
-                    f"SELECT {schema.FAILED_INSERT} FROM ftable RETURNING id"
-                ).fetchall()
+                # a tracker's call sent again (its id is the call's) is stored once
+                ftable = pa.Table.from_pylist(failed_rows)
+                new = claims.insert(cur, "failed_events", ftable, "id", ignore=ignore)
+                if new is None:
+                    new = [(row["id"],) for row in failed_rows]
                 for (fid,) in new:
                     endpoint, dialect, prop, n = rejected[fid]
                     result.failed += 1
@@ -288,17 +290,33 @@ class DuckStore(Store):
                 cur.execute(
                     "INSERT OR REPLACE INTO log_positions VALUES (?, ?, ?)", [slot, pos.seq, pos.offset]
                 )
-        result.stored = len(stored)
-        result.duplicates += dups
-        return result
+            result.stored = len(stored)
+            result.duplicates += dups
+            return result
+
+        return self._written(write)
+
+    def _written(self, write: Callable[[duckdb.DuckDBPyConnection, bool], _T]) -> _T:
+        """``write(cur, ignore)`` in a write transaction, with ``ignore`` False: its events'
+        client ids and failed payloads inserted plainly (store/claims.py). When one is
+        already stored, DuckDB has aborted the transaction: it is rolled back and ``write``
+        runs again in a new one, with ``ignore`` True."""
+        with self._write:
+            try:
+                with self._transaction() as cur:
+                    return write(cur, False)
+            except claims.Claimed:
+                with self._transaction() as cur:
+                    return write(cur, True)
 
     def _insert(
-        self, cur: duckdb.DuckDBPyConnection, candidates: list[tuple[Any, Event, bool]]
+        self, cur: duckdb.DuckDBPyConnection, candidates: list[tuple[Any, Event, bool]], ignore: bool
     ) -> tuple[list[tuple[Any, Event]], int]:
         """Insert events (each with its source: a Record or a FailedRow, for the endpoint),
         skipping client-supplied ids the property already has, and update the derived
         state with what was stored. Returns it and the number of duplicates. Runs inside
-        the caller's transaction (which holds the write lock, guarding ``_seq``)."""
+        the caller's transaction (which holds the write lock, guarding ``_seq``), through
+        :meth:`_written`."""
         seen: set[tuple[str, str]] = set()
         client: list[tuple[str, str]] = []
         dups = 0
@@ -312,17 +330,7 @@ class DuckStore(Store):
                 seen.add(key)
                 client.append(key)
             unique.append((source, event, is_client))
-        new: set[tuple[str, str]] = set()
-        if client:
-            # INSERT OR IGNORE costs about 160 ms at 4,000,000 client ids whatever the rows;
-            # an index of client_ids(id) would cost about 90 bytes of memory an id (docs/
-            # performance.md, "The state a batch reads and writes").
-            ids = pa.table({"property": [k[0] for k in client], "id": [k[1] for k in client]})  # noqa: F841
-            new = set(
-                cur.execute(
-                    "INSERT OR IGNORE INTO client_ids SELECT property, id FROM ids RETURNING property, id"
-                ).fetchall()
-            )
+        new = claims.client_ids(cur, client, ignore=ignore)
         stored = []
         for source, event, is_client in unique:
             if is_client and (event.property, event.id) not in new:
@@ -484,8 +492,10 @@ class DuckStore(Store):
         return StoreMemory(int(used), int(indexes), memory_bytes(str(limit)) or 0)
 
     def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
-        with self._write, self._transaction() as cur:
-            stored, _ = self._insert(cur, [(row, e, c) for e, c in zip(events, client_ids, strict=True)])
+        def write(cur: duckdb.DuckDBPyConnection, ignore: bool) -> int:
+            stored, _ = self._insert(
+                cur, [(row, e, c) for e, c in zip(events, client_ids, strict=True)], ignore
+            )
             cur.execute(
                 "UPDATE failed_events SET indices = ?, names = ?, issues = ?, codes = ?, "
                 "replayed_at = ?, replayed = ? WHERE id = ?",
@@ -499,7 +509,9 @@ class DuckStore(Store):
                     row.id,
                 ],
             )
-        return len(stored)
+            return len(stored)
+
+        return self._written(write)
 
     def sql(self, query: str, limit: int = 10_000) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run one read-only SELECT (or EXPLAIN of one) on the store's tables: anything

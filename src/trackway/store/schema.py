@@ -79,4 +79,3 @@ FAILED_NAMES = (
     "replayed",
 )
 FAILED_COLUMNS = ", ".join(FAILED_NAMES)
-FAILED_INSERT = ", ".join((*FAILED_NAMES[:-2], "codes"))
