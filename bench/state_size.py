@@ -41,7 +41,9 @@ PER_RECORD = 25
 
 
 def fill(store: object, rows: int) -> None:
-    """``rows`` identities, orders, carts and client ids of other people in ``store``'s tables, their
+    """``rows`` identities, orders, carts and client ids of other people in ``store``'s tables
+    (their times set, as the loader sets them: a log of more than 25,000 events reaches
+    the orders' transaction ids, ``T_1000`` on, and updates those orders), their
     keys in the same ranges as the log's (``T_...`` transaction ids, ``N.N`` client ids,
     ``u-N`` user ids, ``p_`` and hexadecimal digits for person ids as events' ids make
     them): DuckDB skips a row group whose min and max exclude every key sought, which keys
@@ -56,13 +58,15 @@ def fill(store: object, rows: int) -> None:
         [rows],
     )
     cur.execute(
-        'INSERT INTO orders (property, transaction_id, person_id, currency, "value", purchased, events) '
-        f"SELECT 'default', 'T_' || (i + 1000), {person}, 'EUR', 10, true, 1 FROM range(?) t(i)",
+        'INSERT INTO orders (property, transaction_id, person_id, currency, "value", lines, created_at, '
+        "updated_at, purchased, events) "
+        f"SELECT 'default', 'T_' || (i + 1000), {person}, 'EUR', 10, '[]', now(), now(), true, 1 "
+        "FROM range(?) t(i)",
         [rows],
     )
     cur.execute(
-        "INSERT INTO carts (property, cart_id, person_id, status, events) "
-        f"SELECT 'default', 'c-' || i, {person}, 'open', 1 FROM range(?) t(i)",
+        "INSERT INTO carts (property, cart_id, person_id, status, opened_at, updated_at, events) "
+        f"SELECT 'default', 'c-' || i, {person}, 'open', now(), now(), 1 FROM range(?) t(i)",
         [rows],
     )
     # Events' ids are UUIDs (hexadecimal digits): random ones interleave with them.

@@ -63,8 +63,10 @@ def find_event(
             f"SELECT * FROM events WHERE received_at BETWEEN ? AND ? AND {where}{newest}",
             [made - WINDOW, made + WINDOW, *params],
         )
-    # Not a Trackway id (or not at its time): then it is a client's, and client_ids
-    # (indexed by property and id) has it. One it lacks is not stored: no scan.
+    # Not a Trackway id (or not at its time): then it is a client's, and client_ids has
+    # it. One it lacks is not stored: no scan of events. (DuckDB answers this look-up
+    # by scanning client_ids, two narrow columns: its composite key serves no look-up;
+    # about 120 ms at 4,000,000 client ids.)
     if (
         not found
         and prop is not None
