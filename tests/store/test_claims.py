@@ -9,6 +9,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from tests.support.logrecords import decoded_record
 from trackway.ingest import records
 from trackway.model import Commerce, Event
 from trackway.store import claims
@@ -78,14 +79,7 @@ def _failed(call: str) -> records.FailedPayload:
 def _load(store: DuckStore, ids: list[str], calls: list[str]) -> tuple[int, int, int]:
     events = [_purchase(eid) for eid in ids]
     out = records.Outcome(events=events, client_ids=[True] * len(events), failed=[_failed(c) for c in calls])
-    record = records.Record(
-        kind=records.DECODED,
-        request_id=str(records.uuid7()),
-        endpoint="/collect",
-        property="p",
-        received_at=records.micros(NOW),
-    )
-    result = store.load([(record, out)], {})
+    result = store.load([(decoded_record(NOW), out)], {})
     return result.stored, result.failed, result.duplicates
 
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import trackway
+from tests.support.logrecords import decoded_record
 from tests.support.specs import all_examples
 from trackway.ingest import records
 from trackway.ingest.log import Position
@@ -130,13 +131,7 @@ def test_generated_amounts_round_trip(value, qty):
 
 
 def _record(prop="p", endpoint="/collect", at=NOW):
-    return records.Record(
-        kind=records.DECODED,
-        request_id=str(records.uuid7()),
-        endpoint=endpoint,
-        property=prop,
-        received_at=records.micros(at),
-    )
+    return decoded_record(at, prop, endpoint)
 
 
 def _event(name, prop="p", eid="", at=NOW):
