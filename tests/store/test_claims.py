@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support.logrecords import decoded_record
 from trackway.ingest import records
 from trackway.model import Commerce, Event
 from trackway.store import claims
+from trackway.store.base import Query
 from trackway.store.duck import DuckStore
+from trackway.store.memory import MemoryStore
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 STORED = [("p", "a"), ("p", "b"), ("q", "a")]
@@ -119,3 +124,48 @@ def test_a_batch_meeting_a_stored_id_is_stored_once_with_its_state(monkeypatch, 
         assert failed == {f"p/call/{c}" for c in {"k1", "k2", *calls}}
     finally:
         store.close()
+
+
+IDS = st.sampled_from(["a", "b", "c"])
+PROPS = st.sampled_from(["p", "q"])
+RECORDS = st.lists(  # (property, [(event id, the client's?)], [failed payloads' call ids])
+    st.tuples(PROPS, st.lists(st.tuples(IDS, st.booleans()), max_size=4), st.lists(IDS, max_size=2)),
+    min_size=1,
+    max_size=3,
+)
+
+
+def _batch(records_: list[tuple[str, list[tuple[str, bool]], list[str]]]) -> list[tuple[Any, Any]]:
+    batch = []
+    for prop, events, calls in records_:
+        made = [
+            Event(name="page_view", dialect="gtm-ga4", id=eid, property=prop, received_at=NOW, timestamp=NOW)
+            for eid, _ in events
+        ]
+        out = records.Outcome(
+            events=made, client_ids=[client for _, client in events], failed=[_failed(c) for c in calls]
+        )
+        batch.append((decoded_record(NOW, prop), out))
+    return batch
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(RECORDS, min_size=1, max_size=4))
+def test_duckdb_claims_as_the_memory_store_keeps(batches):
+    duck, memory = DuckStore(":memory:"), MemoryStore()
+    try:
+        for records_ in batches:
+            batch = _batch(records_)
+            a, b = duck.load(batch, {}), memory.load(batch, {})
+            assert (a.stored, a.failed) == (b.stored, b.failed)
+        assert sorted((e.property, e.id) for e in duck.events(Query(limit=1000))) == sorted(
+            (e.property, e.id) for e in memory.events(Query(limit=1000))
+        )
+        assert sorted(f.id for f in duck.failed(Query(limit=1000))) == sorted(
+            f.id for f in memory.failed(Query(limit=1000))
+        )
+        seqs = [s for (s,) in duck.cursor().execute("SELECT seq FROM events ORDER BY seq").fetchall()]
+        assert seqs == list(range(1, len(seqs) + 1))
+    finally:
+        duck.close()
+        memory.close()
