@@ -12,7 +12,7 @@ import pytest
 from trackway.ingest import records
 from trackway.ingest.log import Position
 from trackway.model import Event
-from trackway.store import duck
+from trackway.store import arrow, duck
 from trackway.store.base import Query
 from trackway.store.duck import DuckStore
 
@@ -58,13 +58,13 @@ def _snapshot(store: DuckStore) -> dict[str, object]:
 
 
 def _fail_load(store: DuckStore, monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
-    monkeypatch.setattr(duck.arrow, "table", _raiser(error))  # after the client ids, seqs and state
+    monkeypatch.setattr(arrow, "table", _raiser(error))  # after the client ids, seqs and state
     _load(store, "new", 99)
 
 
 def _fail_replace(store: DuckStore, monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
     [row] = store.failed(Query())
-    monkeypatch.setattr(duck.arrow, "table", _raiser(error))
+    monkeypatch.setattr(arrow, "table", _raiser(error))
     store.replace_failed(msgspec.structs.replace(row, indices=[], replayed=1), [_event("replayed")], [True])
 
 

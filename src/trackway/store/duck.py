@@ -23,14 +23,14 @@ import pyarrow as pa
 from trackway.errors import StoreError
 from trackway.ingest.log import Position
 from trackway.ingest.quarantine import QuarantineRow
-from trackway.ingest.records import Outcome, Record, from_micros, loads_issues
+from trackway.ingest.records import Outcome, Record
 from trackway.ingest.sink import LoadResult
 from trackway.model import Event
 from trackway.settings import memory_bytes
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
 from trackway.store import (
-    arrow,
+    batches,
     claims,
     columns,
     deadscrub,
@@ -55,12 +55,10 @@ from trackway.store.base import (
     Store,
     StoreMemory,
     check_table,
-    failed_id,
     json_form,
 )
-from trackway.store.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from trackway.store.quarantine import DDL as QUARANTINE_DDL
-from trackway.store.quarantine import as_insert_row, sanitize
+from trackway.store.quarantine import sanitize
 
 logger = logging.getLogger("trackway.store")
 
@@ -230,68 +228,26 @@ class DuckStore(Store):
 
     def _load(
         self,
-        batch: list[tuple[Record, Outcome]],
+        records: list[tuple[Record, Outcome]],
         positions: dict[str, Position],
         quarantined: Sequence[QuarantineRow],
         resolved: Sequence[int],
     ) -> LoadResult:
-        failed_rows: list[dict[str, Any]] = []
-        rejected: dict[str, tuple[str, str, str, int]] = {}  # failed id -> what its row counts
-        candidates: list[tuple[Any, Event, bool]] = []
-        for record, out in batch:
-            candidates.extend((record, e, c) for e, c in zip(out.events, out.client_ids, strict=True))
-            for n, f in enumerate(out.failed):
-                issues = loads_issues(f.issues)
-                fid = failed_id(record.request_id, n, record.property, f.call)
-                if fid in rejected:
-                    continue  # a tracker's call twice in one load: stored once
-                failed_rows.append(
-                    {
-                        "id": fid,
-                        "property": record.property,
-                        "endpoint": record.endpoint,
-                        "dialect": f.dialect,
-                        "received_at": from_micros(record.received_at),
-                        "request_id": record.request_id,
-                        "payload": f.payload,
-                        "indices": list(f.indices),
-                        "ordinal": f.ordinal,
-                        "names": list(f.names),
-                        "issues": f.issues.decode(),
-                        "codes": sorted({i["code"] for i in issues if i.get("severity") == "error"}),
-                        "meta": _json.encode(record.meta).decode() if record.meta else None,
-                    }
-                )
-                rejected[fid] = (record.endpoint, f.dialect, record.property, max(len(f.indices), 1))
+        batch = batches.prepare(records)
 
         def write(cur: duckdb.DuckDBPyConnection, ignore: bool) -> LoadResult:
-            result = LoadResult()
-            stored, dups = self._insert(cur, candidates, ignore)
-            for record, event in stored:
-                result.count(record.endpoint, event.dialect, record.property, "accepted")
-            if failed_rows:
-                # a tracker's call sent again (its id is the call's) is stored once
-                ftable = pa.Table.from_pylist(failed_rows)
-                new = claims.insert(cur, "failed_events", ftable, "id", ignore=ignore)
-                if new is None:
-                    new = [(row["id"],) for row in failed_rows]
-                for (fid,) in new:
-                    endpoint, dialect, prop, n = rejected[fid]
-                    result.failed += 1
-                    result.count(endpoint, dialect, prop, "rejected", n)
-                dups += len(failed_rows) - len(new)
-            if resolved:
-                cur.execute("DELETE FROM quarantine WHERE list_contains(?, id)", [list(resolved)])
-            if quarantined:
-                qtable = pa.Table.from_pylist([as_insert_row(q) for q in quarantined])  # noqa: F841
-                names = ", ".join(f'"{c}"' for c in QUARANTINE_COLUMNS)
-                cur.execute(f"INSERT INTO quarantine ({names}) SELECT {names} FROM qtable")
-            for slot, pos in positions.items():
-                cur.execute(
-                    "INSERT OR REPLACE INTO log_positions VALUES (?, ?, ?)", [slot, pos.seq, pos.offset]
-                )
-            result.stored = len(stored)
-            result.duplicates += dups
+            first = self._seq + 1
+            result = batches.write(
+                cur,
+                batch,
+                positions,
+                quarantined,
+                resolved,
+                ignore=ignore,
+                first=first,
+                derive_state=self.derive_state,
+            )
+            self._seq += result.stored  # given again if the transaction fails (_transaction)
             return result
 
         return self._written(write)
@@ -308,51 +264,6 @@ class DuckStore(Store):
             except claims.Claimed:
                 with self._transaction() as cur:
                     return write(cur, True)
-
-    def _insert(
-        self, cur: duckdb.DuckDBPyConnection, candidates: list[tuple[Any, Event, bool]], ignore: bool
-    ) -> tuple[list[tuple[Any, Event]], int]:
-        """Insert events (each with its source: a Record or a FailedRow, for the endpoint),
-        skipping client-supplied ids the property already has, and update the derived
-        state with what was stored. Returns it and the number of duplicates. Runs inside
-        the caller's transaction (which holds the write lock, guarding ``_seq``), through
-        :meth:`_written`."""
-        seen: set[tuple[str, str]] = set()
-        client: list[tuple[str, str]] = []
-        dups = 0
-        unique = []
-        for source, event, is_client in candidates:
-            if is_client:
-                key = (event.property, event.id)
-                if key in seen:
-                    dups += 1
-                    continue
-                seen.add(key)
-                client.append(key)
-            unique.append((source, event, is_client))
-        new = claims.client_ids(cur, client, ignore=ignore)
-        stored = []
-        for source, event, is_client in unique:
-            if is_client and (event.property, event.id) not in new:
-                dups += 1
-                continue
-            stored.append((source, event))
-        if stored:
-            first = self._seq + 1
-            self._seq += len(stored)
-            keys: list[int | None] = [None] * len(stored)
-            if self.derive_state:
-                sizes = keyed.sizes(cur)  # how each state table is read and written (store/keyed.py)
-                state = state_tables.prefetch(cur, [e for _, e in stored], sizes)
-                owners = [
-                    (e.property, apply(state, e, first + n), first + n) for n, (_, e) in enumerate(stored)
-                ]
-                keys = persons.assign(cur, owners, state.merges, sizes.get("persons", 0))
-                state_tables.flush(cur, state, sizes)
-            batch = arrow.table([e for _, e in stored], [s.endpoint for s, _ in stored], first)
-            batch = batch.append_column("person_key", pa.array(keys, pa.int64()))
-            cur.execute(columns.insert_sql("batch"))
-        return stored, dups
 
     def _where(self, query: Query, table: str) -> tuple[str, list[Any]]:
         clauses, params = [], []
@@ -493,9 +404,12 @@ class DuckStore(Store):
 
     def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
         def write(cur: duckdb.DuckDBPyConnection, ignore: bool) -> int:
-            stored, _ = self._insert(
-                cur, [(row, e, c) for e, c in zip(events, client_ids, strict=True)], ignore
+            candidates = [(row, e, c) for e, c in zip(events, client_ids, strict=True)]
+            first = self._seq + 1
+            stored, _ = batches.insert_events(
+                cur, candidates, ignore=ignore, first=first, derive_state=self.derive_state
             )
+            self._seq += len(stored)
             cur.execute(
                 "UPDATE failed_events SET indices = ?, names = ?, issues = ?, codes = ?, "
                 "replayed_at = ?, replayed = ? WHERE id = ?",
