@@ -46,6 +46,7 @@ serve: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 	$(BIN)/python bench/core.py --quick
 	$(BIN)/python bench/http.py --quick
@@ -75,6 +76,7 @@ upgrade: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
+	$(BIN)/python -m mypy
 
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/core.py
@@ -97,4 +99,4 @@ docs: $(STAMP)
 	$(BIN)/python -m trackway.docs_gen docs
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis

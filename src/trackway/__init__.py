@@ -46,8 +46,8 @@ def __getattr__(name: str) -> Any:
             raise AttributeError(f"module 'trackway' has no attribute {name!r}") from None
         globals()[name] = module
         return module
-    module, _, attribute = where.partition(":")
-    value = getattr(importlib.import_module(module), attribute or name)
+    path, _, attribute = where.partition(":")
+    value = getattr(importlib.import_module(path), attribute or name)
     globals()[name] = value
     return value
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Context, Decimal
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import msgspec
 
@@ -533,7 +533,8 @@ def _report_lost(
     """NOT_CARRIED for each stated part the rendered fields (and items) do not give back."""
     if all(field in copied for field in found.stated.values()):
         return
-    back = parts(Commerce(**rendered), target, name, items=c.items if items_carried else ())
+    fields = cast(dict[str, Any], rendered)  # amount fields only
+    back = parts(Commerce(**fields), target, name, items=c.items if items_carried else ())
     for part, field in found.stated.items():
         if field in copied:
             continue

@@ -214,8 +214,8 @@ def decode(
                 f"expected the shape of a known dialect (one of {', '.join(dialects.names())}); got none of "
                 "them. Name the dialect with --dialect",
             )
-            issues = settle([*screened.items, issue])  # the error at $ says it all
-            return Decoded(dialect="unknown", events=[], issues=issues, detection=detection)
+            settled = settle([*screened.items, issue])  # the error at $ says it all
+            return Decoded(dialect="unknown", events=[], issues=settled, detection=detection)
         dialect = chosen
     adapter = dialects.get(dialect)
     issues = screened  # the screen's warnings (repaired text) first; the adapter's screen finds none

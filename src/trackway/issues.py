@@ -305,11 +305,11 @@ Path = str | tuple[Any, str | int]
 
 
 def render_path(path: Path) -> str:
-    if type(path) is str:
+    if isinstance(path, str):
         return path
-    base, key = path
-    base = render_path(base)
-    if type(key) is int:
+    parent, key = path
+    base = render_path(parent)
+    if isinstance(key, int):
         return f"{base}[{key}]"
     if key.isidentifier():
         return f"{base}.{key}"

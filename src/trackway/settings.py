@@ -529,8 +529,10 @@ def coerce(setting: Setting, value: Any, where: str, *, text: bool = False) -> A
         raise ConfigError(
             f"{where}: expected {want.__name__}, got {_shown(value)}; {_fix(want, value)}{setting.help}"
         )
-    least, most = setting.bounds
-    if (least is not None and value < least) or (most is not None and value > most):
+    least, most = setting.bounds  # only whole-number settings have bounds
+    if isinstance(value, int) and (
+        (least is not None and value < least) or (most is not None and value > most)
+    ):
         raise ConfigError(
             f"{where}: expected a whole number {setting.range_text}, got {value}; {setting.help}"
         )

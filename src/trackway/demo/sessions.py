@@ -250,7 +250,8 @@ class Visit:
         reason = reason or rng.choice(_REASONS[self.s.dialect])
         line = near.items[0] if near.items else Line("SKU-0001", "Classic Tee", Decimal("19.99"), 1)
         currency = near.currency or self.currency or "EUR"
-        kind, fields = "add_to_cart", {"items": [line]}
+        kind = "add_to_cart"
+        fields: dict[str, Any] = {"items": [line]}
         if reason == "missing_transaction_id":
             kind, fields = "purchase", {"items": list(near.items) or [line]}
         elif reason == "unknown_currency":

@@ -164,13 +164,15 @@ def _shop(
     if scenario == "refund_partial" and len(cart) < 2:
         add(next(p for p in c.PRODUCTS if p.item_id not in cart), 2)
     if cart and (scenario in ("cart_cleared", "cart_update") or (not buy and rng.random() < 0.12)):
-        first = next(iter(cart.values()))
-        gone = first.quantity if scenario == "cart_cleared" or rng.random() < 0.7 else 1
-        v.emit("remove_from_cart", items=[Line(first.item_id, first.item_name, first.price, gone)])
-        if gone == first.quantity:
-            del cart[first.item_id]
+        oldest = next(iter(cart.values()))
+        gone = oldest.quantity if scenario == "cart_cleared" or rng.random() < 0.7 else 1
+        v.emit("remove_from_cart", items=[Line(oldest.item_id, oldest.item_name, oldest.price, gone)])
+        if gone == oldest.quantity:
+            del cart[oldest.item_id]
         else:
-            cart[first.item_id] = Line(first.item_id, first.item_name, first.price, first.quantity - gone)
+            cart[oldest.item_id] = Line(
+                oldest.item_id, oldest.item_name, oldest.price, oldest.quantity - gone
+            )
     if convead and (scenario in ("cart_cleared", "cart_update") or rng.random() < 0.4):
         if scenario == "cart_cleared":
             for ln in list(cart.values()):

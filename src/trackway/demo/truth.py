@@ -34,6 +34,7 @@ Conventions:
 
 from __future__ import annotations
 
+import builtins
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -135,7 +136,7 @@ class Action:
     invalid: str | None = None
     tags: tuple[str, ...] = ()  # edge cases this action shows
 
-    @property
+    @builtins.property  # the class has a field named property
     def valid(self) -> bool:
         return self.invalid is None
 

@@ -60,8 +60,15 @@ class Failed:
         raw = msgspec.json.decode(data)
         received = datetime.fromisoformat(raw["received_at"].replace("Z", "+00:00"))
         issues = msgspec.json.encode(raw.get("issues", []))
-        fields = ("id", "property", "endpoint", "dialect")
-        return cls(*(str(raw[k]) for k in fields), received, str(raw["payload"]), issues)
+        return cls(
+            str(raw["id"]),
+            str(raw["property"]),
+            str(raw["endpoint"]),
+            str(raw["dialect"]),
+            received,
+            str(raw["payload"]),
+            issues,
+        )
 
 
 def _json(value: str) -> bytes:

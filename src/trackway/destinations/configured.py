@@ -28,6 +28,7 @@ reading the result back before it replaces the file.
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 from collections.abc import Mapping
@@ -75,7 +76,7 @@ class Destination:
     in_flight: int = 1
     unset: tuple[str, ...] = ()  # env:VAR of its options not set where the file was read
 
-    @property
+    @builtins.property  # the class has a field named property
     def id(self) -> str:
         return f"{self.property}.{self.name}"
 

@@ -364,7 +364,7 @@ class Forwarder:
         allows; after a request to retry, none is started, those in flight are answered."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.in_flight, thread_name_prefix=f"send-{self.name}")
-        pending: dict[int, tuple[Outgoing, Future[Answer]]] = {}
+        pending: dict[int, tuple[Outgoing, Future[tuple[Answer, float]]]] = {}
         retrying: list[retry.Verdict] = []
         while True:
             if not retrying:

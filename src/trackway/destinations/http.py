@@ -124,7 +124,7 @@ class _DeadlineSocket(_Bounded, socket.socket):
     """A plain connection bounded by the exchange's deadline."""
 
 
-class _DeadlineSSLSocket(_Bounded, ssl.SSLSocket):
+class _DeadlineSSLSocket(_Bounded, ssl.SSLSocket):  # type: ignore[misc]  # typeshed's recv_into differs
     """A TLS connection bounded by the exchange's deadline."""
 
 
@@ -135,9 +135,15 @@ class _Connection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         deadline = self.deadline
-        timeout = self.timeout if deadline is None else min(self.timeout, deadline.left())
+        timeout = self.timeout
+        if deadline is not None:
+            timeout = deadline.left() if timeout is None else min(timeout, deadline.left())
         try:
-            raw = socket.create_connection((self.host, self.port), timeout, self.source_address)
+            raw = socket.create_connection(
+                (self.host, self.port),
+                timeout,
+                self.source_address,  # type: ignore[attr-defined]  # HTTPConnection's, not in typeshed
+            )
         except TimeoutError:
             said = f"connecting to {self.host}:{self.port} took longer than {timeout:g} s"
             raise TimeoutError(said) from None
@@ -168,7 +174,7 @@ def _bind(conn: _Connection, deadline: _Deadline | None) -> None:
     """Give ``conn`` (and its open socket) the exchange's deadline (None: none)."""
     conn.deadline = deadline
     if conn.sock is not None:
-        conn.sock.deadline = deadline
+        conn.sock.deadline = deadline  # type: ignore[union-attr]  # a _Bounded socket: ours
 
 
 def _stale(conn: _Connection) -> bool:
@@ -218,7 +224,7 @@ class _Route:
         port = url.port or PORTS[scheme]
         path = (url.path or "/") + (f"?{url.query}" if url.query else "")
         proxy = proxies.get(scheme) or proxies.get("all")
-        if proxy and urllib.request.proxy_bypass_environment(host, proxies):
+        if proxy and urllib.request.proxy_bypass_environment(host, proxies):  # type: ignore[attr-defined]
             proxy = None
         self.headers: dict[str, str] = {}
         if not proxy:
@@ -317,11 +323,10 @@ class Sender:
                 # timeout, a race _stale cannot see): once more on a new connection.
                 return self._exchange(conn, route, request, deadline)
         except Exception as exc:  # every failure is an answer: the forwarder must not stop
-            if isinstance(exc, _Unanswered):
-                exc = exc.cause
+            error: BaseException = exc.cause if isinstance(exc, _Unanswered) else exc
             if conn is not None:
                 conn.close()  # in whatever state the failure left it: the next request reconnects
-            return Answer(error=exc)
+            return Answer(error=error)
         finally:
             if conn is not None:
                 _bind(conn, None)

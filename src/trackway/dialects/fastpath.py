@@ -109,7 +109,8 @@ def _arguments(build: type, targets: list[str]) -> str:
         return ", ".join(targets)
     given = dict(t.split("=", 1) for t in targets)
     args = []
-    for name, default in zip(build.__struct_fields__, build.__struct_defaults__, strict=True):
+    struct: Any = build  # a msgspec Struct class (it has __struct_fields__)
+    for name, default in zip(fields, struct.__struct_defaults__, strict=True):
         if name in given:
             args.append(given.pop(name))
         elif callable(getattr(default, "factory", None)):  # msgspec keeps [] and {} defaults as factories

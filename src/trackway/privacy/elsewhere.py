@@ -130,9 +130,9 @@ def changes(event: Event, policy: str) -> dict[str, Any]:
     if policy not in ("hash", "drop"):
         return {}
     out: dict[str, Any] = {}
-    for field, value in (("user_id", event.user_id), ("anonymous_id", event.anonymous_id)):
-        if value is not None:
-            hashed = identifier_hash(value)
+    for field, ident in (("user_id", event.user_id), ("anonymous_id", event.anonymous_id)):
+        if ident is not None:
+            hashed = identifier_hash(ident)
             if hashed is not None:
                 out[field] = hashed if policy == "hash" else None
     for field, value in (

@@ -24,14 +24,14 @@ counted AS (
     WHERE o.purchased AND NOT list_contains(?, coalesce(o.status, '')){cond}
 )"""
 # Each report's sections and their columns, in order (docs/reports.md): an empty result keeps them.
-REVENUE_COLUMNS = {
+REVENUE_COLUMNS: dict[str, tuple[str, ...]] = {
     "revenue": ("period", "property", "currency", "orders", "gross", "refunds", "net", "average_order")
 }
-ORDERS_COLUMNS = {
+ORDERS_COLUMNS: dict[str, tuple[str, ...]] = {
     "statuses": ("period", "property", "status", "orders"),
     "changes": ("period", "property", "status", "orders"),
 }
-PRODUCTS_COLUMNS = {
+PRODUCTS_COLUMNS: dict[str, tuple[str, ...]] = {
     "products": (
         "period",
         "property",
@@ -44,7 +44,7 @@ PRODUCTS_COLUMNS = {
         "revenue",
     )
 }
-CARTS_COLUMNS = {
+CARTS_COLUMNS: dict[str, tuple[str, ...]] = {
     "carts": ("period", "property", "state", "carts"),
     "value_at_risk": ("period", "property", "currency", "carts", "value", "other_currency_lines"),
 }

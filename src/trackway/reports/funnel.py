@@ -14,7 +14,9 @@ from trackway.reports.params import DEFAULT_STEPS, ReportParams, Sections, fetch
 # microseconds, then its seq (below 2**40), so that "after" is a single comparison.
 _POS = """(epoch_us("timestamp")::HUGEINT << 40) + seq"""
 # The report's section and its columns, in order (docs/reports.md): an empty result keeps them.
-COLUMNS = {"steps": ("period", "property", "step", "name", "people", "from_previous", "from_first")}
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "steps": ("period", "property", "step", "name", "people", "from_previous", "from_first")
+}
 
 
 def _levels_sql(codes: list[int], window: int) -> list[str]:

@@ -168,7 +168,8 @@ def period(params: ReportParams, column: str) -> str:
 
 def where(params: ReportParams, time: str | None, *, prop: str = "property") -> tuple[str, list[Any]]:
     """SQL conditions (joined by AND, with a leading AND) for the property and the range on ``time``."""
-    clauses, values = [], []
+    clauses: list[str] = []
+    values: list[Any] = []
     if params.property is not None:
         clauses.append(f"{prop} = ?")
         values.append(params.property)

@@ -14,7 +14,7 @@ Group = tuple[Any, ...]  # (period, property, slug, category)
 _STEPS = '[{"index": "BIGINT", "name": "VARCHAR"}]'
 _ENDS = ("success", "checkout", "transaction", "execution")
 # The report's sections and their columns, in order (docs/reports.md): an empty result keeps them.
-COLUMNS = {
+COLUMNS: dict[str, tuple[str, ...]] = {
     "funnel": ("period", "property", "slug", "category", "stage", "name", "people"),
     "revenue": ("period", "property", "slug", "category", "currency", "transactions", "revenue"),
 }

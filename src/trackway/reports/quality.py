@@ -12,7 +12,7 @@ from trackway.reports.params import ReportParams, Sections, fetch, period, where
 UNREADABLE = "(unreadable)"  # a payload that gave no event
 UNNAMED = "(unnamed)"  # a failed event that carried no name
 # The report's sections and their columns, in order (docs/reports.md): an empty result keeps them.
-COLUMNS = {
+COLUMNS: dict[str, tuple[str, ...]] = {
     "events": ("period", "property", "dialect", "event", "accepted", "rejected"),
     "issues": ("property", "code", "payloads", "example"),
     "paths": ("property", "code", "path", "payloads", "sample", "example"),

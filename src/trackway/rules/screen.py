@@ -94,7 +94,7 @@ def _unreadable(x: Decimal | float) -> bool:
     10^±NUMBER_MAX_EXPONENT: O(1). Long Decimals (more than NUMBER_MAX_DIGITS digits at a
     sane magnitude) pass: they cost linear time at most, and the value rules report them
     where a field reads them (``values.read_number``)."""
-    if type(x) is float:
+    if isinstance(x, float):
         return x - x != 0  # NaN and infinities
     return not x.is_finite() or not -NUMBER_MAX_EXPONENT <= x.adjusted() <= NUMBER_MAX_EXPONENT
 

@@ -127,7 +127,7 @@ def amount(value: Any, path: Path, issues: Issues) -> Any:
     elif t is int and -_AMOUNT_INT_LIMIT < value < _AMOUNT_INT_LIMIT:
         return Decimal(value)
     d = read_number(value)
-    if type(d) is str:
+    if isinstance(d, str):
         return _too_large(value, d, path, issues)
     if d is None:
         hint = ""
@@ -148,7 +148,8 @@ def bounded_amount(d: Decimal, path: Path, issues: Issues) -> Any:
     """``d`` (finite, readable) within DECIMAL(38, 9): INVALID with an error beyond
     10^19, rounded to 9 decimals with a warning."""
     if d.is_zero():
-        return d if d.as_tuple().exponent >= -AMOUNT_SCALE else Decimal(0).quantize(_NANO)
+        exponent = d.as_tuple().exponent  # an int: d is finite
+        return d if isinstance(exponent, int) and exponent >= -AMOUNT_SCALE else Decimal(0).quantize(_NANO)
     if d.adjusted() >= AMOUNT_INTEGER_DIGITS:
         issues.error(
             path,
@@ -198,7 +199,7 @@ def integer(value: Any, path: Path, issues: Issues) -> Any:
         return _integer_out_of_bounds(value, path, issues)
     if t is Decimal or t is float or t is str:
         d = read_number(value)
-        if type(d) is str:
+        if isinstance(d, str):
             return _too_large(value, d, path, issues)
         if d is not None:
             n: int | None

@@ -177,8 +177,9 @@ class Admin:
         query = self.query(request, scope, "name" if table == "events" else "code")
         await self.existing(query.property)
         after = None
-        if request.query.get("after_time"):
-            after = (_time(request.query["after_time"]), request.query.get("after_id", ""))
+        stamp = _time(request.query.get("after_time"))
+        if stamp is not None:
+            after = (stamp, request.query.get("after_id", ""))
         elif request.query.get("after_id"):
             raise HttpError(
                 400,
@@ -230,16 +231,17 @@ class Admin:
         orders and latest events."""
         q = request.query
         prop = scoped(q.get("property") or None, scope)
-        if not hasattr(self.store, "people"):
+        people, person = getattr(self.store, "people", None), getattr(self.store, "person", None)
+        if people is None or person is None:  # the DuckDB store's own views (store/person_view.py)
             raise HttpError(501, "expected a DuckDB store for person views, got another kind")
         if q.get("id"):
-            return {"people": await asyncio.to_thread(self.store.people, q["id"], prop)}
+            return {"people": await asyncio.to_thread(people, q["id"], prop)}
         person_id = q.get("person_id", "")
         if not prop or not person_id:
             raise HttpError(
                 400, "expected ?id= (any id of the person) or ?property= and ?person_id=, got neither"
             )
-        found = await asyncio.to_thread(self.store.person, prop, person_id)
+        found = await asyncio.to_thread(person, prop, person_id)
         if found is None:
             raise HttpError(404, f"expected a person {person_id!r} in {prop!r}, got none; look them up by id")
         return {"people": [found]}
@@ -278,7 +280,7 @@ class Admin:
 
     def report(self, name: str) -> Callable[[Request, str], Awaitable[Any]]:
         async def handler(request: Request, scope: str) -> Any:
-            values = dict(request.query)
+            values: dict[str, Any] = dict(request.query)
             refuse_unknown(values, REPORT_PARAMS)
             values.pop("wait", None)  # read-your-writes' own (Admin.fresh), not the report's
             fmt = values.pop("format", "json")

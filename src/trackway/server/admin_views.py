@@ -245,7 +245,7 @@ class Views:
                 f"expected a destination as PROPERTY.NAME, one of {', '.join(known) or '(none)'}, "
                 f"got {ref!r:.100}; `trackway destination list` shows them",
             )
-        numbers = None if every else [letter]
+        numbers = None if every or letter is None else [letter]  # one of them: checked above
         data = self._data_dir()
         try:
             report = await asyncio.to_thread(overview.retry, data, d, numbers)

@@ -98,8 +98,8 @@ async def signin(c: Collector, request: Request, send: Send) -> int:
         )
     seconds = c.server["dashboard_session_seconds"]
     cookie = c.sessions.issue(token, seconds)
-    body = {"scope": scope, "csrf": c.sessions.csrf(cookie)}
-    await respond_json(send, 200, body, [*PAGE_HEADERS, _cookie(request, cookie, seconds)])
+    answer = {"scope": scope, "csrf": c.sessions.csrf(cookie)}
+    await respond_json(send, 200, answer, [*PAGE_HEADERS, _cookie(request, cookie, seconds)])
     return 200
 
 

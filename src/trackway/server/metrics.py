@@ -198,7 +198,7 @@ def gauge(path: Path, name: str) -> float | None:
 
 
 def read_all(directory: Path, skip: str | None = None) -> list[Snapshot]:
-    out = []
+    out: list[Snapshot] = []
     try:
         names = os.listdir(directory)
     except FileNotFoundError:

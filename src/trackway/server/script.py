@@ -38,9 +38,14 @@ async def serve(c: Collector, request: Request, send: Send) -> int:
 class Built(Protocol):
     """A file served as built once per process: its bytes, gzipped, and its ETag."""
 
-    plain: bytes
-    gzipped: bytes
-    etag: bytes
+    @property
+    def plain(self) -> bytes: ...
+
+    @property
+    def gzipped(self) -> bytes: ...
+
+    @property
+    def etag(self) -> bytes: ...
 
 
 async def respond_static(

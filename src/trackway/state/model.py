@@ -7,6 +7,7 @@ gives the same rows as ingestion did.
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from decimal import Decimal
 
@@ -74,7 +75,7 @@ class Cart(msgspec.Struct, kw_only=True):
     lines: dict[str, Line] = {}
     events: int = 0
 
-    @property
+    @builtins.property  # the class has a field named property
     def value(self) -> Decimal:
         """The lines' price x quantity, in the cart's currency: a line priced in another
         currency is left out (never summed across currencies)."""
@@ -87,7 +88,7 @@ class Cart(msgspec.Struct, kw_only=True):
             Decimal(0),
         )
 
-    @property
+    @builtins.property  # the class has a field named property
     def other_currency_lines(self) -> int:
         """How many lines are priced in another currency than the cart's (not in its value)."""
         return sum(1 for ln in self.lines.values() if ln.currency is not None)

@@ -266,7 +266,8 @@ class DuckStore(Store):
                     return write(cur, True)
 
     def _where(self, query: Query, table: str) -> tuple[str, list[Any]]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if query.property is not None:
             clauses.append("property = ?")
             params.append(query.property)
@@ -333,7 +334,8 @@ class DuckStore(Store):
     def quarantined(
         self, prop: str | None = None, ids: Sequence[int] | None = None, limit: int = 1 << 62
     ) -> list[QuarantineRow]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if prop is not None:
             clauses.append("property = ?")
             params.append(prop)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
@@ -55,7 +56,7 @@ def forms(value: str) -> set[str]:
     return {f for f in out if len(f) >= 3}
 
 
-def needles_for(values: set[str]) -> set[str]:
+def needles_for(values: AbstractSet[str]) -> set[str]:
     """Every form each identifier may be found in (:func:`forms`)."""
     out: set[str] = set()
     for v in values:
@@ -244,7 +245,8 @@ def request_needles(
     phones and hashes (:func:`global_ids`); in the files beside the store (the log, the
     destinations' dead letters), these and their anonymous ids."""
     given = {v for v in (user, email) if v}
-    everywhere, users, anonymous = set(given), {user} if user else set(), set()
+    everywhere, users = set(given), {user} if user else set()
+    anonymous: set[str] = set()
     for p in people:
         everywhere |= p.strong
         users |= p.users

@@ -106,7 +106,8 @@ def scaled(value: Decimal) -> Decimal:
     return value.quantize(_Q, context=_WIDE)
 
 
-def _exact(value: Decimal | int, where: str, exact: dict[str, str]) -> None:
+def _exact(value: Decimal | int, where: str, exact: dict[str, str]) -> Any:
+    """NULL for a value the column cannot hold, its text kept in ``exact`` under ``where``."""
     exact[where] = str(value)
     return None
 

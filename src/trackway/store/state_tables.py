@@ -363,7 +363,8 @@ def identity(cur: duckdb.DuckDBPyConnection, value: str, prop: str | None) -> li
     """Every person an id (anonymous or user) belongs to: its ids, the links and conflicts
     of those ids, and its event counts by name."""
     ids = list({value, state_key(value)})  # the state keys ids without the spaces around them
-    where, params = "list_contains(?, id)", [ids]
+    where = "list_contains(?, id)"
+    params: list[Any] = [ids]
     if prop:
         where, params = where + " AND property = ?", [ids, prop]
     people = _fetch(

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -45,6 +45,9 @@ from trackway.vendors.commanders_act.fast_check import rules_hold
 from trackway.vendors.commanders_act.read import list_price
 from trackway.vendors.commanders_act.user import EPOCH
 from trackway.vendors.commanders_act.write import AMOUNTS_RENDERED
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 _MS = timedelta(milliseconds=1)
 # The rendered amount fields and their wire keys, in the order the commerce table writes them.
@@ -81,7 +84,7 @@ _OPTIONAL = tuple(
 )
 
 
-def amount(value: Any) -> bool:
+def amount(value: Any) -> TypeIs[Decimal]:
     """:func:`trackway.rules.values.amount`'s own inline test: a finite Decimal under
     10^19 with at most 9 decimals."""
     return (

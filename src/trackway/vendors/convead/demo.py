@@ -26,8 +26,8 @@ CARRIES: dict[str | None, frozenset[str]] = {"post": frozenset({"ids"})}
 def requests(session: Session, key: Mapping[str, str], *, client_time: bool) -> list[Request]:
     dialect, carries = session.dialect, CARRIES.get(session.form, frozenset())
     if session.form != "post":
-        event = partial(canonical, dialect=dialect, carries=carries)
-        return collect(session, key, client_time=client_time, event=event)
+        render = partial(canonical, dialect=dialect, carries=carries)
+        return collect(session, key, client_time=client_time, event=render)
     out: list[Request] = []
     for a in session.actions:
         event = canonical(a, dialect, carries)

@@ -110,7 +110,7 @@ class MpUserProperty(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 State = Literal[CONSENT_STATES]  # type: ignore[valid-type]
-ConsentKey = Literal[tuple(rd.CONSENT.by_wire)]  # type: ignore[misc]
+ConsentKey = Literal[tuple(rd.CONSENT.by_wire)]  # type: ignore[misc,valid-type]
 Behaviour = Literal[rd.BEHAVIOURS]  # type: ignore[valid-type]
 
 
@@ -123,7 +123,7 @@ class MpBody(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     user_properties: (
         Annotated[dict[str, MpUserProperty], Meta(max_length=r.MAX_USER_PROPERTIES)] | UnsetType
     ) = UNSET
-    consent: dict[ConsentKey, State] | UnsetType = UNSET  # a dict: kept in the order sent
+    consent: dict[ConsentKey, State] | UnsetType = UNSET  # type: ignore[valid-type]  # a dict: kept in the order sent
     non_personalized_ads: bool | UnsetType = UNSET
     ip_override: str | UnsetType = UNSET
     user_agent: str | UnsetType = UNSET

@@ -47,11 +47,11 @@ Readings taken:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from trackway.dialects.base import Adapter, DecodeContext, EncodeOptions, EventDoc
 from trackway.dialects.fields import Table
-from trackway.issues import Issues, describe
+from trackway.issues import Issues, Path, describe
 from trackway.model import Commerce, Event
 from trackway.rules.codes import currency
 from trackway.rules.values import INVALID
@@ -88,6 +88,7 @@ def decode_ua(payload: Any, dialect: str, issues: Issues) -> list[Event]:
     if not actions:
         event = _plain(payload, name, ecom, dialect, issues)
         return [] if event is None else [event]
+    ecom = cast(dict[str, Any], ecom)  # actions come from it: a dict
     primary = next((a for a in actions if a.event is not None and a.event == name), actions[0])
     ordered = [primary, *(a for a in actions if a is not primary)]
     root = {k: v for k, v in payload.items() if k not in _ROOT_RESERVED}
@@ -129,7 +130,11 @@ def _action_event(
         if value is not INVALID:
             commerce.currency = value
     af_path = f"{path}.actionField"
-    amounts = {"value": f"{af_path}.revenue", "tax": f"{af_path}.tax", "shipping": f"{af_path}.shipping"}
+    amounts: dict[str, Path] = {
+        "value": f"{af_path}.revenue",
+        "tax": f"{af_path}.tax",
+        "shipping": f"{af_path}.shipping",
+    }
     currency_path = code_path if code is not None else "$.ecommerce.currencyCode"
     ua.check_money(commerce, currency_path, amounts, issues, currency_sent=code is not None)
     event = Event(
