@@ -14,8 +14,10 @@ from trackway.errors import TrackwayError
 
 # Control-flow signals that never leave the function that catches them, named here so
 # that a new one is a decision: the fast path's give-up (dialects/fastpath.py; its
-# docstring says why it stays out: one that escaped is a bug, not an error to answer).
-INTERNAL = {"Fallback"}
+# docstring says why it stays out: one that escaped is a bug, not an error to answer);
+# the store's request to run a batch's transaction again with INSERT OR IGNORE
+# (store/claims.py; DuckStore._written catches it around every write that raises it).
+INTERNAL = {"Fallback", "Claimed"}
 
 # What must stay catchable as the built-in error it also is (callers rely on it).
 ALSO = [
