@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.support.logrecords import decoded_record
 from trackway.ingest import records
 from trackway.model import Commerce, Event
-from trackway.store import claims
+from trackway.store import claims, state_tables
 from trackway.store.base import Query
 from trackway.store.duck import DuckStore
 from trackway.store.memory import MemoryStore
@@ -103,15 +103,23 @@ def test_a_batch_meeting_a_stored_id_is_stored_once_with_its_state(monkeypatch, 
     store = DuckStore(":memory:")
     seen: list[bool] = []
     written = store._written
+    prefetched: list[int] = []
+    prefetch = state_tables.prefetch
 
     def spy(write):
         return written(lambda cur, ignore: seen.append(ignore) or write(cur, ignore))
 
+    def counted(cur, events, sizes):
+        prefetched.append(len(events))
+        return prefetch(cur, events, sizes)
+
     try:
         assert _load(store, ["c1", "c2"], ["k1", "k2"]) == (2, 2, 0)
         monkeypatch.setattr(store, "_written", spy)
+        monkeypatch.setattr(state_tables, "prefetch", counted)
         assert _load(store, ids, calls) == answer
         assert seen == runs
+        assert len(prefetched) == (1 if answer[0] else 0)  # a refused run stopped before the state
         cur = store.cursor()
         events = {"c1", "c2", *ids}
         seqs = [s for (s,) in cur.execute("SELECT seq FROM events ORDER BY seq").fetchall()]

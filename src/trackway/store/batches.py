@@ -2,13 +2,13 @@
 
 :class:`~trackway.store.duck.DuckStore` owns the transaction, the write lock and the
 events' sequence numbers; this module is what the transaction writes. A batch's records
-give events and failed payloads. The events whose ids a client supplied are claimed in
-``client_ids`` first, so a client's retry is a duplicate, not a second event
-(store/claims.py); the events stored are applied to the derived state (state/engine.py,
-store/state_tables.py, store/persons.py), numbered and appended to ``events`` as one
-Arrow table (store/arrow.py). The failed payloads go to ``failed_events``, a tracker's
-call sent again stored once; then the quarantine's changes and the log positions the
-batch reached. Every function here runs inside the caller's transaction, which
+give events and failed payloads. The failed payloads go to ``failed_events`` first, a
+tracker's call sent again stored once; then the events whose ids a client supplied are
+claimed in ``client_ids``, so a client's retry is a duplicate, not a second event
+(store/claims.py): both before any other work, which a refusal would waste. The events
+stored are applied to the derived state (state/engine.py, store/state_tables.py,
+store/persons.py), numbered and appended to ``events`` as one Arrow table
+(store/arrow.py); then the quarantine's changes and the log positions the batch reached. Every function here runs inside the caller's transaction, which
 :meth:`DuckStore._written` runs again with ``ignore`` True when a plain insert meets an
 id already stored.
 """
@@ -95,10 +95,8 @@ def write(
     those ``resolved``; the log ``positions`` it reached. ``result.stored`` events took
     the numbers from ``first`` on."""
     result = LoadResult()
-    stored, dups = insert_events(cur, batch.candidates, ignore=ignore, first=first, derive_state=derive_state)
-    for record, event in stored:
-        result.count(record.endpoint, event.dialect, record.property, "accepted")
-    if batch.failed_rows:
+    dups = 0
+    if batch.failed_rows:  # first, as the events' ids: a refusal comes before any other work
         new = claims.insert(
             cur, "failed_events", pa.Table.from_pylist(batch.failed_rows), "id", ignore=ignore
         )
@@ -109,6 +107,12 @@ def write(
             result.failed += 1
             result.count(endpoint, dialect, prop, "rejected", n)
         dups += len(batch.failed_rows) - len(new)
+    stored, duplicated = insert_events(
+        cur, batch.candidates, ignore=ignore, first=first, derive_state=derive_state
+    )
+    dups += duplicated
+    for record, event in stored:
+        result.count(record.endpoint, event.dialect, record.property, "accepted")
     if resolved:
         cur.execute("DELETE FROM quarantine WHERE list_contains(?, id)", [list(resolved)])
     if quarantined:
