@@ -8,9 +8,9 @@ claimed in ``client_ids``, so a client's retry is a duplicate, not a second even
 (store/claims.py): both before any other work, which a refusal would waste. The events
 stored are applied to the derived state (state/engine.py, store/state_tables.py,
 store/persons.py), numbered and appended to ``events`` as one Arrow table
-(store/arrow.py); then the quarantine's changes and the log positions the batch reached. Every function here runs inside the caller's transaction, which
-:meth:`DuckStore._written` runs again with ``ignore`` True when a plain insert meets an
-id already stored.
+(store/arrow.py); then the quarantine's changes and the log positions the batch reached.
+Every function here runs inside the caller's transaction, which :meth:`DuckStore._written`
+runs again with ``ignore`` True when a plain insert meets an id already stored.
 """
 
 from __future__ import annotations
