@@ -241,19 +241,20 @@ def uuid7_time(id: str) -> datetime | None:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(id[:8] + id[9:13], 16))
 
 
-def new_client_events(
-    stored: set[tuple[str, str]], events: list[Event], client_ids: list[bool]
-) -> tuple[list[Event], int]:
-    """The events to keep: all with Trackway ids, and those with client ids not in
-    ``stored`` (which is updated). Returns them and the number of duplicates."""
+def new_client_positions(
+    stored: set[tuple[str, str]], events: Sequence[Event], client_ids: Sequence[bool]
+) -> tuple[list[int], int]:
+    """The positions in ``events`` of those to keep: all with Trackway ids, and those with
+    client ids (property, id) not in ``stored`` (which is updated, so a second event of
+    the same id in ``events`` is a duplicate too). Returns them and the number of duplicates."""
     keep = []
     dups = 0
-    for event, client in zip(events, client_ids, strict=True):
+    for n, (event, client) in enumerate(zip(events, client_ids, strict=True)):
         if client:
             key = (event.property, event.id)
             if key in stored:
                 dups += 1
                 continue
             stored.add(key)
-        keep.append(event)
+        keep.append(n)
     return keep, dups

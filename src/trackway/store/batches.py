@@ -30,7 +30,7 @@ from trackway.ingest.sink import LoadResult
 from trackway.model import Event
 from trackway.state.engine import apply
 from trackway.store import arrow, claims, columns, keyed, persons, state_tables
-from trackway.store.base import failed_id
+from trackway.store.base import failed_id, new_client_positions
 from trackway.store.quarantine import COLUMNS as QUARANTINE_COLUMNS
 from trackway.store.quarantine import as_insert_row
 
@@ -137,22 +137,14 @@ def insert_events(
     """Insert events (each with its source, for the endpoint) numbered from ``first``,
     skipping client-supplied ids the property already has, and update the derived state
     with what was stored (``derive_state``). Returns it and the number of duplicates."""
-    seen: set[claims.Key] = set()
-    client: list[claims.Key] = []
-    dups = 0
-    unique = []
-    for source, event, is_client in candidates:
-        if is_client:
-            key = (event.property, event.id)
-            if key in seen:
-                dups += 1
-                continue
-            seen.add(key)
-            client.append(key)
-        unique.append((source, event, is_client))
+    events = [e for _, e, _ in candidates]
+    flags = [c for _, _, c in candidates]
+    kept, dups = new_client_positions(set(), events, flags)  # a client id twice in the batch: once
+    client = [(events[n].property, events[n].id) for n in kept if flags[n]]
     new = claims.client_ids(cur, client, ignore=ignore)
     stored = []
-    for source, event, is_client in unique:
+    for n in kept:
+        source, event, is_client = candidates[n]
         if is_client and (event.property, event.id) not in new:
             dups += 1
             continue

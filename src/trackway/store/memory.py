@@ -25,7 +25,7 @@ from trackway.store.base import (
     check_table,
     failed_id,
     json_form,
-    new_client_events,
+    new_client_positions,
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -78,7 +78,8 @@ class MemoryStore(Store):
     ) -> LoadResult:
         result = LoadResult()
         for record, out in batch:
-            keep, dups = new_client_events(self._client, out.events, out.client_ids)
+            fresh, dups = new_client_positions(self._client, out.events, out.client_ids)
+            keep = [out.events[n] for n in fresh]
             self._store(keep, record.endpoint)
             result.stored += len(keep)
             result.duplicates += dups
@@ -190,7 +191,8 @@ class MemoryStore(Store):
 
     def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
         with self._lock:
-            keep, _ = new_client_events(self._client, events, client_ids)
+            fresh, _ = new_client_positions(self._client, events, client_ids)
+            keep = [events[n] for n in fresh]
             self._store(keep, row.endpoint)
             for n, f in enumerate(self._failed):
                 if f.id == row.id:
