@@ -9,6 +9,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
+from tests.support.logrecords import decoded_record
 from trackway.ingest import records
 from trackway.model import Commerce, Event, Item
 from trackway.state import refunds
@@ -18,6 +19,7 @@ from trackway.store.duck import DuckStore
 from trackway.store.state_tables import KEYS, TABLES, _table
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a record received at 0
 
 
 def _untidy(rnd: random.Random, value: str | None) -> str | None:
@@ -108,13 +110,7 @@ def load_in_batches(store: DuckStore, events: list[Event], seed: int) -> None:
     while i < len(events):
         size = rnd.randint(1, 200)
         chunk = events[i : i + size]
-        record = records.Record(
-            kind=records.DECODED,
-            request_id=records.uuid7(),
-            endpoint="/collect",
-            property="shop",
-            received_at=0,
-        )
+        record = decoded_record(EPOCH, "shop")
         store.load([(record, records.Outcome(events=chunk, client_ids=[False] * len(chunk)))], {})
         i += size
 
@@ -156,9 +152,7 @@ def test_the_memory_store_keeps_the_same_state_as_a_rebuild():
 
     store = MemoryStore()
     events = workload(7, 1500)
-    record = records.Record(
-        kind=records.DECODED, request_id=records.uuid7(), endpoint="/collect", property="shop", received_at=0
-    )
+    record = decoded_record(EPOCH, "shop")
     store.load([(record, records.Outcome(events=events, client_ids=[False] * len(events)))], {})
     before = store.state
     store.rebuild()
@@ -428,13 +422,7 @@ def test_ids_with_lone_surrogates_or_nul_are_stored_by_either_path(lookup, monke
     store = DuckStore(":memory:")
     try:
         for _ in range(2):  # the second time, every key is stored
-            record = records.Record(
-                kind=records.DECODED,
-                request_id=records.uuid7(),
-                endpoint="/collect",
-                property="shop",
-                received_at=0,
-            )
+            record = decoded_record(EPOCH, "shop")
             store.load([(record, records.Outcome(events=events, client_ids=[False, False]))], {})
         ids = sorted(r["id"] for r in store.state_rows("identities"))
         orders = sorted(r["transaction_id"] for r in store.state_rows("orders"))
