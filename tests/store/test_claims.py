@@ -177,3 +177,19 @@ def test_duckdb_claims_as_the_memory_store_keeps(batches):
     finally:
         duck.close()
         memory.close()
+
+
+@pytest.mark.parametrize("eid", ["bad\udc00id", "nul\x00id", "x" * 100_000, "ünï\u2028cødé"])
+def test_odd_client_ids_are_claimed_once(eid):
+    """Event ids a client may send (Commanders Act's ``context.event_id`` is any string): a
+    lone surrogate (stored as U+FFFD, as every string is), a NUL, 100,000 characters, other
+    Unicode; sent twice, stored once. (A failed payload's call id is 1-64 characters of
+    ``A-Za-z0-9._:-``: server/guest.valid_id keeps any other out of the log.)"""
+    store = DuckStore(":memory:")
+    try:
+        assert _load(store, [eid], ["k1"]) == (1, 1, 0)
+        assert _load(store, [eid], ["k1"]) == (0, 0, 2)
+        stored = [i for (i,) in store.cursor().execute("SELECT id FROM client_ids").fetchall()]
+        assert stored == [eid.replace("\udc00", "\ufffd")]
+    finally:
+        store.close()
