@@ -77,8 +77,10 @@ def _sorted(rows):
 
 
 @pytest.mark.parametrize(("case", "table", "names", "keys", "condition"), CASES, ids=[c[0] for c in CASES])
-def test_a_join_and_the_index_give_the_same_rows(cur, case, table, names, keys, condition):
-    joined = keyed.select(cur, table, names, keys, table_rows=0, condition=condition)
+def test_a_join_and_the_index_give_the_same_rows(cur, case, table, names, keys, condition, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(keyed, "FEW", 0)  # a few keys are otherwise looked up whatever the table's size
+        joined = keyed.select(cur, table, names, keys, table_rows=0, condition=condition)
     indexed = keyed.select(cur, table, names, keys, table_rows=10**12, condition=condition)
     assert _sorted(indexed) == _sorted(joined)
     expected = cur.execute(f"SELECT * FROM {table}" + (f" WHERE {condition}" if condition else "")).fetchall()
@@ -102,6 +104,31 @@ def test_only_an_indexed_column_is_read_by_its_index(cur):
 )
 def test_a_table_is_read_by_its_index_from_a_thousand_rows_a_key(rows, keys, index):
     assert keyed.by_index(rows, keys) is index
+
+
+@pytest.mark.parametrize(
+    ("rows", "keys", "index"),
+    [
+        (0, 1, True),
+        (0, keyed.FEW, True),
+        (0, keyed.FEW + 1, False),
+        (10**6, 1000, True),
+        (10**6, 1001, False),
+    ],
+)
+def test_a_few_keys_are_looked_up_in_a_table_of_any_size(rows, keys, index):
+    assert keyed.looked_up(rows, keys) is index
+
+
+def test_sizes_are_read_again_once_a_second(cur):
+    now = [100.0]
+    sizes = keyed.Sizes(clock=lambda: now[0])
+    assert sizes(cur)["carts"] == 40
+    cur.execute("INSERT INTO carts (property, cart_id, person_id, status) VALUES ('shop', 'c', 'p', 'open')")
+    now[0] += 0.5
+    assert sizes(cur)["carts"] == 40  # the last read, half a second old
+    now[0] += 0.5
+    assert sizes(cur)["carts"] == 41
 
 
 def test_the_index_is_used(cur):

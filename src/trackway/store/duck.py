@@ -77,6 +77,7 @@ class DuckStore(Store):
     ) -> None:
         self.path = Path(path) if path != ":memory:" else None
         self.derive_state = derive_state  # off: the derived tables wait for `trackway rebuild`
+        self._sizes = keyed.Sizes()  # the state tables' row counts, read at most once a second
         self._memory_limit = memory_limit
         self._generation = 0  # bumped when compact() reopens the file: cursors are made anew
         absent = self._open(threads)
@@ -246,6 +247,7 @@ class DuckStore(Store):
                 ignore=ignore,
                 first=first,
                 derive_state=self.derive_state,
+                sizes=self._sizes,
             )
             self._seq += result.stored  # given again if the transaction fails (_transaction)
             return result
@@ -409,7 +411,7 @@ class DuckStore(Store):
             candidates = [(row, e, c) for e, c in zip(events, client_ids, strict=True)]
             first = self._seq + 1
             stored, _ = batches.insert_events(
-                cur, candidates, ignore=ignore, first=first, derive_state=self.derive_state
+                cur, candidates, ignore=ignore, first=first, derive_state=self.derive_state, sizes=self._sizes
             )
             self._seq += len(stored)
             cur.execute(
