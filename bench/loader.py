@@ -25,6 +25,9 @@ ceiling of a one-process loader, however it is written.
     python bench/loader.py                        # 40,000 events a log, 3 rounds
     python bench/loader.py --against 5534e51      # this tree against that commit
     python bench/loader.py --quick                # smoke (CI): 2,000 events, 1 round
+
+Last, a batch's fixed cost: a log of 2,000 one-event records loaded in batches of 5, 50
+and 250 records (what a quiet server gathers in its 0.25 s pause), CPU a batch.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ import msgspec  # noqa: E402
 
 ROOT = HERE.parent
 SLOT = "w1"
+# The fixed cost a batch: a log of this many one-event records, loaded in batches of these sizes.
+SMALL_EVENTS = 2_000
+SMALL_BATCHES = (5, 50, 250)
 
 
 def write_log(directory: Path, events: int, per_record: int) -> None:
@@ -218,8 +224,9 @@ def child(mode: str, logdir: Path) -> None:
             finally:
                 store.close()
         else:
+            batch = int(mode.removeprefix("batch=")) if mode.startswith("batch=") else 20_000
             try:
-                Loader(work / "log", store, lambda: cfg).catch_up()
+                Loader(work / "log", store, lambda: cfg, batch=batch).catch_up()
                 stored = store.cursor().execute("SELECT count(*) FROM events").fetchone()[0]
             finally:
                 store.close()
@@ -249,6 +256,35 @@ def worktree(rev: str) -> Path:
     return path
 
 
+def in_turn(trees: dict[str, Path], round_: int) -> list[tuple[str, Path]]:
+    """The trees in the order of round ``round_``: each goes first in every other round
+    (the first load after another kind ran 2-10% slower on this machine)."""
+    items = list(trees.items())
+    return items if round_ % 2 == 0 else items[::-1]
+
+
+def small(work: Path, trees: dict[str, Path], events: int, rounds: int, against: str | None) -> None:
+    """A batch's fixed cost: the one-event log loaded in batches of a few records, as a
+    quiet server gathers them (0.25 s of its requests), CPU a batch."""
+    logdir = work / "log-small"
+    write_log(logdir, events, 1)
+    print(f"{events:,} one-event records loaded in batches of N records (a quiet server's), CPU a batch:")
+    print(f"{'records/batch':>13} " + " ".join(f"{name:>12}" for name in trees))
+    for size in SMALL_BATCHES:
+        got: dict[str, list[float]] = {name: [] for name in trees}
+        for n in range(rounds):
+            for name, src in in_turn(trees, n):
+                r = run(src, f"batch={size}", logdir)
+                if r["stored"] != events:
+                    raise SystemExit(f"{name}: {r['stored']} events stored of {events}")
+                got[name].append(r["cpu"])
+        ms = {name: statistics.median(cpus) / -(-events // size) * 1e3 for name, cpus in got.items()}
+        line = f"{size:>13} " + " ".join(f"{ms[name]:>9.1f} ms" for name in trees)
+        if against:
+            line += f"   this tree / {against}: {ms['this tree'] / ms[against]:.2f}x"
+        print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
@@ -276,12 +312,12 @@ def main() -> None:
             got: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
             reads: list[float] = []
             least: list[dict[str, float]] = []
-            for _ in range(rounds):
+            for n in range(rounds):
                 reads.append(run(ROOT / "src", "read", logdir)["cpu"])
                 least.append(run(ROOT / "src", "floor", logdir))
                 if least[-1]["stored"] != events:
                     raise SystemExit(f"floor: {least[-1]['stored']} events stored of {events}")
-                for name, src in trees.items():
+                for name, src in in_turn(trees, n):
                     r = run(src, "load", logdir)
                     if r["stored"] != events:
                         raise SystemExit(f"{name}: {r['stored']} events stored of {events}")
@@ -300,6 +336,7 @@ def main() -> None:
             if args.against:
                 ratio = cpus["this tree"] / cpus[args.against]
                 print(f"{'':>13} this tree / {args.against}: {ratio:.2f}x the CPU")
+        small(work, trees, 500 if args.quick else SMALL_EVENTS, rounds, args.against)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if other is not None:

@@ -13,8 +13,10 @@ from tests.support.logrecords import decoded_record
 from trackway.ingest import records
 from trackway.model import Commerce, Event, Item
 from trackway.state import refunds
+from trackway.state.memory import Dirty
 from trackway.state.model import Identity
 from trackway.store import keyed
+from trackway.store.claims import Claimed
 from trackway.store.duck import DuckStore
 from trackway.store.state_tables import KEYS, TABLES, _table
 
@@ -145,6 +147,50 @@ def test_rebuild_gives_the_tables_ingestion_gave(seed, lookup, monkeypatch):
             assert rebuilt[table] == ingested[table], table
     finally:
         store.close()
+
+
+def test_rows_presumed_new_are_inserted_plainly_and_a_stored_one_makes_the_batch_run_again(monkeypatch):
+    # flush inserts the changed rows the batch's look-ups did not find with a plain INSERT.
+    # Here every look-up "misses" (the loaded keys are forgotten), so each batch that
+    # changes a stored row meets its key, is rolled back and runs again writing every row
+    # as before: the same tables as ingestion with the look-ups' answers, nothing twice.
+    from trackway.store import state_tables
+
+    events = workload(4, 1500)
+    store = DuckStore(":memory:")
+    try:
+        load_in_batches(store, events, 4)
+        expected = snapshot(store)
+    finally:
+        store.close()
+    prefetch, flush = state_tables.prefetch, state_tables.flush
+    calls: list[tuple[bool, bool]] = []  # (plain, raised)
+
+    def forgetful(*args, **kwargs):
+        state = prefetch(*args, **kwargs)
+        state.loaded = Dirty()
+        return state
+
+    def counted(*args, plain=False, **kwargs):
+        try:
+            flush(*args, plain=plain, **kwargs)
+        except Claimed:
+            calls.append((plain, True))
+            raise
+        calls.append((plain, False))
+
+    monkeypatch.setattr(state_tables, "prefetch", forgetful)
+    monkeypatch.setattr(state_tables, "flush", counted)
+    store = DuckStore(":memory:")
+    try:
+        load_in_batches(store, events, 4)
+        assert snapshot(store) == expected
+        [(stored,)] = store.cursor().execute("SELECT count(*) FROM events").fetchall()
+    finally:
+        store.close()
+    assert stored == len(events)
+    assert (True, True) in calls and (False, False) in calls  # a stored row met, then the retry
+    assert (True, False) in calls  # batches that changed only new rows: no retry
 
 
 def test_the_memory_store_keeps_the_same_state_as_a_rebuild():

@@ -49,6 +49,9 @@ class MemoryState:
     waiting: dict[tuple[str, str, int], OrderChange] = field(default_factory=dict)
     # what to write back
     dirty: Dirty = field(default_factory=Dirty)
+    # the keys of the rows loaded from the store (ingestion's prefetch): a changed row not
+    # among them is presumed new, and inserted as such (store/state_tables.flush)
+    loaded: Dirty = field(default_factory=Dirty)
     removed_procedures: set[tuple[str, str, str]] = field(default_factory=set)
     merges: list[tuple[str, str, str]] = field(default_factory=list)  # (property, from person, to person)
 

@@ -162,7 +162,7 @@ def insert_events(
             state = state_tables.prefetch(cur, [e for _, e in stored], size)
             owners = [(e.property, apply(state, e, first + n), first + n) for n, (_, e) in enumerate(stored)]
             keys = persons.assign(cur, owners, state.merges, size.get("persons", 0))
-            state_tables.flush(cur, state, size)
+            state_tables.flush(cur, state, size, plain=not ignore)  # new rows: a plain INSERT
         built = arrow.table([e for _, e in stored], [s.endpoint for s, _ in stored], first)
         built = built.append_column("person_key", pa.array(keys, pa.int64()))
         cur.execute(columns.insert_sql("built"))

@@ -35,8 +35,9 @@ Key = tuple[str, str]  # a client id: (property, id)
 
 
 class Claimed(Exception):
-    """A plain insert met a key the table already holds. DuckDB has aborted the
-    transaction: roll it back and run it again with ``ignore=True``."""
+    """A plain insert met a key the table already holds (here, or a derived state row
+    presumed new in ``state_tables.flush``). DuckDB has aborted the transaction: roll it
+    back and run it again with ``ignore=True``."""
 
 
 def insert(

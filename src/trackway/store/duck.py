@@ -256,7 +256,8 @@ class DuckStore(Store):
 
     def _written(self, write: Callable[[duckdb.DuckDBPyConnection, bool], _T]) -> _T:
         """``write(cur, ignore)`` in a write transaction, with ``ignore`` False: its events'
-        client ids and failed payloads inserted plainly (store/claims.py). When one is
+        client ids and failed payloads inserted plainly (store/claims.py), and so are the
+        derived state's rows its look-ups did not find (state_tables.flush). When one is
         already stored, DuckDB has aborted the transaction: it is rolled back and ``write``
         runs again in a new one, with ``ignore`` True."""
         with self._write:

@@ -27,7 +27,7 @@ from trackway.rules.identity import EDGES
 from trackway.state.identity import aliases, usable
 from trackway.state.keys import key as state_key
 from trackway.state.keys import transaction_id
-from trackway.state.memory import MemoryState
+from trackway.state.memory import Dirty, MemoryState
 from trackway.state.model import (
     Cart,
     Claim,
@@ -40,7 +40,7 @@ from trackway.state.model import (
     Procedure,
     Step,
 )
-from trackway.store import keyed
+from trackway.store import claims, keyed
 from trackway.store.rows import scaled
 
 AMOUNT = "DECIMAL(38, 9)"
@@ -275,6 +275,7 @@ def prefetch(
     orders = ("property", "transaction_id")
     for row in keyed.select(cur, "orders", orders, txids, table_rows=size.get("orders", 0)):
         state.add_order(_order(row))
+    state.loaded = Dirty(set(state.identities), set(state.carts), set(state.orders), set(state.procedures))
     return state
 
 
@@ -287,9 +288,23 @@ KEYS = {
 }
 
 
-def flush(cur: duckdb.DuckDBPyConnection, state: MemoryState, sizes: dict[str, int] | None = None) -> None:
+def flush(
+    cur: duckdb.DuckDBPyConnection,
+    state: MemoryState,
+    sizes: dict[str, int] | None = None,
+    *,
+    plain: bool = False,
+) -> None:
     """Write back what the engine changed (inside the caller's transaction). ``sizes``: the
-    tables' row counts (store/keyed.py), when known."""
+    tables' row counts (store/keyed.py), when known.
+
+    With ``plain``, a changed row whose key was not loaded (:attr:`MemoryState.loaded`) is
+    inserted with a plain ``INSERT``, which costs a fifth to a half of the ``INSERT OR
+    REPLACE`` (or look-up and update) a stored row takes. If such a key is stored after
+    all (a closed cart is not loaded), DuckDB refuses the statement and aborts the
+    transaction, and :func:`claims.insert` raises :class:`~trackway.store.claims.Claimed`:
+    the caller runs the transaction again without ``plain`` (store/duck.py), and every row
+    is written as before."""
     for prop, proc_id, person in sorted(state.removed_procedures):
         cur.execute(
             "DELETE FROM procedures WHERE property = ? AND procedure_id = ? AND person_id = ?",
@@ -304,23 +319,38 @@ def flush(cur: duckdb.DuckDBPyConnection, state: MemoryState, sizes: dict[str, i
         cur.execute(
             "UPDATE identities SET person_id = ? WHERE property = ? AND person_id = ?", [target, prop, source]
         )
-    d = state.dirty
+    d, loaded = state.dirty, state.loaded
     size = keyed.sizes(cur) if sizes is None else sizes
-    identities = _table(Identity, [state.identities[k] for k in sorted(d.identities)])
-    keyed.upsert(cur, "identities", KEYS["identities"], identities, table_rows=size.get("identities", 0))
-    carts = [state.carts[k] for k in sorted(d.carts)]
-    others = pa.array([c.other_currency_lines for c in carts], pa.int32())
-    cart_rows = _table(Cart, carts, value=_amounts([c.value for c in carts]), other_currency_lines=others)
-    keyed.upsert(cur, "carts", KEYS["carts"], cart_rows, table_rows=size.get("carts", 0))
-    orders = _table(Order, [state.orders[k] for k in sorted(d.orders)])
-    keyed.upsert(cur, "orders", KEYS["orders"], orders, table_rows=size.get("orders", 0))
-    procedures = [state.procedures[k] for k in sorted(d.procedures) if k in state.procedures]
-    keyed.upsert(
-        cur,
+
+    def write(table: str, keys: set[Any], stored: set[Any], rows: Callable[[list[Any]], pa.Table]) -> None:
+        ordered = sorted(keys)
+        if plain:
+            fresh = [k for k in ordered if k not in stored]
+            if fresh:  # raises Claimed when one is stored after all
+                claims.insert(cur, table, rows(fresh), ", ".join(KEYS[table]), ignore=False)
+            ordered = [k for k in ordered if k in stored]
+        if ordered:
+            keyed.upsert(cur, table, KEYS[table], rows(ordered), table_rows=size.get(table, 0))
+
+    def cart_rows(keys: list[Any]) -> pa.Table:
+        carts = [state.carts[k] for k in keys]
+        others = pa.array([c.other_currency_lines for c in carts], pa.int32())
+        return _table(Cart, carts, value=_amounts([c.value for c in carts]), other_currency_lines=others)
+
+    write(
+        "identities",
+        d.identities,
+        loaded.identities,
+        lambda ks: _table(Identity, [state.identities[k] for k in ks]),
+    )
+    write("carts", d.carts, loaded.carts, cart_rows)
+    write("orders", d.orders, loaded.orders, lambda ks: _table(Order, [state.orders[k] for k in ks]))
+    procedures = {k for k in d.procedures if k in state.procedures}
+    write(
         "procedures",
-        KEYS["procedures"],
-        _table(Procedure, procedures),
-        table_rows=size.get("procedures", 0),
+        procedures,
+        loaded.procedures,
+        lambda ks: _table(Procedure, [state.procedures[k] for k in ks]),
     )
     keyed.insert(cur, "identity_links", _table(Link, state.links))
     keyed.insert(cur, "identity_conflicts", _table(Conflict, state.conflicts))
