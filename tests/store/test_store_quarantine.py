@@ -85,6 +85,29 @@ def test_a_lone_surrogate_is_stored_as_the_replacement_character(store, where, m
     assert store.positions() == {"w1": Position(1, 10)}
 
 
+@pytest.mark.parametrize("where", ["names", "call"])
+def test_a_lone_surrogate_in_a_failed_payload_is_stored_as_the_replacement_character(store, where):
+    # The decoders give U+FFFD for a JSON escape of one; a failed payload built otherwise
+    # (its event names, a tracker's call id) must not fail the batch, and its events go in.
+    text = f"x{LONE}"
+    failed = records.FailedPayload(
+        payload=b"{}",
+        dialect="gtm-ga4",
+        indices=[0],
+        issues=b"[]",
+        names=[text] if where == "names" else ["bad"],
+        call=text if where == "call" else "",
+    )
+    out = records.Outcome(events=[event(1)], client_ids=[False], failed=[failed])
+    result = store.load([(record(), out)], {"w1": Position(1, 10)})
+    assert (result.stored, result.failed) == (1, 1)
+    [row] = store.failed(Query(limit=10))
+    if isinstance(store, DuckStore):
+        assert where != "names" or row.names == ["x\ufffd"]
+        assert LONE not in row.id
+    assert store.positions() == {"w1": Position(1, 10)}
+
+
 def test_sanitize_keeps_valid_text_and_replaces_only_lone_surrogates():
     value = {"ok": "plain é 😀", "bad": ["a\ud800b", {"\udfff": 1}], "n": Decimal(1)}
     clean, changed = sanitize(value)

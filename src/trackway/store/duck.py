@@ -218,8 +218,10 @@ class DuckStore(Store):
         except UnicodeEncodeError:
             # A lone surrogate ("\udc00" in a JSON string) is text UTF-8 cannot encode:
             # store U+FFFD in its place rather than fail the batch. Rare, so looked for
-            # only when an insert fails, not in every event.
+            # only when an insert fails, not in every event. A failed payload's event
+            # names and call id are text too.
             changed = sum(sanitize(e)[1] for _, out in batch for e in out.events)
+            changed += sum(sanitize(f)[1] for _, out in batch for f in out.failed)
             if not changed:
                 raise
             logger.warning(
