@@ -32,14 +32,14 @@ from trackway.state.memory import MemoryState
 from trackway.store import (
     batches,
     claims,
-    columns,
+    compaction,
     deadscrub,
-    files,
     forget,
     identifiers,
     keyed,
     logscrub,
     lookups,
+    opening,
     person_view,
     persons,
     rows,
@@ -57,7 +57,6 @@ from trackway.store.base import (
     check_table,
     json_form,
 )
-from trackway.store.quarantine import DDL as QUARANTINE_DDL
 from trackway.store.quarantine import sanitize
 
 logger = logging.getLogger("trackway.store")
@@ -98,64 +97,15 @@ class DuckStore(Store):
 
     def _compaction_files(self) -> tuple[Path, Path]:
         """The copy a compaction writes, and that copy's write-ahead log (a file store's)."""
-        path = self.path if self.path is not None else Path(FILE_NAME)
-        fresh = path.with_name(path.name + ".compact")
-        return fresh, fresh.with_name(fresh.name + ".wal")
+        return compaction.files(self.path if self.path is not None else Path(FILE_NAME))
 
     def _open(self, threads: int) -> set[str]:
-        """Connect, set up the schema, then lock the configuration and make the files
-        private (0600, the directory 0700). Returns the columns an older store lacked."""
-        path = str(self.path) if self.path is not None else ":memory:"
-        if self.path is not None:
-            files.private_dir(self.path.parent)
-        try:
-            self._con = duckdb.connect(path)
-        except duckdb.IOException as exc:
-            text = str(exc)
-            if "lock" in text.lower():
-                fix = (
-                    "If `trackway serve` is running on this data dir, the command talks to it instead; "
-                    "otherwise stop the process that holds the file"
-                )
-            elif "not a valid DuckDB database" in text:  # it said to fix permissions
-                fix = (
-                    "The file is damaged (or is not a store): restore it from a backup, or move it aside "
-                    "and start again with an empty store, into which what log/ still holds is loaded "
-                    "(segments already loaded were deleted unless keep_log is on: those events are gone)"
-                )
-            else:  # a read-only file system, no permission: nothing holds the file
-                fix = (
-                    "expected a data dir this user may write (it holds the store and the log): fix its "
-                    "mount or permissions, or use another --data"
-                )
-            raise StoreError(f"cannot open the store {path}: {text}. {fix}") from None
-        self._con.execute("SET TimeZone = 'UTC'")
-        # One thread: DuckDB then runs on the calling thread (the loader's, at low CPU
-        # priority) instead of a pool of its own at normal priority, which took CPU from
-        # the workers acknowledging requests. Loads are small appends; reports set more.
-        self._con.execute(f"SET threads = {threads}")
-        self._con.execute("SET memory_limit = ?", [self._memory_limit])
-        absent = columns.missing(self._con)
-        self._con.execute(schema.DDL)
-        columns.fill(self._con, absent)
-        self._con.execute(state_tables.DDL)
-        if state_tables.upgrade(self._con):
-            absent.add("orders.parts")
-        self._con.execute(persons.DDL)
-        keyed.create(self._con)
-        self._con.execute(state_tables.VIEW)
-        self._con.execute(persons.VIEW)
-        self._con.execute(QUARANTINE_DDL)
+        """Connect and set up the schema (store/opening.py). Returns the columns an older
+        store lacked."""
+        self._con, absent = opening.connect(self.path, threads, self._memory_limit)
         # The file this connection has open: when the path names another file (or none)
         # later, the store was deleted or replaced under us (see missing()).
         self._identity = _file_identity(self.path) if self.path is not None else None
-        # Nothing changes the settings from here on but what the store itself changes
-        # (sqlguard.ALLOWED_CONFIGS): `trackway sql` cannot, even through a statement
-        # the guard missed, and neither can anything else running on this database.
-        self._con.execute("SET allowed_configs = ?", [list(sqlguard.ALLOWED_CONFIGS)])
-        self._con.execute("SET lock_configuration = true")
-        if self.path is not None:
-            files.private_files(self.path, self.path.with_name(self.path.name + ".wal"))
         return absent
 
     @contextmanager
@@ -552,33 +502,10 @@ class DuckStore(Store):
         False for an in-memory store."""
         if self.path is None:
             return False
-        fresh, fresh_wal = self._compaction_files()
-        fresh.unlink(missing_ok=True)
-        fresh_wal.unlink(missing_ok=True)  # left by an interrupted one: ATTACH would replay it
-        cur = self.cursor()
-        cur.execute("CHECKPOINT")
-        [(name,)] = cur.execute("SELECT current_database()").fetchall()
-        quoted = '"' + str(name).replace('"', '""') + '"'
-        cur.execute("ATTACH ? AS trackway_compact", [str(fresh)])
-        try:
-            cur.execute(f"COPY FROM DATABASE {quoted} TO trackway_compact")
-        finally:
-            cur.execute("DETACH trackway_compact")
-        files.private_files(fresh)
-        fd = os.open(fresh, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fresh = compaction.write_copy(self.cursor(), self.path)
         self._con.close()  # closes every thread's cursor too
         self._generation += 1
-        os.replace(fresh, self.path)
-        self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        compaction.swap(fresh, self.path)
         self._open(self._threads)
         return True
 
