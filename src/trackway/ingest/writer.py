@@ -45,7 +45,8 @@ def _write_all(fd: int, data: bytes, offset: int) -> None:
 
 
 def fsync_dir(directory: Path) -> None:
-    """fsync ``directory``, so that a file created or renamed in it is on disk."""
+    """fsync ``directory``, so that a file created or renamed in it is on disk (a file's
+    path works too: its data is then on disk)."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from trackway.ingest.writer import fsync_dir
 from trackway.store import files as files_
 
 
@@ -40,7 +41,7 @@ def write_copy(cur: duckdb.DuckDBPyConnection, path: Path) -> Path:
     finally:
         cur.execute("DETACH trackway_compact")
     files_.private_files(fresh)
-    _fsync(fresh)
+    fsync_dir(fresh)  # a file: opened and fsynced as a directory is
     return fresh
 
 
@@ -49,12 +50,4 @@ def swap(fresh: Path, path: Path) -> None:
     file's write-ahead log and make the rename durable."""
     os.replace(fresh, path)
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
-    _fsync(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)
