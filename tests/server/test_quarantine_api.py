@@ -127,10 +127,15 @@ async def test_a_retry_request_the_api_cannot_read_is_400_with_what_it_expected(
 
 def test_the_metrics_count_quarantined_records_errors_and_alarms():
     text = metrics.render(
-        [metrics.loader_snapshot({}, 0, 0, quarantined=3, record_errors=4, batch_errors=2, alarms=1)]
+        [
+            metrics.loader_snapshot(
+                {}, 0, 0, quarantined=3, record_errors=4, batch_errors=2, reruns=5, alarms=1
+            )
+        ]
     )
     for line in (
         "trackway_quarantined_records 3",
+        "trackway_loader_reruns_total 5",
         'trackway_loader_errors_total{kind="record"} 4',
         'trackway_loader_errors_total{kind="batch"} 2',
         "trackway_alarms 1",

@@ -81,11 +81,11 @@ def _failed(call: str) -> records.FailedPayload:
     return records.FailedPayload(b"{}", "gtm-ga4", [-1], issue, call=call)
 
 
-def _load(store: DuckStore, ids: list[str], calls: list[str]) -> tuple[int, int, int]:
+def _load(store: DuckStore, ids: list[str], calls: list[str]) -> tuple[int, int, int, int]:
     events = [_purchase(eid) for eid in ids]
     out = records.Outcome(events=events, client_ids=[True] * len(events), failed=[_failed(c) for c in calls])
     result = store.load([(decoded_record(NOW), out)], {})
-    return result.stored, result.failed, result.duplicates
+    return result.stored, result.failed, result.duplicates, result.reruns
 
 
 # The first batch stores events c1, c2 and the failed calls k1, k2; then a second batch.
@@ -114,10 +114,10 @@ def test_a_batch_meeting_a_stored_id_is_stored_once_with_its_state(monkeypatch, 
         return prefetch(cur, events, sizes)
 
     try:
-        assert _load(store, ["c1", "c2"], ["k1", "k2"]) == (2, 2, 0)
+        assert _load(store, ["c1", "c2"], ["k1", "k2"]) == (2, 2, 0, 0)
         monkeypatch.setattr(store, "_written", spy)
         monkeypatch.setattr(state_tables, "prefetch", counted)
-        assert _load(store, ids, calls) == answer
+        assert _load(store, ids, calls) == (*answer, len(runs) - 1)  # a second run is counted
         assert seen == runs
         assert len(prefetched) == (1 if answer[0] else 0)  # a refused run stopped before the state
         cur = store.cursor()
@@ -187,8 +187,8 @@ def test_odd_client_ids_are_claimed_once(eid):
     ``A-Za-z0-9._:-``: server/guest.valid_id keeps any other out of the log.)"""
     store = DuckStore(":memory:")
     try:
-        assert _load(store, [eid], ["k1"]) == (1, 1, 0)
-        assert _load(store, [eid], ["k1"]) == (0, 0, 2)
+        assert _load(store, [eid], ["k1"]) == (1, 1, 0, 0)
+        assert _load(store, [eid], ["k1"]) == (0, 0, 2, 1)
         stored = [i for (i,) in store.cursor().execute("SELECT id FROM client_ids").fetchall()]
         assert stored == [eid.replace("\udc00", "\ufffd")]
     finally:

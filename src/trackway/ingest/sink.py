@@ -26,6 +26,9 @@ class LoadResult:
     stored: int = 0
     duplicates: int = 0
     failed: int = 0
+    # Its transaction ran twice: a key it inserted plainly was stored already (a client's
+    # retry, or a derived state row presumed new; store/claims.py), and the first was rolled back.
+    reruns: int = 0
     by_key: dict[tuple[str, str, str, str], int] = field(
         default_factory=dict
     )  # (endpoint, dialect, property, outcome)
@@ -39,6 +42,7 @@ class LoadResult:
         self.stored += other.stored
         self.duplicates += other.duplicates
         self.failed += other.failed
+        self.reruns += other.reruns
         for key, n in other.by_key.items():
             self.count(*key, n=n)
 

@@ -75,6 +75,12 @@ HELP = {
         "Loader errors: kind=record, a record put in the quarantine; kind=batch, a batch the store "
         "could not write (kept in the log and tried again).",
     ),
+    "trackway_loader_reruns_total": (
+        "counter",
+        "Batches the store wrote twice: a key the first try inserted plainly was stored already (a "
+        "client's retry of an event id or failed payload, or a derived state row presumed new), so "
+        "that try was rolled back. Each costs the loader a second transaction.",
+    ),
     "trackway_alarms": ("gauge", "Active alarms of the store process (/health lists them)."),
     "trackway_destination_events_total": (
         "counter",
@@ -279,6 +285,7 @@ def loader_snapshot(
     quarantined: int = 0,
     record_errors: int = 0,
     batch_errors: int = 0,
+    reruns: int = 0,
     alarms: int = 0,
     oldest_unloaded: float | None = None,
     now: float | None = None,
@@ -287,11 +294,12 @@ def loader_snapshot(
 ) -> Snapshot:
     """The store process's metrics, from the loader's totals: ``quarantined`` rows in the
     quarantine now, ``record_errors`` records this process quarantined, ``batch_errors``
-    batches whose load raised, ``alarms`` active."""
+    batches whose load raised, ``reruns`` batches written twice, ``alarms`` active."""
     m = Metrics()
     m.set("trackway_quarantined_records", quarantined)
     m.inc("trackway_loader_errors_total", record_errors, kind="record")
     m.inc("trackway_loader_errors_total", batch_errors, kind="batch")
+    m.inc("trackway_loader_reruns_total", reruns)
     m.set("trackway_alarms", alarms)
     for (endpoint, dialect, prop, outcome), n in by_key.items():
         m.inc("trackway_events_total", n, endpoint=endpoint, dialect=dialect, property=prop, outcome=outcome)

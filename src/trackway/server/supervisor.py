@@ -406,6 +406,7 @@ class Supervisor:
                         quarantined=max(self.loader.quarantined, 0),
                         record_errors=s.quarantined,
                         batch_errors=s.errors,
+                        reruns=s.reruns,
                         alarms=len(self.loader.alarms.active()),
                         retained=retained_bytes(self.paths.log, self.loader.committed(), self.cfg),
                         memory=self.store.memory(),

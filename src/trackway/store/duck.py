@@ -202,6 +202,7 @@ class DuckStore(Store):
                 sizes=self._sizes,
             )
             self._seq += result.stored  # given again if the transaction fails (_transaction)
+            result.reruns = int(ignore)  # ignore: the second run (_written)
             return result
 
         return self._written(write)
