@@ -25,9 +25,10 @@ Through the index only one column of a composite key is looked up; :func:`select
 then keeps the rows whose whole key was asked for.
 
 A few keys (:data:`FEW`) are looked up through the index whatever the table's size: a
-batch of a few events (a quiet shop's, gathered for 0.25 s) paid about 34 ms of fixed
-cost, 14 of it in seven joins of a handful of keys, each registering an Arrow table
-(0.4 ms here) and joining it (1.0-1.4 ms), where a look-up of the same keys takes 0.7 ms.
+batch of a few events (a quiet shop's, gathered for 0.25 s) spent, under a profiler, 14
+of its 34 ms of fixed cost in seven joins of a handful of keys, each registering an
+Arrow table (0.4 ms here) and joining it (1.0-1.4 ms), where a look-up of the same keys
+takes 0.7 ms.
 And the tables' sizes are read at most once a second (:class:`Sizes`), not once a batch.
 """
 
@@ -128,7 +129,9 @@ class Sizes:
 
 
 def by_index(table_rows: int, keys: int) -> bool:
-    """Whether ``keys`` keys are written to a table of ``table_rows`` rows through its index."""
+    """Whether a table of ``table_rows`` rows is worked through its index for ``keys``
+    keys: its writes (:func:`upsert`, :func:`update`), and its reads of more than
+    :data:`FEW` keys (:func:`looked_up`)."""
     return table_rows >= ROWS_PER_KEY * keys
 
 
