@@ -87,6 +87,8 @@ def test_secrets_from_the_environment(tmp_path, monkeypatch):
         ("store_memory_limit = '512MB'", "store_memory_limit", "512MB"),
         ("store_memory_limit = '2 GiB'", "store_memory_limit", "2 GiB"),
         ("store_memory_limit = '50%'", "store_memory_limit", "50%"),
+        ("store_checkpoint_threshold = '1MiB'", "store_checkpoint_threshold", "1MiB"),
+        ("store_checkpoint_threshold = '1 GB'", "store_checkpoint_threshold", "1 GB"),
     ],
 )
 def test_settings_at_their_bounds_are_taken(tmp_path, line, name, value):
@@ -184,6 +186,12 @@ def test_server_settings_from_file_and_environment(tmp_path, monkeypatch):
         ("[server]\nstore_memory_limit = '1000000'\n", "expected a memory size"),
         ("[server]\nstore_memory_limit = '1MB'\n", "expected at least 64MiB, got '1MB'"),
         ("[server]\nstore_memory_limit = '0%'\n", "above 0% and at most 100%"),
+        (
+            "[server]\nstore_checkpoint_threshold = '10%'\n",
+            "expected a size such as 128MB.*not a share of RAM.*'10%'",
+        ),
+        ("[server]\nstore_checkpoint_threshold = '512KB'\n", "expected at least 1MiB, got '512KB'"),
+        ("[server]\nstore_checkpoint_threshold = 'big'\n", "expected a size such as 128MB"),
         # TOML is typed: a quoted number or boolean was read as one, a boolean as the text 'True'
         (
             "[server]\nport = '9000'\n",

@@ -74,3 +74,20 @@ def test_a_command_with_the_server_stopped_keeps_the_log_a_destination_has_not_r
     done = CliRunner().invoke(cli, ["sql", "SELECT count(*) AS n FROM events", "--data", str(tmp_path)])
     assert done.exit_code == 0, done.output
     assert (slot / "000000000001.log").exists(), "the destination's unread segment was deleted"
+
+
+def test_a_command_with_the_server_stopped_opens_the_store_with_the_configured_settings(
+    tmp_path: Path,
+) -> None:
+    # it opened the store with DuckStore's defaults, whatever the server's settings said
+    from trackway import config as configuration
+    from trackway.cli.common import store_access
+
+    path = configuration.config_path(tmp_path, None)
+    configuration.add_property(path, "default")
+    path.write_text(path.read_text() + "\n[server]\nstore_checkpoint_threshold = '40MiB'\n")
+    DuckStore(tmp_path / "trackway.duckdb").close()
+    with store_access(tmp_path, None) as (client, store, _):
+        assert client is None and store is not None
+        [(shown,)] = store.cursor().execute("SELECT current_setting('checkpoint_threshold')").fetchall()
+    assert shown == "40.0 MiB"

@@ -201,16 +201,20 @@ def test_metrics_give_the_stores_memory_against_its_limit(tmp_path):
         store.cursor().execute("CREATE TABLE filler AS SELECT 'x' || i AS k FROM range(300000) t(i)")
         store.cursor().execute("CREATE INDEX filler_k ON filler (k)")
         found = store.memory()
+        wal = (tmp_path / "m.duckdb.wal").stat().st_size
     finally:
         store.close()
     assert found is not None
     assert abs(found.limit - 256_000_000) < 256_000  # DuckDB says it as 244.1 MiB
     assert 0 < found.indexes <= found.used <= found.limit
+    # the table is in the write-ahead log, below the checkpoint threshold: as large as the file says
+    assert found.wal == wal > 1_000_000
     assert store.memory() is None  # closed: nothing to say, and no error
     text = metrics.render([metrics.loader_snapshot({}, 0, 0, memory=found)])
     assert f'trackway_store_memory_bytes{{part="all"}} {found.used}' in text
     assert f'trackway_store_memory_bytes{{part="indexes"}} {found.indexes}' in text
     assert f"trackway_store_memory_limit_bytes {found.limit}" in text
+    assert f"trackway_store_wal_bytes {found.wal}" in text
 
 
 def test_the_cli_reads_its_writes_through_a_running_server(tmp_path):

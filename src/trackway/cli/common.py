@@ -120,6 +120,10 @@ class AdminClient:
         return body
 
 
+# Server settings the store is opened with, as DuckStore's keywords name them.
+_STORE_SETTINGS = {"store_memory_limit": "memory_limit", "store_checkpoint_threshold": "checkpoint_threshold"}
+
+
 @contextlib.contextmanager
 def store_access(
     data: Path, config_file: Path | None
@@ -136,7 +140,10 @@ def store_access(
     if not paths.database.exists() and not paths.log.exists():
         raise click.ClickException(f"no store in {data}: run `trackway serve --data {data}` first")
     try:
-        store = DuckStore(paths.database)
+        # the server's store settings, where the configuration names them (else DuckStore's defaults)
+        server = cfg.server if cfg is not None else {}
+        chosen = {kw: server[k] for k, kw in _STORE_SETTINGS.items() if k in server}
+        store = DuckStore(paths.database, **chosen)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:

@@ -56,6 +56,11 @@ HELP = {
         "gauge",
         "The store's memory limit (store_memory_limit): a load that needs more fails until it is raised.",
     ),
+    "trackway_store_wal_bytes": (
+        "gauge",
+        "The store's write-ahead log on disk, which DuckDB writes into the database file once it holds "
+        "store_checkpoint_threshold (and at a stop); its data is held in memory until then.",
+    ),
     "trackway_overloaded_total": ("counter", "Requests answered 503 because the commit queue was full."),
     "trackway_connections_closed_total": (
         "counter",
@@ -315,4 +320,5 @@ def loader_snapshot(
         m.set("trackway_store_memory_bytes", memory.used, part="all")
         m.set("trackway_store_memory_bytes", memory.indexes, part="indexes")
         m.set("trackway_store_memory_limit_bytes", memory.limit)
+        m.set("trackway_store_wal_bytes", memory.wal)
     return m.snapshot()

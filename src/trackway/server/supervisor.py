@@ -286,6 +286,7 @@ class Supervisor:
         self.store = DuckStore(
             self.paths.database,
             memory_limit=cfg.server["store_memory_limit"],
+            checkpoint_threshold=cfg.server["store_checkpoint_threshold"],
             derive_state=cfg.server["derive_state"],
         )
         self.loader = Loader(

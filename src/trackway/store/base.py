@@ -30,11 +30,14 @@ from trackway.model import Event, to_builtins
 @dataclass(frozen=True)
 class StoreMemory:
     """The database's memory, in bytes: all it holds in its buffer pool (``used``), of
-    which its indexes (``indexes``), and its limit (``store_memory_limit``)."""
+    which its indexes (``indexes``), and its limit (``store_memory_limit``); and its
+    write-ahead log on disk (``wal``), which the next checkpoint writes into the file
+    (``store_checkpoint_threshold``), its data held in the buffer pool meanwhile."""
 
     used: int
     indexes: int
     limit: int
+    wal: int = 0
 
 
 @dataclass

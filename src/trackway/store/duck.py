@@ -7,6 +7,7 @@ connections are not shared between threads: each thread takes its own cursor
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -26,7 +27,7 @@ from trackway.ingest.quarantine import QuarantineRow
 from trackway.ingest.records import Outcome, Record
 from trackway.ingest.sink import LoadResult
 from trackway.model import Event
-from trackway.settings import memory_bytes
+from trackway.settings import CHECKPOINT_THRESHOLD, memory_bytes
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
 from trackway.store import (
@@ -72,12 +73,19 @@ _SQL_BATCH = 8192  # rows a `sql()` batch reads at most (DuckDB's default: 131,0
 
 class DuckStore(Store):
     def __init__(
-        self, path: Path | str, *, threads: int = 1, memory_limit: str = "1GB", derive_state: bool = True
+        self,
+        path: Path | str,
+        *,
+        threads: int = 1,
+        memory_limit: str = "1GB",
+        checkpoint_threshold: str = CHECKPOINT_THRESHOLD,
+        derive_state: bool = True,
     ) -> None:
         self.path = Path(path) if path != ":memory:" else None
         self.derive_state = derive_state  # off: the derived tables wait for `trackway rebuild`
         self._sizes = keyed.Sizes()  # the state tables' row counts, read at most once a second
         self._memory_limit = memory_limit
+        self._checkpoint_threshold = checkpoint_threshold
         self._generation = 0  # bumped when compact() reopens the file: cursors are made anew
         absent = self._open(threads)
         [(top,)] = self._con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
@@ -102,7 +110,9 @@ class DuckStore(Store):
     def _open(self, threads: int) -> set[str]:
         """Connect and set up the schema (store/opening.py). Returns the columns an older
         store lacked."""
-        self._con, absent = opening.connect(self.path, threads, self._memory_limit)
+        self._con, absent = opening.connect(
+            self.path, threads, self._memory_limit, self._checkpoint_threshold
+        )
         # The file this connection has open: when the path names another file (or none)
         # later, the store was deleted or replaced under us (see missing()).
         self._identity = _file_identity(self.path) if self.path is not None else None
@@ -347,8 +357,8 @@ class DuckStore(Store):
 
     def memory(self) -> StoreMemory | None:
         """DuckDB's buffer pool: what it holds, of which indexes (they must stay under the
-        limit with the rest: store/keyed.py), and its limit; None when the database cannot
-        say (being closed or replaced)."""
+        limit with the rest: store/keyed.py), and its limit; and the write-ahead log's size.
+        None when the database cannot say (being closed or replaced)."""
         try:
             cur = self.cursor()
             [(used, indexes)] = cur.execute(
@@ -358,7 +368,11 @@ class DuckStore(Store):
             [(limit,)] = cur.execute("SELECT current_setting('memory_limit')").fetchall()
         except duckdb.Error:
             return None
-        return StoreMemory(int(used), int(indexes), memory_bytes(str(limit)) or 0)
+        wal = 0
+        if self.path is not None:
+            with contextlib.suppress(OSError):  # none: everything is checkpointed
+                wal = self.path.with_name(self.path.name + ".wal").stat().st_size
+        return StoreMemory(int(used), int(indexes), memory_bytes(str(limit)) or 0, wal)
 
     def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
         def write(cur: duckdb.DuckDBPyConnection, ignore: bool) -> int:

@@ -18,7 +18,9 @@ from trackway.store import columns, files, keyed, persons, schema, sqlguard, sta
 from trackway.store.quarantine import DDL as QUARANTINE_DDL
 
 
-def connect(path: Path | None, threads: int, memory_limit: str) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
+def connect(
+    path: Path | None, threads: int, memory_limit: str, checkpoint_threshold: str
+) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
     """Connect to ``path`` (None: in memory), set up the schema, then lock the
     configuration and make the files private (0600, the directory 0700). Returns the
     connection and the columns an older store lacked."""
@@ -35,6 +37,9 @@ def connect(path: Path | None, threads: int, memory_limit: str) -> tuple[duckdb.
     # the workers acknowledging requests. Loads are small appends; reports set more.
     con.execute(f"SET threads = {threads}")
     con.execute("SET memory_limit = ?", [memory_limit])
+    # A checkpoint rewrites more than the log it empties: the settings' default, well above
+    # DuckDB's 16MB, makes the loader's checkpoints fewer (docs/performance.md, "Checkpoints").
+    con.execute("SET checkpoint_threshold = ?", [checkpoint_threshold])
     absent = columns.missing(con)
     con.execute(schema.DDL)
     columns.fill(con, absent)
