@@ -271,7 +271,7 @@ _SERVER_CORE: tuple[Setting, ...] = (
         "the database file, a checkpoint (DuckDB's own default is 16MB). A checkpoint rewrites more than "
         "the log it empties, so fewer of them cost the loader less: loading 1,000,000 events took 20% "
         "less CPU at 128MB than at 16MB (docs/performance.md). Until its checkpoint "
-        "the log's data is also held in memory (about 1.3 times the log: keep it well under "
+        "the log's data is also held in memory (1.2-1.5 times the log, measured: keep it well under "
         "store_memory_limit), and after a crash the next start replays the log.",
         check=checkpoint_threshold_problem,
     ),
