@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -79,6 +80,20 @@ def test_the_column_builder_equals_the_reference_mapping(evs, first):
     assert got.schema == want.schema
     for name in want.column_names:
         assert got[name].to_pylist() == want[name].to_pylist(), name
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(events, min_size=2, max_size=8), st.lists(st.booleans(), min_size=8, max_size=8))
+def test_objects_events_share_are_written_as_the_reference_writes_them(evs, shared):
+    # the events of one request share their consent and context objects, which the builder
+    # encodes once; an empty object shared, and equal objects not shared, come out the same
+    for n in range(1, len(evs)):
+        if shared[n]:
+            before = evs[n - 1]
+            evs[n] = msgspec.structs.replace(evs[n], consent=before.consent, context=before.context)
+    endpoints = ["e"] * len(evs)
+    got = arrow.table(evs, endpoints, 1)
+    assert got.equals(_reference(evs, endpoints, 1))
 
 
 def test_edge_cases_keep_their_exact_text_and_their_list_shapes():

@@ -49,6 +49,21 @@ def _dump(value: Any) -> bytes | None:
     return _json.encode(value) if value else None
 
 
+def _dumped(values: Sequence[Any]) -> list[bytes | None]:
+    """Each object's JSON, None for an empty one. An object the one before shares is
+    encoded once: the events of one request share their consent and context objects
+    (the loader's privacy step derives them once a request), so a batch of MP requests
+    of 25 events encodes each 800 times instead of 20,000 (16 of a table's 192 ms)."""
+    out: list[bytes | None] = []
+    last: Any = None
+    text: bytes | None = None
+    for value in values:
+        if value is not last:
+            last, text = value, (_json.encode(value) if value else None)
+        out.append(text)
+    return out
+
+
 def _exact_amount(value: Any) -> bool:
     return value is None or holds(value)
 
@@ -89,7 +104,7 @@ def _unchecked(events: Sequence[Event], endpoints: Sequence[str], first_seq: int
             flat.extend(map(astuple, its))
         offsets.append(len(flat))
     for k in JSON_OBJECTS:
-        cols[k] = [_dump(getattr(e, k)) for e in events]
+        cols[k] = _dumped([getattr(e, k) for e in events])
     cols["seq"] = list(range(first_seq, first_seq + n))
     cols["endpoint"] = list(endpoints)
     arrays = [
@@ -187,13 +202,13 @@ def _checked(events: Sequence[Event], endpoints: Sequence[str], first_seq: int) 
 
 def _items(present: list[Any], offsets: list[int], flat: list[tuple[Any, ...]]) -> pa.Array:
     children = []
+    fields: list[Sequence[Any]] = list(zip(*flat, strict=True)) if flat else [()] * len(_ITEM_FIELDS)
     for at, kind in _ITEM_CHILDREN:
+        values = fields[at]
         if at == _CATEGORIES:
-            values = [v[at] or None for v in flat]
+            values = [v or None for v in values]
         elif at == _EXTRAS:
-            values = [_dump(v[at]) for v in flat]
-        else:
-            values = [v[at] for v in flat]
+            values = _dumped(values)
         children.append(pa.array(values, type=kind))
     struct = pa.StructArray.from_arrays(children, fields=list(ITEM_TYPE))
     mask = pa.array([p is None for p in present], type=pa.bool_())
