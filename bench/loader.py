@@ -25,6 +25,11 @@ ceiling of a one-process loader, however it is written.
     python bench/loader.py                        # 40,000 events a log, 3 rounds
     python bench/loader.py --against 5534e51      # this tree against that commit
     python bench/loader.py --quick                # smoke (CI): 2,000 events, 1 round
+    python bench/loader.py --threshold 16MB       # also this tree with the store checkpointing at 16MB
+
+With ``--threshold SIZE`` (repeatable) this tree loads the same logs again, in the same
+rounds, into a store that checkpoints at SIZE of write-ahead log instead of the
+``store_checkpoint_threshold`` default (DuckDB's own is 16MB).
 
 Last, a batch's fixed cost: a log of 2,000 one-event records loaded in batches of 5, 50
 and 250 records (what a quiet server gathers in its 0.25 s pause), CPU a batch.
@@ -57,6 +62,9 @@ SLOT = "w1"
 # The fixed cost a batch: a log of this many one-event records, loaded in batches of these sizes.
 SMALL_EVENTS = 2_000
 SMALL_BATCHES = (5, 50, 250)
+THRESHOLD_ENV = "TRACKWAY_BENCH_CHECKPOINT_THRESHOLD"
+# A loader measured: the source tree it imports, and the checkpoint threshold its store opens with.
+Contender = tuple[Path, str | None]
 
 
 def write_log(directory: Path, events: int, per_record: int) -> None:
@@ -208,7 +216,10 @@ def child(mode: str, logdir: Path) -> None:
     try:
         shutil.copytree(logdir, work / "log")
         cfg, _ = ensure(work / "trackway.toml")
-        store = DuckStore(work / "trackway.duckdb") if mode != "read" else None  # tables made: not timed
+        chosen = os.environ.get(THRESHOLD_ENV)  # --threshold: this tree's store at another one
+        kw = {"checkpoint_threshold": chosen} if chosen else {}
+        # the tables are made here, not timed
+        store = DuckStore(work / "trackway.duckdb", **kw) if mode != "read" else None
         gc.collect()
         cpu, wall = time.process_time(), time.perf_counter()
         stored = 0
@@ -236,8 +247,11 @@ def child(mode: str, logdir: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run(src: Path, mode: str, logdir: Path) -> dict[str, float]:
+def run(src: Path, mode: str, logdir: Path, threshold: str | None = None) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(src)}
+    env.pop(THRESHOLD_ENV, None)
+    if threshold:
+        env[THRESHOLD_ENV] = threshold
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(logdir)],
         env=env,
@@ -256,14 +270,14 @@ def worktree(rev: str) -> Path:
     return path
 
 
-def in_turn(trees: dict[str, Path], round_: int) -> list[tuple[str, Path]]:
+def in_turn(trees: dict[str, Contender], round_: int) -> list[tuple[str, Contender]]:
     """The trees in the order of round ``round_``: each goes first in every other round
     (the first load after another kind ran 2-10% slower on this machine)."""
     items = list(trees.items())
     return items if round_ % 2 == 0 else items[::-1]
 
 
-def small(work: Path, trees: dict[str, Path], events: int, rounds: int, against: str | None) -> None:
+def small(work: Path, trees: dict[str, Contender], events: int, rounds: int) -> None:
     """A batch's fixed cost: the one-event log loaded in batches of a few records, as a
     quiet server gathers them (0.25 s of its requests), CPU a batch."""
     logdir = work / "log-small"
@@ -273,15 +287,15 @@ def small(work: Path, trees: dict[str, Path], events: int, rounds: int, against:
     for size in SMALL_BATCHES:
         got: dict[str, list[float]] = {name: [] for name in trees}
         for n in range(rounds):
-            for name, src in in_turn(trees, n):
-                r = run(src, f"batch={size}", logdir)
+            for name, (src, threshold) in in_turn(trees, n):
+                r = run(src, f"batch={size}", logdir, threshold)
                 if r["stored"] != events:
                     raise SystemExit(f"{name}: {r['stored']} events stored of {events}")
                 got[name].append(r["cpu"])
         ms = {name: statistics.median(cpus) / -(-events // size) * 1e3 for name, cpus in got.items()}
         line = f"{size:>13} " + " ".join(f"{ms[name]:>9.1f} ms" for name in trees)
-        if against:
-            line += f"   this tree / {against}: {ms['this tree'] / ms[against]:.2f}x"
+        for name in list(trees)[1:]:
+            line += f"   this tree / {name}: {ms['this tree'] / ms[name]:.2f}x"
         print(line)
 
 
@@ -291,16 +305,25 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=40_000, help="events in each log")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--against", metavar="REV", help="also load with the loader of this commit")
+    parser.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="SIZE",
+        help="also this tree with the store checkpointing at SIZE of log (e.g. 16MB)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("MODE", "LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]))
         return
     events, rounds = (2_000, 1) if args.quick else (args.events, args.rounds)
-    trees = {"this tree": ROOT / "src"}
+    trees: dict[str, Contender] = {"this tree": (ROOT / "src", None)}
     other = worktree(args.against) if args.against else None
     if other is not None:
-        trees[args.against] = other / "src"
+        trees[args.against] = (other / "src", None)
+    for size in args.threshold:
+        trees[f"at {size}"] = (ROOT / "src", size)
     work = Path(tempfile.mkdtemp(prefix="trackway-loader-logs-"))
     try:
         print(f"{events:,} MP purchases (3 items) a log, {rounds} round(s), {os.cpu_count()} cores")
@@ -317,8 +340,8 @@ def main() -> None:
                 least.append(run(ROOT / "src", "floor", logdir))
                 if least[-1]["stored"] != events:
                     raise SystemExit(f"floor: {least[-1]['stored']} events stored of {events}")
-                for name, src in in_turn(trees, n):
-                    r = run(src, "load", logdir)
+                for name, (src, threshold) in in_turn(trees, n):
+                    r = run(src, "load", logdir, threshold)
                     if r["stored"] != events:
                         raise SystemExit(f"{name}: {r['stored']} events stored of {events}")
                     got[name].append(r)
@@ -333,10 +356,9 @@ def main() -> None:
                 f"{1e6 / cpus['floor']:,.0f} events/s at the floor's cost, "
                 f"{1e6 / cpus['this tree']:,.0f} at the loader's"
             )
-            if args.against:
-                ratio = cpus["this tree"] / cpus[args.against]
-                print(f"{'':>13} this tree / {args.against}: {ratio:.2f}x the CPU")
-        small(work, trees, 500 if args.quick else SMALL_EVENTS, rounds, args.against)
+            for name in list(trees)[1:]:
+                print(f"{'':>13} this tree / {name}: {cpus['this tree'] / cpus[name]:.2f}x the CPU")
+        small(work, trees, 500 if args.quick else SMALL_EVENTS, rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if other is not None:
