@@ -37,8 +37,8 @@ def connect(
     # the workers acknowledging requests. Loads are small appends; reports set more.
     con.execute(f"SET threads = {threads}")
     con.execute("SET memory_limit = ?", [memory_limit])
-    # A checkpoint rewrites more than the log it empties: the settings' default, well above
-    # DuckDB's 16MB, makes the loader's checkpoints fewer (docs/performance.md, "Checkpoints").
+    # A checkpoint costs far more than writing the log it empties: the settings' default, well
+    # above DuckDB's 16MB, makes the loader's checkpoints fewer (docs/performance.md, "Checkpoints").
     con.execute("SET checkpoint_threshold = ?", [checkpoint_threshold])
     absent = columns.missing(con)
     con.execute(schema.DDL)
