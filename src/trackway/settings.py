@@ -91,7 +91,9 @@ def memory_size_problem(value: str) -> str | None:
     return None
 
 
-# The store's checkpoint threshold (store_checkpoint_threshold): DuckStore's default too.
+# The store's memory limit and checkpoint threshold (store_memory_limit,
+# store_checkpoint_threshold): DuckStore's defaults too.
+STORE_MEMORY_LIMIT = "1GB"
 CHECKPOINT_THRESHOLD = "128MB"
 MIN_CHECKPOINT_THRESHOLD = MB
 
@@ -257,7 +259,7 @@ _SERVER_CORE: tuple[Setting, ...] = (
     Setting(
         "store_memory_limit",
         str,
-        "1GB",
+        STORE_MEMORY_LIMIT,
         "DuckDB's memory limit (its buffer pool; DuckDB's own default is 80% of RAM). It also bounds "
         "making the loader's indexes when a store written before them opens: one that does not fit is "
         "left out with a warning, and its table is scanned.",

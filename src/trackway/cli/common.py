@@ -19,7 +19,7 @@ from trackway.errors import ConfigError, StoreError, TrackwayError
 from trackway.ingest.freshness import STALE_HEADER
 from trackway.ingest.loader import Loader
 from trackway.server.supervisor import Paths, running
-from trackway.store.duck import DuckStore
+from trackway.store.duck import DuckStore, configured
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -120,10 +120,6 @@ class AdminClient:
         return body
 
 
-# Server settings the store is opened with, as DuckStore's keywords name them.
-_STORE_SETTINGS = {"store_memory_limit": "memory_limit", "store_checkpoint_threshold": "checkpoint_threshold"}
-
-
 @contextlib.contextmanager
 def store_access(
     data: Path, config_file: Path | None
@@ -140,10 +136,8 @@ def store_access(
     if not paths.database.exists() and not paths.log.exists():
         raise click.ClickException(f"no store in {data}: run `trackway serve --data {data}` first")
     try:
-        # the server's store settings, where the configuration names them (else DuckStore's defaults)
-        server = cfg.server if cfg is not None else {}
-        chosen = {kw: server[k] for k, kw in _STORE_SETTINGS.items() if k in server}
-        store = DuckStore(paths.database, **chosen)
+        # the server's store settings (no configuration file: their defaults, DuckStore's)
+        store = DuckStore(paths.database, **(configured(cfg.server) if cfg is not None else {}))
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     try:

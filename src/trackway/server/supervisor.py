@@ -52,7 +52,7 @@ from trackway.server.admin import Admin, make_admin_app
 from trackway.server.forwarding import ForwardingProcess
 from trackway.server.restarts import Restarts
 from trackway.settings import READ_AT_START
-from trackway.store.duck import FILE_NAME, DuckStore
+from trackway.store.duck import FILE_NAME, DuckStore, configured
 
 logger = logging.getLogger("trackway.serve")
 
@@ -285,8 +285,7 @@ class Supervisor:
         self.workers = workers
         self.store = DuckStore(
             self.paths.database,
-            memory_limit=cfg.server["store_memory_limit"],
-            checkpoint_threshold=cfg.server["store_checkpoint_threshold"],
+            **configured(cfg.server),
             derive_state=cfg.server["derive_state"],
         )
         self.loader = Loader(

@@ -59,7 +59,7 @@ def _dumped(values: Sequence[Any]) -> list[bytes | None]:
     text: bytes | None = None
     for value in values:
         if value is not last:
-            last, text = value, (_json.encode(value) if value else None)
+            last, text = value, _dump(value)
         out.append(text)
     return out
 

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from trackway.ingest.quarantine import QuarantineRow
 from trackway.ingest.records import Outcome, Record
 from trackway.ingest.sink import LoadResult
 from trackway.model import Event
-from trackway.settings import CHECKPOINT_THRESHOLD, memory_bytes
+from trackway.settings import CHECKPOINT_THRESHOLD, STORE_MEMORY_LIMIT, memory_bytes
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
 from trackway.store import (
@@ -71,13 +71,22 @@ _T = TypeVar("_T")
 _SQL_BATCH = 8192  # rows a `sql()` batch reads at most (DuckDB's default: 131,072)
 
 
+def configured(server: Mapping[str, Any]) -> dict[str, Any]:
+    """:class:`DuckStore`'s options from the server settings ``server`` (its memory limit and
+    checkpoint threshold): what the server and the commands run without it open the store with."""
+    return {
+        "memory_limit": server["store_memory_limit"],
+        "checkpoint_threshold": server["store_checkpoint_threshold"],
+    }
+
+
 class DuckStore(Store):
     def __init__(
         self,
         path: Path | str,
         *,
         threads: int = 1,
-        memory_limit: str = "1GB",
+        memory_limit: str = STORE_MEMORY_LIMIT,
         checkpoint_threshold: str = CHECKPOINT_THRESHOLD,
         derive_state: bool = True,
     ) -> None:
