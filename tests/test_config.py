@@ -192,6 +192,11 @@ def test_server_settings_from_file_and_environment(tmp_path, monkeypatch):
         ),
         ("[server]\nstore_checkpoint_threshold = '512KB'\n", "expected at least 1MiB, got '512KB'"),
         ("[server]\nstore_checkpoint_threshold = 'big'\n", "expected a size such as 128MB"),
+        # past DuckDB's range, or infinite: refused here, not by DuckDB as the store opens (or a crash)
+        ("[server]\nstore_checkpoint_threshold = '99999999999999999999TB'\n", "expected at most 1024TiB"),
+        ("[server]\nstore_checkpoint_threshold = '" + "1" * 400 + "MB'\n", "expected at most 1024TiB"),
+        ("[server]\nstore_memory_limit = '99999999999999999999TB'\n", "expected at most 1024TiB"),
+        ("[server]\nstore_memory_limit = '" + "1" * 400 + "MB'\n", "expected at most 1024TiB"),
         # TOML is typed: a quoted number or boolean was read as one, a boolean as the text 'True'
         (
             "[server]\nport = '9000'\n",

@@ -63,6 +63,7 @@ _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)\s*",
 _UNIT = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
 _UNIT |= {"kib": KB, "mib": MB, "gib": 1024 * MB, "tib": 1024 * 1024 * MB}
 MIN_STORE_MEMORY = 64 * MB  # less, and DuckDB fails its first queries out of memory
+MAX_STORE_SIZE = 1024**5  # 1024TiB: far more, and DuckDB refuses it ("out of range") as the store opens
 
 
 def memory_bytes(value: str) -> int | None:
@@ -88,7 +89,12 @@ def memory_size_problem(value: str) -> str | None:
         )
     if number * _UNIT[unit] < MIN_STORE_MEMORY:
         return f"expected at least {MIN_STORE_MEMORY // MB}MiB, got {value!r}"
-    return None
+    return _too_large(number * _UNIT[unit], value)
+
+
+def _too_large(size: float, value: str) -> str | None:
+    """The problem of a size over MAX_STORE_SIZE (a number of 400 digits is infinite), or None."""
+    return f"expected at most 1024TiB, got {value!r}" if size > MAX_STORE_SIZE else None
 
 
 # The store's memory limit and checkpoint threshold (store_memory_limit,
@@ -100,12 +106,13 @@ MIN_CHECKPOINT_THRESHOLD = MB
 
 def checkpoint_threshold_problem(value: str) -> str | None:
     """What is wrong with ``value`` as the store's checkpoint threshold, or None."""
-    size = memory_bytes(value)
-    if size is None:
+    m = _SIZE.fullmatch(value)
+    if m is None or m.group(2) == "%":
         return f"expected a size such as 128MB, 64MiB or 1GB (not a share of RAM), got {value!r}"
+    size = float(m.group(1)) * _UNIT[m.group(2).lower()]
     if size < MIN_CHECKPOINT_THRESHOLD:
         return f"expected at least {MIN_CHECKPOINT_THRESHOLD // MB}MiB, got {value!r}"
-    return None
+    return _too_large(size, value)
 
 
 _SERVER_CORE: tuple[Setting, ...] = (
