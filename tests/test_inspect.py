@@ -4,6 +4,7 @@ event in every dialect, and the detail of a stored event or failed payload."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import trackway
+from tests.support.specs import DOCUMENT, all_examples, specs_dir
 from trackway import dialects
 from trackway.errors import ParseError, TrackwayError, UsageError
 from trackway.inspect import (
@@ -25,6 +27,7 @@ from trackway.inspect import (
     renders,
     script_calls,
     split_payloads,
+    validate_payloads,
     validate_text,
 )
 from trackway.store.base import FailedRow
@@ -225,6 +228,11 @@ JS_BITS = st.sampled_from(
         "items: [",
         "<script>",
         "`",
+        "\n```json\n",  # Markdown code fences (read_text reads such a text's blocks)
+        "\n```\n",
+        "| ```js\n",
+        "\n``` |",
+        "~~~",
         "\\",
         "1e999",
         "-0",
@@ -282,3 +290,60 @@ def test_any_failed_payload_has_a_view(payload: bytes, dialect: str, indices: li
     msgspec.json.encode(view)  # JSON all the way down
     assert view["kind"] == "failed" and (view["event"] is None) == (view["events"] == [])
     assert (view["renders"] == {}) == (view["event"] is None)
+
+
+MARKDOWN = [
+    # a stray backtick in the prose (the Commanders Act document's "Air`)") before a fenced call
+    (
+        "The tier (e.g. `Next-day`, Air`) chosen.\n\n```javascript\ncact('trigger', 'add_payment_info', "
+        "{payment_method: 'card'});\n```\n",
+        [["trigger", "add_payment_info", {"payment_method": "card"}]],
+        "only the tracking calls",
+    ),
+    # a block with no call beside blocks with calls: a part of an event, skipped with a note
+    (
+        "```js\ncact('trigger', 'page_view', {page_type: 'home'})\n```\n"
+        "Example :\n\n```\n{user: {id: '1'}}\n```",
+        [["trigger", "page_view", {"page_type": "home"}]],
+        "line 7: skipped a code block with no tracking call",
+    ),
+    # fences in a table's cells (the 2Checkout document), and a last fence never closed
+    (
+        '| **purchase** | PLACE_ORDER | notes | ```json\n["event", "purchase", {"value": 1}]\n``` |\n'
+        '| **page_view** | LOAD | notes | ```json\n{"event": "page_view"}\n',
+        [["event", "purchase", {"value": 1}], {"event": "page_view"}],
+        "only the payloads in its code blocks",
+    ),
+    # a block that is no payload, beside one that is
+    (
+        '```\nsee above\n```\n\n~~~json\n{"event": "a"}\n~~~',
+        [{"event": "a"}],
+        "line 2: skipped a code block with no payload",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "values", "note"), MARKDOWN)
+def test_a_markdown_text_is_read_for_its_code_blocks_only(text, values, note):
+    found, notes = read_text(text)
+    assert [p.value for p in found] == values
+    assert notes[0].startswith("read as Markdown") and any(note in n for n in notes), notes
+
+
+def test_a_markdown_text_with_no_payload_in_its_blocks_says_so():
+    with pytest.raises(ParseError, match="expected a payload or a tracking call in a code block") as caught:
+        read_text("Intro\n```\nnot code at all\n```\n", "page.md")
+    assert "line 3: skipped a code block" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["commanders-act-events.md", "2checkout-analytics-datalayer.md"])
+def test_a_vendor_document_is_validated_whole_with_every_example_and_no_error(name):
+    """`trackway validate DOCUMENT.md` reads the examples that tests/support/specs.py finds
+    in it by its own means (none missed, in order), and finds no error in any."""
+    text = (specs_dir() / name).read_text()
+    key = msgspec.json.encode
+    expected = Counter(key(e.value) for e in all_examples() if DOCUMENT[e.dialect] == name)
+    found, _ = read_text(text, name)
+    assert Counter(key(p.value) for p in found) == expected
+    results = validate_payloads(found, "auto", None)
+    assert [r["index"] for r in results if not r["valid"]] == []

@@ -14,6 +14,7 @@ import trackway
 from tests.dialects.corpus import example_dialect
 from tests.support.roundtrip import normalise, roundtrip
 from tests.support.specs import (
+    DOCUMENT,
     Example,
     all_examples,
     commanders_act_hashed_user,
@@ -25,18 +26,6 @@ from trackway.vendors.koalect.schema import parse_consent_cookie
 
 EXAMPLES = all_examples()
 PAGE = (Path(__file__).resolve().parents[1] / "docs" / "spec-examples.md").read_text()
-DOCUMENT = {
-    "gtag-ua": "2checkout-analytics-datalayer.md",
-    "gtag-ga4": "2checkout-analytics-datalayer.md",
-    "gtm-ua": "2checkout-analytics-datalayer.md",
-    "gtm-ga4": "2checkout-analytics-datalayer.md",
-    "adobe-dtm": "2checkout-analytics-datalayer.md",
-    "custom": "2checkout-analytics-datalayer.md",
-    "commanders-act": "commanders-act-events.md",
-    "convead": "convead-event-api.txt",
-    "insend": "insend-event-api.txt",
-    "koalect": "koalect-datalayer.txt",
-}
 # Examples that are no event, by document: Commanders Act's hashed user, Koalect's Product
 # object and koalect_consent cookie (each tested below).
 NOT_EVENTS = {"commanders-act-events.md": 1, "koalect-datalayer.txt": 2}

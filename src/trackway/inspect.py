@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # `trackway validate` starts without the store and the pipeli
     from trackway.store.base import FailedRow
 
 SCRIPT_NOTE = "read as a page script"  # the first note of a text read for its tracking calls
+MARKDOWN_NOTE = "read as Markdown"  # the first note of a text read for its code blocks
 MAX_TEXT = 256 * 1024  # bytes of a pasted text the validator reads
 MAX_CALLS = 200  # payloads of one text checked (each renders in every dialect)
 _json = msgspec.json.Decoder(float_hook=Decimal)
@@ -177,11 +178,80 @@ def script_calls(text: str, source: str = "<input>") -> tuple[list[Payload], lis
     return found, notes
 
 
+# A fence opening a Markdown code block: at the end of a line, alone or after a table
+# cell's text ("| ```json"); one closing it: at the start of a line ("``` |").
+_FENCE_OPEN = re.compile(r"(?:^|[ \t|])(`{3,}|~{3,})[\w+-]*[ \t]*$")
+_FENCE_CLOSE = re.compile(r"[ \t]*(`{3,}|~{3,})")
+
+
+def markdown_blocks(text: str) -> list[tuple[int, str]] | None:
+    """The fenced code blocks of a Markdown text (a vendor document's page), each with
+    the number of its first line, blank lines before it so that lines keep their numbers;
+    None when no line opens one. The prose around them is not read: its backticks
+    (`` `revenue` ``, or a stray one) are not JavaScript's template strings."""
+    blocks: list[tuple[int, str]] = []
+    fence, start, code = "", 0, []
+    for number, line in enumerate(text.split("\n"), 1):
+        if fence:
+            closing = _FENCE_CLOSE.match(line)
+            if closing is not None and closing.group(1).startswith(fence):
+                blocks.append((start, "\n" * (start - 1) + "\n".join(code)))
+                fence, code = "", []
+            else:
+                code.append(line)
+        elif (opening := _FENCE_OPEN.search(line)) is not None:
+            fence, start = opening.group(1), number + 1
+    if fence:  # not closed: the rest of the text is its code
+        blocks.append((start, "\n" * (start - 1) + "\n".join(code)))
+    return blocks or None
+
+
+def _read_markdown(blocks: list[tuple[int, str]], source: str) -> tuple[list[Payload], list[str]]:
+    """The tracking calls of the code blocks, when one holds a call (Commanders Act's
+    ``cact(...)`` examples: a block without one shows a part of an event, such as a user
+    object, and is skipped with a note); else each block's payloads (JSON or object
+    literals: the 2Checkout document's dataLayer entries)."""
+    calls = [(start, *script_calls(code, source)) for start, code in blocks]
+    found: list[Payload] = []
+    if any(payloads for _, payloads, _ in calls):
+        notes = [f"{MARKDOWN_NOTE}: only the tracking calls in its code blocks are checked"]
+        for start, payloads, skipped in calls:
+            notes.extend(skipped)
+            if not payloads:
+                notes.append(f"line {start}: skipped a code block with no tracking call in it")
+            found.extend(payloads)
+    else:
+        notes = [f"{MARKDOWN_NOTE}: only the payloads in its code blocks are checked"]
+        for start, code in blocks:
+            try:
+                payloads = split_payloads(code, source)
+            except ParseError as exc:
+                notes.append(f"line {start}: skipped a code block with no payload in it ({exc.reason})")
+                continue
+            if all(isinstance(p.value, str) for p in payloads):  # words, read as expressions
+                notes.append(f"line {start}: skipped a code block with no payload in it (text, not JSON)")
+                continue
+            found.extend(payloads)
+        if not found:
+            raise ParseError(
+                f"expected a payload or a tracking call in a code block of this Markdown text, got none "
+                f"in its {len(blocks)} block(s) ({'; '.join(notes[1:4])}): put the payloads or calls to "
+                "check in the text's code blocks, or give them alone",
+                source=source,
+            )
+    notes.extend(n for p in found for n in p.notes)
+    return found, list(dict.fromkeys(notes))
+
+
 def read_text(text: str, source: str = "<input>") -> tuple[list[Payload], list[str]]:
-    """The payloads of a pasted text and the notes on what was assumed or skipped.
+    """The payloads of a pasted text and the notes on what was assumed or skipped. A
+    Markdown text (one with a fenced code block) is read for its code blocks only.
 
     Raises :class:`~trackway.errors.ParseError` when the text is neither payloads nor a
     script with a tracking call in it."""
+    blocks = markdown_blocks(text)
+    if blocks is not None:
+        return _read_markdown(blocks, source)
     try:
         payloads = split_payloads(text, source)
     except ParseError as exc:

@@ -277,6 +277,19 @@ _DOCUMENTS = (
     "insend-event-api.txt",
     "koalect-datalayer.txt",
 )
+# The document each dialect's examples come from.
+DOCUMENT = {
+    "gtag-ua": "2checkout-analytics-datalayer.md",
+    "gtag-ga4": "2checkout-analytics-datalayer.md",
+    "gtm-ua": "2checkout-analytics-datalayer.md",
+    "gtm-ga4": "2checkout-analytics-datalayer.md",
+    "adobe-dtm": "2checkout-analytics-datalayer.md",
+    "custom": "2checkout-analytics-datalayer.md",
+    "commanders-act": "commanders-act-events.md",
+    "convead": "convead-event-api.txt",
+    "insend": "insend-event-api.txt",
+    "koalect": "koalect-datalayer.txt",
+}
 
 
 def _koalect() -> list[Example]:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from trackway.errors import ParseError
-from trackway.inspect import SCRIPT_NOTE, Payload, read_text, split_payloads
+from trackway.inspect import MARKDOWN_NOTE, SCRIPT_NOTE, Payload, read_text, split_payloads
 
 __all__ = ["Payload", "read_sources", "split_payloads"]
 
@@ -31,7 +31,8 @@ def read_sources(files: tuple[str, ...]) -> list[Payload]:
                 ) from None
             label = name
         found, notes = read_text(text, label)
-        if found and notes and notes[0].startswith(SCRIPT_NOTE):  # say so, and what it skipped
+        # a page script or a Markdown text: say so, and what it skipped
+        if found and notes and notes[0].startswith((SCRIPT_NOTE, MARKDOWN_NOTE)):
             own = {n for p in found for n in p.notes}
             found[0] = found[0]._replace(notes=(*(n for n in notes if n not in own), *found[0].notes))
         payloads.extend(found)
