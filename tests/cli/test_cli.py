@@ -30,9 +30,8 @@ def run(*args: str, stdin: str | None = None):
         (f"{GOOD}\n{GOOD}\n", 2),
         ('["event", "search", {"search_term": "t"}]', 1),
         ("dataLayer.push({event: 'search', search_term: 't'});\ngtag('event', 'login', {method: 'x'})", 2),
-        ("", 0),
     ],
-    ids=["one-json", "json-array", "json-lines", "call-array", "javascript", "empty"],
+    ids=["one-json", "json-array", "json-lines", "call-array", "javascript"],
 )
 def test_validate_reads_every_input_form(text, count):
     result = run("validate", "--format", "json", stdin=text)
@@ -66,6 +65,26 @@ def test_unreadable_input_exits_2(tmp_path: Path):
     assert run("validate", stdin="{event: ").exit_code == 2
     assert run("validate", str(tmp_path / "missing.json")).exit_code == 2
     assert run("validate", "--dialect", "nope", stdin=GOOD).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "command", [("validate",), ("convert", "--to", "gtm-ga4")], ids=["validate", "convert"]
+)
+@pytest.mark.parametrize("text", ["", " \n\t\n"], ids=["empty", "blank"])
+def test_an_empty_input_is_an_input_error_not_zero_valid_payloads(tmp_path: Path, command, text):
+    """An empty export checked in CI must not pass as "0 payloads: 0 valid"."""
+    (tmp_path / "export.json").write_text(text)
+    for args, name in (((str(tmp_path / "export.json"),), "export.json"), ((), "<stdin>")):
+        result = run(*command, *args, stdin=text)
+        assert result.exit_code == 2
+        assert f"{name}: expected at least one payload, got an empty text" in result.stderr
+
+
+def test_a_missing_file_is_named_with_the_reason_in_words(tmp_path: Path):
+    result = run("validate", str(tmp_path / "nope.json"))
+    assert result.exit_code == 2
+    assert "nope.json: no such file or directory; expected a readable file of payloads" in result.stderr
+    assert "Errno" not in result.stderr
 
 
 DEEP = 100_000  # far past msgspec's limit (the interpreter's recursion limit, about 1,000)

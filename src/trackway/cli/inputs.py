@@ -30,6 +30,12 @@ def read_sources(files: tuple[str, ...]) -> list[Payload]:
                     f"expected UTF-8 text, got an invalid byte at offset {exc.start}", source=name
                 ) from None
             label = name
+        if not text.strip():  # an empty export checked in CI must not pass as "0 payloads, valid"
+            raise ParseError(
+                "expected at least one payload, got an empty text: "
+                "check the file, or the command that wrote it",
+                source=label,
+            )
         found, notes = read_text(text, label)
         # a page script or a Markdown text: say so, and what it skipped
         if found and notes and notes[0].startswith((SCRIPT_NOTE, MARKDOWN_NOTE)):

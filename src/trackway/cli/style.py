@@ -74,5 +74,11 @@ def issue_line(w: Writer, issue: Issue, prefix: str = "  ") -> str:
 
 
 def unreadable(exc: Exception) -> None:
-    """The line for input that cannot be read (exit status 2)."""
-    err.line(f"{err.style('error:', 'red')} cannot read input: {exc}")
+    """The line for input that cannot be read (exit status 2): a file the system refused
+    is named with the reason in words and the fix, not as ``[Errno 2] ...``."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        text = f"{exc.filename}: {reason}; expected a readable file of payloads (or - for stdin)"
+    else:
+        text = str(exc)
+    err.line(f"{err.style('error:', 'red')} cannot read input: {text}")
