@@ -70,7 +70,7 @@ def test_the_tour_shows_each_step_with_its_own_output_in_order() -> None:
     assert result.exit_code == 0, result.output
     position = 0
     for (_, args, files), step in zip(tour.STEPS, STEP_ARGS, strict=True):
-        command = f"$ trackway {' '.join(args + [f'examples/{f}' for f in files])}\n"
+        command = f"$ trackway {' '.join(args + [tour.shown_path(str(FOLDER / f)) for f in files])}\n"
         ran = alone(step)
         section = f"{command}{ran.stdout}{ran.stderr}(exit status {ran.exit_code})\n"
         found = result.stdout.find(section, position)
@@ -98,3 +98,15 @@ def test_the_tour_does_not_import_clicks_test_runner() -> None:
     assert report["status"] == 0, proc.stderr
     assert "trackway.cli.validate" in report["modules"]  # it did run the steps
     assert "click.testing" not in report["modules"]
+
+
+def test_each_command_shown_runs_as_printed_from_where_the_tour_started(tmp_path, monkeypatch) -> None:
+    """The shown path names the example from the working directory (or in full when the
+    examples are elsewhere): the line copied into a shell reads the same file."""
+    example = FOLDER / "shop.js"
+    for where in (tmp_path, FOLDER.parent):
+        monkeypatch.chdir(where)
+        shown = tour.shown_path(str(example))
+        assert (where / shown).resolve() == example.resolve()
+    monkeypatch.chdir(FOLDER.parent)
+    assert tour.shown_path(str(example)) == "examples/shop.js"

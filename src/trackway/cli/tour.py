@@ -78,13 +78,23 @@ def run(args: list[str]) -> Ran:
     return Ran(out.getvalue(), err.getvalue(), status)
 
 
+def shown_path(path: str) -> str:
+    """``path`` as the step shows it, so that the line runs as printed from where the tour
+    was started: relative to the working directory when it is under it, else absolute."""
+    full = Path(path).resolve()
+    try:
+        return str(full.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(full)
+
+
 @click.command()
 def tour() -> None:
     """Show validate and convert on the bundled examples."""
     folder = examples_dir()
     for title, args, files in STEPS:
         paths = [str(folder / f) for f in files]
-        shown = " ".join(args + [f"examples/{f}" for f in files])
+        shown = " ".join(args + [shown_path(p) for p in paths])
         stdout.rule(f"[bold]{title}")
         stdout.print(f"[cyan]$ trackway {shown}[/cyan]")
         ran = run([*args, *paths])

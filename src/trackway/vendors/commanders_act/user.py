@@ -94,7 +94,7 @@ def check_user(raw: dict[str, Any], path: Path, issues: Issues) -> None:
         (
             "phone",
             ("phone", "phone_md5", "phone_sha256"),
-            "the phone (E.164) or its hashes; some destinations",
+            "the phone (E.164) or its hashes; some destinations need it",
         ),
     )
     for key, forms, what in wanted:
