@@ -224,6 +224,21 @@ async def test_too_many_payloads_in_a_collect_batch_is_400(h):
     assert r.json()["code"] == "EXCEEDED_MAX_ENTITIES"
 
 
+@pytest.mark.parametrize(
+    ("events", "came"),
+    [(None, "got none"), ({"event": "x"}, "(an object)"), ("x", "'x' (a string)"), (5, "5 (a number)")],
+)
+async def test_a_collect_envelope_without_an_array_of_events_says_what_came_in_json_terms(h, events, came):
+    body: dict = {"key": h.keys()["collect_key"]}
+    if events is not None:
+        body["events"] = events
+    r = await h.client.post("/collect", json=body)
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error.startswith('expected "events" as an array of payloads, got ') and came in error, error
+    assert "NoneType" not in error and "dict" not in error and '"events": [payload, ...]' in error
+
+
 async def test_malformed_json_is_400_with_the_parser_position(h):
     r = await h.client.post("/collect", content=b'{"key": "x", "events": [1,,2]}')
     assert r.status_code == 400

@@ -31,7 +31,7 @@ from trackway.config import Property
 from trackway.errors import ParseError, UnknownDialectError
 from trackway.ingest import pipeline, records
 from trackway.ingest.records import DECODED
-from trackway.issues import Issue, Severity, describe
+from trackway.issues import Issue, Severity, describe, describe_key
 from trackway.privacy import consent
 from trackway.server import guest
 from trackway.server.app import Collector
@@ -224,7 +224,12 @@ def _payloads(c: Collector, envelope: dict[str, Any]) -> list[Any]:
     """The envelope's payloads, within ``collect_max_events`` (400 otherwise), counted."""
     payloads = envelope.get("events")
     if not isinstance(payloads, list):
-        raise HttpError(400, 'expected "events" as an array of payloads, got ' + type(payloads).__name__)
+        raise HttpError(
+            400,
+            'expected "events" as an array of payloads, got '
+            + describe_key(envelope, "events")
+            + ': send {"key": ..., "events": [payload, ...]}',
+        )
     limit = c.server["collect_max_events"]
     if len(payloads) > limit:
         raise HttpError(
