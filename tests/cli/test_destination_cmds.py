@@ -349,3 +349,27 @@ def test_commands_that_do_not_send_work_without_the_servers_env_variables(
     assert done.returncode == code, done.stdout + done.stderr
     assert says in " ".join((done.stdout + done.stderr).split())
     assert "Traceback" not in done.stderr
+
+
+def test_status_in_80_columns_shows_every_name_whole_and_each_last_error_in_full(monkeypatch) -> None:
+    """Two destinations of one property showed as `default.…` each, and a last error as a
+    few cut words: the names are never cut, the errors are printed whole under the table."""
+    import io
+
+    from rich.console import Console
+
+    screen = io.StringIO()
+    monkeypatch.setattr(destination_cmds, "stdout", Console(file=screen, width=80, highlight=False))
+    error = "refused: expected client_id or app_instance_id in the event, got neither; GA4 needs one"
+    base = {"state": "running", "delivered": 1234, "skipped": {}, "lag_capped": False, "hint": ""}
+    base |= {"lag_events": 0, "lag_seconds": 0.0, "lag_bytes": 0, "retry_at": ""}
+    rows = [
+        base | {"destination": "default.analytics", "dead_letters": 2, "last_error": error},
+        base | {"destination": "default.hook", "dead_letters": 0, "last_error": ""},
+    ]
+    destination_cmds._status_table(rows)
+    text = screen.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "│ default.analytics │" in text and "│ default.hook " in text and "…" not in text
+    assert f"default.analytics: last error: {error}" in " ".join(text.split())
+    assert "default.hook: last error" not in text

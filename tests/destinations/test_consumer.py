@@ -346,6 +346,7 @@ def test_a_refused_event_is_dead_lettered_and_passed(tmp_path: Path) -> None:
     assert (counts.refused, counts.delivered) == (2, 0)
     assert [letter.events for letter in letters] == [("e1",), ("e2",)]
     assert all("refused:" in letter.reason and "max_bytes" in letter.reason for letter in letters)
+    assert counts.last_error == letters[-1].reason  # the status's last error (it was empty)
     assert fwd.store.load() == {"w1": _end(tmp_path)}
 
 

@@ -316,24 +316,24 @@ def status_(refs: tuple[str, ...], fmt: str, data: Path, config_file: Path | Non
 
 
 def _status_table(rows: list[dict[str, Any]]) -> None:
+    """The counts in a table whose names are never cut (two destinations of one property
+    showed as ``default.…`` each in 80 columns); each last error in full below it, where a
+    column could show a few words of it."""
     table = Table(show_lines=True)
-    for column in ("destination", "state", "delivered", "dead letters", "skipped", "lag", "last error"):
+    widest = max(len(r["destination"]) for r in rows)
+    table.add_column("destination", no_wrap=True, min_width=min(widest, 40), overflow="fold")
+    for column in ("state", "delivered", "dead letters", "skipped", "lag"):
         table.add_column(column)
     for r in rows:
         at_least = "≥" if r["lag_capped"] else ""
         lag = f"{at_least}{r['lag_events']} events, {r['lag_seconds']:.1f} s, {r['lag_bytes']:,} bytes"
         state = r["state"] + (f" (next try {r['retry_at']})" if r["retry_at"] else "")
         skipped = ", ".join(f"{k}: {v}" for k, v in sorted(r["skipped"].items())) or "-"
-        table.add_row(
-            r["destination"],
-            state,
-            f"{r['delivered']:,}",
-            f"{r['dead_letters']:,}",
-            skipped,
-            lag,
-            r["last_error"] or "-",
-        )
+        table.add_row(r["destination"], state, f"{r['delivered']:,}", f"{r['dead_letters']:,}", skipped, lag)
     stdout.print(table)
+    for r in rows:
+        if r["last_error"]:
+            stdout.print(f"{r['destination']}: last error: {r['last_error']}", markup=False)
     for r in rows:
         if r["hint"]:
             stdout.print(f"{r['destination']}: {r['hint']}", markup=False)

@@ -270,11 +270,12 @@ class Forwarder:
             encoded = self.encoder.encode(chosen, self.options, now)
         for refusal in encoded.refused:
             counts.refused += 1
+            counts.last_error = self.scrub(f"refused: {refusal.reason}")  # status showed "-" beside them
             self.dead_letters.append(
                 DeadLetter(
                     self.name,
                     (refusal.event,),
-                    self.scrub(f"refused: {refusal.reason}"),
+                    counts.last_error,
                     now,
                     payloads=_payloads(batch, (refusal.event,)),
                 )
