@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import time
 from decimal import Decimal
 
 import pytest
 
 from trackway.errors import ParseError
+from trackway.inspect import read_text
 from trackway.literal import read_literal, read_literals
 
 GOOD = [
@@ -159,3 +163,42 @@ def test_the_name_of_each_top_level_call_is_kept(text, callees):
     reader = LiteralReader(text)
     reader.read_all()
     assert reader.callees == callees
+
+
+# A text that never closes what it opens, repeated: each opening was read again to the end
+# of the text, so four times the text cost sixteen times the time (60 kB of "/* " 8 s of CPU).
+UNCLOSED = ["/* ", '"\\', "'\\", "\"\\'", "`\\", "\\`"]
+
+
+@pytest.mark.parametrize("unit", UNCLOSED)
+def test_reading_what_is_never_closed_costs_time_in_proportion_to_the_text(unit: str) -> None:
+    """CPU time of 4x the text against 1x, best of three: about 4 when it grows with the text
+    (under 8 allowed for noise), 16 when it grows with its square as it did."""
+
+    def cost(n: int) -> float:
+        text = unit * n
+        best = float("inf")
+        for _ in range(3):
+            start = time.process_time()
+            with contextlib.suppress(ParseError):
+                read_text(text)
+            best = min(best, time.process_time() - start)
+        return best
+
+    small, large = cost(2_000), cost(8_000)
+    assert large < 8 * max(small, 0.002), (small, large)
+
+
+@pytest.mark.parametrize(
+    ("text", "got"),
+    [
+        ("{a: 1} /* no end", "a /* comment that is never closed"),
+        ("{a: 'no end}", "a ' string that is never closed"),
+        ('["x", "no end]', 'a " string that is never closed'),
+        ('{a: "ends with an escape\\"}', 'a " string that is never closed'),
+    ],
+)
+def test_what_is_never_closed_is_named_where_it_opens(text: str, got: str) -> None:
+    with pytest.raises(ParseError, match=re.escape(got)) as caught:
+        read_literals(text)
+    assert caught.value.line == 1 and caught.value.column is not None

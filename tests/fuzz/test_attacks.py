@@ -7,6 +7,7 @@ written to /tmp/fuzz-findings.md when over a second, never asserted."""
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -229,6 +230,12 @@ ATTACKS: dict[str, Attack] = {
     "setup base with markup": _api("/api/setup", "base=http://x/%22%3E%3Cscript%3Ealert(1)%3C/script%3E"),
     "person unknown": _api("/api/person", "property=default&person_id=%00"),
     "report format bytes": _api("/api/reports/revenue", "format=%FF"),
+    # the JavaScript reader tried an unclosed comment or string again from every later "/*"
+    # or quote, each time to the end (the sweep of stop 41): 60 kB of "/* " cost 8 s of CPU
+    "mp body of 43,000 unclosed comments": _mp("/* " * 43_000),
+    "debug mp body of 43,000 unclosed comments": _mp("/* " * 43_000, "/debug/mp/collect"),
+    "collect payload of 40,000 unclosed strings": _collect(json.dumps("'\"\\'" * 40_000)),
+    "validate 60,000 escaped backticks": _validate(json.dumps("'\\`'" * 60_000)),
 }
 
 
