@@ -58,6 +58,12 @@ ATTACKS = [
     ("WITH x AS (DELETE FROM events RETURNING *) SELECT * FROM x", "got a DELETE inside it"),
     ("WITH x AS (UPDATE orders SET revenue = 0 RETURNING *) SELECT * FROM x", "got a UPDATE inside it"),
     ("WITH x AS (INSERT INTO events (id) VALUES ('x') RETURNING *) SELECT 1", "got a INSERT inside it"),
+    # a WITH name counted as a table outside its scope: named like a file, it read the file
+    (
+        'SELECT * FROM (WITH "{csv}" AS (SELECT 1 a) SELECT * FROM "{csv}") t, \'{csv}\'',
+        "expected WITH names of letters, digits and _",
+    ),
+    ("WITH \"secret.csv\" AS (SELECT 1 a) SELECT * FROM 'secret.csv'", "expected WITH names"),
 ]
 
 
@@ -120,7 +126,9 @@ def test_a_query_nested_below_the_limit_runs(store, query, value):
 def files(tmp_path):
     key = tmp_path / "trackway.toml"
     key.write_text(f'collect_key = "{SECRET}"\n')
-    return {"key": str(key), "out": str(tmp_path / "out.csv"), "dir": str(tmp_path)}
+    csv = tmp_path / "secret.csv"  # DuckDB reads a table name like this one as the file
+    csv.write_text(f"a,b\n1,{SECRET}\n")
+    return {"key": str(key), "out": str(tmp_path / "out.csv"), "dir": str(tmp_path), "csv": str(csv)}
 
 
 @pytest.fixture

@@ -126,6 +126,9 @@ def _statements(cur: duckdb.DuckDBPyConnection, query: str) -> list[Any]:
         raise failed(exc, "cannot parse the SQL") from None
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _check_tree(cur: duckdb.DuckDBPyConnection, query: str) -> None:
     [(serialized,)] = cur.execute("SELECT json_serialize_sql(?)", [query]).fetchall()
     try:
@@ -140,7 +143,17 @@ def _check_tree(cur: duckdb.DuckDBPyConnection, query: str) -> None:
             "SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views()"
         ).fetchall()
     }
-    known |= {str(name).lower() for name in _cte_names(tree)}
+    names = [str(name) for name in _cte_names(tree)]
+    for name in names:
+        # A WITH name counts as known everywhere in the query, not only where it is in scope,
+        # so one named like a file ("/tmp/x.csv", in a subquery) let the outer query read that
+        # file: DuckDB reads a table name that looks like a file as the file.
+        if not _PLAIN_NAME.fullmatch(name):
+            raise StoreError(
+                f"expected WITH names of letters, digits and _, got {name!r}: a name like a file's "
+                f"could read that file. Rename it, such as WITH recent AS (...); {_HOW}"
+            )
+    known |= {name.lower() for name in names}
     for node in _nodes(tree):
         kind = node.get("type")
         if isinstance(kind, str) and kind.endswith("_NODE") and kind not in QUERY_NODES:
