@@ -199,7 +199,8 @@ def markdown_blocks(text: str) -> list[tuple[int, str]] | None:
     None when no line opens one. The prose around them is not read: its backticks
     (`` `revenue` ``, or a stray one) are not JavaScript's template strings."""
     blocks: list[tuple[int, str]] = []
-    fence, start, code = "", 0, []
+    fence, start = "", 0
+    code: list[str] = []
     for number, line in enumerate(text.split("\n"), 1):
         if fence:
             closing = _FENCE_CLOSE.match(line)

@@ -91,3 +91,29 @@ def test_a_command_with_the_server_stopped_opens_the_store_with_the_configured_s
         assert client is None and store is not None
         [(shown,)] = store.cursor().execute("SELECT current_setting('checkpoint_threshold')").fetchall()
     assert shown == "40.0 MiB"
+
+
+def test_a_command_with_the_server_stopped_loads_as_the_server_would_keep_log_and_derive_state(
+    tmp_path: Path,
+) -> None:
+    # The command's catch-up (store_access) ignored keep_log and derive_state: `trackway sql`
+    # deleted the log files kept as an audit trail, and derived the state the server leaves.
+    from trackway import config as configuration
+    from trackway.ingest import log, records
+
+    path = configuration.config_path(tmp_path, None)
+    configuration.add_property(path, "default")
+    path.write_text(path.read_text() + "\n[server]\nkeep_log = true\nderive_state = false\n")
+    slot = tmp_path / "log" / "w1"
+    slot.mkdir(parents=True)
+    body = b'{"client_id":"1.2","user_id":"u-1","events":[{"name":"page_view"}]}'
+    record = records.Record(
+        records.RAW, records.uuid7(), "/mp/collect", "default", records.now_micros(), "ga4-mp", {}, body
+    )
+    (slot / "000000000001.log").write_bytes(log.frame(records.dumps(record)))
+    (slot / "000000000002.log").write_bytes(b"")
+    query = "SELECT (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM identities) AS i"
+    done = CliRunner().invoke(cli, ["sql", query, "--format", "csv", "--data", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert done.output.split() == ["e,i", "1,0"]  # loaded, nothing derived
+    assert (slot / "000000000001.log").exists(), "keep_log's file was deleted"

@@ -17,7 +17,7 @@ from trackway.config import Config
 from trackway.destinations.runner import retention
 from trackway.errors import ConfigError, StoreError, TrackwayError
 from trackway.ingest.freshness import STALE_HEADER
-from trackway.ingest.loader import Loader
+from trackway.ingest.loader import Loader, loader_options
 from trackway.server.supervisor import Paths, running
 from trackway.store.duck import DuckStore, configured
 
@@ -143,7 +143,8 @@ def store_access(
     try:
         # The destinations' retention, as the server's loader has it: a segment a destination
         # has not read is kept (deleted here, the destination skipped what it held).
-        Loader(paths.log, store, lambda: cfg, retain=retention(data, lambda: cfg)).catch_up()
+        options = loader_options(cfg.server) if cfg is not None else {}
+        Loader(paths.log, store, lambda: cfg, **options, retain=retention(data, lambda: cfg)).catch_up()
         yield None, store, cfg
     finally:
         store.close()

@@ -23,9 +23,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from trackway.config import Config, Property
 from trackway.gcpause import paused_gc
@@ -92,6 +93,13 @@ class _Item:
 def _positions(items: Sequence[_Item]) -> dict[str, Position]:
     """Per slot, the position just past the last of ``items`` (they are in log order)."""
     return {i.slot: i.end for i in items}
+
+
+def loader_options(server: Mapping[str, Any]) -> dict[str, Any]:
+    """:class:`Loader`'s options from the server settings ``server`` (its batch and whether it
+    keeps the log files it loaded): the server's loader and the catch-up of the commands run
+    without it load alike (such a command deleted the files ``keep_log`` keeps)."""
+    return {"batch": server["loader_batch"], "keep_log": server["keep_log"]}
 
 
 class Loader:

@@ -44,7 +44,7 @@ import uvicorn
 from trackway import config as configuration
 from trackway.config import Config
 from trackway.destinations.runner import retained_bytes, retention
-from trackway.ingest.loader import Loader
+from trackway.ingest.loader import Loader, loader_options
 from trackway.ingest.pacing import Pacer, cpu_of
 from trackway.osname import WORKER, name_thread
 from trackway.server import metrics
@@ -283,17 +283,12 @@ class Supervisor:
         self.host = host
         self.port = port
         self.workers = workers
-        self.store = DuckStore(
-            self.paths.database,
-            **configured(cfg.server),
-            derive_state=cfg.server["derive_state"],
-        )
+        self.store = DuckStore(self.paths.database, **configured(cfg.server))
         self.loader = Loader(
             self.paths.log,
             self.store,
             self.config,
-            batch=cfg.server["loader_batch"],
-            keep_log=cfg.server["keep_log"],
+            **loader_options(cfg.server),
             pacer=Pacer(cfg.server["loader_defer_seconds"], usage=cpu_of(self.worker_pids)),
             retain=retention(data, self.config),
         )

@@ -72,11 +72,13 @@ _SQL_BATCH = 8192  # rows a `sql()` batch reads at most (DuckDB's default: 131,0
 
 
 def configured(server: Mapping[str, Any]) -> dict[str, Any]:
-    """:class:`DuckStore`'s options from the server settings ``server`` (its memory limit and
-    checkpoint threshold): what the server and the commands run without it open the store with."""
+    """:class:`DuckStore`'s options from the server settings ``server`` (its memory limit,
+    checkpoint threshold and whether the loader derives the state): what the server and the
+    commands run without it open the store with."""
     return {
         "memory_limit": server["store_memory_limit"],
         "checkpoint_threshold": server["store_checkpoint_threshold"],
+        "derive_state": server["derive_state"],
     }
 
 
