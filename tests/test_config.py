@@ -184,8 +184,14 @@ def test_server_settings_from_file_and_environment(tmp_path, monkeypatch):
         ("[server]\nconvead_max_body = 0\n", r"server\.convead_max_body: expected a whole number at least 1"),
         ("[server]\nstore_memory_limit = 'lots'\n", "expected a memory size such as 1GB.*got 'lots'"),
         ("[server]\nstore_memory_limit = '1000000'\n", "expected a memory size"),
-        ("[server]\nstore_memory_limit = '1MB'\n", "expected at least 64MiB, got '1MB'"),
+        ("[server]\nstore_memory_limit = '1MB'\n", "expected at least 64MB, got '1MB'"),
+        ("[server]\nstore_memory_limit = '63MB'\n", "expected at least 64MB, got '63MB'"),
         ("[server]\nstore_memory_limit = '0%'\n", "above 0% and at most 100%"),
+        # a share of RAM below the floor passed, and the store failed to open with a traceback
+        ("[server]\nstore_memory_limit = '0.001%'\n", "a share of RAM of at least 64MB, got '0.001%'"),
+        # digits of other scripts passed the check (Python's \d), and DuckDB refused them at start
+        ("[server]\nstore_memory_limit = '\u0661\u0662\u0668MB'\n", "expected a memory size"),
+        ("[server]\nstore_checkpoint_threshold = '\u0661\u0662\u0668MB'\n", "expected a size such as 128MB"),
         (
             "[server]\nstore_checkpoint_threshold = '10%'\n",
             "expected a size such as 128MB.*not a share of RAM.*'10%'",
@@ -304,3 +310,11 @@ def test_forward_defer_seconds_in_the_file_is_a_whole_number(tmp_path, value, sa
     path.write_text(f"[server]\nforward_defer_seconds = {value}\n")
     with pytest.raises(ConfigError, match=f"server.forward_defer_seconds: {said}"):
         configuration.load(path)
+
+
+@pytest.mark.parametrize("value", ["64MB", "64MiB", " 1 gb ", "50%", "100%", "1024TiB"])
+def test_store_memory_limits_the_docs_name_are_accepted(value: str) -> None:
+    # "64MB", the least the settings' help names, was refused ("expected at least 64MiB")
+    from trackway.settings import memory_size_problem
+
+    assert memory_size_problem(value) is None

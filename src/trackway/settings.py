@@ -59,10 +59,11 @@ KB = 1024
 MB = 1024 * KB
 
 # A memory size as DuckDB reads one (its memory_limit): a number and a unit, or a share of RAM.
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)\s*", re.IGNORECASE)
+# ASCII digits only: Python's \d takes other scripts' digits, which DuckDB refuses as the store opens.
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)\s*", re.IGNORECASE | re.ASCII)
 _UNIT = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4}
 _UNIT |= {"kib": KB, "mib": MB, "gib": 1024 * MB, "tib": 1024 * 1024 * MB}
-MIN_STORE_MEMORY = 64 * MB  # less, and DuckDB fails its first queries out of memory
+MIN_STORE_MEMORY = 64 * 1000**2  # 64MB: less, and DuckDB fails its first queries out of memory
 MAX_STORE_SIZE = 1024**5  # 1024TiB: far more, and DuckDB refuses it ("out of range") as the store opens
 
 
@@ -84,12 +85,23 @@ def memory_size_problem(value: str) -> str | None:
         )
     number, unit = float(m.group(1)), m.group(2).lower()
     if unit == "%":
-        return (
-            None if 0 < number <= 100 else f"expected a share of RAM above 0% and at most 100%, got {value!r}"
-        )
+        if not 0 < number <= 100:
+            return f"expected a share of RAM above 0% and at most 100%, got {value!r}"
+        share = number / 100 * _ram()
+        if share < MIN_STORE_MEMORY:  # 0.001% passed, and the store failed to open with a traceback
+            return (
+                f"expected a share of RAM of at least 64MB, got {value!r}: {share / 1000**2:,.1f}MB of this "
+                f"machine's {_ram() / 1000**3:,.1f}GB; give a larger share or a size such as 1GB"
+            )
+        return None
     if number * _UNIT[unit] < MIN_STORE_MEMORY:
-        return f"expected at least {MIN_STORE_MEMORY // MB}MiB, got {value!r}"
+        return f"expected at least 64MB, got {value!r}"
     return _too_large(number * _UNIT[unit], value)
+
+
+def _ram() -> int:
+    """The machine's memory in bytes, as DuckDB reads a share of it."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def _too_large(size: float, value: str) -> str | None:
