@@ -80,3 +80,20 @@ async def test_an_unknown_report_is_a_404_that_names_the_reports(tmp_path):
         assert all(name in r.json()["error"] for name in reports.NAMES), r.text
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("path", ["/api/events%0d%0aX:y", "/api/live%0a", "/api/events%00", "/api/events%7f"])
+async def test_a_path_with_a_control_character_is_a_400_not_a_500(h, path):
+    # the store's client refused the URL (httpx.InvalidURL): a 500, and a log line split in two
+    auth = {"Authorization": f"Bearer {h.keys('default')['admin_token']}"}
+    r = await h.client.get(path, headers=auth)
+    assert r.status_code == 400, r.text
+    assert "expected a path of printable characters" in r.json()["error"]
+
+
+@pytest.mark.parametrize("at", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"])
+async def test_an_event_looked_for_at_the_ends_of_time_is_not_found_not_a_500(h, at):
+    # find_event's window around `at` overflowed the datetime range: "the store failed"
+    auth = {"Authorization": f"Bearer {h.keys('default')['admin_token']}"}
+    r = await h.client.get("/api/event", params={"id": "x", "at": at, "property": "default"}, headers=auth)
+    assert r.status_code == 404, r.text

@@ -85,6 +85,10 @@ async def api(c: Collector, request: Request, send: Send) -> int:
             f"{len(request.scope['query_string'])}; send fewer or shorter parameters",
         )
     method, path = request.method, request.path
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):  # %0d%0a: a 500, and a forged log line
+        raise HttpError(
+            400, f"expected a path of printable characters, got {path!r}; no admin endpoint has one"
+        )
     if path == "/api/session":
         return await session(c, request, send, scope, cookie)
     if path in SOCKET_ONLY:  # a GET was a 404 from the store ("no admin endpoint"); the docs say 405

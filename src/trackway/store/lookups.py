@@ -50,18 +50,17 @@ def find_event(
         params.append(prop)
     newest = " ORDER BY received_at DESC LIMIT 1"
     found: list[dict[str, Any]] = []
-    if at is not None:  # the zone maps on received_at skip all but a few row groups
+    for when, width in ((at, HINT), (uuid7_time(id), WINDOW)):
+        if when is None or found:
+            continue
+        try:  # the zone maps on received_at skip all but a few row groups
+            window = [when - width, when + width]
+        except OverflowError:  # at=9999-12-31 or 0001-01-01: a 500 before; nothing is there
+            continue
         found = _dicts(
             cur,
             f"SELECT * FROM events WHERE received_at BETWEEN ? AND ? AND {where}{newest}",
-            [at - HINT, at + HINT, *params],
-        )
-    made = uuid7_time(id) if not found else None
-    if made is not None:
-        found = _dicts(
-            cur,
-            f"SELECT * FROM events WHERE received_at BETWEEN ? AND ? AND {where}{newest}",
-            [made - WINDOW, made + WINDOW, *params],
+            [*window, *params],
         )
     # Not a Trackway id (or not at its time): then it is a client's, and client_ids has
     # it. One it lacks is not stored: no scan of events. (DuckDB answers this look-up
