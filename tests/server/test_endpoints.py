@@ -239,6 +239,20 @@ async def test_a_collect_envelope_without_an_array_of_events_says_what_came_in_j
     assert "NoneType" not in error and "dict" not in error and '"events": [payload, ...]' in error
 
 
+async def test_a_collect_envelope_whose_context_every_event_copies_is_bounded(h):
+    # 250 kB of context with 200 payloads (a 255 kB request) made 50 MB of log
+    key = h.keys()["collect_key"]
+    big = {"key": key, "context": {"page": {"title": "t" * 250_000}}, "events": [CART] * 200}
+    r = await h.client.post("/collect", json=big)
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "EXCEEDED_MAX_ENTITIES"
+    assert "times its 200 payloads to come to at most 8 MiB" in r.json()["error"]
+    assert await h.events() == []
+    usual = {"key": key, "context": {"page": {"title": "t" * 1_000, "url": "https://x/" + "p" * 2_000}}}
+    r = await h.client.post("/collect", json=usual | {"events": [CART] * 500})
+    assert r.status_code == 200, r.text
+
+
 async def test_malformed_json_is_400_with_the_parser_position(h):
     r = await h.client.post("/collect", content=b'{"key": "x", "events": [1,,2]}')
     assert r.status_code == 400
