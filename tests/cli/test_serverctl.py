@@ -98,3 +98,31 @@ def test_start_server_returns_once_it_runs_and_stop_server_stops_it(tmp_path: Pa
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(state.pid, signal.SIGKILL)  # its own session: the server and its workers
+
+
+def test_a_state_file_naming_a_live_process_started_at_another_time_is_no_server(tmp_path: Path) -> None:
+    """A server killed with -9 leaves run/server.json; its pid given to another process (a
+    container's next PID 1) was taken for the server: `serve` refused to start for good and
+    `stop` sent that process SIGTERM."""
+    import msgspec
+
+    from trackway.server import supervisor
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "admin.sock").touch()
+    started = supervisor._start_time(os.getpid())
+    assert started is not None
+
+    def state(**changes: object) -> ServerState:
+        fields = {"pid": os.getpid(), "url": "http://127.0.0.1:1", "socket": str(run / "admin.sock")}
+        found = ServerState(**(fields | changes))  # type: ignore[arg-type]
+        (run / "server.json").write_bytes(msgspec.json.encode(found))
+        return found
+
+    alive = state(started=started[0])  # this process, started then: running
+    assert running(tmp_path) == alive
+    state(started=started[0] + 1)  # this pid, another process
+    assert running(tmp_path) is None
+    older = state()  # a file written before the start time was kept: as before
+    assert running(tmp_path) == older

@@ -92,10 +92,14 @@ class ServerState(msgspec.Struct):
     pid: int
     url: str
     socket: str
+    started: int = 0  # the process's start time (clock ticks since boot); 0 in older files
 
 
 def running(data: Path) -> ServerState | None:
-    """The server running on ``data``, if any (its state file names a live process)."""
+    """The server running on ``data``, if any: its state file names a live process that
+    started when the file says. A server killed with -9 leaves the file: its pid given to
+    another process (a container's next PID 1) was taken for the server, so ``serve``
+    refused to start and ``stop`` sent that process SIGTERM."""
     paths = Paths(data)
     try:
         state = msgspec.json.decode(paths.state.read_bytes(), type=ServerState)
@@ -107,6 +111,10 @@ def running(data: Path) -> ServerState | None:
         return None
     except PermissionError:
         pass
+    if state.started:
+        now = _start_time(state.pid)
+        if now is None or now[0] != state.started or now[1] == "Z":
+            return None
     return state if Path(state.socket).exists() else None
 
 
@@ -441,7 +449,10 @@ class Supervisor:
         self.admin = admin
         for slot in range(1, self.workers + 1):
             self.spawn(slot)
-        state = ServerState(pid=os.getpid(), url=self.url, socket=str(self.paths.socket))
+        started = _start_time(os.getpid())
+        state = ServerState(
+            pid=os.getpid(), url=self.url, socket=str(self.paths.socket), started=started[0] if started else 0
+        )
 
         async def main() -> None:
             task = asyncio.create_task(self.supervise())
