@@ -325,3 +325,26 @@ def test_a_courier_gathers_what_comes_after_a_batch_into_the_next(tmp_path: Path
             courier.join(5)
     assert hook.events() == [f"e{n}" for n in range(6)]
     assert len(hook.requests) == 2
+
+
+def test_a_courier_retrying_measures_its_lag(tmp_path: Path) -> None:
+    # while the receiver was down, the status (and trackway_destination_lag_*) kept the lag
+    # of before the outage: 0, when a lag alert needs it most
+    table = {"type": "webhook", "url": "http://127.0.0.1:9/in", "secret": SECRET}
+    cfg = _config(tmp_path, hook=table)
+    runner.start_at_end(tmp_path, "shop.hook")
+    _write(tmp_path / "log", ["e1", "e2"])
+    courier = runner.Courier(tmp_path, cfg.destinations()["shop.hook"], lambda: cfg)
+    courier.start()
+    try:
+        wait = time.monotonic() + runner.LAG_S + 10
+        saved = status.Status("shop.hook")
+        while time.monotonic() < wait:
+            saved = status.load(runner.Files(tmp_path, "shop.hook").status, "shop.hook")
+            if saved.state == status.RETRYING and saved.lag_events:
+                break
+            time.sleep(0.1)
+    finally:
+        courier.halt.set()
+        courier.join(5)
+    assert (saved.state, saved.lag_events) == (status.RETRYING, 2)

@@ -216,7 +216,7 @@ class Courier(threading.Thread):
             while not self.halt.is_set():
                 if self.pacer is not None and self.pacer.should_wait(self.caught_up_at):
                     self.status.state = status_.DEFERRED
-                    self._write()
+                    self._write(forwarder)  # its lag too: it grows while the courier waits
                     self.halt.wait(DEFER_S)
                     continue
                 began = time.monotonic()
@@ -225,7 +225,7 @@ class Courier(threading.Thread):
                 self._settle()
                 self._count_in(counts.retry_at is None)
                 if counts.retry_at is not None:
-                    self._write()
+                    self._write(forwarder)  # the lag read 0 through an outage, when an alert needs it
                     wait = (counts.retry_at - datetime.now(UTC)).total_seconds()
                     self.halt.wait(min(max(wait, 0.0), STATUS_S))
                 elif counts == Counts():
