@@ -65,6 +65,10 @@ async def test_a_full_disk_answers_503_reports_it_and_recovers_in_the_same_file(
     assert f'trackway_commit_failures_total{{worker="worker"}} {failed_requests}' in metrics
     assert log.segments(h.writer.directory) == [1], "a failed commit must not open a file of its own"
 
+    # room again, and no event yet: a readiness probe must see it (503 kept it out for good)
+    health = await h.client.get("/health")
+    assert health.status_code == 200 and health.json()["log"] == "writable", health.text
+    assert not [p.name for p in h.writer.directory.iterdir() if p.name.startswith(".health")]
     assert (await h.client.post("/collect", json=_body(h, "after"))).status_code == 200
     health = await h.client.get("/health")
     assert health.status_code == 200 and health.json()["log"] == "writable", health.text

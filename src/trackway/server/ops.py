@@ -12,6 +12,7 @@ header sent by a client is never passed on.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Awaitable, Callable
@@ -31,12 +32,32 @@ from trackway.server.openapi import document
 _OPENAPI: bytes | None = None
 
 
+def _takes_writes(directory: str) -> bool:
+    """Whether ``directory`` takes a 4 KiB write, fsynced (a file made and removed)."""
+    path = os.path.join(directory, f".health-{os.getpid()}")
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        try:
+            os.pwrite(fd, b"\0" * 4096, 0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(path)
+    except OSError:
+        return False
+    return True
+
+
 async def health(c: Collector, request: Request, send: Send) -> int:
     """This worker's log and the store process's state: 200 ``ok`` or ``degraded`` (an
     alarm: the store's, or a bad configuration file this worker does not use), 503
     ``unavailable`` when events cannot be acknowledged (the log's commits fail, or the
     store is not writable or not reachable)."""
     failing = c.writer.stats.failing
+    if failing and await asyncio.to_thread(_takes_writes, str(c.writer.directory)):
+        # The disk has room again: the next commit succeeds. Saying 503 until an event came
+        # kept a readiness probe's instance out of rotation, so that none came, for good.
+        failing = ""
     writable = os.access(c.writer.directory, os.W_OK)
     log = "failing" if failing else "writable" if writable else "not writable"
     answer: list[bytes] = []
