@@ -112,6 +112,7 @@ def _too_large(size: float, value: str) -> str | None:
 # The store's memory limit and checkpoint threshold (store_memory_limit,
 # store_checkpoint_threshold): DuckStore's defaults too.
 STORE_MEMORY_LIMIT = "1GB"
+SQL_TIMEOUT_S = 120  # sql_timeout_seconds: DuckStore.sql's default too
 CHECKPOINT_THRESHOLD = "128MB"
 MIN_CHECKPOINT_THRESHOLD = MB
 
@@ -361,6 +362,15 @@ _SERVER_CORE: tuple[Setting, ...] = (
         "skips the wait). Past it the answer comes from the store as it is, with a Trackway-Stale "
         "header saying so.",
         bounds=(0, None),
+    ),
+    Setting(
+        "sql_timeout_seconds",
+        int,
+        SQL_TIMEOUT_S,
+        "A query of `trackway sql` still running after this long is stopped, with a message saying "
+        "so; a server stopping stops the queries running. A runaway query ran on after its client "
+        "gave up and held the server's stop.",
+        bounds=(1, 86_400),
     ),
 )
 

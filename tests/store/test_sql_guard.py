@@ -4,6 +4,7 @@ store keeps loading afterwards with its own settings."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import httpx
@@ -247,3 +248,35 @@ async def test_the_admin_api_answers_a_query_nested_too_deeply_400_with_the_limi
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
+
+
+RUNAWAY = "SELECT count(*) FROM range(100000000000000) t(x) WHERE x % 7 = 3"
+
+
+def test_a_query_running_past_its_timeout_is_stopped_and_says_so(store):
+    # it ran on at 100% of a core after its client gave up, and held `trackway stop`
+    with pytest.raises(StoreError, match=r"expected a query that ends within 0\.5 s \(sql_timeout_seconds\)"):
+        store.sql(RUNAWAY, timeout=0.5)
+    assert store.sql("SELECT 1 AS x") == (["x"], [(1,)])  # the store answers after
+
+
+def test_a_server_stopping_stops_the_queries_running(store):
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            store.sql(RUNAWAY, timeout=3600)
+        except StoreError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not store._queries and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # past the guard's own statements: the query itself runs
+    store.interrupt_queries()
+    thread.join(30)
+    assert not thread.is_alive() and len(errors) == 1 and "the server stopping" in str(errors[0])

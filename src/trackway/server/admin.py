@@ -37,6 +37,7 @@ from trackway.server import live
 from trackway.server.http import Receive, Request, Scope, Send, parse_json, respond, respond_json
 from trackway.server.scoping import existing, scoped
 from trackway.server.scoping import short as _short
+from trackway.settings import SQL_TIMEOUT_S
 from trackway.store import forget as forget_
 from trackway.store import logscrub
 from trackway.store.base import Query, Store, json_form
@@ -201,7 +202,9 @@ class Admin:
             raise HttpError(400, f"expected limit as a whole number from 1 to {MAX_LIMIT}, got {limit!r:.40}")
         # store.sql refuses anything but one SELECT on the store (store/sqlguard.py):
         # a StoreError, answered 400 with the reason.
-        columns, rows = await asyncio.to_thread(self.store.sql, text, limit)
+        cfg = self.config()
+        timeout = cfg.server["sql_timeout_seconds"] if cfg is not None else SQL_TIMEOUT_S
+        columns, rows = await asyncio.to_thread(self.store.sql, text, limit, timeout)
         return {"columns": columns, "rows": [list(r) for r in rows]}
 
     async def replay(self, request: Request, scope: str) -> Any:

@@ -54,10 +54,12 @@ async def health(c: Collector, request: Request, send: Send) -> int:
     ``unavailable`` when events cannot be acknowledged (the log's commits fail, or the
     store is not writable or not reachable)."""
     failing = c.writer.stats.failing
-    if failing and await asyncio.to_thread(_takes_writes, str(c.writer.directory)):
-        # The disk has room again: the next commit succeeds. Saying 503 until an event came
-        # kept a readiness probe's instance out of rotation, so that none came, for good.
-        failing = ""
+    # The disk has room again: the next commit succeeds. Saying 503 until an event came
+    # kept a readiness probe's instance out of rotation, so that none came, for good.
+    if failing:
+        recovered: bool = await asyncio.to_thread(_takes_writes, str(c.writer.directory))
+        if recovered:
+            failing = ""
     writable = os.access(c.writer.directory, os.W_OK)
     log = "failing" if failing else "writable" if writable else "not writable"
     answer: list[bytes] = []

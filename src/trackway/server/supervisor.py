@@ -393,6 +393,8 @@ class Supervisor:
     async def supervise(self) -> None:
         while not self.stop.is_set():
             stopping = self.stop.is_set() or (self.admin is not None and self.admin.should_exit)
+            if stopping:  # a query running would hold the admin server's stop
+                self.store.interrupt_queries()
             if not stopping:  # a worker stopping with us is not restarted
                 self.restart_exited()
                 self.forwarding.ensure(self.config())

@@ -188,7 +188,9 @@ class Store(ABC):
     def identity(self, value: str, prop: str | None = None) -> list[dict[str, Any]]:
         raise NotImplementedError(f"{type(self).__name__} does not answer identity queries")
 
-    def sql(self, query: str, limit: int = 10_000) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def sql(
+        self, query: str, limit: int = 10_000, timeout: float = 120.0
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
         raise NotImplementedError(f"{type(self).__name__} does not run SQL")
 
     # -- the dashboard's look-ups (server/admin_views.py) ----------------------------

@@ -27,7 +27,7 @@ from trackway.ingest.quarantine import QuarantineRow
 from trackway.ingest.records import Outcome, Record
 from trackway.ingest.sink import LoadResult
 from trackway.model import Event
-from trackway.settings import CHECKPOINT_THRESHOLD, STORE_MEMORY_LIMIT, memory_bytes
+from trackway.settings import CHECKPOINT_THRESHOLD, SQL_TIMEOUT_S, STORE_MEMORY_LIMIT, memory_bytes
 from trackway.state.engine import apply
 from trackway.state.memory import MemoryState
 from trackway.store import (
@@ -98,6 +98,7 @@ class DuckStore(Store):
         self._memory_limit = memory_limit
         self._checkpoint_threshold = checkpoint_threshold
         self._generation = 0  # bumped when compact() reopens the file: cursors are made anew
+        self._queries: set[duckdb.DuckDBPyConnection] = set()  # sql()'s cursors while they run
         absent = self._open(threads)
         [(top,)] = self._con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
         self._seq = int(top)  # the last seq given; the write lock guards it
@@ -410,18 +411,26 @@ class DuckStore(Store):
 
         return self._written(write)
 
-    def sql(self, query: str, limit: int = 10_000) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def sql(
+        self, query: str, limit: int = 10_000, timeout: float = SQL_TIMEOUT_S
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run one read-only SELECT (or EXPLAIN of one) on the store's tables: anything
         else, a file or a table function outside store/sqlguard.py's list, is refused
         with a StoreError; the query runs on its own cursor, without Python replacement
         scans, in a transaction that is rolled back."""
         cur = self._con.cursor()
+        # Stopped after `timeout` s, or when the server stops: a runaway query ran on after
+        # its client gave up, at 100% of a core, and held `trackway stop` past its 60 s.
+        timer = threading.Timer(timeout, cur.interrupt)
+        timer.daemon = True
+        self._queries.add(cur)
         try:
             cur.execute("SET TimeZone = 'UTC'")
             cur.execute("SET SESSION python_enable_replacements = false")
             sqlguard.check(cur, query)
             cur.execute("BEGIN")
             reader = None
+            timer.start()
             try:
                 # batches of at most `limit` rows: no more is read into Python than is kept
                 reader = cur.sql(query).to_arrow_reader(batch_size=max(1, min(limit, _SQL_BATCH)))
@@ -432,15 +441,29 @@ class DuckStore(Store):
                     if len(data) >= limit:
                         del data[limit:]
                         break
+            except duckdb.InterruptException:
+                raise StoreError(
+                    f"expected a query that ends within {timeout:g} s (sql_timeout_seconds), got one "
+                    "still running then, or the server stopping: it was stopped. Narrow it (a WHERE on "
+                    "received_at, fewer joins) or raise sql_timeout_seconds"
+                ) from None
             except (duckdb.Error, pa.ArrowException) as exc:
                 raise sqlguard.failed(exc) from None
             finally:
+                timer.cancel()
                 if reader is not None:
                     reader.close()  # a result left open (a query cut at `limit`) refuses the ROLLBACK
                 cur.execute("ROLLBACK")
         finally:
+            self._queries.discard(cur)
             cur.close()
         return columns, data
+
+    def interrupt_queries(self) -> None:
+        """Stop the SQL queries running (the server is stopping: they would hold it)."""
+        for cur in list(self._queries):
+            with contextlib.suppress(duckdb.Error):
+                cur.interrupt()
 
     def writable(self) -> bool:
         try:
