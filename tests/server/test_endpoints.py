@@ -253,6 +253,20 @@ async def test_a_collect_envelope_whose_context_every_event_copies_is_bounded(h)
     assert r.status_code == 200, r.text
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"", "expected a JSON body, got an empty one"),
+        (b'{"key": "k", "events": [{"x": "\\ud800"}]}', "a lone surrogate escape, \\ud800 at byte 31"),
+    ],
+)
+async def test_a_body_the_parser_calls_truncated_is_named_for_what_it_is(h, body, said):
+    # msgspec says "Input data was truncated" of an empty body and of a lone surrogate escape
+    r = await h.client.post("/collect", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    assert said in r.json()["error"] and "truncated" not in r.json()["error"], r.text
+
+
 async def test_malformed_json_is_400_with_the_parser_position(h):
     r = await h.client.post("/collect", content=b'{"key": "x", "events": [1,,2]}')
     assert r.status_code == 400

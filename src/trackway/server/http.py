@@ -10,6 +10,7 @@ one exception (:class:`trackway.errors.HttpError`) that becomes a response.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -239,9 +240,24 @@ def form(body: bytes, into: dict[str, str]) -> dict[str, str]:
     return {**into, **dict(fields)}
 
 
+# A \uD800-\uDBFF escape with no \uDC00-\uDFFF after it: msgspec says "truncated" of it.
+_LONE_HIGH = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+
+
 def json_error(exc: msgspec.DecodeError, body: bytes) -> HttpError:
-    """400 with the parser's message, which names the position (``at byte 17``)."""
-    return HttpError(400, f"expected a JSON body, got one the parser rejects: {exc}", bytes=len(body))
+    """400 with the parser's message, which names the position (``at byte 17``); for what it
+    calls "truncated" when it is not (an empty body, a lone surrogate escape), what it is."""
+    said = f"one the parser rejects: {exc}"
+    if str(exc) == "Input data was truncated":
+        lone = _LONE_HIGH.search(body)
+        if not body.strip():
+            said = "an empty one; send the JSON the endpoint documents"
+        elif lone is not None:
+            said = (
+                f"a lone surrogate escape, {lone.group().decode()} at byte {lone.start()} (a \\uD800-\\uDBFF "
+                "escape must be followed by a \\uDC00-\\uDFFF one): JSON text must be valid Unicode"
+            )
+    return HttpError(400, f"expected a JSON body, got {said}", bytes=len(body))
 
 
 # What a JSON body read at the request may hold, so that reading it, and what the loader
