@@ -90,3 +90,23 @@ def test_read_joins_the_messages_within_the_limit(messages, headers, limit, expe
         assert f"at most {limit} bytes" in caught.value.message
     if headers:
         assert len(given) == 1  # the declared size was refused before the rest was read
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ("\ufeffapp_key=a&data=b".encode(), {"app_key": "a", "data": "b"}),  # a BOM hid app_key (401)
+        (b"app_key=a&data=b&&", {"app_key": "a", "data": "b"}),  # empty pairs: a 400 "bad query field"
+        (b"&app_key=a", {"app_key": "a"}),
+    ],
+)
+def test_a_form_body_is_read_as_browsers_read_one(body: bytes, fields: dict[str, str]) -> None:
+    assert http.form(body, {}) == fields
+
+
+def test_a_form_with_a_percent_escape_that_is_no_utf8_is_refused_as_the_raw_byte_is() -> None:
+    # "g%ff1" was stored as "g\ufffd1" with no issue, where a raw 0xff byte was a 400
+    for body in (b"guest_uid=g%ff1", b"guest_uid=g\xff1"):
+        with pytest.raises(HttpError) as caught:
+            http.form(body, {})
+        assert caught.value.status == 400 and "UTF-8" in str(caught.value)

@@ -231,8 +231,15 @@ def form(body: bytes, into: dict[str, str]) -> dict[str, str]:
         raise HttpError(
             400, f"expected a UTF-8 form body, got an invalid byte at offset {exc.start}"
         ) from None
+    # A byte order mark stuck to the first name (app_key was then "not sent"); empty pairs
+    # (a trailing &&) are ignored, as browsers' form parsing does
+    text = "&".join(pair for pair in text.removeprefix("\ufeff").split("&") if pair)
     try:
-        fields = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+        fields = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
+    except UnicodeDecodeError as exc:  # %ff: was stored as U+FFFD, where the raw byte was a 400
+        raise HttpError(
+            400, f"expected UTF-8 in the form's %-escapes, got an invalid byte ({exc.reason}); send UTF-8"
+        ) from None
     except ValueError as exc:
         raise HttpError(
             400, f"expected a form body such as a=1&b=2, got text that does not parse: {exc}"
