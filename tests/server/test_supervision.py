@@ -255,3 +255,12 @@ def test_top_and_ps_show_each_part_by_its_name(server):
     assert len(workers) == 2 and [name(pid) for pid in workers] == [WORKER, WORKER]
     helpers = [int(p) for w in workers for p in Path(f"/proc/{w}/task/{w}/children").read_text().split()]
     assert FSYNC in [name(pid) for pid in helpers]
+
+
+def test_a_setting_spelled_another_way_is_the_same_setting_for_restart_needed() -> None:
+    # "1gb" for "1GB" (the default) raised restart_needed: a change the server would not make
+    from trackway.server.supervisor import _meant
+
+    assert _meant("1gb") == _meant("1GB") == _meant(" 1 GB ") == 1_000_000_000
+    assert _meant("128 MB") == _meant("128MB") != _meant("128MiB")
+    assert (_meant("50%"), _meant(7), _meant(True), _meant("auto")) == ("50%", 7, True, "auto")

@@ -51,7 +51,7 @@ from trackway.server import metrics
 from trackway.server.admin import Admin, make_admin_app
 from trackway.server.forwarding import ForwardingProcess
 from trackway.server.restarts import Restarts
-from trackway.settings import READ_AT_START
+from trackway.settings import READ_AT_START, memory_bytes
 from trackway.store.duck import FILE_NAME, DuckStore, configured
 
 logger = logging.getLogger("trackway.serve")
@@ -86,6 +86,16 @@ class Paths:
 
     def pid_file(self, slot: int) -> Path:
         return self.run / f"w{slot}.pid"
+
+
+def _meant(value: Any) -> Any:
+    """A setting's value as it acts: a size in bytes ("1gb" and "1GB", "128 MB" and "128MB"
+    are one; a spelling of the value it started with raised restart_needed)."""
+    if isinstance(value, str):
+        size = memory_bytes(value)
+        if size is not None:
+            return size
+    return value
 
 
 class ServerState(msgspec.Struct):
@@ -340,7 +350,9 @@ class Supervisor:
     def _restart_needed(self) -> None:
         """The alarm restart_needed while the file changes a setting read at start only
         (settings.READ_AT_START): such a change was taken and ignored without a word."""
-        changed = sorted(k for k in READ_AT_START if self.cfg.server.get(k) != self._started.get(k))
+        changed = sorted(
+            k for k in READ_AT_START if _meant(self.cfg.server.get(k)) != _meant(self._started.get(k))
+        )
         if not changed:
             self.loader.alarms.clear("restart_needed")
             return

@@ -384,7 +384,10 @@ class DuckStore(Store):
         if self.path is not None:
             with contextlib.suppress(OSError):  # none: everything is checkpointed
                 wal = self.path.with_name(self.path.name + ".wal").stat().st_size
-        return StoreMemory(int(used), int(indexes), memory_bytes(str(limit)) or 0, wal)
+        # the limit as configured when it is a size (DuckDB prints 1GB as "953.6 MiB": 78 kB off),
+        # else as DuckDB took it (a share of RAM)
+        configured = memory_bytes(self._memory_limit)
+        return StoreMemory(int(used), int(indexes), configured or memory_bytes(str(limit)) or 0, wal)
 
     def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
         def write(cur: duckdb.DuckDBPyConnection, ignore: bool) -> int:
