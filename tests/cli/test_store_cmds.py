@@ -117,3 +117,29 @@ def test_a_command_with_the_server_stopped_loads_as_the_server_would_keep_log_an
     assert done.exit_code == 0, done.output
     assert done.output.split() == ["e,i", "1,0"]  # loaded, nothing derived
     assert (slot / "000000000001.log").exists(), "keep_log's file was deleted"
+
+
+def test_what_a_command_with_the_server_stopped_writes_in_the_data_dir_is_the_owners(tmp_path: Path) -> None:
+    # serve sets umask 077; a command catching up on the log did not: the store it made (and a
+    # .damaged note) was readable by all, while the server writes them for the owner alone
+    import os
+    import stat
+
+    from trackway.ingest import log, records
+
+    slot = tmp_path / "log" / "w1"
+    slot.mkdir(parents=True)
+    body = b'{"client_id":"1.2","events":[{"name":"page_view"}]}'
+    record = records.Record(
+        records.RAW, records.uuid7(), "/mp/collect", "default", records.now_micros(), "ga4-mp", {}, body
+    )
+    (slot / "000000000001.log").write_bytes(log.frame(records.dumps(record)))
+    before = os.umask(0o022)
+    try:
+        out = tmp_path / "out.jsonl"
+        done = CliRunner().invoke(cli, ["export", "-o", str(out), "--data", str(tmp_path)])
+        assert done.exit_code == 0, done.output
+        assert stat.S_IMODE((tmp_path / "trackway.duckdb").stat().st_mode) == 0o600
+        assert os.umask(0o022) == 0o022  # given back
+    finally:
+        os.umask(before)
