@@ -12,6 +12,22 @@ from trackway.cli.main import cli
 from trackway.store.duck import DuckStore
 
 
+def _one_record_log(data: Path, body: bytes, *, finished: bool = True) -> Path:
+    """A log of one raw MP record (``body``) in w1's first segment, and with ``finished`` an
+    empty second segment after it (the first one done with); the slot's folder."""
+    from trackway.ingest import log, records
+
+    slot = data / "log" / "w1"
+    slot.mkdir(parents=True)
+    record = records.Record(
+        records.RAW, records.uuid7(), "/mp/collect", "default", records.now_micros(), "ga4-mp", {}, body
+    )
+    (slot / "000000000001.log").write_bytes(log.frame(records.dumps(record)))
+    if finished:
+        (slot / "000000000002.log").write_bytes(b"")
+    return slot
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [(["sql", " "], "expected a SELECT, got an empty query"), (["identity", "show", ""], "got an empty one")],
@@ -53,21 +69,14 @@ def test_a_command_with_the_server_stopped_keeps_the_log_a_destination_has_not_r
     from trackway import config as configuration
     from trackway.destinations import runner
     from trackway.destinations.position import PositionStore
-    from trackway.ingest import log, records
+    from trackway.ingest import log
 
     path = configuration.config_path(tmp_path, None)
     configuration.add_property(path, "default")
     configuration.add_destination(
         path, "default", "hook", {"type": "webhook", "url": "http://127.0.0.1:9/in", "secret": "s" * 16}
     )
-    slot = tmp_path / "log" / "w1"
-    slot.mkdir(parents=True)
-    body = b'{"client_id":"1.2","events":[{"name":"page_view"}]}'
-    record = records.Record(
-        records.RAW, records.uuid7(), "/mp/collect", "default", records.now_micros(), "ga4-mp", {}, body
-    )
-    (slot / "000000000001.log").write_bytes(log.frame(records.dumps(record)))
-    (slot / "000000000002.log").write_bytes(b"")
+    slot = _one_record_log(tmp_path, b'{"client_id":"1.2","events":[{"name":"page_view"}]}')
     PositionStore(runner.Files(tmp_path, "default.hook").position, "default.hook").save(
         {"w1": log.Position(1, 0)}
     )
@@ -99,19 +108,11 @@ def test_a_command_with_the_server_stopped_loads_as_the_server_would_keep_log_an
     # The command's catch-up (store_access) ignored keep_log and derive_state: `trackway sql`
     # deleted the log files kept as an audit trail, and derived the state the server leaves.
     from trackway import config as configuration
-    from trackway.ingest import log, records
 
     path = configuration.config_path(tmp_path, None)
     configuration.add_property(path, "default")
     path.write_text(path.read_text() + "\n[server]\nkeep_log = true\nderive_state = false\n")
-    slot = tmp_path / "log" / "w1"
-    slot.mkdir(parents=True)
-    body = b'{"client_id":"1.2","user_id":"u-1","events":[{"name":"page_view"}]}'
-    record = records.Record(
-        records.RAW, records.uuid7(), "/mp/collect", "default", records.now_micros(), "ga4-mp", {}, body
-    )
-    (slot / "000000000001.log").write_bytes(log.frame(records.dumps(record)))
-    (slot / "000000000002.log").write_bytes(b"")
+    slot = _one_record_log(tmp_path, b'{"client_id":"1.2","user_id":"u-1","events":[{"name":"page_view"}]}')
     query = "SELECT (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM identities) AS i"
     done = CliRunner().invoke(cli, ["sql", query, "--format", "csv", "--data", str(tmp_path)])
     assert done.exit_code == 0, done.output
@@ -125,15 +126,7 @@ def test_what_a_command_with_the_server_stopped_writes_in_the_data_dir_is_the_ow
     import os
     import stat
 
-    from trackway.ingest import log, records
-
-    slot = tmp_path / "log" / "w1"
-    slot.mkdir(parents=True)
-    body = b'{"client_id":"1.2","events":[{"name":"page_view"}]}'
-    record = records.Record(
-        records.RAW, records.uuid7(), "/mp/collect", "default", records.now_micros(), "ga4-mp", {}, body
-    )
-    (slot / "000000000001.log").write_bytes(log.frame(records.dumps(record)))
+    _one_record_log(tmp_path, b'{"client_id":"1.2","events":[{"name":"page_view"}]}', finished=False)
     before = os.umask(0o022)
     try:
         out = tmp_path / "out.jsonl"
