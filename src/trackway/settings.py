@@ -15,6 +15,7 @@ and ``0``/``false``/``no``/``off`` for a boolean).
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import re
 import secrets
@@ -115,6 +116,21 @@ STORE_MEMORY_LIMIT = "1GB"
 SQL_TIMEOUT_S = 120  # sql_timeout_seconds: DuckStore.sql's default too
 CHECKPOINT_THRESHOLD = "128MB"
 MIN_CHECKPOINT_THRESHOLD = MB
+
+
+def proxies_problem(value: str) -> str | None:
+    """What is wrong with ``value`` as trusted_proxies, or None."""
+    for item in (x.strip() for x in value.split(",")):
+        if not item or item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)
+        except ValueError:
+            return (
+                f"expected IP addresses or networks separated by commas (127.0.0.1, 10.0.0.0/8), * or "
+                f"nothing, got {item!r} in {value!r}"
+            )
+    return None
 
 
 def checkpoint_threshold_problem(value: str) -> str | None:
@@ -237,6 +253,17 @@ _SERVER_CORE: tuple[Setting, ...] = (
         5,
         "An idle keep-alive connection is closed after this many seconds.",
         bounds=(1, None),
+    ),
+    Setting(
+        "trusted_proxies",
+        str,
+        "127.0.0.1",
+        "The addresses (comma-separated IPs or networks such as 10.0.0.0/8, `*` for any, empty for "
+        "none) whose X-Forwarded-For and X-Forwarded-Proto headers are believed: a reverse proxy's. "
+        "From them come the client address an event keeps (`context.ip`), the sign-in rate limit's "
+        "address, and whether a cookie is Secure. The default believes a proxy on this machine; any "
+        "other client on it can then name any address.",
+        check=proxies_problem,
     ),
     Setting(
         "max_connections",
@@ -512,6 +539,7 @@ READ_AT_START = frozenset(
         "body_timeout_seconds",
         "max_connections",
         "keep_alive_seconds",
+        "trusted_proxies",
     }
 )
 

@@ -440,3 +440,43 @@ async def test_the_sweeper_closes_a_slow_head_and_a_stalled_body_not_a_request_i
     await settle(state)
     for proto in (slow, stalled, busy):
         proto.connection_lost(None)
+
+
+@pytest.mark.parametrize(
+    ("trusted", "seen"),
+    [("127.0.0.1", "6.6.6.6"), ("", "127.0.0.1"), ("10.0.0.0/8, 192.168.1.1", "127.0.0.1"), ("*", "6.6.6.6")],
+)
+@pytest.mark.anyio
+async def test_x_forwarded_for_is_believed_from_the_trusted_proxies_only(trusted: str, seen: str) -> None:
+    # uvicorn believed X-Forwarded-For from 127.0.0.1 without a word in the settings or docs:
+    # any local client could name any address (context.ip, the sign-in rate limit)
+    clients: list[Any] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        clients.append(scope.get("client"))
+
+    base = {s.name: s.default for s in settings.SERVER}
+    config = worker_config(app, base | {"trusted_proxies": trusted})
+    config.load()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "headers": [(b"x-forwarded-for", b"6.6.6.6")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8080),
+    }
+    await config.loaded_app(scope, None, None)
+    assert clients[0][0] == seen
+
+
+def test_trusted_proxies_that_are_no_addresses_are_refused() -> None:
+    assert settings.proxies_problem("127.0.0.1, 10.0.0.0/8, ::1, *") is None
+    assert settings.proxies_problem("") is None
+    said = settings.proxies_problem("127.0.0.1, localhost")
+    assert said is not None and "got 'localhost'" in said and "expected IP addresses or networks" in said

@@ -376,6 +376,9 @@ def worker_config(app: Any, server: dict[str, Any]) -> uvicorn.Config:
         date_header=False,
         timeout_graceful_shutdown=10,
         timeout_keep_alive=server["keep_alive_seconds"],
+        # X-Forwarded-For/-Proto believed from these only (uvicorn's default, 127.0.0.1, was implied)
+        proxy_headers=bool(server["trusted_proxies"].strip()),
+        forwarded_allow_ips=server["trusted_proxies"].strip() or None,
         # uvicorn answers 503 when a worker has this many connections or requests in progress;
         # the cap above keeps the connections under it by closing slow ones first
         limit_concurrency=limits.max_connections + 1,
