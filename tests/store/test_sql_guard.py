@@ -280,3 +280,13 @@ def test_a_server_stopping_stops_the_queries_running(store):
     store.interrupt_queries()
     thread.join(30)
     assert not thread.is_alive() and len(errors) == 1 and "the server stopping" in str(errors[0])
+
+
+def test_a_result_larger_than_the_bound_is_refused_before_it_becomes_python_objects(store, monkeypatch):
+    # `SELECT range(5000000)`: one row, whose Python list took the store process to 916 MB
+    from trackway.store import duck
+
+    monkeypatch.setattr(duck, "MAX_SQL_BYTES", 1 << 20)
+    with pytest.raises(StoreError, match=r"expected a result of at most 1 MiB, got more by row 1: select"):
+        store.sql("SELECT range(200000) AS x")
+    assert store.sql("SELECT range(3) AS x") == (["x"], [([0, 1, 2],)])

@@ -69,6 +69,7 @@ _T = TypeVar("_T")
 
 
 _SQL_BATCH = 8192  # rows a `sql()` batch reads at most (DuckDB's default: 131,072)
+MAX_SQL_BYTES = 64 << 20  # a `sql()` result's Arrow size: its Python objects take several times it
 
 
 def configured(server: Mapping[str, Any]) -> dict[str, Any]:
@@ -439,7 +440,15 @@ class DuckStore(Store):
                 reader = cur.sql(query).to_arrow_reader(batch_size=max(1, min(limit, _SQL_BATCH)))
                 columns = list(reader.schema.names)
                 data: list[tuple[Any, ...]] = []
+                size = 0
                 for batch in reader:
+                    size += batch.nbytes
+                    if size > MAX_SQL_BYTES:  # `SELECT range(5000000)`: one row, 0.9 GB as Python objects
+                        raise StoreError(
+                            f"expected a result of at most {MAX_SQL_BYTES >> 20} MiB, got more by row "
+                            f"{len(data) + batch.num_rows:,}: select fewer columns or rows (a LIMIT), "
+                            "or write the table out with `trackway export`"
+                        )
                     data.extend(tuple(r.values()) for r in batch.to_pylist())
                     if len(data) >= limit:
                         del data[limit:]
