@@ -70,6 +70,10 @@ class Collector:
         self.streams = 0
         self.stopping: Callable[[], bool] = lambda: False  # the worker is shutting down (supervisor)
         self.metrics = metrics.Metrics()
+        if run_dir is not None:  # a worker restarted in its slot counts on from its predecessor
+            previous = metrics.read(run_dir / "metrics" / f"{name}.json")
+            if previous is not None:
+                self.metrics.carry(previous)
         writer.on_commit = self._on_commit
         self._reload_lock = asyncio.Lock()
         self._known: dict[str, dict[bytes, Any]] = {}  # kind -> raw key -> property, see lookup_raw

@@ -154,6 +154,14 @@ class Metrics:
         self.gauges: dict[tuple[str, Labels], float] = {}
         self.histograms: dict[tuple[str, Labels], Histogram] = {}
         self._request_keys: dict[tuple[str, int], tuple[str, Labels]] = {}
+        self.carried = Snapshot()  # what this process's predecessor counted (see carry)
+
+    def carry(self, previous: Snapshot) -> None:
+        """Count on from ``previous``, the last snapshot of the process this one replaces (a
+        worker restarted in its slot): its counters and histograms are added to this one's,
+        so the sums /metrics gives never go down. They did, and Prometheus took the drop
+        for a reset to 0 and the whole remaining count for an increase."""
+        self.carried = Snapshot(counters=list(previous.counters), histograms=list(previous.histograms))
 
     def inc(self, name: str, n: float = 1, **labels: str) -> None:
         key = (name, tuple(sorted(labels.items())))
@@ -178,13 +186,15 @@ class Metrics:
         h.observe(value, n)
 
     def snapshot(self) -> Snapshot:
+        """This process's series, with those it carries (render sums a series given twice)."""
         return Snapshot(
-            [(n, dict(labels), v) for (n, labels), v in self.counters.items()],
+            [(n, dict(labels), v) for (n, labels), v in self.counters.items()] + self.carried.counters,
             [(n, dict(labels), v) for (n, labels), v in self.gauges.items()],
             [
                 (n, dict(labels), msgspec.structs.replace(h, counts=list(h.counts)))
                 for (n, labels), h in self.histograms.items()
-            ],
+            ]
+            + self.carried.histograms,
         )
 
 
@@ -199,11 +209,18 @@ def write(directory: Path, name: str, snapshot: Snapshot) -> None:
     os.replace(tmp, directory / f"{name}.json")
 
 
+def read(path: Path) -> Snapshot | None:
+    """One process's last snapshot, None when there is none to read."""
+    try:
+        return _dec.decode(path.read_bytes())
+    except (OSError, msgspec.DecodeError):
+        return None
+
+
 def gauge(path: Path, name: str) -> float | None:
     """A gauge's value (without labels) in one process's snapshot, None when absent."""
-    try:
-        snapshot = _dec.decode(path.read_bytes())
-    except (OSError, msgspec.DecodeError):
+    snapshot = read(path)
+    if snapshot is None:
         return None
     return next((v for n, labels, v in snapshot.gauges if n == name and not labels), None)
 
