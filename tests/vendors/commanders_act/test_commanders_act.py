@@ -560,3 +560,15 @@ def test_user_traits_render_with_commanders_act_names():
         "consent_categories": ["2"],
     }
     assert ("user.id", "NOT_CARRIED") in [(i.path, i.code) for i in found]
+
+
+def test_the_users_starred_fields_missing_are_warned_of_in_whole_sentences():
+    # the phone's read "expected the phone (E.164) or its hashes; some destinations, got none"
+    decoded = trackway.decode(
+        "commanders-act", ["trigger", "page_view", {"page_type": "home", "user": {"id": "1"}}]
+    )
+    said = {i.path: i.message for i in decoded.issues if i.code == "RECOMMENDED_MISSING"}
+    assert said["$[2].user.phone"] == (
+        "expected the phone (E.164) or its hashes; some destinations need it, got none"
+    )
+    assert said["$[2].user.email"].endswith("many destinations need it, got none")
