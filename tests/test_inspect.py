@@ -59,6 +59,9 @@ SCRIPTS = [
         None,
     ),
     ("<p>gtag('event', 'x', {a: 1}", [], None),  # not closed: nothing
+    # a template string never closed: the rest is not read, and a note says so
+    ("x = `a; gtag('event', 'a', {})", [], "a ` template string is never closed"),
+    ("x = `a\\\\`; gtag('event', 'a', {})", [["event", "a", {}]], None),  # closed after an escaped \\
 ]
 
 

@@ -111,7 +111,10 @@ def split_payloads(text: str, source: str = "<input>") -> list[Payload]:
 # A string not closed is skipped to the end of its line (a template string to the end of
 # the text), as a block comment is: a pattern that failed there was tried again from every
 # later quote, each time to the end (20 kB of '\\`' cost 3.6 s of CPU, 40 kB 13.7 s).
-_SKIP_TEXT = r"""//[^\n]*|/\*.*?(?:\*/|\Z)|"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|`(?:[^`\\]|\\.)*`?"""
+_SKIP_TEXT = (
+    r"""//[^\n]*|/\*.*?(?:\*/|\Z)|"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?"""
+    r"""|`(?:[^`\\]|\\.)*(?P<tick>`)?"""  # tick: the template string is closed
+)
 _SKIP = re.compile(_SKIP_TEXT, re.S)  # a comment or a string: the brackets and calls in it do not count
 
 
@@ -152,8 +155,7 @@ def script_calls(text: str, source: str = "<input>") -> tuple[list[Payload], lis
     pos = 0
     while (m := pattern.search(text, pos)) is not None:
         if m.group("skip") is not None:
-            skipped = m.group("skip")
-            if skipped[0] == "`" and (len(skipped) == 1 or skipped[-1] != "`" or skipped.endswith("\\`")):
+            if m.group("skip")[0] == "`" and m.group("tick") is None:
                 line = text.count("\n", 0, m.start()) + 1
                 notes.append(
                     f"line {line}: a ` template string is never closed; the rest of the text is not read"
