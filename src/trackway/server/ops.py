@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,8 +33,23 @@ from trackway.server.openapi import document
 _OPENAPI: bytes | None = None
 
 
+_PROBES: dict[str, tuple[float, bool]] = {}  # directory -> when it was last probed, and the answer
+
+
 def _takes_writes(directory: str) -> bool:
-    """Whether ``directory`` takes a 4 KiB write, fsynced (a file made and removed)."""
+    """Whether ``directory`` takes a 4 KiB write, fsynced (a file made and removed); asked
+    at most once a second (a client asking /health in a loop costs no fsync a request)."""
+    now = time.monotonic()
+    last = _PROBES.get(directory)
+    if last is not None and now - last[0] < 1.0:
+        return last[1]
+    _PROBES[directory] = (now, False)  # a probe at the same time waits for the next second
+    answer = _probe(directory)
+    _PROBES[directory] = (now, answer)
+    return answer
+
+
+def _probe(directory: str) -> bool:
     path = os.path.join(directory, f".health-{os.getpid()}")
     try:
         fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
