@@ -387,8 +387,8 @@ class DuckStore(Store):
                 wal = self.path.with_name(self.path.name + ".wal").stat().st_size
         # the limit as configured when it is a size (DuckDB prints 1GB as "953.6 MiB": 78 kB off),
         # else as DuckDB took it (a share of RAM)
-        configured = memory_bytes(self._memory_limit)
-        return StoreMemory(int(used), int(indexes), configured or memory_bytes(str(limit)) or 0, wal)
+        given = memory_bytes(self._memory_limit)
+        return StoreMemory(int(used), int(indexes), given or memory_bytes(str(limit)) or 0, wal)
 
     def replace_failed(self, row: FailedRow, events: list[Event], client_ids: list[bool]) -> int:
         def write(cur: duckdb.DuckDBPyConnection, ignore: bool) -> int:
