@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from tests.support.asgi import http_scope
 from trackway import config as configuration
 from trackway import reports
 from trackway.ingest.loader import Loader
@@ -221,20 +222,13 @@ class Pipeline:
         headers = list(req.headers)
         if not any(k == b"content-length" for k, _ in headers):
             headers.append((b"content-length", str(len(body)).encode()))
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": req.method,
-            "scheme": "http",
-            "path": req.path,
-            "raw_path": req.path.encode("utf-8", "surrogateescape"),
-            "query_string": req.query,
-            "root_path": "",
-            "headers": headers,
-            "client": ("203.0.113.9", 5000),
-            "server": ("127.0.0.1", 8080),
-        }
+        scope = http_scope(
+            req.method,
+            req.path,
+            headers,
+            query=req.query,
+            raw_path=req.path.encode("utf-8", "surrogateescape"),
+        )
         status: list[int] = []
         answered = [0]
 

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.reports.reference import Reference
+from tests.support.asgi import http_scope
 from tests.support.inproc import harness
 from trackway.demo import Dataset, Request, estimate_sessions, generate
 from trackway.ingest import records
@@ -55,20 +56,7 @@ async def _post(app: Any, r: Request) -> int:
     body = r.body or b""
     headers = [(k.lower().encode(), v.encode()) for k, v in r.headers.items()]
     headers.append((b"content-length", str(len(body)).encode()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": r.path,
-        "raw_path": r.path.encode(),
-        "query_string": urlencode(r.query).encode(),
-        "root_path": "",
-        "headers": headers,
-        "client": ("203.0.113.9", 5000),
-        "server": ("t", 80),
-    }
+    scope = http_scope("POST", r.path, headers, query=urlencode(r.query).encode(), server=("t", 80))
     sent = False
     status = 0
 

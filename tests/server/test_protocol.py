@@ -23,6 +23,7 @@ import httpx
 import pytest
 from uvicorn.server import ServerState
 
+from tests.support.asgi import http_scope
 from tests.support.server import Server, wait_for
 from trackway import settings
 from trackway.server import protocol
@@ -458,19 +459,7 @@ async def test_x_forwarded_for_is_believed_from_the_trusted_proxies_only(trusted
     base = {s.name: s.default for s in settings.SERVER}
     config = worker_config(app, base | {"trusted_proxies": trusted})
     config.load()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "headers": [(b"x-forwarded-for", b"6.6.6.6")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8080),
-    }
+    scope = http_scope("GET", "/", [(b"x-forwarded-for", b"6.6.6.6")], client=("127.0.0.1", 5000))
     await config.loaded_app(scope, None, None)
     assert clients[0][0] == seen
 
