@@ -50,8 +50,11 @@ _TOKEN = re.compile(
 # one token, which _tokenize then reads as not closed: a pattern that failed there instead
 # was tried again from every later "/*" or quote, each time to the end, and a 60 kB body
 # of "/* " cost 8 s of CPU (120 kB, 31 s).
-_UNCLOSED = {"/*": "a /* comment that is never closed", '"': 'a " string that is never closed'}
-_UNCLOSED["'"] = "a ' string that is never closed"
+_UNCLOSED = {
+    "/*": "a /* comment that is never closed",
+    '"': 'a " string that is never closed',
+    "'": "a ' string that is never closed",
+}
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0", "/": "/", "\\": "\\"}
 _json = msgspec.json.Decoder(float_hook=Decimal)

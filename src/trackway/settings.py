@@ -68,36 +68,45 @@ MIN_STORE_MEMORY = 64 * 1000**2  # 64MB: less, and DuckDB fails its first querie
 MAX_STORE_SIZE = 1024**5  # 1024TiB: far more, and DuckDB refuses it ("out of range") as the store opens
 
 
+def _size(value: str) -> tuple[float, bool] | None:
+    """``value`` as a number of bytes, or (True) a share of RAM in percent; None when it is
+    neither."""
+    m = _SIZE.fullmatch(value)
+    if m is None:
+        return None
+    number, unit = float(m.group(1)), m.group(2).lower()
+    return (number, True) if unit == "%" else (number * _UNIT[unit], False)
+
+
 def memory_bytes(value: str) -> int | None:
     """``value`` (a size as DuckDB reads or prints one: 1GB, 953.6 MiB) in bytes; None
     for a share of RAM or what is not a size."""
-    m = _SIZE.fullmatch(value)
-    if m is None or m.group(2) == "%":
-        return None
-    return round(float(m.group(1)) * _UNIT[m.group(2).lower()])
+    size = _size(value)
+    return None if size is None or size[1] else round(size[0])
 
 
 def memory_size_problem(value: str) -> str | None:
     """What is wrong with ``value`` as the store's memory limit, or None."""
-    m = _SIZE.fullmatch(value)
-    if m is None:
+    size = _size(value)
+    if size is None:
         return (
             f"expected a memory size such as 1GB, 512MB or 2GiB, or a share of RAM such as 50%, got {value!r}"
         )
-    number, unit = float(m.group(1)), m.group(2).lower()
-    if unit == "%":
+    number, share_of_ram = size
+    if share_of_ram:
         if not 0 < number <= 100:
             return f"expected a share of RAM above 0% and at most 100%, got {value!r}"
-        share = number / 100 * _ram()
+        ram = _ram()
+        share = number / 100 * ram
         if share < MIN_STORE_MEMORY:  # 0.001% passed, and the store failed to open with a traceback
             return (
                 f"expected a share of RAM of at least 64MB, got {value!r}: {share / 1000**2:,.1f}MB of this "
-                f"machine's {_ram() / 1000**3:,.1f}GB; give a larger share or a size such as 1GB"
+                f"machine's {ram / 1000**3:,.1f}GB; give a larger share or a size such as 1GB"
             )
         return None
-    if number * _UNIT[unit] < MIN_STORE_MEMORY:
+    if number < MIN_STORE_MEMORY:
         return f"expected at least 64MB, got {value!r}"
-    return _too_large(number * _UNIT[unit], value)
+    return _too_large(number, value)
 
 
 def _ram() -> int:
@@ -135,10 +144,10 @@ def proxies_problem(value: str) -> str | None:
 
 def checkpoint_threshold_problem(value: str) -> str | None:
     """What is wrong with ``value`` as the store's checkpoint threshold, or None."""
-    m = _SIZE.fullmatch(value)
-    if m is None or m.group(2) == "%":
+    parsed = _size(value)
+    if parsed is None or parsed[1]:
         return f"expected a size such as 128MB, 64MiB or 1GB (not a share of RAM), got {value!r}"
-    size = float(m.group(1)) * _UNIT[m.group(2).lower()]
+    size = parsed[0]
     if size < MIN_CHECKPOINT_THRESHOLD:
         return f"expected at least {MIN_CHECKPOINT_THRESHOLD // MB}MiB, got {value!r}"
     return _too_large(size, value)

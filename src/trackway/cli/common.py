@@ -136,23 +136,28 @@ def store_access(
     if not paths.database.exists() and not paths.log.exists():
         raise click.ClickException(f"no store in {data}: run `trackway serve --data {data}` first")
     # What the store and its loader write in the data directory (a .damaged note, the
-    # quarantine) is the owner's alone, as when the server writes it (serve's umask)
+    # quarantine) is the owner's alone, as when the server writes it (serve's umask); what
+    # the command itself writes after (an export's file) is as the user's umask makes it
     umask = os.umask(0o077)
     try:
-        # the server's store settings (no configuration file: their defaults, DuckStore's)
-        store = DuckStore(paths.database, **(configured(cfg.server) if cfg is not None else {}))
-    except StoreError as exc:
-        os.umask(umask)
-        raise click.ClickException(str(exc)) from None
-    try:
-        # The destinations' retention, as the server's loader has it: a segment a destination
-        # has not read is kept (deleted here, the destination skipped what it held).
-        options = loader_options(cfg.server) if cfg is not None else {}
-        Loader(paths.log, store, lambda: cfg, **options, retain=retention(data, lambda: cfg)).catch_up()
-        os.umask(umask)  # what the command itself writes (an export's file): as the user asks
-        yield None, store, cfg
+        try:
+            # the server's store settings (no configuration file: their defaults, DuckStore's)
+            store = DuckStore(paths.database, **(configured(cfg.server) if cfg is not None else {}))
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+        try:
+            # The destinations' retention, as the server's loader has it: a segment a destination
+            # has not read is kept (deleted here, the destination skipped what it held).
+            options = loader_options(cfg.server) if cfg is not None else {}
+            Loader(paths.log, store, lambda: cfg, **options, retain=retention(data, lambda: cfg)).catch_up()
+        except BaseException:
+            store.close()
+            raise
     finally:
         os.umask(umask)
+    try:
+        yield None, store, cfg
+    finally:
         store.close()
 
 

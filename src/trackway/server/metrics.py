@@ -10,7 +10,6 @@ is where they are decided for every endpoint.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from bisect import bisect_left
@@ -234,8 +233,9 @@ def read_all(directory: Path, skip: str | None = None) -> list[Snapshot]:
     for n in names:
         if not n.endswith(".json") or n == f"{skip}.json":
             continue
-        with contextlib.suppress(OSError, msgspec.DecodeError):
-            out.append(_dec.decode((directory / n).read_bytes()))
+        snapshot = read(directory / n)
+        if snapshot is not None:
+            out.append(snapshot)
     return out
 
 
