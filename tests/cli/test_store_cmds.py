@@ -28,6 +28,15 @@ def _one_record_log(data: Path, body: bytes, *, finished: bool = True) -> Path:
     return slot
 
 
+def _server_settings(data: Path, server: str) -> None:
+    """A configuration with the property `default` and ``server`` as its [server] table."""
+    from trackway import config as configuration
+
+    path = configuration.config_path(data, None)
+    configuration.add_property(path, "default")
+    path.write_text(path.read_text() + f"\n[server]\n{server}")
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [(["sql", " "], "expected a SELECT, got an empty query"), (["identity", "show", ""], "got an empty one")],
@@ -89,12 +98,9 @@ def test_a_command_with_the_server_stopped_opens_the_store_with_the_configured_s
     tmp_path: Path,
 ) -> None:
     # it opened the store with DuckStore's defaults, whatever the server's settings said
-    from trackway import config as configuration
     from trackway.cli.common import store_access
 
-    path = configuration.config_path(tmp_path, None)
-    configuration.add_property(path, "default")
-    path.write_text(path.read_text() + "\n[server]\nstore_checkpoint_threshold = '40MiB'\n")
+    _server_settings(tmp_path, "store_checkpoint_threshold = '40MiB'\n")
     DuckStore(tmp_path / "trackway.duckdb").close()
     with store_access(tmp_path, None) as (client, store, _):
         assert client is None and store is not None
@@ -107,11 +113,7 @@ def test_a_command_with_the_server_stopped_loads_as_the_server_would_keep_log_an
 ) -> None:
     # The command's catch-up (store_access) ignored keep_log and derive_state: `trackway sql`
     # deleted the log files kept as an audit trail, and derived the state the server leaves.
-    from trackway import config as configuration
-
-    path = configuration.config_path(tmp_path, None)
-    configuration.add_property(path, "default")
-    path.write_text(path.read_text() + "\n[server]\nkeep_log = true\nderive_state = false\n")
+    _server_settings(tmp_path, "keep_log = true\nderive_state = false\n")
     slot = _one_record_log(tmp_path, b'{"client_id":"1.2","user_id":"u-1","events":[{"name":"page_view"}]}')
     query = "SELECT (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM identities) AS i"
     done = CliRunner().invoke(cli, ["sql", query, "--format", "csv", "--data", str(tmp_path)])
