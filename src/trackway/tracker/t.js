@@ -36,6 +36,7 @@
   const FLUSH_CALLS = 50;       // send at once from this many queued calls...
   const FLUSH_BYTES = 50000;    // ...or this many bytes
   const BATCH_CALLS = 500;      // the most calls in one request (the server's collect_max_events)
+  const SHARED = 8000000;       // the envelope's bytes times its calls: the server refuses over 8 MiB
   const DELAY = 1000;           // else 1 s after the last call
   const MAX_DELAY = 60000;      // the longest pause between retries
   const MAX_QUEUE = 1000;       // calls kept in storage...
@@ -627,7 +628,9 @@
     // ---- sending ----
 
     // The next batch: calls of one group in queue order, under LIMIT bytes and at most
-    // FLUSH_CALLS calls. A call too large for any batch goes alone (never by beacon).
+    // BATCH_CALLS calls, fewer when the envelope is large (every event gets a copy of its
+    // context: SHARED bounds what that copies). A call too large for any batch goes alone
+    // (never by beacon).
     function take(beacon) {
       let batch = null;
       for (const c of queue) {
@@ -635,8 +638,9 @@
         if ((c.f && !beacon) || c.b || (beacon && c.s)) continue;
         if (!batch) {
           const head = envelopeHead(groups[c.g]);
-          batch = { g: c.g, head: head, size: bytes(head) + 2, calls: [] };
-        } else if (c.g !== batch.g || batch.calls.length >= BATCH_CALLS || batch.size + c.n + 1 >= LIMIT) {
+          const size = bytes(head) + 2;
+          batch = { g: c.g, head: head, size: size, calls: [], most: Math.min(BATCH_CALLS, Math.floor(SHARED / size)) };
+        } else if (c.g !== batch.g || batch.calls.length >= batch.most || batch.size + c.n + 1 >= LIMIT) {
           break;
         }
         if (!batch.calls.length && batch.size + c.n >= LIMIT) {

@@ -242,6 +242,24 @@ test('offline: nothing is tried; online: sent at once', async (t) => {
   assert.equal(p.calls().length, 60);
 });
 
+test("a page with a long URL: fewer calls a batch, so the collector's 8 MiB bound on copied context holds", async (t) => {
+  useTimers(t);
+  const p = page({ onLine: false });
+  p.win.location.href = 'https://shop.example/p?q=' + 'x'.repeat(20000);
+  p.install();
+  push(p, 900, (i) => ({ e: i }));   // tiny calls: 500 of them fit in one body beside a 20 kB context
+  p.win.navigator.onLine = true;
+  p.fire('online');
+  await advance(t, 5000);
+  assert.deepEqual(p.payloads().map((x) => x.e), Array.from({ length: 900 }, (_, i) => i));
+  for (const r of p.requests) {
+    const shared = Buffer.byteLength(JSON.stringify(r.body.context)) + Buffer.byteLength(JSON.stringify(r.body.consent ?? null));
+    assert.ok(shared > 20000, `${shared} bytes of context`);
+    assert.ok(shared * r.body.events.length <= 8 * 1024 * 1024, `${r.body.events.length} calls x ${shared} bytes`);
+    assert.ok(Buffer.byteLength(r.text) < 60000);
+  }
+});
+
 test('online cuts a backoff short', async (t) => {
   useTimers(t);
   const p = page({ answers: ['network', 'network', 'network'] });
