@@ -12,8 +12,8 @@ sits above both: nothing in ``trackway.ingest`` imports the store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 
 import msgspec
@@ -23,6 +23,8 @@ from trackway.config import Config
 from trackway.errors import ParseError, UnknownDialectError
 from trackway.ingest import pipeline, records
 from trackway.store.base import FailedRow, Query, Store
+
+REPLAY_PAGE = 500  # failed payloads read at a time
 
 
 @dataclass
@@ -97,9 +99,10 @@ def replay(
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplayReport:
     query.replayed = False
-    rows = store.failed(query)
+    total = store.count("failed_events", query) if progress is not None else 0
+    total = min(total, query.limit)
     report = ReplayReport()
-    for n, row in enumerate(rows):
+    for n, row in enumerate(_walk(store, query)):
         new, events, client = replay_row(row, cfg)
         report.examined += 1
         report.events += store.replace_failed(new, events, client) if (events or new != row) else 0
@@ -111,5 +114,18 @@ def replay(
         else:
             report.fixed += 1
         if progress is not None:
-            progress(n + 1, len(rows))
+            progress(n + 1, max(total, n + 1))
     return report
+
+
+def _walk(store: Store, query: Query) -> Iterator[FailedRow]:
+    """The failed payloads ``query`` matches, at most ``query.limit``, oldest first, read a
+    page at a time (a table of a million payloads is not read into memory at once)."""
+    left, after = query.limit, (datetime.min.replace(tzinfo=UTC), "")
+    while left > 0:
+        found = store.failed(replace(query, limit=min(left, REPLAY_PAGE)), after)
+        if not found:
+            return
+        yield from found
+        left -= len(found)
+        after = (found[-1].received_at, found[-1].id)

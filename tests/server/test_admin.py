@@ -85,7 +85,7 @@ def test_export_takes_every_parameter_its_document_names_for_the_table(table: st
 async def test_export_answers_what_the_cli_and_scripts_send(h: Harness, params: dict[str, str]) -> None:
     r = await h.client.get("/api/export", params=params, headers=AUTH)
     assert r.status_code == 200, r.text
-    assert set(r.json()) == {"rows", "total"}
+    assert set(r.json()) == {"rows", "total", "truncated"}
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,7 @@ from trackway.server.scoping import short as _short
 from trackway.settings import SQL_TIMEOUT_S
 from trackway.store import forget as forget_
 from trackway.store import logscrub
-from trackway.store.base import Query, Store, json_form
+from trackway.store.base import Query, Store, json_form, truncated
 from trackway.timeparse import parse_time
 
 logger = logging.getLogger("trackway.admin")
@@ -159,7 +159,11 @@ class Admin:
         await self.existing(query.property)
         found = await asyncio.to_thread(self.store.events_at, query)
         # canonical events as they are; the endpoint each came to beside them, in step
-        return {"events": [json_form("events", e) for e, _ in found], "endpoints": [ep for _, ep in found]}
+        return {
+            "events": [json_form("events", e) for e, _ in found],
+            "endpoints": [ep for _, ep in found],
+            "truncated": truncated(found),
+        }
 
     async def failed(self, request: Request, scope: str) -> Any:
         query = self.query(request, scope, "code")
@@ -168,7 +172,10 @@ class Admin:
         if replayed is not None:
             query.replayed = replayed.lower() in ("1", "true", "yes")
         found = await asyncio.to_thread(self.store.failed, query)
-        return {"failed_events": [json_form("failed_events", f) for f in found]}
+        return {
+            "failed_events": [json_form("failed_events", f) for f in found],
+            "truncated": truncated(found),
+        }
 
     async def export(self, request: Request, scope: str) -> Any:
         table = request.query.get("table", "events")
@@ -189,7 +196,7 @@ class Admin:
             )
         rows = await asyncio.to_thread(self.store.page, table, query, after)
         total = await asyncio.to_thread(self.store.count, table, query) if after is None else None
-        return {"rows": rows, "total": total}
+        return {"rows": rows, "total": total, "truncated": truncated(rows)}
 
     async def sql(self, request: Request, scope: str) -> Any:
         if scope != "*":

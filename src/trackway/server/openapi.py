@@ -116,6 +116,12 @@ def _operations() -> dict[str, Any]:
 
 # The admin API takes its token in the Authorization header only: a token in the URL is
 # refused (401), so the document no longer offers a "token" query parameter.
+# Rows cut short of `limit` by their size (store/base.py MAX_ROWS_BYTES, 32 MiB as Arrow).
+TRUNCATED = {
+    "type": "boolean",
+    "description": "fewer rows than limit because they came to 32 MiB; read on with a cursor "
+    "(/api/export's after_time and after_id) or a smaller limit",
+}
 ADMIN_TOKEN = {
     "type": "http",
     "scheme": "bearer",
@@ -153,6 +159,7 @@ def _admin_api() -> dict[str, Any]:
                             "properties": {
                                 "events": {"type": "array", "items": {"type": "object"}},
                                 "endpoints": {"type": "array", "items": {"type": "string"}},
+                                "truncated": TRUNCATED,
                             },
                         },
                         "Canonical events, and the endpoint each came to (in step).",
@@ -174,7 +181,10 @@ def _admin_api() -> dict[str, Any]:
                         {
                             "type": "object",
                             "required": ["failed_events"],
-                            "properties": {"failed_events": {"type": "array", "items": {"type": "object"}}},
+                            "properties": {
+                                "failed_events": {"type": "array", "items": {"type": "object"}},
+                                "truncated": TRUNCATED,
+                            },
                         },
                         "Failed payloads.",
                     )
@@ -201,6 +211,7 @@ def _admin_api() -> dict[str, Any]:
                             "properties": {
                                 "rows": {"type": "array", "items": {"type": "object"}},
                                 "total": {"type": ["integer", "null"]},
+                                "truncated": TRUNCATED,
                             },
                         },
                         "Rows, and the number of rows matching (first page only).",

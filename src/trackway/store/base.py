@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -25,6 +25,24 @@ from trackway.ingest.quarantine import QuarantineRow
 from trackway.ingest.records import Outcome, Record
 from trackway.ingest.sink import LoadResult
 from trackway.model import Event, to_builtins
+
+_T = TypeVar("_T")
+
+# What one answer of rows (events_at, failed, page) reads at most, as Arrow: its Python
+# objects and JSON take several times it. 10,000 failed payloads of 512 KiB would be 5 GB.
+MAX_ROWS_BYTES = 32 << 20
+
+
+class Rows(list[_T]):
+    """Rows a query answered; ``truncated`` when the store stopped short of the limit at
+    :data:`MAX_ROWS_BYTES` (a cursor, where the query has one, goes on from the last)."""
+
+    truncated: bool = False
+
+
+def truncated(found: list[Any]) -> bool:
+    """Whether a store cut ``found`` short of its query's limit (see :class:`Rows`)."""
+    return isinstance(found, Rows) and found.truncated
 
 
 @dataclass(frozen=True)
@@ -149,7 +167,9 @@ class Store(ABC):
         return [(e, "") for e in self.events(query)]
 
     @abstractmethod
-    def failed(self, query: Query) -> list[FailedRow]: ...
+    def failed(self, query: Query, after: tuple[datetime, str] | None = None) -> list[FailedRow]:
+        """Failed payloads, newest first; with ``after``, oldest first after that
+        (received_at, id) cursor: how a replay walks a table of any size."""
 
     @abstractmethod
     def count(self, table: str, query: Query) -> int: ...

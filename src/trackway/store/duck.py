@@ -50,9 +50,11 @@ from trackway.store import (
     subject,
 )
 from trackway.store.base import (
+    MAX_ROWS_BYTES,
     FailedRow,
     Query,
     Received,
+    Rows,
     Store,
     StoreMemory,
     check_table,
@@ -69,6 +71,7 @@ _T = TypeVar("_T")
 
 
 _SQL_BATCH = 8192  # rows a `sql()` batch reads at most (DuckDB's default: 131,072)
+_ROWS_BATCH = 64  # rows an answer's batch reads (its bound, MAX_ROWS_BYTES, is checked by batch)
 MAX_SQL_BYTES = 64 << 20  # a `sql()` result's Arrow size: its Python objects take several times it
 
 
@@ -244,7 +247,9 @@ class DuckStore(Store):
                 with self._transaction() as cur:
                     return write(cur, True)
 
-    def _where(self, query: Query, table: str) -> tuple[str, list[Any]]:
+    def _where(
+        self, query: Query, table: str, after: tuple[datetime, str] | None = None
+    ) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
         if query.property is not None:
@@ -264,45 +269,58 @@ class DuckStore(Store):
             params.append(query.until)
         if table == "failed_events" and query.replayed is not None:
             clauses.append("replayed_at IS NOT NULL" if query.replayed else "replayed_at IS NULL")
+        if after is not None:  # the (received_at, id) cursor of a walk, oldest first
+            clauses.append("(received_at > ? OR (received_at = ? AND id > ?))")
+            params += [after[0], after[0], after[1]]
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
-    def _rows(self, query: str, params: list[Any]) -> list[dict[str, Any]]:
-        """Rows as dicts, through Arrow (typed, and no pytz needed for TIMESTAMPTZ)."""
-        result: list[dict[str, Any]] = self.cursor().sql(query, params=params).to_arrow_table().to_pylist()
-        return result
+    def _rows(self, query: str, params: list[Any]) -> Rows[dict[str, Any]]:
+        """Rows as dicts, through Arrow (typed, and no pytz needed for TIMESTAMPTZ), read in
+        batches until they come to :data:`MAX_ROWS_BYTES` (then ``truncated``; at least one
+        row, and of the batch that passes it the share of its rows that fits)."""
+        reader = self.cursor().sql(query, params=params).to_arrow_reader(batch_size=_ROWS_BATCH)
+        found: Rows[dict[str, Any]] = Rows()
+        size = 0
+        for batch in reader:
+            if size + batch.nbytes > MAX_ROWS_BYTES:  # the share of its rows that fits, at least one row
+                fits = (MAX_ROWS_BYTES - size) * batch.num_rows // max(1, batch.nbytes)
+                found.extend(batch.slice(0, max(fits, 0 if found else 1)).to_pylist())
+                found.truncated = True
+                break
+            size += batch.nbytes
+            found.extend(batch.to_pylist())
+        return found
 
     def events(self, query: Query) -> list[Event]:
         return [e for e, _ in self.events_at(query)]
 
-    def events_at(self, query: Query) -> list[tuple[Event, str]]:
+    def events_at(self, query: Query) -> Rows[tuple[Event, str]]:
         where, params = self._where(query, "events")
         found = self._rows(
             f"SELECT * FROM events{where} ORDER BY received_at DESC, id DESC LIMIT {int(query.limit)}", params
         )
-        return [(rows.row_to_event(r), r.get("endpoint") or "") for r in found]
+        return _like(found, [(rows.row_to_event(r), r.get("endpoint") or "") for r in found])
 
-    def failed(self, query: Query) -> list[FailedRow]:
-        where, params = self._where(query, "failed_events")
+    def failed(self, query: Query, after: tuple[datetime, str] | None = None) -> Rows[FailedRow]:
+        where, params = self._where(query, "failed_events", after)
+        order = "received_at DESC, id DESC" if after is None else "received_at, id"
         found = self._rows(
-            f"SELECT {schema.FAILED_COLUMNS} FROM failed_events{where} ORDER BY received_at DESC, id DESC "
+            f"SELECT {schema.FAILED_COLUMNS} FROM failed_events{where} ORDER BY {order} "
             f"LIMIT {int(query.limit)}",
             params,
         )
-        return [failed_row(r) for r in found]
+        return _like(found, [failed_row(r) for r in found])
 
-    def page(self, table: str, query: Query, after: tuple[datetime, str] | None) -> list[dict[str, Any]]:
+    def page(self, table: str, query: Query, after: tuple[datetime, str] | None) -> Rows[dict[str, Any]]:
         check_table(table)
-        where, params = self._where(query, table)
-        if after is not None:
-            where += (" AND " if where else " WHERE ") + "(received_at > ? OR (received_at = ? AND id > ?))"
-            params += [after[0], after[0], after[1]]
+        where, params = self._where(query, table, after)
         columns = "*" if table == "events" else schema.FAILED_COLUMNS
         found = self._rows(
             f"SELECT {columns} FROM {table}{where} ORDER BY received_at, id LIMIT {int(query.limit)}", params
         )
         if table == "events":
-            return [json_form(table, rows.row_to_event(r)) for r in found]
-        return [json_form(table, failed_row(r)) for r in found]
+            return _like(found, [json_form(table, rows.row_to_event(r)) for r in found])
+        return _like(found, [json_form(table, failed_row(r)) for r in found])
 
     def count(self, table: str, query: Query) -> int:
         check_table(table)
@@ -658,3 +676,10 @@ def failed_row(values: dict[str, Any]) -> FailedRow:
     values["meta"] = msgspec.json.decode(values["meta"]) if values["meta"] else {}
     values["replayed"] = values["replayed"] or 0
     return FailedRow(**values)
+
+
+def _like(found: Rows[Any], out: list[_T]) -> Rows[_T]:
+    """``out``, made from ``found``, as rows truncated as it was."""
+    result: Rows[_T] = Rows(out)
+    result.truncated = found.truncated
+    return result

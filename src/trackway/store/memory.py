@@ -163,7 +163,7 @@ class MemoryStore(Store):
         found.sort(key=lambda f: (f[0].received_at, f[0].id), reverse=True)  # newest first, as DuckDB orders
         return found[: query.limit]
 
-    def failed(self, query: Query) -> list[FailedRow]:
+    def failed(self, query: Query, after: tuple[datetime, str] | None = None) -> list[FailedRow]:
         with self._lock:
             found = [
                 f
@@ -173,7 +173,11 @@ class MemoryStore(Store):
                 and (query.replayed is None or (f.replayed_at is not None) == query.replayed)
                 and _match(f.received_at, query)
             ]
-        found.sort(key=lambda f: (f.received_at, f.id), reverse=True)
+        if after is not None:
+            found = [f for f in found if (f.received_at, f.id) > after]
+            found.sort(key=lambda f: (f.received_at, f.id))
+        else:
+            found.sort(key=lambda f: (f.received_at, f.id), reverse=True)
         return found[: query.limit]
 
     def count(self, table: str, query: Query) -> int:
