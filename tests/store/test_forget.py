@@ -138,3 +138,72 @@ def test_a_compaction_a_kill_interrupted_is_finished_when_the_store_opens_again(
         assert store.cursor().execute("SELECT user_id FROM events").fetchall() == [("bob",)]
     finally:
         store.close()
+
+
+def load_in(store: DuckStore, prop: str, dialect: str, payload: Any, anonymous_id: str) -> None:
+    """``payload``'s events in ``prop`` with identifiers kept as they came (the default)."""
+    events = decoded(dialect, payload)
+    for n, event in enumerate(events):
+        event.property, event.id = prop, f"{prop}-{anonymous_id}-{n}"
+        event.timestamp = event.received_at = AT
+        event.anonymous_id = event.anonymous_id or anonymous_id
+        prepare(event, PrivacySettings())
+    record = records.Record(
+        kind=records.DECODED, request_id=records.uuid7(), endpoint="/collect", property=prop, received_at=0
+    )
+    store.load([(record, records.Outcome(events=events, client_ids=[False] * len(events)))], {})
+
+
+def _column(store: DuckStore, sql: str) -> list[Any]:
+    return [v for (v,) in store.cursor().execute(sql).fetchall()]
+
+
+ITEMS = [{"item_id": "S1", "item_name": "Tee", "price": 5, "quantity": 1}]
+
+
+def test_a_propertys_forget_and_export_see_and_change_only_that_propertys_rows(store):
+    # A property's token named a value another property holds: it read that property's
+    # events under "elsewhere", and rewrote its currencies.
+    purchase = {
+        "client_id": "v.1",
+        "user_id": "victor",
+        "user_data": {"email_address": "victor@example.com"},
+        "events": [
+            {
+                "name": "purchase",
+                "params": {"transaction_id": "T1", "currency": "EUR", "value": 5, "items": ITEMS},
+            }
+        ],
+    }
+    load_in(store, "shop", "ga4-mp", purchase, "v.1")
+    before = everything(store)
+    for user, email in [("EUR", None), (None, "victor@example.com"), ("victor", None)]:
+        assert store.subject(user, email, "other") == {"people": [], "elsewhere": {}}
+        report = store.forget(user, email, "other")
+        assert report["people"] == 0 and report["elsewhere"] == {}, report
+    assert everything(store) == before
+    assert store.subject(None, "victor@example.com", "shop")["people"]  # its own property's token finds it
+
+
+@pytest.mark.parametrize(
+    ("users", "forgets"),
+    [
+        (["Bob@X.com", "bob@x.com ", "BOB@X.COM"], [(None, "bob@x.com")]),  # three people an address names
+        ([None, None], [("lonely.1", None), ("lonely.2", None)]),  # guest ids given as user ids: nobody found
+    ],
+)
+def test_a_forget_never_merges_people_whose_ids_it_erases(store, users, forgets):
+    # Every erased id became the same "[forgotten]": after it the three were one person.
+    for n, user in enumerate(users):
+        body: dict[str, Any] = {"client_id": f"lonely.{n + 1}", "events": [{"name": "login"}]}
+        if user is not None:
+            body["user_id"] = user
+        load_in(store, "p", "ga4-mp", body, f"lonely.{n + 1}")
+    people = len(users)
+    assert len(set(_column(store, "SELECT person_id FROM event_persons"))) == people
+    for user, email in forgets:
+        store.forget(user, email, "p")
+    store.rebuild()
+    assert len(set(_column(store, "SELECT person_id FROM event_persons"))) == people
+    left = _column(store, "SELECT coalesce(user_id, '') || ' ' || anonymous_id FROM events")
+    assert "bob" not in " ".join(left).lower() and not {"lonely.1", "lonely.2"} & set(left), left

@@ -54,15 +54,23 @@ from trackway.store.state_tables import _fetch
 _json = msgspec.json.Encoder(decimal_format="number")
 
 
-def scrub_everywhere(cur: duckdb.DuckDBPyConnection, needles: set[str]) -> dict[str, int]:
-    """Replace every needle in every table with ``[forgotten]``; rows changed by table.
-    Each changed row is deleted and inserted again with the same values otherwise."""
+def scrub_everywhere(
+    cur: duckdb.DuckDBPyConnection, needles: set[str], prop: str | None = None
+) -> dict[str, int]:
+    """Replace every needle in every table (``prop``'s rows only, when given) with
+    ``[forgotten]``; rows changed by table. A column that is a needle and nothing else (an
+    id: an event's anonymous or user id, an identity) gets a tombstone of its own instead,
+    one per value, so that the ids of different people never become one id (the people
+    they named, merged). Each changed row is deleted and inserted again with the same
+    values otherwise."""
     changed: dict[str, int] = {}
     pattern = compile_needles(needles)
-    for table, found in matching_rows(cur, needles).items():
+    assert pattern is not None or not needles
+    tombstones: dict[str, str] = {}
+    for table, found in matching_rows(cur, needles, prop).items():
         rowids = [r.pop("__rowid") for r in found]
         schema = cur.sql(f'SELECT * FROM "{table}" LIMIT 0').to_arrow_table().schema
-        cleaned = [scrub(r, pattern) for r in found]
+        cleaned = [_scrub_row(r, pattern, tombstones) for r in found]
         cur.execute(f'DELETE FROM "{table}" WHERE list_contains(?, rowid)', [rowids])
         # A key that held an identifier (identities.id) may now equal another row's: the
         # scrubbed row then goes (it named nobody else), the other stays.
@@ -91,6 +99,18 @@ def scrub_everywhere(cur: duckdb.DuckDBPyConnection, needles: set[str]) -> dict[
             cur.unregister("scrubbed_rows")
         changed[table] = len(found)
     return changed
+
+
+def _scrub_row(row: dict[str, Any], pattern: Any, tombstones: dict[str, str]) -> dict[str, Any]:
+    out = {}
+    for column, value in row.items():
+        if isinstance(value, str) and pattern.fullmatch(value.strip()):
+            if value not in tombstones:
+                tombstones[value] = f"{TOMBSTONE}{secrets.token_hex(8)}"
+            out[column] = tombstones[value]
+        else:
+            out[column] = scrub(value, pattern)
+    return out
 
 
 def _keys(cur: duckdb.DuckDBPyConnection, table: str) -> list[list[str]]:
@@ -198,7 +218,7 @@ def forget(
     # What is left anywhere (anyone's events, the derived tables, the quarantine): the ids,
     # emails and phones, in every form; IPs are the person's only in their own rows.
     in_tables, in_files = request_needles(people, user, email)
-    report["elsewhere"] = scrub_everywhere(cur, in_tables)
+    report["elsewhere"] = scrub_everywhere(cur, in_tables, prop)
     if log_needles is not None:
         log_needles |= in_files
     return report

@@ -113,9 +113,13 @@ def match_sql(needles: set[str], text: str = "CAST(t AS VARCHAR)") -> tuple[str,
     return f"regexp_matches({text}, ?)", ["(?i)" + alternation]
 
 
-def matching_rows(cur: duckdb.DuckDBPyConnection, needles: set[str]) -> dict[str, list[dict[str, Any]]]:
+def matching_rows(
+    cur: duckdb.DuckDBPyConnection, needles: set[str], prop: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """The rows of every table holding one of ``needles`` in any column (text, JSON,
-    blob, nested), by table, each with its ``rowid``."""
+    blob, nested), by table, each with its ``rowid``. With ``prop``, only that property's
+    rows (a property's token sees and acts on its own data only), and no table without a
+    ``property`` column."""
     out: dict[str, list[dict[str, Any]]] = {}
     if not needles:
         return out
@@ -123,12 +127,26 @@ def matching_rows(cur: duckdb.DuckDBPyConnection, needles: set[str]) -> dict[str
     pattern = compile_needles(needles)
     assert pattern is not None
     for table in tables(cur):
-        found = _fetch(cur, f'SELECT rowid AS "__rowid", * FROM "{table}" t WHERE {cond}', params)
+        where, args = cond, params
+        if prop is not None:
+            if not _has_property(cur, table):
+                continue
+            where, args = f"t.property = ? AND {cond}", [prop, *params]
+        found = _fetch(cur, f'SELECT rowid AS "__rowid", * FROM "{table}" t WHERE {where}', args)
         # CAST(row AS VARCHAR) shows a blob's other bytes as \xNN: confirm on the values
         found = [r for r in found if scrub(r, pattern) != r]
         if found:
             out[table] = found
     return out
+
+
+def _has_property(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
+    found = cur.execute(
+        "SELECT 1 FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND table_name = ? AND column_name = 'property'",
+        [table],
+    ).fetchall()
+    return bool(found)
 
 
 def find_people(
@@ -153,6 +171,15 @@ def find_people(
         ):
             found.add((r["property"], r["person_id"]))
     if email:
+        # A user id that is the email in another case or with spaces (identifiers = "keep"
+        # keeps "Bob@X.com" and "bob@x.com " apart: two people, both named by the address)
+        for r in _fetch(
+            cur,
+            "SELECT property, person_id FROM identities WHERE kind = 'user' AND lower(trim(id)) = ?"
+            + where_p,
+            [email.strip().lower(), *extra],
+        ):
+            found.add((r["property"], r["person_id"]))
         # The person whose events carry the email (any form) in their traits, context
         # (GA4 MP user_data), extras or a dataLayer user_data, not only in user.email;
         # an email elsewhere (a page_location) is scrubbed but names nobody.

@@ -82,7 +82,7 @@ def subject(
     in_tables, in_files = request_needles(named, user, email)  # as forget's
     elsewhere = {
         table: [{k: _readable(v) for k, v in r.items() if k != "__rowid"} for r in found]
-        for table, found in matching_rows(cur, in_tables).items()
+        for table, found in matching_rows(cur, in_tables, prop).items()
     }
     if file_needles is not None:
         file_needles |= in_files
