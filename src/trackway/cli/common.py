@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 import httpx
+import msgspec
 
 from trackway import config as configuration
 from trackway.config import Config
@@ -84,6 +86,9 @@ def load_config(data: Path, config_file: Path | None, *, required: bool = True) 
         raise click.ClickException(str(exc)) from None
 
 
+_exact = msgspec.json.Decoder(float_hook=Decimal)  # an answer's numbers with a fraction, exact
+
+
 class AdminClient:
     """The running server's admin API over its Unix socket."""
 
@@ -113,8 +118,17 @@ class AdminClient:
         return response
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
+        """The answer's JSON, its numbers with a fraction read as Decimal (a float would
+        print 1234567890123456.78 as 1234567890123456.8: the same command gave other
+        amounts with the server running than stopped)."""
         response = self.request(method, path, **kw)
-        body = response.json()
+        try:
+            body = _exact.decode(response.content)
+        except msgspec.DecodeError:
+            raise click.ClickException(
+                f"expected JSON from {method} {path}, got {response.content[:80]!r} "
+                f"(status {response.status_code}); check `trackway serve`'s log"
+            ) from None
         if response.status_code != 200:
             raise click.ClickException(body.get("error", f"the server answered {response.status_code}"))
         return body
