@@ -60,6 +60,7 @@ SIGNALS = [
     ({"koalect_consent": "functional%20marketing"}, {"functional": T, "analytics": F, "marketing": T}),
     ({"koalect_consent": "Analytics,statistics"}, {"functional": F, "analytics": T, "marketing": F}),
     ({"koalect_consent": ""}, {"functional": F, "analytics": F, "marketing": F}),
+    ({"koalect_consent": '"functional analytics"'}, {"functional": T, "analytics": T, "marketing": F}),
     # a denial wins across signals
     (
         {"categories": ["1"], "analytics_storage": "denied"},
@@ -77,11 +78,22 @@ SIGNALS = [
         {"koalect_consent": "analytics", "analytics_storage": "denied"},
         {"functional": F, "analytics": F, "marketing": F},
     ),
-    # garbage beside a good signal is ignored
+    # unknown keys beside a good signal are ignored; a vendor's key that cannot be read
+    # denies what it speaks of (it was ignored, and the purpose assumed granted)
     (
         {"analytics_storage": "granted", "ad_storage": "yes", "foo": 1, "purposes": {"marketing": T}},
-        {"analytics": T},
+        {"analytics": T, "marketing": F},
     ),
+    ({"analytics_storage": "no"}, {"analytics": F}),
+    ({"analytics_storage": False}, {"analytics": F}),
+    ({"analytics_storage": None, "ad_storage": "granted"}, {"marketing": T}),  # null: says nothing
+    ({"Analytics_Storage": "denied"}, {"analytics": F}),  # a vendor's key in any case
+    ({"AD_STORAGE": "GRANTED"}, {"marketing": T}),
+    ({"koalect_consent": ["functional"]}, {"functional": F, "analytics": F, "marketing": F}),
+    ({"categories": "3"}, {"analytics": F, "marketing": F, "personalization": F, "functional": F}),
+    ({"non_personalized_ads": "yes"}, {"personalization": F}),
+    ("denied", {"analytics": F, "marketing": F, "personalization": F, "functional": F}),  # not an object
+    (["denied"], {"analytics": F, "marketing": F, "personalization": F, "functional": F}),
 ]
 
 
@@ -97,23 +109,36 @@ NO_SIGNAL = [
     {},
     {"foo": "granted"},
     {"purposes": {"analytics": True}, "assumed": ["marketing"], "cookieless": True},
-    {"categories": "1"},
-    {"categories": {"1": True}},
-    {"ad_storage": "yes"},
-    {"ad_storage": True},
     {"analytics_storage": None},
-    {"ad_user_data": 1},
-    {"koalect_consent": ["functional"]},
-    {"non_personalized_ads": "true"},
-    "analytics_storage=granted",
-    ["categories", "1"],
-    42,
 ]
 
 
 @pytest.mark.parametrize("consent", NO_SIGNAL)
-def test_no_usable_signal_gives_none(consent):
+def test_no_signal_gives_none(consent):
     assert purposes(consent, CATEGORY_MAP) is None
+
+
+ALL_DENIED = dict.fromkeys(("analytics", "marketing", "personalization", "functional"), False)
+
+# A vendor's signal that cannot be read denies what its key speaks of; consent that is not
+# an object denies everything. Each was taken for no signal: the purposes assumed granted.
+UNREADABLE = [
+    ({"categories": "1"}, ALL_DENIED),
+    ({"categories": {"1": True}}, ALL_DENIED),
+    ({"ad_storage": "yes"}, {"marketing": False}),
+    ({"ad_storage": True}, {"marketing": False}),
+    ({"ad_user_data": 1}, {"marketing": False}),
+    ({"koalect_consent": ["functional"]}, {"functional": False, "analytics": False, "marketing": False}),
+    ({"non_personalized_ads": "true"}, {"personalization": False}),
+    ("analytics_storage=granted", ALL_DENIED),
+    (["categories", "1"], ALL_DENIED),
+    (42, ALL_DENIED),
+]
+
+
+@pytest.mark.parametrize(("consent", "expected"), UNREADABLE)
+def test_an_unreadable_signal_denies(consent, expected):
+    assert purposes(consent, CATEGORY_MAP) == expected
 
 
 def test_category_map_edge_cases():

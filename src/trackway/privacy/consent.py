@@ -12,7 +12,12 @@ and the Measurement Protocol ``consent`` object), Commanders Act's consent categ
 **A denial wins**: when several signals speak of one purpose, it is granted only
 if every one of them grants it. A stale or partial signal must not override a
 refusal given elsewhere, and storing less than allowed is the recoverable mistake.
-Unknown keys are ignored; a signal of the wrong type is ignored as a whole.
+Unknown keys are ignored; a vendor's key is found in any case (``Analytics_Storage``).
+**A signal that cannot be read denies**: a vendor's key whose value its reader cannot
+read (``analytics_storage: "no"`` or ``false``, categories as a string, a Koalect cookie
+as a list), or consent that is not an object at all (``"denied"``), denies every
+purpose: such a signal may well be a refusal, and reading it as no signal at all
+granted what the property's ``consent_default`` grants. A null value says nothing.
 """
 
 from __future__ import annotations
@@ -42,23 +47,42 @@ def purposes(consent: Mapping[str, Any] | None, category_map: Mapping[str, str])
     value); a dict, possibly empty, otherwise (a signal that names no purpose, such as
     categories none of which ``category_map`` maps, still counts as one). Never raises.
     """
-    if not consent or (type(consent) is not dict and not isinstance(consent, Mapping)):
+    if not consent:
         return None
+    if type(consent) is not dict and not isinstance(consent, Mapping):
+        return dict.fromkeys(PURPOSES, False)  # not signals at all: unreadable, so a denial
     out: dict[str, bool] = {}
     seen = False
     readers = _readers()
     for key, value in consent.items():
-        reader = readers.get(key) if type(key) is str else None
-        if reader is None:
+        if type(key) is not str:
+            continue
+        reader = readers.get(key) or readers.get(key.lower())
+        if reader is None or value is None:
             continue
         said = reader(value, category_map)
         if said is None:
-            continue
+            said = _denial(reader, category_map)  # a vendor's signal it cannot read
         seen = True
         for purpose, state in said.items():
             if purpose in PURPOSES:
                 out[purpose] = out.get(purpose, True) and state
     return out if seen else None
+
+
+# Values one of the readers reads as a denial of everything it speaks of: Google's
+# "denied", no Commanders Act category, an empty Koalect cookie, non_personalized_ads.
+_DENIALS: tuple[Any, ...] = ("denied", [], "", True)
+
+
+def _denial(reader: vendors.ConsentReader, category_map: Mapping[str, str]) -> dict[str, bool]:
+    """What an unreadable value of ``reader``'s key denies: the purposes its key speaks of
+    (every purpose, when none of the readers' denials is one of its values)."""
+    for value in _DENIALS:
+        said = reader(value, category_map)
+        if said is not None and not any(said.values()):
+            return said if said or value != [] else {}
+    return dict.fromkeys(PURPOSES, False)
 
 
 def merge_signals(

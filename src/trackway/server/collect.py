@@ -40,6 +40,7 @@ from trackway.server.http import HttpError, Request, Send, decimal, parse_json, 
 _TYPES = frozenset({"application/json", "text/plain", ""})
 _decode = msgspec.json.Decoder(float_hook=decimal).decode
 _encode = msgspec.json.Encoder(decimal_format="number")
+_CONSENT_EXAMPLE = '{"analytics_storage": "denied", ...} (docs/tracker.md: the envelope)'
 _ENVELOPE = ("anonymous_id", "user_id", "context", "consent", "ids", "dialect", "cookie")
 # The envelope's context and consent, copied into each of its events, times the events: a
 # 250 kB context sent with 200 payloads made 50 MB of log from a 255 kB request.
@@ -116,13 +117,15 @@ def _unit(item: Any, default: str) -> tuple[str, Any, str | None]:
 
 async def batch(c: Collector, request: Request, send: Send) -> int:
     """``POST /collect`` (:func:`_batch`). An error answer carries the CORS headers too,
-    for an origin a property lists: without them a browser could not read it, and the
-    tracker would take a 400 or a 401 for a network error and send the batch again."""
+    for any origin: without them a browser could not read it, and the tracker would take
+    a 400, a 401 or the 403 of an origin no property lists (a site's first install) for a
+    network error and send the batch again and again. An error tells a page nothing the
+    request did not (no cookie is read or set); a success is readable by a listed origin only."""
     try:
         return await _batch(c, request, send)
     except HttpError as exc:
         origin = request.header(b"origin")
-        if origin is not None and not _same_origin(request, origin) and _listed(c, origin):
+        if origin is not None and not _same_origin(request, origin):
             exc.headers = [*exc.headers, *_cors(origin)]  # a new list: RETRY is shared
         raise
 
@@ -141,6 +144,18 @@ async def _batch(c: Collector, request: Request, send: Send) -> int:
             f'expected "dialect" as a dialect\'s name or "auto", got {describe(default)}; '
             "leave it out to detect each payload's",
         )
+    for field in ("consent", "context", "ids"):
+        value = envelope.get(field)
+        if value is not None and not isinstance(value, dict):  # a consent of "denied" was no signal
+            raise HttpError(
+                400,
+                f'expected "{field}" as an object, got {describe(value)}; send '
+                + (
+                    '{"analytics_storage": "denied", ...} (docs/tracker.md)'
+                    if field == "consent"
+                    else "an object"
+                ),
+            )
     kept = _guest(request, prop, envelope)
     reading = _Reading(
         prop, envelope, c.record(DECODED, "/collect", prop.name, request, meta=_meta(envelope))

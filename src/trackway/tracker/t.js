@@ -284,7 +284,7 @@
           koalect = decodeURIComponent(koalect.replace(/\+/g, ' '));
         } catch (e) { /* kept as sent */ }
         s.koalect_consent = koalect;
-        if (koalect.toLowerCase().split(/[\s,]+/).indexOf('analytics') < 0) denied = true;
+        if (koalect.toLowerCase().split(/[\s,"]+/).indexOf('analytics') < 0) denied = true;
       }
       if (categories) s.categories = categories;
       return (consentCache = { s: Object.keys(s).length ? s : undefined, d: denied, j: jarNow, v: version });

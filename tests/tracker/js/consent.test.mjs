@@ -95,6 +95,7 @@ const KOALECT = [
   ['functional+analytics+marketing', 'functional analytics marketing', false],
   ['functional', 'functional', true],
   ['', '', true],
+  ['"functional analytics"', '"functional analytics"', false],   // quoted, as Django and SimpleCookie write it
 ];
 
 for (const [cookie, signal, denied] of KOALECT) {

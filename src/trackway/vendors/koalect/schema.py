@@ -222,7 +222,7 @@ def check_procedure(
         )
 
 
-_SEPARATORS = re.compile(r"[\s,;|]+")
+_SEPARATORS = re.compile(r"[\s,;|\"]+")  # a quoted cookie ("functional analytics") too
 
 
 def parse_consent_cookie(value: str) -> list[str]:
