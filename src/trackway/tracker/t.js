@@ -42,17 +42,20 @@
   const MAX_QUEUE = 1000;       // calls kept in storage...
   const MAX_STORED = 2000000;   // ...and their bytes
   const MAX_VALUES = 20000;     // values copied per call
-  const MAX_CHARS = 400000;     // string characters copied per call
+  const MAX_CHARS = 150000;     // string characters copied per call (3 bytes each at most: within 512 KiB)
   const SKIP = {};              // copy(): a value JSON leaves out
   const tagOf = (v) => Object.prototype.toString.call(v);
+  // A lone surrogate (half an emoji, as a cut string leaves it) made the whole batch invalid JSON.
+  const wf = (v) => (v.toWellFormed ? v.toWellFormed() : v);
   const toArray = (a) => Array.prototype.slice.call(a);
 
   // ---- the JSON-safe, bounded copy of a payload --------------------------------------------
 
   // Cycles -> "[Circular]", DOM nodes -> "[Node]", functions, symbols and undefined left out
   // (null in arrays), BigInt -> string, Date -> ISO string, NaN and Infinity -> null, below 20
-  // levels "[Depth]", arrays cut at 1000 elements, strings at 10,000 characters, at most
-  // MAX_VALUES values and MAX_CHARS characters (then "[Truncated]"), a throwing getter "[Error]".
+  // levels "[Depth]", arrays cut at 1000 elements, strings at 10,000 characters (a lone surrogate
+  // made U+FFFD), at most MAX_VALUES values and MAX_CHARS characters (then "[Truncated]"), a
+  // throwing getter "[Error]".
   function copy(value) {
     let count = 0;
     let chars = 0;
@@ -66,7 +69,7 @@
       if (t === 'string') {
         if (v.length > 10000) v = v.slice(0, 10000);
         chars += v.length;
-        return chars > MAX_CHARS ? '[Truncated]' : v;
+        return chars > MAX_CHARS ? '[Truncated]' : wf(v);
       }
       if (t === 'bigint') return String(v);
       if (t !== 'object') return SKIP;   // undefined, functions, symbols
@@ -113,7 +116,7 @@
           if (x === SKIP) continue;
           // a "__proto__" key stays a key
           if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
-          else out[k] = x;
+          else out[wf(k)] = x;
         }
         return out;
       } finally {
@@ -784,9 +787,16 @@
     }
 
     // The page is hidden or unloading: send what is left by beacon; keep it stored, marked.
+    // Visible again: what went by beacon goes again by fetch (the collector stores each call
+    // once), and leaves the queue once confirmed: it piled up with each switch of tabs.
     function hide(event) {
       try {
-        if (event.type === 'visibilitychange' && doc.visibilityState !== 'hidden') return;
+        if (event.type === 'visibilitychange' && doc.visibilityState !== 'hidden') {
+          queue.forEach((c) => {
+            c.b = 0;
+          });
+          return flush();
+        }
         settle(true);   // queued, not fetched: the beacon takes them
         win.clearTimeout(timer);
         let batch;

@@ -85,10 +85,23 @@ test('copy: at most 20,000 values, then "[Truncated]"', () => {
   assert.ok(numbers < 20000 && numbers > 19000, `${numbers} numbers`);
 });
 
-test('copy: the characters copied per call are bounded', () => {
-  const out = copy(Array.from({ length: 1000 }, () => 'y'.repeat(10000)));
-  assert.ok(JSON.stringify(out).length < 450000);
-  assert.equal(out.at(-1), '[Truncated]');
+test('copy: the characters copied per call are bounded, in bytes within the collector\'s 512 KiB body', () => {
+  // 400,000 characters of Cyrillic or CJK text were up to 1.2 MB: a 413, and the call dropped
+  for (const ch of ['y', 'Ж', '中']) {
+    const out = copy(Array.from({ length: 1000 }, () => ch.repeat(10000)));
+    assert.ok(Buffer.byteLength(JSON.stringify(out)) < 500000, ch);
+    assert.equal(out.at(-1), '[Truncated]');
+  }
+});
+
+test('copy: a lone surrogate becomes U+FFFD, so the batch stays valid JSON', () => {
+  // a string cut at 10,000 characters in the middle of an emoji, and one the page cut itself
+  const out = copy({ review: 'a'.repeat(9999) + '\uD83D\uDE00 great', gift: 'Gift \uD83C', ['k\uDC00']: 1, ok: '\uD83D\uDE00' });
+  assert.equal(out.review, 'a'.repeat(9999) + '\uFFFD');
+  assert.equal(out.gift, 'Gift \uFFFD');
+  assert.equal(out['k\uFFFD'], 1);
+  assert.equal(out.ok, '\uD83D\uDE00');   // a whole pair stays
+  assert.ok(!/\\ud[89a-f]/i.test(JSON.stringify(out)), JSON.stringify(out).slice(-80));
 });
 
 test('copy: Proxies whose traps throw give "[Error]"', () => {

@@ -129,6 +129,24 @@ test('a hidden page sends its queue by sendBeacon; the calls stay stored, marked
   assert.equal(next.stored(), null);
 });
 
+test('a page visible again sends what went by beacon by fetch, and it leaves the queue once confirmed', async (t) => {
+  // marked calls stayed for the life of the page: 30 switches of tabs kept 900, every push re-stored them
+  useTimers(t);
+  const p = page();
+  p.install();
+  for (let round = 0; round < 3; round++) {
+    push(p, 5, (i) => ({ event: `r${round}.${i}` }));
+    p.hide();
+    assert.equal(p.beacons.length, round + 1);
+    p.win.document.visibilityState = 'visible';
+    p.fire('visibilitychange');
+    await advance(t, 100);
+    assert.equal(p.stored(), null, `round ${round}: the queue is empty once confirmed`);
+  }
+  const beaconed = p.beacons.flatMap((b) => b.body.events.map((e) => e.id));
+  assert.deepEqual(p.calls().map((c) => c.id), beaconed, 'each beaconed call once more by fetch, the same id');
+});
+
 test('pagehide sends by beacon too; a refused beacon falls back to fetch keepalive', async (t) => {
   useTimers(t);
   const p = page({ beacon: false });
