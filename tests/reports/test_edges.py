@@ -386,3 +386,16 @@ def test_value_at_risk_never_sums_a_line_in_another_currency_and_counts_it(store
         ("EUR", 1, D(100), 1),  # the cart stays in EUR; the USD line is not in its value
         ("USD", 1, D(1), 0),
     ]
+
+
+def test_revenue_is_exact_to_every_digit_the_store_holds(store: DuckStore) -> None:
+    # Python's default 28 digits rounded the gross and the net of the largest amounts
+    h = History(store)
+    h.order("purchase", T0, "T1", "EUR", "9999999999999999999.99")
+    h.order("purchase", T0, "T2", "EUR", "3674.610456789")
+    h.order("refund", T0 + timedelta(hours=1), "T2", "EUR", None)
+    [row] = run(store, "revenue")["revenue"]
+    assert row["gross"] == D("10000000000000003674.600456789")
+    assert row["refunds"] == D("3674.610456789")
+    assert row["net"] == D("9999999999999999999.99")
+    assert row["average_order"] == D("5000000000000001837.3002")

@@ -10,6 +10,7 @@ report``) and the API (``/api/reports/NAME``) render them (render.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import localcontext
 from typing import Any
 
 from trackway.errors import UsageError
@@ -27,6 +28,7 @@ REPORTS: dict[str, Callable[[Any, ReportParams], Sections]] = {
     "quality": quality.quality,
 }
 NAMES = tuple(REPORTS)
+EXACT_DIGITS = 80  # a report's decimal arithmetic: twice what DECIMAL(38, 9) holds, more than enough
 # Each report's sections, in order, and each section's columns, in order.
 COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     "funnel": funnel.COLUMNS,
@@ -55,7 +57,9 @@ def run(
     if report is None:
         raise UsageError(f"unknown report {name!r}: expected one of {', '.join(NAMES)}")
     alone = ALONE.get((name, section)) if section is not None else None
-    with store.parallel(threads):
+    # Sums of DECIMAL(38, 9) amounts have up to 38 digits: Python's default context keeps
+    # 28 and rounded a gross of 10000000000000003674.600456789 to ...3674.60045679.
+    with store.parallel(threads), localcontext(prec=EXACT_DIGITS):
         if alone is not None:
             return {str(section): alone(store.cursor(), params)}
         sections = report(store.cursor(), params)
