@@ -138,3 +138,16 @@ def test_what_a_command_with_the_server_stopped_writes_in_the_data_dir_is_the_ow
         assert os.umask(0o022) == 0o022  # given back
     finally:
         os.umask(before)
+
+
+def test_stored_text_is_printed_as_it_is_not_read_as_markup(tmp_path: Path) -> None:
+    # "[forgotten]" (an erased id), or any text in brackets a client sent, printed as an empty cell
+    body = b'{"client_id": "[forgotten]", "user_id": "[bold]eve[/bold]", "events": [{"name": "login"}]}'
+    _one_record_log(tmp_path, body)
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["sql", "SELECT anonymous_id, user_id FROM events", "--data", str(tmp_path)])
+    assert shown.exit_code == 0, shown.output
+    assert "[forgotten]" in shown.output and "[bold]eve[/bold]" in shown.output, shown.output
+    person = runner.invoke(cli, ["identity", "show", "[forgotten]", "--data", str(tmp_path)])
+    assert person.exit_code == 0, person.output
+    assert "[forgotten]" in person.output and "[bold]eve[/bold]" in person.output, person.output

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from rich.markup import escape
 from rich.table import Table
 
 from trackway import config as configuration
@@ -96,7 +97,7 @@ def show(data: Path, receiver_state: ServerState) -> None:
         letters = deadletters.DeadLetters(files.dead).pending()
         reasons = Counter(_short(letter.reason) for letter in letters).most_common(2)
         top = "\n".join(f"{n} × {r}" for r, n in reasons) or "-"
-        table.add_row(d.id, f"{s.delivered:,}", f"{s.dead_lettered:,}", top)
+        table.add_row(d.id, f"{s.delivered:,}", f"{s.dead_lettered:,}", escape(top))
     stdout.print(table)
     client = AdminClient(receiver_state.socket)
     rows = client.call(

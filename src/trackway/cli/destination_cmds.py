@@ -449,7 +449,7 @@ def dead_letters(ref: str, fmt: str, data: Path, config_file: Path | None) -> No
     for p in pending:
         answer = f"{p.status} {p.response}".strip() if p.status is not None else "-"
         events = ", ".join(p.events[:3]) + (f" (+{len(p.events) - 3})" if len(p.events) > 3 else "")
-        table.add_row(str(p.n), p.at.isoformat(timespec="seconds"), events, p.reason, answer)
+        table.add_row(str(p.n), p.at.isoformat(timespec="seconds"), *map(escape, (events, p.reason, answer)))
     stdout.print(table)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from trackway.cli.common import property_name, store_access, store_options
@@ -47,15 +48,15 @@ def identity_show(value: str, prop: str | None, fmt: str, data: Path, config_fil
 
 
 def _show(person: dict[str, Any]) -> None:
-    stdout.rule(f"[bold]{person['person_id']}[/] in {person['property']}")
+    stdout.rule(f"[bold]{escape(person['person_id'])}[/] in {escape(person['property'])}")
     ids = Table("kind", "id", "first seen", "last seen", title="ids")
     for r in person["ids"]:
-        ids.add_row(r["kind"], r["id"], str(r["first_seen"]), str(r["last_seen"]))
+        ids.add_row(r["kind"], escape(r["id"]), str(r["first_seen"]), str(r["last_seen"]))
     stdout.print(ids)
     if person["links"]:
         links = Table("anonymous id", "user id", "event", "at", title="links (the guest became the user)")
         for r in person["links"]:
-            links.add_row(r["anonymous_id"], r["user_id"], r["event_id"], str(r["at"]))
+            links.add_row(*map(escape, (r["anonymous_id"], r["user_id"], r["event_id"])), str(r["at"]))
         stdout.print(links)
     if person["conflicts"]:
         conflicts = Table(
@@ -63,12 +64,13 @@ def _show(person: dict[str, Any]) -> None:
         )
         for r in person["conflicts"]:
             conflicts.add_row(
-                r["anonymous_id"], r["user_id"], r["other_user_id"], r["event_id"], str(r["at"])
+                *map(escape, (r["anonymous_id"], r["user_id"], r["other_user_id"], r["event_id"])),
+                str(r["at"]),
             )
         stdout.print(conflicts)
     counts = Table("event", "count", title=f"{sum(person['events'].values())} events")
     for name, n in person["events"].items():
-        counts.add_row(name, str(n))
+        counts.add_row(escape(name), str(n))
     stdout.print(counts)
 
 

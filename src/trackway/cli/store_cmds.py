@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import click
 import msgspec
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -124,6 +125,10 @@ def _pages(
         yield rows, total
         last = rows[-1]
         after = (parse_time(last["received_at"]), last["id"])
+
+
+def _cell(v: Any) -> str:
+    return json.dumps(v, default=str) if isinstance(v, dict | list) else ("" if v is None else str(v))
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
@@ -259,11 +264,13 @@ def sql(query: str, fmt: str, limit: int, data: Path, config_file: Path | None) 
         for c in columns:
             t.add_column(c)
         for r in rows:
-            t.add_row(
+            t.add_row(  # stored text is no markup: "[forgotten]" printed as an empty cell
                 *[
-                    json.dumps(v, default=str)
-                    if isinstance(v, dict | list)
-                    else ("" if v is None else str(v))
+                    escape(
+                        json.dumps(v, default=str)
+                        if isinstance(v, dict | list)
+                        else ("" if v is None else str(v))
+                    )
                     for v in r
                 ]
             )
