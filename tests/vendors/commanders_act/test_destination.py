@@ -186,6 +186,11 @@ def test_limits_hold(events, batch):
         assert f"at most {EVENT_MAX} bytes" in refusal.reason
 
 
+def test_the_limits_hold_however_commanders_act_counts_a_kb() -> None:
+    # "500 KB" a batch: 511,755 bytes went out (500 x 1024), over 500,000
+    assert (EVENT_MAX, BATCH_MAX) == (32_000, 500_000)
+
+
 def test_batches_filled_to_the_limit():
     events = [event(k, properties={"note": "p" * 30_000}) for k in range(40)]
     out = ENCODER.encode(events, OPTIONS, NOW)

@@ -35,8 +35,10 @@ from trackway.vendors.commanders_act.write import write_event
 
 TYPE = "commanders-act"
 BASE_URL = "https://collect.commander1.com"
-EVENT_MAX = 32 * 1024  # bytes of one event, alone or in a batch
-BATCH_MAX = 500 * 1024  # bytes of a /events/batch body
+# Commanders Act's limits are "32 KB" an event and "500 KB" a batch: what is sent stays
+# within both readings (the receiver, vendors/commanders_act/endpoint.py, takes the larger)
+EVENT_MAX = 32_000  # bytes of one event, alone or in a batch
+BATCH_MAX = 500_000  # bytes of a /events/batch body
 _OPEN, _CLOSE = b'{"batch":[', b"]}"
 
 
