@@ -224,6 +224,25 @@ def test_crash_after_send_before_commit_resends_that_batch_only(tmp_path: Path) 
     assert sent[1] == sent[2]  # the re-sent batch carries the same key: the receiver deduplicates
 
 
+def test_a_crash_mid_batch_resends_only_what_the_last_save_had_not_passed(tmp_path: Path) -> None:
+    # one event a request (Convead, GA4 a client at a time): the position was saved only once the
+    # whole batch was done, so a kill on its last request sent all of it again
+    _write(tmp_path / "log", [_record([f"e{n}"]) for n in range(1, 5)])
+
+    def killed(request: Outgoing) -> Answer:
+        raise SystemExit("killed")
+
+    receiver = Receiver(Answer(200), Answer(200), Answer(200), killed)
+    fwd = _forwarder(tmp_path, receiver, options=OPTIONS | {"max_events": 1}, batch=10)
+    with pytest.raises(SystemExit):
+        fwd.run_once(NOW)
+    assert receiver.events() == ["e1", "e2", "e3", "e4"]
+    again = Receiver()
+    restarted = _forwarder(tmp_path, again, options=OPTIONS | {"max_events": 1}, batch=10)
+    assert restarted.run_once(NOW).delivered == 1
+    assert again.events() == ["e4"]  # the request in flight only
+
+
 def test_skipped_events_are_counted_and_passed(tmp_path: Path) -> None:
     _write(
         tmp_path / "log",
