@@ -90,6 +90,11 @@ def test_good_tables(table: dict[str, Any], expected: dict[str, Any]) -> None:
             "only webhook carries",
         ),
         ({**HOOK, "failed": "yes"}, "failed: expected true or false"),
+        # GA4's policy forbids personal data: "keep" sent a plain email as the user id and in user_data
+        (
+            {"type": "ga4", "measurement_id": "G-1", "api_secret": SECRET, "identifiers": "keep"},
+            "GA4's policy forbids personal data",
+        ),
     ],
 )
 def test_bad_tables_say_what_and_quote_no_secret(table: Any, says: str) -> None:

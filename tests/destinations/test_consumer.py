@@ -233,7 +233,7 @@ def test_a_crash_mid_batch_resends_only_what_the_last_save_had_not_passed(tmp_pa
         raise SystemExit("killed")
 
     receiver = Receiver(Answer(200), Answer(200), Answer(200), killed)
-    fwd = _forwarder(tmp_path, receiver, options=OPTIONS | {"max_events": 1}, batch=10)
+    fwd = _forwarder(tmp_path, receiver, options=OPTIONS | {"max_events": 1}, batch=10, commit_every_s=1e-9)
     with pytest.raises(SystemExit):
         fwd.run_once(NOW)
     assert receiver.events() == ["e1", "e2", "e3", "e4"]
@@ -274,6 +274,38 @@ def test_failed_payloads_go_to_a_destination_that_asks_for_them(tmp_path: Path) 
     assert [e["id"] for e in sent] == ["e1", "e2", "e1/0"]  # a batch's events, then its failed payloads
     assert failed[0]["dialect"] == "ga4-mp" and failed[0]["payload"] == "{}" and failed[0]["issues"] == []
     assert fwd.store.load() == {"w1": _end(tmp_path)}
+
+
+PII_PAYLOAD = (
+    b'{"client_id": "bad.1", "user_id": "dave@example.com", "events": [{"name": "purchase", '
+    b'"params": {"value": "abc", "email": "dave@example.com", "phone": "+33612345678"}}]}'
+)
+PII_ISSUES = b'[{"code": "TYPE_INVALID", "message": "expected a number, got \'dave@example.com\'"}]'
+
+
+@pytest.mark.parametrize("policy", ["hash", "drop"])
+def test_a_failed_payload_leaves_with_the_destinations_identifiers_policy(
+    tmp_path: Path, policy: str
+) -> None:
+    # failed payloads went to the webhook as received, raw emails and phones included, whatever
+    # the destination's identifiers said
+    frame = records.Record(
+        kind=records.DECODED,
+        request_id="r1",
+        endpoint="/mp/collect",
+        property="shop",
+        received_at=records.micros(NOW - timedelta(minutes=5)),
+        failed=[records.FailedPayload(PII_PAYLOAD, "ga4-mp", [0], PII_ISSUES)],
+    )
+    _write(tmp_path / "log", [log.frame(records.dumps(frame))])
+    receiver = Receiver()
+    fwd = _forwarder(tmp_path, receiver, selection=Selection(failed=True, identifiers=policy))
+    assert fwd.run_once(NOW).delivered == 1
+    [failed] = [e for r in receiver.got for e in json.loads(r.body)["events"]]
+    sent = json.dumps(failed)
+    assert "dave@example.com" not in sent and "33612345678" not in sent, sent
+    assert json.loads(failed["payload"])["client_id"] == "bad.1"  # the rest as received
+    assert failed["issues"][0]["code"] == "TYPE_INVALID"
 
 
 def test_a_dead_lettered_failed_payload_can_be_read_back(tmp_path: Path) -> None:

@@ -167,6 +167,12 @@ def one(
         identifiers=table.get("identifiers", DEFAULT_IDENTIFIERS),
         failed=table.get("failed", False),
     )
+    if kind == "ga4" and selection.identifiers == "keep":
+        raise ConfigError(
+            'identifiers: expected "hash" (the default) or "drop" for a ga4 destination, got "keep"; '
+            "GA4's policy forbids personal data: a plain email or phone (a user id, in user_data, a "
+            "parameter, a page's address) must not reach it, hashed in user_data as Google documents it"
+        )
     if selection.failed and kind not in CARRIES_FAILED:
         raise ConfigError(
             f"failed: expected false for a {kind} destination, got true; only "

@@ -43,6 +43,7 @@ from trackway.gcpause import paused_gc
 from trackway.ingest import log, pipeline, records
 from trackway.ingest.log import Position
 from trackway.model import Event, to_json
+from trackway.privacy import elsewhere
 from trackway.privacy.prepare import LastSignals
 from trackway.store.base import failed_id
 
@@ -165,8 +166,9 @@ class Forwarder:
         self.random = random
         self.batch = batch  # records in a batch at most...
         self.batch_bytes = batch_bytes  # ...and their payloads' bytes
-        # Positions are saved (an fsync'd file) after a batch at most this often; a crash
-        # sends again what was delivered since (deduplicated by the idempotency keys).
+        # Positions are saved (an fsync'd file) after a batch at most this often, and when it
+        # is more than 0, within a batch too; a crash sends again what was delivered since
+        # (deduplicated by the idempotency keys). 0: after each batch, not within it.
         self.commit_every_s = commit_every_s
         self.on_commit = on_commit  # called after each save of the positions
         self._dirty = False
@@ -340,9 +342,12 @@ class Forwarder:
                 _count(counts.skipped, why)
                 continue
             at = datetime.fromtimestamp(rec.received_at / 1e6, UTC)
-            text = f.payload.decode("utf-8", "replace")
+            # as received, but for its emails and phones under the destination's policy
+            policy = self.selection.identifiers
+            text = elsewhere.scrub_text(f.payload.decode("utf-8", "replace"), policy)
+            issues = elsewhere.scrub_text(f.issues.decode("utf-8", "replace"), policy).encode()
             fid = failed_id(rec.request_id, n, rec.property, f.call)
-            items.append(Failed(fid, rec.property, rec.endpoint, f.dialect, at, text, f.issues))
+            items.append(Failed(fid, rec.property, rec.endpoint, f.dialect, at, text, issues))
         return items
 
     def _send(self, batch: _Batch, now: datetime, counts: Counts) -> None:
@@ -469,7 +474,7 @@ class Forwarder:
         """Within a batch, commit what is done when a save is due: a batch of 1,000
         one-event requests (Convead, GA4 a client at a time) took minutes to a slow vendor,
         and a crash sent all of it again, with no idempotency key there."""
-        if time.monotonic() - self._saved >= self.commit_every_s:
+        if self.commit_every_s > 0 and time.monotonic() - self._saved >= self.commit_every_s:
             self._commit(batch)
 
     def _commit(self, batch: _Batch) -> None:

@@ -157,6 +157,26 @@ def changes(event: Event, policy: str) -> dict[str, Any]:
     return out
 
 
+def scrub_text(text: str, policy: str) -> str:
+    """A payload as received (a failed one: JSON, a form, JavaScript) under ``policy``:
+    JSON walked as an event's objects are (keys naming an email or phone, Google's
+    ``user_data``, addresses in texts), anything else its addresses in the text hashed or
+    removed. ``keep``, and a text with no "@", unchanged."""
+    if policy not in ("hash", "drop") or (
+        "@" not in text and "%40" not in text and "phone" not in text.lower()
+    ):
+        return text
+    try:
+        value = msgspec.json.decode(text)
+    except (msgspec.DecodeError, RecursionError):
+        value = _REMOVE
+    if type(value) is dict or type(value) is list:
+        new = _walk(value, policy, None)
+        return text if new is value else msgspec.json.encode(new).decode()
+    out = _text(text, policy, None)
+    return "" if out is _REMOVE else str(out)
+
+
 def _item(item: Any, policy: str) -> Any:
     if not item.extras:
         return item
