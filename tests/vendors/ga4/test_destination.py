@@ -255,6 +255,24 @@ def test_consent_assumed_purposes_never_leave_as_granted():
                 assert forwarded[field] == "DENIED", (sent, forwarded)
 
 
+@pytest.mark.parametrize(
+    ("sent", "prepared", "expected"),
+    [
+        ({}, True, None),  # no signal: no consent object (it went as {} for an MP event)
+        ({"consent": {}}, False, {}),  # an MP body's own empty consent, converted: kept as sent
+        ({"consent": {"ad_user_data": "GRANTED"}}, True, {"ad_user_data": "GRANTED"}),
+    ],
+)
+def test_an_mp_event_without_a_signal_sends_no_consent_object(sent, prepared, expected):
+    decoded = trackway.decode("ga4-mp", {"client_id": "777.1", **sent, "events": [{"name": "page_view"}]})
+    [ev] = decoded.events
+    ev.id, ev.property, ev.received_at = "m1", "shop", NOW
+    if prepared:
+        privacy.prepare(ev, privacy.PrivacySettings())
+    (body,) = bodies(ENCODER.encode([ev], OPTIONS, NOW))
+    assert body.get("consent") == expected
+
+
 def test_a_consent_object_shared_by_events_is_converted_once(monkeypatch):
     """The privacy step gives a request's events one consent object: the encoder converts
     it once, and sends what converting each event's own copy sends."""

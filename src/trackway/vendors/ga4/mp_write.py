@@ -71,7 +71,10 @@ def render_request(event: Event, issues: Issues) -> dict[str, Any]:
                     f"GA4 consent has ad_user_data and ad_personalization only; {key} = "
                     f"{show(consent.pop(key))} is left out",
                 )
-        if consent or (own and ("non_personalized_ads" not in out or x.get("$empty_consent"))):
+        # an MP body's own empty consent is rendered back; not the empty rest of derived
+        # purposes alone (a stored event with no signal): GA4 then applies its own default
+        sent_empty = own and not any(k in CONSENT_DERIVED for k in event.consent)
+        if consent or (sent_empty and ("non_personalized_ads" not in out or x.get("$empty_consent"))):
             out["consent"] = consent
     for key, value in (event.context or {}).items():
         if key in _CONTEXT:
