@@ -348,3 +348,34 @@ def test_a_courier_retrying_measures_its_lag(tmp_path: Path) -> None:
         courier.halt.set()
         courier.join(5)
     assert (saved.state, saved.lag_events) == (status.RETRYING, 2)
+
+
+def test_a_restarted_courier_keeps_the_time_its_retry_was_told_to_wait(tmp_path: Path) -> None:
+    # a 429's Retry-After: 3600 was asked again at once after every restart (or a crash)
+    from datetime import UTC, datetime, timedelta
+
+    from trackway.destinations.retry import Answer
+
+    table = {"type": "webhook", "url": "http://127.0.0.1:9/in", "secret": SECRET}
+    cfg = _config(tmp_path, hook=table)
+    runner.start_at_end(tmp_path, "shop.hook")
+    _write(tmp_path / "log", ["e1"])
+    until = datetime.now(UTC) + timedelta(seconds=1.5)
+    files = runner.Files(tmp_path, "shop.hook")
+    status.save(files.status, status.Status("shop.hook", state=status.RETRYING, retry_at=until.isoformat()))
+    sent: list[datetime] = []
+
+    def send(request: Any) -> Answer:
+        sent.append(datetime.now(UTC))
+        return Answer(200)
+
+    courier = runner.Courier(tmp_path, cfg.destinations()["shop.hook"], lambda: cfg, send=send)
+    courier.start()
+    try:
+        wait = time.monotonic() + 30
+        while not sent and time.monotonic() < wait:
+            time.sleep(0.05)
+    finally:
+        courier.halt.set()
+        courier.join(5)
+    assert sent and sent[0] >= until, (sent, until)

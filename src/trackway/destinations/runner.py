@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from trackway import config as configuration
@@ -68,6 +68,7 @@ COMMIT_S = 0.5  # a courier saves its position (two fsyncs) at most this often w
 LAG_S = 5.0  # a courier measures its lag (a read of the log behind it) this often
 LAG_RECORDS = 5_000  # records decoded at most to count the events of the lag
 ERROR_PAUSE_S = 5.0  # a courier that failed starts again after this
+MAX_RETRY_WAIT_S = 3600.0  # the longest wait for a retry a restart keeps (Retry-After's own bound)
 DEFER_S = 0.1  # a deferring courier looks again this often
 PID_FILE = "forward.pid"
 DEFAULT_NICE = 15  # the forward_nice setting's default, while the file cannot be read
@@ -175,6 +176,7 @@ class Courier(threading.Thread):
             self._reading = reading
 
     def _run(self) -> None:
+        self._retry_time_kept()
         while not self.halt.is_set():
             try:
                 self._deliver()
@@ -188,6 +190,27 @@ class Courier(threading.Thread):
                 self.status.state, self.status.last_error = status_.FAILING, message[:500]
                 self._write(force=True)
                 self.halt.wait(ERROR_PAUSE_S)
+
+    def _retry_time_kept(self) -> None:
+        """A courier that was waiting for a retry when it stopped (a restart, a crash) waits
+        for the rest of it: a vendor's 429 with ``Retry-After: 3600`` was asked again at once
+        after every restart. The batch read again is the one that waited (its position was
+        not passed). At most an hour (the longest wait a retry asks), against a clock set back."""
+        s = self.status
+        if s.state != status_.RETRYING or not s.retry_at:
+            return
+        try:
+            until = datetime.fromisoformat(s.retry_at)
+        except ValueError:
+            return
+        if until.tzinfo is None:
+            return
+        until = min(until, datetime.now(UTC) + timedelta(seconds=MAX_RETRY_WAIT_S))
+        while not self.halt.is_set():
+            left = (until - datetime.now(UTC)).total_seconds()
+            if left <= 0:
+                return
+            self.halt.wait(min(left, STATUS_S))
 
     def _deliver(self) -> None:
         d = self.destination
