@@ -520,6 +520,21 @@ def test_a_person_identifying_trait_is_left_out_not_the_event_refused(policy):
     assert "alice" not in json.dumps(body).lower()
 
 
+def test_a_trait_ga4_would_refuse_as_a_user_property_is_left_out_not_the_event_refused():
+    # a Commanders Act user's loyalty_program_membership_level (31 characters) made every event of
+    # that user a dead letter at GA4, which drops the user property, not the event
+    traits = {
+        "loyalty_program_membership_level": "platinum",  # a name over 24 characters
+        "tier": "x" * 50,  # a value over 36
+        "first_open_time": "1",  # reserved
+        "segment": "gold",
+    }
+    out = ENCODER.encode([event(0, user=traits)], OPTIONS, NOW)
+    assert out.refused == []
+    [body] = bodies(out)
+    assert body["user_properties"] == {"segment": {"value": "gold"}}
+
+
 GOLDEN = golden.read(cases.GOLDEN)
 RENDERED: dict = {}  # cases.renderings(), computed once for every label
 

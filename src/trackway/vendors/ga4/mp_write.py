@@ -106,12 +106,26 @@ def _user_properties(event: Event, own: bool, issues: Issues) -> dict[str, Any]:
                 "(hashed email, phone and address go in user_data)",
             )
             continue
+        if not own:  # a trait GA4 would refuse is optional data: left out, not the event refused
+            refused = _refused_user_property(name, value)
+            if refused is not None:
+                issues.warning(f"user.{name}", "NOT_CARRIED", f"{refused}; the trait is left out")
+                continue
         prop = {"value": value}
         extra = meta.get(name)
         if type(extra) is dict:
             merge_extras(prop, extra, f"$.user_properties.{name}", issues)
         out[name] = prop
     return out
+
+
+def _refused_user_property(name: str, value: Any) -> str | None:
+    """Why GA4's rules refuse ``name`` as a user property with ``value`` (a name over 24
+    characters, a reserved one, a value over 36 or not a string or a number), or None."""
+    found = Issues()
+    r.check_user_property(name, value, (("$", "user_properties"), name), found)
+    errors = [i.message for i in found.items if i.is_error]
+    return errors[0] if errors else None
 
 
 def render_event(event: Event, base: str, issues: Issues) -> dict[str, Any]:
