@@ -253,3 +253,15 @@ async def test_an_error_answer_is_readable_by_any_origin(h, body, listed, unlist
         assert r.headers.get("access-control-allow-origin") == origin
         assert r.headers["access-control-allow-credentials"] == "true"
         assert r.headers["access-control-expose-headers"] == "Retry-After"
+
+
+@pytest.mark.parametrize("truncate", [True, False])
+async def test_a_failed_payload_keeps_the_ip_as_the_propertys_events_do(h, truncate):
+    # with truncate_ip, a valid event kept 127.0.0.0 and a failed payload the whole address
+    if truncate:
+        set_property(h, "default", "truncate_ip = true")
+    bad = {"client_id": "c.1", "events": [{"name": "purchase", "params": {"value": "abc"}}]}
+    r = await h.client.post(h.mp(), json=bad)
+    assert r.status_code == 204, r.text
+    [row] = await h.failed()
+    assert row.meta["ip"] == ("203.0.113.0" if truncate else "203.0.113.9"), row.meta  # the harness client

@@ -262,7 +262,9 @@ class Loader:
             item.bad = item.quarantine(exc)
             return item
         try:
-            item.outcome = pipeline.outcome(item.record, properties.get(item.record.property), last)
+            prop = properties.get(item.record.property)
+            item.outcome = pipeline.outcome(item.record, prop, last)
+            item.record = pipeline.stored_record(item.record, item.outcome, prop)
         except Exception as exc:
             logger.error(
                 "a log record of property %r in %s at %s raised %s while decoded; it goes to the quarantine",

@@ -32,6 +32,7 @@ from trackway.ingest.records import (
 from trackway.issues import Issue, Severity
 from trackway.model import DEVICE_ID_MAX, Event, from_json
 from trackway.privacy.consent import merge_signals
+from trackway.privacy.pii import truncate_ip
 from trackway.privacy.prepare import LastSignals, PrivacySettings, prepare
 
 if TYPE_CHECKING:
@@ -222,3 +223,16 @@ def outcome(record: Record, prop: Property | None, last: LastSignals | None = No
         return out
     split(decoded, record.body, out, record, 0, prop, last=last, received=received)
     return out
+
+
+def stored_record(record: Record, out: Outcome, prop: Property | None) -> Record:
+    """``record`` as its failed payloads' rows keep its metadata: with ``truncate_ip``, the
+    request's IP truncated as its events' are (a failed payload kept the whole address)."""
+    meta = record.meta
+    if not out.failed or prop is None or not prop.privacy.truncate_ip or not meta:
+        return record
+    ip = meta.get("ip")
+    if type(ip) is not str or not ip:
+        return record
+    short = truncate_ip(ip)
+    return record if short == ip else msgspec.structs.replace(record, meta={**meta, "ip": short})

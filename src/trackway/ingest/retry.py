@@ -51,8 +51,9 @@ def retry_quarantined(
     for row in rows:
         try:
             record = records.loads(row.record)
-            out = pipeline.outcome(record, properties.get(record.property))
-            result = store.load([(record, out)], {}, resolved=[row.id])
+            owner = properties.get(record.property)
+            out = pipeline.outcome(record, owner)
+            result = store.load([(pipeline.stored_record(record, out, owner), out)], {}, resolved=[row.id])
         except Exception as exc:
             if store.fault(exc):
                 raise
