@@ -379,3 +379,12 @@ def test_a_restarted_courier_keeps_the_time_its_retry_was_told_to_wait(tmp_path:
         courier.halt.set()
         courier.join(5)
     assert sent and sent[0] >= until, (sent, until)
+
+
+def test_a_last_error_is_kept_short_in_the_status() -> None:
+    # GA4's refusal listed every issue: `destination status` printed 42 kB for one destination
+    long = "issue; " * 6000
+    shown = runner._shown(long)
+    assert shown.startswith(long[: runner.LAST_ERROR_CHARS]) and len(shown) < runner.LAST_ERROR_CHARS + 60
+    assert f"({len(long) - runner.LAST_ERROR_CHARS:,} more characters)" in shown
+    assert runner._shown("refused: 400") == "refused: 400"

@@ -68,6 +68,7 @@ COMMIT_S = 0.5  # a courier saves its position (two fsyncs) at most this often w
 LAG_S = 5.0  # a courier measures its lag (a read of the log behind it) this often
 LAG_RECORDS = 5_000  # records decoded at most to count the events of the lag
 ERROR_PAUSE_S = 5.0  # a courier that failed starts again after this
+LAST_ERROR_CHARS = 1000  # of a last error in the status (one listed every issue: 42 kB)
 MAX_RETRY_WAIT_S = 3600.0  # the longest wait for a retry a restart keeps (Retry-After's own bound)
 DEFER_S = 0.1  # a deferring courier looks again this often
 PID_FILE = "forward.pid"
@@ -286,14 +287,14 @@ class Courier(threading.Thread):
             s.state, s.retry_at, s.last_error = (
                 status_.RETRYING,
                 counts.retry_at.isoformat(),
-                counts.last_error,
+                _shown(counts.last_error),
             )
         elif counts.delivered or counts.records or s.state in (status_.DEFERRED, status_.RETRYING):
             # no retry waits: a request given up on (dead-lettered past max_age_s) left it
             # "retrying", its next try long past, until something else was delivered
             s.state, s.retry_at = status_.RUNNING, ""
             if counts.last_error:  # what was given up on, and why
-                s.last_error = counts.last_error
+                s.last_error = _shown(counts.last_error)
 
     def _settle(self) -> None:
         """After the forwarder saved its position (``_saved``): the counts of what it
@@ -482,3 +483,12 @@ def retained_bytes(root: Path, loaded: Mapping[str, Position], cfg: Config | Non
             with contextlib.suppress(OSError):
                 total += path.stat().st_size
     return total
+
+
+def _shown(error: str) -> str:
+    """A last error as the status keeps it: its first LAST_ERROR_CHARS characters and how
+    many more there were (a dead letter keeps the whole reason)."""
+    if len(error) <= LAST_ERROR_CHARS:
+        return error
+    rest = len(error) - LAST_ERROR_CHARS
+    return f"{error[:LAST_ERROR_CHARS]}... ({rest:,} more characters)"
