@@ -106,13 +106,24 @@ def test_two_users_on_one_device_stay_two_people_and_a_conflict_is_recorded():
 
 
 @pytest.mark.parametrize(
-    "placeholder", ["", "null", "undefined", "0", "anonymous", "Guest", " NULL ", "(not set)"]
+    "placeholder",
+    ["", "null", "undefined", "0", "anonymous", "Guest", " NULL ", "(not set)"]
+    # unexpanded templates, a variable's name, quoted placeholders, dashes, zeros: each became a
+    # real id that linked every guest sending it to one person
+    + ["{{user_id}}", "${user_id}", "<user_id>", "%USER_ID%", "'null'", '"undefined"', "-", "00", "0.0"]
+    + ["user_id", "client_id"],
 )
 def test_placeholders_are_never_link_keys(placeholder):
     state, people = run(ev("login", placeholder, "alice"), ev("login", placeholder, "bob"))
     assert people[0] != people[1]
     assert state.links == [] and state.conflicts == []
     assert ("shop", "anonymous", placeholder) not in state.identities
+
+
+@pytest.mark.parametrize("real", ["bob", "100", "a-b", "0x1", "<bob", "1-0"])
+def test_ids_that_only_look_like_placeholders_are_ids(real):
+    state, people = run(ev("login", real, "alice"))
+    assert ("shop", "anonymous", real) in state.identities
 
 
 def test_properties_have_their_own_identities():

@@ -26,6 +26,7 @@ Rules (issue 4):
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from trackway.model import DEVICE_ID_MAX, Event
@@ -57,8 +58,18 @@ PLACEHOLDERS = frozenset(
         "not set",
         "false",
         "true",
+        # a variable's name sent where its value was meant
+        "user_id",
+        "userid",
+        "anonymous_id",
+        "client_id",
+        "visitor_id",
     }
 )
+# An unexpanded template ({{user_id}}, ${user_id}, <user_id>, %USER_ID%, [[user_id]]), dashes
+# alone, or a zero in any spelling (00, 0.0): nobody's id either, and each merged every guest
+# that sent it into one person.
+_NOBODY = re.compile(r"\{\{.*\}\}|\$\{.*\}|<.*>|%\w+%|\[\[.*\]\]|-+|0+(?:\.0+)?", re.DOTALL)
 
 
 def usable(value: str | None) -> str | None:
@@ -67,7 +78,8 @@ def usable(value: str | None) -> str | None:
     if value is None:
         return None
     text = key(value)
-    return None if text.strip().lower() in PLACEHOLDERS else text
+    bare = text.strip().strip("'\"").strip().lower()  # 'null' quoted by a template
+    return None if bare in PLACEHOLDERS or _NOBODY.fullmatch(bare) else text
 
 
 def aliases(event: Event) -> list[str]:
