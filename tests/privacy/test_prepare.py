@@ -259,7 +259,7 @@ def test_a_cookieless_event_is_still_an_event():
     e = event(
         consent={"categories": []},
         context={"ip": "203.0.113.7", "user_data": {"sha256_email_address": [EMAIL_SHA256]}},
-        properties={"search_term": "shoes"},
+        properties={"search_term": "shoes", "user_id": "lee", "client_id": "1.2"},  # gtag's ids as params
     )
     prepare(e, need("analytics"))
     assert e.consent is not None

@@ -107,11 +107,13 @@ def test_two_users_on_one_device_stay_two_people_and_a_conflict_is_recorded():
 
 @pytest.mark.parametrize(
     "placeholder",
-    ["", "null", "undefined", "0", "anonymous", "Guest", " NULL ", "(not set)"]
-    # unexpanded templates, a variable's name, quoted placeholders, dashes, zeros: each became a
-    # real id that linked every guest sending it to one person
-    + ["{{user_id}}", "${user_id}", "<user_id>", "%USER_ID%", "'null'", '"undefined"', "-", "00", "0.0"]
-    + ["user_id", "client_id"],
+    [
+        *["", "null", "undefined", "0", "anonymous", "Guest", " NULL ", "(not set)"],
+        # unexpanded templates, a variable's name, quoted placeholders, dashes, zeros: each became a
+        # real id that linked every guest sending it to one person
+        *["{{user_id}}", "${user_id}", "<user_id>", "%USER_ID%", "'null'", '"undefined"', "-", "00", "0.0"],
+        *["user_id", "client_id"],
+    ],
 )
 def test_placeholders_are_never_link_keys(placeholder):
     state, people = run(ev("login", placeholder, "alice"), ev("login", placeholder, "bob"))
@@ -122,7 +124,7 @@ def test_placeholders_are_never_link_keys(placeholder):
 
 @pytest.mark.parametrize("real", ["bob", "100", "a-b", "0x1", "<bob", "1-0"])
 def test_ids_that_only_look_like_placeholders_are_ids(real):
-    state, people = run(ev("login", real, "alice"))
+    state, _ = run(ev("login", real, "alice"))
     assert ("shop", "anonymous", real) in state.identities
 
 

@@ -43,6 +43,9 @@ from trackway.privacy.consent import PURPOSES, purposes
 from trackway.privacy.pii import POLICIES, _policy, _with_hashes, truncate_ip
 
 DERIVED_KEYS = CONSENT_DERIVED
+# The ids a page may send as an event's parameters (gtag's user_id, a GA client_id): a
+# cookieless event keeps none of them either.
+_ID_PARAMS = frozenset({"user_id", "userId", "client_id", "clientId", "anonymous_id", "anonymousId"})
 CONSENT_DEFAULTS = ("granted", "denied")
 
 
@@ -151,6 +154,9 @@ def prepare(event: Event, settings: PrivacySettings, last: LastSignals | None = 
         event.anonymous_id = None
         event.user_id = None
         event.user = None
+        props = event.properties
+        if type(props) is dict and any(k in _ID_PARAMS for k in props):  # gtag's user_id in an event's params
+            event.properties = {k: v for k, v in props.items() if k not in _ID_PARAMS}
         _elsewhere(event, "drop")
         context = event.context
         if type(context) is dict:
