@@ -273,3 +273,31 @@ gtag_values = any_json(
 @given(value=st.one_of(gtag_values, st.tuples(st.just("event"), gtag_values, gtag_values).map(list)))
 def test_decode_never_raises(value):
     check_decode("gtag-ua", value)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "payload", "path"),
+    [
+        (
+            "gtm-ua",
+            {"event": "purchase", "ecommerce": {"purchase": {"actionField": {"id": "T1", "revenue": 10},
+             "products": [{"id": "a", "name": "b", "price": 10, "quantity": 1}]}}},
+            "$.ecommerce.currencyCode",
+        ),
+        (
+            "gtag-ua",
+            ["event", "purchase", {"transaction_id": "T1", "value": 10,
+             "items": [{"id": "a", "name": "b", "price": 10, "quantity": 1}]}],
+            "$[2].currency",
+        ),
+    ],
+)  # fmt: skip
+def test_a_ua_purchase_without_a_currency_gets_the_propertys_default(dialect, payload, path):
+    # UA applied the reporting view's currency; Trackway left the order without one, while
+    # Convead's and Koalect's got the property's default_currency
+    filled = trackway.decode(dialect, payload, default_currency="EUR")
+    assert filled.valid and [e.commerce.currency for e in filled.events] == ["EUR"]
+    assert [(i.code, i.path) for i in filled.issues if i.path == path] == [("VALUE_FILLED", path)]
+    bare = trackway.decode(dialect, payload)
+    assert bare.valid and [e.commerce.currency for e in bare.events] == [None]
+    assert [(i.code, i.path) for i in bare.issues if i.path == path] == [("RECOMMENDED_MISSING", path)]

@@ -20,7 +20,7 @@ from typing import Any
 from trackway import amounts
 from trackway.dialects.fields import Field, Table, merge_extras
 from trackway.issues import Issues, Path, describe, show
-from trackway.model import Commerce, Item
+from trackway.model import Commerce, Event, Item
 from trackway.rules.codes import check_precision
 from trackway.rules.values import INVALID, amount, ident, integer, quantity, string
 
@@ -216,6 +216,30 @@ def put_params(out: dict[str, Any], params: dict[str, Any], path: str, issues: I
                 )
             continue
         out[key] = value
+
+
+def fill_currency(events: list[Event], default: str | None, path: str, issues: Issues) -> None:
+    """Give the events with amounts and no currency the property's ``default`` currency, as
+    UA gave them its reporting view's (a VALUE_FILLED warning each): UA purchases without
+    ``currencyCode`` had no currency while Convead's and Koalect's got the default, and a
+    later refund in EUR then moved the order from the blank row of the revenue report."""
+    if not default:
+        return
+    for event in events:
+        c = event.commerce
+        if c is None or c.currency is not None:
+            continue
+        if c.value is None and not any(it.price is not None for it in c.items or ()):
+            continue
+        c.currency, c.currency_filled = default, True
+        # the warning that no currency came is this one now (one issue a path)
+        issues.items = [i for i in issues.items if not (i.code == "RECOMMENDED_MISSING" and i.path == path)]
+        issues.warning(
+            path,
+            "VALUE_FILLED",
+            f"expected a currency code (ISO 4217) beside the amounts, got none: UA applied the reporting "
+            f"view's currency; filled with the property's default currency {default}",
+        )
 
 
 def check_money(

@@ -12,7 +12,8 @@ included, are ``properties``. Items are UA items (``id``, ``name``, ``category``
 
 Rules: purchase and refund need ``transaction_id``; every item needs ``id`` or ``name``.
 UA had no mandatory currency (the reporting view's currency applied): a ``value``
-without ``currency`` is a RECOMMENDED_MISSING warning, not an error.
+without ``currency`` is a RECOMMENDED_MISSING warning, not an error; the property's
+``default_currency``, when it has one, fills it instead (a VALUE_FILLED warning), as the view's did.
 
 On ``set_checkout_option`` the ``value`` is the option chosen, not money: Google's
 example sends ``{checkout_step: 1, checkout_option: 'shipping method', value: 'USPS'}``.
@@ -194,7 +195,10 @@ class GtagUa(SingleEventAdapter):
         return _SCORES[side]
 
     def decode_event(self, payload: Any, ctx: DecodeContext, issues: Issues) -> Event | None:
-        return decode_gtag_ua(payload, self.name, issues)
+        event = decode_gtag_ua(payload, self.name, issues)
+        if event is not None:
+            ua.fill_currency([event], ctx.default_currency, "$[2].currency", issues)
+        return event
 
     def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
         return encode_gtag_ua(event, self.name, issues)

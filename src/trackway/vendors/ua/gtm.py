@@ -16,7 +16,8 @@ Readings taken:
   ``id`` is ``transaction_id``; ``tax``, ``shipping``, ``coupon``, ``affiliation`` keep
   their names. ``step``/``option`` are ``properties.checkout_step``/``checkout_option``,
   ``actionField.list`` is ``properties.item_list_name``. A value without a currency is
-  a warning: UA applied the reporting view's currency.
+  a warning: UA applied the reporting view's currency; the property's
+  ``default_currency``, when it has one, fills it (VALUE_FILLED), as the view's did.
 - **Promotions** are ``properties.promotions``: dicts with GA4's names
   (``promotion_id``, ``promotion_name``, ``creative_name``, ``creative_slot``).
 - **Unknown keys.** Those of the action object ride in ``extras["ecommerce"]``, those
@@ -261,7 +262,9 @@ class GtmUa(Adapter):
         return 55 if "_" not in event and event != event.lower() else 45
 
     def decode(self, payload: Any, ctx: DecodeContext, issues: Issues) -> list[Event]:
-        return decode_ua(payload, self.name, issues)
+        events = decode_ua(payload, self.name, issues)
+        ua.fill_currency(events, ctx.default_currency, "$.ecommerce.currencyCode", issues)
+        return events
 
     def encode(self, event: Event, options: EncodeOptions, issues: Issues) -> Any:
         return encode_ua(event, options, self.name, issues)
