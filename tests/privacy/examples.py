@@ -166,6 +166,16 @@ PLACES: list[tuple[str, str, Any, tuple[str, ...], dict[str, Any]]] = [
         ("properties", "search_term"),
         {"keep": f" {SENT_EMAIL} ", "hash": JANE, "drop": MISSING},
     ),
+    *[
+        (
+            f"a key naming a phone without saying phone ({key}): it was kept plain",
+            "gtm-ga4",
+            {"event": "sign_up", key: SENT_PHONE},
+            ("properties", key),
+            {"keep": SENT_PHONE, "hash": PHONE_HASH, "drop": MISSING},
+        )
+        for key in ("mobile", "mobile_number", "msisdn", "tel", "cellphone")
+    ],
     (
         "an email inside a text",
         "gtm-ga4",
@@ -181,4 +191,8 @@ NOT_IDENTIFIERS: list[tuple[str, Any]] = [
     ("a retina image's file name alone", {"event": "page_view", "image": "logo@2x.png"}),
     ("flags about email", {"event": "sign_up", "email_opt_in": True, "email_campaign": "spring"}),
     ("an @handle", {"event": "share", "handle": "@jane", "note": "a@b"}),
+    (
+        "words that only contain a phone's",
+        {"event": "book", "hotel": "Ritz", "telemetry": "on", "tell": "me"},
+    ),
 ]

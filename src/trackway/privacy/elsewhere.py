@@ -17,7 +17,8 @@ the ``hash`` or ``drop`` policy to all of them, on copies:
   ``sha256_first_name``, ``sha256_last_name``, ``sha256_street``, each normalised as Google
   says (:func:`google_hash`); a plain value that does not normalise is removed. City, region,
   postal code and country stay. ``drop`` removes the whole object.
-- **a key naming an email or a phone** (``email`` or ``phone`` in its name, any case) whose
+- **a key naming an email or a phone** (``email`` or ``phone`` in its name, any case; a phone
+  also as ``mobile``, ``msisdn``, ``cellphone``, ``cellular`` in it or ``tel`` as it) whose
   value normalises as one: ``hash`` puts the sha256 of the normalised value in its place,
   ``drop`` removes the key. Under ``drop`` a key naming an email or phone that holds a hash
   (32 or 64 hex digits) goes too. A value that is no email or phone (``email_opt_in: true``,
@@ -195,7 +196,7 @@ def _kind(key: Any) -> str | None:
     kind = None
     if type(key) is str:
         k = key.lower()
-        if "email" in k or "phone" in k:
+        if "email" in k or "phone" in k or any(w in k for w in _PHONE_WORDS) or k in _PHONE_NAMES:
             if k.startswith(("sha256_", "md5_")) or k.endswith(("_md5", "_sha256", "_hash")):
                 kind = "hash"
             else:
@@ -207,6 +208,9 @@ def _kind(key: Any) -> str | None:
 
 
 _KINDS: dict[str, str | None] = {}
+# Keys that name a phone without saying "phone": mobile, msisdn, cell(ular), tel (whole name).
+_PHONE_WORDS = ("mobile", "msisdn", "cellphone", "cellular")
+_PHONE_NAMES = frozenset({"tel", "telephone", "cell", "gsm", "portable"})
 
 
 def _walk(value: Any, policy: str, kind: str | None) -> Any:
