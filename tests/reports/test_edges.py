@@ -265,6 +265,22 @@ def test_products_count_views_quantities_and_sold_lines_per_currency(store: Duck
     ]  # fmt: skip
 
 
+def test_an_item_in_its_own_currency_is_sold_in_it_not_in_the_orders(store: DuckStore) -> None:
+    # the order's lines dropped the item's currency: 80 USD were summed in the EUR row
+    h = History(store)
+    usd = Item(item_id="A", price=D("40"), quantity=2, currency="USD")
+    eur = Item(item_id="B", price=D("20"), quantity=1)
+    h.order("purchase", T0, "C-MIX", "EUR", "20", items=[usd, eur])
+    rows = strip(run(store, "products")["products"], "period", "property")
+    assert [(r["item"], r["currency"], r["purchases"], r["revenue"]) for r in rows] == [
+        ("A", "USD", 2, D(80)),
+        ("B", "EUR", 1, D(20)),
+    ]
+    store.rebuild()  # the same after the state is derived again
+    again = strip(run(store, "products")["products"], "period", "property")
+    assert again == rows
+
+
 def test_carts_are_abandoned_after_the_configured_time(store: DuckStore) -> None:
     h = History(store)
     line = [Item(item_id="A", price=D("4.5"), quantity=2)]

@@ -48,7 +48,10 @@ CARTS_COLUMNS: dict[str, tuple[str, ...]] = {
     "carts": ("period", "property", "state", "carts"),
     "value_at_risk": ("period", "property", "currency", "carts", "value", "other_currency_lines"),
 }
-_LINE = '[{"item_id": "VARCHAR", "item_name": "VARCHAR", "quantity": "BIGINT", "price": "DECIMAL(38, 9)"}]'
+_LINE = (
+    '[{"item_id": "VARCHAR", "item_name": "VARCHAR", "quantity": "BIGINT", "price": "DECIMAL(38, 9)", '
+    '"currency": "VARCHAR"}]'
+)
 
 
 def _counted(params: ReportParams) -> tuple[str, list[Any]]:
@@ -175,7 +178,8 @@ def products(cur: duckdb.DuckDBPyConnection, params: ReportParams) -> Sections:
         f"""
         WITH {counted}
         SELECT {period(params, "first_at")} AS period, property, coalesce(l.item_id, l.item_name) AS item,
-               currency, sum(coalesce(l.quantity, 1))::BIGINT AS purchases,
+               coalesce(l.currency, currency) AS currency,  -- a line's own, when not the order's
+               sum(coalesce(l.quantity, 1))::BIGINT AS purchases,
                sum(l.price * coalesce(l.quantity, 1)) AS revenue
         FROM (SELECT *, unnest(from_json(lines, '{_LINE}')) AS l FROM counted WHERE TRUE{sold_cond})
         GROUP BY ALL

@@ -17,11 +17,11 @@ from datetime import datetime
 
 from trackway import amounts
 from trackway.amounts import Part
-from trackway.model import Event
+from trackway.model import Event, Item
 from trackway.state import refunds
 from trackway.state.keys import item_key, line_of, quantity, transaction_id
 from trackway.state.memory import MemoryState
-from trackway.state.model import Order, OrderChange
+from trackway.state.model import Line, Order, OrderChange
 
 
 def _order(state: MemoryState, event: Event, txid: str, person: str | None, at: datetime) -> Order:
@@ -63,7 +63,7 @@ def apply_order(state: MemoryState, event: Event, person: str | None, at: dateti
                 setattr(order, key, v)
         if c.items:
             # a line of quantity 0 or less is no sale (QUANTITY_NOT_POSITIVE), as in a cart
-            order.lines = [line_of(it, quantity(it)) for it in c.items if item_key(it) and quantity(it) > 0]
+            order.lines = [_line(it, order.currency) for it in c.items if item_key(it) and quantity(it) > 0]
         _set_amounts(order, event)
         for asked in order.pending_refunds:  # the refunds that came first, in their order
             state.revalue(order.property, txid, asked.seq, *refunds.take(order, asked))
@@ -102,3 +102,13 @@ def move_orders(state: MemoryState, prop: str, source: str, target: str) -> None
         order = state.orders[(prop, txid)]
         order.person_id = target
         state.touch_order(order)
+
+
+def _line(item: Item, currency: str | None) -> Line:
+    """An order's line of ``item``; with the item's own currency when it is not the
+    order's (the products report then sums it in that currency, never in the order's)."""
+    line = line_of(item, quantity(item))
+    own = item.currency
+    if type(own) is str and own and own != currency and line.price is not None:
+        line.currency = own
+    return line
