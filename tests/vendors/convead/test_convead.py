@@ -977,3 +977,24 @@ def test_decode_never_raises(payload, default):
             if decoded.valid:
                 for form in ("call", "post"):
                     encode(event, form=form)
+
+
+@pytest.mark.parametrize(
+    ("payload", "data"),
+    [
+        (  # a GA4 page view's page in its params went into properties; Convead reads it at the root
+            {"event": "page_view", "page_location": "https://shop.example/p", "page_title": "Shop"},
+            {"type": "link", "url": "https://shop.example/p", "title": "Shop"},
+        ),
+        (  # a refund lost its order and amount: a custom event takes them, in purchase's names
+            {"event": "refund", "ecommerce": {"transaction_id": "T1", "value": 10, "currency": "EUR"}},
+            {"type": "custom", "properties": {"order_id": "T1", "revenue": 10, "key": "refund"}},
+        ),
+    ],
+)
+def test_what_another_dialect_states_reaches_convead_where_it_reads_it(payload, data):
+    converted = trackway.convert(payload, "gtm-ga4", "convead")
+    [body] = converted.payloads
+    assert msgspec.json.decode(body["data"]) == data
+    carried = {i.path for i in converted.issues if i.code == "NOT_CARRIED"}
+    assert not carried & {"commerce.transaction_id", "commerce.value", "properties.page_location"}

@@ -57,6 +57,10 @@ def put(out: dict[str, Any], values: dict[str, Any], path: str, issues: Issues) 
         out[key] = value
 
 
+# An order's fields and their names in Convead's purchase (a custom event uses them too).
+_ORDER_KEYS = (("transaction_id", "order_id"), ("value", "revenue"), ("status", "state"))
+
+
 def _uncarried(path: str, what: str, issues: Issues) -> None:
     issues.warning(path, "NOT_CARRIED", f"Convead has no field for {what}; it is left out")
 
@@ -123,7 +127,7 @@ def write_commerce(c: Commerce, wire: str, path: str, issues: Issues) -> dict[st
                 )
     elif wire in s.ITEM_TYPES:
         if wire == "purchase":
-            for key, wire_key in (("transaction_id", "order_id"), ("value", "revenue"), ("status", "state")):
+            for key, wire_key in _ORDER_KEYS:
                 v = getattr(c, key)
                 if v is not None:
                     out[wire_key] = v
@@ -135,7 +139,12 @@ def write_commerce(c: Commerce, wire: str, path: str, issues: Issues) -> dict[st
         _uncarried(
             "commerce.currency", f"the currency ({c.currency}): amounts are the account's currency", issues
         )
-    if wire != "purchase":
+    if wire == "custom":  # any property goes: a refund keeps its order and amount, in purchase's names
+        for key, wire_key in _ORDER_KEYS:
+            v = getattr(c, key)
+            if v is not None:
+                out[wire_key] = v
+    elif wire != "purchase":
         for key in ("transaction_id", "value", "status"):
             v = getattr(c, key)
             if v is not None:
@@ -183,6 +192,10 @@ def write_page(event: Event, issues: Issues) -> dict[str, Any]:
     return out
 
 
+# The page a GA4 event states in its parameters, and the root key of Convead's data it is.
+_PAGE_PARAMS = (("page_location", "url"), ("page_title", "title"), ("page_referrer", "referrer"))
+
+
 def _kept(event: Event, key: str) -> dict[str, Any]:
     v = event.extras.get(key)
     return v if type(v) is dict else {}
@@ -199,7 +212,7 @@ def encode_event(event: Event, form: str, issues: Issues) -> Any:
         s.AMOUNTS,
         issues,
         dialect=event.dialect if own else "convead",
-        carried=("value",) if wire == "purchase" else (),
+        carried=("value",) if wire in ("purchase", "custom") else (),
         base=base,
         where="Convead",
         items_carried=wire in s.ITEM_TYPES,
@@ -227,6 +240,11 @@ def encode_event(event: Event, form: str, issues: Issues) -> Any:
     if visitor is not None:
         data["visitor_info"] = visitor
     data.update(write_page(event, issues))
+    for param, key in _PAGE_PARAMS:  # a GA4 page view's page in its params: Convead's at the root
+        if key not in data and type(props.get(param)) is str:
+            data[key] = props.pop(param)
+    if "properties" in data and not data["properties"] and "properties" not in empty:
+        del data["properties"]
     body: dict[str, Any] = {}
     app_key = extras.get(s.APP_KEY)
     if app_key is not None:
