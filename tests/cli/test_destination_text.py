@@ -103,3 +103,25 @@ def test_test_says_why_nothing_answered(data: Path) -> None:
     assert result.exit_code == 1
     assert "Connection refused" in _said(result) or "ConnectionRefusedError" in _said(result), _said(result)
     assert "whsec_x" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ('{"validationMessages": []}', "no messages (the event is valid)"),
+        ('{"ok": true}', "nothing validated the event"),  # a proxy: it said "the event is valid"
+        ("[1, 2]", "nothing validated the event"),
+        (
+            '{"validationMessages": [{"validationCode": "VALUE_INVALID", "fieldPath": "events", '
+            '"description": "d"}]}',
+            "GA4 validation: VALUE_INVALID at events: d",
+        ),
+    ],
+)
+def test_ga4_test_says_what_the_answer_validated(
+    answer: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trackway.cli import destination_cmds
+
+    destination_cmds._ga4_messages(answer)
+    assert said in capsys.readouterr().out

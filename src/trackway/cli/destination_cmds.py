@@ -371,12 +371,22 @@ def test(ref: str, data: Path, config_file: Path | None) -> None:
 
 def _ga4_messages(body: str) -> None:
     try:
-        messages = json.loads(body).get("validationMessages", [])
-    except (ValueError, AttributeError):
+        answer = json.loads(body)
+    except ValueError:
+        return
+    messages = answer.get("validationMessages") if isinstance(answer, dict) else None
+    if not isinstance(messages, list):  # {"ok": true} from a proxy was "the event is valid"
+        stdout.print(
+            "GA4 validation: the answer has no validationMessages, so nothing validated the event; "
+            "is base_url GA4's (or a receiver with its /debug/mp/collect)?",
+            markup=False,
+        )
         return
     if not messages:
         stdout.print("GA4 validation: no messages (the event is valid)")
     for m in messages:
+        if not isinstance(m, dict):
+            continue
         stdout.print(
             f"GA4 validation: {m.get('validationCode')} at {m.get('fieldPath')}: {m.get('description')}"
         )
