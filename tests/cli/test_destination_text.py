@@ -125,3 +125,13 @@ def test_ga4_test_says_what_the_answer_validated(
 
     destination_cmds._ga4_messages(answer)
     assert said in capsys.readouterr().out
+
+
+def test_pause_and_resume_say_when_nothing_changed(data: Path) -> None:
+    # "resumed" was printed for a destination that had never been paused
+    assert run(data, "destination", "add", "default", "hook", *HOOK).exit_code == 0
+    steps = [("resume", "was already sending"), ("pause", "paused"), ("pause", "was already paused")]
+    steps.append(("resume", "resumed"))
+    for command, said in steps:
+        result = run(data, "destination", command, "hook")
+        assert result.exit_code == 0 and said in _said(result), (command, result.output)

@@ -276,6 +276,9 @@ def resume(ref: str, data: Path, config_file: Path | None) -> None:
 def _pause(ref: str, paused: bool, data: Path, config_file: Path | None) -> None:
     cfg = _config(data, config_file)
     d = _find(cfg, ref)
+    if d.paused == paused:  # "resumed" of a destination that was sending all along
+        stdout.print(f"{d.id} was already {'paused' if paused else 'sending (not paused)'}: nothing changed")
+        return
     try:
         configuration.pause_destination(cfg.path, d.property, d.name, paused)
     except ConfigError as exc:
