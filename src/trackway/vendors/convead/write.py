@@ -57,7 +57,7 @@ def put(out: dict[str, Any], values: dict[str, Any], path: str, issues: Issues) 
         out[key] = value
 
 
-# An order's fields and their names in Convead's purchase (a custom event uses them too).
+# An order's fields and their names in Convead's purchase.
 _ORDER_KEYS = (("transaction_id", "order_id"), ("value", "revenue"), ("status", "state"))
 
 
@@ -139,12 +139,7 @@ def write_commerce(c: Commerce, wire: str, path: str, issues: Issues) -> dict[st
         _uncarried(
             "commerce.currency", f"the currency ({c.currency}): amounts are the account's currency", issues
         )
-    if wire == "custom":  # any property goes: a refund keeps its order and amount, in purchase's names
-        for key, wire_key in _ORDER_KEYS:
-            v = getattr(c, key)
-            if v is not None:
-                out[wire_key] = v
-    elif wire != "purchase":
+    if wire != "purchase":
         for key in ("transaction_id", "value", "status"):
             v = getattr(c, key)
             if v is not None:
@@ -212,7 +207,7 @@ def encode_event(event: Event, form: str, issues: Issues) -> Any:
         s.AMOUNTS,
         issues,
         dialect=event.dialect if own else "convead",
-        carried=("value",) if wire in ("purchase", "custom") else (),
+        carried=("value",) if wire == "purchase" else (),
         base=base,
         where="Convead",
         items_carried=wire in s.ITEM_TYPES,
