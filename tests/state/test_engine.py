@@ -122,7 +122,7 @@ def test_placeholders_are_never_link_keys(placeholder):
     assert ("shop", "anonymous", placeholder) not in state.identities
 
 
-@pytest.mark.parametrize("real", ["bob", "100", "a-b", "0x1", "<bob", "1-0"])
+@pytest.mark.parametrize("real", ["bob", "100", "a-b", "0x1", "<bob", "1-0", "<img src=x onerror=alert(1)>"])
 def test_ids_that_only_look_like_placeholders_are_ids(real):
     state, _ = run(ev("login", real, "alice"))
     assert ("shop", "anonymous", real) in state.identities

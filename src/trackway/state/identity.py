@@ -69,7 +69,7 @@ PLACEHOLDERS = frozenset(
 # An unexpanded template ({{user_id}}, ${user_id}, <user_id>, %USER_ID%, [[user_id]]), dashes
 # alone, or a zero in any spelling (00, 0.0): nobody's id either, and each merged every guest
 # that sent it into one person.
-_NOBODY = re.compile(r"\{\{.*\}\}|\$\{.*\}|<.*>|%\w+%|\[\[.*\]\]|-+|0+(?:\.0+)?", re.DOTALL)
+_NOBODY = re.compile(r"\{\{.*\}\}|\$\{.*\}|<[\w.-]*>|%\w+%|\[\[.*\]\]|-+|0+(?:\.0+)?", re.DOTALL)
 
 
 def usable(value: str | None) -> str | None:
