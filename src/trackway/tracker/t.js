@@ -45,7 +45,8 @@
   const MAX_CHARS = 150000;     // string characters copied per call (3 bytes each at most: within 512 KiB)
   const SKIP = {};              // copy(): a value JSON leaves out
   const tagOf = (v) => Object.prototype.toString.call(v);
-  // A lone surrogate (half an emoji, as a cut string leaves it) made the whole batch invalid JSON.
+  // A string cut in the middle of an emoji leaves half of it, a lone surrogate, which made the
+  // whole batch invalid JSON: a cut string is made well-formed (U+FFFD for the half).
   const wf = (v) => (v.toWellFormed ? v.toWellFormed() : v);
   const toArray = (a) => Array.prototype.slice.call(a);
 
@@ -53,9 +54,9 @@
 
   // Cycles -> "[Circular]", DOM nodes -> "[Node]", functions, symbols and undefined left out
   // (null in arrays), BigInt -> string, Date -> ISO string, NaN and Infinity -> null, below 20
-  // levels "[Depth]", arrays cut at 1000 elements, strings at 10,000 characters (a lone surrogate
-  // made U+FFFD), at most MAX_VALUES values and MAX_CHARS characters (then "[Truncated]"), a
-  // throwing getter "[Error]".
+  // levels "[Depth]", arrays cut at 1000 elements, strings at 10,000 characters (a surrogate pair
+  // cut in half made U+FFFD), at most MAX_VALUES values and MAX_CHARS characters (then
+  // "[Truncated]"), a throwing getter "[Error]".
   function copy(value) {
     let count = 0;
     let chars = 0;
@@ -67,9 +68,9 @@
       if (v === null || t === 'boolean') return v;
       if (t === 'number') return isFinite(v) ? v : null;
       if (t === 'string') {
-        if (v.length > 10000) v = v.slice(0, 10000);
+        if (v.length > 10000) v = wf(v.slice(0, 10000));
         chars += v.length;
-        return chars > MAX_CHARS ? '[Truncated]' : wf(v);
+        return chars > MAX_CHARS ? '[Truncated]' : v;
       }
       if (t === 'bigint') return String(v);
       if (t !== 'object') return SKIP;   // undefined, functions, symbols
@@ -116,7 +117,7 @@
           if (x === SKIP) continue;
           // a "__proto__" key stays a key
           if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
-          else out[wf(k)] = x;
+          else out[k] = x;
         }
         return out;
       } finally {

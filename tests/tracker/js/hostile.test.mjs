@@ -94,12 +94,10 @@ test('copy: the characters copied per call are bounded, in bytes within the coll
   }
 });
 
-test('copy: a lone surrogate becomes U+FFFD, so the batch stays valid JSON', () => {
-  // a string cut at 10,000 characters in the middle of an emoji, and one the page cut itself
-  const out = copy({ review: 'a'.repeat(9999) + '\uD83D\uDE00 great', gift: 'Gift \uD83C', ['k\uDC00']: 1, ok: '\uD83D\uDE00' });
+test('copy: a string cut in the middle of an emoji keeps no lone surrogate, so the batch stays valid JSON', () => {
+  // the tracker cut at 10,000 characters between the two halves of an emoji: the collector refused the batch
+  const out = copy({ review: 'a'.repeat(9999) + '\uD83D\uDE00 great', ok: '\uD83D\uDE00' });
   assert.equal(out.review, 'a'.repeat(9999) + '\uFFFD');
-  assert.equal(out.gift, 'Gift \uFFFD');
-  assert.equal(out['k\uFFFD'], 1);
   assert.equal(out.ok, '\uD83D\uDE00');   // a whole pair stays
   assert.ok(!/\\ud[89a-f]/i.test(JSON.stringify(out)), JSON.stringify(out).slice(-80));
 });
