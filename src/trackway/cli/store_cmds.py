@@ -265,14 +265,7 @@ def sql(query: str, fmt: str, limit: int, data: Path, config_file: Path | None) 
             t.add_column(c)
         for r in rows:
             t.add_row(  # stored text is no markup: "[forgotten]" printed as an empty cell
-                *[
-                    escape(
-                        json.dumps(v, default=str)
-                        if isinstance(v, dict | list)
-                        else ("" if v is None else str(v))
-                    )
-                    for v in r
-                ]
+                *[escape(_cell(v)) for v in r]
             )
         stdout.print(t)
         cut = f" (stopped at --limit {limit}: there may be more)" if len(rows) >= limit else ""

@@ -81,7 +81,7 @@ def _denial(reader: vendors.ConsentReader, category_map: Mapping[str, str]) -> d
     for value in _DENIALS:
         said = reader(value, category_map)
         if said is not None and not any(said.values()):
-            return said if said or value != [] else {}
+            return said
     return dict.fromkeys(PURPOSES, False)
 
 

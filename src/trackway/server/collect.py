@@ -40,7 +40,6 @@ from trackway.server.http import HttpError, Request, Send, decimal, parse_json, 
 _TYPES = frozenset({"application/json", "text/plain", ""})
 _decode = msgspec.json.Decoder(float_hook=decimal).decode
 _encode = msgspec.json.Encoder(decimal_format="number")
-_CONSENT_EXAMPLE = '{"analytics_storage": "denied", ...} (docs/tracker.md: the envelope)'
 _ENVELOPE = ("anonymous_id", "user_id", "context", "consent", "ids", "dialect", "cookie")
 # The envelope's context and consent, copied into each of its events, times the events: a
 # 250 kB context sent with 200 payloads made 50 MB of log from a 255 kB request.

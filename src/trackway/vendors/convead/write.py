@@ -57,10 +57,6 @@ def put(out: dict[str, Any], values: dict[str, Any], path: str, issues: Issues) 
         out[key] = value
 
 
-# An order's fields and their names in Convead's purchase.
-_ORDER_KEYS = (("transaction_id", "order_id"), ("value", "revenue"), ("status", "state"))
-
-
 def _uncarried(path: str, what: str, issues: Issues) -> None:
     issues.warning(path, "NOT_CARRIED", f"Convead has no field for {what}; it is left out")
 
@@ -127,7 +123,7 @@ def write_commerce(c: Commerce, wire: str, path: str, issues: Issues) -> dict[st
                 )
     elif wire in s.ITEM_TYPES:
         if wire == "purchase":
-            for key, wire_key in _ORDER_KEYS:
+            for key, wire_key in (("transaction_id", "order_id"), ("value", "revenue"), ("status", "state")):
                 v = getattr(c, key)
                 if v is not None:
                     out[wire_key] = v
