@@ -388,3 +388,24 @@ def test_a_last_error_is_kept_short_in_the_status() -> None:
     assert shown.startswith(long[: runner.LAST_ERROR_CHARS]) and len(shown) < runner.LAST_ERROR_CHARS + 60
     assert f"({len(long) - runner.LAST_ERROR_CHARS:,} more characters)" in shown
     assert runner._shown("refused: 400") == "refused: 400"
+
+
+def test_a_retry_time_the_status_file_garbles_is_not_waited_for(tmp_path: Path) -> None:
+    # a hand-edited or foreign status file: the courier starts sending, it does not stop on it
+    from trackway.destinations.retry import Answer
+
+    table = {"type": "webhook", "url": "http://127.0.0.1:9/in", "secret": SECRET}
+    cfg = _config(tmp_path, hook=table)
+    runner.start_at_end(tmp_path, "shop.hook")
+    _write(tmp_path / "log", ["e1"])
+    files = runner.Files(tmp_path, "shop.hook")
+    odd = ['"not a time"', '"2026-12-07T10:00:00"', r'"\ud800"', '"' + "9" * 400 + '"', "1e999", "[[[[]]]]"]
+    for garbled in odd:
+        files.status.write_text(
+            '{"destination": "shop.hook", "state": "retrying", "retry_at": ' + garbled + "}"
+        )
+        d = cfg.destinations()["shop.hook"]
+        courier = runner.Courier(tmp_path, d, lambda: cfg, send=lambda r: Answer(200))
+        started = time.monotonic()
+        courier._retry_time_kept()
+        assert time.monotonic() - started < 1.0, garbled
